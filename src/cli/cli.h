@@ -1,0 +1,133 @@
+/* cli.h - the command grammar engine and the one grammar of kizuna.
+ *
+ * Every command, in the startup file, in `configure terminal` and in the
+ * exec mode of the console, is one grammar string with help text and a
+ * handler (cli/commands_*.c).  The same tables parse config files (the
+ * daemon's startup file and `kizuna check`), drive TAB completion and `?`
+ * help in the console, and print errors that name the column, the word and
+ * what was expected there.
+ *
+ * Grammar strings:  keyword   (a | b c | d)   [optional]   VAR   NAME...
+ *   keywords are lower case and match case-insensitively (unique prefixes
+ *   are accepted in the console, full words are printed); VARs are upper case
+ *   and name a value type (NAME, A.B.C.D, A.B.C.D/M, SECONDS, ...); a VAR
+ *   followed by `...` takes one or more words. */
+#ifndef KZ_CLI_H
+#define KZ_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "../config/model.h"
+#include "../lib/strbuf.h"
+
+enum cli_node {
+	CLI_NODE_EXEC,
+	CLI_NODE_CONFIG,
+	CLI_NODE_IF_MOBILE,
+	CLI_NODE_IF_IPSEC,
+	CLI_NODE_IKE_PROPOSAL,
+	CLI_NODE_IKE_POLICY,
+	CLI_NODE_IPSEC_PROPOSAL,
+	CLI_NODE_IPSEC_POLICY,
+	CLI_NODE_IPSEC_PROFILE,
+	CLI_NODE_COUNT
+};
+
+/* Exec-mode commands: the grammar is here, the daemon implements them
+ * through cli_exec_ops. */
+enum cli_exec_id {
+	CLI_X_SHOW_RUNNING_CONFIG,
+	CLI_X_SHOW_IP_ADDRESS,
+	CLI_X_SHOW_IP_ROUTE,
+	CLI_X_SHOW_IKE_SA,
+	CLI_X_SHOW_IPSEC_SA,
+	CLI_X_SHOW_IPSEC_PROFILE,
+	CLI_X_CLEAR_IKE_SA,
+	CLI_X_CLEAR_IPSEC_SA,
+	CLI_X_WRITE_MEMORY,
+	CLI_X_DIAGNOSE_IPSEC,
+	CLI_X_COUNT
+};
+
+/* What a config command changed, so the daemon applies just that to the
+ * system (set in cli_session.effects by the handlers). */
+#define CLI_EFF_MOBILE_ADMIN 0x01  /* [no] shutdown on MobileEthernet0.0 */
+#define CLI_EFF_MOBILE_DEVICE 0x02 /* device LINUX-IFNAME changed */
+#define CLI_EFF_IPSEC_IF 0x04      /* an IPsec<N> created, deleted or changed */
+#define CLI_EFF_IPSEC_ADMIN 0x08   /* [no] shutdown on an IPsec<N> (eff_unit) */
+#define CLI_EFF_ROUTES 0x10        /* ip route added or removed */
+#define CLI_EFF_IKE 0x20           /* proposals, policies or profiles changed */
+#define CLI_EFF_HOSTNAME 0x40
+
+/* The words a matched command bound: keywords by their name, values by the
+ * VAR name of the grammar ("NAME", "A.B.C.D/M", "SECONDS", ...). */
+struct cli_args;
+const char *cli_arg(const struct cli_args *a, const char *var);
+size_t cli_arg_count(const struct cli_args *a, const char *var);
+const char *cli_arg_n(const struct cli_args *a, const char *var, size_t i);
+bool cli_has(const struct cli_args *a, const char *keyword);
+
+struct cli_session;
+
+struct cli_exec_ops {
+	/* Runs an exec command; writes the screen into out.  Returns 0, or a
+	 * negative KZ_E* with the reason written into out. */
+	int (*exec)(struct cli_session *s, enum cli_exec_id id, const struct cli_args *a,
+		    struct strbuf *out);
+};
+
+struct cli_session {
+	enum cli_node node;
+	char ctx_name[KZ_NAME_MAX]; /* block being edited (proposal, policy, ...) */
+	unsigned ctx_unit;          /* IPsec<N> being edited */
+	struct kz_config *cfg;      /* what config commands change */
+	bool file_mode;             /* loading a file: no exec commands, no abbreviations */
+	unsigned effects;           /* CLI_EFF_* of the last command */
+	unsigned eff_unit;          /* IPsec unit for CLI_EFF_IPSEC_* */
+	bool quit;                  /* `exit` at the exec level: the client leaves */
+	const struct cli_exec_ops *ops; /* NULL: exec commands are refused */
+	void *opaque;               /* for ops */
+	char lang[32];              /* "ja" or "en": the console client's language */
+};
+
+void cli_session_init(struct cli_session *s, struct kz_config *cfg, enum cli_node node);
+
+/* The router prompt for this session: "site-a#", "site-a(config-if)#". */
+void cli_prompt(const struct cli_session *s, char *out, size_t len);
+
+struct cli_error {
+	size_t col;     /* 1-based column of the offending word (or end of line) */
+	char msg[512];  /* "unknown word 'x'; expected one of: a, b" */
+};
+
+/* Runs one line: a comment or empty line does nothing; a config command
+ * changes s->cfg only when the whole line is valid.  Returns 0, or a
+ * negative KZ_E* with *err filled in. */
+int cli_execute(struct cli_session *s, const char *line, struct strbuf *out,
+		struct cli_error *err);
+
+/* Candidates for the last (partial) word of line, one per output line. */
+int cli_complete(struct cli_session *s, const char *line, struct strbuf *out);
+/* `?` help: what may come next after line, "  word  help" per output line. */
+int cli_help(struct cli_session *s, const char *line, struct strbuf *out);
+
+/* Config text loading: every line run in config mode onto a new config.
+ * On any error *out is NULL and the errors (up to maxerr) are listed. */
+struct cli_load_error {
+	unsigned line;
+	size_t col;
+	char msg[512];
+};
+
+#define CLI_MAX_LINE 4096    /* longer lines are an error, not truncated */
+#define CLI_MAX_FILE (1u << 20) /* config files larger than 1 MiB are refused */
+
+int cli_load_text(const char *text, size_t len, struct kz_config **out,
+		  struct cli_load_error *errs, size_t maxerr, size_t *nerr);
+/* Reads path (at most CLI_MAX_FILE) and loads it.  KZ_EIO when unreadable
+ * (errno kept), KZ_ESYNTAX when the text has errors. */
+int cli_load_file(const char *path, struct kz_config **out, struct cli_load_error *errs,
+		  size_t maxerr, size_t *nerr);
+
+#endif

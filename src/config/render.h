@@ -1,0 +1,15 @@
+/* render.h - `show running-config`: the config model as config text.
+ *
+ * Every parameter is printed explicitly (defaults too), blocks end with `!`,
+ * and the output parses back into an equal model (round-trip). */
+#ifndef KZ_RENDER_H
+#define KZ_RENDER_H
+
+#include "../lib/strbuf.h"
+#include "model.h"
+
+void kz_render_config(const struct kz_config *c, struct strbuf *out);
+/* JSON form of the same facts (keys are never included: "psk-set":true). */
+void kz_render_config_json(const struct kz_config *c, struct strbuf *out);
+
+#endif

@@ -1,0 +1,111 @@
+/* strbuf.c - see strbuf.h. */
+#include "strbuf.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void sb_init(struct strbuf *sb)
+{
+	memset(sb, 0, sizeof(*sb));
+}
+
+void sb_free(struct strbuf *sb)
+{
+	free(sb->s);
+	sb_init(sb);
+}
+
+void sb_reset(struct strbuf *sb)
+{
+	sb->len = 0;
+	sb->truncated = 0;
+	if (sb->s)
+		sb->s[0] = '\0';
+}
+
+static int sb_grow(struct strbuf *sb, size_t need)
+{
+	size_t cap;
+	char *p;
+
+	if (need < sb->cap)
+		return 0;
+	if (need >= KZ_STRBUF_MAX) {
+		sb->truncated = 1;
+		return -1;
+	}
+	cap = sb->cap ? sb->cap : 256;
+	while (cap <= need)
+		cap *= 2;
+	if (cap > KZ_STRBUF_MAX)
+		cap = KZ_STRBUF_MAX;
+	p = realloc(sb->s, cap);
+	if (!p) {
+		sb->truncated = 1;
+		return -1;
+	}
+	sb->s = p;
+	sb->cap = cap;
+	return 0;
+}
+
+void sb_putn(struct strbuf *sb, const char *s, size_t n)
+{
+	if (sb->truncated || sb_grow(sb, sb->len + n + 1) < 0)
+		return;
+	memcpy(sb->s + sb->len, s, n);
+	sb->len += n;
+	sb->s[sb->len] = '\0';
+}
+
+void sb_puts(struct strbuf *sb, const char *s)
+{
+	sb_putn(sb, s, strlen(s));
+}
+
+void sb_printf(struct strbuf *sb, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (sb->truncated)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || sb_grow(sb, sb->len + (size_t)n + 1) < 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(sb->s + sb->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	sb->len += (size_t)n;
+}
+
+void sb_json_str(struct strbuf *sb, const char *s)
+{
+	sb_putn(sb, "\"", 1);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\') {
+			char e[2] = { '\\', (char)c };
+			sb_putn(sb, e, 2);
+		} else if (c == '\n') {
+			sb_puts(sb, "\\n");
+		} else if (c == '\t') {
+			sb_puts(sb, "\\t");
+		} else if (c < 0x20) {
+			sb_printf(sb, "\\u%04x", c);
+		} else {
+			sb_putn(sb, (const char *)&c, 1);
+		}
+	}
+	sb_putn(sb, "\"", 1);
+}
+
+const char *sb_str(const struct strbuf *sb)
+{
+	return sb->s ? sb->s : "";
+}
