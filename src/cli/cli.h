@@ -89,6 +89,8 @@ struct cli_session {
 	const struct cli_exec_ops *ops; /* NULL: exec commands are refused */
 	void *opaque;               /* for ops */
 	char lang[32];              /* "ja" or "en": the console client's language */
+	struct cli_file_ctx *file;  /* file_mode: block and reference bookkeeping */
+	enum cli_node block_hint;   /* the block the last line could also have opened */
 };
 
 void cli_session_init(struct cli_session *s, struct kz_config *cfg, enum cli_node node);

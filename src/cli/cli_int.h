@@ -1,0 +1,112 @@
+/* cli_int.h - internals shared by the grammar engine and the command tables. */
+#ifndef KZ_CLI_INT_H
+#define KZ_CLI_INT_H
+
+#include "cli.h"
+#include "lexer.h"
+
+struct cli_error;
+
+typedef int (*cli_handler_fn)(struct cli_session *s, const struct cli_args *a,
+			      struct strbuf *out, struct cli_error *err);
+
+/* Which nodes a command belongs to. */
+#define CLI_IN(node) (1u << (node))
+#define CLI_IN_SUBNODES                                                                  \
+	(CLI_IN(CLI_NODE_IF_MOBILE) | CLI_IN(CLI_NODE_IF_IPSEC) | CLI_IN(CLI_NODE_IKE_PROPOSAL) | \
+	 CLI_IN(CLI_NODE_IKE_POLICY) | CLI_IN(CLI_NODE_IPSEC_PROPOSAL) |                   \
+	 CLI_IN(CLI_NODE_IPSEC_POLICY) | CLI_IN(CLI_NODE_IPSEC_PROFILE))
+
+struct cli_cmd {
+	unsigned nodes;      /* CLI_IN(...) mask */
+	const char *grammar;
+	const char *help;    /* what the command does, one line */
+	cli_handler_fn fn;   /* config and mode commands */
+	int exec_id;         /* exec commands: enum cli_exec_id, else -1 */
+};
+
+extern const struct cli_cmd cli_config_cmds[];
+extern const size_t cli_config_ncmds;
+extern const struct cli_cmd cli_exec_cmds[];
+extern const size_t cli_exec_ncmds;
+
+/* Value types of grammar VARs (types.c). */
+struct cli_vartype {
+	const char *name;  /* "NAME", "A.B.C.D/M", ... as written in grammars */
+	const char *help;  /* for `?` */
+	/* Returns NULL when the word is valid, else why not (static text). */
+	const char *(*check)(const char *word, long long lo, long long hi);
+	bool numeric;      /* ranges apply */
+	int complete;      /* CLI_COMPLETE_* source of names for TAB */
+};
+
+enum {
+	CLI_COMPLETE_NONE,
+	CLI_COMPLETE_PROFILE,
+	CLI_COMPLETE_IKE_PROPOSAL,
+	CLI_COMPLETE_IKE_POLICY,
+	CLI_COMPLETE_IPSEC_PROPOSAL,
+	CLI_COMPLETE_IPSEC_POLICY,
+	CLI_COMPLETE_IPSEC_IF,
+};
+
+const struct cli_vartype *cli_vartype_find(const char *name, size_t len);
+/* Keyword help for `?` (cmd_help.c); NULL when there is none. */
+const char *cli_keyword_help(const char *keyword);
+
+/* The words bound by a match. */
+#define CLI_MAX_ARGS CLI_MAX_WORDS
+struct cli_binding {
+	const char *label; /* keyword text or VAR name (points into the grammar) */
+	size_t label_len;
+	const char *value; /* the word as typed (unquoted) */
+	size_t col;
+};
+
+struct cli_args {
+	struct cli_binding b[CLI_MAX_ARGS];
+	size_t n;
+};
+
+size_t cli_arg_col(const struct cli_args *a, const char *var);
+
+/* Handler helpers: fill err for the word bound to var (or the line). */
+int cli_fail(struct cli_error *err, const struct cli_args *a, const char *var, int code,
+	     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* Numbers already range-checked by the grammar. */
+unsigned long long cli_arg_num(const struct cli_args *a, const char *var);
+/* Parses "A.B.C.D/M"; 0 or KZ_EINVAL. */
+int cli_parse_prefix(const char *s, struct kz_prefix *p);
+/* "IPsec12" -> 12 (the grammar validated it). */
+unsigned cli_parse_ipsec_if(const char *s);
+
+/* Block bookkeeping while loading a file: a block defined twice is an
+ * error there (a typo would otherwise merge two blocks silently). */
+int cli_block_open(struct cli_session *s, const char *kind, const char *name,
+		   const struct cli_args *a, struct cli_error *err);
+
+/* Load context hung on a session in file mode. */
+struct cli_file_ctx {
+	unsigned line;
+	struct cli_block_seen {
+		char kind[24];
+		char name[KZ_NAME_MAX];
+		unsigned line;
+	} *seen;
+	size_t nseen, capseen;
+	/* references resolved at the end of the file */
+	struct cli_ref {
+		int kind; /* 0: ipsec map PROFILE, 1: ip route via IPsec<N> */
+		char name[KZ_NAME_MAX];
+		unsigned unit;
+		unsigned line;
+		size_t col;
+	} *refs;
+	size_t nrefs, caprefs;
+};
+
+void cli_file_ref(struct cli_session *s, int kind, const char *name, unsigned unit,
+		  size_t col);
+
+#endif

@@ -1,0 +1,989 @@
+/* engine.c - the grammar engine: grammar strings become small NFAs; a line
+ * is matched against every command of the session's node at once.
+ *
+ * Matching keeps, for each word position, the set of NFA states reached and
+ * the state that consumed the previous word, so a full match yields the
+ * binding of every word without backtracking, a failed match knows how far
+ * it got and what was expected there, and completion and `?` help are the
+ * consuming states active after the words typed so far. */
+#include <ctype.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "../lib/err.h"
+#include "../lib/log.h"
+#include "../lib/mem.h"
+#include "cli_int.h"
+
+#define NFA_MAX 160
+#define NFA_OUT 12
+
+enum { S_EPS, S_LIT, S_VAR, S_MATCH };
+
+struct nstate {
+	uint8_t type;
+	uint8_t nout;
+	int16_t out[NFA_OUT];
+	const char *text; /* keyword or VAR name, in the grammar string */
+	size_t len;
+	const struct cli_vartype *vt;
+	long long lo, hi;
+};
+
+struct nfa {
+	struct nstate st[NFA_MAX];
+	int nst;
+	int start;
+};
+
+/* Grammar AST, parsed before compiling backwards into the NFA. */
+enum { A_SEQ, A_ALT, A_OPT, A_WORD };
+#define AST_MAX 128
+#define AST_KIDS 16
+
+struct ast {
+	uint8_t type;
+	bool repeat;
+	const char *text;
+	size_t len;
+	int kids[AST_KIDS];
+	int nkids;
+};
+
+struct gparser {
+	const char *g;
+	size_t pos;
+	struct ast a[AST_MAX];
+	int na;
+	const char *err;
+};
+
+static int ast_new(struct gparser *p, int type)
+{
+	if (p->na == AST_MAX) {
+		p->err = "grammar too large";
+		return -1;
+	}
+	memset(&p->a[p->na], 0, sizeof(p->a[0]));
+	p->a[p->na].type = (uint8_t)type;
+	return p->na++;
+}
+
+static void ast_add(struct gparser *p, int parent, int kid)
+{
+	if (p->a[parent].nkids == AST_KIDS) {
+		p->err = "too many items in a grammar group";
+		return;
+	}
+	p->a[parent].kids[p->a[parent].nkids++] = kid;
+}
+
+static char gpeek(struct gparser *p)
+{
+	while (p->g[p->pos] == ' ')
+		p->pos++;
+	return p->g[p->pos];
+}
+
+static int parse_alt(struct gparser *p);
+
+static int parse_seq(struct gparser *p)
+{
+	int seq = ast_new(p, A_SEQ);
+
+	while (seq >= 0 && !p->err) {
+		char c = gpeek(p);
+		int item;
+
+		if (!c || c == ')' || c == ']' || c == '|')
+			break;
+		if (c == '(' || c == '[') {
+			p->pos++;
+			item = parse_alt(p);
+			if (item < 0)
+				return -1;
+			if (gpeek(p) != (c == '(' ? ')' : ']')) {
+				p->err = "unbalanced bracket";
+				return -1;
+			}
+			p->pos++;
+			if (c == '[') {
+				int opt = ast_new(p, A_OPT);
+
+				if (opt < 0)
+					return -1;
+				ast_add(p, opt, item);
+				item = opt;
+			}
+		} else {
+			size_t st = p->pos;
+
+			item = ast_new(p, A_WORD);
+			if (item < 0)
+				return -1;
+			while (p->g[p->pos] && !strchr(" ()[]|", p->g[p->pos]))
+				p->pos++;
+			p->a[item].text = p->g + st;
+			p->a[item].len = p->pos - st;
+			if (p->a[item].len > 3 &&
+			    memcmp(p->g + p->pos - 3, "...", 3) == 0) {
+				p->a[item].repeat = true;
+				p->a[item].len -= 3;
+			}
+		}
+		ast_add(p, seq, item);
+	}
+	return p->err ? -1 : seq;
+}
+
+static int parse_alt(struct gparser *p)
+{
+	int alt = ast_new(p, A_ALT);
+
+	if (alt < 0)
+		return -1;
+	for (;;) {
+		int seq = parse_seq(p);
+
+		if (seq < 0)
+			return -1;
+		ast_add(p, alt, seq);
+		if (gpeek(p) != '|')
+			break;
+		p->pos++;
+	}
+	return p->err ? -1 : alt;
+}
+
+static int nfa_new(struct nfa *n, int type)
+{
+	if (n->nst == NFA_MAX)
+		return -1;
+	memset(&n->st[n->nst], 0, sizeof(n->st[0]));
+	n->st[n->nst].type = (uint8_t)type;
+	return n->nst++;
+}
+
+static int nfa_out(struct nfa *n, int from, int to)
+{
+	if (from < 0 || to < 0 || n->st[from].nout == NFA_OUT)
+		return -1;
+	n->st[from].out[n->st[from].nout++] = (int16_t)to;
+	return 0;
+}
+
+/* A VAR word is NAME, NAME:lo-hi; anything else is a keyword. */
+static int word_state(struct nfa *n, const struct ast *w)
+{
+	const char *colon = memchr(w->text, ':', w->len);
+	size_t nlen = colon ? (size_t)(colon - w->text) : w->len;
+	const struct cli_vartype *vt = cli_vartype_find(w->text, nlen);
+	int s = nfa_new(n, vt ? S_VAR : S_LIT);
+
+	if (s < 0)
+		return -1;
+	n->st[s].text = w->text;
+	n->st[s].len = nlen;
+	n->st[s].vt = vt;
+	n->st[s].lo = 0;
+	n->st[s].hi = 4294967295LL;
+	if (colon) {
+		if (!vt || sscanf(colon + 1, "%lld-%lld", &n->st[s].lo, &n->st[s].hi) != 2)
+			return -1;
+	}
+	return s;
+}
+
+/* Compiles AST node i so that it continues to state next; returns its
+ * entry state. */
+static int compile(struct nfa *n, const struct gparser *p, int i, int next)
+{
+	const struct ast *a = &p->a[i];
+	int s, e;
+
+	switch (a->type) {
+	case A_WORD:
+		s = word_state(n, a);
+		if (s < 0)
+			return -1;
+		if (a->repeat) {
+			/* VAR... : one or more; the loop state goes back or on. */
+			e = nfa_new(n, S_EPS);
+			if (nfa_out(n, s, e) < 0 || nfa_out(n, e, next) < 0 || nfa_out(n, e, s) < 0)
+				return -1;
+		} else if (nfa_out(n, s, next) < 0) {
+			return -1;
+		}
+		return s;
+	case A_SEQ:
+		for (int k = a->nkids - 1; k >= 0; k--) {
+			next = compile(n, p, a->kids[k], next);
+			if (next < 0)
+				return -1;
+		}
+		return next;
+	case A_ALT:
+		if (a->nkids == 1)
+			return compile(n, p, a->kids[0], next);
+		e = nfa_new(n, S_EPS);
+		for (int k = 0; k < a->nkids; k++)
+			if (nfa_out(n, e, compile(n, p, a->kids[k], next)) < 0)
+				return -1;
+		return e;
+	case A_OPT:
+		e = nfa_new(n, S_EPS);
+		if (nfa_out(n, e, compile(n, p, a->kids[0], next)) < 0 || nfa_out(n, e, next) < 0)
+			return -1;
+		return e;
+	}
+	return -1;
+}
+
+static int nfa_build(struct nfa *n, const char *grammar)
+{
+	struct gparser p = { .g = grammar };
+	int root, match;
+
+	root = parse_alt(&p);
+	if (root < 0 || gpeek(&p) != '\0')
+		return -1;
+	n->nst = 0;
+	match = nfa_new(n, S_MATCH);
+	n->start = compile(n, &p, root, match);
+	return n->start < 0 ? -1 : 0;
+}
+
+/* All commands, compiled once. */
+struct ccmd {
+	const struct cli_cmd *cmd;
+	struct nfa nfa;
+};
+
+static struct ccmd *compiled;
+static size_t ncompiled;
+static pthread_once_t compile_once = PTHREAD_ONCE_INIT;
+
+static void compile_all(void)
+{
+	size_t total = cli_config_ncmds + cli_exec_ncmds, k = 0;
+
+	compiled = calloc(total, sizeof(*compiled));
+	if (!compiled)
+		abort();
+	for (size_t i = 0; i < total; i++) {
+		const struct cli_cmd *c = i < cli_config_ncmds ? &cli_config_cmds[i]
+							   : &cli_exec_cmds[i - cli_config_ncmds];
+
+		if (nfa_build(&compiled[k].nfa, c->grammar) < 0) {
+			/* A broken grammar is a bug in the tables; tests catch it. */
+			fprintf(stderr, "kizuna: bad grammar: %s\n", c->grammar);
+			abort();
+		}
+		compiled[k++].cmd = c;
+	}
+	ncompiled = k;
+}
+
+/* ---- matching ---- */
+
+struct msim {
+	uint8_t in[CLI_MAX_WORDS + 1][NFA_MAX];
+	int16_t from[CLI_MAX_WORDS + 1][NFA_MAX];
+};
+
+static void closure(const struct nfa *n, struct msim *m, size_t i, int s, int fromc)
+{
+	if (m->in[i][s])
+		return;
+	m->in[i][s] = 1;
+	m->from[i][s] = (int16_t)fromc;
+	if (n->st[s].type == S_EPS)
+		for (int k = 0; k < n->st[s].nout; k++)
+			closure(n, m, i, n->st[s].out[k], fromc);
+}
+
+static bool lit_eq(const struct nstate *st, const char *w)
+{
+	return strlen(w) == st->len && strncasecmp(st->text, w, st->len) == 0;
+}
+
+static bool lit_prefix(const struct nstate *st, const char *w)
+{
+	size_t l = strlen(w);
+
+	return l > 0 && l <= st->len && strncasecmp(st->text, w, l) == 0;
+}
+
+struct mresult {
+	bool full;        /* the whole line matched */
+	size_t reached;   /* words consumed before failing */
+	int abbrevs;      /* keywords given as prefixes on the path */
+	const char *why;  /* a VAR's reason for rejecting the failing word */
+	const struct nstate *why_st;
+	bool ambiguous;   /* the failing word was an ambiguous prefix */
+};
+
+/* Runs words[0..nw) through one NFA. */
+static void nfa_run(const struct nfa *n, const struct cli_words *w, size_t nw, bool abbrev,
+		    struct msim *m, struct mresult *r)
+{
+	memset(r, 0, sizeof(*r));
+	memset(m->in, 0, sizeof(m->in[0]) * (nw + 1));
+	closure(n, m, 0, n->start, -1);
+	for (size_t i = 0; i < nw; i++) {
+		const char *word = w->w[i].text;
+		int exact = 0, pref = 0;
+		const struct nstate *firstp = NULL;
+		bool any = false;
+
+		/* Keywords: exact matches win over prefixes; two different
+		 * keywords sharing the prefix are ambiguous. */
+		for (int s = 0; s < n->nst; s++) {
+			const struct nstate *st = &n->st[s];
+
+			if (!m->in[i][s] || st->type != S_LIT)
+				continue;
+			if (lit_eq(st, word)) {
+				exact++;
+			} else if (abbrev && lit_prefix(st, word)) {
+				if (!firstp) {
+					firstp = st;
+					pref = 1;
+				} else if (firstp->len != st->len ||
+					   strncasecmp(firstp->text, st->text, st->len) != 0) {
+					pref = 2;
+				}
+			}
+		}
+		for (int s = 0; s < n->nst; s++) {
+			const struct nstate *st = &n->st[s];
+
+			if (!m->in[i][s] || st->type != S_LIT)
+				continue;
+			if ((exact && lit_eq(st, word)) ||
+			    (!exact && pref == 1 && lit_prefix(st, word))) {
+				closure(n, m, i + 1, st->out[0], s);
+				any = true;
+			}
+		}
+		if (!exact && pref > 1)
+			r->ambiguous = true;
+		for (int s = 0; s < n->nst; s++) {
+			const struct nstate *st = &n->st[s];
+			const char *why;
+
+			if (!m->in[i][s] || st->type != S_VAR)
+				continue;
+			why = st->vt->check(word, st->lo, st->hi);
+			if (!why) {
+				for (int k = 0; k < st->nout; k++)
+					closure(n, m, i + 1, st->out[k], s);
+				any = true;
+			} else if (!r->why) {
+				r->why = why;
+				r->why_st = st;
+			}
+		}
+		if (!any) {
+			r->reached = i;
+			return;
+		}
+		r->why = NULL;
+		r->ambiguous = false;
+	}
+	r->reached = nw;
+	for (int s = 0; s < n->nst; s++)
+		if (m->in[nw][s] && n->st[s].type == S_MATCH) {
+			r->full = true;
+			/* Count abbreviations on the path found. */
+			int c = m->from[nw][s];
+
+			for (size_t i = nw; i-- > 0 && c >= 0;) {
+				if (n->st[c].type == S_LIT && !lit_eq(&n->st[c], w->w[i].text))
+					r->abbrevs++;
+				c = m->from[i][c];
+			}
+			return;
+		}
+}
+
+static void bind_args(const struct nfa *n, const struct msim *m, const struct cli_words *w,
+		      struct cli_args *a)
+{
+	int c = -1;
+
+	a->n = w->n;
+	for (int s = 0; s < n->nst; s++)
+		if (m->in[w->n][s] && n->st[s].type == S_MATCH)
+			c = m->from[w->n][s];
+	for (size_t i = w->n; i-- > 0 && c >= 0;) {
+		a->b[i].label = n->st[c].text;
+		a->b[i].label_len = n->st[c].len;
+		a->b[i].value = w->w[i].text;
+		a->b[i].col = w->w[i].col;
+		c = m->from[i][c];
+	}
+}
+
+/* ---- arguments ---- */
+
+static bool label_is(const struct cli_binding *b, const char *var)
+{
+	return strlen(var) == b->label_len && strncmp(b->label, var, b->label_len) == 0;
+}
+
+const char *cli_arg(const struct cli_args *a, const char *var)
+{
+	return cli_arg_n(a, var, 0);
+}
+
+size_t cli_arg_count(const struct cli_args *a, const char *var)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < a->n; i++)
+		n += label_is(&a->b[i], var);
+	return n;
+}
+
+const char *cli_arg_n(const struct cli_args *a, const char *var, size_t k)
+{
+	for (size_t i = 0; i < a->n; i++)
+		if (label_is(&a->b[i], var) && k-- == 0)
+			return a->b[i].value;
+	return NULL;
+}
+
+bool cli_has(const struct cli_args *a, const char *keyword)
+{
+	return cli_arg_count(a, keyword) > 0;
+}
+
+size_t cli_arg_col(const struct cli_args *a, const char *var)
+{
+	for (size_t i = 0; i < a->n; i++)
+		if (label_is(&a->b[i], var))
+			return a->b[i].col;
+	return a->n ? a->b[0].col : 1;
+}
+
+int cli_fail(struct cli_error *err, const struct cli_args *a, const char *var, int code,
+	     const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err) {
+		err->col = var && a ? cli_arg_col(a, var) : (a && a->n ? a->b[0].col : 1);
+		va_start(ap, fmt);
+		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+		va_end(ap);
+	}
+	return code;
+}
+
+/* ---- sessions ---- */
+
+void cli_session_init(struct cli_session *s, struct kz_config *cfg, enum cli_node node)
+{
+	pthread_once(&compile_once, compile_all);
+	memset(s, 0, sizeof(*s));
+	s->cfg = cfg;
+	s->node = node;
+	kz_strlcpy(s->lang, "en", sizeof(s->lang));
+}
+
+void cli_prompt(const struct cli_session *s, char *out, size_t len)
+{
+	static const char *const mode[CLI_NODE_COUNT] = {
+		[CLI_NODE_EXEC] = "",
+		[CLI_NODE_CONFIG] = "(config)",
+		[CLI_NODE_IF_MOBILE] = "(config-if)",
+		[CLI_NODE_IF_IPSEC] = "(config-if)",
+		[CLI_NODE_IKE_PROPOSAL] = "(config-ike-proposal)",
+		[CLI_NODE_IKE_POLICY] = "(config-ike-policy)",
+		[CLI_NODE_IPSEC_PROPOSAL] = "(config-ipsec-proposal)",
+		[CLI_NODE_IPSEC_POLICY] = "(config-ipsec-policy)",
+		[CLI_NODE_IPSEC_PROFILE] = "(config-ipsec-profile)",
+	};
+	snprintf(out, len, "%s%s#", s->cfg ? s->cfg->hostname : "kizuna", mode[s->node]);
+}
+
+static bool node_is_sub(enum cli_node n)
+{
+	return (CLI_IN(n) & CLI_IN_SUBNODES) != 0;
+}
+
+/* One pass of matching over the commands of a node. */
+struct nodematch {
+	const struct ccmd *best;  /* full match */
+	int best_abbrevs;
+	int nbest;                /* full matches with best_abbrevs */
+	size_t reached;           /* furthest position of the failures */
+	const char *why;
+	const struct nstate *why_st;
+	bool ambiguous;
+	struct cli_args args;
+};
+
+static bool cmd_visible(const struct cli_session *s, const struct ccmd *c, enum cli_node node)
+{
+	if (!(c->cmd->nodes & CLI_IN(node)))
+		return false;
+	if (c->cmd->exec_id >= 0 && (s->file_mode || !s->ops))
+		return false;
+	return true;
+}
+
+static void node_match(const struct cli_session *s, enum cli_node node,
+		       const struct cli_words *w, struct msim *m, struct nodematch *nm)
+{
+	memset(nm, 0, sizeof(*nm));
+	nm->best_abbrevs = 1 << 30;
+	for (size_t i = 0; i < ncompiled; i++) {
+		const struct ccmd *c = &compiled[i];
+		struct mresult r;
+
+		if (!cmd_visible(s, c, node))
+			continue;
+		nfa_run(&c->nfa, w, w->n, !s->file_mode, m, &r);
+		if (r.full) {
+			if (r.abbrevs < nm->best_abbrevs) {
+				nm->best = c;
+				nm->best_abbrevs = r.abbrevs;
+				nm->nbest = 1;
+				bind_args(&c->nfa, m, w, &nm->args);
+			} else if (r.abbrevs == nm->best_abbrevs) {
+				nm->nbest++;
+			}
+			continue;
+		}
+		if (r.reached > nm->reached || (r.reached == nm->reached && !nm->why)) {
+			if (r.reached > nm->reached) {
+				nm->why = NULL;
+				nm->ambiguous = false;
+			}
+			nm->reached = r.reached;
+			if (r.why) {
+				nm->why = r.why;
+				nm->why_st = r.why_st;
+			}
+			nm->ambiguous |= r.ambiguous;
+		}
+	}
+}
+
+/* The tokens any command of node may take at position pos (after words
+ * [0..pos)), each once: "keyword" or "VAR".  Returns how many. */
+struct expect {
+	const char *text[96];
+	size_t len[96];
+	const struct nstate *st[96];
+	bool can_end;
+	size_t n;
+};
+
+static void expect_add(struct expect *e, const struct nstate *st)
+{
+	for (size_t i = 0; i < e->n; i++)
+		if (e->len[i] == st->len && strncmp(e->text[i], st->text, st->len) == 0)
+			return;
+	if (e->n < 96) {
+		e->text[e->n] = st->text;
+		e->len[e->n] = st->len;
+		e->st[e->n++] = st;
+	}
+}
+
+static void node_expect(const struct cli_session *s, enum cli_node node,
+			const struct cli_words *w, size_t pos, struct msim *m, struct expect *e)
+{
+	for (size_t i = 0; i < ncompiled; i++) {
+		const struct ccmd *c = &compiled[i];
+		struct mresult r;
+
+		if (!cmd_visible(s, c, node))
+			continue;
+		nfa_run(&c->nfa, w, pos, !s->file_mode, m, &r);
+		if (r.reached < pos)
+			continue;
+		for (int k = 0; k < c->nfa.nst; k++) {
+			if (!m->in[pos][k])
+				continue;
+			if (c->nfa.st[k].type == S_LIT || c->nfa.st[k].type == S_VAR)
+				expect_add(e, &c->nfa.st[k]);
+			else if (c->nfa.st[k].type == S_MATCH)
+				e->can_end = true;
+		}
+	}
+}
+
+static void expect_list(const struct expect *e, char *out, size_t len)
+{
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < e->n && used < len; i++) {
+		int k = snprintf(out + used, len - used, "%s%.*s", i ? ", " : "",
+				 (int)e->len[i], e->text[i]);
+		if (k < 0)
+			break;
+		used += (size_t)k;
+		if (e->st[i]->type == S_VAR && e->st[i]->vt->numeric && used < len) {
+			k = snprintf(out + used, len - used, " (%lld-%lld)", e->st[i]->lo,
+				     e->st[i]->hi);
+			if (k > 0)
+				used += (size_t)k;
+		}
+	}
+	if (used >= len && len > 4)
+		memcpy(out + len - 4, "...", 4);
+}
+
+static void explain(const struct cli_session *s, enum cli_node node, const struct cli_words *w,
+		    const struct nodematch *nm, struct msim *m, struct cli_error *err)
+{
+	struct expect e = { .n = 0 };
+	char list[300];
+
+	node_expect(s, node, w, nm->reached, m, &e);
+	expect_list(&e, list, sizeof(list));
+	if (nm->reached < w->n) {
+		const struct cli_word *bad = &w->w[nm->reached];
+
+		err->col = bad->col;
+		if (nm->ambiguous) {
+			struct expect amb = { .n = 0 };
+
+			for (size_t i = 0; i < e.n; i++)
+				if (e.st[i]->type == S_LIT && lit_prefix(e.st[i], bad->text))
+					expect_add(&amb, e.st[i]);
+			expect_list(&amb, list, sizeof(list));
+			snprintf(err->msg, sizeof(err->msg),
+				 "ambiguous '%.100s'; it could be: %s", bad->text, list);
+		} else if (nm->why && (e.n == 1 || strstr(nm->why, "range"))) {
+			const struct nstate *st = nm->why_st;
+
+			snprintf(err->msg, sizeof(err->msg), "invalid %s '%.100s': %s",
+				 st->vt->name, bad->text, nm->why);
+			if (st->vt->numeric) {
+				size_t l = strlen(err->msg);
+
+				snprintf(err->msg + l, sizeof(err->msg) - l, " (%lld-%lld)", st->lo,
+					 st->hi);
+			}
+		}
+		else if (nm->reached == 0)
+			snprintf(err->msg, sizeof(err->msg), "unknown command '%.100s'",
+				 bad->text);
+		else
+			snprintf(err->msg, sizeof(err->msg),
+				 "unexpected '%.100s'; expected %s%s", bad->text,
+				 e.n > 1 ? "one of: " : "", list);
+	} else {
+		const struct cli_word *last = &w->w[w->n - 1];
+
+		err->col = last->col + strlen(last->text) + (last->quoted ? 2 : 0);
+		snprintf(err->msg, sizeof(err->msg), "incomplete command; expected %s%s after '%.100s'",
+			 e.n > 1 ? "one of: " : "", list, last->text);
+	}
+}
+
+static int run_match(struct cli_session *s, const struct ccmd *c, const struct cli_args *a,
+		     struct strbuf *out, struct cli_error *err)
+{
+	if (c->cmd->exec_id >= 0 && !c->cmd->fn)
+		return s->ops->exec(s, (enum cli_exec_id)c->cmd->exec_id, a, out);
+	return c->cmd->fn(s, a, out, err);
+}
+
+int cli_execute(struct cli_session *s, const char *line, struct strbuf *out,
+		struct cli_error *err)
+{
+	struct cli_words *w = NULL;
+	struct msim *m = NULL;
+	struct nodematch *nm = NULL, *alt = NULL;
+	enum cli_node tried[3], hint;
+	int ntried = 0, r;
+	size_t ecol;
+
+	pthread_once(&compile_once, compile_all);
+	hint = s->block_hint;
+	s->block_hint = CLI_NODE_EXEC;
+	s->effects = 0;
+	err->col = 0;
+	err->msg[0] = '\0';
+	w = malloc(sizeof(*w));
+	m = malloc(sizeof(*m));
+	nm = malloc(sizeof(*nm));
+	alt = malloc(sizeof(*alt));
+	if (!w || !m || !nm || !alt) {
+		r = cli_fail(err, NULL, NULL, KZ_ENOMEM, "out of memory");
+		goto out;
+	}
+	r = cli_lex(line, strlen(line), w, &ecol, err->msg, sizeof(err->msg));
+	if (r < 0) {
+		err->col = ecol;
+		goto out;
+	}
+	if (w->comment || w->n == 0) {
+		/* `!` closes a block in a file, as in running-config. */
+		if (w->bang && s->file_mode && node_is_sub(s->node))
+			s->node = CLI_NODE_CONFIG;
+		r = 0;
+		goto out;
+	}
+	/* The current node first, then its parent (a top-level command
+	 * leaves the block), then exec commands from config mode. */
+	tried[ntried++] = s->node;
+	if (node_is_sub(s->node))
+		tried[ntried++] = CLI_NODE_CONFIG;
+	if (s->node != CLI_NODE_EXEC && !s->file_mode && s->ops)
+		tried[ntried++] = CLI_NODE_EXEC;
+	for (int t = 0; t < ntried; t++) {
+		struct nodematch *cur = t == 0 ? nm : alt;
+
+		node_match(s, tried[t], w, m, cur);
+		if (cur->best) {
+			if (cur->nbest > 1) {
+				r = cli_fail(err, NULL, NULL, KZ_EAMBIG,
+					     "ambiguous command '%.100s'", line);
+				err->col = w->w[0].col;
+				goto out;
+			}
+			if (tried[t] == CLI_NODE_EXEC && s->node != CLI_NODE_EXEC &&
+			    cur->best->cmd->fn) {
+				/* Mode commands of exec (configure) are not
+				 * reachable from config mode. */
+				continue;
+			}
+			if (tried[t] == CLI_NODE_CONFIG && s->node != CLI_NODE_CONFIG) {
+				enum cli_node was = s->node;
+
+				s->node = CLI_NODE_CONFIG;
+				r = run_match(s, cur->best, &cur->args, out, err);
+				if (r < 0)
+					s->node = was; /* a failed line changes nothing */
+				goto out;
+			}
+			r = run_match(s, cur->best, &cur->args, out, err);
+			goto out;
+		}
+		if (t > 0 && cur->reached > nm->reached) {
+			explain(s, tried[t], w, cur, m, err);
+			r = KZ_ESYNTAX;
+			goto out;
+		}
+	}
+	explain(s, tried[0], w, nm, m, err);
+	r = KZ_ESYNTAX;
+	if (hint != CLI_NODE_EXEC) {
+		/* `ike policy X` inside a profile names the profile's policy;
+		 * a file that meant to open that block gets told how. */
+		node_match(s, hint, w, m, alt);
+		if (alt->best) {
+			size_t l = strlen(err->msg);
+
+			snprintf(err->msg + l, sizeof(err->msg) - l,
+				 " (the line before set the profile's %s; to start that block after an ipsec profile, end the profile with '!' or 'exit')",
+				 hint == CLI_NODE_IKE_POLICY ? "ike policy" : "ipsec policy");
+		}
+	}
+out:
+	free(w);
+	free(m);
+	free(nm);
+	free(alt);
+	return r;
+}
+
+/* ---- completion and help ---- */
+
+static void complete_names(const struct cli_session *s, int src, const char *pfx,
+			   struct strbuf *out)
+{
+	const struct kz_config *c = s->cfg;
+	size_t l = strlen(pfx);
+
+#define COMPLETE_VEC(vec)                                               \
+	for (size_t i = 0; i < (vec).n; i++)                            \
+		if (strncmp((vec).v[i].name, pfx, l) == 0)              \
+			sb_printf(out, "%s\n", (vec).v[i].name);
+	if (!c)
+		return;
+	switch (src) {
+	case CLI_COMPLETE_PROFILE:
+		COMPLETE_VEC(c->profiles);
+		break;
+	case CLI_COMPLETE_IKE_PROPOSAL:
+		COMPLETE_VEC(c->ike_proposals);
+		break;
+	case CLI_COMPLETE_IKE_POLICY:
+		COMPLETE_VEC(c->ike_policies);
+		break;
+	case CLI_COMPLETE_IPSEC_PROPOSAL:
+		COMPLETE_VEC(c->ipsec_proposals);
+		break;
+	case CLI_COMPLETE_IPSEC_POLICY:
+		COMPLETE_VEC(c->ipsec_policies);
+		break;
+	case CLI_COMPLETE_IPSEC_IF:
+		for (size_t i = 0; i < c->ipsec_ifs.n; i++) {
+			char n[16];
+
+			snprintf(n, sizeof(n), "IPsec%u", c->ipsec_ifs.v[i].unit);
+			if (strncasecmp(n, pfx, l) == 0)
+				sb_printf(out, "%s\n", n);
+		}
+		break;
+	}
+#undef COMPLETE_VEC
+}
+
+/* Lexes the line up to the cursor; the last word is the one being typed
+ * unless the line ends in a blank. */
+static int lex_partial(const char *line, struct cli_words *w, const char **partial)
+{
+	size_t col;
+	char msg[128];
+
+	if (cli_lex(line, strlen(line), w, &col, msg, sizeof(msg)) < 0 || w->comment)
+		return -1;
+	*partial = "";
+	if (w->n && !w->trailing_sp) {
+		*partial = w->w[w->n - 1].text;
+		w->n--;
+	}
+	return 0;
+}
+
+static void partial_nodes(const struct cli_session *s, enum cli_node *nodes, int *n)
+{
+	*n = 0;
+	nodes[(*n)++] = s->node;
+	if (node_is_sub(s->node))
+		nodes[(*n)++] = CLI_NODE_CONFIG;
+	if (s->node != CLI_NODE_EXEC && s->ops)
+		nodes[(*n)++] = CLI_NODE_EXEC;
+}
+
+int cli_complete(struct cli_session *s, const char *line, struct strbuf *out)
+{
+	struct cli_words *w = malloc(sizeof(*w));
+	struct msim *m = malloc(sizeof(*m));
+	enum cli_node nodes[3];
+	const char *partial;
+	int nn, r = 0;
+
+	pthread_once(&compile_once, compile_all);
+	if (!w || !m || lex_partial(line, w, &partial) < 0) {
+		r = w && m ? KZ_ESYNTAX : KZ_ENOMEM;
+		goto out;
+	}
+	partial_nodes(s, nodes, &nn);
+	for (int t = 0; t < nn; t++) {
+		struct expect e = { .n = 0 };
+		size_t before = out->len;
+
+		node_expect(s, nodes[t], w, w->n, m, &e);
+		for (size_t i = 0; i < e.n; i++) {
+			const struct nstate *st = e.st[i];
+
+			if (st->type == S_LIT && lit_prefix(st, partial))
+				sb_printf(out, "%.*s\n", (int)st->len, st->text);
+			else if (st->type == S_LIT && !*partial)
+				sb_printf(out, "%.*s\n", (int)st->len, st->text);
+			else if (st->type == S_VAR && st->vt->complete)
+				complete_names(s, st->vt->complete, partial, out);
+		}
+		if (out->len != before)
+			break; /* the innermost node that has candidates */
+	}
+out:
+	free(w);
+	free(m);
+	return r;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcasecmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Help lists keywords alphabetically, as routers do. */
+static void sort_lines(struct strbuf *out)
+{
+	char *copy, *lines[256], *save = NULL;
+	size_t n = 0;
+
+	if (!out->len || !(copy = strdup(sb_str(out))))
+		return;
+	for (char *l = strtok_r(copy, "\n", &save); l && n < 256; l = strtok_r(NULL, "\n", &save))
+		lines[n++] = l;
+	qsort(lines, n, sizeof(lines[0]), cmp_str);
+	sb_reset(out);
+	for (size_t i = 0; i < n; i++)
+		sb_printf(out, "%s\n", lines[i]);
+	free(copy);
+}
+
+int cli_help(struct cli_session *s, const char *line, struct strbuf *out)
+{
+	struct cli_words *w = malloc(sizeof(*w));
+	struct msim *m = malloc(sizeof(*m));
+	enum cli_node nodes[3];
+	const char *partial;
+	int nn, r = 0;
+	bool can_end = false;
+
+	pthread_once(&compile_once, compile_all);
+	if (!w || !m || lex_partial(line, w, &partial) < 0) {
+		r = w && m ? KZ_ESYNTAX : KZ_ENOMEM;
+		goto out;
+	}
+	partial_nodes(s, nodes, &nn);
+	/* Help lists the current node's commands; a parent's only when the
+	 * current node has nothing for these words. */
+	for (int t = 0; t < nn; t++) {
+		struct expect e = { .n = 0 };
+		size_t before = out->len;
+
+		node_expect(s, nodes[t], w, w->n, m, &e);
+		for (size_t i = 0; i < e.n; i++) {
+			const struct nstate *st = e.st[i];
+			char word[80];
+			const char *h;
+
+			if (st->type == S_LIT) {
+				if (!lit_prefix(st, partial) && *partial)
+					continue;
+				snprintf(word, sizeof(word), "%.*s", (int)st->len, st->text);
+				h = cli_keyword_help(word);
+			} else {
+				if (*partial && st->vt->check(partial, st->lo, st->hi))
+					continue;
+				if (st->vt->numeric)
+					snprintf(word, sizeof(word), "<%lld-%lld>", st->lo, st->hi);
+				else
+					snprintf(word, sizeof(word), "%s", st->vt->name);
+				h = st->vt->help;
+			}
+			sb_printf(out, "  %-22s %s\n", word, h ? h : "");
+		}
+		can_end |= e.can_end && !*partial;
+		if (out->len != before || can_end)
+			break;
+	}
+	sort_lines(out);
+	if (can_end)
+		sb_printf(out, "  %-22s %s\n", "<cr>", "");
+	if (out->len == 0)
+		sb_puts(out, "% unrecognized command\n");
+out:
+	free(w);
+	free(m);
+	return r;
+}
