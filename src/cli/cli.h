@@ -43,10 +43,7 @@ enum cli_exec_id {
 	CLI_X_SHOW_IKE_SA,
 	CLI_X_SHOW_IPSEC_SA,
 	CLI_X_SHOW_IPSEC_PROFILE,
-	CLI_X_CLEAR_IKE_SA,
-	CLI_X_CLEAR_IPSEC_SA,
 	CLI_X_WRITE_MEMORY,
-	CLI_X_DIAGNOSE_IPSEC,
 	CLI_X_COUNT
 };
 
@@ -67,6 +64,8 @@ const char *cli_arg(const struct cli_args *a, const char *var);
 size_t cli_arg_count(const struct cli_args *a, const char *var);
 const char *cli_arg_n(const struct cli_args *a, const char *var, size_t i);
 bool cli_has(const struct cli_args *a, const char *keyword);
+/* "IPsec12" -> 12, for a word the grammar validated as IPsec<N>. */
+unsigned cli_parse_ipsec_if(const char *s);
 
 struct cli_session;
 

@@ -78,8 +78,6 @@ int cli_fail(struct cli_error *err, const struct cli_args *a, const char *var, i
 unsigned long long cli_arg_num(const struct cli_args *a, const char *var);
 /* Parses "A.B.C.D/M"; 0 or KZ_EINVAL. */
 int cli_parse_prefix(const char *s, struct kz_prefix *p);
-/* "IPsec12" -> 12 (the grammar validated it). */
-unsigned cli_parse_ipsec_if(const char *s);
 
 /* Block bookkeeping while loading a file: a block defined twice is an
  * error there (a typo would otherwise merge two blocks silently). */

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs what building and testing kizuna needs on Debian 12 (as root).
+# Quick when everything is already there: apt runs only for what is missing.
+set -euo pipefail
+
+PKGS=(
+	build-essential cmake ninja-build pkg-config clang
+	libssl-dev libevent-dev libmnl-dev libedit-dev libcap-ng-dev gettext
+	libcmocka-dev
+	iproute2 nftables iptables iputils-ping procps tmux python3
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+	exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps: missing packages: ${missing[*]}" >&2
+	echo "deps: run as root (or: sudo apt-get install ${missing[*]})" >&2
+	exit 1
+fi
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: installs what it needs, builds, then runs every
+# test (unit, golden console transcripts, fuzz corpus replay, namespace
+# tests) in a normal build and again under AddressSanitizer and
+# UndefinedBehaviorSanitizer, and gives each libFuzzer target a short run.
+# Namespace tests need root; they skip without it, except under CI=true where
+# a skip is a failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/deps.sh
+fuzz_seconds=${KZ_FUZZ_SECONDS:-20}
+pass=0
+fail=0
+
+run_ctest() { # name dir
+	local name=$1 dir=$2
+	echo "== $name: ctest"
+	if (cd "$dir" && ctest --output-on-failure --timeout 600); then
+		pass=$((pass + 1))
+	else
+		fail=$((fail + 1))
+	fi
+}
+
+echo "== build (gcc, -Wall -Wextra -Werror)"
+scripts/build.sh build
+run_ctest "gcc" build
+
+echo "== build (AddressSanitizer + UndefinedBehaviorSanitizer)"
+scripts/build.sh build-asan -DKZ_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	run_ctest "asan+ubsan" build-asan
+
+echo "== libFuzzer targets (clang), ${fuzz_seconds}s each"
+CC=clang scripts/build.sh build-fuzz -DKZ_FUZZ=ON -DKZ_WERROR=OFF
+for t in build-fuzz/fuzz/fuzz_*; do
+	[ -x "$t" ] || continue
+	name=$(basename "$t")
+	corpus=tests/fuzz/corpus/${name#fuzz_}
+	work=$(mktemp -d)
+	if "$t" -max_total_time="$fuzz_seconds" -max_len=65536 -timeout=10 -print_final_stats=1 \
+		-artifact_prefix="$work/" "$work" "$corpus" >"$work/log" 2>&1; then
+		echo "fuzz $name: ok ($(grep -o 'stat::number_of_executed_units: [0-9]*' "$work/log" | tail -1 | awk '{print $2}') runs)"
+		pass=$((pass + 1))
+		rm -rf "$work"
+	else
+		echo "fuzz $name: FAILED (log and crash input in $work)"
+		tail -30 "$work/log"
+		fail=$((fail + 1))
+	fi
+done
+
+echo "test: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]

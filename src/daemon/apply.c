@@ -1,0 +1,147 @@
+/* apply.c - make the kernel match the running config: the WAN device's
+ * admin state, one TUN device per `interface IPsec<N>`, their addresses,
+ * MTU and state, and the `ip route` entries.
+ *
+ * Link state is set only when a command (or start-up, or a reload) asks
+ * for it: a change made outside kizuna afterwards is observed and reported,
+ * not undone (config-language.md).  Routes are reconciled whenever links
+ * change, since the kernel drops routes through a device that goes down. */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../lib/err.h"
+#include "../lib/log.h"
+#include "../net/netlink.h"
+#include "../net/tun.h"
+#include "daemon.h"
+
+void kzd_tun_name(unsigned unit, char *out, size_t len)
+{
+	snprintf(out, len, "ipsec%u", unit);
+}
+
+static void apply_mobile_admin(struct kzd *d)
+{
+	const struct kz_if_mobile *m = &d->running->mobile;
+	int r;
+
+	if (!m->present || !m->device[0])
+		return;
+	r = kz_net_link_set_up(m->device, !m->shutdown);
+	if (r < 0)
+		log_warn("interface %s: cannot set device %s %s: %s", KZ_MOBILE_IFNAME, m->device,
+			 m->shutdown ? "down" : "up", kz_net_errmsg()[0] ? kz_net_errmsg() : kz_strerror(r));
+	else
+		log_info("interface %s (%s) set %s", KZ_MOBILE_IFNAME, m->device,
+			 m->shutdown ? "administratively down" : "up");
+}
+
+/* TUN devices: open for configured units, closed for removed ones. */
+static void apply_tuns(struct kzd *d, bool set_admin, unsigned only_unit, bool only)
+{
+	for (unsigned u = 0; u < KZ_MAX_IPSEC_IF; u++) {
+		const struct kz_if_ipsec *f = kz_find_ipsec_if(d->running, u);
+		struct kzd_tun *t = &d->tun[u];
+		bool created = false;
+		int r;
+
+		if (!f) {
+			if (t->open) {
+				kz_tun_close(t->fd);
+				t->open = false;
+				log_info("interface IPsec%u removed (%s)", u, t->ifname);
+			}
+			continue;
+		}
+		if (only && u != only_unit)
+			continue;
+		if (!t->open) {
+			kzd_tun_name(u, t->ifname, sizeof(t->ifname));
+			r = kz_tun_create(t->ifname, 0, &t->fd);
+			if (r < 0) {
+				log_err("interface IPsec%u: cannot create TUN device %s: %s", u,
+					t->ifname, kz_strerror(r));
+				continue;
+			}
+			t->open = true;
+			created = true;
+			log_info("interface IPsec%u is TUN device %s", u, t->ifname);
+		}
+		if (f->mtu)
+			kz_net_link_set_mtu(t->ifname, f->mtu);
+		if (f->address.set) {
+			r = kz_net_addr_add(t->ifname, f->address.addr, f->address.len);
+			if (r < 0)
+				log_warn("interface IPsec%u: cannot set its address: %s", u,
+					 kz_net_errmsg()[0] ? kz_net_errmsg() : kz_strerror(r));
+		}
+		if (set_admin || created) {
+			r = kz_net_link_set_up(t->ifname, !f->shutdown);
+			if (r < 0)
+				log_warn("interface IPsec%u: cannot set %s: %s", u,
+					 f->shutdown ? "down" : "up", kz_strerror(r));
+		}
+	}
+}
+
+/* Routes: ours are marked (KZ_RTPROT); flush them and install what the
+ * config says.  A route through a device that is down cannot exist in the
+ * kernel; it comes back when the device does. */
+static void apply_routes(struct kzd *d)
+{
+	kz_net_route_flush_own(NULL);
+	for (size_t i = 0; i < d->running->routes.n; i++) {
+		const struct kz_route *rt = &d->running->routes.v[i];
+		char dst[32], tun[16];
+		const char *oif = NULL;
+		int r;
+
+		kz_prefix_str(&rt->dest, dst, sizeof(dst));
+		if (rt->via == KZ_VIA_IPSEC) {
+			if (!d->tun[rt->ipsec_unit].open)
+				continue;
+			kzd_tun_name(rt->ipsec_unit, tun, sizeof(tun));
+			oif = tun;
+		} else if (rt->via == KZ_VIA_MOBILE) {
+			if (!d->running->mobile.device[0])
+				continue;
+			oif = d->running->mobile.device;
+		}
+		r = kz_net_route_add(rt->dest.addr, rt->dest.len, oif,
+				     rt->via == KZ_VIA_GATEWAY ? &rt->gateway : NULL);
+		if (r < 0 && r != KZ_EBUSY)
+			log_warn("ip route %s: %s", dst,
+				 kz_net_errmsg()[0] ? kz_net_errmsg() : kz_strerror(r));
+	}
+}
+
+void kzd_apply(struct kzd *d, unsigned eff, unsigned unit)
+{
+	bool all = eff == KZD_APPLY_ALL;
+
+	if (eff & (CLI_EFF_MOBILE_ADMIN | CLI_EFF_MOBILE_DEVICE))
+		apply_mobile_admin(d);
+	if (eff & (CLI_EFF_IPSEC_IF | CLI_EFF_IPSEC_ADMIN))
+		apply_tuns(d, all || (eff & CLI_EFF_IPSEC_ADMIN), unit, !all);
+	if (eff & (CLI_EFF_ROUTES | CLI_EFF_IPSEC_IF | CLI_EFF_IPSEC_ADMIN | CLI_EFF_MOBILE_ADMIN |
+		   CLI_EFF_MOBILE_DEVICE))
+		apply_routes(d);
+	kzd_log_checks(d);
+}
+
+void kzd_net_changed(struct kzd *d)
+{
+	apply_routes(d);
+	kzd_log_checks(d);
+}
+
+void kzd_apply_close(struct kzd *d)
+{
+	kz_net_route_flush_own(NULL);
+	for (unsigned u = 0; u < KZ_MAX_IPSEC_IF; u++)
+		if (d->tun[u].open) {
+			kz_tun_close(d->tun[u].fd);
+			d->tun[u].open = false;
+		}
+}

@@ -1,0 +1,68 @@
+/* daemon.h - kizunad's state, shared by its parts (main, apply, session,
+ * show).  Only this folder knows about processes, signals and sockets. */
+#ifndef KZ_DAEMON_H
+#define KZ_DAEMON_H
+
+#include <stdbool.h>
+
+#include "../cli/cli.h"
+#include "../config/check.h"
+#include "../config/model.h"
+
+struct event_base;
+struct event;
+struct ctl_server;
+struct kz_net_watch;
+
+#define KZD_DEFAULT_CONFIG "/etc/kizuna/kizuna.conf"
+#define KZD_DEFAULT_SOCKET "/run/kizuna/kizuna.sock"
+
+/* The TUN device of one configured IPsec<N>. */
+struct kzd_tun {
+	bool open;
+	int fd;
+	char ifname[16]; /* "ipsec<N>" */
+};
+
+struct kzd_session;
+
+struct kzd {
+	struct kz_config *running;
+	const char *config_path;
+	const char *socket_path;
+	struct event_base *base;
+	struct ctl_server *ctl;
+	struct kz_net_watch *watch;
+	struct event *ev_watch, *ev_hup, *ev_term, *ev_int;
+	struct kzd_tun tun[KZ_MAX_IPSEC_IF];
+	struct kzd_session *sessions; /* open console sessions */
+	/* Last config check result per profile, to log changes once. */
+	char **last_check;
+	size_t nlast_check;
+};
+
+/* apply.c: make the system match the running config.  effects is a
+ * CLI_EFF_* mask; KZD_APPLY_ALL applies everything (start-up, reload). */
+#define KZD_APPLY_ALL 0xffffffffu
+void kzd_apply(struct kzd *d, unsigned effects, unsigned unit);
+void kzd_apply_close(struct kzd *d);
+/* Linux name of the TUN device of IPsec<unit>. */
+void kzd_tun_name(unsigned unit, char *out, size_t len);
+/* Reacts to a netlink event (link, address, route change). */
+void kzd_net_changed(struct kzd *d);
+
+/* session.c: console sessions on the control socket. */
+int kzd_sessions_start(struct kzd *d);
+void kzd_sessions_rebind(struct kzd *d); /* after the running config was replaced */
+
+/* show.c: the exec commands. */
+extern const struct cli_exec_ops kzd_exec_ops;
+/* The live config check of a profile. */
+int kzd_check_profile(struct kzd *d, const struct kz_ipsec_profile *p, struct kz_finding *f);
+/* Logs config check results that changed since the last call. */
+void kzd_log_checks(struct kzd *d);
+
+/* main.c: reload the startup file (SIGHUP); 0 or the error count. */
+int kzd_reload(struct kzd *d);
+
+#endif

@@ -1,0 +1,229 @@
+/* main.c - kizunad: the gateway daemon.  Loads the startup config, binds
+ * MobileEthernet0.0 to its Linux device, creates the IPsec<N> TUN devices
+ * and routes, watches the kernel (netlink) and serves the console socket,
+ * all from one libevent loop. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../lib/err.h"
+#include "../lib/log.h"
+#include "../net/netlink.h"
+#include "ctl_server.h"
+#include "daemon.h"
+
+#define MAX_LOAD_ERRORS 20
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: kizunad [-c FILE] [-s SOCKET] [-f] [-v]\n"
+		"  -c, --config FILE    startup config (default " KZD_DEFAULT_CONFIG ")\n"
+		"  -s, --socket PATH    console socket (default " KZD_DEFAULT_SOCKET ")\n"
+		"  -f, --foreground     stay in the foreground, log to stderr\n"
+		"  -v, --verbose        debug logging (repeat for more)\n"
+		"  -V, --version        print the version\n"
+		"  -h, --help           this text\n");
+}
+
+/* Loads the startup file; on any error nothing changes and every error
+ * is logged with file:line:column. */
+static int load(const char *path, struct kz_config **out)
+{
+	struct cli_load_error errs[MAX_LOAD_ERRORS];
+	size_t n = 0;
+	int r = cli_load_file(path, out, errs, MAX_LOAD_ERRORS, &n);
+
+	if (r == KZ_EIO)
+		log_err("cannot read %s: %s", path, strerror(errno));
+	for (size_t i = 0; i < n && i < MAX_LOAD_ERRORS; i++)
+		log_err("%s:%u:%zu: error: %s", path, errs[i].line, errs[i].col, errs[i].msg);
+	if (n > MAX_LOAD_ERRORS)
+		log_err("%s: %zu more errors", path, n - MAX_LOAD_ERRORS);
+	return r < 0 ? (int)(n ? n : 1) : 0;
+}
+
+int kzd_reload(struct kzd *d)
+{
+	struct kz_config *c = NULL;
+	int n = load(d->config_path, &c);
+
+	if (n) {
+		log_err("reload of %s refused; the running config stays", d->config_path);
+		return n;
+	}
+	kz_config_free(d->running);
+	d->running = c;
+	kzd_sessions_rebind(d);
+	kzd_apply(d, KZD_APPLY_ALL, 0);
+	log_info("reloaded %s", d->config_path);
+	return 0;
+}
+
+static int on_net_event(const struct kz_net_event *ev, void *arg)
+{
+	struct kzd *d = arg;
+	const char *dev = d->running->mobile.device;
+
+	if (dev[0] && !strcmp(ev->ifname, dev)) {
+		if (ev->type == KZ_NET_EV_LINK)
+			log_info("%s (%s) is %s", KZ_MOBILE_IFNAME, dev,
+				 !ev->admin_up ? "administratively down"
+				 : ev->lower_up ? "up" : "down (no carrier)");
+		else if (ev->type == KZ_NET_EV_LINK_DEL)
+			log_warn("%s: device %s went away", KZ_MOBILE_IFNAME, dev);
+		else if (ev->type == KZ_NET_EV_ADDR_NEW || ev->type == KZ_NET_EV_ADDR_DEL) {
+			char a[INET_ADDRSTRLEN];
+
+			inet_ntop(AF_INET, &ev->addr.addr, a, sizeof(a));
+			log_info("%s (%s): address %s/%u %s", KZ_MOBILE_IFNAME, dev, a, ev->addr.plen,
+				 ev->type == KZ_NET_EV_ADDR_NEW ? "added" : "removed");
+		}
+	}
+	return 0;
+}
+
+static void on_watch(evutil_socket_t fd, short what, void *arg)
+{
+	struct kzd *d = arg;
+	int r = kz_net_watch_read(d->watch, on_net_event, d);
+
+	if (r < 0 && r != KZ_EBUSY)
+		log_debug("netlink watch: %s", kz_strerror(r));
+	/* Links changed: routes through them may be gone, the check may
+	 * give another answer. */
+	kzd_net_changed(d);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct kzd *d = arg;
+
+	if (sig == SIGHUP) {
+		log_info("SIGHUP: reloading %s", d->config_path);
+		kzd_reload(d);
+		return;
+	}
+	log_info("signal %d: shutting down", (int)sig);
+	event_base_loopbreak(d->base);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct kzd *d = calloc(1, sizeof(*d));
+	bool foreground = false;
+	int verbose = 0, c, r, rc = 1;
+
+	if (!d)
+		return 1;
+	d->config_path = KZD_DEFAULT_CONFIG;
+	d->socket_path = KZD_DEFAULT_SOCKET;
+	while ((c = getopt_long(argc, argv, "c:s:fvVh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			d->config_path = optarg;
+			break;
+		case 's':
+			d->socket_path = optarg;
+			break;
+		case 'f':
+			foreground = true;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		case 'V':
+			printf("kizunad %s\n", KZ_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	kz_log_open("kizunad", foreground, verbose ? KZ_LOG_DEBUG + (verbose > 1) : KZ_LOG_INFO);
+	if (load(d->config_path, &d->running)) {
+		fprintf(stderr, "kizunad: %s has errors; not starting\n", d->config_path);
+		return 1;
+	}
+	if (!foreground && daemon(0, 0) < 0) {
+		log_err("cannot go to the background: %s", strerror(errno));
+		return 1;
+	}
+	d->base = event_base_new();
+	if (!d->base) {
+		log_err("cannot create the event loop");
+		return 1;
+	}
+	r = kzd_sessions_start(d);
+	if (r == KZ_EBUSY) {
+		fprintf(stderr, "kizunad: another instance is running on %s\n", d->socket_path);
+		log_err("another instance is running on %s", d->socket_path);
+		goto out;
+	} else if (r < 0) {
+		log_err("cannot serve the console on %s: %s", d->socket_path, kz_strerror(r));
+		goto out;
+	}
+	r = kz_net_watch_open(&d->watch);
+	if (r < 0) {
+		log_err("cannot watch the kernel's links (netlink): %s", kz_strerror(r));
+		goto out;
+	}
+	d->ev_watch = event_new(d->base, kz_net_watch_fd(d->watch), EV_READ | EV_PERSIST,
+				on_watch, d);
+	d->ev_hup = evsignal_new(d->base, SIGHUP, on_signal, d);
+	d->ev_term = evsignal_new(d->base, SIGTERM, on_signal, d);
+	d->ev_int = evsignal_new(d->base, SIGINT, on_signal, d);
+	if (!d->ev_watch || !d->ev_hup || !d->ev_term || !d->ev_int ||
+	    event_add(d->ev_watch, NULL) || event_add(d->ev_hup, NULL) ||
+	    event_add(d->ev_term, NULL) || event_add(d->ev_int, NULL)) {
+		log_err("cannot set up events");
+		goto out;
+	}
+	kzd_apply(d, KZD_APPLY_ALL, 0);
+	log_info("kizunad %s started: config %s, console %s", KZ_VERSION, d->config_path,
+		 d->socket_path);
+	event_base_dispatch(d->base);
+	rc = 0;
+out:
+	ctl_server_stop(d->ctl);
+	kzd_apply_close(d);
+	if (d->ev_watch)
+		event_free(d->ev_watch);
+	if (d->ev_hup)
+		event_free(d->ev_hup);
+	if (d->ev_term)
+		event_free(d->ev_term);
+	if (d->ev_int)
+		event_free(d->ev_int);
+	kz_net_watch_close(d->watch);
+	kz_net_close();
+	for (size_t k = 0; k < d->nlast_check; k++)
+		free(d->last_check[k]);
+	free(d->last_check);
+	kz_config_free(d->running);
+	event_base_free(d->base);
+	free(d);
+	return rc;
+}
