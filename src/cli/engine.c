@@ -729,6 +729,20 @@ int cli_execute(struct cli_session *s, const char *line, struct strbuf *out,
 		err->col = ecol;
 		goto out;
 	}
+	/* `do show ...` from a config mode, as on other routers. */
+	if (!s->file_mode && s->node != CLI_NODE_EXEC && w->n > 1 &&
+	    strcasecmp(w->w[0].text, "do") == 0) {
+		memmove(&w->w[0], &w->w[1], (w->n - 1) * sizeof(w->w[0]));
+		w->n--;
+		node_match(s, CLI_NODE_EXEC, w, m, nm);
+		if (nm->best && nm->nbest == 1 && !nm->best->cmd->fn) {
+			r = run_match(s, nm->best, &nm->args, out, err);
+		} else {
+			explain(s, CLI_NODE_EXEC, w, nm, m, err);
+			r = KZ_ESYNTAX;
+		}
+		goto out;
+	}
 	if (w->comment || w->n == 0) {
 		/* `!` closes a block in a file, as in running-config. */
 		if (w->bang && s->file_mode && node_is_sub(s->node))
@@ -788,8 +802,9 @@ int cli_execute(struct cli_session *s, const char *line, struct strbuf *out,
 			size_t l = strlen(err->msg);
 
 			snprintf(err->msg + l, sizeof(err->msg) - l,
-				 " (the line before set the profile's %s; to start that block after an ipsec profile, end the profile with '!' or 'exit')",
-				 hint == CLI_NODE_IKE_POLICY ? "ike policy" : "ipsec policy");
+				 " (the line before set the profile's %s; to start that block after an ipsec profile, end the profile with %s)",
+				 hint == CLI_NODE_IKE_POLICY ? "ike policy" : "ipsec policy",
+				 s->file_mode ? "'!' or 'exit'" : "'exit'");
 		}
 	}
 out:

@@ -1,0 +1,62 @@
+/* fuzz_cli_line.c - libFuzzer target: console lines.  The first byte picks
+ * the mode the session starts in; each following line is executed, completed
+ * and asked for help, as the console would send it. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+static const char base_config[] =
+	"hostname site-a\ninterface MobileEthernet0.0\n device wwan0\n"
+	"ike proposal IKEP\nike policy IKEPOL\n proposal IKEP\n"
+	"ipsec proposal ESPP\nipsec policy IPSECPOL\n proposal ESPP\n"
+	"ipsec profile HQ\n peer any\n!\ninterface IPsec0\n ipsec map HQ\n";
+
+static int fake_exec(struct cli_session *s, enum cli_exec_id id, const struct cli_args *a,
+		     struct strbuf *out)
+{
+	(void)s;
+	(void)id;
+	(void)a;
+	sb_puts(out, "ok\n");
+	return 0;
+}
+
+static const struct cli_exec_ops ops = { fake_exec };
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct cli_load_error errs[4];
+	struct kz_config *c = NULL;
+	struct cli_session s;
+	struct strbuf out;
+	size_t n, pos = 1;
+	char *line;
+
+	if (size < 1 || cli_load_text(base_config, sizeof(base_config) - 1, &c, errs, 4, &n))
+		return 0;
+	cli_session_init(&s, c, (enum cli_node)(data[0] % CLI_NODE_COUNT));
+	s.ops = &ops;
+	sb_init(&out);
+	line = malloc(size + 1);
+	while (line && pos < size) {
+		const uint8_t *nl = memchr(data + pos, '\n', size - pos);
+		size_t len = nl ? (size_t)(nl - (data + pos)) : size - pos;
+		struct cli_error err;
+
+		memcpy(line, data + pos, len);
+		line[len] = '\0';
+		sb_reset(&out);
+		cli_execute(&s, line, &out, &err);
+		sb_reset(&out);
+		cli_complete(&s, line, &out);
+		sb_reset(&out);
+		cli_help(&s, line, &out);
+		pos += len + 1;
+	}
+	free(line);
+	sb_free(&out);
+	kz_config_free(c);
+	return 0;
+}
