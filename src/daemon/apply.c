@@ -8,6 +8,7 @@
  * change, since the kernel drops routes through a device that goes down. */
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../lib/err.h"
@@ -85,34 +86,66 @@ static void apply_tuns(struct kzd *d, bool set_admin, unsigned only_unit, bool o
 	}
 }
 
-/* Routes: ours are marked (KZ_RTPROT); flush them and install what the
- * config says.  A route through a device that is down cannot exist in the
- * kernel; it comes back when the device does. */
+/* The kernel route a config route stands for; false when it cannot exist
+ * now (its device is missing). */
+static bool route_target(struct kzd *d, const struct kz_route *rt, const char **oif, char *tun,
+			 size_t tunlen)
+{
+	*oif = NULL;
+	if (rt->via == KZ_VIA_IPSEC) {
+		if (!d->tun[rt->ipsec_unit].open)
+			return false;
+		kzd_tun_name(rt->ipsec_unit, tun, tunlen);
+		*oif = tun;
+	} else if (rt->via == KZ_VIA_MOBILE) {
+		if (!d->running->mobile.device[0])
+			return false;
+		*oif = d->running->mobile.device;
+	}
+	return true;
+}
+
+/* Routes: ours are marked (KZ_RTPROT).  Reconcile without a gap: remove
+ * ours that the config no longer has, then add or replace the others.  A
+ * route through a device that is down cannot exist in the kernel; it is
+ * added again when the device comes up (a link event). */
 static void apply_routes(struct kzd *d)
 {
-	kz_net_route_flush_own(NULL);
+	struct kz_net_route *cur = NULL;
+	size_t n = 0;
+
+	if (kz_net_route_list(&cur, &n) == 0) {
+		for (size_t i = 0; i < n; i++) {
+			bool wanted = false;
+
+			if (cur[i].protocol != KZ_RTPROT)
+				continue;
+			for (size_t k = 0; k < d->running->routes.n && !wanted; k++) {
+				const struct kz_prefix *p = &d->running->routes.v[k].dest;
+
+				wanted = p->len == cur[i].plen && p->addr.s_addr == cur[i].dst.s_addr;
+			}
+			if (!wanted)
+				kz_net_route_del(cur[i].dst, cur[i].plen, NULL, NULL);
+		}
+		free(cur);
+	}
 	for (size_t i = 0; i < d->running->routes.n; i++) {
 		const struct kz_route *rt = &d->running->routes.v[i];
 		char dst[32], tun[16];
-		const char *oif = NULL;
+		const char *oif;
 		int r;
 
+		if (!route_target(d, rt, &oif, tun, sizeof(tun)))
+			continue;
 		kz_prefix_str(&rt->dest, dst, sizeof(dst));
-		if (rt->via == KZ_VIA_IPSEC) {
-			if (!d->tun[rt->ipsec_unit].open)
-				continue;
-			kzd_tun_name(rt->ipsec_unit, tun, sizeof(tun));
-			oif = tun;
-		} else if (rt->via == KZ_VIA_MOBILE) {
-			if (!d->running->mobile.device[0])
-				continue;
-			oif = d->running->mobile.device;
-		}
 		r = kz_net_route_add(rt->dest.addr, rt->dest.len, oif,
 				     rt->via == KZ_VIA_GATEWAY ? &rt->gateway : NULL);
 		if (r < 0 && r != KZ_EBUSY)
 			log_warn("ip route %s: %s", dst,
 				 kz_net_errmsg()[0] ? kz_net_errmsg() : kz_strerror(r));
+		else
+			log_debug("ip route %s: %s", dst, r < 0 ? "waits for its device" : "installed");
 	}
 }
 

@@ -36,6 +36,7 @@ struct kzd {
 	struct event *ev_watch, *ev_hup, *ev_term, *ev_int;
 	struct kzd_tun tun[KZ_MAX_IPSEC_IF];
 	struct kzd_session *sessions; /* open console sessions */
+	bool links_changed;           /* set while netlink events are read */
 	/* Last config check result per profile, to log changes once. */
 	char **last_check;
 	size_t nlast_check;

@@ -71,6 +71,11 @@ static int on_net_event(const struct kz_net_event *ev, void *arg)
 	struct kzd *d = arg;
 	const char *dev = d->running->mobile.device;
 
+	/* Route events are mostly our own doing; links and addresses are
+	 * what routes and the config check depend on. */
+	if (ev->type != KZ_NET_EV_ROUTE_NEW && ev->type != KZ_NET_EV_ROUTE_DEL)
+		d->links_changed = true;
+
 	if (dev[0] && !strcmp(ev->ifname, dev)) {
 		if (ev->type == KZ_NET_EV_LINK)
 			log_info("%s (%s) is %s", KZ_MOBILE_IFNAME, dev,
@@ -92,13 +97,16 @@ static int on_net_event(const struct kz_net_event *ev, void *arg)
 static void on_watch(evutil_socket_t fd, short what, void *arg)
 {
 	struct kzd *d = arg;
-	int r = kz_net_watch_read(d->watch, on_net_event, d);
+	int r;
 
+	d->links_changed = false;
+	r = kz_net_watch_read(d->watch, on_net_event, d);
 	if (r < 0 && r != KZ_EBUSY)
 		log_debug("netlink watch: %s", kz_strerror(r));
 	/* Links changed: routes through them may be gone, the check may
 	 * give another answer. */
-	kzd_net_changed(d);
+	if (d->links_changed || r < 0)
+		kzd_net_changed(d);
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)

@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# kizunad on a real WAN device in the lab (gw-a, carrier NAT mode):
+#  - changes made outside kizuna (link down, address gone) are seen by
+#    `show ip address` and the config check, and logged;
+#  - IPsec<N> is a TUN device whose state follows `shutdown`; `ip route`
+#    entries reach the kernel and leave it again;
+#  - `write memory` saves atomically and keeps the previous file;
+#  - SIGHUP reloads; a bad file is refused and the running config stays;
+#  - a second instance is refused, a stale socket is replaced;
+#  - a bad startup file stops the daemon with file:line:column.
+set -eu
+build=$(cd "${1:-build}" && pwd)
+. "$(dirname "$0")/lib.sh"
+lab_require_root
+trap lab_down EXIT
+trap 'exit 130' INT TERM HUP
+lab_up cgnat
+
+fails=0
+ok() { echo "ok - $*"; }
+nok() { echo "FAIL - $*"; fails=$((fails + 1)); }
+expect() { # description, command...  (command must succeed)
+	local what=$1
+	shift
+	if "$@"; then ok "$what"; else nok "$what"; fi
+}
+
+conf="$LAB_DIR/a.conf"
+sock="$LAB_DIR/a.sock"
+sed -e 's/device wwan0/device wan0/' "$(dirname "$0")/../cli/configs/site-a.conf" > "$conf"
+K() { lab_exec gw-a "$build/kizuna" -s "$sock" "$@"; }
+start() {
+	lab_bg gw-a kzd "$build/kizunad" -f -c "$conf" -s "$sock"
+	lab_wait_for 10 test -S "$sock"
+}
+has() { grep -qxF -- "$1"; }
+profile_says() { K show ipsec profile HQ | tail -n 1 | has "HQ : $1"; }
+
+# kizuna without a daemon: clear message, exit status 3
+set +e
+out=$(lab_exec gw-a "$build/kizuna" -s "$LAB_DIR/none.sock" show ip address 2>&1); rc=$?
+set -e
+expect "console without daemon exits 3" test "$rc" = 3
+expect "console without daemon says so" grep -q "is kizunad running" <<<"$out"
+
+start
+expect "TUN device ipsec0 exists and is up" sh -c "ip -n $NS_GW_A -o link show ipsec0 | grep -q ',UP'"
+expect "route to LAN B via ipsec0 in the kernel" sh -c "ip -n $NS_GW_A route show 192.168.2.0/24 | grep -q 'dev ipsec0 proto 200'"
+expect "config check ok at start" profile_says "config check ok"
+
+# a change made outside kizuna is observed, not undone
+lab_exec gw-a ip link set wan0 down
+expect "link set down outside: administratively down" \
+	lab_wait_for 3 sh -c "$build/kizuna -s $sock show ip address MobileEthernet0.0 >/dev/null; ip netns exec $NS_GW_A $build/kizuna -s $sock show ip address MobileEthernet0.0 | head -n1 | grep -qx 'Interface MobileEthernet0.0 is administratively down'"
+expect "A4.1 when the link is down" profile_says "sourced I/F don't have valid address [MobileEthernet0.0]"
+expect "the change is logged" lab_wait_for 3 grep -q "MobileEthernet0.0 (wan0) is administratively down" "$LAB_DIR/kzd.log"
+sleep 0.5
+expect "kizuna did not undo it" sh -c "! ip -n $NS_GW_A -o link show wan0 | grep -q ',UP'"
+lab_exec gw-a ip link set wan0 up
+expect "A4 ok again after link up" lab_wait_for 3 profile_says "config check ok"
+
+# no address: up, but A4.1 ("no SIM, no coverage")
+lab_exec gw-a ip addr flush dev wan0
+out=$(K show ip address MobileEthernet0.0)
+expect "up without address shows none" test "$out" = "$(printf 'Interface MobileEthernet0.0 is up\nIP address\nnone')"
+expect "A4.1 without address" profile_says "sourced I/F don't have valid address [MobileEthernet0.0]"
+lab_exec gw-a ip addr add 100.64.0.2/24 dev wan0
+lab_exec gw-a ip route replace default via 100.64.0.1 2>/dev/null || true
+
+# IPsec0 follows shutdown; its route leaves the kernel and comes back
+printf 'configure terminal\ninterface IPsec0\nshutdown\nend\n' | K >/dev/null
+expect "IPsec0 shutdown sets ipsec0 down" sh -c "! ip -n $NS_GW_A -o link show ipsec0 | grep -q ',UP'"
+expect "A4.2 mapped I/F is down" profile_says "mapped I/F is down [IPsec0]"
+printf 'configure terminal\ninterface IPsec0\nno shutdown\nend\n' | K >/dev/null
+expect "no shutdown sets ipsec0 up" sh -c "ip -n $NS_GW_A -o link show ipsec0 | grep -q ',UP'"
+expect "route back after no shutdown" sh -c "ip -n $NS_GW_A route show 192.168.2.0/24 | grep -q 'dev ipsec0'"
+
+# new interface and route from the console; removal
+printf 'configure terminal\ninterface IPsec5\nip address 10.255.0.1/30\nno shutdown\nexit\nip route 10.77.0.0/16 IPsec5\nend\n' | K >/dev/null
+expect "IPsec5 creates ipsec5 with its address" sh -c "ip -n $NS_GW_A -o addr show ipsec5 | grep -q '10.255.0.1/30'"
+expect "route via IPsec5" sh -c "ip -n $NS_GW_A route show 10.77.0.0/16 | grep -q 'dev ipsec5'"
+expect "show ip route names it IPsec5" sh -c "ip netns exec $NS_GW_A $build/kizuna -s $sock show ip route | grep -q '10.77.0.0/16 is directly connected, IPsec5'"
+printf 'configure terminal\nno ip route 10.77.0.0/16\nno interface IPsec5\nend\n' | K >/dev/null
+expect "route removed" sh -c "test -z \"\$(ip -n $NS_GW_A route show 10.77.0.0/16)\""
+expect "ipsec5 removed" sh -c "! ip -n $NS_GW_A link show ipsec5 2>/dev/null"
+
+# write memory: atomic, previous file kept
+cp "$conf" "$LAB_DIR/orig.conf"
+printf 'configure terminal\nhostname site-x\nend\nwrite memory\n' | K >/dev/null
+expect "write memory saved the new hostname" grep -qx "hostname site-x" "$conf"
+expect "previous file kept as .bak" cmp -s "$conf.bak" "$LAB_DIR/orig.conf"
+expect "no temp file left" test ! -e "$conf.tmp"
+expect "saved file keeps the key (running-config)" grep -q 'pre-shared-key ascii "correct horse battery staple"' "$conf"
+expect "the log does not" sh -c "! grep -q 'correct horse' '$LAB_DIR/kzd.log'"
+
+# SIGHUP: good file applied, bad file refused with its error
+sed -i 's/^hostname site-x/hostname site-y/' "$conf"
+kill -HUP "$(lab_pid kzd)"
+expect "SIGHUP applied the file" lab_wait_for 3 sh -c "ip netns exec $NS_GW_A $build/kizuna -s $sock show running-config | grep -qx 'hostname site-y'"
+cp "$conf" "$LAB_DIR/good.conf"
+printf 'hostname site-z\nike proposal P\n  encryption rot13\n' > "$conf"
+kill -HUP "$(lab_pid kzd)"
+expect "bad reload logged with file:line:column" lab_wait_for 3 grep -q "a.conf:3:14: error: unexpected 'rot13'" "$LAB_DIR/kzd.log"
+expect "bad reload refused" grep -q "reload of .* refused; the running config stays" "$LAB_DIR/kzd.log"
+expect "running config unchanged" sh -c "ip netns exec $NS_GW_A $build/kizuna -s $sock show running-config | grep -qx 'hostname site-y'"
+cp "$LAB_DIR/good.conf" "$conf"
+
+# a second instance is refused while the first answers
+set +e
+out=$(lab_exec gw-a "$build/kizunad" -f -c "$conf" -s "$sock" 2>&1); rc=$?
+set -e
+expect "second instance refused" test "$rc" != 0
+expect "second instance says why" grep -q "another instance is running" <<<"$out"
+expect "first instance still answers" K show ike sa
+
+# a crashed instance leaves a stale socket: replaced
+kill -KILL "$(lab_pid kzd)"
+sleep 0.3
+expect "stale socket left behind" test -S "$sock"
+start
+expect "new instance replaced the stale socket" K show ip address
+lab_kill kzd
+
+# a bad startup file: refused with the error, exit status non-zero
+printf 'hostname a\ninterface IPsec0\n  mtu 12\n' > "$LAB_DIR/bad.conf"
+set +e
+out=$(lab_exec gw-a "$build/kizunad" -f -c "$LAB_DIR/bad.conf" -s "$LAB_DIR/bad.sock" 2>&1); rc=$?
+set -e
+expect "bad startup file: non-zero exit" test "$rc" != 0
+expect "bad startup file: file:line:column" grep -q "bad.conf:3:7: error: invalid BYTES '12': number out of range (576-9000)" <<<"$out"
+
+echo "daemon: $((fails == 0 ? 1 : 0)) passed, $((fails > 0 ? 1 : 0)) failed ($fails checks failed)"
+[ "$fails" -eq 0 ]
