@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The kizuna demo: builds everything, then runs the two-site lab in network
+# namespaces (site A behind the carrier's NAT, site B with a global address)
+# with kizunad on both gateways, and shows the console: interface state,
+# the running config, and `show ipsec profile` for a correct profile and for
+# broken ones (the manual's config check), plus `kizuna check` of the two
+# sites' files.  Needs root (namespaces); cleans up after itself.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+top=$(pwd)
+
+scripts/deps.sh
+echo "== building"
+scripts/build.sh build >/dev/null
+build="$top/build"
+
+. tests/netns/lib.sh
+lab_require_root
+trap lab_down EXIT
+trap 'exit 130' INT TERM HUP
+lab_up cgnat
+
+for site in a b; do
+	sed -e 's/device wwan0/device wan0/' "examples/site-$site.conf" >"$LAB_DIR/site-$site.conf"
+	lab_bg "gw-$site" "kizunad-$site" "$build/kizunad" -f -c "$LAB_DIR/site-$site.conf" \
+		-s "$LAB_DIR/site-$site.sock"
+	lab_wait_for 10 test -S "$LAB_DIR/site-$site.sock"
+done
+
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+# A console session on a gateway: each argument is one line typed at the
+# prompt; the screen is shown as the router prints it.
+console() {
+	local site=$1
+	shift
+	printf '%s\n' "$@" |
+		KIZUNA_ECHO=1 lab_exec "gw-$site" "$build/kizuna" -s "$LAB_DIR/site-$site.sock" || true
+}
+
+say "site A (behind the carrier's NAT): interfaces"
+console a "show ip address"
+say "site B (global address): interfaces"
+console b "show ip address"
+say "site A: running config"
+console a "show running-config"
+say "site A: a correct profile"
+console a "show ipsec profile"
+say "site A: the SIM loses its address (WAN shut down)"
+console a "configure terminal" "interface MobileEthernet0.0" "shutdown" "end" \
+	"show ip address MobileEthernet0.0" "show ipsec profile HQ"
+say "site A: repaired as the check says"
+console a "configure terminal" "interface MobileEthernet0.0" "no shutdown" "end" \
+	"show ipsec profile HQ"
+say "site B: a profile naming an IPsec policy that does not exist"
+console b "configure terminal" "ipsec profile HQ" "ipsec policy IPSECPOL2" "end" \
+	"show ipsec profile HQ"
+console b "configure terminal" "ipsec profile HQ" "ipsec policy IPSECPOL" "end" \
+	"show ipsec profile HQ"
+say "offline: kizuna check of both sites' files"
+(cd examples && "$build/kizuna" check site-a.conf site-b.conf) || true
+say "offline: site B with a different pre-shared key"
+sed -e 's/correct horse battery staple/correct horse battery stapler/' examples/site-b.conf \
+	>"$LAB_DIR/site-b-wrong-key.conf"
+(cd "$LAB_DIR" && cp "$top/examples/site-a.conf" . && "$build/kizuna" check site-a.conf site-b-wrong-key.conf) || true
+say "done: the lab is removed"
