@@ -1,0 +1,287 @@
+/* route.c - IPv4 routes towards the IPsec<N> devices over rtnetlink.
+ *
+ * Every route kizuna installs carries rtm_protocol KZ_RTPROT.  That is how
+ * they are told apart from the administrator's and the kernel's routes: a
+ * delete only matches our own, and after a crash the daemon flushes what a
+ * previous run left behind. */
+#include "net/nl_priv.h"
+
+#include <arpa/inet.h>
+#include <libmnl/libmnl.h>
+#include <linux/rtnetlink.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "lib/err.h"
+
+#define NL_DUMP_TRIES 3
+
+static struct nlmsghdr *route_msg(void *buf, int type, unsigned flags,
+				  const struct kz_net_route *rt)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct rtmsg *rtm;
+
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
+	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = AF_INET;
+	rtm->rtm_dst_len = rt->plen;
+	rtm->rtm_tos = rt->tos;
+	/* Tables above 255 only fit in RTA_TABLE. */
+	rtm->rtm_table = rt->table < 256 ? rt->table : RT_TABLE_UNSPEC;
+	rtm->rtm_protocol = rt->protocol;
+	rtm->rtm_scope = rt->scope;
+	rtm->rtm_type = rt->type;
+	mnl_attr_put_u32(nlh, RTA_TABLE, rt->table);
+	if (rt->plen)
+		mnl_attr_put(nlh, RTA_DST, sizeof(rt->dst), &rt->dst);
+	if (rt->oif)
+		mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t)rt->oif);
+	if (rt->has_gw)
+		mnl_attr_put(nlh, RTA_GATEWAY, sizeof(rt->gw), &rt->gw);
+	if (rt->metric)
+		mnl_attr_put_u32(nlh, RTA_PRIORITY, rt->metric);
+	return nlh;
+}
+
+/* Checks the arguments of add/del and turns them into a main-table route of
+ * ours.  Only an added route needs a next hop; a delete without one matches
+ * our route to dst/plen whatever it goes through. */
+static int route_prepare(struct kz_net_route *rt, struct in_addr dst, unsigned plen,
+			 const char *oif, const struct in_addr *gw, bool need_nexthop)
+{
+	uint32_t mask;
+	int ret;
+
+	memset(rt, 0, sizeof(*rt));
+	if (plen > 32) {
+		nl_set_errmsg("prefix length %u is out of range", plen);
+		return KZ_EINVAL;
+	}
+	mask = plen ? 0xffffffffu << (32 - plen) : 0;
+	/* The kernel refuses 10.1.2.3/8 too, but with a vaguer message. */
+	if (ntohl(dst.s_addr) & ~mask) {
+		nl_set_errmsg("destination has host bits set for /%u", plen);
+		return KZ_EINVAL;
+	}
+	if (need_nexthop && !oif && !gw) {
+		nl_set_errmsg("route needs a device or a gateway");
+		return KZ_EINVAL;
+	}
+	if (oif) {
+		ret = nl_ifindex(oif, &rt->oif);
+		if (ret)
+			return ret;
+	}
+	rt->dst = dst;
+	rt->plen = plen;
+	rt->table = RT_TABLE_MAIN;
+	rt->protocol = KZ_RTPROT;
+	rt->type = RTN_UNICAST;
+	if (gw) {
+		rt->has_gw = true;
+		rt->gw = *gw;
+	}
+	return 0;
+}
+
+static void route_describe(char *out, size_t size, const char *verb,
+			   const struct kz_net_route *rt, const char *oif)
+{
+	char d[INET_ADDRSTRLEN], g[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &rt->dst, d, sizeof(d));
+	inet_ntop(AF_INET, &rt->gw, g, sizeof(g));
+	snprintf(out, size, "%s route %s/%u%s%s%s%s", verb, d, rt->plen,
+		 rt->has_gw ? " via " : "", rt->has_gw ? g : "",
+		 oif ? " dev " : "", oif ? oif : "");
+}
+
+int kz_net_route_add(struct in_addr dst, unsigned plen, const char *oif,
+		     const struct in_addr *gw)
+{
+	uint8_t buf[NL_TXBUF_SIZE];
+	struct kz_net_route rt;
+	char what[128];
+	int ret;
+
+	ret = route_prepare(&rt, dst, plen, oif, gw, true);
+	if (ret)
+		return ret;
+	/* Directly reachable through the device, or a gateway's business. */
+	rt.scope = gw ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
+	route_describe(what, sizeof(what), "add", &rt, oif);
+	return nl_request(route_msg(buf, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, &rt),
+			  NULL, NULL, what);
+}
+
+int kz_net_route_del(struct in_addr dst, unsigned plen, const char *oif,
+		     const struct in_addr *gw)
+{
+	uint8_t buf[NL_TXBUF_SIZE];
+	struct kz_net_route rt;
+	char what[128];
+	int ret;
+
+	ret = route_prepare(&rt, dst, plen, oif, gw, false);
+	if (ret)
+		return ret;
+	/* RT_SCOPE_NOWHERE matches a route of any scope. */
+	rt.scope = RT_SCOPE_NOWHERE;
+	route_describe(what, sizeof(what), "delete", &rt, oif);
+	ret = nl_request(route_msg(buf, RTM_DELROUTE, 0, &rt), NULL, NULL, what);
+	if (ret == KZ_ENOENT)
+		nl_set_errmsg("no such route installed by kizuna");
+	return ret;
+}
+
+struct route_vec {
+	struct kz_net_route *v;
+	size_t n, cap;
+	bool own_only; /* protocol KZ_RTPROT in any table, else the main table */
+};
+
+static int route_collect_cb(const struct nlmsghdr *nlh, void *arg)
+{
+	struct route_vec *rv = arg;
+	struct kz_net_route rt;
+	int ret = nl_parse_route(nlh, &rt);
+
+	if (ret == KZ_ENOTSUP)
+		return 0;
+	if (ret)
+		return ret;
+	if (rv->own_only ? rt.protocol != KZ_RTPROT : rt.table != RT_TABLE_MAIN)
+		return 0;
+	if (rv->n == rv->cap) {
+		size_t cap = rv->cap ? rv->cap * 2 : 16;
+		struct kz_net_route *v = reallocarray(rv->v, cap, sizeof(*v));
+
+		if (!v)
+			return KZ_ENOMEM;
+		rv->v = v;
+		rv->cap = cap;
+	}
+	rv->v[rv->n++] = rt;
+	return 0;
+}
+
+static int route_dump(struct route_vec *rv)
+{
+	uint8_t buf[NL_TXBUF_SIZE];
+	int ret = 0;
+
+	for (int i = 0; i < NL_DUMP_TRIES; i++) {
+		struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+		struct rtmsg *rtm;
+
+		rv->n = 0;
+		nlh->nlmsg_type = RTM_GETROUTE;
+		nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+		rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+		rtm->rtm_family = AF_INET;
+		ret = nl_request(nlh, route_collect_cb, rv, "list routes");
+		if (ret != KZ_EBUSY)
+			break;
+	}
+	return ret;
+}
+
+static int route_names_cb(const struct nlmsghdr *nlh, void *arg)
+{
+	struct route_vec *rv = arg;
+	struct kz_net_event ev;
+	int ret = nl_parse_link(nlh, &ev);
+
+	if (ret == KZ_ENOTSUP)
+		return 0;
+	if (ret)
+		return ret;
+	for (size_t i = 0; i < rv->n; i++)
+		if (rv->v[i].oif == ev.ifindex)
+			memcpy(rv->v[i].oif_name, ev.ifname, sizeof(ev.ifname));
+	return 0;
+}
+
+/* One link dump names every output device, rather than a request per
+ * route. */
+static int route_names(struct route_vec *rv)
+{
+	uint8_t buf[NL_TXBUF_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct ifinfomsg *ifi;
+
+	nlh->nlmsg_type = RTM_GETLINK;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+	return nl_request(nlh, route_names_cb, rv, "list links");
+}
+
+int kz_net_route_list(struct kz_net_route **routes, size_t *count)
+{
+	struct route_vec rv = { 0 };
+	int ret;
+
+	*routes = NULL;
+	*count = 0;
+	ret = route_dump(&rv);
+	if (ret)
+		goto out;
+	/* A device that vanished in between keeps an empty name; that is
+	 * what `show` should print for it anyway. */
+	if (rv.n)
+		ret = route_names(&rv);
+	if (ret == KZ_EBUSY)
+		ret = 0;
+	if (ret)
+		goto out;
+	if (rv.n) {
+		*routes = rv.v;
+		*count = rv.n;
+		rv.v = NULL;
+	}
+out:
+	free(rv.v);
+	return ret;
+}
+
+int kz_net_route_flush_own(size_t *deleted)
+{
+	struct route_vec rv = { .own_only = true };
+	uint8_t buf[NL_TXBUF_SIZE];
+	size_t n = 0;
+	int ret;
+
+	ret = route_dump(&rv);
+	if (ret)
+		goto out;
+	for (size_t i = 0; i < rv.n; i++) {
+		struct kz_net_route rt = rv.v[i];
+		char what[128];
+		int r;
+
+		/* Match exactly this route, whatever its scope. */
+		rt.scope = RT_SCOPE_NOWHERE;
+		route_describe(what, sizeof(what), "flush", &rt, NULL);
+		r = nl_request(route_msg(buf, RTM_DELROUTE, 0, &rt), NULL, NULL, what);
+		/* Gone meanwhile, with its device for instance: fine. */
+		if (r == KZ_ENOENT)
+			continue;
+		if (r) {
+			if (!ret)
+				ret = r;
+			continue;
+		}
+		n++;
+	}
+out:
+	if (deleted)
+		*deleted = n;
+	free(rv.v);
+	return ret;
+}

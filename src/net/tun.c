@@ -1,0 +1,84 @@
+/* tun.c - creating the TUN devices behind IPsec<N>. */
+#include "net/tun.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "lib/err.h"
+#include "lib/log.h"
+#include "lib/mem.h"
+#include "net/nl_priv.h"
+
+#define TUN_PATH "/dev/net/tun"
+
+int kz_tun_create(const char *name, unsigned flags, int *fd_out)
+{
+	struct ifreq ifr;
+	int fd = -1, ret, e;
+
+	*fd_out = -1;
+	if (flags & ~(unsigned)KZ_TUN_MULTI_QUEUE)
+		return KZ_EINVAL;
+	/* A template such as "ipsec%d" would let the kernel pick another
+	 * name than the one the daemon shows; names are always exact. */
+	if (nl_check_ifname(name) || strchr(name, '%'))
+		return KZ_EINVAL;
+
+	fd = open(TUN_PATH, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		e = errno;
+		log_err("tun: cannot open %s: %s", TUN_PATH, strerror(e));
+		ret = e == ENOENT || e == ENODEV || e == ENXIO ? KZ_ENOTSUP : KZ_ESYS;
+		goto out;
+	}
+	memset(&ifr, 0, sizeof(ifr));
+	kz_strlcpy(ifr.ifr_name, name, sizeof(ifr.ifr_name));
+	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+	if (flags & KZ_TUN_MULTI_QUEUE)
+		ifr.ifr_flags |= IFF_MULTI_QUEUE;
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		e = errno;
+		log_err("tun: cannot create %s: %s%s", name, strerror(e),
+			e == EINVAL ? " (a device of another kind has that name?)" : "");
+		switch (e) {
+		case EBUSY:
+			ret = KZ_EBUSY;
+			break;
+		case EINVAL:
+			ret = KZ_EINVAL;
+			break;
+		case ENOMEM:
+			ret = KZ_ENOMEM;
+			break;
+		default:
+			ret = KZ_ESYS;
+			break;
+		}
+		goto out;
+	}
+	if (strncmp(ifr.ifr_name, name, IFNAMSIZ) != 0) {
+		log_err("tun: asked for %s, got %.*s", name, IFNAMSIZ, ifr.ifr_name);
+		ret = KZ_EPROTO;
+		goto out;
+	}
+	log_debug("tun: %s %s (fd %d)", (flags & KZ_TUN_MULTI_QUEUE) ? "queue on" : "created",
+		  name, fd);
+	*fd_out = fd;
+	fd = -1;
+	ret = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+void kz_tun_close(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
