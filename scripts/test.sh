@@ -13,14 +13,21 @@ fuzz_seconds=${KZ_FUZZ_SECONDS:-20}
 pass=0
 fail=0
 
-run_ctest() { # name dir
-	local name=$1 dir=$2
+run_ctest() { # name dir: adds the tests that passed and failed
+	local name=$1 dir=$2 log total failed
 	echo "== $name: ctest"
-	if (cd "$dir" && ctest --output-on-failure --timeout 600); then
-		pass=$((pass + 1))
-	else
+	log=$(mktemp)
+	(cd "$dir" && ctest --output-on-failure --timeout 600) 2>&1 | tee "$log" || true
+	total=$(sed -n 's/.*tests failed out of \([0-9]*\).*/\1/p' "$log" | tail -1)
+	failed=$(sed -n 's/.* \([0-9]*\) tests failed out of.*/\1/p' "$log" | tail -1)
+	if [ -z "$total" ]; then
+		echo "$name: ctest did not finish"
 		fail=$((fail + 1))
+	else
+		pass=$((pass + total - failed))
+		fail=$((fail + failed))
 	fi
+	rm -f "$log"
 }
 
 echo "== build (gcc, -Wall -Wextra -Werror)"

@@ -200,7 +200,21 @@ BLOCK_DEL(h_no_ike_proposal, "IKE-PROPOSAL", "ike proposal", kz_del_ike_proposal
 BLOCK_DEL(h_no_ike_policy, "IKE-POLICY", "ike policy", kz_del_ike_policy)
 BLOCK_DEL(h_no_ipsec_proposal, "IPSEC-PROPOSAL", "ipsec proposal", kz_del_ipsec_proposal)
 BLOCK_DEL(h_no_ipsec_policy, "IPSEC-POLICY", "ipsec policy", kz_del_ipsec_policy)
-BLOCK_DEL(h_no_ipsec_profile, "PROFILE", "ipsec profile", kz_del_profile)
+H(h_no_ipsec_profile)
+{
+	const char *name = cli_arg(a, "PROFILE");
+	const struct kz_if_ipsec *m = kz_find_if_mapping(s->cfg, name);
+
+	/* A saved config must load again: the map would dangle. */
+	if (m)
+		return cli_fail(err, a, "PROFILE", KZ_EBUSY,
+				"ipsec profile %s is mapped to IPsec%u; 'no ipsec map' there first",
+				name, m->unit);
+	if (kz_del_profile(s->cfg, name) < 0)
+		return cli_fail(err, a, "PROFILE", KZ_ENOENT, "no ipsec profile %s", name);
+	s->effects |= CLI_EFF_IKE;
+	return 0;
+}
 
 /* Network prefixes (routes, selectors) must not have host bits set: a typo
  * like 192.168.1.1/24 would otherwise silently mean something else. */
@@ -257,6 +271,30 @@ H(h_no_ip_route)
 
 	if (r < 0)
 		return r;
+	for (size_t i = 0; i < s->cfg->routes.n; i++) {
+		const struct kz_route *rt = &s->cfg->routes.v[i];
+		struct in_addr gw;
+		bool same;
+
+		if (!kz_prefix_equal(&rt->dest, &p))
+			continue;
+		/* A target, when given, must be the route's. */
+		if (cli_has(a, "IPsec<N>"))
+			same = rt->via == KZ_VIA_IPSEC &&
+			       rt->ipsec_unit == cli_parse_ipsec_if(cli_arg(a, "IPsec<N>"));
+		else if (cli_has(a, "A.B.C.D"))
+			same = rt->via == KZ_VIA_GATEWAY &&
+			       inet_pton(AF_INET, cli_arg(a, "A.B.C.D"), &gw) == 1 &&
+			       gw.s_addr == rt->gateway.s_addr;
+		else if (cli_has(a, "MobileEthernet0.0"))
+			same = rt->via == KZ_VIA_MOBILE;
+		else
+			same = true;
+		if (!same)
+			return cli_fail(err, a, NULL, KZ_ENOENT,
+					"the route to %s goes elsewhere; 'show running-config' shows it",
+					cli_arg(a, "A.B.C.D/M"));
+	}
 	if (kz_route_del(s->cfg, &p) < 0)
 		return cli_fail(err, a, "A.B.C.D/M", KZ_ENOENT, "no route to %s",
 				cli_arg(a, "A.B.C.D/M"));
@@ -336,6 +374,10 @@ H(h_ipsec_map)
 	if (!i)
 		return KZ_ENOENT;
 	if (is_no(a)) {
+		if (name && strcmp(name, i->map) != 0)
+			return cli_fail(err, a, "PROFILE", KZ_ENOENT,
+					"IPsec%u does not map %s%s%s", i->unit, name,
+					i->map[0] ? "; it maps " : "", i->map);
 		i->map[0] = '\0';
 		s->effects |= CLI_EFF_IKE;
 		return 0;
@@ -360,6 +402,15 @@ H(h_ipsec_address)
 	if (!i)
 		return KZ_ENOENT;
 	if (is_no(a)) {
+		struct kz_prefix p;
+
+		if (cli_has(a, "A.B.C.D/M")) {
+			cli_parse_prefix(cli_arg(a, "A.B.C.D/M"), &p);
+			if (!kz_prefix_equal(&p, &i->address))
+				return cli_fail(err, a, "A.B.C.D/M", KZ_ENOENT,
+						"IPsec%u does not have %s", i->unit,
+						cli_arg(a, "A.B.C.D/M"));
+		}
 		memset(&i->address, 0, sizeof(i->address));
 		return 0;
 	}
@@ -540,6 +591,7 @@ H(h_ikepol_psk)
 	struct kz_psk psk = { 0 };
 	size_t n;
 
+	s->secret = true;
 	CUR(struct kz_ike_policy, kz_find_ike_policy, "ike policy");
 	if (is_no(a)) {
 		kz_wipe(&p->psk, sizeof(p->psk));

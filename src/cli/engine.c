@@ -598,16 +598,35 @@ static void expect_add(struct expect *e, const struct nstate *st)
 	}
 }
 
+static bool node_reaches(const struct cli_session *s, enum cli_node node,
+			 const struct cli_words *w, size_t pos, bool abbrev, struct msim *m)
+{
+	for (size_t i = 0; i < ncompiled; i++) {
+		struct mresult r;
+
+		if (!cmd_visible(s, &compiled[i], node))
+			continue;
+		nfa_run(&compiled[i].nfa, w, pos, abbrev, m, &r);
+		if (r.reached == pos)
+			return true;
+	}
+	return false;
+}
+
 static void node_expect(const struct cli_session *s, enum cli_node node,
 			const struct cli_words *w, size_t pos, struct msim *m, struct expect *e)
 {
+	/* Words typed in full rule out commands they only abbreviate:
+	 * after "show ip " come ip's words, not ipsec's. */
+	bool abbrev = !s->file_mode && !node_reaches(s, node, w, pos, false, m);
+
 	for (size_t i = 0; i < ncompiled; i++) {
 		const struct ccmd *c = &compiled[i];
 		struct mresult r;
 
 		if (!cmd_visible(s, c, node))
 			continue;
-		nfa_run(&c->nfa, w, pos, !s->file_mode, m, &r);
+		nfa_run(&c->nfa, w, pos, abbrev, m, &r);
 		if (r.reached < pos)
 			continue;
 		for (int k = 0; k < c->nfa.nst; k++) {
@@ -679,10 +698,13 @@ static void explain(const struct cli_session *s, enum cli_node node, const struc
 		else if (nm->reached == 0)
 			snprintf(err->msg, sizeof(err->msg), "unknown command '%.100s'",
 				 bad->text);
+		else if (e.n == 0)
+			snprintf(err->msg, sizeof(err->msg),
+				 "unexpected '%.100s'; the command ends before it", bad->text);
 		else
 			snprintf(err->msg, sizeof(err->msg),
-				 "unexpected '%.100s'; expected %s%s", bad->text,
-				 e.n > 1 ? "one of: " : "", list);
+				 "unexpected '%.100s'; expected %s%s%s", bad->text,
+				 e.n > 1 ? "one of: " : "", list, e.can_end ? ", or the end of the line" : "");
 	} else {
 		const struct cli_word *last = &w->w[w->n - 1];
 
@@ -714,6 +736,7 @@ int cli_execute(struct cli_session *s, const char *line, struct strbuf *out,
 	hint = s->block_hint;
 	s->block_hint = CLI_NODE_EXEC;
 	s->effects = 0;
+	s->secret = false;
 	err->col = 0;
 	err->msg[0] = '\0';
 	w = malloc(sizeof(*w));

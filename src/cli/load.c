@@ -133,13 +133,19 @@ int cli_load_file(const char *path, struct kz_config **out, struct cli_load_erro
 
 	*out = NULL;
 	*nerr = 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO or device must not hang the daemon here. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return KZ_EIO;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		saved = S_ISDIR(st.st_mode) ? EISDIR : errno;
+	if (fstat(fd, &st) < 0) {
+		saved = errno;
 		close(fd);
-		errno = saved ? saved : EINVAL;
+		errno = saved;
+		return KZ_EIO;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
 		return KZ_EIO;
 	}
 	if ((size_t)st.st_size > CLI_MAX_FILE) {

@@ -38,6 +38,56 @@ static void apply_mobile_admin(struct kzd *d)
 			 m->shutdown ? "administratively down" : "up");
 }
 
+/* Without `mtu`, IPsec<N> takes the WAN's MTU less the worst ESP-in-UDP
+ * overhead of the proposals we offer: outer IPv4 20 + UDP 8 + ESP header 8
+ * + IV 16 + padding up to 15 + pad length and next header 2 + ICV up to 32
+ * (HMAC-SHA2-512-256), rounded up to 104. */
+#define KZD_IPSEC_OVERHEAD 104u
+#define KZD_DEFAULT_WAN_MTU 1500u
+
+static void apply_tun_mtu(struct kzd *d, const struct kz_if_ipsec *f, const struct kzd_tun *t)
+{
+	struct kz_link_state wan, st;
+	unsigned mtu = f->mtu;
+
+	if (!mtu) {
+		unsigned wmtu = KZD_DEFAULT_WAN_MTU;
+
+		if (d->running->mobile.device[0] &&
+		    kz_net_link_get(d->running->mobile.device, &wan) == 0 && wan.mtu)
+			wmtu = wan.mtu;
+		mtu = wmtu > KZD_IPSEC_OVERHEAD + 576 ? wmtu - KZD_IPSEC_OVERHEAD : 576;
+	}
+	if (kz_net_link_get(t->ifname, &st) == 0 && st.mtu == mtu)
+		return;
+	if (kz_net_link_set_mtu(t->ifname, mtu) < 0)
+		log_warn("interface IPsec%u: cannot set MTU %u: %s", f->unit, mtu, kz_net_errmsg());
+}
+
+/* The TUN device carries exactly the configured address (or none). */
+static void apply_tun_address(const struct kz_if_ipsec *f, const struct kzd_tun *t)
+{
+	struct kz_link_state st;
+	bool have = false;
+	int r;
+
+	if (kz_net_link_get(t->ifname, &st) < 0)
+		return;
+	for (size_t i = 0; i < st.naddr; i++) {
+		if (f->address.set && st.addr[i].addr.s_addr == f->address.addr.s_addr &&
+		    st.addr[i].plen == f->address.len)
+			have = true;
+		else
+			kz_net_addr_del(t->ifname, st.addr[i].addr, st.addr[i].plen);
+	}
+	if (f->address.set && !have) {
+		r = kz_net_addr_add(t->ifname, f->address.addr, f->address.len);
+		if (r < 0)
+			log_warn("interface IPsec%u: cannot set its address: %s", f->unit,
+				 kz_net_errmsg()[0] ? kz_net_errmsg() : kz_strerror(r));
+	}
+}
+
 /* TUN devices: open for configured units, closed for removed ones. */
 static void apply_tuns(struct kzd *d, bool set_admin, unsigned only_unit, bool only)
 {
@@ -69,14 +119,8 @@ static void apply_tuns(struct kzd *d, bool set_admin, unsigned only_unit, bool o
 			created = true;
 			log_info("interface IPsec%u is TUN device %s", u, t->ifname);
 		}
-		if (f->mtu)
-			kz_net_link_set_mtu(t->ifname, f->mtu);
-		if (f->address.set) {
-			r = kz_net_addr_add(t->ifname, f->address.addr, f->address.len);
-			if (r < 0)
-				log_warn("interface IPsec%u: cannot set its address: %s", u,
-					 kz_net_errmsg()[0] ? kz_net_errmsg() : kz_strerror(r));
-		}
+		apply_tun_mtu(d, f, t);
+		apply_tun_address(f, t);
 		if (set_admin || created) {
 			r = kz_net_link_set_up(t->ifname, !f->shutdown);
 			if (r < 0)

@@ -60,6 +60,8 @@ void kzd_sessions_rebind(struct kzd *d); /* after the running config was replace
 extern const struct cli_exec_ops kzd_exec_ops;
 /* The live config check of a profile. */
 int kzd_check_profile(struct kzd *d, const struct kz_ipsec_profile *p, struct kz_finding *f);
+/* Logs the weak choices of the config (at start-up and reload). */
+void kzd_log_warnings(struct kzd *d);
 /* Logs config check results that changed since the last call. */
 void kzd_log_checks(struct kzd *d);
 

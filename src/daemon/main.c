@@ -34,12 +34,15 @@ static void usage(FILE *f)
 
 /* Loads the startup file; on any error nothing changes and every error
  * is logged with file:line:column. */
+static bool errno_read; /* the last load failed to read the file */
+
 static int load(const char *path, struct kz_config **out)
 {
 	struct cli_load_error errs[MAX_LOAD_ERRORS];
 	size_t n = 0;
 	int r = cli_load_file(path, out, errs, MAX_LOAD_ERRORS, &n);
 
+	errno_read = r == KZ_EIO;
 	if (r == KZ_EIO)
 		log_err("cannot read %s: %s", path, strerror(errno));
 	for (size_t i = 0; i < n && i < MAX_LOAD_ERRORS; i++)
@@ -61,6 +64,7 @@ int kzd_reload(struct kzd *d)
 	kz_config_free(d->running);
 	d->running = c;
 	kzd_sessions_rebind(d);
+	kzd_log_warnings(d);
 	kzd_apply(d, KZD_APPLY_ALL, 0);
 	log_info("reloaded %s", d->config_path);
 	return 0;
@@ -136,6 +140,7 @@ int main(int argc, char **argv)
 	struct kzd *d = calloc(1, sizeof(*d));
 	bool foreground = false;
 	int verbose = 0, c, r, rc = 1;
+	enum kz_log_level level;
 
 	if (!d)
 		return 1;
@@ -170,15 +175,17 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	kz_log_open("kizunad", foreground, verbose ? KZ_LOG_DEBUG + (verbose > 1) : KZ_LOG_INFO);
-	if (load(d->config_path, &d->running)) {
-		fprintf(stderr, "kizunad: %s has errors; not starting\n", d->config_path);
+	/* Until the daemon is in the background, whatever stops it goes to
+	 * the terminal that started it. */
+	level = verbose ? KZ_LOG_DEBUG + (verbose > 1) : KZ_LOG_INFO;
+	kz_log_open("kizunad", 1, level);
+	r = load(d->config_path, &d->running);
+	if (r) {
+		log_err("%s: %s; not starting", d->config_path,
+			errno_read ? "cannot be read" : "has errors");
 		return 1;
 	}
-	if (!foreground && daemon(0, 0) < 0) {
-		log_err("cannot go to the background: %s", strerror(errno));
-		return 1;
-	}
+	kzd_log_warnings(d);
 	d->base = event_base_new();
 	if (!d->base) {
 		log_err("cannot create the event loop");
@@ -186,7 +193,6 @@ int main(int argc, char **argv)
 	}
 	r = kzd_sessions_start(d);
 	if (r == KZ_EBUSY) {
-		fprintf(stderr, "kizunad: another instance is running on %s\n", d->socket_path);
 		log_err("another instance is running on %s", d->socket_path);
 		goto out;
 	} else if (r < 0) {
@@ -208,6 +214,17 @@ int main(int argc, char **argv)
 	    event_add(d->ev_term, NULL) || event_add(d->ev_int, NULL)) {
 		log_err("cannot set up events");
 		goto out;
+	}
+	if (!foreground) {
+		if (daemon(0, 0) < 0) {
+			log_err("cannot go to the background: %s", strerror(errno));
+			goto out;
+		}
+		kz_log_open("kizunad", 0, level);
+		if (event_reinit(d->base) < 0) {
+			log_err("cannot set up the event loop after fork");
+			goto out;
+		}
 	}
 	kzd_apply(d, KZD_APPLY_ALL, 0);
 	log_info("kizunad %s started: config %s, console %s", KZ_VERSION, d->config_path,

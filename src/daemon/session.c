@@ -95,8 +95,10 @@ static int sess_request(void *p, const struct ctl_request *req, struct strbuf *o
 		}
 		if (s->cli.effects) {
 			kzd_apply(s->d, s->cli.effects, s->cli.eff_unit);
-			log_info("console: %s", req->len > 0 && strstr(line, "pre-shared-key")
-							? "pre-shared-key (changed)" : line);
+			/* The grammar knows which line held a key, however it
+			 * was abbreviated. */
+			log_info("console: %s", s->cli.secret ? "pre-shared-key (changed, not shown)"
+							      : line);
 		}
 		if (s->cli.quit)
 			*status = CTL_ST_BYE;

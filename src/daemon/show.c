@@ -227,6 +227,19 @@ void kzd_log_checks(struct kzd *d)
 	d->nlast_check = c->profiles.n;
 }
 
+void kzd_log_warnings(struct kzd *d)
+{
+	struct kz_findings fs;
+
+	kz_findings_init(&fs);
+	kz_check_config_lint(d->running, &fs);
+	for (size_t i = 0; i < fs.n; i++)
+		if (fs.v[i].severity == KZ_SEV_WARN || fs.v[i].severity == KZ_SEV_NG)
+			log_warn("config: %s%s%s", fs.v[i].id[0] ? fs.v[i].id : "",
+				 fs.v[i].id[0] ? " " : "", fs.v[i].text);
+	kz_findings_free(&fs);
+}
+
 static const char *role_text(const struct kz_ipsec_profile *p)
 {
 	switch (p->peer_type) {

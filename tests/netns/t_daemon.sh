@@ -31,7 +31,8 @@ sed -e 's/device wwan0/device wan0/' "$(dirname "$0")/../cli/configs/site-a.conf
 K() { lab_exec gw-a "$build/kizuna" -s "$sock" "$@"; }
 start() {
 	lab_bg gw-a kzd "$build/kizunad" -f -c "$conf" -s "$sock"
-	lab_wait_for 10 test -S "$sock"
+	# answers, not just a socket file (a stale one may be there)
+	lab_wait_for 10 lab_exec gw-a "$build/kizuna" -s "$sock" show ike sa
 }
 has() { grep -qxF -- "$1"; }
 profile_says() { K show ipsec profile HQ | tail -n 1 | has "HQ : $1"; }
@@ -80,6 +81,20 @@ printf 'configure terminal\ninterface IPsec5\nip address 10.255.0.1/30\nno shutd
 expect "IPsec5 creates ipsec5 with its address" sh -c "ip -n $NS_GW_A -o addr show ipsec5 | grep -q '10.255.0.1/30'"
 expect "route via IPsec5" sh -c "ip -n $NS_GW_A route show 10.77.0.0/16 | grep -q 'dev ipsec5'"
 expect "show ip route names it IPsec5" sh -c "ip netns exec $NS_GW_A $build/kizuna -s $sock show ip route | grep -q '10.77.0.0/16 is directly connected, IPsec5'"
+expect "IPsec5 MTU derived from the WAN (1500 - 104)" sh -c "ip -n $NS_GW_A -o link show ipsec5 | grep -q 'mtu 1396'"
+printf 'configure terminal\ninterface IPsec5\nip address 10.255.0.5/30\nmtu 1300\nend\n' | K >/dev/null
+expect "a new address replaces the old one" sh -c "ip -n $NS_GW_A -o addr show ipsec5 | grep -q '10.255.0.5/30' && ! ip -n $NS_GW_A -o addr show ipsec5 | grep -q '10.255.0.1/'"
+expect "mtu applied" sh -c "ip -n $NS_GW_A -o link show ipsec5 | grep -q 'mtu 1300'"
+printf 'configure terminal\ninterface IPsec5\nno ip address\nno mtu\nend\n' | K >/dev/null
+expect "no ip address removes it" sh -c "test -z \"\$(ip -n $NS_GW_A -o addr show ipsec5)\""
+expect "no mtu derives it again" sh -c "ip -n $NS_GW_A -o link show ipsec5 | grep -q 'mtu 1396'"
+set +e
+out=$(printf 'configure terminal\nno ip route 10.77.0.0/16 IPsec4\nno ipsec profile HQ\nike policy IKEPOL\npre ascii topsecret1\nPRE-SHARED-KEY ascii topsecret2\nend\n' | K 2>&1)
+set -e
+expect "no ip route with another target refused" grep -q "the route to 10.77.0.0/16 goes elsewhere" <<<"$out"
+expect "no ipsec profile while mapped refused" grep -q "ipsec profile HQ is mapped to IPsec0" <<<"$out"
+expect "abbreviated key lines are not logged" sh -c "! grep -q 'topsecret' '$LAB_DIR/kzd.log'"
+printf 'configure terminal\nike policy IKEPOL\npre-shared-key ascii "correct horse battery staple"\nend\n' | K >/dev/null
 printf 'configure terminal\nno ip route 10.77.0.0/16\nno interface IPsec5\nend\n' | K >/dev/null
 expect "route removed" sh -c "test -z \"\$(ip -n $NS_GW_A route show 10.77.0.0/16)\""
 expect "ipsec5 removed" sh -c "! ip -n $NS_GW_A link show ipsec5 2>/dev/null"
