@@ -165,12 +165,12 @@ static const char *check_ipsec_if(const char *w, long long lo, long long hi)
 
 	if (strncasecmp(w, "ipsec", 5) != 0 || !isdigit((unsigned char)*d))
 		return "not an IPsec interface (IPsec0 - IPsec255)";
-	if (strlen(d) > 3 || (d[0] == '0' && d[1]))
-		return "not an IPsec interface (IPsec0 - IPsec255)";
 	for (const char *p = d; *p; p++)
 		if (!isdigit((unsigned char)*p))
 			return "not an IPsec interface (IPsec0 - IPsec255)";
-	if (strtoul(d, NULL, 10) >= KZ_MAX_IPSEC_IF)
+	if (d[0] == '0' && d[1])
+		return "not an IPsec interface (IPsec0 - IPsec255)";
+	if (strlen(d) > 3 || strtoul(d, NULL, 10) >= KZ_MAX_IPSEC_IF)
 		return "IPsec interface number out of range (0-255)";
 	return NULL;
 }

@@ -99,6 +99,11 @@ printf 'configure terminal\nno ip route 10.77.0.0/16\nno interface IPsec5\nend\n
 expect "route removed" sh -c "test -z \"\$(ip -n $NS_GW_A route show 10.77.0.0/16)\""
 expect "ipsec5 removed" sh -c "! ip -n $NS_GW_A link show ipsec5 2>/dev/null"
 
+# hostile console input straight on the socket: errors, nothing applied
+before=$(K show running-config)
+expect "console junk: clear errors, no crash" lab_exec gw-a python3 "$(dirname "$0")/console_junk.py" "$sock"
+expect "console junk: nothing applied" test "$before" = "$(K show running-config)"
+
 # write memory: atomic, previous file kept
 cp "$conf" "$LAB_DIR/orig.conf"
 printf 'configure terminal\nhostname site-x\nend\nwrite memory\n' | K >/dev/null

@@ -234,14 +234,14 @@ static void roundtrip_text(const char *name, const char *text, size_t len)
 	free(r2);
 }
 
-static void test_roundtrip_corpus(void **state)
+static int roundtrip_dir(const char *sub)
 {
 	char dir[512];
 	DIR *d;
 	struct dirent *de;
 	int n = 0;
 
-	snprintf(dir, sizeof(dir), "%s/tests/cli/configs", srcdir());
+	snprintf(dir, sizeof(dir), "%s/%s", srcdir(), sub);
 	d = opendir(dir);
 	assert_non_null(d);
 	while ((de = readdir(d))) {
@@ -249,7 +249,8 @@ static void test_roundtrip_corpus(void **state)
 		size_t len;
 		char *text;
 
-		if (!strstr(de->d_name, ".conf"))
+		/* parse-error*.conf are there to fail */
+		if (!strstr(de->d_name, ".conf") || !strncmp(de->d_name, "parse-error", 11))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
 		text = slurp(path, &len);
@@ -258,7 +259,16 @@ static void test_roundtrip_corpus(void **state)
 		n++;
 	}
 	closedir(d);
-	assert_true(n >= 3); /* both example sites and more */
+	return n;
+}
+
+/* Every config the tests and examples use: both example sites, the
+ * console and check fixtures. */
+static void test_roundtrip_corpus(void **state)
+{
+	assert_true(roundtrip_dir("tests/cli/configs") >= 3);
+	assert_true(roundtrip_dir("tests/cli/check") >= 20);
+	assert_true(roundtrip_dir("examples") == 2);
 }
 
 static void test_roundtrip_everything(void **state)
