@@ -908,7 +908,14 @@ static void partial_nodes(const struct cli_session *s, enum cli_node *nodes, int
 		nodes[(*n)++] = CLI_NODE_EXEC;
 }
 
-int cli_complete(struct cli_session *s, const char *line, struct strbuf *out)
+/* What may come next after the words of line, offered node by node
+ * (innermost first) to fn until fn writes something.  Shared by TAB
+ * completion and `?` help. */
+typedef void (*next_fn)(struct cli_session *s, const struct expect *e, const char *partial,
+			struct strbuf *out, bool *can_end);
+
+static int walk_next(struct cli_session *s, const char *line, struct strbuf *out, next_fn fn,
+		     bool *can_end)
 {
 	struct cli_words *w = malloc(sizeof(*w));
 	struct msim *m = malloc(sizeof(*m));
@@ -927,23 +934,34 @@ int cli_complete(struct cli_session *s, const char *line, struct strbuf *out)
 		size_t before = out->len;
 
 		node_expect(s, nodes[t], w, w->n, m, &e);
-		for (size_t i = 0; i < e.n; i++) {
-			const struct nstate *st = e.st[i];
-
-			if (st->type == S_LIT && lit_prefix(st, partial))
-				sb_printf(out, "%.*s\n", (int)st->len, st->text);
-			else if (st->type == S_LIT && !*partial)
-				sb_printf(out, "%.*s\n", (int)st->len, st->text);
-			else if (st->type == S_VAR && st->vt->complete)
-				complete_names(s, st->vt->complete, partial, out);
-		}
-		if (out->len != before)
-			break; /* the innermost node that has candidates */
+		fn(s, &e, partial, out, can_end);
+		if (out->len != before || *can_end)
+			break;
 	}
 out:
 	free(w);
 	free(m);
 	return r;
+}
+
+static void complete_one(struct cli_session *s, const struct expect *e, const char *partial,
+			 struct strbuf *out, bool *can_end)
+{
+	for (size_t i = 0; i < e->n; i++) {
+		const struct nstate *st = e->st[i];
+
+		if (st->type == S_LIT && (!*partial || lit_prefix(st, partial)))
+			sb_printf(out, "%.*s\n", (int)st->len, st->text);
+		else if (st->type == S_VAR && st->vt->complete)
+			complete_names(s, st->vt->complete, partial, out);
+	}
+}
+
+int cli_complete(struct cli_session *s, const char *line, struct strbuf *out)
+{
+	bool can_end = false; /* completion offers words, not <cr> */
+
+	return walk_next(s, line, out, complete_one, &can_end);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -968,60 +986,46 @@ static void sort_lines(struct strbuf *out)
 	free(copy);
 }
 
+static void help_one(struct cli_session *s, const struct expect *e, const char *partial,
+		     struct strbuf *out, bool *can_end)
+{
+	for (size_t i = 0; i < e->n; i++) {
+		const struct nstate *st = e->st[i];
+		char word[80];
+		const char *h;
+
+		if (st->type == S_LIT) {
+			if (*partial && !lit_prefix(st, partial))
+				continue;
+			snprintf(word, sizeof(word), "%.*s", (int)st->len, st->text);
+			h = cli_keyword_help(word);
+		} else {
+			if (*partial && st->vt->check(partial, st->lo, st->hi))
+				continue;
+			if (st->vt->numeric)
+				snprintf(word, sizeof(word), "<%lld-%lld>", st->lo, st->hi);
+			else
+				snprintf(word, sizeof(word), "%s", st->vt->name);
+			h = st->vt->help;
+		}
+		sb_printf(out, "  %-22s %s\n", word, h ? h : "");
+	}
+	*can_end |= e->can_end && !*partial;
+}
+
+/* Help lists the current node's commands; a parent's only when the current
+ * node has nothing for these words. */
 int cli_help(struct cli_session *s, const char *line, struct strbuf *out)
 {
-	struct cli_words *w = malloc(sizeof(*w));
-	struct msim *m = malloc(sizeof(*m));
-	enum cli_node nodes[3];
-	const char *partial;
-	int nn, r = 0;
 	bool can_end = false;
+	int r = walk_next(s, line, out, help_one, &can_end);
 
-	pthread_once(&compile_once, compile_all);
-	if (!w || !m || lex_partial(line, w, &partial) < 0) {
-		r = w && m ? KZ_ESYNTAX : KZ_ENOMEM;
-		goto out;
-	}
-	partial_nodes(s, nodes, &nn);
-	/* Help lists the current node's commands; a parent's only when the
-	 * current node has nothing for these words. */
-	for (int t = 0; t < nn; t++) {
-		struct expect e = { .n = 0 };
-		size_t before = out->len;
-
-		node_expect(s, nodes[t], w, w->n, m, &e);
-		for (size_t i = 0; i < e.n; i++) {
-			const struct nstate *st = e.st[i];
-			char word[80];
-			const char *h;
-
-			if (st->type == S_LIT) {
-				if (!lit_prefix(st, partial) && *partial)
-					continue;
-				snprintf(word, sizeof(word), "%.*s", (int)st->len, st->text);
-				h = cli_keyword_help(word);
-			} else {
-				if (*partial && st->vt->check(partial, st->lo, st->hi))
-					continue;
-				if (st->vt->numeric)
-					snprintf(word, sizeof(word), "<%lld-%lld>", st->lo, st->hi);
-				else
-					snprintf(word, sizeof(word), "%s", st->vt->name);
-				h = st->vt->help;
-			}
-			sb_printf(out, "  %-22s %s\n", word, h ? h : "");
-		}
-		can_end |= e.can_end && !*partial;
-		if (out->len != before || can_end)
-			break;
-	}
+	if (r < 0)
+		return r;
 	sort_lines(out);
 	if (can_end)
 		sb_printf(out, "  %-22s %s\n", "<cr>", "");
 	if (out->len == 0)
 		sb_puts(out, "% unrecognized command\n");
-out:
-	free(w);
-	free(m);
-	return r;
+	return 0;
 }

@@ -6,7 +6,6 @@
 
 #include "../lib/buf.h"
 #include "../lib/err.h"
-#include "../lib/strbuf.h"
 #include "cli.h"
 
 static bool is_blank(uint8_t c)
@@ -119,29 +118,4 @@ int cli_lex(const char *line, size_t len, struct cli_words *out, size_t *err_col
 	}
 	out->trailing_sp = len > 0 && is_blank((uint8_t)line[len - 1]);
 	return 0;
-}
-
-bool cli_word_needs_quotes(const char *s)
-{
-	if (!*s || *s == '!' || *s == '#')
-		return true;
-	for (; *s; s++)
-		if (*s == ' ' || *s == '\t' || *s == '"' || *s == '\\')
-			return true;
-	return false;
-}
-
-void cli_put_word(struct strbuf *out, const char *s)
-{
-	if (!cli_word_needs_quotes(s)) {
-		sb_puts(out, s);
-		return;
-	}
-	sb_puts(out, "\"");
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			sb_puts(out, "\\");
-		sb_putn(out, s, 1);
-	}
-	sb_puts(out, "\"");
 }

@@ -2,7 +2,8 @@
  *
  * Words are separated by blanks; "..." quotes a word (\" and \\ escape
  * inside).  A line whose first word starts with `!` or `#` is a comment.
- * Every word keeps its 1-based column so errors can point at it. */
+ * Every word keeps its 1-based column so errors can point at it.
+ * kz_put_word() (config/render.h) writes a word so that this reads it back. */
 #ifndef KZ_CLI_LEXER_H
 #define KZ_CLI_LEXER_H
 
@@ -30,11 +31,5 @@ struct cli_words {
 /* Returns 0, or KZ_ESYNTAX with *err_col and err (at least 128 bytes). */
 int cli_lex(const char *line, size_t len, struct cli_words *out, size_t *err_col,
 	    char *err, size_t errlen);
-
-/* Whether a word needs quotes to read back as one word. */
-bool cli_word_needs_quotes(const char *s);
-/* Appends s to out quoted when needed. */
-struct strbuf;
-void cli_put_word(struct strbuf *out, const char *s);
 
 #endif

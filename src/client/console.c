@@ -5,7 +5,7 @@
  * shown the way a router shows it.  Only the editing (libedit), history and
  * printing happen here. */
 #include "console.h"
-#include "../cli/lexer.h"
+#include "../config/render.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -51,7 +51,7 @@ void console_join_words(struct strbuf *out, int argc, char *const *argv)
 		if (i)
 			sb_putn(out, " ", 1);
 		/* Quoted and escaped as the daemon's lexer reads it back. */
-		cli_put_word(out, w);
+		kz_put_word(out, w);
 	}
 }
 

@@ -7,8 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Words with blanks or quotes are quoted as the lexer reads them back. */
-static void put_word(struct strbuf *out, const char *s)
+void kz_put_word(struct strbuf *out, const char *s)
 {
 	bool q = !*s || *s == '!' || *s == '#';
 
@@ -49,7 +48,7 @@ static void put_ident(struct strbuf *out, const char *kw, const struct kz_ident 
 		sb_printf(out, "  %s address %s\n", kw, a);
 		return;
 	}
-	put_word(out, id->value);
+	kz_put_word(out, id->value);
 	sb_puts(out, "\n");
 }
 
@@ -95,7 +94,7 @@ void kz_render_config(const struct kz_config *c, struct strbuf *out)
 		sb_puts(out, "interface " KZ_MOBILE_IFNAME "\n");
 		if (c->mobile.device[0]) {
 			sb_puts(out, "  device ");
-			put_word(out, c->mobile.device);
+			kz_put_word(out, c->mobile.device);
 			sb_puts(out, "\n");
 		} else {
 			sb_puts(out, "  no device\n");
@@ -118,7 +117,7 @@ void kz_render_config(const struct kz_config *c, struct strbuf *out)
 		put_refs(out, (char (*)[KZ_NAME_MAX])p->proposals, p->nproposals);
 		if (p->psk.set) {
 			sb_printf(out, "  pre-shared-key %s ", p->psk.hex ? "hex" : "ascii");
-			put_word(out, p->psk.text);
+			kz_put_word(out, p->psk.text);
 			sb_puts(out, "\n");
 		} else {
 			sb_puts(out, "  no pre-shared-key\n");

@@ -9,6 +9,9 @@
 #include "model.h"
 
 void kz_render_config(const struct kz_config *c, struct strbuf *out);
+/* One word of the config language: quoted ("...", with \" and \\) when it
+ * is empty, starts a comment or holds blanks, quotes or backslashes. */
+void kz_put_word(struct strbuf *out, const char *s);
 /* JSON form of the same facts (keys are never included: "psk-set":true). */
 void kz_render_config_json(const struct kz_config *c, struct strbuf *out);
 
