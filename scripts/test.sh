@@ -40,7 +40,7 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
 	run_ctest "asan+ubsan" build-asan
 
 echo "== libFuzzer targets (clang), ${fuzz_seconds}s each"
-CC=clang scripts/build.sh build-fuzz -DKZ_FUZZ=ON -DKZ_WERROR=OFF
+CC=clang scripts/build.sh build-fuzz -DKZ_FUZZ=ON
 for t in build-fuzz/fuzz/fuzz_*; do
 	[ -x "$t" ] || continue
 	name=$(basename "$t")

@@ -32,6 +32,8 @@ void kz_findings_free(struct kz_findings *fs)
 /* vsnprintf through a va_list, so long names are cut at the field size
  * instead of each call site proving it fits. */
 static void vset(char *dst, size_t len, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+static void vset(char *dst, size_t len, const char *fmt, va_list ap)
 {
 	int n = vsnprintf(dst, len, fmt, ap);
 
