@@ -1,0 +1,277 @@
+/* isakmp.h - ISAKMP (RFC 2408) and the IPsec DOI (RFC 2407) on the wire:
+ * numbers with their RFC names, a pure parser (bytes -> digest of payloads,
+ * no side effects) and builders over struct wbuf.
+ *
+ * Everything is read through struct buf: every length is checked against
+ * the message, the payload header and the minimum of its type before use;
+ * a payload parser only ever sees a bounded view of its own body. */
+#ifndef KZ_ISAKMP_H
+#define KZ_ISAKMP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../lib/buf.h"
+
+#define ISAKMP_HDR_LEN 28
+#define ISAKMP_GENERIC_LEN 4
+#define ISAKMP_VERSION 0x10 /* major 1, minor 0 */
+#define ISAKMP_MAX_MSG 65535
+#define ISAKMP_COOKIE_LEN 8
+
+/* Next payload types (RFC 2408 3.1, RFC 3947 for NAT-D/NAT-OA). */
+enum isakmp_np {
+	ISAKMP_NP_NONE = 0,
+	ISAKMP_NP_SA = 1,
+	ISAKMP_NP_P = 2,
+	ISAKMP_NP_T = 3,
+	ISAKMP_NP_KE = 4,
+	ISAKMP_NP_ID = 5,
+	ISAKMP_NP_CERT = 6,
+	ISAKMP_NP_CR = 7,
+	ISAKMP_NP_HASH = 8,
+	ISAKMP_NP_SIG = 9,
+	ISAKMP_NP_NONCE = 10,
+	ISAKMP_NP_N = 11,
+	ISAKMP_NP_D = 12,
+	ISAKMP_NP_VID = 13,
+	ISAKMP_NP_NATD = 20,
+	ISAKMP_NP_NATOA = 21,
+	ISAKMP_NP_NATD_DRAFT = 130, /* draft-ietf-ipsec-nat-t-ike-02/03 */
+	ISAKMP_NP_NATOA_DRAFT = 131,
+};
+
+/* Exchange types. */
+enum isakmp_exch {
+	ISAKMP_XCHG_IDPROT = 2, /* Main mode */
+	ISAKMP_XCHG_AGGR = 4,
+	ISAKMP_XCHG_INFO = 5,
+	ISAKMP_XCHG_QUICK = 32,
+};
+
+#define ISAKMP_FLAG_ENC 0x01
+#define ISAKMP_FLAG_COMMIT 0x02
+#define ISAKMP_FLAG_AUTH 0x04
+
+#define ISAKMP_DOI_IPSEC 1
+#define ISAKMP_SIT_IDENTITY_ONLY 1
+
+/* Protocol ids (RFC 2407 4.4.1). */
+enum { ISAKMP_PROTO_ISAKMP = 1, ISAKMP_PROTO_AH = 2, ISAKMP_PROTO_ESP = 3 };
+/* Transform ids. */
+#define ISAKMP_KEY_IKE 1
+enum {
+	ESP_DES = 2,
+	ESP_3DES = 3,
+	ESP_NULL = 11,
+	ESP_AES_CBC = 12,
+	ESP_AES_GCM_16 = 20, /* RFC 4106, 16-byte ICV */
+};
+
+/* Phase 1 attributes (RFC 2409 appendix A). */
+enum {
+	IKE_ATTR_ENC = 1,
+	IKE_ATTR_HASH = 2,
+	IKE_ATTR_AUTH = 3,
+	IKE_ATTR_GROUP = 4,
+	IKE_ATTR_LIFE_TYPE = 11,
+	IKE_ATTR_LIFE_DURATION = 12,
+	IKE_ATTR_KEY_LEN = 14,
+};
+enum { IKE_ENC_DES = 1, IKE_ENC_3DES = 5, IKE_ENC_AES_CBC = 7 };
+enum { IKE_HASH_MD5 = 1, IKE_HASH_SHA1 = 2, IKE_HASH_SHA2_256 = 4, IKE_HASH_SHA2_384 = 5,
+       IKE_HASH_SHA2_512 = 6 };
+enum { IKE_AUTH_PSK = 1 };
+enum { IKE_LIFE_SECONDS = 1, IKE_LIFE_KILOBYTES = 2 };
+
+/* Phase 2 attributes (RFC 2407 4.5). */
+enum {
+	IPSEC_ATTR_LIFE_TYPE = 1,
+	IPSEC_ATTR_LIFE_DURATION = 2,
+	IPSEC_ATTR_GROUP = 3,
+	IPSEC_ATTR_ENCAP = 4,
+	IPSEC_ATTR_AUTH = 5,
+	IPSEC_ATTR_KEY_LEN = 6,
+};
+enum { IPSEC_ENCAP_TUNNEL = 1, IPSEC_ENCAP_UDP_TUNNEL = 3, /* RFC 3947 */
+       IPSEC_ENCAP_UDP_TUNNEL_DRAFT = 61443 };
+enum { IPSEC_AUTH_HMAC_MD5 = 1, IPSEC_AUTH_HMAC_SHA1 = 2, IPSEC_AUTH_HMAC_SHA2_256 = 5,
+       IPSEC_AUTH_HMAC_SHA2_384 = 6, IPSEC_AUTH_HMAC_SHA2_512 = 7 };
+
+/* ID types (RFC 2407 4.6.2.1). */
+enum { ISAKMP_ID_IPV4_ADDR = 1, ISAKMP_ID_FQDN = 2, ISAKMP_ID_USER_FQDN = 3,
+       ISAKMP_ID_IPV4_ADDR_SUBNET = 4, ISAKMP_ID_KEY_ID = 11 };
+
+/* Notify message types (RFC 2408 3.14.1, RFC 2407 4.6.3, RFC 3706). */
+enum {
+	ISAKMP_N_INVALID_PAYLOAD_TYPE = 1,
+	ISAKMP_N_INVALID_EXCHANGE_TYPE = 7,
+	ISAKMP_N_INVALID_FLAGS = 8,
+	ISAKMP_N_INVALID_MESSAGE_ID = 9,
+	ISAKMP_N_INVALID_SPI = 11,
+	ISAKMP_N_PAYLOAD_MALFORMED = 16,
+	ISAKMP_N_INVALID_KEY_INFORMATION = 17,
+	ISAKMP_N_INVALID_ID_INFORMATION = 18,
+	ISAKMP_N_INVALID_HASH_INFORMATION = 23,
+	ISAKMP_N_AUTHENTICATION_FAILED = 24,
+	ISAKMP_N_NO_PROPOSAL_CHOSEN = 14,
+	ISAKMP_N_INITIAL_CONTACT = 24578,
+	ISAKMP_N_RESPONDER_LIFETIME = 24576,
+	ISAKMP_N_DPD_R_U_THERE = 36136,
+	ISAKMP_N_DPD_R_U_THERE_ACK = 36137,
+};
+
+struct isakmp_hdr {
+	uint8_t icookie[ISAKMP_COOKIE_LEN];
+	uint8_t rcookie[ISAKMP_COOKIE_LEN];
+	uint8_t np;
+	uint8_t version;
+	uint8_t exch;
+	uint8_t flags;
+	uint32_t msgid;
+	uint32_t len;
+};
+
+/* One payload of a message: its type, its body (after the 4-byte generic
+ * header) as a bounded view, and the raw bytes including that header
+ * (HASH(1..3) of Quick Mode are computed over raw payloads). */
+struct isakmp_payload {
+	uint8_t type;
+	struct buf body;
+	const uint8_t *raw;
+	size_t raw_len;
+};
+
+#define ISAKMP_MAX_PAYLOADS 32
+
+/* A message taken apart: the payload chain in order.  Bodies point into the
+ * buffer that was parsed, which must outlive the digest. */
+struct isakmp_digest {
+	struct isakmp_hdr hdr;
+	struct isakmp_payload p[ISAKMP_MAX_PAYLOADS];
+	size_t n;
+};
+
+/* The 28-byte header.  Checks the version's major number, that len covers
+ * the header and does not exceed the datagram; does not look at cookies. */
+int isakmp_parse_hdr(struct buf *b, struct isakmp_hdr *h) KZ_MUST_CHECK;
+/* The payload chain starting with type np in body (the message after the
+ * header, decrypted if it was encrypted).  Trailing bytes after the last
+ * payload are allowed (CBC padding).  KZ_EPROTO for a payload that is too
+ * short for its type, a length past the end, a zero-length loop, or more
+ * than ISAKMP_MAX_PAYLOADS payloads; unknown payload types are kept (the
+ * exchange rules decide). */
+int isakmp_parse_payloads(struct buf *body, uint8_t np, struct isakmp_digest *d) KZ_MUST_CHECK;
+/* First payload of a type and how many there are. */
+const struct isakmp_payload *isakmp_find(const struct isakmp_digest *d, uint8_t type);
+size_t isakmp_count(const struct isakmp_digest *d, uint8_t type);
+
+/* ---- SA payloads ---- */
+
+#define ISAKMP_MAX_PROPOSALS 8
+#define ISAKMP_MAX_TRANSFORMS 16
+#define ISAKMP_MAX_ATTRS 16
+
+struct isakmp_attr {
+	uint16_t type;   /* without the AF bit */
+	bool basic;      /* TV (16-bit value) or TLV */
+	uint32_t value;  /* basic, or a variable value of up to 4 bytes */
+};
+
+struct isakmp_transform {
+	uint8_t num;
+	uint8_t id;
+	struct isakmp_attr attr[ISAKMP_MAX_ATTRS];
+	size_t nattr;
+};
+
+struct isakmp_proposal {
+	uint8_t num;
+	uint8_t proto;
+	uint8_t spi_size;
+	uint8_t spi[8];
+	struct isakmp_transform t[ISAKMP_MAX_TRANSFORMS];
+	size_t nt;
+};
+
+struct isakmp_sa {
+	uint32_t doi;
+	uint32_t situation;
+	struct isakmp_proposal p[ISAKMP_MAX_PROPOSALS];
+	size_t np;
+};
+
+/* The body of an SA payload.  KZ_EPROTO on malformed nesting, KZ_ENOTSUP
+ * for a DOI other than IPsec or a situation other than identity-only,
+ * KZ_ETOOBIG past the MAX limits (the exchange then answers
+ * NO-PROPOSAL-CHOSEN or PAYLOAD-MALFORMED). */
+int isakmp_parse_sa(const struct buf *body, struct isakmp_sa *sa) KZ_MUST_CHECK;
+/* Value of attribute type in a transform; false when absent. */
+bool isakmp_attr_get(const struct isakmp_transform *t, uint16_t type, uint32_t *value);
+
+/* ---- other payload bodies ---- */
+
+struct isakmp_id {
+	uint8_t type;
+	uint8_t proto;
+	uint16_t port;
+	struct buf data; /* identification data, bounded */
+};
+
+struct isakmp_notify {
+	uint32_t doi;
+	uint8_t proto;
+	uint8_t spi_size;
+	uint16_t type;
+	struct buf spi;
+	struct buf data;
+};
+
+#define ISAKMP_MAX_DELETE_SPIS 16
+struct isakmp_delete {
+	uint32_t doi;
+	uint8_t proto;
+	uint8_t spi_size;
+	uint16_t nspi;
+	struct buf spis; /* nspi * spi_size bytes, checked */
+};
+
+int isakmp_parse_id(const struct buf *body, struct isakmp_id *id) KZ_MUST_CHECK;
+int isakmp_parse_notify(const struct buf *body, struct isakmp_notify *n) KZ_MUST_CHECK;
+int isakmp_parse_delete(const struct buf *body, struct isakmp_delete *d) KZ_MUST_CHECK;
+
+/* ---- building ---- */
+
+/* A payload chain under construction in w: each payload's next-payload
+ * byte is patched when the next one is added. */
+struct isakmp_chain {
+	struct wbuf *w;
+	uint8_t first;   /* type of the first payload (for the header's np) */
+	long last_np_at; /* offset of the previous payload's np byte, -1 none */
+};
+
+void isakmp_chain_init(struct isakmp_chain *c, struct wbuf *w);
+/* Starts a payload of type; returns the offset of its generic header for
+ * isakmp_payload_end(), or -1 when w is full. */
+long isakmp_payload_begin(struct isakmp_chain *c, uint8_t type);
+/* Back-patches the payload's length. */
+int isakmp_payload_end(struct isakmp_chain *c, long at);
+/* A whole payload with an opaque body (KE, NONCE, HASH, VID, NAT-D, ...). */
+int isakmp_put_payload(struct isakmp_chain *c, uint8_t type, const void *body, size_t len);
+
+int isakmp_put_hdr(struct wbuf *w, const struct isakmp_hdr *h); /* len back-patched by caller */
+int isakmp_put_sa(struct isakmp_chain *c, const struct isakmp_sa *sa);
+int isakmp_put_id(struct isakmp_chain *c, uint8_t type, uint8_t proto, uint16_t port,
+		  const void *data, size_t len);
+int isakmp_put_notify(struct isakmp_chain *c, uint8_t proto, const void *spi, uint8_t spi_size,
+		      uint16_t type, const void *data, size_t len);
+int isakmp_put_delete(struct isakmp_chain *c, uint8_t proto, uint8_t spi_size,
+		      const void *spis, uint16_t nspi);
+
+/* Names for logs and show: "NO-PROPOSAL-CHOSEN", "SA", "Main mode"... */
+const char *isakmp_notify_name(uint16_t type);
+const char *isakmp_payload_name(uint8_t type);
+const char *isakmp_exch_name(uint8_t exch);
+
+#endif

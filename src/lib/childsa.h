@@ -1,0 +1,48 @@
+/* childsa.h - what the IKE engine hands the data plane for one IPsec SA
+ * (one direction), and what the data plane reports back.  Shared by ike/
+ * (producer) and esp/ (consumer); the daemon wires them. */
+#ifndef KZ_CHILDSA_H
+#define KZ_CHILDSA_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../config/model.h"
+
+#define KZ_CHILD_MAX_ENC_KEY 36  /* AES-256 + 4-byte GCM salt */
+#define KZ_CHILD_MAX_AUTH_KEY 64 /* HMAC-SHA2-512 */
+
+enum kz_child_dir { KZ_CHILD_IN, KZ_CHILD_OUT };
+
+struct kz_child_sa {
+	enum kz_child_dir dir;
+	uint32_t spi;             /* host order */
+	unsigned ipsec_unit;      /* IPsec<N> it belongs to */
+	uint64_t ike_serial;      /* the IKE SA that made it */
+	enum kz_enc enc;          /* ESP cipher (KZ_ENC_AES_GCM_* has no auth) */
+	enum kz_auth auth;
+	uint8_t enc_key[KZ_CHILD_MAX_ENC_KEY];
+	size_t enc_key_len;       /* GCM: key + 4-byte salt (RFC 4106) */
+	uint8_t auth_key[KZ_CHILD_MAX_AUTH_KEY];
+	size_t auth_key_len;
+	uint32_t replay_window;   /* bits, 0 = off */
+	struct sockaddr_in local; /* outer addresses (port set with UDP encap) */
+	struct sockaddr_in peer;
+	bool udp_encap;           /* RFC 3948 ESP-in-UDP on port 4500 */
+	struct kz_prefix local_ts;  /* traffic selectors */
+	struct kz_prefix remote_ts;
+	uint32_t life_seconds;
+	uint64_t life_kbytes;     /* 0 = none */
+	uint64_t created_ms;      /* monotonic */
+};
+
+/* Counters the data plane keeps per SA, for `show ipsec sa`. */
+struct kz_child_stats {
+	uint64_t packets;
+	uint64_t bytes;       /* inner (plaintext) bytes */
+	int64_t last_unix;    /* wall-clock time of the last packet, 0 none */
+	uint64_t drops;       /* all reasons */
+};
+
+#endif
