@@ -151,18 +151,31 @@ struct isakmp_digest {
 	struct isakmp_hdr hdr;
 	struct isakmp_payload p[ISAKMP_MAX_PAYLOADS];
 	size_t n;
+	/* Set by isakmp_parse_message(): the hdr.len - 28 bytes after the
+	 * header (ciphertext when ISAKMP_FLAG_ENC is set). */
+	struct buf body;
 };
 
 /* The 28-byte header.  Checks the version's major number, that len covers
- * the header and does not exceed the datagram; does not look at cookies. */
+ * the header and does not exceed the datagram; does not look at cookies.
+ * KZ_ETRUNC under 28 bytes, KZ_ENOTSUP for a major version other than 1,
+ * KZ_EPROTO for a bad len; the cursor is left after the header. */
 int isakmp_parse_hdr(struct buf *b, struct isakmp_hdr *h) KZ_MUST_CHECK;
 /* The payload chain starting with type np in body (the message after the
  * header, decrypted if it was encrypted).  Trailing bytes after the last
  * payload are allowed (CBC padding).  KZ_EPROTO for a payload that is too
  * short for its type, a length past the end, a zero-length loop, or more
  * than ISAKMP_MAX_PAYLOADS payloads; unknown payload types are kept (the
- * exchange rules decide). */
+ * exchange rules decide).  Minimum bodies: SA 8, KE/ID data/HASH/SIG/VID/
+ * NAT-D/CERT/CR 1 (ID 5 with its fixed part), NONCE 8..256 (RFC 2409 5),
+ * N and D 8, NAT-OA 8.  Proposal and Transform payloads outside an SA are
+ * KZ_EPROTO.  The reserved byte is not checked (peers reuse it). */
 int isakmp_parse_payloads(struct buf *body, uint8_t np, struct isakmp_digest *d) KZ_MUST_CHECK;
+/* Addition: header, then the payload chain unless the message is encrypted
+ * (ISAKMP_FLAG_ENC: d->n is 0 and d->body is the ciphertext, to be
+ * decrypted and given to isakmp_parse_payloads() with d->hdr.np).  Bytes of
+ * the datagram after hdr.len are ignored. */
+int isakmp_parse_message(const void *data, size_t len, struct isakmp_digest *d) KZ_MUST_CHECK;
 /* First payload of a type and how many there are. */
 const struct isakmp_payload *isakmp_find(const struct isakmp_digest *d, uint8_t type);
 size_t isakmp_count(const struct isakmp_digest *d, uint8_t type);
@@ -173,10 +186,17 @@ size_t isakmp_count(const struct isakmp_digest *d, uint8_t type);
 #define ISAKMP_MAX_TRANSFORMS 16
 #define ISAKMP_MAX_ATTRS 16
 
+/* Attribute values as parsed: a TLV value of 1-4 bytes is a number; the
+ * life duration (phase 1 type 12, phase 2 type 2) may have up to 8 bytes and
+ * saturates at UINT32_MAX; any other attribute we use (phase 1: 1-4, 11, 12,
+ * 14; phase 2: 1-6) with an empty or longer value is KZ_EPROTO.  Attributes
+ * we do not use with a longer value (group prime, curve, ...) are kept with
+ * value 0 and `opaque` set, so the exchange can refuse the transform. */
 struct isakmp_attr {
 	uint16_t type;   /* without the AF bit */
 	bool basic;      /* TV (16-bit value) or TLV */
 	uint32_t value;  /* basic, or a variable value of up to 4 bytes */
+	bool opaque;     /* addition: TLV value we cannot represent (see above) */
 };
 
 struct isakmp_transform {
@@ -207,6 +227,9 @@ struct isakmp_sa {
  * KZ_ETOOBIG past the MAX limits (the exchange then answers
  * NO-PROPOSAL-CHOSEN or PAYLOAD-MALFORMED). */
 int isakmp_parse_sa(const struct buf *body, struct isakmp_sa *sa) KZ_MUST_CHECK;
+/* Proposal SPIs: up to 8 bytes are kept; a phase 1 (ISAKMP) proposal may
+ * carry the 16 bytes of the cookies (RFC 2408 2.5.3), which are skipped and
+ * reported as spi_size 0.  Any other SPI longer than 8 bytes is KZ_EPROTO. */
 /* Value of attribute type in a transform; false when absent. */
 bool isakmp_attr_get(const struct isakmp_transform *t, uint16_t type, uint32_t *value);
 
@@ -261,15 +284,27 @@ int isakmp_payload_end(struct isakmp_chain *c, long at);
 int isakmp_put_payload(struct isakmp_chain *c, uint8_t type, const void *body, size_t len);
 
 int isakmp_put_hdr(struct wbuf *w, const struct isakmp_hdr *h); /* len back-patched by caller */
+/* Addition: patches the header written at hdr_at with the chain's first
+ * payload type and the message length (w->len - hdr_at). */
+int isakmp_finish(struct wbuf *w, size_t hdr_at, const struct isakmp_chain *c);
+/* SA builder: DOI IPsec, situation identity-only, proposals and transforms
+ * with the numbers given; an attribute is sent basic (TV) when its value is
+ * below 65536, else as a 4-byte TLV if it is a variable one (life duration),
+ * else KZ_ERANGE.  Phase 1 or 2 attribute numbering follows the proposal's
+ * protocol (ISAKMP: phase 1).  KZ_EINVAL for no proposal, a proposal with no
+ * transform, an SPI longer than 8 bytes or an opaque attribute. */
 int isakmp_put_sa(struct isakmp_chain *c, const struct isakmp_sa *sa);
 int isakmp_put_id(struct isakmp_chain *c, uint8_t type, uint8_t proto, uint16_t port,
 		  const void *data, size_t len);
+/* Notify and delete are sent with DOI IPsec (1). */
 int isakmp_put_notify(struct isakmp_chain *c, uint8_t proto, const void *spi, uint8_t spi_size,
 		      uint16_t type, const void *data, size_t len);
 int isakmp_put_delete(struct isakmp_chain *c, uint8_t proto, uint8_t spi_size,
 		      const void *spis, uint16_t nspi);
 
-/* Names for logs and show: "NO-PROPOSAL-CHOSEN", "SA", "Main mode"... */
+/* Names for logs and show: "NO-PROPOSAL-CHOSEN", "SA", "Main mode"...
+ * Numbers without a name give "NOTIFY-<n>", "PAYLOAD-<n>", "EXCHANGE-<n>"
+ * from a small per-thread ring of buffers (valid for the next 7 calls). */
 const char *isakmp_notify_name(uint16_t type);
 const char *isakmp_payload_name(uint8_t type);
 const char *isakmp_exch_name(uint8_t exch);
