@@ -20,14 +20,23 @@ struct ike_chunk {
 	size_t len;
 };
 
-/* Loads OpenSSL's default and legacy providers (DES lives in legacy).
- * Returns 0, or KZ_ENOTSUP when a provider is missing. */
+/* Loads OpenSSL's default and legacy providers (DES lives in legacy) and
+ * fetches every digest, cipher and HMAC once.  Call it at start-up, before
+ * threads; every function below also calls it on first use (pthread_once),
+ * and all of them are thread-safe afterwards.
+ * Returns 0, or KZ_ENOTSUP when a provider or algorithm is missing; the
+ * algorithms that were found still work (without "legacy": all but DES). */
 int ike_crypto_init(void);
 
 size_t ike_hash_len(enum kz_hash h);
-/* Cipher block size, key length in bytes (AES: from the enc choice). */
+/* Cipher block size, key length in bytes (AES: from the enc choice).
+ * ike_enc_block is 0 for what IKEv1 phase 1 cannot use (AES-GCM, NULL);
+ * ike_enc_keylen gives AES-GCM's key without the salt, 0 for NULL. */
 size_t ike_enc_block(enum kz_enc e);
 size_t ike_enc_keylen(enum kz_enc e);
+/* 1 when a DES / 3DES key (8 / 24 bytes) contains a weak or semi-weak DES
+ * key, or is 3DES with K1 = K2 or K2 = K3 (RFC 2405, RFC 2451); else 0. */
+int ike_des_key_is_weak(enum kz_enc e, const uint8_t *key);
 
 /* prf(key, part0 | part1 | ...) = HMAC with the negotiated hash. */
 int ike_prf(enum kz_hash h, const void *key, size_t klen, const struct ike_chunk *parts,
@@ -55,7 +64,12 @@ struct ike_keys {
  *   SKEYID_a = prf(SKEYID, SKEYID_d | g^xy | CKY-I | CKY-R | 1)
  *   SKEYID_e = prf(SKEYID, SKEYID_a | g^xy | CKY-I | CKY-R | 2)
  * and the cipher key from SKEYID_e (appendix B: K = K1 | K2 | ...,
- * K1 = prf(SKEYID_e, 0), Kn = prf(SKEYID_e, Kn-1) when SKEYID_e is short). */
+ * K1 = prf(SKEYID_e, 0), Kn = prf(SKEYID_e, Kn-1) when SKEYID_e is short).
+ * Cookies are 8 bytes each.  Returns KZ_EINVAL for a cipher IKEv1 phase 1
+ * cannot use, and KZ_EPROTO when the DES / 3DES key comes out weak
+ * (appendix B says to reject it; about 2^-52 per key): the caller fails
+ * the exchange, and a new one derives fresh keys.  *k is written only on
+ * success. */
 int ike_derive_psk(enum kz_hash h, enum kz_enc e, const uint8_t *psk, size_t psklen,
 		   const uint8_t *ni, size_t nilen, const uint8_t *nr, size_t nrlen,
 		   const uint8_t *gxy, size_t gxylen, const uint8_t *cky_i, const uint8_t *cky_r,
@@ -76,8 +90,10 @@ int ike_iv_phase1(const struct ike_keys *k, const uint8_t *gxi, size_t gxilen,
 int ike_iv_phase2(const struct ike_keys *k, const uint8_t *last_block, uint32_t msgid,
 		  uint8_t *iv);
 
-/* CBC in place over len bytes (a multiple of the block); iv is updated to
- * the last ciphertext block, which chains the next message. */
+/* CBC in place over len bytes (a multiple of the block, 0 is a no-op); iv
+ * (k->block bytes) is updated to the last ciphertext block, which chains
+ * the next message.  Uses k->enc, k->enc_key, k->enc_key_len and k->block
+ * only.  KZ_EINVAL for a length that is not a multiple of the block. */
 int ike_encrypt(const struct ike_keys *k, uint8_t *iv, uint8_t *data, size_t len);
 int ike_decrypt(const struct ike_keys *k, uint8_t *iv, uint8_t *data, size_t len);
 
@@ -98,14 +114,29 @@ uint16_t ike_group_id(enum kz_group g);
 enum kz_group ike_group_from_id(uint16_t id);
 /* Bytes of the public value (MODP: the prime's length; ECP: x | y). */
 size_t ike_dh_pub_len(enum kz_group g);
+/* Bytes of the shared secret (MODP: the prime's length; ECP: x only). */
+size_t ike_dh_shared_len(enum kz_group g);
+/* Bits of the private exponent ike_dh_new() uses for a MODP group: 160
+ * (groups 1, 2), 224 (5), 256 (14), 320 (15), 384 (16); 0 for ECP. */
+int ike_dh_priv_bits(enum kz_group g);
 
-/* A fresh key pair.  MODP private exponents are sized as RFC 3526 advises
- * (twice the group's strength) rather than full length. */
+/* A fresh key pair, NULL on failure.  MODP private exponents are sized as
+ * RFC 3526 advises (twice the group's strength) rather than full length. */
 struct ike_dh *ike_dh_new(enum kz_group g);
+/* The same with a chosen exponent length (MODP; 0 = the default), for
+ * benchmarks and tests; OpenSSL refuses fewer than twice the strength it
+ * estimates for the prime and more than the bits of (p - 1) / 2. */
+struct ike_dh *ike_dh_new_bits(enum kz_group g, int priv_bits);
+enum kz_group ike_dh_group(const struct ike_dh *dh);
+/* Bits of this key pair's private exponent (MODP; 0 for ECP), for tests. */
+int ike_dh_key_bits(const struct ike_dh *dh);
 int ike_dh_public(const struct ike_dh *dh, uint8_t *out, size_t len); /* len = pub_len */
 /* The shared secret g^xy (MODP: left-padded to the prime's length; ECP:
- * the x coordinate, RFC 5903).  KZ_EINVAL for a public value that is out of
- * range or not on the curve. */
+ * the x coordinate, RFC 5903).  *outlen: in, the room in out (at least
+ * ike_dh_shared_len); out, the bytes written.  KZ_EINVAL for a public value
+ * of the wrong length, out of range (MODP: not 1 < y < p - 1) or not on the
+ * curve; KZ_ENOSPC when out is too small.  The key pair may be used again
+ * (and from one thread at a time). */
 int ike_dh_shared(struct ike_dh *dh, const uint8_t *peer, size_t peerlen, uint8_t *out,
 		  size_t *outlen);
 void ike_dh_free(struct ike_dh *dh);
