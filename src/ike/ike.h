@@ -80,4 +80,46 @@ struct ike_counters {
 };
 void ike_get_counters(const struct ike_engine *e, struct ike_counters *c);
 
+/* ---- failure classification (for `show ipsec profile` and diagnose) ---- */
+
+/* What made the last negotiation of a profile fail; the troubleshooter
+ * maps these to the checks of shared/spec/troubleshooting.md. */
+enum ike_fail_class {
+	IKE_FAIL_NONE,
+	IKE_FAIL_NO_PROPOSAL,  /* A5.4: no proposal in common (phase 1 or 2) */
+	IKE_FAIL_ID_MISMATCH,  /* A5.1/A5.2: the peer's ID is not the one expected */
+	IKE_FAIL_PSK_MISMATCH, /* A5.5: a HASH did not verify / MM5-6 did not decrypt */
+	IKE_FAIL_TS_MISMATCH,  /* A5.3: Quick Mode IDs (selectors) not mirrored */
+	IKE_FAIL_NO_ANSWER,    /* A6: retransmitted with no answer */
+	IKE_FAIL_PEER_NOTIFY,  /* the peer sent an error notify not covered above */
+	IKE_FAIL_MALFORMED,    /* a message that did not parse */
+	IKE_FAIL_NATT,         /* A7: NAT-T needed but not enabled, or mode mismatch */
+	IKE_FAIL_CONFIG,       /* the profile cannot negotiate (no address, no policy) */
+	IKE_FAIL_COUNT
+};
+
+struct ike_profile_status {
+	char profile[KZ_NAME_MAX];
+	enum ike_fail_class last_class; /* IKE_FAIL_NONE: never failed */
+	int phase;                      /* 1 or 2 */
+	int64_t first_wall, last_wall;  /* io->wall of the first/last of the run */
+	unsigned count;                 /* consecutive failures of this class */
+	uint16_t peer_notify;           /* notify type the peer sent, 0 none */
+	char our_offer[256];            /* proposal mismatch: what each side offered */
+	char their_offer[256];
+	char id_received[160];          /* ID mismatch: the ID the peer sent ... */
+	char id_expected[160];          /* ... and what we expected */
+	char detail[512];               /* the one log line, without the profile */
+	/* the last success */
+	bool established;               /* an IKE SA of this profile is up */
+	int64_t established_wall;
+	bool nat_detected, nat_local, nat_peer;
+	uint64_t failures_total;
+};
+
+/* Status of a profile, or NULL when the engine does not know it. */
+const struct ike_profile_status *ike_profile_status(struct ike_engine *e, const char *profile);
+/* "no proposal chosen", "pre-shared key mismatch", ... */
+const char *ike_fail_class_name(enum ike_fail_class c);
+
 #endif

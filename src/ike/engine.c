@@ -1,0 +1,1301 @@
+/* engine.c - the core of the IKEv1 engine: SA tables by cookies, datagram
+ * dispatch through the transition tables, retransmission and repeats,
+ * timers, profile selection helpers, failure recording and the initiator's
+ * back-off.
+ *
+ * Order of work for a datagram (cheap checks first, no DH before a profile
+ * and a proposal matched): header -> SA by cookies (or a first message
+ * with a zero responder cookie) -> repeat of the last request? answer again
+ * -> decrypt into scratch memory -> payload digest -> transition row ->
+ * payload rules -> handler.  The IV chain is committed only when the
+ * handler accepted the message, so garbage cannot desynchronise an SA. */
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "exchange.h"
+#include "../lib/err.h"
+#include "../lib/log.h"
+#include "../lib/mem.h"
+
+/* ---- small helpers ---- */
+
+uint64_t eng_now(struct ike_engine *e)
+{
+	return e->io.now_ms(e->io.arg);
+}
+
+int eng_random(struct ike_engine *e, void *buf, size_t len)
+{
+	return e->io.random(e->io.arg, buf, len);
+}
+
+const struct kz_ipsec_profile *eng_profile(struct ike_engine *e, const char *name)
+{
+	return e->cfg ? kz_find_profile(e->cfg, name) : NULL;
+}
+
+const struct kz_ike_policy *eng_ike_policy(struct ike_engine *e, const struct kz_ipsec_profile *p)
+{
+	return p && e->cfg && p->ike_policy[0] ? kz_find_ike_policy(e->cfg, p->ike_policy) : NULL;
+}
+
+const struct kz_ipsec_policy *eng_ipsec_policy(struct ike_engine *e,
+					       const struct kz_ipsec_profile *p)
+{
+	return p && e->cfg && p->ipsec_policy[0] ? kz_find_ipsec_policy(e->cfg, p->ipsec_policy)
+						 : NULL;
+}
+
+struct ike_prof_rt *eng_prof_rt(struct ike_engine *e, const char *name)
+{
+	for (size_t i = 0; i < e->nprof; i++)
+		if (!strcmp(e->prof[i].st.profile, name))
+			return &e->prof[i];
+	return NULL;
+}
+
+static bool is_zero(const uint8_t *p, size_t n)
+{
+	uint8_t acc = 0;
+
+	for (size_t i = 0; i < n; i++)
+		acc |= p[i];
+	return acc == 0;
+}
+
+static void msg_hash(const uint8_t *p, size_t len, uint8_t out[32])
+{
+	struct ike_chunk c = { p, len };
+
+	if (ike_hash(KZ_HASH_SHA2_256, &c, 1, out))
+		memset(out, 0, 32);
+}
+
+/* ---- identities ---- */
+
+static uint8_t id_type_of(enum kz_id_type t)
+{
+	switch (t) {
+	case KZ_ID_KEY_ID:
+		return ISAKMP_ID_KEY_ID;
+	case KZ_ID_FQDN:
+		return ISAKMP_ID_FQDN;
+	case KZ_ID_USER_FQDN:
+		return ISAKMP_ID_USER_FQDN;
+	default:
+		return ISAKMP_ID_IPV4_ADDR;
+	}
+}
+
+size_t id_body_local(struct ike_engine *e, const struct kz_ike_policy *pol,
+		     const struct ike_sa *sa, uint8_t *out, size_t cap)
+{
+	const struct kz_ident *id = &pol->local_id;
+	size_t n;
+
+	(void)e;
+	if (cap < 8)
+		return 0;
+	memset(out, 0, 4);
+	if (id->type == KZ_ID_NONE || id->type == KZ_ID_ADDRESS) {
+		struct in_addr a = id->type == KZ_ID_ADDRESS ? id->addr : sa->local.sin_addr;
+
+		out[0] = ISAKMP_ID_IPV4_ADDR;
+		memcpy(out + 4, &a, 4);
+		return 8;
+	}
+	out[0] = id_type_of(id->type);
+	n = strnlen(id->value, sizeof(id->value));
+	if (n > cap - 4)
+		n = cap - 4;
+	memcpy(out + 4, id->value, n);
+	return 4 + n;
+}
+
+bool id_matches(const struct kz_ident *want, const uint8_t *body, size_t len)
+{
+	size_t n;
+
+	if (len < 4)
+		return false;
+	if (want->type == KZ_ID_ADDRESS)
+		return body[0] == ISAKMP_ID_IPV4_ADDR && len == 8 &&
+		       !memcmp(body + 4, &want->addr, 4);
+	if (body[0] != id_type_of(want->type) || want->type == KZ_ID_NONE)
+		return false;
+	n = strnlen(want->value, sizeof(want->value));
+	return len - 4 == n && !memcmp(body + 4, want->value, n);
+}
+
+static void printable(const uint8_t *p, size_t n, char *out, size_t cap)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n && o + 1 < cap; i++)
+		out[o++] = (p[i] >= 0x20 && p[i] < 0x7f) ? (char)p[i] : '?';
+	out[o] = 0;
+}
+
+void id_body_str(const uint8_t *body, size_t len, char *out, size_t cap)
+{
+	char v[128];
+	const char *t;
+
+	if (len < 4) {
+		snprintf(out, cap, "(malformed ID)");
+		return;
+	}
+	if (body[0] == ISAKMP_ID_IPV4_ADDR && len == 8) {
+		char a[INET_ADDRSTRLEN];
+
+		inet_ntop(AF_INET, body + 4, a, sizeof(a));
+		snprintf(out, cap, "address %s", a);
+		return;
+	}
+	switch (body[0]) {
+	case ISAKMP_ID_KEY_ID:
+		t = "key-id";
+		break;
+	case ISAKMP_ID_FQDN:
+		t = "fqdn";
+		break;
+	case ISAKMP_ID_USER_FQDN:
+		t = "user-fqdn";
+		break;
+	default:
+		snprintf(out, cap, "ID type %u", body[0]);
+		return;
+	}
+	printable(body + 4, len - 4, v, sizeof(v));
+	snprintf(out, cap, "%s %s", t, v);
+}
+
+void ident_str(const struct kz_ident *id, char *out, size_t cap)
+{
+	char a[INET_ADDRSTRLEN];
+
+	switch (id->type) {
+	case KZ_ID_KEY_ID:
+		snprintf(out, cap, "key-id %s", id->value);
+		break;
+	case KZ_ID_FQDN:
+		snprintf(out, cap, "fqdn %s", id->value);
+		break;
+	case KZ_ID_USER_FQDN:
+		snprintf(out, cap, "user-fqdn %s", id->value);
+		break;
+	case KZ_ID_ADDRESS:
+		inet_ntop(AF_INET, &id->addr, a, sizeof(a));
+		snprintf(out, cap, "address %s", a);
+		break;
+	default:
+		snprintf(out, cap, "any");
+	}
+}
+
+/* ---- SAs ---- */
+
+struct ike_sa *eng_sa_new(struct ike_engine *e, bool initiator, const char *profile)
+{
+	struct ike_sa *sa = calloc(1, sizeof(*sa));
+
+	if (!sa)
+		return NULL;
+	sa->serial = ++e->next_serial;
+	sa->initiator = initiator;
+	kz_strlcpy(sa->profile, profile ? profile : "", sizeof(sa->profile));
+	sa->created_ms = eng_now(e);
+	/* an initiator gives up through its retransmissions ("no answer");
+	 * a responder drops a half-open SA after a while */
+	sa->deadline_ms = initiator ? 0 : sa->created_ms + IKE_HALF_OPEN_MS;
+	sa->next = e->sas;
+	e->sas = sa;
+	return sa;
+}
+
+void tx_clear(struct ike_tx *tx)
+{
+	free(tx->buf);
+	memset(tx, 0, sizeof(*tx));
+}
+
+static void qm_free(struct ike_qm *q)
+{
+	ike_dh_free(q->dh);
+	tx_clear(&q->tx);
+	kz_wipe(q, sizeof(*q));
+	free(q);
+}
+
+void eng_sa_kill(struct ike_engine *e, struct ike_sa *sa)
+{
+	(void)e;
+	sa->dying = true;
+}
+
+static void sa_free(struct ike_engine *e, struct ike_sa *sa)
+{
+	struct ike_qm *q, *qn;
+
+	if (sa->half_open && e->half_open)
+		e->half_open--;
+	for (q = sa->qm; q; q = qn) {
+		qn = q->next;
+		qm_free(q);
+	}
+	ike_dh_free(sa->dh);
+	tx_clear(&sa->tx);
+	free(sa->sai_b);
+	free(sa->held);
+	kz_wipe(sa, sizeof(*sa));
+	free(sa);
+}
+
+struct ike_qm *eng_qm_new(struct ike_engine *e, struct ike_sa *sa, uint32_t msgid)
+{
+	struct ike_qm *q = calloc(1, sizeof(*q));
+
+	if (!q)
+		return NULL;
+	q->msgid = msgid;
+	q->deadline_ms = eng_now(e) + IKE_HALF_OPEN_MS;
+	q->next = sa->qm;
+	sa->qm = q;
+	return q;
+}
+
+void eng_reap(struct ike_engine *e)
+{
+	struct ike_sa **pp = &e->sas, *sa;
+	struct ike_child **cp = &e->children, *c;
+
+	if (e->reentry)
+		return;
+	while ((sa = *pp)) {
+		struct ike_qm **qp = &sa->qm, *q;
+
+		while ((q = *qp)) {
+			if (q->dying || sa->dying) {
+				*qp = q->next;
+				qm_free(q);
+			} else {
+				qp = &q->next;
+			}
+		}
+		if (sa->dying) {
+			*pp = sa->next;
+			sa_free(e, sa);
+		} else {
+			pp = &sa->next;
+		}
+	}
+	while ((c = *cp)) {
+		if (c->dying) {
+			*cp = c->next;
+			kz_wipe(c, sizeof(*c));
+			free(c);
+		} else {
+			cp = &c->next;
+		}
+	}
+}
+
+/* ---- building and sending ---- */
+
+void out_begin(struct ike_out *o, const struct ike_sa *sa, uint8_t exch, uint32_t msgid)
+{
+	struct isakmp_hdr h;
+
+	memset(&h, 0, sizeof(h));
+	memcpy(h.icookie, sa->icookie, ISAKMP_COOKIE_LEN);
+	memcpy(h.rcookie, sa->rcookie, ISAKMP_COOKIE_LEN);
+	h.version = ISAKMP_VERSION;
+	h.exch = exch;
+	h.msgid = msgid;
+	wbuf_init(&o->w, o->buf, sizeof(o->buf));
+	(void)isakmp_put_hdr(&o->w, &h);
+	isakmp_chain_init(&o->c, &o->w);
+}
+
+static void io_send(struct ike_engine *e, const struct sockaddr_in *local,
+		    const struct sockaddr_in *peer, const uint8_t *p, size_t len)
+{
+	e->ctr.tx++;
+	e->io.send(e->io.arg, local, peer, p, len, ntohs(local->sin_port) == 4500);
+}
+
+int out_send(struct ike_engine *e, struct ike_sa *sa, struct ike_out *o, uint8_t *iv,
+	     struct ike_tx *tx, bool await_reply)
+{
+	if (o->w.overflow || o->w.len < ISAKMP_HDR_LEN)
+		return KZ_ENOSPC;
+	o->buf[16] = o->c.first;
+	if (iv) {
+		/* RFC 2408 3.1: the body is padded to the cipher block with
+		 * zeros and encrypted; the header stays in the clear. */
+		size_t bl = sa->keys.block, body = o->w.len - ISAKMP_HDR_LEN;
+		static const uint8_t zero[IKE_MAX_BLOCK];
+
+		if (bl && body % bl)
+			(void)wbuf_put_bytes(&o->w, zero, bl - body % bl);
+		if (o->w.overflow)
+			return KZ_ENOSPC;
+		o->buf[19] |= ISAKMP_FLAG_ENC;
+		if (ike_encrypt(&sa->keys, iv, o->buf + ISAKMP_HDR_LEN, o->w.len - ISAKMP_HDR_LEN))
+			return KZ_EINVAL;
+	}
+	if (wbuf_patch_u32(&o->w, 24, (uint32_t)o->w.len))
+		return KZ_ENOSPC;
+	io_send(e, &sa->local, &sa->peer, o->buf, o->w.len);
+	if (tx) {
+		uint8_t *copy = malloc(o->w.len);
+
+		if (!copy)
+			return KZ_ENOMEM;
+		memcpy(copy, o->buf, o->w.len);
+		free(tx->buf);
+		tx->buf = copy;
+		tx->len = o->w.len;
+		tx->local = sa->local;
+		tx->peer = sa->peer;
+		tx->armed = await_reply;
+		tx->tries = 1;
+		tx->next_ms = eng_now(e) + IKE_RETRANS_FIRST_MS;
+	}
+	return 0;
+}
+
+static void tx_resend(struct ike_engine *e, struct ike_sa *sa, struct ike_tx *tx)
+{
+	if (!tx->buf)
+		return;
+	e->ctr.retransmits++;
+	/* follow the peer if NAT-T moved it */
+	io_send(e, &sa->local, &sa->peer, tx->buf, tx->len);
+}
+
+void msg_after_hash(const struct ike_msg *m, const uint8_t **p, size_t *len)
+{
+	const struct isakmp_payload *last;
+
+	if (m->d.n < 2) {
+		*p = NULL;
+		*len = 0;
+		return;
+	}
+	last = &m->d.p[m->d.n - 1];
+	*p = m->d.p[1].raw;
+	*len = (size_t)(last->raw + last->raw_len - m->d.p[1].raw);
+}
+
+/* ---- failures ---- */
+
+const char *ike_fail_class_name(enum ike_fail_class c)
+{
+	static const char *const n[IKE_FAIL_COUNT] = {
+		[IKE_FAIL_NONE] = "none",
+		[IKE_FAIL_NO_PROPOSAL] = "no proposal chosen",
+		[IKE_FAIL_ID_MISMATCH] = "ID mismatch",
+		[IKE_FAIL_PSK_MISMATCH] = "pre-shared key mismatch",
+		[IKE_FAIL_TS_MISMATCH] = "traffic selector mismatch",
+		[IKE_FAIL_NO_ANSWER] = "no answer",
+		[IKE_FAIL_PEER_NOTIFY] = "peer notify",
+		[IKE_FAIL_MALFORMED] = "malformed message",
+		[IKE_FAIL_NATT] = "NAT-Traversal mismatch",
+		[IKE_FAIL_CONFIG] = "configuration",
+	};
+	return (unsigned)c < IKE_FAIL_COUNT ? n[c] : "?";
+}
+
+static bool profile_is_initiator(struct ike_engine *e, const char *name)
+{
+	const struct kz_ipsec_profile *p = eng_profile(e, name);
+
+	return p && p->peer_type == KZ_PEER_ADDR;
+}
+
+void eng_fail(struct ike_engine *e, const char *profile, enum ike_fail_class cls, int phase,
+	      uint16_t notify, const char *fmt, ...)
+{
+	struct ike_prof_rt *rt = profile ? eng_prof_rt(e, profile) : NULL;
+	char detail[sizeof(rt->st.detail)];
+	va_list ap;
+	bool same;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	if (!rt) {
+		log_warn("%s: phase %d failed: %s", profile && *profile ? profile : "(no profile)",
+			 phase, detail);
+		return;
+	}
+	same = rt->st.count && rt->st.last_class == cls && !strcmp(rt->st.detail, detail);
+	if (rt->st.count && rt->st.last_class == cls) {
+		rt->st.count++;
+	} else {
+		rt->st.count = 1;
+		rt->st.first_wall = e->io.wall(e->io.arg);
+	}
+	rt->st.last_class = cls;
+	rt->st.phase = phase;
+	rt->st.peer_notify = notify;
+	rt->st.last_wall = e->io.wall(e->io.arg);
+	rt->st.failures_total++;
+	rt->st.our_offer[0] = rt->st.their_offer[0] = 0;
+	rt->st.id_received[0] = rt->st.id_expected[0] = 0;
+	kz_strlcpy(rt->st.detail, detail, sizeof(rt->st.detail));
+	/* One clear line per distinct failure; repeats only at debug level. */
+	if (!same)
+		log_warn("%s: phase %d failed: %s", profile, phase, detail);
+	else
+		log_debug("%s: phase %d failed again (%u times): %s", profile, phase,
+			  rt->st.count, detail);
+	if (profile_is_initiator(e, profile)) {
+		if (rt->backoff_ms < IKE_RETRY_MIN_MS)
+			rt->backoff_ms = IKE_RETRY_MIN_MS;
+		rt->retry_at = eng_now(e) + rt->backoff_ms;
+		rt->backoff_ms = rt->backoff_ms * 2 > IKE_RETRY_MAX_MS ? IKE_RETRY_MAX_MS
+								     : rt->backoff_ms * 2;
+	}
+}
+
+void eng_fail_proposal(struct ike_engine *e, const char *profile, int phase, const char *ours,
+		       const char *theirs)
+{
+	struct ike_prof_rt *rt;
+
+	eng_fail(e, profile, IKE_FAIL_NO_PROPOSAL, phase, 0,
+		 "no proposal chosen: we offered %s, the peer offered %s", ours, theirs);
+	rt = eng_prof_rt(e, profile);
+	if (rt) {
+		kz_strlcpy(rt->st.our_offer, ours, sizeof(rt->st.our_offer));
+		kz_strlcpy(rt->st.their_offer, theirs, sizeof(rt->st.their_offer));
+	}
+}
+
+void eng_success(struct ike_engine *e, const char *profile, const struct ike_sa *sa)
+{
+	struct ike_prof_rt *rt = eng_prof_rt(e, profile);
+
+	if (!rt)
+		return;
+	rt->st.count = 0;
+	rt->st.established_wall = e->io.wall(e->io.arg);
+	rt->st.nat_local = sa->natt.nat_local;
+	rt->st.nat_peer = sa->natt.nat_peer;
+	rt->st.nat_detected = sa->natt.nat_local || sa->natt.nat_peer;
+	rt->backoff_ms = IKE_RETRY_MIN_MS;
+	rt->retry_at = 0;
+}
+
+const struct ike_profile_status *ike_profile_status(struct ike_engine *e, const char *profile)
+{
+	struct ike_prof_rt *rt = eng_prof_rt(e, profile);
+
+	if (!rt)
+		return NULL;
+	rt->st.established = false;
+	for (struct ike_sa *sa = e->sas; sa; sa = sa->next)
+		if (!sa->dying && sa->state == IKE_ST_ESTABLISHED && !strcmp(sa->profile, profile))
+			rt->st.established = true;
+	return &rt->st;
+}
+
+void eng_notify_plain(struct ike_engine *e, const struct ike_msg *m, uint16_t type)
+{
+	struct ike_sa tmp;
+	struct ike_out *o;
+	uint8_t spi[16];
+	uint64_t now = eng_now(e);
+
+	/* At most one unprotected notify per second: a flood of bad first
+	 * messages must not make us a reflector. */
+	if (e->notify_sent && now - e->last_notify_ms < IKE_NOTIFY_RATE_MS)
+		return;
+	o = malloc(sizeof(*o));
+	if (!o)
+		return;
+	e->notify_sent = true;
+	e->last_notify_ms = now;
+	memset(&tmp, 0, sizeof(tmp));
+	memcpy(tmp.icookie, m->d.hdr.icookie, 8);
+	memcpy(tmp.rcookie, m->d.hdr.rcookie, 8);
+	tmp.local = m->local;
+	tmp.peer = m->peer;
+	memcpy(spi, tmp.icookie, 8);
+	memcpy(spi + 8, tmp.rcookie, 8);
+	out_begin(o, &tmp, ISAKMP_XCHG_INFO, 0);
+	(void)isakmp_put_notify(&o->c, ISAKMP_PROTO_ISAKMP, spi, 16, type, NULL, 0);
+	(void)out_send(e, &tmp, o, NULL, NULL, false);
+	free(o);
+}
+
+/* ---- dispatch ---- */
+
+static const struct ike_transition *find_transition(const struct ike_transition *t,
+						    enum ike_state st)
+{
+	for (; t->handler; t++)
+		if (t->from == st)
+			return t;
+	return NULL;
+}
+
+static int check_rules(struct ike_engine *e, const struct ike_transition *t,
+		       const struct ike_msg *m)
+{
+	uint32_t seen = 0;
+
+	if (t->encrypted && !m->encrypted) {
+		log_debug("ike: %s: must be encrypted, dropped", t->name);
+		return KZ_EPROTO;
+	}
+	for (size_t i = 0; i < m->d.n; i++) {
+		uint8_t ty = m->d.p[i].type;
+		uint32_t b = PBIT(ty);
+
+		if (!b || !((t->required | t->allowed) & b)) {
+			log_debug("ike: %s: unexpected %s payload, dropped", t->name,
+				  isakmp_payload_name(ty));
+			return KZ_EPROTO;
+		}
+		if ((seen & b) && (ty == ISAKMP_NP_SA || ty == ISAKMP_NP_KE ||
+				   ty == ISAKMP_NP_NONCE || ty == ISAKMP_NP_HASH)) {
+			log_debug("ike: %s: two %s payloads, dropped", t->name,
+				  isakmp_payload_name(ty));
+			return KZ_EPROTO;
+		}
+		seen |= b;
+	}
+	if ((seen & t->required) != t->required) {
+		log_debug("ike: %s: a required payload is missing, dropped", t->name);
+		return KZ_EPROTO;
+	}
+	(void)e;
+	return 0;
+}
+
+static struct ike_sa *sa_lookup(struct ike_engine *e, const struct isakmp_hdr *h)
+{
+	bool rzero = is_zero(h->rcookie, 8);
+
+	for (struct ike_sa *sa = e->sas; sa; sa = sa->next) {
+		if (sa->dying || memcmp(sa->icookie, h->icookie, 8))
+			continue;
+		if (!memcmp(sa->rcookie, h->rcookie, 8))
+			return sa;
+		/* a repeated first message: the responder answers it again */
+		if (!sa->initiator && rzero)
+			return sa;
+		/* our first message is answered with the responder's cookie;
+		 * a phase 1 notify may still carry zero */
+		if (sa->initiator && (is_zero(sa->rcookie, 8) || rzero))
+			return sa;
+	}
+	return NULL;
+}
+
+static const struct ike_transition *table_for(uint8_t exch)
+{
+	return exch == ISAKMP_XCHG_IDPROT ? mm_transitions
+	       : exch == ISAKMP_XCHG_AGGR ? am_transitions
+					  : NULL;
+}
+
+static void hold_qm(struct ike_engine *e, struct ike_sa *sa, const struct ike_msg *m)
+{
+	if (sa->held) {
+		e->ctr.drop_state++;
+		return;
+	}
+	sa->held = malloc(m->raw_len);
+	if (!sa->held)
+		return;
+	memcpy(sa->held, m->raw, m->raw_len);
+	sa->held_len = m->raw_len;
+	sa->held_local = m->local;
+	sa->held_peer = m->peer;
+	sa->held_natt = m->natt;
+	sa->held_until = eng_now(e) + IKE_HOLD_QM_MS;
+	log_debug("ike: Quick Mode message before phase 1 completed: held");
+}
+
+/* Decrypts the body into *plain with a scratch IV; *iv_out is the chain
+ * value after it, to commit only if the message is accepted. */
+static int decrypt_body(struct ike_sa *sa, const uint8_t *iv_in, const uint8_t *body,
+			size_t len, uint8_t **plain, uint8_t *iv_out)
+{
+	if (!sa->have_keys || !sa->keys.block || len == 0 || len % sa->keys.block)
+		return KZ_EPROTO;
+	*plain = malloc(len);
+	if (!*plain)
+		return KZ_ENOMEM;
+	memcpy(*plain, body, len);
+	memcpy(iv_out, iv_in, sa->keys.block);
+	return ike_decrypt(&sa->keys, iv_out, *plain, len);
+}
+
+static void first_message(struct ike_engine *e, struct ike_msg *m, struct buf *body)
+{
+	const struct ike_transition *t = find_transition(table_for(m->d.hdr.exch), IKE_ST_NONE);
+	struct ike_sa *sa;
+
+	if (!t)
+		return;
+	if (e->half_open >= IKE_HALF_OPEN_MAX) {
+		e->ctr.drop_half_open_limit++;
+		log_debug("ike: half-open limit reached, first message dropped");
+		return;
+	}
+	if (isakmp_parse_payloads(body, m->d.hdr.np, &m->d) || check_rules(e, t, m)) {
+		e->ctr.drop_malformed++;
+		return;
+	}
+	sa = eng_sa_new(e, false, NULL);
+	if (!sa)
+		return;
+	memcpy(sa->icookie, m->d.hdr.icookie, 8);
+	sa->local = m->local;
+	sa->peer = m->peer;
+	sa->mode = m->d.hdr.exch == ISAKMP_XCHG_AGGR ? KZ_MODE_AGGRESSIVE : KZ_MODE_MAIN;
+	/* The handler picks the profile and the proposal before any DH work;
+	 * on failure nothing of the message is kept. */
+	if (t->handler(e, sa, m) || sa->dying) {
+		sa->dying = true;
+		return;
+	}
+	sa->state = t->to;
+	sa->half_open = true;
+	e->half_open++;
+	msg_hash(m->raw, m->raw_len, sa->tx.rx_hash);
+	sa->tx.rx_set = true;
+}
+
+static void dispatch(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m)
+{
+	const struct isakmp_hdr *h = &m->d.hdr;
+	const uint8_t *body = m->raw + ISAKMP_HDR_LEN;
+	size_t blen = h->len - ISAKMP_HDR_LEN;
+	uint8_t *plain = NULL, iv_after[IKE_MAX_BLOCK], iv_in[IKE_MAX_BLOCK], rxh[32];
+	const struct ike_transition *t;
+	struct buf b;
+	int r;
+
+	msg_hash(m->raw, m->raw_len, rxh);
+	m->encrypted = h->flags & ISAKMP_FLAG_ENC;
+
+	if (h->exch == ISAKMP_XCHG_QUICK) {
+		struct ike_qm *q;
+
+		if (sa->state != IKE_ST_ESTABLISHED) {
+			if ((sa->state == AM_R1 || sa->state == MM_R2) && !e->reentry)
+				hold_qm(e, sa, m);
+			else
+				e->ctr.drop_state++;
+			return;
+		}
+		for (q = sa->qm; q && q->msgid != h->msgid; q = q->next)
+			;
+		if (q && q->tx.rx_set && !memcmp(q->tx.rx_hash, rxh, 32)) {
+			/* QM1 again: QM2 again; QM2 again (QM3 lost): QM3 again */
+			tx_resend(e, sa, &q->tx);
+			return;
+		}
+		if (q)
+			memcpy(iv_in, q->iv, sa->keys.block);
+		else if (h->msgid == 0 ||
+			 ike_iv_phase2(&sa->keys, sa->p1_last, h->msgid, iv_in)) {
+			e->ctr.drop_malformed++;
+			return;
+		}
+		m->qm = q;
+	} else if (h->exch == ISAKMP_XCHG_INFO) {
+		if (!m->encrypted) {
+			buf_init(&b, body, blen);
+			if (isakmp_parse_payloads(&b, h->np, &m->d)) {
+				e->ctr.drop_malformed++;
+				return;
+			}
+			info_plain_input(e, sa, m);
+			return;
+		}
+		if (ike_iv_phase2(&sa->keys, sa->p1_last, h->msgid, iv_in)) {
+			e->ctr.drop_decrypt++;
+			return;
+		}
+	} else {
+		/* phase 1: a repeat of the last request gets the last answer */
+		if (h->msgid != 0) {
+			e->ctr.drop_malformed++;
+			return;
+		}
+		if (sa->tx.rx_set && !memcmp(sa->tx.rx_hash, rxh, 32)) {
+			/* the responder answers again; an aggressive initiator
+			 * whose AM3 was lost sees AM2 again and repeats AM3 */
+			if (sa->tx.buf && (!sa->initiator || (sa->mode == KZ_MODE_AGGRESSIVE &&
+							      sa->state == IKE_ST_ESTABLISHED)))
+				tx_resend(e, sa, &sa->tx);
+			return;
+		}
+		if (!sa->initiator && memcmp(sa->rcookie, h->rcookie, 8)) {
+			e->ctr.drop_state++;
+			return;
+		}
+		if ((sa->mode == KZ_MODE_AGGRESSIVE) != (h->exch == ISAKMP_XCHG_AGGR)) {
+			e->ctr.drop_state++;
+			return;
+		}
+		if (m->encrypted)
+			memcpy(iv_in, sa->iv, sizeof(iv_in));
+	}
+
+	if (m->encrypted) {
+		r = decrypt_body(sa, iv_in, body, blen, &plain, iv_after);
+		if (r) {
+			e->ctr.drop_decrypt++;
+			goto out;
+		}
+		buf_init(&b, plain, blen);
+	} else {
+		buf_init(&b, body, blen);
+	}
+	r = isakmp_parse_payloads(&b, h->np, &m->d);
+	if (r) {
+		if (m->encrypted && h->exch != ISAKMP_XCHG_QUICK && h->exch != ISAKMP_XCHG_INFO &&
+		    sa->state != IKE_ST_ESTABLISHED) {
+			/* RFC 2409 5: a phase 1 message that does not decrypt
+			 * into a payload chain means the keys differ, which with
+			 * pre-shared keys means the keys themselves (A5.5). */
+			e->ctr.drop_decrypt++;
+			eng_fail(e, sa->profile, IKE_FAIL_PSK_MISMATCH, 1, 0,
+				 "%s: the peer's %s did not decrypt into a valid payload chain "
+				 "(pre-shared keys differ?)",
+				 ike_fail_class_name(IKE_FAIL_PSK_MISMATCH),
+				 sa->mode == KZ_MODE_MAIN ? (sa->initiator ? "message 6" : "message 5")
+							  : "message 3");
+			if (!sa->initiator) {
+				eng_notify_plain(e, m, ISAKMP_N_PAYLOAD_MALFORMED);
+				eng_sa_kill(e, sa);
+			}
+		} else {
+			e->ctr.drop_malformed++;
+		}
+		goto out;
+	}
+
+	if (h->exch == ISAKMP_XCHG_QUICK) {
+		if (!m->qm) {
+			m->qm = eng_qm_new(e, sa, h->msgid);
+			if (!m->qm)
+				goto out;
+			memcpy(m->qm->iv, iv_in, sa->keys.block);
+		}
+		/* the reply is encrypted from this message's last block on */
+		memcpy(m->qm->iv, iv_after, sa->keys.block);
+		r = qm_input(e, sa, m);
+		if (r == 0 && !m->qm->dying) {
+			msg_hash(m->raw, m->raw_len, m->qm->tx.rx_hash);
+			m->qm->tx.rx_set = true;
+		} else if (m->qm->state == QM_NONE) {
+			m->qm->dying = true;
+		} else {
+			memcpy(m->qm->iv, iv_in, sa->keys.block);
+		}
+		goto out;
+	}
+	if (h->exch == ISAKMP_XCHG_INFO) {
+		(void)info_input(e, sa, m);
+		goto out;
+	}
+
+	t = find_transition(table_for(h->exch), sa->state);
+	if (!t) {
+		e->ctr.drop_state++;
+		log_debug("ike: %s message in state %d matches no transition, dropped",
+			  isakmp_exch_name(h->exch), sa->state);
+		goto out;
+	}
+	if (check_rules(e, t, m)) {
+		e->ctr.drop_malformed++;
+		goto out;
+	}
+	if (m->encrypted)
+		memcpy(sa->iv, iv_after, sa->keys.block);
+	{
+		enum ike_state from = sa->state;
+
+		r = t->handler(e, sa, m);
+		if (r == 0 && !sa->dying) {
+			if (sa->state == from)
+				sa->state = t->to;
+			msg_hash(m->raw, m->raw_len, sa->tx.rx_hash);
+			sa->tx.rx_set = true;
+			if (sa->state == IKE_ST_ESTABLISHED && from != IKE_ST_ESTABLISHED)
+				eng_phase1_done(e, sa);
+		} else if (m->encrypted) {
+			/* a rejected message must not advance the chain */
+			memcpy(sa->iv, iv_in, sa->keys.block);
+		}
+	}
+out:
+	if (plain) {
+		kz_wipe(plain, blen);
+		free(plain);
+	}
+}
+
+void ike_input(struct ike_engine *e, const struct sockaddr_in *local,
+	       const struct sockaddr_in *peer, const uint8_t *data, size_t len, bool natt)
+{
+	struct ike_msg *m;
+	struct ike_sa *sa;
+	struct buf b;
+
+	e->ctr.rx++;
+	if (!e->cfg) {
+		e->ctr.drop_no_profile++;
+		return;
+	}
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return;
+	buf_init(&b, data, len);
+	if (isakmp_parse_hdr(&b, &m->d.hdr) || m->d.hdr.len < ISAKMP_HDR_LEN ||
+	    m->d.hdr.len > len) {
+		e->ctr.drop_malformed++;
+		log_debug("ike: malformed ISAKMP header, dropped");
+		goto out;
+	}
+	m->raw = data;
+	m->raw_len = m->d.hdr.len;
+	m->local = *local;
+	m->peer = *peer;
+	m->natt = natt;
+	buf_init(&b, data + ISAKMP_HDR_LEN, m->d.hdr.len - ISAKMP_HDR_LEN);
+
+	sa = sa_lookup(e, &m->d.hdr);
+	if (!sa) {
+		if (is_zero(m->d.hdr.rcookie, 8) && m->d.hdr.msgid == 0 &&
+		    !(m->d.hdr.flags & ISAKMP_FLAG_ENC) &&
+		    (m->d.hdr.exch == ISAKMP_XCHG_IDPROT || m->d.hdr.exch == ISAKMP_XCHG_AGGR) &&
+		    !is_zero(m->d.hdr.icookie, 8)) {
+			first_message(e, m, &b);
+		} else {
+			e->ctr.drop_unknown_sa++;
+			log_debug("ike: %s message for no known SA, dropped",
+				  isakmp_exch_name(m->d.hdr.exch));
+		}
+		goto out;
+	}
+	dispatch(e, sa, m);
+out:
+	free(m);
+	eng_reap(e);
+}
+
+void eng_phase1_done(struct ike_engine *e, struct ike_sa *sa)
+{
+	uint64_t now = eng_now(e);
+
+	if (sa->half_open) {
+		sa->half_open = false;
+		if (e->half_open)
+			e->half_open--;
+	}
+	sa->established_ms = now;
+	sa->expire_ms = now + (uint64_t)sa->p1.lifetime * 1000u;
+	sa->deadline_ms = 0;
+	sa->tx.armed = false;
+	/* the last phase 1 CBC block seeds every phase 2 IV (appendix B) */
+	memcpy(sa->p1_last, sa->iv, sizeof(sa->p1_last));
+	ike_dh_free(sa->dh);
+	sa->dh = NULL;
+	eng_success(e, sa->profile, sa);
+	log_info("%s: IKE SA established (%s, %s)", sa->profile,
+		 sa->mode == KZ_MODE_MAIN ? "Main mode" : "Aggressive mode",
+		 sa->initiator ? "initiator" : "responder");
+	if (sa->initiator)
+		(void)qm_outI1(e, sa);
+	if (sa->held) {
+		uint8_t *held = sa->held;
+		size_t n = sa->held_len;
+		struct sockaddr_in l = sa->held_local, p = sa->held_peer;
+		bool natt = sa->held_natt;
+
+		sa->held = NULL;
+		e->reentry++;
+		ike_input(e, &l, &p, held, n, natt);
+		e->reentry--;
+		free(held);
+	}
+}
+
+/* ---- timers ---- */
+
+static void next_min(int64_t *next, uint64_t at, uint64_t now)
+{
+	int64_t d = at > now ? (int64_t)(at - now) : 0;
+
+	if (*next < 0 || d < *next)
+		*next = d;
+}
+
+static bool tx_due(struct ike_engine *e, struct ike_sa *sa, struct ike_tx *tx, uint64_t now,
+		   int64_t *next)
+{
+	if (!tx->armed)
+		return false;
+	if (now >= tx->next_ms) {
+		if (tx->tries >= IKE_RETRANS_TRIES) {
+			tx->armed = false;
+			return true; /* no answer */
+		}
+		tx_resend(e, sa, tx);
+		tx->tries++;
+		tx->next_ms = now + ((uint64_t)IKE_RETRANS_FIRST_MS << (tx->tries - 1));
+	}
+	next_min(next, tx->next_ms, now);
+	return false;
+}
+
+static const char *state_msg_name(const struct ike_sa *sa)
+{
+	switch (sa->state) {
+	case MM_I1:
+		return "Main mode message 1";
+	case MM_I2:
+		return "Main mode message 3";
+	case MM_I3:
+		return "Main mode message 5";
+	case MM_R1:
+		return "Main mode message 2";
+	case MM_R2:
+		return "Main mode message 4";
+	case AM_I1:
+		return "Aggressive mode message 1";
+	case AM_R1:
+		return "Aggressive mode message 2";
+	default:
+		return "the last message";
+	}
+}
+
+static bool profile_wants_auto(struct ike_engine *e, const struct kz_ipsec_profile *p)
+{
+	const struct kz_if_ipsec *ifc;
+
+	if (p->peer_type != KZ_PEER_ADDR || p->initiate != KZ_INITIATE_AUTO)
+		return false;
+	ifc = kz_find_if_mapping(e->cfg, p->name);
+	return ifc && !ifc->shutdown;
+}
+
+static bool profile_has_sa(struct ike_engine *e, const char *name)
+{
+	for (struct ike_sa *sa = e->sas; sa; sa = sa->next)
+		if (!sa->dying && !strcmp(sa->profile, name))
+			return true;
+	return false;
+}
+
+static bool profile_has_child(struct ike_engine *e, const char *name)
+{
+	for (struct ike_child *c = e->children; c; c = c->next)
+		if (!c->dying && !strcmp(c->profile, name))
+			return true;
+	return false;
+}
+
+/* Something of the profile is being negotiated. */
+static bool profile_busy(struct ike_engine *e, const char *name)
+{
+	for (struct ike_sa *sa = e->sas; sa; sa = sa->next) {
+		if (sa->dying || strcmp(sa->profile, name))
+			continue;
+		if (sa->state != IKE_ST_ESTABLISHED)
+			return true;
+		for (struct ike_qm *q = sa->qm; q; q = q->next)
+			if (!q->dying && q->state != QM_DONE)
+				return true;
+	}
+	return false;
+}
+
+/* Simultaneous initiation leaves two IPsec SA pairs for the same
+ * selectors (config-language.md): the pair whose initiator has the lower
+ * WAN address survives; the other one's initiator deletes its pair once
+ * the survivor carries traffic. */
+static void dedup_children(struct ike_engine *e, uint64_t now)
+{
+	(void)now;
+	for (struct ike_child *c = e->children; c; c = c->next) {
+		if (c->dying || !c->initiator ||
+		    ntohl(c->out.local.sin_addr.s_addr) < ntohl(c->out.peer.sin_addr.s_addr))
+			continue;
+		for (struct ike_child *d = e->children; d; d = d->next) {
+			struct kz_child_stats st = { 0 };
+
+			if (d == c || d->dying || d->initiator || strcmp(d->profile, c->profile) ||
+			    !kz_prefix_equal(&d->in.local_ts, &c->in.local_ts) ||
+			    !kz_prefix_equal(&d->in.remote_ts, &c->in.remote_ts))
+				continue;
+			if (e->io.child_stats)
+				e->io.child_stats(e->io.arg, d->in.spi, KZ_CHILD_IN, &st);
+			else
+				st.packets = 1;
+			if (st.packets) {
+				log_info("%s: duplicate IPsec SA pair (spi 0x%08x) deleted, the "
+					 "peer's pair carries the traffic",
+					 c->profile, c->in.spi);
+				child_remove(e, c, true);
+				break;
+			}
+		}
+	}
+}
+
+int64_t ike_run_timers(struct ike_engine *e)
+{
+	uint64_t now = eng_now(e);
+	int64_t next = -1;
+
+	for (struct ike_sa *sa = e->sas; sa; sa = sa->next) {
+		if (sa->dying)
+			continue;
+		if (tx_due(e, sa, &sa->tx, now, &next)) {
+			if (sa->initiator)
+				eng_fail(e, sa->profile, IKE_FAIL_NO_ANSWER, 1, sa->peer_notify,
+					 "no answer: %s retransmitted %u times without a reply",
+					 state_msg_name(sa), IKE_RETRANS_TRIES);
+			else
+				log_debug("%s: no answer to %s, half-open SA removed",
+					  sa->profile, state_msg_name(sa));
+			eng_sa_kill(e, sa);
+			continue;
+		}
+		if (sa->state != IKE_ST_ESTABLISHED && sa->deadline_ms) {
+			if (now >= sa->deadline_ms) {
+				eng_sa_kill(e, sa);
+				continue;
+			}
+			next_min(&next, sa->deadline_ms, now);
+		}
+		if (sa->state == IKE_ST_ESTABLISHED && sa->expire_ms) {
+			if (now >= sa->expire_ms) {
+				log_info("%s: IKE SA expired", sa->profile);
+				(void)info_send_delete(e, sa, ISAKMP_PROTO_ISAKMP, NULL);
+				eng_sa_kill(e, sa);
+				continue;
+			}
+			next_min(&next, sa->expire_ms, now);
+		}
+		if (sa->held) {
+			if (now >= sa->held_until) {
+				free(sa->held);
+				sa->held = NULL;
+				e->ctr.drop_state++;
+			} else {
+				next_min(&next, sa->held_until, now);
+			}
+		}
+		for (struct ike_qm *q = sa->qm; q; q = q->next) {
+			if (q->dying)
+				continue;
+			if (tx_due(e, sa, &q->tx, now, &next)) {
+				if (q->initiator)
+					eng_fail(e, sa->profile, IKE_FAIL_NO_ANSWER, 2, 0,
+						 "no answer: Quick Mode message 1 retransmitted %u "
+						 "times without a reply",
+						 IKE_RETRANS_TRIES);
+				q->dying = true;
+				continue;
+			}
+			if (q->state != QM_DONE && now >= q->deadline_ms)
+				q->dying = true;
+			else if (q->state != QM_DONE)
+				next_min(&next, q->deadline_ms, now);
+		}
+	}
+	for (struct ike_child *c = e->children; c; c = c->next) {
+		if (c->dying)
+			continue;
+		if (now >= c->expire_ms) {
+			log_info("%s: IPsec SA spi %u expired", c->profile, c->in.spi);
+			child_remove(e, c, true);
+		} else {
+			next_min(&next, c->expire_ms, now);
+		}
+	}
+	eng_reap(e);
+	dedup_children(e, now);
+	if (e->cfg) {
+		for (size_t i = 0; i < e->cfg->profiles.n; i++) {
+			const struct kz_ipsec_profile *p = &e->cfg->profiles.v[i];
+			struct ike_prof_rt *rt = eng_prof_rt(e, p->name);
+
+			if (!rt || !profile_wants_auto(e, p))
+				continue;
+			/* an auto profile with nothing up and nothing under way
+			 * comes back by itself (SA expired, deleted, or only a
+			 * responder SA without IPsec SAs) */
+			if (!rt->retry_at && !profile_busy(e, p->name) &&
+			    !profile_has_child(e, p->name))
+				rt->retry_at = rt->last_try_ms + 1000 > now ? rt->last_try_ms + 1000
+									   : now;
+			if (!rt->retry_at)
+				continue;
+			if (now >= rt->retry_at) {
+				rt->retry_at = 0;
+				rt->last_try_ms = now;
+				if (!profile_busy(e, p->name))
+					(void)ike_initiate(e, p->name);
+			}
+			if (rt->retry_at)
+				next_min(&next, rt->retry_at, now);
+		}
+		eng_reap(e);
+	}
+	return next;
+}
+
+/* ---- the public API ---- */
+
+struct ike_engine *ike_engine_new(const struct ike_io *io)
+{
+	struct ike_engine *e = calloc(1, sizeof(*e));
+
+	if (!e)
+		return NULL;
+	e->io = *io;
+	return e;
+}
+
+void ike_engine_free(struct ike_engine *e)
+{
+	if (!e)
+		return;
+	for (struct ike_sa *sa = e->sas; sa; sa = sa->next)
+		sa->dying = true;
+	for (struct ike_child *c = e->children; c; c = c->next)
+		c->dying = true;
+	e->reentry = 0;
+	eng_reap(e);
+	free(e->prof);
+	free(e);
+}
+
+void ike_engine_set_config(struct ike_engine *e, const struct kz_config *cfg)
+{
+	size_t n = 0;
+
+	e->cfg = cfg;
+	for (size_t i = 0; i < e->nprof; i++)
+		e->prof[i].seen = false;
+	for (size_t i = 0; cfg && i < cfg->profiles.n; i++) {
+		const char *name = cfg->profiles.v[i].name;
+		struct ike_prof_rt *rt = eng_prof_rt(e, name);
+
+		if (!rt) {
+			struct ike_prof_rt *np = realloc(e->prof, (e->nprof + 1) * sizeof(*np));
+
+			if (!np)
+				continue;
+			e->prof = np;
+			rt = &e->prof[e->nprof++];
+			memset(rt, 0, sizeof(*rt));
+			kz_strlcpy(rt->st.profile, name, sizeof(rt->st.profile));
+			rt->backoff_ms = IKE_RETRY_MIN_MS;
+		}
+		rt->seen = true;
+	}
+	for (size_t i = 0; i < e->nprof; i++)
+		if (e->prof[i].seen)
+			e->prof[n++] = e->prof[i];
+	e->nprof = n;
+	/* SAs of a profile that is gone go with it */
+	for (struct ike_sa *sa = e->sas; sa; sa = sa->next)
+		if (sa->profile[0] && !eng_profile(e, sa->profile)) {
+			(void)info_send_delete(e, sa, ISAKMP_PROTO_ISAKMP, NULL);
+			sa->dying = true;
+		}
+	for (struct ike_child *c = e->children; c; c = c->next)
+		if (!c->dying && !eng_profile(e, c->profile))
+			child_remove(e, c, false);
+	eng_reap(e);
+	for (size_t i = 0; cfg && i < cfg->profiles.n; i++) {
+		const struct kz_ipsec_profile *p = &cfg->profiles.v[i];
+
+		if (profile_wants_auto(e, p) && !profile_has_sa(e, p->name))
+			(void)ike_initiate(e, p->name);
+	}
+	eng_reap(e);
+}
+
+int ike_initiate(struct ike_engine *e, const char *name)
+{
+	const struct kz_ipsec_profile *p = eng_profile(e, name);
+	const struct kz_ike_policy *pol = eng_ike_policy(e, p);
+	const struct kz_ipsec_policy *ipol = eng_ipsec_policy(e, p);
+	struct in_addr la;
+	struct ike_sa *sa;
+	int r;
+
+	if (!p)
+		return KZ_ENOENT;
+	if (p->peer_type == KZ_PEER_FQDN)
+		return KZ_ENOTSUP; /* the daemon resolves names; not yet */
+	if (p->peer_type != KZ_PEER_ADDR)
+		return KZ_EINVAL;
+	if (!pol || !ipol || !pol->nproposals || !pol->psk.set || !ipol->nproposals) {
+		eng_fail(e, name, IKE_FAIL_CONFIG, 1, 0,
+			 "configuration: the profile's IKE or IPsec policy is missing or incomplete");
+		return KZ_EINVAL;
+	}
+	for (sa = e->sas; sa; sa = sa->next) {
+		if (sa->dying || strcmp(sa->profile, name))
+			continue;
+		if (sa->state != IKE_ST_ESTABLISHED)
+			return 0; /* already negotiating */
+		bool busy = false;
+
+		for (struct ike_qm *q = sa->qm; q; q = q->next)
+			busy |= !q->dying && q->state != QM_DONE;
+		if (!busy && !profile_has_child(e, name))
+			return qm_outI1(e, sa);
+		return 0;
+	}
+	la = e->io.local_addr(e->io.arg);
+	if (la.s_addr == 0) {
+		eng_fail(e, name, IKE_FAIL_CONFIG, 1, 0,
+			 "configuration: sourced I/F don't have valid address [%s]",
+			 KZ_MOBILE_IFNAME);
+		return KZ_EINVAL;
+	}
+	sa = eng_sa_new(e, true, name);
+	if (!sa)
+		return KZ_ENOMEM;
+	sa->local.sin_family = AF_INET;
+	sa->local.sin_addr = la;
+	sa->local.sin_port = htons(500);
+	sa->peer.sin_family = AF_INET;
+	sa->peer.sin_addr = p->peer_addr;
+	sa->peer.sin_port = htons(500);
+	sa->mode = pol->mode;
+	r = eng_random(e, sa->icookie, sizeof(sa->icookie));
+	if (!r && is_zero(sa->icookie, 8))
+		sa->icookie[0] = 1;
+	if (!r)
+		r = pol->mode == KZ_MODE_AGGRESSIVE ? am_outI1(e, sa) : mm_outI1(e, sa);
+	if (r)
+		sa->dying = true;
+	return r;
+}
+
+void ike_get_counters(const struct ike_engine *e, struct ike_counters *c)
+{
+	*c = e->ctr;
+}

@@ -1,0 +1,357 @@
+/* exchange.h - internal types of the IKEv1 engine: the IKE (ISAKMP) SA, the
+ * Quick Mode exchanges in progress, the established IPsec SA pairs, the
+ * state and transition table, and the helpers the per-exchange files
+ * (ikev1_main.c, ikev1_aggr.c, ikev1_quick.c, ikev1_info.c, ikev1_natt.c)
+ * share with engine.c.
+ *
+ * Flow of a datagram (engine.c): header parse -> SA lookup by cookies ->
+ * duplicate check (hash of the last request: answer again) -> decrypt into a
+ * scratch copy -> payload digest (isakmp.c) -> transition table lookup by
+ * (state, exchange) -> rule check (required / allowed payloads, encryption)
+ * -> handler.  A handler never frees the SA it runs on: it marks it dying
+ * and engine.c reaps it once the message is done. */
+#ifndef KZ_IKE_EXCHANGE_H
+#define KZ_IKE_EXCHANGE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "crypto.h"
+#include "ike.h"
+#include "isakmp.h"
+
+#define IKE_RETRANS_FIRST_MS 2000u /* first retransmission, doubling */
+#define IKE_RETRANS_TRIES 5u       /* transmissions before "no answer" */
+#define IKE_HALF_OPEN_MAX 512u     /* responder SAs not yet authenticated */
+#define IKE_HALF_OPEN_MS 60000u    /* a half-open SA lives this long */
+#define IKE_HOLD_QM_MS 2000u       /* a QM1 that overtook the last phase 1 message */
+#define IKE_RETRY_MIN_MS 5000u     /* initiator back-off after a failure */
+#define IKE_RETRY_MAX_MS 600000u
+#define IKE_NOTIFY_RATE_MS 1000u   /* unprotected notifies: one per second */
+#define IKE_NONCE_LEN 32u
+#define IKE_MAX_NONCE 256u         /* RFC 2409 5: 8..256 bytes */
+#define IKE_MAX_DH 512u            /* MODP-4096 public value */
+#define IKE_MAX_ID 260u
+#define IKE_OUT_MAX 4096u
+
+enum ike_state {
+	IKE_ST_NONE, /* a responder SA being created by its first message */
+	MM_I1,       /* sent MM1, waiting for MM2 */
+	MM_I2,       /* sent MM3, waiting for MM4 */
+	MM_I3,       /* sent MM5, waiting for MM6 */
+	MM_R1,       /* sent MM2, waiting for MM3 */
+	MM_R2,       /* sent MM4, waiting for MM5 */
+	AM_I1,       /* sent AM1, waiting for AM2 */
+	AM_R1,       /* sent AM2, waiting for AM3 */
+	IKE_ST_ESTABLISHED,
+	IKE_ST_COUNT
+};
+
+enum qm_state { QM_NONE, QM_I1, QM_R1, QM_DONE };
+
+/* The last message we sent in one exchange (answered again when the peer
+ * repeats its request, or retransmitted on a timer) and a hash of the last
+ * message received in it. */
+struct ike_tx {
+	uint8_t *buf;
+	size_t len;
+	struct sockaddr_in local, peer;
+	bool armed;        /* retransmit on the timer until answered */
+	unsigned tries;    /* transmissions so far */
+	uint64_t next_ms;
+	uint8_t rx_hash[32];
+	bool rx_set;
+};
+
+struct p1_choice {
+	enum kz_enc enc;
+	enum kz_hash hash;
+	enum kz_group group;
+	uint32_t lifetime;
+	uint8_t tnum; /* the transform number taken */
+};
+
+struct p2_choice {
+	enum kz_enc enc;
+	enum kz_auth auth;
+	enum kz_group pfs;
+	uint32_t life_s;
+	uint64_t life_kb;
+	uint16_t encap;
+};
+
+struct ike_natt {
+	bool peer_rfc;   /* the peer sent the RFC 3947 VID */
+	bool peer_draft; /* a draft-02/02n/03 VID */
+	bool on;         /* negotiated: both announced and our policy allows */
+	bool nat_local;  /* we are behind a NAT (NAT-D) */
+	bool nat_peer;   /* the peer is */
+	bool floated;    /* moved to UDP 4500 */
+	bool peer_dpd;
+};
+
+struct ike_qm {
+	struct ike_qm *next;
+	uint32_t msgid;
+	bool initiator;
+	enum qm_state state;
+	bool dying;
+	uint8_t iv[IKE_MAX_BLOCK];
+	uint8_t ni[IKE_MAX_NONCE], nr[IKE_MAX_NONCE];
+	size_t nilen, nrlen;
+	struct ike_dh *dh;
+	uint8_t gqm[IKE_MAX_DH];
+	size_t gqmlen;
+	uint32_t spi_in, spi_out;
+	struct p2_choice p2;
+	struct kz_prefix lts, rts;
+	struct ike_tx tx;
+	uint64_t deadline_ms;
+};
+
+struct ike_sa {
+	struct ike_sa *next;
+	uint64_t serial;
+	uint8_t icookie[ISAKMP_COOKIE_LEN], rcookie[ISAKMP_COOKIE_LEN];
+	bool initiator;
+	enum kz_exchange_mode mode;
+	enum ike_state state;
+	bool dying;
+	bool half_open; /* counted in the engine's half-open total */
+	char profile[KZ_NAME_MAX];
+	struct sockaddr_in local, peer;
+
+	struct p1_choice p1;
+	struct ike_keys keys;
+	bool have_keys;
+	struct ike_dh *dh;
+	uint8_t gxi[IKE_MAX_DH], gxr[IKE_MAX_DH];
+	size_t gxilen, gxrlen;
+	uint8_t ni[IKE_MAX_NONCE], nr[IKE_MAX_NONCE];
+	size_t nilen, nrlen;
+	uint8_t *sai_b; /* the initiator's SA payload body (HASH_I/HASH_R) */
+	size_t sai_len;
+	uint8_t idi_b[IKE_MAX_ID], idr_b[IKE_MAX_ID]; /* ID payload bodies */
+	size_t idi_len, idr_len;
+	uint8_t iv[IKE_MAX_BLOCK];      /* phase 1 CBC chain */
+	uint8_t p1_last[IKE_MAX_BLOCK]; /* last phase 1 CBC block (phase 2 IVs) */
+
+	struct ike_natt natt;
+	struct ike_tx tx;
+	uint64_t created_ms, established_ms, expire_ms, deadline_ms;
+	unsigned phase2_count;
+	struct ike_qm *qm;
+
+	/* A QM1 that came before phase 1 finished (AM3 and QM1 reordered). */
+	uint8_t *held;
+	size_t held_len;
+	struct sockaddr_in held_local, held_peer;
+	bool held_natt;
+	uint64_t held_until;
+
+	char peer_id[128]; /* what the peer identified as, for show/diagnosis */
+	uint16_t peer_notify;
+};
+
+/* An established IPsec SA pair. */
+struct ike_child {
+	struct ike_child *next;
+	struct kz_child_sa in, out;
+	char profile[KZ_NAME_MAX];
+	uint64_t expire_ms;
+	bool initiator; /* we started its Quick Mode */
+	bool dying;
+};
+
+/* Runtime state of one profile (by name; survives config changes). */
+struct ike_prof_rt {
+	struct ike_profile_status st;
+	uint64_t retry_at;   /* 0: none scheduled */
+	uint64_t backoff_ms; /* next back-off step */
+	uint64_t last_try_ms;
+	bool seen;           /* still in the config */
+};
+
+struct ike_engine {
+	struct ike_io io;
+	const struct kz_config *cfg;
+	struct ike_sa *sas;
+	struct ike_child *children;
+	uint64_t next_serial;
+	unsigned half_open;
+	struct ike_counters ctr;
+	struct ike_prof_rt *prof;
+	size_t nprof;
+	uint64_t last_notify_ms;
+	bool notify_sent;
+	unsigned reentry; /* depth of ike_input (held QM1 replay) */
+};
+
+/* A received message, as handlers see it. */
+struct ike_msg {
+	struct isakmp_digest d;
+	const uint8_t *raw; /* the whole datagram (header first) */
+	size_t raw_len;
+	struct sockaddr_in local, peer;
+	bool natt;      /* arrived on UDP 4500 */
+	bool encrypted;
+	struct ike_qm *qm; /* Quick Mode exchange it belongs to */
+};
+
+struct ike_out {
+	uint8_t buf[IKE_OUT_MAX];
+	struct wbuf w;
+	struct isakmp_chain c;
+};
+
+typedef int (*ike_handler)(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m);
+
+/* One row of the state transition table. */
+struct ike_transition {
+	enum ike_state from;
+	uint8_t exch;
+	enum ike_state to;
+	uint32_t required; /* PBIT() of payload types */
+	uint32_t allowed;  /* beyond required */
+	bool encrypted;    /* must arrive encrypted */
+	ike_handler handler;
+	const char *name;
+};
+
+/* Payload type -> bit (the NAT-T draft numbers get bits 30 and 31, which
+ * no RFC payload uses). */
+#define PBIT(t)                                                                  \
+	((unsigned)(t) < 30u                       ? 1u << ((unsigned)(t) & 31u) \
+	 : (unsigned)(t) == ISAKMP_NP_NATD_DRAFT  ? 1u << 30                    \
+	 : (unsigned)(t) == ISAKMP_NP_NATOA_DRAFT ? 1u << 31                    \
+						  : 0u)
+#define P_NATD (PBIT(ISAKMP_NP_NATD) | PBIT(ISAKMP_NP_NATD_DRAFT))
+
+/* ---- engine.c: shared helpers ---- */
+const struct kz_ipsec_profile *eng_profile(struct ike_engine *e, const char *name);
+const struct kz_ike_policy *eng_ike_policy(struct ike_engine *e, const struct kz_ipsec_profile *p);
+const struct kz_ipsec_policy *eng_ipsec_policy(struct ike_engine *e,
+					       const struct kz_ipsec_profile *p);
+struct ike_prof_rt *eng_prof_rt(struct ike_engine *e, const char *name);
+uint64_t eng_now(struct ike_engine *e);
+int eng_random(struct ike_engine *e, void *buf, size_t len);
+
+struct ike_sa *eng_sa_new(struct ike_engine *e, bool initiator, const char *profile);
+void eng_sa_kill(struct ike_engine *e, struct ike_sa *sa);
+/* Frees what is marked dying (not inside a nested ike_input). */
+void eng_reap(struct ike_engine *e);
+struct ike_qm *eng_qm_new(struct ike_engine *e, struct ike_sa *sa, uint32_t msgid);
+
+void out_begin(struct ike_out *o, const struct ike_sa *sa, uint8_t exch, uint32_t msgid);
+/* Finishes the header, pads and encrypts with iv when iv != NULL, sends, and
+ * keeps the message in tx (when tx != NULL) for repeats/retransmission. */
+int out_send(struct ike_engine *e, struct ike_sa *sa, struct ike_out *o, uint8_t *iv,
+	     struct ike_tx *tx, bool await_reply);
+void tx_clear(struct ike_tx *tx);
+
+/* The raw bytes after the first (HASH) payload up to the end of the last
+ * payload: what HASH(1), HASH(2) and the informational HASH cover. */
+void msg_after_hash(const struct ike_msg *m, const uint8_t **p, size_t *len);
+/* Our own ID payload body (type, proto, port, data) for phase 1. */
+size_t id_body_local(struct ike_engine *e, const struct kz_ike_policy *pol,
+		     const struct ike_sa *sa, uint8_t *out, size_t cap);
+/* Whether a peer ID payload body matches an identity; text of the ID. */
+bool id_matches(const struct kz_ident *want, const uint8_t *body, size_t len);
+void id_body_str(const uint8_t *body, size_t len, char *out, size_t cap);
+void ident_str(const struct kz_ident *id, char *out, size_t cap);
+
+/* Failure recording (per profile): one log line, count of repeats,
+ * initiator back-off. */
+void eng_fail(struct ike_engine *e, const char *profile, enum ike_fail_class cls, int phase,
+	      uint16_t notify, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* A proposal mismatch with both sides' offers as text. */
+void eng_fail_proposal(struct ike_engine *e, const char *profile, int phase, const char *ours,
+		       const char *theirs);
+void eng_success(struct ike_engine *e, const char *profile, const struct ike_sa *sa);
+/* One unprotected notify (rate-limited) in reply to a phase 1 message. */
+void eng_notify_plain(struct ike_engine *e, const struct ike_msg *m, uint16_t type);
+
+/* Phase 1 is complete: count, start or release Quick Mode. */
+void eng_phase1_done(struct ike_engine *e, struct ike_sa *sa);
+
+/* ---- proposal.c ---- */
+struct isakmp_sa *p1_offer(struct ike_engine *e, const struct kz_ike_policy *pol,
+			   bool aggressive);
+int p1_match(struct ike_engine *e, const struct kz_ike_policy *pol, const struct isakmp_sa *peer,
+	     enum kz_group want_group, struct p1_choice *out, uint8_t *pnum);
+int p1_from_reply(struct ike_engine *e, const struct kz_ike_policy *pol,
+		  const struct isakmp_sa *reply, struct p1_choice *out);
+struct isakmp_sa *p1_reply(const struct p1_choice *c, uint8_t pnum);
+void p1_offer_str(struct ike_engine *e, const struct kz_ike_policy *pol, char *out, size_t cap);
+void p1_peer_str(const struct isakmp_sa *sa, char *out, size_t cap);
+struct isakmp_sa *p2_offer(struct ike_engine *e, const struct kz_ipsec_policy *pol,
+			   uint16_t encap, uint32_t spi);
+int p2_match(struct ike_engine *e, const struct kz_ipsec_policy *pol, const struct isakmp_sa *peer,
+	     const struct ike_sa *sa, struct p2_choice *out, uint32_t *peer_spi, uint8_t *pnum,
+	     uint8_t *tnum);
+/* Decodes the one transform of a Quick Mode reply, checked against ours. */
+int p2_from_reply(struct ike_engine *e, const struct kz_ipsec_policy *pol,
+		  const struct isakmp_sa *reply, const struct ike_sa *sa, struct p2_choice *out,
+		  uint32_t *peer_spi);
+struct isakmp_sa *p2_reply(const struct p2_choice *c, uint32_t spi, uint8_t pnum, uint8_t tnum);
+void p2_offer_str(struct ike_engine *e, const struct kz_ipsec_policy *pol, char *out, size_t cap);
+void p2_peer_str(const struct isakmp_sa *sa, char *out, size_t cap);
+size_t esp_enc_keylen(enum kz_enc enc);
+size_t esp_auth_keylen(enum kz_auth a);
+
+/* ---- phase 1 pieces shared by Main and Aggressive mode (ikev1_main.c) ---- */
+/* g^xy from the peer's KE, then SKEYID.. and the phase 1 IV. */
+int p1_derive(struct ike_engine *e, struct ike_sa *sa, const struct kz_ike_policy *pol,
+	      const uint8_t *peer_pub, size_t peer_len);
+/* HASH_I (initiator = true) or HASH_R over the stored SAi_b and IDs. */
+int p1_auth_hash(const struct ike_sa *sa, bool initiator, uint8_t *out);
+/* Checks the peer's HASH payload; records a PSK mismatch naming msg. */
+int p1_verify_hash(struct ike_engine *e, struct ike_sa *sa, const struct ike_msg *m,
+		   const char *msg);
+/* The peer's ID against remote-id (records an ID mismatch). */
+int p1_check_peer_id(struct ike_engine *e, struct ike_sa *sa, const struct kz_ike_policy *pol,
+		     const struct ike_msg *m);
+/* Stores a KE and a nonce payload of the peer. */
+int p1_take_ke_nonce(struct ike_engine *e, struct ike_sa *sa, const struct ike_msg *m);
+/* Our KE and nonce, generated now. */
+int p1_make_ke_nonce(struct ike_engine *e, struct ike_sa *sa);
+/* Stores the peer's ID payload body (idi_b or idr_b by role). */
+int p1_store_peer_id(struct ike_engine *e, struct ike_sa *sa, const struct ike_msg *m);
+bool p1_has_initial_contact(const struct ike_msg *m);
+/* Puts an ID payload from a stored body. */
+int p1_put_id(struct isakmp_chain *c, const uint8_t *body, size_t len);
+void info_initial_contact(struct ike_engine *e, struct ike_sa *sa);
+
+/* ---- per-exchange files ---- */
+extern const struct ike_transition mm_transitions[];
+extern const struct ike_transition am_transitions[];
+extern const struct ike_transition qm_transitions[];
+int mm_outI1(struct ike_engine *e, struct ike_sa *sa);
+int am_outI1(struct ike_engine *e, struct ike_sa *sa);
+int qm_outI1(struct ike_engine *e, struct ike_sa *sa);
+/* Processes a Quick Mode message (dispatch from engine.c). */
+int qm_input(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m);
+int info_input(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m);
+/* An unprotected notify during phase 1 ("the peer said X"). */
+void info_plain_input(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m);
+int info_send_notify(struct ike_engine *e, struct ike_sa *sa, uint8_t proto, uint32_t spi,
+		     uint16_t type);
+int info_send_delete(struct ike_engine *e, struct ike_sa *sa, uint8_t proto, const uint32_t *spi);
+void child_remove(struct ike_engine *e, struct ike_child *c, bool send_delete);
+
+/* ikev1_natt.c */
+void natt_add_vids(struct ike_engine *e, struct isakmp_chain *c, const struct kz_ike_policy *pol);
+void natt_read_vids(struct ike_sa *sa, const struct ike_msg *m);
+/* NAT-D pair for the message we are about to send (after natt.on). */
+int natt_add_natd(struct ike_sa *sa, struct isakmp_chain *c);
+/* Compares the peer's NAT-D payloads; sets nat_local / nat_peer. */
+int natt_check_natd(struct ike_sa *sa, const struct ike_msg *m);
+/* Floats to UDP 4500 when a NAT was seen (initiator). */
+void natt_float(struct ike_sa *sa);
+/* The peer's address changed under authenticated traffic. */
+void natt_update_peer(struct ike_sa *sa, const struct ike_msg *m);
+uint16_t natt_encap_mode(const struct ike_sa *sa);
+bool natt_encap_ok(const struct ike_sa *sa, uint16_t mode);
+bool natt_vid_is_dpd(const uint8_t *p, size_t len);
+
+#endif

@@ -1,0 +1,574 @@
+/* ikev1_quick.c - Quick Mode (RFC 2409 5.5), both roles:
+ *
+ *   QM1 HDR*, HASH(1), SA, Ni [, KE] [, IDci, IDcr]  -->
+ *                    <--  QM2 HDR*, HASH(2), SA, Nr [, KE] [, IDci, IDcr]
+ *   QM3 HDR*, HASH(3)                                -->
+ *
+ *   HASH(1) = prf(SKEYID_a, M-ID | SA | Ni [ | KE ] [ | IDci | IDcr ])
+ *   HASH(2) = prf(SKEYID_a, M-ID | Ni_b | SA | Nr [ | KE ] [ | IDci | IDcr ])
+ *   HASH(3) = prf(SKEYID_a, 0 | M-ID | Ni_b | Nr_b)
+ *
+ * The IDs are ID_IPV4_ADDR_SUBNET from the IPsec policy's local-id /
+ * remote-id; the responder requires them mirrored (else
+ * INVALID-ID-INFORMATION, A5.3).  KEYMAT per direction uses the SPI of the
+ * receiver of that direction: our inbound keys come from our own SPI.  The
+ * initiator installs the pair after QM2, the responder after QM3. */
+#include <arpa/inet.h>
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "exchange.h"
+#include "../lib/err.h"
+#include "../lib/log.h"
+#include "../lib/mem.h"
+
+/* prf(SKEYID_a, [0 |] M-ID | parts...) */
+static int qm_hash(const struct ike_sa *sa, bool zero, uint32_t msgid, const struct ike_chunk *x,
+		   size_t nx, uint8_t *out)
+{
+	struct ike_chunk c[6];
+	uint8_t z = 0, mid[4];
+	size_t n = 0;
+
+	mid[0] = (uint8_t)(msgid >> 24);
+	mid[1] = (uint8_t)(msgid >> 16);
+	mid[2] = (uint8_t)(msgid >> 8);
+	mid[3] = (uint8_t)msgid;
+	if (zero)
+		c[n++] = (struct ike_chunk){ &z, 1 };
+	c[n++] = (struct ike_chunk){ mid, 4 };
+	for (size_t i = 0; i < nx && n < 6; i++)
+		c[n++] = x[i];
+	return ike_prf(sa->keys.hash, sa->keys.skeyid_a, sa->keys.hlen, c, n, out);
+}
+
+/* Verifies the HASH payload that starts m; extra is Ni_b for HASH(2). */
+static int qm_verify(struct ike_engine *e, struct ike_sa *sa, const struct ike_msg *m,
+		     const uint8_t *extra, size_t extralen)
+{
+	const struct isakmp_payload *h = &m->d.p[0];
+	uint8_t want[IKE_MAX_HASH];
+	struct ike_chunk c[2];
+	size_t n = 0, hl = ike_hash_len(sa->p1.hash);
+	const uint8_t *rest;
+	size_t restlen;
+
+	if (m->d.n < 1 || h->type != ISAKMP_NP_HASH || h->body.len != hl)
+		return KZ_EPROTO;
+	msg_after_hash(m, &rest, &restlen);
+	if (extra)
+		c[n++] = (struct ike_chunk){ extra, extralen };
+	c[n++] = (struct ike_chunk){ rest, restlen };
+	if (qm_hash(sa, false, m->d.hdr.msgid, c, n, want))
+		return KZ_EINVAL;
+	if (CRYPTO_memcmp(want, h->body.data, hl)) {
+		e->ctr.drop_hash++;
+		log_debug("%s: Quick Mode HASH did not verify, dropped", sa->profile);
+		return KZ_EPROTO;
+	}
+	return 0;
+}
+
+/* Builds HDR*, HASH(placeholder) ...; hash_at remembers the HASH body. */
+static long qm_begin(struct ike_out *o, const struct ike_sa *sa, uint32_t msgid)
+{
+	static const uint8_t zero[IKE_MAX_HASH];
+	long at;
+
+	out_begin(o, sa, ISAKMP_XCHG_QUICK, msgid);
+	at = (long)o->w.len + ISAKMP_GENERIC_LEN;
+	(void)isakmp_put_payload(&o->c, ISAKMP_NP_HASH, zero, ike_hash_len(sa->p1.hash));
+	return at;
+}
+
+static int qm_seal(const struct ike_sa *sa, struct ike_out *o, long at, uint32_t msgid,
+		   const uint8_t *extra, size_t extralen)
+{
+	size_t hl = ike_hash_len(sa->p1.hash), from = (size_t)at + hl;
+	struct ike_chunk c[2];
+	size_t n = 0;
+
+	if (o->w.overflow)
+		return KZ_ENOSPC;
+	if (extra)
+		c[n++] = (struct ike_chunk){ extra, extralen };
+	c[n++] = (struct ike_chunk){ o->buf + from, o->w.len - from };
+	return qm_hash(sa, false, msgid, c, n, o->buf + at);
+}
+
+static void ts_default(const struct kz_prefix *cfg, struct in_addr a, struct kz_prefix *out)
+{
+	if (cfg->set) {
+		*out = *cfg;
+	} else {
+		out->set = true;
+		out->addr = a;
+		out->len = 32;
+	}
+}
+
+static int put_ts(struct isakmp_chain *c, const struct kz_prefix *p)
+{
+	uint8_t d[8];
+	uint32_t mask = p->len ? htonl(0xffffffffu << (32 - p->len)) : 0;
+
+	memcpy(d, &p->addr, 4);
+	memcpy(d + 4, &mask, 4);
+	return isakmp_put_id(c, ISAKMP_ID_IPV4_ADDR_SUBNET, 0, 0, d, 8);
+}
+
+static int parse_ts(const struct isakmp_payload *pl, struct kz_prefix *out)
+{
+	struct isakmp_id id;
+	uint8_t d[8];
+	uint32_t mask;
+	unsigned len = 0;
+
+	if (isakmp_parse_id(&pl->body, &id))
+		return KZ_EPROTO;
+	if (id.type == ISAKMP_ID_IPV4_ADDR) {
+		if (buf_get_bytes(&id.data, d, 4))
+			return KZ_EPROTO;
+		memcpy(&out->addr, d, 4);
+		out->len = 32;
+		out->set = true;
+		return 0;
+	}
+	if (id.type != ISAKMP_ID_IPV4_ADDR_SUBNET || buf_get_bytes(&id.data, d, 8))
+		return KZ_EPROTO;
+	memcpy(&out->addr, d, 4);
+	memcpy(&mask, d + 4, 4);
+	mask = ntohl(mask);
+	while (len < 32 && (mask & (0x80000000u >> len)))
+		len++;
+	if (len < 32 && (mask << len))
+		return KZ_EPROTO; /* not a prefix mask */
+	out->len = (uint8_t)len;
+	out->set = true;
+	return 0;
+}
+
+static void ts_pair_str(const struct kz_prefix *l, const struct kz_prefix *r, char *out,
+			size_t cap)
+{
+	char a[24], b[24];
+
+	kz_prefix_str(l, a, sizeof(a));
+	kz_prefix_str(r, b, sizeof(b));
+	snprintf(out, cap, "%s -> %s", a, b);
+}
+
+static uint32_t new_spi(struct ike_engine *e)
+{
+	uint32_t spi = 0;
+
+	/* SPIs below 256 are reserved (RFC 4303 2.1) */
+	while (spi < 256)
+		if (eng_random(e, &spi, sizeof(spi)))
+			return 0;
+	return spi;
+}
+
+static int qm_pfs_ke(struct ike_engine *e, struct ike_qm *q, uint8_t *pub, size_t *publen)
+{
+	(void)e;
+	*publen = 0;
+	if (q->p2.pfs == KZ_GROUP_NONE)
+		return 0;
+	*publen = ike_dh_pub_len(q->p2.pfs);
+	if (!*publen || *publen > IKE_MAX_DH)
+		return KZ_ENOTSUP;
+	ike_dh_free(q->dh);
+	q->dh = ike_dh_new(q->p2.pfs);
+	return q->dh ? ike_dh_public(q->dh, pub, *publen) : KZ_ENOMEM;
+}
+
+static int qm_pfs_shared(struct ike_qm *q, const struct ike_msg *m)
+{
+	const struct isakmp_payload *ke = isakmp_find(&m->d, ISAKMP_NP_KE);
+
+	if (q->p2.pfs == KZ_GROUP_NONE)
+		return ke ? KZ_EPROTO : 0;
+	if (!ke || !q->dh || ke->body.len != ike_dh_pub_len(q->p2.pfs))
+		return KZ_EPROTO;
+	q->gqmlen = sizeof(q->gqm);
+	return ike_dh_shared(q->dh, ke->body.data, ke->body.len, q->gqm, &q->gqmlen);
+}
+
+static int take_nonce(const struct ike_msg *m, uint8_t *dst, size_t *len)
+{
+	const struct isakmp_payload *no = isakmp_find(&m->d, ISAKMP_NP_NONCE);
+
+	if (!no || no->body.len < 8 || no->body.len > IKE_MAX_NONCE)
+		return KZ_EPROTO;
+	memcpy(dst, no->body.data, no->body.len);
+	*len = no->body.len;
+	return 0;
+}
+
+/* KEYMAT for both directions and the hand-over to the data plane. */
+static int qm_install(struct ike_engine *e, struct ike_sa *sa, struct ike_qm *q)
+{
+	const struct kz_ipsec_profile *p = eng_profile(e, sa->profile);
+	const struct kz_ipsec_policy *ipol = eng_ipsec_policy(e, p);
+	const struct kz_if_ipsec *ifc = e->cfg ? kz_find_if_mapping(e->cfg, sa->profile) : NULL;
+	size_t ek = esp_enc_keylen(q->p2.enc), ak = esp_auth_keylen(q->p2.auth);
+	struct ike_child *c = calloc(1, sizeof(*c));
+	uint8_t km[KZ_CHILD_MAX_ENC_KEY + KZ_CHILD_MAX_AUTH_KEY];
+	struct kz_child_sa *d[2];
+	int r = KZ_ENOMEM;
+
+	if (!c || !ipol)
+		goto out;
+	d[0] = &c->in;
+	d[1] = &c->out;
+	for (int i = 0; i < 2; i++) {
+		struct kz_child_sa *s = d[i];
+		uint32_t spi = i == 0 ? q->spi_in : q->spi_out;
+
+		/* KEYMAT = prf(SKEYID_d, [g(qm)^xy |] protocol | SPI | Ni_b | Nr_b)...;
+		 * the ESP cipher key comes first, the integrity key after it */
+		r = ike_keymat(&sa->keys, q->gqmlen ? q->gqm : NULL, q->gqmlen, ISAKMP_PROTO_ESP,
+			       spi, q->ni, q->nilen, q->nr, q->nrlen, km, ek + ak);
+		if (r)
+			goto out;
+		s->dir = i == 0 ? KZ_CHILD_IN : KZ_CHILD_OUT;
+		s->spi = spi;
+		s->ipsec_unit = ifc ? ifc->unit : 0;
+		s->ike_serial = sa->serial;
+		s->enc = q->p2.enc;
+		s->auth = q->p2.auth;
+		memcpy(s->enc_key, km, ek);
+		s->enc_key_len = ek;
+		memcpy(s->auth_key, km + ek, ak);
+		s->auth_key_len = ak;
+		s->replay_window = ipol->replay_window;
+		s->local = sa->local;
+		s->peer = sa->peer;
+		s->udp_encap = q->p2.encap != IPSEC_ENCAP_TUNNEL;
+		if (!s->udp_encap)
+			s->local.sin_port = s->peer.sin_port = 0;
+		s->local_ts = q->lts;
+		s->remote_ts = q->rts;
+		s->life_seconds = q->p2.life_s;
+		s->life_kbytes = q->p2.life_kb;
+		s->created_ms = eng_now(e);
+	}
+	kz_strlcpy(c->profile, sa->profile, sizeof(c->profile));
+	c->initiator = q->initiator;
+	c->expire_ms = eng_now(e) + (uint64_t)q->p2.life_s * 1000u;
+	c->next = e->children;
+	e->children = c;
+	if (e->io.child_up)
+		e->io.child_up(e->io.arg, &c->in, &c->out);
+	c = NULL;
+	q->state = QM_DONE;
+	q->tx.armed = false;
+	sa->phase2_count++;
+	log_info("%s: IPsec SA established (in spi 0x%08x, out spi 0x%08x)", sa->profile,
+		 q->spi_in, q->spi_out);
+	r = 0;
+out:
+	kz_wipe(km, sizeof(km));
+	if (c) {
+		kz_wipe(c, sizeof(*c));
+		free(c);
+	}
+	/* KEYMAT is made: the exchange's secrets are no longer needed */
+	kz_wipe(q->gqm, sizeof(q->gqm));
+	ike_dh_free(q->dh);
+	q->dh = NULL;
+	return r;
+}
+
+int qm_outI1(struct ike_engine *e, struct ike_sa *sa)
+{
+	const struct kz_ipsec_policy *ipol = eng_ipsec_policy(e, eng_profile(e, sa->profile));
+	struct isakmp_sa *offer = NULL;
+	struct ike_out *o = malloc(sizeof(*o));
+	uint8_t pub[IKE_MAX_DH];
+	size_t publen;
+	uint32_t msgid = 0;
+	struct ike_qm *q;
+	long at;
+	int r = KZ_ENOMEM;
+
+	if (!o || !ipol)
+		goto out;
+	while (msgid == 0)
+		if ((r = eng_random(e, &msgid, sizeof(msgid))))
+			goto out;
+	q = eng_qm_new(e, sa, msgid);
+	if (!q) {
+		r = KZ_ENOMEM;
+		goto out;
+	}
+	q->initiator = true;
+	q->state = QM_I1;
+	q->p2.pfs = ipol->pfs;
+	q->spi_in = new_spi(e);
+	ts_default(&ipol->local_ts, sa->local.sin_addr, &q->lts);
+	ts_default(&ipol->remote_ts, sa->peer.sin_addr, &q->rts);
+	r = ike_iv_phase2(&sa->keys, sa->p1_last, msgid, q->iv);
+	if (!r)
+		r = eng_random(e, q->ni, IKE_NONCE_LEN);
+	if (!r)
+		r = qm_pfs_ke(e, q, pub, &publen);
+	if (r || !q->spi_in)
+		goto fail;
+	q->nilen = IKE_NONCE_LEN;
+	offer = p2_offer(e, ipol, natt_encap_mode(sa), q->spi_in);
+	if (!offer) {
+		r = KZ_EINVAL;
+		goto fail;
+	}
+	at = qm_begin(o, sa, msgid);
+	(void)isakmp_put_sa(&o->c, offer);
+	(void)isakmp_put_payload(&o->c, ISAKMP_NP_NONCE, q->ni, q->nilen);
+	if (publen)
+		(void)isakmp_put_payload(&o->c, ISAKMP_NP_KE, pub, publen);
+	(void)put_ts(&o->c, &q->lts);
+	(void)put_ts(&o->c, &q->rts);
+	r = qm_seal(sa, o, at, msgid, NULL, 0);
+	if (!r)
+		r = out_send(e, sa, o, q->iv, &q->tx, true);
+	if (!r)
+		goto out;
+fail:
+	q->dying = true;
+out:
+	free(offer);
+	free(o);
+	return r;
+}
+
+static int qm_inI1_outR1(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m)
+{
+	const struct kz_ipsec_policy *ipol = eng_ipsec_policy(e, eng_profile(e, sa->profile));
+	const struct isakmp_payload *sp = isakmp_find(&m->d, ISAKMP_NP_SA);
+	struct ike_qm *q = m->qm;
+	struct isakmp_sa *peer = calloc(1, sizeof(*peer)), *reply = NULL;
+	struct ike_out *o = malloc(sizeof(*o));
+	const struct isakmp_payload *ids[2] = { NULL, NULL };
+	struct kz_prefix pci = { 0 }, pcr = { 0 };
+	uint8_t pub[IKE_MAX_DH], pnum, tnum;
+	size_t publen, nid = 0;
+	long at;
+	int r = KZ_ENOMEM;
+
+	if (!peer || !o || !ipol)
+		goto out;
+	r = qm_verify(e, sa, m, NULL, 0);
+	if (r)
+		goto out;
+	q->initiator = false;
+	for (size_t i = 0; i < m->d.n; i++)
+		if (m->d.p[i].type == ISAKMP_NP_ID && nid < 2)
+			ids[nid++] = &m->d.p[i];
+	if (isakmp_count(&m->d, ISAKMP_NP_ID) == 1 || take_nonce(m, q->ni, &q->nilen) ||
+	    (nid == 2 && (parse_ts(ids[0], &pci) || parse_ts(ids[1], &pcr)))) {
+		e->ctr.drop_malformed++;
+		r = KZ_EPROTO;
+		goto out;
+	}
+	/* the peer's IDci is our remote network, its IDcr our local one */
+	ts_default(&ipol->local_ts, sa->local.sin_addr, &q->lts);
+	ts_default(&ipol->remote_ts, sa->peer.sin_addr, &q->rts);
+	if (nid == 2 && !ipol->local_ts.set && !ipol->remote_ts.set) {
+		q->lts = pcr; /* no selectors configured: take the peer's */
+		q->rts = pci;
+	}
+	if (nid == 2 && (!kz_prefix_equal(&pci, &q->rts) || !kz_prefix_equal(&pcr, &q->lts))) {
+		char asked[64], ours[64];
+		struct ike_prof_rt *rt;
+
+		ts_pair_str(&pcr, &pci, asked, sizeof(asked));
+		ts_pair_str(&q->lts, &q->rts, ours, sizeof(ours));
+		eng_fail(e, sa->profile, IKE_FAIL_TS_MISMATCH, 2, 0,
+			 "traffic selectors not mirrored: the peer asked for local %s "
+			 "(seen from here), our IPsec policy has %s",
+			 asked, ours);
+		rt = eng_prof_rt(e, sa->profile);
+		if (rt) {
+			kz_strlcpy(rt->st.id_received, asked, sizeof(rt->st.id_received));
+			kz_strlcpy(rt->st.id_expected, ours, sizeof(rt->st.id_expected));
+		}
+		(void)info_send_notify(e, sa, ISAKMP_PROTO_ESP, 0, ISAKMP_N_INVALID_ID_INFORMATION);
+		r = KZ_EPROTO;
+		goto out;
+	}
+	r = isakmp_parse_sa(&sp->body, peer);
+	if (r == 0)
+		r = p2_match(e, ipol, peer, sa, &q->p2, &q->spi_out, &pnum, &tnum);
+	if (r) {
+		char ours[256], theirs[256];
+
+		p2_offer_str(e, ipol, ours, sizeof(ours));
+		p2_peer_str(peer, theirs, sizeof(theirs));
+		eng_fail_proposal(e, sa->profile, 2, ours, theirs);
+		(void)info_send_notify(e, sa, ISAKMP_PROTO_ESP, 0, ISAKMP_N_NO_PROPOSAL_CHOSEN);
+		goto out;
+	}
+	r = qm_pfs_ke(e, q, pub, &publen);
+	if (!r)
+		r = qm_pfs_shared(q, m);
+	if (r) {
+		e->ctr.drop_malformed++;
+		goto out;
+	}
+	q->spi_in = new_spi(e);
+	r = eng_random(e, q->nr, IKE_NONCE_LEN);
+	if (r || !q->spi_in)
+		goto out;
+	q->nrlen = IKE_NONCE_LEN;
+	reply = p2_reply(&q->p2, q->spi_in, pnum, tnum);
+	if (!reply) {
+		r = KZ_ENOMEM;
+		goto out;
+	}
+	at = qm_begin(o, sa, q->msgid);
+	(void)isakmp_put_sa(&o->c, reply);
+	(void)isakmp_put_payload(&o->c, ISAKMP_NP_NONCE, q->nr, q->nrlen);
+	if (publen)
+		(void)isakmp_put_payload(&o->c, ISAKMP_NP_KE, pub, publen);
+	if (nid == 2) {
+		(void)put_ts(&o->c, &pci);
+		(void)put_ts(&o->c, &pcr);
+	}
+	r = qm_seal(sa, o, at, q->msgid, q->ni, q->nilen);
+	if (!r)
+		r = out_send(e, sa, o, q->iv, &q->tx, true);
+	if (!r)
+		q->state = QM_R1;
+out:
+	free(peer);
+	free(reply);
+	free(o);
+	return r;
+}
+
+static int qm_inR1_outI2(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m)
+{
+	const struct kz_ipsec_policy *ipol = eng_ipsec_policy(e, eng_profile(e, sa->profile));
+	const struct isakmp_payload *sp = isakmp_find(&m->d, ISAKMP_NP_SA);
+	struct ike_qm *q = m->qm;
+	struct isakmp_sa *reply = calloc(1, sizeof(*reply));
+	struct ike_out *o = malloc(sizeof(*o));
+	uint8_t h3[IKE_MAX_HASH];
+	struct ike_chunk c[2];
+	int r = KZ_ENOMEM;
+
+	if (!reply || !o || !ipol)
+		goto out;
+	r = qm_verify(e, sa, m, q->ni, q->nilen);
+	if (r)
+		goto out;
+	r = take_nonce(m, q->nr, &q->nrlen);
+	if (r)
+		goto out;
+	r = isakmp_parse_sa(&sp->body, reply);
+	if (!r)
+		r = p2_from_reply(e, ipol, reply, sa, &q->p2, &q->spi_out);
+	if (r) {
+		char theirs[256];
+
+		p2_peer_str(reply, theirs, sizeof(theirs));
+		eng_fail(e, sa->profile, IKE_FAIL_NO_PROPOSAL, 2, 0,
+			 "no proposal chosen: the peer chose %s, which we did not offer", theirs);
+		q->dying = true;
+		goto out;
+	}
+	q->p2.pfs = ipol->pfs;
+	r = qm_pfs_shared(q, m);
+	if (r) {
+		e->ctr.drop_malformed++;
+		goto out;
+	}
+	/* HASH(3) = prf(SKEYID_a, 0 | M-ID | Ni_b | Nr_b) */
+	c[0] = (struct ike_chunk){ q->ni, q->nilen };
+	c[1] = (struct ike_chunk){ q->nr, q->nrlen };
+	r = qm_hash(sa, true, q->msgid, c, 2, h3);
+	if (r)
+		goto out;
+	out_begin(o, sa, ISAKMP_XCHG_QUICK, q->msgid);
+	(void)isakmp_put_payload(&o->c, ISAKMP_NP_HASH, h3, ike_hash_len(sa->p1.hash));
+	r = out_send(e, sa, o, q->iv, &q->tx, false);
+	if (!r)
+		r = qm_install(e, sa, q);
+out:
+	free(reply);
+	free(o);
+	return r;
+}
+
+static int qm_inI2(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m)
+{
+	struct ike_qm *q = m->qm;
+	const struct isakmp_payload *h = &m->d.p[0];
+	uint8_t want[IKE_MAX_HASH];
+	struct ike_chunk c[2] = { { q->ni, q->nilen }, { q->nr, q->nrlen } };
+	size_t hl = ike_hash_len(sa->p1.hash);
+
+	if (qm_hash(sa, true, q->msgid, c, 2, want))
+		return KZ_EINVAL;
+	if (h->body.len != hl || CRYPTO_memcmp(want, h->body.data, hl)) {
+		e->ctr.drop_hash++;
+		return KZ_EPROTO;
+	}
+	return qm_install(e, sa, q);
+}
+
+const struct ike_transition qm_transitions[] = {
+	{ (enum ike_state)QM_NONE, ISAKMP_XCHG_QUICK, (enum ike_state)QM_R1,
+	  PBIT(ISAKMP_NP_HASH) | PBIT(ISAKMP_NP_SA) | PBIT(ISAKMP_NP_NONCE),
+	  PBIT(ISAKMP_NP_KE) | PBIT(ISAKMP_NP_ID) | PBIT(ISAKMP_NP_N) | PBIT(ISAKMP_NP_NATOA) |
+		  PBIT(ISAKMP_NP_NATOA_DRAFT),
+	  true, qm_inI1_outR1, "QM1" },
+	{ (enum ike_state)QM_I1, ISAKMP_XCHG_QUICK, (enum ike_state)QM_DONE,
+	  PBIT(ISAKMP_NP_HASH) | PBIT(ISAKMP_NP_SA) | PBIT(ISAKMP_NP_NONCE),
+	  PBIT(ISAKMP_NP_KE) | PBIT(ISAKMP_NP_ID) | PBIT(ISAKMP_NP_N) | PBIT(ISAKMP_NP_NATOA) |
+		  PBIT(ISAKMP_NP_NATOA_DRAFT),
+	  true, qm_inR1_outI2, "QM2" },
+	{ (enum ike_state)QM_R1, ISAKMP_XCHG_QUICK, (enum ike_state)QM_DONE, PBIT(ISAKMP_NP_HASH),
+	  0, true, qm_inI2, "QM3" },
+	{ 0, 0, 0, 0, 0, false, NULL, NULL },
+};
+
+int qm_input(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m)
+{
+	const struct ike_transition *t;
+
+	for (t = qm_transitions; t->handler; t++)
+		if ((enum qm_state)t->from == m->qm->state)
+			break;
+	if (!t->handler) {
+		e->ctr.drop_state++;
+		return KZ_EPROTO;
+	}
+	if (m->d.n == 0 || m->d.p[0].type != ISAKMP_NP_HASH) {
+		/* RFC 2409 5.5: HASH comes first */
+		e->ctr.drop_malformed++;
+		return KZ_EPROTO;
+	}
+	if (!m->encrypted) {
+		e->ctr.drop_malformed++;
+		return KZ_EPROTO;
+	}
+	for (size_t i = 0; i < m->d.n; i++) {
+		uint32_t b = PBIT(m->d.p[i].type);
+
+		if (!b || !((t->required | t->allowed) & b) ||
+		    (i > 0 && m->d.p[i].type == ISAKMP_NP_HASH)) {
+			e->ctr.drop_malformed++;
+			return KZ_EPROTO;
+		}
+	}
+	for (uint8_t ty = 0; ty < 30; ty++)
+		if ((t->required & PBIT(ty)) && !isakmp_find(&m->d, ty)) {
+			e->ctr.drop_malformed++;
+			return KZ_EPROTO;
+		}
+	return t->handler(e, sa, m);
+}

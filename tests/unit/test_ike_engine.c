@@ -1,0 +1,974 @@
+/* test_ike_engine.c - two IKE engines in one process, wired by a fake
+ * transport (a queue of datagrams that can drop, duplicate, reorder and
+ * NAT-rewrite), with seeded randomness and an injected clock: Main and
+ * Aggressive mode with and without NAT-T, Quick Mode with and without PFS,
+ * every failure class, retransmission and repeats, the QM-before-AM3
+ * reordering, Delete handling, and the show output. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/model.h"
+#include "ike/crypto.h"
+#include "ike/ike.h"
+#include "ike/isakmp.h"
+#include "lib/err.h"
+
+/* ---- the fake world ---- */
+
+#define MAXPKT 256
+#define MAXCHILD 8
+
+struct pkt {
+	struct sockaddr_in src, dst;
+	uint8_t data[4096];
+	size_t len;
+};
+
+struct node {
+	const char *name;
+	struct ike_engine *e;
+	struct in_addr addr;
+	uint64_t rng;
+	struct kz_config *cfg;
+	struct kz_child_sa in[MAXCHILD], out[MAXCHILD];
+	int nchild, ndown;
+	unsigned sent;
+};
+
+static struct world {
+	struct node a, b;
+	struct pkt q[MAXPKT];
+	int nq;
+	uint64_t now;
+	bool nat_a;        /* A sits behind a NAT: 100.64.0.2 -> 198.51.100.1 */
+	bool drop_all;
+	bool drop_to_b;
+	bool dup;          /* deliver every datagram twice */
+	bool swap_am3_qm1; /* deliver QM1 before AM3 */
+	bool in_traffic;   /* inbound SAs report packets */
+	int truncate_next_to_b;
+	int drop_next_to_a; /* drop this many datagrams to A */
+	uint8_t first_a[4096];
+	size_t first_a_len;
+} W;
+
+static const char *NAT_PUB = "198.51.100.1";
+
+static struct in_addr ip(const char *s)
+{
+	struct in_addr a;
+
+	assert_int_equal(inet_pton(AF_INET, s, &a), 1);
+	return a;
+}
+
+static struct node *node_of(void *arg)
+{
+	return arg;
+}
+
+static int io_send(void *arg, const struct sockaddr_in *local, const struct sockaddr_in *peer,
+		   const void *data, size_t len, bool marker)
+{
+	struct node *n = node_of(arg);
+	struct pkt *p;
+
+	assert_true(len <= sizeof(p->data));
+	/* port 4500 carries the non-ESP marker, port 500 never */
+	assert_int_equal(marker, ntohs(local->sin_port) == 4500);
+	n->sent++;
+	if (getenv("KZ_TDEBUG")) fprintf(stderr, "send %s at %llu\n", n->name, (unsigned long long)(W.now - 1000000));
+	if (n == &W.a && W.first_a_len == 0) {
+		memcpy(W.first_a, data, len);
+		W.first_a_len = len;
+	}
+	if (W.nq >= MAXPKT || W.drop_all)
+		return 0;
+	p = &W.q[W.nq++];
+	p->src = *local;
+	p->dst = *peer;
+	memcpy(p->data, data, len);
+	p->len = len;
+	if (n == &W.a && W.nat_a) {
+		p->src.sin_addr = ip(NAT_PUB);
+		p->src.sin_port = htons(ntohs(local->sin_port) + 10000);
+	}
+	return 0;
+}
+
+static uint64_t io_now(void *arg)
+{
+	return W.now;
+}
+
+static int64_t io_wall(void *arg)
+{
+	return 1700000000 + (int64_t)(W.now / 1000);
+}
+
+static int io_random(void *arg, void *buf, size_t len)
+{
+	struct node *n = node_of(arg);
+	uint8_t *p = buf;
+
+	for (size_t i = 0; i < len; i++) {
+		n->rng ^= n->rng << 13;
+		n->rng ^= n->rng >> 7;
+		n->rng ^= n->rng << 17;
+		p[i] = (uint8_t)(n->rng >> 24);
+	}
+	return 0;
+}
+
+static void io_child_up(void *arg, const struct kz_child_sa *in, const struct kz_child_sa *out)
+{
+	struct node *n = node_of(arg);
+
+	assert_true(n->nchild < MAXCHILD);
+	n->in[n->nchild] = *in;
+	n->out[n->nchild] = *out;
+	n->nchild++;
+}
+
+static void io_child_down(void *arg, uint32_t spi_in, uint32_t spi_out)
+{
+	node_of(arg)->ndown++;
+}
+
+static void io_child_stats(void *arg, uint32_t spi, enum kz_child_dir dir,
+			   struct kz_child_stats *st)
+{
+	if (dir == KZ_CHILD_OUT) {
+		st->packets = 12;
+		st->bytes = 1680;
+		st->last_unix = 1700000100;
+	} else if (W.in_traffic) {
+		st->packets = 1;
+	}
+}
+
+static struct in_addr io_local(void *arg)
+{
+	return node_of(arg)->addr;
+}
+
+static void node_init(struct node *n, const char *name, const char *addr, uint64_t seed)
+{
+	struct ike_io io = {
+		.arg = n,
+		.send = io_send,
+		.now_ms = io_now,
+		.wall = io_wall,
+		.random = io_random,
+		.child_up = io_child_up,
+		.child_down = io_child_down,
+		.child_stats = io_child_stats,
+		.local_addr = io_local,
+	};
+
+	memset(n, 0, sizeof(*n));
+	n->name = name;
+	n->addr = ip(addr);
+	n->rng = seed;
+	n->e = ike_engine_new(&io);
+	assert_non_null(n->e);
+}
+
+static struct node *node_at(struct in_addr a)
+{
+	if (a.s_addr == W.a.addr.s_addr)
+		return &W.a;
+	if (a.s_addr == W.b.addr.s_addr)
+		return &W.b;
+	return NULL;
+}
+
+static void deliver(struct pkt *p)
+{
+	struct node *n;
+
+	if (W.nat_a && p->dst.sin_addr.s_addr == ip(NAT_PUB).s_addr) {
+		p->dst.sin_addr = W.a.addr;
+		p->dst.sin_port = htons(ntohs(p->dst.sin_port) - 10000);
+	}
+	n = node_at(p->dst.sin_addr);
+	if (!n)
+		return;
+	if (n == &W.b && W.drop_to_b)
+		return;
+	if (n == &W.a && W.drop_next_to_a > 0) {
+		W.drop_next_to_a--;
+		return;
+	}
+	if (n == &W.b && W.truncate_next_to_b) {
+		W.truncate_next_to_b = 0;
+		p->len = p->len / 2;
+	}
+	ike_input(n->e, &p->dst, &p->src, p->data, p->len, ntohs(p->dst.sin_port) == 4500);
+	if (W.dup)
+		ike_input(n->e, &p->dst, &p->src, p->data, p->len, ntohs(p->dst.sin_port) == 4500);
+}
+
+static void pump(void)
+{
+	for (int guard = 0; W.nq > 0 && guard < 1000; guard++) {
+		struct pkt p;
+
+		if (W.swap_am3_qm1 && W.nq >= 2 && W.q[0].data[18] == ISAKMP_XCHG_AGGR &&
+		    (W.q[0].data[19] & ISAKMP_FLAG_ENC) && W.q[1].data[18] == ISAKMP_XCHG_QUICK) {
+			struct pkt t = W.q[0];
+
+			W.q[0] = W.q[1];
+			W.q[1] = t;
+			W.swap_am3_qm1 = false;
+		}
+		p = W.q[0];
+		memmove(&W.q[0], &W.q[1], (size_t)(W.nq - 1) * sizeof(W.q[0]));
+		W.nq--;
+		deliver(&p);
+	}
+}
+
+/* Advances the clock by ms in small steps, running both engines' timers. */
+static void advance(uint64_t ms)
+{
+	for (uint64_t t = 0; t < ms; t += 500) {
+		W.now += 500;
+		ike_run_timers(W.a.e);
+		ike_run_timers(W.b.e);
+		pump();
+	}
+}
+
+/* ---- configs ---- */
+
+struct site {
+	const char *peer; /* NULL: peer any */
+	enum kz_exchange_mode mode;
+	const char *psk;
+	const char *local_id, *remote_id; /* key-id, or NULL */
+	bool natt;
+	enum kz_enc ike_enc;
+	enum kz_group group, pfs;
+	const char *lnet, *rnet;
+	enum kz_initiate initiate;
+};
+
+static struct kz_prefix pfx(const char *a, unsigned len)
+{
+	struct kz_prefix p = { .set = true, .len = (uint8_t)len };
+
+	p.addr = ip(a);
+	return p;
+}
+
+static struct kz_config *make_cfg(const struct site *s)
+{
+	struct kz_config *c = kz_config_new();
+	struct kz_ike_proposal *ikp;
+	struct kz_ike_policy *pol;
+	struct kz_ipsec_proposal *ep;
+	struct kz_ipsec_policy *ipol;
+	struct kz_ipsec_profile *pr;
+	struct kz_if_ipsec *ifc;
+	int err;
+
+	assert_non_null(c);
+	ikp = kz_add_ike_proposal(c, "IKEP", &err);
+	ikp->enc = s->ike_enc;
+	ikp->group = s->group;
+	pol = kz_add_ike_policy(c, "IKEPOL", &err);
+	pol->mode = s->mode;
+	strcpy(pol->proposals[0], "IKEP");
+	pol->nproposals = 1;
+	pol->psk.set = true;
+	pol->psk.len = strlen(s->psk);
+	memcpy(pol->psk.key, s->psk, pol->psk.len);
+	if (s->local_id) {
+		pol->local_id.type = KZ_ID_KEY_ID;
+		strcpy(pol->local_id.value, s->local_id);
+	}
+	if (s->remote_id) {
+		pol->remote_id.type = KZ_ID_KEY_ID;
+		strcpy(pol->remote_id.value, s->remote_id);
+	}
+	pol->natt = s->natt;
+	ep = kz_add_ipsec_proposal(c, "ESPP", &err);
+	(void)ep;
+	ipol = kz_add_ipsec_policy(c, "IPSECPOL", &err);
+	strcpy(ipol->proposals[0], "ESPP");
+	ipol->nproposals = 1;
+	ipol->local_ts = pfx(s->lnet, 24);
+	ipol->remote_ts = pfx(s->rnet, 24);
+	ipol->pfs = s->pfs;
+	pr = kz_add_profile(c, "HQ", &err);
+	if (s->peer) {
+		pr->peer_type = KZ_PEER_ADDR;
+		pr->peer_addr = ip(s->peer);
+	} else {
+		pr->peer_type = KZ_PEER_ANY;
+	}
+	pr->source_set = true;
+	strcpy(pr->ike_policy, "IKEPOL");
+	strcpy(pr->ipsec_policy, "IPSECPOL");
+	pr->initiate = s->initiate;
+	ifc = kz_add_ipsec_if(c, 0, &err);
+	strcpy(ifc->map, "HQ");
+	ifc->shutdown = false;
+	return c;
+}
+
+static struct site site_a(enum kz_exchange_mode mode)
+{
+	struct site s = {
+		.peer = "203.0.113.2", .mode = mode, .psk = "correct horse battery staple",
+		.local_id = mode == KZ_MODE_AGGRESSIVE ? "site-a" : NULL,
+		.ike_enc = KZ_ENC_AES_CBC_256, .group = KZ_GROUP_ECP256, .pfs = KZ_GROUP_NONE,
+		.lnet = "192.168.1.0", .rnet = "192.168.2.0", .initiate = KZ_INITIATE_AUTO,
+	};
+	return s;
+}
+
+static struct site site_b(enum kz_exchange_mode mode)
+{
+	struct site s = {
+		.peer = mode == KZ_MODE_MAIN ? "198.51.100.2" : NULL, .mode = mode,
+		.psk = "correct horse battery staple",
+		.remote_id = mode == KZ_MODE_AGGRESSIVE ? "site-a" : NULL,
+		.ike_enc = KZ_ENC_AES_CBC_256, .group = KZ_GROUP_ECP256, .pfs = KZ_GROUP_NONE,
+		.lnet = "192.168.2.0", .rnet = "192.168.1.0", .initiate = KZ_INITIATE_ON_DEMAND,
+	};
+	return s;
+}
+
+static void start(const struct site *a, const struct site *b, const char *a_addr)
+{
+	W.b.cfg = make_cfg(b);
+	W.a.cfg = make_cfg(a);
+	ike_engine_set_config(W.b.e, W.b.cfg);
+	W.a.addr = ip(a_addr);
+	ike_engine_set_config(W.a.e, W.a.cfg);
+	pump();
+}
+
+static int setup(void **state)
+{
+	memset(&W, 0, sizeof(W));
+	node_init(&W.a, "a", "198.51.100.2", 0x1234567887654321ull);
+	node_init(&W.b, "b", "203.0.113.2", 0x0fedcba987654321ull);
+	W.now = 1000000;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	ike_engine_free(W.a.e);
+	ike_engine_free(W.b.e);
+	kz_config_free(W.a.cfg);
+	kz_config_free(W.b.cfg);
+	return 0;
+}
+
+static void assert_pair_matches(int i)
+{
+	const struct kz_child_sa *ai = &W.a.in[i], *ao = &W.a.out[i];
+	const struct kz_child_sa *bi = &W.b.in[i], *bo = &W.b.out[i];
+
+	assert_true(ai->spi >= 256 && bi->spi >= 256);
+	assert_int_equal(ai->spi, bo->spi);
+	assert_int_equal(ao->spi, bi->spi);
+	assert_int_equal(ai->enc_key_len, bo->enc_key_len);
+	assert_memory_equal(ai->enc_key, bo->enc_key, ai->enc_key_len);
+	assert_memory_equal(ai->auth_key, bo->auth_key, ai->auth_key_len);
+	assert_memory_equal(ao->enc_key, bi->enc_key, ao->enc_key_len);
+	assert_memory_equal(ao->auth_key, bi->auth_key, ao->auth_key_len);
+	/* the two directions must not share keys */
+	assert_memory_not_equal(ai->enc_key, ao->enc_key, ai->enc_key_len);
+	assert_int_equal(ai->enc_key_len, 32);
+	assert_int_equal(ai->auth_key_len, 32);
+	assert_int_equal(ai->dir, KZ_CHILD_IN);
+	assert_int_equal(ao->dir, KZ_CHILD_OUT);
+	assert_true(kz_prefix_equal(&ai->local_ts, &bi->remote_ts));
+	assert_true(kz_prefix_equal(&ai->remote_ts, &bi->local_ts));
+	assert_int_equal(ai->replay_window, 64);
+	assert_int_equal(ai->life_seconds, 28800);
+	assert_int_equal(ai->udp_encap, bi->udp_encap);
+}
+
+static const struct ike_profile_status *status(struct node *n)
+{
+	return ike_profile_status(n->e, "HQ");
+}
+
+static char *show_ike(struct node *n)
+{
+	struct strbuf sb;
+	static char out[8192];
+
+	sb_init(&sb);
+	ike_show_ike_sa(n->e, false, &sb);
+	snprintf(out, sizeof(out), "%s", sb_str(&sb));
+	sb_free(&sb);
+	return out;
+}
+
+/* ---- tests ---- */
+
+static void test_main_mode(void **state)
+{
+	struct site a = site_a(KZ_MODE_MAIN), b = site_b(KZ_MODE_MAIN);
+
+	start(&a, &b, "198.51.100.2");
+	assert_int_equal(W.a.nchild, 1);
+	assert_int_equal(W.b.nchild, 1);
+	assert_pair_matches(0);
+	assert_false(W.a.in[0].udp_encap);
+	assert_int_equal(W.a.in[0].ipsec_unit, 0);
+	assert_true(status(&W.a)->established);
+	assert_true(status(&W.b)->established);
+	assert_int_equal(status(&W.a)->last_class, IKE_FAIL_NONE);
+	assert_non_null(strstr(show_ike(&W.a), "Direction is initiator\n"
+					       "Exchange type is Main mode\n"
+					       "IKE PH1 established\n"
+					       "authentication method:pre-shared key\n"
+					       "encrypt:AES-CBC 256 bits\n"
+					       "hash:SHA256\n"
+					       "dh_group:256-bit ECP group\n"
+					       "Remaining lifetime is 28800 seconds\n"
+					       "phase2 count=1\n"));
+	assert_non_null(strstr(show_ike(&W.b), "remote: 198.51.100.2 (UDP [500])\n"
+					       "local: 203.0.113.2 (UDP [500])\n"));
+	assert_non_null(strstr(show_ike(&W.b), "Direction is responder\n"));
+	advance(10000);
+	assert_non_null(strstr(show_ike(&W.a), "Remaining lifetime is 28790 seconds\n"));
+}
+
+static void test_main_mode_pfs_modp2048(void **state)
+{
+	struct site a = site_a(KZ_MODE_MAIN), b = site_b(KZ_MODE_MAIN);
+
+	a.group = b.group = KZ_GROUP_MODP2048;
+	a.pfs = b.pfs = KZ_GROUP_MODP2048;
+	start(&a, &b, "198.51.100.2");
+	assert_int_equal(W.a.nchild, 1);
+	assert_int_equal(W.b.nchild, 1);
+	assert_pair_matches(0);
+	assert_non_null(strstr(show_ike(&W.a), "dh_group:2048-bit MODP group\n"));
+}
+
+static void test_aggressive_no_natt(void **state)
+{
+	struct site a = site_a(KZ_MODE_AGGRESSIVE), b = site_b(KZ_MODE_AGGRESSIVE);
+
+	start(&a, &b, "198.51.100.2");
+	assert_int_equal(W.a.nchild, 1);
+	assert_int_equal(W.b.nchild, 1);
+	assert_pair_matches(0);
+	assert_non_null(strstr(show_ike(&W.a), "Exchange type is Aggressive mode\n"));
+	assert_non_null(strstr(show_ike(&W.a), "(UDP [500])"));
+}
+
+static void test_aggressive_natt_behind_nat(void **state)
+{
+	struct site a = site_a(KZ_MODE_AGGRESSIVE), b = site_b(KZ_MODE_AGGRESSIVE);
+	struct strbuf sb;
+
+	a.natt = b.natt = true;
+	W.nat_a = true;
+	start(&a, &b, "100.64.0.2");
+	assert_int_equal(W.a.nchild, 1);
+	assert_int_equal(W.b.nchild, 1);
+	assert_pair_matches(0);
+	assert_true(W.a.in[0].udp_encap);
+	assert_int_equal(ntohs(W.a.out[0].peer.sin_port), 4500);
+	assert_int_equal(ntohs(W.a.out[0].local.sin_port), 4500);
+	/* the responder follows the NAT mapping of the floated traffic */
+	assert_int_equal(W.b.out[0].peer.sin_addr.s_addr, ip(NAT_PUB).s_addr);
+	assert_int_equal(ntohs(W.b.out[0].peer.sin_port), 14500);
+	assert_true(status(&W.a)->nat_local);
+	assert_true(status(&W.b)->nat_peer);
+	assert_non_null(strstr(show_ike(&W.a), "remote: 203.0.113.2 (UDP [4500])\n"
+					       "local: 100.64.0.2 (UDP [4500])\n"));
+	sb_init(&sb);
+	ike_show_ipsec_sa(W.a.e, false, &sb);
+	assert_non_null(strstr(sb_str(&sb), "Outbound:\n100.64.0.2(UDP [4500]) -> "
+					    "203.0.113.2(UDP [4500])\n"));
+	sb_free(&sb);
+}
+
+static void test_main_natt_no_nat(void **state)
+{
+	struct site a = site_a(KZ_MODE_MAIN), b = site_b(KZ_MODE_MAIN);
+
+	a.natt = b.natt = true;
+	start(&a, &b, "198.51.100.2");
+	assert_int_equal(W.a.nchild, 1);
+	/* NAT-T announced but no NAT: stays on 500, plain ESP */
+	assert_false(W.a.in[0].udp_encap);
+	assert_false(status(&W.a)->nat_detected);
+	assert_non_null(strstr(show_ike(&W.a), "(UDP [500])"));
+}
+
+static void test_natt_vid_is_md5_of_rfc3947(void **state)
+{
+	struct site a = site_a(KZ_MODE_MAIN), b = site_b(KZ_MODE_MAIN);
+	struct ike_chunk c = { "RFC 3947", 8 };
+	uint8_t md5[16];
+	bool found = false;
+
+	a.natt = b.natt = true;
+	start(&a, &b, "198.51.100.2");
+	assert_int_equal(ike_hash(KZ_HASH_MD5, &c, 1, md5), 0);
+	for (size_t i = 0; i + 16 <= W.first_a_len; i++)
+		found |= !memcmp(W.first_a + i, md5, 16);
+	assert_true(found);
+}
+
+static void test_natt_without_policy_not_announced(void **state)
+{
+	struct site a = site_a(KZ_MODE_MAIN), b = site_b(KZ_MODE_MAIN);
+	struct ike_chunk c = { "RFC 3947", 8 };
+	uint8_t md5[16];
+
+	b.natt = true; /* only the responder */
+	start(&a, &b, "198.51.100.2");
+	assert_int_equal(ike_hash(KZ_HASH_MD5, &c, 1, md5), 0);
+	for (size_t i = 0; i + 16 <= W.first_a_len; i++)
+		assert_memory_not_equal(W.first_a + i, md5, 16);
+	assert_int_equal(W.a.nchild, 1);
+}
+
+static void test_qm_before_am3(void **state)
+{
+	struct site a = site_a(KZ_MODE_AGGRESSIVE), b = site_b(KZ_MODE_AGGRESSIVE);
+	struct ike_counters c;
+
+	W.swap_am3_qm1 = true;
+	start(&a, &b, "198.51.100.2");
+	assert_false(W.swap_am3_qm1); /* the swap happened */
+	assert_int_equal(W.a.nchild, 1);
+	assert_int_equal(W.b.nchild, 1);
+	assert_pair_matches(0);
+	ike_get_counters(W.b.e, &c);
+	assert_int_equal(c.retransmits, 0);
+}
+
+static void test_proposal_mismatch(void **state)
+{
+	struct site a = site_a(KZ_MODE_MAIN), b = site_b(KZ_MODE_MAIN);
+	const struct ike_profile_status *st;
+
+	b.ike_enc = KZ_ENC_AES_CBC_128;
+	start(&a, &b, "198.51.100.2");
+	assert_int_equal(W.a.nchild, 0);
+	st = status(&W.b);
+	assert_int_equal(st->last_class, IKE_FAIL_NO_PROPOSAL);
+	assert_int_equal(st->phase, 1);
+	assert_string_equal(st->our_offer, "aes-cbc-128/sha2-256/ecp256");
+	assert_string_equal(st->their_offer, "aes-cbc-256/sha2-256/ecp256");
+	/* the initiator heard NO-PROPOSAL-CHOSEN */
+	st = status(&W.a);
+	assert_int_equal(st->last_class, IKE_FAIL_NO_PROPOSAL);
+	assert_int_equal(st->peer_notify, ISAKMP_N_NO_PROPOSAL_CHOSEN);
+	assert_non_null(strstr(st->detail, "NO-PROPOSAL-CHOSEN"));
+	assert_string_equal(st->our_offer, "aes-cbc-256/sha2-256/ecp256");
+}
+
+static void test_phase2_proposal_mismatch(void **state)
+{
+	struct site a = site_a(KZ_MODE_MAIN), b = site_b(KZ_MODE_MAIN);
+
+	b.pfs = KZ_GROUP_ECP256; /* only B wants PFS */
+	start(&a, &b, "198.51.100.2");
+	assert_int_equal(W.a.nchild, 0);
+	assert_int_equal(W.b.nchild, 0);
+	assert_int_equal(status(&W.b)->last_class, IKE_FAIL_NO_PROPOSAL);
+	assert_int_equal(status(&W.b)->phase, 2);
+	assert_int_equal(status(&W.a)->last_class, IKE_FAIL_NO_PROPOSAL);
+	assert_int_equal(status(&W.a)->phase, 2);
+	assert_true(status(&W.a)->established); /* phase 1 is up */
+}
+
+static void test_ts_mismatch(void **state)
+{
+	struct site a = site_a(KZ_MODE_MAIN), b = site_b(KZ_MODE_MAIN);
+
+	b.rnet = "192.168.9.0";
+	start(&a, &b, "198.51.100.2");
+	assert_int_equal(W.b.nchild, 0);
+	assert_int_equal(status(&W.b)->last_class, IKE_FAIL_TS_MISMATCH);
+	assert_non_null(strstr(status(&W.b)->id_received, "192.168.1.0/24"));
+	assert_int_equal(status(&W.a)->last_class, IKE_FAIL_TS_MISMATCH);
+	assert_int_equal(status(&W.a)->peer_notify, ISAKMP_N_INVALID_ID_INFORMATION);
+}
+
+static void test_id_mismatch_keyid(void **state)
+{
+	struct site a = site_a(KZ_MODE_AGGRESSIVE), b = site_b(KZ_MODE_AGGRESSIVE);
+	const struct ike_profile_status *st;
+	struct ike_counters c;
+
+	a.local_id = "site-x";
+	start(&a, &b, "198.51.100.2");
+	st = status(&W.b);
+	assert_int_equal(st->last_class, IKE_FAIL_ID_MISMATCH);
+	assert_string_equal(st->id_received, "key-id site-x");
+	assert_string_equal(st->id_expected, "key-id site-a");
+	assert_non_null(strstr(st->detail, "sent key-id site-x, no profile expects it"));
+	/* the responder kept nothing and said nothing */
+	assert_string_equal(show_ike(&W.b), "");
+	ike_get_counters(W.b.e, &c);
+	assert_int_equal(c.tx, 0);
+	assert_int_equal(c.drop_no_profile, 1);
+}
+
+static void test_psk_mismatch_main(void **state)
+{
+	struct site a = site_a(KZ_MODE_MAIN), b = site_b(KZ_MODE_MAIN);
+
+	b.psk = "another key";
+	start(&a, &b, "198.51.100.2");
+	assert_int_equal(W.a.nchild, 0);
+	assert_int_equal(status(&W.b)->last_class, IKE_FAIL_PSK_MISMATCH);
+	assert_int_equal(status(&W.a)->last_class, IKE_FAIL_PSK_MISMATCH);
+	assert_string_equal(show_ike(&W.b), "");
+}
+
+static void test_psk_mismatch_aggressive(void **state)
+{
+	struct site a = site_a(KZ_MODE_AGGRESSIVE), b = site_b(KZ_MODE_AGGRESSIVE);
+
+	b.psk = "another key";
+	start(&a, &b, "198.51.100.2");
+	assert_int_equal(W.a.nchild, 0);
+	assert_int_equal(status(&W.a)->last_class, IKE_FAIL_PSK_MISMATCH);
+	assert_non_null(strstr(status(&W.a)->detail, "HASH_R"));
+}
+
+static void test_no_answer_and_backoff(void **state)
+{
+	struct site a = site_a(KZ_MODE_MAIN), b = site_b(KZ_MODE_MAIN);
+	struct ike_counters c;
+
+	W.drop_all = true;
+	start(&a, &b, "198.51.100.2");
+	assert_int_equal(W.a.sent, 1);
+	advance(61000);
+	assert_int_equal(W.a.sent, 5); /* 0, 2, 6, 14, 30 s */
+	assert_int_equal(status(&W.a)->last_class, IKE_FAIL_NONE);
+	advance(1500);
+	assert_int_equal(status(&W.a)->last_class, IKE_FAIL_NO_ANSWER);
+	assert_int_equal(status(&W.a)->count, 1);
+	ike_get_counters(W.a.e, &c);
+	assert_int_equal(c.retransmits, 4);
+	/* back-off: the next attempt 5 s later */
+	advance(4000);
+	assert_int_equal(W.a.sent, 5);
+	advance(1500);
+	assert_int_equal(W.a.sent, 6);
+	advance(63000);
+	assert_int_equal(status(&W.a)->count, 2);
+}
+
+static void test_malformed_truncated(void **state)
+{
+	struct site a = site_a(KZ_MODE_MAIN), b = site_b(KZ_MODE_MAIN);
+	struct ike_counters c;
+
+	W.truncate_next_to_b = 1;
+	start(&a, &b, "198.51.100.2");
+	ike_get_counters(W.b.e, &c);
+	assert_int_equal(c.drop_malformed, 1);
+	assert_string_equal(show_ike(&W.b), "");
+	/* the retransmission gets through */
+	advance(2500);
+	assert_int_equal(W.a.nchild, 1);
+	assert_int_equal(W.b.nchild, 1);
+}
+
+static void test_duplicates(void **state)
+{
+	struct site a = site_a(KZ_MODE_MAIN), b = site_b(KZ_MODE_MAIN);
+	struct ike_counters c;
+	const char *s;
+
+	W.dup = true;
+	start(&a, &b, "198.51.100.2");
+	assert_int_equal(W.a.nchild, 1);
+	assert_int_equal(W.b.nchild, 1);
+	assert_pair_matches(0);
+	ike_get_counters(W.b.e, &c);
+	assert_true(c.retransmits >= 3); /* repeats answered again */
+	/* one IKE SA on each side */
+	s = show_ike(&W.b);
+	assert_null(strstr(s, "\n\n"));
+	W.dup = false;
+	pump();
+	assert_int_equal(W.a.nchild, 1);
+	assert_int_equal(W.b.nchild, 1);
+}
+
+static void test_lost_answer_retransmit(void **state)
+{
+	struct site a = site_a(KZ_MODE_MAIN), b = site_b(KZ_MODE_MAIN);
+
+	W.drop_to_b = true;
+	start(&a, &b, "198.51.100.2");
+	assert_int_equal(W.a.nchild, 0);
+	W.drop_to_b = false;
+	advance(2500);
+	assert_int_equal(W.a.nchild, 1);
+	assert_int_equal(W.b.nchild, 1);
+}
+
+static void test_lost_reply_answered_again(void **state)
+{
+	struct site a = site_a(KZ_MODE_MAIN), b = site_b(KZ_MODE_MAIN);
+	struct ike_counters c;
+
+	W.drop_next_to_a = 1; /* MM2 is lost: the repeated MM1 gets it again */
+	start(&a, &b, "198.51.100.2");
+	assert_int_equal(W.a.nchild, 0);
+	advance(2500);
+	assert_int_equal(W.a.nchild, 1);
+	assert_int_equal(W.b.nchild, 1);
+	assert_pair_matches(0);
+	ike_get_counters(W.b.e, &c);
+	assert_int_equal(c.retransmits, 1);
+	assert_null(strstr(show_ike(&W.b), "\n\n")); /* still one IKE SA */
+}
+
+static void test_delete(void **state)
+{
+	struct site a = site_a(KZ_MODE_MAIN), b = site_b(KZ_MODE_MAIN);
+
+	a.initiate = KZ_INITIATE_ON_DEMAND;
+	start(&a, &b, "198.51.100.2");
+	assert_int_equal(W.a.nchild, 0);
+	assert_int_equal(ike_initiate(W.a.e, "HQ"), 0);
+	pump();
+	assert_int_equal(W.a.nchild, 1);
+	assert_int_equal(ike_clear_ipsec(W.a.e), 0);
+	pump();
+	assert_int_equal(W.a.ndown, 1);
+	assert_int_equal(W.b.ndown, 1);
+	assert_int_equal(ike_clear_ike(W.a.e, NULL), 0);
+	pump();
+	assert_string_equal(show_ike(&W.a), "");
+	assert_string_equal(show_ike(&W.b), "");
+}
+
+static void test_initial_contact(void **state)
+{
+	struct site a = site_a(KZ_MODE_MAIN), b = site_b(KZ_MODE_MAIN);
+
+	a.initiate = KZ_INITIATE_ON_DEMAND;
+	start(&a, &b, "198.51.100.2");
+	assert_int_equal(ike_initiate(W.a.e, "HQ"), 0);
+	pump();
+	assert_int_equal(W.b.nchild, 1);
+	/* A "reboots": a fresh engine with the same config */
+	ike_engine_free(W.a.e);
+	{
+		struct node save = W.a;
+
+		node_init(&W.a, "a", "198.51.100.2", 0x55aa55aa55aa55aaull);
+		W.a.cfg = save.cfg;
+	}
+	ike_engine_set_config(W.a.e, W.a.cfg);
+	assert_int_equal(ike_initiate(W.a.e, "HQ"), 0);
+	pump();
+	/* B dropped the old IKE SA and the old IPsec SA pair */
+	assert_int_equal(W.b.ndown, 1);
+	assert_null(strstr(show_ike(&W.b), "\n\n"));
+	assert_int_equal(W.b.nchild, 2);
+}
+
+static void test_show_ipsec_sa(void **state)
+{
+	struct site a = site_a(KZ_MODE_MAIN), b = site_b(KZ_MODE_MAIN);
+	struct strbuf sb;
+	char want[2048];
+	const struct kz_child_sa *o, *i;
+
+	start(&a, &b, "198.51.100.2");
+	assert_int_equal(W.a.nchild, 1);
+	o = &W.a.out[0];
+	i = &W.a.in[0];
+	sb_init(&sb);
+	ike_show_ipsec_sa(W.a.e, false, &sb);
+	snprintf(want, sizeof(want),
+		 "IPsec SA - 1 configured, 2 created\n"
+		 "Interface IPsec0\n"
+		 "Outbound:\n"
+		 "198.51.100.2 -> 203.0.113.2\n"
+		 "mode: tunnel\n"
+		 "satype: esp spi=%u(0x%08x)\n"
+		 "enc algorithm: aes-cbc\n"
+		 "key length: 256\n"
+		 "auth algorithm: hmac-sha2-256\n"
+		 "replay window size is 64 bits\n"
+		 "SA status is established\n"
+		 "Remaining lifetime is 28800 seconds\n"
+		 "Remaining lifebytes is - bytes\n"
+		 "12 [packets] 1680 [bytes] last:",
+		 o->spi, o->spi);
+	assert_int_equal(strncmp(sb_str(&sb), want, strlen(want)), 0);
+	snprintf(want, sizeof(want),
+		 "Inbound:\n"
+		 "203.0.113.2 -> 198.51.100.2\n"
+		 "mode: tunnel\n"
+		 "satype: esp spi=%u(0x%08x)\n",
+		 i->spi, i->spi);
+	assert_non_null(strstr(sb_str(&sb), want));
+	assert_non_null(strstr(sb_str(&sb), "0 [packets] 0 [bytes] last:\n"));
+	sb_reset(&sb);
+	ike_show_ipsec_sa(W.a.e, true, &sb);
+	assert_non_null(strstr(sb_str(&sb), "\"configured\":1,\"created\":2"));
+	sb_reset(&sb);
+	ike_show_ike_sa(W.a.e, true, &sb);
+	assert_non_null(strstr(sb_str(&sb), "\"phase2_count\":1"));
+	sb_reset(&sb);
+	ike_show_profile_status(W.a.e, "HQ", &sb);
+	assert_string_equal(sb_str(&sb), "");
+	sb_free(&sb);
+}
+
+static void test_show_profile_status_failure(void **state)
+{
+	struct site a = site_a(KZ_MODE_MAIN), b = site_b(KZ_MODE_MAIN);
+	struct strbuf sb;
+
+	b.ike_enc = KZ_ENC_AES_CBC_128;
+	start(&a, &b, "198.51.100.2");
+	sb_init(&sb);
+	ike_show_profile_status(W.b.e, "HQ", &sb);
+	assert_non_null(strstr(sb_str(&sb), "HQ : phase 1 failed 1 time(s), last at "));
+	assert_non_null(strstr(sb_str(&sb), "no proposal chosen: we offered aes-cbc-128/"
+					    "sha2-256/ecp256, the peer offered aes-cbc-256/"
+					    "sha2-256/ecp256\n"));
+	sb_free(&sb);
+}
+
+static void test_unprotected_notify_ignored_after_phase1(void **state)
+{
+	struct site a = site_a(KZ_MODE_MAIN), b = site_b(KZ_MODE_MAIN);
+	struct ike_counters before, after;
+	uint8_t msg[64];
+	struct sockaddr_in l = { .sin_family = AF_INET, .sin_port = htons(500) };
+	struct sockaddr_in p = l;
+	struct wbuf w;
+	struct isakmp_chain c;
+	struct isakmp_hdr h = { .version = ISAKMP_VERSION, .exch = ISAKMP_XCHG_INFO };
+
+	start(&a, &b, "198.51.100.2");
+	assert_int_equal(W.a.nchild, 1);
+	/* forge an unprotected AUTHENTICATION-FAILED with A's cookies */
+	memcpy(h.icookie, W.first_a, 8);
+	memcpy(h.rcookie, W.q[0].data + 8, 0);
+	{
+		const char *s = show_ike(&W.a);
+		const char *idx = strstr(s, "index:") + 6;
+
+		for (int k = 0; k < 16; k++) {
+			unsigned v;
+
+			sscanf(idx + 16 + 2 * k, "%2x", &v);
+			if (k < 8)
+				h.rcookie[k] = (uint8_t)v;
+		}
+	}
+	wbuf_init(&w, msg, sizeof(msg));
+	assert_int_equal(isakmp_put_hdr(&w, &h), 0);
+	isakmp_chain_init(&c, &w);
+	assert_int_equal(isakmp_put_notify(&c, ISAKMP_PROTO_ISAKMP, NULL, 0,
+					   ISAKMP_N_AUTHENTICATION_FAILED, NULL, 0), 0);
+	msg[16] = c.first;
+	assert_int_equal(wbuf_patch_u32(&w, 24, (uint32_t)w.len), 0);
+	l.sin_addr = W.a.addr;
+	p.sin_addr = W.b.addr;
+	ike_get_counters(W.a.e, &before);
+	ike_input(W.a.e, &l, &p, msg, w.len, false);
+	ike_get_counters(W.a.e, &after);
+	assert_int_equal(after.drop_state, before.drop_state + 1);
+	assert_true(status(&W.a)->established);
+	assert_int_equal(status(&W.a)->last_class, IKE_FAIL_NONE);
+}
+
+static void test_simultaneous_initiation(void **state)
+{
+	struct site a = site_a(KZ_MODE_MAIN), b = site_b(KZ_MODE_MAIN);
+
+	/* both name each other and start at once: config-language.md allows it */
+	b.initiate = KZ_INITIATE_AUTO;
+	W.b.cfg = make_cfg(&b);
+	W.a.cfg = make_cfg(&a);
+	ike_engine_set_config(W.b.e, W.b.cfg);
+	ike_engine_set_config(W.a.e, W.a.cfg);
+	pump();
+	assert_int_equal(W.a.nchild, 2);
+	assert_int_equal(W.b.nchild, 2);
+	/* both pairs agree across the two sides */
+	for (int i = 0; i < 2; i++) {
+		int j = W.a.in[i].spi == W.b.out[0].spi ? 0 : 1;
+
+		assert_int_equal(W.a.in[i].spi, W.b.out[j].spi);
+		assert_int_equal(W.a.out[i].spi, W.b.in[j].spi);
+		assert_memory_equal(W.a.in[i].enc_key, W.b.out[j].enc_key, 32);
+	}
+	assert_non_null(strstr(show_ike(&W.a), "Direction is initiator"));
+	assert_non_null(strstr(show_ike(&W.a), "Direction is responder"));
+	/* the pair initiated by the higher address (B) goes once A's carries
+	 * traffic */
+	advance(1000);
+	assert_int_equal(W.a.ndown + W.b.ndown, 0);
+	W.in_traffic = true;
+	advance(1000);
+	assert_int_equal(W.b.ndown, 1);
+	assert_int_equal(W.a.ndown, 1);
+	advance(5000);
+	assert_int_equal(W.a.nchild, 2); /* nothing re-negotiated */
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_main_mode, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_main_mode_pfs_modp2048, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_aggressive_no_natt, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_aggressive_natt_behind_nat, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_main_natt_no_nat, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_natt_vid_is_md5_of_rfc3947, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_natt_without_policy_not_announced, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_qm_before_am3, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_proposal_mismatch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_phase2_proposal_mismatch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ts_mismatch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_id_mismatch_keyid, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_psk_mismatch_main, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_psk_mismatch_aggressive, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_answer_and_backoff, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_malformed_truncated, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_duplicates, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lost_answer_retransmit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lost_reply_answered_again, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_initial_contact, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_show_ipsec_sa, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_simultaneous_initiation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_show_profile_status_failure, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unprotected_notify_ignored_after_phase1, setup,
+						teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
