@@ -8,6 +8,9 @@ PKGS=(
 	libssl-dev libevent-dev libmnl-dev libedit-dev libcap-ng-dev gettext
 	libcmocka-dev
 	iproute2 nftables iptables iputils-ping procps tmux python3
+	tshark iperf3
+	strongswan-charon strongswan-swanctl libcharon-extra-plugins
+	libstrongswan-standard-plugins
 )
 
 missing=()
@@ -25,5 +28,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# tshark asks whether non-root users may capture: no.
+echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -45,7 +45,7 @@ static void apply_mobile_admin(struct kzd *d)
 #define KZD_IPSEC_OVERHEAD 104u
 #define KZD_DEFAULT_WAN_MTU 1500u
 
-static void apply_tun_mtu(struct kzd *d, const struct kz_if_ipsec *f, const struct kzd_tun *t)
+static void apply_tun_mtu(struct kzd *d, const struct kz_if_ipsec *f, struct kzd_tun *t)
 {
 	struct kz_link_state wan, st;
 	unsigned mtu = f->mtu;
@@ -58,6 +58,7 @@ static void apply_tun_mtu(struct kzd *d, const struct kz_if_ipsec *f, const stru
 			wmtu = wan.mtu;
 		mtu = wmtu > KZD_IPSEC_OVERHEAD + 576 ? wmtu - KZD_IPSEC_OVERHEAD : 576;
 	}
+	t->mtu = mtu;
 	if (kz_net_link_get(t->ifname, &st) == 0 && st.mtu == mtu)
 		return;
 	if (kz_net_link_set_mtu(t->ifname, mtu) < 0)
@@ -99,6 +100,7 @@ static void apply_tuns(struct kzd *d, bool set_admin, unsigned only_unit, bool o
 
 		if (!f) {
 			if (t->open) {
+				kzd_dataplane_tun_close(d, u);
 				kz_tun_close(t->fd);
 				t->open = false;
 				log_info("interface IPsec%u removed (%s)", u, t->ifname);
@@ -117,6 +119,7 @@ static void apply_tuns(struct kzd *d, bool set_admin, unsigned only_unit, bool o
 			}
 			t->open = true;
 			created = true;
+			kzd_dataplane_tun_open(d, u);
 			log_info("interface IPsec%u is TUN device %s", u, t->ifname);
 		}
 		apply_tun_mtu(d, f, t);
@@ -218,6 +221,7 @@ void kzd_apply_close(struct kzd *d)
 	kz_net_route_flush_own(NULL);
 	for (unsigned u = 0; u < KZ_MAX_IPSEC_IF; u++)
 		if (d->tun[u].open) {
+			kzd_dataplane_tun_close(d, u);
 			kz_tun_close(d->tun[u].fd);
 			d->tun[u].open = false;
 		}

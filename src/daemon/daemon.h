@@ -13,6 +13,8 @@ struct event_base;
 struct event;
 struct ctl_server;
 struct kz_net_watch;
+struct ike_engine;
+struct kzd_dataplane;
 
 #define KZD_DEFAULT_CONFIG "/etc/kizuna/kizuna.conf"
 #define KZD_DEFAULT_SOCKET "/run/kizuna/kizuna.sock"
@@ -22,6 +24,8 @@ struct kzd_tun {
 	bool open;
 	int fd;
 	char ifname[16]; /* "ipsec<N>" */
+	struct event *ev; /* readable: packets routed into IPsec<N> */
+	unsigned mtu;     /* as set by apply.c */
 };
 
 struct kzd_session;
@@ -37,6 +41,12 @@ struct kzd {
 	struct kzd_tun tun[KZ_MAX_IPSEC_IF];
 	struct kzd_session *sessions; /* open console sessions */
 	bool links_changed;           /* set while netlink events are read */
+	/* IKE: the engine, its sockets and timer (ike_io.c). */
+	struct ike_engine *ike;
+	int ike_fd500, ike_fd4500;
+	struct event *ev_ike500, *ev_ike4500, *ev_ike_timer;
+	uint8_t *rx;
+	struct kzd_dataplane *dp;
 	/* Last config check result per profile, to log changes once. */
 	char **last_check;
 	size_t nlast_check;
@@ -64,6 +74,29 @@ int kzd_check_profile(struct kzd *d, const struct kz_ipsec_profile *p, struct kz
 void kzd_log_warnings(struct kzd *d);
 /* Logs config check results that changed since the last call. */
 void kzd_log_checks(struct kzd *d);
+
+/* ike_io.c: the IKE engine in the event loop. */
+int kzd_ike_start(struct kzd *d);
+void kzd_ike_config_changed(struct kzd *d); /* the running config was changed */
+void kzd_ike_stop(struct kzd *d);
+
+/* dataplane.c: the IPsec SAs the engine established. */
+#include "../lib/childsa.h"
+struct sockaddr_in;
+void kzd_dataplane_add(struct kzd *d, const struct kz_child_sa *in, const struct kz_child_sa *out);
+void kzd_dataplane_del(struct kzd *d, uint32_t spi_in, uint32_t spi_out);
+void kzd_dataplane_stats(struct kzd *d, uint32_t spi, enum kz_child_dir dir,
+			 struct kz_child_stats *st);
+void kzd_dataplane_udp_esp(struct kzd *d, const struct sockaddr_in *local,
+			   const struct sockaddr_in *peer, const uint8_t *pkt, size_t len);
+void kzd_dataplane_free(struct kzd *d);
+/* The TUN device of IPsec<unit> was opened / is about to be closed. */
+void kzd_dataplane_tun_open(struct kzd *d, unsigned unit);
+void kzd_dataplane_tun_close(struct kzd *d, unsigned unit);
+/* Large socket buffers for the WAN sockets. */
+void kzd_socket_buffers(int fd);
+/* Opens the raw ESP socket (plain ESP, IP protocol 50). */
+int kzd_dataplane_start(struct kzd *d);
 
 /* main.c: reload the startup file (SIGHUP); 0 or the error count. */
 int kzd_reload(struct kzd *d);

@@ -66,6 +66,7 @@ int kzd_reload(struct kzd *d)
 	kzd_sessions_rebind(d);
 	kzd_log_warnings(d);
 	kzd_apply(d, KZD_APPLY_ALL, 0);
+	kzd_ike_config_changed(d);
 	log_info("reloaded %s", d->config_path);
 	return 0;
 }
@@ -109,8 +110,10 @@ static void on_watch(evutil_socket_t fd, short what, void *arg)
 		log_debug("netlink watch: %s", kz_strerror(r));
 	/* Links changed: routes through them may be gone, the check may
 	 * give another answer. */
-	if (d->links_changed || r < 0)
+	if (d->links_changed || r < 0) {
 		kzd_net_changed(d);
+		kzd_ike_config_changed(d); /* the WAN address may have come or gone */
+	}
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -145,6 +148,7 @@ int main(int argc, char **argv)
 	if (!d)
 		return 1;
 	d->config_path = KZD_DEFAULT_CONFIG;
+	d->ike_fd500 = d->ike_fd4500 = -1;
 	d->socket_path = KZD_DEFAULT_SOCKET;
 	while ((c = getopt_long(argc, argv, "c:s:fvVh", opts, NULL)) != -1) {
 		switch (c) {
@@ -227,12 +231,16 @@ int main(int argc, char **argv)
 		}
 	}
 	kzd_apply(d, KZD_APPLY_ALL, 0);
+	if (kzd_dataplane_start(d) < 0 || kzd_ike_start(d) < 0)
+		goto out;
 	log_info("kizunad %s started: config %s, console %s", KZ_VERSION, d->config_path,
 		 d->socket_path);
 	event_base_dispatch(d->base);
 	rc = 0;
 out:
 	ctl_server_stop(d->ctl);
+	kzd_ike_stop(d);
+	kzd_dataplane_free(d);
 	kzd_apply_close(d);
 	if (d->ev_watch)
 		event_free(d->ev_watch);

@@ -95,6 +95,7 @@ static int sess_request(void *p, const struct ctl_request *req, struct strbuf *o
 		}
 		if (s->cli.effects) {
 			kzd_apply(s->d, s->cli.effects, s->cli.eff_unit);
+			kzd_ike_config_changed(s->d);
 			/* The grammar knows which line held a key, however it
 			 * was abbreviated. */
 			log_info("console: %s", s->cli.secret ? "pre-shared-key (changed, not shown)"

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "../config/render.h"
+#include "../ike/ike.h"
 #include "../lib/err.h"
 #include "../lib/log.h"
 #include "../lib/mem.h"
@@ -328,6 +329,7 @@ static int show_ipsec_profile(struct kzd *d, const struct cli_args *a, struct st
 			for (size_t k = 0; k < warn.n; k++)
 				if (warn.v[k].severity == KZ_SEV_WARN)
 					sb_printf(out, "  warning: %s\n", warn.v[k].text);
+			ike_show_profile_status(d->ike, p->name, out);
 			kz_check_show_line(&f, &tail);
 		}
 		kz_findings_free(&warn);
@@ -345,29 +347,6 @@ static int show_ipsec_profile(struct kzd *d, const struct cli_args *a, struct st
 		sb_puts(out, sb_str(&tail));
 	}
 	sb_free(&tail);
-	return 0;
-}
-
-/* ---- SAs: the IKE engine is not part of this build yet; its tables are
- * empty, which is what these print (formats of show-output.md). ---- */
-
-static int show_ike_sa(struct kzd *d, const struct cli_args *a, struct strbuf *out)
-{
-	if (cli_has(a, "json"))
-		sb_puts(out, "{\"ike_sas\":[]}\n");
-	return 0;
-}
-
-static int show_ipsec_sa(struct kzd *d, const struct cli_args *a, struct strbuf *out)
-{
-	size_t configured = 0;
-
-	for (size_t i = 0; i < d->running->profiles.n; i++)
-		configured += kz_find_if_mapping(d->running, d->running->profiles.v[i].name) != NULL;
-	if (cli_has(a, "json"))
-		sb_printf(out, "{\"configured\":%zu,\"created\":0,\"interfaces\":[]}\n", configured);
-	else
-		sb_printf(out, "IPsec SA - %zu configured, 0 created\n", configured);
 	return 0;
 }
 
@@ -448,9 +427,21 @@ static int exec_cmd(struct cli_session *s, enum cli_exec_id id, const struct cli
 	case CLI_X_SHOW_IP_ROUTE:
 		return show_ip_route(d, a, out);
 	case CLI_X_SHOW_IKE_SA:
-		return show_ike_sa(d, a, out);
+		ike_show_ike_sa(d->ike, cli_has(a, "json"), out);
+		return 0;
 	case CLI_X_SHOW_IPSEC_SA:
-		return show_ipsec_sa(d, a, out);
+		ike_show_ipsec_sa(d->ike, cli_has(a, "json"), out);
+		return 0;
+	case CLI_X_CLEAR_IKE_SA: {
+		struct in_addr peer;
+		const char *p = cli_arg(a, "A.B.C.D");
+
+		if (p)
+			inet_pton(AF_INET, p, &peer);
+		return ike_clear_ike(d->ike, p ? &peer : NULL);
+	}
+	case CLI_X_CLEAR_IPSEC_SA:
+		return ike_clear_ipsec(d->ike);
 	case CLI_X_SHOW_IPSEC_PROFILE:
 		return show_ipsec_profile(d, a, out);
 	case CLI_X_WRITE_MEMORY:

@@ -268,7 +268,7 @@ static void test_roundtrip_corpus(void **state)
 {
 	assert_true(roundtrip_dir("tests/cli/configs") >= 3);
 	assert_true(roundtrip_dir("tests/cli/check") >= 20);
-	assert_true(roundtrip_dir("examples") == 2);
+	assert_true(roundtrip_dir("examples") >= 2);
 }
 
 static void test_roundtrip_everything(void **state)

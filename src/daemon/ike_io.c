@@ -1,0 +1,261 @@
+/* ike_io.c - the IKE engine's connection to the world: the UDP sockets on
+ * ports 500 and 4500, the clock, randomness, the engine's timer in the
+ * event loop, and the IPsec SAs it hands over.
+ *
+ * Port 4500 carries IKE behind the 4-byte non-ESP marker, ESP-in-UDP
+ * (RFC 3948) and one-byte NAT keepalives; the socket never has UDP_ENCAP
+ * set, so the kernel hands us all of it (it has no ESP of its own). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <openssl/rand.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../ike/ike.h"
+#include "../lib/err.h"
+#include "../lib/log.h"
+#include "../net/netlink.h"
+#include "daemon.h"
+
+#define IKE_PORT 500
+#define NATT_PORT 4500
+#define RX_MAX 65536
+
+static int udp_open(uint16_t port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1;
+
+	if (fd < 0)
+		return -1;
+	kzd_socket_buffers(fd);
+	/* Which local address a datagram came to: replies leave from it. */
+	if (setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+static int io_send(void *arg, const struct sockaddr_in *local, const struct sockaddr_in *peer,
+		   const void *data, size_t len, bool natt_marker)
+{
+	struct kzd *d = arg;
+	static const uint8_t marker[4];
+	struct iovec iov[2];
+	union {
+		char buf[CMSG_SPACE(sizeof(struct in_pktinfo))];
+		struct cmsghdr align;
+	} ctl;
+	struct msghdr msg = { 0 };
+	struct cmsghdr *cm;
+	struct in_pktinfo *pi;
+	int n = 0, fd = ntohs(local->sin_port) == NATT_PORT ? d->ike_fd4500 : d->ike_fd500;
+
+	if (natt_marker) {
+		iov[n].iov_base = (void *)marker;
+		iov[n++].iov_len = sizeof(marker);
+	}
+	iov[n].iov_base = (void *)data;
+	iov[n++].iov_len = len;
+	msg.msg_name = (void *)peer;
+	msg.msg_namelen = sizeof(*peer);
+	msg.msg_iov = iov;
+	msg.msg_iovlen = (size_t)n;
+	memset(&ctl, 0, sizeof(ctl));
+	msg.msg_control = ctl.buf;
+	msg.msg_controllen = sizeof(ctl.buf);
+	cm = CMSG_FIRSTHDR(&msg);
+	cm->cmsg_level = IPPROTO_IP;
+	cm->cmsg_type = IP_PKTINFO;
+	cm->cmsg_len = CMSG_LEN(sizeof(*pi));
+	pi = (struct in_pktinfo *)CMSG_DATA(cm);
+	pi->ipi_spec_dst = local->sin_addr;
+	if (sendmsg(fd, &msg, 0) < 0) {
+		log_debug("ike: send to %s:%u: %s", inet_ntoa(peer->sin_addr),
+			  ntohs(peer->sin_port), strerror(errno));
+		return KZ_ESYS;
+	}
+	return 0;
+}
+
+static uint64_t io_now_ms(void *arg)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static int64_t io_wall(void *arg)
+{
+	return (int64_t)time(NULL);
+}
+
+static int io_random(void *arg, void *buf, size_t len)
+{
+	return RAND_bytes(buf, (int)len) == 1 ? 0 : KZ_ESYS;
+}
+
+static void io_child_up(void *arg, const struct kz_child_sa *in, const struct kz_child_sa *out)
+{
+	struct kzd *d = arg;
+
+	kzd_dataplane_add(d, in, out);
+}
+
+static void io_child_down(void *arg, uint32_t spi_in, uint32_t spi_out)
+{
+	kzd_dataplane_del(arg, spi_in, spi_out);
+}
+
+static void io_child_stats(void *arg, uint32_t spi, enum kz_child_dir dir,
+			   struct kz_child_stats *st)
+{
+	kzd_dataplane_stats(arg, spi, dir, st);
+}
+
+static struct in_addr io_local_addr(void *arg)
+{
+	struct kzd *d = arg;
+	struct kz_link_state st;
+	struct in_addr none = { 0 };
+
+	if (!d->running->mobile.device[0] || kz_net_link_get(d->running->mobile.device, &st) < 0 ||
+	    !st.admin_up || st.naddr == 0)
+		return none;
+	return st.addr[0].addr;
+}
+
+static void schedule(struct kzd *d)
+{
+	int64_t ms = ike_run_timers(d->ike);
+	struct timeval tv;
+
+	if (ms < 0) {
+		evtimer_del(d->ev_ike_timer);
+		return;
+	}
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(d->ev_ike_timer, &tv);
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	schedule(arg);
+}
+
+static void on_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct kzd *d = arg;
+	bool natt = fd == d->ike_fd4500;
+
+	for (int budget = 64; budget > 0; budget--) {
+		union {
+			char buf[CMSG_SPACE(sizeof(struct in_pktinfo))];
+			struct cmsghdr align;
+		} ctl;
+		struct sockaddr_in peer, local = { .sin_family = AF_INET };
+		struct iovec iov = { d->rx, RX_MAX };
+		struct msghdr msg = { .msg_name = &peer, .msg_namelen = sizeof(peer),
+				      .msg_iov = &iov, .msg_iovlen = 1,
+				      .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf) };
+		ssize_t n = recvmsg(fd, &msg, 0);
+
+		if (n < 0)
+			break;
+		local.sin_port = htons(natt ? NATT_PORT : IKE_PORT);
+		for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm))
+			if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO) {
+				struct in_pktinfo pi;
+
+				memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+				local.sin_addr = pi.ipi_addr;
+			}
+		if (!natt) {
+			ike_input(d->ike, &local, &peer, d->rx, (size_t)n, false);
+			continue;
+		}
+		/* RFC 3948 2.2/2.3: keepalive, non-ESP marker (IKE), or ESP. */
+		if (n == 1 && d->rx[0] == 0xff)
+			continue;
+		if (n >= 4 && !d->rx[0] && !d->rx[1] && !d->rx[2] && !d->rx[3]) {
+			ike_input(d->ike, &local, &peer, d->rx + 4, (size_t)n - 4, true);
+			continue;
+		}
+		kzd_dataplane_udp_esp(d, &local, &peer, d->rx, (size_t)n);
+	}
+	schedule(d);
+}
+
+static const struct ike_io kzd_ike_io = {
+	.send = io_send,
+	.now_ms = io_now_ms,
+	.wall = io_wall,
+	.random = io_random,
+	.child_up = io_child_up,
+	.child_down = io_child_down,
+	.child_stats = io_child_stats,
+	.local_addr = io_local_addr,
+};
+
+int kzd_ike_start(struct kzd *d)
+{
+	struct ike_io io = kzd_ike_io;
+
+	io.arg = d;
+	d->rx = malloc(RX_MAX);
+	d->ike_fd500 = udp_open(IKE_PORT);
+	d->ike_fd4500 = udp_open(NATT_PORT);
+	if (!d->rx || d->ike_fd500 < 0 || d->ike_fd4500 < 0) {
+		log_err("cannot open the IKE ports 500 and 4500: %s", strerror(errno));
+		return KZ_ESYS;
+	}
+	d->ike = ike_engine_new(&io);
+	d->ev_ike500 = event_new(d->base, d->ike_fd500, EV_READ | EV_PERSIST, on_readable, d);
+	d->ev_ike4500 = event_new(d->base, d->ike_fd4500, EV_READ | EV_PERSIST, on_readable, d);
+	d->ev_ike_timer = evtimer_new(d->base, on_timer, d);
+	if (!d->ike || !d->ev_ike500 || !d->ev_ike4500 || !d->ev_ike_timer ||
+	    event_add(d->ev_ike500, NULL) || event_add(d->ev_ike4500, NULL))
+		return KZ_ENOMEM;
+	ike_engine_set_config(d->ike, d->running);
+	schedule(d);
+	return 0;
+}
+
+void kzd_ike_config_changed(struct kzd *d)
+{
+	if (!d->ike)
+		return;
+	ike_engine_set_config(d->ike, d->running);
+	schedule(d);
+}
+
+void kzd_ike_stop(struct kzd *d)
+{
+	if (d->ev_ike500)
+		event_free(d->ev_ike500);
+	if (d->ev_ike4500)
+		event_free(d->ev_ike4500);
+	if (d->ev_ike_timer)
+		event_free(d->ev_ike_timer);
+	ike_engine_free(d->ike);
+	d->ike = NULL;
+	if (d->ike_fd500 >= 0)
+		close(d->ike_fd500);
+	if (d->ike_fd4500 >= 0)
+		close(d->ike_fd4500);
+	free(d->rx);
+}

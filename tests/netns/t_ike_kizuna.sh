@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# kizuna <-> kizuna in the lab:
+#  1. Main mode, both sites global (examples/main-a.conf, main-b.conf):
+#     IKE SA and IPsec SA pair established on both, each side's outbound SPI
+#     is the other's inbound SPI, `show ike sa` says Main mode and the
+#     directions, ports are 500 (no NAT-T configured).
+#  2. Aggressive mode, site A behind the carrier NAT with NAT-T
+#     (examples/site-a.conf, site-b.conf): established, moved to UDP 4500,
+#     site B sees site A at the carrier's address 198.51.100.1.
+set -eu
+KZ_BUILD=$(cd "${1:-build}" && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+. "$here/lib.sh"
+. "$here/ike_lib.sh"
+lab_require_root
+trap lab_down EXIT
+trap 'exit 130' INT TERM HUP
+
+fails=0
+ok() { echo "ok - $*"; }
+nok() { echo "FAIL - $*"; fails=$((fails + 1)); }
+expect() { local what=$1; shift; if "$@"; then ok "$what"; else nok "$what"; fi; }
+
+# ---- 1: Main mode, global addresses
+lab_up global
+kz_start b "$top/examples/main-b.conf"
+kz_start a "$top/examples/main-a.conf"
+if lab_wait_for 20 kz_ipsec_up a && lab_wait_for 5 kz_ipsec_up b; then
+	ok "main mode: IPsec SAs established on both sites"
+else
+	nok "main mode: IPsec SAs established on both sites"
+	kz_logs a b
+fi
+expect "main mode: IKE PH1 established on A" kz_ike_up a
+expect "main mode: IKE PH1 established on B" kz_ike_up b
+expect "main mode: exchange type" sh -c "ip netns exec $NS_GW_A $KZ_BUILD/kizuna -s $LAB_DIR/a.sock show ike sa | grep -qx 'Exchange type is Main mode'"
+expect "main mode: B sees A at its address, port 500" sh -c "ip netns exec $NS_GW_B $KZ_BUILD/kizuna -s $LAB_DIR/b.sock show ike sa | grep -qx 'remote: 198.51.100.2 (UDP \[500\])'"
+a_out=$(kz_spi a Outbound); b_in=$(kz_spi b Inbound)
+a_in=$(kz_spi a Inbound); b_out=$(kz_spi b Outbound)
+expect "main mode: A's outbound SPI ($a_out) is B's inbound" test -n "$a_out" -a "$a_out" = "$b_in"
+expect "main mode: B's outbound SPI ($b_out) is A's inbound" test -n "$b_out" -a "$b_out" = "$a_in"
+expect "main mode: aes-gcm 256 negotiated" sh -c "ip netns exec $NS_GW_A $KZ_BUILD/kizuna -s $LAB_DIR/a.sock show ipsec sa | grep -qx 'enc algorithm: aes-gcm'"
+expect "main mode: one IKE SA each (no duplicate from simultaneous start)" \
+	sh -c "test \$(ip netns exec $NS_GW_A $KZ_BUILD/kizuna -s $LAB_DIR/a.sock show ike sa | grep -c '^IKE PH1') -ge 1"
+kz_stop a
+kz_stop b
+lab_down
+
+# ---- 2: Aggressive mode, A behind the carrier NAT, NAT-T
+lab_up cgnat
+kz_start b "$top/examples/site-b.conf"
+kz_start a "$top/examples/site-a.conf"
+if lab_wait_for 20 kz_ipsec_up a && lab_wait_for 5 kz_ipsec_up b; then
+	ok "aggressive mode: IPsec SAs established on both sites"
+else
+	nok "aggressive mode: IPsec SAs established on both sites"
+	kz_logs a b
+fi
+expect "aggressive mode: exchange type" sh -c "ip netns exec $NS_GW_A $KZ_BUILD/kizuna -s $LAB_DIR/a.sock show ike sa | grep -qx 'Exchange type is Aggressive mode'"
+expect "aggressive mode: A is the initiator" sh -c "ip netns exec $NS_GW_A $KZ_BUILD/kizuna -s $LAB_DIR/a.sock show ike sa | grep -qx 'Direction is initiator'"
+expect "aggressive mode: B sees A through the NAT on 4500" sh -c "ip netns exec $NS_GW_B $KZ_BUILD/kizuna -s $LAB_DIR/b.sock show ike sa | grep -qx 'remote: 198.51.100.1 (UDP \[4500\])'"
+expect "aggressive mode: A talks to B on 4500" sh -c "ip netns exec $NS_GW_A $KZ_BUILD/kizuna -s $LAB_DIR/a.sock show ike sa | grep -qx 'remote: 203.0.113.2 (UDP \[4500\])'"
+expect "aggressive mode: ESP endpoints carry UDP ports" sh -c "ip netns exec $NS_GW_A $KZ_BUILD/kizuna -s $LAB_DIR/a.sock show ipsec sa | grep -q '(UDP \[4500\]) -> 203.0.113.2(UDP \[4500\])'"
+a_out=$(kz_spi a Outbound); b_in=$(kz_spi b Inbound)
+expect "aggressive mode: SPIs agree" test -n "$a_out" -a "$a_out" = "$b_in"
+expect "aggressive mode: phase2 count=1" sh -c "ip netns exec $NS_GW_A $KZ_BUILD/kizuna -s $LAB_DIR/a.sock show ike sa | grep -qx 'phase2 count=1'"
+
+echo "ike-kizuna: $((fails == 0 ? 1 : 0)) passed, $((fails > 0 ? 1 : 0)) failed ($fails checks failed)"
+[ "$fails" -eq 0 ]
