@@ -17,6 +17,8 @@ const struct cli_cmd cli_exec_cmds[] = {
 	  CLI_X_SHOW_IPSEC_SA },
 	{ CLI_IN(CLI_NODE_EXEC), "show ipsec profile [PROFILE] [json]",
 	  "IPsec profiles and their config check", NULL, CLI_X_SHOW_IPSEC_PROFILE },
+	{ CLI_IN(CLI_NODE_EXEC), "show ipsec statistics [json]",
+	  "Data-plane counters: packets dropped, by reason", NULL, CLI_X_SHOW_IPSEC_STATISTICS },
 	{ CLI_IN(CLI_NODE_EXEC), "clear ike sa [A.B.C.D]",
 	  "Delete IKE SAs (all, or of one peer), telling the peers", NULL, CLI_X_CLEAR_IKE_SA },
 	{ CLI_IN(CLI_NODE_EXEC), "clear ipsec sa", "Delete all IPsec SAs, telling the peers", NULL,

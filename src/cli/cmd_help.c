@@ -26,6 +26,7 @@ static const struct {
 	{ "ike", "IKE (phase 1)" },
 	{ "ipsec", "IPsec (phase 2)" },
 	{ "sa", "Security associations" },
+	{ "statistics", "Counters" },
 	{ "profile", "IPsec profile" },
 	{ "proposal", "Proposal" },
 	{ "policy", "Policy" },

@@ -90,6 +90,8 @@ void kzd_dataplane_stats(struct kzd *d, uint32_t spi, enum kz_child_dir dir,
 void kzd_dataplane_udp_esp(struct kzd *d, const struct sockaddr_in *local,
 			   const struct sockaddr_in *peer, const uint8_t *pkt, size_t len);
 void kzd_dataplane_free(struct kzd *d);
+/* `show ipsec statistics`: global and per-SA drop counters. */
+void kzd_dataplane_show_stats(struct kzd *d, bool json, struct strbuf *out);
 /* The TUN device of IPsec<unit> was opened / is about to be closed. */
 void kzd_dataplane_tun_open(struct kzd *d, unsigned unit);
 void kzd_dataplane_tun_close(struct kzd *d, unsigned unit);

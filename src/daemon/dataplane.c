@@ -410,6 +410,50 @@ int kzd_dataplane_start(struct kzd *d)
 	return 0;
 }
 
+void kzd_dataplane_show_stats(struct kzd *d, bool json, struct strbuf *out)
+{
+	struct kzd_dataplane *dp = d->dp;
+	static const struct kzd_dataplane none;
+	const struct kzd_dataplane *z = dp ? dp : &none;
+
+	if (json)
+		sb_printf(out, "{\"no_sa\":%llu,\"outbound_no_sa\":%llu,\"not_ipv4\":%llu,"
+			       "\"send_errors\":%llu,\"sas\":[",
+			  (unsigned long long)z->drop_no_sa, (unsigned long long)z->tx_no_sa,
+			  (unsigned long long)z->drop_not_ipv4, (unsigned long long)z->drop_send);
+	else
+		sb_printf(out,
+			  "inbound ESP for no SA: %llu\n"
+			  "outbound packets outside every SA's selectors (not sent): %llu\n"
+			  "outbound packets not IPv4: %llu\n"
+			  "send errors: %llu\n",
+			  (unsigned long long)z->drop_no_sa, (unsigned long long)z->tx_no_sa,
+			  (unsigned long long)z->drop_not_ipv4, (unsigned long long)z->drop_send);
+	for (size_t i = 0; dp && i < dp->n; i++) {
+		const struct esp_sa *sa = dp->v[i].esp_in;
+
+		if (json)
+			sb_printf(out, "%s{\"spi\":%u,\"interface\":\"IPsec%u\",\"drops\":{", i ? "," : "",
+				  dp->v[i].in.spi, dp->v[i].in.ipsec_unit);
+		else
+			sb_printf(out, "Inbound SA spi=%u(0x%08x) on IPsec%u drops:", dp->v[i].in.spi,
+				  dp->v[i].in.spi, dp->v[i].in.ipsec_unit);
+		for (int w = ESP_DROP_NONE + 1, k = 0; w < ESP_DROP_COUNT; w++) {
+			uint64_t c = esp_sa_drops(sa, (enum esp_drop)w);
+
+			if (json)
+				sb_printf(out, "%s\"%s\":%llu", k++ ? "," : "",
+					  esp_drop_name((enum esp_drop)w), (unsigned long long)c);
+			else
+				sb_printf(out, " %s %llu", esp_drop_name((enum esp_drop)w),
+					  (unsigned long long)c);
+		}
+		sb_puts(out, json ? "}}" : "\n");
+	}
+	if (json)
+		sb_puts(out, "]}\n");
+}
+
 void kzd_dataplane_free(struct kzd *d)
 {
 	struct kzd_dataplane *dp = d->dp;

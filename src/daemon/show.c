@@ -432,6 +432,9 @@ static int exec_cmd(struct cli_session *s, enum cli_exec_id id, const struct cli
 	case CLI_X_SHOW_IPSEC_SA:
 		ike_show_ipsec_sa(d->ike, cli_has(a, "json"), out);
 		return 0;
+	case CLI_X_SHOW_IPSEC_STATISTICS:
+		kzd_dataplane_show_stats(d, cli_has(a, "json"), out);
+		return 0;
 	case CLI_X_CLEAR_IKE_SA: {
 		struct in_addr peer;
 		const char *p = cli_arg(a, "A.B.C.D");
