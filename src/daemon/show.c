@@ -350,6 +350,43 @@ static int show_ipsec_profile(struct kzd *d, const struct cli_args *a, struct st
 	return 0;
 }
 
+static void show_ike_statistics(struct kzd *d, bool json, struct strbuf *out)
+{
+	static const char *const names[] = {
+		"received", "sent", "retransmitted", "dropped malformed", "dropped for no SA",
+		"dropped undecryptable", "dropped bad hash", "dropped out of state",
+		"dropped over the half-open limit", "dropped matching no profile",
+	};
+	static const char *const keys[] = {
+		"rx", "tx", "retransmits", "drop_malformed", "drop_unknown_sa", "drop_decrypt",
+		"drop_hash", "drop_state", "drop_half_open_limit", "drop_no_profile",
+	};
+	struct ike_counters c;
+	uint64_t v[10];
+
+	ike_get_counters(d->ike, &c);
+	v[0] = c.rx;
+	v[1] = c.tx;
+	v[2] = c.retransmits;
+	v[3] = c.drop_malformed;
+	v[4] = c.drop_unknown_sa;
+	v[5] = c.drop_decrypt;
+	v[6] = c.drop_hash;
+	v[7] = c.drop_state;
+	v[8] = c.drop_half_open_limit;
+	v[9] = c.drop_no_profile;
+	if (json)
+		sb_puts(out, "{");
+	for (size_t i = 0; i < 10; i++) {
+		if (json)
+			sb_printf(out, "%s\"%s\":%llu", i ? "," : "", keys[i], (unsigned long long)v[i]);
+		else
+			sb_printf(out, "IKE messages %s: %llu\n", names[i], (unsigned long long)v[i]);
+	}
+	if (json)
+		sb_puts(out, "}\n");
+}
+
 /* ---- write memory: temp file + fsync + rename; the previous file is
  * kept as <file>.bak. ---- */
 
@@ -431,6 +468,9 @@ static int exec_cmd(struct cli_session *s, enum cli_exec_id id, const struct cli
 		return 0;
 	case CLI_X_SHOW_IPSEC_SA:
 		ike_show_ipsec_sa(d->ike, cli_has(a, "json"), out);
+		return 0;
+	case CLI_X_SHOW_IKE_STATISTICS:
+		show_ike_statistics(d, cli_has(a, "json"), out);
 		return 0;
 	case CLI_X_SHOW_IPSEC_STATISTICS:
 		kzd_dataplane_show_stats(d, cli_has(a, "json"), out);
