@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The kizuna demo: builds everything, then runs the two-site lab in network
-# namespaces (site A behind the carrier's NAT, site B with a global address)
-# with kizunad on both gateways, and shows the console: interface state,
-# the running config, and `show ipsec profile` for a correct profile and for
-# broken ones (the manual's config check), plus `kizuna check` of the two
-# sites' files.  Needs root (namespaces); cleans up after itself.
+# namespaces - site A behind the carrier's NAT (private SIM), site B with a
+# global address - with kizunad on both gateways.  Site A initiates in
+# Aggressive mode with NAT-Traversal; the tunnel comes up, LAN A pings and
+# runs iperf3 to LAN B, and the console shows `show ike sa` and
+# `show ipsec sa` (counters moving) on both gateways.  Then the manual's
+# config check: `show ipsec profile` for a correct profile and broken ones,
+# and `kizuna check` of the two sites' files.  Needs root; cleans up.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -43,6 +45,26 @@ say "site B (global address): interfaces"
 console b "show ip address"
 say "site A: running config"
 console a "show running-config"
+
+say "the tunnel: site A initiates (Aggressive mode, NAT-T)"
+if ! lab_wait_for 30 sh -c "ip netns exec $NS_GW_A $build/kizuna -s $LAB_DIR/site-a.sock show ipsec sa | grep -q '^SA status is established'"; then
+	echo "the tunnel did not come up; kizunad's logs:"
+	tail -n 30 "$LAB_DIR"/kizunad-*.log
+	exit 1
+fi
+console a "show ike sa"
+console b "show ike sa"
+say "LAN A (192.168.1.10) pings LAN B (192.168.2.10) through the tunnel"
+lab_exec lan-a ping -c 3 -i 0.3 192.168.2.10
+if command -v iperf3 >/dev/null; then
+	say "iperf3 from LAN A to LAN B, 3 seconds"
+	lab_bg lan-b iperf3-server iperf3 -s -1
+	lab_wait_for 5 sh -c "ip netns exec $NS_LAN_B ss -ltn | grep -q ':5201'"
+	lab_exec lan-a iperf3 -c 192.168.2.10 -t 3 | grep -E 'sender|receiver'
+fi
+say "the IPsec SAs on both gateways (counters moved)"
+console a "show ipsec sa"
+console b "show ipsec sa"
 say "site A: a correct profile"
 console a "show ipsec profile"
 say "site A: the SIM loses its address (WAN shut down)"
