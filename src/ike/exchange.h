@@ -23,7 +23,9 @@
 #define IKE_RETRANS_FIRST_MS 2000u /* first retransmission, doubling */
 #define IKE_RETRANS_TRIES 5u       /* transmissions before "no answer" */
 #define IKE_HALF_OPEN_MAX 512u     /* responder SAs not yet authenticated */
-#define IKE_HALF_OPEN_MS 60000u    /* a half-open SA lives this long */
+#define IKE_HALF_OPEN_MS 15000u    /* a half-open SA lives this long: a flood
+				    * of first messages ties the table up for
+				    * no longer than this after it stops */
 #define IKE_HOLD_QM_MS 2000u       /* a QM1 that overtook the last phase 1 message */
 #define IKE_RETRY_MIN_MS 5000u     /* initiator back-off after a failure */
 #define IKE_RETRY_MAX_MS 600000u
