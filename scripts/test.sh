@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Runs the whole test suite: installs what it needs, builds, then runs every
-# test (unit, golden console transcripts, fuzz corpus replay, namespace
-# tests) in a normal build and again under AddressSanitizer and
-# UndefinedBehaviorSanitizer, and gives each libFuzzer target a short run.
+# Runs the whole test suite: installs what it needs, builds, then runs the
+# unit tests, golden console transcripts and fuzz corpus replay in a normal
+# build, everything again - now with the namespace tests, where kizunad meets
+# itself and strongSwan - under AddressSanitizer and UndefinedBehaviorSanitizer,
+# and gives each libFuzzer target a short run.
 # Namespace tests need root; they skip without it, except under CI=true where
 # a skip is a failure.
 set -euo pipefail
@@ -13,11 +14,12 @@ fuzz_seconds=${KZ_FUZZ_SECONDS:-20}
 pass=0
 fail=0
 
-run_ctest() { # name dir: adds the tests that passed and failed
+run_ctest() { # name dir [ctest options]: adds the tests that passed and failed
 	local name=$1 dir=$2 log total failed
+	shift 2
 	echo "== $name: ctest"
 	log=$(mktemp)
-	(cd "$dir" && ctest --output-on-failure --timeout 600) 2>&1 | tee "$log" || true
+	(cd "$dir" && ctest --output-on-failure --timeout 600 "$@") 2>&1 | tee "$log" || true
 	total=$(sed -n 's/.*tests failed out of \([0-9]*\).*/\1/p' "$log" | tail -1)
 	failed=$(sed -n 's/.* \([0-9]*\) tests failed out of.*/\1/p' "$log" | tail -1)
 	if [ -z "$total" ]; then
@@ -32,7 +34,7 @@ run_ctest() { # name dir: adds the tests that passed and failed
 
 echo "== build (gcc, -Wall -Wextra -Werror)"
 scripts/build.sh build
-run_ctest "gcc" build
+run_ctest "gcc" build -LE netns
 
 echo "== build (AddressSanitizer + UndefinedBehaviorSanitizer)"
 scripts/build.sh build-asan -DKZ_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
