@@ -26,6 +26,8 @@ const struct cli_cmd cli_exec_cmds[] = {
 	  "Delete IKE SAs (all, or of one peer), telling the peers", NULL, CLI_X_CLEAR_IKE_SA },
 	{ CLI_IN(CLI_NODE_EXEC), "clear ipsec sa", "Delete all IPsec SAs, telling the peers", NULL,
 	  CLI_X_CLEAR_IPSEC_SA },
+	{ CLI_IN(CLI_NODE_EXEC), "diagnose ipsec [PROFILE] [json]",
+	  "Walk the troubleshooting checklist for IPsec profiles", NULL, CLI_X_DIAGNOSE_IPSEC },
 	{ CLI_IN(CLI_NODE_EXEC), "write memory", "Save the running config to the startup file", NULL,
 	  CLI_X_WRITE_MEMORY },
 };

@@ -451,6 +451,7 @@ static int exec_cmd(struct cli_session *s, enum cli_exec_id id, const struct cli
 		    struct strbuf *out)
 {
 	struct kzd *d = sess_daemon(s);
+	int r;
 
 	switch (id) {
 	case CLI_X_SHOW_RUNNING_CONFIG:
@@ -481,14 +482,22 @@ static int exec_cmd(struct cli_session *s, enum cli_exec_id id, const struct cli
 
 		if (p)
 			inet_pton(AF_INET, p, &peer);
-		return ike_clear_ike(d->ike, p ? &peer : NULL);
+		r = ike_clear_ike(d->ike, p ? &peer : NULL);
+		/* the engine's next deadline moved (an auto profile starts
+		 * again): rearm its timer */
+		kzd_ike_config_changed(d);
+		return r;
 	}
 	case CLI_X_CLEAR_IPSEC_SA:
-		return ike_clear_ipsec(d->ike);
+		r = ike_clear_ipsec(d->ike);
+		kzd_ike_config_changed(d);
+		return r;
 	case CLI_X_SHOW_IPSEC_PROFILE:
 		return show_ipsec_profile(d, a, out);
 	case CLI_X_WRITE_MEMORY:
 		return write_memory(d, out);
+	case CLI_X_DIAGNOSE_IPSEC:
+		return kzd_diagnose(d, cli_arg(a, "PROFILE"), cli_has(a, "json"), s->lang, out);
 	default:
 		sb_puts(out, "% not available in this version\n");
 		return KZ_ENOTSUP;

@@ -119,6 +119,19 @@ struct ike_profile_status {
 
 /* Status of a profile, or NULL when the engine does not know it. */
 const struct ike_profile_status *ike_profile_status(struct ike_engine *e, const char *profile);
+/* The SAs of one profile now, for `diagnose ipsec` (check A3/A8). */
+struct ike_profile_sas {
+	bool ike_up;          /* an IKE SA is established */
+	bool ike_negotiating; /* an IKE SA is being negotiated */
+	bool ike_natt;        /* the established IKE SA floated to UDP 4500 */
+	bool ipsec_up;        /* an IPsec SA pair (the newest) is up */
+	unsigned unit;        /* its IPsec<N> */
+	uint32_t spi_in, spi_out;
+	struct kz_prefix local_ts, remote_ts;
+	int64_t ipsec_up_wall; /* wall clock when the pair was made */
+};
+void ike_profile_sas(struct ike_engine *e, const char *profile, struct ike_profile_sas *out);
+
 /* "no proposal chosen", "pre-shared key mismatch", ... */
 const char *ike_fail_class_name(enum ike_fail_class c);
 

@@ -329,3 +329,35 @@ void ike_show_profile_status(struct ike_engine *e, const char *profile, struct s
 	sb_printf(out, "%s : phase %d failed %u time(s), last at %s: %s\n", profile, st->phase,
 		  st->count, when, st->detail);
 }
+
+void ike_profile_sas(struct ike_engine *e, const char *profile, struct ike_profile_sas *out)
+{
+	uint64_t now = eng_now(e);
+
+	memset(out, 0, sizeof(*out));
+	for (const struct ike_sa *sa = e->sas; sa; sa = sa->next) {
+		if (sa->dying || strcmp(sa->profile, profile))
+			continue;
+		if (sa->state == IKE_ST_ESTABLISHED && !(sa->expire_ms && now >= sa->expire_ms)) {
+			out->ike_up = true;
+			out->ike_natt |= sa->natt.floated;
+		} else if (sa->state != IKE_ST_ESTABLISHED) {
+			out->ike_negotiating = true;
+		}
+	}
+	/* the list is newest first: the first live pair is the newest */
+	for (const struct ike_child *c = e->children; c; c = c->next) {
+		if (c->dying || strcmp(c->profile, profile) || remaining_s(c->expire_ms, now) == 0)
+			continue;
+		out->ipsec_up = true;
+		out->unit = c->in.ipsec_unit;
+		out->spi_in = c->in.spi;
+		out->spi_out = c->out.spi;
+		out->local_ts = c->out.local_ts;
+		out->remote_ts = c->out.remote_ts;
+		if (c->out.created_ms && c->out.created_ms <= now)
+			out->ipsec_up_wall = e->io.wall(e->io.arg) -
+					     (int64_t)((now - c->out.created_ms) / 1000u);
+		break;
+	}
+}

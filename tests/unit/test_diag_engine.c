@@ -1,0 +1,881 @@
+/* test_diag_engine.c - the troubleshooter (src/diag/) from fixtures: one
+ * snapshot per check id and outcome, aggressive and main mode, initiator
+ * and responder; the first [NG] id of each; the text and JSON layouts;
+ * golden outputs in English and Japanese (tests/unit/data/diag/NAME.{en,ja}.out,
+ * rewritten with KZ_UPDATE_GOLDEN=1); the .mo reader on broken input. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config/model.h"
+#include "diag/diag.h"
+#include "lib/err.h"
+#include "lib/strbuf.h"
+
+#define T0 1700000000 /* a fixed "now" */
+
+static struct in_addr ip(const char *s)
+{
+	struct in_addr a;
+
+	assert_int_equal(inet_pton(AF_INET, s, &a), 1);
+	return a;
+}
+
+static struct kz_prefix pfx(const char *s, unsigned len)
+{
+	struct kz_prefix p = { .set = true, .addr = ip(s), .len = (uint8_t)len };
+
+	return p;
+}
+
+/* Site A (initiator, aggressive, NAT-T, key-id site-a) or site B
+ * (responder, remote-id site-a), as in config-language.md. */
+static struct kz_config *site(bool a, bool aggressive)
+{
+	struct kz_config *c = kz_config_new();
+	struct kz_ike_proposal *ikp;
+	struct kz_ike_policy *ikpol;
+	struct kz_ipsec_proposal *esp;
+	struct kz_ipsec_policy *ipol;
+	struct kz_ipsec_profile *p;
+	struct kz_if_ipsec *ifc;
+	struct kz_route rt = { 0 };
+	int err;
+
+	assert_non_null(c);
+	c->mobile.present = true;
+	strcpy(c->mobile.device, "wan0");
+	ikp = kz_add_ike_proposal(c, "IKEP", &err);
+	ikpol = kz_add_ike_policy(c, "IKEPOL", &err);
+	assert_non_null(ikp);
+	assert_non_null(ikpol);
+	ikpol->mode = aggressive ? KZ_MODE_AGGRESSIVE : KZ_MODE_MAIN;
+	strcpy(ikpol->proposals[0], "IKEP");
+	ikpol->nproposals = 1;
+	ikpol->psk.set = true;
+	strcpy(ikpol->psk.text, "correct horse battery staple");
+	memcpy(ikpol->psk.key, ikpol->psk.text, strlen(ikpol->psk.text));
+	ikpol->psk.len = strlen(ikpol->psk.text);
+	if (aggressive) {
+		ikpol->natt = true;
+		if (a) {
+			ikpol->local_id.type = KZ_ID_KEY_ID;
+			strcpy(ikpol->local_id.value, "site-a");
+		} else {
+			ikpol->remote_id.type = KZ_ID_KEY_ID;
+			strcpy(ikpol->remote_id.value, "site-a");
+		}
+	}
+	esp = kz_add_ipsec_proposal(c, "ESPP", &err);
+	ipol = kz_add_ipsec_policy(c, "IPSECPOL", &err);
+	assert_non_null(esp);
+	assert_non_null(ipol);
+	strcpy(ipol->proposals[0], "ESPP");
+	ipol->nproposals = 1;
+	ipol->local_ts = pfx(a ? "192.168.1.0" : "192.168.2.0", 24);
+	ipol->remote_ts = pfx(a ? "192.168.2.0" : "192.168.1.0", 24);
+	p = kz_add_profile(c, "HQ", &err);
+	assert_non_null(p);
+	if (a && aggressive) {
+		p->peer_type = KZ_PEER_ADDR;
+		p->peer_addr = ip("203.0.113.2");
+	} else if (a) {
+		p->peer_type = KZ_PEER_ADDR;
+		p->peer_addr = ip("203.0.113.2");
+	} else if (aggressive) {
+		p->peer_type = KZ_PEER_ANY;
+	} else {
+		p->peer_type = KZ_PEER_ADDR;
+		p->peer_addr = ip("198.51.100.2");
+	}
+	p->source_set = true;
+	strcpy(p->ike_policy, "IKEPOL");
+	strcpy(p->ipsec_policy, "IPSECPOL");
+	ifc = kz_add_ipsec_if(c, 0, &err);
+	assert_non_null(ifc);
+	strcpy(ifc->map, "HQ");
+	ifc->shutdown = false;
+	rt.dest = ipol->remote_ts;
+	rt.via = KZ_VIA_IPSEC;
+	rt.ipsec_unit = 0;
+	assert_int_equal(kz_route_add(c, &rt), 0);
+	return c;
+}
+
+/* A fixture: config, snapshot and the one profile state. */
+struct fx {
+	struct kz_config *cfg;
+	struct diag_snapshot s;
+	struct diag_ipsec_if ifs[1];
+	struct diag_route routes[1];
+	struct diag_profile_state st;
+};
+
+/* Healthy: WAN up with addr, IPsec0 up, SAs up, route, traffic. */
+static void fx_init(struct fx *f, bool a, bool aggressive, const char *addr)
+{
+	memset(f, 0, sizeof(*f));
+	f->cfg = site(a, aggressive);
+	f->s.cfg = f->cfg;
+	f->s.now = T0;
+	f->s.mobile.exists = f->s.mobile.admin_up = f->s.mobile.lower_up = true;
+	f->s.mobile.has_addr = true;
+	f->s.mobile.addr = ip(addr);
+	f->s.mobile.plen = 24;
+	f->ifs[0].unit = 0;
+	f->ifs[0].exists = f->ifs[0].admin_up = true;
+	f->s.ifs = f->ifs;
+	f->s.nifs = 1;
+	f->routes[0].dest = pfx(a ? "192.168.2.0" : "192.168.1.0", 24);
+	f->s.routes = f->routes;
+	f->s.nroutes = 1;
+	f->s.routes_known = true;
+	strcpy(f->st.profile, "HQ");
+	f->st.known = true;
+	f->st.ike_up = f->st.ipsec_up = true;
+	f->st.ike_natt_floated = aggressive && a;
+	f->st.nat_known = true;
+	f->st.nat_local = aggressive && a && addr[0] == '1' && addr[1] == '0' && addr[2] == '0';
+	f->st.spi_in = 0x0ed62f83;
+	f->st.spi_out = 0x5bf34f68;
+	f->st.local_ts = pfx(a ? "192.168.1.0" : "192.168.2.0", 24);
+	f->st.remote_ts = pfx(a ? "192.168.2.0" : "192.168.1.0", 24);
+	f->st.out_packets = 12;
+	f->st.in_packets = 12;
+	f->st.ipsec_up_since = T0 - 100;
+	f->st.out_last = f->st.in_last = T0 - 5;
+	f->st.outside_known = true;
+	f->s.states = &f->st;
+	f->s.nstates = 1;
+}
+
+static void fx_down(struct fx *f)
+{
+	f->st.ike_up = f->st.ipsec_up = false;
+	f->st.nat_known = false;
+	f->st.nat_local = false;
+}
+
+static void fx_fail(struct fx *f, enum diag_fail cls, int phase, const char *detail)
+{
+	f->st.fail = cls;
+	f->st.phase = phase;
+	f->st.count = 3;
+	f->st.first_wall = T0 - 60;
+	f->st.last_wall = T0 - 1;
+	snprintf(f->st.detail, sizeof(f->st.detail), "%s", detail);
+}
+
+static void fx_free(struct fx *f)
+{
+	kz_config_free(f->cfg);
+}
+
+/* Runs the engine and returns the first NG id (copied). */
+static const char *first_ng(struct fx *f, struct diag_report *rep)
+{
+	static char id[DIAG_ID_MAX];
+
+	assert_int_equal(diag_run(&f->s, NULL, rep), 0);
+	assert_int_equal(rep->n, 1);
+	snprintf(id, sizeof(id), "%s", diag_first_ng(rep, 0));
+	return id;
+}
+
+static void expect_first(struct fx *f, const char *want)
+{
+	struct diag_report rep;
+	const char *got = first_ng(f, &rep);
+
+	if (strcmp(got, want)) {
+		struct strbuf sb;
+
+		sb_init(&sb);
+		diag_render_text(&rep, NULL, &sb);
+		print_error("expected first NG '%s', got '%s':\n%s", want, got, sb_str(&sb));
+		sb_free(&sb);
+	}
+	assert_string_equal(got, want);
+	diag_report_free(&rep);
+}
+
+static const struct diag_check *find_check(const struct diag_report *r, const char *id)
+{
+	for (size_t i = 0; i < r->v[0].nchecks; i++)
+		if (!strcmp(r->v[0].checks[i].id, id))
+			return &r->v[0].checks[i];
+	return NULL;
+}
+
+/* ---- healthy ---- */
+
+static void test_healthy_both_roles(void **state)
+{
+	struct fx f;
+	struct diag_report rep;
+	struct strbuf sb;
+
+	(void)state;
+	fx_init(&f, true, true, "100.64.0.2");
+	assert_string_equal(first_ng(&f, &rep), "");
+	assert_int_equal(rep.v[0].problems, 0);
+	assert_string_equal(rep.v[0].role, "initiator");
+	assert_non_null(find_check(&rep, "A3"));
+	assert_int_equal(find_check(&rep, "A3")->result, DIAG_OK);
+	assert_int_equal(find_check(&rep, "A8")->result, DIAG_OK);
+	sb_init(&sb);
+	diag_render_text(&rep, NULL, &sb);
+	assert_non_null(strstr(sb_str(&sb), "HQ: no problem found\n"));
+	assert_non_null(strstr(sb_str(&sb),
+			       "[OK] A1 SIM contract: local 100.64.0.2 (shared, carrier-grade NAT)"));
+	assert_non_null(strstr(sb_str(&sb), "[WARN] aggressive mode with a pre-shared key: ~"));
+	sb_free(&sb);
+	diag_report_free(&rep);
+	fx_free(&f);
+
+	fx_init(&f, false, true, "203.0.113.2");
+	assert_string_equal(first_ng(&f, &rep), "");
+	assert_string_equal(rep.v[0].role, "responder");
+	diag_report_free(&rep);
+	fx_free(&f);
+
+	fx_init(&f, true, false, "198.51.100.2");
+	assert_string_equal(first_ng(&f, &rep), "");
+	assert_string_equal(rep.v[0].mode, "main");
+	assert_non_null(find_check(&rep, "M1"));
+	assert_non_null(find_check(&rep, "M3"));
+	assert_null(find_check(&rep, "A7"));
+	diag_report_free(&rep);
+	fx_free(&f);
+}
+
+/* ---- A1 / M1 ---- */
+
+static void test_a1(void **state)
+{
+	struct fx f;
+
+	(void)state;
+	/* A1.2: responder with a shared address */
+	fx_init(&f, false, true, "100.64.0.9");
+	fx_down(&f);
+	expect_first(&f, "A1.2");
+	fx_free(&f);
+	/* A1.1: initiator behind CGN, peer configured private */
+	fx_init(&f, true, true, "100.64.0.2");
+	fx_down(&f);
+	f.cfg->profiles.v[0].peer_addr = ip("192.168.50.1");
+	expect_first(&f, "A1.1");
+	fx_free(&f);
+	/* NAT-D overrides a global-looking address (responder seen behind NAT) */
+	fx_init(&f, false, true, "203.0.113.2");
+	f.st.nat_known = f.st.nat_local = true;
+	expect_first(&f, "A1.2");
+	fx_free(&f);
+}
+
+static void test_m1(void **state)
+{
+	struct fx f;
+
+	(void)state;
+	fx_init(&f, true, false, "100.64.0.2");
+	fx_down(&f);
+	expect_first(&f, "M1.1");
+	fx_free(&f);
+	fx_init(&f, false, false, "203.0.113.2");
+	fx_down(&f);
+	f.cfg->profiles.v[0].peer_type = KZ_PEER_ANY;
+	expect_first(&f, "M1.2");
+	fx_free(&f);
+}
+
+/* ---- A2 / M2 ---- */
+
+static void test_a2(void **state)
+{
+	struct fx f;
+	struct diag_report rep;
+
+	(void)state;
+	fx_init(&f, true, true, "100.64.0.2");
+	fx_down(&f);
+	f.s.mobile.admin_up = false;
+	f.s.mobile.has_addr = false;
+	expect_first(&f, "A2.1");
+	/* the A4 line follows with the router's exact text */
+	assert_int_equal(diag_run(&f.s, NULL, &rep), 0);
+	assert_non_null(find_check(&rep, "A4.1"));
+	assert_string_equal(find_check(&rep, "A4.1")->text,
+			    "sourced I/F don't have valid address [MobileEthernet0.0]");
+	assert_int_equal(find_check(&rep, "A1")->result, DIAG_NA);
+	assert_int_equal(find_check(&rep, "A5")->result, DIAG_NA);
+	diag_report_free(&rep);
+	fx_free(&f);
+
+	fx_init(&f, true, true, "100.64.0.2");
+	fx_down(&f);
+	f.s.mobile.has_addr = false;
+	expect_first(&f, "A2.2");
+	fx_free(&f);
+
+	fx_init(&f, true, false, "198.51.100.2");
+	fx_down(&f);
+	f.s.mobile.admin_up = false;
+	f.s.mobile.has_addr = false;
+	expect_first(&f, "M2.1");
+	fx_free(&f);
+}
+
+/* ---- A3 is state only ---- */
+
+static void test_a3_never_ng(void **state)
+{
+	struct fx f;
+	struct diag_report rep;
+
+	(void)state;
+	fx_init(&f, true, true, "100.64.0.2");
+	f.st.ipsec_up = false;
+	fx_fail(&f, DIAG_FAIL_TS_MISMATCH, 2, "traffic selector mismatch: the peer said INVALID-ID-INFORMATION");
+	assert_int_equal(diag_run(&f.s, NULL, &rep), 0);
+	assert_non_null(find_check(&rep, "A3.2"));
+	assert_int_equal(find_check(&rep, "A3.2")->result, DIAG_NA);
+	assert_string_equal(diag_first_ng(&rep, 0), "A5.3");
+	diag_report_free(&rep);
+	fx_free(&f);
+}
+
+/* ---- A4 ---- */
+
+static void test_a4(void **state)
+{
+	struct fx f;
+
+	(void)state;
+	fx_init(&f, true, true, "100.64.0.2");
+	fx_down(&f);
+	f.ifs[0].admin_up = false;
+	expect_first(&f, "A4.2");
+	fx_free(&f);
+
+	fx_init(&f, true, true, "100.64.0.2");
+	fx_down(&f);
+	f.cfg->ipsec_ifs.v[0].map[0] = 0;
+	expect_first(&f, "A4.3");
+	fx_free(&f);
+
+	fx_init(&f, false, true, "203.0.113.2");
+	fx_down(&f);
+	strcpy(f.cfg->profiles.v[0].ipsec_policy, "NOPE");
+	expect_first(&f, "A4.4");
+	fx_free(&f);
+
+	fx_init(&f, true, true, "100.64.0.2");
+	fx_down(&f);
+	strcpy(f.cfg->profiles.v[0].ike_policy, "NOPE");
+	expect_first(&f, "A4.5");
+	fx_free(&f);
+}
+
+/* ---- A5 from what IKE saw ---- */
+
+static void test_a5(void **state)
+{
+	struct fx f;
+	struct diag_report rep;
+	const struct diag_check *c;
+
+	(void)state;
+	/* responder: an unexpected key-id */
+	fx_init(&f, false, true, "203.0.113.2");
+	fx_down(&f);
+	fx_fail(&f, DIAG_FAIL_ID_MISMATCH, 1, "ID mismatch: an initiator at 198.51.100.1 sent key-id site-x");
+	strcpy(f.st.id_received, "key-id site-x");
+	strcpy(f.st.id_expected, "key-id site-a");
+	expect_first(&f, "A5.1");
+	assert_int_equal(diag_run(&f.s, NULL, &rep), 0);
+	c = find_check(&rep, "A5.1");
+	if (!c)
+		fail();
+	assert_string_equal(c->text, "key-id differs: an initiator sent key-id site-x, this "
+				     "profile expects key-id site-a");
+	assert_string_equal(c->remedy[c->nremedy - 1], "remote-id key-id site-x");
+	diag_report_free(&rep);
+	fx_free(&f);
+
+	/* responder with local-id instead of remote-id: A5.2 */
+	fx_init(&f, false, true, "203.0.113.2");
+	fx_down(&f);
+	f.cfg->ike_policies.v[0].remote_id.type = KZ_ID_NONE;
+	f.cfg->ike_policies.v[0].local_id.type = KZ_ID_KEY_ID;
+	strcpy(f.cfg->ike_policies.v[0].local_id.value, "site-a");
+	fx_fail(&f, DIAG_FAIL_ID_MISMATCH, 1, "ID mismatch");
+	expect_first(&f, "A5.2");
+	fx_free(&f);
+
+	/* initiator: selectors, proposals, keys */
+	fx_init(&f, true, true, "100.64.0.2");
+	fx_down(&f);
+	f.st.ike_up = true;
+	fx_fail(&f, DIAG_FAIL_TS_MISMATCH, 2, "traffic selector mismatch");
+	expect_first(&f, "A5.3");
+	fx_fail(&f, DIAG_FAIL_NO_PROPOSAL, 1, "no proposal chosen: the peer said NO-PROPOSAL-CHOSEN");
+	f.st.ike_up = false;
+	strcpy(f.st.our_offer, "aes-cbc-256/sha2-256/modp2048");
+	expect_first(&f, "A5.4");
+	fx_fail(&f, DIAG_FAIL_PSK_MISMATCH, 1, "pre-shared key mismatch: the peer's HASH_R in message 2 did not verify (the pre-shared keys differ)");
+	expect_first(&f, "A5.5");
+	assert_int_equal(diag_run(&f.s, NULL, &rep), 0);
+	c = find_check(&rep, "A5.5");
+	assert_string_equal(c->remedy[0], "ike policy IKEPOL");
+	assert_string_equal(c->remedy[1], "pre-shared-key ascii <the key the peer uses>");
+	/* the key itself never appears */
+	assert_null(strstr(c->cause, "horse"));
+	diag_report_free(&rep);
+	/* a notify it cannot classify: [--], no NG, says how to find out */
+	fx_fail(&f, DIAG_FAIL_PEER_NOTIFY, 1, "peer notify: the peer said DOI-NOT-SUPPORTED");
+	strcpy(f.st.notify_name, "DOI-NOT-SUPPORTED");
+	expect_first(&f, "");
+	fx_free(&f);
+
+	/* nothing seen yet: [--] with a way to get the evidence */
+	fx_init(&f, true, true, "198.51.100.2");
+	fx_down(&f);
+	assert_int_equal(diag_run(&f.s, NULL, &rep), 0);
+	c = find_check(&rep, "A5");
+	assert_int_equal(c->result, DIAG_NA);
+	assert_string_equal(c->remedy[0], "clear ike sa");
+	assert_string_equal(diag_first_ng(&rep, 0), "");
+	diag_report_free(&rep);
+	fx_free(&f);
+}
+
+/* With the peer's config the comparison decides (kz_check_cross). */
+static void test_a5_with_peer_config(void **state)
+{
+	struct fx f;
+	struct kz_config *peer = site(false, true);
+
+	(void)state;
+	fx_init(&f, true, true, "100.64.0.2");
+	fx_down(&f);
+	strcpy(peer->ike_policies.v[0].remote_id.value, "site-z");
+	f.s.peer_cfg = peer;
+	f.s.peer_name = "site-b.conf";
+	expect_first(&f, "A5.1");
+	fx_free(&f);
+	kz_config_free(peer);
+}
+
+/* ---- A6 ---- */
+
+static void test_a6(void **state)
+{
+	struct fx f;
+
+	(void)state;
+	fx_init(&f, true, true, "100.64.0.2");
+	fx_down(&f);
+	fx_fail(&f, DIAG_FAIL_NO_ANSWER, 1, "no answer: Aggressive mode message 1 retransmitted 5 times without a reply");
+	expect_first(&f, "A6.2");
+	/* a responder address that is private: A6.1 - but A1.1 comes first
+	 * when this site is behind NAT too, so from a global site */
+	fx_free(&f);
+	fx_init(&f, true, true, "198.51.100.2");
+	fx_down(&f);
+	fx_fail(&f, DIAG_FAIL_NO_ANSWER, 1, "no answer");
+	f.cfg->profiles.v[0].peer_addr = ip("100.64.9.9");
+	expect_first(&f, "A6.1");
+	fx_free(&f);
+	/* main mode: A6.2 only */
+	fx_init(&f, true, false, "198.51.100.2");
+	fx_down(&f);
+	fx_fail(&f, DIAG_FAIL_NO_ANSWER, 1, "no answer");
+	f.cfg->profiles.v[0].peer_addr = ip("100.64.9.9");
+	expect_first(&f, "A6.2");
+	fx_free(&f);
+}
+
+/* ---- A7 ---- */
+
+static void test_a7(void **state)
+{
+	struct fx f;
+
+	(void)state;
+	/* behind CGN without nat-traversal */
+	fx_init(&f, true, true, "100.64.0.2");
+	fx_down(&f);
+	f.cfg->ike_policies.v[0].natt = false;
+	fx_fail(&f, DIAG_FAIL_NO_ANSWER, 2, "no answer: Quick Mode message 1 retransmitted");
+	expect_first(&f, "A6.2"); /* A6 before A7: IKE got no answer at all */
+	fx_free(&f);
+	fx_init(&f, true, true, "100.64.0.2");
+	fx_down(&f);
+	f.cfg->ike_policies.v[0].natt = false;
+	expect_first(&f, "A7.1");
+	fx_free(&f);
+	/* NAT-T announced, the peer did not take it: still on UDP 500 */
+	fx_init(&f, true, true, "100.64.0.2");
+	f.st.ike_natt_floated = false;
+	f.st.ipsec_up = false;
+	expect_first(&f, "A7.1");
+	fx_free(&f);
+	/* the responder saw the initiator behind NAT and has no NAT-T */
+	fx_init(&f, false, true, "203.0.113.2");
+	f.cfg->ike_policies.v[0].natt = false;
+	f.st.nat_peer = true;
+	expect_first(&f, "A7.1");
+	fx_free(&f);
+}
+
+/* ---- A8 ---- */
+
+static void test_a8(void **state)
+{
+	struct fx f;
+	struct diag_report rep;
+
+	(void)state;
+	fx_init(&f, true, true, "100.64.0.2");
+	f.s.nroutes = 0;
+	expect_first(&f, "A8.1");
+	assert_int_equal(diag_run(&f.s, NULL, &rep), 0);
+	assert_string_equal(find_check(&rep, "A8.1")->remedy[0], "ip route 192.168.2.0/24 IPsec0");
+	diag_report_free(&rep);
+	/* a route through another interface does not count */
+	f.s.nroutes = 1;
+	f.routes[0].unit = 1;
+	expect_first(&f, "A8.1");
+	f.routes[0].unit = 0;
+	f.st.outside_drops = 7;
+	expect_first(&f, "A8.2");
+	f.st.outside_known = false; /* not judged without the baseline */
+	expect_first(&f, "");
+	f.st.outside_drops = 0;
+	f.st.in_packets = 0;
+	f.st.in_last = 0;
+	f.st.out_last = T0 - 2;
+	expect_first(&f, "A8.3");
+	/* replies stopped 30 s ago while packets still go out */
+	f.st.in_packets = 5;
+	f.st.in_last = T0 - 40;
+	expect_first(&f, "A8.3");
+	/* just came up: not yet "a while" */
+	f.st.in_packets = 0;
+	f.st.in_last = 0;
+	f.st.ipsec_up_since = T0 - 5;
+	expect_first(&f, "");
+	/* routes unreadable: [--] */
+	f.s.routes_known = false;
+	assert_int_equal(diag_run(&f.s, NULL, &rep), 0);
+	assert_int_equal(find_check(&rep, "A8")->result, DIAG_NA);
+	diag_report_free(&rep);
+	/* SAs down: A8 not judged */
+	fx_down(&f);
+	f.s.routes_known = true;
+	f.s.nroutes = 0;
+	assert_int_equal(diag_run(&f.s, NULL, &rep), 0);
+	assert_null(find_check(&rep, "A8.1"));
+	assert_int_equal(find_check(&rep, "A8")->result, DIAG_NA);
+	diag_report_free(&rep);
+	fx_free(&f);
+}
+
+/* ---- output layouts ---- */
+
+static void test_text_and_json(void **state)
+{
+	struct fx f;
+	struct diag_report rep;
+	struct strbuf sb;
+	const char *t;
+
+	(void)state;
+	fx_init(&f, true, true, "100.64.0.2");
+	fx_down(&f);
+	fx_fail(&f, DIAG_FAIL_PSK_MISMATCH, 1, "pre-shared key mismatch");
+	assert_int_equal(diag_run(&f.s, NULL, &rep), 0);
+	sb_init(&sb);
+	diag_render_text(&rep, NULL, &sb);
+	t = sb_str(&sb);
+	assert_true(!strncmp(t, "profile HQ: initiator, aggressive mode (ipsec profile HQ: peer "
+				"203.0.113.2)\n",
+			     strlen("profile HQ: initiator, aggressive mode (ipsec profile HQ: peer "
+				    "203.0.113.2)\n")));
+	assert_non_null(strstr(t, "\n[--] A3.1 no IKE SA: negotiation failing, see below\n"));
+	assert_non_null(strstr(t, "\n[NG] A5.5 pre-shared keys differ\n    cause: the peer's HASH "
+				  "did not verify (3 time(s) since "));
+	assert_non_null(strstr(t, "\n    remedy:\n      ike policy IKEPOL\n      pre-shared-key "
+				  "ascii <the key the peer uses>\n"));
+	assert_non_null(strstr(t, "\nHQ: 1 problem(s) found\n"));
+	/* [WARN] after the checks */
+	assert_true(strstr(t, "[WARN]") > strstr(t, "[--] A8"));
+	sb_reset(&sb);
+	diag_render_json(&rep, &sb);
+	t = sb_str(&sb);
+	assert_true(!strncmp(t, "{\"profiles\":[{\"profile\":\"HQ\",\"role\":\"initiator\","
+				"\"mode\":\"aggressive\"",
+			     40));
+	assert_non_null(strstr(t, "{\"id\":\"A5.5\",\"result\":\"ng\",\"text\":\"pre-shared keys "
+				  "differ\""));
+	assert_non_null(strstr(t, "\"remedy\":[\"ike policy IKEPOL\",\"pre-shared-key ascii <the key "
+				  "the peer uses>\"]"));
+	assert_non_null(strstr(t, "\"result\":\"na\""));
+	assert_non_null(strstr(t, "\"problems\":1}]}\n"));
+	sb_free(&sb);
+	diag_report_free(&rep);
+
+	/* one profile by name; an unknown one is an error */
+	f.s.only_profile = "NOPE";
+	assert_int_equal(diag_run(&f.s, NULL, &rep), KZ_ENOENT);
+	assert_string_equal(rep.error, "% no ipsec profile NOPE");
+	diag_report_free(&rep);
+	fx_free(&f);
+}
+
+/* ---- languages and golden outputs ---- */
+
+static struct diag_lang *load_ja(void)
+{
+	struct diag_lang *l = NULL;
+	char path[1024];
+
+	snprintf(path, sizeof(path), "%s/locale/ja/LC_MESSAGES/kizuna.mo", KZ_BUILD_DIR);
+	assert_int_equal(diag_lang_load(path, "ja", &l), 0);
+	return l;
+}
+
+static void golden(const char *name, const char *got)
+{
+	char path[1024];
+	FILE *fp;
+	static char want[65536];
+	size_t n;
+
+	snprintf(path, sizeof(path), "%s/tests/unit/data/diag/%s", KZ_SOURCE_DIR, name);
+	if (getenv("KZ_UPDATE_GOLDEN")) {
+		fp = fopen(path, "w");
+		assert_non_null(fp);
+		fputs(got, fp);
+		fclose(fp);
+		return;
+	}
+	fp = fopen(path, "r");
+	if (!fp)
+		fail_msg("missing golden file %s (run with KZ_UPDATE_GOLDEN=1)", path);
+	n = fread(want, 1, sizeof(want) - 1, fp);
+	want[n] = 0;
+	fclose(fp);
+	if (strcmp(want, got))
+		print_error("%s differs; got:\n%s", name, got);
+	assert_string_equal(want, got);
+}
+
+/* Scenarios for the golden files: name, setup. */
+static void scen_psk(struct fx *f)
+{
+	fx_init(f, true, true, "100.64.0.2");
+	fx_down(f);
+	fx_fail(f, DIAG_FAIL_PSK_MISMATCH, 1, "pre-shared key mismatch: the peer's HASH_R in message 2 did not verify (the pre-shared keys differ)");
+}
+
+static void scen_healthy_b(struct fx *f)
+{
+	fx_init(f, false, true, "203.0.113.2");
+	f->st.nat_peer = true;
+}
+
+static void scen_wan_down(struct fx *f)
+{
+	fx_init(f, true, true, "100.64.0.2");
+	fx_down(f);
+	f->s.mobile.admin_up = false;
+	f->s.mobile.has_addr = false;
+}
+
+static void scen_no_route(struct fx *f)
+{
+	fx_init(f, true, true, "100.64.0.2");
+	f->s.nroutes = 0;
+}
+
+static void scen_main_any(struct fx *f)
+{
+	fx_init(f, false, false, "203.0.113.2");
+	fx_down(f);
+	f->cfg->profiles.v[0].peer_type = KZ_PEER_ANY;
+}
+
+static void test_golden(void **state)
+{
+	static const struct {
+		const char *name;
+		void (*setup)(struct fx *f);
+	} sc[] = {
+		{ "psk-a", scen_psk },
+		{ "healthy-b", scen_healthy_b },
+		{ "wan-down-a", scen_wan_down },
+		{ "no-route-a", scen_no_route },
+		{ "main-peer-any-b", scen_main_any },
+	};
+	struct diag_lang *ja = load_ja();
+
+	(void)state;
+	setenv("TZ", "UTC0", 1);
+	tzset();
+	for (size_t i = 0; i < sizeof(sc) / sizeof(sc[0]); i++) {
+		const struct diag_lang *langs[2] = { diag_lang_en(), ja };
+
+		for (int k = 0; k < 2; k++) {
+			struct fx f;
+			struct diag_report rep;
+			struct strbuf sb;
+			char name[128];
+
+			sc[i].setup(&f);
+			assert_int_equal(diag_run(&f.s, langs[k], &rep), 0);
+			sb_init(&sb);
+			diag_render_text(&rep, langs[k], &sb);
+			snprintf(name, sizeof(name), "%s.%s.out", sc[i].name, k ? "ja" : "en");
+			golden(name, sb_str(&sb));
+			sb_free(&sb);
+			diag_report_free(&rep);
+			fx_free(&f);
+		}
+	}
+	diag_lang_free(ja);
+}
+
+static void test_japanese_wording(void **state)
+{
+	struct diag_lang *ja = load_ja();
+	struct fx f;
+	struct diag_report rep;
+	struct strbuf sb;
+
+	(void)state;
+	scen_wan_down(&f);
+	assert_int_equal(diag_run(&f.s, ja, &rep), 0);
+	sb_init(&sb);
+	diag_render_text(&rep, ja, &sb);
+	/* the manual's wording, and router output untranslated */
+	assert_non_null(strstr(sb_str(&sb), "[NG] A2.1 Interface MobileEthernet0.0 is "
+					    "administratively down\n    原因: MobileEthernet0.0"
+					    "インターフェースがshutdown状態となっている\n    対処:\n"
+					    "      interface MobileEthernet0.0\n      no shutdown\n"));
+	assert_non_null(strstr(sb_str(&sb), "[NG] A4.1 sourced I/F don't have valid address "
+					    "[MobileEthernet0.0]\n"));
+	assert_string_equal(diag_lang_code(ja), "ja");
+	assert_string_equal(diag_tr(ja, "cause:"), "原因:");
+	assert_string_equal(diag_tr(ja, "not in the catalogue"), "not in the catalogue");
+	sb_free(&sb);
+	diag_report_free(&rep);
+	fx_free(&f);
+	diag_lang_free(ja);
+}
+
+/* ---- the .mo reader on broken input ---- */
+
+static void write_file(const char *path, const void *p, size_t n)
+{
+	FILE *fp = fopen(path, "wb");
+
+	assert_non_null(fp);
+	assert_int_equal(fwrite(p, 1, n, fp), n);
+	fclose(fp);
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	memcpy(p, &v, 4); /* native order, as msgfmt writes */
+}
+
+static void test_mo_reader(void **state)
+{
+	char path[] = "/tmp/kz_diag_moXXXXXX";
+	struct diag_lang *l = NULL;
+	uint8_t mo[256];
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(diag_lang_load("/nonexistent/kizuna.mo", "ja", &l), KZ_EIO);
+	assert_null(l);
+	/* not a .mo */
+	memset(mo, 'x', sizeof(mo));
+	write_file(path, mo, sizeof(mo));
+	assert_int_equal(diag_lang_load(path, "ja", &l), KZ_EPROTO);
+	/* a hand-made catalogue: 2 strings; the second translation has a
+	 * different conversion and must be dropped */
+	memset(mo, 0, sizeof(mo));
+	put32(mo, 0x950412de);
+	put32(mo + 8, 2);
+	put32(mo + 12, 28);  /* originals */
+	put32(mo + 16, 44);  /* translations */
+	put32(mo + 28, 3);   /* "a%s" */
+	put32(mo + 32, 100);
+	put32(mo + 36, 3);   /* "b%d" */
+	put32(mo + 40, 110);
+	put32(mo + 44, 3);   /* "A%s" */
+	put32(mo + 48, 120);
+	put32(mo + 52, 3);   /* "B%s" - wrong conversion */
+	put32(mo + 56, 130);
+	memcpy(mo + 100, "a%s", 4);
+	memcpy(mo + 110, "b%d", 4);
+	memcpy(mo + 120, "A%s", 4);
+	memcpy(mo + 130, "B%s", 4);
+	write_file(path, mo, 140);
+	assert_int_equal(diag_lang_load(path, "ja", &l), 0);
+	assert_string_equal(diag_tr(l, "a%s"), "A%s");
+	assert_string_equal(diag_tr(l, "b%d"), "b%d");
+	diag_lang_free(l);
+	/* an offset past the end */
+	put32(mo + 56, 4000);
+	write_file(path, mo, 140);
+	assert_int_equal(diag_lang_load(path, "ja", &l), KZ_EPROTO);
+	/* a string not NUL-terminated inside the file */
+	put32(mo + 56, 130);
+	put32(mo + 52, 10);
+	write_file(path, mo, 140);
+	assert_int_equal(diag_lang_load(path, "ja", &l), KZ_EPROTO);
+	/* truncated header */
+	write_file(path, mo, 12);
+	assert_int_equal(diag_lang_load(path, "ja", &l), KZ_EPROTO);
+	unlink(path);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_healthy_both_roles),
+		cmocka_unit_test(test_a1),
+		cmocka_unit_test(test_m1),
+		cmocka_unit_test(test_a2),
+		cmocka_unit_test(test_a3_never_ng),
+		cmocka_unit_test(test_a4),
+		cmocka_unit_test(test_a5),
+		cmocka_unit_test(test_a5_with_peer_config),
+		cmocka_unit_test(test_a6),
+		cmocka_unit_test(test_a7),
+		cmocka_unit_test(test_a8),
+		cmocka_unit_test(test_text_and_json),
+		cmocka_unit_test(test_golden),
+		cmocka_unit_test(test_japanese_wording),
+		cmocka_unit_test(test_mo_reader),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
