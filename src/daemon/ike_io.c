@@ -21,6 +21,7 @@
 #include "../lib/log.h"
 #include "../net/netlink.h"
 #include "daemon.h"
+#include "dataplane_io.h"
 
 #define IKE_PORT 500
 #define NATT_PORT 4500
@@ -200,6 +201,16 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 	schedule(d);
 }
 
+/* IKE that came to 4500 and was read by the data-plane worker. */
+void kzd_ike_natt_input(struct kzd *d, const struct sockaddr_in *local,
+			const struct sockaddr_in *peer, const uint8_t *ike, size_t len)
+{
+	if (!d->ike)
+		return;
+	ike_input(d->ike, local, peer, ike, len, true);
+	schedule(d);
+}
+
 static const struct ike_io kzd_ike_io = {
 	.send = io_send,
 	.now_ms = io_now_ms,
@@ -225,11 +236,17 @@ int kzd_ike_start(struct kzd *d)
 	}
 	d->ike = ike_engine_new(&io);
 	d->ev_ike500 = event_new(d->base, d->ike_fd500, EV_READ | EV_PERSIST, on_readable, d);
-	d->ev_ike4500 = event_new(d->base, d->ike_fd4500, EV_READ | EV_PERSIST, on_readable, d);
 	d->ev_ike_timer = evtimer_new(d->base, on_timer, d);
-	if (!d->ike || !d->ev_ike500 || !d->ev_ike4500 || !d->ev_ike_timer ||
-	    event_add(d->ev_ike500, NULL) || event_add(d->ev_ike4500, NULL))
+	if (!d->ike || !d->ev_ike500 || !d->ev_ike_timer || event_add(d->ev_ike500, NULL))
 		return KZ_ENOMEM;
+	/* Port 4500 is mostly ESP: the data-plane worker reads it and hands
+	 * IKE back (kzd_ike_natt_input); without a worker it is read here. */
+	if (kzd_dataplane_take_natt(d, d->ike_fd4500) < 0) {
+		d->ev_ike4500 = event_new(d->base, d->ike_fd4500, EV_READ | EV_PERSIST,
+					  on_readable, d);
+		if (!d->ev_ike4500 || event_add(d->ev_ike4500, NULL))
+			return KZ_ENOMEM;
+	}
 	ike_engine_set_config(d->ike, d->running);
 	schedule(d);
 	return 0;
@@ -251,6 +268,7 @@ void kzd_ike_stop(struct kzd *d)
 		event_free(d->ev_ike4500);
 	if (d->ev_ike_timer)
 		event_free(d->ev_ike_timer);
+	kzd_dataplane_release_natt(d);
 	ike_engine_free(d->ike);
 	d->ike = NULL;
 	if (d->ike_fd500 >= 0)
