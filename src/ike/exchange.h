@@ -320,6 +320,7 @@ int p1_make_ke_nonce(struct ike_engine *e, struct ike_sa *sa);
 /* Stores the peer's ID payload body (idi_b or idr_b by role). */
 int p1_store_peer_id(struct ike_engine *e, struct ike_sa *sa, const struct ike_msg *m);
 bool p1_has_initial_contact(const struct ike_msg *m);
+bool p1_want_initial_contact(const struct ike_engine *e, const struct ike_sa *sa);
 /* Puts an ID payload from a stored body. */
 int p1_put_id(struct isakmp_chain *c, const uint8_t *body, size_t len);
 void info_initial_contact(struct ike_engine *e, struct ike_sa *sa);

@@ -293,10 +293,12 @@ static int am_inR1_outI2(struct ike_engine *e, struct ike_sa *sa, struct ike_msg
 	out_begin(o, sa, ISAKMP_XCHG_AGGR, 0);
 	(void)isakmp_put_payload(&o->c, ISAKMP_NP_HASH, hash, ike_hash_len(sa->p1.hash));
 	r = natt_add_natd(sa, &o->c);
-	memcpy(spi, sa->icookie, 8);
-	memcpy(spi + 8, sa->rcookie, 8);
-	(void)isakmp_put_notify(&o->c, ISAKMP_PROTO_ISAKMP, spi, 16, ISAKMP_N_INITIAL_CONTACT,
-				NULL, 0);
+	if (p1_want_initial_contact(e, sa)) {
+		memcpy(spi, sa->icookie, 8);
+		memcpy(spi + 8, sa->rcookie, 8);
+		(void)isakmp_put_notify(&o->c, ISAKMP_PROTO_ISAKMP, spi, 16,
+					ISAKMP_N_INITIAL_CONTACT, NULL, 0);
+	}
 	/* AM3 encrypted, as strongSwan sends it */
 	if (!r)
 		r = out_send(e, sa, o, sa->iv, &sa->tx, false);

@@ -422,10 +422,12 @@ static int mm_inR2_outI3(struct ike_engine *e, struct ike_sa *sa, struct ike_msg
 	out_begin(o, sa, ISAKMP_XCHG_IDPROT, 0);
 	(void)p1_put_id(&o->c, sa->idi_b, sa->idi_len);
 	(void)isakmp_put_payload(&o->c, ISAKMP_NP_HASH, hash, ike_hash_len(sa->p1.hash));
-	memcpy(spi, sa->icookie, 8);
-	memcpy(spi + 8, sa->rcookie, 8);
-	(void)isakmp_put_notify(&o->c, ISAKMP_PROTO_ISAKMP, spi, 16, ISAKMP_N_INITIAL_CONTACT,
-				NULL, 0);
+	if (p1_want_initial_contact(e, sa)) {
+		memcpy(spi, sa->icookie, 8);
+		memcpy(spi + 8, sa->rcookie, 8);
+		(void)isakmp_put_notify(&o->c, ISAKMP_PROTO_ISAKMP, spi, 16,
+					ISAKMP_N_INITIAL_CONTACT, NULL, 0);
+	}
 	r = out_send(e, sa, o, sa->iv, &sa->tx, true);
 out:
 	kz_wipe(hash, sizeof(hash));
@@ -449,6 +451,19 @@ int p1_store_peer_id(struct ike_engine *e, struct ike_sa *sa, const struct ike_m
 	else
 		sa->idi_len = id->body.len;
 	return 0;
+}
+
+/* INITIAL-CONTACT (RFC 2407 4.6.3.3) tells the peer we hold no other SA
+ * with it.  When both sites initiate at once, the second exchange must not
+ * say so: the peer would drop the pair the first one made. */
+bool p1_want_initial_contact(const struct ike_engine *e, const struct ike_sa *sa)
+{
+	for (const struct ike_sa *o = e->sas; o; o = o->next)
+		if (o != sa && !o->dying && o->state == IKE_ST_ESTABLISHED &&
+		    o->peer.sin_addr.s_addr == sa->peer.sin_addr.s_addr &&
+		    !strcmp(o->profile, sa->profile))
+			return false;
+	return true;
 }
 
 bool p1_has_initial_contact(const struct ike_msg *m)
