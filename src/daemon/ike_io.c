@@ -262,6 +262,12 @@ void kzd_ike_config_changed(struct kzd *d)
 
 void kzd_ike_stop(struct kzd *d)
 {
+	/* A clean stop tells the peers, so they drop their SAs now rather
+	 * than black-holing traffic until DPD or the lifetimes notice. */
+	if (d->ike) {
+		ike_clear_ipsec(d->ike);
+		ike_clear_ike(d->ike, NULL);
+	}
 	if (d->ev_ike500)
 		event_free(d->ev_ike500);
 	if (d->ev_ike4500)
