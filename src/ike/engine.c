@@ -1028,10 +1028,16 @@ static bool profile_busy(struct ike_engine *e, const char *name)
 /* Simultaneous initiation leaves two IPsec SA pairs for the same
  * selectors (config-language.md): the pair whose initiator has the lower
  * WAN address survives; the other one's initiator deletes its pair once
- * the survivor carries traffic. */
-static void dedup_children(struct ike_engine *e, uint64_t now)
+ * the survivor carries traffic - or once both have been up for
+ * IKE_DEDUP_GRACE_MS, since each data plane sends on its newest pair and
+ * the survivor may never be chosen while the duplicate exists.  Returns
+ * when the next decision is due (0: none). */
+#define IKE_DEDUP_GRACE_MS 2000u
+
+static uint64_t dedup_children(struct ike_engine *e, uint64_t now)
 {
-	(void)now;
+	uint64_t due = 0;
+
 	for (struct ike_child *c = e->children; c; c = c->next) {
 		if (c->dying || !c->initiator ||
 		    ntohl(c->out.local.sin_addr.s_addr) < ntohl(c->out.peer.sin_addr.s_addr))
@@ -1043,19 +1049,25 @@ static void dedup_children(struct ike_engine *e, uint64_t now)
 			    !kz_prefix_equal(&d->in.local_ts, &c->in.local_ts) ||
 			    !kz_prefix_equal(&d->in.remote_ts, &c->in.remote_ts))
 				continue;
+			uint64_t both = c->out.created_ms > d->out.created_ms ? c->out.created_ms
+									   : d->out.created_ms;
+
 			if (e->io.child_stats)
 				e->io.child_stats(e->io.arg, d->in.spi, KZ_CHILD_IN, &st);
 			else
 				st.packets = 1;
-			if (st.packets) {
+			if (st.packets || now >= both + IKE_DEDUP_GRACE_MS) {
 				log_info("%s: duplicate IPsec SA pair (spi 0x%08x) deleted, the "
-					 "peer's pair carries the traffic",
+					 "pair the peer started is kept",
 					 c->profile, c->in.spi);
 				child_remove(e, c, true);
 				break;
 			}
+			if (!due || both + IKE_DEDUP_GRACE_MS < due)
+				due = both + IKE_DEDUP_GRACE_MS;
 		}
 	}
+	return due;
 }
 
 int64_t ike_run_timers(struct ike_engine *e)
@@ -1131,7 +1143,12 @@ int64_t ike_run_timers(struct ike_engine *e)
 		}
 	}
 	eng_reap(e);
-	dedup_children(e, now);
+	{
+		uint64_t due = dedup_children(e, now);
+
+		if (due)
+			next_min(&next, due, now);
+	}
 	if (e->cfg) {
 		for (size_t i = 0; i < e->cfg->profiles.n; i++) {
 			const struct kz_ipsec_profile *p = &e->cfg->profiles.v[i];
