@@ -47,9 +47,12 @@ for t in build-fuzz/fuzz/fuzz_*; do
 	[ -x "$t" ] || continue
 	name=$(basename "$t")
 	corpus=tests/fuzz/corpus/${name#fuzz_}
+	# new inputs go to $work/corpus; the log stays out of it (libFuzzer
+	# rereads that folder and would take the log for an input)
 	work=$(mktemp -d)
+	mkdir "$work/corpus"
 	if "$t" -max_total_time="$fuzz_seconds" -max_len=65536 -timeout=10 -print_final_stats=1 \
-		-artifact_prefix="$work/" "$work" "$corpus" >"$work/log" 2>&1; then
+		-artifact_prefix="$work/" "$work/corpus" "$corpus" >"$work/log" 2>&1; then
 		echo "fuzz $name: ok ($(grep -o 'stat::number_of_executed_units: [0-9]*' "$work/log" | tail -1 | awk '{print $2}') runs)"
 		pass=$((pass + 1))
 		rm -rf "$work"
