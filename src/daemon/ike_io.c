@@ -7,6 +7,7 @@
  * set, so the kernel hands us all of it (it has no ESP of its own). */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netdb.h>
 #include <event2/event.h>
 #include <netinet/in.h>
 #include <openssl/rand.h>
@@ -139,6 +140,22 @@ static struct in_addr io_local_addr(void *arg)
 	return st.addr[0].addr;
 }
 
+/* `peer FQDN`: resolved at each initiation (dynamic DNS names move).
+ * getaddrinfo blocks; names come from the operator's own config. */
+static int io_resolve(void *arg, const char *name, struct in_addr *out)
+{
+	struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_DGRAM }, *res = NULL;
+	int r = getaddrinfo(name, NULL, &hints, &res);
+
+	if (r != 0 || !res) {
+		log_warn("peer %s does not resolve: %s", name, gai_strerror(r));
+		return KZ_ENOENT;
+	}
+	*out = ((const struct sockaddr_in *)res->ai_addr)->sin_addr;
+	freeaddrinfo(res);
+	return 0;
+}
+
 static void schedule(struct kzd *d)
 {
 	int64_t ms = ike_run_timers(d->ike);
@@ -220,6 +237,7 @@ static const struct ike_io kzd_ike_io = {
 	.child_down = io_child_down,
 	.child_stats = io_child_stats,
 	.local_addr = io_local_addr,
+	.resolve = io_resolve,
 };
 
 int kzd_ike_start(struct kzd *d)

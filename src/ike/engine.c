@@ -414,7 +414,7 @@ static bool profile_is_initiator(struct ike_engine *e, const char *name)
 {
 	const struct kz_ipsec_profile *p = eng_profile(e, name);
 
-	return p && p->peer_type == KZ_PEER_ADDR;
+	return p && (p->peer_type == KZ_PEER_ADDR || p->peer_type == KZ_PEER_FQDN);
 }
 
 void eng_fail(struct ike_engine *e, const char *profile, enum ike_fail_class cls, int phase,
@@ -988,7 +988,8 @@ static bool profile_wants_auto(struct ike_engine *e, const struct kz_ipsec_profi
 {
 	const struct kz_if_ipsec *ifc;
 
-	if (p->peer_type != KZ_PEER_ADDR || p->initiate != KZ_INITIATE_AUTO)
+	if ((p->peer_type != KZ_PEER_ADDR && p->peer_type != KZ_PEER_FQDN) ||
+	    p->initiate != KZ_INITIATE_AUTO)
 		return false;
 	ifc = kz_find_if_mapping(e->cfg, p->name);
 	return ifc && !ifc->shutdown;
@@ -1136,7 +1137,7 @@ int64_t ike_run_timers(struct ike_engine *e)
 		if (c->dying)
 			continue;
 		if (now >= c->expire_ms) {
-			log_info("%s: IPsec SA spi %u expired", c->profile, c->in.spi);
+			log_info("%s: IPsec SA spi 0x%08x expired", c->profile, c->in.spi);
 			child_remove(e, c, true);
 		} else {
 			next_min(&next, c->expire_ms, now);
@@ -1257,16 +1258,24 @@ int ike_initiate(struct ike_engine *e, const char *name)
 	const struct kz_ipsec_profile *p = eng_profile(e, name);
 	const struct kz_ike_policy *pol = eng_ike_policy(e, p);
 	const struct kz_ipsec_policy *ipol = eng_ipsec_policy(e, p);
-	struct in_addr la;
+	struct in_addr la, peer_addr;
 	struct ike_sa *sa;
 	int r;
 
 	if (!p)
 		return KZ_ENOENT;
-	if (p->peer_type == KZ_PEER_FQDN)
-		return KZ_ENOTSUP; /* the daemon resolves names; not yet */
-	if (p->peer_type != KZ_PEER_ADDR)
+	if (p->peer_type == KZ_PEER_FQDN) {
+		if (!e->io.resolve || e->io.resolve(e->io.arg, p->peer_fqdn, &peer_addr) < 0) {
+			eng_fail(e, name, IKE_FAIL_CONFIG, 1, 0,
+				 "configuration: peer %s does not resolve to an IPv4 address",
+				 p->peer_fqdn);
+			return KZ_ENOENT;
+		}
+	} else if (p->peer_type == KZ_PEER_ADDR) {
+		peer_addr = p->peer_addr;
+	} else {
 		return KZ_EINVAL;
+	}
 	if (!pol || !ipol || !pol->nproposals || !pol->psk.set || !ipol->nproposals) {
 		eng_fail(e, name, IKE_FAIL_CONFIG, 1, 0,
 			 "configuration: the profile's IKE or IPsec policy is missing or incomplete");
@@ -1299,7 +1308,7 @@ int ike_initiate(struct ike_engine *e, const char *name)
 	sa->local.sin_addr = la;
 	sa->local.sin_port = htons(500);
 	sa->peer.sin_family = AF_INET;
-	sa->peer.sin_addr = p->peer_addr;
+	sa->peer.sin_addr = peer_addr;
 	sa->peer.sin_port = htons(500);
 	sa->mode = pol->mode;
 	r = eng_random(e, sa->icookie, sizeof(sa->icookie));

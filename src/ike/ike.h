@@ -39,6 +39,9 @@ struct ike_io {
 			    struct kz_child_stats *st);
 	/* The local address of MobileEthernet0.0 now (0 when none). */
 	struct in_addr (*local_addr)(void *arg);
+	/* Resolves a `peer FQDN` to an IPv4 address; 0 or KZ_ENOENT.  NULL:
+	 * FQDN peers cannot be initiated to. */
+	int (*resolve)(void *arg, const char *name, struct in_addr *out);
 };
 
 struct ike_engine *ike_engine_new(const struct ike_io *io);

@@ -66,5 +66,24 @@ a_out=$(kz_spi a Outbound); b_in=$(kz_spi b Inbound)
 expect "aggressive mode: SPIs agree" test -n "$a_out" -a "$a_out" = "$b_in"
 expect "aggressive mode: phase2 count=1" sh -c "ip netns exec $NS_GW_A $KZ_BUILD/kizuna -s $LAB_DIR/a.sock show ike sa | grep -qx 'phase2 count=1'"
 
+kz_stop a
+kz_stop b
+
+# ---- 3: `peer FQDN`: the initiator resolves the name (here from the
+# namespace's own hosts file, which `ip netns exec` puts in place)
+mkdir -p "/etc/netns/$NS_GW_A"
+echo "203.0.113.2 hq.example" >"/etc/netns/$NS_GW_A/hosts"
+trap 'rm -rf "/etc/netns/$NS_GW_A"; lab_down' EXIT
+sed -e 's/peer 203.0.113.2/peer hq.example/' "$top/examples/site-a.conf" >"$LAB_DIR/fqdn-a.conf"
+kz_start b "$top/examples/site-b.conf"
+kz_start a "$LAB_DIR/fqdn-a.conf"
+if lab_wait_for 20 kz_ipsec_up a; then
+	ok "peer FQDN: resolved and established"
+else
+	nok "peer FQDN: resolved and established"
+	kz_logs a b
+fi
+expect "peer FQDN: remote is the resolved address" sh -c "ip netns exec $NS_GW_A $KZ_BUILD/kizuna -s $LAB_DIR/a.sock show ike sa | grep -qx 'remote: 203.0.113.2 (UDP \[4500\])'"
+
 echo "ike-kizuna: $((fails == 0 ? 1 : 0)) passed, $((fails > 0 ? 1 : 0)) failed ($fails checks failed)"
 [ "$fails" -eq 0 ]
