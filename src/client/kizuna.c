@@ -2,9 +2,10 @@
  *
  *   kizuna [-s SOCKET] [COMMAND WORDS...]   one command, or the console
  *   kizuna check FILE [PEER-FILE]           offline config check
+ *   kizuna peer-config FILE PROFILE [...]   the other site's config
  *
  * Chooses the mode and the socket; the console itself is console.c, the
- * offline check check_main.c. */
+ * offline check check_main.c, peer-config peer_main.c. */
 #include <getopt.h>
 #include <locale.h>
 #include <stdbool.h>
@@ -15,6 +16,7 @@
 
 #include "check_main.h"
 #include "console.h"
+#include "peer_main.h"
 
 #ifndef KZ_VERSION
 #define KZ_VERSION "unknown"
@@ -25,12 +27,16 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: kizuna [-s SOCKET] [COMMAND WORDS...]\n"
 		"       kizuna check FILE [PEER-FILE]\n"
+		"       kizuna peer-config FILE PROFILE [--format kizuna|swanctl|both]\n"
+		"                          [--address ADDRESS]\n"
 		"\n"
 		"With COMMAND WORDS, runs that one command on kizunad and exits\n"
 		"(kizuna show ike sa).  Without, opens the interactive console (line\n"
 		"editing, history, TAB completion, ? for help); when standard input is\n"
 		"not a terminal, runs its lines one by one instead.\n"
 		"`kizuna check` checks config files offline, with no daemon.\n"
+		"`kizuna peer-config` prints the config the other site needs to match\n"
+		"a profile (kizuna and strongSwan swanctl.conf); it contains the key.\n"
 		"\n"
 		"options:\n"
 		"  -s, --socket PATH  kizunad's console socket\n"
@@ -52,7 +58,9 @@ static void usage(FILE *f)
 		"  3  kizunad could not be reached (not running?) or the connection\n"
 		"     was lost\n"
 		"  kizuna check: 0 clean, 1 a check failed, 2 a file unreadable or\n"
-		"  unparsable\n",
+		"  unparsable\n"
+		"  kizuna peer-config: 0 printed, 1 profile missing or incomplete,\n"
+		"  2 bad usage or a file unreadable or unparsable\n",
 		CTL_DEFAULT_SOCKET);
 }
 
@@ -91,6 +99,8 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc && strcmp(argv[optind], "check") == 0)
 		return kizuna_check_main(argc - optind, argv + optind);
+	if (optind < argc && strcmp(argv[optind], "peer-config") == 0)
+		return kizuna_peer_config_main(argc - optind, argv + optind);
 
 	if (!path) {
 		env = getenv("KIZUNA_SOCKET");
