@@ -18,7 +18,7 @@ const struct cli_cmd cli_exec_cmds[] = {
 	  CLI_X_SHOW_IKE_STATISTICS },
 	{ CLI_IN(CLI_NODE_EXEC), "show ipsec sa [json]", "IPsec (phase 2) security associations", NULL,
 	  CLI_X_SHOW_IPSEC_SA },
-	{ CLI_IN(CLI_NODE_EXEC), "show ipsec profile [PROFILE] [json]",
+	{ CLI_IN(CLI_NODE_EXEC), "show ipsec profile [PROFILE] [detail] [json]",
 	  "IPsec profiles and their config check", NULL, CLI_X_SHOW_IPSEC_PROFILE },
 	{ CLI_IN(CLI_NODE_EXEC), "show ipsec statistics [json]",
 	  "Data-plane counters: packets dropped, by reason", NULL, CLI_X_SHOW_IPSEC_STATISTICS },

@@ -27,6 +27,7 @@ static const struct {
 	{ "ipsec", "IPsec (phase 2)" },
 	{ "sa", "Security associations" },
 	{ "statistics", "Counters" },
+	{ "detail", "What the peer sent and the last failures" },
 	{ "profile", "IPsec profile" },
 	{ "proposal", "Proposal" },
 	{ "policy", "Policy" },

@@ -259,6 +259,7 @@ static int show_ipsec_profile(struct kzd *d, const struct cli_args *a, struct st
 	const struct kz_config *c = d->running;
 	const char *want = cli_arg(a, "PROFILE");
 	bool json = cli_has(a, "json");
+	bool detail = cli_has(a, "detail"); /* what the peer sent, the failure history */
 	struct strbuf tail;
 	int shown = 0;
 
@@ -312,7 +313,12 @@ static int show_ipsec_profile(struct kzd *d, const struct cli_args *a, struct st
 					sb_puts(out, ",");
 				sb_json_str(out, warn.v[k].text);
 			}
-			sb_puts(out, "]}");
+			sb_puts(out, "]");
+			if (detail) {
+				sb_puts(out, ",\"detail\":");
+				ike_show_profile_detail(d->ike, p->name, true, out);
+			}
+			sb_puts(out, "}");
 		} else {
 			sb_printf(out, "IPsec profile %s\n", p->name);
 			sb_printf(out, "  peer: %s (%s)\n", peer, role_text(p));
@@ -330,6 +336,8 @@ static int show_ipsec_profile(struct kzd *d, const struct cli_args *a, struct st
 				if (warn.v[k].severity == KZ_SEV_WARN)
 					sb_printf(out, "  warning: %s\n", warn.v[k].text);
 			ike_show_profile_status(d->ike, p->name, out);
+			if (detail)
+				ike_show_profile_detail(d->ike, p->name, false, out);
 			kz_check_show_line(&f, &tail);
 		}
 		kz_findings_free(&warn);

@@ -101,6 +101,46 @@ enum ike_fail_class {
 	IKE_FAIL_COUNT
 };
 
+#define IKE_FAIL_HISTORY 8 /* failure runs kept per profile */
+#define IKE_PEER_VIDS 8    /* vendor IDs kept from the peer's last message */
+
+/* One run of failures of the same class and phase. */
+struct ike_fail_run {
+	enum ike_fail_class cls;
+	int phase;
+	int64_t first_wall, last_wall;
+	unsigned count;
+	char detail[200]; /* the last log line of the run, cut */
+};
+
+/* The last things a profile's peer sent, each with the wall-clock time it
+ * arrived (0: never).  Filled as messages are parsed, so it also shows
+ * what a failed negotiation got before it failed. */
+struct ike_peer_seen {
+	char p1_offer[256]; /* the peer's phase 1 proposal (it offered or chose) */
+	bool p1_chosen;     /* it is the transform the peer chose (we initiated) */
+	int64_t p1_wall;
+	char p2_offer[256];
+	bool p2_chosen;
+	int64_t p2_wall;
+	char id_type[16];   /* "key-id", "fqdn", "user-fqdn", "address", "type N" */
+	char id_value[128];
+	int64_t id_wall;
+	struct kz_prefix ts_ci, ts_cr; /* Quick Mode IDci / IDcr (RFC 2409 5.5) */
+	bool ts_set;
+	int64_t ts_wall;
+	char vids[IKE_PEER_VIDS][40]; /* named, or "unknown " + a hex prefix */
+	unsigned nvids;
+	int64_t vid_wall;
+};
+
+/* Kept next to the status of each profile (all times are io->wall). */
+struct ike_profile_detail {
+	struct ike_peer_seen peer;
+	struct ike_fail_run hist[IKE_FAIL_HISTORY]; /* ring: hist_next is the oldest slot */
+	unsigned hist_n, hist_next;
+};
+
 struct ike_profile_status {
 	char profile[KZ_NAME_MAX];
 	enum ike_fail_class last_class; /* IKE_FAIL_NONE: never failed */
@@ -118,6 +158,7 @@ struct ike_profile_status {
 	int64_t established_wall;
 	bool nat_detected, nat_local, nat_peer;
 	uint64_t failures_total;
+	struct ike_profile_detail more; /* for `detail` */
 };
 
 /* Status of a profile, or NULL when the engine does not know it. */
@@ -137,5 +178,32 @@ void ike_profile_sas(struct ike_engine *e, const char *profile, struct ike_profi
 
 /* "no proposal chosen", "pre-shared key mismatch", ... */
 const char *ike_fail_class_name(enum ike_fail_class c);
+
+/* ---- what the peer offered (`show ipsec profile NAME detail`) ---- */
+
+/* The detail of a profile, or NULL when the engine does not know it. */
+const struct ike_profile_detail *ike_profile_detail(struct ike_engine *e, const char *profile);
+/* The n-th failure run, newest first (n < hist_n), or NULL. */
+const struct ike_fail_run *ike_fail_run_get(const struct ike_profile_detail *d, unsigned n);
+/* The lines (or the JSON object) of `show ipsec profile NAME detail`. */
+void ike_show_profile_detail(struct ike_engine *e, const char *profile, bool json,
+			     struct strbuf *out);
+/* The name of a vendor ID payload body ("RFC 3947 NAT-T", "DPD", ...), or
+ * "unknown " and the first bytes in hex. */
+void ike_vid_name(const uint8_t *vid, size_t len, char *out, size_t cap);
+
+/* Recording, called by the exchange files as they parse the peer's
+ * messages (profile may be empty: nothing is recorded). */
+void ike_seen_offer(struct ike_engine *e, const char *profile, int phase, bool chosen,
+		    const char *text);
+void ike_seen_id(struct ike_engine *e, const char *profile, const uint8_t *body, size_t len);
+void ike_seen_ts(struct ike_engine *e, const char *profile, const struct kz_prefix *ci,
+		 const struct kz_prefix *cr);
+/* Vendor IDs: first starts the list of a new message. */
+void ike_seen_vid(struct ike_engine *e, const char *profile, const uint8_t *vid, size_t len,
+		  bool first);
+/* All the vendor IDs of one parsed message (isakmp.h). */
+struct isakmp_digest;
+void ike_seen_vids(struct ike_engine *e, const char *profile, const struct isakmp_digest *d);
 
 #endif

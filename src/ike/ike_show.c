@@ -361,3 +361,168 @@ void ike_profile_sas(struct ike_engine *e, const char *profile, struct ike_profi
 		break;
 	}
 }
+
+/* ---- `show ipsec profile NAME detail`: what the peer sent last ---- */
+
+/* A time for the JSON form: the console's text, or null when never. */
+static void json_time(struct strbuf *out, int64_t t)
+{
+	char when[32];
+
+	last_str(t, when, sizeof(when));
+	if (when[0])
+		sb_json_str(out, when);
+	else
+		sb_puts(out, "null");
+}
+
+static void detail_offer_text(struct strbuf *out, const char *what, const char *text, bool chosen,
+			      int64_t t)
+{
+	char when[32];
+
+	if (!t) {
+		sb_printf(out, "    %s: -\n", what);
+		return;
+	}
+	last_str(t, when, sizeof(when));
+	sb_printf(out, "    %s (%s, %s): %s\n", what, chosen ? "the peer chose" : "the peer offered",
+		  when, text);
+}
+
+static void detail_offer_json(struct strbuf *out, const char *sep, const char *key,
+			      const char *text, bool chosen, int64_t t)
+{
+	sb_printf(out, "%s\"%s\":", sep, key);
+	if (!t) {
+		sb_puts(out, "null");
+		return;
+	}
+	sb_puts(out, "{\"text\":");
+	sb_json_str(out, text);
+	sb_printf(out, ",\"chosen\":%s,\"at\":", chosen ? "true" : "false");
+	json_time(out, t);
+	sb_puts(out, "}");
+}
+
+static void detail_text(const struct ike_profile_detail *d, struct strbuf *out)
+{
+	const struct ike_peer_seen *ps = &d->peer;
+	char when[32], ci[INET_ADDRSTRLEN + 4], cr[INET_ADDRSTRLEN + 4];
+
+	sb_puts(out, "  received from the peer:\n");
+	detail_offer_text(out, "phase 1 proposal", ps->p1_offer, ps->p1_chosen, ps->p1_wall);
+	detail_offer_text(out, "phase 2 proposal", ps->p2_offer, ps->p2_chosen, ps->p2_wall);
+	if (ps->id_wall) {
+		last_str(ps->id_wall, when, sizeof(when));
+		sb_printf(out, "    ID (%s): %s%s%s\n", when, ps->id_type, ps->id_value[0] ? " " : "",
+			  ps->id_value);
+	} else {
+		sb_puts(out, "    ID: -\n");
+	}
+	if (ps->ts_set) {
+		kz_prefix_str(&ps->ts_ci, ci, sizeof(ci));
+		kz_prefix_str(&ps->ts_cr, cr, sizeof(cr));
+		last_str(ps->ts_wall, when, sizeof(when));
+		sb_printf(out, "    selectors (%s): IDci %s, IDcr %s\n", when, ci, cr);
+	} else {
+		sb_puts(out, "    selectors: -\n");
+	}
+	if (ps->vid_wall) {
+		last_str(ps->vid_wall, when, sizeof(when));
+		sb_printf(out, "    vendor IDs (%s): ", when);
+		for (unsigned i = 0; i < ps->nvids; i++)
+			sb_printf(out, "%s%s", i ? ", " : "", ps->vids[i]);
+		sb_puts(out, ps->nvids ? "\n" : "none\n");
+	} else {
+		sb_puts(out, "    vendor IDs: -\n");
+	}
+	sb_printf(out, "  failures (newest first, last %u kept):%s\n", IKE_FAIL_HISTORY,
+		  d->hist_n ? "" : " none");
+	for (unsigned i = 0; i < d->hist_n; i++) {
+		const struct ike_fail_run *r = ike_fail_run_get(d, i);
+		char first[32];
+
+		last_str(r->first_wall, first, sizeof(first));
+		last_str(r->last_wall, when, sizeof(when));
+		sb_printf(out, "    %u. phase %d %s: %u time(s), first %s, last %s\n", i + 1,
+			  r->phase, ike_fail_class_name(r->cls), r->count, first, when);
+		sb_printf(out, "       %s\n", r->detail);
+	}
+}
+
+static void detail_json(const struct ike_profile_detail *d, struct strbuf *out)
+{
+	const struct ike_peer_seen *ps = &d->peer;
+	char ci[INET_ADDRSTRLEN + 4], cr[INET_ADDRSTRLEN + 4];
+
+	sb_puts(out, "{\"peer\":{");
+	detail_offer_json(out, "", "phase1_proposal", ps->p1_offer, ps->p1_chosen, ps->p1_wall);
+	detail_offer_json(out, ",", "phase2_proposal", ps->p2_offer, ps->p2_chosen, ps->p2_wall);
+	sb_puts(out, ",\"id\":");
+	if (ps->id_wall) {
+		sb_puts(out, "{\"type\":");
+		sb_json_str(out, ps->id_type);
+		sb_puts(out, ",\"value\":");
+		sb_json_str(out, ps->id_value);
+		sb_puts(out, ",\"at\":");
+		json_time(out, ps->id_wall);
+		sb_puts(out, "}");
+	} else {
+		sb_puts(out, "null");
+	}
+	sb_puts(out, ",\"selectors\":");
+	if (ps->ts_set) {
+		kz_prefix_str(&ps->ts_ci, ci, sizeof(ci));
+		kz_prefix_str(&ps->ts_cr, cr, sizeof(cr));
+		sb_printf(out, "{\"idci\":\"%s\",\"idcr\":\"%s\",\"at\":", ci, cr);
+		json_time(out, ps->ts_wall);
+		sb_puts(out, "}");
+	} else {
+		sb_puts(out, "null");
+	}
+	sb_puts(out, ",\"vendor_ids\":");
+	if (ps->vid_wall) {
+		sb_puts(out, "{\"names\":[");
+		for (unsigned i = 0; i < ps->nvids; i++) {
+			if (i)
+				sb_puts(out, ",");
+			sb_json_str(out, ps->vids[i]);
+		}
+		sb_puts(out, "],\"at\":");
+		json_time(out, ps->vid_wall);
+		sb_puts(out, "}");
+	} else {
+		sb_puts(out, "null");
+	}
+	sb_puts(out, "},\"failures\":[");
+	for (unsigned i = 0; i < d->hist_n; i++) {
+		const struct ike_fail_run *r = ike_fail_run_get(d, i);
+
+		sb_printf(out, "%s{\"class\":", i ? "," : "");
+		sb_json_str(out, ike_fail_class_name(r->cls));
+		sb_printf(out, ",\"phase\":%d,\"count\":%u,\"first\":", r->phase, r->count);
+		json_time(out, r->first_wall);
+		sb_puts(out, ",\"last\":");
+		json_time(out, r->last_wall);
+		sb_puts(out, ",\"detail\":");
+		sb_json_str(out, r->detail);
+		sb_puts(out, "}");
+	}
+	sb_puts(out, "]}");
+}
+
+void ike_show_profile_detail(struct ike_engine *e, const char *profile, bool json,
+			     struct strbuf *out)
+{
+	const struct ike_profile_detail *d = ike_profile_detail(e, profile);
+	static const struct ike_profile_detail none;
+
+	/* a profile the engine has not seen yet (just configured) */
+	if (!d)
+		d = &none;
+	if (json)
+		detail_json(d, out);
+	else
+		detail_text(d, out);
+}

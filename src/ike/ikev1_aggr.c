@@ -77,6 +77,9 @@ static void record_unmatched(struct ike_engine *e, const struct ike_msg *m, cons
 
 		if (p->peer_type != KZ_PEER_ANY || !usable(e, p, &pol))
 			continue;
+		/* what it sent, shown by `show ipsec profile NAME detail` */
+		ike_seen_id(e, p->name, id, idlen);
+		ike_seen_vids(e, p->name, &m->d);
 		ident_str(&pol->remote_id, want, sizeof(want));
 		eng_fail(e, p->name, IKE_FAIL_ID_MISMATCH, 1, 0,
 			 "ID mismatch: an initiator at %s sent %s, no profile expects it "
@@ -170,9 +173,16 @@ static int am_inI1_outR1(struct ike_engine *e, struct ike_sa *sa, struct ike_msg
 		r = KZ_ENOMEM;
 		goto out;
 	}
+	/* before the proposal is judged: a mismatch shows them too */
+	ike_seen_vids(e, p->name, &m->d);
 	r = isakmp_parse_sa(&sp->body, peer);
-	if (r == 0)
+	if (r == 0) {
+		char offered[256];
+
+		p1_peer_str(peer, offered, sizeof(offered));
+		ike_seen_offer(e, p->name, 1, false, offered);
 		r = p1_match(e, pol, peer, KZ_GROUP_NONE, &sa->p1, &pnum);
+	}
 	if (r == 0 && ke->body.len != ike_dh_pub_len(sa->p1.group))
 		r = KZ_ENOENT; /* the KE is not of the chosen group */
 	if (r) {
@@ -252,9 +262,16 @@ static int am_inR1_outI2(struct ike_engine *e, struct ike_sa *sa, struct ike_msg
 
 	if (!reply || !o || !pol)
 		goto out;
+	/* before the proposal is judged: a mismatch shows them too */
+	ike_seen_vids(e, sa->profile, &m->d);
 	r = isakmp_parse_sa(&sp->body, reply);
-	if (r == 0)
+	if (r == 0) {
+		char chosen[256];
+
+		p1_peer_str(reply, chosen, sizeof(chosen));
+		ike_seen_offer(e, sa->profile, 1, true, chosen);
 		r = p1_from_reply(e, pol, reply, &sa->p1);
+	}
 	if (r == 0 && sa->p1.group != group)
 		r = KZ_ENOENT;
 	if (r) {

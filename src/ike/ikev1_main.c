@@ -95,6 +95,7 @@ int p1_check_peer_id(struct ike_engine *e, struct ike_sa *sa, const struct kz_ik
 
 	(void)m;
 	id_body_str(b, n, sa->peer_id, sizeof(sa->peer_id));
+	ike_seen_id(e, sa->profile, b, n);
 	if (pol->remote_id.type == KZ_ID_NONE || id_matches(&pol->remote_id, b, n))
 		return 0;
 	kz_strlcpy(got, sa->peer_id, sizeof(got));
@@ -284,9 +285,16 @@ static int mm_inI1_outR1(struct ike_engine *e, struct ike_sa *sa, struct ike_msg
 		r = KZ_ENOMEM;
 		goto out;
 	}
+	/* before the proposal is judged: a mismatch shows them too */
+	ike_seen_vids(e, p->name, &m->d);
 	r = isakmp_parse_sa(&sp->body, peer);
-	if (r == 0)
+	if (r == 0) {
+		char offered[256];
+
+		p1_peer_str(peer, offered, sizeof(offered));
+		ike_seen_offer(e, p->name, 1, false, offered);
 		r = p1_match(e, pol, peer, KZ_GROUP_NONE, &sa->p1, &pnum);
+	}
 	if (r) {
 		char ours[256], theirs[256];
 
@@ -339,9 +347,16 @@ static int mm_inR1_outI2(struct ike_engine *e, struct ike_sa *sa, struct ike_msg
 
 	if (!reply || !o || !pol)
 		goto out;
+	/* before the proposal is judged: a mismatch shows them too */
+	ike_seen_vids(e, sa->profile, &m->d);
 	r = isakmp_parse_sa(&sp->body, reply);
-	if (r == 0)
+	if (r == 0) {
+		char chosen[256];
+
+		p1_peer_str(reply, chosen, sizeof(chosen));
+		ike_seen_offer(e, sa->profile, 1, true, chosen);
 		r = p1_from_reply(e, pol, reply, &sa->p1);
+	}
 	if (r) {
 		char theirs[256];
 

@@ -13,6 +13,7 @@
  * - Quick Mode encapsulation: UDP-Encapsulated-Tunnel (3) with the RFC,
  *   61443 with the drafts. */
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "exchange.h"
@@ -30,6 +31,45 @@ static const uint8_t vid_draft02n[16] = { 0x90, 0xcb, 0x80, 0x91, 0x3e, 0xbb, 0x
 /* RFC 3706 DPD: afcad71368a1f1c96b8696fc7757 01 00 */
 static const uint8_t vid_dpd[16] = { 0xaf, 0xca, 0xd7, 0x13, 0x68, 0xa1, 0xf1, 0xc9,
 				     0x6b, 0x86, 0x96, 0xfc, 0x77, 0x57, 0x01, 0x00 };
+
+/* Vendor IDs that are only named in `show ipsec profile NAME detail`. */
+/* MD5("strongSwan"), as charon sends it */
+static const uint8_t vid_strongswan[16] = { 0x88, 0x2f, 0xe5, 0x6d, 0x6f, 0xd2, 0x0d, 0xbc,
+					    0x22, 0x51, 0x61, 0x3b, 0x2e, 0xbe, 0x5b, 0xeb };
+/* MD5("FRAGMENTATION"): Cisco IKE fragmentation, often followed by 4 bytes
+ * of flags */
+static const uint8_t vid_frag[16] = { 0x40, 0x48, 0xb7, 0xd5, 0x6e, 0xbc, 0xe8, 0x85,
+				      0x25, 0xe7, 0xde, 0x7f, 0x00, 0xd6, 0xc2, 0xd3 };
+
+void ike_vid_name(const uint8_t *vid, size_t len, char *out, size_t cap)
+{
+	static const struct {
+		const uint8_t *v;
+		bool prefix; /* may carry more bytes after the 16 */
+		const char *name;
+	} known[] = {
+		{ vid_rfc3947, false, "RFC 3947 NAT-T" },
+		{ vid_draft03, false, "NAT-T draft-03" },
+		{ vid_draft02n, false, "NAT-T draft-02n" },
+		{ vid_draft02, false, "NAT-T draft-02" },
+		{ vid_dpd, false, "DPD" },
+		{ vid_strongswan, false, "strongSwan" },
+		{ vid_frag, true, "Cisco fragmentation" },
+	};
+	size_t n = 0;
+
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if ((len == 16 || (known[i].prefix && len > 16)) && !memcmp(vid, known[i].v, 16)) {
+			snprintf(out, cap, "%s", known[i].name);
+			return;
+		}
+	/* unknown: the first 8 bytes are enough to look it up */
+	n = (size_t)snprintf(out, cap, "unknown ");
+	for (size_t i = 0; i < len && i < 8 && n + 3 <= cap; i++)
+		n += (size_t)snprintf(out + n, cap - n, "%02x", vid[i]);
+	if (len > 8 && n + 4 <= cap)
+		snprintf(out + n, cap - n, "...");
+}
 
 bool natt_vid_is_dpd(const uint8_t *p, size_t len)
 {
@@ -65,6 +105,20 @@ void natt_read_vids(struct ike_sa *sa, const struct ike_msg *m)
 		else if (natt_vid_is_dpd(p->body.data, 16))
 			sa->natt.peer_dpd = true;
 	}
+}
+
+void ike_seen_vids(struct ike_engine *e, const char *profile, const struct isakmp_digest *d)
+{
+	bool first = true;
+
+	for (size_t i = 0; i < d->n; i++) {
+		if (d->p[i].type != ISAKMP_NP_VID)
+			continue;
+		ike_seen_vid(e, profile, d->p[i].body.data, d->p[i].body.len, first);
+		first = false;
+	}
+	if (first) /* none: an empty list, with its time */
+		ike_seen_vid(e, profile, NULL, 0, true);
 }
 
 static int natd_hash(const struct ike_sa *sa, const struct sockaddr_in *a, uint8_t *out)

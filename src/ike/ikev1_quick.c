@@ -373,6 +373,8 @@ static int qm_inI1_outR1(struct ike_engine *e, struct ike_sa *sa, struct ike_msg
 		r = KZ_EPROTO;
 		goto out;
 	}
+	if (nid == 2)
+		ike_seen_ts(e, sa->profile, &pci, &pcr);
 	/* the peer's IDci is our remote network, its IDcr our local one */
 	ts_default(&ipol->local_ts, sa->local.sin_addr, &q->lts);
 	ts_default(&ipol->remote_ts, sa->peer.sin_addr, &q->rts);
@@ -400,8 +402,13 @@ static int qm_inI1_outR1(struct ike_engine *e, struct ike_sa *sa, struct ike_msg
 		goto out;
 	}
 	r = isakmp_parse_sa(&sp->body, peer);
-	if (r == 0)
+	if (r == 0) {
+		char offered[256];
+
+		p2_peer_str(peer, offered, sizeof(offered));
+		ike_seen_offer(e, sa->profile, 2, false, offered);
 		r = p2_match(e, ipol, peer, sa, &q->p2, &q->spi_out, &pnum, &tnum);
+	}
 	if (r) {
 		char ours[256], theirs[256];
 
@@ -469,8 +476,13 @@ static int qm_inR1_outI2(struct ike_engine *e, struct ike_sa *sa, struct ike_msg
 	if (r)
 		goto out;
 	r = isakmp_parse_sa(&sp->body, reply);
-	if (!r)
+	if (!r) {
+		char chosen[256];
+
+		p2_peer_str(reply, chosen, sizeof(chosen));
+		ike_seen_offer(e, sa->profile, 2, true, chosen);
 		r = p2_from_reply(e, ipol, reply, sa, &q->p2, &q->spi_out);
+	}
 	if (r) {
 		char theirs[256];
 

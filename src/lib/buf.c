@@ -9,7 +9,9 @@ int buf_get_ptr(struct buf *b, size_t len, const uint8_t **out)
 {
 	if (len > buf_left(b))
 		return KZ_ETRUNC;
-	*out = b->data + b->off;
+	/* An empty view may have no data at all: no pointer arithmetic on
+	 * NULL (undefined even with a zero offset). */
+	*out = b->data ? b->data + b->off : b->data;
 	b->off += len;
 	return 0;
 }

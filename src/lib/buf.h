@@ -39,7 +39,7 @@ static inline size_t buf_left(const struct buf *b)
 
 static inline const uint8_t *buf_cur(const struct buf *b)
 {
-	return b->data + b->off;
+	return b->data ? b->data + b->off : b->data;
 }
 
 int buf_get_u8(struct buf *b, uint8_t *out) KZ_MUST_CHECK;

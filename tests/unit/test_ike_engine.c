@@ -17,6 +17,7 @@
 
 #include "config/model.h"
 #include "ike/crypto.h"
+#include "ike/exchange.h" /* eng_fail, for the failure history ring */
 #include "ike/ike.h"
 #include "ike/isakmp.h"
 #include "lib/err.h"
@@ -938,6 +939,156 @@ static void test_simultaneous_initiation(void **state)
 	assert_int_equal(W.a.nchild, 2); /* nothing re-negotiated */
 }
 
+/* ---- `show ipsec profile NAME detail`: what the peer sent ---- */
+
+static char *show_detail(struct node *n, bool json)
+{
+	struct strbuf sb;
+	static char out[8192];
+
+	sb_init(&sb);
+	ike_show_profile_detail(n->e, "HQ", json, &sb);
+	snprintf(out, sizeof(out), "%s", sb_str(&sb));
+	sb_free(&sb);
+	return out;
+}
+
+static void test_detail_keyid_mismatch_then_success(void **state)
+{
+	struct site a = site_a(KZ_MODE_AGGRESSIVE), b = site_b(KZ_MODE_AGGRESSIVE);
+	const struct ike_profile_detail *d;
+	const struct ike_fail_run *r;
+	struct kz_config *old;
+	char ci[24], cr[24];
+
+	a.local_id = "site-x";
+	start(&a, &b, "198.51.100.2");
+	advance(2500); /* A sends AM1 again after 2 s */
+	d = ike_profile_detail(W.b.e, "HQ");
+	assert_non_null(d);
+	assert_string_equal(d->peer.id_type, "key-id");
+	assert_string_equal(d->peer.id_value, "site-x");
+	assert_true(d->peer.id_wall > 0);
+	assert_true(d->peer.vid_wall > 0); /* AM1 carried vendor IDs or none */
+	assert_int_equal(d->hist_n, 1);
+	r = ike_fail_run_get(d, 0);
+	assert_non_null(r);
+	assert_int_equal(r->cls, IKE_FAIL_ID_MISMATCH);
+	assert_int_equal(r->phase, 1);
+	assert_int_equal(r->count, 2);
+	assert_true(r->last_wall > r->first_wall);
+	assert_null(ike_fail_run_get(d, 1));
+	/* nothing beyond the ID was looked at: no proposal, no selectors */
+	assert_int_equal(d->peer.p1_wall, 0);
+	assert_false(d->peer.ts_set);
+	assert_non_null(strstr(show_detail(&W.b, false), "    ID ("));
+	assert_non_null(strstr(show_detail(&W.b, false), "): key-id site-x\n"));
+	assert_non_null(strstr(show_detail(&W.b, false),
+			       "    1. phase 1 ID mismatch: 2 time(s), first "));
+	assert_non_null(strstr(show_detail(&W.b, false), "    selectors: -\n"));
+	assert_non_null(strstr(show_detail(&W.b, true),
+			       "\"id\":{\"type\":\"key-id\",\"value\":\"site-x\",\"at\":"));
+	assert_non_null(strstr(show_detail(&W.b, true),
+			       "\"failures\":[{\"class\":\"ID mismatch\",\"phase\":1,\"count\":2,"));
+
+	/* fixed on A: the next attempt comes up */
+	a.local_id = "site-a";
+	old = W.a.cfg;
+	W.a.cfg = make_cfg(&a);
+	ike_engine_set_config(W.a.e, W.a.cfg);
+	kz_config_free(old);
+	advance(80000); /* the old attempt gives up after 62 s, the retry follows */
+	assert_int_equal(W.b.nchild, 1);
+	assert_true(status(&W.b)->established);
+	d = ike_profile_detail(W.b.e, "HQ");
+	assert_string_equal(d->peer.id_value, "site-a");
+	/* the responder saw the offers, the initiator the choices */
+	assert_string_equal(d->peer.p1_offer, "aes-cbc-256/sha2-256/ecp256");
+	assert_false(d->peer.p1_chosen);
+	assert_true(d->peer.p2_wall > 0);
+	assert_false(d->peer.p2_chosen);
+	assert_true(d->peer.ts_set);
+	kz_prefix_str(&d->peer.ts_ci, ci, sizeof(ci));
+	kz_prefix_str(&d->peer.ts_cr, cr, sizeof(cr));
+	assert_string_equal(ci, "192.168.1.0/24");
+	assert_string_equal(cr, "192.168.2.0/24");
+	assert_non_null(strstr(show_detail(&W.b, false),
+			       "): IDci 192.168.1.0/24, IDcr 192.168.2.0/24\n"));
+	/* the history outlives the success */
+	assert_int_equal(d->hist_n, 1);
+	assert_int_equal(ike_fail_run_get(d, 0)->count, 5); /* AM1 at 0, 2, 6, 14, 30 s */
+	d = ike_profile_detail(W.a.e, "HQ");
+	assert_true(d->peer.p1_chosen);
+	assert_string_equal(d->peer.p1_offer, "aes-cbc-256/sha2-256/ecp256");
+	assert_true(d->peer.p2_chosen);
+	assert_string_equal(d->peer.p2_offer, ike_profile_detail(W.b.e, "HQ")->peer.p2_offer);
+	assert_string_equal(d->peer.id_type, "address"); /* B has no local-id */
+	assert_string_equal(d->peer.id_value, "203.0.113.2");
+	assert_non_null(strstr(show_detail(&W.a, false), "phase 1 proposal (the peer chose, "));
+}
+
+static void test_detail_proposal_vids_and_ring(void **state)
+{
+	struct site a = site_a(KZ_MODE_MAIN), b = site_b(KZ_MODE_MAIN);
+	const struct ike_profile_detail *d;
+	static const uint8_t frag[20] = { 0x40, 0x48, 0xb7, 0xd5, 0x6e, 0xbc, 0xe8, 0x85, 0x25, 0xe7,
+					  0xde, 0x7f, 0x00, 0xd6, 0xc2, 0xd3, 0x80, 0, 0, 0 };
+	static const uint8_t sswan[16] = { 0x88, 0x2f, 0xe5, 0x6d, 0x6f, 0xd2, 0x0d, 0xbc,
+					   0x22, 0x51, 0x61, 0x3b, 0x2e, 0xbe, 0x5b, 0xeb };
+	static const uint8_t odd[12] = { 0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5, 6, 7, 8 };
+	char name[40];
+
+	a.natt = b.natt = true;
+	b.ike_enc = KZ_ENC_AES_CBC_128;
+	start(&a, &b, "198.51.100.2");
+	d = ike_profile_detail(W.b.e, "HQ");
+	assert_string_equal(d->peer.p1_offer, "aes-cbc-256/sha2-256/ecp256");
+	assert_int_equal(d->peer.nvids, 4);
+	assert_string_equal(d->peer.vids[0], "RFC 3947 NAT-T");
+	assert_string_equal(d->peer.vids[1], "NAT-T draft-03");
+	assert_string_equal(d->peer.vids[2], "NAT-T draft-02n");
+	assert_string_equal(d->peer.vids[3], "NAT-T draft-02");
+	assert_non_null(strstr(show_detail(&W.b, false),
+			       "): RFC 3947 NAT-T, NAT-T draft-03, NAT-T draft-02n, NAT-T draft-02\n"));
+	assert_non_null(strstr(show_detail(&W.b, false),
+			       "phase 1 proposal (the peer offered, "));
+	assert_int_equal(ike_fail_run_get(d, 0)->cls, IKE_FAIL_NO_PROPOSAL);
+
+	ike_vid_name(frag, sizeof(frag), name, sizeof(name));
+	assert_string_equal(name, "Cisco fragmentation");
+	ike_vid_name(sswan, sizeof(sswan), name, sizeof(name));
+	assert_string_equal(name, "strongSwan");
+	ike_vid_name(sswan, 15, name, sizeof(name));
+	assert_string_equal(name, "unknown 882fe56d6fd20dbc...");
+	ike_vid_name(odd, sizeof(odd), name, sizeof(name));
+	assert_string_equal(name, "unknown deadbeef01020304...");
+	ike_vid_name(odd, 3, name, sizeof(name));
+	assert_string_equal(name, "unknown deadbe");
+
+	/* ten runs of alternating classes: the ring keeps the newest eight */
+	for (int i = 0; i < 10; i++) {
+		W.now += 1000;
+		eng_fail(W.b.e, "HQ", i % 2 ? IKE_FAIL_PSK_MISMATCH : IKE_FAIL_NO_ANSWER, 1, 0,
+			 "run %d", i);
+		eng_fail(W.b.e, "HQ", i % 2 ? IKE_FAIL_PSK_MISMATCH : IKE_FAIL_NO_ANSWER, 1, 0,
+			 "run %d again", i);
+	}
+	assert_int_equal(d->hist_n, IKE_FAIL_HISTORY);
+	assert_string_equal(ike_fail_run_get(d, 0)->detail, "run 9 again");
+	assert_int_equal(ike_fail_run_get(d, 0)->cls, IKE_FAIL_PSK_MISMATCH);
+	assert_int_equal(ike_fail_run_get(d, 0)->count, 2);
+	assert_string_equal(ike_fail_run_get(d, 7)->detail, "run 2 again");
+	assert_null(ike_fail_run_get(d, 8));
+	assert_non_null(strstr(show_detail(&W.b, false), "    8. phase 1 no answer: 2 time(s)"));
+	assert_null(strstr(show_detail(&W.b, false), "    9. "));
+	/* the same class in the other phase is a run of its own */
+	eng_fail(W.b.e, "HQ", IKE_FAIL_PSK_MISMATCH, 2, 0, "phase two");
+	assert_int_equal(ike_fail_run_get(d, 0)->phase, 2);
+	assert_int_equal(ike_fail_run_get(d, 0)->count, 1);
+	assert_int_equal(ike_fail_run_get(d, 1)->count, 2);
+	assert_string_equal(ike_fail_run_get(d, 1)->detail, "run 9 again");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -968,6 +1119,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_show_profile_status_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unprotected_notify_ignored_after_phase1, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_detail_keyid_mismatch_then_success, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_detail_proposal_vids_and_ring, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
