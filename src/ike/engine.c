@@ -797,6 +797,8 @@ static void dispatch(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m)
 		/* the reply is encrypted from this message's last block on */
 		memcpy(m->qm->iv, iv_after, sa->keys.block);
 		r = qm_input(e, sa, m);
+		if (r == 0)
+			dpd_activity(e, sa);
 		if (r == 0 && !m->qm->dying) {
 			msg_hash(m->raw, m->raw_len, m->qm->tx.rx_hash);
 			m->qm->tx.rx_set = true;
@@ -942,6 +944,11 @@ static void next_min(int64_t *next, uint64_t at, uint64_t now)
 
 	if (*next < 0 || d < *next)
 		*next = d;
+}
+
+void eng_next_min(int64_t *next, uint64_t at, uint64_t now)
+{
+	next_min(next, at, now);
 }
 
 static bool tx_due(struct ike_engine *e, struct ike_sa *sa, struct ike_tx *tx, uint64_t now,
@@ -1092,6 +1099,11 @@ int64_t ike_run_timers(struct ike_engine *e)
 				continue;
 			}
 			next_min(&next, sa->expire_ms, now);
+		}
+		if (sa->state == IKE_ST_ESTABLISHED) {
+			dpd_run(e, sa, now, &next);
+			if (sa->dying)
+				continue;
 		}
 		if (sa->held) {
 			if (now >= sa->held_until) {

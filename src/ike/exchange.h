@@ -1,7 +1,8 @@
 /* exchange.h - internal types of the IKEv1 engine: the IKE (ISAKMP) SA, the
  * Quick Mode exchanges in progress, the established IPsec SA pairs, the
  * state and transition table, and the helpers the per-exchange files
- * (ikev1_main.c, ikev1_aggr.c, ikev1_quick.c, ikev1_info.c, ikev1_natt.c)
+ * (ikev1_main.c, ikev1_aggr.c, ikev1_quick.c, ikev1_info.c, ikev1_natt.c,
+ * ikev1_dpd.c)
  * share with engine.c.
  *
  * Flow of a datagram (engine.c): header parse -> SA lookup by cookies ->
@@ -92,6 +93,15 @@ struct ike_natt {
 	bool peer_dpd;
 };
 
+/* Dead Peer Detection state of an established IKE SA (RFC 3706). */
+struct ike_dpd {
+	uint64_t last_rx_ms;    /* the last sign of life: IKE message or ESP */
+	uint64_t next_probe_ms; /* the next R-U-THERE (retransmission) */
+	uint32_t seq;           /* the last R-U-THERE sequence number sent */
+	bool seq_set;
+	unsigned unanswered;    /* R-U-THERE sent since the last sign of life */
+};
+
 struct ike_qm {
 	struct ike_qm *next;
 	uint32_t msgid;
@@ -153,6 +163,7 @@ struct ike_sa {
 
 	char peer_id[128]; /* what the peer identified as, for show/diagnosis */
 	uint16_t peer_notify;
+	struct ike_dpd dpd;
 };
 
 /* An established IPsec SA pair. */
@@ -163,6 +174,7 @@ struct ike_child {
 	uint64_t expire_ms;
 	bool initiator; /* we started its Quick Mode */
 	bool dying;
+	uint64_t dpd_in_packets; /* inbound packets when DPD last looked */
 };
 
 /* Runtime state of one profile (by name; survives config changes). */
@@ -356,5 +368,18 @@ void natt_update_peer(struct ike_sa *sa, const struct ike_msg *m);
 uint16_t natt_encap_mode(const struct ike_sa *sa);
 bool natt_encap_ok(const struct ike_sa *sa, uint16_t mode);
 bool natt_vid_is_dpd(const uint8_t *p, size_t len);
+
+/* ikev1_dpd.c: Dead Peer Detection (RFC 3706) */
+#define IKE_DPD_POLL_MS 500u /* how often inbound ESP counters are looked at */
+/* An authenticated IKE message arrived on sa: the peer is alive. */
+void dpd_activity(struct ike_engine *e, struct ike_sa *sa);
+/* An R-U-THERE-ACK with sequence number seq. */
+void dpd_ack_input(struct ike_engine *e, struct ike_sa *sa, uint32_t seq);
+/* Probes, retransmits, or declares the peer dead (clears its SAs). */
+void dpd_run(struct ike_engine *e, struct ike_sa *sa, uint64_t now, int64_t *next);
+/* R-U-THERE or R-U-THERE-ACK, HASH-protected (ikev1_info.c). */
+int info_send_dpd(struct ike_engine *e, struct ike_sa *sa, uint16_t type, uint32_t seq);
+/* Shortest of *next and at - now (engine.c). */
+void eng_next_min(int64_t *next, uint64_t at, uint64_t now);
 
 #endif

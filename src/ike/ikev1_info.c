@@ -75,6 +75,17 @@ int info_send_notify(struct ike_engine *e, struct ike_sa *sa, uint8_t proto, uin
 			 0);
 }
 
+int info_send_dpd(struct ike_engine *e, struct ike_sa *sa, uint16_t type, uint32_t seq)
+{
+	/* RFC 3706 5.1: SPI = the two cookies, data = the sequence number */
+	uint8_t spi[16], d[4] = { (uint8_t)(seq >> 24), (uint8_t)(seq >> 16), (uint8_t)(seq >> 8),
+				  (uint8_t)seq };
+
+	memcpy(spi, sa->icookie, 8);
+	memcpy(spi + 8, sa->rcookie, 8);
+	return info_send(e, sa, ISAKMP_NP_N, ISAKMP_PROTO_ISAKMP, spi, 16, type, d, 4);
+}
+
 int info_send_delete(struct ike_engine *e, struct ike_sa *sa, uint8_t proto, const uint32_t *spi)
 {
 	uint8_t b[16];
@@ -262,6 +273,7 @@ int info_input(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m)
 		return KZ_EPROTO;
 	}
 	natt_update_peer(sa, m);
+	dpd_activity(e, sa);
 	for (size_t i = 1; i < m->d.n; i++) {
 		const struct isakmp_payload *p = &m->d.p[i];
 
@@ -272,16 +284,19 @@ int info_input(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m)
 				continue;
 			if (n.type == ISAKMP_N_INITIAL_CONTACT) {
 				info_initial_contact(e, sa);
-			} else if (n.type == ISAKMP_N_DPD_R_U_THERE && n.data.len == 4) {
-				/* RFC 3706: answer with the same sequence number */
-				uint8_t seq[4], spi[16];
+			} else if ((n.type == ISAKMP_N_DPD_R_U_THERE ||
+				    n.type == ISAKMP_N_DPD_R_U_THERE_ACK) &&
+				   n.data.len == 4) {
 				struct buf db = n.data;
+				uint32_t seq;
 
-				memcpy(spi, sa->icookie, 8);
-				memcpy(spi + 8, sa->rcookie, 8);
-				if (!buf_get_bytes(&db, seq, 4))
-					(void)info_send(e, sa, ISAKMP_NP_N, ISAKMP_PROTO_ISAKMP, spi,
-							16, ISAKMP_N_DPD_R_U_THERE_ACK, seq, 4);
+				if (buf_get_u32(&db, &seq))
+					continue;
+				/* RFC 3706 5.3: answer with the same number */
+				if (n.type == ISAKMP_N_DPD_R_U_THERE)
+					(void)info_send_dpd(e, sa, ISAKMP_N_DPD_R_U_THERE_ACK, seq);
+				else
+					dpd_ack_input(e, sa, seq);
 			} else if (n.type < 16384) {
 				bool pending = qm_pending(sa, true);
 

@@ -41,6 +41,8 @@ struct node {
 	struct kz_child_sa in[MAXCHILD], out[MAXCHILD];
 	int nchild, ndown;
 	unsigned sent;
+	unsigned info_sent; /* informational exchanges (R-U-THERE, ACK, Delete) */
+	uint64_t down_at; /* W.now of the last child_down */
 };
 
 static struct world {
@@ -54,6 +56,8 @@ static struct world {
 	bool dup;          /* deliver every datagram twice */
 	bool swap_am3_qm1; /* deliver QM1 before AM3 */
 	bool in_traffic;   /* inbound SAs report packets */
+	bool flowing;      /* ... and their counters grow with time */
+	uint64_t in_count;
 	int truncate_next_to_b;
 	int drop_next_to_a; /* drop this many datagrams to A */
 	uint8_t first_a[4096];
@@ -85,6 +89,8 @@ static int io_send(void *arg, const struct sockaddr_in *local, const struct sock
 	/* port 4500 carries the non-ESP marker, port 500 never */
 	assert_int_equal(marker, ntohs(local->sin_port) == 4500);
 	n->sent++;
+	if (len > 18 && ((const uint8_t *)data)[18] == ISAKMP_XCHG_INFO)
+		n->info_sent++;
 	if (getenv("KZ_TDEBUG")) fprintf(stderr, "send %s at %llu\n", n->name, (unsigned long long)(W.now - 1000000));
 	if (n == &W.a && W.first_a_len == 0) {
 		memcpy(W.first_a, data, len);
@@ -141,6 +147,7 @@ static void io_child_up(void *arg, const struct kz_child_sa *in, const struct kz
 static void io_child_down(void *arg, uint32_t spi_in, uint32_t spi_out)
 {
 	node_of(arg)->ndown++;
+	node_of(arg)->down_at = W.now;
 }
 
 static void io_child_stats(void *arg, uint32_t spi, enum kz_child_dir dir,
@@ -151,7 +158,7 @@ static void io_child_stats(void *arg, uint32_t spi, enum kz_child_dir dir,
 		st->bytes = 1680;
 		st->last_unix = 1700000100;
 	} else if (W.in_traffic) {
-		st->packets = 1;
+		st->packets = 1 + W.in_count;
 	}
 }
 
@@ -242,6 +249,8 @@ static void advance(uint64_t ms)
 {
 	for (uint64_t t = 0; t < ms; t += 500) {
 		W.now += 500;
+		if (W.flowing)
+			W.in_count++;
 		ike_run_timers(W.a.e);
 		ike_run_timers(W.b.e);
 		pump();
@@ -260,6 +269,7 @@ struct site {
 	enum kz_group group, pfs;
 	const char *lnet, *rnet;
 	enum kz_initiate initiate;
+	unsigned dpd_interval, dpd_retry; /* 0: no dpd */
 };
 
 static struct kz_prefix pfx(const char *a, unsigned len)
@@ -301,6 +311,9 @@ static struct kz_config *make_cfg(const struct site *s)
 		strcpy(pol->remote_id.value, s->remote_id);
 	}
 	pol->natt = s->natt;
+	pol->dpd = s->dpd_interval != 0;
+	pol->dpd_interval = s->dpd_interval;
+	pol->dpd_retry = s->dpd_retry;
 	ep = kz_add_ipsec_proposal(c, "ESPP", &err);
 	(void)ep;
 	ipol = kz_add_ipsec_policy(c, "IPSECPOL", &err);
@@ -938,6 +951,141 @@ static void test_simultaneous_initiation(void **state)
 	assert_int_equal(W.a.nchild, 2); /* nothing re-negotiated */
 }
 
+
+/* ---- Dead Peer Detection (RFC 3706) ---- */
+
+static void dpd_sites(struct site *a, struct site *b, unsigned ivl, unsigned retry)
+{
+	*a = site_a(KZ_MODE_MAIN);
+	*b = site_b(KZ_MODE_MAIN);
+	a->dpd_interval = b->dpd_interval = ivl;
+	a->dpd_retry = b->dpd_retry = retry;
+}
+
+static void advance_until_down(struct node *n, int ndown, uint64_t max_ms)
+{
+	for (uint64_t t = 0; t < max_ms && n->ndown < ndown; t += 500)
+		advance(500);
+}
+
+static void test_dpd_dead_peer(void **state)
+{
+	struct site a, b;
+	uint64_t t0;
+	unsigned info0, sent0;
+
+	dpd_sites(&a, &b, 10, 3);
+	start(&a, &b, "198.51.100.2");
+	assert_int_equal(W.a.nchild, 1);
+	/* the peer vanishes (SIGKILL, cable cut): nothing reaches either side */
+	t0 = W.now;
+	info0 = W.a.info_sent;
+	W.drop_all = true;
+	advance_until_down(&W.a, 1, 120000);
+	assert_int_equal(W.a.ndown, 1);
+	/* dead after interval x (retry + 1) of silence, within the bound */
+	assert_true(W.a.down_at - t0 <= 10u * 4u * 1000u + 1000u);
+	assert_true(W.a.down_at - t0 >= 10u * 4u * 1000u - 1000u);
+	/* retry + 1 probes, no Delete to a dead peer */
+	assert_int_equal(W.a.info_sent - info0, 4);
+	assert_string_equal(show_ike(&W.a), "");
+	assert_int_equal(status(&W.a)->last_class, IKE_FAIL_NO_ANSWER);
+	assert_non_null(strstr(status(&W.a)->detail, "dead peer detection"));
+	/* the initiator negotiates again after its back-off (5 s), not at once */
+	sent0 = W.a.sent;
+	advance(4000);
+	assert_int_equal(W.a.sent, sent0);
+	advance(1500);
+	assert_int_equal(W.a.sent, sent0 + 1);
+	/* B cleared A too (it probes as well) */
+	advance_until_down(&W.b, 1, 20000);
+	assert_int_equal(W.b.ndown, 1);
+	/* the network comes back: one IKE SA and one new pair each */
+	W.drop_all = false;
+	advance(70000);
+	assert_int_equal(W.a.nchild, 2);
+	assert_int_equal(W.b.nchild, 2);
+	assert_pair_matches(1);
+	assert_int_equal(W.a.ndown, 1);
+	assert_int_equal(W.b.ndown, 1);
+	assert_true(status(&W.a)->established);
+	assert_null(strstr(show_ike(&W.a), "\n\n"));
+	assert_null(strstr(show_ike(&W.b), "\n\n"));
+}
+
+static void test_dpd_traffic_suppresses_probes(void **state)
+{
+	struct site a, b;
+	unsigned info0;
+
+	dpd_sites(&a, &b, 10, 3);
+	start(&a, &b, "198.51.100.2");
+	/* ESP keeps arriving: no probe at all */
+	W.in_traffic = true;
+	W.flowing = true;
+	info0 = W.a.info_sent + W.b.info_sent;
+	advance(120000);
+	assert_int_equal(W.a.info_sent + W.b.info_sent, info0);
+	assert_int_equal(W.a.ndown, 0);
+	/* traffic stops: probes after the interval, the peer answers, nothing
+	 * is torn down; about one probe per interval from each side, each
+	 * answered by an ACK */
+	W.flowing = false;
+	info0 = W.a.info_sent;
+	advance(9000);
+	assert_int_equal(W.a.info_sent, info0);
+	advance(2000);
+	assert_true(W.a.info_sent > info0);
+	info0 = W.a.info_sent;
+	advance(100000);
+	assert_true(W.a.info_sent - info0 >= 10 && W.a.info_sent - info0 <= 22);
+	assert_int_equal(W.a.ndown, 0);
+	assert_int_equal(W.b.ndown, 0);
+	assert_int_equal(W.a.nchild, 1);
+}
+
+static void test_dpd_ack_resets(void **state)
+{
+	struct site a, b;
+	unsigned info0;
+
+	dpd_sites(&a, &b, 10, 3);
+	b.dpd_interval = 3600; /* B announces DPD, answers, never probes here */
+	start(&a, &b, "198.51.100.2");
+	info0 = W.a.info_sent;
+	/* three ACKs lost: the fourth probe is answered in time */
+	W.drop_next_to_a = 3;
+	advance(10000 + 3 * 7500 + 1000);
+	assert_int_equal(W.a.info_sent - info0, 4);
+	assert_int_equal(W.drop_next_to_a, 0);
+	advance(8000);
+	assert_int_equal(W.a.ndown, 0);
+	/* the count started again: the next probe only after a full interval
+	 * of silence (42.5 s), and 40 s after the ACK (32.5 s) with 4 more
+	 * unanswered the peer is dead (72.5 s); now is 41.5 s */
+	W.drop_next_to_a = 4;
+	advance(30000);
+	assert_int_equal(W.a.ndown, 0);
+	assert_int_equal(W.drop_next_to_a, 0);
+	advance(1500);
+	assert_int_equal(W.a.ndown, 1);
+}
+
+static void test_dpd_off_when_peer_silent_on_it(void **state)
+{
+	struct site a, b;
+	unsigned info0;
+
+	dpd_sites(&a, &b, 10, 3);
+	b.dpd_interval = 0; /* B does not announce the DPD vendor ID */
+	start(&a, &b, "198.51.100.2");
+	info0 = W.a.info_sent;
+	W.drop_all = true;
+	advance(100000);
+	assert_int_equal(W.a.info_sent, info0);
+	assert_int_equal(W.a.ndown, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -966,6 +1114,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_show_ipsec_sa, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_simultaneous_initiation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_show_profile_status_failure, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dpd_dead_peer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dpd_traffic_suppresses_probes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dpd_ack_resets, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dpd_off_when_peer_silent_on_it, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_unprotected_notify_ignored_after_phase1, setup,
 						teardown),
 	};
