@@ -1035,16 +1035,19 @@ static bool profile_busy(struct ike_engine *e, const char *name)
 /* Simultaneous initiation leaves two IPsec SA pairs for the same
  * selectors (config-language.md): the pair whose initiator has the lower
  * WAN address survives; the other one's initiator deletes its pair once
- * the survivor carries traffic. */
-static void dedup_children(struct ike_engine *e, uint64_t now)
+ * the survivor carries traffic, or IKE_DEDUP_GRACE_MS after the survivor
+ * was made (the peer installed it before it sent the QM3 that made it
+ * here; waiting for traffic alone can wait forever when the peer sends on
+ * the newer, doomed pair). */
+static void dedup_children(struct ike_engine *e, uint64_t now, int64_t *next)
 {
-	(void)now;
 	for (struct ike_child *c = e->children; c; c = c->next) {
 		if (c->dying || !c->initiator ||
 		    ntohl(c->out.local.sin_addr.s_addr) < ntohl(c->out.peer.sin_addr.s_addr))
 			continue;
 		for (struct ike_child *d = e->children; d; d = d->next) {
 			struct kz_child_stats st = { 0 };
+			uint64_t grace = d->in.created_ms + IKE_DEDUP_GRACE_MS;
 
 			if (d == c || d->dying || d->initiator || strcmp(d->profile, c->profile) ||
 			    !kz_prefix_equal(&d->in.local_ts, &c->in.local_ts) ||
@@ -1054,13 +1057,14 @@ static void dedup_children(struct ike_engine *e, uint64_t now)
 				e->io.child_stats(e->io.arg, d->in.spi, KZ_CHILD_IN, &st);
 			else
 				st.packets = 1;
-			if (st.packets) {
+			if (st.packets || now >= grace) {
 				log_info("%s: duplicate IPsec SA pair (spi 0x%08x) deleted, the "
 					 "peer's pair carries the traffic",
 					 c->profile, c->in.spi);
 				child_remove(e, c, true);
 				break;
 			}
+			next_min(next, grace, now);
 		}
 	}
 }
@@ -1143,7 +1147,7 @@ int64_t ike_run_timers(struct ike_engine *e)
 		}
 	}
 	eng_reap(e);
-	dedup_children(e, now);
+	dedup_children(e, now, &next);
 	if (e->cfg) {
 		for (size_t i = 0; i < e->cfg->profiles.n; i++) {
 			const struct kz_ipsec_profile *p = &e->cfg->profiles.v[i];

@@ -30,6 +30,7 @@
 #define IKE_HOLD_QM_MS 2000u       /* a QM1 that overtook the last phase 1 message */
 #define IKE_RETRY_MIN_MS 5000u     /* initiator back-off after a failure */
 #define IKE_RETRY_MAX_MS 600000u
+#define IKE_DEDUP_GRACE_MS 3000u  /* simultaneous initiation: see dedup_children */
 #define IKE_NOTIFY_RATE_MS 1000u   /* unprotected notifies: one per second */
 #define IKE_NONCE_LEN 32u
 #define IKE_MAX_NONCE 256u         /* RFC 2409 5: 8..256 bytes */
