@@ -22,6 +22,8 @@
 
 /* ---- small helpers ---- */
 
+static bool profile_has_child(struct ike_engine *e, const char *name);
+
 uint64_t eng_now(struct ike_engine *e)
 {
 	return e->io.now_ms(e->io.arg);
@@ -410,7 +412,7 @@ const char *ike_fail_class_name(enum ike_fail_class c)
 	return (unsigned)c < IKE_FAIL_COUNT ? n[c] : "?";
 }
 
-static bool profile_is_initiator(struct ike_engine *e, const char *name)
+bool eng_profile_is_initiator(struct ike_engine *e, const char *name)
 {
 	const struct kz_ipsec_profile *p = eng_profile(e, name);
 
@@ -454,7 +456,7 @@ void eng_fail(struct ike_engine *e, const char *profile, enum ike_fail_class cls
 	else
 		log_debug("%s: phase %d failed again (%u times): %s", profile, phase,
 			  rt->st.count, detail);
-	if (profile_is_initiator(e, profile)) {
+	if (eng_profile_is_initiator(e, profile)) {
 		if (rt->backoff_ms < IKE_RETRY_MIN_MS)
 			rt->backoff_ms = IKE_RETRY_MIN_MS;
 		rt->retry_at = eng_now(e) + rt->backoff_ms;
@@ -917,10 +919,12 @@ void eng_phase1_done(struct ike_engine *e, struct ike_sa *sa)
 	ike_dh_free(sa->dh);
 	sa->dh = NULL;
 	eng_success(e, sa->profile, sa);
-	log_info("%s: IKE SA established (%s, %s)", sa->profile,
+	log_info("%s: IKE SA established (%s, %s)%s", sa->profile,
 		 sa->mode == KZ_MODE_MAIN ? "Main mode" : "Aggressive mode",
-		 sa->initiator ? "initiator" : "responder");
-	if (sa->initiator)
+		 sa->initiator ? "initiator" : "responder", sa->replaces ? ", rekey" : "");
+	rekey_ike_new(e, sa);
+	/* a rekey of phase 1 leaves the IPsec SAs as they are */
+	if (sa->initiator && (!sa->replaces || !profile_has_child(e, sa->profile)))
 		(void)qm_outI1(e, sa);
 	if (sa->held) {
 		uint8_t *held = sa->held;
@@ -1042,14 +1046,17 @@ static bool profile_busy(struct ike_engine *e, const char *name)
 static void dedup_children(struct ike_engine *e, uint64_t now, int64_t *next)
 {
 	for (struct ike_child *c = e->children; c; c = c->next) {
-		if (c->dying || !c->initiator ||
+		/* a rekey's successor, or a pair already being replaced, is
+		 * no duplicate */
+		if (c->dying || !c->initiator || c->successor || c->retire_ms ||
 		    ntohl(c->out.local.sin_addr.s_addr) < ntohl(c->out.peer.sin_addr.s_addr))
 			continue;
 		for (struct ike_child *d = e->children; d; d = d->next) {
 			struct kz_child_stats st = { 0 };
 			uint64_t grace = d->in.created_ms + IKE_DEDUP_GRACE_MS;
 
-			if (d == c || d->dying || d->initiator || strcmp(d->profile, c->profile) ||
+			if (d == c || d->dying || d->initiator || d->retire_ms ||
+			    strcmp(d->profile, c->profile) ||
 			    !kz_prefix_equal(&d->in.local_ts, &c->in.local_ts) ||
 			    !kz_prefix_equal(&d->in.remote_ts, &c->in.remote_ts))
 				continue;
@@ -1136,6 +1143,7 @@ int64_t ike_run_timers(struct ike_engine *e)
 				next_min(&next, q->deadline_ms, now);
 		}
 	}
+	rekey_run(e, now, &next);
 	for (struct ike_child *c = e->children; c; c = c->next) {
 		if (c->dying)
 			continue;
@@ -1256,9 +1264,7 @@ int ike_initiate(struct ike_engine *e, const char *name)
 	const struct kz_ipsec_profile *p = eng_profile(e, name);
 	const struct kz_ike_policy *pol = eng_ike_policy(e, p);
 	const struct kz_ipsec_policy *ipol = eng_ipsec_policy(e, p);
-	struct in_addr la;
 	struct ike_sa *sa;
-	int r;
 
 	if (!p)
 		return KZ_ENOENT;
@@ -1284,6 +1290,19 @@ int ike_initiate(struct ike_engine *e, const char *name)
 			return qm_outI1(e, sa);
 		return 0;
 	}
+	return eng_phase1_start(e, name, false);
+}
+
+int eng_phase1_start(struct ike_engine *e, const char *name, bool replaces)
+{
+	const struct kz_ipsec_profile *p = eng_profile(e, name);
+	const struct kz_ike_policy *pol = eng_ike_policy(e, p);
+	struct in_addr la;
+	struct ike_sa *sa;
+	int r;
+
+	if (!p || !pol || p->peer_type != KZ_PEER_ADDR)
+		return KZ_EINVAL;
 	la = e->io.local_addr(e->io.arg);
 	if (la.s_addr == 0) {
 		eng_fail(e, name, IKE_FAIL_CONFIG, 1, 0,
@@ -1294,6 +1313,7 @@ int ike_initiate(struct ike_engine *e, const char *name)
 	sa = eng_sa_new(e, true, name);
 	if (!sa)
 		return KZ_ENOMEM;
+	sa->replaces = replaces;
 	sa->local.sin_family = AF_INET;
 	sa->local.sin_addr = la;
 	sa->local.sin_port = htons(500);

@@ -165,6 +165,11 @@ struct ike_sa {
 	char peer_id[128]; /* what the peer identified as, for show/diagnosis */
 	uint16_t peer_notify;
 	struct ike_dpd dpd;
+	/* rekeying (ikev1_rekey.c) */
+	uint64_t soft_ms;   /* renegotiate from here on (0: not yet computed) */
+	uint64_t retire_ms; /* replaced: Delete and go at this time (0: no) */
+	bool rekeyed;       /* a successor was started */
+	bool replaces;      /* this SA was started as a successor */
 };
 
 /* An established IPsec SA pair. */
@@ -176,6 +181,12 @@ struct ike_child {
 	bool initiator; /* we started its Quick Mode */
 	bool dying;
 	uint64_t dpd_in_packets; /* inbound packets when DPD last looked */
+	/* rekeying (ikev1_rekey.c) */
+	uint64_t soft_ms;          /* renegotiate from here on */
+	uint64_t soft_bytes, hard_bytes; /* byte lifetime (0: none) */
+	uint64_t retire_ms;        /* replaced: Delete and go at this time */
+	uint64_t rekey_started_ms; /* 0: no successor asked for */
+	bool successor;            /* negotiated by us to replace a pair */
 };
 
 /* Runtime state of one profile (by name; survives config changes). */
@@ -369,6 +380,19 @@ void natt_update_peer(struct ike_sa *sa, const struct ike_msg *m);
 uint16_t natt_encap_mode(const struct ike_sa *sa);
 bool natt_encap_ok(const struct ike_sa *sa, uint16_t mode);
 bool natt_vid_is_dpd(const uint8_t *p, size_t len);
+
+/* ikev1_rekey.c: make-before-break rekeying of IKE and IPsec SAs */
+#define IKE_REKEY_OVERLAP_MS 5000u  /* old SA kept this long after the new one */
+#define IKE_REKEY_RETRY_MS 10000u   /* a rekey that brought nothing is tried again */
+#define IKE_REKEY_POLL_MS 1000u     /* byte counters looked at this often */
+/* A new IPsec SA pair: its soft lifetime; the pairs it replaces retire. */
+void rekey_child_new(struct ike_engine *e, struct ike_child *c);
+/* A phase 1 completed: its soft lifetime; the SAs it replaces retire. */
+void rekey_ike_new(struct ike_engine *e, struct ike_sa *sa);
+void rekey_run(struct ike_engine *e, uint64_t now, int64_t *next);
+/* A new phase 1 for a profile (engine.c); replaces: a rekey. */
+int eng_phase1_start(struct ike_engine *e, const char *name, bool replaces);
+bool eng_profile_is_initiator(struct ike_engine *e, const char *name);
 
 /* ikev1_dpd.c: Dead Peer Detection (RFC 3706) */
 #define IKE_DPD_POLL_MS 500u /* how often inbound ESP counters are looked at */

@@ -263,6 +263,7 @@ static int qm_install(struct ike_engine *e, struct ike_sa *sa, struct ike_qm *q)
 	e->children = c;
 	if (e->io.child_up)
 		e->io.child_up(e->io.arg, &c->in, &c->out);
+	rekey_child_new(e, c);
 	c = NULL;
 	q->state = QM_DONE;
 	q->tx.armed = false;

@@ -40,6 +40,7 @@ struct node {
 	struct kz_config *cfg;
 	struct kz_child_sa in[MAXCHILD], out[MAXCHILD];
 	int nchild, ndown;
+	uint32_t last_down_in; /* spi_in of the last child_down */
 	unsigned sent;
 	unsigned info_sent; /* informational exchanges (R-U-THERE, ACK, Delete) */
 	uint64_t down_at; /* W.now of the last child_down */
@@ -58,6 +59,8 @@ static struct world {
 	bool in_traffic;   /* inbound SAs report packets */
 	bool flowing;      /* ... and their counters grow with time */
 	uint64_t in_count;
+	uint32_t bytes_spi; /* this outbound SA reports extra bytes */
+	uint64_t extra_bytes;
 	int truncate_next_to_b;
 	int drop_next_to_a; /* drop this many datagrams to A */
 	uint8_t first_a[4096];
@@ -148,6 +151,7 @@ static void io_child_down(void *arg, uint32_t spi_in, uint32_t spi_out)
 {
 	node_of(arg)->ndown++;
 	node_of(arg)->down_at = W.now;
+	node_of(arg)->last_down_in = spi_in;
 }
 
 static void io_child_stats(void *arg, uint32_t spi, enum kz_child_dir dir,
@@ -155,7 +159,7 @@ static void io_child_stats(void *arg, uint32_t spi, enum kz_child_dir dir,
 {
 	if (dir == KZ_CHILD_OUT) {
 		st->packets = 12;
-		st->bytes = 1680;
+		st->bytes = 1680 + (spi == W.bytes_spi ? W.extra_bytes : 0);
 		st->last_unix = 1700000100;
 	} else if (W.in_traffic) {
 		st->packets = 1 + W.in_count;
@@ -270,6 +274,8 @@ struct site {
 	const char *lnet, *rnet;
 	enum kz_initiate initiate;
 	unsigned dpd_interval, dpd_retry; /* 0: no dpd */
+	uint32_t ike_life, esp_life; /* 0: defaults */
+	uint64_t esp_kbytes;
 };
 
 static struct kz_prefix pfx(const char *a, unsigned len)
@@ -314,8 +320,12 @@ static struct kz_config *make_cfg(const struct site *s)
 	pol->dpd = s->dpd_interval != 0;
 	pol->dpd_interval = s->dpd_interval;
 	pol->dpd_retry = s->dpd_retry;
+	if (s->ike_life)
+		ikp->lifetime = s->ike_life;
 	ep = kz_add_ipsec_proposal(c, "ESPP", &err);
-	(void)ep;
+	if (s->esp_life)
+		ep->lifetime_time = s->esp_life;
+	ep->lifetime_kbytes = s->esp_kbytes;
 	ipol = kz_add_ipsec_policy(c, "IPSECPOL", &err);
 	strcpy(ipol->proposals[0], "ESPP");
 	ipol->nproposals = 1;
@@ -412,7 +422,7 @@ static void assert_pair_matches(int i)
 	assert_true(kz_prefix_equal(&ai->local_ts, &bi->remote_ts));
 	assert_true(kz_prefix_equal(&ai->remote_ts, &bi->local_ts));
 	assert_int_equal(ai->replay_window, 64);
-	assert_int_equal(ai->life_seconds, 28800);
+	assert_int_equal(ai->life_seconds, bi->life_seconds);
 	assert_int_equal(ai->udp_encap, bi->udp_encap);
 }
 
@@ -443,6 +453,7 @@ static void test_main_mode(void **state)
 	assert_int_equal(W.a.nchild, 1);
 	assert_int_equal(W.b.nchild, 1);
 	assert_pair_matches(0);
+	assert_int_equal(W.a.in[0].life_seconds, 28800);
 	assert_false(W.a.in[0].udp_encap);
 	assert_int_equal(W.a.in[0].ipsec_unit, 0);
 	assert_true(status(&W.a)->established);
@@ -1086,6 +1097,144 @@ static void test_dpd_off_when_peer_silent_on_it(void **state)
 	assert_int_equal(W.a.ndown, 0);
 }
 
+/* ---- rekeying ---- */
+
+static int count_str(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	return n;
+}
+
+static void test_rekey_ipsec_make_before_break(void **state)
+{
+	struct site a = site_a(KZ_MODE_MAIN), b = site_b(KZ_MODE_MAIN);
+	uint32_t old_a, old_b;
+	uint64_t t0;
+
+	a.esp_life = b.esp_life = 600;
+	start(&a, &b, "198.51.100.2");
+	assert_int_equal(W.a.nchild, 1);
+	old_a = W.a.in[0].spi;
+	old_b = W.b.in[0].spi;
+	/* nothing before the soft lifetime (85-90 % of 600 s on A); A, the
+	 * initiator, renegotiates before B would (95 %) */
+	t0 = W.now;
+	while (W.a.nchild < 2 && W.now - t0 < 600000)
+		advance(500);
+	assert_true(W.now - t0 >= 510000 && W.now - t0 <= 540500);
+	assert_int_equal(W.a.nchild, 2);
+	assert_int_equal(W.b.nchild, 2);
+	assert_pair_matches(1);
+	/* both pairs live for the overlap: nothing deleted yet */
+	assert_int_equal(W.a.ndown, 0);
+	assert_int_equal(W.b.ndown, 0);
+	/* ... then the old pair goes on both sides, by A's Delete */
+	advance(5500);
+	assert_int_equal(W.a.ndown, 1);
+	assert_int_equal(W.b.ndown, 1);
+	assert_int_equal(W.a.last_down_in, old_a);
+	assert_int_equal(W.b.last_down_in, old_b);
+	/* the new pair lives on past the old one's hard lifetime, and is
+	 * renewed in turn */
+	advance(100000);
+	assert_int_equal(W.a.ndown, 1);
+	assert_int_equal(W.a.nchild, 2);
+	advance(500000);
+	assert_int_equal(W.a.nchild, 3);
+	assert_int_equal(W.b.nchild, 3);
+	assert_pair_matches(2);
+	advance(6000);
+	assert_int_equal(W.a.ndown, 2);
+	assert_int_equal(W.b.ndown, 2);
+	assert_int_equal(count_str(show_ike(&W.a), "IKE PH1 established"), 1);
+}
+
+static void test_rekey_responder_when_initiator_does_not(void **state)
+{
+	struct site a = site_a(KZ_MODE_MAIN), b = site_b(KZ_MODE_MAIN);
+
+	a.esp_life = b.esp_life = 600;
+	start(&a, &b, "198.51.100.2");
+	/* A stops talking IKE (its Quick Modes are lost): B renews at 95 % */
+	W.drop_to_b = true;
+	advance(565000);
+	assert_int_equal(W.b.nchild, 1);
+	W.drop_to_b = false;
+	/* A's own attempts keep going on; the first to finish wins */
+	advance(20000);
+	assert_true(W.b.nchild >= 2);
+	assert_int_equal(W.a.nchild, W.b.nchild);
+	advance(10000);
+	/* one old pair gone, no pair lost twice */
+	assert_true(W.a.ndown >= 1);
+	assert_int_equal(W.a.nchild - W.a.ndown, 1);
+	assert_int_equal(W.b.nchild - W.b.ndown, 1);
+}
+
+static void test_rekey_bytes(void **state)
+{
+	struct site a = site_a(KZ_MODE_MAIN), b = site_b(KZ_MODE_MAIN);
+
+	a.esp_kbytes = b.esp_kbytes = 2; /* 2048 bytes */
+	start(&a, &b, "198.51.100.2");
+	assert_int_equal(W.a.nchild, 1);
+	assert_int_equal(W.a.in[0].life_kbytes, 2);
+	advance(5000);
+	assert_int_equal(W.a.nchild, 1);
+	/* past the soft byte lifetime (<= 90 % = 1843 bytes) */
+	W.bytes_spi = W.a.out[0].spi;
+	W.extra_bytes = 1880 - 1680;
+	advance(1500);
+	assert_int_equal(W.a.nchild, 2);
+	assert_int_equal(W.b.nchild, 2);
+	assert_int_equal(W.a.ndown, 0);
+	advance(6000);
+	assert_int_equal(W.a.ndown, 1);
+	assert_int_equal(W.b.ndown, 1);
+	/* the hard byte limit removes a pair at once */
+	W.bytes_spi = W.a.out[1].spi;
+	W.extra_bytes = 4000;
+	advance(1500);
+	assert_int_equal(W.a.ndown, 2);
+	assert_int_equal(W.a.last_down_in, W.a.in[1].spi);
+}
+
+static void test_rekey_ike_children_survive(void **state)
+{
+	struct site a = site_a(KZ_MODE_MAIN), b = site_b(KZ_MODE_MAIN);
+
+	uint64_t t0;
+
+	a.ike_life = b.ike_life = 600;
+	a.esp_life = b.esp_life = 1200;
+	start(&a, &b, "198.51.100.2");
+	t0 = W.now;
+	while (count_str(show_ike(&W.a), "IKE PH1 established") < 2 && W.now - t0 < 600000)
+		advance(500);
+	assert_true(W.now - t0 >= 510000 && W.now - t0 <= 540500);
+	/* a second IKE SA next to the first, no new IPsec SA */
+	assert_int_equal(count_str(show_ike(&W.a), "IKE PH1 established"), 2);
+	assert_int_equal(count_str(show_ike(&W.b), "IKE PH1 established"), 2);
+	assert_int_equal(W.a.nchild, 1);
+	advance(5500);
+	assert_int_equal(count_str(show_ike(&W.a), "IKE PH1 established"), 1);
+	assert_int_equal(count_str(show_ike(&W.b), "IKE PH1 established"), 1);
+	/* the IPsec SAs survive the old IKE SA and its hard lifetime */
+	advance(100000);
+	assert_int_equal(W.a.nchild, 1);
+	assert_int_equal(W.a.ndown, 0);
+	assert_int_equal(W.b.ndown, 0);
+	/* and are renewed through the new IKE SA (and phase 1 again) */
+	advance(1245000 - (W.now - t0));
+	assert_true(W.a.nchild >= 2);
+	assert_int_equal(W.a.nchild, W.b.nchild);
+	assert_int_equal(W.a.nchild - W.a.ndown, 1);
+	assert_int_equal(count_str(show_ike(&W.a), "IKE PH1 established"), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1115,6 +1264,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_simultaneous_initiation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_show_profile_status_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dpd_dead_peer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rekey_ipsec_make_before_break, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_rekey_responder_when_initiator_does_not,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rekey_bytes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rekey_ike_children_survive, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dpd_traffic_suppresses_probes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dpd_ack_resets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dpd_off_when_peer_silent_on_it, setup,
