@@ -385,6 +385,11 @@ bool natt_vid_is_dpd(const uint8_t *p, size_t len);
 #define IKE_REKEY_OVERLAP_MS 5000u  /* old SA kept this long after the new one */
 #define IKE_REKEY_RETRY_MS 10000u   /* a rekey that brought nothing is tried again */
 #define IKE_REKEY_POLL_MS 1000u     /* byte counters looked at this often */
+#define IKE_REKEY_SWITCH_MS 1000u   /* a rekey's initiator sends on the new
+				     * pair this long after QM3 */
+/* Before a new pair goes to the data plane: holds its outbound back when
+ * we initiated it and an older pair for the same selectors is live. */
+void rekey_child_hold(struct ike_engine *e, struct ike_child *c);
 /* A new IPsec SA pair: its soft lifetime; the pairs it replaces retire. */
 void rekey_child_new(struct ike_engine *e, struct ike_child *c);
 /* A phase 1 completed: its soft lifetime; the SAs it replaces retire. */

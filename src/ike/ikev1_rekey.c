@@ -40,6 +40,19 @@ static bool same_selectors(const struct ike_child *a, const struct ike_child *b)
 	       kz_prefix_equal(&a->in.remote_ts, &b->in.remote_ts);
 }
 
+void rekey_child_hold(struct ike_engine *e, struct ike_child *c)
+{
+	if (!c->initiator)
+		return;
+	for (struct ike_child *o = e->children; o; o = o->next)
+		if (o != c && !o->dying && same_selectors(o, c)) {
+			/* the peer installs the pair on our QM3: the old pair
+			 * carries our traffic until QM3 has had time to arrive */
+			c->in.out_after_ms = c->out.out_after_ms = eng_now(e) + IKE_REKEY_SWITCH_MS;
+			return;
+		}
+}
+
 void rekey_child_new(struct ike_engine *e, struct ike_child *c)
 {
 	uint64_t now = eng_now(e), life = c->expire_ms > now ? c->expire_ms - now : 0;

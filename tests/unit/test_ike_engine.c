@@ -1128,6 +1128,11 @@ static void test_rekey_ipsec_make_before_break(void **state)
 	assert_int_equal(W.a.nchild, 2);
 	assert_int_equal(W.b.nchild, 2);
 	assert_pair_matches(1);
+	/* A, which sent QM3, sends on the new pair only a second later; B at
+	 * once; the first pair had no predecessor and no hold */
+	assert_int_equal(W.a.out[1].out_after_ms, W.a.out[1].created_ms + 1000);
+	assert_int_equal(W.b.out[1].out_after_ms, 0);
+	assert_int_equal(W.a.out[0].out_after_ms, 0);
 	/* both pairs live for the overlap: nothing deleted yet */
 	assert_int_equal(W.a.ndown, 0);
 	assert_int_equal(W.b.ndown, 0);
