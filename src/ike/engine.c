@@ -1212,6 +1212,63 @@ void ike_engine_free(struct ike_engine *e)
 	free(e);
 }
 
+/* The WAN address came, went or changed (the daemon calls
+ * ike_engine_set_config on every link event).  SAs made from another
+ * address, or before the link went away, are of no use: a carrier that
+ * hands out a new address also gives a new NAT mapping, and after a link
+ * loss the peer may have moved on.  A profile that can initiate drops its
+ * SAs without Delete (the old address cannot send it) and negotiates again
+ * at once, with INITIAL-CONTACT, so the peer replaces the stale SAs now
+ * rather than after DPD.  A responder only drops what the new address made
+ * useless. */
+static void wan_check(struct ike_engine *e)
+{
+	struct in_addr la = e->io.local_addr ? e->io.local_addr(e->io.arg) : (struct in_addr){ 0 };
+	bool back = e->wan_known && e->wan.s_addr == 0;
+	char a[INET_ADDRSTRLEN];
+
+	if (!e->wan_known || la.s_addr == e->wan.s_addr) {
+		e->wan = la;
+		e->wan_known = true;
+		return;
+	}
+	e->wan = la;
+	if (la.s_addr == 0) {
+		log_warn("%s has no usable address: its SAs are down until it comes back",
+			 KZ_MOBILE_IFNAME);
+		return;
+	}
+	inet_ntop(AF_INET, &la, a, sizeof(a));
+	log_info("%s: %s %s: SAs are made again from it", KZ_MOBILE_IFNAME,
+		 back ? "back with address" : "new address", a);
+	for (size_t i = 0; e->cfg && i < e->cfg->profiles.n; i++) {
+		const char *name = e->cfg->profiles.v[i].name;
+		bool init = eng_profile_is_initiator(e, name), had = false;
+		struct ike_prof_rt *rt = eng_prof_rt(e, name);
+
+		for (struct ike_child *c = e->children; c; c = c->next)
+			if (!c->dying && !strcmp(c->profile, name) &&
+			    (init || c->out.local.sin_addr.s_addr != la.s_addr)) {
+				had = true;
+				child_remove(e, c, false);
+			}
+		for (struct ike_sa *sa = e->sas; sa; sa = sa->next)
+			if (!sa->dying && !strcmp(sa->profile, name) &&
+			    (init || sa->local.sin_addr.s_addr != la.s_addr)) {
+				had = true;
+				sa->dying = true;
+			}
+		if (!init || !rt)
+			continue;
+		/* no back-off left over from the time without a WAN */
+		rt->backoff_ms = IKE_RETRY_MIN_MS;
+		rt->retry_at = 0;
+		if (had)
+			rt->wan_restart = true;
+	}
+	eng_reap(e);
+}
+
 void ike_engine_set_config(struct ike_engine *e, const struct kz_config *cfg)
 {
 	size_t n = 0;
@@ -1250,10 +1307,16 @@ void ike_engine_set_config(struct ike_engine *e, const struct kz_config *cfg)
 		if (!c->dying && !eng_profile(e, c->profile))
 			child_remove(e, c, false);
 	eng_reap(e);
+	wan_check(e);
 	for (size_t i = 0; cfg && i < cfg->profiles.n; i++) {
 		const struct kz_ipsec_profile *p = &cfg->profiles.v[i];
+		struct ike_prof_rt *rt = eng_prof_rt(e, p->name);
+		bool again = rt && rt->wan_restart;
 
-		if (profile_wants_auto(e, p) && !profile_has_sa(e, p->name))
+		if (rt)
+			rt->wan_restart = false;
+		/* on-demand profiles too, when the WAN change took their SAs */
+		if ((profile_wants_auto(e, p) || again) && !profile_has_sa(e, p->name))
 			(void)ike_initiate(e, p->name);
 	}
 	eng_reap(e);

@@ -196,6 +196,7 @@ struct ike_prof_rt {
 	uint64_t backoff_ms; /* next back-off step */
 	uint64_t last_try_ms;
 	bool seen;           /* still in the config */
+	bool wan_restart;    /* the WAN changed under its SAs: negotiate now */
 };
 
 struct ike_engine {
@@ -211,6 +212,8 @@ struct ike_engine {
 	uint64_t last_notify_ms;
 	bool notify_sent;
 	unsigned reentry; /* depth of ike_input (held QM1 replay) */
+	struct in_addr wan; /* the WAN address last seen (0: none) */
+	bool wan_known;
 };
 
 /* A received message, as handlers see it. */

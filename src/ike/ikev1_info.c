@@ -122,16 +122,31 @@ void child_remove(struct ike_engine *e, struct ike_child *c, bool send_delete)
 	c->dying = true;
 }
 
+/* o is an SA with the same peer as sa: same address, or (the peer's
+ * address changed: new carrier address or NAT mapping) the same identity
+ * under the same profile. */
+static bool same_peer(const struct ike_sa *o, const struct ike_sa *sa)
+{
+	return !strcmp(o->profile, sa->profile) &&
+	       (o->peer.sin_addr.s_addr == sa->peer.sin_addr.s_addr ||
+		(sa->peer_id[0] && !strcmp(o->peer_id, sa->peer_id)));
+}
+
 void info_initial_contact(struct ike_engine *e, struct ike_sa *sa)
 {
 	/* RFC 2407 4.6.3.3: the peer has no other SA with us; what we still
 	 * hold for it is stale */
 	for (struct ike_sa *o = e->sas; o; o = o->next)
 		if (o != sa && !o->dying && o->state == IKE_ST_ESTABLISHED &&
-		    o->established_ms <= sa->created_ms &&
-		    o->peer.sin_addr.s_addr == sa->peer.sin_addr.s_addr &&
-		    !strcmp(o->profile, sa->profile))
-			o->dying = true; /* a negotiation running now is not stale */
+		    o->established_ms <= sa->created_ms && same_peer(o, sa)) {
+			/* a negotiation running now is not stale */
+			o->dying = true;
+			/* and the IPsec SAs it made, wherever the peer was */
+			for (struct ike_child *c = e->children; c; c = c->next)
+				if (!c->dying && c->in.ike_serial == o->serial &&
+				    c->out.created_ms <= sa->created_ms)
+					child_remove(e, c, false);
+		}
 	for (struct ike_child *c = e->children; c; c = c->next)
 		if (!c->dying && c->out.peer.sin_addr.s_addr == sa->peer.sin_addr.s_addr &&
 		    c->out.created_ms <= sa->created_ms && !strcmp(c->profile, sa->profile))

@@ -1240,6 +1240,86 @@ static void test_rekey_ike_children_survive(void **state)
 	assert_int_equal(count_str(show_ike(&W.a), "IKE PH1 established"), 1);
 }
 
+/* ---- WAN events ---- */
+
+static void test_wan_address_change(void **state)
+{
+	struct site a = site_a(KZ_MODE_AGGRESSIVE), b = site_b(KZ_MODE_AGGRESSIVE);
+	unsigned sent0;
+
+	start(&a, &b, "198.51.100.2");
+	assert_int_equal(W.a.nchild, 1);
+	assert_int_equal(W.b.nchild, 1);
+	/* a config event without a change of address changes nothing */
+	sent0 = W.a.sent;
+	ike_engine_set_config(W.a.e, W.a.cfg);
+	pump();
+	assert_int_equal(W.a.sent, sent0);
+	assert_int_equal(W.a.ndown, 0);
+	/* the carrier hands out a new address: A starts over from it at once,
+	 * without waiting for a timer, and B replaces the stale SAs (the
+	 * peer's address differs, its identity is the same) */
+	W.a.addr = ip("198.51.100.7");
+	ike_engine_set_config(W.a.e, W.a.cfg);
+	pump();
+	assert_int_equal(W.a.ndown, 1);
+	assert_int_equal(W.a.nchild, 2);
+	assert_int_equal(W.b.nchild, 2);
+	assert_int_equal(W.b.ndown, 1);
+	assert_pair_matches(1);
+	assert_int_equal(W.a.out[1].local.sin_addr.s_addr, ip("198.51.100.7").s_addr);
+	assert_int_equal(W.b.out[1].peer.sin_addr.s_addr, ip("198.51.100.7").s_addr);
+	assert_int_equal(count_str(show_ike(&W.a), "IKE PH1 established"), 1);
+	assert_int_equal(count_str(show_ike(&W.b), "IKE PH1 established"), 1);
+	assert_non_null(strstr(show_ike(&W.b), "remote: 198.51.100.7"));
+}
+
+static void test_wan_link_back(void **state)
+{
+	struct site a = site_a(KZ_MODE_MAIN), b = site_b(KZ_MODE_MAIN);
+	unsigned sent0;
+
+	start(&a, &b, "198.51.100.2");
+	assert_int_equal(W.a.nchild, 1);
+	/* the link goes away: nothing can be sent, the SAs wait */
+	W.a.addr.s_addr = 0;
+	ike_engine_set_config(W.a.e, W.a.cfg);
+	pump();
+	assert_int_equal(W.a.ndown, 0);
+	/* a long outage: attempts back off meanwhile */
+	advance(60000);
+	/* it comes back with the same address: A negotiates again at once,
+	 * with INITIAL-CONTACT, and B drops the old pair */
+	W.a.addr = ip("198.51.100.2");
+	sent0 = W.a.sent;
+	ike_engine_set_config(W.a.e, W.a.cfg);
+	assert_true(W.a.sent > sent0);
+	pump();
+	assert_int_equal(W.a.ndown, 1);
+	assert_int_equal(W.b.ndown, 1);
+	assert_int_equal(W.a.nchild, 2);
+	assert_int_equal(W.b.nchild, 2);
+	assert_pair_matches(1);
+	assert_int_equal(count_str(show_ike(&W.b), "IKE PH1 established"), 1);
+}
+
+static void test_wan_responder_keeps_sas(void **state)
+{
+	struct site a = site_a(KZ_MODE_AGGRESSIVE), b = site_b(KZ_MODE_AGGRESSIVE);
+
+	start(&a, &b, "198.51.100.2");
+	assert_int_equal(W.b.nchild, 1);
+	/* B (peer any, cannot initiate) has its link bounce with the same
+	 * address: its SAs stay; nothing is sent */
+	W.b.addr.s_addr = 0;
+	ike_engine_set_config(W.b.e, W.b.cfg);
+	W.b.addr = ip("203.0.113.2");
+	ike_engine_set_config(W.b.e, W.b.cfg);
+	pump();
+	assert_int_equal(W.b.ndown, 0);
+	assert_int_equal(W.a.ndown, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1269,6 +1349,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_simultaneous_initiation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_show_profile_status_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dpd_dead_peer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wan_address_change, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wan_link_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wan_responder_keeps_sas, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rekey_ipsec_make_before_break, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_rekey_responder_when_initiator_does_not,
