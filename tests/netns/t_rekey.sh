@@ -57,6 +57,7 @@ lab_exec lan-a python3 "$here/udp_seq.py" send "$LAN_B_HOST" 5001 "$RATE" "$SECS
 lab_wait_for 20 sh -c "grep -q '^received' $LAB_DIR/udp-recv.log" || true
 res=$(grep '^received' "$LAB_DIR/udp-recv.log" || echo "received nothing")
 echo "# $res"
+# shellcheck disable=SC2086 # split the result line into fields
 set -- $res
 expect "stream: all $((RATE * ${SECS%.*})) packets arrived (unique $4)" test "${4:-0}" = $((RATE * ${SECS%.*}))
 expect "stream: none lost (${8:-?})" test "${8:-1}" = 0
