@@ -473,18 +473,27 @@ static void flush(struct kzd_dataplane *dp, int fd, int from, int to)
 }
 
 /* The outbound SA of IPsec<unit> whose selectors hold the packet; the
- * newest pair wins (make-before-break rekeys add the new pair last). */
+ * newest pair wins (make-before-break rekeys add the new pair last), unless
+ * it is still held back (out_after_ms) and an older pair can carry it. */
 static struct dp_sa *find_out(const struct dp_table *t, unsigned unit, uint32_t src,
-			      uint32_t dst)
+			      uint32_t dst, uint64_t now)
 {
+	struct dp_sa *held = NULL;
+
 	for (size_t i = t->n; i-- > 0;) {
 		struct dp_sa *p = t->sa[i];
 
 		if (p->out.ipsec_unit == unit && esp_sa_state(p->esp_out) == ESP_SA_ACTIVE &&
-		    in_prefix(src, &p->out.local_ts) && in_prefix(dst, &p->out.remote_ts))
+		    in_prefix(src, &p->out.local_ts) && in_prefix(dst, &p->out.remote_ts)) {
+			if (now < p->out.out_after_ms) {
+				if (!held)
+					held = p;
+				continue;
+			}
 			return p;
+		}
 	}
-	return NULL;
+	return held;
 }
 
 static void note(struct kzd_dataplane *dp, uint8_t what)
@@ -510,9 +519,13 @@ static void worker_tun(struct kzd_dataplane *dp, const struct dp_table *t, unsig
 	int natt = atomic_load_explicit(&dp->natt_fd, memory_order_acquire);
 	const struct dp_sa *run = NULL; /* SA of message m - 1 while it can grow */
 	size_t run_bytes = 0;
+	struct timespec ts;
+	uint64_t now;
 
 	if (fd < 0)
 		return;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 	for (int n = 0; n < DP_BATCH; n++) {
 		ssize_t len = read(fd, w->inner, DP_BUF);
 		struct dp_sa *p;
@@ -528,7 +541,7 @@ static void worker_tun(struct kzd_dataplane *dp, const struct dp_table *t, unsig
 		}
 		memcpy(&src, w->inner + 12, 4);
 		memcpy(&dst, w->inner + 16, 4);
-		p = find_out(t, unit, src, dst);
+		p = find_out(t, unit, src, dst, now);
 		if (!p) {
 			/* Outside every selector, or no SA yet: never in clear. */
 			count(&dp->tx_no_sa);

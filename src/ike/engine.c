@@ -22,6 +22,8 @@
 
 /* ---- small helpers ---- */
 
+static bool profile_has_child(struct ike_engine *e, const char *name);
+
 uint64_t eng_now(struct ike_engine *e)
 {
 	return e->io.now_ms(e->io.arg);
@@ -410,7 +412,7 @@ const char *ike_fail_class_name(enum ike_fail_class c)
 	return (unsigned)c < IKE_FAIL_COUNT ? n[c] : "?";
 }
 
-static bool profile_is_initiator(struct ike_engine *e, const char *name)
+bool eng_profile_is_initiator(struct ike_engine *e, const char *name)
 {
 	const struct kz_ipsec_profile *p = eng_profile(e, name);
 
@@ -487,7 +489,7 @@ void eng_fail(struct ike_engine *e, const char *profile, enum ike_fail_class cls
 	else
 		log_debug("%s: phase %d failed again (%u times): %s", profile, phase,
 			  rt->st.count, detail);
-	if (profile_is_initiator(e, profile)) {
+	if (eng_profile_is_initiator(e, profile)) {
 		if (rt->backoff_ms < IKE_RETRY_MIN_MS)
 			rt->backoff_ms = IKE_RETRY_MIN_MS;
 		rt->retry_at = eng_now(e) + rt->backoff_ms;
@@ -919,6 +921,8 @@ static void dispatch(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m)
 		/* the reply is encrypted from this message's last block on */
 		memcpy(m->qm->iv, iv_after, sa->keys.block);
 		r = qm_input(e, sa, m);
+		if (r == 0)
+			dpd_activity(e, sa);
 		if (r == 0 && !m->qm->dying) {
 			msg_hash(m->raw, m->raw_len, m->qm->tx.rx_hash);
 			m->qm->tx.rx_set = true;
@@ -1037,10 +1041,12 @@ void eng_phase1_done(struct ike_engine *e, struct ike_sa *sa)
 	ike_dh_free(sa->dh);
 	sa->dh = NULL;
 	eng_success(e, sa->profile, sa);
-	log_info("%s: IKE SA established (%s, %s)", sa->profile,
+	log_info("%s: IKE SA established (%s, %s)%s", sa->profile,
 		 sa->mode == KZ_MODE_MAIN ? "Main mode" : "Aggressive mode",
-		 sa->initiator ? "initiator" : "responder");
-	if (sa->initiator)
+		 sa->initiator ? "initiator" : "responder", sa->replaces ? ", rekey" : "");
+	rekey_ike_new(e, sa);
+	/* a rekey of phase 1 leaves the IPsec SAs as they are */
+	if (sa->initiator && (!sa->replaces || !profile_has_child(e, sa->profile)))
 		(void)qm_outI1(e, sa);
 	if (sa->held) {
 		uint8_t *held = sa->held;
@@ -1064,6 +1070,11 @@ static void next_min(int64_t *next, uint64_t at, uint64_t now)
 
 	if (*next < 0 || d < *next)
 		*next = d;
+}
+
+void eng_next_min(int64_t *next, uint64_t at, uint64_t now)
+{
+	next_min(next, at, now);
 }
 
 static bool tx_due(struct ike_engine *e, struct ike_sa *sa, struct ike_tx *tx, uint64_t now,
@@ -1151,46 +1162,41 @@ static bool profile_busy(struct ike_engine *e, const char *name)
 /* Simultaneous initiation leaves two IPsec SA pairs for the same
  * selectors (config-language.md): the pair whose initiator has the lower
  * WAN address survives; the other one's initiator deletes its pair once
- * the survivor carries traffic - or once both have been up for
- * IKE_DEDUP_GRACE_MS, since each data plane sends on its newest pair and
- * the survivor may never be chosen while the duplicate exists.  Returns
- * when the next decision is due (0: none). */
-#define IKE_DEDUP_GRACE_MS 2000u
-
-static uint64_t dedup_children(struct ike_engine *e, uint64_t now)
+ * the survivor carries traffic, or IKE_DEDUP_GRACE_MS after the survivor
+ * was made (the peer installed it before it sent the QM3 that made it
+ * here; waiting for traffic alone can wait forever when the peer sends on
+ * the newer, doomed pair). */
+static void dedup_children(struct ike_engine *e, uint64_t now, int64_t *next)
 {
-	uint64_t due = 0;
-
 	for (struct ike_child *c = e->children; c; c = c->next) {
-		if (c->dying || !c->initiator ||
+		/* a rekey's successor, or a pair already being replaced, is
+		 * no duplicate */
+		if (c->dying || !c->initiator || c->successor || c->retire_ms ||
 		    ntohl(c->out.local.sin_addr.s_addr) < ntohl(c->out.peer.sin_addr.s_addr))
 			continue;
 		for (struct ike_child *d = e->children; d; d = d->next) {
 			struct kz_child_stats st = { 0 };
+			uint64_t grace = d->in.created_ms + IKE_DEDUP_GRACE_MS;
 
-			if (d == c || d->dying || d->initiator || strcmp(d->profile, c->profile) ||
+			if (d == c || d->dying || d->initiator || d->retire_ms ||
+			    strcmp(d->profile, c->profile) ||
 			    !kz_prefix_equal(&d->in.local_ts, &c->in.local_ts) ||
 			    !kz_prefix_equal(&d->in.remote_ts, &c->in.remote_ts))
 				continue;
-			uint64_t both = c->out.created_ms > d->out.created_ms ? c->out.created_ms
-									   : d->out.created_ms;
-
 			if (e->io.child_stats)
 				e->io.child_stats(e->io.arg, d->in.spi, KZ_CHILD_IN, &st);
 			else
 				st.packets = 1;
-			if (st.packets || now >= both + IKE_DEDUP_GRACE_MS) {
+			if (st.packets || now >= grace) {
 				log_info("%s: duplicate IPsec SA pair (spi 0x%08x) deleted, the "
 					 "pair the peer started is kept",
 					 c->profile, c->in.spi);
 				child_remove(e, c, true);
 				break;
 			}
-			if (!due || both + IKE_DEDUP_GRACE_MS < due)
-				due = both + IKE_DEDUP_GRACE_MS;
+			next_min(next, grace, now);
 		}
 	}
-	return due;
 }
 
 int64_t ike_run_timers(struct ike_engine *e)
@@ -1228,6 +1234,11 @@ int64_t ike_run_timers(struct ike_engine *e)
 			}
 			next_min(&next, sa->expire_ms, now);
 		}
+		if (sa->state == IKE_ST_ESTABLISHED) {
+			dpd_run(e, sa, now, &next);
+			if (sa->dying)
+				continue;
+		}
 		if (sa->held) {
 			if (now >= sa->held_until) {
 				free(sa->held);
@@ -1255,6 +1266,7 @@ int64_t ike_run_timers(struct ike_engine *e)
 				next_min(&next, q->deadline_ms, now);
 		}
 	}
+	rekey_run(e, now, &next);
 	for (struct ike_child *c = e->children; c; c = c->next) {
 		if (c->dying)
 			continue;
@@ -1266,12 +1278,7 @@ int64_t ike_run_timers(struct ike_engine *e)
 		}
 	}
 	eng_reap(e);
-	{
-		uint64_t due = dedup_children(e, now);
-
-		if (due)
-			next_min(&next, due, now);
-	}
+	dedup_children(e, now, &next);
 	if (e->cfg) {
 		for (size_t i = 0; i < e->cfg->profiles.n; i++) {
 			const struct kz_ipsec_profile *p = &e->cfg->profiles.v[i];
@@ -1328,6 +1335,63 @@ void ike_engine_free(struct ike_engine *e)
 	free(e);
 }
 
+/* The WAN address came, went or changed (the daemon calls
+ * ike_engine_set_config on every link event).  SAs made from another
+ * address, or before the link went away, are of no use: a carrier that
+ * hands out a new address also gives a new NAT mapping, and after a link
+ * loss the peer may have moved on.  A profile that can initiate drops its
+ * SAs without Delete (the old address cannot send it) and negotiates again
+ * at once, with INITIAL-CONTACT, so the peer replaces the stale SAs now
+ * rather than after DPD.  A responder only drops what the new address made
+ * useless. */
+static void wan_check(struct ike_engine *e)
+{
+	struct in_addr la = e->io.local_addr ? e->io.local_addr(e->io.arg) : (struct in_addr){ 0 };
+	bool back = e->wan_known && e->wan.s_addr == 0;
+	char a[INET_ADDRSTRLEN];
+
+	if (!e->wan_known || la.s_addr == e->wan.s_addr) {
+		e->wan = la;
+		e->wan_known = true;
+		return;
+	}
+	e->wan = la;
+	if (la.s_addr == 0) {
+		log_warn("%s has no usable address: its SAs are down until it comes back",
+			 KZ_MOBILE_IFNAME);
+		return;
+	}
+	inet_ntop(AF_INET, &la, a, sizeof(a));
+	log_info("%s: %s %s: SAs are made again from it", KZ_MOBILE_IFNAME,
+		 back ? "back with address" : "new address", a);
+	for (size_t i = 0; e->cfg && i < e->cfg->profiles.n; i++) {
+		const char *name = e->cfg->profiles.v[i].name;
+		bool init = eng_profile_is_initiator(e, name), had = false;
+		struct ike_prof_rt *rt = eng_prof_rt(e, name);
+
+		for (struct ike_child *c = e->children; c; c = c->next)
+			if (!c->dying && !strcmp(c->profile, name) &&
+			    (init || c->out.local.sin_addr.s_addr != la.s_addr)) {
+				had = true;
+				child_remove(e, c, false);
+			}
+		for (struct ike_sa *sa = e->sas; sa; sa = sa->next)
+			if (!sa->dying && !strcmp(sa->profile, name) &&
+			    (init || sa->local.sin_addr.s_addr != la.s_addr)) {
+				had = true;
+				sa->dying = true;
+			}
+		if (!init || !rt)
+			continue;
+		/* no back-off left over from the time without a WAN */
+		rt->backoff_ms = IKE_RETRY_MIN_MS;
+		rt->retry_at = 0;
+		if (had)
+			rt->wan_restart = true;
+	}
+	eng_reap(e);
+}
+
 void ike_engine_set_config(struct ike_engine *e, const struct kz_config *cfg)
 {
 	size_t n = 0;
@@ -1366,10 +1430,16 @@ void ike_engine_set_config(struct ike_engine *e, const struct kz_config *cfg)
 		if (!c->dying && !eng_profile(e, c->profile))
 			child_remove(e, c, false);
 	eng_reap(e);
+	wan_check(e);
 	for (size_t i = 0; cfg && i < cfg->profiles.n; i++) {
 		const struct kz_ipsec_profile *p = &cfg->profiles.v[i];
+		struct ike_prof_rt *rt = eng_prof_rt(e, p->name);
+		bool again = rt && rt->wan_restart;
 
-		if (profile_wants_auto(e, p) && !profile_has_sa(e, p->name))
+		if (rt)
+			rt->wan_restart = false;
+		/* on-demand profiles too, when the WAN change took their SAs */
+		if ((profile_wants_auto(e, p) || again) && !profile_has_sa(e, p->name))
 			(void)ike_initiate(e, p->name);
 	}
 	eng_reap(e);
@@ -1380,24 +1450,12 @@ int ike_initiate(struct ike_engine *e, const char *name)
 	const struct kz_ipsec_profile *p = eng_profile(e, name);
 	const struct kz_ike_policy *pol = eng_ike_policy(e, p);
 	const struct kz_ipsec_policy *ipol = eng_ipsec_policy(e, p);
-	struct in_addr la, peer_addr;
 	struct ike_sa *sa;
-	int r;
 
 	if (!p)
 		return KZ_ENOENT;
-	if (p->peer_type == KZ_PEER_FQDN) {
-		if (!e->io.resolve || e->io.resolve(e->io.arg, p->peer_fqdn, &peer_addr) < 0) {
-			eng_fail(e, name, IKE_FAIL_CONFIG, 1, 0,
-				 "configuration: peer %s does not resolve to an IPv4 address",
-				 p->peer_fqdn);
-			return KZ_ENOENT;
-		}
-	} else if (p->peer_type == KZ_PEER_ADDR) {
-		peer_addr = p->peer_addr;
-	} else {
+	if (p->peer_type != KZ_PEER_ADDR && p->peer_type != KZ_PEER_FQDN)
 		return KZ_EINVAL;
-	}
 	if (!pol || !ipol || !pol->nproposals || !pol->psk.set || !ipol->nproposals) {
 		eng_fail(e, name, IKE_FAIL_CONFIG, 1, 0,
 			 "configuration: the profile's IKE or IPsec policy is missing or incomplete");
@@ -1416,6 +1474,32 @@ int ike_initiate(struct ike_engine *e, const char *name)
 			return qm_outI1(e, sa);
 		return 0;
 	}
+	return eng_phase1_start(e, name, false);
+}
+
+int eng_phase1_start(struct ike_engine *e, const char *name, bool replaces)
+{
+	const struct kz_ipsec_profile *p = eng_profile(e, name);
+	const struct kz_ike_policy *pol = eng_ike_policy(e, p);
+	struct in_addr la, peer_addr;
+	struct ike_sa *sa;
+	int r;
+
+	if (!p || !pol)
+		return KZ_EINVAL;
+	/* `peer FQDN` is resolved at each start: dynamic DNS names move */
+	if (p->peer_type == KZ_PEER_FQDN) {
+		if (!e->io.resolve || e->io.resolve(e->io.arg, p->peer_fqdn, &peer_addr) < 0) {
+			eng_fail(e, name, IKE_FAIL_CONFIG, 1, 0,
+				 "configuration: peer %s does not resolve to an IPv4 address",
+				 p->peer_fqdn);
+			return KZ_ENOENT;
+		}
+	} else if (p->peer_type == KZ_PEER_ADDR) {
+		peer_addr = p->peer_addr;
+	} else {
+		return KZ_EINVAL;
+	}
 	la = e->io.local_addr(e->io.arg);
 	if (la.s_addr == 0) {
 		eng_fail(e, name, IKE_FAIL_CONFIG, 1, 0,
@@ -1426,6 +1510,7 @@ int ike_initiate(struct ike_engine *e, const char *name)
 	sa = eng_sa_new(e, true, name);
 	if (!sa)
 		return KZ_ENOMEM;
+	sa->replaces = replaces;
 	sa->local.sin_family = AF_INET;
 	sa->local.sin_addr = la;
 	sa->local.sin_port = htons(500);

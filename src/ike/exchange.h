@@ -1,7 +1,8 @@
 /* exchange.h - internal types of the IKEv1 engine: the IKE (ISAKMP) SA, the
  * Quick Mode exchanges in progress, the established IPsec SA pairs, the
  * state and transition table, and the helpers the per-exchange files
- * (ikev1_main.c, ikev1_aggr.c, ikev1_quick.c, ikev1_info.c, ikev1_natt.c)
+ * (ikev1_main.c, ikev1_aggr.c, ikev1_quick.c, ikev1_info.c, ikev1_natt.c,
+ * ikev1_dpd.c)
  * share with engine.c.
  *
  * Flow of a datagram (engine.c): header parse -> SA lookup by cookies ->
@@ -29,6 +30,7 @@
 #define IKE_HOLD_QM_MS 2000u       /* a QM1 that overtook the last phase 1 message */
 #define IKE_RETRY_MIN_MS 5000u     /* initiator back-off after a failure */
 #define IKE_RETRY_MAX_MS 600000u
+#define IKE_DEDUP_GRACE_MS 3000u  /* simultaneous initiation: see dedup_children */
 #define IKE_NOTIFY_RATE_MS 1000u   /* unprotected notifies: one per second */
 #define IKE_NONCE_LEN 32u
 #define IKE_MAX_NONCE 256u         /* RFC 2409 5: 8..256 bytes */
@@ -92,6 +94,15 @@ struct ike_natt {
 	bool peer_dpd;
 };
 
+/* Dead Peer Detection state of an established IKE SA (RFC 3706). */
+struct ike_dpd {
+	uint64_t last_rx_ms;    /* the last sign of life: IKE message or ESP */
+	uint64_t next_probe_ms; /* the next R-U-THERE (retransmission) */
+	uint32_t seq;           /* the last R-U-THERE sequence number sent */
+	bool seq_set;
+	unsigned unanswered;    /* R-U-THERE sent since the last sign of life */
+};
+
 struct ike_qm {
 	struct ike_qm *next;
 	uint32_t msgid;
@@ -153,6 +164,12 @@ struct ike_sa {
 
 	char peer_id[128]; /* what the peer identified as, for show/diagnosis */
 	uint16_t peer_notify;
+	struct ike_dpd dpd;
+	/* rekeying (ikev1_rekey.c) */
+	uint64_t soft_ms;   /* renegotiate from here on (0: not yet computed) */
+	uint64_t retire_ms; /* replaced: Delete and go at this time (0: no) */
+	bool rekeyed;       /* a successor was started */
+	bool replaces;      /* this SA was started as a successor */
 };
 
 /* An established IPsec SA pair. */
@@ -163,6 +180,13 @@ struct ike_child {
 	uint64_t expire_ms;
 	bool initiator; /* we started its Quick Mode */
 	bool dying;
+	uint64_t dpd_in_packets; /* inbound packets when DPD last looked */
+	/* rekeying (ikev1_rekey.c) */
+	uint64_t soft_ms;          /* renegotiate from here on */
+	uint64_t soft_bytes, hard_bytes; /* byte lifetime (0: none) */
+	uint64_t retire_ms;        /* replaced: Delete and go at this time */
+	uint64_t rekey_started_ms; /* 0: no successor asked for */
+	bool successor;            /* negotiated by us to replace a pair */
 };
 
 /* Runtime state of one profile (by name; survives config changes). */
@@ -172,6 +196,7 @@ struct ike_prof_rt {
 	uint64_t backoff_ms; /* next back-off step */
 	uint64_t last_try_ms;
 	bool seen;           /* still in the config */
+	bool wan_restart;    /* the WAN changed under its SAs: negotiate now */
 };
 
 struct ike_engine {
@@ -187,6 +212,8 @@ struct ike_engine {
 	uint64_t last_notify_ms;
 	bool notify_sent;
 	unsigned reentry; /* depth of ike_input (held QM1 replay) */
+	struct in_addr wan; /* the WAN address last seen (0: none) */
+	bool wan_known;
 };
 
 /* A received message, as handlers see it. */
@@ -356,5 +383,36 @@ void natt_update_peer(struct ike_sa *sa, const struct ike_msg *m);
 uint16_t natt_encap_mode(const struct ike_sa *sa);
 bool natt_encap_ok(const struct ike_sa *sa, uint16_t mode);
 bool natt_vid_is_dpd(const uint8_t *p, size_t len);
+
+/* ikev1_rekey.c: make-before-break rekeying of IKE and IPsec SAs */
+#define IKE_REKEY_OVERLAP_MS 5000u  /* old SA kept this long after the new one */
+#define IKE_REKEY_RETRY_MS 10000u   /* a rekey that brought nothing is tried again */
+#define IKE_REKEY_POLL_MS 1000u     /* byte counters looked at this often */
+#define IKE_REKEY_SWITCH_MS 1000u   /* a rekey's initiator sends on the new
+				     * pair this long after QM3 */
+/* Before a new pair goes to the data plane: holds its outbound back when
+ * we initiated it and an older pair for the same selectors is live. */
+void rekey_child_hold(struct ike_engine *e, struct ike_child *c);
+/* A new IPsec SA pair: its soft lifetime; the pairs it replaces retire. */
+void rekey_child_new(struct ike_engine *e, struct ike_child *c);
+/* A phase 1 completed: its soft lifetime; the SAs it replaces retire. */
+void rekey_ike_new(struct ike_engine *e, struct ike_sa *sa);
+void rekey_run(struct ike_engine *e, uint64_t now, int64_t *next);
+/* A new phase 1 for a profile (engine.c); replaces: a rekey. */
+int eng_phase1_start(struct ike_engine *e, const char *name, bool replaces);
+bool eng_profile_is_initiator(struct ike_engine *e, const char *name);
+
+/* ikev1_dpd.c: Dead Peer Detection (RFC 3706) */
+#define IKE_DPD_POLL_MS 500u /* how often inbound ESP counters are looked at */
+/* An authenticated IKE message arrived on sa: the peer is alive. */
+void dpd_activity(struct ike_engine *e, struct ike_sa *sa);
+/* An R-U-THERE-ACK with sequence number seq. */
+void dpd_ack_input(struct ike_engine *e, struct ike_sa *sa, uint32_t seq);
+/* Probes, retransmits, or declares the peer dead (clears its SAs). */
+void dpd_run(struct ike_engine *e, struct ike_sa *sa, uint64_t now, int64_t *next);
+/* R-U-THERE or R-U-THERE-ACK, HASH-protected (ikev1_info.c). */
+int info_send_dpd(struct ike_engine *e, struct ike_sa *sa, uint16_t type, uint32_t seq);
+/* Shortest of *next and at - now (engine.c). */
+void eng_next_min(int64_t *next, uint64_t at, uint64_t now);
 
 #endif

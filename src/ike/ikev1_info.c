@@ -75,6 +75,17 @@ int info_send_notify(struct ike_engine *e, struct ike_sa *sa, uint8_t proto, uin
 			 0);
 }
 
+int info_send_dpd(struct ike_engine *e, struct ike_sa *sa, uint16_t type, uint32_t seq)
+{
+	/* RFC 3706 5.1: SPI = the two cookies, data = the sequence number */
+	uint8_t spi[16], d[4] = { (uint8_t)(seq >> 24), (uint8_t)(seq >> 16), (uint8_t)(seq >> 8),
+				  (uint8_t)seq };
+
+	memcpy(spi, sa->icookie, 8);
+	memcpy(spi + 8, sa->rcookie, 8);
+	return info_send(e, sa, ISAKMP_NP_N, ISAKMP_PROTO_ISAKMP, spi, 16, type, d, 4);
+}
+
 int info_send_delete(struct ike_engine *e, struct ike_sa *sa, uint8_t proto, const uint32_t *spi)
 {
 	uint8_t b[16];
@@ -111,16 +122,31 @@ void child_remove(struct ike_engine *e, struct ike_child *c, bool send_delete)
 	c->dying = true;
 }
 
+/* o is an SA with the same peer as sa: same address, or (the peer's
+ * address changed: new carrier address or NAT mapping) the same identity
+ * under the same profile. */
+static bool same_peer(const struct ike_sa *o, const struct ike_sa *sa)
+{
+	return !strcmp(o->profile, sa->profile) &&
+	       (o->peer.sin_addr.s_addr == sa->peer.sin_addr.s_addr ||
+		(sa->peer_id[0] && !strcmp(o->peer_id, sa->peer_id)));
+}
+
 void info_initial_contact(struct ike_engine *e, struct ike_sa *sa)
 {
 	/* RFC 2407 4.6.3.3: the peer has no other SA with us; what we still
 	 * hold for it is stale */
 	for (struct ike_sa *o = e->sas; o; o = o->next)
 		if (o != sa && !o->dying && o->state == IKE_ST_ESTABLISHED &&
-		    o->established_ms <= sa->created_ms &&
-		    o->peer.sin_addr.s_addr == sa->peer.sin_addr.s_addr &&
-		    !strcmp(o->profile, sa->profile))
-			o->dying = true; /* a negotiation running now is not stale */
+		    o->established_ms <= sa->created_ms && same_peer(o, sa)) {
+			/* a negotiation running now is not stale */
+			o->dying = true;
+			/* and the IPsec SAs it made, wherever the peer was */
+			for (struct ike_child *c = e->children; c; c = c->next)
+				if (!c->dying && c->in.ike_serial == o->serial &&
+				    c->out.created_ms <= sa->created_ms)
+					child_remove(e, c, false);
+		}
 	for (struct ike_child *c = e->children; c; c = c->next)
 		if (!c->dying && c->out.peer.sin_addr.s_addr == sa->peer.sin_addr.s_addr &&
 		    c->out.created_ms <= sa->created_ms && !strcmp(c->profile, sa->profile))
@@ -262,6 +288,7 @@ int info_input(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m)
 		return KZ_EPROTO;
 	}
 	natt_update_peer(sa, m);
+	dpd_activity(e, sa);
 	for (size_t i = 1; i < m->d.n; i++) {
 		const struct isakmp_payload *p = &m->d.p[i];
 
@@ -272,16 +299,19 @@ int info_input(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m)
 				continue;
 			if (n.type == ISAKMP_N_INITIAL_CONTACT) {
 				info_initial_contact(e, sa);
-			} else if (n.type == ISAKMP_N_DPD_R_U_THERE && n.data.len == 4) {
-				/* RFC 3706: answer with the same sequence number */
-				uint8_t seq[4], spi[16];
+			} else if ((n.type == ISAKMP_N_DPD_R_U_THERE ||
+				    n.type == ISAKMP_N_DPD_R_U_THERE_ACK) &&
+				   n.data.len == 4) {
 				struct buf db = n.data;
+				uint32_t seq;
 
-				memcpy(spi, sa->icookie, 8);
-				memcpy(spi + 8, sa->rcookie, 8);
-				if (!buf_get_bytes(&db, seq, 4))
-					(void)info_send(e, sa, ISAKMP_NP_N, ISAKMP_PROTO_ISAKMP, spi,
-							16, ISAKMP_N_DPD_R_U_THERE_ACK, seq, 4);
+				if (buf_get_u32(&db, &seq))
+					continue;
+				/* RFC 3706 5.3: answer with the same number */
+				if (n.type == ISAKMP_N_DPD_R_U_THERE)
+					(void)info_send_dpd(e, sa, ISAKMP_N_DPD_R_U_THERE_ACK, seq);
+				else
+					dpd_ack_input(e, sa, seq);
 			} else if (n.type < 16384) {
 				bool pending = qm_pending(sa, true);
 

@@ -478,6 +478,12 @@ bool p1_want_initial_contact(const struct ike_engine *e, const struct ike_sa *sa
 		    o->peer.sin_addr.s_addr == sa->peer.sin_addr.s_addr &&
 		    !strcmp(o->profile, sa->profile))
 			return false;
+	/* IPsec SAs with the peer still in use (a phase 1 made again to
+	 * rekey them) are not stale: the peer must keep its side */
+	for (const struct ike_child *c = e->children; c; c = c->next)
+		if (!c->dying && c->out.peer.sin_addr.s_addr == sa->peer.sin_addr.s_addr &&
+		    !strcmp(c->profile, sa->profile))
+			return false;
 	return true;
 }
 

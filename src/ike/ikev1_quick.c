@@ -261,8 +261,10 @@ static int qm_install(struct ike_engine *e, struct ike_sa *sa, struct ike_qm *q)
 	c->expire_ms = eng_now(e) + (uint64_t)q->p2.life_s * 1000u;
 	c->next = e->children;
 	e->children = c;
+	rekey_child_hold(e, c);
 	if (e->io.child_up)
 		e->io.child_up(e->io.arg, &c->in, &c->out);
+	rekey_child_new(e, c);
 	c = NULL;
 	q->state = QM_DONE;
 	q->tx.armed = false;

@@ -35,6 +35,11 @@ struct kz_child_sa {
 	uint32_t life_seconds;
 	uint64_t life_kbytes;     /* 0 = none */
 	uint64_t created_ms;      /* monotonic */
+	/* monotonic: until then an older pair for the same selectors keeps
+	 * the outbound traffic (0: at once).  The initiator of a rekey's
+	 * Quick Mode sets it so its first packets on the new SA do not
+	 * overtake the QM3 that makes the peer install it. */
+	uint64_t out_after_ms;
 };
 
 /* Counters the data plane keeps per SA, for `show ipsec sa`. */

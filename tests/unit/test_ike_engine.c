@@ -41,7 +41,10 @@ struct node {
 	struct kz_config *cfg;
 	struct kz_child_sa in[MAXCHILD], out[MAXCHILD];
 	int nchild, ndown;
+	uint32_t last_down_in; /* spi_in of the last child_down */
 	unsigned sent;
+	unsigned info_sent; /* informational exchanges (R-U-THERE, ACK, Delete) */
+	uint64_t down_at; /* W.now of the last child_down */
 };
 
 static struct world {
@@ -55,6 +58,10 @@ static struct world {
 	bool dup;          /* deliver every datagram twice */
 	bool swap_am3_qm1; /* deliver QM1 before AM3 */
 	bool in_traffic;   /* inbound SAs report packets */
+	bool flowing;      /* ... and their counters grow with time */
+	uint64_t in_count;
+	uint32_t bytes_spi; /* this outbound SA reports extra bytes */
+	uint64_t extra_bytes;
 	int truncate_next_to_b;
 	int drop_next_to_a; /* drop this many datagrams to A */
 	uint8_t first_a[4096];
@@ -86,6 +93,8 @@ static int io_send(void *arg, const struct sockaddr_in *local, const struct sock
 	/* port 4500 carries the non-ESP marker, port 500 never */
 	assert_int_equal(marker, ntohs(local->sin_port) == 4500);
 	n->sent++;
+	if (len > 18 && ((const uint8_t *)data)[18] == ISAKMP_XCHG_INFO)
+		n->info_sent++;
 	if (getenv("KZ_TDEBUG")) fprintf(stderr, "send %s at %llu\n", n->name, (unsigned long long)(W.now - 1000000));
 	if (n == &W.a && W.first_a_len == 0) {
 		memcpy(W.first_a, data, len);
@@ -142,6 +151,8 @@ static void io_child_up(void *arg, const struct kz_child_sa *in, const struct kz
 static void io_child_down(void *arg, uint32_t spi_in, uint32_t spi_out)
 {
 	node_of(arg)->ndown++;
+	node_of(arg)->down_at = W.now;
+	node_of(arg)->last_down_in = spi_in;
 }
 
 static void io_child_stats(void *arg, uint32_t spi, enum kz_child_dir dir,
@@ -149,10 +160,10 @@ static void io_child_stats(void *arg, uint32_t spi, enum kz_child_dir dir,
 {
 	if (dir == KZ_CHILD_OUT) {
 		st->packets = 12;
-		st->bytes = 1680;
+		st->bytes = 1680 + (spi == W.bytes_spi ? W.extra_bytes : 0);
 		st->last_unix = 1700000100;
 	} else if (W.in_traffic) {
-		st->packets = 1;
+		st->packets = 1 + W.in_count;
 	}
 }
 
@@ -243,6 +254,8 @@ static void advance(uint64_t ms)
 {
 	for (uint64_t t = 0; t < ms; t += 500) {
 		W.now += 500;
+		if (W.flowing)
+			W.in_count++;
 		ike_run_timers(W.a.e);
 		ike_run_timers(W.b.e);
 		pump();
@@ -261,6 +274,9 @@ struct site {
 	enum kz_group group, pfs;
 	const char *lnet, *rnet;
 	enum kz_initiate initiate;
+	unsigned dpd_interval, dpd_retry; /* 0: no dpd */
+	uint32_t ike_life, esp_life; /* 0: defaults */
+	uint64_t esp_kbytes;
 };
 
 static struct kz_prefix pfx(const char *a, unsigned len)
@@ -302,8 +318,15 @@ static struct kz_config *make_cfg(const struct site *s)
 		strcpy(pol->remote_id.value, s->remote_id);
 	}
 	pol->natt = s->natt;
+	pol->dpd = s->dpd_interval != 0;
+	pol->dpd_interval = s->dpd_interval;
+	pol->dpd_retry = s->dpd_retry;
+	if (s->ike_life)
+		ikp->lifetime = s->ike_life;
 	ep = kz_add_ipsec_proposal(c, "ESPP", &err);
-	(void)ep;
+	if (s->esp_life)
+		ep->lifetime_time = s->esp_life;
+	ep->lifetime_kbytes = s->esp_kbytes;
 	ipol = kz_add_ipsec_policy(c, "IPSECPOL", &err);
 	strcpy(ipol->proposals[0], "ESPP");
 	ipol->nproposals = 1;
@@ -400,7 +423,7 @@ static void assert_pair_matches(int i)
 	assert_true(kz_prefix_equal(&ai->local_ts, &bi->remote_ts));
 	assert_true(kz_prefix_equal(&ai->remote_ts, &bi->local_ts));
 	assert_int_equal(ai->replay_window, 64);
-	assert_int_equal(ai->life_seconds, 28800);
+	assert_int_equal(ai->life_seconds, bi->life_seconds);
 	assert_int_equal(ai->udp_encap, bi->udp_encap);
 }
 
@@ -431,6 +454,7 @@ static void test_main_mode(void **state)
 	assert_int_equal(W.a.nchild, 1);
 	assert_int_equal(W.b.nchild, 1);
 	assert_pair_matches(0);
+	assert_int_equal(W.a.in[0].life_seconds, 28800);
 	assert_false(W.a.in[0].udp_encap);
 	assert_int_equal(W.a.in[0].ipsec_unit, 0);
 	assert_true(status(&W.a)->established);
@@ -939,6 +963,364 @@ static void test_simultaneous_initiation(void **state)
 	assert_int_equal(W.a.nchild, 2); /* nothing re-negotiated */
 }
 
+
+/* ---- Dead Peer Detection (RFC 3706) ---- */
+
+static void dpd_sites(struct site *a, struct site *b, unsigned ivl, unsigned retry)
+{
+	*a = site_a(KZ_MODE_MAIN);
+	*b = site_b(KZ_MODE_MAIN);
+	a->dpd_interval = b->dpd_interval = ivl;
+	a->dpd_retry = b->dpd_retry = retry;
+}
+
+static void advance_until_down(struct node *n, int ndown, uint64_t max_ms)
+{
+	for (uint64_t t = 0; t < max_ms && n->ndown < ndown; t += 500)
+		advance(500);
+}
+
+static void test_dpd_dead_peer(void **state)
+{
+	struct site a, b;
+	uint64_t t0;
+	unsigned info0, sent0;
+
+	dpd_sites(&a, &b, 10, 3);
+	start(&a, &b, "198.51.100.2");
+	assert_int_equal(W.a.nchild, 1);
+	/* the peer vanishes (SIGKILL, cable cut): nothing reaches either side */
+	t0 = W.now;
+	info0 = W.a.info_sent;
+	W.drop_all = true;
+	advance_until_down(&W.a, 1, 120000);
+	assert_int_equal(W.a.ndown, 1);
+	/* dead after interval x (retry + 1) of silence, within the bound */
+	assert_true(W.a.down_at - t0 <= 10u * 4u * 1000u + 1000u);
+	assert_true(W.a.down_at - t0 >= 10u * 4u * 1000u - 1000u);
+	/* retry + 1 probes, no Delete to a dead peer */
+	assert_int_equal(W.a.info_sent - info0, 4);
+	assert_string_equal(show_ike(&W.a), "");
+	assert_int_equal(status(&W.a)->last_class, IKE_FAIL_NO_ANSWER);
+	assert_non_null(strstr(status(&W.a)->detail, "dead peer detection"));
+	/* the initiator negotiates again after its back-off (5 s), not at once */
+	sent0 = W.a.sent;
+	advance(4000);
+	assert_int_equal(W.a.sent, sent0);
+	advance(1500);
+	assert_int_equal(W.a.sent, sent0 + 1);
+	/* B cleared A too (it probes as well) */
+	advance_until_down(&W.b, 1, 20000);
+	assert_int_equal(W.b.ndown, 1);
+	/* the network comes back: one IKE SA and one new pair each */
+	W.drop_all = false;
+	advance(70000);
+	assert_int_equal(W.a.nchild, 2);
+	assert_int_equal(W.b.nchild, 2);
+	assert_pair_matches(1);
+	assert_int_equal(W.a.ndown, 1);
+	assert_int_equal(W.b.ndown, 1);
+	assert_true(status(&W.a)->established);
+	assert_null(strstr(show_ike(&W.a), "\n\n"));
+	assert_null(strstr(show_ike(&W.b), "\n\n"));
+}
+
+static void test_dpd_traffic_suppresses_probes(void **state)
+{
+	struct site a, b;
+	unsigned info0;
+
+	dpd_sites(&a, &b, 10, 3);
+	start(&a, &b, "198.51.100.2");
+	/* ESP keeps arriving: no probe at all */
+	W.in_traffic = true;
+	W.flowing = true;
+	info0 = W.a.info_sent + W.b.info_sent;
+	advance(120000);
+	assert_int_equal(W.a.info_sent + W.b.info_sent, info0);
+	assert_int_equal(W.a.ndown, 0);
+	/* traffic stops: probes after the interval, the peer answers, nothing
+	 * is torn down; about one probe per interval from each side, each
+	 * answered by an ACK */
+	W.flowing = false;
+	info0 = W.a.info_sent;
+	advance(9000);
+	assert_int_equal(W.a.info_sent, info0);
+	advance(2000);
+	assert_true(W.a.info_sent > info0);
+	info0 = W.a.info_sent;
+	advance(100000);
+	assert_true(W.a.info_sent - info0 >= 10 && W.a.info_sent - info0 <= 22);
+	assert_int_equal(W.a.ndown, 0);
+	assert_int_equal(W.b.ndown, 0);
+	assert_int_equal(W.a.nchild, 1);
+}
+
+static void test_dpd_ack_resets(void **state)
+{
+	struct site a, b;
+	unsigned info0;
+
+	dpd_sites(&a, &b, 10, 3);
+	b.dpd_interval = 3600; /* B announces DPD, answers, never probes here */
+	start(&a, &b, "198.51.100.2");
+	info0 = W.a.info_sent;
+	/* three ACKs lost: the fourth probe is answered in time */
+	W.drop_next_to_a = 3;
+	advance(10000 + 3 * 7500 + 1000);
+	assert_int_equal(W.a.info_sent - info0, 4);
+	assert_int_equal(W.drop_next_to_a, 0);
+	advance(8000);
+	assert_int_equal(W.a.ndown, 0);
+	/* the count started again: the next probe only after a full interval
+	 * of silence (42.5 s), and 40 s after the ACK (32.5 s) with 4 more
+	 * unanswered the peer is dead (72.5 s); now is 41.5 s */
+	W.drop_next_to_a = 4;
+	advance(30000);
+	assert_int_equal(W.a.ndown, 0);
+	assert_int_equal(W.drop_next_to_a, 0);
+	advance(1500);
+	assert_int_equal(W.a.ndown, 1);
+}
+
+static void test_dpd_off_when_peer_silent_on_it(void **state)
+{
+	struct site a, b;
+	unsigned info0;
+
+	dpd_sites(&a, &b, 10, 3);
+	b.dpd_interval = 0; /* B does not announce the DPD vendor ID */
+	start(&a, &b, "198.51.100.2");
+	info0 = W.a.info_sent;
+	W.drop_all = true;
+	advance(100000);
+	assert_int_equal(W.a.info_sent, info0);
+	assert_int_equal(W.a.ndown, 0);
+}
+
+/* ---- rekeying ---- */
+
+static int count_str(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	return n;
+}
+
+static void test_rekey_ipsec_make_before_break(void **state)
+{
+	struct site a = site_a(KZ_MODE_MAIN), b = site_b(KZ_MODE_MAIN);
+	uint32_t old_a, old_b;
+	uint64_t t0;
+
+	a.esp_life = b.esp_life = 600;
+	start(&a, &b, "198.51.100.2");
+	assert_int_equal(W.a.nchild, 1);
+	old_a = W.a.in[0].spi;
+	old_b = W.b.in[0].spi;
+	/* nothing before the soft lifetime (85-90 % of 600 s on A); A, the
+	 * initiator, renegotiates before B would (95 %) */
+	t0 = W.now;
+	while (W.a.nchild < 2 && W.now - t0 < 600000)
+		advance(500);
+	assert_true(W.now - t0 >= 510000 && W.now - t0 <= 540500);
+	assert_int_equal(W.a.nchild, 2);
+	assert_int_equal(W.b.nchild, 2);
+	assert_pair_matches(1);
+	/* A, which sent QM3, sends on the new pair only a second later; B at
+	 * once; the first pair had no predecessor and no hold */
+	assert_int_equal(W.a.out[1].out_after_ms, W.a.out[1].created_ms + 1000);
+	assert_int_equal(W.b.out[1].out_after_ms, 0);
+	assert_int_equal(W.a.out[0].out_after_ms, 0);
+	/* both pairs live for the overlap: nothing deleted yet */
+	assert_int_equal(W.a.ndown, 0);
+	assert_int_equal(W.b.ndown, 0);
+	/* ... then the old pair goes on both sides, by A's Delete */
+	advance(5500);
+	assert_int_equal(W.a.ndown, 1);
+	assert_int_equal(W.b.ndown, 1);
+	assert_int_equal(W.a.last_down_in, old_a);
+	assert_int_equal(W.b.last_down_in, old_b);
+	/* the new pair lives on past the old one's hard lifetime, and is
+	 * renewed in turn */
+	advance(100000);
+	assert_int_equal(W.a.ndown, 1);
+	assert_int_equal(W.a.nchild, 2);
+	advance(500000);
+	assert_int_equal(W.a.nchild, 3);
+	assert_int_equal(W.b.nchild, 3);
+	assert_pair_matches(2);
+	advance(6000);
+	assert_int_equal(W.a.ndown, 2);
+	assert_int_equal(W.b.ndown, 2);
+	assert_int_equal(count_str(show_ike(&W.a), "IKE PH1 established"), 1);
+}
+
+static void test_rekey_responder_when_initiator_does_not(void **state)
+{
+	struct site a = site_a(KZ_MODE_MAIN), b = site_b(KZ_MODE_MAIN);
+
+	a.esp_life = b.esp_life = 600;
+	start(&a, &b, "198.51.100.2");
+	/* A stops talking IKE (its Quick Modes are lost): B renews at 95 % */
+	W.drop_to_b = true;
+	advance(565000);
+	assert_int_equal(W.b.nchild, 1);
+	W.drop_to_b = false;
+	/* A's own attempts keep going on; the first to finish wins */
+	advance(20000);
+	assert_true(W.b.nchild >= 2);
+	assert_int_equal(W.a.nchild, W.b.nchild);
+	advance(10000);
+	/* one old pair gone, no pair lost twice */
+	assert_true(W.a.ndown >= 1);
+	assert_int_equal(W.a.nchild - W.a.ndown, 1);
+	assert_int_equal(W.b.nchild - W.b.ndown, 1);
+}
+
+static void test_rekey_bytes(void **state)
+{
+	struct site a = site_a(KZ_MODE_MAIN), b = site_b(KZ_MODE_MAIN);
+
+	a.esp_kbytes = b.esp_kbytes = 2; /* 2048 bytes */
+	start(&a, &b, "198.51.100.2");
+	assert_int_equal(W.a.nchild, 1);
+	assert_int_equal(W.a.in[0].life_kbytes, 2);
+	advance(5000);
+	assert_int_equal(W.a.nchild, 1);
+	/* past the soft byte lifetime (<= 90 % = 1843 bytes) */
+	W.bytes_spi = W.a.out[0].spi;
+	W.extra_bytes = 1880 - 1680;
+	advance(1500);
+	assert_int_equal(W.a.nchild, 2);
+	assert_int_equal(W.b.nchild, 2);
+	assert_int_equal(W.a.ndown, 0);
+	advance(6000);
+	assert_int_equal(W.a.ndown, 1);
+	assert_int_equal(W.b.ndown, 1);
+	/* the hard byte limit removes a pair at once */
+	W.bytes_spi = W.a.out[1].spi;
+	W.extra_bytes = 4000;
+	advance(1500);
+	assert_int_equal(W.a.ndown, 2);
+	assert_int_equal(W.a.last_down_in, W.a.in[1].spi);
+}
+
+static void test_rekey_ike_children_survive(void **state)
+{
+	struct site a = site_a(KZ_MODE_MAIN), b = site_b(KZ_MODE_MAIN);
+
+	uint64_t t0;
+
+	a.ike_life = b.ike_life = 600;
+	a.esp_life = b.esp_life = 1200;
+	start(&a, &b, "198.51.100.2");
+	t0 = W.now;
+	while (count_str(show_ike(&W.a), "IKE PH1 established") < 2 && W.now - t0 < 600000)
+		advance(500);
+	assert_true(W.now - t0 >= 510000 && W.now - t0 <= 540500);
+	/* a second IKE SA next to the first, no new IPsec SA */
+	assert_int_equal(count_str(show_ike(&W.a), "IKE PH1 established"), 2);
+	assert_int_equal(count_str(show_ike(&W.b), "IKE PH1 established"), 2);
+	assert_int_equal(W.a.nchild, 1);
+	advance(5500);
+	assert_int_equal(count_str(show_ike(&W.a), "IKE PH1 established"), 1);
+	assert_int_equal(count_str(show_ike(&W.b), "IKE PH1 established"), 1);
+	/* the IPsec SAs survive the old IKE SA and its hard lifetime */
+	advance(100000);
+	assert_int_equal(W.a.nchild, 1);
+	assert_int_equal(W.a.ndown, 0);
+	assert_int_equal(W.b.ndown, 0);
+	/* and are renewed through the new IKE SA (and phase 1 again) */
+	advance(1245000 - (W.now - t0));
+	assert_true(W.a.nchild >= 2);
+	assert_int_equal(W.a.nchild, W.b.nchild);
+	assert_int_equal(W.a.nchild - W.a.ndown, 1);
+	assert_int_equal(count_str(show_ike(&W.a), "IKE PH1 established"), 1);
+}
+
+/* ---- WAN events ---- */
+
+static void test_wan_address_change(void **state)
+{
+	struct site a = site_a(KZ_MODE_AGGRESSIVE), b = site_b(KZ_MODE_AGGRESSIVE);
+	unsigned sent0;
+
+	start(&a, &b, "198.51.100.2");
+	assert_int_equal(W.a.nchild, 1);
+	assert_int_equal(W.b.nchild, 1);
+	/* a config event without a change of address changes nothing */
+	sent0 = W.a.sent;
+	ike_engine_set_config(W.a.e, W.a.cfg);
+	pump();
+	assert_int_equal(W.a.sent, sent0);
+	assert_int_equal(W.a.ndown, 0);
+	/* the carrier hands out a new address: A starts over from it at once,
+	 * without waiting for a timer, and B replaces the stale SAs (the
+	 * peer's address differs, its identity is the same) */
+	W.a.addr = ip("198.51.100.7");
+	ike_engine_set_config(W.a.e, W.a.cfg);
+	pump();
+	assert_int_equal(W.a.ndown, 1);
+	assert_int_equal(W.a.nchild, 2);
+	assert_int_equal(W.b.nchild, 2);
+	assert_int_equal(W.b.ndown, 1);
+	assert_pair_matches(1);
+	assert_int_equal(W.a.out[1].local.sin_addr.s_addr, ip("198.51.100.7").s_addr);
+	assert_int_equal(W.b.out[1].peer.sin_addr.s_addr, ip("198.51.100.7").s_addr);
+	assert_int_equal(count_str(show_ike(&W.a), "IKE PH1 established"), 1);
+	assert_int_equal(count_str(show_ike(&W.b), "IKE PH1 established"), 1);
+	assert_non_null(strstr(show_ike(&W.b), "remote: 198.51.100.7"));
+}
+
+static void test_wan_link_back(void **state)
+{
+	struct site a = site_a(KZ_MODE_MAIN), b = site_b(KZ_MODE_MAIN);
+	unsigned sent0;
+
+	start(&a, &b, "198.51.100.2");
+	assert_int_equal(W.a.nchild, 1);
+	/* the link goes away: nothing can be sent, the SAs wait */
+	W.a.addr.s_addr = 0;
+	ike_engine_set_config(W.a.e, W.a.cfg);
+	pump();
+	assert_int_equal(W.a.ndown, 0);
+	/* a long outage: attempts back off meanwhile */
+	advance(60000);
+	/* it comes back with the same address: A negotiates again at once,
+	 * with INITIAL-CONTACT, and B drops the old pair */
+	W.a.addr = ip("198.51.100.2");
+	sent0 = W.a.sent;
+	ike_engine_set_config(W.a.e, W.a.cfg);
+	assert_true(W.a.sent > sent0);
+	pump();
+	assert_int_equal(W.a.ndown, 1);
+	assert_int_equal(W.b.ndown, 1);
+	assert_int_equal(W.a.nchild, 2);
+	assert_int_equal(W.b.nchild, 2);
+	assert_pair_matches(1);
+	assert_int_equal(count_str(show_ike(&W.b), "IKE PH1 established"), 1);
+}
+
+static void test_wan_responder_keeps_sas(void **state)
+{
+	struct site a = site_a(KZ_MODE_AGGRESSIVE), b = site_b(KZ_MODE_AGGRESSIVE);
+
+	start(&a, &b, "198.51.100.2");
+	assert_int_equal(W.b.nchild, 1);
+	/* B (peer any, cannot initiate) has its link bounce with the same
+	 * address: its SAs stay; nothing is sent */
+	W.b.addr.s_addr = 0;
+	ike_engine_set_config(W.b.e, W.b.cfg);
+	W.b.addr = ip("203.0.113.2");
+	ike_engine_set_config(W.b.e, W.b.cfg);
+	pump();
+	assert_int_equal(W.b.ndown, 0);
+	assert_int_equal(W.a.ndown, 0);
+}
+
 /* ---- `show ipsec profile NAME detail`: what the peer sent ---- */
 
 static char *show_detail(struct node *n, bool json)
@@ -1117,6 +1499,20 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_show_ipsec_sa, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_simultaneous_initiation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_show_profile_status_failure, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dpd_dead_peer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wan_address_change, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wan_link_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wan_responder_keeps_sas, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rekey_ipsec_make_before_break, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_rekey_responder_when_initiator_does_not,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rekey_bytes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rekey_ike_children_survive, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dpd_traffic_suppresses_probes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dpd_ack_resets, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dpd_off_when_peer_silent_on_it, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_unprotected_notify_ignored_after_phase1, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_detail_keyid_mismatch_then_success, setup,
