@@ -444,6 +444,19 @@ static void check_a4(struct ctx *x)
 
 /* ---- A5: parameters that do not match the peer ---- */
 
+/* A5.2: the seed's rule is "the initiator sets local-id, the responder
+ * sets remote-id"; a responder with only a local-id, or an initiator with
+ * only a remote-id, has them on the wrong side.  Judged from this side's
+ * own config, so it also explains a peer that only stays silent. */
+static bool ids_wrong_side(const struct ctx *x)
+{
+	return x->aggr && x->ike &&
+	       (x->responder ? (x->ike->local_id.type != KZ_ID_NONE &&
+				x->ike->remote_id.type == KZ_ID_NONE)
+			     : (x->ike->remote_id.type != KZ_ID_NONE &&
+				x->ike->local_id.type == KZ_ID_NONE));
+}
+
 static void a5_id(struct ctx *x)
 {
 	const struct diag_profile_state *st = x->st;
@@ -453,14 +466,7 @@ static void a5_id(struct ctx *x)
 	char t[64];
 
 	times_text(x, t, sizeof(t));
-	/* A5.2: the seed's rule is "the initiator sets local-id, the
-	 * responder sets remote-id"; a responder with only a local-id, or an
-	 * initiator with only a remote-id, has them on the wrong side. */
-	wrong_side = x->aggr && x->ike &&
-		     (x->responder ? (x->ike->local_id.type != KZ_ID_NONE &&
-				      x->ike->remote_id.type == KZ_ID_NONE)
-				   : (x->ike->remote_id.type != KZ_ID_NONE &&
-				      x->ike->local_id.type == KZ_ID_NONE));
+	wrong_side = ids_wrong_side(x);
 	if (wrong_side) {
 		c = add(x, DIAG_NG, "A5.2", TR("IKE local-id / remote-id set on the wrong side"));
 		cause(c, TR("the initiator sets local-id and the responder sets remote-id; ike "
@@ -613,7 +619,7 @@ static void check_a5(struct ctx *x)
 	}
 	if (found)
 		return;
-	if (failed(x, DIAG_FAIL_ID_MISMATCH)) {
+	if (failed(x, DIAG_FAIL_ID_MISMATCH) || (ids_wrong_side(x) && st && st->count)) {
 		a5_id(x);
 	} else if (failed(x, DIAG_FAIL_TS_MISMATCH)) {
 		a5_ts(x);

@@ -182,7 +182,11 @@ static void peer_error(struct ike_engine *e, struct ike_sa *sa, uint16_t type, b
 		break;
 	case ISAKMP_N_INVALID_HASH_INFORMATION:
 	case ISAKMP_N_AUTHENTICATION_FAILED:
-		cls = IKE_FAIL_PSK_MISMATCH;
+		/* Refused right after our AM1, before any HASH: the peer
+		 * found no config for the ID we sent (strongSwan: "no peer
+		 * config found"), so the key was never looked at. */
+		cls = sa->initiator && sa->state == AM_I1 ? IKE_FAIL_ID_MISMATCH
+							  : IKE_FAIL_PSK_MISMATCH;
 		break;
 	case ISAKMP_N_PAYLOAD_MALFORMED:
 	case ISAKMP_N_INVALID_PAYLOAD_TYPE:
