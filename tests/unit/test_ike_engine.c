@@ -25,7 +25,7 @@
 /* ---- the fake world ---- */
 
 #define MAXPKT 256
-#define MAXCHILD 8
+#define MAXCHILD 256
 
 struct pkt {
 	struct sockaddr_in src, dst;
@@ -1241,6 +1241,31 @@ static void test_rekey_ike_children_survive(void **state)
 	assert_int_equal(count_str(show_ike(&W.a), "IKE PH1 established"), 1);
 }
 
+static void test_rekey_hundred_times(void **state)
+{
+	struct site a = site_a(KZ_MODE_MAIN), b = site_b(KZ_MODE_MAIN);
+	struct strbuf sb;
+
+	a.esp_life = b.esp_life = 60;
+	a.ike_life = b.ike_life = 120;
+	start(&a, &b, "198.51.100.2");
+	/* 100 IPsec rekeys (every 51-54 s) and about 45 IKE rekeys; what
+	 * the engine holds must not grow (LeakSanitizer checks the heap) */
+	while (W.a.nchild + W.b.nchild < 2 + 2 * 100)
+		advance(500);
+	advance(6000);
+	assert_true(W.a.nchild >= 51);
+	assert_int_equal(W.a.nchild, W.b.nchild);
+	assert_int_equal(W.a.nchild - W.a.ndown, 1);
+	assert_int_equal(W.b.nchild - W.b.ndown, 1);
+	assert_int_equal(count_str(show_ike(&W.a), "IKE PH1 established"), 1);
+	assert_int_equal(count_str(show_ike(&W.b), "IKE PH1 established"), 1);
+	sb_init(&sb);
+	ike_show_ipsec_sa(W.a.e, false, &sb);
+	assert_int_equal(count_str(sb_str(&sb), "Inbound:"), 1);
+	sb_free(&sb);
+}
+
 /* ---- WAN events ---- */
 
 static void test_wan_address_change(void **state)
@@ -1508,6 +1533,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rekey_responder_when_initiator_does_not,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rekey_bytes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rekey_hundred_times, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rekey_ike_children_survive, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dpd_traffic_suppresses_probes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dpd_ack_resets, setup, teardown),
