@@ -1,0 +1,248 @@
+/* records.c - what the engine remembers about each profile for people:
+ * the last failure (class, details, counts, times) and its history, the
+ * success that clears it, and what the peer last sent (offers, ID,
+ * selectors, vendor IDs) for `show ipsec profile`, `detail` and the
+ * troubleshooter. */
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "exchange.h"
+#include "../lib/log.h"
+#include "../lib/mem.h"
+/* ---- failures ---- */
+
+const char *ike_fail_class_name(enum ike_fail_class c)
+{
+	static const char *const n[IKE_FAIL_COUNT] = {
+		[IKE_FAIL_NONE] = "none",
+		[IKE_FAIL_NO_PROPOSAL] = "no proposal chosen",
+		[IKE_FAIL_ID_MISMATCH] = "ID mismatch",
+		[IKE_FAIL_PSK_MISMATCH] = "pre-shared key mismatch",
+		[IKE_FAIL_TS_MISMATCH] = "traffic selector mismatch",
+		[IKE_FAIL_NO_ANSWER] = "no answer",
+		[IKE_FAIL_PEER_NOTIFY] = "peer notify",
+		[IKE_FAIL_MALFORMED] = "malformed message",
+		[IKE_FAIL_NATT] = "NAT-Traversal mismatch",
+		[IKE_FAIL_CONFIG] = "configuration",
+	};
+	return (unsigned)c < IKE_FAIL_COUNT ? n[c] : "?";
+}
+
+bool eng_profile_is_initiator(struct ike_engine *e, const char *name)
+{
+	const struct kz_ipsec_profile *p = eng_profile(e, name);
+
+	return p && (p->peer_type == KZ_PEER_ADDR || p->peer_type == KZ_PEER_FQDN);
+}
+
+/* The failure history of `show ipsec profile NAME detail`: a repeat of the
+ * newest run (same class and phase) counts there; anything else opens a run
+ * in the ring, over the oldest once it is full. */
+static void fail_history_add(struct ike_profile_detail *d, enum ike_fail_class cls, int phase,
+			     int64_t now, const char *detail)
+{
+	struct ike_fail_run *r =
+		d->hist_n ? &d->hist[(d->hist_next + IKE_FAIL_HISTORY - 1) % IKE_FAIL_HISTORY]
+			  : NULL;
+
+	if (!r || r->cls != cls || r->phase != phase) {
+		r = &d->hist[d->hist_next];
+		d->hist_next = (d->hist_next + 1) % IKE_FAIL_HISTORY;
+		if (d->hist_n < IKE_FAIL_HISTORY)
+			d->hist_n++;
+		memset(r, 0, sizeof(*r));
+		r->cls = cls;
+		r->phase = phase;
+		r->first_wall = now;
+	}
+	r->count++;
+	r->last_wall = now;
+	kz_strlcpy(r->detail, detail, sizeof(r->detail));
+}
+
+const struct ike_fail_run *ike_fail_run_get(const struct ike_profile_detail *d, unsigned n)
+{
+	if (!d || n >= d->hist_n)
+		return NULL;
+	return &d->hist[(d->hist_next + IKE_FAIL_HISTORY - 1 - n) % IKE_FAIL_HISTORY];
+}
+
+void eng_fail(struct ike_engine *e, const char *profile, enum ike_fail_class cls, int phase,
+	      uint16_t notify, const char *fmt, ...)
+{
+	struct ike_prof_rt *rt = profile ? eng_prof_rt(e, profile) : NULL;
+	char detail[sizeof(rt->st.detail)];
+	va_list ap;
+	bool same;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	if (!rt) {
+		log_warn("%s: phase %d failed: %s", profile && *profile ? profile : "(no profile)",
+			 phase, detail);
+		return;
+	}
+	same = rt->st.count && rt->st.last_class == cls && !strcmp(rt->st.detail, detail);
+	if (rt->st.count && rt->st.last_class == cls) {
+		rt->st.count++;
+	} else {
+		rt->st.count = 1;
+		rt->st.first_wall = e->io.wall(e->io.arg);
+	}
+	rt->st.last_class = cls;
+	rt->st.phase = phase;
+	rt->st.peer_notify = notify;
+	rt->st.last_wall = e->io.wall(e->io.arg);
+	rt->st.failures_total++;
+	rt->st.our_offer[0] = rt->st.their_offer[0] = 0;
+	rt->st.id_received[0] = rt->st.id_expected[0] = 0;
+	kz_strlcpy(rt->st.detail, detail, sizeof(rt->st.detail));
+	fail_history_add(&rt->st.more, cls, phase, rt->st.last_wall, detail);
+	/* One clear line per distinct failure; repeats only at debug level. */
+	if (!same)
+		log_warn("%s: phase %d failed: %s", profile, phase, detail);
+	else
+		log_debug("%s: phase %d failed again (%u times): %s", profile, phase,
+			  rt->st.count, detail);
+	if (eng_profile_is_initiator(e, profile)) {
+		if (rt->backoff_ms < IKE_RETRY_MIN_MS)
+			rt->backoff_ms = IKE_RETRY_MIN_MS;
+		rt->retry_at = eng_now(e) + rt->backoff_ms;
+		rt->backoff_ms = rt->backoff_ms * 2 > IKE_RETRY_MAX_MS ? IKE_RETRY_MAX_MS
+								     : rt->backoff_ms * 2;
+	}
+}
+
+void eng_fail_proposal(struct ike_engine *e, const char *profile, int phase, const char *ours,
+		       const char *theirs)
+{
+	struct ike_prof_rt *rt;
+
+	eng_fail(e, profile, IKE_FAIL_NO_PROPOSAL, phase, 0,
+		 "no proposal chosen: we offered %s, the peer offered %s", ours, theirs);
+	rt = eng_prof_rt(e, profile);
+	if (rt) {
+		kz_strlcpy(rt->st.our_offer, ours, sizeof(rt->st.our_offer));
+		kz_strlcpy(rt->st.their_offer, theirs, sizeof(rt->st.their_offer));
+	}
+}
+
+void eng_success(struct ike_engine *e, const char *profile, const struct ike_sa *sa)
+{
+	struct ike_prof_rt *rt = eng_prof_rt(e, profile);
+
+	if (!rt)
+		return;
+	rt->st.count = 0;
+	rt->st.established_wall = e->io.wall(e->io.arg);
+	rt->st.nat_local = sa->natt.nat_local;
+	rt->st.nat_peer = sa->natt.nat_peer;
+	rt->st.nat_detected = sa->natt.nat_local || sa->natt.nat_peer;
+	rt->backoff_ms = IKE_RETRY_MIN_MS;
+	rt->retry_at = 0;
+}
+
+const struct ike_profile_status *ike_profile_status(struct ike_engine *e, const char *profile)
+{
+	struct ike_prof_rt *rt = eng_prof_rt(e, profile);
+
+	if (!rt)
+		return NULL;
+	rt->st.established = false;
+	for (struct ike_sa *sa = e->sas; sa; sa = sa->next)
+		if (!sa->dying && sa->state == IKE_ST_ESTABLISHED && !strcmp(sa->profile, profile))
+			rt->st.established = true;
+	return &rt->st;
+}
+
+const struct ike_profile_detail *ike_profile_detail(struct ike_engine *e, const char *profile)
+{
+	struct ike_prof_rt *rt = eng_prof_rt(e, profile);
+
+	return rt ? &rt->st.more : NULL;
+}
+
+/* ---- what the peer sent, for `show ipsec profile NAME detail` ---- */
+
+static struct ike_peer_seen *seen_of(struct ike_engine *e, const char *profile)
+{
+	struct ike_prof_rt *rt = profile && *profile ? eng_prof_rt(e, profile) : NULL;
+
+	return rt ? &rt->st.more.peer : NULL;
+}
+
+void ike_seen_offer(struct ike_engine *e, const char *profile, int phase, bool chosen,
+		    const char *text)
+{
+	struct ike_peer_seen *ps = seen_of(e, profile);
+
+	if (!ps)
+		return;
+	if (phase == 1) {
+		kz_strlcpy(ps->p1_offer, text, sizeof(ps->p1_offer));
+		ps->p1_chosen = chosen;
+		ps->p1_wall = e->io.wall(e->io.arg);
+	} else {
+		kz_strlcpy(ps->p2_offer, text, sizeof(ps->p2_offer));
+		ps->p2_chosen = chosen;
+		ps->p2_wall = e->io.wall(e->io.arg);
+	}
+}
+
+void ike_seen_id(struct ike_engine *e, const char *profile, const uint8_t *body, size_t len)
+{
+	struct ike_peer_seen *ps = seen_of(e, profile);
+	char text[sizeof(ps->id_type) + sizeof(ps->id_value)];
+	const char *sp;
+
+	if (!ps)
+		return;
+	/* id_body_str says "<type> <value>" ("ID type N" for the others) */
+	id_body_str(body, len, text, sizeof(text));
+	if (!strncmp(text, "ID type ", 8)) {
+		snprintf(ps->id_type, sizeof(ps->id_type), "type %.3s", text + 8);
+		ps->id_value[0] = 0;
+	} else if ((sp = strchr(text, ' ')) != NULL) {
+		size_t tl = (size_t)(sp - text);
+
+		if (tl >= sizeof(ps->id_type))
+			tl = sizeof(ps->id_type) - 1;
+		memcpy(ps->id_type, text, tl);
+		ps->id_type[tl] = 0;
+		kz_strlcpy(ps->id_value, sp + 1, sizeof(ps->id_value));
+	} else {
+		kz_strlcpy(ps->id_type, text, sizeof(ps->id_type));
+		ps->id_value[0] = 0;
+	}
+	ps->id_wall = e->io.wall(e->io.arg);
+}
+
+void ike_seen_ts(struct ike_engine *e, const char *profile, const struct kz_prefix *ci,
+		 const struct kz_prefix *cr)
+{
+	struct ike_peer_seen *ps = seen_of(e, profile);
+
+	if (!ps)
+		return;
+	ps->ts_ci = *ci;
+	ps->ts_cr = *cr;
+	ps->ts_set = true;
+	ps->ts_wall = e->io.wall(e->io.arg);
+}
+
+void ike_seen_vid(struct ike_engine *e, const char *profile, const uint8_t *vid, size_t len,
+		  bool first)
+{
+	struct ike_peer_seen *ps = seen_of(e, profile);
+
+	if (!ps)
+		return;
+	if (first)
+		ps->nvids = 0;
+	ps->vid_wall = e->io.wall(e->io.arg);
+	if (vid && ps->nvids < IKE_PEER_VIDS)
+		ike_vid_name(vid, len, ps->vids[ps->nvids++], sizeof(ps->vids[0]));
+}
