@@ -913,7 +913,13 @@ int64_t ike_run_timers(struct ike_engine *e)
 		if (c->dying)
 			continue;
 		if (now >= c->expire_ms) {
-			log_info("%s: IPsec SA spi 0x%08x expired", c->profile, c->in.spi);
+			/* a pair already replaced may reach its hard lifetime
+			 * inside the overlap (the rekey came late) */
+			if (c->retire_ms)
+				log_info("%s: old IPsec SA spi 0x%08x deleted after rekey "
+					 "(hard lifetime)", c->profile, c->in.spi);
+			else
+				log_info("%s: IPsec SA spi 0x%08x expired", c->profile, c->in.spi);
 			child_remove(e, c, true);
 		} else {
 			next_min(&next, c->expire_ms, now);

@@ -40,4 +40,6 @@ ic_case main-r-ecp384   resp main addr e384 sha512 none
 ic_case main-i-gcm256   init main addr e384 gcm256 none
 ic_case main-i-fqdn     init main fqdn s256 aes256 none
 ic_case main-r-fqdn     resp main fqdn s128 aes128 none
+ic_case main-i-kzrekey  init main addr s256 aes256 none     kzrekey
+ic_case main-r-kzrekey  resp main addr s256 aes256 none     kzrekey
 ic_summary
