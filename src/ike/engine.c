@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "exchange.h"
 #include "../lib/err.h"
 #include "../lib/log.h"
@@ -1040,6 +1042,57 @@ static void wan_check(struct ike_engine *e)
 	eng_reap(e);
 }
 
+/* The settings of a profile (prof_hash.c) against those its SAs were made
+ * with.  A first look only records them; a failure to compute leaves the
+ * old fingerprint, so an allocation failure never tears a tunnel down. */
+static void prof_fp_update(struct ike_engine *e, struct ike_prof_rt *rt, const char *name)
+{
+	uint8_t fp[IKE_PROF_FP_LEN];
+
+	if (ike_prof_fingerprint(e->cfg, name, fp) < 0)
+		return;
+	if (rt->fp_set && CRYPTO_memcmp(rt->fp, fp, sizeof(fp)))
+		rt->fp_changed = true;
+	memcpy(rt->fp, fp, sizeof(fp));
+	rt->fp_set = true;
+}
+
+/* A reload or a console change gave the profile other settings: SAs made
+ * with the old ones go now, as `clear` does it (Delete for each IPsec SA
+ * while the IKE SA that protects the Deletes is still up, then Delete for
+ * the IKE SA, RFC 2408 4.8), and an initiator negotiates at once with the
+ * new ones, without back-off left from the old settings.  Other profiles
+ * are not touched. */
+static void prof_settings_changed(struct ike_engine *e, struct ike_prof_rt *rt)
+{
+	const char *name = rt->st.profile;
+	bool had = false;
+
+	rt->fp_changed = false;
+	for (struct ike_child *c = e->children; c; c = c->next)
+		if (!c->dying && !strcmp(c->profile, name)) {
+			had = true;
+			child_remove(e, c, true);
+		}
+	for (struct ike_sa *sa = e->sas; sa; sa = sa->next)
+		if (!sa->dying && !strcmp(sa->profile, name)) {
+			had = true;
+			if (sa->state == IKE_ST_ESTABLISHED)
+				(void)info_send_delete(e, sa, ISAKMP_PROTO_ISAKMP, NULL);
+			sa->dying = true;
+		}
+	if (had)
+		log_info("%s: settings changed: its SAs are negotiated again", name);
+	else
+		log_debug("%s: settings changed", name);
+	rt->backoff_ms = IKE_RETRY_MIN_MS;
+	rt->retry_at = 0;
+	rt->last_try_ms = 0;
+	/* on-demand profiles too, when they had SAs: traffic was flowing */
+	if (had && eng_profile_is_initiator(e, name))
+		rt->wan_restart = true;
+}
+
 void ike_engine_set_config(struct ike_engine *e, const struct kz_config *cfg)
 {
 	size_t n = 0;
@@ -1063,6 +1116,9 @@ void ike_engine_set_config(struct ike_engine *e, const struct kz_config *cfg)
 			rt->backoff_ms = IKE_RETRY_MIN_MS;
 		}
 		rt->seen = true;
+		/* the same settings (a WAN event, a reload of the same file)
+		 * leave its SAs alone */
+		prof_fp_update(e, rt, name);
 	}
 	for (size_t i = 0; i < e->nprof; i++)
 		if (e->prof[i].seen)
@@ -1077,6 +1133,9 @@ void ike_engine_set_config(struct ike_engine *e, const struct kz_config *cfg)
 	for (struct ike_child *c = e->children; c; c = c->next)
 		if (!c->dying && !eng_profile(e, c->profile))
 			child_remove(e, c, false);
+	for (size_t i = 0; i < e->nprof; i++)
+		if (e->prof[i].fp_changed)
+			prof_settings_changed(e, &e->prof[i]);
 	eng_reap(e);
 	wan_check(e);
 	for (size_t i = 0; cfg && i < cfg->profiles.n; i++) {

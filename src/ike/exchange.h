@@ -20,6 +20,7 @@
 #include "crypto.h"
 #include "ike.h"
 #include "isakmp.h"
+#include "prof_hash.h"
 
 #define IKE_RETRANS_FIRST_MS 2000u /* first retransmission, doubling */
 #define IKE_RETRANS_TRIES 5u       /* transmissions before "no answer" */
@@ -197,6 +198,10 @@ struct ike_prof_rt {
 	uint64_t last_try_ms;
 	bool seen;           /* still in the config */
 	bool wan_restart;    /* the WAN changed under its SAs: negotiate now */
+	/* ike_prof_fingerprint of the settings its SAs were made with */
+	uint8_t fp[IKE_PROF_FP_LEN];
+	bool fp_set;
+	bool fp_changed;     /* the settings changed: its SAs go, negotiate again */
 };
 
 struct ike_engine {
