@@ -501,8 +501,8 @@ static void test_reload_psk_alone_is_a_change(void **state)
 	s0 = snap();
 	ca = make_cfg(true);
 	cb = make_cfg(false);
-	set_psk(kz_find_ike_policy(ca, "IKEPOL2"), "a brand new key for two");
-	set_psk(kz_find_ike_policy(cb, "IKEPOL2"), "a brand new key for two");
+	set_psk(kz_find_ike_policy(ca, "IKEPOL2"), "second key of tunnel TWO");
+	set_psk(kz_find_ike_policy(cb, "IKEPOL2"), "second key of tunnel TWO");
 	/* both sites reload before anything crosses */
 	reload(&W.b, cb);
 	reload(&W.a, ca);
