@@ -14,8 +14,8 @@
  * The pre-shared key's bytes go into the hash (a new key must renegotiate),
  * the way it was typed (ascii or hex) does not; the buffer holding them is
  * wiped before it is freed. */
-#include <string.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <openssl/evp.h>
 
