@@ -197,7 +197,8 @@ struct ike_prof_rt {
 	uint64_t backoff_ms; /* next back-off step */
 	uint64_t last_try_ms;
 	bool seen;           /* still in the config */
-	bool wan_restart;    /* the WAN changed under its SAs: negotiate now */
+	bool wan_restart;    /* the WAN (or its settings) changed under its SAs:
+			      * negotiate now */
 	/* ike_prof_fingerprint of the settings its SAs were made with */
 	uint8_t fp[IKE_PROF_FP_LEN];
 	bool fp_set;
