@@ -876,6 +876,29 @@ H(h_prof_initiate)
 	return 0;
 }
 
+/* The initiator's back-off after a failure.  Without `max` the ceiling is
+ * the default (or the interval itself, when that is longer); a ceiling
+ * below the interval is refused, as it would make the interval a lie. */
+H(h_prof_retry)
+{
+	uint32_t ival = KZ_DEF_RETRY_INTERVAL, max = KZ_DEF_RETRY_MAX;
+
+	CUR(struct kz_ipsec_profile, kz_find_profile, "ipsec profile");
+	if (!is_no(a)) {
+		ival = (uint32_t)cli_arg_num(a, "SECONDS");
+		if (cli_has(a, "max"))
+			max = (uint32_t)cli_arg_num(a, "MAX-SECONDS");
+		else if (max < ival)
+			max = ival;
+		if (max < ival)
+			return cli_fail(err, a, "MAX-SECONDS", KZ_ERANGE,
+					"retry max %u is below the retry interval %u", max, ival);
+	}
+	p->retry_interval = ival;
+	p->retry_max = max;
+	return 0;
+}
+
 #define C(n) CLI_IN(CLI_NODE_##n)
 #define IKE_ENC "(aes-cbc-128 | aes-cbc-192 | aes-cbc-256 | 3des-cbc | des-cbc)"
 #define ESP_ENC "(aes-cbc-128 | aes-cbc-192 | aes-cbc-256 | aes-gcm-128 | aes-gcm-256 | 3des-cbc | null)"
@@ -1023,6 +1046,11 @@ const struct cli_cmd cli_config_cmds[] = {
 	{ C(IPSEC_PROFILE), "initiate (auto | on-demand)",
 	  "When to negotiate: at start-up or on the first packet", h_prof_initiate, -1 },
 	{ C(IPSEC_PROFILE), "no initiate", "Default (auto)", h_prof_initiate, -1 },
+	{ C(IPSEC_PROFILE), "retry interval SECONDS:1-3600 [max MAX-SECONDS:1-86400]",
+	  "Back-off after a failed negotiation: first wait, doubled up to max", h_prof_retry,
+	  -1 },
+	{ C(IPSEC_PROFILE), "no retry", "Default back-off (interval 5, max 600)", h_prof_retry,
+	  -1 },
 };
 
 const size_t cli_config_ncmds = sizeof(cli_config_cmds) / sizeof(cli_config_cmds[0]);

@@ -63,6 +63,7 @@ static const struct {
 	{ "dpd", "Dead Peer Detection" },
 	{ "interval", "Interval" },
 	{ "retry", "Retries" },
+	{ "max", "Upper limit" },
 	{ "protocol", "IPsec protocol" },
 	{ "esp", "Encapsulating Security Payload" },
 	{ "authentication", "Integrity algorithm" },

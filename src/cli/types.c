@@ -187,6 +187,7 @@ static const struct cli_vartype vartypes[] = {
 	{ "A.B.C.D", "IPv4 address", check_ipv4, false, 0 },
 	{ "A.B.C.D/M", "IPv4 prefix", check_prefix, false, 0 },
 	{ "SECONDS", "Seconds", check_number, true, 0 },
+	{ "MAX-SECONDS", "Seconds, the longest wait", check_number, true, 0 },
 	{ "COUNT", "Count", check_number, true, 0 },
 	{ "BYTES", "Bytes", check_number, true, 0 },
 	{ "KILOBYTES", "Kilobytes", check_number, true, 0 },

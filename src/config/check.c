@@ -740,6 +740,22 @@ static int lint_peer(const struct kz_ipsec_profile *p, const struct kz_ike_polic
 		    !ike ? "" : ike->mode == KZ_MODE_MAIN ? " (M1.1)" : " (A6.1)");
 }
 
+/* A low back-off ceiling on an initiator: a site that cannot get through
+ * (wrong key, peer gone) negotiates every few seconds for as long as it
+ * is up, and on a metered SIM each attempt is paid for. */
+#define KZ_RETRY_MAX_LOW 60u
+
+static int lint_retry(const struct kz_ipsec_profile *p, struct kz_findings *out)
+{
+	if (p->peer_type != KZ_PEER_ADDR && p->peer_type != KZ_PEER_FQDN)
+		return 0;
+	if (p->retry_max >= KZ_RETRY_MAX_LOW)
+		return 0;
+	return warn(out, p->name, "ipsec profile %s: retry max %u: retries every %u s can "
+		    "burn a metered SIM's data; a ceiling of %u s or more is kinder",
+		    p->name, p->retry_max, p->retry_max, KZ_RETRY_MAX_LOW);
+}
+
 static int lint_ike(const struct kz_config *c, const struct kz_ipsec_profile *p,
 		    const struct kz_ike_policy *ike, struct kz_findings *out)
 {
@@ -845,7 +861,7 @@ int kz_check_profile_lint(const struct kz_config *c, const struct kz_ipsec_profi
 	ike = p->ike_policy[0] ? kz_find_ike_policy(c, p->ike_policy) : NULL;
 	pol = p->ipsec_policy[0] ? kz_find_ipsec_policy(c, p->ipsec_policy) : NULL;
 	if ((rc = lint_m12(p, ike, out)) || (rc = lint_peer(p, ike, out)) ||
-	    (rc = lint_ike(c, p, ike, out)) || (rc = lint_ipsec(c, p, pol, out)) ||
+	    (rc = lint_retry(p, out)) || (rc = lint_ike(c, p, ike, out)) || (rc = lint_ipsec(c, p, pol, out)) ||
 	    (rc = lint_route(c, p, pol, out)))
 		return rc;
 	return 0;

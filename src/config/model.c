@@ -244,6 +244,8 @@ struct kz_ipsec_profile *kz_add_profile(struct kz_config *c, const char *name, i
 	kz_strlcpy(p->name, name, sizeof(p->name));
 	p->peer_type = KZ_PEER_UNSET;
 	p->initiate = KZ_INITIATE_AUTO;
+	p->retry_interval = KZ_DEF_RETRY_INTERVAL;
+	p->retry_max = KZ_DEF_RETRY_MAX;
 	return p;
 }
 

@@ -106,6 +106,13 @@ struct kz_prefix {
 #define KZ_DEF_DPD_INTERVAL 30u
 #define KZ_DEF_DPD_RETRY 3u
 #define KZ_DEF_REPLAY_WINDOW 64u
+/* Initiator back-off after a failed negotiation (`retry interval N max M`):
+ * the first retry waits N s, each further failure doubles the wait up to
+ * M s, so a site that cannot get through costs a metered SIM little. */
+#define KZ_DEF_RETRY_INTERVAL 5u
+#define KZ_DEF_RETRY_MAX 600u
+#define KZ_RETRY_INTERVAL_MAX 3600u
+#define KZ_RETRY_MAX_MAX 86400u
 
 struct kz_ike_proposal {
 	char name[KZ_NAME_MAX];
@@ -168,6 +175,8 @@ struct kz_ipsec_profile {
 	char ike_policy[KZ_NAME_MAX];   /* "" = not set */
 	char ipsec_policy[KZ_NAME_MAX]; /* "" = not set */
 	enum kz_initiate initiate;
+	uint32_t retry_interval; /* seconds, 1 .. KZ_RETRY_INTERVAL_MAX */
+	uint32_t retry_max;      /* seconds, retry_interval .. KZ_RETRY_MAX_MAX */
 };
 
 struct kz_if_mobile {

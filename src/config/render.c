@@ -190,8 +190,9 @@ void kz_render_config(const struct kz_config *c, struct strbuf *out)
 			sb_printf(out, "  ipsec policy %s\n", p->ipsec_policy);
 		else
 			sb_puts(out, "  no ipsec policy\n");
-		sb_printf(out, "  initiate %s\n!\n",
+		sb_printf(out, "  initiate %s\n",
 			  p->initiate == KZ_INITIATE_ON_DEMAND ? "on-demand" : "auto");
+		sb_printf(out, "  retry interval %u max %u\n!\n", p->retry_interval, p->retry_max);
 	}
 	for (size_t i = 0; i < c->ipsec_ifs.n && nifs < KZ_MAX_IPSEC_IF; i++)
 		ifs[nifs++] = &c->ipsec_ifs.v[i];
@@ -368,8 +369,9 @@ void kz_render_config_json(const struct kz_config *c, struct strbuf *out)
 		sb_json_str(out, p->ike_policy);
 		sb_puts(out, ",\"ipsec_policy\":");
 		sb_json_str(out, p->ipsec_policy);
-		sb_printf(out, ",\"initiate\":\"%s\"}",
-			  p->initiate == KZ_INITIATE_ON_DEMAND ? "on-demand" : "auto");
+		sb_printf(out, ",\"initiate\":\"%s\",\"retry_interval\":%u,\"retry_max\":%u}",
+			  p->initiate == KZ_INITIATE_ON_DEMAND ? "on-demand" : "auto",
+			  p->retry_interval, p->retry_max);
 	}
 	sb_puts(out, "],\"ipsec_interfaces\":[");
 	for (size_t i = 0; i < c->ipsec_ifs.n; i++) {

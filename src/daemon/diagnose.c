@@ -165,6 +165,7 @@ static void profile_state(struct kzd *d, const char *name, bool have_outside, ui
 	ps->ike_up = sas.ike_up;
 	ps->ike_negotiating = sas.ike_negotiating;
 	ps->ike_natt_floated = sas.ike_natt;
+	ps->sas_down = st && st->wan_down && st->has_sas;
 	if (sas.ipsec_up) {
 		ps->ipsec_up = true;
 		ps->unit = sas.unit;

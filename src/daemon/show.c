@@ -305,7 +305,12 @@ static int show_ipsec_profile(struct kzd *d, const struct cli_args *a, struct st
 				  map ? "\"" : "", map ? mapped : "null", map ? "\"" : "", f.id,
 				  f.severity == KZ_SEV_OK ? "true" : "false");
 			sb_json_str(out, f.text);
-			sb_puts(out, "},\"warnings\":[");
+			sb_printf(out, "},\"initiate\":\"%s\",\"retry_interval\":%u,"
+				  "\"retry_max\":%u,\"state\":",
+				  p->initiate == KZ_INITIATE_ON_DEMAND ? "on-demand" : "auto",
+				  p->retry_interval, p->retry_max);
+			ike_show_profile_state_json(d->ike, p->name, out);
+			sb_puts(out, ",\"warnings\":[");
 			for (size_t k = 0, nw = 0; k < warn.n; k++) {
 				if (warn.v[k].severity != KZ_SEV_WARN)
 					continue;
@@ -332,6 +337,8 @@ static int show_ipsec_profile(struct kzd *d, const struct cli_args *a, struct st
 			sb_printf(out, "  mapped interface: %s\n", mapped);
 			sb_printf(out, "  initiate: %s\n",
 				  p->initiate == KZ_INITIATE_ON_DEMAND ? "on-demand" : "auto");
+			sb_printf(out, "  retry: interval %u s, max %u s\n", p->retry_interval,
+				  p->retry_max);
 			for (size_t k = 0; k < warn.n; k++)
 				if (warn.v[k].severity == KZ_SEV_WARN)
 					sb_printf(out, "  warning: %s\n", warn.v[k].text);

@@ -313,6 +313,25 @@ static void check_m1(struct ctx *x)
 
 /* ---- A2 / M2: the address of MobileEthernet0.0 ---- */
 
+/* The SAs the engine keeps while the WAN has no address are evidence that
+ * the outage is live, not only a config matter: said after what the link
+ * showed. */
+static void a2_sas_down(struct ctx *x, struct diag_check *c)
+{
+	char seen[sizeof(c->evidence)];
+
+	if (!x->st || !x->st->sas_down)
+		return;
+	kz_strlcpy(seen, c->evidence, sizeof(seen));
+	if (seen[0])
+		evidence(c, TR("%s; the SAs of %s are kept but down until it has an address "
+			       "again"),
+			 seen, x->p->name);
+	else
+		evidence(c, TR("the SAs of %s are kept but down until it has an address again"),
+			 x->p->name);
+}
+
 static void check_a2(struct ctx *x, const char *base)
 {
 	const struct diag_mobile *m = &x->s->mobile;
@@ -325,6 +344,7 @@ static void check_a2(struct ctx *x, const char *base)
 		cause(c, TR("the MobileEthernet0.0 interface is shut down"));
 		remedy(c, "interface MobileEthernet0.0");
 		remedy(c, "no shutdown");
+		a2_sas_down(x, c);
 		x->blocked = true;
 		return;
 	}
@@ -348,6 +368,7 @@ static void check_a2(struct ctx *x, const char *base)
 			remedy(c, "%s", TR("! check the SIM and the signal; the address comes from "
 					   "the carrier"));
 		}
+		a2_sas_down(x, c);
 		x->blocked = true;
 		return;
 	}
@@ -366,6 +387,14 @@ static void check_a3(struct ctx *x, const char *base)
 		add(x, DIAG_OK, base, TR("IKE SA and IPsec SA established (IPsec%u, outbound spi "
 					 "0x%08x, inbound spi 0x%08x)"),
 		    st->unit, st->spi_out, st->spi_in);
+		return;
+	}
+	if (st && st->sas_down) {
+		/* kept for the link's return, but nothing passes them: state,
+		 * not a cause (the cause is A2/M2) */
+		snprintf(id, sizeof(id), "%s.3", base);
+		add(x, DIAG_NA, id, TR("SAs kept but down: MobileEthernet0.0 has no usable "
+				       "address (see above)"));
 		return;
 	}
 	if (st && st->ike_up) {
@@ -928,7 +957,7 @@ static int run_profile(const struct diag_snapshot *s, const struct diag_lang *L,
 	 * list is the longer one and A4 names the missing policy */
 	x->aggr = !x->ike || x->ike->mode == KZ_MODE_AGGRESSIVE;
 	x->responder = p->peer_type == KZ_PEER_ANY;
-	x->sas_up = x->st && x->st->ike_up && x->st->ipsec_up;
+	x->sas_up = x->st && x->st->ike_up && x->st->ipsec_up && !x->st->sas_down;
 	x->peer_name = s->peer_name ? s->peer_name : "peer";
 	if (s->peer_cfg && (r = cross_with_peer(x)) < 0)
 		goto out;

@@ -96,6 +96,9 @@ struct diag_profile_state {
 	/* IKE SA */
 	bool ike_up;
 	bool ike_negotiating;
+	/* the SAs are kept while MobileEthernet0.0 has no usable address, but
+	 * nothing passes them: down, whatever ike_up and ipsec_up say */
+	bool sas_down;
 	bool ike_natt_floated; /* the established IKE SA runs on UDP 4500 */
 	int64_t ike_up_since;  /* wall clock, 0 unknown */
 	/* NAT as NAT-D showed it (RFC 3947), from the last exchange */

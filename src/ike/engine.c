@@ -1034,7 +1034,7 @@ static void wan_check(struct ike_engine *e)
 		if (!init || !rt)
 			continue;
 		/* no back-off left over from the time without a WAN */
-		rt->backoff_ms = IKE_RETRY_MIN_MS;
+		rt->backoff_ms = 0;
 		rt->retry_at = 0;
 		if (had)
 			rt->wan_restart = true;
@@ -1085,12 +1085,17 @@ static void prof_settings_changed(struct ike_engine *e, struct ike_prof_rt *rt)
 		log_info("%s: settings changed: its SAs are negotiated again", name);
 	else
 		log_debug("%s: settings changed", name);
-	rt->backoff_ms = IKE_RETRY_MIN_MS;
+	rt->backoff_ms = 0;
 	rt->retry_at = 0;
 	rt->last_try_ms = 0;
 	/* on-demand profiles too, when they had SAs: traffic was flowing */
 	if (had && eng_profile_is_initiator(e, name))
 		rt->wan_restart = true;
+}
+
+bool ike_wan_down(const struct ike_engine *e)
+{
+	return e->wan_known && e->wan.s_addr == 0;
 }
 
 void ike_engine_set_config(struct ike_engine *e, const struct kz_config *cfg)
@@ -1113,7 +1118,6 @@ void ike_engine_set_config(struct ike_engine *e, const struct kz_config *cfg)
 			rt = &e->prof[e->nprof++];
 			memset(rt, 0, sizeof(*rt));
 			kz_strlcpy(rt->st.profile, name, sizeof(rt->st.profile));
-			rt->backoff_ms = IKE_RETRY_MIN_MS;
 		}
 		rt->seen = true;
 		/* the same settings (a WAN event, a reload of the same file)
@@ -1157,12 +1161,19 @@ int ike_initiate(struct ike_engine *e, const char *name)
 	const struct kz_ipsec_profile *p = eng_profile(e, name);
 	const struct kz_ike_policy *pol = eng_ike_policy(e, p);
 	const struct kz_ipsec_policy *ipol = eng_ipsec_policy(e, p);
+	struct ike_prof_rt *rt;
 	struct ike_sa *sa;
 
 	if (!p)
 		return KZ_ENOENT;
 	if (p->peer_type != KZ_PEER_ADDR && p->peer_type != KZ_PEER_FQDN)
 		return KZ_EINVAL;
+	/* a packet does not cut the back-off short: on a metered link an
+	 * on-demand site that keeps failing would otherwise try at every
+	 * packet (an auto profile is retried by ike_run_timers) */
+	if (p->initiate == KZ_INITIATE_ON_DEMAND && (rt = eng_prof_rt(e, name)) &&
+	    rt->retry_at > eng_now(e))
+		return 0;
 	if (!pol || !ipol || !pol->nproposals || !pol->psk.set || !ipol->nproposals) {
 		eng_fail(e, name, IKE_FAIL_CONFIG, 1, 0,
 			 "configuration: the profile's IKE or IPsec policy is missing or incomplete");

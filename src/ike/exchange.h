@@ -29,8 +29,8 @@
 				    * of first messages ties the table up for
 				    * no longer than this after it stops */
 #define IKE_HOLD_QM_MS 2000u       /* a QM1 that overtook the last phase 1 message */
-#define IKE_RETRY_MIN_MS 5000u     /* initiator back-off after a failure */
-#define IKE_RETRY_MAX_MS 600000u
+/* The initiator's back-off after a failure comes from the profile
+ * (`retry interval N max M`, config/model.h KZ_DEF_RETRY_*): records.c. */
 #define IKE_DEDUP_GRACE_MS 3000u  /* simultaneous initiation: see dedup_children */
 #define IKE_NOTIFY_RATE_MS 1000u   /* unprotected notifies: one per second */
 #define IKE_NONCE_LEN 32u
@@ -194,7 +194,9 @@ struct ike_child {
 struct ike_prof_rt {
 	struct ike_profile_status st;
 	uint64_t retry_at;   /* 0: none scheduled */
-	uint64_t backoff_ms; /* next back-off step */
+	uint64_t backoff_ms; /* the wait before the retry now scheduled (0: none
+			      * since the last success; the next failure waits
+			      * the profile's interval) */
 	uint64_t last_try_ms;
 	bool seen;           /* still in the config */
 	bool wan_restart;    /* the WAN (or its settings) changed under its SAs:

@@ -71,9 +71,12 @@ int ike_clear_ipsec(struct ike_engine *e);
 /* `show ike sa` / `show ipsec sa` as shared/spec/show-output.md, or JSON. */
 void ike_show_ike_sa(struct ike_engine *e, bool json, struct strbuf *out);
 void ike_show_ipsec_sa(struct ike_engine *e, bool json, struct strbuf *out);
-/* Lines for `show ipsec profile`: the last failure of a profile with time
- * and count, or nothing. */
+/* Lines for `show ipsec profile`: what the profile's SAs are doing now
+ * (down with the WAN, negotiating, or when the next attempt is due), then
+ * the last failure with time and count; nothing when all is well. */
 void ike_show_profile_status(struct ike_engine *e, const char *profile, struct strbuf *out);
+/* The same as a JSON object (`"state":{...}`), for `show ipsec profile json`. */
+void ike_show_profile_state_json(struct ike_engine *e, const char *profile, struct strbuf *out);
 
 /* Counters of dropped input, by reason (for tests and `show`). */
 struct ike_counters {
@@ -159,10 +162,25 @@ struct ike_profile_status {
 	bool nat_detected, nat_local, nat_peer;
 	uint64_t failures_total;
 	struct ike_profile_detail more; /* for `detail` */
+	/* now, filled by each ike_profile_status() call */
+	bool has_sas;                   /* an IKE or IPsec SA of the profile exists */
+	bool wan_down;                  /* MobileEthernet0.0 has no usable address */
+	bool negotiating;               /* phase 1 or Quick Mode under way */
+	bool retry_scheduled;           /* a retry after a failure is waiting: */
+	uint32_t retry_in_s;            /* due in this many seconds (rounded up), */
+	uint32_t backoff_s;             /* the back-off step it waits (0: a plain restart) */
+	uint32_t backoff_max_s;         /* the profile's ceiling */
 };
 
 /* Status of a profile, or NULL when the engine does not know it. */
 const struct ike_profile_status *ike_profile_status(struct ike_engine *e, const char *profile);
+/* MobileEthernet0.0 had no usable address at the last ike_engine_set_config():
+ * every SA is down until it comes back (they are kept, and dropped and made
+ * again when it does). */
+bool ike_wan_down(const struct ike_engine *e);
+/* The line `show ipsec profile` and `show ike sa` print for an SA then. */
+#define IKE_WAN_DOWN_TEXT "SA is down: MobileEthernet0.0 has no usable address"
+
 /* The SAs of one profile now, for `diagnose ipsec` (check A3/A8). */
 struct ike_profile_sas {
 	bool ike_up;          /* an IKE SA is established */

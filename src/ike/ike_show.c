@@ -122,6 +122,7 @@ void ike_show_ike_sa(struct ike_engine *e, bool json, struct strbuf *out)
 	uint64_t now = eng_now(e);
 	struct ike_sa **v;
 	size_t n = sa_array(e, &v);
+	bool down = ike_wan_down(e);
 
 	if (json)
 		sb_puts(out, "{\"ike_sa\":[");
@@ -146,7 +147,7 @@ void ike_show_ike_sa(struct ike_engine *e, bool json, struct strbuf *out)
 				  "\"authentication\":\"pre-shared key\",\"encrypt\":\"%s\","
 				  "\"hash\":\"%s\",\"dh_group\":\"%s\",\"remaining_lifetime\":%llu,"
 				  "\"phase2_count\":%u,\"nat_t\":%s,\"nat_local\":%s,"
-				  "\"nat_peer\":%s}",
+				  "\"nat_peer\":%s,\"down\":%s}",
 				  ra, ntohs(sa->peer.sin_port), la, ntohs(sa->local.sin_port), idx,
 				  sa->initiator ? "initiator" : "responder",
 				  sa->mode == KZ_MODE_MAIN ? "Main mode" : "Aggressive mode",
@@ -154,7 +155,7 @@ void ike_show_ike_sa(struct ike_engine *e, bool json, struct strbuf *out)
 				  show_group(sa->p1.group), (unsigned long long)rem, sa->phase2_count,
 				  sa->natt.floated ? "true" : "false",
 				  sa->natt.nat_local ? "true" : "false",
-				  sa->natt.nat_peer ? "true" : "false");
+				  sa->natt.nat_peer ? "true" : "false", down ? "true" : "false");
 			continue;
 		}
 		if (i)
@@ -172,6 +173,10 @@ void ike_show_ike_sa(struct ike_engine *e, bool json, struct strbuf *out)
 		sb_printf(out, "dh_group:%s\n", show_group(sa->p1.group));
 		sb_printf(out, "Remaining lifetime is %llu seconds\n", (unsigned long long)rem);
 		sb_printf(out, "phase2 count=%u\n", sa->phase2_count);
+		/* after the spec's lines, so a screen still matches the manual
+		 * line by line up to here */
+		if (down)
+			sb_puts(out, IKE_WAN_DOWN_TEXT "\n");
 	}
 	if (json)
 		sb_puts(out, "]}\n");
@@ -231,12 +236,13 @@ static void one_sa(struct ike_engine *e, const struct ike_child *c, const struct
 			  "\"to_port\":%u,\"udp_encap\":%s,\"mode\":\"tunnel\",\"spi\":%u,"
 			  "\"enc\":\"%s\",\"key_length\":%u,\"auth\":\"%s\",\"replay_window\":%u,"
 			  "\"status\":\"%s\",\"remaining_lifetime\":%llu,\"remaining_lifebytes\":%s,"
-			  "\"packets\":%llu,\"bytes\":%llu,\"last\":",
+			  "\"down\":%s,\"packets\":%llu,\"bytes\":%llu,\"last\":",
 			  first ? "" : ",", s->dir == KZ_CHILD_OUT ? "outbound" : "inbound", fa,
 			  ntohs(from->sin_port), ta, ntohs(to->sin_port),
 			  s->udp_encap ? "true" : "false", s->spi, enc, bits, kz_auth_name(s->auth),
 			  s->replay_window, rem ? "established" : "expired", (unsigned long long)rem,
-			  s->life_kbytes ? rb : "null", (unsigned long long)st.packets,
+			  s->life_kbytes ? rb : "null", ike_wan_down(e) ? "true" : "false",
+			  (unsigned long long)st.packets,
 			  (unsigned long long)st.bytes);
 		if (last[0])
 			sb_json_str(out, last);
@@ -260,6 +266,8 @@ static void one_sa(struct ike_engine *e, const struct ike_child *c, const struct
 	sb_printf(out, "Remaining lifebytes is %s bytes\n", rb);
 	sb_printf(out, "%llu [packets] %llu [bytes] last:%s\n", (unsigned long long)st.packets,
 		  (unsigned long long)st.bytes, last);
+	if (ike_wan_down(e))
+		sb_puts(out, IKE_WAN_DOWN_TEXT "\n");
 }
 
 void ike_show_ipsec_sa(struct ike_engine *e, bool json, struct strbuf *out)
@@ -318,12 +326,61 @@ void ike_show_ipsec_sa(struct ike_engine *e, bool json, struct strbuf *out)
 		sb_puts(out, "]}\n");
 }
 
+/* The state line of `show ipsec profile`: the SAs kept while the WAN has
+ * no address are down (said once, as `show ike sa` says it per SA); an
+ * initiator without an IKE SA is negotiating, or waits its back-off. */
+static void profile_state_text(const struct ike_profile_status *st, struct strbuf *out)
+{
+	if (st->wan_down && st->has_sas) {
+		sb_puts(out, "  " IKE_WAN_DOWN_TEXT "\n");
+		return;
+	}
+	if (st->established)
+		return;
+	if (st->negotiating) {
+		sb_puts(out, "  Negotiating now\n");
+	} else if (st->retry_scheduled) {
+		sb_printf(out, "  Next attempt in %u seconds", st->retry_in_s);
+		if (st->backoff_s)
+			sb_printf(out, " (back-off %u s, max %u s)", st->backoff_s,
+				  st->backoff_max_s);
+		sb_puts(out, "\n");
+	}
+}
+
+void ike_show_profile_state_json(struct ike_engine *e, const char *profile, struct strbuf *out)
+{
+	const struct ike_profile_status *st = e ? ike_profile_status(e, profile) : NULL;
+
+	if (!st) {
+		sb_puts(out, "null");
+		return;
+	}
+	sb_printf(out, "{\"established\":%s,\"down\":%s,\"down_reason\":",
+		  st->established ? "true" : "false",
+		  st->wan_down && st->has_sas ? "true" : "false");
+	if (st->wan_down && st->has_sas)
+		sb_puts(out, "\"" KZ_MOBILE_IFNAME " has no usable address\"");
+	else
+		sb_puts(out, "null");
+	sb_printf(out, ",\"negotiating\":%s,\"next_attempt_in\":",
+		  st->negotiating ? "true" : "false");
+	if (!st->established && !st->negotiating && st->retry_scheduled)
+		sb_printf(out, "%u,\"backoff\":%u", st->retry_in_s, st->backoff_s);
+	else
+		sb_puts(out, "null,\"backoff\":null");
+	sb_printf(out, ",\"backoff_max\":%u}", st->backoff_max_s);
+}
+
 void ike_show_profile_status(struct ike_engine *e, const char *profile, struct strbuf *out)
 {
-	const struct ike_profile_status *st = ike_profile_status(e, profile);
+	const struct ike_profile_status *st = e ? ike_profile_status(e, profile) : NULL;
 	char when[32];
 
-	if (!st || !st->count || st->last_class == IKE_FAIL_NONE)
+	if (!st)
+		return;
+	profile_state_text(st, out);
+	if (!st->count || st->last_class == IKE_FAIL_NONE)
 		return;
 	last_str(st->last_wall, when, sizeof(when));
 	sb_printf(out, "%s : phase %d failed %u time(s), last at %s: %s\n", profile, st->phase,

@@ -69,6 +69,56 @@ const struct ike_fail_run *ike_fail_run_get(const struct ike_profile_detail *d, 
 	return &d->hist[(d->hist_next + IKE_FAIL_HISTORY - 1 - n) % IKE_FAIL_HISTORY];
 }
 
+/* The profile's back-off in milliseconds: interval and ceiling, the
+ * ceiling never below the interval (the grammar refuses that; a model
+ * built some other way still gets a sane sequence). */
+static void backoff_limits(const struct kz_ipsec_profile *p, uint64_t *ival, uint64_t *max)
+{
+	uint32_t i = p && p->retry_interval ? p->retry_interval : KZ_DEF_RETRY_INTERVAL;
+	uint32_t m = p && p->retry_max ? p->retry_max : KZ_DEF_RETRY_MAX;
+
+	*ival = (uint64_t)i * 1000u;
+	*max = m < i ? *ival : (uint64_t)m * 1000u;
+}
+
+/* An initiator that failed tries again after the profile's interval, then
+ * twice as long after each further failure up to the ceiling, so a site
+ * that cannot get through (wrong key, peer down) costs a metered SIM a few
+ * packets an hour, not a stream.  The limits are read at each step: a
+ * changed `retry` line applies to the next one. */
+static void backoff_step(struct ike_engine *e, const struct kz_ipsec_profile *p,
+			 struct ike_prof_rt *rt)
+{
+	uint64_t ival, max, step;
+
+	backoff_limits(p, &ival, &max);
+	step = rt->backoff_ms ? rt->backoff_ms * 2 : ival;
+	if (step < ival)
+		step = ival;
+	if (step > max)
+		step = max;
+	rt->backoff_ms = step;
+	rt->retry_at = eng_now(e) + step;
+}
+
+/* When the next attempt is due, for `show ipsec profile`: only while one
+ * is waiting (an on-demand profile past its back-off waits for a packet,
+ * not for a time). */
+static void backoff_status(struct ike_engine *e, const char *profile, struct ike_prof_rt *rt)
+{
+	uint64_t now = eng_now(e), ival, max;
+
+	backoff_limits(eng_profile(e, profile), &ival, &max);
+	rt->st.backoff_max_s = (uint32_t)(max / 1000u);
+	rt->st.retry_scheduled = eng_profile_is_initiator(e, profile) && rt->retry_at &&
+				 (rt->retry_at > now ||
+				  eng_profile(e, profile)->initiate == KZ_INITIATE_AUTO);
+	rt->st.retry_in_s = rt->st.retry_scheduled && rt->retry_at > now
+				    ? (uint32_t)((rt->retry_at - now + 999u) / 1000u)
+				    : 0;
+	rt->st.backoff_s = rt->st.retry_scheduled ? (uint32_t)(rt->backoff_ms / 1000u) : 0;
+}
+
 void eng_fail(struct ike_engine *e, const char *profile, enum ike_fail_class cls, int phase,
 	      uint16_t notify, const char *fmt, ...)
 {
@@ -107,13 +157,8 @@ void eng_fail(struct ike_engine *e, const char *profile, enum ike_fail_class cls
 	else
 		log_debug("%s: phase %d failed again (%u times): %s", profile, phase,
 			  rt->st.count, detail);
-	if (eng_profile_is_initiator(e, profile)) {
-		if (rt->backoff_ms < IKE_RETRY_MIN_MS)
-			rt->backoff_ms = IKE_RETRY_MIN_MS;
-		rt->retry_at = eng_now(e) + rt->backoff_ms;
-		rt->backoff_ms = rt->backoff_ms * 2 > IKE_RETRY_MAX_MS ? IKE_RETRY_MAX_MS
-								     : rt->backoff_ms * 2;
-	}
+	if (eng_profile_is_initiator(e, profile))
+		backoff_step(e, eng_profile(e, profile), rt);
 }
 
 void eng_fail_proposal(struct ike_engine *e, const char *profile, int phase, const char *ours,
@@ -141,7 +186,7 @@ void eng_success(struct ike_engine *e, const char *profile, const struct ike_sa 
 	rt->st.nat_local = sa->natt.nat_local;
 	rt->st.nat_peer = sa->natt.nat_peer;
 	rt->st.nat_detected = sa->natt.nat_local || sa->natt.nat_peer;
-	rt->backoff_ms = IKE_RETRY_MIN_MS;
+	rt->backoff_ms = 0;
 	rt->retry_at = 0;
 }
 
@@ -152,9 +197,23 @@ const struct ike_profile_status *ike_profile_status(struct ike_engine *e, const 
 	if (!rt)
 		return NULL;
 	rt->st.established = false;
-	for (struct ike_sa *sa = e->sas; sa; sa = sa->next)
-		if (!sa->dying && sa->state == IKE_ST_ESTABLISHED && !strcmp(sa->profile, profile))
+	rt->st.negotiating = false;
+	rt->st.has_sas = false;
+	for (struct ike_sa *sa = e->sas; sa; sa = sa->next) {
+		if (sa->dying || strcmp(sa->profile, profile))
+			continue;
+		rt->st.has_sas = true;
+		if (sa->state == IKE_ST_ESTABLISHED)
 			rt->st.established = true;
+		else
+			rt->st.negotiating = true;
+		for (struct ike_qm *q = sa->qm; q; q = q->next)
+			rt->st.negotiating |= !q->dying && q->state != QM_DONE;
+	}
+	for (struct ike_child *c = e->children; c; c = c->next)
+		rt->st.has_sas |= !c->dying && !strcmp(c->profile, profile);
+	rt->st.wan_down = ike_wan_down(e);
+	backoff_status(e, profile, rt);
 	return &rt->st;
 }
 

@@ -5,8 +5,10 @@
 #     NAT mapping): ping from LAN A to LAN B works again within 5 s, A
 #     started over from the new address with INITIAL-CONTACT, and B replaced
 #     the stale SAs (one IKE SA and one IPsec SA pair each);
-#  2. gw-a's WAN link is down for 10 s and up again: the same within 5 s of
-#     the link being usable.
+#  2. gw-a's WAN link is down for 10 s and up again: meanwhile `show ipsec
+#     sa`, `show ike sa`, `show ipsec profile` and `diagnose ipsec` say the
+#     SAs are down; after it, the same as 1 within 5 s of the link being
+#     usable.
 set -eu
 KZ_BUILD=$(cd "${1:-build}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
@@ -76,7 +78,26 @@ spi_before=$(kz_spi b Inbound)
 
 # ---- 2: link down 10 s, up again
 lab_exec gw-a ip link set "$WAN_IF" down
-sleep 10
+# while it is down, the SAs A keeps are said to be down
+sas_down() {
+	[ "$(kz a show ipsec sa | grep -c '^SA is down: MobileEthernet0.0 has no usable address$')" = 2 ] &&
+		[ "$(kz a show ike sa | grep -c '^SA is down: MobileEthernet0.0 has no usable address$')" -ge 1 ]
+}
+t_down=$(ms)
+if lab_wait_for 5 sas_down; then
+	ok "link down: show ipsec sa and show ike sa say the SAs are down"
+else
+	nok "link down: show ipsec sa and show ike sa say the SAs are down"
+	kz a show ipsec sa
+fi
+prof_down() { kz a show ipsec profile HQ | grep -qx '  SA is down: MobileEthernet0.0 has no usable address'; }
+json_down() { kz a show ipsec sa json | grep -q '"down":true'; }
+diag_down() { kz a diagnose ipsec HQ | grep -q 'SAs kept but down'; }
+expect "link down: show ipsec profile says so" prof_down
+expect "link down: show ipsec sa json marks them down" json_down
+expect "link down: diagnose ipsec reports the SAs kept but down" diag_down
+left=$((10000 - ($(ms) - t_down)))
+if [ "$left" -gt 0 ]; then sleep "$((left / 1000)).$(printf %03d $((left % 1000)))"; fi
 t0=$(ms)
 lab_exec gw-a ip link set "$WAN_IF" up
 lab_exec gw-a ip route replace default via "$CARRIER_A"

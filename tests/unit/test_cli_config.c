@@ -210,6 +210,51 @@ static void test_defaults(void **state)
 	kz_config_free(c);
 }
 
+/* `retry interval N [max M]`: the initiator's back-off after a failure.
+ * Defaults 5 and 600, always rendered, the ceiling never below the
+ * interval, `no retry` back to the defaults. */
+static void roundtrip_text(const char *name, const char *text, size_t len);
+
+static void test_retry(void **state)
+{
+	struct kz_config *c = load_ok("ipsec profile A\n peer 192.0.2.1\n"
+				      "ipsec profile B\n peer any\n retry interval 2 max 10\n"
+				      "ipsec profile C\n retry interval 900\n"
+				      "ipsec profile D\n retry interval 3600 max 86400\n");
+	char *r = render(c);
+
+	(void)state;
+	assert_int_equal(kz_find_profile(c, "A")->retry_interval, 5);
+	assert_int_equal(kz_find_profile(c, "A")->retry_max, 600);
+	assert_int_equal(kz_find_profile(c, "B")->retry_interval, 2);
+	assert_int_equal(kz_find_profile(c, "B")->retry_max, 10);
+	/* no max and an interval above the default ceiling: the ceiling is
+	 * the interval */
+	assert_int_equal(kz_find_profile(c, "C")->retry_interval, 900);
+	assert_int_equal(kz_find_profile(c, "C")->retry_max, 900);
+	assert_int_equal(kz_find_profile(c, "D")->retry_max, 86400);
+	assert_non_null(strstr(r, "  initiate auto\n  retry interval 5 max 600\n!\n"
+				  "ipsec profile B\n"));
+	assert_non_null(strstr(r, "  retry interval 2 max 10\n"));
+	assert_non_null(strstr(r, "  retry interval 900 max 900\n"));
+	roundtrip_text("retry", r, strlen(r));
+	free(r);
+	kz_config_free(c);
+
+	c = load_ok("ipsec profile A\n retry interval 2 max 10\n no retry\n");
+	assert_int_equal(kz_find_profile(c, "A")->retry_interval, 5);
+	assert_int_equal(kz_find_profile(c, "A")->retry_max, 600);
+	kz_config_free(c);
+
+	load_fails("ipsec profile A\n retry interval 60 max 30\n", 42, 2, 24,
+		   "retry max 30 is below the retry interval 60");
+	load_fails("ipsec profile A\n retry interval 0\n", 34, 2, 17, "out of range (1-3600)");
+	load_fails("ipsec profile A\n retry interval 3601\n", 37, 2, 17, "out of range (1-3600)");
+	load_fails("ipsec profile A\n retry interval 5 max 86401\n", 44, 2, 23,
+		   "out of range (1-86400)");
+	load_fails("ipsec profile A\n retry interval\n", 32, 2, 16, "incomplete command");
+}
+
 /* ---- round trip ---- */
 
 static void roundtrip_text(const char *name, const char *text, size_t len)
@@ -587,6 +632,7 @@ int main(void)
 		cmocka_unit_test(test_lexer_limits),
 		cmocka_unit_test(test_example_site_a),
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_retry),
 		cmocka_unit_test(test_roundtrip_corpus),
 		cmocka_unit_test(test_roundtrip_everything),
 		cmocka_unit_test(test_errors),

@@ -606,6 +606,30 @@ static void test_lint_clean(void **state)
 	kz_config_free(c);
 }
 
+/* A back-off ceiling under a minute on an initiator is a warning (a
+ * metered SIM pays for every attempt); a responder never retries. */
+static void test_lint_retry(void **state)
+{
+	struct kz_config *c = strong_main();
+	struct kz_findings fs;
+
+	(void)state;
+	hq(c)->retry_interval = 2;
+	hq(c)->retry_max = 59;
+	expect_warning(c, "ipsec profile HQ: retry max 59: retries every 59 s can burn a "
+			  "metered SIM's data", NULL);
+	hq(c)->retry_max = 60;
+	fs = lint(c);
+	assert_int_equal(count_text(&fs, "retry max", NULL), 0);
+	kz_findings_free(&fs);
+	hq(c)->retry_max = 10;
+	hq(c)->peer_type = KZ_PEER_ANY;
+	fs = lint(c);
+	assert_int_equal(count_text(&fs, "retry max", NULL), 0);
+	kz_findings_free(&fs);
+	kz_config_free(c);
+}
+
 static void test_lint_weak_ike(void **state)
 {
 	struct kz_config *c = strong_main();
@@ -1436,6 +1460,7 @@ int main(void)
 		cmocka_unit_test(test_a4_7),
 		cmocka_unit_test(test_a4_order),
 		cmocka_unit_test(test_lint_clean),
+		cmocka_unit_test(test_lint_retry),
 		cmocka_unit_test(test_lint_weak_ike),
 		cmocka_unit_test(test_lint_weak_esp),
 		cmocka_unit_test(test_lint_aggressive_psk),

@@ -337,6 +337,49 @@ static void test_a2(void **state)
 	fx_free(&f);
 }
 
+/* The WAN lost its address under established SAs: the engine keeps them
+ * (to make them again when it returns) but nothing passes.  A2.2 is the
+ * cause and says the SAs are down; A3 must not say "established". */
+static void test_a2_sas_kept_down(void **state)
+{
+	struct fx f;
+	struct diag_report rep;
+	const struct diag_check *c;
+
+	(void)state;
+	fx_init(&f, true, true, "100.64.0.2");
+	f.s.mobile.has_addr = false;
+	f.st.sas_down = true; /* ike_up and ipsec_up stay true */
+	expect_first(&f, "A2.2");
+	assert_int_equal(diag_run(&f.s, NULL, &rep), 0);
+	c = find_check(&rep, "A2.2");
+	assert_non_null(c);
+	assert_string_equal(c->evidence, "the interface is up without an address; the SAs of HQ "
+					 "are kept but down until it has an address again");
+	c = find_check(&rep, "A3.3");
+	assert_non_null(c);
+	assert_int_equal(c->result, DIAG_NA);
+	assert_string_equal(c->text, "SAs kept but down: MobileEthernet0.0 has no usable address "
+				     "(see above)");
+	assert_null(find_check(&rep, "A3"));
+	assert_non_null(find_check(&rep, "A4.1"));
+	diag_report_free(&rep);
+	fx_free(&f);
+
+	/* shut down by hand: A2.1, with the same evidence */
+	fx_init(&f, true, false, "198.51.100.2");
+	f.s.mobile.admin_up = false;
+	f.s.mobile.has_addr = false;
+	f.st.sas_down = true;
+	expect_first(&f, "M2.1");
+	assert_int_equal(diag_run(&f.s, NULL, &rep), 0);
+	assert_string_equal(find_check(&rep, "M2.1")->evidence,
+			    "the SAs of HQ are kept but down until it has an address again");
+	assert_non_null(find_check(&rep, "M3.3"));
+	diag_report_free(&rep);
+	fx_free(&f);
+}
+
 /* ---- A3 is state only ---- */
 
 static void test_a3_never_ng(void **state)
@@ -864,6 +907,7 @@ int main(void)
 		cmocka_unit_test(test_a1),
 		cmocka_unit_test(test_m1),
 		cmocka_unit_test(test_a2),
+		cmocka_unit_test(test_a2_sas_kept_down),
 		cmocka_unit_test(test_a3_never_ng),
 		cmocka_unit_test(test_a4),
 		cmocka_unit_test(test_a5),

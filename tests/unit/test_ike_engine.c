@@ -277,6 +277,7 @@ struct site {
 	unsigned dpd_interval, dpd_retry; /* 0: no dpd */
 	uint32_t ike_life, esp_life; /* 0: defaults */
 	uint64_t esp_kbytes;
+	uint32_t retry_interval, retry_max; /* 0: defaults */
 };
 
 static struct kz_prefix pfx(const char *a, unsigned len)
@@ -344,6 +345,10 @@ static struct kz_config *make_cfg(const struct site *s)
 	strcpy(pr->ike_policy, "IKEPOL");
 	strcpy(pr->ipsec_policy, "IPSECPOL");
 	pr->initiate = s->initiate;
+	if (s->retry_interval)
+		pr->retry_interval = s->retry_interval;
+	if (s->retry_max)
+		pr->retry_max = s->retry_max;
 	ifc = kz_add_ipsec_if(c, 0, &err);
 	strcpy(ifc->map, "HQ");
 	ifc->shutdown = false;
@@ -1346,6 +1351,239 @@ static void test_wan_responder_keeps_sas(void **state)
 	assert_int_equal(W.a.ndown, 0);
 }
 
+/* ---- back-off after failures (`retry interval N max M`) ---- */
+
+/* The times (ms after the first) at which A started a phase 1, while the
+ * clock runs for ms: a retransmission would show as an attempt too, but a
+ * proposal mismatch is answered at once, so each attempt is one MM1. */
+static int attempt_times(uint64_t ms, uint64_t t0, uint64_t *at, int max)
+{
+	int n = 0;
+
+	for (uint64_t t = 0; t < ms; t += 500) {
+		unsigned sent = W.a.sent;
+
+		advance(500);
+		if (W.a.sent != sent && n < max)
+			at[n++] = W.now - t0;
+	}
+	return n;
+}
+
+static char *show_status(struct node *n)
+{
+	struct strbuf sb;
+	static char out[4096];
+
+	sb_init(&sb);
+	ike_show_profile_status(n->e, "HQ", &sb);
+	snprintf(out, sizeof(out), "%s", sb_str(&sb));
+	sb_free(&sb);
+	return out;
+}
+
+static void test_backoff_sequence(void **state)
+{
+	struct site a = site_a(KZ_MODE_MAIN), b = site_b(KZ_MODE_MAIN);
+	uint64_t t0, at[16];
+	int n;
+
+	b.ike_enc = KZ_ENC_AES_CBC_128; /* every attempt fails at once */
+	a.retry_interval = 2;
+	a.retry_max = 10;
+	start(&a, &b, "198.51.100.2");
+	t0 = W.now;
+	assert_int_equal(W.a.sent, 1);
+	assert_int_equal(status(&W.a)->last_class, IKE_FAIL_NO_PROPOSAL);
+	/* waits of 2, 4, 8, 10, 10 s: attempts at 2, 6, 14, 24, 34 s */
+	n = attempt_times(35000, t0, at, 16);
+	assert_int_equal(n, 5);
+	assert_int_equal(at[0], 2000);
+	assert_int_equal(at[1], 6000);
+	assert_int_equal(at[2], 14000);
+	assert_int_equal(at[3], 24000);
+	assert_int_equal(at[4], 34000);
+	assert_int_equal(status(&W.a)->count, 6);
+	assert_int_equal(status(&W.a)->backoff_s, 10);
+	assert_int_equal(status(&W.a)->backoff_max_s, 10);
+}
+
+/* The show line counts down to the attempt; a new ceiling applies to the
+ * next step; a success resets the sequence to the interval. */
+static void test_backoff_show_and_reset(void **state)
+{
+	struct site a = site_a(KZ_MODE_MAIN), b = site_b(KZ_MODE_MAIN);
+	const struct ike_profile_status *st;
+	uint64_t at[4];
+
+	b.ike_enc = KZ_ENC_AES_CBC_128;
+	a.retry_interval = 4;
+	a.retry_max = 100;
+	start(&a, &b, "198.51.100.2");
+	st = status(&W.a);
+	assert_true(st->retry_scheduled);
+	assert_false(st->negotiating);
+	assert_int_equal(st->retry_in_s, 4);
+	assert_non_null(strstr(show_status(&W.a), "  Next attempt in 4 seconds (back-off 4 s, "
+						  "max 100 s)\nHQ : phase 1 failed 1 time(s), "
+						  "last at "));
+	advance(1000);
+	assert_non_null(strstr(show_status(&W.a), "  Next attempt in 3 seconds (back-off 4 s, "
+						  "max 100 s)\n"));
+	advance(2500);
+	assert_non_null(strstr(show_status(&W.a), "  Next attempt in 1 seconds (back-off 4 s, "
+						  "max 100 s)\n"));
+	/* the state line comes before the failure line */
+	assert_true(strstr(show_status(&W.a), "  Next") < strstr(show_status(&W.a), "HQ : "));
+	advance(500); /* the attempt at 4 s fails: 8 s now */
+	assert_non_null(strstr(show_status(&W.a), "  Next attempt in 8 seconds (back-off 8 s, "
+						  "max 100 s)\n"));
+	/* a lower ceiling takes effect at the next step: 16 s becomes 10 s */
+	kz_find_profile(W.a.cfg, "HQ")->retry_max = 10;
+	ike_engine_set_config(W.a.e, W.a.cfg);
+	assert_int_equal(attempt_times(8000, W.now, at, 4), 1);
+	assert_non_null(strstr(show_status(&W.a), "(back-off 10 s, max 10 s)\n"));
+	/* B is fixed: the next attempt gets through and the lines go */
+	kz_find_ike_proposal(W.b.cfg, "IKEP")->enc = KZ_ENC_AES_CBC_256;
+	ike_engine_set_config(W.b.e, W.b.cfg);
+	advance(10000);
+	assert_int_equal(W.a.nchild, 1);
+	st = status(&W.a);
+	assert_true(st->established);
+	assert_false(st->retry_scheduled);
+	assert_string_equal(show_status(&W.a), "");
+	/* broken again and torn down: the first wait is the interval again,
+	 * not the 10 s reached before the success */
+	kz_find_ike_proposal(W.b.cfg, "IKEP")->enc = KZ_ENC_AES_CBC_128;
+	ike_engine_set_config(W.b.e, W.b.cfg);
+	assert_int_equal(ike_clear_ike(W.a.e, NULL), 0);
+	assert_int_equal(ike_clear_ipsec(W.a.e), 0);
+	pump();
+	advance(1500); /* the auto profile comes back by itself, and fails */
+	st = status(&W.a);
+	assert_false(st->established);
+	assert_true(st->retry_scheduled);
+	assert_int_equal(st->backoff_s, 4);
+	assert_non_null(strstr(show_status(&W.a), "(back-off 4 s, max 10 s)\n"));
+}
+
+/* While a phase 1 is under way the line says so; in JSON too. */
+static void test_backoff_negotiating_json(void **state)
+{
+	struct site a = site_a(KZ_MODE_MAIN), b = site_b(KZ_MODE_MAIN);
+	struct strbuf sb;
+
+	W.drop_all = true;
+	start(&a, &b, "198.51.100.2");
+	assert_true(status(&W.a)->negotiating);
+	assert_string_equal(show_status(&W.a), "  Negotiating now\n");
+	sb_init(&sb);
+	ike_show_profile_state_json(W.a.e, "HQ", &sb);
+	assert_string_equal(sb_str(&sb), "{\"established\":false,\"down\":false,\"down_reason\":"
+					 "null,\"negotiating\":true,\"next_attempt_in\":null,"
+					 "\"backoff\":null,\"backoff_max\":600}");
+	advance(63000); /* no answer after five tries: back off 5 s */
+	sb_reset(&sb);
+	ike_show_profile_state_json(W.a.e, "HQ", &sb);
+	assert_non_null(strstr(sb_str(&sb), "\"negotiating\":false,\"next_attempt_in\":"));
+	assert_non_null(strstr(sb_str(&sb), ",\"backoff\":5,\"backoff_max\":600}"));
+	sb_free(&sb);
+	/* the responder never retries and shows nothing */
+	assert_string_equal(show_status(&W.b), "");
+}
+
+/* An on-demand profile in its back-off: a packet does not start a
+ * negotiation before the wait is over. */
+static void test_backoff_on_demand(void **state)
+{
+	struct site a = site_a(KZ_MODE_MAIN), b = site_b(KZ_MODE_MAIN);
+	unsigned sent;
+
+	b.ike_enc = KZ_ENC_AES_CBC_128;
+	a.initiate = KZ_INITIATE_ON_DEMAND;
+	a.retry_interval = 30;
+	start(&a, &b, "198.51.100.2");
+	assert_int_equal(W.a.sent, 0);
+	assert_int_equal(ike_initiate(W.a.e, "HQ"), 0); /* the first packet */
+	pump();
+	assert_int_equal(W.a.sent, 1);
+	assert_int_equal(status(&W.a)->last_class, IKE_FAIL_NO_PROPOSAL);
+	sent = W.a.sent;
+	for (int i = 0; i < 28; i++) {
+		advance(1000);
+		assert_int_equal(ike_initiate(W.a.e, "HQ"), 0); /* more packets */
+		pump();
+	}
+	assert_int_equal(W.a.sent, sent);
+	assert_non_null(strstr(show_status(&W.a), "  Next attempt in 2 seconds (back-off 30 s, "
+						  "max 600 s)\n"));
+	advance(2000);
+	/* due, but an on-demand profile waits for a packet, not for a time */
+	assert_int_equal(W.a.sent, sent);
+	assert_null(strstr(show_status(&W.a), "Next attempt"));
+	assert_int_equal(ike_initiate(W.a.e, "HQ"), 0);
+	pump();
+	assert_int_equal(W.a.sent, sent + 1);
+	assert_non_null(strstr(show_status(&W.a), "(back-off 60 s, max 600 s)\n"));
+}
+
+/* ---- the WAN without an address: SAs are kept but said to be down ---- */
+
+static void test_wan_down_shown(void **state)
+{
+	struct site a = site_a(KZ_MODE_MAIN), b = site_b(KZ_MODE_MAIN);
+	struct strbuf sb;
+
+	start(&a, &b, "198.51.100.2");
+	assert_int_equal(W.a.nchild, 1);
+	assert_false(ike_wan_down(W.a.e));
+	assert_null(strstr(show_ike(&W.a), "SA is down"));
+	W.a.addr.s_addr = 0;
+	ike_engine_set_config(W.a.e, W.a.cfg);
+	pump();
+	assert_true(ike_wan_down(W.a.e));
+	assert_int_equal(W.a.ndown, 0); /* kept, not deleted */
+	/* after the spec's lines of the block, once per SA */
+	assert_non_null(strstr(show_ike(&W.a), "phase2 count=1\nSA is down: MobileEthernet0.0 "
+					       "has no usable address\n"));
+	sb_init(&sb);
+	ike_show_ipsec_sa(W.a.e, false, &sb);
+	assert_int_equal(count_str(sb_str(&sb), " last:"), 2);
+	assert_int_equal(count_str(sb_str(&sb), "\nSA is down: MobileEthernet0.0 has no usable "
+						"address\n"),
+			 2);
+	/* each after its SA's counter line, the last line of the spec's block */
+	assert_non_null(strstr(sb_str(&sb), "\nSA is down: MobileEthernet0.0 has no usable "
+					    "address\nInbound:\n"));
+	sb_reset(&sb);
+	ike_show_ipsec_sa(W.a.e, true, &sb);
+	assert_int_equal(count_str(sb_str(&sb), "\"down\":true"), 2);
+	sb_reset(&sb);
+	ike_show_ike_sa(W.a.e, true, &sb);
+	assert_int_equal(count_str(sb_str(&sb), "\"down\":true"), 1);
+	sb_reset(&sb);
+	ike_show_profile_state_json(W.a.e, "HQ", &sb);
+	assert_non_null(strstr(sb_str(&sb), "\"down\":true,\"down_reason\":\"MobileEthernet0.0 "
+					    "has no usable address\""));
+	assert_string_equal(show_status(&W.a), "  SA is down: MobileEthernet0.0 has no usable "
+					       "address\n");
+	assert_true(status(&W.a)->wan_down);
+	/* the responder's engine still has its address: nothing down there */
+	assert_null(strstr(show_ike(&W.b), "SA is down"));
+	/* back: new SAs, nothing down */
+	W.a.addr = ip("198.51.100.2");
+	ike_engine_set_config(W.a.e, W.a.cfg);
+	pump();
+	assert_false(ike_wan_down(W.a.e));
+	assert_null(strstr(show_ike(&W.a), "SA is down"));
+	sb_reset(&sb);
+	ike_show_ipsec_sa(W.a.e, true, &sb);
+	assert_null(strstr(sb_str(&sb), "\"down\":true"));
+	assert_non_null(strstr(sb_str(&sb), "\"down\":false"));
+	assert_string_equal(show_status(&W.a), "");
+	sb_free(&sb);
+}
+
 /* ---- `show ipsec profile NAME detail`: what the peer sent ---- */
 
 static char *show_detail(struct node *n, bool json)
@@ -1529,6 +1767,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_wan_address_change, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wan_link_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wan_responder_keeps_sas, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_backoff_sequence, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_backoff_show_and_reset, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_backoff_negotiating_json, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_backoff_on_demand, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wan_down_shown, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rekey_ipsec_make_before_break, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_rekey_responder_when_initiator_does_not,
