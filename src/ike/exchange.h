@@ -187,6 +187,8 @@ struct ike_child {
 	uint64_t soft_bytes, hard_bytes; /* byte lifetime (0: none) */
 	uint64_t retire_ms;        /* replaced: Delete and go at this time */
 	uint64_t rekey_started_ms; /* 0: no successor asked for */
+	uint64_t poll_bytes, poll_ms; /* byte count at the last poll ... */
+	uint64_t rate;             /* ... and bytes per ms since the one before */
 	bool successor;            /* negotiated by us to replace a pair */
 };
 
@@ -398,6 +400,13 @@ bool natt_vid_is_dpd(const uint8_t *p, size_t len);
 #define IKE_REKEY_POLL_MS 1000u     /* byte counters looked at this often */
 #define IKE_REKEY_SWITCH_MS 1000u   /* a rekey's initiator sends on the new
 				     * pair this long after QM3 */
+/* Byte lifetimes at a high rate: the initiator renegotiates when the bytes
+ * left would last less than IKE_REKEY_LEAD_MS at the last poll's rate (one
+ * poll, the Quick Mode and the switch-over), the other side not before they
+ * would last less than IKE_REKEY_LEAD_LATE_MS.  The two points are more than
+ * a poll apart, so at a steady rate the two sides never rekey at once. */
+#define IKE_REKEY_LEAD_MS 3500u
+#define IKE_REKEY_LEAD_LATE_MS 1500u
 /* Before a new pair goes to the data plane: holds its outbound back when
  * we initiated it and an older pair for the same selectors is live. */
 void rekey_child_hold(struct ike_engine *e, struct ike_child *c);

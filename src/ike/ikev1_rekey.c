@@ -4,8 +4,10 @@
  * (90 % minus up to 5 % of random jitter: 85-90 %, so the two sites and many
  * tunnels do not all renegotiate at once) on the side that initiated it,
  * 95-97.5 % on the other side, which so renegotiates only when the
- * initiator did not.  Byte lifetimes (`lifetime kbytes`) have the same
- * soft point, measured from the data plane's counters.
+ * initiator did not.  Byte lifetimes (`lifetime bytes`) have the same
+ * soft point, measured from the data plane's counters every second; at a
+ * rate where those percentages leave less than a few seconds, the soft
+ * point follows the rate instead (byte_soft()).
  *
  * At the soft point a successor is negotiated while the old SA keeps
  * working: for an IPsec SA pair a Quick Mode on the newest IKE SA (or a new
@@ -15,6 +17,7 @@
  * side that negotiated it sends Delete for the old SA and removes it
  * (RFC 2408 4.8: the peer removes its side on the Delete, or at the hard
  * lifetime if the Delete is lost). */
+#include <arpa/inet.h>
 #include <string.h>
 
 #include "exchange.h"
@@ -40,8 +43,35 @@ static bool same_selectors(const struct ike_child *a, const struct ike_child *b)
 	       kz_prefix_equal(&a->in.remote_ts, &b->in.remote_ts);
 }
 
+/* A pair the peer started while our own pair for the same selectors is
+ * live and not due for renewal is no rekey but a duplicate of both sites
+ * initiating at once.  When our address is the lower one, dedup_children()
+ * on the peer deletes it and ours is kept: sending on it, as the newest,
+ * would lose what goes out before the peer's Delete arrives. */
+static bool doomed_duplicate(struct ike_engine *e, const struct ike_child *c)
+{
+	uint64_t now = eng_now(e);
+
+	if (c->initiator ||
+	    ntohl(c->out.local.sin_addr.s_addr) >= ntohl(c->out.peer.sin_addr.s_addr))
+		return false;
+	for (const struct ike_child *o = e->children; o; o = o->next)
+		if (o != c && o->initiator && !o->dying && !o->retire_ms &&
+		    !o->rekey_started_ms && now < o->soft_ms &&
+		    (!o->hard_bytes || o->poll_bytes < o->soft_bytes) && same_selectors(o, c))
+			return true;
+	return false;
+}
+
 void rekey_child_hold(struct ike_engine *e, struct ike_child *c)
 {
+	if (doomed_duplicate(e, c)) {
+		/* received on until the Delete, never sent on */
+		c->in.out_after_ms = c->out.out_after_ms = UINT64_MAX;
+		log_info("%s: IPsec SA spi 0x%08x duplicates ours: not sent on", c->profile,
+			 c->in.spi);
+		return;
+	}
 	if (!c->initiator)
 		return;
 	for (struct ike_child *o = e->children; o; o = o->next)
@@ -93,6 +123,35 @@ void rekey_ike_new(struct ike_engine *e, struct ike_sa *sa)
 		log_info("%s: IKE SA replaced by a new one, deleted in %u s", o->profile,
 			 IKE_REKEY_OVERLAP_MS / 1000u);
 	}
+}
+
+/* The byte count from which to renegotiate a pair that holds b bytes now.
+ * The fixed soft point (85-90 % / 95-97.5 %) is a share of the lifetime; at
+ * a high rate the 10-15 % left after it may last less than a second, less
+ * than the poll, the Quick Mode and the initiator's switch-over take: the
+ * old pair would run out of bytes and drop packets before the new one is
+ * used.  And the two sides' points, 5 % apart, could fall within one poll:
+ * both would rekey at once, making two successors.  So, at the rate seen
+ * between the last two polls, the initiator goes no later than IKE_REKEY_LEAD_MS
+ * before the end, and the other side no earlier than
+ * IKE_REKEY_LEAD_LATE_MS before it. */
+static uint64_t byte_soft(struct ike_child *c, uint64_t b, uint64_t now)
+{
+	uint64_t lead, soft = c->soft_bytes;
+
+	/* the rate over a whole poll period: the timer may run more often */
+	if (!c->poll_ms || now >= c->poll_ms + IKE_REKEY_POLL_MS) {
+		if (c->poll_ms && b >= c->poll_bytes)
+			c->rate = (b - c->poll_bytes) / (now - c->poll_ms);
+		c->poll_bytes = b;
+		c->poll_ms = now;
+	}
+	lead = c->rate * (c->initiator ? IKE_REKEY_LEAD_MS : IKE_REKEY_LEAD_LATE_MS);
+	if (lead >= c->hard_bytes)
+		return c->initiator ? 0 : soft;
+	if (c->initiator)
+		return soft < c->hard_bytes - lead ? soft : c->hard_bytes - lead;
+	return soft > c->hard_bytes - lead ? soft : c->hard_bytes - lead;
 }
 
 /* The newest established IKE SA with the pair's peer. */
@@ -171,11 +230,27 @@ static void ike_rekey(struct ike_engine *e, struct ike_sa *sa, uint64_t now, int
 		return;
 	}
 	/* only the newest SA with the peer is renewed, once */
-	for (struct ike_sa *o = e->sas; o; o = o->next)
-		if (o != sa && !o->dying && !strcmp(o->profile, sa->profile) &&
-		    o->peer.sin_addr.s_addr == sa->peer.sin_addr.s_addr &&
-		    (o->state != IKE_ST_ESTABLISHED || o->established_ms > sa->established_ms))
+	for (struct ike_sa *o = e->sas; o; o = o->next) {
+		if (o == sa || o->dying || strcmp(o->profile, sa->profile) ||
+		    o->peer.sin_addr.s_addr != sa->peer.sin_addr.s_addr)
+			continue;
+		if (o->state != IKE_ST_ESTABLISHED)
 			return;
+		if (o->established_ms > sa->established_ms) {
+			/* Both sites initiated at once: a newer SA took over.
+			 * Nothing is negotiated on this one any more; delete it
+			 * now rather than let it reach its hard lifetime (the
+			 * newer one's rekey, which would retire it, may come
+			 * after that, as the other side's soft point is later). */
+			if (!o->retire_ms) {
+				sa->rekeyed = true;
+				sa->retire_ms = now;
+				eng_next_min(next, now, now);
+				log_info("%s: IKE SA superseded by a newer one", sa->profile);
+			}
+			return;
+		}
+	}
 	sa->rekeyed = true;
 	log_info("%s: rekeying the IKE SA", sa->profile);
 	(void)eng_phase1_start(e, sa->profile, true);
@@ -215,7 +290,7 @@ void rekey_run(struct ike_engine *e, uint64_t now, int64_t *next)
 				child_remove(e, c, true);
 				continue;
 			}
-			if (b >= c->soft_bytes)
+			if (b >= byte_soft(c, b, now))
 				why = "soft byte lifetime";
 			eng_next_min(next, now + IKE_REKEY_POLL_MS, now);
 		}
