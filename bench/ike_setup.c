@@ -12,6 +12,11 @@
  * it still holds for that address (RFC 2407 4.6.3.3), so the responder's
  * tables stay bounded by the number of addresses during a rate run.
  *
+ * The generator only has to produce valid exchanges, so by default each
+ * thread reuses one DH key pair per group for all its setups (the engine's
+ * dh_keypair hook); that halves its DH work.  A gateway must never do
+ * this; -F makes a fresh key pair per exchange, as a real peer would.
+ *
  * Modes:
  *   rate (default)  K slots in flight for -t seconds; prints per-second
  *                   progress on stderr and one summary line on stdout.
@@ -37,6 +42,7 @@
 #include <unistd.h>
 
 #include "config/model.h"
+#include "ike/crypto.h"
 #include "ike/ike.h"
 #include "lib/err.h"
 #include "lib/log.h"
@@ -53,7 +59,7 @@ struct opts {
 	struct in_addr first_src, responder;
 	unsigned naddr, inflight, threads, seconds;
 	enum kz_group group, pfs;
-	bool natt, hold, quiet;
+	bool natt, hold, quiet, fresh_dh;
 	uint8_t psk[64];
 	size_t psk_len;
 };
@@ -76,6 +82,7 @@ struct thr {
 	uint8_t *rx;
 	atomic_uint_fast64_t done, failed, timeouts, lat_sum_ms;
 	uint64_t lat_hist[LAT_BUCKETS];
+	struct ike_dh *dh[KZ_GROUP_COUNT]; /* reused key pairs (not -F) */
 };
 
 static struct opts O;
@@ -153,6 +160,19 @@ static void io_child_down(void *arg, uint32_t spi_in, uint32_t spi_out)
 static struct in_addr io_local_addr(void *arg)
 {
 	return ((struct slot *)arg)->src;
+}
+
+/* The thread's key pair of group g, made once and handed out again for
+ * every setup (a load generator may; the engine itself never reuses). */
+static struct ike_dh *io_dh_keypair(void *arg, enum kz_group g)
+{
+	struct thr *t = ((struct slot *)arg)->t;
+
+	if ((unsigned)g >= KZ_GROUP_COUNT)
+		return NULL;
+	if (!t->dh[g])
+		t->dh[g] = ike_dh_new(g);
+	return ike_dh_dup(t->dh[g]);
 }
 
 /* ---- config: one profile, the responder as peer ---- */
@@ -235,6 +255,7 @@ static int slot_start(struct slot *s)
 		.child_up = io_child_up,
 		.child_down = io_child_down,
 		.local_addr = io_local_addr,
+		.dh_keypair = O.fresh_dh ? NULL : io_dh_keypair,
 	};
 	int r;
 
@@ -360,7 +381,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: ike_setup_bench -r RESPONDER -s FIRST_SRC [-n NADDR] [-k INFLIGHT]\n"
 		"                       [-t SECONDS] [-T THREADS] [-g GROUP] [-P PFS|none]\n"
-		"                       [-x PSK_HEX | -a PSK_ASCII] [-u] [-H] [-q]\n"
+		"                       [-x PSK_HEX | -a PSK_ASCII] [-u] [-H] [-F] [-q]\n"
 		"  -r  responder address (port 500)\n"
 		"  -s  first source address; slot i uses FIRST_SRC + (i mod NADDR)\n"
 		"  -n  number of source addresses (default: INFLIGHT)\n"
@@ -371,6 +392,7 @@ static void usage(void)
 		"  -P  Quick Mode PFS group or none (default modp2048)\n"
 		"  -u  announce NAT-Traversal\n"
 		"  -H  hold: one tunnel per slot, keep them, exit when all are up\n"
+		"  -F  a fresh DH key pair per exchange (default: one per thread, reused)\n"
 		"  -q  no per-failure lines\n");
 	exit(2);
 }
@@ -437,7 +459,7 @@ int main(int argc, char **argv)
 	/* the key of examples/main-*.conf */
 	(void)hex_arg("8f1e0c5a3b7d92e4a6c0f81d2b5e7093c4a8d6f1e2b3c4d5", O.psk, sizeof(O.psk),
 		      &O.psk_len);
-	while ((c = getopt(argc, argv, "r:s:n:k:t:T:g:P:x:a:uHqh")) != -1) {
+	while ((c = getopt(argc, argv, "r:s:n:k:t:T:g:P:x:a:uHFqh")) != -1) {
 		switch (c) {
 		case 'r':
 			if (inet_pton(AF_INET, optarg, &O.responder) != 1)
@@ -480,6 +502,9 @@ int main(int argc, char **argv)
 			break;
 		case 'H':
 			O.hold = true;
+			break;
+		case 'F':
+			O.fresh_dh = true;
 			break;
 		case 'q':
 			O.quiet = true;
@@ -579,8 +604,11 @@ int main(int argc, char **argv)
 		ike_engine_free(slots[i].e);
 		close(slots[i].fd);
 	}
-	for (unsigned k = 0; k < O.threads; k++)
+	for (unsigned k = 0; k < O.threads; k++) {
 		free(thr[k].rx);
+		for (int g = 0; g < KZ_GROUP_COUNT; g++)
+			ike_dh_free(thr[k].dh[g]);
+	}
 	free(slots);
 	kz_config_free(Cfg);
 	return O.hold && done < O.inflight ? 1 : 0;
