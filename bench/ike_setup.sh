@@ -19,7 +19,9 @@
 # Usage: sudo bench/ike_setup.sh [build-dir]
 # Environment: NADDR (200), INFLIGHT (32), DURATION (10), THREADS (1),
 #   GROUP (modp2048), PFS (modp2048 or none), PERF (1 when perf exists),
-#   RESPONDERS ("kizuna strongswan"), NATT (0; 1: announce NAT-T).
+#   RESPONDERS ("kizuna strongswan"), NATT (0; 1: announce NAT-T),
+#   FRESH_DH (0: the generator reuses one key pair per thread and group,
+#   which a load generator may; 1: a fresh key pair per exchange).
 # Prints a summary table at the end; exit status 0 when every run finished.
 set -eu
 KZ_BUILD=$(cd "${1:-build}" && pwd)
@@ -37,6 +39,7 @@ GROUP=${GROUP:-modp2048}
 PFS=${PFS:-modp2048}
 RESPONDERS=${RESPONDERS:-kizuna strongswan}
 NATT=${NATT:-0}
+FRESH_DH=${FRESH_DH:-0}
 PSK=kizuna-lab-psk
 FIRST=10 # 198.51.100.FIRST is the first source address
 if command -v perf >/dev/null 2>&1; then PERF=${PERF:-1}; else PERF=0; fi
@@ -56,8 +59,9 @@ first_src=198.51.100.$FIRST
 	done
 } | ip -n "$NS_GW_A" -batch -
 
-natt_flag=()
-[ "$NATT" = 0 ] || natt_flag=(-u)
+gen_flags=()
+[ "$NATT" = 0 ] || gen_flags=(-u)
+[ "$FRESH_DH" = 0 ] || gen_flags+=(-F)
 
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 # utime + stime of a process (and its threads), in clock ticks
@@ -66,7 +70,7 @@ cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 # ike_setup_bench in gw-a; args: extra options.  Prints its summary line.
 gen() {
 	lab_exec gw-a "$KZ_BUILD/ike_setup_bench" -r "$GW_B_WAN" -s "$first_src" -n "$NADDR" \
-		-T "$THREADS" -g "$GROUP" -P "$PFS" -a "$PSK" -q "${natt_flag[@]}" "$@" \
+		-T "$THREADS" -g "$GROUP" -P "$PFS" -a "$PSK" -q "${gen_flags[@]}" "$@" \
 		2>"$LAB_DIR/gen.err"
 }
 
