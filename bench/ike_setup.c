@@ -37,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -448,7 +449,8 @@ int main(int argc, char **argv)
 	static uint64_t hist[LAT_BUCKETS];
 	struct slot *slots;
 	uint64_t done = 0, failed = 0, tmo = 0, lat = 0, prev = 0, t_end;
-	double secs;
+	double secs, cpu_s;
+	struct rusage ru;
 	int c;
 
 	O.inflight = 16;
@@ -590,15 +592,20 @@ int main(int argc, char **argv)
 		for (unsigned i = 0; i < LAT_BUCKETS; i++)
 			hist[i] += thr[k].lat_hist[i];
 	}
+	/* the generator's own CPU (all threads), to tell who was the limit */
+	cpu_s = 0;
+	if (!getrusage(RUSAGE_SELF, &ru))
+		cpu_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+			(double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 	printf("mode=%s inflight=%u addrs=%u threads=%u group=%s pfs=%s natt=%s seconds=%.2f "
 	       "setups=%llu rate=%.1f failed=%llu timeouts=%llu lat_avg_ms=%.1f lat_p50_ms=%llu "
-	       "lat_p99_ms=%llu\n",
+	       "lat_p99_ms=%llu gen_cpu_s=%.2f\n",
 	       O.hold ? "hold" : "rate", O.inflight, O.naddr, O.threads, kz_group_name(O.group),
 	       kz_group_name(O.pfs), O.natt ? "yes" : "no", secs, (unsigned long long)done,
 	       secs > 0 ? (double)done / secs : 0.0, (unsigned long long)failed,
 	       (unsigned long long)tmo, done ? (double)lat / (double)done : 0.0,
 	       (unsigned long long)percentile(hist, done, 0.5),
-	       (unsigned long long)percentile(hist, done, 0.99));
+	       (unsigned long long)percentile(hist, done, 0.99), cpu_s);
 	fflush(stdout);
 	for (unsigned i = 0; i < O.inflight; i++) {
 		ike_engine_free(slots[i].e);
