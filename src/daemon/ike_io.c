@@ -177,6 +177,17 @@ static void schedule(struct kzd *d)
 	evtimer_add(d->ev_ike_timer, &tv);
 }
 
+/* The engine's timers run once per turn of the event loop after input:
+ * the zero timeout fires after this turn's other events, so a burst of
+ * datagrams and DH results costs one ike_run_timers() (which walks every
+ * SA), not one each. */
+static void schedule_soon(struct kzd *d)
+{
+	struct timeval zero = { 0, 0 };
+
+	evtimer_add(d->ev_ike_timer, &zero);
+}
+
 static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
 	schedule(arg);
@@ -222,7 +233,7 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 		}
 		kzd_dataplane_udp_esp(d, &local, &peer, d->rx, (size_t)n);
 	}
-	schedule(d);
+	schedule_soon(d);
 }
 
 /* IKE that came to 4500 and was read by the data-plane worker. */
@@ -232,7 +243,7 @@ void kzd_ike_natt_input(struct kzd *d, const struct sockaddr_in *local,
 	if (!d->ike)
 		return;
 	ike_input(d->ike, local, peer, ike, len, true);
-	schedule(d);
+	schedule_soon(d);
 }
 
 static int io_dh_submit(void *arg, struct ike_dh_job *job)
@@ -266,7 +277,7 @@ static void on_dh_done(evutil_socket_t fd, short what, void *arg)
 
 	for (int budget = 64; budget > 0 && (j = dh_pool_take(d->dh_pool)); budget--)
 		ike_dh_done(d->ike, j);
-	schedule(d);
+	schedule_soon(d);
 }
 
 /* Workers, one per online CPU, so that both cores serve handshakes while
