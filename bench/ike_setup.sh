@@ -17,7 +17,7 @@
 #      second rate run; the top symbols show where its CPU goes
 #
 # Usage: sudo bench/ike_setup.sh [build-dir]
-# Environment: NADDR (200), INFLIGHT (32), DURATION (10), THREADS (1),
+# Environment: NADDR (200), INFLIGHT (32), DURATION (10), THREADS (2),
 #   GROUP (modp2048), PFS (modp2048 or none), PERF (1 when perf exists),
 #   RESPONDERS ("kizuna strongswan"), NATT (0; 1: announce NAT-T),
 #   FRESH_DH (0: the generator reuses one key pair per thread and group,
@@ -35,7 +35,7 @@ top=$(cd "$here/.." && pwd)
 NADDR=${NADDR:-200}
 INFLIGHT=${INFLIGHT:-32}
 SECONDS_RUN=${DURATION:-10}
-THREADS=${THREADS:-1}
+THREADS=${THREADS:-2}
 GROUP=${GROUP:-modp2048}
 PFS=${PFS:-modp2048}
 RESPONDERS=${RESPONDERS:-kizuna strongswan}
