@@ -382,6 +382,16 @@ void kzd_ike_stop(struct kzd *d)
 	if (d->ev_dh)
 		event_free(d->ev_dh);
 	d->ev_dh = NULL;
+	if (d->dh_pool) {
+		struct dh_pool_stats st;
+
+		dh_pool_get_stats(d->dh_pool, &st);
+		log_info("ike: Diffie-Hellman jobs: %llu done, %llu refused (queue full), "
+			 "%llu cancelled; key pairs made ahead %llu, used %llu",
+			 (unsigned long long)st.done, (unsigned long long)st.refused,
+			 (unsigned long long)st.cancelled, (unsigned long long)st.stock_made,
+			 (unsigned long long)st.stock_used);
+	}
 	dh_pool_free(d->dh_pool);
 	d->dh_pool = NULL;
 	if (d->ike_fd500 >= 0)
