@@ -12,6 +12,11 @@
  * it still holds for that address (RFC 2407 4.6.3.3), so the responder's
  * tables stay bounded by the number of addresses during a rate run.
  *
+ * The generator only has to produce valid exchanges, so by default each
+ * thread reuses one DH key pair per group for all its setups (the engine's
+ * dh_keypair hook); that halves its DH work.  A gateway must never do
+ * this; -F makes a fresh key pair per exchange, as a real peer would.
+ *
  * Modes:
  *   rate (default)  K slots in flight for -t seconds; prints per-second
  *                   progress on stderr and one summary line on stdout.
@@ -32,11 +37,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "config/model.h"
+#include "ike/crypto.h"
 #include "ike/ike.h"
 #include "lib/err.h"
 #include "lib/log.h"
@@ -53,7 +60,7 @@ struct opts {
 	struct in_addr first_src, responder;
 	unsigned naddr, inflight, threads, seconds;
 	enum kz_group group, pfs;
-	bool natt, hold, quiet;
+	bool natt, hold, quiet, fresh_dh;
 	uint8_t psk[64];
 	size_t psk_len;
 };
@@ -76,6 +83,7 @@ struct thr {
 	uint8_t *rx;
 	atomic_uint_fast64_t done, failed, timeouts, lat_sum_ms;
 	uint64_t lat_hist[LAT_BUCKETS];
+	struct ike_dh *dh[KZ_GROUP_COUNT]; /* reused key pairs (not -F) */
 };
 
 static struct opts O;
@@ -153,6 +161,19 @@ static void io_child_down(void *arg, uint32_t spi_in, uint32_t spi_out)
 static struct in_addr io_local_addr(void *arg)
 {
 	return ((struct slot *)arg)->src;
+}
+
+/* The thread's key pair of group g, made once and handed out again for
+ * every setup (a load generator may; the engine itself never reuses). */
+static struct ike_dh *io_dh_keypair(void *arg, enum kz_group g)
+{
+	struct thr *t = ((struct slot *)arg)->t;
+
+	if ((unsigned)g >= KZ_GROUP_COUNT)
+		return NULL;
+	if (!t->dh[g])
+		t->dh[g] = ike_dh_new(g);
+	return ike_dh_dup(t->dh[g]);
 }
 
 /* ---- config: one profile, the responder as peer ---- */
@@ -235,6 +256,7 @@ static int slot_start(struct slot *s)
 		.child_up = io_child_up,
 		.child_down = io_child_down,
 		.local_addr = io_local_addr,
+		.dh_keypair = O.fresh_dh ? NULL : io_dh_keypair,
 	};
 	int r;
 
@@ -360,7 +382,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: ike_setup_bench -r RESPONDER -s FIRST_SRC [-n NADDR] [-k INFLIGHT]\n"
 		"                       [-t SECONDS] [-T THREADS] [-g GROUP] [-P PFS|none]\n"
-		"                       [-x PSK_HEX | -a PSK_ASCII] [-u] [-H] [-q]\n"
+		"                       [-x PSK_HEX | -a PSK_ASCII] [-u] [-H] [-F] [-q]\n"
 		"  -r  responder address (port 500)\n"
 		"  -s  first source address; slot i uses FIRST_SRC + (i mod NADDR)\n"
 		"  -n  number of source addresses (default: INFLIGHT)\n"
@@ -371,6 +393,7 @@ static void usage(void)
 		"  -P  Quick Mode PFS group or none (default modp2048)\n"
 		"  -u  announce NAT-Traversal\n"
 		"  -H  hold: one tunnel per slot, keep them, exit when all are up\n"
+		"  -F  a fresh DH key pair per exchange (default: one per thread, reused)\n"
 		"  -q  no per-failure lines\n");
 	exit(2);
 }
@@ -426,7 +449,8 @@ int main(int argc, char **argv)
 	static uint64_t hist[LAT_BUCKETS];
 	struct slot *slots;
 	uint64_t done = 0, failed = 0, tmo = 0, lat = 0, prev = 0, t_end;
-	double secs;
+	double secs, cpu_s;
+	struct rusage ru;
 	int c;
 
 	O.inflight = 16;
@@ -437,7 +461,7 @@ int main(int argc, char **argv)
 	/* the key of examples/main-*.conf */
 	(void)hex_arg("8f1e0c5a3b7d92e4a6c0f81d2b5e7093c4a8d6f1e2b3c4d5", O.psk, sizeof(O.psk),
 		      &O.psk_len);
-	while ((c = getopt(argc, argv, "r:s:n:k:t:T:g:P:x:a:uHqh")) != -1) {
+	while ((c = getopt(argc, argv, "r:s:n:k:t:T:g:P:x:a:uHFqh")) != -1) {
 		switch (c) {
 		case 'r':
 			if (inet_pton(AF_INET, optarg, &O.responder) != 1)
@@ -480,6 +504,9 @@ int main(int argc, char **argv)
 			break;
 		case 'H':
 			O.hold = true;
+			break;
+		case 'F':
+			O.fresh_dh = true;
 			break;
 		case 'q':
 			O.quiet = true;
@@ -565,22 +592,30 @@ int main(int argc, char **argv)
 		for (unsigned i = 0; i < LAT_BUCKETS; i++)
 			hist[i] += thr[k].lat_hist[i];
 	}
+	/* the generator's own CPU (all threads), to tell who was the limit */
+	cpu_s = 0;
+	if (!getrusage(RUSAGE_SELF, &ru))
+		cpu_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+			(double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 	printf("mode=%s inflight=%u addrs=%u threads=%u group=%s pfs=%s natt=%s seconds=%.2f "
 	       "setups=%llu rate=%.1f failed=%llu timeouts=%llu lat_avg_ms=%.1f lat_p50_ms=%llu "
-	       "lat_p99_ms=%llu\n",
+	       "lat_p99_ms=%llu gen_cpu_s=%.2f\n",
 	       O.hold ? "hold" : "rate", O.inflight, O.naddr, O.threads, kz_group_name(O.group),
 	       kz_group_name(O.pfs), O.natt ? "yes" : "no", secs, (unsigned long long)done,
 	       secs > 0 ? (double)done / secs : 0.0, (unsigned long long)failed,
 	       (unsigned long long)tmo, done ? (double)lat / (double)done : 0.0,
 	       (unsigned long long)percentile(hist, done, 0.5),
-	       (unsigned long long)percentile(hist, done, 0.99));
+	       (unsigned long long)percentile(hist, done, 0.99), cpu_s);
 	fflush(stdout);
 	for (unsigned i = 0; i < O.inflight; i++) {
 		ike_engine_free(slots[i].e);
 		close(slots[i].fd);
 	}
-	for (unsigned k = 0; k < O.threads; k++)
+	for (unsigned k = 0; k < O.threads; k++) {
 		free(thr[k].rx);
+		for (int g = 0; g < KZ_GROUP_COUNT; g++)
+			ike_dh_free(thr[k].dh[g]);
+	}
 	free(slots);
 	kz_config_free(Cfg);
 	return O.hold && done < O.inflight ? 1 : 0;

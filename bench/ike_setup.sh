@@ -17,9 +17,12 @@
 #      second rate run; the top symbols show where its CPU goes
 #
 # Usage: sudo bench/ike_setup.sh [build-dir]
-# Environment: NADDR (200), INFLIGHT (32), DURATION (10), THREADS (1),
+# Environment: NADDR (200), INFLIGHT (32), DURATION (10), THREADS (2),
 #   GROUP (modp2048), PFS (modp2048 or none), PERF (1 when perf exists),
-#   RESPONDERS ("kizuna strongswan"), NATT (0; 1: announce NAT-T).
+#   RESPONDERS ("kizuna strongswan"), NATT (0; 1: announce NAT-T),
+#   FRESH_DH (0: the generator reuses one key pair per thread and group,
+#   which a load generator may; 1: a fresh key pair per exchange),
+#   PERF_CALLGRAPH (fp; dwarf gives call chains through libc).
 # Prints a summary table at the end; exit status 0 when every run finished.
 set -eu
 KZ_BUILD=$(cd "${1:-build}" && pwd)
@@ -32,11 +35,12 @@ top=$(cd "$here/.." && pwd)
 NADDR=${NADDR:-200}
 INFLIGHT=${INFLIGHT:-32}
 SECONDS_RUN=${DURATION:-10}
-THREADS=${THREADS:-1}
+THREADS=${THREADS:-2}
 GROUP=${GROUP:-modp2048}
 PFS=${PFS:-modp2048}
 RESPONDERS=${RESPONDERS:-kizuna strongswan}
 NATT=${NATT:-0}
+FRESH_DH=${FRESH_DH:-0}
 PSK=kizuna-lab-psk
 FIRST=10 # 198.51.100.FIRST is the first source address
 if command -v perf >/dev/null 2>&1; then PERF=${PERF:-1}; else PERF=0; fi
@@ -56,17 +60,20 @@ first_src=198.51.100.$FIRST
 	done
 } | ip -n "$NS_GW_A" -batch -
 
-natt_flag=()
-[ "$NATT" = 0 ] || natt_flag=(-u)
+gen_flags=()
+[ "$NATT" = 0 ] || gen_flags=(-u)
+[ "$FRESH_DH" = 0 ] || gen_flags+=(-F)
 
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 # utime + stime of a process (and its threads), in clock ticks
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# busy and total clock ticks of the whole machine (all CPUs)
+sys_ticks() { awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t }' /proc/stat; }
 
 # ike_setup_bench in gw-a; args: extra options.  Prints its summary line.
 gen() {
 	lab_exec gw-a "$KZ_BUILD/ike_setup_bench" -r "$GW_B_WAN" -s "$first_src" -n "$NADDR" \
-		-T "$THREADS" -g "$GROUP" -P "$PFS" -a "$PSK" -q "${natt_flag[@]}" "$@" \
+		-T "$THREADS" -g "$GROUP" -P "$PFS" -a "$PSK" -q "${gen_flags[@]}" "$@" \
 		2>"$LAB_DIR/gen.err"
 }
 
@@ -117,7 +124,7 @@ EOF
 	done
 }
 
-declare -A R_CPU R_RATE R_FAIL R_MEM R_HOLD R_RSS0 R_RSS1 R_LAT
+declare -A R_CPU R_RATE R_FAIL R_MEM R_HOLD R_RSS0 R_RSS1 R_LAT R_GEN R_OTHER
 status=0
 
 measure() { # name pid
@@ -135,11 +142,22 @@ measure() { # name pid
 	echo "$name: hold: $hold"
 	echo "$name: RSS ${rss0} kB -> ${rss1} kB with ${R_HOLD[$name]} tunnels"
 	c0=$(cpu_ticks "$pid")
+	read -r b0 t0 < <(sys_ticks)
 	rate=$(gen -k "$INFLIGHT" -t "$SECONDS_RUN") || status=1
+	read -r b1 t1 < <(sys_ticks)
 	c1=$(cpu_ticks "$pid")
 	echo "$name: rate: $rate"
 	R_CPU[$name]=$(awk -v a="$c0" -v b="$c1" -v hz="$(getconf CLK_TCK)" -v s="$SECONDS_RUN" \
 		'BEGIN { printf "%.0f%%", 100 * (b - a) / hz / s }')
+	R_GEN[$name]=$(awk -v c="$(field "$rate" gen_cpu_s)" -v s="$SECONDS_RUN" \
+		'BEGIN { printf "%.0f%%", 100 * c / s }')
+	# what the rest of the machine (other processes, the lab's kernel
+	# work) used: all busy CPU less the responder and the generator,
+	# in percent of one CPU
+	R_OTHER[$name]=$(awk -v b="$((b1 - b0))" -v t="$((t1 - t0))" -v n="$(nproc)" \
+		-v r="$((c1 - c0))" -v hz="$(getconf CLK_TCK)" -v g="$(field "$rate" gen_cpu_s)" \
+		-v s="$SECONDS_RUN" 'BEGIN { o = 100 * n * b / t - 100 * r / hz / s - 100 * g / s;
+			printf "%.0f%%", o < 0 ? 0 : o }')
 	R_RATE[$name]=$(field "$rate" rate)
 	R_FAIL[$name]=$(( $(field "$rate" failed) + $(field "$rate" timeouts) ))
 	R_LAT[$name]="$(field "$rate" lat_p50_ms)/$(field "$rate" lat_p99_ms)"
@@ -161,7 +179,8 @@ for r in $RESPONDERS; do
 		pid=$(lab_pid kizunad-b)
 		measure kizuna "$pid"
 		if [ "$PERF" = 1 ]; then
-			perf record -q -g -o "$LAB_DIR/perf.data" -p "$pid" -- sleep "$SECONDS_RUN" \
+			perf record -q --call-graph "${PERF_CALLGRAPH:-fp}" -o "$LAB_DIR/perf.data" -p "$pid" \
+				-- sleep "$SECONDS_RUN" \
 				>"$LAB_DIR/perf.log" 2>&1 &
 			perf_pid=$!
 			gen -k "$INFLIGHT" -t "$SECONDS_RUN" >/dev/null || true
@@ -192,11 +211,14 @@ done
 echo
 echo "IKE setup benchmark: Main mode + Quick Mode, $GROUP, PFS $PFS, $INFLIGHT in flight," \
 	"$SECONDS_RUN s, $THREADS generator thread(s), $(nproc) CPUs"
-printf '%-11s %10s %9s %9s %12s %8s %16s\n' responder "setups/s" "resp CPU" failures "p50/p99 ms" tunnels "kB/tunnel (RSS)"
+printf '%-11s %10s %9s %8s %9s %9s %12s %8s %16s\n' responder "setups/s" "resp CPU" "gen CPU" \
+	"rest CPU" failures "p50/p99 ms" tunnels "kB/tunnel (RSS)"
 for r in $RESPONDERS; do
-	printf '%-11s %10s %9s %9s %12s %8s %16s\n' "$r" "${R_RATE[$r]:--}" "${R_CPU[$r]:--}" "${R_FAIL[$r]:--}" \
-		"${R_LAT[$r]:--}" "${R_HOLD[$r]:--}" "${R_MEM[$r]:--}"
+	printf '%-11s %10s %9s %8s %9s %9s %12s %8s %16s\n' "$r" "${R_RATE[$r]:--}" "${R_CPU[$r]:--}" \
+		"${R_GEN[$r]:--}" "${R_OTHER[$r]:--}" "${R_FAIL[$r]:--}" "${R_LAT[$r]:--}" \
+		"${R_HOLD[$r]:--}" "${R_MEM[$r]:--}"
 done
+echo "(CPU in % of one CPU during the rate run; rest: everything else on the machine)"
 if [ -n "${R_RATE[kizuna]:-}" ] && [ -n "${R_RATE[strongswan]:-}" ]; then
 	awk -v k="${R_RATE[kizuna]}" -v s="${R_RATE[strongswan]}" \
 		'BEGIN { if (s > 0) printf "kizuna / strongSwan: %.2fx\n", k / s }'

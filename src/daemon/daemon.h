@@ -14,6 +14,7 @@ struct event;
 struct ctl_server;
 struct kz_net_watch;
 struct ike_engine;
+struct dh_pool;
 struct kzd_dataplane;
 
 #define KZD_DEFAULT_CONFIG "/etc/kizuna/kizuna.conf"
@@ -45,6 +46,10 @@ struct kzd {
 	struct ike_engine *ike;
 	int ike_fd500, ike_fd4500;
 	struct event *ev_ike500, *ev_ike4500, *ev_ike_timer;
+	/* Diffie-Hellman worker pool and its results' eventfd (ike_io.c);
+	 * NULL: the engine computes inline. */
+	struct dh_pool *dh_pool;
+	struct event *ev_dh;
 	uint8_t *rx;
 	struct kzd_dataplane *dp;
 	/* Last config check result per profile, to log changes once. */

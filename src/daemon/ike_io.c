@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../ike/dh_pool.h"
 #include "../ike/ike.h"
 #include "../lib/err.h"
 #include "../lib/log.h"
@@ -27,6 +28,12 @@
 #define IKE_PORT 500
 #define NATT_PORT 4500
 #define RX_MAX 65536
+/* Diffie-Hellman jobs that may wait for a worker: with 2 workers at about
+ * 1 ms per MODP-2048 job, a quarter of a second of work.  Beyond it a new
+ * exchange's message is dropped (counted) and its retransmission retried,
+ * so a flood of first messages cannot queue work without bound. */
+#define DH_QUEUE_MAX 256u
+#define DH_STOCK 8u /* key pairs made ahead per group while workers idle */
 
 static int udp_open(uint16_t port)
 {
@@ -170,6 +177,17 @@ static void schedule(struct kzd *d)
 	evtimer_add(d->ev_ike_timer, &tv);
 }
 
+/* The engine's timers run once per turn of the event loop after input:
+ * the zero timeout fires after this turn's other events, so a burst of
+ * datagrams and DH results costs one ike_run_timers() (which walks every
+ * SA), not one each. */
+static void schedule_soon(struct kzd *d)
+{
+	struct timeval zero = { 0, 0 };
+
+	evtimer_add(d->ev_ike_timer, &zero);
+}
+
 static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
 	schedule(arg);
@@ -215,7 +233,7 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 		}
 		kzd_dataplane_udp_esp(d, &local, &peer, d->rx, (size_t)n);
 	}
-	schedule(d);
+	schedule_soon(d);
 }
 
 /* IKE that came to 4500 and was read by the data-plane worker. */
@@ -225,7 +243,70 @@ void kzd_ike_natt_input(struct kzd *d, const struct sockaddr_in *local,
 	if (!d->ike)
 		return;
 	ike_input(d->ike, local, peer, ike, len, true);
-	schedule(d);
+	schedule_soon(d);
+}
+
+static int io_dh_submit(void *arg, struct ike_dh_job *job)
+{
+	struct kzd *d = arg;
+
+	return dh_pool_submit(d->dh_pool, job);
+}
+
+static void io_dh_cancel(void *arg, uint64_t id)
+{
+	struct kzd *d = arg;
+
+	dh_pool_cancel(d->dh_pool, id);
+}
+
+static struct ike_dh *io_dh_keypair(void *arg, enum kz_group g)
+{
+	struct kzd *d = arg;
+
+	return dh_pool_keypair(d->dh_pool, g);
+}
+
+/* Results of the pool: each exchange goes on where it stopped.  At most
+ * 64 per wake-up so packets are read in between; the eventfd stays
+ * readable while more wait. */
+static void on_dh_done(evutil_socket_t fd, short what, void *arg)
+{
+	struct kzd *d = arg;
+	struct ike_dh_job *j;
+
+	for (int budget = 64; budget > 0 && (j = dh_pool_take(d->dh_pool)); budget--)
+		ike_dh_done(d->ike, j);
+	schedule_soon(d);
+}
+
+/* Workers, one per online CPU, so that both cores serve handshakes while
+ * this thread reads packets; without them DH runs inline. */
+static void dh_start(struct kzd *d, struct ike_io *io)
+{
+	struct dh_pool_stats st;
+
+	d->dh_pool = dh_pool_new(0, DH_QUEUE_MAX, DH_STOCK);
+	if (d->dh_pool) {
+		d->ev_dh = event_new(d->base, dh_pool_fd(d->dh_pool), EV_READ | EV_PERSIST,
+				     on_dh_done, d);
+		if (!d->ev_dh || event_add(d->ev_dh, NULL)) {
+			if (d->ev_dh)
+				event_free(d->ev_dh);
+			d->ev_dh = NULL;
+			dh_pool_free(d->dh_pool);
+			d->dh_pool = NULL;
+		}
+	}
+	if (!d->dh_pool) {
+		log_warn("ike: no Diffie-Hellman workers, computing on the event loop");
+		return;
+	}
+	io->dh_submit = io_dh_submit;
+	io->dh_cancel = io_dh_cancel;
+	io->dh_keypair = io_dh_keypair;
+	dh_pool_get_stats(d->dh_pool, &st);
+	log_info("ike: %u Diffie-Hellman worker%s", st.threads, st.threads == 1 ? "" : "s");
 }
 
 static const struct ike_io kzd_ike_io = {
@@ -252,6 +333,7 @@ int kzd_ike_start(struct kzd *d)
 		log_err("cannot open the IKE ports 500 and 4500: %s", strerror(errno));
 		return KZ_ESYS;
 	}
+	dh_start(d, &io);
 	d->ike = ike_engine_new(&io);
 	d->ev_ike500 = event_new(d->base, d->ike_fd500, EV_READ | EV_PERSIST, on_readable, d);
 	d->ev_ike_timer = evtimer_new(d->base, on_timer, d);
@@ -293,8 +375,25 @@ void kzd_ike_stop(struct kzd *d)
 	if (d->ev_ike_timer)
 		event_free(d->ev_ike_timer);
 	kzd_dataplane_release_natt(d);
+	/* the engine cancels the jobs of its SAs; the pool then finishes
+	 * the running ones and wipes everything left */
 	ike_engine_free(d->ike);
 	d->ike = NULL;
+	if (d->ev_dh)
+		event_free(d->ev_dh);
+	d->ev_dh = NULL;
+	if (d->dh_pool) {
+		struct dh_pool_stats st;
+
+		dh_pool_get_stats(d->dh_pool, &st);
+		log_info("ike: Diffie-Hellman jobs: %llu done, %llu refused (queue full), "
+			 "%llu cancelled; key pairs made ahead %llu, used %llu",
+			 (unsigned long long)st.done, (unsigned long long)st.refused,
+			 (unsigned long long)st.cancelled, (unsigned long long)st.stock_made,
+			 (unsigned long long)st.stock_used);
+	}
+	dh_pool_free(d->dh_pool);
+	d->dh_pool = NULL;
 	if (d->ike_fd500 >= 0)
 		close(d->ike_fd500);
 	if (d->ike_fd4500 >= 0)

@@ -127,6 +127,10 @@ struct ike_dh *ike_dh_new(enum kz_group g);
  * benchmarks and tests; OpenSSL refuses fewer than twice the strength it
  * estimates for the prime and more than the bits of (p - 1) / 2. */
 struct ike_dh *ike_dh_new_bits(enum kz_group g, int priv_bits);
+/* Another handle on the same key pair (shares the private value).  Only
+ * for load generators that may reuse a key pair across exchanges; the
+ * engine never does.  NULL on failure. */
+struct ike_dh *ike_dh_dup(const struct ike_dh *dh);
 enum kz_group ike_dh_group(const struct ike_dh *dh);
 /* Bits of this key pair's private exponent (MODP; 0 for ECP), for tests. */
 int ike_dh_key_bits(const struct ike_dh *dh);

@@ -292,6 +292,23 @@ struct ike_dh *ike_dh_new(enum kz_group g)
 	return ike_dh_new_bits(g, 0);
 }
 
+struct ike_dh *ike_dh_dup(const struct ike_dh *dh)
+{
+	struct ike_dh *d;
+
+	if (!dh)
+		return NULL;
+	d = OPENSSL_zalloc(sizeof(*d));
+	if (!d)
+		return NULL;
+	if (!EVP_PKEY_up_ref(dh->key)) {
+		OPENSSL_free(d);
+		return NULL;
+	}
+	*d = *dh;
+	return d;
+}
+
 enum kz_group ike_dh_group(const struct ike_dh *dh)
 {
 	return dh ? dh->group : KZ_GROUP_NONE;

@@ -104,8 +104,9 @@ void tx_clear(struct ike_tx *tx)
 	memset(tx, 0, sizeof(*tx));
 }
 
-static void qm_free(struct ike_qm *q)
+static void qm_free(struct ike_engine *e, struct ike_qm *q)
 {
+	eng_dh_wait_clear(e, &q->dhw);
 	ike_dh_free(q->dh);
 	tx_clear(&q->tx);
 	kz_wipe(q, sizeof(*q));
@@ -126,8 +127,9 @@ static void sa_free(struct ike_engine *e, struct ike_sa *sa)
 		e->half_open--;
 	for (q = sa->qm; q; q = qn) {
 		qn = q->next;
-		qm_free(q);
+		qm_free(e, q);
 	}
+	eng_dh_wait_clear(e, &sa->dhw);
 	ike_dh_free(sa->dh);
 	tx_clear(&sa->tx);
 	free(sa->sai_b);
@@ -162,7 +164,7 @@ void eng_reap(struct ike_engine *e)
 		while ((q = *qp)) {
 			if (q->dying || sa->dying) {
 				*qp = q->next;
-				qm_free(q);
+				qm_free(e, q);
 			} else {
 				qp = &q->next;
 			}
@@ -407,6 +409,35 @@ static int decrypt_body(struct ike_sa *sa, const uint8_t *iv_in, const uint8_t *
 	return ike_decrypt(&sa->keys, iv_out, *plain, len);
 }
 
+/* Runs the handler of a first message on its new SA (again, when it
+ * waited for Diffie-Hellman). */
+static void first_run(struct ike_engine *e, struct ike_sa *sa, const struct ike_transition *t,
+		      struct ike_msg *m)
+{
+	int r = t->handler(e, sa, m);
+
+	if (r == KZ_EINCOMPLETE && !sa->dying) {
+		/* waits for its g^xy: still half-open, so a flood stays
+		 * bounded by the half-open limit while jobs are in flight */
+		if (!sa->half_open) {
+			sa->half_open = true;
+			e->half_open++;
+		}
+		return;
+	}
+	if (r || sa->dying) {
+		sa->dying = true;
+		return;
+	}
+	sa->state = t->to;
+	if (!sa->half_open) {
+		sa->half_open = true;
+		e->half_open++;
+	}
+	msg_hash(m->raw, m->raw_len, sa->tx.rx_hash);
+	sa->tx.rx_set = true;
+}
+
 static void first_message(struct ike_engine *e, struct ike_msg *m, struct buf *body)
 {
 	const struct ike_transition *t = find_transition(table_for(m->d.hdr.exch), IKE_ST_NONE);
@@ -432,15 +463,26 @@ static void first_message(struct ike_engine *e, struct ike_msg *m, struct buf *b
 	sa->mode = m->d.hdr.exch == ISAKMP_XCHG_AGGR ? KZ_MODE_AGGRESSIVE : KZ_MODE_MAIN;
 	/* The handler picks the profile and the proposal before any DH work;
 	 * on failure nothing of the message is kept. */
-	if (t->handler(e, sa, m) || sa->dying) {
+	first_run(e, sa, t, m);
+}
+
+static void first_again(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m,
+			const uint8_t *body, size_t blen)
+{
+	const struct ike_transition *t = find_transition(table_for(m->d.hdr.exch), IKE_ST_NONE);
+	struct buf b;
+
+	if (!sa->dhw.done || !t) {
+		e->ctr.drop_state++;
+		return;
+	}
+	buf_init(&b, body, blen);
+	if (isakmp_parse_payloads(&b, m->d.hdr.np, &m->d) || check_rules(e, t, m)) {
+		e->ctr.drop_malformed++;
 		sa->dying = true;
 		return;
 	}
-	sa->state = t->to;
-	sa->half_open = true;
-	e->half_open++;
-	msg_hash(m->raw, m->raw_len, sa->tx.rx_hash);
-	sa->tx.rx_set = true;
+	first_run(e, sa, t, m);
 }
 
 static void dispatch(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m)
@@ -471,6 +513,11 @@ static void dispatch(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m)
 		if (q && q->tx.rx_set && !memcmp(q->tx.rx_hash, rxh, 32)) {
 			/* QM1 again: QM2 again; QM2 again (QM3 lost): QM3 again */
 			tx_resend(e, sa, &q->tx);
+			return;
+		}
+		if (q && q->dhw.job) {
+			/* its g^xy is being computed: no answer to repeat yet */
+			e->ctr.drop_dh_pending++;
 			return;
 		}
 		if (q)
@@ -507,6 +554,16 @@ static void dispatch(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m)
 			if (sa->tx.buf && (!sa->initiator || (sa->mode == KZ_MODE_AGGRESSIVE &&
 							      sa->state == IKE_ST_ESTABLISHED)))
 				tx_resend(e, sa, &sa->tx);
+			return;
+		}
+		if (sa->dhw.job) {
+			/* waits for its g^xy: no answer to repeat yet */
+			e->ctr.drop_dh_pending++;
+			return;
+		}
+		if (sa->state == IKE_ST_NONE) {
+			/* a first message (AM1) back with its g^xy */
+			first_again(e, sa, m, body, blen);
 			return;
 		}
 		if (!sa->initiator && memcmp(sa->rcookie, h->rcookie, 8)) {
@@ -570,6 +627,9 @@ static void dispatch(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m)
 		if (r == 0 && !m->qm->dying) {
 			msg_hash(m->raw, m->raw_len, m->qm->tx.rx_hash);
 			m->qm->tx.rx_set = true;
+		} else if (r == KZ_EINCOMPLETE && !m->qm->dying) {
+			/* processed again from the top when g^xy is back */
+			memcpy(m->qm->iv, iv_in, sa->keys.block);
 		} else if (m->qm->state == QM_NONE) {
 			m->qm->dying = true;
 		} else {
@@ -618,14 +678,13 @@ out:
 	}
 }
 
-void ike_input(struct ike_engine *e, const struct sockaddr_in *local,
-	       const struct sockaddr_in *peer, const uint8_t *data, size_t len, bool natt)
+static void input(struct ike_engine *e, const struct sockaddr_in *local,
+		  const struct sockaddr_in *peer, const uint8_t *data, size_t len, bool natt)
 {
 	struct ike_msg *m;
 	struct ike_sa *sa;
 	struct buf b;
 
-	e->ctr.rx++;
 	if (!e->cfg) {
 		e->ctr.drop_no_profile++;
 		return;
@@ -665,6 +724,19 @@ void ike_input(struct ike_engine *e, const struct sockaddr_in *local,
 out:
 	free(m);
 	eng_reap(e);
+}
+
+void ike_input(struct ike_engine *e, const struct sockaddr_in *local,
+	       const struct sockaddr_in *peer, const uint8_t *data, size_t len, bool natt)
+{
+	e->ctr.rx++;
+	input(e, local, peer, data, len, natt);
+}
+
+void eng_input_again(struct ike_engine *e, const struct sockaddr_in *local,
+		     const struct sockaddr_in *peer, const uint8_t *data, size_t len, bool natt)
+{
+	input(e, local, peer, data, len, natt);
 }
 
 void eng_phase1_done(struct ike_engine *e, struct ike_sa *sa)

@@ -20,6 +20,7 @@
 #include "crypto.h"
 #include "ike.h"
 #include "isakmp.h"
+#include "../lib/err.h"
 #include "prof_hash.h"
 
 #define IKE_RETRANS_FIRST_MS 2000u /* first retransmission, doubling */
@@ -104,6 +105,18 @@ struct ike_dpd {
 	unsigned unanswered;    /* R-U-THERE sent since the last sign of life */
 };
 
+/* Diffie-Hellman handed to the pool for one exchange (dh_wait.c): the job
+ * in flight and the message that asked for it, which is processed again
+ * when the result is back.  A handler that finds `done` takes it. */
+struct ike_dh_wait {
+	uint64_t job; /* id of the job in flight, 0: none */
+	struct ike_dh_job *done;
+	uint8_t *msg;
+	size_t msg_len;
+	struct sockaddr_in local, peer;
+	bool natt;
+};
+
 struct ike_qm {
 	struct ike_qm *next;
 	uint32_t msgid;
@@ -121,6 +134,7 @@ struct ike_qm {
 	struct kz_prefix lts, rts;
 	struct ike_tx tx;
 	uint64_t deadline_ms;
+	struct ike_dh_wait dhw;
 };
 
 struct ike_sa {
@@ -162,6 +176,8 @@ struct ike_sa {
 	struct sockaddr_in held_local, held_peer;
 	bool held_natt;
 	uint64_t held_until;
+
+	struct ike_dh_wait dhw; /* phase 1 g^xy in the pool */
 
 	char peer_id[128]; /* what the peer identified as, for show/diagnosis */
 	uint16_t peer_notify;
@@ -224,6 +240,7 @@ struct ike_engine {
 	unsigned reentry; /* depth of ike_input (held QM1 replay) */
 	struct in_addr wan; /* the WAN address last seen (0: none) */
 	bool wan_known;
+	uint64_t dh_next_id; /* jobs handed to io->dh_submit */
 };
 
 /* A received message, as handlers see it. */
@@ -338,10 +355,36 @@ void p2_peer_str(const struct isakmp_sa *sa, char *out, size_t cap);
 size_t esp_enc_keylen(enum kz_enc enc);
 size_t esp_auth_keylen(enum kz_auth a);
 
+/* ---- dh_wait.c: Diffie-Hellman, inline or on the pool ---- */
+/* The DH step of an exchange: a key pair (*dh, the initiator's; NULL: one
+ * is made with the shared secret, for a responder) and g^xy with the
+ * peer's public value.  q: the Quick Mode exchange, NULL for phase 1.
+ * 0: *dh is the key pair, out / *outlen g^xy.  KZ_EINCOMPLETE: the work
+ * went to the pool and m is processed again when it is done, so the
+ * handler stops without failing the exchange.  KZ_EBUSY: the pool is full,
+ * m is dropped (counted); the peer's retransmission tries again. */
+int eng_dh_step(struct ike_engine *e, struct ike_sa *sa, struct ike_qm *q,
+		const struct ike_msg *m, enum kz_group g, struct ike_dh **dh, const uint8_t *peer,
+		size_t plen, uint8_t *out, size_t *outlen);
+/* The result of eng_dh_step is not there yet: not a failure. */
+static inline bool eng_dh_later(int r)
+{
+	return r == KZ_EINCOMPLETE || r == KZ_EBUSY;
+}
+/* A message processed again from the top (engine.c), as if received. */
+void eng_input_again(struct ike_engine *e, const struct sockaddr_in *local,
+		     const struct sockaddr_in *peer, const uint8_t *data, size_t len, bool natt);
+/* A key pair for our KE as initiator: made ahead by the pool, or now. */
+struct ike_dh *eng_dh_keypair(struct ike_engine *e, enum kz_group g);
+/* Cancels the job of w and frees what it holds (SA or exchange freed). */
+void eng_dh_wait_clear(struct ike_engine *e, struct ike_dh_wait *w);
+
 /* ---- phase 1 pieces shared by Main and Aggressive mode (ikev1_main.c) ---- */
-/* g^xy from the peer's KE, then SKEYID.. and the phase 1 IV. */
-int p1_derive(struct ike_engine *e, struct ike_sa *sa, const struct kz_ike_policy *pol,
-	      const uint8_t *peer_pub, size_t peer_len);
+/* g^xy with the peer's KE (and, as responder, our KE and nonce made with
+ * it), then SKEYID.. and the phase 1 IV.  KZ_EINCOMPLETE / KZ_EBUSY as
+ * eng_dh_step. */
+int p1_dh(struct ike_engine *e, struct ike_sa *sa, const struct ike_msg *m,
+	  const struct kz_ike_policy *pol);
 /* HASH_I (initiator = true) or HASH_R over the stored SAi_b and IDs. */
 int p1_auth_hash(const struct ike_sa *sa, bool initiator, uint8_t *out);
 /* Checks the peer's HASH payload; records a PSK mismatch naming msg. */
@@ -352,7 +395,7 @@ int p1_check_peer_id(struct ike_engine *e, struct ike_sa *sa, const struct kz_ik
 		     const struct ike_msg *m);
 /* Stores a KE and a nonce payload of the peer. */
 int p1_take_ke_nonce(struct ike_engine *e, struct ike_sa *sa, const struct ike_msg *m);
-/* Our KE and nonce, generated now. */
+/* Our KE and nonce as initiator, generated now. */
 int p1_make_ke_nonce(struct ike_engine *e, struct ike_sa *sa);
 /* Stores the peer's ID payload body (idi_b or idr_b by role). */
 int p1_store_peer_id(struct ike_engine *e, struct ike_sa *sa, const struct ike_msg *m);

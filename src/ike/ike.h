@@ -17,6 +17,8 @@
 #include "../lib/strbuf.h"
 
 struct ike_engine;
+struct ike_dh;
+struct ike_dh_job; /* dh_pool.h */
 
 struct ike_io {
 	void *arg;
@@ -42,6 +44,16 @@ struct ike_io {
 	/* Resolves a `peer FQDN` to an IPv4 address; 0 or KZ_ENOENT.  NULL:
 	 * FQDN peers cannot be initiated to. */
 	int (*resolve)(void *arg, const char *name, struct in_addr *out);
+	/* Diffie-Hellman off the control thread (dh_pool.h).  dh_submit
+	 * takes a job: 0, and its result comes back through ike_dh_done()
+	 * on this thread; or KZ_EBUSY (queue full), and the job stays the
+	 * engine's.  dh_cancel: the result of job `id` is not wanted any
+	 * more.  dh_keypair: a fresh key pair of group g made ahead, which
+	 * the engine then uses once, or NULL.  All NULL: the engine does the
+	 * work inline (unit tests). */
+	int (*dh_submit)(void *arg, struct ike_dh_job *job);
+	void (*dh_cancel)(void *arg, uint64_t id);
+	struct ike_dh *(*dh_keypair)(void *arg, enum kz_group g);
 };
 
 struct ike_engine *ike_engine_new(const struct ike_io *io);
@@ -55,6 +67,12 @@ void ike_engine_set_config(struct ike_engine *e, const struct kz_config *cfg);
  * has already removed the non-ESP marker (natt is then true). */
 void ike_input(struct ike_engine *e, const struct sockaddr_in *local,
 	       const struct sockaddr_in *peer, const uint8_t *data, size_t len, bool natt);
+
+/* A job handed to io->dh_submit is done: the exchange that waits for it
+ * goes on (the message that needed it is processed again).  The engine
+ * takes the job and frees it; a job whose SA or exchange is gone is just
+ * freed. */
+void ike_dh_done(struct ike_engine *e, struct ike_dh_job *job);
 
 /* Runs what is due (retransmissions, lifetimes, retries); returns the
  * milliseconds until the next deadline (or -1: none). */
@@ -83,6 +101,11 @@ struct ike_counters {
 	uint64_t rx, tx, retransmits;
 	uint64_t drop_malformed, drop_unknown_sa, drop_decrypt, drop_hash, drop_state,
 		drop_half_open_limit, drop_no_profile;
+	/* Diffie-Hellman handed to io->dh_submit; messages dropped because
+	 * its queue was full (a new half-open exchange is not started, the
+	 * peer's retransmission tries again) or because their exchange
+	 * already waits for a result; results whose exchange was gone */
+	uint64_t dh_async, drop_dh_busy, drop_dh_pending, dh_stale;
 };
 void ike_get_counters(const struct ike_engine *e, struct ike_counters *c);
 

@@ -194,10 +194,15 @@ static int am_inI1_outR1(struct ike_engine *e, struct ike_sa *sa, struct ike_msg
 		eng_notify_plain(e, m, ISAKMP_N_NO_PROPOSAL_CHOSEN);
 		goto out;
 	}
-	r = eng_random(e, sa->rcookie, sizeof(sa->rcookie));
-	if (r)
-		goto out;
-	sa->rcookie[0] |= 1;
+	/* all of this runs again when the message comes back with g^xy
+	 * from the pool: the cookie is drawn once */
+	if (!sa->rcookie[0]) {
+		r = eng_random(e, sa->rcookie, sizeof(sa->rcookie));
+		if (r)
+			goto out;
+		sa->rcookie[0] |= 1;
+	}
+	free(sa->sai_b);
 	sa->sai_len = sp->body.len;
 	sa->sai_b = malloc(sa->sai_len);
 	if (!sa->sai_b) {
@@ -209,9 +214,7 @@ static int am_inI1_outR1(struct ike_engine *e, struct ike_sa *sa, struct ike_msg
 	sa->natt.on = pol->natt && (sa->natt.peer_rfc || sa->natt.peer_draft);
 	r = p1_take_ke_nonce(e, sa, m);
 	if (!r)
-		r = p1_make_ke_nonce(e, sa);
-	if (!r)
-		r = p1_derive(e, sa, pol, sa->gxi, sa->gxilen);
+		r = p1_dh(e, sa, m, pol);
 	if (r)
 		goto out;
 	sa->idr_len = id_body_local(e, pol, sa, sa->idr_b, sizeof(sa->idr_b));
@@ -290,7 +293,7 @@ static int am_inR1_outI2(struct ike_engine *e, struct ike_sa *sa, struct ike_msg
 	if (!r)
 		r = p1_store_peer_id(e, sa, m);
 	if (!r)
-		r = p1_derive(e, sa, pol, sa->gxr, sa->gxrlen);
+		r = p1_dh(e, sa, m, pol);
 	if (r)
 		goto out;
 	r = p1_verify_hash(e, sa, m, "message 2");

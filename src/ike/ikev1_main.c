@@ -26,17 +26,32 @@
 
 /* ---- shared phase 1 pieces ---- */
 
-int p1_derive(struct ike_engine *e, struct ike_sa *sa, const struct kz_ike_policy *pol,
-	      const uint8_t *peer_pub, size_t peer_len)
+int p1_dh(struct ike_engine *e, struct ike_sa *sa, const struct ike_msg *m,
+	  const struct kz_ike_policy *pol)
 {
+	const uint8_t *peer = sa->initiator ? sa->gxr : sa->gxi;
+	size_t plen = sa->initiator ? sa->gxrlen : sa->gxilen;
+	size_t n = ike_dh_pub_len(sa->p1.group);
 	uint8_t gxy[IKE_MAX_DH];
 	size_t glen = sizeof(gxy);
 	int r;
 
-	(void)e;
-	r = ike_dh_shared(sa->dh, peer_pub, peer_len, gxy, &glen);
+	if (!n || n > IKE_MAX_DH)
+		return KZ_ENOTSUP;
+	/* g^xy; a responder's key pair is made with it (one job) */
+	r = eng_dh_step(e, sa, NULL, m, sa->p1.group, &sa->dh, peer, plen, gxy, &glen);
 	if (r)
 		goto out;
+	if (!sa->initiator) {
+		/* our KE (g^xr) and Nr, sent in MM4 / AM2 */
+		r = ike_dh_public(sa->dh, sa->gxr, n);
+		if (!r)
+			r = eng_random(e, sa->nr, IKE_NONCE_LEN);
+		if (r)
+			goto out;
+		sa->gxrlen = n;
+		sa->nrlen = IKE_NONCE_LEN;
+	}
 	/* SKEYID = prf(pre-shared-key, Ni_b | Nr_b); SKEYID_d/a/e follow */
 	r = ike_derive_psk(sa->p1.hash, sa->p1.enc, pol->psk.key, pol->psk.len, sa->ni, sa->nilen,
 			   sa->nr, sa->nrlen, gxy, glen, sa->icookie, sa->rcookie, &sa->keys);
@@ -140,28 +155,21 @@ int p1_take_ke_nonce(struct ike_engine *e, struct ike_sa *sa, const struct ike_m
 int p1_make_ke_nonce(struct ike_engine *e, struct ike_sa *sa)
 {
 	size_t n = ike_dh_pub_len(sa->p1.group);
-	uint8_t *g = sa->initiator ? sa->gxi : sa->gxr;
-	uint8_t *nn = sa->initiator ? sa->ni : sa->nr;
 	int r;
 
 	if (!n || n > IKE_MAX_DH)
 		return KZ_ENOTSUP;
 	ike_dh_free(sa->dh);
-	sa->dh = ike_dh_new(sa->p1.group);
+	sa->dh = eng_dh_keypair(e, sa->p1.group);
 	if (!sa->dh)
 		return KZ_ENOMEM;
-	r = ike_dh_public(sa->dh, g, n);
+	r = ike_dh_public(sa->dh, sa->gxi, n);
 	if (!r)
-		r = eng_random(e, nn, IKE_NONCE_LEN);
+		r = eng_random(e, sa->ni, IKE_NONCE_LEN);
 	if (r)
 		return r;
-	if (sa->initiator) {
-		sa->gxilen = n;
-		sa->nilen = IKE_NONCE_LEN;
-	} else {
-		sa->gxrlen = n;
-		sa->nrlen = IKE_NONCE_LEN;
-	}
+	sa->gxilen = n;
+	sa->nilen = IKE_NONCE_LEN;
 	return 0;
 }
 
@@ -392,13 +400,13 @@ static int mm_inI2_outR2(struct ike_engine *e, struct ike_sa *sa, struct ike_msg
 
 	if (!o || !pol)
 		goto out;
+	/* everything before p1_dh runs again when the message comes back
+	 * with g^xy from the pool, so it only reads the message */
 	r = p1_take_ke_nonce(e, sa, m);
 	if (!r)
 		r = natt_check_natd(sa, m);
 	if (!r)
-		r = p1_make_ke_nonce(e, sa);
-	if (!r)
-		r = p1_derive(e, sa, pol, sa->gxi, sa->gxilen);
+		r = p1_dh(e, sa, m, pol);
 	if (r)
 		goto out;
 	out_begin(o, sa, ISAKMP_XCHG_IDPROT, 0);
@@ -425,7 +433,7 @@ static int mm_inR2_outI3(struct ike_engine *e, struct ike_sa *sa, struct ike_msg
 	if (!r)
 		r = natt_check_natd(sa, m);
 	if (!r)
-		r = p1_derive(e, sa, pol, sa->gxr, sa->gxrlen);
+		r = p1_dh(e, sa, m, pol);
 	if (r)
 		goto out;
 	/* RFC 3947 4: with a NAT in the path, MM5 goes to port 4500 */

@@ -171,9 +171,9 @@ static uint32_t new_spi(struct ike_engine *e)
 	return spi;
 }
 
+/* The initiator's PFS key pair and KE for QM1 (RFC 2409 5.5). */
 static int qm_pfs_ke(struct ike_engine *e, struct ike_qm *q, uint8_t *pub, size_t *publen)
 {
-	(void)e;
 	*publen = 0;
 	if (q->p2.pfs == KZ_GROUP_NONE)
 		return 0;
@@ -181,20 +181,38 @@ static int qm_pfs_ke(struct ike_engine *e, struct ike_qm *q, uint8_t *pub, size_
 	if (!*publen || *publen > IKE_MAX_DH)
 		return KZ_ENOTSUP;
 	ike_dh_free(q->dh);
-	q->dh = ike_dh_new(q->p2.pfs);
+	q->dh = eng_dh_keypair(e, q->p2.pfs);
 	return q->dh ? ike_dh_public(q->dh, pub, *publen) : KZ_ENOMEM;
 }
 
-static int qm_pfs_shared(struct ike_qm *q, const struct ike_msg *m)
+/* g(qm)^xy with the peer's KE; as responder our key pair is made with it
+ * and its KE goes to pub (QM2).  KZ_EINCOMPLETE / KZ_EBUSY as
+ * eng_dh_step: the handler stops and runs again with the result. */
+static int qm_pfs_shared(struct ike_engine *e, struct ike_sa *sa, struct ike_qm *q,
+			 const struct ike_msg *m, uint8_t *pub, size_t *publen)
 {
 	const struct isakmp_payload *ke = isakmp_find(&m->d, ISAKMP_NP_KE);
+	size_t n = ike_dh_pub_len(q->p2.pfs);
+	int r;
 
+	if (publen)
+		*publen = 0;
 	if (q->p2.pfs == KZ_GROUP_NONE)
 		return ke ? KZ_EPROTO : 0;
-	if (!ke || !q->dh || ke->body.len != ike_dh_pub_len(q->p2.pfs))
+	if (!ke || !n || n > IKE_MAX_DH || ke->body.len != n ||
+	    (q->initiator && !q->dh && !q->dhw.done))
 		return KZ_EPROTO;
 	q->gqmlen = sizeof(q->gqm);
-	return ike_dh_shared(q->dh, ke->body.data, ke->body.len, q->gqm, &q->gqmlen);
+	r = eng_dh_step(e, sa, q, m, q->p2.pfs, &q->dh, ke->body.data, ke->body.len, q->gqm,
+			&q->gqmlen);
+	if (r) {
+		q->gqmlen = 0;
+		return r;
+	}
+	if (!publen)
+		return 0;
+	*publen = n;
+	return ike_dh_public(q->dh, pub, n);
 }
 
 static int take_nonce(const struct ike_msg *m, uint8_t *dst, size_t *len)
@@ -420,11 +438,12 @@ static int qm_inI1_outR1(struct ike_engine *e, struct ike_sa *sa, struct ike_msg
 		(void)info_send_notify(e, sa, ISAKMP_PROTO_ESP, 0, ISAKMP_N_NO_PROPOSAL_CHOSEN);
 		goto out;
 	}
-	r = qm_pfs_ke(e, q, pub, &publen);
-	if (!r)
-		r = qm_pfs_shared(q, m);
+	/* everything above runs again when the message comes back with
+	 * g(qm)^xy from the pool; the SPI and Nr are drawn after it, once */
+	r = qm_pfs_shared(e, sa, q, m, pub, &publen);
 	if (r) {
-		e->ctr.drop_malformed++;
+		if (!eng_dh_later(r))
+			e->ctr.drop_malformed++;
 		goto out;
 	}
 	q->spi_in = new_spi(e);
@@ -495,9 +514,10 @@ static int qm_inR1_outI2(struct ike_engine *e, struct ike_sa *sa, struct ike_msg
 		goto out;
 	}
 	q->p2.pfs = ipol->pfs;
-	r = qm_pfs_shared(q, m);
+	r = qm_pfs_shared(e, sa, q, m, NULL, NULL);
 	if (r) {
-		e->ctr.drop_malformed++;
+		if (!eng_dh_later(r))
+			e->ctr.drop_malformed++;
 		goto out;
 	}
 	/* HASH(3) = prf(SKEYID_a, 0 | M-ID | Ni_b | Nr_b) */

@@ -21,6 +21,9 @@
 #include "ike/ike.h"
 #include "ike/isakmp.h"
 #include "lib/err.h"
+#ifdef KZ_TEST_DH_DEFERRED
+#include "ike/dh_pool.h"
+#endif
 
 /* ---- the fake world ---- */
 
@@ -204,6 +207,60 @@ static struct in_addr io_local(void *arg)
 	return node_of(arg)->addr;
 }
 
+#ifdef KZ_TEST_DH_DEFERRED
+/* test_ike_dh_deferred.c runs this file again with Diffie-Hellman handed
+ * to a fake pool: jobs wait until no datagram is queued and then finish
+ * newest first, so results come late, out of order, after repeats,
+ * retransmissions and Deletes of their SA. */
+#define MAXDH 64
+static struct {
+	struct node *n;
+	struct ike_dh_job *j;
+} Dh[MAXDH];
+static int Ndh;
+static int Dh_cap = MAXDH; /* jobs the fake pool takes; KZ_EBUSY beyond */
+
+static int io_dh_submit(void *arg, struct ike_dh_job *j)
+{
+	if (Ndh >= Dh_cap)
+		return KZ_EBUSY;
+	Dh[Ndh].n = node_of(arg);
+	Dh[Ndh++].j = j;
+	return 0;
+}
+
+static bool Dh_nocancel; /* the job is running: cancel comes too late */
+
+static void io_dh_cancel(void *arg, uint64_t id)
+{
+	if (Dh_nocancel)
+		return;
+	for (int i = 0; i < Ndh; i++) {
+		if (Dh[i].n != node_of(arg) || Dh[i].j->id != id)
+			continue;
+		ike_dh_job_free(Dh[i].j);
+		memmove(&Dh[i], &Dh[i + 1], (size_t)(Ndh - i - 1) * sizeof(Dh[0]));
+		Ndh--;
+		return;
+	}
+}
+
+static bool dh_finish_one(void)
+{
+	struct ike_dh_job *j;
+	struct node *n;
+
+	if (!Ndh)
+		return false;
+	Ndh--;
+	n = Dh[Ndh].n;
+	j = Dh[Ndh].j;
+	(void)ike_dh_job_run(j);
+	ike_dh_done(n->e, j);
+	return true;
+}
+#endif
+
 static void node_init(struct node *n, const char *name, const char *addr, uint64_t seed)
 {
 	struct ike_io io = {
@@ -216,6 +273,10 @@ static void node_init(struct node *n, const char *name, const char *addr, uint64
 		.child_down = io_child_down,
 		.child_stats = io_child_stats,
 		.local_addr = io_local,
+#ifdef KZ_TEST_DH_DEFERRED
+		.dh_submit = io_dh_submit,
+		.dh_cancel = io_dh_cancel,
+#endif
 	};
 
 	memset(n, 0, sizeof(*n));
@@ -263,8 +324,15 @@ static void deliver(struct pkt *p)
 
 static void pump(void)
 {
-	for (int guard = 0; W.nq > 0 && guard < 1000; guard++) {
+	for (int guard = 0; guard < 1000; guard++) {
 		struct pkt p;
+
+#ifdef KZ_TEST_DH_DEFERRED
+		if (W.nq == 0 && dh_finish_one())
+			continue;
+#endif
+		if (W.nq == 0)
+			break;
 
 		if (W.swap_am3_qm1 && W.nq >= 2 && W.q[0].data[18] == ISAKMP_XCHG_AGGR &&
 		    (W.q[0].data[19] & ISAKMP_FLAG_ENC) && W.q[1].data[18] == ISAKMP_XCHG_QUICK) {
@@ -433,6 +501,15 @@ static int teardown(void **state)
 {
 	ike_engine_free(W.a.e);
 	ike_engine_free(W.b.e);
+#ifdef KZ_TEST_DH_DEFERRED
+	/* freeing an engine cancels every job of its SAs */
+	if (!Dh_nocancel)
+		assert_int_equal(Ndh, 0);
+	while (Ndh > 0)
+		ike_dh_job_free(Dh[--Ndh].j);
+	Dh_cap = MAXDH;
+	Dh_nocancel = false;
+#endif
 	kz_config_free(W.a.cfg);
 	kz_config_free(W.b.cfg);
 	return 0;
@@ -1802,9 +1879,161 @@ static void test_detail_proposal_vids_and_ring(void **state)
 	assert_string_equal(ike_fail_run_get(d, 1)->detail, "run 9 again");
 }
 
+#ifdef KZ_TEST_DH_DEFERRED
+/* ---- Diffie-Hellman off the engine's thread (dh_wait.c) ---- */
+
+/* Delivers queued datagrams, without finishing any DH job, until node n
+ * has one in flight; false if the queue ran dry first. */
+static bool deliver_until_job(struct node *n)
+{
+	while (W.nq > 0) {
+		struct pkt p = W.q[0];
+
+		memmove(&W.q[0], &W.q[1], (size_t)(W.nq - 1) * sizeof(W.q[0]));
+		W.nq--;
+		deliver(&p);
+		for (int i = 0; i < Ndh; i++)
+			if (Dh[i].n == n)
+				return true;
+	}
+	return false;
+}
+
+static void test_dh_deferred_used(void **state)
+{
+	struct site a = site_a(KZ_MODE_MAIN), b = site_b(KZ_MODE_MAIN);
+	struct ike_counters ca, cb;
+
+	a.pfs = b.pfs = KZ_GROUP_ECP256;
+	start(&a, &b, "198.51.100.2");
+	assert_int_equal(W.a.nchild, 1);
+	assert_int_equal(W.b.nchild, 1);
+	assert_pair_matches(0);
+	ike_get_counters(W.a.e, &ca);
+	ike_get_counters(W.b.e, &cb);
+	/* MM4 and QM2 on the initiator, MM3 and QM1 on the responder */
+	assert_int_equal(ca.dh_async, 2);
+	assert_int_equal(cb.dh_async, 2);
+	assert_int_equal(ca.dh_stale + cb.dh_stale, 0);
+	assert_int_equal(Ndh, 0);
+}
+
+static void test_dh_deferred_aggressive(void **state)
+{
+	struct site a = site_a(KZ_MODE_AGGRESSIVE), b = site_b(KZ_MODE_AGGRESSIVE);
+	struct ike_counters cb;
+
+	a.pfs = b.pfs = KZ_GROUP_MODP2048;
+	a.group = b.group = KZ_GROUP_MODP2048;
+	start(&a, &b, "198.51.100.2");
+	assert_int_equal(W.a.nchild, 1);
+	assert_int_equal(W.b.nchild, 1);
+	assert_pair_matches(0);
+	ike_get_counters(W.b.e, &cb);
+	assert_int_equal(cb.dh_async, 2); /* AM1 (a first message) and QM1 */
+	assert_int_equal(cb.drop_dh_busy, 0);
+}
+
+/* Every datagram twice: the copy that comes while its exchange waits for
+ * g^xy is ignored (there is no answer to repeat yet), later repeats are
+ * answered, and one pair results. */
+static void test_dh_deferred_repeat_while_waiting(void **state)
+{
+	struct site a = site_a(KZ_MODE_MAIN), b = site_b(KZ_MODE_MAIN);
+	struct ike_counters cb;
+
+	a.pfs = b.pfs = KZ_GROUP_ECP256;
+	W.dup = true;
+	start(&a, &b, "198.51.100.2");
+	W.dup = false;
+	pump();
+	assert_int_equal(W.a.nchild, 1);
+	assert_int_equal(W.b.nchild, 1);
+	assert_pair_matches(0);
+	ike_get_counters(W.b.e, &cb);
+	assert_true(cb.drop_dh_pending >= 2); /* MM3 and QM1 */
+	assert_int_equal(cb.dh_async, 2);
+}
+
+/* The SA goes while its job is queued: the job is cancelled. */
+static void test_dh_deferred_sa_cleared_cancels(void **state)
+{
+	struct site a = site_a(KZ_MODE_MAIN), b = site_b(KZ_MODE_MAIN);
+
+	W.b.cfg = make_cfg(&b);
+	W.a.cfg = make_cfg(&a);
+	ike_engine_set_config(W.b.e, W.b.cfg);
+	ike_engine_set_config(W.a.e, W.a.cfg);
+	assert_true(deliver_until_job(&W.b));
+	assert_int_equal(ike_clear_ike(W.b.e, NULL), 0);
+	for (int i = 0; i < Ndh; i++)
+		assert_ptr_not_equal(Dh[i].n, &W.b);
+	assert_int_equal(W.b.nchild, 0);
+}
+
+/* The job was already running when its SA went (no cancel): the result
+ * finds no SA and is only freed (AddressSanitizer checks the rest); the
+ * initiator then negotiates again and succeeds. */
+static void test_dh_deferred_result_for_gone_sa(void **state)
+{
+	struct site a = site_a(KZ_MODE_MAIN), b = site_b(KZ_MODE_MAIN);
+	struct ike_counters cb;
+
+	Dh_nocancel = true;
+	W.b.cfg = make_cfg(&b);
+	W.a.cfg = make_cfg(&a);
+	ike_engine_set_config(W.b.e, W.b.cfg);
+	ike_engine_set_config(W.a.e, W.a.cfg);
+	assert_true(deliver_until_job(&W.b));
+	assert_int_equal(ike_clear_ike(W.b.e, NULL), 0);
+	W.nq = 0;
+	while (dh_finish_one())
+		;
+	ike_get_counters(W.b.e, &cb);
+	assert_int_equal(cb.dh_stale, 1);
+	assert_int_equal(W.b.nchild, 0);
+	Dh_nocancel = false;
+	/* the initiator's MM3 now meets no SA: it gives up after its
+	 * retransmissions and starts again after its back-off */
+	advance(130000);
+	assert_int_equal(W.a.nchild, 1);
+	assert_int_equal(W.b.nchild, 1);
+}
+
+/* The pool is full: the responder drops MM3 (counted) and keeps its
+ * half-open SA; the initiator's retransmission gets through once there
+ * is room. */
+static void test_dh_deferred_queue_full(void **state)
+{
+	struct site a = site_a(KZ_MODE_MAIN), b = site_b(KZ_MODE_MAIN);
+	struct ike_counters cb;
+
+	Dh_cap = 0;
+	start(&a, &b, "198.51.100.2");
+	assert_int_equal(W.b.nchild, 0);
+	ike_get_counters(W.b.e, &cb);
+	assert_int_equal(cb.drop_dh_busy, 1);
+	assert_int_equal(cb.dh_async, 0);
+	Dh_cap = MAXDH;
+	advance(2500);
+	assert_int_equal(W.a.nchild, 1);
+	assert_int_equal(W.b.nchild, 1);
+	assert_pair_matches(0);
+}
+#endif
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+#ifdef KZ_TEST_DH_DEFERRED
+		cmocka_unit_test_setup_teardown(test_dh_deferred_used, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dh_deferred_aggressive, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dh_deferred_repeat_while_waiting, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_dh_deferred_sa_cleared_cancels, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dh_deferred_result_for_gone_sa, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dh_deferred_queue_full, setup, teardown),
+#endif
 		cmocka_unit_test_setup_teardown(test_main_mode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_main_mode_pfs_modp2048, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_aggressive_no_natt, setup, teardown),
