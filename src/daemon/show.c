@@ -367,36 +367,41 @@ static int show_ipsec_profile(struct kzd *d, const struct cli_args *a, struct st
 
 static void show_ike_statistics(struct kzd *d, bool json, struct strbuf *out)
 {
-	static const char *const names[] = {
-		"received", "sent", "retransmitted", "dropped malformed", "dropped for no SA",
-		"dropped undecryptable", "dropped bad hash", "dropped out of state",
-		"dropped over the half-open limit", "dropped matching no profile",
-	};
-	static const char *const keys[] = {
-		"rx", "tx", "retransmits", "drop_malformed", "drop_unknown_sa", "drop_decrypt",
-		"drop_hash", "drop_state", "drop_half_open_limit", "drop_no_profile",
-	};
 	struct ike_counters c;
-	uint64_t v[10];
+	const struct {
+		const char *name, *key;
+		const uint64_t *v;
+	} rows[] = {
+		{ "received", "rx", &c.rx },
+		{ "sent", "tx", &c.tx },
+		{ "retransmitted", "retransmits", &c.retransmits },
+		{ "dropped malformed", "drop_malformed", &c.drop_malformed },
+		{ "dropped for no SA", "drop_unknown_sa", &c.drop_unknown_sa },
+		{ "dropped undecryptable", "drop_decrypt", &c.drop_decrypt },
+		{ "dropped bad hash", "drop_hash", &c.drop_hash },
+		{ "dropped out of state", "drop_state", &c.drop_state },
+		{ "dropped over the half-open limit", "drop_half_open_limit",
+		  &c.drop_half_open_limit },
+		{ "dropped matching no profile", "drop_no_profile", &c.drop_no_profile },
+		/* the DH worker pool: a full queue or an exchange already
+		 * waiting for its result drops the message (the peer
+		 * retransmits); a result whose exchange is gone is stale */
+		{ "handled with DH on the worker pool", "dh_async", &c.dh_async },
+		{ "dropped with the DH queue full", "drop_dh_busy", &c.drop_dh_busy },
+		{ "dropped while waiting for DH", "drop_dh_pending", &c.drop_dh_pending },
+		{ "abandoned before their DH result", "dh_stale", &c.dh_stale },
+	};
 
 	ike_get_counters(d->ike, &c);
-	v[0] = c.rx;
-	v[1] = c.tx;
-	v[2] = c.retransmits;
-	v[3] = c.drop_malformed;
-	v[4] = c.drop_unknown_sa;
-	v[5] = c.drop_decrypt;
-	v[6] = c.drop_hash;
-	v[7] = c.drop_state;
-	v[8] = c.drop_half_open_limit;
-	v[9] = c.drop_no_profile;
 	if (json)
 		sb_puts(out, "{");
-	for (size_t i = 0; i < 10; i++) {
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		if (json)
-			sb_printf(out, "%s\"%s\":%llu", i ? "," : "", keys[i], (unsigned long long)v[i]);
+			sb_printf(out, "%s\"%s\":%llu", i ? "," : "", rows[i].key,
+				  (unsigned long long)*rows[i].v);
 		else
-			sb_printf(out, "IKE messages %s: %llu\n", names[i], (unsigned long long)v[i]);
+			sb_printf(out, "IKE messages %s: %llu\n", rows[i].name,
+				  (unsigned long long)*rows[i].v);
 	}
 	if (json)
 		sb_puts(out, "}\n");
