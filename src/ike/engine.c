@@ -652,6 +652,10 @@ void ike_input(struct ike_engine *e, const struct sockaddr_in *local,
 		    (m->d.hdr.exch == ISAKMP_XCHG_IDPROT || m->d.hdr.exch == ISAKMP_XCHG_AGGR) &&
 		    !is_zero(m->d.hdr.icookie, 8)) {
 			first_message(e, m, &b);
+		} else if (m->d.hdr.exch == ISAKMP_XCHG_INFO && m->d.hdr.msgid == 0 &&
+			   !(m->d.hdr.flags & ISAKMP_FLAG_ENC)) {
+			/* a peer that lost its SAs (ikev1_info.c) */
+			info_stray_input(e, m, &b);
 		} else {
 			e->ctr.drop_unknown_sa++;
 			log_debug("ike: %s message for no known SA, dropped",

@@ -56,6 +56,12 @@ void ike_engine_set_config(struct ike_engine *e, const struct kz_config *cfg);
 void ike_input(struct ike_engine *e, const struct sockaddr_in *local,
 	       const struct sockaddr_in *peer, const uint8_t *data, size_t len, bool natt);
 
+/* ESP arrived from peer (to local; its address may be 0) for an SPI we
+ * have no SA for.  A peer we would talk to and hold no IKE SA with gets an
+ * unprotected INVALID-SPI notify, rate-limited: we probably restarted. */
+void ike_esp_no_sa(struct ike_engine *e, const struct sockaddr_in *local,
+		   const struct sockaddr_in *peer, uint32_t spi);
+
 /* Runs what is due (retransmissions, lifetimes, retries); returns the
  * milliseconds until the next deadline (or -1: none). */
 int64_t ike_run_timers(struct ike_engine *e);
