@@ -27,6 +27,9 @@
 #define IKE_HALF_OPEN_MS 15000u    /* a half-open SA lives this long: a flood
 				    * of first messages ties the table up for
 				    * no longer than this after it stops */
+#define IKE_QM_DONE_KEEP_MS 15000u /* a finished Quick Mode is kept this long after
+				    * its deadline (30 s from its start): the peer
+				    * retransmits QM1 for 2 + 4 + 8 + 16 s */
 #define IKE_HOLD_QM_MS 2000u       /* a QM1 that overtook the last phase 1 message */
 #define IKE_RETRY_MIN_MS 5000u     /* initiator back-off after a failure */
 #define IKE_RETRY_MAX_MS 600000u
