@@ -128,7 +128,6 @@ round() {
 round a-kill a kill
 expect "a-kill: B dropped the stale SAs on INITIAL-CONTACT" \
 	grep -q "INITIAL-CONTACT.*stale" "$LAB_DIR/kizunad-b.log"
-nic=$(grep -c "INITIAL-CONTACT.*stale" "$LAB_DIR/kizunad-b.log" || true)
 round a-stop a stop
 round b-kill b kill
 expect "b-kill: A probed at once on B's INVALID-SPI" \
