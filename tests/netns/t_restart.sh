@@ -25,7 +25,8 @@
 #    and sent nothing else: no flood;
 #  - A took the notify only as a reason to probe at once (R-U-THERE, logged),
 #    and declared B dead on unanswered probes.
-# Finally no sanitizer report in either log.
+# A forged INVALID-SPI (ten copies) while B is alive, first: A probes once,
+# B answers, A keeps its SAs.  Finally no sanitizer report in either log.
 set -eu
 KZ_BUILD=$(cd "${1:-build}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
@@ -124,6 +125,40 @@ round() {
 	fi
 	expect "$name: both daemons run" both_alive
 }
+
+# ---- a forged INVALID-SPI while B is alive: A probes, B answers, nothing
+# else changes.  Ten copies, from B's address and port 4500 (a raw socket
+# in gw-b, as an attacker on the path to A could send them).
+forge_invalid_spi() { # dst-addr dst-port spi count
+	lab_exec gw-b python3 - "$@" <<'PY'
+import os, socket, struct, sys
+dst, port, spi, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3], 0), int(sys.argv[4])
+# N payload (RFC 2408 3.14): DOI 1, protocol ESP, SPI size 4, INVALID-SPI
+n_pl = struct.pack("!BBHIBBHI", 0, 0, 16, 1, 3, 4, 11, spi)
+# ISAKMP header: fresh initiator cookie, no responder cookie, N first,
+# version 1.0, informational, no flags, message ID 0
+hdr = os.urandom(8) + bytes(8) + struct.pack("!BBBBII", 11, 0x10, 5, 0, 0, 28 + len(n_pl))
+data = bytes(4) + hdr + n_pl  # non-ESP marker (RFC 3948)
+udp = struct.pack("!HHHH", 4500, port, 8 + len(data), 0) + data
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_UDP)
+for _ in range(n):
+    s.sendto(udp, (dst, 0))
+PY
+}
+sleep 2
+hints0=$(grep -c "INVALID-SPI.*R-U-THERE" "$LAB_DIR/kizunad-a.log" || true)
+dead0=$(grep -c "is dead" "$LAB_DIR/kizunad-a.log" || true)
+spi_a=$(kz_spi a Outbound)
+a_port=$(kz b show ike sa | sed -n 's/^remote: .* (UDP \[\([0-9]*\)\])$/\1/p' | head -n 1)
+forge_invalid_spi "$GW_A_PUBLIC" "${a_port:-4500}" "$spi_a" 10 || nok "forged INVALID-SPI sent"
+sleep $((IVL * (RETRY + 1)))
+hints=$(($(grep -c "INVALID-SPI.*R-U-THERE" "$LAB_DIR/kizunad-a.log" || true) - hints0))
+echo "# forged: 10 INVALID-SPI for A's spi $spi_a to $GW_A_PUBLIC:${a_port:-4500}: A acted on $hints"
+expect "forged INVALID-SPI: A probed once for ten copies ($hints)" test "$hints" = 1
+expect "forged INVALID-SPI: B answered, A did not declare it dead" \
+	test "$(grep -c "is dead" "$LAB_DIR/kizunad-a.log" || true)" = "$dead0"
+expect "forged INVALID-SPI: A still sends on the same SA" test "$(kz_spi a Outbound)" = "$spi_a"
+expect "forged INVALID-SPI: one IKE SA and one IPsec SA pair each" one_each
 
 round a-kill a kill
 expect "a-kill: B dropped the stale SAs on INITIAL-CONTACT" \
