@@ -8,7 +8,7 @@ PKGS=(
 	libssl-dev libevent-dev libmnl-dev libedit-dev libcap-ng-dev gettext
 	libcmocka-dev
 	iproute2 nftables iptables iputils-ping procps tmux python3
-	tshark iperf3
+	tshark iperf3 gdb
 	strongswan-charon strongswan-swanctl libcharon-extra-plugins
 	libstrongswan-standard-plugins
 )

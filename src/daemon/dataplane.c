@@ -32,8 +32,10 @@
  * read while the worker may write them; a value may be one packet old).
  *
  * What only the control thread may do is asked for through a pipe: IKE
- * datagrams that came to port 4500 (queued), and on-demand initiation
- * (one pending flag per interface). */
+ * datagrams that came to port 4500 (queued), on-demand initiation (one
+ * pending flag per interface), and ESP for an SPI we have no SA for (one
+ * slot, at most every DP_STRAY_MS: the IKE engine may tell the sender,
+ * which is how a peer learns that we restarted). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <event2/event.h>
@@ -77,6 +79,11 @@
  * (the IKE queue, the on-demand flags). */
 #define NOTE_IKE 'i'
 #define NOTE_ON_DEMAND 'd'
+#define NOTE_STRAY 's'
+
+/* ESP for no SA is reported at most this often (the engine sends fewer
+ * notifies still); the rest is only counted. */
+#define DP_STRAY_MS 100u
 
 
 /* One SA pair.  Fields other than peer and warned are fixed once the pair
@@ -135,6 +142,11 @@ struct kzd_dataplane {
 	pthread_mutex_t ike_lock;
 	struct dp_ike_msg *ike_head, **ike_tail;
 	size_t ike_n;
+	/* ESP for no SA, for the control thread; under ike_lock */
+	bool stray_set;
+	struct sockaddr_in stray_local, stray_peer;
+	uint32_t stray_spi;
+	uint64_t stray_last_ms; /* whoever runs inbound() */
 	bool thread_up;
 	pthread_t thread;
 	struct dp_worker w;
@@ -596,8 +608,43 @@ static void worker_tun(struct kzd_dataplane *dp, const struct dp_table *t, unsig
 
 /* ---- worker: inbound ---- */
 
+/* ESP for an SPI we do not know: hand one now and then to the control
+ * thread.  local is NULL for plain ESP (the raw socket does not say). */
+static void stray(struct kzd_dataplane *dp, const struct sockaddr_in *local,
+		  const struct sockaddr_in *from, uint32_t spi)
+{
+	struct timespec ts;
+	uint64_t now;
+	bool wake = false;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	if (dp->stray_last_ms && now - dp->stray_last_ms < DP_STRAY_MS)
+		return;
+	dp->stray_last_ms = now;
+	pthread_mutex_lock(&dp->ike_lock);
+	if (!dp->stray_set) {
+		dp->stray_set = wake = true;
+		dp->stray_peer = *from;
+		dp->stray_spi = spi;
+		memset(&dp->stray_local, 0, sizeof(dp->stray_local));
+		dp->stray_local.sin_family = AF_INET;
+		if (local) {
+			dp->stray_local = *local;
+		} else {
+			/* plain ESP: IKE answers from port 500 to port 500 */
+			dp->stray_local.sin_port = htons(500);
+			dp->stray_peer.sin_port = htons(500);
+		}
+	}
+	pthread_mutex_unlock(&dp->ike_lock);
+	if (wake)
+		note(dp, NOTE_STRAY);
+}
+
 static void inbound(struct kzd_dataplane *dp, const struct dp_table *t,
-		    const struct sockaddr_in *from, const uint8_t *esp, size_t len, bool udp)
+		    const struct sockaddr_in *local, const struct sockaddr_in *from,
+		    const uint8_t *esp, size_t len, bool udp)
 {
 	struct dp_sa *p = NULL;
 	enum esp_drop why;
@@ -614,6 +661,7 @@ static void inbound(struct kzd_dataplane *dp, const struct dp_table *t,
 			p = t->sa[i];
 	if (!p) {
 		count(&dp->drop_no_sa);
+		stray(dp, udp ? local : NULL, from, spi);
 		return;
 	}
 	if (esp_decap(p->esp_in, esp, len, dp->w.inner, DP_BUF, &ilen, &why) < 0) {
@@ -674,7 +722,7 @@ static void worker_raw(struct kzd_dataplane *dp, const struct dp_table *t)
 		ihl = (size_t)(b[0] & 0x0f) * 4;
 		if (ihl < 20 || len < ihl)
 			continue;
-		inbound(dp, t, &w->addr[i], b + ihl, len - ihl, false);
+		inbound(dp, t, NULL, &w->addr[i], b + ihl, len - ihl, false);
 	}
 }
 
@@ -712,7 +760,7 @@ static void natt_one(struct kzd_dataplane *dp, const struct dp_table *t,
 {
 	switch (esp_udp_classify(b, len)) {
 	case ESP_UDP_ESP:
-		inbound(dp, t, from, b, len, true);
+		inbound(dp, t, local, from, b, len, true);
 		break;
 	case ESP_UDP_IKE:
 		queue_ike(dp, local, from, b + ESP_UDP_MARKER_LEN, len - ESP_UDP_MARKER_LEN);
@@ -882,9 +930,8 @@ void kzd_dataplane_udp_esp(struct kzd *d, const struct sockaddr_in *local,
 {
 	struct kzd_dataplane *dp = dp_get(d);
 
-	(void)local;
 	if (dp && !dp->thread_up)
-		inbound(dp, atomic_load(&dp->table), peer, pkt, len, true);
+		inbound(dp, atomic_load(&dp->table), local, peer, pkt, len, true);
 }
 
 /* ---- notifications from the worker (control thread) ---- */
@@ -915,6 +962,23 @@ static void on_note(evutil_socket_t fd, short what, void *arg)
 		if (atomic_load_explicit(&dp->od_pending[u], memory_order_relaxed) &&
 		    atomic_exchange(&dp->od_pending[u], false))
 			on_demand(d, u);
+	{
+		struct sockaddr_in local, peer;
+		uint32_t spi = 0;
+		bool set;
+
+		pthread_mutex_lock(&dp->ike_lock);
+		set = dp->stray_set;
+		if (set) {
+			local = dp->stray_local;
+			peer = dp->stray_peer;
+			spi = dp->stray_spi;
+			dp->stray_set = false;
+		}
+		pthread_mutex_unlock(&dp->ike_lock);
+		if (set && d->ike)
+			ike_esp_no_sa(d->ike, &local, &peer, spi);
+	}
 	for (;;) {
 		struct dp_ike_msg *m;
 

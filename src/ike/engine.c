@@ -713,6 +713,10 @@ static void input(struct ike_engine *e, const struct sockaddr_in *local,
 		    (m->d.hdr.exch == ISAKMP_XCHG_IDPROT || m->d.hdr.exch == ISAKMP_XCHG_AGGR) &&
 		    !is_zero(m->d.hdr.icookie, 8)) {
 			first_message(e, m, &b);
+		} else if (m->d.hdr.exch == ISAKMP_XCHG_INFO && m->d.hdr.msgid == 0 &&
+			   !(m->d.hdr.flags & ISAKMP_FLAG_ENC)) {
+			/* a peer that lost its SAs (ikev1_info.c) */
+			info_stray_input(e, m, &b);
 		} else {
 			e->ctr.drop_unknown_sa++;
 			log_debug("ike: %s message for no known SA, dropped",
@@ -921,6 +925,8 @@ int64_t ike_run_timers(struct ike_engine *e)
 	int64_t next = -1;
 
 	for (struct ike_sa *sa = e->sas; sa; sa = sa->next) {
+		uint64_t at;
+
 		if (sa->dying)
 			continue;
 		if (tx_due(e, sa, &sa->tx, now, &next)) {
@@ -976,10 +982,14 @@ int64_t ike_run_timers(struct ike_engine *e)
 				q->dying = true;
 				continue;
 			}
-			if (q->state != QM_DONE && now >= q->deadline_ms)
+			/* A finished exchange stays only to answer the peer's
+			 * retransmissions; an IKE SA living for hours with
+			 * frequent IPsec rekeys would otherwise pile them up. */
+			at = q->deadline_ms + (q->state == QM_DONE ? IKE_QM_DONE_KEEP_MS : 0u);
+			if (now >= at)
 				q->dying = true;
-			else if (q->state != QM_DONE)
-				next_min(&next, q->deadline_ms, now);
+			else
+				next_min(&next, at, now);
 		}
 	}
 	rekey_run(e, now, &next);

@@ -29,6 +29,9 @@
 #define IKE_HALF_OPEN_MS 15000u    /* a half-open SA lives this long: a flood
 				    * of first messages ties the table up for
 				    * no longer than this after it stops */
+#define IKE_QM_DONE_KEEP_MS 15000u /* a finished Quick Mode is kept this long after
+				    * its deadline (30 s from its start): the peer
+				    * retransmits QM1 for 2 + 4 + 8 + 16 s */
 #define IKE_HOLD_QM_MS 2000u       /* a QM1 that overtook the last phase 1 message */
 /* The initiator's back-off after a failure comes from the profile
  * (`retry interval N max M`, config/model.h KZ_DEF_RETRY_*): records.c. */
@@ -103,6 +106,8 @@ struct ike_dpd {
 	uint32_t seq;           /* the last R-U-THERE sequence number sent */
 	bool seq_set;
 	unsigned unanswered;    /* R-U-THERE sent since the last sign of life */
+	uint64_t hint_ms;       /* the last INVALID-SPI hint acted on (0: none) */
+	bool hinted;            /* probing because of it, until the next sign of life */
 };
 
 /* Diffie-Hellman handed to the pool for one exchange (dh_wait.c): the job
@@ -417,6 +422,9 @@ int qm_input(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m);
 int info_input(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m);
 /* An unprotected notify during phase 1 ("the peer said X"). */
 void info_plain_input(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m);
+/* An unprotected informational for no SA we know (a restarted peer's
+ * INVALID-SPI); body: the payloads after the header. */
+void info_stray_input(struct ike_engine *e, struct ike_msg *m, struct buf *body);
 int info_send_notify(struct ike_engine *e, struct ike_sa *sa, uint8_t proto, uint32_t spi,
 		     uint16_t type);
 int info_send_delete(struct ike_engine *e, struct ike_sa *sa, uint8_t proto, const uint32_t *spi);
@@ -464,10 +472,15 @@ bool eng_profile_is_initiator(struct ike_engine *e, const char *name);
 
 /* ikev1_dpd.c: Dead Peer Detection (RFC 3706) */
 #define IKE_DPD_POLL_MS 500u /* how often inbound ESP counters are looked at */
+#define IKE_DPD_HINT_STEP_MS 1000u /* R-U-THERE spacing after an INVALID-SPI hint */
 /* An authenticated IKE message arrived on sa: the peer is alive. */
 void dpd_activity(struct ike_engine *e, struct ike_sa *sa);
 /* An R-U-THERE-ACK with sequence number seq. */
 void dpd_ack_input(struct ike_engine *e, struct ike_sa *sa, uint32_t seq);
+/* The peer said, unauthenticated, that it knows no IPsec SA spi of ours
+ * (INVALID-SPI for ESP we sent it: it may have restarted).  Only a reason
+ * to probe now; the verdict still takes unanswered R-U-THEREs. */
+void dpd_hint(struct ike_engine *e, struct ike_sa *sa, uint32_t spi);
 /* Probes, retransmits, or declares the peer dead (clears its SAs). */
 void dpd_run(struct ike_engine *e, struct ike_sa *sa, uint64_t now, int64_t *next);
 /* R-U-THERE or R-U-THERE-ACK, HASH-protected (ikev1_info.c). */

@@ -74,6 +74,12 @@ void ike_input(struct ike_engine *e, const struct sockaddr_in *local,
  * freed. */
 void ike_dh_done(struct ike_engine *e, struct ike_dh_job *job);
 
+/* ESP arrived from peer (to local; its address may be 0) for an SPI we
+ * have no SA for.  A peer we would talk to and hold no IKE SA with gets an
+ * unprotected INVALID-SPI notify, rate-limited: we probably restarted. */
+void ike_esp_no_sa(struct ike_engine *e, const struct sockaddr_in *local,
+		   const struct sockaddr_in *peer, uint32_t spi);
+
 /* Runs what is due (retransmissions, lifetimes, retries); returns the
  * milliseconds until the next deadline (or -1: none). */
 int64_t ike_run_timers(struct ike_engine *e);

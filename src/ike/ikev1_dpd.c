@@ -16,7 +16,18 @@
  *    N * (M + 1) seconds after its last sign of life: its IKE and IPsec SAs
  *    are cleared, and an initiator negotiates again after its back-off.
  * Only the newest established IKE SA of a profile and peer probes, so a
- * rekey overlap does not double the probes. */
+ * rekey overlap does not double the probes.
+ *
+ * A peer that restarted knows none of our SAs; kizuna then answers our
+ * ESP with an unprotected INVALID-SPI notify (ikev1_info.c).  Anybody can
+ * forge that, so it is only a hint: the first R-U-THERE goes out at once
+ * and the next ones IKE_DPD_HINT_STEP_MS apart (when that is shorter than
+ * the usual step); the peer is still declared dead only when M + 1 probes
+ * went unanswered, and one answer ends it.  At most one hint per interval
+ * is acted on, so a forger gets at most one probe per interval out of us.
+ * A peer found dead after a hint is up but without our SAs: the initiator
+ * tries again at once, and the back-off applies from the attempt after
+ * that. */
 #include <arpa/inet.h>
 #include <string.h>
 
@@ -46,6 +57,7 @@ static void alive(struct ike_engine *e, struct ike_sa *sa, uint64_t now)
 		o->dpd.last_rx_ms = now;
 		o->dpd.unanswered = 0;
 		o->dpd.next_probe_ms = 0;
+		o->dpd.hinted = false;
 	}
 }
 
@@ -104,7 +116,9 @@ static void declare_dead(struct ike_engine *e, struct ike_sa *sa, uint64_t now)
 	char a[INET_ADDRSTRLEN];
 	uint64_t quiet = now - sa->dpd.last_rx_ms;
 	unsigned probes = sa->dpd.unanswered;
+	bool hinted = sa->dpd.hinted;
 	char profile[KZ_NAME_MAX];
+	struct ike_prof_rt *rt;
 
 	inet_ntop(AF_INET, &sa->peer.sin_addr, a, sizeof(a));
 	kz_strlcpy(profile, sa->profile, sizeof(profile));
@@ -124,24 +138,98 @@ static void declare_dead(struct ike_engine *e, struct ike_sa *sa, uint64_t now)
 	 * next attempt */
 	eng_fail(e, profile, IKE_FAIL_NO_ANSWER, 1, 0,
 		 "no answer: dead peer detection: %u R-U-THERE to %s unanswered", probes, a);
+	/* After an INVALID-SPI hint the peer is up and lost its SAs (it
+	 * restarted): it answers a new phase 1 now, so the first attempt goes
+	 * at once; eng_fail() already doubled the back-off for the next.  A
+	 * peer that went silent gets the back-off. */
+	rt = eng_prof_rt(e, profile);
+	if (hinted && rt && rt->retry_at > now)
+		rt->retry_at = now;
+}
+
+/* The IKE policy when sa is the one that probes its peer, else NULL. */
+static const struct kz_ike_policy *dpd_policy(struct ike_engine *e, const struct ike_sa *sa)
+{
+	const struct kz_ike_policy *pol = eng_ike_policy(e, eng_profile(e, sa->profile));
+
+	if (!pol || !pol->dpd || !pol->dpd_interval || !sa->natt.peer_dpd ||
+	    sa->state != IKE_ST_ESTABLISHED || sa->dying || !sa->have_keys || !newest(e, sa))
+		return NULL;
+	return pol;
+}
+
+static void probe(struct ike_engine *e, struct ike_sa *sa, const struct kz_ike_policy *pol)
+{
+	if (!sa->dpd.seq_set) {
+		/* RFC 3706 7: start from a random number */
+		if (eng_random(e, &sa->dpd.seq, sizeof(sa->dpd.seq)))
+			sa->dpd.seq = 0;
+		sa->dpd.seq &= 0x7fffffffu;
+		sa->dpd.seq_set = true;
+	}
+	sa->dpd.seq++;
+	sa->dpd.unanswered++;
+	log_debug("%s: R-U-THERE %u (%u of %u)", sa->profile, sa->dpd.seq, sa->dpd.unanswered,
+		  pol->dpd_retry + 1u);
+	(void)info_send_dpd(e, sa, ISAKMP_N_DPD_R_U_THERE, sa->dpd.seq);
+}
+
+/* Time between R-U-THEREs: N * M / (M + 1), shorter after a hint. */
+static uint64_t probe_step(const struct ike_sa *sa, const struct kz_ike_policy *pol)
+{
+	uint64_t ivl = (uint64_t)pol->dpd_interval * 1000u;
+	uint64_t step = ivl * pol->dpd_retry / ((uint64_t)pol->dpd_retry + 1u);
+
+	if (sa->dpd.hinted && step > IKE_DPD_HINT_STEP_MS)
+		step = IKE_DPD_HINT_STEP_MS;
+	return step < IKE_DPD_POLL_MS ? IKE_DPD_POLL_MS : step;
+}
+
+void dpd_hint(struct ike_engine *e, struct ike_sa *sa, uint32_t spi)
+{
+	const struct kz_ike_policy *pol;
+	uint64_t now = eng_now(e);
+
+	/* the SA that probes this peer, if any */
+	for (struct ike_sa *o = e->sas; o; o = o->next)
+		if (o->state == IKE_ST_ESTABLISHED && !o->dying && same_peer(o, sa) && newest(e, o))
+			sa = o;
+	pol = dpd_policy(e, sa);
+	if (!pol) {
+		log_debug("%s: INVALID-SPI for spi 0x%08x ignored: no DPD with this peer",
+			  sa->profile, spi);
+		return;
+	}
+	if (sa->dpd.hinted ||
+	    (sa->dpd.hint_ms && now - sa->dpd.hint_ms < (uint64_t)pol->dpd_interval * 1000u))
+		return;
+	/* ESP counted since the last poll came before the hint: take it in
+	 * now, or the next poll would take it as an answer and end the
+	 * probing the hint started */
+	if (esp_traffic(e, sa))
+		alive(e, sa, now);
+	sa->dpd.hint_ms = now;
+	sa->dpd.hinted = true;
+	log_info("%s: the peer says it has no IPsec SA spi 0x%08x (INVALID-SPI, "
+		 "unauthenticated): R-U-THERE now", sa->profile, spi);
+	if (!sa->dpd.unanswered)
+		probe(e, sa, pol);
+	if (!sa->dpd.next_probe_ms || sa->dpd.next_probe_ms > now + probe_step(sa, pol))
+		sa->dpd.next_probe_ms = now + probe_step(sa, pol);
 }
 
 void dpd_run(struct ike_engine *e, struct ike_sa *sa, uint64_t now, int64_t *next)
 {
-	const struct kz_ike_policy *pol = eng_ike_policy(e, eng_profile(e, sa->profile));
-	uint64_t ivl, step;
+	const struct kz_ike_policy *pol = dpd_policy(e, sa);
+	uint64_t ivl;
 
-	if (!pol || !pol->dpd || !pol->dpd_interval || !sa->natt.peer_dpd ||
-	    sa->state != IKE_ST_ESTABLISHED || sa->dying || !sa->have_keys || !newest(e, sa))
+	if (!pol)
 		return;
 	if (!sa->dpd.last_rx_ms || sa->dpd.last_rx_ms < sa->established_ms)
 		sa->dpd.last_rx_ms = sa->established_ms;
 	if (esp_traffic(e, sa))
 		alive(e, sa, now);
 	ivl = (uint64_t)pol->dpd_interval * 1000u;
-	step = ivl * pol->dpd_retry / ((uint64_t)pol->dpd_retry + 1u);
-	if (step < IKE_DPD_POLL_MS)
-		step = IKE_DPD_POLL_MS;
 	if (!sa->dpd.unanswered)
 		sa->dpd.next_probe_ms = sa->dpd.last_rx_ms + ivl;
 	if (now >= sa->dpd.next_probe_ms) {
@@ -149,20 +237,9 @@ void dpd_run(struct ike_engine *e, struct ike_sa *sa, uint64_t now, int64_t *nex
 			declare_dead(e, sa, now);
 			return;
 		}
-		if (!sa->dpd.seq_set) {
-			/* RFC 3706 7: start from a random number */
-			if (eng_random(e, &sa->dpd.seq, sizeof(sa->dpd.seq)))
-				sa->dpd.seq = 0;
-			sa->dpd.seq &= 0x7fffffffu;
-			sa->dpd.seq_set = true;
-		}
-		sa->dpd.seq++;
-		sa->dpd.unanswered++;
-		log_debug("%s: R-U-THERE %u (%u of %u)", sa->profile, sa->dpd.seq,
-			  sa->dpd.unanswered, pol->dpd_retry + 1u);
-		(void)info_send_dpd(e, sa, ISAKMP_N_DPD_R_U_THERE, sa->dpd.seq);
+		probe(e, sa, pol);
 		/* the next one, or the verdict, one step later */
-		sa->dpd.next_probe_ms = now + step;
+		sa->dpd.next_probe_ms = now + probe_step(sa, pol);
 	}
 	eng_next_min(next, sa->dpd.next_probe_ms, now);
 	/* inbound ESP counters are polled so traffic defers probes */

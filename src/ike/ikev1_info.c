@@ -7,7 +7,14 @@
  * Unprotected notifies during phase 1 are recorded as "the peer said X"
  * and end that negotiation; they are never trusted to tear down an
  * established SA.  Payloads after a Delete in the same message are ignored
- * (the Delete may have removed what they refer to). */
+ * (the Delete may have removed what they refer to).
+ *
+ * A restarted gateway gets ESP for SAs it no longer knows.  It answers
+ * with an unprotected INVALID-SPI notify (RFC 2408 4.8 and 5.5: there is
+ * no ISAKMP SA to protect it with), at most one per IKE_NOTIFY_RATE_MS for
+ * all peers, and only to an address one of its profiles would accept.  The
+ * sender of the ESP takes it as a hint to probe with DPD at once
+ * (ikev1_dpd.c), never as a reason to delete anything. */
 #include <arpa/inet.h>
 #include <openssl/crypto.h>
 #include <stdlib.h>
@@ -134,6 +141,9 @@ static bool same_peer(const struct ike_sa *o, const struct ike_sa *sa)
 
 void info_initial_contact(struct ike_engine *e, struct ike_sa *sa)
 {
+	unsigned nike = 0, nchild = 0;
+	char a[INET_ADDRSTRLEN];
+
 	/* RFC 2407 4.6.3.3: the peer has no other SA with us; what we still
 	 * hold for it is stale */
 	for (struct ike_sa *o = e->sas; o; o = o->next)
@@ -141,16 +151,27 @@ void info_initial_contact(struct ike_engine *e, struct ike_sa *sa)
 		    o->established_ms <= sa->created_ms && same_peer(o, sa)) {
 			/* a negotiation running now is not stale */
 			o->dying = true;
+			nike++;
 			/* and the IPsec SAs it made, wherever the peer was */
 			for (struct ike_child *c = e->children; c; c = c->next)
 				if (!c->dying && c->in.ike_serial == o->serial &&
-				    c->out.created_ms <= sa->created_ms)
+				    c->out.created_ms <= sa->created_ms) {
 					child_remove(e, c, false);
+					nchild++;
+				}
 		}
 	for (struct ike_child *c = e->children; c; c = c->next)
 		if (!c->dying && c->out.peer.sin_addr.s_addr == sa->peer.sin_addr.s_addr &&
-		    c->out.created_ms <= sa->created_ms && !strcmp(c->profile, sa->profile))
+		    c->out.created_ms <= sa->created_ms && !strcmp(c->profile, sa->profile)) {
 			child_remove(e, c, false);
+			nchild++;
+		}
+	/* the trace of a peer that restarted (or moved) */
+	if (nike || nchild)
+		log_info("%s: INITIAL-CONTACT from %s: %u stale IKE SA(s) and %u stale IPsec "
+			 "SA pair(s) dropped",
+			 sa->profile, inet_ntop(AF_INET, &sa->peer.sin_addr, a, sizeof(a)), nike,
+			 nchild);
 }
 
 static bool qm_pending(struct ike_sa *sa, bool kill)
@@ -235,6 +256,98 @@ void info_plain_input(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m
 		eng_sa_kill(e, sa);
 		return;
 	}
+}
+
+void info_stray_input(struct ike_engine *e, struct ike_msg *m, struct buf *body)
+{
+	if (isakmp_parse_payloads(body, m->d.hdr.np, &m->d)) {
+		e->ctr.drop_malformed++;
+		return;
+	}
+	for (size_t i = 0; i < m->d.n; i++) {
+		struct isakmp_notify n;
+		struct buf sb;
+		uint32_t spi;
+
+		if (m->d.p[i].type != ISAKMP_NP_N || isakmp_parse_notify(&m->d.p[i].body, &n) ||
+		    n.type != ISAKMP_N_INVALID_SPI || n.proto != ISAKMP_PROTO_ESP ||
+		    n.spi.len != 4)
+			continue;
+		sb = n.spi;
+		if (buf_get_u32(&sb, &spi))
+			continue;
+		/* only for an SA we send on, to the address that answered:
+		 * the peer's inbound SA is our outbound one */
+		for (struct ike_child *c = e->children; c; c = c->next) {
+			if (c->dying || c->out.spi != spi ||
+			    c->out.peer.sin_addr.s_addr != m->peer.sin_addr.s_addr)
+				continue;
+			for (struct ike_sa *sa = e->sas; sa; sa = sa->next)
+				if (!sa->dying && sa->state == IKE_ST_ESTABLISHED &&
+				    sa->peer.sin_addr.s_addr == m->peer.sin_addr.s_addr &&
+				    !strcmp(sa->profile, c->profile)) {
+					dpd_hint(e, sa, spi);
+					return;
+				}
+		}
+	}
+	e->ctr.drop_unknown_sa++;
+}
+
+/* Would a profile of ours talk IKE with this address? */
+static bool profile_for(const struct kz_config *cfg, const struct in_addr *peer)
+{
+	for (size_t i = 0; cfg && i < cfg->profiles.n; i++) {
+		const struct kz_ipsec_profile *p = &cfg->profiles.v[i];
+
+		if (p->peer_type == KZ_PEER_ANY ||
+		    (p->peer_type == KZ_PEER_ADDR && p->peer_addr.s_addr == peer->s_addr))
+			return true;
+	}
+	return false;
+}
+
+void ike_esp_no_sa(struct ike_engine *e, const struct sockaddr_in *local,
+		   const struct sockaddr_in *peer, uint32_t spi)
+{
+	uint64_t now = eng_now(e);
+	struct ike_sa tmp;
+	struct ike_out *o;
+	uint32_t nspi = htonl(spi);
+	char a[INET_ADDRSTRLEN];
+
+	if (!profile_for(e->cfg, &peer->sin_addr))
+		return;
+	/* With an IKE SA up the peer is not one that restarted: DPD and
+	 * Deletes sort out the rest. */
+	for (struct ike_sa *sa = e->sas; sa; sa = sa->next)
+		if (!sa->dying && sa->state == IKE_ST_ESTABLISHED &&
+		    sa->peer.sin_addr.s_addr == peer->sin_addr.s_addr)
+			return;
+	/* shares the budget of the other unprotected notifies: a flood of
+	 * stale ESP gets no more out of us than a flood of bad IKE */
+	if (e->notify_sent && now - e->last_notify_ms < IKE_NOTIFY_RATE_MS)
+		return;
+	memset(&tmp, 0, sizeof(tmp));
+	/* RFC 2408 3.1: a new exchange, so a fresh initiator cookie; there is
+	 * no responder cookie */
+	if (eng_random(e, tmp.icookie, sizeof(tmp.icookie)))
+		return;
+	o = malloc(sizeof(*o));
+	if (!o)
+		return;
+	e->notify_sent = true;
+	e->last_notify_ms = now;
+	tmp.local = *local;
+	if (!tmp.local.sin_addr.s_addr && e->io.local_addr)
+		tmp.local.sin_addr = e->io.local_addr(e->io.arg);
+	tmp.peer = *peer;
+	out_begin(o, &tmp, ISAKMP_XCHG_INFO, 0);
+	(void)isakmp_put_notify(&o->c, ISAKMP_PROTO_ESP, &nspi, 4, ISAKMP_N_INVALID_SPI, NULL, 0);
+	log_debug("ESP for unknown spi 0x%08x from %s:%u: INVALID-SPI sent", spi,
+		  inet_ntop(AF_INET, &peer->sin_addr, a, sizeof(a)), ntohs(peer->sin_port));
+	(void)out_send(e, &tmp, o, NULL, NULL, false);
+	free(o);
 }
 
 static void handle_delete(struct ike_engine *e, struct ike_sa *sa, const struct isakmp_delete *d)
