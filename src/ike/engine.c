@@ -204,16 +204,36 @@ void out_begin(struct ike_out *o, const struct ike_sa *sa, uint8_t exch, uint32_
 	isakmp_chain_init(&o->c, &o->w);
 }
 
-static void io_send(struct ike_engine *e, const struct sockaddr_in *local,
-		    const struct sockaddr_in *peer, const uint8_t *p, size_t len)
+static int io_send(struct ike_engine *e, const struct sockaddr_in *local,
+		   const struct sockaddr_in *peer, const uint8_t *p, size_t len)
 {
 	e->ctr.tx++;
-	e->io.send(e->io.arg, local, peer, p, len, ntohs(local->sin_port) == 4500);
+	return e->io.send(e->io.arg, local, peer, p, len, ntohs(local->sin_port) == 4500);
+}
+
+/* When the next transmission of tx is due.  A send that failed here (the
+ * WAN has its new address but not yet its route: ENETUNREACH) never
+ * reached the peer, so it is tried again soon and not counted against the
+ * peer's retransmission limit; after IKE_RETRANS_LOCAL_MAX such failures
+ * it counts, so a WAN that stays unusable still ends in "no answer". */
+static void tx_schedule(struct ike_engine *e, struct ike_tx *tx, int sent)
+{
+	uint64_t now = eng_now(e);
+
+	if (sent < 0 && tx->local_fails < IKE_RETRANS_LOCAL_MAX) {
+		tx->local_fails++;
+		tx->tries--;
+		tx->next_ms = now + IKE_RETRANS_LOCAL_MS;
+		return;
+	}
+	tx->next_ms = now + ((uint64_t)IKE_RETRANS_FIRST_MS << (tx->tries - 1));
 }
 
 int out_send(struct ike_engine *e, struct ike_sa *sa, struct ike_out *o, uint8_t *iv,
 	     struct ike_tx *tx, bool await_reply)
 {
+	int sent;
+
 	if (o->w.overflow || o->w.len < ISAKMP_HDR_LEN)
 		return KZ_ENOSPC;
 	o->buf[16] = o->c.first;
@@ -233,7 +253,7 @@ int out_send(struct ike_engine *e, struct ike_sa *sa, struct ike_out *o, uint8_t
 	}
 	if (wbuf_patch_u32(&o->w, 24, (uint32_t)o->w.len))
 		return KZ_ENOSPC;
-	io_send(e, &sa->local, &sa->peer, o->buf, o->w.len);
+	sent = io_send(e, &sa->local, &sa->peer, o->buf, o->w.len);
 	if (tx) {
 		uint8_t *copy = malloc(o->w.len);
 
@@ -246,19 +266,21 @@ int out_send(struct ike_engine *e, struct ike_sa *sa, struct ike_out *o, uint8_t
 		tx->local = sa->local;
 		tx->peer = sa->peer;
 		tx->armed = await_reply;
+		e->armed_in_timers |= await_reply;
 		tx->tries = 1;
-		tx->next_ms = eng_now(e) + IKE_RETRANS_FIRST_MS;
+		tx->local_fails = 0;
+		tx_schedule(e, tx, sent);
 	}
 	return 0;
 }
 
-static void tx_resend(struct ike_engine *e, struct ike_sa *sa, struct ike_tx *tx)
+static int tx_resend(struct ike_engine *e, struct ike_sa *sa, struct ike_tx *tx)
 {
 	if (!tx->buf)
-		return;
+		return 0;
 	e->ctr.retransmits++;
 	/* follow the peer if NAT-T moved it */
-	io_send(e, &sa->local, &sa->peer, tx->buf, tx->len);
+	return io_send(e, &sa->local, &sa->peer, tx->buf, tx->len);
 }
 
 void msg_after_hash(const struct ike_msg *m, const uint8_t **p, size_t *len)
@@ -807,9 +829,8 @@ static bool tx_due(struct ike_engine *e, struct ike_sa *sa, struct ike_tx *tx, u
 			tx->armed = false;
 			return true; /* no answer */
 		}
-		tx_resend(e, sa, tx);
 		tx->tries++;
-		tx->next_ms = now + ((uint64_t)IKE_RETRANS_FIRST_MS << (tx->tries - 1));
+		tx_schedule(e, tx, tx_resend(e, sa, tx));
 	}
 	next_min(next, tx->next_ms, now);
 	return false;
@@ -924,6 +945,7 @@ int64_t ike_run_timers(struct ike_engine *e)
 	uint64_t now = eng_now(e);
 	int64_t next = -1;
 
+	e->armed_in_timers = false;
 	for (struct ike_sa *sa = e->sas; sa; sa = sa->next) {
 		uint64_t at;
 
@@ -1038,6 +1060,12 @@ int64_t ike_run_timers(struct ike_engine *e)
 		}
 		eng_reap(e);
 	}
+	/* An exchange started here (a retry, a rekey, a renegotiation after
+	 * DPD) armed a retransmission the SA walk above did not see: run
+	 * again at once so its deadline counts; the daemon arms its timer
+	 * from the value returned only. */
+	if (e->armed_in_timers)
+		next_min(&next, now, now);
 	return next;
 }
 

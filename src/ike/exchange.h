@@ -25,6 +25,11 @@
 
 #define IKE_RETRANS_FIRST_MS 2000u /* first retransmission, doubling */
 #define IKE_RETRANS_TRIES 5u       /* transmissions before "no answer" */
+#define IKE_RETRANS_LOCAL_MS 250u  /* a send that failed here (no route yet) */
+#define IKE_RETRANS_LOCAL_MAX 20u  /* ... is tried again this often before it
+				    * counts as a transmission: a WAN that just
+				    * got its address gets its route a moment
+				    * later */
 #define IKE_HALF_OPEN_MAX 512u     /* responder SAs not yet authenticated */
 #define IKE_HALF_OPEN_MS 15000u    /* a half-open SA lives this long: a flood
 				    * of first messages ties the table up for
@@ -67,6 +72,7 @@ struct ike_tx {
 	struct sockaddr_in local, peer;
 	bool armed;        /* retransmit on the timer until answered */
 	unsigned tries;    /* transmissions so far */
+	unsigned local_fails; /* sends that failed here, not counted in tries */
 	uint64_t next_ms;
 	uint8_t rx_hash[32];
 	bool rx_set;
@@ -232,6 +238,7 @@ struct ike_prof_rt {
 
 struct ike_engine {
 	struct ike_io io;
+	bool armed_in_timers; /* a retransmission was armed: see ike_run_timers */
 	const struct kz_config *cfg;
 	struct ike_sa *sas;
 	struct ike_child *children;

@@ -68,6 +68,7 @@ static struct world {
 	uint64_t rate; /* A -> B bytes per ms on the pair A sends on, seen by both */
 	int truncate_next_to_b;
 	int drop_next_to_a; /* drop this many datagrams to A */
+	int fail_sends_a;   /* A's next sends fail here (no route yet) */
 	uint8_t first_a[4096];
 	size_t first_a_len;
 } W;
@@ -100,6 +101,10 @@ static int io_send(void *arg, const struct sockaddr_in *local, const struct sock
 	if (len > 18 && ((const uint8_t *)data)[18] == ISAKMP_XCHG_INFO)
 		n->info_sent++;
 	if (getenv("KZ_TDEBUG")) fprintf(stderr, "send %s at %llu\n", n->name, (unsigned long long)(W.now - 1000000));
+	if (n == &W.a && W.fail_sends_a > 0) {
+		W.fail_sends_a--;
+		return KZ_ESYS;
+	}
 	if (n == &W.a && W.first_a_len == 0) {
 		memcpy(W.first_a, data, len);
 		W.first_a_len = len;
@@ -817,6 +822,40 @@ static void test_no_answer_and_backoff(void **state)
 	assert_int_equal(status(&W.a)->count, 2);
 }
 
+/* A WAN with its new address but no route yet: the first sends fail here.
+ * They are tried again every 250 ms, not after the peer's 2 s retransmit
+ * step, and do not use up the five transmissions; a WAN that stays
+ * unusable still ends in "no answer". */
+static void test_local_send_failure(void **state)
+{
+	struct site a = site_a(KZ_MODE_MAIN), b = site_b(KZ_MODE_MAIN);
+
+	W.fail_sends_a = 2;
+	start(&a, &b, "198.51.100.2");
+	assert_int_equal(W.a.nchild, 0);
+	advance(500); /* the first retry fails too */
+	assert_int_equal(W.a.nchild, 0);
+	advance(500); /* the third send gets through, 1 s in, not 2 s */
+	assert_int_equal(W.fail_sends_a, 0);
+	assert_int_equal(W.a.nchild, 1);
+	assert_int_equal(W.b.nchild, 1);
+	assert_int_equal(status(&W.a)->last_class, IKE_FAIL_NONE);
+}
+
+static void test_local_send_failure_persists(void **state)
+{
+	struct site a = site_a(KZ_MODE_MAIN), b = site_b(KZ_MODE_MAIN);
+
+	W.fail_sends_a = 1000000;
+	start(&a, &b, "198.51.100.2");
+	/* 20 quick retries (the clock here steps 500 ms: 10 s), then the
+	 * normal five tries (62 s) */
+	advance(64000);
+	assert_int_equal(status(&W.a)->last_class, IKE_FAIL_NONE);
+	advance(16000);
+	assert_int_equal(status(&W.a)->last_class, IKE_FAIL_NO_ANSWER);
+}
+
 static void test_malformed_truncated(void **state)
 {
 	struct site a = site_a(KZ_MODE_MAIN), b = site_b(KZ_MODE_MAIN);
@@ -903,6 +942,36 @@ static void test_delete(void **state)
 	pump();
 	assert_string_equal(show_ike(&W.a), "");
 	assert_string_equal(show_ike(&W.b), "");
+}
+
+/* The peer deleted everything and went away (a restart): the auto profile
+ * negotiates again from ike_run_timers, and the deadline that call returns
+ * must cover the new exchange's retransmission, or the daemon would sleep
+ * past it (its event loop arms its timer from this value only). */
+static void test_retry_after_delete_reports_deadline(void **state)
+{
+	struct site a = site_a(KZ_MODE_MAIN), b = site_b(KZ_MODE_MAIN);
+	unsigned sent;
+	int64_t next;
+	int spins = 0;
+
+	start(&a, &b, "198.51.100.2");
+	assert_int_equal(W.a.nchild, 1);
+	assert_int_equal(ike_clear_ipsec(W.b.e), 0);
+	assert_int_equal(ike_clear_ike(W.b.e, NULL), 0);
+	W.drop_all = true; /* the peer is gone now */
+	pump();
+	assert_int_equal(W.a.ndown, 1);
+	sent = W.a.sent;
+	W.now += 1000;
+	do
+		next = ike_run_timers(W.a.e);
+	while (next == 0 && ++spins < 10);
+	assert_int_equal(W.a.sent, sent + 1); /* MM1 */
+	assert_true(next > 0 && next <= IKE_RETRANS_FIRST_MS);
+	W.now += (uint64_t)next;
+	(void)ike_run_timers(W.a.e);
+	assert_int_equal(W.a.sent, sent + 2); /* its retransmission, on time */
 }
 
 static void test_initial_contact(void **state)
@@ -2050,6 +2119,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_psk_mismatch_main, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_psk_mismatch_aggressive, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_answer_and_backoff, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_local_send_failure, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_local_send_failure_persists, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retry_after_delete_reports_deadline, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_truncated, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_duplicates, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lost_answer_retransmit, setup, teardown),
