@@ -788,8 +788,15 @@ void eng_phase1_done(struct ike_engine *e, struct ike_sa *sa)
 		 sa->initiator ? "initiator" : "responder", sa->replaces ? ", rekey" : "");
 	rekey_ike_new(e, sa);
 	/* a rekey of phase 1 leaves the IPsec SAs as they are */
-	if (sa->initiator && (!sa->replaces || !profile_has_child(e, sa->profile)))
-		(void)qm_outI1(e, sa);
+	if (sa->initiator && (!sa->replaces || !profile_has_child(e, sa->profile)) &&
+	    qm_outI1(e, sa) == 0 && sa->mode == KZ_MODE_AGGRESSIVE) {
+		/* QM1 left right behind AM3: a responder that takes them
+		 * out of order drops QM1 (strongSwan does, "phase 1 is
+		 * incomplete"), so the first retransmission comes early */
+		for (struct ike_qm *q = sa->qm; q; q = q->next)
+			if (q->tx.armed && q->tx.tries == 1 && q->tx.next_ms > now + IKE_QM_AFTER_AM3_MS)
+				q->tx.next_ms = now + IKE_QM_AFTER_AM3_MS;
+	}
 	if (sa->held) {
 		uint8_t *held = sa->held;
 		size_t n = sa->held_len;

@@ -37,6 +37,7 @@
 #define IKE_QM_DONE_KEEP_MS 15000u /* a finished Quick Mode is kept this long after
 				    * its deadline (30 s from its start): the peer
 				    * retransmits QM1 for 2 + 4 + 8 + 16 s */
+#define IKE_QM_AFTER_AM3_MS 300u  /* first QM1 retransmission after AM3 */
 #define IKE_HOLD_QM_MS 2000u       /* a QM1 that overtook the last phase 1 message */
 /* The initiator's back-off after a failure comes from the profile
  * (`retry interval N max M`, config/model.h KZ_DEF_RETRY_*): records.c. */

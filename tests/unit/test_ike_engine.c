@@ -69,6 +69,7 @@ static struct world {
 	int truncate_next_to_b;
 	int drop_next_to_a; /* drop this many datagrams to A */
 	int fail_sends_a;   /* A's next sends fail here (no route yet) */
+	int drop_qm_to_b;   /* lose this many of A's Quick Mode messages */
 	uint8_t first_a[4096];
 	size_t first_a_len;
 } W;
@@ -101,6 +102,11 @@ static int io_send(void *arg, const struct sockaddr_in *local, const struct sock
 	if (len > 18 && ((const uint8_t *)data)[18] == ISAKMP_XCHG_INFO)
 		n->info_sent++;
 	if (getenv("KZ_TDEBUG")) fprintf(stderr, "send %s at %llu\n", n->name, (unsigned long long)(W.now - 1000000));
+	if (n == &W.a && W.drop_qm_to_b > 0 && len > 18 &&
+	    ((const uint8_t *)data)[18] == ISAKMP_XCHG_QUICK) {
+		W.drop_qm_to_b--;
+		return 0;
+	}
 	if (n == &W.a && W.fail_sends_a > 0) {
 		W.fail_sends_a--;
 		return KZ_ESYS;
@@ -854,6 +860,22 @@ static void test_local_send_failure_persists(void **state)
 	assert_int_equal(status(&W.a)->last_class, IKE_FAIL_NONE);
 	advance(16000);
 	assert_int_equal(status(&W.a)->last_class, IKE_FAIL_NO_ANSWER);
+}
+
+/* strongSwan drops a QM1 that it takes before AM3 ("phase 1 is
+ * incomplete"): the QM1 that follows AM3 is retransmitted after 300 ms,
+ * not after the usual 2 s. */
+static void test_qm1_after_am3_early_retransmit(void **state)
+{
+	struct site a = site_a(KZ_MODE_AGGRESSIVE), b = site_b(KZ_MODE_AGGRESSIVE);
+
+	W.drop_qm_to_b = 1;
+	start(&a, &b, "198.51.100.2");
+	assert_int_equal(W.a.nchild, 0);
+	advance(500);
+	assert_int_equal(W.drop_qm_to_b, 0);
+	assert_int_equal(W.a.nchild, 1);
+	assert_int_equal(W.b.nchild, 1);
 }
 
 static void test_malformed_truncated(void **state)
@@ -2123,6 +2145,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_local_send_failure_persists, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retry_after_delete_reports_deadline, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_qm1_after_am3_early_retransmit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_truncated, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_duplicates, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lost_answer_retransmit, setup, teardown),
