@@ -472,13 +472,15 @@ _ic_crash() {
 	t_kill=$(_ic_now)
 	[ -z "$pid" ] || kill -KILL "$pid"
 	lab_kill "ss-$IC_SS"
-	t_last=$(_ic_reply_before "$ping" "$t_kill")
 	if lab_wait_for $((period + 5)) grep -q 'DPD: peer .* is dead' "$LAB_DIR/kizunad-$IC_KZ.log"; then
 		dead_line=$(grep -m1 'DPD: peer .* is dead' "$LAB_DIR/kizunad-$IC_KZ.log")
-		t_dead=$(_ic_now)
+		# charon's last answer: the last reply so far (one in flight at
+		# the kill may still have come after it)
+		t_last=$(_ic_reply_before "$ping" "$(_ic_now)")
 		dt=$(_ic_log_delta "${t_last:-$t_kill}" "${dead_line%% *}")
+		t_dead=$(awk -v a="${t_last:-$t_kill}" -v d="$dt" 'BEGIN { printf "%.3f", a + d }')
 		echo "# crash: kizuna declared charon dead ${dt} s after its last ping reply" \
-			"($(awk -v a="$t_kill" -v b="$t_last" 'BEGIN { printf "%.3f", a - b }') s before SIGKILL):"
+			"(the SIGKILL came $(awk -v a="$t_kill" -v b="$t_last" 'BEGIN { printf "%.3f", a - b }') s after it):"
 		echo "# ${dead_line}"
 		ic_check "crash: charon killed: kizuna declares it dead ${dt} s after its last answer (${period}..$((period + 1)) s)" \
 			awk -v d="$dt" -v p="$period" 'BEGIN { exit !(d >= p - 0.5 && d <= p + 1) }'
@@ -493,7 +495,7 @@ _ic_crash() {
 	if lab_wait_for 20 _ic_both_up; then
 		t_up=$(_ic_now)
 		up_ms=$(_ic_ms "$t_dead" "$t_up")
-		echo "# crash: tunnel up again $up_ms ms after the verdict, $(_ic_ms "$t_ss" "$t_up") ms after charon answered"
+		echo "# crash: tunnel up again $up_ms ms after the verdict (kizunad's log line), $(_ic_ms "$t_ss" "$t_up") ms after charon answered"
 		ic_check "crash: kizuna sets the tunnel up again within its back-off + 3 s of the verdict ($up_ms ms)" \
 			test "$up_ms" -le $(((backoff + 3) * 1000))
 	else
