@@ -51,6 +51,22 @@
 #                  reauth  charon (initiator) reauthenticates the IKE SA
 #                  restart charon (responder) stops and starts again;
 #                          kizuna must follow
+#                  crash   (kizuna initiating) kizuna's IKE policy has
+#                          `dpd interval 2 retry 2` (one DPD period, 6 s),
+#                          charon no DPD; a ping runs from LAN A.  charon
+#                          SIGKILLed (by the PID in its pid file): kizuna
+#                          declares it dead 6 to 7 s after its last ping
+#                          reply (kizunad's log line) and clears its SAs;
+#                          charon started again at once: the tunnel is back
+#                          within the back-off (5 s) + 3 s of the verdict.
+#                          Then kizunad SIGKILLed and started again: charon
+#                          logs its INITIAL-CONTACT, drops the stale IKE_SA
+#                          and CHILD_SA, and a ping gets through within 6 s
+#                          of the launch.  After each: one IKE SA and one
+#                          IPsec SA pair on kizuna, one IKE_SA and one
+#                          CHILD_SA on charon, SPIs crosswise.  The times
+#                          are printed ("# crash: ..."); no traffic while
+#                          kizunad is down (its IPsec0 and routes go with it)
 #                  kzrekey kizuna's IPsec SA lives 60 s: kizuna renews it
 #                          at its soft lifetime (make before break) and
 #                          deletes the old pair; charon ends with one
@@ -180,7 +196,11 @@ _ic_kz_conf() {
 			[ -z "$IC_KZ_ID" ] || echo "  remote-id $IC_KZ_ID"
 		fi
 		echo "  nat-traversal"
-		[[ $IC_EXTRA != *,dpd,* ]] || echo "  dpd"
+		if [[ $IC_EXTRA == *,crash,* ]]; then
+			echo "  dpd interval $IC_CRASH_IVL retry $IC_CRASH_RETRY"
+		elif [[ $IC_EXTRA == *,dpd,* ]]; then
+			echo "  dpd"
+		fi
 		echo "ipsec proposal ESPP"
 		echo "  protocol esp"
 		tr '|' '\n' <<<"$IC_KZ_ESP" | sed 's/^/  /'
@@ -361,6 +381,163 @@ _ic_restart() {
 		lab_exec lan-a ping -n -q -c 2 -i 0.2 -W 2 "$LAN_B_HOST"
 }
 
+# --- crash: SIGKILL of either side (no Delete), DPD on kizuna's side
+IC_CRASH_IVL=2 IC_CRASH_RETRY=2
+
+_ic_now() { date +%s.%N; }
+# Seconds from epoch time $1 to the log time $2 (HH:MM:SS.mmm, local, as
+# kizunad stamps its lines), across midnight too.
+_ic_log_delta() {
+	awk -v a="$(date -d "@$1" +%H:%M:%S.%N)" -v b="$2" 'BEGIN {
+		split(a, x, ":"); split(b, y, ":")
+		d = (y[1] * 3600 + y[2] * 60 + y[3]) - (x[1] * 3600 + x[2] * 60 + x[3])
+		if (d < -43200) d += 86400
+		printf "%.3f\n", d }'
+}
+# ping -D's replies (epoch) in the log of lab_bg process $1: the last one
+# not after $2, or the first one after $2.
+_ic_reply_before() {
+	awk -v t="$2" '/bytes from/ { v = $1; gsub(/[][]/, "", v); if (v + 0 <= t + 0) r = v } END { print r }' \
+		"$LAB_DIR/$1.log"
+}
+_ic_reply_after() {
+	awk -v t="$2" '/bytes from/ { v = $1; gsub(/[][]/, "", v); if (v + 0 > t + 0) { print v; exit } }' \
+		"$LAB_DIR/$1.log"
+}
+_ic_has_reply_after() { [ -n "$(_ic_reply_after "$1" "$2")" ]; }
+_ic_ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%d\n", (b - a) * 1000 }'; }
+
+# SAs of both sides, "kizuna IKE/established IKE/pairs, charon IKE/CHILD"
+_ic_sa_counts() {
+	local ike ipsec conn
+	ike=$(kz "$IC_KZ" show ike sa 2>/dev/null) || ike=""
+	ipsec=$(kz "$IC_KZ" show ipsec sa 2>/dev/null) || ipsec=""
+	conn=$(cat "$(ss_dir "$IC_SS")/conn")
+	echo "$(grep -c '^IKE PH1 ' <<<"$ike")/$(grep -c '^IKE PH1 established$' <<<"$ike")/$(grep -c '^Inbound:' <<<"$ipsec")," \
+		"$( (ss_list_sas "$IC_SS" 2>/dev/null || true) | grep -c "^$conn: #")/$(ss_child_count "$IC_SS")"
+}
+_ic_one_each() { [ "$(_ic_sa_counts)" = "1/1/1, 1/1" ]; }
+# kizuna holds no established SA with the peer
+_ic_kz_none_up() {
+	! kz "$IC_KZ" show ike sa | grep -qx 'IKE PH1 established' &&
+		kz "$IC_KZ" show ipsec sa | grep -qxF 'IPsec SA - 1 configured, 0 created'
+}
+# exactly one SA each side, the same SPIs crosswise
+_ic_crash_final() { # label
+	local spis ss_in ss_out kout kin
+	if lab_wait_for 10 _ic_one_each; then
+		ic_ok "$1: kizuna one IKE SA and one IPsec SA pair, charon one IKE_SA and one CHILD_SA"
+	else
+		ic_nok "$1: one SA each (kizuna IKE/established/pairs, charon IKE_SAs/CHILD_SAs: $(_ic_sa_counts))"
+		kz "$IC_KZ" show ike sa | sed 's/^/# kizuna: /'
+		ss_list_sas "$IC_SS" 2>&1 | sed 's/^/# charon: /'
+	fi
+	spis=$(ss_child_spis "$IC_SS") || spis=""
+	read -r ss_in ss_out <<<"$spis"
+	kout=$(_ic_hex "$(kz_spi "$IC_KZ" Outbound)") kin=$(_ic_hex "$(kz_spi "$IC_KZ" Inbound)")
+	ic_check "$1: our Outbound 0x$kout / Inbound 0x$kin are charon's in 0x${ss_in:-} / out 0x${ss_out:-}" \
+		test -n "$kout" -a "$kout" = "${ss_in:-}" -a -n "$kin" -a "$kin" = "${ss_out:-}"
+}
+
+# Both sides crash in turn (kizuna initiates; kizuna's IKE policy has
+# `dpd interval 2 retry 2`, charon no DPD of its own).  One DPD period is
+# 6 s.  A ping -D from LAN A (every 0.1 s) gives the times.
+#  charon SIGKILLed: kizuna declares it dead no earlier than one DPD period
+#   after charon's last ping reply and at most 1 s later, and its SAs are
+#   gone; charon started again at once: kizuna's back-off after the verdict
+#   (the profile's retry interval, 5 s) lets it set the tunnel up again
+#   within interval + 3 s of the verdict, the ping flows, one SA each.
+#  kizunad SIGKILLed and started again: its Main mode carries
+#   INITIAL-CONTACT, so charon logs it and destroys the stale IKE_SA (and
+#   its CHILD_SA); the ping flows again within one DPD period of the
+#   restart, one SA each and the old ones gone from charon.
+_ic_crash() {
+	local period=$((IC_CRASH_IVL * (IC_CRASH_RETRY + 1))) ping=$IC_NAME-crashping
+	local d pid t_kill t_last dead_line t_dead dt t_ss t_up up_ms log_n old_ike old_in
+	local t_launch t_ready first ms
+	# the profile's retry interval (the case sets none: the default)
+	local backoff=5
+	if [ "$IC_ROLE" != init ]; then
+		ic_nok "crash: only with kizuna as initiator"
+		return 0
+	fi
+	d=$(ss_dir "$IC_SS")
+
+	# ---- charon killed
+	lab_bg lan-a "$ping" ping -n -D -i 0.1 "$LAN_B_HOST"
+	ic_check "crash: ping runs through the tunnel" lab_wait_for 5 _ic_has_reply_after "$ping" 0
+	sleep 1
+	pid=$(cat "$d/run/charon.pid" 2>/dev/null) || pid=""
+	ic_eq "crash: charon's pid file names the charon we started" "$(lab_pid "ss-$IC_SS")" "$pid"
+	t_kill=$(_ic_now)
+	[ -z "$pid" ] || kill -KILL "$pid"
+	lab_kill "ss-$IC_SS"
+	if lab_wait_for $((period + 5)) grep -q 'DPD: peer .* is dead' "$LAB_DIR/kizunad-$IC_KZ.log"; then
+		dead_line=$(grep -m1 'DPD: peer .* is dead' "$LAB_DIR/kizunad-$IC_KZ.log")
+		# charon's last answer: the last reply so far (one in flight at
+		# the kill may still have come after it)
+		t_last=$(_ic_reply_before "$ping" "$(_ic_now)")
+		dt=$(_ic_log_delta "${t_last:-$t_kill}" "${dead_line%% *}")
+		t_dead=$(awk -v a="${t_last:-$t_kill}" -v d="$dt" 'BEGIN { printf "%.3f", a + d }')
+		echo "# crash: kizuna declared charon dead ${dt} s after its last ping reply" \
+			"(the SIGKILL came $(awk -v a="$t_kill" -v b="$t_last" 'BEGIN { printf "%.3f", a - b }') s after it):"
+		echo "# ${dead_line}"
+		ic_check "crash: charon killed: kizuna declares it dead ${dt} s after its last answer (${period}..$((period + 1)) s)" \
+			awk -v d="$dt" -v p="$period" 'BEGIN { exit !(d >= p - 0.5 && d <= p + 1) }'
+	else
+		ic_nok "crash: charon killed: kizuna declares it dead (no verdict in $((period + 5)) s)"
+		t_dead=$(_ic_now)
+	fi
+	ic_check "crash: kizuna's SAs with the dead charon are cleared" lab_wait_for 2 _ic_kz_none_up
+	mv -f "$(ss_log "$IC_SS")" "$LAB_DIR/$IC_NAME-charon-before-crash.log" 2>/dev/null || true
+	ic_check "crash: charon starts again" ss_start gw-b "$IC_SS"
+	t_ss=$(_ic_now)
+	if lab_wait_for 20 _ic_both_up; then
+		t_up=$(_ic_now)
+		up_ms=$(_ic_ms "$t_dead" "$t_up")
+		echo "# crash: tunnel up again $up_ms ms after the verdict (kizunad's log line), $(_ic_ms "$t_ss" "$t_up") ms after charon answered"
+		ic_check "crash: kizuna sets the tunnel up again within its back-off + 3 s of the verdict ($up_ms ms)" \
+			test "$up_ms" -le $(((backoff + 3) * 1000))
+	else
+		ic_nok "crash: kizuna sets the tunnel up again with the new charon"
+	fi
+	ic_check "crash: ping replies again" lab_wait_for 5 _ic_has_reply_after "$ping" "$t_ss"
+	lab_kill "$ping"
+	_ic_crash_final "crash, charon restarted"
+
+	# ---- kizunad killed.  No ping meanwhile: with kizunad gone, so are
+	# IPsec0 and its routes, and gw-a would route LAN B's traffic in clear
+	# to the carrier.
+	old_ike=$(ss_ike_spis "$IC_SS") || old_ike=""
+	old_in=$(ss_child_spis "$IC_SS") || old_in=""
+	log_n=$(wc -l <"$(ss_log "$IC_SS")")
+	pid=$(lab_pid "kizunad-$IC_KZ") || pid=""
+	[ -z "$pid" ] || kill -KILL "$pid"
+	lab_kill "kizunad-$IC_KZ"
+	mv -f "$LAB_DIR/kizunad-$IC_KZ.log" "$LAB_DIR/$IC_NAME-kizunad-before-crash.log"
+	rm -f "$LAB_DIR/$IC_KZ.sock"
+	t_launch=$(_ic_now)
+	ic_check "crash: kizunad starts again" kz_start "$IC_KZ" "$LAB_DIR/case-$IC_KZ.conf"
+	t_ready=$(_ic_now)
+	lab_bg lan-a "$ping-2" ping -n -D -i 0.1 "$LAN_B_HOST"
+	if lab_wait_for $((period + 10)) _ic_has_reply_after "$ping-2" "$t_ready"; then
+		first=$(_ic_reply_after "$ping-2" "$t_ready")
+		ms=$(_ic_ms "$t_launch" "$first")
+		echo "# crash: first ping reply $ms ms after kizunad was launched ($(_ic_ms "$t_launch" "$t_ready") ms to answer its console)"
+		ic_check "crash: kizunad restarted: ping flows within one DPD period ($ms ms <= ${period}000)" \
+			test "$ms" -le $((period * 1000))
+	else
+		ic_nok "crash: kizunad restarted: ping flows again"
+	fi
+	lab_kill "$ping-2"
+	ic_check "crash: charon logs kizuna's INITIAL-CONTACT" \
+		lab_wait_for 2 sh -c "tail -n +$((log_n + 1)) '$(ss_log "$IC_SS")' | grep -q 'INITIAL_CONTACT'"
+	tail -n +$((log_n + 1)) "$(ss_log "$IC_SS")" | grep -E 'INITIAL_CONTACT|duplicate' | sed 's/^/# charon: /'
+	ic_check "crash: charon dropped the stale IKE_SA ${old_ike%% *} and CHILD_SA in-SPI ${old_in%% *}" \
+		lab_wait_for 5 sh -c "! STRONGSWAN_CONF='$d/strongswan.conf' swanctl --list-sas --uri 'unix://$d/charon.vici' | grep -qE '${old_ike%% *}_i|in  ${old_in%% *}'"
+	_ic_crash_final "crash, kizunad restarted"
+}
+
 # Packets of capture $1 matching display filter $2; "error" when tshark
 # refuses (every numeric test on it then fails).
 _ic_cap_count() {
@@ -528,6 +705,7 @@ ic_case() {
 	[[ $IC_EXTRA != *,rekey,* ]] || _ic_rekey
 	[[ $IC_EXTRA != *,reauth,* ]] || _ic_reauth
 	[[ $IC_EXTRA != *,restart,* ]] || _ic_restart
+	[[ $IC_EXTRA != *,crash,* ]] || _ic_crash
 	[[ $IC_EXTRA != *,kzrekey,* ]] || _ic_kzrekey
 
 	# deletes (RFC 2408 5.15): the side that ends tells the other
