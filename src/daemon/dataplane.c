@@ -140,7 +140,7 @@ struct kzd_dataplane {
 	struct dp_worker w;
 	/* drop counters, written by the worker */
 	atomic_uint_fast64_t drop_no_sa, drop_selector, drop_not_ipv4, drop_send, tx_no_sa;
-	atomic_uint_fast64_t drop_ike_queue;
+	atomic_uint_fast64_t drop_ike_queue, drop_malformed;
 };
 
 static void count(atomic_uint_fast64_t *c)
@@ -616,6 +616,12 @@ static void inbound(struct kzd_dataplane *dp, const struct dp_table *t,
 		count(&dp->drop_no_sa);
 		return;
 	}
+	/* The SA was negotiated for one encapsulation (RFC 3948 UDP or plain
+	 * IP protocol 50); the other one is not how the peer sends it. */
+	if (p->in.udp_encap != udp) {
+		esp_sa_count_drop(p->esp_in, ESP_DROP_WRONG_ENCAP);
+		return;
+	}
 	if (esp_decap(p->esp_in, esp, len, dp->w.inner, DP_BUF, &ilen, &why) < 0) {
 		log_debug("ESP spi 0x%08x from %s dropped: %s", spi, inet_ntoa(from->sin_addr),
 			  esp_drop_name(why));
@@ -717,7 +723,12 @@ static void natt_one(struct kzd_dataplane *dp, const struct dp_table *t,
 	case ESP_UDP_IKE:
 		queue_ike(dp, local, from, b + ESP_UDP_MARKER_LEN, len - ESP_UDP_MARKER_LEN);
 		break;
-	default:
+	case ESP_UDP_KEEPALIVE:
+		break;
+	case ESP_UDP_INVALID:
+		/* Neither keepalive, IKE nor ESP (empty, 1-7 bytes, or a
+		 * short one with a non-zero "SPI"). */
+		count(&dp->drop_malformed);
 		break;
 	}
 }
@@ -751,6 +762,8 @@ static void worker_natt(struct kzd_dataplane *dp, const struct dp_table *t, int 
 					seg = (size_t)g;
 			}
 		}
+		if (len == 0) /* an empty datagram is malformed too */
+			natt_one(dp, t, &local, &w->addr[i], b, 0);
 		for (size_t off = 0; off < len; off += seg)
 			natt_one(dp, t, &local, &w->addr[i], b + off,
 				 len - off < seg ? len - off : seg);
@@ -1032,7 +1045,7 @@ int kzd_dataplane_start(struct kzd *d)
 void kzd_dataplane_show_stats(struct kzd *d, bool json, struct strbuf *out)
 {
 	struct kzd_dataplane *dp = d->dp;
-	unsigned long long no_sa = 0, tx_no_sa = 0, not4 = 0, send = 0, ikeq = 0;
+	unsigned long long no_sa = 0, tx_no_sa = 0, not4 = 0, send = 0, ikeq = 0, bad = 0;
 
 	if (dp) {
 		no_sa = atomic_load(&dp->drop_no_sa);
@@ -1040,19 +1053,22 @@ void kzd_dataplane_show_stats(struct kzd *d, bool json, struct strbuf *out)
 		not4 = atomic_load(&dp->drop_not_ipv4);
 		send = atomic_load(&dp->drop_send);
 		ikeq = atomic_load(&dp->drop_ike_queue);
+		bad = atomic_load(&dp->drop_malformed);
 	}
 	if (json)
 		sb_printf(out, "{\"no_sa\":%llu,\"outbound_no_sa\":%llu,\"not_ipv4\":%llu,"
-			       "\"send_errors\":%llu,\"ike_queue_full\":%llu,\"sas\":[",
-			  no_sa, tx_no_sa, not4, send, ikeq);
+			       "\"send_errors\":%llu,\"ike_queue_full\":%llu,\"malformed\":%llu,"
+			       "\"sas\":[",
+			  no_sa, tx_no_sa, not4, send, ikeq, bad);
 	else
 		sb_printf(out,
 			  "inbound ESP for no SA: %llu\n"
 			  "outbound packets outside every SA's selectors (not sent): %llu\n"
 			  "outbound packets not IPv4: %llu\n"
 			  "send errors: %llu\n"
-			  "IKE datagrams on 4500 dropped (queue full): %llu\n",
-			  no_sa, tx_no_sa, not4, send, ikeq);
+			  "IKE datagrams on 4500 dropped (queue full): %llu\n"
+			  "malformed datagrams on 4500 (not keepalive, IKE or ESP): %llu\n",
+			  no_sa, tx_no_sa, not4, send, ikeq, bad);
 	for (size_t i = 0; dp && i < dp->n; i++) {
 		const struct esp_sa *sa = dp->v[i]->esp_in;
 
