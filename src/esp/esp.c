@@ -106,7 +106,9 @@ int esp_encap(struct esp_sa *sa, const uint8_t *inner, size_t len, uint8_t *out,
 	put_be32(out + 4, seq);
 	iv = out + ESP_HDR_LEN;
 	payload = iv + sa->iv_len;
-	memmove(payload, inner, len);
+	/* The caller may have built the packet in place already. */
+	if (payload != inner)
+		memmove(payload, inner, len);
 	/* RFC 4303 2.4: default padding bytes 1, 2, 3, ... */
 	for (i = 0; i < padlen; i++)
 		payload[len + i] = (uint8_t)(i + 1);

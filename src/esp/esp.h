@@ -115,7 +115,9 @@ void esp_sa_count_drop(struct esp_sa *sa, enum esp_drop why);
  * (exhaustion is otherwise 4 billion packets away).  0 is refused. */
 int esp_sa_impair_seq(struct esp_sa *sa, uint32_t next);
 
-/* Outbound: inner (an IPv4 packet) into out, *outlen set.
+/* Outbound: inner (an IPv4 packet) into out, *outlen set.  inner may
+ * overlap out; placed at out + ESP_HDR_LEN + esp_sa_iv_len() it is
+ * encrypted in place without a copy.
  * KZ_ENOSPC: cap < esp_sa_encap_len().  KZ_ERANGE: the SA cannot send
  * any more (sequence numbers exhausted or lifetime bytes reached;
  * esp_sa_state() says which) - rekey.  KZ_EINVAL: not an outbound SA or an
