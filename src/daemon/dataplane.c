@@ -20,6 +20,15 @@
  * reordering we made; every esp_sa is used by the worker alone, as esp.h
  * asks.  Buffers are allocated once, never per packet.
  *
+ * Offloads.  The TUN devices are opened with a virtio-net header and TSO
+ * (apply.c, net/tun.c): the kernel hands over whole TCP bursts of up to
+ * 64 KB, which are cut here (esp/vnet.c) straight into the place where
+ * esp_encap encrypts them in place, and sent as UDP GSO runs: one read and
+ * one send where there were ~40 of each.  The other way, decrypted TCP
+ * segments of one connection that follow each other are joined again
+ * (GRO in userspace, esp/vnet.c) and written to TUN as one super-packet
+ * with a partial checksum; the batch's end writes what is still held.
+ *
  * The control thread owns the list of SA pairs.  Each change publishes a
  * new immutable table (SA pointers, TUN fds, MSS limits per unit) with one
  * atomic pointer store; the worker loads the pointer once per batch, inside
@@ -28,8 +37,8 @@
  * outside a section or has started a new one (a grace period, as in RCU):
  * no lock is taken on the hot path.  The only state the worker writes that
  * the control thread reads is atomic: the learnt peer address, the drop
- * counters, and the esp_sa counters read for show (64-bit aligned words,
- * read while the worker may write them; a value may be one packet old).
+ * counters, and the esp_sa counters read for show (relaxed atomics with
+ * the worker as their one writer; a value may be one packet old).
  *
  * What only the control thread may do is asked for through a pipe: IKE
  * datagrams that came to port 4500 (queued), and on-demand initiation
