@@ -107,9 +107,6 @@ static int parse_gso(struct vnet_pkt *p, uint8_t gso)
 	uint16_t frag;
 	size_t l4len;
 
-	/* No IPv4 packet, and so no segment, is longer. */
-	if (p->len > 0xffff)
-		return KZ_EPROTO;
 	buf_init(&b, p->ip, p->len);
 	if (buf_get_u8(&b, &vihl) < 0 || buf_skip(&b, 5) < 0 || buf_get_u16(&b, &frag) < 0 ||
 	    buf_skip(&b, 1) < 0 || buf_get_u8(&b, &proto) < 0)
@@ -165,6 +162,9 @@ int vnet_parse(const uint8_t *frame, size_t len, struct vnet_pkt *p)
 	p->len = buf_left(&b);
 	if (p->len == 0)
 		return KZ_ETRUNC;
+	/* No IPv4 packet, and so no segment, is longer. */
+	if (p->len > 0xffff)
+		return KZ_EPROTO;
 	p->kind = VNET_PLAIN;
 	p->nseg = 1;
 	/* ECN only says the kernel left CWR to the segmenter; the segmenter

@@ -262,6 +262,8 @@ static void test_bad(void **state)
 	put_vnet(frame, 0, VNET_GSO_TCPV4, 0, 1000, 0, 0);
 	assert_int_equal(vnet_parse(frame, VNET_HDR_LEN + 65536, &p), KZ_EPROTO);
 	assert_int_equal(vnet_parse(frame, VNET_HDR_LEN + 65535, &p), 0);
+	put_vnet(frame, 0, VNET_GSO_NONE, 0, 0, 0, 0);
+	assert_int_equal(vnet_parse(frame, VNET_HDR_LEN + 65536, &p), KZ_EPROTO);
 }
 
 static uint8_t gbuf[VNET_GRO_BUF];
