@@ -14,7 +14,8 @@
 /* Frames carry a struct virtio_net_hdr (IFF_VNET_HDR) and the device takes
  * TCP and UDP super-packets and partial checksums from the stack
  * (TUNSETOFFLOAD: TUN_F_CSUM, TUN_F_TSO4, TUN_F_TSO_ECN and, where the
- * kernel has it, TUN_F_USO4): the reader segments them (esp/vnet.h).  Each
+ * kernel has them, TUN_F_USO4 with TUN_F_USO6, which the kernel only
+ * takes together): the reader segments them (esp/vnet.h).  Each
  * write must start with a virtio_net_hdr too.  A kernel that refuses the
  * offloads still gets the header, with no GSO in it. */
 #define KZ_TUN_OFFLOAD 0x2
