@@ -19,7 +19,10 @@
 # 2 x payload bytes / (CPU s of A + CPU s of B), because every byte is
 # encrypted once (on A) and decrypted once (on B).  The reference is
 # `openssl speed` on this machine for the same cipher at 1408-byte buffers
-# (CBC+HMAC: 1 / (1/aes-256-cbc + 1/hmac-sha256), one core).
+# (CBC+HMAC: 1 / (1/aes-256-cbc + 1/hmac-sha256), one core).  busy: how
+# much of all the machine's CPUs (/proc/stat, not idle or iowait) was used
+# during the run, by anything: near 100 % means a run is CPU-bound and more
+# threads could only move time between the processes sharing the box.
 #
 # Usage: sudo bench/throughput.sh [build-dir]
 # Knobs: BENCH_TIME (s per iperf3 run, default 10), BENCH_MODES ("routed
@@ -73,6 +76,11 @@ ref_set() { # cipher
 	esac
 }
 
+# Busy and total jiffies of the whole machine (all CPUs), from /proc/stat.
+machine_ticks() {
+	awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t }' /proc/stat
+}
+
 cpu_ticks() { # pid...: utime + stime of each, summed
 	local t=0 p
 	for p in "$@"; do
@@ -102,12 +110,16 @@ else:
 
 # Runs every stream count against what is up; pids: the gateway daemons.
 measure() { # mode cipher pid...
-	local mode=$1 c=$2 s bps bytes t0 t1 cpu bpc refr
+	local mode=$1 c=$2 s bps bytes t0 t1 cpu bpc refr m0 m1 busy
 	shift 2
 	for s in $BENCH_STREAMS; do
 		t0=$(cpu_ticks "$@")
+		m0=$(machine_ticks)
 		read -r bps bytes < <(run_iperf "$s")
+		m1=$(machine_ticks)
 		t1=$(cpu_ticks "$@")
+		busy=$(awk -v a="$m0" -v b="$m1" 'BEGIN { split(a, x, " "); split(b, y, " ");
+			d = y[2] - x[2]; printf "%.0f%%", (d > 0 ? 100 * (y[1] - x[1]) / d : 0) }')
 		if [ $# -gt 0 ]; then
 			cpu=$(awk -v a="$t0" -v b="$t1" -v hz="$HZ" 'BEGIN { printf "%.2f", (b - a) / hz }')
 			bpc=$(awk -v by="$bytes" -v c="$cpu" 'BEGIN { printf "%.0f", (c > 0 ? 2 * by / c : 0) }')
@@ -115,8 +127,8 @@ measure() { # mode cipher pid...
 		else
 			cpu=- bpc=- refr=-
 		fi
-		results+=("$(printf '%-11s %-26s %2s %9.1f %8s %14s %14s' "$mode" "$(cipher_name "$c")" "$s" \
-			"$(awk -v b="$bps" 'BEGIN { print b / 1e6 }')" "$cpu" "$bpc" "$refr")")
+		results+=("$(printf '%-11s %-26s %2s %9.1f %8s %14s %14s %5s' "$mode" "$(cipher_name "$c")" "$s" \
+			"$(awk -v b="$bps" 'BEGIN { print b / 1e6 }')" "$cpu" "$bpc" "$refr" "$busy")")
 		echo "${results[-1]}" >&2
 	done
 }
@@ -252,5 +264,5 @@ done
 
 echo
 echo "throughput: iperf3 TCP $LAN_A_HOST -> $LAN_B_HOST, ${BENCH_TIME} s per run, $(nproc) CPUs"
-printf '%-11s %-26s %2s %9s %8s %14s %14s\n' mode cipher P Mbit/s gw-cpu-s bytes/cpu-s openssl-B/s
+printf '%-11s %-26s %2s %9s %8s %14s %14s %5s\n' mode cipher P Mbit/s gw-cpu-s bytes/cpu-s openssl-B/s busy
 for r in "${results[@]}"; do echo "$r"; done

@@ -111,7 +111,9 @@ static void apply_tuns(struct kzd *d, bool set_admin, unsigned only_unit, bool o
 			continue;
 		if (!t->open) {
 			kzd_tun_name(u, t->ifname, sizeof(t->ifname));
-			r = kz_tun_create(t->ifname, 0, &t->fd);
+			/* Offloads: one read brings a whole TCP burst
+			 * (dataplane.c segments it). */
+			r = kz_tun_create(t->ifname, KZ_TUN_OFFLOAD, &t->fd);
 			if (r < 0) {
 				log_err("interface IPsec%u: cannot create TUN device %s: %s", u,
 					t->ifname, kz_strerror(r));

@@ -20,6 +20,15 @@
  * reordering we made; every esp_sa is used by the worker alone, as esp.h
  * asks.  Buffers are allocated once, never per packet.
  *
+ * Offloads.  The TUN devices are opened with a virtio-net header and TSO
+ * (apply.c, net/tun.c): the kernel hands over whole TCP bursts of up to
+ * 64 KB, which are cut here (esp/vnet.c) straight into the place where
+ * esp_encap encrypts them in place, and sent as UDP GSO runs: one read and
+ * one send where there were ~40 of each.  The other way, decrypted TCP
+ * segments of one connection that follow each other are joined again
+ * (GRO in userspace, esp/vnet.c) and written to TUN as one super-packet
+ * with a partial checksum; the batch's end writes what is still held.
+ *
  * The control thread owns the list of SA pairs.  Each change publishes a
  * new immutable table (SA pointers, TUN fds, MSS limits per unit) with one
  * atomic pointer store; the worker loads the pointer once per batch, inside
@@ -28,8 +37,8 @@
  * outside a section or has started a new one (a grace period, as in RCU):
  * no lock is taken on the hot path.  The only state the worker writes that
  * the control thread reads is atomic: the learnt peer address, the drop
- * counters, and the esp_sa counters read for show (64-bit aligned words,
- * read while the worker may write them; a value may be one packet old).
+ * counters, and the esp_sa counters read for show (relaxed atomics with
+ * the worker as their one writer; a value may be one packet old).
  *
  * What only the control thread may do is asked for through a pipe: IKE
  * datagrams that came to port 4500 (queued), on-demand initiation (one
@@ -40,6 +49,7 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
+#include <linux/if_tun.h>
 #include <net/if.h>
 #include <netinet/ip.h>
 #include <netinet/udp.h>
@@ -55,6 +65,7 @@
 #include <unistd.h>
 
 #include "../esp/esp.h"
+#include "../esp/vnet.h"
 #include "../ike/ike.h"
 #include "../lib/err.h"
 #include "../lib/log.h"
@@ -69,6 +80,10 @@
 #define DP_IKE_QUEUE_MAX 256 /* IKE datagrams waiting for the control thread */
 #define DP_TUN_TXQLEN 2000   /* TUN queue: room for a batch of TCP bursts */
 #define DP_GSO_MAX 60000     /* bytes per UDP GSO send (under 64 KB of IPv4) */
+#define DP_GSO_SEGS 64       /* datagrams per UDP GSO send (UDP_MAX_SEGMENTS) */
+#define DP_TX_ARENA (512 * 1024) /* encrypted packets waiting for sendmmsg */
+#define DP_TX_PKTS 512
+#define DP_TX_MSGS 128
 
 /* epoll tags: TUN units are 0..KZ_MAX_IPSEC_IF-1. */
 #define TAG_RAW 0x10000u
@@ -100,6 +115,7 @@ struct dp_sa {
 struct dp_table {
 	size_t n;
 	int tun_fd[KZ_MAX_IPSEC_IF];   /* -1: not open */
+	bool vnet[KZ_MAX_IPSEC_IF];    /* frames carry a virtio-net header */
 	uint16_t mss[KZ_MAX_IPSEC_IF]; /* clamp limit, 0: off */
 	struct dp_sa *sa[];            /* newest last */
 };
@@ -111,17 +127,40 @@ struct dp_ike_msg {
 	uint8_t data[];
 };
 
+union dp_ctl {
+	char buf[CMSG_SPACE(sizeof(struct in_pktinfo)) + CMSG_SPACE(sizeof(int))];
+	struct cmsghdr align;
+};
+
+/* Encrypted packets on their way out: written one after the other into
+ * the arena, grouped into messages (a UDP GSO run, or one plain ESP
+ * packet), sent with sendmmsg when the arena or the arrays fill up and at
+ * the end of each TUN batch. */
+struct dp_tx {
+	uint8_t *arena;
+	size_t used;
+	int k, m;                   /* iov and msg entries in use */
+	int start, cur_fd;          /* messages from start on go to cur_fd */
+	const struct dp_sa *run;    /* SA of message m - 1 while it can grow */
+	size_t run_bytes;
+	struct mmsghdr msg[DP_TX_MSGS];
+	struct iovec iov[DP_TX_PKTS];
+	struct sockaddr_in addr[DP_TX_MSGS];
+	union dp_ctl ctl[DP_TX_MSGS];
+};
+
 /* The worker's own buffers. */
 struct dp_worker {
-	uint8_t *inner;                    /* one inner packet */
-	uint8_t *rbuf[DP_BATCH];           /* received ESP, encrypted output */
+	uint8_t *inner;                    /* a TUN frame, or a decrypted packet
+					    * behind room for the virtio-net header */
+	uint8_t *rbuf[DP_BATCH];           /* received ESP */
 	struct mmsghdr msg[DP_BATCH];
 	struct iovec iov[DP_BATCH];
 	struct sockaddr_in addr[DP_BATCH];
-	union {
-		char buf[CMSG_SPACE(sizeof(struct in_pktinfo)) + CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} ctl[DP_BATCH];
+	union dp_ctl ctl[DP_BATCH];
+	struct dp_tx tx;
+	struct vnet_gro gro;               /* decrypted TCP segments being joined */
+	unsigned gro_unit;                 /* for IPsec<gro_unit> */
 };
 
 struct kzd_dataplane {
@@ -131,6 +170,7 @@ struct kzd_dataplane {
 	struct event *ev_keepalive, *ev_note;
 	uint16_t mss_now[KZ_MAX_IPSEC_IF];
 	bool tun_watched[KZ_MAX_IPSEC_IF];
+	bool tun_vnet[KZ_MAX_IPSEC_IF];
 	/* shared */
 	_Atomic(struct dp_table *) table;
 	atomic_uint_fast64_t section; /* odd while the worker holds a table */
@@ -152,7 +192,7 @@ struct kzd_dataplane {
 	struct dp_worker w;
 	/* drop counters, written by the worker */
 	atomic_uint_fast64_t drop_no_sa, drop_selector, drop_not_ipv4, drop_send, tx_no_sa;
-	atomic_uint_fast64_t drop_ike_queue;
+	atomic_uint_fast64_t drop_ike_queue, drop_malformed;
 };
 
 static void count(atomic_uint_fast64_t *c)
@@ -176,6 +216,8 @@ static void peer_unpack(uint64_t v, struct sockaddr_in *a)
 static void dp_buffers_free(struct kzd_dataplane *dp)
 {
 	free(dp->w.inner);
+	free(dp->w.tx.arena);
+	free(dp->w.gro.buf);
 	for (int i = 0; i < DP_BATCH; i++)
 		free(dp->w.rbuf[i]);
 }
@@ -206,6 +248,8 @@ static struct kzd_dataplane *dp_get(struct kzd *d)
 	dp->ike_tail = &dp->ike_head;
 	pthread_mutex_init(&dp->ike_lock, NULL);
 	dp->w.inner = malloc(DP_BUF);
+	dp->w.tx.arena = malloc(DP_TX_ARENA);
+	dp->w.gro.buf = malloc(VNET_GRO_BUF);
 	for (int i = 0; i < DP_BATCH; i++)
 		dp->w.rbuf[i] = malloc(DP_BUF);
 	dp->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -214,7 +258,7 @@ static struct kzd_dataplane *dp_get(struct kzd *d)
 		dp->note_rd = p[0];
 		dp->note_wr = p[1];
 	}
-	if (!atomic_load(&dp->table) || !dp->w.inner || !dp->w.rbuf[DP_BATCH - 1] ||
+	if (!atomic_load(&dp->table) || !dp->w.inner || !dp->w.tx.arena || !dp->w.gro.buf ||
 	    dp->epfd < 0 || dp->kick_fd < 0 || dp->note_rd < 0) {
 		log_err("data plane: cannot set up: %s", strerror(errno));
 		goto fail;
@@ -305,6 +349,7 @@ static int publish(struct kzd *d, struct dp_sa *gone)
 		t->sa[i] = dp->v[i];
 	for (unsigned u = 0; u < KZ_MAX_IPSEC_IF; u++) {
 		t->tun_fd[u] = d->tun[u].open && dp->tun_watched[u] ? d->tun[u].fd : -1;
+		t->vnet[u] = dp->tun_vnet[u];
 		t->mss[u] = dp->mss_now[u] = d->tun[u].open ? mss_limit(d, u) : 0;
 	}
 	old = atomic_exchange(&dp->table, t);
@@ -419,24 +464,25 @@ void kzd_dataplane_stats(struct kzd *d, uint32_t spi, enum kz_child_dir dir,
 
 /* ---- worker: outbound ---- */
 
-/* Starts message m: iov[i] (len bytes of rbuf[i]) to the SA's peer from
- * its local address (IP_PKTINFO). */
-static void msg_start(struct dp_worker *w, int m, int i, const struct dp_sa *p, size_t len)
+/* Starts message m of x with iov[i] (len bytes at pkt) to the SA's peer
+ * from its local address (IP_PKTINFO). */
+static void msg_start(struct dp_tx *x, int m, int i, const struct dp_sa *p, uint8_t *pkt,
+		      size_t len)
 {
-	struct msghdr *h = &w->msg[m].msg_hdr;
+	struct msghdr *h = &x->msg[m].msg_hdr;
 	struct in_pktinfo pi = { .ipi_spec_dst = p->out.local.sin_addr };
 	struct cmsghdr *cm;
 
-	peer_unpack(atomic_load_explicit(&p->peer, memory_order_relaxed), &w->addr[m]);
-	w->iov[i].iov_base = w->rbuf[i];
-	w->iov[i].iov_len = len;
+	peer_unpack(atomic_load_explicit(&p->peer, memory_order_relaxed), &x->addr[m]);
+	x->iov[i].iov_base = pkt;
+	x->iov[i].iov_len = len;
 	memset(h, 0, sizeof(*h));
-	h->msg_name = &w->addr[m];
-	h->msg_namelen = sizeof(w->addr[m]);
-	h->msg_iov = &w->iov[i];
+	h->msg_name = &x->addr[m];
+	h->msg_namelen = sizeof(x->addr[m]);
+	h->msg_iov = &x->iov[i];
 	h->msg_iovlen = 1;
-	memset(&w->ctl[m], 0, sizeof(w->ctl[m]));
-	h->msg_control = w->ctl[m].buf;
+	memset(&x->ctl[m], 0, sizeof(x->ctl[m]));
+	h->msg_control = x->ctl[m].buf;
 	h->msg_controllen = CMSG_SPACE(sizeof(pi));
 	cm = CMSG_FIRSTHDR(h);
 	cm->cmsg_level = IPPROTO_IP;
@@ -448,15 +494,15 @@ static void msg_start(struct dp_worker *w, int m, int i, const struct dp_sa *p, 
 /* Message m carries several ESP-in-UDP packets back to back: the kernel
  * cuts them into datagrams of the first one's size (UDP GSO), so the whole
  * run crosses the stack as one packet. */
-static void msg_gso(struct dp_worker *w, int m)
+static void msg_gso(struct dp_tx *x, int m)
 {
-	struct msghdr *h = &w->msg[m].msg_hdr;
+	struct msghdr *h = &x->msg[m].msg_hdr;
 	struct cmsghdr *cm;
 	uint16_t seg = (uint16_t)h->msg_iov[0].iov_len;
 
 	if (h->msg_iovlen < 2)
 		return;
-	h->msg_controllen = sizeof(w->ctl[m].buf);
+	h->msg_controllen = sizeof(x->ctl[m].buf);
 	cm = CMSG_NXTHDR(h, CMSG_FIRSTHDR(h));
 	cm->cmsg_level = SOL_UDP;
 	cm->cmsg_type = UDP_SEGMENT;
@@ -466,11 +512,10 @@ static void msg_gso(struct dp_worker *w, int m)
 
 /* Sends msg[from..to) on fd with as few system calls as the socket
  * takes; what it refuses is counted. */
-static void flush(struct kzd_dataplane *dp, int fd, int from, int to)
+static void flush(struct kzd_dataplane *dp, struct mmsghdr *msg, int fd, int from, int to)
 {
 	while (from < to) {
-		int r = fd >= 0 ? sendmmsg(fd, &dp->w.msg[from], (unsigned)(to - from),
-					   MSG_DONTWAIT)
+		int r = fd >= 0 ? sendmmsg(fd, &msg[from], (unsigned)(to - from), MSG_DONTWAIT)
 				: -1;
 
 		if (r <= 0) {
@@ -482,6 +527,64 @@ static void flush(struct kzd_dataplane *dp, int fd, int from, int to)
 		}
 		from += r;
 	}
+}
+
+/* Sends everything queued and empties the arena. */
+static void tx_flush(struct kzd_dataplane *dp, struct dp_tx *x)
+{
+	if (x->m > 0) {
+		msg_gso(x, x->m - 1);
+		flush(dp, x->msg, x->cur_fd, x->start, x->m);
+	}
+	x->used = 0;
+	x->k = x->m = x->start = 0;
+	x->cur_fd = -1;
+	x->run = NULL;
+	x->run_bytes = 0;
+}
+
+/* Room for one more packet of up to need bytes (and a message for it). */
+static uint8_t *tx_room(struct kzd_dataplane *dp, struct dp_tx *x, size_t need)
+{
+	if (x->used + need > DP_TX_ARENA || x->k >= DP_TX_PKTS || x->m >= DP_TX_MSGS)
+		tx_flush(dp, x);
+	return x->arena + x->used;
+}
+
+/* Queues the olen bytes just encrypted at the arena's end for p's peer on
+ * ofd: they join the previous message when that is a UDP GSO run of the
+ * same SA that can take them, else they start a message. */
+static void tx_queue(struct kzd_dataplane *dp, struct dp_tx *x, const struct dp_sa *p, int ofd,
+		     size_t olen)
+{
+	uint8_t *pkt = x->arena + x->used;
+	struct msghdr *h = x->m > 0 ? &x->msg[x->m - 1].msg_hdr : NULL;
+
+	/* Keep the next packet 16-byte aligned for the cipher. */
+	x->used += (olen + 15) & ~(size_t)15;
+	if (x->run == p && olen <= h->msg_iov[0].iov_len && x->run_bytes + olen <= DP_GSO_MAX &&
+	    h->msg_iovlen < DP_GSO_SEGS) {
+		/* Only the last datagram of a GSO message may be shorter: a
+		 * short one closes the run. */
+		x->iov[x->k].iov_base = pkt;
+		x->iov[x->k].iov_len = olen;
+		if (olen < h->msg_iov[0].iov_len)
+			x->run = NULL;
+		h->msg_iovlen++;
+		x->run_bytes += olen;
+		x->k++;
+		return;
+	}
+	if (x->m > 0)
+		msg_gso(x, x->m - 1);
+	if (x->m > x->start && ofd != x->cur_fd) {
+		flush(dp, x->msg, x->cur_fd, x->start, x->m);
+		x->start = x->m;
+	}
+	x->cur_fd = ofd;
+	msg_start(x, x->m++, x->k++, p, pkt, olen);
+	x->run = p->out.udp_encap ? p : NULL;
+	x->run_bytes = olen;
 }
 
 /* The outbound SA of IPsec<unit> whose selectors hold the packet; the
@@ -521,16 +624,18 @@ static void on_demand_note(struct kzd_dataplane *dp, unsigned unit)
 		note(dp, NOTE_ON_DEMAND);
 }
 
-/* Up to DP_BATCH packets from IPsec<unit>'s TUN device, encrypted into
- * rbuf[k], sent with one sendmmsg per run of the same socket; ESP-in-UDP
- * packets of one SA and one size join one UDP GSO message. */
+/* Up to DP_BATCH frames from IPsec<unit>'s TUN device.  With offloads a
+ * frame may be a TCP (or UDP) super-packet of up to 64 KB: it is cut into
+ * segments (esp/vnet.c) that are written straight to where esp_encap
+ * puts the payload, encrypted in place and queued; ESP-in-UDP packets of
+ * one SA and one size join one UDP GSO message.  So one read and one send
+ * carry what took some 40 of each. */
 static void worker_tun(struct kzd_dataplane *dp, const struct dp_table *t, unsigned unit)
 {
 	struct dp_worker *w = &dp->w;
-	int fd = t->tun_fd[unit], k = 0, m = 0, start = 0, cur_fd = -1;
+	struct dp_tx *x = &w->tx;
+	int fd = t->tun_fd[unit];
 	int natt = atomic_load_explicit(&dp->natt_fd, memory_order_acquire);
-	const struct dp_sa *run = NULL; /* SA of message m - 1 while it can grow */
-	size_t run_bytes = 0;
 	struct timespec ts;
 	uint64_t now;
 
@@ -540,19 +645,34 @@ static void worker_tun(struct kzd_dataplane *dp, const struct dp_table *t, unsig
 	now = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 	for (int n = 0; n < DP_BATCH; n++) {
 		ssize_t len = read(fd, w->inner, DP_BUF);
+		struct vnet_pkt vp;
 		struct dp_sa *p;
 		uint32_t src, dst;
-		size_t olen;
-		int r, ofd;
+		size_t hdr, off;
+		int ofd;
 
 		if (len <= 0)
 			break;
-		if (len < 20 || (w->inner[0] >> 4) != 4) {
+		if (t->vnet[unit]) {
+			/* A frame the kernel built that we cannot cut: not
+			 * IPv4 (GSO types we did not ask for) or broken. */
+			if (vnet_parse(w->inner, (size_t)len, &vp) < 0) {
+				count(&dp->drop_not_ipv4);
+				continue;
+			}
+		} else {
+			memset(&vp, 0, sizeof(vp));
+			vp.ip = w->inner;
+			vp.len = (size_t)len;
+			vp.kind = VNET_PLAIN;
+			vp.nseg = 1;
+		}
+		if (vp.len < 20 || (vp.ip[0] >> 4) != 4) {
 			count(&dp->drop_not_ipv4);
 			continue;
 		}
-		memcpy(&src, w->inner + 12, 4);
-		memcpy(&dst, w->inner + 16, 4);
+		memcpy(&src, vp.ip + 12, 4);
+		memcpy(&dst, vp.ip + 16, 4);
 		p = find_out(t, unit, src, dst, now);
 		if (!p) {
 			/* Outside every selector, or no SA yet: never in clear. */
@@ -560,50 +680,39 @@ static void worker_tun(struct kzd_dataplane *dp, const struct dp_table *t, unsig
 			on_demand_note(dp, unit);
 			continue;
 		}
-		if (t->mss[unit])
-			kz_mss_clamp_packet(w->inner, (size_t)len, t->mss[unit]);
-		r = esp_encap(p->esp_out, w->inner, (size_t)len, w->rbuf[k], DP_BUF, &olen);
-		if (r < 0) {
-			if (r == KZ_ERANGE && !p->warned) {
-				p->warned = true;
-				log_info("IPsec SA 0x%08x can send no more (%s); rekey needed",
-					 p->out.spi,
-					 esp_sa_state(p->esp_out) == ESP_SA_SEQ_EXHAUSTED
-						 ? "sequence numbers used up"
-						 : "lifetime bytes reached");
-			}
-			continue;
-		}
 		ofd = p->out.udp_encap ? natt : dp->raw_fd;
-		if (run == p && olen <= w->msg[m - 1].msg_hdr.msg_iov[0].iov_len &&
-		    run_bytes + olen <= DP_GSO_MAX) {
-			struct msghdr *h = &w->msg[m - 1].msg_hdr;
+		hdr = ESP_HDR_LEN + esp_sa_iv_len(p->esp_out);
+		for (size_t i = 0; i < vp.nseg; i++) {
+			size_t slen = vnet_seg_len(&vp, i), olen;
+			size_t need = esp_sa_encap_len(p->esp_out, slen);
+			uint8_t *out = tx_room(dp, x, need);
+			int r;
 
-			/* Only the last datagram of a GSO message may be
-			 * shorter: a short one closes the run. */
-			w->iov[k].iov_base = w->rbuf[k];
-			w->iov[k].iov_len = olen;
-			if (olen < h->msg_iov[0].iov_len)
-				run = NULL;
-			h->msg_iovlen++;
-			run_bytes += olen;
-			k++;
-			continue;
+			/* The segment goes where esp_encap puts the inner
+			 * packet: no copy in between. */
+			off = DP_TX_ARENA - x->used;
+			if (vnet_segment(&vp, i, out + hdr, off - hdr, &slen) < 0) {
+				count(&dp->drop_not_ipv4);
+				break;
+			}
+			if (t->mss[unit])
+				kz_mss_clamp_packet(out + hdr, slen, t->mss[unit]);
+			r = esp_encap(p->esp_out, out + hdr, slen, out, off, &olen);
+			if (r < 0) {
+				if (r == KZ_ERANGE && !p->warned) {
+					p->warned = true;
+					log_info("IPsec SA 0x%08x can send no more (%s); rekey needed",
+						 p->out.spi,
+						 esp_sa_state(p->esp_out) == ESP_SA_SEQ_EXHAUSTED
+							 ? "sequence numbers used up"
+							 : "lifetime bytes reached");
+				}
+				break;
+			}
+			tx_queue(dp, x, p, ofd, olen);
 		}
-		if (m > 0)
-			msg_gso(w, m - 1);
-		if (m > start && ofd != cur_fd) {
-			flush(dp, cur_fd, start, m);
-			start = m;
-		}
-		cur_fd = ofd;
-		msg_start(w, m++, k++, p, olen);
-		run = p->out.udp_encap ? p : NULL;
-		run_bytes = olen;
 	}
-	if (m > 0)
-		msg_gso(w, m - 1);
-	flush(dp, cur_fd, start, m);
+	tx_flush(dp, x);
 }
 
 /* ---- worker: inbound ---- */
@@ -642,6 +751,58 @@ static void stray(struct kzd_dataplane *dp, const struct sockaddr_in *local,
 		note(dp, NOTE_STRAY);
 }
 
+/* Writes the packet of len bytes at buf + VNET_HDR_LEN to IPsec<unit>,
+ * behind a virtio-net header when the device takes one (a complete packet:
+ * no GSO, checksums as they came). */
+static int tun_write(const struct dp_table *t, unsigned unit, uint8_t *buf, size_t len)
+{
+	if (!t->vnet[unit])
+		return write(t->tun_fd[unit], buf + VNET_HDR_LEN, len) < 0 ? KZ_ESYS : 0;
+	vnet_hdr_plain(buf);
+	return write(t->tun_fd[unit], buf, len + VNET_HDR_LEN) < 0 ? KZ_ESYS : 0;
+}
+
+/* Writes the TCP segments joined so far (if any) to their TUN device. */
+static void gro_flush(struct kzd_dataplane *dp, const struct dp_table *t)
+{
+	struct dp_worker *w = &dp->w;
+	size_t n = vnet_gro_finish(&w->gro);
+	int fd = t->tun_fd[w->gro_unit];
+
+	if (n && (fd < 0 || write(fd, w->gro.buf, n) < 0))
+		count(&dp->drop_send);
+}
+
+/* An authentic inner packet (len bytes at buf + VNET_HDR_LEN) for
+ * IPsec<unit>: joined to the TCP segments before it when it continues them
+ * (esp/vnet.h: GRO in userspace, one write for a whole burst), else
+ * written after them.  The batch's end writes what is still held. */
+static void tun_deliver(struct kzd_dataplane *dp, const struct dp_table *t, unsigned unit,
+			uint8_t *buf, size_t len)
+{
+	struct dp_worker *w = &dp->w;
+	const uint8_t *pkt = buf + VNET_HDR_LEN;
+	int taken;
+
+	if (t->vnet[unit]) {
+		if (w->gro.len && w->gro_unit != unit)
+			gro_flush(dp, t);
+		w->gro_unit = unit;
+		taken = vnet_gro_add(&w->gro, pkt, len);
+		if (!taken && w->gro.len) {
+			gro_flush(dp, t);
+			taken = vnet_gro_add(&w->gro, pkt, len);
+		}
+		if (taken) {
+			if (w->gro.closed)
+				gro_flush(dp, t);
+			return;
+		}
+	}
+	if (t->tun_fd[unit] < 0 || tun_write(t, unit, buf, len) < 0)
+		count(&dp->drop_send);
+}
+
 static void inbound(struct kzd_dataplane *dp, const struct dp_table *t,
 		    const struct sockaddr_in *local, const struct sockaddr_in *from,
 		    const uint8_t *esp, size_t len, bool udp)
@@ -650,7 +811,6 @@ static void inbound(struct kzd_dataplane *dp, const struct dp_table *t,
 	enum esp_drop why;
 	size_t ilen;
 	uint32_t spi;
-	int fd;
 
 	if (esp_packet_spi(esp, len, &spi) < 0) {
 		count(&dp->drop_no_sa);
@@ -664,7 +824,14 @@ static void inbound(struct kzd_dataplane *dp, const struct dp_table *t,
 		stray(dp, udp ? local : NULL, from, spi);
 		return;
 	}
-	if (esp_decap(p->esp_in, esp, len, dp->w.inner, DP_BUF, &ilen, &why) < 0) {
+	/* The SA was negotiated for one encapsulation (RFC 3948 UDP or plain
+	 * IP protocol 50); the other one is not how the peer sends it. */
+	if (p->in.udp_encap != udp) {
+		esp_sa_count_drop(p->esp_in, ESP_DROP_WRONG_ENCAP);
+		return;
+	}
+	if (esp_decap(p->esp_in, esp, len, dp->w.inner + VNET_HDR_LEN, DP_BUF - VNET_HDR_LEN,
+		      &ilen, &why) < 0) {
 		log_debug("ESP spi 0x%08x from %s dropped: %s", spi, inet_ntoa(from->sin_addr),
 			  esp_drop_name(why));
 		return;
@@ -680,10 +847,8 @@ static void inbound(struct kzd_dataplane *dp, const struct dp_table *t,
 		}
 	}
 	if (t->mss[p->in.ipsec_unit])
-		kz_mss_clamp_packet(dp->w.inner, ilen, t->mss[p->in.ipsec_unit]);
-	fd = t->tun_fd[p->in.ipsec_unit];
-	if (fd < 0 || write(fd, dp->w.inner, ilen) < 0)
-		count(&dp->drop_send);
+		kz_mss_clamp_packet(dp->w.inner + VNET_HDR_LEN, ilen, t->mss[p->in.ipsec_unit]);
+	tun_deliver(dp, t, p->in.ipsec_unit, dp->w.inner, ilen);
 }
 
 static void prep_recv(struct dp_worker *w, bool pktinfo)
@@ -724,6 +889,7 @@ static void worker_raw(struct kzd_dataplane *dp, const struct dp_table *t)
 			continue;
 		inbound(dp, t, NULL, &w->addr[i], b + ihl, len - ihl, false);
 	}
+	gro_flush(dp, t);
 }
 
 /* An IKE datagram for the control thread (copied: IKE is not the hot
@@ -765,7 +931,12 @@ static void natt_one(struct kzd_dataplane *dp, const struct dp_table *t,
 	case ESP_UDP_IKE:
 		queue_ike(dp, local, from, b + ESP_UDP_MARKER_LEN, len - ESP_UDP_MARKER_LEN);
 		break;
-	default:
+	case ESP_UDP_KEEPALIVE:
+		break;
+	case ESP_UDP_INVALID:
+		/* Neither keepalive, IKE nor ESP (empty, 1-7 bytes, or a
+		 * short one with a non-zero "SPI"). */
+		count(&dp->drop_malformed);
 		break;
 	}
 }
@@ -799,10 +970,13 @@ static void worker_natt(struct kzd_dataplane *dp, const struct dp_table *t, int 
 					seg = (size_t)g;
 			}
 		}
+		if (len == 0) /* an empty datagram is malformed too */
+			natt_one(dp, t, &local, &w->addr[i], b, 0);
 		for (size_t off = 0; off < len; off += seg)
 			natt_one(dp, t, &local, &w->addr[i], b + off,
 				 len - off < seg ? len - off : seg);
 	}
+	gro_flush(dp, t);
 }
 
 static void *worker(void *arg)
@@ -869,6 +1043,9 @@ void kzd_dataplane_tun_open(struct kzd *d, unsigned unit)
 			  strerror(errno));
 	if (s >= 0)
 		close(s);
+	/* How apply.c opened it: with a virtio-net header or without. */
+	memset(&ifr, 0, sizeof(ifr));
+	dp->tun_vnet[unit] = ioctl(t->fd, TUNGETIFF, &ifr) == 0 && (ifr.ifr_flags & IFF_VNET_HDR);
 	if (ep_add(dp, t->fd, unit) < 0) {
 		log_err("data plane: cannot watch %s: %s", t->ifname, strerror(errno));
 		return;
@@ -930,8 +1107,10 @@ void kzd_dataplane_udp_esp(struct kzd *d, const struct sockaddr_in *local,
 {
 	struct kzd_dataplane *dp = dp_get(d);
 
-	if (dp && !dp->thread_up)
+	if (dp && !dp->thread_up) {
 		inbound(dp, atomic_load(&dp->table), local, peer, pkt, len, true);
+		gro_flush(dp, atomic_load(&dp->table));
+	}
 }
 
 /* ---- notifications from the worker (control thread) ---- */
@@ -1096,7 +1275,7 @@ int kzd_dataplane_start(struct kzd *d)
 void kzd_dataplane_show_stats(struct kzd *d, bool json, struct strbuf *out)
 {
 	struct kzd_dataplane *dp = d->dp;
-	unsigned long long no_sa = 0, tx_no_sa = 0, not4 = 0, send = 0, ikeq = 0;
+	unsigned long long no_sa = 0, tx_no_sa = 0, not4 = 0, send = 0, ikeq = 0, bad = 0;
 
 	if (dp) {
 		no_sa = atomic_load(&dp->drop_no_sa);
@@ -1104,19 +1283,22 @@ void kzd_dataplane_show_stats(struct kzd *d, bool json, struct strbuf *out)
 		not4 = atomic_load(&dp->drop_not_ipv4);
 		send = atomic_load(&dp->drop_send);
 		ikeq = atomic_load(&dp->drop_ike_queue);
+		bad = atomic_load(&dp->drop_malformed);
 	}
 	if (json)
 		sb_printf(out, "{\"no_sa\":%llu,\"outbound_no_sa\":%llu,\"not_ipv4\":%llu,"
-			       "\"send_errors\":%llu,\"ike_queue_full\":%llu,\"sas\":[",
-			  no_sa, tx_no_sa, not4, send, ikeq);
+			       "\"send_errors\":%llu,\"ike_queue_full\":%llu,\"malformed\":%llu,"
+			       "\"sas\":[",
+			  no_sa, tx_no_sa, not4, send, ikeq, bad);
 	else
 		sb_printf(out,
 			  "inbound ESP for no SA: %llu\n"
 			  "outbound packets outside every SA's selectors (not sent): %llu\n"
 			  "outbound packets not IPv4: %llu\n"
 			  "send errors: %llu\n"
-			  "IKE datagrams on 4500 dropped (queue full): %llu\n",
-			  no_sa, tx_no_sa, not4, send, ikeq);
+			  "IKE datagrams on 4500 dropped (queue full): %llu\n"
+			  "malformed datagrams on 4500 (not keepalive, IKE or ESP): %llu\n",
+			  no_sa, tx_no_sa, not4, send, ikeq, bad);
 	for (size_t i = 0; dp && i < dp->n; i++) {
 		const struct esp_sa *sa = dp->v[i]->esp_in;
 

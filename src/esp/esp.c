@@ -88,7 +88,7 @@ int esp_encap(struct esp_sa *sa, const uint8_t *inner, size_t len, uint8_t *out,
 		goto out;
 	}
 	/* RFC 4301 4.4.2.1: the hard byte lifetime ends the SA. */
-	if (sa->life_bytes && sa->bytes >= sa->life_bytes) {
+	if (sa->life_bytes && esp_stat_get(&sa->bytes) >= sa->life_bytes) {
 		sa->state = ESP_SA_EXPIRED_BYTES;
 		err = KZ_ERANGE;
 		goto out;
@@ -106,7 +106,9 @@ int esp_encap(struct esp_sa *sa, const uint8_t *inner, size_t len, uint8_t *out,
 	put_be32(out + 4, seq);
 	iv = out + ESP_HDR_LEN;
 	payload = iv + sa->iv_len;
-	memmove(payload, inner, len);
+	/* The caller may have built the packet in place already. */
+	if (payload != inner)
+		memmove(payload, inner, len);
 	/* RFC 4303 2.4: default padding bytes 1, 2, 3, ... */
 	for (i = 0; i < padlen; i++)
 		payload[len + i] = (uint8_t)(i + 1);
@@ -145,9 +147,9 @@ int esp_encap(struct esp_sa *sa, const uint8_t *inner, size_t len, uint8_t *out,
 	}
 
 	sa->seq_next++;
-	sa->packets++;
-	sa->bytes += len;
-	sa->last_unix = now_unix();
+	esp_stat_add(&sa->packets, 1);
+	esp_stat_add(&sa->bytes, len);
+	esp_stat_time(&sa->last_unix, now_unix());
 	*outlen = total;
 	err = 0;
 out:
@@ -255,7 +257,7 @@ int esp_decap(struct esp_sa *sa, const uint8_t *pkt, size_t len, uint8_t *inner_
 		err = KZ_ENOSPC;
 		goto out;
 	}
-	if (sa->life_bytes && sa->bytes >= sa->life_bytes) {
+	if (sa->life_bytes && esp_stat_get(&sa->bytes) >= sa->life_bytes) {
 		sa->state = ESP_SA_EXPIRED_BYTES;
 		drop = ESP_DROP_EXPIRED;
 		goto out;
@@ -343,15 +345,15 @@ int esp_decap(struct esp_sa *sa, const uint8_t *pkt, size_t len, uint8_t *inner_
 		goto out;
 	}
 
-	sa->packets++;
-	sa->bytes += totlen;
-	sa->last_unix = now_unix();
+	esp_stat_add(&sa->packets, 1);
+	esp_stat_add(&sa->bytes, totlen);
+	esp_stat_time(&sa->last_unix, now_unix());
 	*inner_len = totlen;
 	drop = ESP_DROP_NONE;
 	err = 0;
 out:
 	if (drop != ESP_DROP_NONE) {
-		sa->drops[drop]++;
+		esp_stat_add(&sa->drops[drop], 1);
 		if (err == 0)
 			err = KZ_EPROTO;
 		/* Plaintext of a refused packet does not stay behind. */

@@ -18,8 +18,10 @@
  * Thread safety: an esp_sa is one direction of one SA.  It may be used by
  * one thread at a time (the prepared OpenSSL contexts, the sequence
  * counter, the replay window and the counters are unlocked).  Workers that
- * share an SA must serialise or keep their own esp_sa copies; counters are
- * plain fields so they can move to per-thread storage later. */
+ * share an SA must serialise or keep their own esp_sa copies.  The
+ * counters (packets, bytes, last packet time, drops) are relaxed atomics
+ * with that one writer, so esp_sa_stats() and esp_sa_drops() may run on
+ * another thread at any time. */
 #ifndef KZ_ESP_H
 #define KZ_ESP_H
 
@@ -60,7 +62,8 @@
 	X(ESP_DROP_EXPIRED, "expired")                                 \
 	X(ESP_DROP_NO_SPACE, "no-space")                               \
 	X(ESP_DROP_OVERSIZE, "oversize")                               \
-	X(ESP_DROP_CRYPTO, "crypto-error")
+	X(ESP_DROP_CRYPTO, "crypto-error")                             \
+	X(ESP_DROP_WRONG_ENCAP, "wrong-encapsulation")
 
 enum esp_drop {
 #define ESP_DROP_ENUM(name, text) name,
@@ -104,14 +107,17 @@ void esp_sa_stats(const struct esp_sa *sa, struct kz_child_stats *st);
 /* Drops of one reason. */
 uint64_t esp_sa_drops(const struct esp_sa *sa, enum esp_drop why);
 /* Counts a drop decided outside (ESP_DROP_BAD_SPI: the caller looks the
- * SPI up, and may charge the SA it expected). */
+ * SPI up, and may charge the SA it expected; ESP_DROP_WRONG_ENCAP: plain
+ * ESP for an SA negotiated as ESP-in-UDP, or the other way round). */
 void esp_sa_count_drop(struct esp_sa *sa, enum esp_drop why);
 
 /* Next outbound sequence number to use; for impairments and tests only
  * (exhaustion is otherwise 4 billion packets away).  0 is refused. */
 int esp_sa_impair_seq(struct esp_sa *sa, uint32_t next);
 
-/* Outbound: inner (an IPv4 packet) into out, *outlen set.
+/* Outbound: inner (an IPv4 packet) into out, *outlen set.  inner may
+ * overlap out; placed at out + ESP_HDR_LEN + esp_sa_iv_len() it is
+ * encrypted in place without a copy.
  * KZ_ENOSPC: cap < esp_sa_encap_len().  KZ_ERANGE: the SA cannot send
  * any more (sequence numbers exhausted or lifetime bytes reached;
  * esp_sa_state() says which) - rekey.  KZ_EINVAL: not an outbound SA or an

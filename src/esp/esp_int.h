@@ -4,6 +4,7 @@
 #define KZ_ESP_INT_H
 
 #include <openssl/evp.h>
+#include <stdatomic.h>
 
 #include "esp.h"
 #include "replay.h"
@@ -39,10 +40,31 @@ struct esp_sa {
 	struct kz_prefix remote_ts;
 	uint64_t life_bytes; /* 0 = no byte lifetime */
 
-	uint64_t packets;
-	uint64_t bytes;
-	int64_t last_unix;
-	uint64_t drops[ESP_DROP_COUNT];
+	/* Written by the one thread that uses the SA, read by show on the
+	 * control thread: relaxed atomics, so a reader never sees a torn
+	 * value (a count may be a packet old).  One writer, so an add is a
+	 * load and a store, not a locked read-modify-write. */
+	_Atomic uint64_t packets;
+	_Atomic uint64_t bytes;
+	_Atomic int64_t last_unix;
+	_Atomic uint64_t drops[ESP_DROP_COUNT];
 };
+
+static inline uint64_t esp_stat_get(const _Atomic uint64_t *c)
+{
+	return atomic_load_explicit(c, memory_order_relaxed);
+}
+
+/* Only the SA's own thread adds. */
+static inline void esp_stat_add(_Atomic uint64_t *c, uint64_t v)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + v,
+			      memory_order_relaxed);
+}
+
+static inline void esp_stat_time(_Atomic int64_t *t, int64_t now)
+{
+	atomic_store_explicit(t, now, memory_order_relaxed);
+}
 
 #endif

@@ -266,23 +266,23 @@ void esp_sa_stats(const struct esp_sa *sa, struct kz_child_stats *st)
 {
 	unsigned i;
 
-	st->packets = sa->packets;
-	st->bytes = sa->bytes;
-	st->last_unix = sa->last_unix;
+	st->packets = esp_stat_get(&sa->packets);
+	st->bytes = esp_stat_get(&sa->bytes);
+	st->last_unix = atomic_load_explicit(&sa->last_unix, memory_order_relaxed);
 	st->drops = 0;
 	for (i = 0; i < ESP_DROP_COUNT; i++)
-		st->drops += sa->drops[i];
+		st->drops += esp_stat_get(&sa->drops[i]);
 }
 
 uint64_t esp_sa_drops(const struct esp_sa *sa, enum esp_drop why)
 {
-	return (unsigned)why < ESP_DROP_COUNT ? sa->drops[why] : 0;
+	return (unsigned)why < ESP_DROP_COUNT ? esp_stat_get(&sa->drops[why]) : 0;
 }
 
 void esp_sa_count_drop(struct esp_sa *sa, enum esp_drop why)
 {
 	if ((unsigned)why < ESP_DROP_COUNT && why != ESP_DROP_NONE)
-		sa->drops[why]++;
+		esp_stat_add(&sa->drops[why], 1);
 }
 
 int esp_sa_impair_seq(struct esp_sa *sa, uint32_t next)

@@ -2,7 +2,8 @@
  *
  * A device lives as long as one of its fds is open (it is not made
  * persistent), so a daemon that exits or crashes leaves no device behind.
- * Packets are bare IPv4 (IFF_NO_PI).  Up/down, MTU and addresses are set with
+ * Packets are bare IPv4 (IFF_NO_PI), behind a virtio-net header with
+ * KZ_TUN_OFFLOAD.  Up/down, MTU and addresses are set with
  * the functions of netlink.h, by name. */
 #ifndef KZ_NET_TUN_H
 #define KZ_NET_TUN_H
@@ -10,6 +11,14 @@
 /* One fd per queue: the first call creates the device, each further call with
  * the same name attaches another queue, for one data-plane thread each. */
 #define KZ_TUN_MULTI_QUEUE 0x1
+/* Frames carry a struct virtio_net_hdr (IFF_VNET_HDR) and the device takes
+ * TCP and UDP super-packets and partial checksums from the stack
+ * (TUNSETOFFLOAD: TUN_F_CSUM, TUN_F_TSO4, TUN_F_TSO_ECN and, where the
+ * kernel has them, TUN_F_USO4 with TUN_F_USO6, which the kernel only
+ * takes together): the reader segments them (esp/vnet.h).  Each
+ * write must start with a virtio_net_hdr too.  A kernel that refuses the
+ * offloads still gets the header, with no GSO in it. */
+#define KZ_TUN_OFFLOAD 0x2
 
 /* Creates the TUN device `name` ("ipsec0"), or attaches a queue to it with
  * KZ_TUN_MULTI_QUEUE, and returns a non-blocking, close-on-exec fd in

@@ -13,7 +13,9 @@
 # whole number of blocks between IV and ICV for aes-cbc + hmac-sha2-256 and
 # aes-gcm alike, so they reach the ICV check.
 # Cases: too short to hold an SPI (protocol 50 and UDP); truncated ESP with the right SPI; unknown
-# SPI (UDP and protocol 50); right SPI with random bytes for IV, payload and
+# SPI (UDP and protocol 50); the SA's SPI in the encapsulation it was not
+# negotiated for (wrong-encapsulation); 1, 3 and 5-byte junk on 4500
+# (malformed); right SPI with random bytes for IV, payload and
 # ICV ahead of the window (icv: and the window must not move, real traffic
 # goes on); with aes-cbc, a payload of no whole blocks; a captured packet sent again (replay); the first captured packet
 # sent after more than a window's worth of newer ones (replay, although its
@@ -104,14 +106,26 @@ suite() { # tag udp|esp
 	# shellcheck disable=SC2086
 	{
 		# Too short for an SPI: as protocol 50 "ESP for no SA"; on 4500
-		# it is neither ESP nor IKE, and may be dropped uncounted.
+		# it is neither keepalive, ESP nor IKE: malformed.
 		if [ -n "$u" ]; then
-			case_ "$tag" "3-byte datagram on 4500" no_sa "<=1" inject raw "$GW_B_WAN" 000001 $u
+			case_ "$tag" "3-byte datagram on 4500" malformed 1 inject raw "$GW_B_WAN" 000001 $u
+			case_ "$tag" "1-byte datagram on 4500, not 0xff" malformed 1 \
+				inject raw "$GW_B_WAN" fe $u
+			case_ "$tag" "5 bytes on 4500, no marker" malformed 1 \
+				inject raw "$GW_B_WAN" 0102030405 $u
 		fi
 		case_ "$tag" "3-byte ESP (no SPI)" no_sa 1 inject raw "$GW_B_WAN" 000001
 		case_ "$tag" "right SPI, 12 bytes" drop:truncated 1 inject esp "$GW_B_WAN" "$spi" $((seq + 1)) 4 $u
 		case_ "$tag" "unknown SPI" no_sa 1 inject esp "$GW_B_WAN" 0xdeadbeef 1 100 $u
 		case_ "$tag" "unknown SPI as protocol 50" no_sa 1 inject esp "$GW_B_WAN" 0xdeadbef0 1 100
+		# The SA's SPI in the other encapsulation than negotiated.
+		if [ -n "$u" ]; then
+			case_ "$tag" "right SPI as plain protocol 50" drop:wrong-encapsulation 1 \
+				inject esp "$GW_B_WAN" "$spi" $((seq + 1000)) 96
+		else
+			case_ "$tag" "right SPI in UDP 4500" drop:wrong-encapsulation 1 \
+				inject esp "$GW_B_WAN" "$spi" $((seq + 1000)) 96 --udp 4500
+		fi
 		case_ "$tag" "right SPI, random IV/payload/ICV, seq ahead" drop:icv 1 \
 			inject esp "$GW_B_WAN" "$spi" $((seq + 1000)) 96 $u
 		# site-*.conf use aes-cbc: 100 bytes after the header is no
@@ -141,6 +155,7 @@ suite() { # tag udp|esp
 	case_ "$tag" "4500: marker and junk" drop:icv 0 inject raw "$GW_B_WAN" 00000000deadbeefcafe0102 --udp 4500
 	case_ "$tag" "4500: keepalive" drop:icv 0 inject raw "$GW_B_WAN" ff --udp 4500
 	case_ "$tag" "4500: empty datagram" drop:icv 0 inject raw "$GW_B_WAN" "" --udp 4500
+	case_ "$tag" "4500: empty datagram is malformed" malformed 1 inject raw "$GW_B_WAN" "" --udp 4500
 	t1=$(per_sa_total)
 	expect "$tag: 4500 non-ESP: no per-SA drop counted ($t0 -> $t1)" test "$t0" -eq "$t1"
 	# shellcheck disable=SC2086

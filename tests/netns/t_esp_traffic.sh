@@ -40,6 +40,7 @@ ok() { echo "ok - $*"; passed=$((passed + 1)); }
 nok() { echo "FAIL - $*"; fails=$((fails + 1)); }
 expect() { local what=$1; shift; if "$@"; then ok "$what"; else nok "$what"; fi; }
 
+tun_pkts() { lab_exec "$1" cat "/sys/class/net/ipsec0/statistics/$2_packets"; } # ns rx|tx
 sa_pkts() { kz "$1" show ipsec sa json | py sa-packets "$2"; } # site in|out
 dp_stat() { kz "$1" show ipsec statistics json | py stat "$2"; } # site key|drop:why
 ping_ok() { lab_exec "$1" ping -n -q -c "${3:-3}" -i 0.2 -W 2 "$2" >/dev/null 2>&1; }
@@ -106,10 +107,18 @@ EOF
 	rm -f "$LAB_DIR/sink.out"
 	lab_bg lan-b "sink-$tag" python3 "$inj" tcp-sink 5001 "$LAB_DIR/sink.out"
 	lab_wait_for 5 sh -c "ip netns exec $NS_LAN_B ss -ltn | grep -q ':5001 '" || true
+	tun0=$(tun_pkts gw-a tx) esp0=$(sa_pkts a out) tunb0=$(tun_pkts gw-b rx) espb0=$(sa_pkts b in)
 	if lab_exec lan-a timeout 30 python3 "$inj" tcp-send "$LAN_B_HOST" 5001 "$LAB_DIR/bulk" &&
 		lab_wait_for 10 test -s "$LAB_DIR/sink.out"; then
 		sum2=$(cut -d' ' -f2 "$LAB_DIR/sink.out")
 		expect "$tag: 20 MB TCP copy LAN A -> LAN B, sha256 equal" test "$sum1" = "$sum2"
+		# TUN offloads: A reads TCP bursts, each cut into several ESP
+		# packets; B joins the decrypted segments into fewer writes.
+		tun1=$(tun_pkts gw-a tx) esp1=$(sa_pkts a out) tunb1=$(tun_pkts gw-b rx) espb1=$(sa_pkts b in)
+		expect "$tag: A read TCP bursts from ipsec0 ($((tun1 - tun0)) frames, $((esp1 - esp0)) ESP packets)" \
+			test $((esp1 - esp0)) -ge $((2 * (tun1 - tun0)))
+		expect "$tag: B joined TCP segments into ipsec0 writes ($((espb1 - espb0)) ESP packets, $((tunb1 - tunb0)) writes)" \
+			test $((espb1 - espb0)) -ge $((2 * (tunb1 - tunb0)))
 	else
 		nok "$tag: 20 MB TCP copy LAN A -> LAN B did not complete"
 	fi

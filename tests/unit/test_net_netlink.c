@@ -21,6 +21,7 @@
 #include <libmnl/libmnl.h>
 #include <linux/if.h>
 #include <linux/if_addr.h>
+#include <linux/if_tun.h>
 #include <linux/rtnetlink.h>
 #include <poll.h>
 #include <sched.h>
@@ -28,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -878,6 +880,23 @@ static void test_tun(void **state)
 	kz_tun_close(q2);
 	assert_int_equal(kz_net_link_get(TUN1, &st), KZ_ENOENT);
 	kz_tun_close(-1);
+
+	/* Offloads: frames behind a 10-byte virtio-net header. */
+	{
+		struct ifreq ifr;
+		int sz = 0;
+
+		assert_int_equal(kz_tun_create(TUN1, KZ_TUN_OFFLOAD, &fd), 0);
+		memset(&ifr, 0, sizeof(ifr));
+		assert_int_equal(ioctl(fd, TUNGETIFF, &ifr), 0);
+		assert_true(ifr.ifr_flags & IFF_VNET_HDR);
+		assert_true(ifr.ifr_flags & IFF_NO_PI);
+		assert_int_equal(ioctl(fd, TUNGETVNETHDRSZ, &sz), 0);
+		assert_int_equal(sz, 10);
+		/* The same device without the header is another kind. */
+		assert_int_equal(kz_tun_create(TUN1, 0, &fd2), KZ_EBUSY);
+		kz_tun_close(fd);
+	}
 }
 
 static void test_route_via_tun(void **state)
