@@ -297,22 +297,38 @@ void msg_after_hash(const struct ike_msg *m, const uint8_t **p, size_t *len)
 	*len = (size_t)(last->raw + last->raw_len - m->d.p[1].raw);
 }
 
-void eng_notify_plain(struct ike_engine *e, const struct ike_msg *m, uint16_t type)
+/* At most one unprotected notify per IKE_NOTIFY_RATE_MS, whatever made
+ * it: a flood of bad first messages or of stale ESP must not make us a
+ * reflector. */
+bool eng_plain_notify_allowed(struct ike_engine *e)
 {
-	struct ike_sa tmp;
-	struct ike_out *o;
-	uint8_t spi[16];
-	uint64_t now = eng_now(e);
+	return !e->notify_sent || eng_now(e) - e->last_notify_ms >= IKE_NOTIFY_RATE_MS;
+}
 
-	/* At most one unprotected notify per second: a flood of bad first
-	 * messages must not make us a reflector. */
-	if (e->notify_sent && now - e->last_notify_ms < IKE_NOTIFY_RATE_MS)
-		return;
-	o = malloc(sizeof(*o));
+/* An unprotected Informational notify with the cookies and addresses of
+ * tmp; the caller asked eng_plain_notify_allowed() first. */
+void eng_plain_notify_send(struct ike_engine *e, struct ike_sa *tmp, uint8_t proto,
+			   const void *spi, uint8_t spilen, uint16_t type)
+{
+	struct ike_out *o = malloc(sizeof(*o));
+
 	if (!o)
 		return;
 	e->notify_sent = true;
-	e->last_notify_ms = now;
+	e->last_notify_ms = eng_now(e);
+	out_begin(o, tmp, ISAKMP_XCHG_INFO, 0);
+	(void)isakmp_put_notify(&o->c, proto, spi, spilen, type, NULL, 0);
+	(void)out_send(e, tmp, o, NULL, NULL, false);
+	free(o);
+}
+
+void eng_notify_plain(struct ike_engine *e, const struct ike_msg *m, uint16_t type)
+{
+	struct ike_sa tmp;
+	uint8_t spi[16];
+
+	if (!eng_plain_notify_allowed(e))
+		return;
 	memset(&tmp, 0, sizeof(tmp));
 	memcpy(tmp.icookie, m->d.hdr.icookie, 8);
 	memcpy(tmp.rcookie, m->d.hdr.rcookie, 8);
@@ -320,10 +336,7 @@ void eng_notify_plain(struct ike_engine *e, const struct ike_msg *m, uint16_t ty
 	tmp.peer = m->peer;
 	memcpy(spi, tmp.icookie, 8);
 	memcpy(spi + 8, tmp.rcookie, 8);
-	out_begin(o, &tmp, ISAKMP_XCHG_INFO, 0);
-	(void)isakmp_put_notify(&o->c, ISAKMP_PROTO_ISAKMP, spi, 16, type, NULL, 0);
-	(void)out_send(e, &tmp, o, NULL, NULL, false);
-	free(o);
+	eng_plain_notify_send(e, &tmp, ISAKMP_PROTO_ISAKMP, spi, 16, type);
 }
 
 /* ---- dispatch ---- */

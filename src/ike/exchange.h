@@ -339,6 +339,9 @@ void eng_fail_proposal(struct ike_engine *e, const char *profile, int phase, con
 void eng_success(struct ike_engine *e, const char *profile, const struct ike_sa *sa);
 /* One unprotected notify (rate-limited) in reply to a phase 1 message. */
 void eng_notify_plain(struct ike_engine *e, const struct ike_msg *m, uint16_t type);
+bool eng_plain_notify_allowed(struct ike_engine *e);
+void eng_plain_notify_send(struct ike_engine *e, struct ike_sa *tmp, uint8_t proto,
+			   const void *spi, uint8_t spilen, uint16_t type);
 
 /* Phase 1 is complete: count, start or release Quick Mode. */
 void eng_phase1_done(struct ike_engine *e, struct ike_sa *sa);

@@ -310,9 +310,7 @@ static bool profile_for(const struct kz_config *cfg, const struct in_addr *peer)
 void ike_esp_no_sa(struct ike_engine *e, const struct sockaddr_in *local,
 		   const struct sockaddr_in *peer, uint32_t spi)
 {
-	uint64_t now = eng_now(e);
 	struct ike_sa tmp;
-	struct ike_out *o;
 	uint32_t nspi = htonl(spi);
 	char a[INET_ADDRSTRLEN];
 
@@ -326,28 +324,20 @@ void ike_esp_no_sa(struct ike_engine *e, const struct sockaddr_in *local,
 			return;
 	/* shares the budget of the other unprotected notifies: a flood of
 	 * stale ESP gets no more out of us than a flood of bad IKE */
-	if (e->notify_sent && now - e->last_notify_ms < IKE_NOTIFY_RATE_MS)
+	if (!eng_plain_notify_allowed(e))
 		return;
 	memset(&tmp, 0, sizeof(tmp));
 	/* RFC 2408 3.1: a new exchange, so a fresh initiator cookie; there is
 	 * no responder cookie */
 	if (eng_random(e, tmp.icookie, sizeof(tmp.icookie)))
 		return;
-	o = malloc(sizeof(*o));
-	if (!o)
-		return;
-	e->notify_sent = true;
-	e->last_notify_ms = now;
 	tmp.local = *local;
 	if (!tmp.local.sin_addr.s_addr && e->io.local_addr)
 		tmp.local.sin_addr = e->io.local_addr(e->io.arg);
 	tmp.peer = *peer;
-	out_begin(o, &tmp, ISAKMP_XCHG_INFO, 0);
-	(void)isakmp_put_notify(&o->c, ISAKMP_PROTO_ESP, &nspi, 4, ISAKMP_N_INVALID_SPI, NULL, 0);
 	log_debug("ESP for unknown spi 0x%08x from %s:%u: INVALID-SPI sent", spi,
 		  inet_ntop(AF_INET, &peer->sin_addr, a, sizeof(a)), ntohs(peer->sin_port));
-	(void)out_send(e, &tmp, o, NULL, NULL, false);
-	free(o);
+	eng_plain_notify_send(e, &tmp, ISAKMP_PROTO_ESP, &nspi, 4, ISAKMP_N_INVALID_SPI);
 }
 
 static void handle_delete(struct ike_engine *e, struct ike_sa *sa, const struct isakmp_delete *d)
