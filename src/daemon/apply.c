@@ -5,7 +5,9 @@
  * Link state is set only when a command (or start-up, or a reload) asks
  * for it: a change made outside kizuna afterwards is observed and reported,
  * not undone (config-language.md).  Routes are reconciled whenever links
- * change, since the kernel drops routes through a device that goes down. */
+ * change, since the kernel drops routes through a device that goes down;
+ * each route to IPsec<N> has a fail-closed `unreachable` route beneath it
+ * (apply_routes). */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -154,28 +156,73 @@ static bool route_target(struct kzd *d, const struct kz_route *rt, const char **
 	return true;
 }
 
-/* Routes: ours are marked (KZ_RTPROT).  Reconcile without a gap: remove
- * ours that the config no longer has, then add or replace the others.  A
- * route through a device that is down cannot exist in the kernel; it is
+static bool route_is_failclosed(const struct kz_net_route *r)
+{
+	return r->type == KZ_NET_RTN_UNREACHABLE && r->metric == KZ_RTMETRIC_FAILCLOSED;
+}
+
+/* Whether a route of ours in the kernel stands for a config route: the
+ * unicast one (metric 0) for any `ip route` of its prefix, since adding
+ * replaces its next hop; the fail-closed one only under a route to
+ * IPsec<N>.  Anything else of ours is left from an older config or run.
+ * (kz_net_route_list() reports the main table only.) */
+static bool route_wanted(const struct kz_config *c, const struct kz_net_route *cur)
+{
+	for (size_t k = 0; k < c->routes.n; k++) {
+		const struct kz_route *rt = &c->routes.v[k];
+
+		if (rt->dest.len != cur->plen || rt->dest.addr.s_addr != cur->dst.s_addr)
+			continue;
+		if (route_is_failclosed(cur))
+			return rt->via == KZ_VIA_IPSEC;
+		return cur->type == KZ_NET_RTN_UNICAST && cur->metric == 0 && cur->tos == 0;
+	}
+	return false;
+}
+
+/* Routes: ours are marked (KZ_RTPROT).  Reconcile without a gap: first
+ * the fail-closed route under every route to IPsec<N>, then remove ours
+ * that the config no longer has, then add or replace the others.
+ *
+ * The fail-closed route (`unreachable`, metric KZ_RTMETRIC_FAILCLOSED) is
+ * wanted exactly while its `ip route ... IPsec<N>` is configured, whether
+ * the TUN device exists or is up: that is when it matters.  It stays when
+ * kizunad dies, so the prefix is refused rather than routed out of the WAN
+ * in the clear, and a new kizunad keeps it (adding replaces it in place)
+ * while it creates the devices again.  `shutdown` on IPsec<N> sets the
+ * device down and the kernel drops the route through it: the prefix is
+ * refused as well, since a tunnel switched off still must not leak what it
+ * protects.  Only a clean stop removes it (main.c).
+ *
+ * A route through a device that is down cannot exist in the kernel; it is
  * added again when the device comes up (a link event). */
 static void apply_routes(struct kzd *d)
 {
 	struct kz_net_route *cur = NULL;
 	size_t n = 0;
+	int r;
 
+	for (size_t i = 0; i < d->running->routes.n; i++) {
+		const struct kz_route *rt = &d->running->routes.v[i];
+		char dst[32];
+
+		if (rt->via != KZ_VIA_IPSEC)
+			continue;
+		kz_prefix_str(&rt->dest, dst, sizeof(dst));
+		r = kz_net_route_add_type(KZ_NET_RTN_UNREACHABLE, rt->dest.addr, rt->dest.len,
+					  KZ_RTMETRIC_FAILCLOSED, NULL, NULL);
+		if (r < 0)
+			log_warn("ip route %s IPsec%u: cannot install its fail-closed route: %s", dst,
+				 rt->ipsec_unit, kz_net_errmsg()[0] ? kz_net_errmsg() : kz_strerror(r));
+	}
 	if (kz_net_route_list(&cur, &n) == 0) {
 		for (size_t i = 0; i < n; i++) {
-			bool wanted = false;
-
-			if (cur[i].protocol != KZ_RTPROT)
+			if (cur[i].protocol != KZ_RTPROT || route_wanted(d->running, &cur[i]))
 				continue;
-			for (size_t k = 0; k < d->running->routes.n && !wanted; k++) {
-				const struct kz_prefix *p = &d->running->routes.v[k].dest;
-
-				wanted = p->len == cur[i].plen && p->addr.s_addr == cur[i].dst.s_addr;
-			}
-			if (!wanted)
-				kz_net_route_del(cur[i].dst, cur[i].plen, NULL, NULL);
+			r = kz_net_route_del_own(&cur[i]);
+			if (r < 0 && r != KZ_ENOENT)
+				log_warn("cannot remove a route of an older config: %s",
+					 kz_net_errmsg()[0] ? kz_net_errmsg() : kz_strerror(r));
 		}
 		free(cur);
 	}
@@ -183,7 +230,6 @@ static void apply_routes(struct kzd *d)
 		const struct kz_route *rt = &d->running->routes.v[i];
 		char dst[32], tun[16];
 		const char *oif;
-		int r;
 
 		if (!route_target(d, rt, &oif, tun, sizeof(tun)))
 			continue;
@@ -218,9 +264,12 @@ void kzd_net_changed(struct kzd *d)
 	kzd_log_checks(d);
 }
 
+/* Closes the TUN devices; the kernel drops the routes through them.  Our
+ * routes themselves, the fail-closed ones included, are main.c's to flush,
+ * and only on a clean stop: a start that fails half-way after a crash
+ * must not open what the crash left closed. */
 void kzd_apply_close(struct kzd *d)
 {
-	kz_net_route_flush_own(NULL);
 	for (unsigned u = 0; u < KZ_MAX_IPSEC_IF; u++)
 		if (d->tun[u].open) {
 			kzd_dataplane_tun_close(d, u);

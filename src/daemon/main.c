@@ -241,6 +241,20 @@ out:
 	ctl_server_stop(d->ctl);
 	kzd_ike_stop(d);
 	kzd_dataplane_free(d);
+	/* A clean stop (SIGTERM, SIGINT) is the operator switching the VPN
+	 * off: every route of ours goes, the fail-closed ones too.  A start
+	 * that failed leaves them, as a crash does; so does a second instance
+	 * refused above, whose routes are not its own. */
+	if (rc == 0) {
+		size_t n = 0;
+		int fr = kz_net_route_flush_own(&n);
+
+		if (fr < 0)
+			log_warn("cannot remove kizuna's routes: %s",
+				 kz_net_errmsg()[0] ? kz_net_errmsg() : kz_strerror(fr));
+		else
+			log_info("removed %zu routes of kizuna", n);
+	}
 	kzd_apply_close(d);
 	if (d->ev_watch)
 		event_free(d->ev_watch);

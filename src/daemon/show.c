@@ -130,6 +130,38 @@ static int show_ip_address(struct kzd *d, const struct cli_args *a, struct strbu
 	return 0;
 }
 
+static const char *route_type_str(unsigned type)
+{
+	switch (type) {
+	case KZ_NET_RTN_UNICAST:
+		return "unicast";
+	case KZ_NET_RTN_BLACKHOLE:
+		return "blackhole";
+	case KZ_NET_RTN_UNREACHABLE:
+		return "unreachable";
+	case KZ_NET_RTN_PROHIBIT:
+		return "prohibit";
+	default:
+		return "other";
+	}
+}
+
+/* The IPsec<N> whose fail-closed route rt is (apply.c), or -1. */
+static int route_failclosed_unit(const struct kzd *d, const struct kz_net_route *rt)
+{
+	if (rt->protocol != KZ_RTPROT || rt->type != KZ_NET_RTN_UNREACHABLE ||
+	    rt->metric != KZ_RTMETRIC_FAILCLOSED)
+		return -1;
+	for (size_t k = 0; k < d->running->routes.n; k++) {
+		const struct kz_route *c = &d->running->routes.v[k];
+
+		if (c->via == KZ_VIA_IPSEC && c->dest.len == rt->plen &&
+		    c->dest.addr.s_addr == rt->dst.s_addr)
+			return (int)c->ipsec_unit;
+	}
+	return -1;
+}
+
 static int show_ip_route(struct kzd *d, const struct cli_args *a, struct strbuf *out)
 {
 	struct kz_net_route *rt = NULL;
@@ -149,6 +181,7 @@ static int show_ip_route(struct kzd *d, const struct cli_args *a, struct strbuf 
 		char dst[INET_ADDRSTRLEN], gw[INET_ADDRSTRLEN];
 		char iface[24];
 		char code = rt[i].protocol == KZ_RTPROT ? 'S' : rt[i].scope == 253 ? 'C' : 'K';
+		int fc = route_failclosed_unit(d, &rt[i]);
 
 		inet_ntop(AF_INET, &rt[i].dst, dst, sizeof(dst));
 		inet_ntop(AF_INET, &rt[i].gw, gw, sizeof(gw));
@@ -164,7 +197,21 @@ static int show_ip_route(struct kzd *d, const struct cli_args *a, struct strbuf 
 				  i ? "," : "", dst, rt[i].plen, rt[i].has_gw ? "\"" : "",
 				  rt[i].has_gw ? gw : "null", rt[i].has_gw ? "\"" : "");
 			sb_json_str(out, iface);
-			sb_printf(out, ",\"kizuna\":%s}", rt[i].protocol == KZ_RTPROT ? "true" : "false");
+			sb_printf(out, ",\"kizuna\":%s,\"type\":\"%s\",\"metric\":%u",
+				  rt[i].protocol == KZ_RTPROT ? "true" : "false",
+				  route_type_str(rt[i].type), (unsigned)rt[i].metric);
+			if (fc >= 0)
+				sb_printf(out, ",\"fail_closed\":\"IPsec%d\"", fc);
+			sb_puts(out, "}");
+		} else if (fc >= 0) {
+			/* Not a route of its own in the config: the one beneath
+			 * `ip route ... IPsec<N>` that refuses the prefix while
+			 * the route through the device is missing. */
+			sb_printf(out, "%c  %s/%u is unreachable, metric %u (fail-closed for IPsec%d)\n",
+				  code, dst, rt[i].plen, (unsigned)rt[i].metric, fc);
+		} else if (rt[i].type != KZ_NET_RTN_UNICAST) {
+			sb_printf(out, "%c  %s/%u is %s\n", code, dst, rt[i].plen,
+				  route_type_str(rt[i].type));
 		} else if (rt[i].has_gw) {
 			sb_printf(out, "%c  %s/%u via %s, %s\n", code, dst, rt[i].plen, gw, iface);
 		} else {

@@ -35,6 +35,24 @@
  * unassigned (add "200 kizuna" to /etc/iproute2/rt_protos for `ip route`). */
 #define KZ_RTPROT 200
 
+/* Metric of the fail-closed route kizuna puts under each route to IPsec<N>:
+ * an `unreachable` route for the same prefix that the route through the TUN
+ * device (metric 0) always beats while that device exists.  When kizunad dies
+ * its TUN devices go, the kernel drops the routes through them, and this one
+ * answers ICMP net unreachable instead of the default route carrying the
+ * traffic out of the WAN in the clear.  0xfff0 leaves room above for an
+ * administrator's own last resort. */
+#define KZ_RTMETRIC_FAILCLOSED 0xfff0u
+
+/* Route types (rtm_type), with the kernel's values (RTN_*). */
+enum kz_net_rtn {
+	KZ_NET_RTN_ANY = 0, /* RTN_UNSPEC: in a delete, matches any type */
+	KZ_NET_RTN_UNICAST = 1, /* through a device or gateway */
+	KZ_NET_RTN_BLACKHOLE = 6, /* dropped silently */
+	KZ_NET_RTN_UNREACHABLE = 7, /* refused with ICMP net unreachable */
+	KZ_NET_RTN_PROHIBIT = 8, /* refused with ICMP administratively prohibited */
+};
+
 /* Addresses remembered per device in struct kz_link_state. */
 #define KZ_NET_MAX_ADDRS 8
 
@@ -104,19 +122,33 @@ int kz_net_addr_add(const char *ifname, struct in_addr addr, unsigned plen);
 /* Removes it; KZ_ENOENT if the device does not have it. */
 int kz_net_addr_del(const char *ifname, struct in_addr addr, unsigned plen);
 
-/* Adds or replaces the main-table route dst/plen through device oif and/or
- * gateway gw (either may be NULL, not both), marked with KZ_RTPROT.  dst must
+/* Adds or replaces the main-table unicast route dst/plen, metric 0, through
+ * device oif and/or gateway gw (either may be NULL, not both), marked with
+ * KZ_RTPROT.  dst must
  * have no host bits set.  KZ_ENOENT if oif does not exist, KZ_EBUSY if it is
  * down, KZ_EINVAL if gw is not on a connected network. */
 int kz_net_route_add(struct in_addr dst, unsigned plen, const char *oif,
 		     const struct in_addr *gw);
-/* Deletes that route if kizuna installed it (protocol KZ_RTPROT); KZ_ENOENT if
- * there is none.  With oif and gw both NULL, deletes our route to dst/plen
- * whatever its next hop. */
+/* Deletes that unicast route if kizuna installed it (protocol KZ_RTPROT);
+ * KZ_ENOENT if there is none.  With oif and gw both NULL, deletes our unicast
+ * route to dst/plen whatever its next hop and metric. */
 int kz_net_route_del(struct in_addr dst, unsigned plen, const char *oif,
 		     const struct in_addr *gw);
-/* Deletes every IPv4 route with protocol KZ_RTPROT, in any table.  *deleted
- * (may be NULL) gets how many went. */
+/* The same with a route type (enum kz_net_rtn) and a metric (RTA_PRIORITY).
+ * Only a unicast route has a device or gateway; the others must have
+ * neither.  An add replaces our route of the same prefix and metric, and
+ * leaves routes of other metrics alone.  In a delete, KZ_NET_RTN_ANY and
+ * metric 0 match any type and any metric. */
+int kz_net_route_add_type(unsigned type, struct in_addr dst, unsigned plen, uint32_t metric,
+			  const char *oif, const struct in_addr *gw);
+int kz_net_route_del_type(unsigned type, struct in_addr dst, unsigned plen, uint32_t metric,
+			  const char *oif, const struct in_addr *gw);
+/* Deletes exactly the route kz_net_route_list() reported (its type, metric,
+ * table and next hop).  KZ_EINVAL if it is not ours (protocol KZ_RTPROT),
+ * KZ_ENOENT if it is gone. */
+int kz_net_route_del_own(const struct kz_net_route *rt);
+/* Deletes every IPv4 route with protocol KZ_RTPROT, in any table, the
+ * fail-closed ones included.  *deleted (may be NULL) gets how many went. */
 int kz_net_route_flush_own(size_t *deleted);
 /* The IPv4 routes of the main table, with output device names.  *routes is
  * allocated (free() it, NULL when *count is 0). */

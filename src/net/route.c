@@ -2,8 +2,11 @@
  *
  * Every route kizuna installs carries rtm_protocol KZ_RTPROT.  That is how
  * they are told apart from the administrator's and the kernel's routes: a
- * delete only matches our own, and after a crash the daemon flushes what a
- * previous run left behind. */
+ * delete only matches our own, and after a crash the daemon finds what a
+ * previous run left behind.  Besides routes through a device or gateway
+ * (RTN_UNICAST), kizuna installs `unreachable` routes with a high metric
+ * under each route to IPsec<N>, so that protected traffic is refused, not
+ * sent in the clear, while the TUN device is missing. */
 #include "net/nl_priv.h"
 
 #include <arpa/inet.h>
@@ -17,6 +20,14 @@
 #include "lib/err.h"
 
 #define NL_DUMP_TRIES 3
+
+/* netlink.h spells the route types without the kernel's header. */
+_Static_assert((int)KZ_NET_RTN_ANY == (int)RTN_UNSPEC &&
+		       (int)KZ_NET_RTN_UNICAST == (int)RTN_UNICAST &&
+		       (int)KZ_NET_RTN_BLACKHOLE == (int)RTN_BLACKHOLE &&
+		       (int)KZ_NET_RTN_UNREACHABLE == (int)RTN_UNREACHABLE &&
+		       (int)KZ_NET_RTN_PROHIBIT == (int)RTN_PROHIBIT,
+	       "route types differ from linux/rtnetlink.h");
 
 static struct nlmsghdr *route_msg(void *buf, int type, unsigned flags,
 				  const struct kz_net_route *rt)
@@ -48,15 +59,38 @@ static struct nlmsghdr *route_msg(void *buf, int type, unsigned flags,
 }
 
 /* Checks the arguments of add/del and turns them into a main-table route of
- * ours.  Only an added route needs a next hop; a delete without one matches
- * our route to dst/plen whatever it goes through. */
-static int route_prepare(struct kz_net_route *rt, struct in_addr dst, unsigned plen,
-			 const char *oif, const struct in_addr *gw, bool need_nexthop)
+ * ours.  Only an added unicast route needs a next hop; a delete without one
+ * matches our route to dst/plen whatever it goes through.  The other types
+ * have none: the kernel answers the packet itself. */
+static int route_prepare(struct kz_net_route *rt, unsigned type, struct in_addr dst,
+			 unsigned plen, uint32_t metric, const char *oif,
+			 const struct in_addr *gw, bool adding)
 {
 	uint32_t mask;
 	int ret;
 
 	memset(rt, 0, sizeof(*rt));
+	switch (type) {
+	case KZ_NET_RTN_ANY:
+		if (adding) {
+			nl_set_errmsg("route type missing");
+			return KZ_EINVAL;
+		}
+		break;
+	case KZ_NET_RTN_UNICAST:
+		break;
+	case KZ_NET_RTN_BLACKHOLE:
+	case KZ_NET_RTN_UNREACHABLE:
+	case KZ_NET_RTN_PROHIBIT:
+		if (oif || gw) {
+			nl_set_errmsg("a route of this type has no device or gateway");
+			return KZ_EINVAL;
+		}
+		break;
+	default:
+		nl_set_errmsg("route type %u is not supported", type);
+		return KZ_EINVAL;
+	}
 	if (plen > 32) {
 		nl_set_errmsg("prefix length %u is out of range", plen);
 		return KZ_EINVAL;
@@ -67,7 +101,7 @@ static int route_prepare(struct kz_net_route *rt, struct in_addr dst, unsigned p
 		nl_set_errmsg("destination has host bits set for /%u", plen);
 		return KZ_EINVAL;
 	}
-	if (need_nexthop && !oif && !gw) {
+	if (adding && type == KZ_NET_RTN_UNICAST && !oif && !gw) {
 		nl_set_errmsg("route needs a device or a gateway");
 		return KZ_EINVAL;
 	}
@@ -80,7 +114,8 @@ static int route_prepare(struct kz_net_route *rt, struct in_addr dst, unsigned p
 	rt->plen = plen;
 	rt->table = RT_TABLE_MAIN;
 	rt->protocol = KZ_RTPROT;
-	rt->type = RTN_UNICAST;
+	rt->type = (uint8_t)type;
+	rt->metric = metric;
 	if (gw) {
 		rt->has_gw = true;
 		rt->gw = *gw;
@@ -88,54 +123,104 @@ static int route_prepare(struct kz_net_route *rt, struct in_addr dst, unsigned p
 	return 0;
 }
 
+static const char *route_type_name(unsigned type)
+{
+	switch (type) {
+	case KZ_NET_RTN_BLACKHOLE:
+		return "blackhole ";
+	case KZ_NET_RTN_UNREACHABLE:
+		return "unreachable ";
+	case KZ_NET_RTN_PROHIBIT:
+		return "prohibit ";
+	default:
+		return "";
+	}
+}
+
 static void route_describe(char *out, size_t size, const char *verb,
 			   const struct kz_net_route *rt, const char *oif)
 {
-	char d[INET_ADDRSTRLEN], g[INET_ADDRSTRLEN];
+	char d[INET_ADDRSTRLEN], g[INET_ADDRSTRLEN], m[24] = "";
 
 	inet_ntop(AF_INET, &rt->dst, d, sizeof(d));
 	inet_ntop(AF_INET, &rt->gw, g, sizeof(g));
-	snprintf(out, size, "%s route %s/%u%s%s%s%s", verb, d, rt->plen,
-		 rt->has_gw ? " via " : "", rt->has_gw ? g : "",
-		 oif ? " dev " : "", oif ? oif : "");
+	if (rt->metric)
+		snprintf(m, sizeof(m), " metric %u", (unsigned)rt->metric);
+	snprintf(out, size, "%s route %s%s/%u%s%s%s%s%s", verb, route_type_name(rt->type), d,
+		 rt->plen, rt->has_gw ? " via " : "", rt->has_gw ? g : "", oif ? " dev " : "",
+		 oif ? oif : "", m);
 }
 
-int kz_net_route_add(struct in_addr dst, unsigned plen, const char *oif,
-		     const struct in_addr *gw)
+int kz_net_route_add_type(unsigned type, struct in_addr dst, unsigned plen, uint32_t metric,
+			  const char *oif, const struct in_addr *gw)
 {
 	uint8_t buf[NL_TXBUF_SIZE];
 	struct kz_net_route rt;
-	char what[128];
+	char what[160];
 	int ret;
 
-	ret = route_prepare(&rt, dst, plen, oif, gw, true);
+	ret = route_prepare(&rt, type, dst, plen, metric, oif, gw, true);
 	if (ret)
 		return ret;
-	/* Directly reachable through the device, or a gateway's business. */
-	rt.scope = gw ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
+	/* Directly reachable through the device, or a gateway's business;
+	 * a route the kernel answers itself has no link to be scoped to. */
+	rt.scope = gw || type != KZ_NET_RTN_UNICAST ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
 	route_describe(what, sizeof(what), "add", &rt, oif);
+	/* NLM_F_REPLACE swaps a route of the same dst, tos and metric in one
+	 * step, so reapplying never leaves a moment without it; routes of
+	 * another metric are left alone. */
 	return nl_request(route_msg(buf, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, &rt),
 			  NULL, NULL, what);
 }
 
-int kz_net_route_del(struct in_addr dst, unsigned plen, const char *oif,
-		     const struct in_addr *gw)
+int kz_net_route_del_type(unsigned type, struct in_addr dst, unsigned plen, uint32_t metric,
+			  const char *oif, const struct in_addr *gw)
 {
 	uint8_t buf[NL_TXBUF_SIZE];
 	struct kz_net_route rt;
-	char what[128];
+	char what[160];
 	int ret;
 
-	ret = route_prepare(&rt, dst, plen, oif, gw, false);
+	ret = route_prepare(&rt, type, dst, plen, metric, oif, gw, false);
 	if (ret)
 		return ret;
-	/* RT_SCOPE_NOWHERE matches a route of any scope. */
+	/* RT_SCOPE_NOWHERE matches a route of any scope; type RTN_UNSPEC and
+	 * metric 0 (RTA_PRIORITY left out) match any type and metric. */
 	rt.scope = RT_SCOPE_NOWHERE;
 	route_describe(what, sizeof(what), "delete", &rt, oif);
 	ret = nl_request(route_msg(buf, RTM_DELROUTE, 0, &rt), NULL, NULL, what);
 	if (ret == KZ_ENOENT)
 		nl_set_errmsg("no such route installed by kizuna");
 	return ret;
+}
+
+int kz_net_route_add(struct in_addr dst, unsigned plen, const char *oif,
+		     const struct in_addr *gw)
+{
+	return kz_net_route_add_type(KZ_NET_RTN_UNICAST, dst, plen, 0, oif, gw);
+}
+
+int kz_net_route_del(struct in_addr dst, unsigned plen, const char *oif,
+		     const struct in_addr *gw)
+{
+	return kz_net_route_del_type(KZ_NET_RTN_UNICAST, dst, plen, 0, oif, gw);
+}
+
+int kz_net_route_del_own(const struct kz_net_route *route)
+{
+	uint8_t buf[NL_TXBUF_SIZE];
+	struct kz_net_route rt = *route;
+	char what[160];
+
+	if (rt.protocol != KZ_RTPROT) {
+		nl_set_errmsg("not a route installed by kizuna");
+		return KZ_EINVAL;
+	}
+	/* Exactly this route (type, metric, table, next hop as listed),
+	 * whatever its scope. */
+	rt.scope = RT_SCOPE_NOWHERE;
+	route_describe(what, sizeof(what), "delete", &rt, NULL);
+	return nl_request(route_msg(buf, RTM_DELROUTE, 0, &rt), NULL, NULL, what);
 }
 
 struct route_vec {
@@ -253,7 +338,6 @@ out:
 int kz_net_route_flush_own(size_t *deleted)
 {
 	struct route_vec rv = { .own_only = true };
-	uint8_t buf[NL_TXBUF_SIZE];
 	size_t n = 0;
 	int ret;
 
@@ -261,14 +345,8 @@ int kz_net_route_flush_own(size_t *deleted)
 	if (ret)
 		goto out;
 	for (size_t i = 0; i < rv.n; i++) {
-		struct kz_net_route rt = rv.v[i];
-		char what[128];
-		int r;
+		int r = kz_net_route_del_own(&rv.v[i]);
 
-		/* Match exactly this route, whatever its scope. */
-		rt.scope = RT_SCOPE_NOWHERE;
-		route_describe(what, sizeof(what), "flush", &rt, NULL);
-		r = nl_request(route_msg(buf, RTM_DELROUTE, 0, &rt), NULL, NULL, what);
 		/* Gone meanwhile, with its device for instance: fine. */
 		if (r == KZ_ENOENT)
 			continue;

@@ -341,6 +341,49 @@ static void test_parse_bad_attrs(void **state)
 	assert_int_equal(c.n, 0);
 }
 
+/* A fail-closed route as the kernel reports it: type unreachable, a
+ * metric, no device. */
+static void test_parse_route_unreachable(void **state)
+{
+	struct collect c = { 0 };
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(pbuf);
+	struct in_addr d = ip4("192.168.2.0");
+	struct rtmsg *rtm;
+
+	nlh->nlmsg_type = RTM_NEWROUTE;
+	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = AF_INET;
+	rtm->rtm_dst_len = 24;
+	rtm->rtm_table = RT_TABLE_MAIN;
+	rtm->rtm_protocol = KZ_RTPROT;
+	rtm->rtm_scope = RT_SCOPE_UNIVERSE;
+	rtm->rtm_type = RTN_UNREACHABLE;
+	mnl_attr_put_u32(nlh, RTA_TABLE, RT_TABLE_MAIN);
+	mnl_attr_put(nlh, RTA_DST, sizeof(d), &d);
+	mnl_attr_put_u32(nlh, RTA_PRIORITY, KZ_RTMETRIC_FAILCLOSED);
+	assert_int_equal(kz_net_parse_msgs(pbuf, nlh->nlmsg_len, collect_cb, &c), 0);
+	assert_int_equal(c.n, 1);
+	assert_int_equal(c.ev[0].type, KZ_NET_EV_ROUTE_NEW);
+	assert_int_equal(c.ev[0].route.type, KZ_NET_RTN_UNREACHABLE);
+	assert_int_equal(c.ev[0].route.metric, KZ_RTMETRIC_FAILCLOSED);
+	assert_int_equal(c.ev[0].route.plen, 24);
+	assert_int_equal(c.ev[0].route.dst.s_addr, d.s_addr);
+	assert_int_equal(c.ev[0].route.oif, 0);
+	assert_int_equal(c.ev[0].ifindex, 0);
+
+	/* A metric of the wrong size is malformed, not a short read. */
+	c.n = 0;
+	nlh = mnl_nlmsg_put_header(pbuf);
+	nlh->nlmsg_type = RTM_NEWROUTE;
+	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = AF_INET;
+	rtm->rtm_dst_len = 24;
+	rtm->rtm_type = RTN_UNREACHABLE;
+	mnl_attr_put_u16(nlh, RTA_PRIORITY, 7);
+	assert_int_equal(kz_net_parse_msgs(pbuf, nlh->nlmsg_len, collect_cb, &c), KZ_EPROTO);
+	assert_int_equal(c.n, 0);
+}
+
 static void test_parse_ignored(void **state)
 {
 	struct collect c = { 0 };
@@ -1089,6 +1132,146 @@ static void test_route_link_down(void **state)
 	free(rv);
 }
 
+/* The route dst/plen of the given type and metric, or NULL. */
+static const struct kz_net_route *find_route_typed(const struct kz_net_route *v, size_t n,
+					       const char *dst, unsigned plen,
+					       unsigned type, uint32_t metric)
+{
+	const struct kz_net_route *found = NULL;
+	struct in_addr d = ip4(dst);
+
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].dst.s_addr != d.s_addr || v[i].plen != plen || v[i].type != type ||
+		    v[i].metric != metric)
+			continue;
+		if (found)
+			fail_msg("route %s/%u type %u metric %u listed twice", dst, plen, type,
+				 (unsigned)metric);
+		found = &v[i];
+	}
+	return found;
+}
+
+static size_t count_prefix(const struct kz_net_route *v, size_t n, const char *dst,
+			   unsigned plen)
+{
+	struct in_addr d = ip4(dst);
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		k += v[i].dst.s_addr == d.s_addr && v[i].plen == plen;
+	return k;
+}
+
+/* The fail-closed route under a route to a TUN device: it loses to the
+ * route through the device while that exists, and refuses the prefix
+ * once the device is gone, as when kizunad dies. */
+static void test_route_failclosed(void **state)
+{
+	const struct kz_net_route *r;
+	struct kz_net_route *rv, fc;
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(9) };
+	char out[2048];
+	size_t n, deleted;
+	int fd, s;
+
+	assert_int_equal(kz_tun_create("ipsec7", 0, &fd), 0);
+	assert_int_equal(kz_net_link_set_up("ipsec7", true), 0);
+	assert_int_equal(kz_net_route_add_type(KZ_NET_RTN_UNREACHABLE, ip4("10.70.0.0"), 16,
+					       KZ_RTMETRIC_FAILCLOSED, NULL, NULL),
+			 0);
+	assert_int_equal(kz_net_route_add(ip4("10.70.0.0"), 16, "ipsec7", NULL), 0);
+	/* Adding either again replaces it in place and spares the other. */
+	assert_int_equal(kz_net_route_add_type(KZ_NET_RTN_UNREACHABLE, ip4("10.70.0.0"), 16,
+					       KZ_RTMETRIC_FAILCLOSED, NULL, NULL),
+			 0);
+	assert_int_equal(kz_net_route_add(ip4("10.70.0.0"), 16, "ipsec7", NULL), 0);
+	assert_int_equal(kz_net_route_list(&rv, &n), 0);
+	assert_int_equal(count_prefix(rv, n, "10.70.0.0", 16), 2);
+	r = find_route_typed(rv, n, "10.70.0.0", 16, KZ_NET_RTN_UNICAST, 0);
+	assert_non_null(r);
+	assert_string_equal(r->oif_name, "ipsec7");
+	r = find_route_typed(rv, n, "10.70.0.0", 16, KZ_NET_RTN_UNREACHABLE,
+			     KZ_RTMETRIC_FAILCLOSED);
+	assert_non_null(r);
+	assert_int_equal(r->protocol, KZ_RTPROT);
+	assert_int_equal(r->oif, 0);
+	assert_false(r->has_gw);
+	assert_int_equal(r->scope, RT_SCOPE_UNIVERSE);
+	fc = *r;
+	free(rv);
+	run_out(out, sizeof(out), "ip -4 route show 10.70.0.0/16");
+	assert_non_null(strstr(out, "unreachable 10.70.0.0/16 proto 200 metric 65520"));
+	run_out(out, sizeof(out), "ip -4 route get 10.70.0.5 2>&1");
+	assert_non_null(strstr(out, "dev ipsec7"));
+
+	/* The device goes (kizunad killed): the prefix is refused, not sent
+	 * along the default route.  The kernel's error for an unreachable
+	 * route is EHOSTUNREACH ("No route to host"; ICMP host unreachable
+	 * for forwarded packets). */
+	assert_int_equal(run("ip route add default dev %s", VETH_A), 0);
+	kz_tun_close(fd);
+	assert_int_equal(kz_net_route_list(&rv, &n), 0);
+	assert_int_equal(count_prefix(rv, n, "10.70.0.0", 16), 1);
+	assert_non_null(find_route_typed(rv, n, "10.70.0.0", 16, KZ_NET_RTN_UNREACHABLE,
+					 KZ_RTMETRIC_FAILCLOSED));
+	free(rv);
+	run_out(out, sizeof(out), "ip -4 route get 10.70.0.5 2>&1");
+	assert_non_null(strstr(out, "No route to host"));
+	assert_null(strstr(out, "dev " VETH_A));
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	assert_true(s >= 0);
+	to.sin_addr = ip4("10.70.0.5");
+	errno = 0;
+	assert_int_equal(sendto(s, "kizuna", 6, 0, (struct sockaddr *)&to, sizeof(to)), -1);
+	assert_int_equal(errno, EHOSTUNREACH);
+	close(s);
+	assert_int_equal(run("ip route del default dev %s", VETH_A), 0);
+
+	/* A unicast delete spares it; a typed one needs the right metric. */
+	assert_int_equal(kz_net_route_del(ip4("10.70.0.0"), 16, NULL, NULL), KZ_ENOENT);
+	assert_int_equal(kz_net_route_del_type(KZ_NET_RTN_UNREACHABLE, ip4("10.70.0.0"), 16, 1,
+					       NULL, NULL),
+			 KZ_ENOENT);
+	/* Refused before the kernel is asked. */
+	assert_int_equal(kz_net_route_add_type(KZ_NET_RTN_UNREACHABLE, ip4("10.70.0.0"), 16, 1,
+					       TUN0, NULL),
+			 KZ_EINVAL);
+	assert_int_equal(kz_net_route_add_type(KZ_NET_RTN_ANY, ip4("10.70.0.0"), 16, 1, NULL,
+					       NULL),
+			 KZ_EINVAL);
+	assert_int_equal(kz_net_route_add_type(99, ip4("10.70.0.0"), 16, 1, NULL, NULL),
+			 KZ_EINVAL);
+	assert_int_equal(kz_net_route_add_type(KZ_NET_RTN_UNREACHABLE, ip4("10.70.0.1"), 16, 1,
+					       NULL, NULL),
+			 KZ_EINVAL);
+
+	/* Deleted exactly as listed; then gone. */
+	assert_int_equal(kz_net_route_del_own(&fc), 0);
+	assert_int_equal(kz_net_route_del_own(&fc), KZ_ENOENT);
+	fc.protocol = RTPROT_STATIC;
+	assert_int_equal(kz_net_route_del_own(&fc), KZ_EINVAL);
+	assert_int_equal(kz_net_route_list(&rv, &n), 0);
+	assert_int_equal(count_prefix(rv, n, "10.70.0.0", 16), 0);
+	free(rv);
+
+	/* A typed delete with any metric; a flush takes fail-closed routes
+	 * too (a clean stop). */
+	assert_int_equal(kz_net_route_add_type(KZ_NET_RTN_UNREACHABLE, ip4("10.71.0.0"), 16,
+					       KZ_RTMETRIC_FAILCLOSED, NULL, NULL),
+			 0);
+	assert_int_equal(kz_net_route_del_type(KZ_NET_RTN_ANY, ip4("10.71.0.0"), 16, 0, NULL,
+					       NULL),
+			 0);
+	assert_int_equal(kz_net_route_add_type(KZ_NET_RTN_UNREACHABLE, ip4("10.72.0.0"), 16,
+					       KZ_RTMETRIC_FAILCLOSED, NULL, NULL),
+			 0);
+	assert_int_equal(kz_net_route_flush_own(&deleted), 0);
+	assert_int_equal(deleted, 1);
+	run_out(out, sizeof(out), "ip -4 route show table all proto %d", KZ_RTPROT);
+	assert_string_equal(out, "");
+}
+
 static void test_tun_close(void **state)
 {
 	struct kz_net_watch *w;
@@ -1131,6 +1314,7 @@ int main(void)
 		cmocka_unit_test(test_parse_truncated),
 		cmocka_unit_test(test_parse_bad_lengths),
 		cmocka_unit_test(test_parse_bad_attrs),
+		cmocka_unit_test(test_parse_route_unreachable),
 		cmocka_unit_test(test_parse_ignored),
 		cmocka_unit_test(test_parse_garbage),
 		cmocka_unit_test(test_parse_ext_ack),
@@ -1150,6 +1334,7 @@ int main(void)
 		cmocka_unit_test(test_route_errors),
 		cmocka_unit_test(test_route_flush_own),
 		cmocka_unit_test(test_route_link_down),
+		cmocka_unit_test(test_route_failclosed),
 		cmocka_unit_test(test_tun_close),
 	};
 	const char *ci = getenv("CI");
