@@ -526,11 +526,15 @@ static int qm_inR1_outI2(struct ike_engine *e, struct ike_sa *sa, struct ike_msg
 	r = qm_hash(sa, true, q->msgid, c, 2, h3);
 	if (r)
 		goto out;
+	/* Install before QM3 leaves: the responder installs on QM3 and may
+	 * send on the new pair at once; its first packets must find our
+	 * inbound SA in the data plane, not race its publication. */
+	r = qm_install(e, sa, q);
+	if (r)
+		goto out;
 	out_begin(o, sa, ISAKMP_XCHG_QUICK, q->msgid);
 	(void)isakmp_put_payload(&o->c, ISAKMP_NP_HASH, h3, ike_hash_len(sa->p1.hash));
 	r = out_send(e, sa, o, q->iv, &q->tx, false);
-	if (!r)
-		r = qm_install(e, sa, q);
 out:
 	free(reply);
 	free(o);

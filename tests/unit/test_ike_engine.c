@@ -70,6 +70,7 @@ static struct world {
 	int drop_next_to_a; /* drop this many datagrams to A */
 	int fail_sends_a;   /* A's next sends fail here (no route yet) */
 	int drop_qm_to_b;   /* lose this many of A's Quick Mode messages */
+	int a_children_at_qm; /* A's IPsec SA count when it last sent Quick Mode */
 	uint8_t first_a[4096];
 	size_t first_a_len;
 } W;
@@ -102,6 +103,8 @@ static int io_send(void *arg, const struct sockaddr_in *local, const struct sock
 	if (len > 18 && ((const uint8_t *)data)[18] == ISAKMP_XCHG_INFO)
 		n->info_sent++;
 	if (getenv("KZ_TDEBUG")) fprintf(stderr, "send %s at %llu\n", n->name, (unsigned long long)(W.now - 1000000));
+	if (n == &W.a && len > 18 && ((const uint8_t *)data)[18] == ISAKMP_XCHG_QUICK)
+		W.a_children_at_qm = n->nchild;
 	if (n == &W.a && W.drop_qm_to_b > 0 && len > 18 &&
 	    ((const uint8_t *)data)[18] == ISAKMP_XCHG_QUICK) {
 		W.drop_qm_to_b--;
@@ -876,6 +879,17 @@ static void test_qm1_after_am3_early_retransmit(void **state)
 	assert_int_equal(W.drop_qm_to_b, 0);
 	assert_int_equal(W.a.nchild, 1);
 	assert_int_equal(W.b.nchild, 1);
+}
+
+/* The Quick Mode initiator installs the pair before QM3 leaves: the
+ * responder installs on QM3 and may send on the new pair at once. */
+static void test_qm_installed_before_qm3(void **state)
+{
+	struct site a = site_a(KZ_MODE_MAIN), b = site_b(KZ_MODE_MAIN);
+
+	start(&a, &b, "198.51.100.2");
+	assert_int_equal(W.a.nchild, 1);
+	assert_int_equal(W.a_children_at_qm, 1);
 }
 
 static void test_malformed_truncated(void **state)
@@ -2146,6 +2160,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_retry_after_delete_reports_deadline, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_qm1_after_am3_early_retransmit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_qm_installed_before_qm3, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_truncated, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_duplicates, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lost_answer_retransmit, setup, teardown),
