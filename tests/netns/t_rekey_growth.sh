@@ -26,11 +26,12 @@
 #    kept 30 s to answer retransmissions (~1.3 kB each, up to ~30 at one
 #    rekey a second); measured: 11-12 kB.  A data plane that keeps each
 #    old pair (tried: 4.2 kB a pair) grows ~340 kB over 80 rekeys;
-#  - resident memory (VmRSS): grows by less than RSS_MARGIN_KB (1 MB).  The
+#  - resident memory (VmRSS): grows by less than RSS_MARGIN_KB (4 MB).  The
 #    daemons run with ASan's quarantine off (quarantine_size_mb=0: freed
 #    memory is reused at once instead of being held up to 256 MB), but ASan's
 #    allocator still spreads blocks over its size classes: RSS rose 40-290 kB
-#    over 80 rekeys with a flat heap.  This bound is for gross leaks only;
+#    over 80 rekeys with a flat heap, and 1.2 MB on a loaded machine.  This
+#    bound is for gross leaks only (the heap figure is the precise one);
 #  - at least one IKE SA rekey (IKE lifetime 60 s) among them, and one IKE
 #    SA and one IPsec SA pair each once the stream stops.
 # LeakSanitizer at exit catches unreachable blocks; this test catches what
@@ -52,7 +53,7 @@ REKEYS=${KZ_GROWTH_REKEYS:-100}
 FIRST=${KZ_GROWTH_FIRST:-20}
 KBYTES=${KZ_GROWTH_KB:-100}
 RATE=${KZ_GROWTH_RATE:-500}
-RSS_MARGIN_KB=${KZ_GROWTH_RSS_KB:-1024}
+RSS_MARGIN_KB=${KZ_GROWTH_RSS_KB:-4096}
 HEAP_MARGIN_KB=${KZ_GROWTH_HEAP_KB:-96}
 IKE_LIFE=${KZ_GROWTH_IKE_LIFE:-60}
 fails=0
