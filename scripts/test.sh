@@ -41,27 +41,49 @@ scripts/build.sh build-asan -DKZ_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	run_ctest "asan+ubsan" build-asan
 
-echo "== libFuzzer targets (clang), ${fuzz_seconds}s each"
-CC=clang scripts/build.sh build-fuzz -DKZ_FUZZ=ON
-for t in build-fuzz/fuzz/fuzz_*; do
-	[ -x "$t" ] || continue
+# One target: its line on stdout ("ok" or "FAILED" with the log's tail);
+# new inputs go to a work folder, the log stays out of it (libFuzzer
+# rereads that folder and would take the log for an input).
+fuzz_one() {
+	local t=$1 name corpus work
 	name=$(basename "$t")
 	corpus=tests/fuzz/corpus/${name#fuzz_}
-	# new inputs go to $work/corpus; the log stays out of it (libFuzzer
-	# rereads that folder and would take the log for an input)
 	work=$(mktemp -d)
 	mkdir "$work/corpus"
 	if "$t" -max_total_time="$fuzz_seconds" -max_len=65536 -timeout=10 -print_final_stats=1 \
 		-artifact_prefix="$work/" "$work/corpus" "$corpus" >"$work/log" 2>&1; then
 		echo "fuzz $name: ok ($(grep -o 'stat::number_of_executed_units: [0-9]*' "$work/log" | tail -1 | awk '{print $2}') runs)"
-		pass=$((pass + 1))
 		rm -rf "$work"
 	else
 		echo "fuzz $name: FAILED (log and crash input in $work)"
 		tail -30 "$work/log"
+	fi
+}
+
+# One target per CPU at a time: each is single-threaded, so the same
+# fuzzing time per target takes half as long on two cores.
+ncpu=$(nproc 2>/dev/null || echo 1)
+echo "== libFuzzer targets (clang), ${fuzz_seconds}s each, $ncpu at a time"
+CC=clang scripts/build.sh build-fuzz -DKZ_FUZZ=ON
+fuzz_out=$(mktemp -d)
+for t in build-fuzz/fuzz/fuzz_*; do
+	[ -x "$t" ] || continue
+	while [ "$(jobs -rp | wc -l)" -ge "$ncpu" ]; do
+		wait -n || true
+	done
+	fuzz_one "$t" >"$fuzz_out/$(basename "$t")" 2>&1 &
+done
+wait
+for f in "$fuzz_out"/*; do
+	[ -e "$f" ] || continue
+	cat "$f"
+	if head -1 "$f" | grep -q ': ok ('; then
+		pass=$((pass + 1))
+	else
 		fail=$((fail + 1))
 	fi
 done
+rm -rf "$fuzz_out"
 
 echo "test: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
