@@ -164,6 +164,8 @@ struct ike_sa {
 	struct p1_choice p1;
 	struct ike_keys keys;
 	bool have_keys;
+	bool ic_info_due;  /* INITIAL-CONTACT went in AM3: repeat it in an
+			    * Informational once the first Quick Mode is done */
 	struct ike_dh *dh;
 	uint8_t gxi[IKE_MAX_DH], gxr[IKE_MAX_DH];
 	size_t gxilen, gxrlen;
@@ -495,6 +497,7 @@ void dpd_hint(struct ike_engine *e, struct ike_sa *sa, uint32_t spi);
 /* Probes, retransmits, or declares the peer dead (clears its SAs). */
 void dpd_run(struct ike_engine *e, struct ike_sa *sa, uint64_t now, int64_t *next);
 /* R-U-THERE or R-U-THERE-ACK, HASH-protected (ikev1_info.c). */
+int info_send_initial_contact(struct ike_engine *e, struct ike_sa *sa);
 int info_send_dpd(struct ike_engine *e, struct ike_sa *sa, uint16_t type, uint32_t seq);
 /* Shortest of *next and at - now (engine.c). */
 void eng_next_min(int64_t *next, uint64_t at, uint64_t now);

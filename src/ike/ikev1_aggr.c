@@ -318,6 +318,7 @@ static int am_inR1_outI2(struct ike_engine *e, struct ike_sa *sa, struct ike_msg
 		memcpy(spi + 8, sa->rcookie, 8);
 		(void)isakmp_put_notify(&o->c, ISAKMP_PROTO_ISAKMP, spi, 16,
 					ISAKMP_N_INITIAL_CONTACT, NULL, 0);
+		sa->ic_info_due = true;
 	}
 	/* AM3 encrypted, as strongSwan sends it */
 	if (!r)

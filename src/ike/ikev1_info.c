@@ -82,6 +82,19 @@ int info_send_notify(struct ike_engine *e, struct ike_sa *sa, uint8_t proto, uin
 			 0);
 }
 
+/* RFC 2407 4.6.3.3 INITIAL-CONTACT in an Informational exchange: the
+ * form every peer acts on (strongSwan 5.9 reads it in Aggressive mode's
+ * message 3 but acts on it only in Main mode or here). */
+int info_send_initial_contact(struct ike_engine *e, struct ike_sa *sa)
+{
+	uint8_t spi[16];
+
+	memcpy(spi, sa->icookie, 8);
+	memcpy(spi + 8, sa->rcookie, 8);
+	return info_send(e, sa, ISAKMP_NP_N, ISAKMP_PROTO_ISAKMP, spi, 16,
+			 ISAKMP_N_INITIAL_CONTACT, NULL, 0);
+}
+
 int info_send_dpd(struct ike_engine *e, struct ike_sa *sa, uint16_t type, uint32_t seq)
 {
 	/* RFC 3706 5.1: SPI = the two cookies, data = the sequence number */
@@ -160,9 +173,12 @@ void info_initial_contact(struct ike_engine *e, struct ike_sa *sa)
 					nchild++;
 				}
 		}
+	/* (never what this IKE SA made: INITIAL-CONTACT may come again in an
+	 * Informational after the first Quick Mode) */
 	for (struct ike_child *c = e->children; c; c = c->next)
 		if (!c->dying && c->out.peer.sin_addr.s_addr == sa->peer.sin_addr.s_addr &&
-		    c->out.created_ms <= sa->created_ms && !strcmp(c->profile, sa->profile)) {
+		    c->in.ike_serial != sa->serial && c->out.created_ms <= sa->created_ms &&
+		    !strcmp(c->profile, sa->profile)) {
 			child_remove(e, c, false);
 			nchild++;
 		}

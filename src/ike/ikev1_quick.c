@@ -535,6 +535,12 @@ static int qm_inR1_outI2(struct ike_engine *e, struct ike_sa *sa, struct ike_msg
 	out_begin(o, sa, ISAKMP_XCHG_QUICK, q->msgid);
 	(void)isakmp_put_payload(&o->c, ISAKMP_NP_HASH, h3, ike_hash_len(sa->p1.hash));
 	r = out_send(e, sa, o, q->iv, &q->tx, false);
+	/* The peer has finished phase 1 (it answered QM1), so an
+	 * Informational cannot overtake AM3 any more */
+	if (!r && sa->ic_info_due) {
+		sa->ic_info_due = false;
+		(void)info_send_initial_contact(e, sa);
+	}
 out:
 	free(reply);
 	free(o);

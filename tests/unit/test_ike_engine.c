@@ -892,6 +892,34 @@ static void test_qm_installed_before_qm3(void **state)
 	assert_int_equal(W.a_children_at_qm, 1);
 }
 
+/* An Aggressive-mode initiator that put INITIAL-CONTACT in AM3 repeats it
+ * in an Informational once the first Quick Mode is done (strongSwan acts
+ * on it only there or in Main mode); the pair just made survives it.  Main
+ * mode carries it in MM5, where every peer acts on it: no repeat. */
+static void test_initial_contact_informational(void **state)
+{
+	struct site a = site_a(KZ_MODE_AGGRESSIVE), b = site_b(KZ_MODE_AGGRESSIVE);
+
+	start(&a, &b, "198.51.100.2");
+	assert_int_equal(W.a.nchild, 1);
+	assert_int_equal(W.a.info_sent, 1);
+	assert_int_equal(W.b.nchild, 1);
+	assert_int_equal(W.b.ndown, 0);
+	assert_int_equal(W.a.ndown, 0);
+	advance(5000);
+	assert_int_equal(W.a.info_sent, 1); /* once */
+	assert_int_equal(W.b.ndown, 0);
+}
+
+static void test_initial_contact_no_informational_in_main(void **state)
+{
+	struct site a = site_a(KZ_MODE_MAIN), b = site_b(KZ_MODE_MAIN);
+
+	start(&a, &b, "198.51.100.2");
+	assert_int_equal(W.a.nchild, 1);
+	assert_int_equal(W.a.info_sent, 0);
+}
+
 static void test_malformed_truncated(void **state)
 {
 	struct site a = site_a(KZ_MODE_MAIN), b = site_b(KZ_MODE_MAIN);
@@ -2161,6 +2189,9 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_qm1_after_am3_early_retransmit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_qm_installed_before_qm3, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_initial_contact_informational, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_initial_contact_no_informational_in_main, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_truncated, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_duplicates, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lost_answer_retransmit, setup, teardown),
