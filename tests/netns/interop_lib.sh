@@ -71,6 +71,23 @@
 #                          at its soft lifetime (make before break) and
 #                          deletes the old pair; charon ends with one
 #                          CHILD_SA, a ping during it all loses nothing
+#                  wan     (kizuna initiating behind the carrier NAT, cgnat
+#                          lab) gw-a's WAN address changes under the
+#                          tunnel (GW_A_WAN -> 100.64.0.3: a new carrier NAT
+#                          mapping; the default route put back): a ping
+#                          from LAN A (every 0.1 s) gets a reply within 5 s
+#                          of the change, kizunad logs that it starts over
+#                          from the new address, charon logs its
+#                          INITIAL-CONTACT and drops the stale IKE_SA and
+#                          CHILD_SA; then one SA each, SPIs crosswise.  The
+#                          time is printed ("# wan: ...").  The case ends on
+#                          the new address (its end checks need only
+#                          GW_A_PUBLIC); the old one is put back after the
+#                          daemons stop, for the next case.  charon 5.9
+#                          acts on INITIAL-CONTACT in Main mode or in an
+#                          Informational exchange, not inside Aggressive
+#                          mode's third message, where kizuna sends it
+#                          now: with that, charon keeps the stale SAs
 #   At the end of each case the side that ends sends its deletes: kizuna
 #   (initiator) through `clear ipsec sa` and `clear ike sa`, charon
 #   (initiator) through swanctl --terminate; the other side must drop the
@@ -538,6 +555,59 @@ _ic_crash() {
 	_ic_crash_final "crash, kizunad restarted"
 }
 
+# --- wan: gw-a's WAN address changes under the tunnel (as t_wan.sh's
+# "new address" part): a new address behind the carrier is a new NAT
+# mapping, the old SAs are of no use.  kizuna, the initiator, drops them
+# without Delete and negotiates again at once from the new address with
+# INITIAL-CONTACT, so charon replaces the stale ones.
+IC_WAN_NEW=100.64.0.3
+
+_ic_wan() {
+	local ping=$IC_NAME-wanping d old_ike old_in log_n t0 first ms
+	if [ "$IC_ROLE" != init ] || [ "$GW_A_WAN" = "$GW_A_PUBLIC" ]; then
+		ic_nok "wan: only with kizuna initiating behind the carrier NAT"
+		return 0
+	fi
+	d=$(ss_dir "$IC_SS")
+	old_ike=$(ss_ike_spis "$IC_SS") || old_ike=""
+	old_in=$(ss_child_spis "$IC_SS") || old_in=""
+	log_n=$(wc -l <"$(ss_log "$IC_SS")")
+	t0=$(_ic_now)
+	lab_exec gw-a ip addr del "$GW_A_WAN/$GW_A_WAN_PREFIX" dev "$WAN_IF"
+	lab_exec gw-a ip addr add "$IC_WAN_NEW/$GW_A_WAN_PREFIX" dev "$WAN_IF"
+	lab_exec gw-a ip route replace default via "$CARRIER_A"
+	IC_WAN_MOVED=1
+	lab_bg lan-a "$ping" ping -n -D -i 0.1 "$LAN_B_HOST"
+	if lab_wait_for 10 _ic_has_reply_after "$ping" "$t0"; then
+		first=$(_ic_reply_after "$ping" "$t0")
+		ms=$(_ic_ms "$t0" "$first")
+		echo "# wan: first ping reply $ms ms after the WAN address changed"
+		ic_check "wan: new WAN address: ping flows again within 5 s ($ms ms)" \
+			test "$ms" -le 5000
+	else
+		ic_nok "wan: new WAN address: ping flows again (no reply in 10 s)"
+	fi
+	lab_kill "$ping"
+	# the old address goes before the new one comes: "back with address"
+	ic_check "wan: kizunad started over from $IC_WAN_NEW" \
+		grep -qE "(new|back with) address ${IC_WAN_NEW//./\\.}: SAs are made again from it" "$LAB_DIR/kizunad-$IC_KZ.log"
+	ic_check "wan: charon logs kizuna's INITIAL-CONTACT" \
+		lab_wait_for 2 sh -c "tail -n +$((log_n + 1)) '$(ss_log "$IC_SS")' | grep -q 'INITIAL_CONTACT'"
+	ic_check "wan: charon dropped the stale IKE_SA ${old_ike%% *} and CHILD_SA in-SPI ${old_in%% *}" \
+		lab_wait_for 5 sh -c "! STRONGSWAN_CONF='$d/strongswan.conf' swanctl --list-sas --uri 'unix://$d/charon.vici' | grep -qE '${old_ike%% *}_i|in  ${old_in%% *}'"
+	_ic_crash_final "wan, new address"
+}
+
+# gw-a's original WAN address back (the daemons are stopped), for the
+# cases that follow
+_ic_wan_restore() {
+	[ -n "${IC_WAN_MOVED:-}" ] || return 0
+	lab_exec gw-a ip addr del "$IC_WAN_NEW/$GW_A_WAN_PREFIX" dev "$WAN_IF" 2>/dev/null || true
+	lab_exec gw-a ip addr add "$GW_A_WAN/$GW_A_WAN_PREFIX" dev "$WAN_IF"
+	lab_exec gw-a ip route replace default via "$CARRIER_A"
+	IC_WAN_MOVED=
+}
+
 # Packets of capture $1 matching display filter $2; "error" when tshark
 # refuses (every numeric test on it then fails).
 _ic_cap_count() {
@@ -707,6 +777,7 @@ ic_case() {
 	[[ $IC_EXTRA != *,restart,* ]] || _ic_restart
 	[[ $IC_EXTRA != *,crash,* ]] || _ic_crash
 	[[ $IC_EXTRA != *,kzrekey,* ]] || _ic_kzrekey
+	[[ $IC_EXTRA != *,wan,* ]] || _ic_wan
 
 	# deletes (RFC 2408 5.15): the side that ends tells the other
 	if [ "$IC_ROLE" = init ]; then
@@ -780,6 +851,7 @@ ic_case() {
 	lab_capture_stop
 	lab_wait_for 5 _ic_gw_clean gw-a || echo "# warning: gw-a not clean after $IC_NAME"
 	lab_wait_for 5 _ic_gw_clean gw-b || echo "# warning: gw-b not clean after $IC_NAME"
+	_ic_wan_restore
 	# a fresh log per case; the old ones stay in $LAB_DIR (LAB_KEEP=1)
 	mv -f "$(ss_dir "$IC_SS")/charon.log" "$LAB_DIR/$IC_NAME-charon.log" 2>/dev/null || true
 	mv -f "$LAB_DIR/kizunad-$IC_KZ.log" "$LAB_DIR/$IC_NAME-kizunad.log" 2>/dev/null || true
