@@ -83,11 +83,14 @@
 #                          time is printed ("# wan: ...").  The case ends on
 #                          the new address (its end checks need only
 #                          GW_A_PUBLIC); the old one is put back after the
-#                          daemons stop, for the next case.  charon 5.9
-#                          acts on INITIAL-CONTACT in Main mode or in an
-#                          Informational exchange, not inside Aggressive
-#                          mode's third message, where kizuna sends it
-#                          now: with that, charon keeps the stale SAs
+#                          daemons stop, for the next case.  No case
+#                          uses it yet: charon 5.9.8 (unique=no) keeps
+#                          the stale IKE_SA and CHILD_SA after the move,
+#                          although kizuna sends INITIAL-CONTACT both in
+#                          Aggressive mode's third message and in an
+#                          Informational after the first Quick Mode (the
+#                          new SAs carry traffic within 0.35 s; the stale
+#                          ones wait for charon's DPD or lifetime)
 #   At the end of each case the side that ends sends its deletes: kizuna
 #   (initiator) through `clear ipsec sa` and `clear ike sa`, charon
 #   (initiator) through swanctl --terminate; the other side must drop the
