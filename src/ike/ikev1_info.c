@@ -82,9 +82,9 @@ int info_send_notify(struct ike_engine *e, struct ike_sa *sa, uint8_t proto, uin
 			 0);
 }
 
-/* RFC 2407 4.6.3.3 INITIAL-CONTACT in an Informational exchange: the
- * form every peer acts on (strongSwan 5.9 reads it in Aggressive mode's
- * message 3 but acts on it only in Main mode or here). */
+/* RFC 2407 4.6.3.3 INITIAL-CONTACT in an Informational exchange, the form
+ * RFC 2407 describes: some peers act on it only there, not inside
+ * Aggressive mode's message 3. */
 int info_send_initial_contact(struct ike_engine *e, struct ike_sa *sa)
 {
 	uint8_t spi[16];

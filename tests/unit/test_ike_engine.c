@@ -893,8 +893,8 @@ static void test_qm_installed_before_qm3(void **state)
 }
 
 /* An Aggressive-mode initiator that put INITIAL-CONTACT in AM3 repeats it
- * in an Informational once the first Quick Mode is done (strongSwan acts
- * on it only there or in Main mode); the pair just made survives it.  Main
+ * in an Informational once the first Quick Mode is done (some peers act on
+ * it only there); the pair just made survives it.  Main
  * mode carries it in MM5, where every peer acts on it: no repeat. */
 static void test_initial_contact_informational(void **state)
 {
