@@ -18,19 +18,10 @@
 set -eu
 KZ_BUILD=$(cd "${1:-build}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib.sh"
-. "$here/ike_lib.sh"
-lab_require_root
-lab_require_cmd python3 python3
-lab_require_cmd ping iputils-ping
-trap lab_down EXIT
-trap 'exit 130' INT TERM HUP
+. "$here/check_lib.sh"
+check_begin python3:python3 ping:iputils-ping
 
 RATE=${KZ_CC_RATE:-1000} SECS=${KZ_CC_SECS:-14}
-fails=0
-ok() { echo "ok - $*"; }
-nok() { echo "FAIL - $*"; fails=$((fails + 1)); }
-expect() { local what=$1; shift; if "$@"; then ok "$what"; else nok "$what"; fi; }
 
 # site: a (initiator, peer gw-b) or b (responder, peer any)
 write_conf() { # site file
@@ -210,5 +201,4 @@ expect "... and negotiates nothing" \
 	test "$(nlog a 'settings changed')" = 2
 
 [ "$fails" -eq 0 ] || kz_logs a b
-echo "config_change: $((fails == 0 ? 1 : 0)) passed, $((fails > 0 ? 1 : 0)) failed ($fails checks failed)"
-[ "$fails" -eq 0 ]
+check_summary config_change

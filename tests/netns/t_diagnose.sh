@@ -23,13 +23,8 @@
 set -u
 KZ_BUILD=$(cd "${1:-build}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../.." && pwd)
-. "$here/lib.sh"
-. "$here/ike_lib.sh"
-lab_require_root
-lab_require_cmd ping iputils-ping
-trap lab_down EXIT
-trap 'exit 130' INT TERM HUP
+. "$here/check_lib.sh"
+check_begin ping:iputils-ping
 
 right=0
 total=0

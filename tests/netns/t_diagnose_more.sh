@@ -41,18 +41,13 @@
 set -u
 KZ_BUILD=$(cd "${1:-build}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../.." && pwd)
-# shellcheck source=tests/netns/lib.sh
-. "$here/lib.sh"
-# shellcheck source=tests/netns/ike_lib.sh
-. "$here/ike_lib.sh"
+# shellcheck source=tests/netns/check_lib.sh
+. "$here/check_lib.sh"
 # shellcheck source=tests/netns/strongswan.sh
 . "$here/strongswan.sh"
-lab_require_root
-lab_require_cmd ping iputils-ping
+check_begin ping:iputils-ping
 part() { case " ${DM_PARTS:-1 2 3} " in *" $1 "*) return 0 ;; esac; return 1; }
 trap 'lab_down; [ -z "${p2pid:-}" ] || kill "$p2pid" 2>/dev/null; rm -rf "${p2dir:-/nonexistent}"' EXIT
-trap 'exit 130' INT TERM HUP
 
 passed=0
 failed=0

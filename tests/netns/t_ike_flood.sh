@@ -27,23 +27,13 @@ KZ_BUILD=$(cd "${1:-build}" && pwd)
 # what kizunad really holds.
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=4"
 here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../.." && pwd)
-. "$here/lib.sh"
-. "$here/ike_lib.sh"
-lab_require_root
-lab_require_cmd python3 python3
-trap lab_down EXIT
-trap 'exit 130' INT TERM HUP
+. "$here/check_lib.sh"
+check_begin python3:python3
 
 FLOOD_S=${FLOOD_S:-10}
 JUNK_S=${JUNK_S:-5}
 HALF_OPEN_WAIT_S=${HALF_OPEN_WAIT_S:-90}
 RSS_MAX_GROWTH_KB=$((64 * 1024))
-
-fails=0
-ok() { echo "ok - $*"; }
-nok() { echo "FAIL - $*"; fails=$((fails + 1)); }
-expect() { local what=$1; shift; if "$@"; then ok "$what"; else nok "$what"; fi; }
 
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
@@ -226,5 +216,4 @@ else
 	nok "junk: no tunnel to test with"
 fi
 
-echo "ike-flood: $((fails == 0 ? 1 : 0)) passed, $((fails > 0 ? 1 : 0)) failed ($fails checks failed)"
-[ "$fails" -eq 0 ]
+check_summary ike-flood

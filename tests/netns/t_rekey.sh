@@ -30,19 +30,10 @@
 set -eu
 KZ_BUILD=$(cd "${1:-build}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../.." && pwd)
-. "$here/lib.sh"
-. "$here/ike_lib.sh"
-lab_require_root
-lab_require_cmd python3 python3
-trap lab_down EXIT
-trap 'exit 130' INT TERM HUP
+. "$here/check_lib.sh"
+check_begin python3:python3
 
 RATE=${KZ_REKEY_RATE:-2000} SECS=${KZ_REKEY_SECS:-180} KB=${KZ_REKEY_KB:-11800}
-fails=0
-ok() { echo "ok - $*"; }
-nok() { echo "FAIL - $*"; fails=$((fails + 1)); }
-expect() { local what=$1; shift; if "$@"; then ok "$what"; else nok "$what"; fi; }
 
 short() { # in out
 	sed -e 's/^  lifetime time 28800$/  lifetime time 60/' \
@@ -115,5 +106,4 @@ expect "no SA reached its hard lifetime or its last byte" \
 	sh -c "! grep -Eq 'expired|hard lifetime|reached its byte lifetime|can send no more' $LAB_DIR/kizunad-a.log $LAB_DIR/kizunad-b.log"
 [ "$fails" -eq 0 ] || kz_logs a b
 
-echo "rekey: $((fails == 0 ? 1 : 0)) passed, $((fails > 0 ? 1 : 0)) failed ($fails checks failed)"
-[ "$fails" -eq 0 ]
+check_summary rekey

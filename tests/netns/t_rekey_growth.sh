@@ -39,14 +39,8 @@ set -eu
 KZ_BUILD=$(cd "${1:-build}" && pwd)
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0"
 here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../.." && pwd)
-. "$here/lib.sh"
-. "$here/ike_lib.sh"
-lab_require_root
-lab_require_cmd python3 python3
-lab_require_cmd gdb gdb
-trap lab_down EXIT
-trap 'exit 130' INT TERM HUP
+. "$here/check_lib.sh"
+check_begin python3:python3 gdb:gdb
 
 REKEYS=${KZ_GROWTH_REKEYS:-100}
 FIRST=${KZ_GROWTH_FIRST:-20}
@@ -55,10 +49,6 @@ RATE=${KZ_GROWTH_RATE:-500}
 RSS_MARGIN_KB=${KZ_GROWTH_RSS_KB:-1024}
 HEAP_MARGIN_KB=${KZ_GROWTH_HEAP_KB:-96}
 IKE_LIFE=${KZ_GROWTH_IKE_LIFE:-60}
-fails=0
-ok() { echo "ok - $*"; }
-nok() { echo "FAIL - $*"; fails=$((fails + 1)); }
-expect() { local what=$1; shift; if "$@"; then ok "$what"; else nok "$what"; fi; }
 
 short() { # in out
 	sed -e "/^ipsec proposal/,/^[a-z]/s/^  lifetime time 28800\$/  lifetime time 28800\\n  lifetime bytes $KBYTES/" \
@@ -154,5 +144,4 @@ fi
 expect "no sanitizer report in the logs" sh -c "! grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error:' $LAB_DIR/kizunad-a.log $LAB_DIR/kizunad-b.log"
 [ "$fails" -eq 0 ] || kz_logs a b
 
-echo "rekey-growth: $((fails == 0 ? 1 : 0)) passed, $((fails > 0 ? 1 : 0)) failed ($fails checks failed)"
-[ "$fails" -eq 0 ]
+check_summary rekey-growth

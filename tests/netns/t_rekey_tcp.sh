@@ -32,20 +32,10 @@
 set -eu
 KZ_BUILD=$(cd "${1:-build}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../.." && pwd)
-. "$here/lib.sh"
-. "$here/ike_lib.sh"
-lab_require_root
-lab_require_cmd python3 python3
-lab_require_cmd iperf3 iperf3
-trap lab_down EXIT
-trap 'exit 130' INT TERM HUP
+. "$here/check_lib.sh"
+check_begin python3:python3 iperf3:iperf3
 
 RATE=${KZ_REKEY_RATE:-2000} SECS=${KZ_REKEY_TCP_SECS:-40} LIFE_S=${KZ_REKEY_LIFE_S:-8}
-fails=0
-ok() { echo "ok - $*"; }
-nok() { echo "FAIL - $*"; fails=$((fails + 1)); }
-expect() { local what=$1; shift; if "$@"; then ok "$what"; else nok "$what"; fi; }
 
 conf() { # in out [kilobytes]
 	sed -e 's/^  lifetime time 28800$/  lifetime time 60/' \
@@ -181,5 +171,4 @@ else
 fi
 [ "$fails" -eq 0 ] || kz_logs a b
 
-echo "rekey_tcp: $((fails == 0 ? 1 : 0)) passed, $((fails > 0 ? 1 : 0)) failed ($fails checks failed)"
-[ "$fails" -eq 0 ]
+check_summary rekey_tcp

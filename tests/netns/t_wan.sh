@@ -12,18 +12,8 @@
 set -eu
 KZ_BUILD=$(cd "${1:-build}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../.." && pwd)
-. "$here/lib.sh"
-. "$here/ike_lib.sh"
-lab_require_root
-lab_require_cmd ping iputils-ping
-trap lab_down EXIT
-trap 'exit 130' INT TERM HUP
-
-fails=0
-ok() { echo "ok - $*"; }
-nok() { echo "FAIL - $*"; fails=$((fails + 1)); }
-expect() { local what=$1; shift; if "$@"; then ok "$what"; else nok "$what"; fi; }
+. "$here/check_lib.sh"
+check_begin ping:iputils-ping
 
 pairs() { kz "$1" show ipsec sa | grep -c '^Inbound:' || true; }
 ike_sas() { kz "$1" show ike sa | grep -c '^IKE PH1 established' || true; }
@@ -112,5 +102,4 @@ else
 fi
 expect "link back: B's inbound SA is a new one" test "$(kz_spi b Inbound)" != "$spi_before"
 
-echo "wan: $((fails == 0 ? 1 : 0)) passed, $((fails > 0 ? 1 : 0)) failed ($fails checks failed)"
-[ "$fails" -eq 0 ]
+check_summary wan

@@ -1,0 +1,64 @@
+# shellcheck shell=bash
+# Variables are set here for the sourcing scripts (SC2034), here by them
+# (SC2154); check_begin takes no argument when a test needs no tool
+# (SC2119/SC2120).
+# shellcheck disable=SC2034,SC2154,SC2119,SC2120
+#
+# tests/netns/check_lib.sh - the start and the result lines of a lab test.
+# Sourced by a test in tests/netns/ after it has set KZ_BUILD and here:
+#
+#   set -eu
+#   KZ_BUILD=$(cd "${1:-build}" && pwd)
+#   here=$(cd "$(dirname "$0")" && pwd)
+#   . "$here/check_lib.sh"
+#   check_begin python3:python3 ping:iputils-ping
+#   ...
+#   expect "tunnel up" lab_wait_for 20 kz_ipsec_up a
+#   ...
+#   check_summary rekey
+#
+# Sources lib.sh and ike_lib.sh and sets top (the source tree).
+#   check_begin [cmd:package...]  needs root and each cmd (lab_require_root,
+#                                 lab_require_cmd: exit 77, under CI=true 1),
+#                                 then traps EXIT (lab_down) and INT TERM HUP
+#   ok <what>                     prints "ok - <what>", counts it in passed
+#   nok <what>                    prints "FAIL - <what>", counts it in fails
+#   expect <what> cmd...          ok when cmd succeeds, nok when it fails
+#   check_summary <name>          prints "<name>: 1 passed, 0 failed (0 checks
+#                                 failed)" (the test counts as one; 0 and 1
+#                                 when a check failed); status 0 when none did
+#   check_tally <name>            prints "<name>: P passed, F failed" (checks);
+#                                 status 0 when none failed
+# Either summary is a test's last command: its status is the test's.
+
+top=$(cd "$here/../.." && pwd)
+# shellcheck source=tests/netns/lib.sh
+. "$here/lib.sh"
+# shellcheck source=tests/netns/ike_lib.sh
+. "$here/ike_lib.sh"
+
+check_begin() {
+	local c
+	lab_require_root
+	for c in "$@"; do
+		lab_require_cmd "${c%%:*}" "${c#*:}"
+	done
+	trap lab_down EXIT
+	trap 'exit 130' INT TERM HUP
+}
+
+passed=0
+fails=0
+ok() { echo "ok - $*"; passed=$((passed + 1)); }
+nok() { echo "FAIL - $*"; fails=$((fails + 1)); }
+expect() { local what=$1; shift; if "$@"; then ok "$what"; else nok "$what"; fi; }
+
+check_summary() {
+	echo "$1: $((fails == 0 ? 1 : 0)) passed, $((fails > 0 ? 1 : 0)) failed ($fails checks failed)"
+	[ "$fails" -eq 0 ]
+}
+
+check_tally() {
+	echo "$1: $passed passed, $fails failed"
+	[ "$fails" -eq 0 ]
+}
