@@ -24,6 +24,10 @@
 #   ok <what>                     prints "ok - <what>", counts it in passed
 #   nok <what>                    prints "FAIL - <what>", counts it in fails
 #   expect <what> cmd...          ok when cmd succeeds, nok when it fails
+#   expect_one_sa_each <timeout_s> <what> [cmd...]
+#                                 waits for one IKE SA and one IPsec SA pair
+#                                 on each site (kz_one_sa_each): ok, or nok
+#                                 with the counts (kz_sa_counts), then cmd
 #   check_summary <name>          prints "<name>: 1 passed, 0 failed (0 checks
 #                                 failed)" (the test counts as one; 0 and 1
 #                                 when a check failed); status 0 when none did
@@ -52,6 +56,17 @@ fails=0
 ok() { echo "ok - $*"; passed=$((passed + 1)); }
 nok() { echo "FAIL - $*"; fails=$((fails + 1)); }
 expect() { local what=$1; shift; if "$@"; then ok "$what"; else nok "$what"; fi; }
+
+expect_one_sa_each() {
+	local t=$1 what=$2
+	shift 2
+	if lab_wait_for "$t" kz_one_sa_each; then
+		ok "$what"
+	else
+		nok "$what ($(kz_sa_counts))"
+		"$@"
+	fi
+}
 
 check_summary() {
 	echo "$1: $((fails == 0 ? 1 : 0)) passed, $((fails > 0 ? 1 : 0)) failed ($fails checks failed)"

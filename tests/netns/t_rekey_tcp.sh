@@ -42,13 +42,6 @@ conf() { # in out [kilobytes]
 		-e 's/^  lifetime 28800$/  lifetime 60/' "$1" >"$2"
 	[ -z "${3:-}" ] || sed -i -e "/^  lifetime time 60\$/a\\  lifetime bytes $3" "$2"
 }
-pairs() { kz "$1" show ipsec sa | grep -c '^Inbound:' || true; }
-ike_sas() { kz "$1" show ike sa | grep -c '^IKE PH1 established' || true; }
-one_each() {
-	[ "$(pairs a)" = 1 ] && [ "$(pairs b)" = 1 ] && [ "$(ike_sas a)" = 1 ] &&
-		[ "$(ike_sas b)" = 1 ]
-}
-ping_ok() { lab_exec lan-a ping -c 1 -W 1 "$LAN_B_HOST" >/dev/null 2>&1; }
 up() { # kilobytes: both daemons (re)started with that byte lifetime
 	kz_stop a
 	kz_stop b
@@ -56,7 +49,7 @@ up() { # kilobytes: both daemons (re)started with that byte lifetime
 	conf "$top/examples/main-b.conf" "$LAB_DIR/rk-b.conf" "${1:-}"
 	kz_start b "$LAB_DIR/rk-b.conf"
 	kz_start a "$LAB_DIR/rk-a.conf"
-	lab_wait_for 20 kz_ipsec_up a && lab_wait_for 10 ping_ok && lab_wait_for 15 one_each
+	lab_wait_for 20 kz_ipsec_up a && lab_wait_for 10 kz_ping_ok && lab_wait_for 15 kz_one_sa_each
 }
 
 lab_up global
@@ -164,11 +157,7 @@ expect "stream: none duplicated ($(get stream 4))" test "$(get stream 4)" = 0
 expect "stream: no packet lost at a rekey ($(get near 2) of $(get stream 5))" test "$(get near 2)" = 0
 expect "stream: no silence of 50 ms at a rekey ($(get near 3))" test "$(get near 3)" = 0
 # an IKE SA rekey may have begun near the end: its overlap is 5 s
-if lab_wait_for 25 one_each; then
-	ok "one IKE SA and one IPsec SA pair each at the end"
-else
-	nok "one IKE SA and one IPsec SA pair each at the end (a: $(ike_sas a)/$(pairs a), b: $(ike_sas b)/$(pairs b))"
-fi
+expect_one_sa_each 25 "one IKE SA and one IPsec SA pair each at the end"
 [ "$fails" -eq 0 ] || kz_logs a b
 
 check_summary rekey_tcp
