@@ -1,8 +1,7 @@
 # shellcheck shell=bash
 # Variables are set here for the sourcing scripts (SC2034), here by them
-# (SC2154); check_begin takes no argument when a test needs no tool
-# (SC2119/SC2120).
-# shellcheck disable=SC2034,SC2154,SC2119,SC2120
+# (SC2154).
+# shellcheck disable=SC2034,SC2154
 #
 # tests/netns/check_lib.sh - the start and the result lines of a lab test.
 # Sourced by a test in tests/netns/ after it has set KZ_BUILD and here:
@@ -11,16 +10,14 @@
 #   KZ_BUILD=$(cd "${1:-build}" && pwd)
 #   here=$(cd "$(dirname "$0")" && pwd)
 #   . "$here/check_lib.sh"
-#   check_begin python3:python3 ping:iputils-ping
+#   kz_lab_begin python3:python3 ping:iputils-ping
 #   ...
 #   expect "tunnel up" lab_wait_for 20 kz_ipsec_up a
 #   ...
 #   check_summary rekey
 #
-# Sources lib.sh and ike_lib.sh and sets top (the source tree).
-#   check_begin [cmd:package...]  needs root and each cmd (lab_require_root,
-#                                 lab_require_cmd: exit 77, under CI=true 1),
-#                                 then traps EXIT (lab_down) and INT TERM HUP
+# Sources lib.sh and ike_lib.sh (kz_lab_begin: root, tools, traps) and sets
+# top (the source tree).
 #   ok <what>                     prints "ok - <what>", counts it in passed
 #   nok <what>                    prints "FAIL - <what>", counts it in fails
 #   expect <what> cmd...          ok when cmd succeeds, nok when it fails
@@ -40,16 +37,6 @@ top=$(cd "$here/../.." && pwd)
 . "$here/lib.sh"
 # shellcheck source=tests/netns/ike_lib.sh
 . "$here/ike_lib.sh"
-
-check_begin() {
-	local c
-	lab_require_root
-	for c in "$@"; do
-		lab_require_cmd "${c%%:*}" "${c#*:}"
-	done
-	trap lab_down EXIT
-	trap 'exit 130' INT TERM HUP
-}
 
 passed=0
 fails=0

@@ -3,6 +3,22 @@
 # lib.sh).  kz_start <site> <config>: config copied with `device wan0`,
 # daemon started, waits until it answers.  kz <site> words...: one console
 # command on that gateway.
+
+# kz_lab_begin [cmd:package...]: the start of a lab test or benchmark: needs
+# root and each cmd (lab_require_root, lab_require_cmd: exit 77, under
+# CI=true 1), then traps EXIT (lab_down) and INT TERM HUP.
+# Takes no argument when nothing but root is needed (SC2119/SC2120).
+# shellcheck disable=SC2120
+kz_lab_begin() {
+	local c
+	lab_require_root
+	for c in "$@"; do
+		lab_require_cmd "${c%%:*}" "${c#*:}"
+	done
+	trap lab_down EXIT
+	trap 'exit 130' INT TERM HUP
+}
+
 kz_start() {
 	local site=$1 conf=$2
 	sed -e 's/device wwan0/device wan0/' "$conf" >"$LAB_DIR/$site.conf"

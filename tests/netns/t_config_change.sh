@@ -19,7 +19,7 @@ set -eu
 KZ_BUILD=$(cd "${1:-build}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/check_lib.sh"
-check_begin python3:python3 ping:iputils-ping
+kz_lab_begin python3:python3 ping:iputils-ping
 
 RATE=${KZ_CC_RATE:-1000} SECS=${KZ_CC_SECS:-14}
 

@@ -12,7 +12,7 @@ set -eu
 build=$(cd "${1:-build}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/check_lib.sh"
-check_begin
+kz_lab_begin
 lab_up cgnat
 
 conf="$LAB_DIR/a.conf"

@@ -24,7 +24,7 @@ set -u
 KZ_BUILD=$(cd "${1:-build}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/check_lib.sh"
-check_begin ping:iputils-ping
+kz_lab_begin ping:iputils-ping
 
 right=0
 total=0

@@ -45,7 +45,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/check_lib.sh"
 # shellcheck source=tests/netns/strongswan.sh
 . "$here/strongswan.sh"
-check_begin ping:iputils-ping
+kz_lab_begin ping:iputils-ping
 part() { case " ${DM_PARTS:-1 2 3} " in *" $1 "*) return 0 ;; esac; return 1; }
 trap 'lab_down; [ -z "${p2pid:-}" ] || kill "$p2pid" 2>/dev/null; rm -rf "${p2dir:-/nonexistent}"' EXIT
 

@@ -33,7 +33,7 @@ KZ_BUILD=$(cd "${1:-build}" && pwd)
 export KZ_BUILD # used by ike_lib.sh
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/check_lib.sh"
-check_begin python3:python3 dumpcap:tshark ping:iputils-ping
+kz_lab_begin python3:python3 dumpcap:tshark ping:iputils-ping
 
 inj=$here/esp_inject.py
 py() { python3 "$inj" "$@"; }

@@ -17,7 +17,7 @@ KZ_BUILD=$(cd "${1:-build}" && pwd)
 export KZ_BUILD # used by ike_lib.sh
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/check_lib.sh"
-check_begin tshark:tshark dumpcap:tshark ping:iputils-ping
+kz_lab_begin tshark:tshark dumpcap:tshark ping:iputils-ping
 
 IDLE=15
 ping_ok() { lab_exec "$1" ping -n -q -c "${3:-2}" -i 0.3 -W 2 "$2" >/dev/null 2>&1; }

@@ -28,7 +28,7 @@ KZ_BUILD=$(cd "${1:-build}" && pwd)
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=4"
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/check_lib.sh"
-check_begin python3:python3
+kz_lab_begin python3:python3
 
 FLOOD_S=${FLOOD_S:-10}
 JUNK_S=${JUNK_S:-5}

@@ -11,7 +11,7 @@ set -eu
 KZ_BUILD=$(cd "${1:-build}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/check_lib.sh"
-check_begin
+kz_lab_begin
 
 # ---- 1: Main mode, global addresses
 lab_up global

@@ -16,7 +16,7 @@ set -eu
 KZ_BUILD=$(cd "${1:-build}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/check_lib.sh"
-check_begin
+kz_lab_begin
 
 # out_has "what" pattern: the last captured output has a line matching it
 out_has() { if grep -qE -- "$2" <<<"$out"; then ok "$1"; else nok "$1"; echo "$out"; fi; }

@@ -31,7 +31,7 @@ set -eu
 KZ_BUILD=$(cd "${1:-build}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/check_lib.sh"
-check_begin python3:python3
+kz_lab_begin python3:python3
 
 RATE=${KZ_REKEY_RATE:-2000} SECS=${KZ_REKEY_SECS:-180} KB=${KZ_REKEY_KB:-11800}
 

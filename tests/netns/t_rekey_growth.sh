@@ -40,7 +40,7 @@ KZ_BUILD=$(cd "${1:-build}" && pwd)
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0"
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/check_lib.sh"
-check_begin python3:python3 gdb:gdb
+kz_lab_begin python3:python3 gdb:gdb
 
 REKEYS=${KZ_GROWTH_REKEYS:-100}
 FIRST=${KZ_GROWTH_FIRST:-20}

@@ -33,7 +33,7 @@ set -eu
 KZ_BUILD=$(cd "${1:-build}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/check_lib.sh"
-check_begin python3:python3 iperf3:iperf3
+kz_lab_begin python3:python3 iperf3:iperf3
 
 RATE=${KZ_REKEY_RATE:-2000} SECS=${KZ_REKEY_TCP_SECS:-40} LIFE_S=${KZ_REKEY_LIFE_S:-8}
 

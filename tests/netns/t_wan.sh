@@ -13,7 +13,7 @@ set -eu
 KZ_BUILD=$(cd "${1:-build}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/check_lib.sh"
-check_begin ping:iputils-ping
+kz_lab_begin ping:iputils-ping
 
 ms() { date +%s%3N; }
 # waits until ping works again; prints the milliseconds it took from $1
