@@ -25,6 +25,8 @@
 #                                 waits for one IKE SA and one IPsec SA pair
 #                                 on each site (kz_one_sa_each): ok, or nok
 #                                 with the counts (kz_sa_counts), then cmd
+#   expect_tunnel_up <what> [t_s] ok when kz_tunnel_up t_s succeeds, else nok
+#                                 and the logs of both daemons
 #   check_summary <name>          prints "<name>: 1 passed, 0 failed (0 checks
 #                                 failed)" (the test counts as one; 0 and 1
 #                                 when a check failed); status 0 when none did
@@ -52,6 +54,15 @@ expect_one_sa_each() {
 	else
 		nok "$what ($(kz_sa_counts))"
 		"$@"
+	fi
+}
+
+expect_tunnel_up() {
+	if kz_tunnel_up "${2:-15}"; then
+		ok "$1"
+	else
+		nok "$1"
+		kz_logs a b
 	fi
 }
 

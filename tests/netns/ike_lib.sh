@@ -71,6 +71,12 @@ kz_one_sa_each() { # exactly one IKE SA and one IPsec SA pair on each site
 		[ "$(kz_ike_sas b)" = 1 ]
 }
 
+kz_tunnel_up() { # [t_s]: A's IPsec SA up (20 s), a ping from LAN A to LAN B
+	# through it (10 s), then one IKE SA and one IPsec SA pair each (t_s, 15)
+	lab_wait_for 20 kz_ipsec_up a && lab_wait_for 10 kz_ping_ok &&
+		lab_wait_for "${1:-15}" kz_one_sa_each
+}
+
 kz_sa_counts() { # "a: IKE SAs/IPsec SA pairs, b: ..."
 	echo "a: $(kz_ike_sas a)/$(kz_pairs a), b: $(kz_ike_sas b)/$(kz_pairs b)"
 }

@@ -53,12 +53,7 @@ short "$top/examples/main-b.conf" "$LAB_DIR/rk-b.conf"
 grep -q 'lifetime time 60' "$LAB_DIR/rk-a.conf" || { echo "FAIL - config edit"; exit 1; }
 kz_start b "$LAB_DIR/rk-b.conf"
 kz_start a "$LAB_DIR/rk-a.conf"
-if lab_wait_for 20 kz_ipsec_up a && lab_wait_for 10 kz_ping_ok && lab_wait_for 15 kz_one_sa_each; then
-	ok "tunnel up with one pair each"
-else
-	nok "tunnel up with one pair each"
-	kz_logs a b
-fi
+expect_tunnel_up "tunnel up with one pair each"
 set_both() { set_bytes a "$KB" && set_bytes b "$KB"; }
 expect "lifetime bytes $KB set on both sites" set_both
 

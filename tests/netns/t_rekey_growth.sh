@@ -75,12 +75,7 @@ grep -q "lifetime bytes $KBYTES" "$LAB_DIR/g-a.conf" && grep -q "^  lifetime $IK
 	{ echo "FAIL - config edit"; exit 1; }
 kz_start b "$LAB_DIR/g-b.conf"
 kz_start a "$LAB_DIR/g-a.conf"
-if lab_wait_for 20 kz_ipsec_up a && lab_wait_for 10 kz_ping_ok && lab_wait_for 15 kz_one_sa_each; then
-	ok "tunnel up with one pair each"
-else
-	nok "tunnel up with one pair each"
-	kz_logs a b
-fi
+expect_tunnel_up "tunnel up with one pair each"
 pa=$(lab_pid kizunad-a) pb=$(lab_pid kizunad-b)
 
 t0=$(date +%s)

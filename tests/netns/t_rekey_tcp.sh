@@ -49,7 +49,7 @@ up() { # kilobytes: both daemons (re)started with that byte lifetime
 	conf "$top/examples/main-b.conf" "$LAB_DIR/rk-b.conf" "${1:-}"
 	kz_start b "$LAB_DIR/rk-b.conf"
 	kz_start a "$LAB_DIR/rk-a.conf"
-	lab_wait_for 20 kz_ipsec_up a && lab_wait_for 10 kz_ping_ok && lab_wait_for 15 kz_one_sa_each
+	kz_tunnel_up 15
 }
 
 lab_up global

@@ -32,12 +32,7 @@ recovered_in() { # t0_ms timeout_s
 lab_up cgnat
 kz_start b "$top/examples/site-b.conf"
 kz_start a "$top/examples/site-a.conf"
-if lab_wait_for 20 kz_ipsec_up a && lab_wait_for 10 kz_ping_ok && lab_wait_for 10 kz_one_sa_each; then
-	ok "tunnel up through the carrier NAT"
-else
-	nok "tunnel up through the carrier NAT"
-	kz_logs a b
-fi
+expect_tunnel_up "tunnel up through the carrier NAT" 10
 spi_before=$(kz_spi b Inbound)
 
 # ---- 1: new address
