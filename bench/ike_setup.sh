@@ -27,10 +27,7 @@
 set -eu
 KZ_BUILD=$(cd "${1:-build}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/.." && pwd)
-. "$top/tests/netns/lib.sh"
-. "$top/tests/netns/ike_lib.sh"
-. "$top/tests/netns/strongswan.sh"
+. "$here/bench_lib.sh"
 
 NADDR=${NADDR:-200}
 INFLIGHT=${INFLIGHT:-32}
@@ -45,12 +42,10 @@ PSK=kizuna-lab-psk
 FIRST=10 # 198.51.100.FIRST is the first source address
 if command -v perf >/dev/null 2>&1; then PERF=${PERF:-1}; else PERF=0; fi
 
-lab_require_root
+kz_lab_begin
 [ -x "$KZ_BUILD/ike_setup_bench" ] || { echo "no $KZ_BUILD/ike_setup_bench: build it first" >&2; exit 1; }
 [ "$NADDR" -ge "$INFLIGHT" ] || { echo "NADDR must be >= INFLIGHT" >&2; exit 1; }
 [ $((FIRST + NADDR)) -le 254 ] || { echo "NADDR at most $((254 - FIRST))" >&2; exit 1; }
-trap lab_down EXIT
-trap 'exit 130' INT TERM HUP
 
 lab_up global
 first_src=198.51.100.$FIRST

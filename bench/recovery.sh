@@ -32,14 +32,8 @@
 set -eu
 KZ_BUILD=$(cd "${1:-build}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/.." && pwd)
-. "$top/tests/netns/lib.sh"
-. "$top/tests/netns/ike_lib.sh"
-. "$top/tests/netns/strongswan.sh"
-lab_require_root
-lab_require_cmd ping iputils-ping
-trap lab_down EXIT
-trap 'exit 130' INT TERM HUP
+. "$here/bench_lib.sh"
+kz_lab_begin ping:iputils-ping
 
 RUNS=${RUNS:-10}
 IMPLS=${IMPLS:-kizuna strongswan}
@@ -50,7 +44,6 @@ IVL=2 RETRY=2
 results=()
 
 now() { date +%s.%N; }
-ping_ok() { lab_exec lan-a ping -c 1 -W 1 "$LAN_B_HOST" >/dev/null 2>&1; }
 # ms from $1 (epoch s) to the first ping reply after it, or TIMEOUT
 recovered_in() { # t0
 	local end r
@@ -68,7 +61,6 @@ recovered_in() { # t0
 }
 
 # ---- kizuna
-kz_pairs() { kz "$1" show ipsec sa | grep -c '^Inbound:' || true; }
 kz_one_each() { [ "$(kz_pairs a)" = 1 ] && [ "$(kz_pairs b)" = 1 ]; }
 kizuna_up() {
 	local s
@@ -78,9 +70,9 @@ kizuna_up() {
 	done
 	kz_start b "$LAB_DIR/rc-b.conf"
 	kz_start a "$LAB_DIR/rc-a.conf"
-	lab_wait_for 20 kz_ipsec_up a && lab_wait_for 10 ping_ok
+	lab_wait_for 20 kz_ipsec_up a && lab_wait_for 10 kz_ping_ok
 }
-kizuna_steady() { lab_wait_for 30 ping_ok && lab_wait_for 15 kz_one_each; }
+kizuna_steady() { lab_wait_for 30 kz_ping_ok && lab_wait_for 15 kz_one_each; }
 kizuna_restart_b() {
 	kill -KILL "$(lab_pid kizunad-b)"
 	T0=$(now)
@@ -98,9 +90,9 @@ strongswan_up() {
 		remote_id=keyid:site-a esp=aes256-sha256 \
 		dpd_delay=$IVL dpd_timeout=$((IVL * (RETRY + 1))) dpd_action=clear
 	ss_start gw-b b && ss_start gw-a a && ss_initiate a net &&
-		lab_wait_for 10 ss_child_installed a net && lab_wait_for 10 ping_ok
+		lab_wait_for 10 ss_child_installed a net && lab_wait_for 10 kz_ping_ok
 }
-strongswan_steady() { lab_wait_for 30 ping_ok && lab_wait_for 15 ss_child_installed b net; }
+strongswan_steady() { lab_wait_for 30 kz_ping_ok && lab_wait_for 15 ss_child_installed b net; }
 strongswan_restart_b() {
 	kill -KILL "$(lab_pid ss-b)"
 	T0=$(now)

@@ -31,15 +31,8 @@
 set -eu
 KZ_BUILD=$(cd "${1:-build}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/.." && pwd)
-. "$top/tests/netns/lib.sh"
-. "$top/tests/netns/ike_lib.sh"
-. "$top/tests/netns/strongswan.sh"
-lab_require_root
-lab_require_cmd iperf3 iperf3
-lab_require_cmd openssl openssl
-trap lab_down EXIT
-trap 'exit 130' INT TERM HUP
+. "$here/bench_lib.sh"
+kz_lab_begin iperf3:iperf3 openssl:openssl
 
 BENCH_TIME=${BENCH_TIME:-10}
 BENCH_MODES=${BENCH_MODES:-routed kizuna kizuna-udp strongswan}

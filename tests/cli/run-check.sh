@@ -10,31 +10,8 @@ dir=$(cd "$2" && pwd)
 shift 2
 cases=("$@")
 [ ${#cases[@]} -gt 0 ] || cases=("$dir"/*.out)
-pass=0
-fail=0
-for c in "${cases[@]}"; do
-	name=$(basename "$c" .out)
-	cmd=$(head -n 1 "$c")
-	case "$cmd" in
-	'$ kizuna check '*) ;;
-	*) echo "check $name: first line must be '\$ kizuna check ARGS'"; fail=$((fail + 1)); continue ;;
-	esac
-	read -r -a args <<<"${cmd#\$ kizuna }"
-	got=$(mktemp)
-	{
-		echo "$cmd"
-		(cd "$dir" && "$build/kizuna" "${args[@]}" 2>/dev/null)
-		echo "exit: $?"
-	} >"$got"
-	if [ "${KZ_GOLDEN_UPDATE:-0}" = 1 ]; then
-		cp "$got" "$c"
-	elif diff -u "$c" "$got"; then
-		pass=$((pass + 1))
-	else
-		echo "check $name: FAILED (expected - / got +)"
-		fail=$((fail + 1))
-	fi
-	rm -f "$got"
-done
+# shellcheck source=tests/cli/golden_cases.sh
+. "$(dirname "$0")/golden_cases.sh"
+golden_cases check check "$dir" "${cases[@]}"
 echo "check: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -10,32 +10,9 @@ set -u
 build=$(cd "$1" && pwd)
 dir=$(cd "$2" && pwd)
 examples=$(cd "$3" && pwd)
-pass=0
-fail=0
-for c in "$dir"/*.out; do
-	name=$(basename "$c" .out)
-	cmd=$(head -n 1 "$c")
-	case "$cmd" in
-	'$ kizuna peer-config '*) ;;
-	*) echo "peer $name: first line must be '\$ kizuna peer-config ARGS'"; fail=$((fail + 1)); continue ;;
-	esac
-	read -r -a args <<<"${cmd#\$ kizuna }"
-	got=$(mktemp)
-	{
-		echo "$cmd"
-		(cd "$dir" && "$build/kizuna" "${args[@]}" 2>/dev/null)
-		echo "exit: $?"
-	} >"$got"
-	if [ "${KZ_GOLDEN_UPDATE:-0}" = 1 ]; then
-		cp "$got" "$c"
-	elif diff -u "$c" "$got"; then
-		pass=$((pass + 1))
-	else
-		echo "peer $name: FAILED (expected - / got +)"
-		fail=$((fail + 1))
-	fi
-	rm -f "$got"
-done
+# shellcheck source=tests/cli/golden_cases.sh
+. "$(dirname "$0")/golden_cases.sh"
+golden_cases peer peer-config "$dir" "$dir"/*.out
 
 # Round trip: SITE-FILE PROFILE [--address A] (main mode and `peer any`
 # need this site's address for the other site's `peer`).

@@ -3,6 +3,22 @@
 # lib.sh).  kz_start <site> <config>: config copied with `device wan0`,
 # daemon started, waits until it answers.  kz <site> words...: one console
 # command on that gateway.
+
+# kz_lab_begin [cmd:package...]: the start of a lab test or benchmark: needs
+# root and each cmd (lab_require_root, lab_require_cmd: exit 77, under
+# CI=true 1), then traps EXIT (lab_down) and INT TERM HUP.
+# Takes no argument when nothing but root is needed (SC2119/SC2120).
+# shellcheck disable=SC2120
+kz_lab_begin() {
+	local c
+	lab_require_root
+	for c in "$@"; do
+		lab_require_cmd "${c%%:*}" "${c#*:}"
+	done
+	trap lab_down EXIT
+	trap 'exit 130' INT TERM HUP
+}
+
 kz_start() {
 	local site=$1 conf=$2
 	sed -e 's/device wwan0/device wan0/' "$conf" >"$LAB_DIR/$site.conf"
@@ -39,4 +55,66 @@ kz_logs() {
 		echo "--- kizunad-$n log (tail)"
 		tail -n 40 "$LAB_DIR/kizunad-$n.log" 2>/dev/null
 	done
+}
+
+# SA and log counts on one site (a or b), for waits and messages.
+kz_pairs() { # site: IPsec SA pairs shown (one Inbound block per pair)
+	kz "$1" show ipsec sa | grep -c '^Inbound:' || true
+}
+
+kz_ike_sas() { # site: IKE SAs established
+	kz "$1" show ike sa | grep -c '^IKE PH1 established' || true
+}
+
+kz_one_sa_each() { # exactly one IKE SA and one IPsec SA pair on each site
+	[ "$(kz_pairs a)" = 1 ] && [ "$(kz_pairs b)" = 1 ] && [ "$(kz_ike_sas a)" = 1 ] &&
+		[ "$(kz_ike_sas b)" = 1 ]
+}
+
+kz_tunnel_up() { # [t_s]: A's IPsec SA up (20 s), a ping from LAN A to LAN B
+	# through it (10 s), then one IKE SA and one IPsec SA pair each (t_s, 15)
+	lab_wait_for 20 kz_ipsec_up a && lab_wait_for 10 kz_ping_ok &&
+		lab_wait_for "${1:-15}" kz_one_sa_each
+}
+
+kz_sa_counts() { # "a: IKE SAs/IPsec SA pairs, b: ..."
+	echo "a: $(kz_ike_sas a)/$(kz_pairs a), b: $(kz_ike_sas b)/$(kz_pairs b)"
+}
+
+kz_ping_ok() { # one ping from LAN A to LAN B answered within 1 s
+	lab_exec lan-a ping -c 1 -W 1 "$LAN_B_HOST" >/dev/null 2>&1
+}
+
+kz_nlog() { # site pattern: how many lines of that kizunad's log match
+	grep -c -- "$2" "$LAB_DIR/kizunad-$1.log" || true
+}
+
+kz_rss_kb() { # pid: resident set size in kB
+	awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"
+}
+
+kz_configure() { # site lines...: configuration commands through the console
+	local site=$1
+	shift
+	{
+		echo "configure terminal"
+		printf '%s\n' "$@"
+		echo "end"
+	} | kz "$site" >/dev/null
+}
+
+kz_clear_sas() { # site...: clear the IPsec and IKE SAs, errors ignored
+	local s
+	for s in "$@"; do
+		kz "$s" clear ipsec sa >/dev/null 2>&1 || true
+		kz "$s" clear ike sa >/dev/null 2>&1 || true
+	done
+}
+
+kz_back_up() { # after a scenario: SAs cleared, the tunnel from A up again
+	kz_clear_sas a b
+	if ! lab_wait_for 30 kz_ipsec_up a; then
+		echo "# tunnel did not come back"
+		kz_logs a b
+	fi
 }

@@ -10,20 +10,10 @@
 #  - a bad startup file stops the daemon with file:line:column.
 set -eu
 build=$(cd "${1:-build}" && pwd)
-. "$(dirname "$0")/lib.sh"
-lab_require_root
-trap lab_down EXIT
-trap 'exit 130' INT TERM HUP
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/check_lib.sh"
+kz_lab_begin
 lab_up cgnat
-
-fails=0
-ok() { echo "ok - $*"; }
-nok() { echo "FAIL - $*"; fails=$((fails + 1)); }
-expect() { # description, command...  (command must succeed)
-	local what=$1
-	shift
-	if "$@"; then ok "$what"; else nok "$what"; fi
-}
 
 conf="$LAB_DIR/a.conf"
 sock="$LAB_DIR/a.sock"
@@ -149,5 +139,4 @@ set -e
 expect "bad startup file: non-zero exit" test "$rc" != 0
 expect "bad startup file: file:line:column" grep -q "bad.conf:3:7: error: invalid BYTES '12': number out of range (576-9000)" <<<"$out"
 
-echo "daemon: $((fails == 0 ? 1 : 0)) passed, $((fails > 0 ? 1 : 0)) failed ($fails checks failed)"
-[ "$fails" -eq 0 ]
+check_summary daemon

@@ -23,28 +23,12 @@
 set -u
 KZ_BUILD=$(cd "${1:-build}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../.." && pwd)
-. "$here/lib.sh"
-. "$here/ike_lib.sh"
-lab_require_root
-lab_require_cmd ping iputils-ping
-trap lab_down EXIT
-trap 'exit 130' INT TERM HUP
+. "$here/check_lib.sh"
+kz_lab_begin ping:iputils-ping
 
 right=0
 total=0
 table=""
-
-# conf <site> lines...: configuration commands through the console
-conf() {
-	local site=$1
-	shift
-	{
-		echo "configure terminal"
-		printf '%s\n' "$@"
-		echo "end"
-	} | lab_exec "gw-$site" "$KZ_BUILD/kizuna" -s "$LAB_DIR/$site.sock" >/dev/null
-}
 
 first_ng() { # site
 	kz "$1" diagnose ipsec | awk '/^\[NG\] / { print $2; exit }'
@@ -82,21 +66,6 @@ expect_ng() {
 }
 
 # Both tables: an initiator whose IPsec SAs survive does not start again.
-reset_sas() {
-	local s
-	for s in a b; do
-		kz "$s" clear ipsec sa >/dev/null 2>&1 || true
-		kz "$s" clear ike sa >/dev/null 2>&1 || true
-	done
-}
-
-back_up() { # the tunnel is up again after a scenario
-	reset_sas
-	if ! lab_wait_for 30 kz_ipsec_up a; then
-		echo "# tunnel did not come back"
-		kz_logs a b
-	fi
-}
 
 lab_up cgnat
 kz_start b "$top/examples/site-b.conf"
@@ -108,63 +77,63 @@ lab_exec lan-a ping -c 2 -W 1 "$LAN_B_HOST" >/dev/null
 expect_ng "healthy" a none 5
 expect_ng "healthy" b none 5
 
-conf a "interface IPsec0" "shutdown"
+kz_configure a "interface IPsec0" "shutdown"
 expect_ng "IPsec0 shut down" a A4.2 5
-conf a "interface IPsec0" "no shutdown"
-back_up
+kz_configure a "interface IPsec0" "no shutdown"
+kz_back_up
 
-conf a "interface IPsec0" "no ipsec map HQ"
+kz_configure a "interface IPsec0" "no ipsec map HQ"
 expect_ng "profile not mapped" a A4.3 5
-conf a "interface IPsec0" "ipsec map HQ"
-back_up
+kz_configure a "interface IPsec0" "ipsec map HQ"
+kz_back_up
 
-conf a "ike policy IKEPOL" "local-id key-id site-x"
-reset_sas
+kz_configure a "ike policy IKEPOL" "local-id key-id site-x"
+kz_clear_sas a b
 expect_ng "key-ids different" b A5.1 15
-conf a "ike policy IKEPOL" "local-id key-id site-a"
-back_up
+kz_configure a "ike policy IKEPOL" "local-id key-id site-a"
+kz_back_up
 
-conf a "ipsec policy IPSECPOL" "remote-id 192.168.3.0/24"
-reset_sas
+kz_configure a "ipsec policy IPSECPOL" "remote-id 192.168.3.0/24"
+kz_clear_sas a b
 expect_ng "selectors not mirrored" a A5.3 15
 expect_ng "selectors not mirrored" b A5.3 5
-conf a "ipsec policy IPSECPOL" "remote-id 192.168.2.0/24"
-back_up
+kz_configure a "ipsec policy IPSECPOL" "remote-id 192.168.2.0/24"
+kz_back_up
 
-conf a "ike proposal IKEP" "encryption aes-cbc-128"
-reset_sas
+kz_configure a "ike proposal IKEP" "encryption aes-cbc-128"
+kz_clear_sas a b
 expect_ng "proposals with no common choice" a A5.4 15
 expect_ng "proposals with no common choice" b A5.4 5
-conf a "ike proposal IKEP" "encryption aes-cbc-256"
-back_up
+kz_configure a "ike proposal IKEP" "encryption aes-cbc-256"
+kz_back_up
 
-conf a "ike policy IKEPOL" 'pre-shared-key ascii "not the same key at all"'
-reset_sas
+kz_configure a "ike policy IKEPOL" 'pre-shared-key ascii "not the same key at all"'
+kz_clear_sas a b
 # Only A can know: it checks HASH_R in message 2 and never sends message 3,
 # so the responder sees a half-open exchange and nothing more.
 expect_ng "different pre-shared keys" a A5.5 15
-conf a "ike policy IKEPOL" 'pre-shared-key ascii "correct horse battery staple"'
-back_up
+kz_configure a "ike policy IKEPOL" 'pre-shared-key ascii "correct horse battery staple"'
+kz_back_up
 
-conf a "ike policy IKEPOL" "no nat-traversal"
-reset_sas
+kz_configure a "ike policy IKEPOL" "no nat-traversal"
+kz_clear_sas a b
 expect_ng "NAT-T off on A behind the CGN" a A7.1 15
-conf a "ike policy IKEPOL" "nat-traversal"
-back_up
+kz_configure a "ike policy IKEPOL" "nat-traversal"
+kz_back_up
 
-conf a "no ip route 192.168.2.0/24 IPsec0"
+kz_configure a "no ip route 192.168.2.0/24 IPsec0"
 expect_ng "SAs up, route missing" a A8.1 10
-conf a "ip route 192.168.2.0/24 IPsec0"
-back_up
+kz_configure a "ip route 192.168.2.0/24 IPsec0"
+kz_back_up
 
-conf b "ike policy IKEPOL" "exchange-mode main"
+kz_configure b "ike policy IKEPOL" "exchange-mode main"
 expect_ng "main mode with peer any" b M1.2 5
-conf b "ike policy IKEPOL" "exchange-mode aggressive"
-back_up
+kz_configure b "ike policy IKEPOL" "exchange-mode aggressive"
+kz_back_up
 
 # The peer's WAN down: 5 transmissions over ~62 s before "no answer".
 lab_exec gw-b ip link set wan0 down
-reset_sas
+kz_clear_sas a b
 expect_ng "peer down (B's WAN down)" a A6.2 80
 lab_exec gw-b ip link set wan0 up
 lab_exec gw-b ip route replace default via 203.0.113.1 dev wan0 2>/dev/null || true
@@ -172,7 +141,7 @@ lab_exec gw-b ip route replace default via 203.0.113.1 dev wan0 2>/dev/null || t
 # Last, as they take site A's default route with them.
 lab_exec gw-a ip addr flush dev wan0
 expect_ng "WAN without address" a A2.2 10
-conf a "interface MobileEthernet0.0" "shutdown"
+kz_configure a "interface MobileEthernet0.0" "shutdown"
 expect_ng "WAN shut down" a A2.1 10
 
 printf '\n%-34s %s  %-5s %-5s\n' scenario side want got

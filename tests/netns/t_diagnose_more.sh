@@ -41,34 +41,18 @@
 set -u
 KZ_BUILD=$(cd "${1:-build}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../.." && pwd)
-# shellcheck source=tests/netns/lib.sh
-. "$here/lib.sh"
-# shellcheck source=tests/netns/ike_lib.sh
-. "$here/ike_lib.sh"
+# shellcheck source=tests/netns/check_lib.sh
+. "$here/check_lib.sh"
 # shellcheck source=tests/netns/strongswan.sh
 . "$here/strongswan.sh"
-lab_require_root
-lab_require_cmd ping iputils-ping
+kz_lab_begin ping:iputils-ping
 part() { case " ${DM_PARTS:-1 2 3} " in *" $1 "*) return 0 ;; esac; return 1; }
 trap 'lab_down; [ -z "${p2pid:-}" ] || kill "$p2pid" 2>/dev/null; rm -rf "${p2dir:-/nonexistent}"' EXIT
-trap 'exit 130' INT TERM HUP
 
 passed=0
 failed=0
 table=""
 PSK="correct horse battery staple"
-
-# conf <site> lines...: configuration commands through the console
-conf() {
-	local site=$1
-	shift
-	{
-		echo "configure terminal"
-		printf '%s\n' "$@"
-		echo "end"
-	} | lab_exec "gw-$site" "$KZ_BUILD/kizuna" -s "$LAB_DIR/$site.sock" >/dev/null
-}
 
 # first_ng <site> [profile]: the id of the first [NG] line (of that
 # profile's block when named)
@@ -109,21 +93,6 @@ skip_row() { # scenario side why
 	table="$table$(printf '%-46s %-6s %-5s %-5s' "$1" "$2" - skip)\n"
 }
 
-reset_sas() {
-	local s
-	for s in "$@"; do
-		kz "$s" clear ipsec sa >/dev/null 2>&1 || true
-		kz "$s" clear ike sa >/dev/null 2>&1 || true
-	done
-}
-
-back_up() { # the kizuna <-> kizuna tunnel is up again after a scenario
-	reset_sas a b
-	if ! lab_wait_for 30 kz_ipsec_up a; then
-		echo "# tunnel did not come back"
-		kz_logs a b
-	fi
-}
 
 # ---- part 2: roles swapped, the responder behind the CGN ----
 # Its own lab, run in the background beside part 1 (the no-answer cases
@@ -184,56 +153,56 @@ lab_wait_for 20 kz_ipsec_up a || kz_logs a b
 
 # A4.4-A4.7: a reference to something that does not exist.  The config
 # check is local: no traffic needed, so no SA reset.
-conf a "ipsec profile HQ" "ipsec policy NOPOL"
+kz_configure a "ipsec profile HQ" "ipsec policy NOPOL"
 expect_ng "ipsec policy missing" a "" A4.4 5
-conf a "ipsec profile HQ" "ipsec policy IPSECPOL"
+kz_configure a "ipsec profile HQ" "ipsec policy IPSECPOL"
 expect_ng "ipsec policy missing, fixed" a "" none 10
 
-conf a "ipsec profile HQ" "ike policy NOPOL"
+kz_configure a "ipsec profile HQ" "ike policy NOPOL"
 expect_ng "ike policy missing" a "" A4.5 5
-conf a "ipsec profile HQ" "ike policy IKEPOL"
+kz_configure a "ipsec profile HQ" "ike policy IKEPOL"
 expect_ng "ike policy missing, fixed" a "" none 10
 
-conf a "ipsec policy IPSECPOL" "proposal NOPROP"
+kz_configure a "ipsec policy IPSECPOL" "proposal NOPROP"
 expect_ng "ipsec proposal missing" a "" A4.6 5
-conf a "ipsec policy IPSECPOL" "proposal ESPP"
+kz_configure a "ipsec policy IPSECPOL" "proposal ESPP"
 expect_ng "ipsec proposal missing, fixed" a "" none 10
 
-conf a "ike policy IKEPOL" "proposal NOPROP"
+kz_configure a "ike policy IKEPOL" "proposal NOPROP"
 expect_ng "ike proposal missing" a "" A4.7 5
-conf a "ike policy IKEPOL" "proposal IKEP"
+kz_configure a "ike policy IKEPOL" "proposal IKEP"
 expect_ng "ike proposal missing, fixed" a "" none 10
-back_up
+kz_back_up
 
 # A5.2, swapped between two kizunas: the initiator sets remote-id, the
 # responder local-id.  kizuna still establishes (a responder without a
 # remote-id takes any initiator that knows the key; the initiator sends its
 # address as ID), and diagnose judges A5 only while negotiation fails: no
 # problem on either side.
-conf a "ike policy IKEPOL" "no local-id" "remote-id key-id site-a"
-conf b "ike policy IKEPOL" "no remote-id" "local-id key-id site-a"
-reset_sas a b
+kz_configure a "ike policy IKEPOL" "no local-id" "remote-id key-id site-a"
+kz_configure b "ike policy IKEPOL" "no remote-id" "local-id key-id site-a"
+kz_clear_sas a b
 lab_wait_for 20 kz_ipsec_up a
 expect_ng "key-ids swapped, tunnel still up" a "" none 5
 expect_ng "key-ids swapped, tunnel still up" b "" none 5
-conf b "ike policy IKEPOL" "no local-id" "remote-id key-id site-a"
+kz_configure b "ike policy IKEPOL" "no local-id" "remote-id key-id site-a"
 # A5.2 where it fails: the initiator has only a remote-id (so it sends its
 # address as ID) and the responder expects key-id site-a.
-reset_sas a b
+kz_clear_sas a b
 # kizuna's responder ignores the unknown ID silently, so A waits out five
 # transmissions (~62 s) before it concludes anything.
 expect_ng "initiator's ids on the wrong side" a "" A5.2 "${A52_T:-75}"
 expect_ng "initiator's ids on the wrong side" b "" "${A52_B_WANT:-A5.1}" 5
-conf a "ike policy IKEPOL" "no remote-id" "local-id key-id site-a"
-back_up
+kz_configure a "ike policy IKEPOL" "no remote-id" "local-id key-id site-a"
+kz_back_up
 expect_ng "key-ids put back" a "" none 10
 
 # A1.1 on the initiator: A (100.64.0.2, behind the CGN) is configured for a
 # peer with a shared address too.
-conf a "ipsec profile HQ" "peer 100.64.1.2"
-reset_sas a
+kz_configure a "ipsec profile HQ" "peer 100.64.1.2"
+kz_clear_sas a
 expect_ng "both SIMs private (A's peer 100.64.1.2)" a "" A1.1 5
-conf a "ipsec profile HQ" "peer $GW_B_WAN"
+kz_configure a "ipsec profile HQ" "peer $GW_B_WAN"
 
 # The responder side of it: renumber gw-b's WAN into the shared range by
 # hand (the carrier gets an address there, but no NAT: B's contract is
@@ -247,7 +216,7 @@ lab_exec gw-b ip addr flush dev "$WAN_IF"
 lab_exec gw-b ip addr add "$GW_B_WAN/$GW_B_WAN_PREFIX" dev "$WAN_IF"
 lab_exec gw-b ip route replace default via "$CARRIER_B" dev "$WAN_IF"
 lab_exec carrier ip addr del 100.64.1.1/24 dev "$CARRIER_IF_B"
-back_up
+kz_back_up
 expect_ng "B's WAN back" b "" none 10
 kz_stop a
 kz_stop b
@@ -277,7 +246,7 @@ ss_scenario() { # name want key=value...
 	ss_b "$@"
 	ss_reload b >/dev/null
 	ss_terminate b >/dev/null 2>&1 || true
-	reset_sas a
+	kz_clear_sas a
 	expect_ng "charon: $name" a "" "$want" 30
 }
 

@@ -32,23 +32,11 @@ set -eu
 KZ_BUILD=$(cd "${1:-build}" && pwd)
 export KZ_BUILD # used by ike_lib.sh
 here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../.." && pwd)
-. "$here/lib.sh"
-. "$here/ike_lib.sh"
-lab_require_root
-lab_require_cmd python3 python3
-lab_require_cmd dumpcap tshark
-lab_require_cmd ping iputils-ping
-trap lab_down EXIT
-trap 'exit 130' INT TERM HUP
+. "$here/check_lib.sh"
+kz_lab_begin python3:python3 dumpcap:tshark ping:iputils-ping
 
 inj=$here/esp_inject.py
 py() { python3 "$inj" "$@"; }
-passed=0
-fails=0
-ok() { echo "ok - $*"; passed=$((passed + 1)); }
-nok() { echo "FAIL - $*"; fails=$((fails + 1)); }
-expect() { local what=$1; shift; if "$@"; then ok "$what"; else nok "$what"; fi; }
 
 sa_pkts() { kz "$1" show ipsec sa json | py sa-packets "$2"; } # site in|out
 dp_stat() { kz "$1" show ipsec statistics json | py stat "$2"; } # site key|drop:why
@@ -201,5 +189,4 @@ suite esp esp
 kz_stop a
 kz_stop b
 
-echo "esp-badinput: $passed passed, $fails failed"
-[ "$fails" -eq 0 ]
+check_tally esp-badinput

@@ -16,22 +16,10 @@ set -eu
 KZ_BUILD=$(cd "${1:-build}" && pwd)
 export KZ_BUILD # used by ike_lib.sh
 here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../.." && pwd)
-. "$here/lib.sh"
-. "$here/ike_lib.sh"
-lab_require_root
-lab_require_cmd tshark tshark
-lab_require_cmd dumpcap tshark
-lab_require_cmd ping iputils-ping
-trap lab_down EXIT
-trap 'exit 130' INT TERM HUP
+. "$here/check_lib.sh"
+kz_lab_begin tshark:tshark dumpcap:tshark ping:iputils-ping
 
 IDLE=15
-passed=0
-fails=0
-ok() { echo "ok - $*"; passed=$((passed + 1)); }
-nok() { echo "FAIL - $*"; fails=$((fails + 1)); }
-expect() { local what=$1; shift; if "$@"; then ok "$what"; else nok "$what"; fi; }
 ping_ok() { lab_exec "$1" ping -n -q -c "${3:-2}" -i 0.3 -W 2 "$2" >/dev/null 2>&1; }
 ping_fails() { ! lab_exec "$1" ping -n -q -c "${3:-3}" -i 0.5 -W 1 "$2" >/dev/null 2>&1; }
 
@@ -101,5 +89,4 @@ expect "keepalive 3600: kizunad on gw-b still runs" lab_alive kizunad-b
 kz_stop a
 kz_stop b
 
-echo "esp-natt: $passed passed, $fails failed"
-[ "$fails" -eq 0 ]
+check_tally esp-natt

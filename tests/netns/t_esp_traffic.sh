@@ -20,25 +20,11 @@ set -eu
 KZ_BUILD=$(cd "${1:-build}" && pwd)
 export KZ_BUILD # used by ike_lib.sh
 here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../.." && pwd)
-. "$here/lib.sh"
-. "$here/ike_lib.sh"
-lab_require_root
-lab_require_cmd python3 python3
-lab_require_cmd tshark tshark
-lab_require_cmd dumpcap tshark
-lab_require_cmd iperf3 iperf3
-lab_require_cmd ping iputils-ping
-trap lab_down EXIT
-trap 'exit 130' INT TERM HUP
+. "$here/check_lib.sh"
+kz_lab_begin python3:python3 tshark:tshark dumpcap:tshark iperf3:iperf3 ping:iputils-ping
 
 inj=$here/esp_inject.py
 py() { python3 "$inj" "$@"; }
-passed=0
-fails=0
-ok() { echo "ok - $*"; passed=$((passed + 1)); }
-nok() { echo "FAIL - $*"; fails=$((fails + 1)); }
-expect() { local what=$1; shift; if "$@"; then ok "$what"; else nok "$what"; fi; }
 
 tun_pkts() { lab_exec "$1" cat "/sys/class/net/ipsec0/statistics/$2_packets"; } # ns rx|tx
 sa_pkts() { kz "$1" show ipsec sa json | py sa-packets "$2"; } # site in|out
@@ -259,5 +245,4 @@ traffic aggr udp
 kz_stop a
 kz_stop b
 
-echo "esp-traffic: $passed passed, $fails failed"
-[ "$fails" -eq 0 ]
+check_tally esp-traffic

@@ -27,25 +27,14 @@ KZ_BUILD=$(cd "${1:-build}" && pwd)
 # what kizunad really holds.
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=4"
 here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../.." && pwd)
-. "$here/lib.sh"
-. "$here/ike_lib.sh"
-lab_require_root
-lab_require_cmd python3 python3
-trap lab_down EXIT
-trap 'exit 130' INT TERM HUP
+. "$here/check_lib.sh"
+kz_lab_begin python3:python3
 
 FLOOD_S=${FLOOD_S:-10}
 JUNK_S=${JUNK_S:-5}
 HALF_OPEN_WAIT_S=${HALF_OPEN_WAIT_S:-90}
 RSS_MAX_GROWTH_KB=$((64 * 1024))
 
-fails=0
-ok() { echo "ok - $*"; }
-nok() { echo "FAIL - $*"; fails=$((fails + 1)); }
-expect() { local what=$1; shift; if "$@"; then ok "$what"; else nok "$what"; fi; }
-
-rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 stat_of() { # site "counter name": a number of `show ike statistics`
 	kz "$1" show ike statistics | awk -v k="IKE messages $2:" 'index($0, k) == 1 { print $NF }'
@@ -151,7 +140,7 @@ lab_up global
 write_flooder
 kz_start b "$top/examples/site-b.conf"
 pid_b=$(lab_pid kizunad-b)
-rss0=$(rss_kb "$pid_b")
+rss0=$(kz_rss_kb "$pid_b")
 cpu0=$(cpu_ticks "$pid_b")
 hz=$(getconf CLK_TCK)
 
@@ -176,7 +165,7 @@ cat "$LAB_DIR/flood.log"
 expect "flood: kizunad on gw-b still runs" lab_alive kizunad-b
 expect "flood: the console answered every command within 3 s (slowest ${max_ms} ms)" \
 	test "$console_fail" -eq 0
-rss1=$(rss_kb "$pid_b")
+rss1=$(kz_rss_kb "$pid_b")
 cpu1=$(cpu_ticks "$pid_b")
 echo "kizunad RSS: ${rss0} kB before, ${rss1} kB after the flood (+$((rss1 - rss0)) kB)"
 echo "kizunad CPU during the flood: $(awk -v c=$((cpu1 - cpu0)) -v hz="$hz" \
@@ -205,11 +194,11 @@ fi
 if kz_ipsec_up a; then
 	spi_a=$(kz_spi a Outbound)
 	ike_before=$(kz a show ike sa | grep -A3 '^IKE PH1 established' | head -4)
-	rss2=$(rss_kb "$pid_b")
+	rss2=$(kz_rss_kb "$pid_b")
 	lab_bg gw-a junk python3 "$LAB_DIR/flood.py" "$GW_B_WAN" "$JUNK_S" junk
 	while lab_alive junk; do sleep 0.5; done
 	cat "$LAB_DIR/junk.log"
-	rss3=$(rss_kb "$pid_b")
+	rss3=$(kz_rss_kb "$pid_b")
 	echo "kizunad RSS: ${rss2} kB before, ${rss3} kB after the junk (+$((rss3 - rss2)) kB)"
 	kz b show ike statistics | sed 's/^/  /'
 	expect "junk: kizunad on gw-b still runs" lab_alive kizunad-b
@@ -226,5 +215,4 @@ else
 	nok "junk: no tunnel to test with"
 fi
 
-echo "ike-flood: $((fails == 0 ? 1 : 0)) passed, $((fails > 0 ? 1 : 0)) failed ($fails checks failed)"
-[ "$fails" -eq 0 ]
+check_summary ike-flood

@@ -10,17 +10,8 @@
 set -eu
 KZ_BUILD=$(cd "${1:-build}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../.." && pwd)
-. "$here/lib.sh"
-. "$here/ike_lib.sh"
-lab_require_root
-trap lab_down EXIT
-trap 'exit 130' INT TERM HUP
-
-fails=0
-ok() { echo "ok - $*"; }
-nok() { echo "FAIL - $*"; fails=$((fails + 1)); }
-expect() { local what=$1; shift; if "$@"; then ok "$what"; else nok "$what"; fi; }
+. "$here/check_lib.sh"
+kz_lab_begin
 
 # ---- 1: Main mode, global addresses
 lab_up global
@@ -85,5 +76,4 @@ else
 fi
 expect "peer FQDN: remote is the resolved address" sh -c "ip netns exec $NS_GW_A $KZ_BUILD/kizuna -s $LAB_DIR/a.sock show ike sa | grep -qx 'remote: 203.0.113.2 (UDP \[4500\])'"
 
-echo "ike-kizuna: $((fails == 0 ? 1 : 0)) passed, $((fails > 0 ? 1 : 0)) failed ($fails checks failed)"
-[ "$fails" -eq 0 ]
+check_summary ike-kizuna

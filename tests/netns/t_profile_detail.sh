@@ -15,17 +15,9 @@
 set -eu
 KZ_BUILD=$(cd "${1:-build}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../.." && pwd)
-. "$here/lib.sh"
-. "$here/ike_lib.sh"
-lab_require_root
-trap lab_down EXIT
-trap 'exit 130' INT TERM HUP
+. "$here/check_lib.sh"
+kz_lab_begin
 
-fails=0
-ok() { echo "ok - $*"; }
-nok() { echo "FAIL - $*"; fails=$((fails + 1)); }
-expect() { local what=$1; shift; if "$@"; then ok "$what"; else nok "$what"; fi; }
 # out_has "what" pattern: the last captured output has a line matching it
 out_has() { if grep -qE -- "$2" <<<"$out"; then ok "$1"; else nok "$1"; echo "$out"; fi; }
 out_lacks() { if grep -qE -- "$2" <<<"$out"; then nok "$1"; echo "$out"; else ok "$1"; fi; }

@@ -30,31 +30,15 @@
 set -eu
 KZ_BUILD=$(cd "${1:-build}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../.." && pwd)
-. "$here/lib.sh"
-. "$here/ike_lib.sh"
-lab_require_root
-lab_require_cmd python3 python3
-trap lab_down EXIT
-trap 'exit 130' INT TERM HUP
+. "$here/check_lib.sh"
+kz_lab_begin python3:python3
 
 RATE=${KZ_REKEY_RATE:-2000} SECS=${KZ_REKEY_SECS:-180} KB=${KZ_REKEY_KB:-11800}
-fails=0
-ok() { echo "ok - $*"; }
-nok() { echo "FAIL - $*"; fails=$((fails + 1)); }
-expect() { local what=$1; shift; if "$@"; then ok "$what"; else nok "$what"; fi; }
 
 short() { # in out
 	sed -e 's/^  lifetime time 28800$/  lifetime time 60/' \
 		-e 's/^  lifetime 28800$/  lifetime 60/' "$1" >"$2"
 }
-pairs() { kz "$1" show ipsec sa | grep -c '^Inbound:' || true; }
-ike_sas() { kz "$1" show ike sa | grep -c '^IKE PH1 established' || true; }
-one_each() {
-	[ "$(pairs a)" = 1 ] && [ "$(pairs b)" = 1 ] && [ "$(ike_sas a)" = 1 ] &&
-		[ "$(ike_sas b)" = 1 ]
-}
-ping_ok() { lab_exec lan-a ping -c 1 -W 1 "$LAN_B_HOST" >/dev/null 2>&1; }
 nlog() { # pattern: matching lines in both logs
 	cat "$LAB_DIR/kizunad-a.log" "$LAB_DIR/kizunad-b.log" | grep -c -- "$1" || true
 }
@@ -69,12 +53,7 @@ short "$top/examples/main-b.conf" "$LAB_DIR/rk-b.conf"
 grep -q 'lifetime time 60' "$LAB_DIR/rk-a.conf" || { echo "FAIL - config edit"; exit 1; }
 kz_start b "$LAB_DIR/rk-b.conf"
 kz_start a "$LAB_DIR/rk-a.conf"
-if lab_wait_for 20 kz_ipsec_up a && lab_wait_for 10 ping_ok && lab_wait_for 15 one_each; then
-	ok "tunnel up with one pair each"
-else
-	nok "tunnel up with one pair each"
-	kz_logs a b
-fi
+expect_tunnel_up "tunnel up with one pair each"
 set_both() { set_bytes a "$KB" && set_bytes b "$KB"; }
 expect "lifetime bytes $KB set on both sites" set_both
 # Both sites renegotiate on the change; the duplicate pairs are reduced after
@@ -99,11 +78,7 @@ expect "stream: none duplicated (${6:-?})" test "${6:-1}" = 0
 expect "stream: no gap over 1 s (${10:-?} ms)" test "${10:-9999}" -le 1000
 
 # give the last successor's overlap time to end before counting deletions
-if lab_wait_for 15 one_each; then
-	ok "one IKE SA and one IPsec SA pair each at the end"
-else
-	nok "one IKE SA and one IPsec SA pair each at the end (a: $(ike_sas a)/$(pairs a), b: $(ike_sas b)/$(pairs b))"
-fi
+expect_one_sa_each 15 "one IKE SA and one IPsec SA pair each at the end"
 rk=$(nlog 'rekeying IPsec SA') rk_t=$(nlog 'rekeying IPsec SA .*(soft lifetime)')
 rk_b=$(nlog 'rekeying IPsec SA .*(soft byte lifetime)')
 old=$(nlog 'old IPsec SA .* deleted after rekey') ike_rk=$(nlog 'rekeying the IKE SA')
@@ -118,5 +93,4 @@ expect "no SA reached its hard lifetime or its last byte" \
 	sh -c "! grep -Eq 'expired|hard lifetime|reached its byte lifetime|can send no more' $LAB_DIR/kizunad-a.log $LAB_DIR/kizunad-b.log"
 [ "$fails" -eq 0 ] || kz_logs a b
 
-echo "rekey: $((fails == 0 ? 1 : 0)) passed, $((fails > 0 ? 1 : 0)) failed ($fails checks failed)"
-[ "$fails" -eq 0 ]
+check_summary rekey

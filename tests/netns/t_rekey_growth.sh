@@ -40,14 +40,8 @@ set -eu
 KZ_BUILD=$(cd "${1:-build}" && pwd)
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0"
 here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../.." && pwd)
-. "$here/lib.sh"
-. "$here/ike_lib.sh"
-lab_require_root
-lab_require_cmd python3 python3
-lab_require_cmd gdb gdb
-trap lab_down EXIT
-trap 'exit 130' INT TERM HUP
+. "$here/check_lib.sh"
+kz_lab_begin python3:python3 gdb:gdb
 
 REKEYS=${KZ_GROWTH_REKEYS:-100}
 FIRST=${KZ_GROWTH_FIRST:-20}
@@ -56,28 +50,15 @@ RATE=${KZ_GROWTH_RATE:-500}
 RSS_MARGIN_KB=${KZ_GROWTH_RSS_KB:-4096}
 HEAP_MARGIN_KB=${KZ_GROWTH_HEAP_KB:-96}
 IKE_LIFE=${KZ_GROWTH_IKE_LIFE:-60}
-fails=0
-ok() { echo "ok - $*"; }
-nok() { echo "FAIL - $*"; fails=$((fails + 1)); }
-expect() { local what=$1; shift; if "$@"; then ok "$what"; else nok "$what"; fi; }
 
 short() { # in out
 	sed -e "/^ipsec proposal/,/^[a-z]/s/^  lifetime time 28800\$/  lifetime time 28800\\n  lifetime bytes $KBYTES/" \
 		-e "s/^  lifetime 28800\$/  lifetime $IKE_LIFE/" "$1" >"$2"
 }
-pairs() { kz "$1" show ipsec sa | grep -c '^Inbound:' || true; }
-ike_sas() { kz "$1" show ike sa | grep -c '^IKE PH1 established' || true; }
-one_each() {
-	[ "$(pairs a)" = 1 ] && [ "$(pairs b)" = 1 ] && [ "$(ike_sas a)" = 1 ] &&
-		[ "$(ike_sas b)" = 1 ]
-}
-ping_ok() { lab_exec lan-a ping -c 1 -W 1 "$LAN_B_HOST" >/dev/null 2>&1; }
-nlog() { grep -c -- "$2" "$LAB_DIR/kizunad-$1.log" || true; }
 # new IPsec SA pairs on A after the first one: each replaced an old pair
-rekeys() { echo $(($(nlog a 'IPsec SA established') - 1)); }
+rekeys() { echo $(($(kz_nlog a 'IPsec SA established') - 1)); }
 at_least() { [ "$(rekeys)" -ge "$1" ]; }
 fds() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 | wc -l; }
-rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 # Bytes the process holds in malloc'd blocks, asked from ASan's allocator
 # through gdb (exact, unlike RSS); "-" without ASan.
 heap_b() {
@@ -95,12 +76,7 @@ grep -q "lifetime bytes $KBYTES" "$LAB_DIR/g-a.conf" && grep -q "^  lifetime $IK
 	{ echo "FAIL - config edit"; exit 1; }
 kz_start b "$LAB_DIR/g-b.conf"
 kz_start a "$LAB_DIR/g-a.conf"
-if lab_wait_for 20 kz_ipsec_up a && lab_wait_for 10 ping_ok && lab_wait_for 15 one_each; then
-	ok "tunnel up with one pair each"
-else
-	nok "tunnel up with one pair each"
-	kz_logs a b
-fi
+expect_tunnel_up "tunnel up with one pair each"
 pa=$(lab_pid kizunad-a) pb=$(lab_pid kizunad-b)
 
 t0=$(date +%s)
@@ -108,7 +84,7 @@ lab_bg lan-b udp-recv python3 "$here/udp_seq.py" recv 5001 600
 lab_bg lan-a udp-send python3 "$here/udp_seq.py" send "$LAN_B_HOST" 5001 "$RATE" 600
 # time allowed: 3 s a rekey, and a minute more
 if lab_wait_for $((FIRST * 3 + 60)) at_least "$FIRST"; then
-	fa1=$(fds "$pa") fb1=$(fds "$pb") ra1=$(rss_kb "$pa") rb1=$(rss_kb "$pb")
+	fa1=$(fds "$pa") fb1=$(fds "$pb") ra1=$(kz_rss_kb "$pa") rb1=$(kz_rss_kb "$pb")
 	n1=$(rekeys) t1=$(date +%s)
 	ha1=$(heap_b "$pa") hb1=$(heap_b "$pb")
 	echo "# after $n1 rekeys ($((t1 - t0)) s): fds a $fa1 b $fb1, RSS a $ra1 kB b $rb1 kB, heap a $ha1 B b $hb1 B"
@@ -118,7 +94,7 @@ else
 	exit 1
 fi
 if lab_wait_for $(((REKEYS - FIRST) * 3 + 60)) at_least "$REKEYS"; then
-	fa2=$(fds "$pa") fb2=$(fds "$pb") ra2=$(rss_kb "$pa") rb2=$(rss_kb "$pb")
+	fa2=$(fds "$pa") fb2=$(fds "$pb") ra2=$(kz_rss_kb "$pa") rb2=$(kz_rss_kb "$pb")
 	n2=$(rekeys) t2=$(date +%s)
 	ha2=$(heap_b "$pa") hb2=$(heap_b "$pb")
 	echo "# after $n2 rekeys ($((t2 - t0)) s): fds a $fa2 b $fb2, RSS a $ra2 kB b $rb2 kB, heap a $ha2 B b $hb2 B"
@@ -131,8 +107,8 @@ fi
 lab_kill udp-send
 lab_kill udp-recv
 
-ike_rk=$(($(nlog a 'rekeying the IKE SA') + $(nlog b 'rekeying the IKE SA')))
-hard=$(($(nlog a 'reached its byte lifetime') + $(nlog b 'reached its byte lifetime')))
+ike_rk=$(($(kz_nlog a 'rekeying the IKE SA') + $(kz_nlog b 'rekeying the IKE SA')))
+hard=$(($(kz_nlog a 'reached its byte lifetime') + $(kz_nlog b 'reached its byte lifetime')))
 echo "# IKE rekeys: $ike_rk; IPsec SAs that reached the hard byte lifetime: $hard"
 echo "# growth from rekey $n1 to $n2: fds a $((fa2 - fa1)) b $((fb2 - fb1)), RSS a $((ra2 - ra1)) kB b $((rb2 - rb1)) kB (margin $RSS_MARGIN_KB kB)"
 expect "at least one IKE SA rekey among them ($ike_rk)" test "$ike_rk" -ge 1
@@ -147,13 +123,8 @@ else
 fi
 expect "A: RSS grew less than $RSS_MARGIN_KB kB ($((ra2 - ra1)) kB)" test $((ra2 - ra1)) -lt "$RSS_MARGIN_KB"
 expect "B: RSS grew less than $RSS_MARGIN_KB kB ($((rb2 - rb1)) kB)" test $((rb2 - rb1)) -lt "$RSS_MARGIN_KB"
-if lab_wait_for 20 one_each; then
-	ok "one IKE SA and one IPsec SA pair each at the end"
-else
-	nok "one IKE SA and one IPsec SA pair each at the end (a: $(ike_sas a)/$(pairs a), b: $(ike_sas b)/$(pairs b))"
-fi
+expect_one_sa_each 20 "one IKE SA and one IPsec SA pair each at the end"
 expect "no sanitizer report in the logs" sh -c "! grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error:' $LAB_DIR/kizunad-a.log $LAB_DIR/kizunad-b.log"
 [ "$fails" -eq 0 ] || kz_logs a b
 
-echo "rekey-growth: $((fails == 0 ? 1 : 0)) passed, $((fails > 0 ? 1 : 0)) failed ($fails checks failed)"
-[ "$fails" -eq 0 ]
+check_summary rekey-growth

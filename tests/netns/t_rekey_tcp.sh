@@ -32,33 +32,16 @@
 set -eu
 KZ_BUILD=$(cd "${1:-build}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../.." && pwd)
-. "$here/lib.sh"
-. "$here/ike_lib.sh"
-lab_require_root
-lab_require_cmd python3 python3
-lab_require_cmd iperf3 iperf3
-trap lab_down EXIT
-trap 'exit 130' INT TERM HUP
+. "$here/check_lib.sh"
+kz_lab_begin python3:python3 iperf3:iperf3
 
 RATE=${KZ_REKEY_RATE:-2000} SECS=${KZ_REKEY_TCP_SECS:-40} LIFE_S=${KZ_REKEY_LIFE_S:-8}
-fails=0
-ok() { echo "ok - $*"; }
-nok() { echo "FAIL - $*"; fails=$((fails + 1)); }
-expect() { local what=$1; shift; if "$@"; then ok "$what"; else nok "$what"; fi; }
 
 conf() { # in out [kilobytes]
 	sed -e 's/^  lifetime time 28800$/  lifetime time 60/' \
 		-e 's/^  lifetime 28800$/  lifetime 60/' "$1" >"$2"
 	[ -z "${3:-}" ] || sed -i -e "/^  lifetime time 60\$/a\\  lifetime bytes $3" "$2"
 }
-pairs() { kz "$1" show ipsec sa | grep -c '^Inbound:' || true; }
-ike_sas() { kz "$1" show ike sa | grep -c '^IKE PH1 established' || true; }
-one_each() {
-	[ "$(pairs a)" = 1 ] && [ "$(pairs b)" = 1 ] && [ "$(ike_sas a)" = 1 ] &&
-		[ "$(ike_sas b)" = 1 ]
-}
-ping_ok() { lab_exec lan-a ping -c 1 -W 1 "$LAN_B_HOST" >/dev/null 2>&1; }
 up() { # kilobytes: both daemons (re)started with that byte lifetime
 	kz_stop a
 	kz_stop b
@@ -66,7 +49,7 @@ up() { # kilobytes: both daemons (re)started with that byte lifetime
 	conf "$top/examples/main-b.conf" "$LAB_DIR/rk-b.conf" "${1:-}"
 	kz_start b "$LAB_DIR/rk-b.conf"
 	kz_start a "$LAB_DIR/rk-a.conf"
-	lab_wait_for 20 kz_ipsec_up a && lab_wait_for 10 ping_ok && lab_wait_for 15 one_each
+	kz_tunnel_up 15
 }
 
 lab_up global
@@ -174,12 +157,7 @@ expect "stream: none duplicated ($(get stream 4))" test "$(get stream 4)" = 0
 expect "stream: no packet lost at a rekey ($(get near 2) of $(get stream 5))" test "$(get near 2)" = 0
 expect "stream: no silence of 50 ms at a rekey ($(get near 3))" test "$(get near 3)" = 0
 # an IKE SA rekey may have begun near the end: its overlap is 5 s
-if lab_wait_for 25 one_each; then
-	ok "one IKE SA and one IPsec SA pair each at the end"
-else
-	nok "one IKE SA and one IPsec SA pair each at the end (a: $(ike_sas a)/$(pairs a), b: $(ike_sas b)/$(pairs b))"
-fi
+expect_one_sa_each 25 "one IKE SA and one IPsec SA pair each at the end"
 [ "$fails" -eq 0 ] || kz_logs a b
 
-echo "rekey_tcp: $((fails == 0 ? 1 : 0)) passed, $((fails > 0 ? 1 : 0)) failed ($fails checks failed)"
-[ "$fails" -eq 0 ]
+check_summary rekey_tcp

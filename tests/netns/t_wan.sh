@@ -12,26 +12,9 @@
 set -eu
 KZ_BUILD=$(cd "${1:-build}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../.." && pwd)
-. "$here/lib.sh"
-. "$here/ike_lib.sh"
-lab_require_root
-lab_require_cmd ping iputils-ping
-trap lab_down EXIT
-trap 'exit 130' INT TERM HUP
+. "$here/check_lib.sh"
+kz_lab_begin ping:iputils-ping
 
-fails=0
-ok() { echo "ok - $*"; }
-nok() { echo "FAIL - $*"; fails=$((fails + 1)); }
-expect() { local what=$1; shift; if "$@"; then ok "$what"; else nok "$what"; fi; }
-
-pairs() { kz "$1" show ipsec sa | grep -c '^Inbound:' || true; }
-ike_sas() { kz "$1" show ike sa | grep -c '^IKE PH1 established' || true; }
-one_each() {
-	[ "$(pairs a)" = 1 ] && [ "$(pairs b)" = 1 ] && [ "$(ike_sas a)" = 1 ] &&
-		[ "$(ike_sas b)" = 1 ]
-}
-ping_ok() { lab_exec lan-a ping -c 1 -W 1 "$LAN_B_HOST" >/dev/null 2>&1; }
 ms() { date +%s%3N; }
 # waits until ping works again; prints the milliseconds it took from $1
 recovered_in() { # t0_ms timeout_s
@@ -49,12 +32,7 @@ recovered_in() { # t0_ms timeout_s
 lab_up cgnat
 kz_start b "$top/examples/site-b.conf"
 kz_start a "$top/examples/site-a.conf"
-if lab_wait_for 20 kz_ipsec_up a && lab_wait_for 10 ping_ok && lab_wait_for 10 one_each; then
-	ok "tunnel up through the carrier NAT"
-else
-	nok "tunnel up through the carrier NAT"
-	kz_logs a b
-fi
+expect_tunnel_up "tunnel up through the carrier NAT" 10
 spi_before=$(kz_spi b Inbound)
 
 # ---- 1: new address
@@ -67,10 +45,10 @@ echo "# new WAN address: ping through the tunnel again after $took ms"
 expect "new address: traffic flows again within 5 s ($took ms)" test "$took" != never -a "${took%never}" -le 5000 2>/dev/null
 expect "new address: A noticed 100.64.0.3 and started over from it" \
 	grep -q "new address 100.64.0.3\|back with address 100.64.0.3" "$LAB_DIR/kizunad-a.log"
-if lab_wait_for 10 one_each; then
+if lab_wait_for 10 kz_one_sa_each; then
 	ok "new address: one IKE SA and one IPsec SA pair each (stale SAs replaced)"
 else
-	nok "new address: one IKE SA and one IPsec SA pair each (a: $(ike_sas a)/$(pairs a), b: $(ike_sas b)/$(pairs b))"
+	nok "new address: one IKE SA and one IPsec SA pair each ($(kz_sa_counts))"
 	kz_logs a b
 fi
 expect "new address: B's inbound SA is a new one" test "$(kz_spi b Inbound)" != "$spi_before"
@@ -104,13 +82,7 @@ lab_exec gw-a ip route replace default via "$CARRIER_A"
 took=$(recovered_in "$t0" 15) || true
 echo "# WAN link back after 10 s down: ping through the tunnel again after $took ms"
 expect "link back: traffic flows again within 5 s ($took ms)" test "$took" != never -a "${took%never}" -le 5000 2>/dev/null
-if lab_wait_for 10 one_each; then
-	ok "link back: one IKE SA and one IPsec SA pair each"
-else
-	nok "link back: one IKE SA and one IPsec SA pair each (a: $(ike_sas a)/$(pairs a), b: $(ike_sas b)/$(pairs b))"
-	kz_logs a b
-fi
+expect_one_sa_each 10 "link back: one IKE SA and one IPsec SA pair each" kz_logs a b
 expect "link back: B's inbound SA is a new one" test "$(kz_spi b Inbound)" != "$spi_before"
 
-echo "wan: $((fails == 0 ? 1 : 0)) passed, $((fails > 0 ? 1 : 0)) failed ($fails checks failed)"
-[ "$fails" -eq 0 ]
+check_summary wan
