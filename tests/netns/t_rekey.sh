@@ -59,7 +59,7 @@ expect "lifetime bytes $KB set on both sites" set_both
 # Both sites renegotiate on the change; the duplicate pairs are reduced after
 # a 3 s grace: let that settle before the stream starts.
 sleep 5
-expect "one pair each with the byte lifetime before the stream" lab_wait_for 15 one_each
+expect "one pair each with the byte lifetime before the stream" lab_wait_for 15 kz_one_sa_each
 
 lab_bg lan-b udp-recv python3 "$here/udp_seq.py" recv 5001 $((SECS + 30)) 100
 sleep 1
