@@ -135,7 +135,7 @@ lab_require_root() {
 
 lab_require_cmd() {
 	[ $# -ge 1 ] || { _lab_err "usage: lab_require_cmd <cmd> [debian-package]"; return 2; }
-	command -v "$1" >/dev/null 2>&1 ||
+	type -P "$1" >/dev/null 2>&1 ||
 		_lab_unmet "needs $1" "${2:+apt-get install $2}"
 }
 
@@ -190,6 +190,15 @@ _lab_export() {
 		# shellcheck disable=SC2163
 		export "$v"
 	done
+}
+
+# The carrier's NAT (LAB_NAT_PORTS=random) maps UDP 500 to a port below 512
+# (Linux keeps a privileged source port privileged) and 4500 to one above
+# 1023, where tshark would pick the dissector of that port (PTP on 319/320,
+# NTP on 123, ...) for IKE and ESP-in-UDP.  Every tshark of the tests decodes
+# those ranges as what the lab sends there.
+tshark() {
+	command tshark -d 'udp.port==1-511,isakmp' -d 'udp.port==1024-4499,udpencap' "$@"
 }
 
 lab_ns() {
@@ -365,7 +374,7 @@ lab_capture_start() {
 	if command -v dumpcap >/dev/null 2>&1; then
 		tool=dumpcap
 		lab_bg "$ns" "$name" dumpcap -q -i "$iface" -P -w "$file" || return 1
-	elif command -v tshark >/dev/null 2>&1; then
+	elif type -P tshark >/dev/null 2>&1; then
 		tool=tshark
 		lab_bg "$ns" "$name" tshark -n -i "$iface" -F pcap -w "$file" || return 1
 	elif command -v tcpdump >/dev/null 2>&1; then
