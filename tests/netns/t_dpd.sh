@@ -12,20 +12,11 @@
 set -eu
 KZ_BUILD=$(cd "${1:-build}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../.." && pwd)
-. "$here/lib.sh"
-. "$here/ike_lib.sh"
-lab_require_root
-lab_require_cmd ping iputils-ping
-trap lab_down EXIT
-trap 'exit 130' INT TERM HUP
+. "$here/check_lib.sh"
+kz_lab_begin ping:iputils-ping
 
 IVL=5 RETRY=2
 BOUND=$((IVL * (RETRY + 1) + 1))
-fails=0
-ok() { echo "ok - $*"; }
-nok() { echo "FAIL - $*"; fails=$((fails + 1)); }
-expect() { local what=$1; shift; if "$@"; then ok "$what"; else nok "$what"; fi; }
 
 # seconds since midnight, local time, with fractions (the log's clock)
 now_s() { date +%H:%M:%S.%N | awk -F: '{ printf "%.3f\n", $1 * 3600 + $2 * 60 + $3 }'; }
@@ -38,16 +29,9 @@ with_dpd() { # in out
 	sed -e "/^ike policy IKEPOL/a\\  dpd interval $IVL retry $RETRY" "$1" >"$2"
 }
 
-pairs() { # site: IPsec SA pairs shown (one Inbound block per pair)
-	kz "$1" show ipsec sa | grep -c '^Inbound:' || true
-}
-ike_sas() {
-	kz "$1" show ike sa | grep -c '^IKE PH1 established' || true
-}
-one_each() {
-	[ "$(pairs a)" = 1 ] && [ "$(pairs b)" = 1 ] && [ "$(ike_sas a)" = 1 ] &&
-		[ "$(ike_sas b)" = 1 ]
-}
+pairs() { kz_pairs "$@"; }
+ike_sas() { kz_ike_sas "$@"; }
+one_each() { kz_one_sa_each; }
 ping_ok() { lab_exec lan-a ping -c 1 -W 1 "$LAN_B_HOST" >/dev/null 2>&1; }
 
 lab_up global
