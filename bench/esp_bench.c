@@ -7,7 +7,7 @@
  * user time), so a busy shared machine does not distort them; the wall
  * clock figure is printed next to it.
  *
- * Build (no CMake target yet), from the source tree after building kz_esp:
+ * Built with the tree (build/bench/esp_bench).  By hand, after building kz_esp:
  *   cc -O2 -Isrc bench/esp_bench.c BUILD/libkz_esp.a BUILD/libkz_lib.a \
  *      -lcrypto -o esp_bench
  * Compare with `openssl speed -evp aes-128-gcm` on the same machine. */
