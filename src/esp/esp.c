@@ -4,8 +4,10 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/params.h>
 
 #include "esp_int.h"
 #include "lib/buf.h"
@@ -41,6 +43,22 @@ static void gcm_nonce(const struct esp_sa *sa, const uint8_t *iv, uint8_t nonce[
 {
 	memcpy(nonce, sa->salt, ESP_GCM_SALT_LEN);
 	memcpy(nonce + ESP_GCM_SALT_LEN, iv, 8);
+}
+
+/* The GCM tag out of (encrypt) or into (decrypt) the cipher context,
+ * straight through the provider's parameter: EVP_CIPHER_CTX_ctrl builds
+ * the same parameter after translating the control code, a cost per
+ * packet. */
+static int gcm_tag(struct esp_sa *sa, uint8_t *tag, bool set)
+{
+	OSSL_PARAM prm[2];
+
+	prm[0] = OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tag, sa->icv_len);
+	prm[1] = OSSL_PARAM_construct_end();
+	if (set ? !EVP_CIPHER_CTX_set_params(sa->cipher, prm)
+		: !EVP_CIPHER_CTX_get_params(sa->cipher, prm))
+		return KZ_EIO;
+	return 0;
 }
 
 static int mac_compute(struct esp_sa *sa, const uint8_t *p, size_t len, uint8_t *md)
@@ -126,8 +144,7 @@ int esp_encap(struct esp_sa *sa, const uint8_t *inner, size_t len, uint8_t *out,
 		    !EVP_EncryptUpdate(sa->cipher, NULL, &n, out, ESP_HDR_LEN) ||
 		    !EVP_EncryptUpdate(sa->cipher, payload, &n, payload, (int)body) ||
 		    (size_t)n != body || !EVP_EncryptFinal_ex(sa->cipher, payload + body, &n) ||
-		    !EVP_CIPHER_CTX_ctrl(sa->cipher, EVP_CTRL_GCM_GET_TAG, (int)sa->icv_len,
-					 payload + body))
+		    gcm_tag(sa, payload + body, false) < 0)
 			goto out;
 		break;
 	case ESP_MODE_CBC:
@@ -192,8 +209,7 @@ static int gcm_open(struct esp_sa *sa, const uint8_t *pkt, const uint8_t *iv, co
 
 	gcm_nonce(sa, iv, nonce);
 	if (!EVP_DecryptInit_ex(sa->cipher, NULL, NULL, NULL, nonce) ||
-	    !EVP_CIPHER_CTX_ctrl(sa->cipher, EVP_CTRL_GCM_SET_TAG, (int)sa->icv_len,
-				 (void *)icv) ||
+	    gcm_tag(sa, (uint8_t *)icv, true) < 0 ||
 	    !EVP_DecryptUpdate(sa->cipher, NULL, &n, pkt, ESP_HDR_LEN) ||
 	    !EVP_DecryptUpdate(sa->cipher, out, &n, ct, (int)ctlen) || (size_t)n != ctlen)
 		return KZ_EIO;

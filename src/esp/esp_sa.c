@@ -77,11 +77,17 @@ static int sa_setup_cipher(struct esp_sa *sa, const struct enc_alg *ea,
 		goto out;
 	if (!EVP_CipherInit_ex(sa->cipher, c, NULL, key, NULL, encrypt))
 		goto out;
-	/* ESP pads itself (RFC 4303 2.4); OpenSSL must not add PKCS#7. */
-	if (!EVP_CIPHER_CTX_set_padding(sa->cipher, 0))
+	/* ESP pads itself (RFC 4303 2.4): CBC must not add PKCS#7.  Not for
+	 * GCM, which never pads: with the no-padding flag set, OpenSSL 3
+	 * passes it to the provider again at every EVP_EncryptInit_ex (a
+	 * parameter lookup by name per packet). */
+	if (ea->mode != ESP_MODE_GCM && !EVP_CIPHER_CTX_set_padding(sa->cipher, 0))
 		goto out;
+	/* RFC 4106's 12-byte nonce is GCM's default IV length; setting it
+	 * anyway would make OpenSSL ask the provider for it at every
+	 * EVP_EncryptInit_ex instead of using its cached value. */
 	if (ea->mode == ESP_MODE_GCM &&
-	    !EVP_CIPHER_CTX_ctrl(sa->cipher, EVP_CTRL_GCM_SET_IVLEN, ESP_GCM_NONCE_LEN, NULL))
+	    EVP_CIPHER_CTX_get_iv_length(sa->cipher) != ESP_GCM_NONCE_LEN)
 		goto out;
 	err = 0;
 out:
