@@ -60,6 +60,40 @@ uint64_t vnet_csum_add(uint64_t sum, const uint8_t *p, size_t len)
 	uint32_t w;
 	uint16_t h;
 
+#ifdef __SIZEOF_INT128__
+	/* RFC 1071 2(C): the ones' complement sum may be taken over 64-bit
+	 * words and folded afterwards.  A 128-bit accumulator keeps every
+	 * carry (the compiler makes it add-with-carry), and since
+	 * 2^64 = 1 (mod 0xffff) the carries are added back as ones.  This
+	 * loop checks and makes every TCP segment the data plane cuts or
+	 * joins: four times fewer additions than 32-bit words. */
+	unsigned __int128 acc = sum;
+	uint64_t q[4], lo, hi;
+
+	while (len >= sizeof(q)) {
+		memcpy(q, p, sizeof(q));
+		acc += q[0];
+		acc += q[1];
+		acc += q[2];
+		acc += q[3];
+		p += sizeof(q);
+		len -= sizeof(q);
+	}
+	while (len >= sizeof(q[0])) {
+		memcpy(&q[0], p, sizeof(q[0]));
+		acc += q[0];
+		p += sizeof(q[0]);
+		len -= sizeof(q[0]);
+	}
+	lo = (uint64_t)acc;
+	hi = (uint64_t)(acc >> 64);
+	sum = lo + hi;
+	if (sum < lo)
+		sum++;
+	/* Down to 33 bits, so the additions below and a caller's further
+	 * sums cannot overflow. */
+	sum = (sum & 0xffffffffu) + (sum >> 32);
+#endif
 	/* 32-bit words in a 64-bit accumulator: no carry is lost for any
 	 * length a packet can have, and 2^16 = 1 (mod 0xffff) makes the
 	 * fold below equal to the sum of 16-bit words. */
