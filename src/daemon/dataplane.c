@@ -290,6 +290,7 @@ static void pair_free(struct dp_sa *p)
 	for (unsigned i = KZD_MAX_WORKERS; i-- > 0;)
 		esp_sa_free(p->esp_out[i]);
 	pthread_mutex_destroy(&p->in_lock);
+	pthread_mutex_destroy(&p->tx_lock);
 	free(p);
 }
 
@@ -352,6 +353,7 @@ void kzd_dataplane_add(struct kzd *d, const struct kz_child_sa *in, const struct
 		return;
 	}
 	pthread_mutex_init(&p->in_lock, NULL);
+	pthread_mutex_init(&p->tx_lock, NULL);
 	p->esp_in = esp_sa_new(in, &e1);
 	p->esp_out[0] = esp_sa_new(out, &e2);
 	/* Every worker's contexts are made now, never per packet. */

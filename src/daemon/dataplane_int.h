@@ -28,6 +28,9 @@
 #define DP_TX_ARENA (512 * 1024) /* encrypted packets waiting for sendmmsg */
 #define DP_TX_PKTS 512
 #define DP_TX_MSGS 128
+/* An SA sent on by several workers within this time counts as shared
+ * (see tx_shared). */
+#define DP_SHARED_MS 1000
 
 /* epoll tags: TUN units are 0..KZ_MAX_IPSEC_IF-1. */
 #define TAG_RAW 0x10000u
@@ -60,6 +63,12 @@ struct dp_sa {
 	pthread_mutex_t in_lock;
 	_Atomic uint64_t peer;     /* where to send: addr << 16 | port, network order */
 	atomic_bool warned;        /* "can send no more" logged */
+	/* The worker that sent on it last, until when it counts as sent on
+	 * by several, and the lock they then take around a frame's numbers
+	 * and send (dataplane_tx.c: tx_shared). */
+	atomic_uint tx_worker;
+	_Atomic uint64_t shared_until_ms;
+	pthread_mutex_t tx_lock;
 	uint64_t keepalive_due_ms; /* control thread */
 };
 

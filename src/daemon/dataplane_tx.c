@@ -177,6 +177,29 @@ static void on_demand_note(struct kzd_dataplane *dp, unsigned unit)
 		dp_note(dp, NOTE_ON_DEMAND);
 }
 
+/* Workers sending on one SA take interleaved sequence numbers, and what
+ * one still holds in its arena while another sends reaches the peer late:
+ * behind the peer's replay window (64 packets by default) it is dropped.
+ * True while p was sent on by more than one worker within DP_SHARED_MS:
+ * then a worker sends what it queued, and takes the numbers of a frame
+ * and sends its packets under the SA's tx_lock, so the numbers leave in
+ * order.  An SA that one worker sends on alone, the usual case (a flow
+ * stays on one TUN queue, and the kernel moves a flow to the queue of the
+ * worker that writes its packets in), takes no lock and keeps whole
+ * batches. */
+static bool tx_shared(struct dp_worker *w, struct dp_sa *p, uint64_t now)
+{
+	if (w->dp->nw < 2)
+		return false;
+	if (atomic_load_explicit(&p->tx_worker, memory_order_relaxed) != w->id) {
+		atomic_store_explicit(&p->tx_worker, w->id, memory_order_relaxed);
+		atomic_store_explicit(&p->shared_until_ms, now + DP_SHARED_MS,
+				      memory_order_relaxed);
+		return true;
+	}
+	return now < atomic_load_explicit(&p->shared_until_ms, memory_order_relaxed);
+}
+
 /* Up to DP_BATCH frames from w's queue of IPsec<unit>'s TUN device (the
  * kernel picks the queue by flow hash).  With offloads a
  * frame may be a TCP (or UDP) super-packet of up to 64 KB: it is cut into
@@ -206,6 +229,7 @@ void dp_worker_tun(struct dp_worker *w, const struct dp_table *t, unsigned unit)
 		struct esp_sa *sa;
 		uint32_t src, dst;
 		size_t hdr, off;
+		bool shared;
 		int ofd;
 
 		if (len <= 0)
@@ -240,6 +264,11 @@ void dp_worker_tun(struct dp_worker *w, const struct dp_table *t, unsigned unit)
 		sa = p->esp_out[w->id];
 		ofd = p->out.udp_encap ? natt : w->raw_fd;
 		hdr = ESP_HDR_LEN + esp_sa_iv_len(sa);
+		shared = tx_shared(w, p, now);
+		if (shared) {
+			tx_flush(dp, x);
+			pthread_mutex_lock(&p->tx_lock);
+		}
 		for (size_t i = 0; i < vp.nseg; i++) {
 			size_t slen = vnet_seg_len(&vp, i), olen;
 			size_t need = esp_sa_encap_len(sa, slen);
@@ -268,6 +297,10 @@ void dp_worker_tun(struct dp_worker *w, const struct dp_table *t, unsigned unit)
 			}
 			tx_queue(dp, x, p, ofd, olen);
 			atomic_fetch_add_explicit(&w->pkts_out, 1, memory_order_relaxed);
+		}
+		if (shared) {
+			tx_flush(dp, x);
+			pthread_mutex_unlock(&p->tx_lock);
 		}
 	}
 	tx_flush(dp, x);
