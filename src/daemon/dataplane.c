@@ -24,8 +24,12 @@
  *    uses its own copy of the outbound SA (esp_sa_new_shared: OpenSSL
  *    contexts made once per worker when the SA is added) and all share
  *    one sequence number, taken with an atomic fetch-add that never wraps.
- *    One flow stays on one queue, so a TCP connection is not reordered;
- *    the peer's replay window takes the interleaving of flows.
+ *    One flow stays on one queue, so a TCP connection is not reordered,
+ *    and the kernel sends a flow out on the queue of the worker that
+ *    wrote its packets in, so an SA's flows mostly stay on one worker.
+ *    While an SA is sent on by several, they take turns per burst under
+ *    its tx_lock (dataplane_tx.c: tx_shared), so that the numbers they
+ *    interleave leave in order, within the peer's replay window.
  *  - Inbound is steered per SA, so that each SA's replay window has one
  *    writer: each worker has its own raw ESP socket with a socket filter
  *    that accepts only SPI % N == its number (a raw socket otherwise gets
@@ -373,6 +377,10 @@ void kzd_dataplane_add(struct kzd *d, const struct kz_child_sa *in, const struct
 	kz_wipe(p->out.enc_key, sizeof(p->out.enc_key));
 	kz_wipe(p->out.auth_key, sizeof(p->out.auth_key));
 	atomic_init(&p->peer, dp_peer_pack(&out->peer));
+	/* No worker yet: whoever sends first counts it as shared for a
+	 * moment, as a second worker's turn would find the first's batch
+	 * still unsent. */
+	atomic_init(&p->tx_worker, KZD_MAX_WORKERS);
 	dp->v[dp->n++] = p;
 	if (publish(d, NULL) < 0) {
 		dp->n--;

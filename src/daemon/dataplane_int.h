@@ -31,6 +31,7 @@
 /* An SA sent on by several workers within this time counts as shared
  * (see tx_shared). */
 #define DP_SHARED_MS 1000
+#define DP_SHARED_BURST 16 /* packets per send then */
 
 /* epoll tags: TUN units are 0..KZ_MAX_IPSEC_IF-1. */
 #define TAG_RAW 0x10000u

@@ -182,8 +182,8 @@ static void on_demand_note(struct kzd_dataplane *dp, unsigned unit)
  * behind the peer's replay window (64 packets by default) it is dropped.
  * True while p was sent on by more than one worker within DP_SHARED_MS:
  * then a worker sends what it queued, and takes the numbers of a frame
- * and sends its packets under the SA's tx_lock, so the numbers leave in
- * order.  An SA that one worker sends on alone, the usual case (a flow
+ * and sends its packets under the SA's tx_lock, in sends of at most
+ * DP_SHARED_BURST packets, so the numbers leave in order.  An SA that one worker sends on alone, the usual case (a flow
  * stays on one TUN queue, and the kernel moves a flow to the queue of the
  * worker that writes its packets in), takes no lock and keeps whole
  * batches. */
@@ -272,8 +272,14 @@ void dp_worker_tun(struct dp_worker *w, const struct dp_table *t, unsigned unit)
 		for (size_t i = 0; i < vp.nseg; i++) {
 			size_t slen = vnet_seg_len(&vp, i), olen;
 			size_t need = esp_sa_encap_len(sa, slen);
-			uint8_t *out = tx_room(dp, x, need);
+			uint8_t *out;
 			int r;
+
+			/* Short sends: the stack takes each one through
+			 * the host at once, before the next worker's turn. */
+			if (shared && x->k >= DP_SHARED_BURST)
+				tx_flush(dp, x);
+			out = tx_room(dp, x, need);
 
 			/* The segment goes where esp_encap puts the inner
 			 * packet: no copy in between. */
