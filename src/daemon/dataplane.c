@@ -27,8 +27,8 @@
  *    One flow stays on one queue, so a TCP connection is not reordered,
  *    and the kernel sends a flow out on the queue of the worker that
  *    wrote its packets in, so an SA's flows mostly stay on one worker.
- *    While an SA is sent on by several, they take turns per burst under
- *    its tx_lock (dataplane_tx.c: tx_shared), so that the numbers they
+ *    A worker holds an SA's tx_lock from taking numbers on it until it
+ *    sent them (dataplane_tx.c: tx_hold), so that the numbers workers
  *    interleave leave in order, within the peer's replay window.
  *  - Inbound is steered per SA, so that each SA's replay window has one
  *    writer: each worker has its own raw ESP socket with a socket filter

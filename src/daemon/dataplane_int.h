@@ -65,8 +65,8 @@ struct dp_sa {
 	_Atomic uint64_t peer;     /* where to send: addr << 16 | port, network order */
 	atomic_bool warned;        /* "can send no more" logged */
 	/* The worker that sent on it last, until when it counts as sent on
-	 * by several, and the lock they then take around a frame's numbers
-	 * and send (dataplane_tx.c: tx_shared). */
+	 * by several (dataplane_tx.c: tx_shared), and the lock a worker holds
+	 * from taking numbers on it until it sent them (tx_hold). */
 	atomic_uint tx_worker;
 	_Atomic uint64_t shared_until_ms;
 	pthread_mutex_t tx_lock;
@@ -132,6 +132,8 @@ struct dp_worker {
 	struct sockaddr_in addr[DP_BATCH];
 	union dp_ctl ctl[DP_BATCH];
 	struct dp_tx tx;
+	struct dp_sa *held[DP_BATCH];      /* SAs whose tx_lock it holds */
+	unsigned nheld;
 	struct vnet_gro gro;               /* decrypted TCP segments being joined */
 	unsigned gro_unit;                 /* for IPsec<gro_unit> */
 	uint64_t stray_last_ms;

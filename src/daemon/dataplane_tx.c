@@ -180,13 +180,36 @@ static void on_demand_note(struct kzd_dataplane *dp, unsigned unit)
 /* Workers sending on one SA take interleaved sequence numbers, and what
  * one still holds in its arena while another sends reaches the peer late:
  * behind the peer's replay window (64 packets by default) it is dropped.
- * True while p was sent on by more than one worker within DP_SHARED_MS:
- * then a worker sends what it queued, and takes the numbers of a frame
- * and sends its packets under the SA's tx_lock, in sends of at most
- * DP_SHARED_BURST packets, so the numbers leave in order.  An SA that one worker sends on alone, the usual case (a flow
- * stays on one TUN queue, and the kernel moves a flow to the queue of the
- * worker that writes its packets in), takes no lock and keeps whole
- * batches. */
+ * So with several workers, one that encrypts on an SA holds the SA's
+ * tx_lock until it has sent what it took numbers for (the end of its
+ * batch): another one's numbers come after them.  Uncontended in the
+ * usual case, an SA that one worker sends on alone (a flow stays on one
+ * TUN queue, and the kernel moves a flow to the queue of the worker that
+ * writes its packets in).  A worker never waits for a lock while it holds
+ * another: it sends what it has and lets go of all first. */
+static void tx_release(struct kzd_dataplane *dp, struct dp_worker *w)
+{
+	tx_flush(dp, &w->tx);
+	while (w->nheld > 0)
+		pthread_mutex_unlock(&w->held[--w->nheld]->tx_lock);
+}
+
+static void tx_hold(struct kzd_dataplane *dp, struct dp_worker *w, struct dp_sa *p)
+{
+	for (unsigned i = 0; i < w->nheld; i++)
+		if (w->held[i] == p)
+			return;
+	if (w->nheld == DP_BATCH || pthread_mutex_trylock(&p->tx_lock) != 0) {
+		tx_release(dp, w);
+		pthread_mutex_lock(&p->tx_lock);
+	}
+	w->held[w->nheld++] = p;
+}
+
+/* True while p was sent on by more than one worker within DP_SHARED_MS
+ * (and for that long after its first packet): then sends are cut into
+ * bursts of DP_SHARED_BURST packets, which the stack takes through the
+ * host one by one, so that two CPUs do not reorder them much either. */
 static bool tx_shared(struct dp_worker *w, struct dp_sa *p, uint64_t now)
 {
 	if (w->dp->nw < 2)
@@ -265,10 +288,8 @@ void dp_worker_tun(struct dp_worker *w, const struct dp_table *t, unsigned unit)
 		ofd = p->out.udp_encap ? natt : w->raw_fd;
 		hdr = ESP_HDR_LEN + esp_sa_iv_len(sa);
 		shared = tx_shared(w, p, now);
-		if (shared) {
-			tx_flush(dp, x);
-			pthread_mutex_lock(&p->tx_lock);
-		}
+		if (dp->nw > 1)
+			tx_hold(dp, w, p);
 		for (size_t i = 0; i < vp.nseg; i++) {
 			size_t slen = vnet_seg_len(&vp, i), olen;
 			size_t need = esp_sa_encap_len(sa, slen);
@@ -304,11 +325,7 @@ void dp_worker_tun(struct dp_worker *w, const struct dp_table *t, unsigned unit)
 			tx_queue(dp, x, p, ofd, olen);
 			atomic_fetch_add_explicit(&w->pkts_out, 1, memory_order_relaxed);
 		}
-		if (shared) {
-			tx_flush(dp, x);
-			pthread_mutex_unlock(&p->tx_lock);
-		}
 	}
-	tx_flush(dp, x);
+	tx_release(dp, w);
 }
 
