@@ -377,9 +377,8 @@ void kzd_dataplane_add(struct kzd *d, const struct kz_child_sa *in, const struct
 	kz_wipe(p->out.enc_key, sizeof(p->out.enc_key));
 	kz_wipe(p->out.auth_key, sizeof(p->out.auth_key));
 	atomic_init(&p->peer, dp_peer_pack(&out->peer));
-	/* No worker yet: whoever sends first counts it as shared for a
-	 * moment, as a second worker's turn would find the first's batch
-	 * still unsent. */
+	/* No worker yet: its first second counts as shared (short sends),
+	 * as flows from every worker's queue move to a new SA at once. */
 	atomic_init(&p->tx_worker, KZD_MAX_WORKERS);
 	dp->v[dp->n++] = p;
 	if (publish(d, NULL) < 0) {
