@@ -27,7 +27,8 @@
 # Usage: sudo bench/throughput.sh [build-dir]
 # Knobs: BENCH_TIME (s per iperf3 run, default 10), BENCH_MODES ("routed
 # kizuna kizuna-udp strongswan"), BENCH_CIPHERS ("cbc gcm128"), BENCH_STREAMS ("1 4"),
-# BENCH_DEBUG=1 (print the drop counters after each tunnel run).
+# BENCH_DEBUG=1 (print the drop counters after each tunnel run), WORKERS
+# (kizunad --workers on both gateways; default: kizunad's, one per CPU).
 set -eu
 KZ_BUILD=$(cd "${1:-build}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
@@ -39,6 +40,9 @@ BENCH_MODES=${BENCH_MODES:-routed kizuna kizuna-udp strongswan}
 BENCH_CIPHERS=${BENCH_CIPHERS:-cbc gcm128}
 BENCH_STREAMS=${BENCH_STREAMS:-1 4}
 BENCH_DEBUG=${BENCH_DEBUG:-0}
+if [ -n "${WORKERS:-}" ]; then
+	export KZ_DAEMON_OPTS="--workers $WORKERS" # read by kz_start (ike_lib.sh)
+fi
 HZ=$(getconf CLK_TCK)
 results=()
 

@@ -114,8 +114,14 @@ static void apply_tuns(struct kzd *d, bool set_admin, unsigned only_unit, bool o
 		if (!t->open) {
 			kzd_tun_name(u, t->ifname, sizeof(t->ifname));
 			/* Offloads: one read brings a whole TCP burst
-			 * (dataplane.c segments it). */
-			r = kz_tun_create(t->ifname, KZ_TUN_OFFLOAD, &t->fd);
+			 * (dataplane.c segments it).  With more than one
+			 * data-plane worker, a queue each: this is the first,
+			 * dataplane.c opens the others. */
+			r = kz_tun_create(t->ifname,
+					  KZ_TUN_OFFLOAD | (kzd_dataplane_workers(d) > 1
+								    ? KZ_TUN_MULTI_QUEUE
+								    : 0),
+					  &t->fd);
 			if (r < 0) {
 				log_err("interface IPsec%u: cannot create TUN device %s: %s", u,
 					t->ifname, kz_strerror(r));

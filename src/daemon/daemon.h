@@ -19,6 +19,8 @@ struct kzd_dataplane;
 
 #define KZD_DEFAULT_CONFIG "/etc/kizuna/kizuna.conf"
 #define KZD_DEFAULT_SOCKET "/run/kizuna/kizuna.sock"
+/* Data-plane worker threads at most (kizunad --workers). */
+#define KZD_MAX_WORKERS 8
 
 /* The TUN device of one configured IPsec<N>. */
 struct kzd_tun {
@@ -52,6 +54,7 @@ struct kzd {
 	struct event *ev_dh;
 	uint8_t *rx;
 	struct kzd_dataplane *dp;
+	unsigned workers; /* data-plane workers asked for; 0: one per CPU */
 	/* Last config check result per profile, to log changes once. */
 	char **last_check;
 	size_t nlast_check;
@@ -95,11 +98,14 @@ void kzd_dataplane_stats(struct kzd *d, uint32_t spi, enum kz_child_dir dir,
 void kzd_dataplane_udp_esp(struct kzd *d, const struct sockaddr_in *local,
 			   const struct sockaddr_in *peer, const uint8_t *pkt, size_t len);
 void kzd_dataplane_free(struct kzd *d);
-/* `show ipsec statistics`: global and per-SA drop counters. */
+/* `show ipsec statistics`: global drop counters, ESP packets per worker
+ * and per-SA drop counters. */
 void kzd_dataplane_show_stats(struct kzd *d, bool json, struct strbuf *out);
 /* The TUN device of IPsec<unit> was opened / is about to be closed. */
 void kzd_dataplane_tun_open(struct kzd *d, unsigned unit);
 void kzd_dataplane_tun_close(struct kzd *d, unsigned unit);
+/* How many data-plane workers run (each with its own TUN queue). */
+unsigned kzd_dataplane_workers(struct kzd *d);
 /* Large socket buffers for the WAN sockets. */
 void kzd_socket_buffers(int fd);
 /* Opens the raw ESP socket (plain ESP, IP protocol 50). */

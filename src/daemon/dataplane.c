@@ -1,6 +1,9 @@
 /* dataplane.c - moves packets: IPsec<N>'s TUN device <-> ESP (RFC 4303)
  * on the WAN, as plain ESP (IP protocol 50, raw socket) or ESP-in-UDP on
- * port 4500 (RFC 3948), with the SAs the IKE engine established.
+ * port 4500 (RFC 3948), with the SAs the IKE engine established.  This
+ * file is the control thread's side (SA table, sockets, TUN queues, the
+ * workers, show); dataplane_tx.c is a worker's outbound path and
+ * dataplane_rx.c its inbound path and loop.
  *
  * Outbound: a packet routed into ipsec<N> is matched against the traffic
  * selectors of IPsec<N>'s outbound SAs (a packet outside them is dropped
@@ -10,15 +13,35 @@
  * device of the SA's interface.  The peer's translated address and port are
  * learnt from authenticated ESP-in-UDP only.
  *
- * Threads.  The packets move on one worker thread, off the control thread's
- * event loop: it waits in epoll on the TUN devices, the raw ESP socket and
- * the UDP 4500 socket, reads a batch per wake-up (recvmmsg, up to
- * DP_BATCH TUN reads) and sends a batch (sendmmsg).  ESP-in-UDP leaves as
- * UDP GSO runs (one SA, one datagram size: the stack sees one packet per
- * run) and comes in coalesced by UDP GRO.  One worker keeps each
- * SA's sequence numbers in order, so the peer's replay window never sees
- * reordering we made; every esp_sa is used by the worker alone, as esp.h
- * asks.  Buffers are allocated once, never per packet.
+ * Threads.  The packets move on N worker threads (kizunad --workers,
+ * default one per online CPU, at most KZD_MAX_WORKERS), off the control
+ * thread's event loop.  Each waits in epoll on its own descriptors, reads
+ * a batch per wake-up (recvmmsg, up to DP_BATCH TUN reads) and sends a
+ * batch (sendmmsg), with its own buffers: nothing is allocated per packet.
+ *  - Outbound: with N > 1 every TUN device is opened with IFF_MULTI_QUEUE,
+ *    one queue per worker; the kernel spreads flows over the queues by
+ *    flow hash, so several workers may send on one SA at once.  Each
+ *    uses its own copy of the outbound SA (esp_sa_new_shared: OpenSSL
+ *    contexts made once per worker when the SA is added) and all share
+ *    one sequence number, taken with an atomic fetch-add that never wraps.
+ *    One flow stays on one queue, so a TCP connection is not reordered,
+ *    and the kernel sends a flow out on the queue of the worker that
+ *    wrote its packets in, so an SA's flows mostly stay on one worker.
+ *    A worker holds an SA's tx_lock from taking numbers on it until it
+ *    sent them (dataplane_tx.c: tx_hold), so that the numbers workers
+ *    interleave leave in order, within the peer's replay window.
+ *  - Inbound is steered per SA, so that each SA's replay window has one
+ *    writer: each worker has its own raw ESP socket with a socket filter
+ *    that accepts only SPI % N == its number (a raw socket otherwise gets
+ *    a copy of every packet), and its own UDP socket on 0.0.0.0:4500 in a
+ *    SO_REUSEPORT group whose program picks socket SPI % N (IKE behind the
+ *    zero non-ESP marker and 1-byte keepalives go to socket 0, the IKE
+ *    socket of ike_io.c).  A per-SA lock around esp_decap keeps one
+ *    writer when steering cannot (UDP GRO joins one peer's datagrams of
+ *    any SPI); it is not contended otherwise.  Decrypted packets are
+ *    written to the SA's TUN device on the worker's own queue.
+ * ESP-in-UDP leaves as UDP GSO runs (one SA, one datagram size: the stack
+ * sees one packet per run) and comes in coalesced by UDP GRO.
  *
  * Offloads.  The TUN devices are opened with a virtio-net header and TSO
  * (apply.c, net/tun.c): the kernel hands over whole TCP bursts of up to
@@ -30,25 +53,26 @@
  * with a partial checksum; the batch's end writes what is still held.
  *
  * The control thread owns the list of SA pairs.  Each change publishes a
- * new immutable table (SA pointers, TUN fds, MSS limits per unit) with one
- * atomic pointer store; the worker loads the pointer once per batch, inside
- * a "section" marked by an odd section counter.  Before freeing what an
- * old table referenced, the control thread waits until the worker is
- * outside a section or has started a new one (a grace period, as in RCU):
- * no lock is taken on the hot path.  The only state the worker writes that
- * the control thread reads is atomic: the learnt peer address, the drop
- * counters, and the esp_sa counters read for show (relaxed atomics with
- * the worker as their one writer; a value may be one packet old).
+ * new immutable table (SA pointers, TUN queue fds, MSS limits per unit)
+ * with one atomic pointer store; a worker loads the pointer once per
+ * batch, inside a "section" marked by its odd section counter.  Before
+ * freeing what an old table referenced, the control thread waits until
+ * every worker is outside a section or has started a new one (a grace
+ * period, as in RCU): no lock is taken on the hot path.  What the workers
+ * write that the control thread reads is atomic: the learnt peer address,
+ * the drop and per-worker packet counters, and the esp_sa counters read
+ * for show (relaxed atomics; a value may be one packet old).
  *
  * What only the control thread may do is asked for through a pipe: IKE
  * datagrams that came to port 4500 (queued), on-demand initiation (one
  * pending flag per interface), and ESP for an SPI we have no SA for (one
- * slot, at most every DP_STRAY_MS: the IKE engine may tell the sender,
- * which is how a peer learns that we restarted). */
+ * slot, at most every DP_STRAY_MS per worker: the IKE engine may tell the
+ * sender, which is how a peer learns that we restarted). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
+#include <linux/filter.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
 #include <netinet/ip.h>
@@ -64,148 +88,26 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../esp/esp.h"
-#include "../esp/vnet.h"
 #include "../ike/ike.h"
 #include "../lib/err.h"
 #include "../lib/log.h"
 #include "../lib/mem.h"
-#include "daemon.h"
+#include "../net/tun.h"
+#include "dataplane_int.h"
 #include "dataplane_io.h"
-#include "mss.h"
 
-#define DP_MAX_PAIRS 1024
-#define DP_BUF 65600 /* an IPv4 datagram and some slack */
-#define DP_BATCH 32
-#define DP_IKE_QUEUE_MAX 256 /* IKE datagrams waiting for the control thread */
-#define DP_TUN_TXQLEN 2000   /* TUN queue: room for a batch of TCP bursts */
-#define DP_GSO_MAX 60000     /* bytes per UDP GSO send (under 64 KB of IPv4) */
-#define DP_GSO_SEGS 64       /* datagrams per UDP GSO send (UDP_MAX_SEGMENTS) */
-#define DP_TX_ARENA (512 * 1024) /* encrypted packets waiting for sendmmsg */
-#define DP_TX_PKTS 512
-#define DP_TX_MSGS 128
+#ifndef SO_ATTACH_REUSEPORT_CBPF
+#define SO_ATTACH_REUSEPORT_CBPF 51
+#endif
 
-/* epoll tags: TUN units are 0..KZ_MAX_IPSEC_IF-1. */
-#define TAG_RAW 0x10000u
-#define TAG_NATT 0x10001u
-#define TAG_KICK 0x10002u
+#define NATT_PORT 4500
 
-/* Notification bytes on the pipe to the control thread: what to look at
- * (the IKE queue, the on-demand flags). */
-#define NOTE_IKE 'i'
-#define NOTE_ON_DEMAND 'd'
-#define NOTE_STRAY 's'
-
-/* ESP for no SA is reported at most this often (the engine sends fewer
- * notifies still); the rest is only counted. */
-#define DP_STRAY_MS 100u
-
-
-/* One SA pair.  Fields other than peer and warned are fixed once the pair
- * is published. */
-struct dp_sa {
-	struct kz_child_sa in, out; /* keys wiped: only addresses and selectors kept */
-	struct esp_sa *esp_in, *esp_out;
-	_Atomic uint64_t peer;     /* where to send: addr << 16 | port, network order */
-	bool warned;               /* worker: "can send no more" logged */
-	uint64_t keepalive_due_ms; /* control thread */
-};
-
-/* What the worker sees: replaced, never changed, once published. */
-struct dp_table {
-	size_t n;
-	int tun_fd[KZ_MAX_IPSEC_IF];   /* -1: not open */
-	bool vnet[KZ_MAX_IPSEC_IF];    /* frames carry a virtio-net header */
-	uint16_t mss[KZ_MAX_IPSEC_IF]; /* clamp limit, 0: off */
-	struct dp_sa *sa[];            /* newest last */
-};
-
-struct dp_ike_msg {
-	struct dp_ike_msg *next;
-	struct sockaddr_in local, peer;
-	size_t len;
-	uint8_t data[];
-};
-
-union dp_ctl {
-	char buf[CMSG_SPACE(sizeof(struct in_pktinfo)) + CMSG_SPACE(sizeof(int))];
-	struct cmsghdr align;
-};
-
-/* Encrypted packets on their way out: written one after the other into
- * the arena, grouped into messages (a UDP GSO run, or one plain ESP
- * packet), sent with sendmmsg when the arena or the arrays fill up and at
- * the end of each TUN batch. */
-struct dp_tx {
-	uint8_t *arena;
-	size_t used;
-	int k, m;                   /* iov and msg entries in use */
-	int start, cur_fd;          /* messages from start on go to cur_fd */
-	const struct dp_sa *run;    /* SA of message m - 1 while it can grow */
-	size_t run_bytes;
-	struct mmsghdr msg[DP_TX_MSGS];
-	struct iovec iov[DP_TX_PKTS];
-	struct sockaddr_in addr[DP_TX_MSGS];
-	union dp_ctl ctl[DP_TX_MSGS];
-};
-
-/* The worker's own buffers. */
-struct dp_worker {
-	uint8_t *inner;                    /* a TUN frame, or a decrypted packet
-					    * behind room for the virtio-net header */
-	uint8_t *rbuf[DP_BATCH];           /* received ESP */
-	struct mmsghdr msg[DP_BATCH];
-	struct iovec iov[DP_BATCH];
-	struct sockaddr_in addr[DP_BATCH];
-	union dp_ctl ctl[DP_BATCH];
-	struct dp_tx tx;
-	struct vnet_gro gro;               /* decrypted TCP segments being joined */
-	unsigned gro_unit;                 /* for IPsec<gro_unit> */
-};
-
-struct kzd_dataplane {
-	/* control thread */
-	struct dp_sa **v;
-	size_t n, cap;
-	struct event *ev_keepalive, *ev_note;
-	uint16_t mss_now[KZ_MAX_IPSEC_IF];
-	bool tun_watched[KZ_MAX_IPSEC_IF];
-	bool tun_vnet[KZ_MAX_IPSEC_IF];
-	/* shared */
-	_Atomic(struct dp_table *) table;
-	atomic_uint_fast64_t section; /* odd while the worker holds a table */
-	atomic_bool stop;
-	_Atomic int natt_fd;
-	int raw_fd, epfd, kick_fd;
-	int note_rd, note_wr;
-	atomic_bool od_pending[KZ_MAX_IPSEC_IF];
-	pthread_mutex_t ike_lock;
-	struct dp_ike_msg *ike_head, **ike_tail;
-	size_t ike_n;
-	/* ESP for no SA, for the control thread; under ike_lock */
-	bool stray_set;
-	struct sockaddr_in stray_local, stray_peer;
-	uint32_t stray_spi;
-	uint64_t stray_last_ms; /* whoever runs inbound() */
-	bool thread_up;
-	pthread_t thread;
-	struct dp_worker w;
-	/* drop counters, written by the worker */
-	atomic_uint_fast64_t drop_no_sa, drop_selector, drop_not_ipv4, drop_send, tx_no_sa;
-	atomic_uint_fast64_t drop_ike_queue, drop_malformed;
-};
-
-static void count(atomic_uint_fast64_t *c)
-{
-	atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
-}
-
-static uint64_t peer_pack(const struct sockaddr_in *a)
+uint64_t dp_peer_pack(const struct sockaddr_in *a)
 {
 	return (uint64_t)a->sin_addr.s_addr << 16 | a->sin_port;
 }
 
-static void peer_unpack(uint64_t v, struct sockaddr_in *a)
+void dp_peer_unpack(uint64_t v, struct sockaddr_in *a)
 {
 	memset(a, 0, sizeof(*a));
 	a->sin_family = AF_INET;
@@ -213,13 +115,55 @@ static void peer_unpack(uint64_t v, struct sockaddr_in *a)
 	a->sin_port = (uint16_t)v;
 }
 
-static void dp_buffers_free(struct kzd_dataplane *dp)
+void dp_note(struct kzd_dataplane *dp, uint8_t what)
 {
-	free(dp->w.inner);
-	free(dp->w.tx.arena);
-	free(dp->w.gro.buf);
+	/* A full pipe already wakes the control thread. */
+	if (write(dp->note_wr, &what, 1) < 0)
+		return;
+}
+
+static void worker_free(struct dp_worker *w)
+{
+	if (!w)
+		return;
+	free(w->inner);
+	free(w->tx.arena);
+	free(w->gro.buf);
 	for (int i = 0; i < DP_BATCH; i++)
-		free(dp->w.rbuf[i]);
+		free(w->rbuf[i]);
+	if (w->epfd >= 0)
+		close(w->epfd);
+	if (w->raw_fd >= 0)
+		close(w->raw_fd);
+	free(w);
+}
+
+static struct dp_worker *worker_new(struct kzd_dataplane *dp, unsigned id)
+{
+	struct dp_worker *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return NULL;
+	w->dp = dp;
+	w->id = id;
+	w->raw_fd = w->natt_own = -1;
+	atomic_init(&w->natt_fd, -1);
+	w->tx.cur_fd = -1;
+	w->epfd = epoll_create1(EPOLL_CLOEXEC);
+	w->inner = malloc(DP_BUF);
+	w->tx.arena = malloc(DP_TX_ARENA);
+	w->gro.buf = malloc(VNET_GRO_BUF);
+	for (int i = 0; i < DP_BATCH; i++)
+		w->rbuf[i] = malloc(DP_BUF);
+	for (int i = 0; i < DP_BATCH; i++)
+		if (!w->rbuf[i])
+			goto fail;
+	if (w->epfd < 0 || !w->inner || !w->tx.arena || !w->gro.buf)
+		goto fail;
+	return w;
+fail:
+	worker_free(w);
+	return NULL;
 }
 
 static struct dp_table *table_new(size_t n)
@@ -228,8 +172,19 @@ static struct dp_table *table_new(size_t n)
 
 	if (t)
 		for (unsigned u = 0; u < KZ_MAX_IPSEC_IF; u++)
-			t->tun_fd[u] = -1;
+			for (unsigned i = 0; i < KZD_MAX_WORKERS; i++)
+				t->tun_fd[u][i] = -1;
 	return t;
+}
+
+/* How many workers: asked for (kizunad -w), else one per online CPU; at
+ * most KZD_MAX_WORKERS. */
+static unsigned worker_count(const struct kzd *d)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned n = d->workers ? d->workers : cpus > 0 ? (unsigned)cpus : 1;
+
+	return n > KZD_MAX_WORKERS ? KZD_MAX_WORKERS : n;
 }
 
 static struct kzd_dataplane *dp_get(struct kzd *d)
@@ -242,37 +197,31 @@ static struct kzd_dataplane *dp_get(struct kzd *d)
 	dp = calloc(1, sizeof(*dp));
 	if (!dp)
 		return NULL;
-	dp->raw_fd = dp->epfd = dp->kick_fd = dp->note_rd = dp->note_wr = -1;
-	atomic_init(&dp->natt_fd, -1);
+	dp->kick_fd = dp->note_rd = dp->note_wr = -1;
+	for (unsigned u = 0; u < KZ_MAX_IPSEC_IF; u++)
+		for (unsigned i = 0; i < KZD_MAX_WORKERS; i++)
+			dp->tunq[u][i] = -1;
 	atomic_init(&dp->table, table_new(0));
 	dp->ike_tail = &dp->ike_head;
 	pthread_mutex_init(&dp->ike_lock, NULL);
-	dp->w.inner = malloc(DP_BUF);
-	dp->w.tx.arena = malloc(DP_TX_ARENA);
-	dp->w.gro.buf = malloc(VNET_GRO_BUF);
-	for (int i = 0; i < DP_BATCH; i++)
-		dp->w.rbuf[i] = malloc(DP_BUF);
-	dp->epfd = epoll_create1(EPOLL_CLOEXEC);
+	dp->nw = worker_count(d);
+	for (unsigned i = 0; i < dp->nw; i++)
+		if (!(dp->w[i] = worker_new(dp, i)))
+			goto fail;
 	dp->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (pipe2(p, O_NONBLOCK | O_CLOEXEC) == 0) {
 		dp->note_rd = p[0];
 		dp->note_wr = p[1];
 	}
-	if (!atomic_load(&dp->table) || !dp->w.inner || !dp->w.tx.arena || !dp->w.gro.buf ||
-	    dp->epfd < 0 || dp->kick_fd < 0 || dp->note_rd < 0) {
-		log_err("data plane: cannot set up: %s", strerror(errno));
+	if (!atomic_load(&dp->table) || dp->kick_fd < 0 || dp->note_rd < 0)
 		goto fail;
-	}
-	for (int i = 0; i < DP_BATCH; i++)
-		if (!dp->w.rbuf[i])
-			goto fail;
 	d->dp = dp;
 	return dp;
 fail:
-	dp_buffers_free(dp);
+	log_err("data plane: cannot set up: %s", strerror(errno));
+	for (unsigned i = 0; i < dp->nw; i++)
+		worker_free(dp->w[i]);
 	free(atomic_load(&dp->table));
-	if (dp->epfd >= 0)
-		close(dp->epfd);
 	if (dp->kick_fd >= 0)
 		close(dp->kick_fd);
 	if (dp->note_rd >= 0) {
@@ -284,11 +233,11 @@ fail:
 	return NULL;
 }
 
-static bool in_prefix(uint32_t addr_n, const struct kz_prefix *p)
+unsigned kzd_dataplane_workers(struct kzd *d)
 {
-	uint32_t mask = p->len ? 0xffffffffu << (32 - p->len) : 0;
+	struct kzd_dataplane *dp = dp_get(d);
 
-	return p->set && (ntohl(addr_n) & mask) == (ntohl(p->addr.s_addr) & mask);
+	return dp ? dp->nw : 1;
 }
 
 /* Bursts of ESP arrive faster than one wake-up reads them: room for a few
@@ -317,26 +266,41 @@ static uint16_t mss_limit(struct kzd *d, unsigned unit)
 	return d->tun[unit].mtu > 40 ? (uint16_t)(d->tun[unit].mtu - 40) : 0;
 }
 
-/* Waits until the worker no longer holds a table older than the one just
- * published: it is outside a section, or left the one it was in. */
+/* Waits until no worker holds a table older than the one just published:
+ * each is outside a section, or left the one it was in. */
 static bool grace_period(struct kzd_dataplane *dp)
 {
-	uint64_t s = atomic_load(&dp->section);
 	struct timespec ms = { 0, 1000000 };
+	int waited = 0;
 
-	if (!dp->thread_up || !(s & 1))
+	if (!dp->threads_up)
 		return true;
-	for (int i = 0; i < 5000; i++) {
-		if (atomic_load(&dp->section) != s)
-			return true;
-		nanosleep(&ms, NULL);
+	for (unsigned i = 0; i < dp->nw; i++) {
+		uint64_t s = atomic_load(&dp->w[i]->section);
+
+		while ((s & 1) && atomic_load(&dp->w[i]->section) == s) {
+			if (waited++ >= 5000)
+				return false;
+			nanosleep(&ms, NULL);
+		}
 	}
-	return false;
+	return true;
+}
+
+static void pair_free(struct dp_sa *p)
+{
+	esp_sa_free(p->esp_in);
+	/* The copies use [0]'s counters: they go first. */
+	for (unsigned i = KZD_MAX_WORKERS; i-- > 0;)
+		esp_sa_free(p->esp_out[i]);
+	pthread_mutex_destroy(&p->in_lock);
+	pthread_mutex_destroy(&p->tx_lock);
+	free(p);
 }
 
 /* Builds and publishes a table from the control thread's list; frees the
- * old table and the pairs in gone[] after the grace period.  On no memory
- * the old table stays (and gone[] is freed later with the data plane). */
+ * old table and the pair gone after the grace period.  On no memory the
+ * old table stays (and gone is freed later with the data plane). */
 static int publish(struct kzd *d, struct dp_sa *gone)
 {
 	struct kzd_dataplane *dp = d->dp;
@@ -348,22 +312,20 @@ static int publish(struct kzd *d, struct dp_sa *gone)
 	for (size_t i = 0; i < dp->n; i++)
 		t->sa[i] = dp->v[i];
 	for (unsigned u = 0; u < KZ_MAX_IPSEC_IF; u++) {
-		t->tun_fd[u] = d->tun[u].open && dp->tun_watched[u] ? d->tun[u].fd : -1;
+		for (unsigned i = 0; i < dp->nw; i++)
+			t->tun_fd[u][i] = d->tun[u].open && dp->tun_watched[u] ? dp->tunq[u][i] : -1;
 		t->vnet[u] = dp->tun_vnet[u];
 		t->mss[u] = dp->mss_now[u] = d->tun[u].open ? mss_limit(d, u) : 0;
 	}
 	old = atomic_exchange(&dp->table, t);
 	if (!grace_period(dp)) {
 		/* A worker stuck for 5 s: leak rather than free under it. */
-		log_err("data plane: the worker does not answer; old SA table kept");
+		log_err("data plane: a worker does not answer; old SA table kept");
 		return 0;
 	}
 	free(old);
-	if (gone) {
-		esp_sa_free(gone->esp_in);
-		esp_sa_free(gone->esp_out);
-		free(gone);
-	}
+	if (gone)
+		pair_free(gone);
 	return 0;
 }
 
@@ -394,14 +356,17 @@ void kzd_dataplane_add(struct kzd *d, const struct kz_child_sa *in, const struct
 			out->spi);
 		return;
 	}
+	pthread_mutex_init(&p->in_lock, NULL);
+	pthread_mutex_init(&p->tx_lock, NULL);
 	p->esp_in = esp_sa_new(in, &e1);
-	p->esp_out = esp_sa_new(out, &e2);
-	if (!p->esp_in || !p->esp_out) {
+	p->esp_out[0] = esp_sa_new(out, &e2);
+	/* Every worker's contexts are made now, never per packet. */
+	for (unsigned i = 1; i < dp->nw && p->esp_out[0] && !e2; i++)
+		p->esp_out[i] = esp_sa_new_shared(out, p->esp_out[0], &e2);
+	if (!p->esp_in || e2) {
 		log_err("data plane: cannot prepare the IPsec SA pair 0x%08x/0x%08x: %s", in->spi,
 			out->spi, kz_strerror(e1 ? e1 : e2));
-		esp_sa_free(p->esp_in);
-		esp_sa_free(p->esp_out);
-		free(p);
+		pair_free(p);
 		return;
 	}
 	p->in = *in;
@@ -411,13 +376,14 @@ void kzd_dataplane_add(struct kzd *d, const struct kz_child_sa *in, const struct
 	kz_wipe(p->in.auth_key, sizeof(p->in.auth_key));
 	kz_wipe(p->out.enc_key, sizeof(p->out.enc_key));
 	kz_wipe(p->out.auth_key, sizeof(p->out.auth_key));
-	atomic_init(&p->peer, peer_pack(&out->peer));
+	atomic_init(&p->peer, dp_peer_pack(&out->peer));
+	/* No worker yet: its first second counts as shared (short sends),
+	 * as flows from every worker's queue move to a new SA at once. */
+	atomic_init(&p->tx_worker, KZD_MAX_WORKERS);
 	dp->v[dp->n++] = p;
 	if (publish(d, NULL) < 0) {
 		dp->n--;
-		esp_sa_free(p->esp_in);
-		esp_sa_free(p->esp_out);
-		free(p);
+		pair_free(p);
 		log_err("data plane: no memory to publish the IPsec SA pair 0x%08x/0x%08x",
 			in->spi, out->spi);
 		return;
@@ -458,566 +424,15 @@ void kzd_dataplane_stats(struct kzd *d, uint32_t spi, enum kz_child_dir dir,
 		if (dir == KZ_CHILD_IN && dp->v[i]->in.spi == spi)
 			esp_sa_stats(dp->v[i]->esp_in, st);
 		else if (dir == KZ_CHILD_OUT && dp->v[i]->out.spi == spi)
-			esp_sa_stats(dp->v[i]->esp_out, st);
+			esp_sa_stats(dp->v[i]->esp_out[0], st);
 	}
 }
 
-/* ---- worker: outbound ---- */
-
-/* Starts message m of x with iov[i] (len bytes at pkt) to the SA's peer
- * from its local address (IP_PKTINFO). */
-static void msg_start(struct dp_tx *x, int m, int i, const struct dp_sa *p, uint8_t *pkt,
-		      size_t len)
-{
-	struct msghdr *h = &x->msg[m].msg_hdr;
-	struct in_pktinfo pi = { .ipi_spec_dst = p->out.local.sin_addr };
-	struct cmsghdr *cm;
-
-	peer_unpack(atomic_load_explicit(&p->peer, memory_order_relaxed), &x->addr[m]);
-	x->iov[i].iov_base = pkt;
-	x->iov[i].iov_len = len;
-	memset(h, 0, sizeof(*h));
-	h->msg_name = &x->addr[m];
-	h->msg_namelen = sizeof(x->addr[m]);
-	h->msg_iov = &x->iov[i];
-	h->msg_iovlen = 1;
-	memset(&x->ctl[m], 0, sizeof(x->ctl[m]));
-	h->msg_control = x->ctl[m].buf;
-	h->msg_controllen = CMSG_SPACE(sizeof(pi));
-	cm = CMSG_FIRSTHDR(h);
-	cm->cmsg_level = IPPROTO_IP;
-	cm->cmsg_type = IP_PKTINFO;
-	cm->cmsg_len = CMSG_LEN(sizeof(pi));
-	memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
-}
-
-/* Message m carries several ESP-in-UDP packets back to back: the kernel
- * cuts them into datagrams of the first one's size (UDP GSO), so the whole
- * run crosses the stack as one packet. */
-static void msg_gso(struct dp_tx *x, int m)
-{
-	struct msghdr *h = &x->msg[m].msg_hdr;
-	struct cmsghdr *cm;
-	uint16_t seg = (uint16_t)h->msg_iov[0].iov_len;
-
-	if (h->msg_iovlen < 2)
-		return;
-	h->msg_controllen = sizeof(x->ctl[m].buf);
-	cm = CMSG_NXTHDR(h, CMSG_FIRSTHDR(h));
-	cm->cmsg_level = SOL_UDP;
-	cm->cmsg_type = UDP_SEGMENT;
-	cm->cmsg_len = CMSG_LEN(sizeof(seg));
-	memcpy(CMSG_DATA(cm), &seg, sizeof(seg));
-}
-
-/* Sends msg[from..to) on fd with as few system calls as the socket
- * takes; what it refuses is counted. */
-static void flush(struct kzd_dataplane *dp, struct mmsghdr *msg, int fd, int from, int to)
-{
-	while (from < to) {
-		int r = fd >= 0 ? sendmmsg(fd, &msg[from], (unsigned)(to - from), MSG_DONTWAIT)
-				: -1;
-
-		if (r <= 0) {
-			if (r < 0 && errno == EINTR)
-				continue;
-			/* Skip the one that failed (unreachable, no buffer). */
-			count(&dp->drop_send);
-			r = 1;
-		}
-		from += r;
-	}
-}
-
-/* Sends everything queued and empties the arena. */
-static void tx_flush(struct kzd_dataplane *dp, struct dp_tx *x)
-{
-	if (x->m > 0) {
-		msg_gso(x, x->m - 1);
-		flush(dp, x->msg, x->cur_fd, x->start, x->m);
-	}
-	x->used = 0;
-	x->k = x->m = x->start = 0;
-	x->cur_fd = -1;
-	x->run = NULL;
-	x->run_bytes = 0;
-}
-
-/* Room for one more packet of up to need bytes (and a message for it). */
-static uint8_t *tx_room(struct kzd_dataplane *dp, struct dp_tx *x, size_t need)
-{
-	if (x->used + need > DP_TX_ARENA || x->k >= DP_TX_PKTS || x->m >= DP_TX_MSGS)
-		tx_flush(dp, x);
-	return x->arena + x->used;
-}
-
-/* Queues the olen bytes just encrypted at the arena's end for p's peer on
- * ofd: they join the previous message when that is a UDP GSO run of the
- * same SA that can take them, else they start a message. */
-static void tx_queue(struct kzd_dataplane *dp, struct dp_tx *x, const struct dp_sa *p, int ofd,
-		     size_t olen)
-{
-	uint8_t *pkt = x->arena + x->used;
-	struct msghdr *h = x->m > 0 ? &x->msg[x->m - 1].msg_hdr : NULL;
-
-	/* Keep the next packet 16-byte aligned for the cipher. */
-	x->used += (olen + 15) & ~(size_t)15;
-	if (x->run == p && olen <= h->msg_iov[0].iov_len && x->run_bytes + olen <= DP_GSO_MAX &&
-	    h->msg_iovlen < DP_GSO_SEGS) {
-		/* Only the last datagram of a GSO message may be shorter: a
-		 * short one closes the run. */
-		x->iov[x->k].iov_base = pkt;
-		x->iov[x->k].iov_len = olen;
-		if (olen < h->msg_iov[0].iov_len)
-			x->run = NULL;
-		h->msg_iovlen++;
-		x->run_bytes += olen;
-		x->k++;
-		return;
-	}
-	if (x->m > 0)
-		msg_gso(x, x->m - 1);
-	if (x->m > x->start && ofd != x->cur_fd) {
-		flush(dp, x->msg, x->cur_fd, x->start, x->m);
-		x->start = x->m;
-	}
-	x->cur_fd = ofd;
-	msg_start(x, x->m++, x->k++, p, pkt, olen);
-	x->run = p->out.udp_encap ? p : NULL;
-	x->run_bytes = olen;
-}
-
-/* The outbound SA of IPsec<unit> whose selectors hold the packet; the
- * newest pair wins (make-before-break rekeys add the new pair last), unless
- * it is still held back (out_after_ms) and an older pair can carry it. */
-static struct dp_sa *find_out(const struct dp_table *t, unsigned unit, uint32_t src,
-			      uint32_t dst, uint64_t now)
-{
-	struct dp_sa *held = NULL;
-
-	for (size_t i = t->n; i-- > 0;) {
-		struct dp_sa *p = t->sa[i];
-
-		if (p->out.ipsec_unit == unit && esp_sa_state(p->esp_out) == ESP_SA_ACTIVE &&
-		    in_prefix(src, &p->out.local_ts) && in_prefix(dst, &p->out.remote_ts)) {
-			if (now < p->out.out_after_ms) {
-				if (!held)
-					held = p;
-				continue;
-			}
-			return p;
-		}
-	}
-	return held;
-}
-
-static void note(struct kzd_dataplane *dp, uint8_t what)
-{
-	/* A full pipe already wakes the control thread. */
-	if (write(dp->note_wr, &what, 1) < 0)
-		return;
-}
-
-static void on_demand_note(struct kzd_dataplane *dp, unsigned unit)
-{
-	if (!atomic_exchange(&dp->od_pending[unit], true))
-		note(dp, NOTE_ON_DEMAND);
-}
-
-/* Up to DP_BATCH frames from IPsec<unit>'s TUN device.  With offloads a
- * frame may be a TCP (or UDP) super-packet of up to 64 KB: it is cut into
- * segments (esp/vnet.c) that are written straight to where esp_encap
- * puts the payload, encrypted in place and queued; ESP-in-UDP packets of
- * one SA and one size join one UDP GSO message.  So one read and one send
- * carry what took some 40 of each. */
-static void worker_tun(struct kzd_dataplane *dp, const struct dp_table *t, unsigned unit)
-{
-	struct dp_worker *w = &dp->w;
-	struct dp_tx *x = &w->tx;
-	int fd = t->tun_fd[unit];
-	int natt = atomic_load_explicit(&dp->natt_fd, memory_order_acquire);
-	struct timespec ts;
-	uint64_t now;
-
-	if (fd < 0)
-		return;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-	for (int n = 0; n < DP_BATCH; n++) {
-		ssize_t len = read(fd, w->inner, DP_BUF);
-		struct vnet_pkt vp;
-		struct dp_sa *p;
-		uint32_t src, dst;
-		size_t hdr, off;
-		int ofd;
-
-		if (len <= 0)
-			break;
-		if (t->vnet[unit]) {
-			/* A frame the kernel built that we cannot cut: not
-			 * IPv4 (GSO types we did not ask for) or broken. */
-			if (vnet_parse(w->inner, (size_t)len, &vp) < 0) {
-				count(&dp->drop_not_ipv4);
-				continue;
-			}
-		} else {
-			memset(&vp, 0, sizeof(vp));
-			vp.ip = w->inner;
-			vp.len = (size_t)len;
-			vp.kind = VNET_PLAIN;
-			vp.nseg = 1;
-		}
-		if (vp.len < 20 || (vp.ip[0] >> 4) != 4) {
-			count(&dp->drop_not_ipv4);
-			continue;
-		}
-		memcpy(&src, vp.ip + 12, 4);
-		memcpy(&dst, vp.ip + 16, 4);
-		p = find_out(t, unit, src, dst, now);
-		if (!p) {
-			/* Outside every selector, or no SA yet: never in clear. */
-			count(&dp->tx_no_sa);
-			on_demand_note(dp, unit);
-			continue;
-		}
-		ofd = p->out.udp_encap ? natt : dp->raw_fd;
-		hdr = ESP_HDR_LEN + esp_sa_iv_len(p->esp_out);
-		for (size_t i = 0; i < vp.nseg; i++) {
-			size_t slen = vnet_seg_len(&vp, i), olen;
-			size_t need = esp_sa_encap_len(p->esp_out, slen);
-			uint8_t *out = tx_room(dp, x, need);
-			int r;
-
-			/* The segment goes where esp_encap puts the inner
-			 * packet: no copy in between. */
-			off = DP_TX_ARENA - x->used;
-			if (vnet_segment(&vp, i, out + hdr, off - hdr, &slen) < 0) {
-				count(&dp->drop_not_ipv4);
-				break;
-			}
-			if (t->mss[unit])
-				kz_mss_clamp_packet(out + hdr, slen, t->mss[unit]);
-			r = esp_encap(p->esp_out, out + hdr, slen, out, off, &olen);
-			if (r < 0) {
-				if (r == KZ_ERANGE && !p->warned) {
-					p->warned = true;
-					log_info("IPsec SA 0x%08x can send no more (%s); rekey needed",
-						 p->out.spi,
-						 esp_sa_state(p->esp_out) == ESP_SA_SEQ_EXHAUSTED
-							 ? "sequence numbers used up"
-							 : "lifetime bytes reached");
-				}
-				break;
-			}
-			tx_queue(dp, x, p, ofd, olen);
-		}
-	}
-	tx_flush(dp, x);
-}
-
-/* ---- worker: inbound ---- */
-
-/* ESP for an SPI we do not know: hand one now and then to the control
- * thread.  local is NULL for plain ESP (the raw socket does not say). */
-static void stray(struct kzd_dataplane *dp, const struct sockaddr_in *local,
-		  const struct sockaddr_in *from, uint32_t spi)
-{
-	struct timespec ts;
-	uint64_t now;
-	bool wake = false;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-	if (dp->stray_last_ms && now - dp->stray_last_ms < DP_STRAY_MS)
-		return;
-	dp->stray_last_ms = now;
-	pthread_mutex_lock(&dp->ike_lock);
-	if (!dp->stray_set) {
-		dp->stray_set = wake = true;
-		dp->stray_peer = *from;
-		dp->stray_spi = spi;
-		memset(&dp->stray_local, 0, sizeof(dp->stray_local));
-		dp->stray_local.sin_family = AF_INET;
-		if (local) {
-			dp->stray_local = *local;
-		} else {
-			/* plain ESP: IKE answers from port 500 to port 500 */
-			dp->stray_local.sin_port = htons(500);
-			dp->stray_peer.sin_port = htons(500);
-		}
-	}
-	pthread_mutex_unlock(&dp->ike_lock);
-	if (wake)
-		note(dp, NOTE_STRAY);
-}
-
-/* Writes the packet of len bytes at buf + VNET_HDR_LEN to IPsec<unit>,
- * behind a virtio-net header when the device takes one (a complete packet:
- * no GSO, checksums as they came). */
-static int tun_write(const struct dp_table *t, unsigned unit, uint8_t *buf, size_t len)
-{
-	if (!t->vnet[unit])
-		return write(t->tun_fd[unit], buf + VNET_HDR_LEN, len) < 0 ? KZ_ESYS : 0;
-	vnet_hdr_plain(buf);
-	return write(t->tun_fd[unit], buf, len + VNET_HDR_LEN) < 0 ? KZ_ESYS : 0;
-}
-
-/* Writes the TCP segments joined so far (if any) to their TUN device. */
-static void gro_flush(struct kzd_dataplane *dp, const struct dp_table *t)
-{
-	struct dp_worker *w = &dp->w;
-	size_t n = vnet_gro_finish(&w->gro);
-	int fd = t->tun_fd[w->gro_unit];
-
-	if (n && (fd < 0 || write(fd, w->gro.buf, n) < 0))
-		count(&dp->drop_send);
-}
-
-/* An authentic inner packet (len bytes at buf + VNET_HDR_LEN) for
- * IPsec<unit>: joined to the TCP segments before it when it continues them
- * (esp/vnet.h: GRO in userspace, one write for a whole burst), else
- * written after them.  The batch's end writes what is still held. */
-static void tun_deliver(struct kzd_dataplane *dp, const struct dp_table *t, unsigned unit,
-			uint8_t *buf, size_t len)
-{
-	struct dp_worker *w = &dp->w;
-	const uint8_t *pkt = buf + VNET_HDR_LEN;
-	int taken;
-
-	if (t->vnet[unit]) {
-		if (w->gro.len && w->gro_unit != unit)
-			gro_flush(dp, t);
-		w->gro_unit = unit;
-		taken = vnet_gro_add(&w->gro, pkt, len);
-		if (!taken && w->gro.len) {
-			gro_flush(dp, t);
-			taken = vnet_gro_add(&w->gro, pkt, len);
-		}
-		if (taken) {
-			if (w->gro.closed)
-				gro_flush(dp, t);
-			return;
-		}
-	}
-	if (t->tun_fd[unit] < 0 || tun_write(t, unit, buf, len) < 0)
-		count(&dp->drop_send);
-}
-
-static void inbound(struct kzd_dataplane *dp, const struct dp_table *t,
-		    const struct sockaddr_in *local, const struct sockaddr_in *from,
-		    const uint8_t *esp, size_t len, bool udp)
-{
-	struct dp_sa *p = NULL;
-	enum esp_drop why;
-	size_t ilen;
-	uint32_t spi;
-
-	if (esp_packet_spi(esp, len, &spi) < 0) {
-		count(&dp->drop_no_sa);
-		return;
-	}
-	for (size_t i = 0; i < t->n && !p; i++)
-		if (t->sa[i]->in.spi == spi)
-			p = t->sa[i];
-	if (!p) {
-		count(&dp->drop_no_sa);
-		stray(dp, udp ? local : NULL, from, spi);
-		return;
-	}
-	/* The SA was negotiated for one encapsulation (RFC 3948 UDP or plain
-	 * IP protocol 50); the other one is not how the peer sends it. */
-	if (p->in.udp_encap != udp) {
-		esp_sa_count_drop(p->esp_in, ESP_DROP_WRONG_ENCAP);
-		return;
-	}
-	if (esp_decap(p->esp_in, esp, len, dp->w.inner + VNET_HDR_LEN, DP_BUF - VNET_HDR_LEN,
-		      &ilen, &why) < 0) {
-		log_debug("ESP spi 0x%08x from %s dropped: %s", spi, inet_ntoa(from->sin_addr),
-			  esp_drop_name(why));
-		return;
-	}
-	/* Authenticated: the peer may have moved behind its NAT. */
-	if (udp) {
-		uint64_t now = peer_pack(from);
-
-		if (atomic_load_explicit(&p->peer, memory_order_relaxed) != now) {
-			atomic_store_explicit(&p->peer, now, memory_order_relaxed);
-			log_info("IPsec SA 0x%08x: the peer is now at %s:%u", p->out.spi,
-				 inet_ntoa(from->sin_addr), ntohs(from->sin_port));
-		}
-	}
-	if (t->mss[p->in.ipsec_unit])
-		kz_mss_clamp_packet(dp->w.inner + VNET_HDR_LEN, ilen, t->mss[p->in.ipsec_unit]);
-	tun_deliver(dp, t, p->in.ipsec_unit, dp->w.inner, ilen);
-}
-
-static void prep_recv(struct dp_worker *w, bool pktinfo)
-{
-	for (int i = 0; i < DP_BATCH; i++) {
-		struct msghdr *m = &w->msg[i].msg_hdr;
-
-		w->iov[i].iov_base = w->rbuf[i];
-		w->iov[i].iov_len = DP_BUF;
-		memset(m, 0, sizeof(*m));
-		m->msg_name = &w->addr[i];
-		m->msg_namelen = sizeof(w->addr[i]);
-		m->msg_iov = &w->iov[i];
-		m->msg_iovlen = 1;
-		if (pktinfo) {
-			m->msg_control = w->ctl[i].buf;
-			m->msg_controllen = sizeof(w->ctl[i].buf);
-		}
-	}
-}
-
-static void worker_raw(struct kzd_dataplane *dp, const struct dp_table *t)
-{
-	struct dp_worker *w = &dp->w;
-	int n;
-
-	prep_recv(w, false);
-	n = recvmmsg(dp->raw_fd, w->msg, DP_BATCH, MSG_DONTWAIT, NULL);
-	for (int i = 0; i < n; i++) {
-		const uint8_t *b = w->rbuf[i];
-		size_t len = w->msg[i].msg_len, ihl;
-
-		/* A raw socket hands over the IPv4 header too. */
-		if (len < 20 || (b[0] >> 4) != 4)
-			continue;
-		ihl = (size_t)(b[0] & 0x0f) * 4;
-		if (ihl < 20 || len < ihl)
-			continue;
-		inbound(dp, t, NULL, &w->addr[i], b + ihl, len - ihl, false);
-	}
-	gro_flush(dp, t);
-}
-
-/* An IKE datagram for the control thread (copied: IKE is not the hot
- * path; the queue is bounded against floods). */
-static void queue_ike(struct kzd_dataplane *dp, const struct sockaddr_in *local,
-		      const struct sockaddr_in *peer, const uint8_t *ike, size_t len)
-{
-	struct dp_ike_msg *m = NULL;
-	bool wake = false;
-
-	pthread_mutex_lock(&dp->ike_lock);
-	if (dp->ike_n < DP_IKE_QUEUE_MAX && (m = malloc(sizeof(*m) + len))) {
-		m->next = NULL;
-		m->local = *local;
-		m->peer = *peer;
-		m->len = len;
-		memcpy(m->data, ike, len);
-		*dp->ike_tail = m;
-		dp->ike_tail = &m->next;
-		wake = dp->ike_n++ == 0;
-	}
-	pthread_mutex_unlock(&dp->ike_lock);
-	if (!m)
-		count(&dp->drop_ike_queue);
-	if (wake)
-		note(dp, NOTE_IKE);
-}
-
-/* One datagram from port 4500.  RFC 3948 2.2/2.3: keepalive, non-ESP
- * marker (IKE), or ESP. */
-static void natt_one(struct kzd_dataplane *dp, const struct dp_table *t,
-		     const struct sockaddr_in *local, const struct sockaddr_in *from,
-		     const uint8_t *b, size_t len)
-{
-	switch (esp_udp_classify(b, len)) {
-	case ESP_UDP_ESP:
-		inbound(dp, t, local, from, b, len, true);
-		break;
-	case ESP_UDP_IKE:
-		queue_ike(dp, local, from, b + ESP_UDP_MARKER_LEN, len - ESP_UDP_MARKER_LEN);
-		break;
-	case ESP_UDP_KEEPALIVE:
-		break;
-	case ESP_UDP_INVALID:
-		/* Neither keepalive, IKE nor ESP (empty, 1-7 bytes, or a
-		 * short one with a non-zero "SPI"). */
-		count(&dp->drop_malformed);
-		break;
-	}
-}
-
-static void worker_natt(struct kzd_dataplane *dp, const struct dp_table *t, int fd)
-{
-	struct dp_worker *w = &dp->w;
-	int n;
-
-	prep_recv(w, true);
-	n = recvmmsg(fd, w->msg, DP_BATCH, MSG_DONTWAIT, NULL);
-	for (int i = 0; i < n; i++) {
-		struct msghdr *m = &w->msg[i].msg_hdr;
-		struct sockaddr_in local = { .sin_family = AF_INET, .sin_port = htons(4500) };
-		const uint8_t *b = w->rbuf[i];
-		size_t len = w->msg[i].msg_len, seg = len;
-
-		for (struct cmsghdr *cm = CMSG_FIRSTHDR(m); cm; cm = CMSG_NXTHDR(m, cm)) {
-			if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO) {
-				struct in_pktinfo pi;
-
-				memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
-				local.sin_addr = pi.ipi_addr;
-			} else if (cm->cmsg_level == SOL_UDP && cm->cmsg_type == UDP_GRO) {
-				int g;
-
-				/* UDP GRO: datagrams of g bytes back to back,
-				 * the last one possibly shorter. */
-				memcpy(&g, CMSG_DATA(cm), sizeof(g));
-				if (g > 0)
-					seg = (size_t)g;
-			}
-		}
-		if (len == 0) /* an empty datagram is malformed too */
-			natt_one(dp, t, &local, &w->addr[i], b, 0);
-		for (size_t off = 0; off < len; off += seg)
-			natt_one(dp, t, &local, &w->addr[i], b + off,
-				 len - off < seg ? len - off : seg);
-	}
-	gro_flush(dp, t);
-}
-
-static void *worker(void *arg)
-{
-	struct kzd_dataplane *dp = arg;
-	struct epoll_event ev[16];
-
-	while (!atomic_load(&dp->stop)) {
-		int n = epoll_wait(dp->epfd, ev, 16, -1);
-		const struct dp_table *t;
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			log_err("data plane: epoll: %s", strerror(errno));
-			break;
-		}
-		/* Section: the table loaded here stays valid until it ends. */
-		atomic_fetch_add(&dp->section, 1);
-		t = atomic_load(&dp->table);
-		for (int i = 0; i < n; i++) {
-			uint32_t tag = ev[i].data.u32;
-			int fd;
-
-			if (tag < KZ_MAX_IPSEC_IF)
-				worker_tun(dp, t, tag);
-			else if (tag == TAG_RAW)
-				worker_raw(dp, t);
-			else if (tag == TAG_NATT && (fd = atomic_load(&dp->natt_fd)) >= 0)
-				worker_natt(dp, t, fd);
-		}
-		atomic_fetch_add(&dp->section, 1);
-	}
-	return NULL;
-}
-
-static int ep_add(struct kzd_dataplane *dp, int fd, uint32_t tag)
+static int ep_add(struct dp_worker *w, int fd, uint32_t tag)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = tag };
 
-	return epoll_ctl(dp->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? KZ_ESYS : 0;
+	return epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? KZ_ESYS : 0;
 }
 
 /* ---- TUN devices (control thread) ---- */
@@ -1027,6 +442,7 @@ void kzd_dataplane_tun_open(struct kzd *d, unsigned unit)
 	struct kzd_tun *t = &d->tun[unit];
 	struct kzd_dataplane *dp = dp_get(d);
 	struct ifreq ifr;
+	unsigned i;
 	int s;
 
 	if (!dp)
@@ -1043,12 +459,34 @@ void kzd_dataplane_tun_open(struct kzd *d, unsigned unit)
 			  strerror(errno));
 	if (s >= 0)
 		close(s);
-	/* How apply.c opened it: with a virtio-net header or without. */
+	/* How apply.c opened it: with a virtio-net header or without, with
+	 * queues for more workers or not. */
 	memset(&ifr, 0, sizeof(ifr));
 	dp->tun_vnet[unit] = ioctl(t->fd, TUNGETIFF, &ifr) == 0 && (ifr.ifr_flags & IFF_VNET_HDR);
-	if (ep_add(dp, t->fd, unit) < 0) {
-		log_err("data plane: cannot watch %s: %s", t->ifname, strerror(errno));
-		return;
+	dp->tunq[unit][0] = t->fd;
+	for (i = 1; i < dp->nw && (ifr.ifr_flags & IFF_MULTI_QUEUE); i++) {
+		/* The same flags as the first queue: IFF_VNET_HDR is the
+		 * device's, and a queue without it would turn it off. */
+		unsigned fl = KZ_TUN_MULTI_QUEUE | (dp->tun_vnet[unit] ? KZ_TUN_OFFLOAD : 0);
+
+		if (kz_tun_create(t->ifname, fl, &dp->tunq[unit][i]) < 0) {
+			log_err("data plane: no queue %u on %s: worker %u sends none of its flows",
+				i, t->ifname, i);
+			break;
+		}
+	}
+	/* A worker without a queue of its own writes on the first one. */
+	for (; i < dp->nw; i++)
+		dp->tunq[unit][i] = -1;
+	for (i = 0; i < dp->nw; i++) {
+		int fd = dp->tunq[unit][i];
+
+		if (fd >= 0 && ep_add(dp->w[i], fd, unit) < 0) {
+			log_err("data plane: cannot watch %s: %s", t->ifname, strerror(errno));
+			return;
+		}
+		if (fd < 0)
+			dp->tunq[unit][i] = t->fd;
 	}
 	dp->tun_watched[unit] = true;
 	publish(d, NULL);
@@ -1056,64 +494,200 @@ void kzd_dataplane_tun_open(struct kzd *d, unsigned unit)
 
 void kzd_dataplane_tun_close(struct kzd *d, unsigned unit)
 {
-	struct kzd_tun *t = &d->tun[unit];
 	struct kzd_dataplane *dp = d->dp;
 
 	if (!dp || !dp->tun_watched[unit])
 		return;
-	epoll_ctl(dp->epfd, EPOLL_CTL_DEL, t->fd, NULL);
+	for (unsigned i = 0; i < dp->nw; i++)
+		epoll_ctl(dp->w[i]->epfd, EPOLL_CTL_DEL, dp->tunq[unit][i], NULL);
 	dp->tun_watched[unit] = false;
-	/* After the grace period the worker no longer writes to the fd the
-	 * caller closes next. */
+	/* After the grace period no worker writes to the fds closed next
+	 * (the first queue by the caller). */
 	publish(d, NULL);
+	for (unsigned i = 1; i < dp->nw; i++)
+		if (dp->tunq[unit][i] != d->tun[unit].fd)
+			kz_tun_close(dp->tunq[unit][i]);
+	for (unsigned i = 0; i < KZD_MAX_WORKERS; i++)
+		dp->tunq[unit][i] = -1;
 }
 
-/* ---- the 4500 socket ---- */
+/* ---- steering inbound ESP to workers (control thread) ---- */
 
-int kzd_dataplane_take_natt(struct kzd *d, int fd)
+/* Raw socket filter of worker id of n: the IPv4 header comes first, the
+ * SPI at its header length; accepts SPI % n == id.  A packet too short to
+ * hold an SPI goes to worker 0 (which counts it), as every raw socket
+ * would otherwise get it. */
+static int attach_esp_filter(int fd, unsigned id, unsigned n)
 {
-	struct kzd_dataplane *dp = d->dp;
+	struct sock_filter code[] = {
+		/* X = 4 * (ip[0] & 0xf): the IPv4 header length */
+		BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0),
+		BPF_STMT(BPF_LD | BPF_W | BPF_LEN, 0),
+		BPF_STMT(BPF_ALU | BPF_SUB | BPF_X, 0),
+		/* len - X >= 4 (unsigned: a header longer than the packet
+		 * fails the load below and is dropped) */
+		BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 4, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, id == 0 ? 0x40000 : 0),
+		BPF_STMT(BPF_LD | BPF_W | BPF_IND, 0),
+		BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, n),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, id, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, 0x40000),
+		BPF_STMT(BPF_RET | BPF_K, 0),
+	};
+	struct sock_fprog prog = { .len = sizeof(code) / sizeof(code[0]), .filter = code };
 
-	if (!dp || !dp->thread_up)
-		return KZ_EINVAL;
+	return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0 ? KZ_ESYS
+										       : 0;
+}
+
+/* The program of the port 4500 reuseport group: the kernel runs it with
+ * the data at the UDP payload (net/core/sock_reuseport.c pulls the UDP
+ * header first) and takes its result as the index of the socket in the
+ * group, in the order they were bound; an index past the end falls back
+ * to the flow hash.  The first 4 bytes are the SPI, or the zero non-ESP
+ * marker of IKE (0 % n: socket 0); a 1-byte keepalive fails the load,
+ * which ends a classic BPF program with 0: socket 0 as well. */
+static int attach_natt_program(int fd, unsigned n)
+{
+	struct sock_filter code[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 0),
+		BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, n),
+		BPF_STMT(BPF_RET | BPF_A, 0),
+	};
+	struct sock_fprog prog = { .len = sizeof(code) / sizeof(code[0]), .filter = code };
+
+	return setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof(prog)) < 0
+		       ? KZ_ESYS
+		       : 0;
+}
+
+/* Packets queued before the filter was attached may be another worker's:
+ * they go (ESP is retransmitted by TCP above it; at start-up there are no
+ * SAs yet). */
+static void drain(int fd)
+{
+	uint8_t b[64];
+
+	while (recv(fd, b, sizeof(b), MSG_DONTWAIT | MSG_TRUNC) >= 0)
+		;
+}
+
+/* Worker i's socket in the group of fd: bound to 0.0.0.0:4500 like the
+ * IKE socket (ike_io.c), with SO_REUSEPORT set before bind. */
+static int natt_socket(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(NATT_PORT) };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1;
+
+	if (fd < 0)
+		return -1;
+	kzd_socket_buffers(fd);
+	if (setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
+	    bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+/* ---- the 4500 sockets ---- */
+
+static void natt_gro(int fd)
+{
 	/* Coalesced ESP-in-UDP in one read; the worker splits it again.  Not
 	 * fatal when the kernel has no UDP GRO. */
 	if (setsockopt(fd, SOL_UDP, UDP_GRO, &(int){ 1 }, sizeof(int)) < 0)
 		log_debug("data plane: no UDP GRO on port 4500: %s", strerror(errno));
-	atomic_store(&dp->natt_fd, fd);
-	if (ep_add(dp, fd, TAG_NATT) < 0) {
-		atomic_store(&dp->natt_fd, -1);
+}
+
+/* fd is the IKE socket of ike_io.c, bound to 0.0.0.0:4500 with
+ * SO_REUSEPORT: worker 0 reads it (and hands IKE back); with more workers
+ * each of the others binds its own socket into the group, in order, and
+ * the group's program picks one by SPI. */
+int kzd_dataplane_take_natt(struct kzd *d, int fd)
+{
+	struct kzd_dataplane *dp = d->dp;
+	unsigned i;
+
+	if (!dp || !dp->threads_up)
+		return KZ_EINVAL;
+	natt_gro(fd);
+	atomic_store(&dp->w[0]->natt_fd, fd);
+	if (ep_add(dp->w[0], fd, TAG_NATT) < 0) {
+		atomic_store(&dp->w[0]->natt_fd, -1);
 		return KZ_ESYS;
 	}
+	for (i = 1; i < dp->nw; i++) {
+		struct dp_worker *w = dp->w[i];
+		int s = natt_socket();
+
+		if (s < 0) {
+			log_err("data plane: worker %u: no socket on port 4500: %s", i,
+				strerror(errno));
+			break;
+		}
+		natt_gro(s);
+		w->natt_own = s;
+		atomic_store(&w->natt_fd, s);
+		if (ep_add(w, s, TAG_NATT) < 0) {
+			log_err("data plane: worker %u: epoll: %s", i, strerror(errno));
+			break;
+		}
+	}
+	/* i sockets in the group: a worker left without one sends on worker
+	 * 0's and its SAs arrive at others (the per-SA lock keeps one
+	 * writer). */
+	if (i > 1 && attach_natt_program(fd, i) < 0)
+		log_warn("data plane: cannot steer port 4500 by SPI (%s); the kernel spreads "
+			 "it by address",
+			 strerror(errno));
 	return 0;
 }
 
 void kzd_dataplane_release_natt(struct kzd *d)
 {
 	struct kzd_dataplane *dp = d->dp;
-	int fd;
 
-	if (!dp || (fd = atomic_exchange(&dp->natt_fd, -1)) < 0)
+	if (!dp)
 		return;
-	epoll_ctl(dp->epfd, EPOLL_CTL_DEL, fd, NULL);
+	for (unsigned i = 0; i < dp->nw; i++) {
+		struct dp_worker *w = dp->w[i];
+		int fd = atomic_exchange(&w->natt_fd, -1);
+
+		if (fd >= 0)
+			epoll_ctl(w->epfd, EPOLL_CTL_DEL, fd, NULL);
+	}
 	grace_period(dp);
+	/* The IKE socket is ike_io.c's to close; the others leave the
+	 * group now, so a restarted daemon builds a group of its own. */
+	for (unsigned i = 1; i < dp->nw; i++)
+		if (dp->w[i]->natt_own >= 0) {
+			close(dp->w[i]->natt_own);
+			dp->w[i]->natt_own = -1;
+		}
 }
 
-/* ESP-in-UDP read on the control thread (when the worker does not read
- * the 4500 socket): handled here, under the same rules as the worker's.
- * Only reached while no worker runs. */
+/* ESP-in-UDP read on the control thread (when no worker reads the 4500
+ * socket): handled here with worker 0's buffers, under the same rules as
+ * the workers'.  Only reached while no worker runs. */
 void kzd_dataplane_udp_esp(struct kzd *d, const struct sockaddr_in *local,
 			   const struct sockaddr_in *peer, const uint8_t *pkt, size_t len)
 {
 	struct kzd_dataplane *dp = dp_get(d);
 
-	if (dp && !dp->thread_up) {
-		inbound(dp, atomic_load(&dp->table), local, peer, pkt, len, true);
-		gro_flush(dp, atomic_load(&dp->table));
+	if (dp && !dp->threads_up) {
+		dp_inbound(dp->w[0], atomic_load(&dp->table), local, peer, pkt, len, true);
+		dp_gro_flush(dp->w[0], atomic_load(&dp->table));
 	}
 }
 
-/* ---- notifications from the worker (control thread) ---- */
+/* ---- notifications from the workers (control thread) ---- */
 
 static void on_demand(struct kzd *d, unsigned unit)
 {
@@ -1183,8 +757,7 @@ static void on_keepalive(evutil_socket_t fd, short what, void *arg)
 {
 	struct kzd *d = arg;
 	struct kzd_dataplane *dp = d->dp;
-	int natt = atomic_load(&dp->natt_fd) >= 0 ? atomic_load(&dp->natt_fd) : d->ike_fd4500;
-	struct timespec ts;
+	int natt = d->ike_fd4500;
 	uint64_t now;
 
 	/* An MTU or tcp-mss change reaches the worker within a second. */
@@ -1193,8 +766,7 @@ static void on_keepalive(evutil_socket_t fd, short what, void *arg)
 			publish(d, NULL);
 			break;
 		}
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	now = dp_now_ms();
 	for (size_t i = 0; i < dp->n; i++) {
 		struct dp_sa *p = dp->v[i];
 		uint8_t ka[ESP_UDP_KEEPALIVE_LEN];
@@ -1212,7 +784,7 @@ static void on_keepalive(evutil_socket_t fd, short what, void *arg)
 		if (pol && pol->natt)
 			every = pol->keepalive;
 		p->keepalive_due_ms = now + (uint64_t)every * 1000u;
-		peer_unpack(atomic_load(&p->peer), &to);
+		dp_peer_unpack(atomic_load(&p->peer), &to);
 		if (esp_udp_keepalive(ka, sizeof(ka)) > 0 && natt >= 0) {
 			union {
 				char buf[CMSG_SPACE(sizeof(struct in_pktinfo))];
@@ -1233,42 +805,66 @@ static void on_keepalive(evutil_socket_t fd, short what, void *arg)
 			cm->cmsg_len = CMSG_LEN(sizeof(pi));
 			memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
 			if (sendmsg(natt, &msg, MSG_DONTWAIT) < 0)
-				count(&dp->drop_send);
+				dp_count(&dp->drop_send);
 		}
 	}
+}
+
+/* Worker w's raw ESP socket: with more than one worker, filtered to its
+ * share of the SPIs. */
+static int raw_socket(struct kzd_dataplane *dp, struct dp_worker *w)
+{
+	int one = 1;
+
+	w->raw_fd = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ESP);
+	if (w->raw_fd < 0)
+		return KZ_ESYS;
+	kzd_socket_buffers(w->raw_fd);
+	if (setsockopt(w->raw_fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) < 0)
+		return KZ_ESYS;
+	if (dp->nw > 1) {
+		if (attach_esp_filter(w->raw_fd, w->id, dp->nw) < 0)
+			return KZ_ESYS;
+		drain(w->raw_fd);
+	}
+	return 0;
 }
 
 int kzd_dataplane_start(struct kzd *d)
 {
 	struct kzd_dataplane *dp = dp_get(d);
 	struct timeval one = { 1, 0 };
-	int one_i = 1, e;
+	int e;
 
 	if (!dp)
 		return KZ_ENOMEM;
-	dp->raw_fd = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ESP);
-	if (dp->raw_fd >= 0)
-		kzd_socket_buffers(dp->raw_fd);
-	if (dp->raw_fd < 0 ||
-	    setsockopt(dp->raw_fd, IPPROTO_IP, IP_PKTINFO, &one_i, sizeof(one_i)) < 0) {
-		log_err("data plane: cannot open the ESP socket: %s", strerror(errno));
-		return KZ_ESYS;
-	}
-	if (ep_add(dp, dp->raw_fd, TAG_RAW) < 0 || ep_add(dp, dp->kick_fd, TAG_KICK) < 0) {
-		log_err("data plane: epoll: %s", strerror(errno));
-		return KZ_ESYS;
+	for (unsigned i = 0; i < dp->nw; i++) {
+		struct dp_worker *w = dp->w[i];
+
+		if (raw_socket(dp, w) < 0) {
+			log_err("data plane: cannot open the ESP socket: %s", strerror(errno));
+			return KZ_ESYS;
+		}
+		if (ep_add(w, w->raw_fd, TAG_RAW) < 0 || ep_add(w, dp->kick_fd, TAG_KICK) < 0) {
+			log_err("data plane: epoll: %s", strerror(errno));
+			return KZ_ESYS;
+		}
 	}
 	dp->ev_keepalive = event_new(d->base, -1, EV_PERSIST, on_keepalive, d);
 	dp->ev_note = event_new(d->base, dp->note_rd, EV_READ | EV_PERSIST, on_note, d);
 	if (!dp->ev_keepalive || !dp->ev_note || event_add(dp->ev_keepalive, &one) < 0 ||
 	    event_add(dp->ev_note, NULL) < 0)
 		return KZ_ENOMEM;
-	e = pthread_create(&dp->thread, NULL, worker, dp);
-	if (e) {
-		log_err("data plane: cannot start the worker thread: %s", strerror(e));
-		return KZ_ESYS;
+	for (unsigned i = 0; i < dp->nw; i++) {
+		e = pthread_create(&dp->w[i]->thread, NULL, dp_worker_main, dp->w[i]);
+		if (e) {
+			log_err("data plane: cannot start worker %u: %s", i, strerror(e));
+			return KZ_ESYS;
+		}
+		dp->w[i]->up = true;
+		dp->threads_up = true;
 	}
-	dp->thread_up = true;
+	log_info("data plane: %u worker%s", dp->nw, dp->nw == 1 ? "" : "s");
 	return 0;
 }
 
@@ -1288,7 +884,7 @@ void kzd_dataplane_show_stats(struct kzd *d, bool json, struct strbuf *out)
 	if (json)
 		sb_printf(out, "{\"no_sa\":%llu,\"outbound_no_sa\":%llu,\"not_ipv4\":%llu,"
 			       "\"send_errors\":%llu,\"ike_queue_full\":%llu,\"malformed\":%llu,"
-			       "\"sas\":[",
+			       "\"workers\":[",
 			  no_sa, tx_no_sa, not4, send, ikeq, bad);
 	else
 		sb_printf(out,
@@ -1299,6 +895,24 @@ void kzd_dataplane_show_stats(struct kzd *d, bool json, struct strbuf *out)
 			  "IKE datagrams on 4500 dropped (queue full): %llu\n"
 			  "malformed datagrams on 4500 (not keepalive, IKE or ESP): %llu\n",
 			  no_sa, tx_no_sa, not4, send, ikeq, bad);
+	/* ESP packets each worker decrypted (in) and encrypted (out), and
+	 * the ESP for no SA it got. */
+	for (unsigned i = 0; dp && i < dp->nw; i++) {
+		unsigned long long pin = atomic_load(&dp->w[i]->pkts_in);
+		unsigned long long pout = atomic_load(&dp->w[i]->pkts_out);
+		unsigned long long nosa = atomic_load(&dp->w[i]->no_sa);
+
+		if (json)
+			sb_printf(out,
+				  "%s{\"worker\":%u,\"packets_in\":%llu,\"packets_out\":%llu,"
+				  "\"no_sa\":%llu}",
+				  i ? "," : "", i, pin, pout, nosa);
+		else
+			sb_printf(out, "worker %u: ESP packets in %llu, out %llu, for no SA %llu\n", i,
+				  pin, pout, nosa);
+	}
+	if (json)
+		sb_puts(out, "],\"sas\":[");
 	for (size_t i = 0; dp && i < dp->n; i++) {
 		const struct esp_sa *sa = dp->v[i]->esp_in;
 
@@ -1331,18 +945,18 @@ void kzd_dataplane_free(struct kzd *d)
 
 	if (!dp)
 		return;
-	if (dp->thread_up) {
+	if (dp->threads_up) {
 		atomic_store(&dp->stop, true);
+		/* Never read: it stays readable and wakes every worker. */
 		if (write(dp->kick_fd, &one, sizeof(one)) < 0)
-			log_err("data plane: cannot wake the worker: %s", strerror(errno));
-		pthread_join(dp->thread, NULL);
-		dp->thread_up = false;
+			log_err("data plane: cannot wake the workers: %s", strerror(errno));
+		for (unsigned i = 0; i < dp->nw; i++)
+			if (dp->w[i]->up)
+				pthread_join(dp->w[i]->thread, NULL);
+		dp->threads_up = false;
 	}
-	for (size_t i = 0; i < dp->n; i++) {
-		esp_sa_free(dp->v[i]->esp_in);
-		esp_sa_free(dp->v[i]->esp_out);
-		free(dp->v[i]);
-	}
+	for (size_t i = 0; i < dp->n; i++)
+		pair_free(dp->v[i]);
 	while (dp->ike_head) {
 		struct dp_ike_msg *m = dp->ike_head;
 
@@ -1353,16 +967,21 @@ void kzd_dataplane_free(struct kzd *d)
 		event_free(dp->ev_keepalive);
 	if (dp->ev_note)
 		event_free(dp->ev_note);
-	if (dp->raw_fd >= 0)
-		close(dp->raw_fd);
-	close(dp->epfd);
+	for (unsigned u = 0; u < KZ_MAX_IPSEC_IF; u++)
+		for (unsigned i = 1; i < dp->nw; i++)
+			if (dp->tunq[u][i] >= 0 && dp->tunq[u][i] != d->tun[u].fd)
+				kz_tun_close(dp->tunq[u][i]);
+	for (unsigned i = 0; i < dp->nw; i++) {
+		if (dp->w[i]->natt_own >= 0)
+			close(dp->w[i]->natt_own);
+		worker_free(dp->w[i]);
+	}
 	close(dp->kick_fd);
 	close(dp->note_rd);
 	close(dp->note_wr);
 	pthread_mutex_destroy(&dp->ike_lock);
 	free(atomic_load(&dp->table));
 	free(dp->v);
-	dp_buffers_free(dp);
 	free(dp);
 	d->dp = NULL;
 }

@@ -44,9 +44,14 @@ static int udp_open(uint16_t port)
 	if (fd < 0)
 		return -1;
 	kzd_socket_buffers(fd);
-	/* Which local address a datagram came to: replies leave from it. */
+	/* Which local address a datagram came to: replies leave from it.
+	 * Port 4500 is shared with the other data-plane workers' sockets
+	 * (dataplane.c): a SO_REUSEPORT group, in which this socket, bound
+	 * first, is socket 0, the one IKE and keepalives are steered to. */
 	if (setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) < 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    (port == NATT_PORT &&
+	     setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) ||
 	    bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
 		int e = errno;
 

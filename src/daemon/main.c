@@ -23,9 +23,10 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: kizunad [-c FILE] [-s SOCKET] [-f] [-v]\n"
+		"usage: kizunad [-c FILE] [-s SOCKET] [-w N] [-f] [-v]\n"
 		"  -c, --config FILE    startup config (default " KZD_DEFAULT_CONFIG ")\n"
 		"  -s, --socket PATH    console socket (default " KZD_DEFAULT_SOCKET ")\n"
+		"  -w, --workers N      data-plane threads, 1-8 (default: one per CPU, at most 8)\n"
 		"  -f, --foreground     stay in the foreground, log to stderr\n"
 		"  -v, --verbose        debug logging (repeat for more)\n"
 		"  -V, --version        print the version\n"
@@ -138,6 +139,7 @@ int main(int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "workers", required_argument, NULL, 'w' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct kzd *d = calloc(1, sizeof(*d));
@@ -150,7 +152,7 @@ int main(int argc, char **argv)
 	d->config_path = KZD_DEFAULT_CONFIG;
 	d->ike_fd500 = d->ike_fd4500 = -1;
 	d->socket_path = KZD_DEFAULT_SOCKET;
-	while ((c = getopt_long(argc, argv, "c:s:fvVh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:s:w:fvVh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			d->config_path = optarg;
@@ -158,6 +160,18 @@ int main(int argc, char **argv)
 		case 's':
 			d->socket_path = optarg;
 			break;
+		case 'w': {
+			char *end;
+			long n = strtol(optarg, &end, 10);
+
+			if (*optarg == '\0' || *end || n < 1 || n > KZD_MAX_WORKERS) {
+				fprintf(stderr, "kizunad: --workers takes 1 to %d\n",
+					KZD_MAX_WORKERS);
+				return 2;
+			}
+			d->workers = (unsigned)n;
+			break;
+		}
 		case 'f':
 			foreground = true;
 			break;

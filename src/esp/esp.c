@@ -93,6 +93,9 @@ int esp_encap(struct esp_sa *sa, const uint8_t *inner, size_t len, uint8_t *out,
 	uint8_t nonce[ESP_GCM_NONCE_LEN];
 	size_t total, body, padlen, i;
 	uint8_t *iv, *payload;
+	struct esp_sa *c = sa->ctr; /* sequence number, state, counters */
+	uint64_t seq64, before;
+	bool claimed = false;
 	uint32_t seq;
 	int n, err = KZ_EINVAL;
 
@@ -100,14 +103,14 @@ int esp_encap(struct esp_sa *sa, const uint8_t *inner, size_t len, uint8_t *out,
 		goto out;
 	/* RFC 4303 3.3.3: without ESN the counter must not cycle; the SA
 	 * has to be rekeyed before 2^32 - 1 was used. */
-	if (sa->seq_next >= ESP_SEQ_LIMIT) {
-		sa->state = ESP_SA_SEQ_EXHAUSTED;
+	if (atomic_load_explicit(&c->seq_next, memory_order_relaxed) >= ESP_SEQ_LIMIT) {
+		c->state = ESP_SA_SEQ_EXHAUSTED;
 		err = KZ_ERANGE;
 		goto out;
 	}
 	/* RFC 4301 4.4.2.1: the hard byte lifetime ends the SA. */
-	if (sa->life_bytes && esp_stat_get(&sa->bytes) >= sa->life_bytes) {
-		sa->state = ESP_SA_EXPIRED_BYTES;
+	if (sa->life_bytes && esp_stat_get(&c->bytes) >= sa->life_bytes) {
+		c->state = ESP_SA_EXPIRED_BYTES;
 		err = KZ_ERANGE;
 		goto out;
 	}
@@ -116,7 +119,24 @@ int esp_encap(struct esp_sa *sa, const uint8_t *inner, size_t len, uint8_t *out,
 		err = KZ_ENOSPC;
 		goto out;
 	}
-	seq = (uint32_t)sa->seq_next;
+	/* Several threads may send on one SA (esp_sa_new_shared): the number
+	 * and the bytes are claimed with one fetch-add each, so no number is
+	 * used twice or wraps, and one packet at most crosses the byte
+	 * lifetime, as with one sender. */
+	seq64 = atomic_fetch_add_explicit(&c->seq_next, 1, memory_order_relaxed);
+	if (seq64 >= ESP_SEQ_LIMIT) {
+		c->state = ESP_SA_SEQ_EXHAUSTED;
+		err = KZ_ERANGE;
+		goto out;
+	}
+	before = atomic_fetch_add_explicit(&c->bytes, len, memory_order_relaxed);
+	claimed = true;
+	if (sa->life_bytes && before >= sa->life_bytes) {
+		c->state = ESP_SA_EXPIRED_BYTES;
+		err = KZ_ERANGE;
+		goto out;
+	}
+	seq = (uint32_t)seq64;
 	body = total - ESP_HDR_LEN - sa->iv_len - sa->icv_len;
 	padlen = body - len - 2;
 
@@ -163,13 +183,14 @@ int esp_encap(struct esp_sa *sa, const uint8_t *inner, size_t len, uint8_t *out,
 		break;
 	}
 
-	sa->seq_next++;
-	esp_stat_add(&sa->packets, 1);
-	esp_stat_add(&sa->bytes, len);
-	esp_stat_time(&sa->last_unix, now_unix());
+	esp_stat_add(&c->packets, 1);
+	esp_stat_time(&c->last_unix, now_unix());
 	*outlen = total;
 	err = 0;
 out:
+	/* Bytes claimed for a packet that is not sent are given back. */
+	if (err < 0 && claimed)
+		atomic_fetch_sub_explicit(&c->bytes, len, memory_order_relaxed);
 	OPENSSL_cleanse(md, sizeof(md));
 	return err;
 }

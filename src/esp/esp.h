@@ -16,12 +16,14 @@
  * step; its plaintext is handed out only after the tag verified.
  *
  * Thread safety: an esp_sa is one direction of one SA.  It may be used by
- * one thread at a time (the prepared OpenSSL contexts, the sequence
- * counter, the replay window and the counters are unlocked).  Workers that
- * share an SA must serialise or keep their own esp_sa copies.  The
- * counters (packets, bytes, last packet time, drops) are relaxed atomics
- * with that one writer, so esp_sa_stats() and esp_sa_drops() may run on
- * another thread at any time. */
+ * one thread at a time: its prepared OpenSSL contexts and the replay
+ * window are unlocked.  Threads that send on one outbound SA at once each
+ * use their own copy made by esp_sa_new_shared(): the copies have their
+ * own contexts and share the first one's sequence number (an atomic
+ * fetch-add: no number twice, never a wrap), state and counters.  The
+ * counters (packets, bytes, last packet time, drops) are relaxed atomic
+ * adds, so esp_sa_stats() and esp_sa_drops() may run on another thread at
+ * any time.  An inbound SA has one replay window: one thread at a time. */
 #ifndef KZ_ESP_H
 #define KZ_ESP_H
 
@@ -90,6 +92,11 @@ struct esp_sa;
  * GCM with an auth algorithm, CBC/NULL without one, a replay window above
  * 1024) or when out of memory; *err, when not NULL, says which. */
 struct esp_sa *esp_sa_new(const struct kz_child_sa *p, int *err);
+/* Another sender for the outbound SA first (made by esp_sa_new from the
+ * same p): own OpenSSL contexts, keyed once here, and first's sequence
+ * number, state and counters.  first must outlive it: free the copies
+ * before it.  NULL with *err KZ_EINVAL when p is not first's SA. */
+struct esp_sa *esp_sa_new_shared(const struct kz_child_sa *p, struct esp_sa *first, int *err);
 /* Wipes the keys and frees.  NULL is fine. */
 void esp_sa_free(struct esp_sa *sa);
 

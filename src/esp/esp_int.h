@@ -22,7 +22,7 @@ struct esp_sa {
 	enum kz_child_dir dir;
 	uint32_t spi;
 	enum esp_mode mode;
-	enum esp_sa_state state;
+	_Atomic enum esp_sa_state state; /* of ctr: see esp_sa_new_shared() */
 	size_t iv_len;
 	size_t block;   /* payload alignment: cipher block, 4 for GCM/NULL */
 	size_t icv_len;
@@ -33,17 +33,24 @@ struct esp_sa {
 				 * the sequence number gives unpredictable IVs */
 	uint8_t salt[ESP_GCM_SALT_LEN];
 
-	uint64_t seq_next; /* outbound: next number; 2^32 = exhausted */
+	/* Outbound: the next number, taken with one fetch-add by whichever
+	 * thread sends; >= 2^32 means exhausted (never more than one past
+	 * it per sender: the check before the fetch-add stops them). */
+	_Atomic uint64_t seq_next;
 	struct kz_replay replay;
+	/* The SA whose sequence number, state and counters this one uses:
+	 * itself, or for a copy made by esp_sa_new_shared() (its own OpenSSL
+	 * contexts, one per sending thread) the SA it was made for. */
+	struct esp_sa *ctr;
 
 	struct kz_prefix local_ts;
 	struct kz_prefix remote_ts;
 	uint64_t life_bytes; /* 0 = no byte lifetime */
 
-	/* Written by the one thread that uses the SA, read by show on the
-	 * control thread: relaxed atomics, so a reader never sees a torn
-	 * value (a count may be a packet old).  One writer, so an add is a
-	 * load and a store, not a locked read-modify-write. */
+	/* Written by the threads that use the SA (an outbound SA and its
+	 * copies may send on several at once), read by show on the control
+	 * thread: relaxed atomic adds, so no count is lost and a reader never
+	 * sees a torn value (a count may be a packet old). */
 	_Atomic uint64_t packets;
 	_Atomic uint64_t bytes;
 	_Atomic int64_t last_unix;
@@ -55,11 +62,9 @@ static inline uint64_t esp_stat_get(const _Atomic uint64_t *c)
 	return atomic_load_explicit(c, memory_order_relaxed);
 }
 
-/* Only the SA's own thread adds. */
 static inline void esp_stat_add(_Atomic uint64_t *c, uint64_t v)
 {
-	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + v,
-			      memory_order_relaxed);
+	atomic_fetch_add_explicit(c, v, memory_order_relaxed);
 }
 
 static inline void esp_stat_time(_Atomic int64_t *t, int64_t now)

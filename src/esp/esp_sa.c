@@ -180,6 +180,7 @@ struct esp_sa *esp_sa_new(const struct kz_child_sa *p, int *errp)
 	sa->block = ea->block;
 	sa->icv_len = ea->mode == ESP_MODE_GCM ? 16 : aa->icv_len;
 	sa->seq_next = 1; /* RFC 4303 3.3.3: the first packet is number 1 */
+	sa->ctr = sa;
 	sa->local_ts = p->local_ts;
 	sa->remote_ts = p->remote_ts;
 	sa->life_bytes = p->life_kbytes > UINT64_MAX / 1024 ? UINT64_MAX
@@ -213,6 +214,22 @@ out:
 	}
 	if (errp)
 		*errp = err;
+	return sa;
+}
+
+struct esp_sa *esp_sa_new_shared(const struct kz_child_sa *p, struct esp_sa *first, int *errp)
+{
+	struct esp_sa *sa;
+
+	if (!first || first->ctr != first || first->dir != KZ_CHILD_OUT || p->dir != KZ_CHILD_OUT ||
+	    p->spi != first->spi) {
+		if (errp)
+			*errp = KZ_EINVAL;
+		return NULL;
+	}
+	sa = esp_sa_new(p, errp);
+	if (sa)
+		sa->ctr = first;
 	return sa;
 }
 
@@ -256,7 +273,7 @@ size_t esp_sa_block_len(const struct esp_sa *sa)
 
 enum esp_sa_state esp_sa_state(const struct esp_sa *sa)
 {
-	return sa->state;
+	return sa->ctr->state;
 }
 
 size_t esp_sa_encap_len(const struct esp_sa *sa, size_t len)
@@ -272,6 +289,7 @@ void esp_sa_stats(const struct esp_sa *sa, struct kz_child_stats *st)
 {
 	unsigned i;
 
+	sa = sa->ctr;
 	st->packets = esp_stat_get(&sa->packets);
 	st->bytes = esp_stat_get(&sa->bytes);
 	st->last_unix = atomic_load_explicit(&sa->last_unix, memory_order_relaxed);
@@ -282,19 +300,20 @@ void esp_sa_stats(const struct esp_sa *sa, struct kz_child_stats *st)
 
 uint64_t esp_sa_drops(const struct esp_sa *sa, enum esp_drop why)
 {
-	return (unsigned)why < ESP_DROP_COUNT ? esp_stat_get(&sa->drops[why]) : 0;
+	return (unsigned)why < ESP_DROP_COUNT ? esp_stat_get(&sa->ctr->drops[why]) : 0;
 }
 
 void esp_sa_count_drop(struct esp_sa *sa, enum esp_drop why)
 {
 	if ((unsigned)why < ESP_DROP_COUNT && why != ESP_DROP_NONE)
-		esp_stat_add(&sa->drops[why], 1);
+		esp_stat_add(&sa->ctr->drops[why], 1);
 }
 
 int esp_sa_impair_seq(struct esp_sa *sa, uint32_t next)
 {
 	if (sa->dir != KZ_CHILD_OUT || next == 0)
 		return KZ_EINVAL;
+	sa = sa->ctr;
 	sa->seq_next = next;
 	if (sa->state == ESP_SA_SEQ_EXHAUSTED)
 		sa->state = ESP_SA_ACTIVE;

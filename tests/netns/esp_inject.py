@@ -27,6 +27,9 @@ Run inside a lab namespace (ip netns exec ...).  Subcommands:
   stat KEY | stat drop:REASON
         read `show ipsec statistics json` on stdin, print a global counter,
         or the sum over all inbound SAs of the drops for REASON.
+  worker N KEY
+        read `show ipsec statistics json` on stdin, print data-plane worker
+        N's counter KEY (packets_in, packets_out, no_sa).
 
 Exit status 0 on success, 1 on error (message on stderr).
 """
@@ -191,6 +194,14 @@ def main(argv):
             print(sum(sa.get("drops", {}).get(why, 0) for sa in doc.get("sas", [])))
         else:
             print(doc[args[0]])
+        return 0
+    if cmd == "worker" and len(args) == 2:
+        doc = json.load(sys.stdin)
+        ws = [w for w in doc.get("workers", []) if w.get("worker") == num(args[0])]
+        if not ws:
+            print("no worker %s" % args[0], file=sys.stderr)
+            return 1
+        print(ws[0][args[1]])
         return 0
     print(__doc__, file=sys.stderr)
     return 1

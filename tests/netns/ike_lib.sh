@@ -19,11 +19,14 @@ kz_lab_begin() {
 	trap 'exit 130' INT TERM HUP
 }
 
+# KZ_DAEMON_OPTS, when set, adds options to kizunad's command line (split
+# on blanks), e.g. KZ_DAEMON_OPTS="--workers 2".
 kz_start() {
 	local site=$1 conf=$2
 	sed -e 's/device wwan0/device wan0/' "$conf" >"$LAB_DIR/$site.conf"
+	# shellcheck disable=SC2086 # options, split on purpose
 	lab_bg "gw-$site" "kizunad-$site" "$KZ_BUILD/kizunad" -f -v -c "$LAB_DIR/$site.conf" \
-		-s "$LAB_DIR/$site.sock"
+		-s "$LAB_DIR/$site.sock" ${KZ_DAEMON_OPTS:-}
 	lab_wait_for 10 lab_exec "gw-$site" "$KZ_BUILD/kizuna" -s "$LAB_DIR/$site.sock" show ike sa
 }
 
