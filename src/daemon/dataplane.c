@@ -572,30 +572,6 @@ static void drain(int fd)
 		;
 }
 
-/* Worker i's socket in the group of fd: bound to 0.0.0.0:4500 like the
- * IKE socket (ike_io.c), with SO_REUSEPORT set before bind. */
-static int natt_socket(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(NATT_PORT) };
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	int one = 1;
-
-	if (fd < 0)
-		return -1;
-	kzd_socket_buffers(fd);
-	if (setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) < 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
-	    bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
-		int e = errno;
-
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	return fd;
-}
-
 /* ---- the 4500 sockets ---- */
 
 static void natt_gro(int fd)
@@ -625,7 +601,7 @@ int kzd_dataplane_take_natt(struct kzd *d, int fd)
 	}
 	for (i = 1; i < dp->nw; i++) {
 		struct dp_worker *w = dp->w[i];
-		int s = natt_socket();
+		int s = kzd_udp_open(NATT_PORT);
 
 		if (s < 0) {
 			log_err("data plane: worker %u: no socket on port 4500: %s", i,

@@ -22,6 +22,11 @@ int kzd_dataplane_take_natt(struct kzd *d, int fd);
  * (returns after the worker let go of it). */
 void kzd_dataplane_release_natt(struct kzd *d);
 
+/* A UDP socket on 0.0.0.0:port, non-blocking, with IP_PKTINFO; on port
+ * 4500 with SO_REUSEPORT, so the data-plane workers' sockets join the IKE
+ * socket's group.  -1 with errno set on failure. */
+int kzd_udp_open(uint16_t port);
+
 /* dataplane.c -> ike_io.c, on the control thread: an IKE message that
  * came to port 4500, the non-ESP marker already removed. */
 void kzd_ike_natt_input(struct kzd *d, const struct sockaddr_in *local,

@@ -35,7 +35,7 @@
 #define DH_QUEUE_MAX 256u
 #define DH_STOCK 8u /* key pairs made ahead per group while workers idle */
 
-static int udp_open(uint16_t port)
+int kzd_udp_open(uint16_t port)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -46,8 +46,9 @@ static int udp_open(uint16_t port)
 	kzd_socket_buffers(fd);
 	/* Which local address a datagram came to: replies leave from it.
 	 * Port 4500 is shared with the other data-plane workers' sockets
-	 * (dataplane.c): a SO_REUSEPORT group, in which this socket, bound
-	 * first, is socket 0, the one IKE and keepalives are steered to. */
+	 * (dataplane.c, which opens them here too): a SO_REUSEPORT group,
+	 * in which the IKE socket, bound first, is socket 0, the one IKE and
+	 * keepalives are steered to. */
 	if (setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) < 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
 	    (port == NATT_PORT &&
@@ -332,8 +333,8 @@ int kzd_ike_start(struct kzd *d)
 
 	io.arg = d;
 	d->rx = malloc(RX_MAX);
-	d->ike_fd500 = udp_open(IKE_PORT);
-	d->ike_fd4500 = udp_open(NATT_PORT);
+	d->ike_fd500 = kzd_udp_open(IKE_PORT);
+	d->ike_fd4500 = kzd_udp_open(NATT_PORT);
 	if (!d->rx || d->ike_fd500 < 0 || d->ike_fd4500 < 0) {
 		log_err("cannot open the IKE ports 500 and 4500: %s", strerror(errno));
 		return KZ_ESYS;
