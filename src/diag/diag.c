@@ -1058,90 +1058,88 @@ static const char *result_tag(enum diag_result res)
 	return res == DIAG_OK ? "OK" : res == DIAG_NG ? "NG" : "--";
 }
 
-void diag_render_text(const struct diag_report *r, const struct diag_lang *lang, struct strbuf *out)
+/* One check: "[NG] A5.5 text", the cause with its evidence, the remedy. */
+static void emit_check(struct emit *e, const struct diag_check *c, const struct diag_lang *L)
+{
+	static const char *const res[] = { "ok", "ng", "na" };
+	const char *cause = diag_tr(L, "cause:");
+
+	emit_obj_begin(e, NULL);
+	emit_str(e, "id", c->id, "[%s] %s", result_tag(c->result), c->id);
+	emit_str(e, "result", res[c->result], NULL);
+	emit_str(e, "text", c->text, " %s\n", c->text);
+	if (c->cause[0] && c->evidence[0])
+		emit_text(e, "    %s %s (%s)\n", cause, c->cause, c->evidence);
+	else if (c->cause[0] || c->evidence[0])
+		emit_text(e, "    %s %s\n", cause, c->cause[0] ? c->cause : c->evidence);
+	emit_str(e, "cause", c->cause, NULL);
+	if (c->nremedy)
+		emit_text(e, "    %s\n", diag_tr(L, "remedy:"));
+	emit_list_begin(e, "remedy");
+	for (unsigned m = 0; m < c->nremedy; m++)
+		emit_str(e, NULL, c->remedy[m], "      %s\n", c->remedy[m]);
+	emit_list_end(e);
+	emit_str(e, "evidence", c->evidence, NULL);
+	emit_obj_end(e);
+}
+
+void diag_render(const struct diag_report *r, const struct diag_lang *lang, struct emit *e)
 {
 	const struct diag_lang *L = lang ? lang : diag_lang_en();
 
-	if (r->error[0]) {
-		sb_printf(out, "%s\n", r->error);
-		return;
-	}
-	if (!r->n)
-		sb_printf(out, "%s\n", diag_tr(L, "no ipsec profile configured"));
+	emit_obj_begin(e, NULL);
+	if (r->error[0])
+		emit_text(e, "%s\n", r->error);
+	else if (!r->n)
+		emit_text(e, "%s\n", diag_tr(L, "no ipsec profile configured"));
+	emit_list_begin(e, "profiles");
 	for (size_t i = 0; i < r->n; i++) {
 		const struct diag_profile_report *pr = &r->v[i];
 
 		if (i)
-			sb_puts(out, "\n");
-		sb_printf(out, "%s\n", pr->header);
-		for (size_t k = 0; k < pr->nchecks; k++) {
-			const struct diag_check *c = &pr->checks[k];
-
-			sb_printf(out, "[%s] %s %s\n", result_tag(c->result), c->id, c->text);
-			if (c->cause[0] && c->evidence[0])
-				sb_printf(out, "    %s %s (%s)\n", diag_tr(L, "cause:"), c->cause,
-					  c->evidence);
-			else if (c->cause[0] || c->evidence[0])
-				sb_printf(out, "    %s %s\n", diag_tr(L, "cause:"),
-					  c->cause[0] ? c->cause : c->evidence);
-			if (c->nremedy)
-				sb_printf(out, "    %s\n", diag_tr(L, "remedy:"));
-			for (unsigned m = 0; m < c->nremedy; m++)
-				sb_printf(out, "      %s\n", c->remedy[m]);
-		}
+			emit_text(e, "\n");
+		emit_obj_begin(e, NULL);
+		emit_str(e, "profile", pr->profile, NULL);
+		emit_str(e, "role", pr->role, NULL);
+		emit_str(e, "mode", pr->mode, NULL);
+		emit_str(e, "header", pr->header, "%s\n", pr->header);
+		emit_list_begin(e, "checks");
+		for (size_t k = 0; k < pr->nchecks; k++)
+			emit_check(e, &pr->checks[k], L);
+		emit_list_end(e);
+		emit_list_begin(e, "warnings");
 		for (size_t k = 0; k < pr->nwarnings; k++)
-			sb_printf(out, "[WARN] %s\n", pr->warnings[k]);
+			emit_str(e, NULL, pr->warnings[k], "[WARN] %s\n", pr->warnings[k]);
+		emit_list_end(e);
+		/* the format comes from the message catalogue */
+		emit_u64(e, "problems", pr->problems, NULL);
 		if (pr->problems)
-			sb_printf(out, diag_tr(L, "%s: %u problem(s) found\n"), pr->profile,
+			emit_text(e, diag_tr(L, "%s: %u problem(s) found\n"), pr->profile,
 				  pr->problems);
 		else
-			sb_printf(out, diag_tr(L, "%s: no problem found\n"), pr->profile);
+			emit_text(e, diag_tr(L, "%s: no problem found\n"), pr->profile);
+		emit_obj_end(e);
 	}
+	emit_list_end(e);
+	if (r->error[0])
+		emit_str(e, "error", r->error, NULL);
+	emit_obj_end(e);
+}
+
+void diag_render_text(const struct diag_report *r, const struct diag_lang *lang, struct strbuf *out)
+{
+	struct emit e;
+
+	emit_init(&e, out, false);
+	diag_render(r, lang, &e);
+	emit_done(&e);
 }
 
 void diag_render_json(const struct diag_report *r, struct strbuf *out)
 {
-	static const char *const res[] = { "ok", "ng", "na" };
+	struct emit e;
 
-	sb_puts(out, "{\"profiles\":[");
-	for (size_t i = 0; i < r->n; i++) {
-		const struct diag_profile_report *pr = &r->v[i];
-
-		sb_printf(out, "%s{\"profile\":", i ? "," : "");
-		sb_json_str(out, pr->profile);
-		sb_printf(out, ",\"role\":\"%s\",\"mode\":\"%s\",\"header\":", pr->role, pr->mode);
-		sb_json_str(out, pr->header);
-		sb_puts(out, ",\"checks\":[");
-		for (size_t k = 0; k < pr->nchecks; k++) {
-			const struct diag_check *c = &pr->checks[k];
-
-			sb_printf(out, "%s{\"id\":\"%s\",\"result\":\"%s\",\"text\":", k ? "," : "",
-				  c->id, res[c->result]);
-			sb_json_str(out, c->text);
-			sb_puts(out, ",\"cause\":");
-			sb_json_str(out, c->cause);
-			sb_puts(out, ",\"remedy\":[");
-			for (unsigned m = 0; m < c->nremedy; m++) {
-				if (m)
-					sb_puts(out, ",");
-				sb_json_str(out, c->remedy[m]);
-			}
-			sb_puts(out, "],\"evidence\":");
-			sb_json_str(out, c->evidence);
-			sb_puts(out, "}");
-		}
-		sb_puts(out, "],\"warnings\":[");
-		for (size_t k = 0; k < pr->nwarnings; k++) {
-			if (k)
-				sb_puts(out, ",");
-			sb_json_str(out, pr->warnings[k]);
-		}
-		sb_printf(out, "],\"problems\":%u}", pr->problems);
-	}
-	sb_puts(out, "]");
-	if (r->error[0]) {
-		sb_puts(out, ",\"error\":");
-		sb_json_str(out, r->error);
-	}
-	sb_puts(out, "}\n");
+	emit_init(&e, out, true);
+	diag_render(r, NULL, &e);
+	emit_done(&e);
 }

@@ -65,22 +65,29 @@ void sb_puts(struct strbuf *sb, const char *s)
 	sb_putn(sb, s, strlen(s));
 }
 
-void sb_printf(struct strbuf *sb, const char *fmt, ...)
+void sb_vprintf(struct strbuf *sb, const char *fmt, va_list ap)
 {
-	va_list ap;
+	va_list ap2;
 	int n;
 
 	if (sb->truncated)
 		return;
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
+	va_copy(ap2, ap);
+	n = vsnprintf(NULL, 0, fmt, ap2);
+	va_end(ap2);
 	if (n < 0 || sb_grow(sb, sb->len + (size_t)n + 1) < 0)
 		return;
-	va_start(ap, fmt);
 	vsnprintf(sb->s + sb->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
 	sb->len += (size_t)n;
+}
+
+void sb_printf(struct strbuf *sb, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	sb_vprintf(sb, fmt, ap);
+	va_end(ap);
 }
 
 void sb_json_str(struct strbuf *sb, const char *s)
