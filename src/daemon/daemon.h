@@ -113,9 +113,8 @@ int kzd_dataplane_start(struct kzd *d);
 
 /* diagnose.c: `diagnose ipsec [PROFILE] [json]` (troubleshooting.md) for
  * one profile or all (profile NULL), in language lang ("ja", "en"). */
-struct strbuf;
-int kzd_diagnose(struct kzd *d, const char *profile, bool json, const char *lang,
-		 struct strbuf *out);
+struct emit;
+int kzd_diagnose(struct kzd *d, const char *profile, const char *lang, struct emit *e);
 
 /* main.c: reload the startup file (SIGHUP); 0 or the error count. */
 int kzd_reload(struct kzd *d);
