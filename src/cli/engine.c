@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../lib/emit.h"
 #include "../lib/err.h"
 #include "../lib/log.h"
 #include "../lib/mem.h"
@@ -266,26 +267,57 @@ struct ccmd {
 static struct ccmd *compiled;
 static size_t ncompiled;
 static pthread_once_t compile_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t install_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The tables of cli_install(), the config commands first. */
+#define CLI_MAX_TABLES 8
+static struct {
+	const struct cli_cmd *v;
+	size_t n;
+} tables[CLI_MAX_TABLES];
+static size_t ntables;
+
+static void compile_rows(const struct cli_cmd *rows, size_t n)
+{
+	struct ccmd *v = realloc(compiled, (ncompiled + n) * sizeof(*v));
+
+	if (!v)
+		abort();
+	compiled = v;
+	for (size_t i = 0; i < n; i++) {
+		memset(&compiled[ncompiled], 0, sizeof(compiled[ncompiled]));
+		if (nfa_build(&compiled[ncompiled].nfa, rows[i].grammar) < 0) {
+			/* A broken grammar is a bug in the tables; tests catch it. */
+			fprintf(stderr, "kizuna: bad grammar: %s\n", rows[i].grammar);
+			abort();
+		}
+		compiled[ncompiled++].cmd = &rows[i];
+	}
+}
 
 static void compile_all(void)
 {
-	size_t total = cli_config_ncmds + cli_exec_ncmds, k = 0;
+	pthread_mutex_lock(&install_lock);
+	compile_rows(cli_config_cmds, cli_config_ncmds);
+	for (size_t t = 0; t < ntables; t++)
+		compile_rows(tables[t].v, tables[t].n);
+	pthread_mutex_unlock(&install_lock);
+}
 
-	compiled = calloc(total, sizeof(*compiled));
-	if (!compiled)
+void cli_install(const struct cli_cmd *rows, size_t n)
+{
+	pthread_mutex_lock(&install_lock);
+	for (size_t t = 0; t < ntables; t++)
+		if (tables[t].v == rows)
+			goto out; /* installed already */
+	if (ntables == CLI_MAX_TABLES)
 		abort();
-	for (size_t i = 0; i < total; i++) {
-		const struct cli_cmd *c = i < cli_config_ncmds ? &cli_config_cmds[i]
-							   : &cli_exec_cmds[i - cli_config_ncmds];
-
-		if (nfa_build(&compiled[k].nfa, c->grammar) < 0) {
-			/* A broken grammar is a bug in the tables; tests catch it. */
-			fprintf(stderr, "kizuna: bad grammar: %s\n", c->grammar);
-			abort();
-		}
-		compiled[k++].cmd = c;
-	}
-	ncompiled = k;
+	tables[ntables].v = rows;
+	tables[ntables++].n = n;
+	if (ncompiled) /* compile_all ran: add these now */
+		compile_rows(rows, n);
+out:
+	pthread_mutex_unlock(&install_lock);
 }
 
 /* ---- matching ---- */
@@ -496,25 +528,51 @@ void cli_session_init(struct cli_session *s, struct kz_config *cfg, enum cli_nod
 	kz_strlcpy(s->lang, "en", sizeof(s->lang));
 }
 
-void cli_prompt(const struct cli_session *s, char *out, size_t len)
+/* The nodes: their parents and their part of the prompt. */
+static const struct {
+	enum cli_node parent;
+	const char *prompt;
+} node_defs[CLI_NODE_COUNT] = {
+	[CLI_NODE_EXEC] = { CLI_NODE_COUNT, "" },
+	[CLI_NODE_CONFIG] = { CLI_NODE_EXEC, "(config)" },
+	[CLI_NODE_IF_MOBILE] = { CLI_NODE_CONFIG, "(config-if)" },
+	[CLI_NODE_IF_IPSEC] = { CLI_NODE_CONFIG, "(config-if)" },
+	[CLI_NODE_IKE_PROPOSAL] = { CLI_NODE_CONFIG, "(config-ike-proposal)" },
+	[CLI_NODE_IKE_POLICY] = { CLI_NODE_CONFIG, "(config-ike-policy)" },
+	[CLI_NODE_IPSEC_PROPOSAL] = { CLI_NODE_CONFIG, "(config-ipsec-proposal)" },
+	[CLI_NODE_IPSEC_POLICY] = { CLI_NODE_CONFIG, "(config-ipsec-policy)" },
+	[CLI_NODE_IPSEC_PROFILE] = { CLI_NODE_CONFIG, "(config-ipsec-profile)" },
+};
+
+enum cli_node cli_node_parent(enum cli_node n)
 {
-	static const char *const mode[CLI_NODE_COUNT] = {
-		[CLI_NODE_EXEC] = "",
-		[CLI_NODE_CONFIG] = "(config)",
-		[CLI_NODE_IF_MOBILE] = "(config-if)",
-		[CLI_NODE_IF_IPSEC] = "(config-if)",
-		[CLI_NODE_IKE_PROPOSAL] = "(config-ike-proposal)",
-		[CLI_NODE_IKE_POLICY] = "(config-ike-policy)",
-		[CLI_NODE_IPSEC_PROPOSAL] = "(config-ipsec-proposal)",
-		[CLI_NODE_IPSEC_POLICY] = "(config-ipsec-policy)",
-		[CLI_NODE_IPSEC_PROFILE] = "(config-ipsec-profile)",
-	};
-	snprintf(out, len, "%s%s#", s->cfg ? s->cfg->hostname : "kizuna", mode[s->node]);
+	return (unsigned)n < CLI_NODE_COUNT ? node_defs[n].parent : CLI_NODE_COUNT;
 }
 
+void cli_prompt(const struct cli_session *s, char *out, size_t len)
+{
+	snprintf(out, len, "%s%s#", s->cfg ? s->cfg->hostname : "kizuna",
+		 node_defs[s->node].prompt);
+}
+
+/* A block inside config mode (an interface, a proposal, ...). */
 static bool node_is_sub(enum cli_node n)
 {
-	return (CLI_IN(n) & CLI_IN_SUBNODES) != 0;
+	return cli_node_parent(n) == CLI_NODE_CONFIG;
+}
+
+/* Where a line is looked for: the current node, then its ancestors (a
+ * top-level command leaves the block, an exec command runs from config
+ * mode); exec only where exec commands may run (run: to execute, not
+ * for help). */
+static int node_chain(const struct cli_session *s, bool run, enum cli_node *v)
+{
+	int n = 0;
+
+	for (enum cli_node x = s->node; x != CLI_NODE_COUNT && n < 3; x = cli_node_parent(x))
+		if (n == 0 || x != CLI_NODE_EXEC || (s->exec && !(run && s->file_mode)))
+			v[n++] = x;
+	return n;
 }
 
 /* One pass of matching over the commands of a node. */
@@ -533,7 +591,7 @@ static bool cmd_visible(const struct cli_session *s, const struct ccmd *c, enum 
 {
 	if (!(c->cmd->nodes & CLI_IN(node)))
 		return false;
-	if (c->cmd->exec_id >= 0 && (s->file_mode || !s->ops))
+	if (c->cmd->exec && (s->file_mode || !s->exec))
 		return false;
 	return true;
 }
@@ -717,9 +775,15 @@ static void explain(const struct cli_session *s, enum cli_node node, const struc
 static int run_match(struct cli_session *s, const struct ccmd *c, const struct cli_args *a,
 		     struct strbuf *out, struct cli_error *err)
 {
-	if (c->cmd->exec_id >= 0 && !c->cmd->fn)
-		return s->ops->exec(s, (enum cli_exec_id)c->cmd->exec_id, a, out);
-	return c->cmd->fn(s, a, out, err);
+	struct emit e;
+	int r;
+
+	if (!c->cmd->exec)
+		return c->cmd->fn(s, a, out, err);
+	emit_init(&e, out, cli_has(a, "json"));
+	r = c->cmd->exec(s, a, &e);
+	emit_done(&e);
+	return r;
 }
 
 int cli_execute(struct cli_session *s, const char *line, struct strbuf *out,
@@ -758,7 +822,7 @@ int cli_execute(struct cli_session *s, const char *line, struct strbuf *out,
 		memmove(&w->w[0], &w->w[1], (w->n - 1) * sizeof(w->w[0]));
 		w->n--;
 		node_match(s, CLI_NODE_EXEC, w, m, nm);
-		if (nm->best && nm->nbest == 1 && !nm->best->cmd->fn) {
+		if (nm->best && nm->nbest == 1 && nm->best->cmd->exec) {
 			r = run_match(s, nm->best, &nm->args, out, err);
 		} else {
 			explain(s, CLI_NODE_EXEC, w, nm, m, err);
@@ -773,13 +837,7 @@ int cli_execute(struct cli_session *s, const char *line, struct strbuf *out,
 		r = 0;
 		goto out;
 	}
-	/* The current node first, then its parent (a top-level command
-	 * leaves the block), then exec commands from config mode. */
-	tried[ntried++] = s->node;
-	if (node_is_sub(s->node))
-		tried[ntried++] = CLI_NODE_CONFIG;
-	if (s->node != CLI_NODE_EXEC && !s->file_mode && s->ops)
-		tried[ntried++] = CLI_NODE_EXEC;
+	ntried = node_chain(s, true, tried);
 	for (int t = 0; t < ntried; t++) {
 		struct nodematch *cur = t == 0 ? nm : alt;
 
@@ -898,14 +956,9 @@ static int lex_partial(const char *line, struct cli_words *w, const char **parti
 	return 0;
 }
 
-static void partial_nodes(const struct cli_session *s, enum cli_node *nodes, int *n)
+static void partial_nodes(const struct cli_session *s, enum cli_node *v, int *n)
 {
-	*n = 0;
-	nodes[(*n)++] = s->node;
-	if (node_is_sub(s->node))
-		nodes[(*n)++] = CLI_NODE_CONFIG;
-	if (s->node != CLI_NODE_EXEC && s->ops)
-		nodes[(*n)++] = CLI_NODE_EXEC;
+	*n = node_chain(s, false, v);
 }
 
 /* What may come next after the words of line, offered node by node

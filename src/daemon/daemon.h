@@ -74,8 +74,9 @@ void kzd_net_changed(struct kzd *d);
 int kzd_sessions_start(struct kzd *d);
 void kzd_sessions_rebind(struct kzd *d); /* after the running config was replaced */
 
-/* show.c: the exec commands. */
-extern const struct cli_exec_ops kzd_exec_ops;
+/* show.c: the exec commands, installed into the console's grammar (once,
+ * before the first session). */
+void kzd_commands_install(void);
 /* The live config check of a profile. */
 int kzd_check_profile(struct kzd *d, const struct kz_ipsec_profile *p, struct kz_finding *f);
 /* Logs the weak choices of the config (at start-up and reload). */

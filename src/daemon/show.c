@@ -480,73 +480,116 @@ out:
 	return r;
 }
 
-static int exec_run(struct cli_session *s, enum cli_exec_id id, const struct cli_args *a,
-		    struct emit *e)
+/* ---- the exec commands ---- */
+
+static int x_running_config(struct cli_session *s, const struct cli_args *a, struct emit *e)
 {
 	struct kzd *d = sess_daemon(s);
-	int r;
 
-	switch (id) {
-	case CLI_X_SHOW_RUNNING_CONFIG:
-		if (emit_is_json(e))
-			kz_render_config_json(d->running, e->out);
-		else
-			kz_render_config(d->running, e->out);
-		return 0;
-	case CLI_X_SHOW_IP_ADDRESS:
-		return show_ip_address(d, a, e);
-	case CLI_X_SHOW_IP_ROUTE:
-		return show_ip_route(d, a, e);
-	case CLI_X_SHOW_IKE_SA:
-		ike_emit_ike_sa(d->ike, e);
-		return 0;
-	case CLI_X_SHOW_IPSEC_SA:
-		ike_emit_ipsec_sa(d->ike, e);
-		return 0;
-	case CLI_X_SHOW_IKE_STATISTICS:
-		show_ike_statistics(d, a, e);
-		return 0;
-	case CLI_X_SHOW_IPSEC_STATISTICS:
-		kzd_dataplane_show_stats(d, emit_is_json(e), e->out);
-		return 0;
-	case CLI_X_CLEAR_IKE_SA: {
-		struct in_addr peer;
-		const char *p = cli_arg(a, "A.B.C.D");
-
-		if (p)
-			inet_pton(AF_INET, p, &peer);
-		r = ike_clear_ike(d->ike, p ? &peer : NULL);
-		/* the engine's next deadline moved (an auto profile starts
-		 * again): rearm its timer */
-		kzd_ike_config_changed(d);
-		return r;
-	}
-	case CLI_X_CLEAR_IPSEC_SA:
-		r = ike_clear_ipsec(d->ike);
-		kzd_ike_config_changed(d);
-		return r;
-	case CLI_X_SHOW_IPSEC_PROFILE:
-		return show_ipsec_profile(d, a, e);
-	case CLI_X_WRITE_MEMORY:
-		return write_memory(s, a, e);
-	case CLI_X_DIAGNOSE_IPSEC:
-		return kzd_diagnose(d, cli_arg(a, "PROFILE"), s->lang, e);
-	default:
-		emit_error(e, "%% not available in this version\n");
-		return KZ_ENOTSUP;
-	}
+	/* the config text is the config language, not a show layout */
+	if (emit_is_json(e))
+		kz_render_config_json(d->running, e->out);
+	else
+		kz_render_config(d->running, e->out);
+	return 0;
 }
 
-static int exec_cmd(struct cli_session *s, enum cli_exec_id id, const struct cli_args *a,
-		    struct strbuf *out)
+static int x_ip_address(struct cli_session *s, const struct cli_args *a, struct emit *e)
 {
-	struct emit e;
+	return show_ip_address(sess_daemon(s), a, e);
+}
+
+static int x_ip_route(struct cli_session *s, const struct cli_args *a, struct emit *e)
+{
+	return show_ip_route(sess_daemon(s), a, e);
+}
+
+static int x_ike_sa(struct cli_session *s, const struct cli_args *a, struct emit *e)
+{
+	ike_emit_ike_sa(sess_daemon(s)->ike, e);
+	return 0;
+}
+
+static int x_ike_statistics(struct cli_session *s, const struct cli_args *a, struct emit *e)
+{
+	show_ike_statistics(sess_daemon(s), a, e);
+	return 0;
+}
+
+static int x_ipsec_sa(struct cli_session *s, const struct cli_args *a, struct emit *e)
+{
+	ike_emit_ipsec_sa(sess_daemon(s)->ike, e);
+	return 0;
+}
+
+static int x_ipsec_profile(struct cli_session *s, const struct cli_args *a, struct emit *e)
+{
+	return show_ipsec_profile(sess_daemon(s), a, e);
+}
+
+static int x_ipsec_statistics(struct cli_session *s, const struct cli_args *a, struct emit *e)
+{
+	/* written by the data plane in both forms itself */
+	kzd_dataplane_show_stats(sess_daemon(s), emit_is_json(e), e->out);
+	return 0;
+}
+
+static int x_clear_ike_sa(struct cli_session *s, const struct cli_args *a, struct emit *e)
+{
+	struct kzd *d = sess_daemon(s);
+	const char *p = cli_arg(a, "A.B.C.D");
+	struct in_addr peer;
 	int r;
 
-	emit_init(&e, out, cli_has(a, "json"));
-	r = exec_run(s, id, a, &e);
-	emit_done(&e);
+	if (p)
+		inet_pton(AF_INET, p, &peer);
+	r = ike_clear_ike(d->ike, p ? &peer : NULL);
+	/* the engine's next deadline moved (an auto profile starts again):
+	 * rearm its timer */
+	kzd_ike_config_changed(d);
 	return r;
 }
 
-const struct cli_exec_ops kzd_exec_ops = { exec_cmd };
+static int x_clear_ipsec_sa(struct cli_session *s, const struct cli_args *a, struct emit *e)
+{
+	struct kzd *d = sess_daemon(s);
+	int r = ike_clear_ipsec(d->ike);
+
+	kzd_ike_config_changed(d);
+	return r;
+}
+
+static int x_diagnose(struct cli_session *s, const struct cli_args *a, struct emit *e)
+{
+	return kzd_diagnose(sess_daemon(s), cli_arg(a, "PROFILE"), s->lang, e);
+}
+
+#define X CLI_IN(CLI_NODE_EXEC)
+
+/* The exec commands of the console, in the order `?` lists them.  Output
+ * formats: shared/spec/show-output.md; every show takes a trailing `json`. */
+static const struct cli_cmd exec_cmds[] = {
+	{ X, "show running-config [json]", "The running configuration", .exec = x_running_config },
+	{ X, "show ip address [(MobileEthernet0.0 | IPsec<N>)] [json]",
+	  "Interface state and addresses", .exec = x_ip_address },
+	{ X, "show ip route [json]", "The kernel's IPv4 routes", .exec = x_ip_route },
+	{ X, "show ike sa [json]", "IKE (phase 1) security associations", .exec = x_ike_sa },
+	{ X, "show ike statistics [json]",
+	  "IKE counters: messages, retransmissions, drops by reason", .exec = x_ike_statistics },
+	{ X, "show ipsec sa [json]", "IPsec (phase 2) security associations", .exec = x_ipsec_sa },
+	{ X, "show ipsec profile [PROFILE] [detail] [json]",
+	  "IPsec profiles and their config check", .exec = x_ipsec_profile },
+	{ X, "show ipsec statistics [json]", "Data-plane counters: packets dropped, by reason",
+	  .exec = x_ipsec_statistics },
+	{ X, "clear ike sa [A.B.C.D]", "Delete IKE SAs (all, or of one peer), telling the peers",
+	  .exec = x_clear_ike_sa },
+	{ X, "clear ipsec sa", "Delete all IPsec SAs, telling the peers", .exec = x_clear_ipsec_sa },
+	{ X, "diagnose ipsec [PROFILE] [json]",
+	  "Walk the troubleshooting checklist for IPsec profiles", .exec = x_diagnose },
+	{ X, "write memory", "Save the running config to the startup file", .exec = write_memory },
+};
+
+void kzd_commands_install(void)
+{
+	cli_install(exec_cmds, sizeof(exec_cmds) / sizeof(exec_cmds[0]));
+}

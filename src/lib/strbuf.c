@@ -90,28 +90,6 @@ void sb_printf(struct strbuf *sb, const char *fmt, ...)
 	va_end(ap);
 }
 
-void sb_json_str(struct strbuf *sb, const char *s)
-{
-	sb_putn(sb, "\"", 1);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\') {
-			char e[2] = { '\\', (char)c };
-			sb_putn(sb, e, 2);
-		} else if (c == '\n') {
-			sb_puts(sb, "\\n");
-		} else if (c == '\t') {
-			sb_puts(sb, "\\t");
-		} else if (c < 0x20) {
-			sb_printf(sb, "\\u%04x", c);
-		} else {
-			sb_putn(sb, (const char *)&c, 1);
-		}
-	}
-	sb_putn(sb, "\"", 1);
-}
-
 const char *sb_str(const struct strbuf *sb)
 {
 	return sb->s ? sb->s : "";

@@ -26,8 +26,6 @@ void sb_vprintf(struct strbuf *sb, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
 void sb_puts(struct strbuf *sb, const char *s);
 void sb_putn(struct strbuf *sb, const char *s, size_t n);
-/* A JSON string literal with escapes, quotes included. */
-void sb_json_str(struct strbuf *sb, const char *s);
 /* Never NULL: "" for an empty buffer. */
 const char *sb_str(const struct strbuf *sb);
 

@@ -163,8 +163,7 @@ static void test_strbuf(void **state)
 	sb_init(&sb);
 	assert_string_equal(sb_str(&sb), "");
 	sb_printf(&sb, "%d-%s", 7, "x");
-	sb_json_str(&sb, "a\"b\\c\n\x01");
-	assert_string_equal(sb_str(&sb), "7-x\"a\\\"b\\\\c\\n\\u0001\"");
+	assert_string_equal(sb_str(&sb), "7-x");
 	/* bounded: stops growing, marks itself truncated */
 	memset(big, 'z', KZ_STRBUF_MAX + 9);
 	big[KZ_STRBUF_MAX + 9] = '\0';
