@@ -2,7 +2,7 @@
  *
  * Every command, in the startup file, in `configure terminal` and in the
  * exec mode of the console, is one row {nodes, grammar, help, handler}:
- * the config commands in cli/cmd_config.c beside their handlers, the exec
+ * the config commands in cli/cmd_*.c beside their handlers, the exec
  * commands beside theirs in the daemon (daemon/show.c), which installs
  * them with cli_install().  The same rows parse config files (the daemon's
  * startup file and `kizuna check`), drive TAB completion and `?` help in

@@ -5,8 +5,19 @@
 #include "cli.h"
 #include "lexer.h"
 
+/* The config commands, in the order the engine tries and lists them:
+ * top level, modes and interfaces (cmd_config.c), then the IKE and IPsec
+ * blocks (cmd_ike.c). */
 extern const struct cli_cmd cli_config_cmds[];
 extern const size_t cli_config_ncmds;
+extern const struct cli_cmd cli_ike_cmds[];
+extern const size_t cli_ike_ncmds;
+
+/* The line began with `no`. */
+bool cli_is_no(const struct cli_args *a);
+/* The A.B.C.D/M of a line as a network: KZ_EINVAL (err filled) when it
+ * has host bits set. */
+int cli_get_network(const struct cli_args *a, struct kz_prefix *p, struct cli_error *err);
 
 /* Value types of grammar VARs (types.c). */
 struct cli_vartype {

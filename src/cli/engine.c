@@ -62,6 +62,7 @@ static void compile_all(void)
 {
 	pthread_mutex_lock(&install_lock);
 	compile_rows(cli_config_cmds, cli_config_ncmds);
+	compile_rows(cli_ike_cmds, cli_ike_ncmds);
 	for (size_t t = 0; t < ntables; t++)
 		compile_rows(tables[t].v, tables[t].n);
 	pthread_mutex_unlock(&install_lock);
