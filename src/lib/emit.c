@@ -13,12 +13,14 @@ static void emit_free(struct emit *e)
 {
 	json_object_put(e->root);
 	e->root = NULL;
+	e->rooted = false;
 	e->depth = 0;
 }
 
 static void emit_finish(struct emit *e, const char *tail)
 {
-	if (e->json && !e->failed && e->root) {
+	if (e->json && !e->failed && e->rooted) {
+		/* a NULL root is the document `null` */
 		sb_puts(e->out, json_object_to_json_string_ext(e->root,
 							       JSON_C_TO_STRING_PLAIN |
 								       JSON_C_TO_STRING_NOSLASHESCAPE));
@@ -54,12 +56,14 @@ static bool attach(struct emit *e, const char *key, struct json_object *v)
 {
 	struct json_object *c = top(e);
 
-	if (e->failed || (!c && (e->depth || e->root))) {
+	if (e->failed || (!c && (e->depth || e->rooted))) {
 		json_object_put(v);
 		return false;
 	}
-	if (!c)
+	if (!c) {
 		e->root = v;
+		e->rooted = true;
+	}
 	else if (json_object_is_type(c, json_type_array))
 		json_object_array_add(c, v);
 	else /* replaces a member of the same key where it stands */

@@ -218,6 +218,12 @@ static void test_emit(void **state)
 	emit_obj_end(&e);
 	emit_done(&e);
 	assert_string_equal(sb_str(&sb), "% no such\n");
+	/* a document that is a single null */
+	sb_reset(&sb);
+	emit_init(&e, &sb, true);
+	emit_null(&e, "state", NULL);
+	emit_done_bare(&e);
+	assert_string_equal(sb_str(&sb), "null");
 	sb_free(&sb);
 }
 
