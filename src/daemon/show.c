@@ -327,7 +327,7 @@ static void show_profile(struct kzd *d, const struct kz_ipsec_profile *p, bool d
 		 "  source interface: %s\n", p->source_set ? KZ_MOBILE_IFNAME : "-");
 	emit_str(e, "ike_policy", p->ike_policy, "  IKE policy: %s",
 		 p->ike_policy[0] ? p->ike_policy : "-");
-	emit_str(e, "exchange_mode", mode, ike ? " (%s mode)\n" : "\n",
+	emit_str(e, "exchange_mode", mode, ike ? " (%s mode)\n" : "%s\n",
 		 ike ? kz_mode_name(ike->mode) : "");
 	emit_str(e, "ipsec_policy", p->ipsec_policy, "  IPsec policy: %s\n",
 		 p->ipsec_policy[0] ? p->ipsec_policy : "-");

@@ -109,7 +109,8 @@ void emit_list_end(struct emit *e)
 	pop(e);
 }
 
-static void text(struct emit *e, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void text(struct emit *e, const char *fmt,
+							va_list ap)
 {
 	if (!e->json && fmt)
 		sb_vprintf(e->out, fmt, ap);
