@@ -5,7 +5,7 @@ set -euo pipefail
 
 PKGS=(
 	build-essential cmake ninja-build pkg-config clang
-	libssl-dev libevent-dev libmnl-dev libedit-dev libcap-ng-dev gettext
+	libssl-dev libevent-dev libmnl-dev libedit-dev libcap-ng-dev libjson-c-dev gettext
 	libcmocka-dev
 	iproute2 nftables iptables iputils-ping procps tmux python3
 	tshark iperf3 gdb

@@ -1,11 +1,13 @@
 /* cli.h - the command grammar engine and the one grammar of kizuna.
  *
  * Every command, in the startup file, in `configure terminal` and in the
- * exec mode of the console, is one grammar string with help text and a
- * handler (cli/commands_*.c).  The same tables parse config files (the
- * daemon's startup file and `kizuna check`), drive TAB completion and `?`
- * help in the console, and print errors that name the column, the word and
- * what was expected there.
+ * exec mode of the console, is one row {nodes, grammar, help, handler}:
+ * the config commands in cli/cmd_*.c beside their handlers, the exec
+ * commands beside theirs in the daemon (daemon/show.c), which installs
+ * them with cli_install().  The same rows parse config files (the daemon's
+ * startup file and `kizuna check`), drive TAB completion and `?` help in
+ * the console, and print errors that name the column, the word and what
+ * was expected there.
  *
  * Grammar strings:  keyword   (a | b c | d)   [optional]   VAR   NAME...
  *   keywords are lower case and match case-insensitively (unique prefixes
@@ -34,24 +36,6 @@ enum cli_node {
 	CLI_NODE_COUNT
 };
 
-/* Exec-mode commands: the grammar is here, the daemon implements them
- * through cli_exec_ops. */
-enum cli_exec_id {
-	CLI_X_SHOW_RUNNING_CONFIG,
-	CLI_X_SHOW_IP_ADDRESS,
-	CLI_X_SHOW_IP_ROUTE,
-	CLI_X_SHOW_IKE_SA,
-	CLI_X_SHOW_IKE_STATISTICS,
-	CLI_X_SHOW_IPSEC_SA,
-	CLI_X_SHOW_IPSEC_PROFILE,
-	CLI_X_SHOW_IPSEC_STATISTICS,
-	CLI_X_CLEAR_IKE_SA,
-	CLI_X_CLEAR_IPSEC_SA,
-	CLI_X_WRITE_MEMORY,
-	CLI_X_DIAGNOSE_IPSEC,
-	CLI_X_COUNT
-};
-
 /* What a config command changed, so the daemon applies just that to the
  * system (set in cli_session.effects by the handlers). */
 #define CLI_EFF_MOBILE_ADMIN 0x01  /* [no] shutdown on MobileEthernet0.0 */
@@ -73,13 +57,41 @@ bool cli_has(const struct cli_args *a, const char *keyword);
 unsigned cli_parse_ipsec_if(const char *s);
 
 struct cli_session;
+struct cli_error;
+struct emit;
 
-struct cli_exec_ops {
-	/* Runs an exec command; writes the screen into out.  Returns 0, or a
-	 * negative KZ_E* with the reason written into out. */
-	int (*exec)(struct cli_session *s, enum cli_exec_id id, const struct cli_args *a,
-		    struct strbuf *out);
+/* The nodes (modes) form a tree: a line is tried in the current node,
+ * then in its parent and so on up (a top-level command leaves a block;
+ * exec commands run from config mode).  CLI_NODE_COUNT: no parent. */
+enum cli_node cli_node_parent(enum cli_node n);
+
+/* Which nodes a command belongs to. */
+#define CLI_IN(node) (1u << (node))
+#define CLI_IN_SUBNODES                                                                  \
+	(CLI_IN(CLI_NODE_IF_MOBILE) | CLI_IN(CLI_NODE_IF_IPSEC) | CLI_IN(CLI_NODE_IKE_PROPOSAL) | \
+	 CLI_IN(CLI_NODE_IKE_POLICY) | CLI_IN(CLI_NODE_IPSEC_PROPOSAL) |                   \
+	 CLI_IN(CLI_NODE_IPSEC_POLICY) | CLI_IN(CLI_NODE_IPSEC_PROFILE))
+
+/* A config or mode command: changes s->cfg or s->node. */
+typedef int (*cli_handler_fn)(struct cli_session *s, const struct cli_args *a,
+			      struct strbuf *out, struct cli_error *err);
+/* An exec command: writes its screen through e, in JSON when the line
+ * ended in `json`.  Returns 0, or a negative KZ_E* with the reason
+ * written (emit_error). */
+typedef int (*cli_exec_fn)(struct cli_session *s, const struct cli_args *a, struct emit *e);
+
+struct cli_cmd {
+	unsigned nodes;      /* CLI_IN(...) mask */
+	const char *grammar;
+	const char *help;    /* what the command does, one line */
+	cli_handler_fn fn;   /* config and mode commands */
+	cli_exec_fn exec;    /* exec commands (run only where s->exec is set) */
 };
+
+/* Adds commands to the grammar (rows must stay valid; the table is not
+ * copied).  Call before the first session; a row whose grammar does not
+ * compile aborts, as a bug in the table. */
+void cli_install(const struct cli_cmd *rows, size_t n);
 
 struct cli_session {
 	enum cli_node node;
@@ -90,8 +102,8 @@ struct cli_session {
 	unsigned effects;           /* CLI_EFF_* of the last command */
 	unsigned eff_unit;          /* IPsec unit for CLI_EFF_IPSEC_* */
 	bool quit;                  /* `exit` at the exec level: the client leaves */
-	const struct cli_exec_ops *ops; /* NULL: exec commands are refused */
-	void *opaque;               /* for ops */
+	bool exec;                  /* exec commands may run (the daemon's console) */
+	void *opaque;               /* for the exec handlers */
 	char lang[32];              /* "ja" or "en": the console client's language */
 	struct cli_file_ctx *file;  /* file_mode: block and reference bookkeeping */
 	enum cli_node block_hint;   /* the block the last line could also have opened */

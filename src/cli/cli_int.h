@@ -5,30 +5,19 @@
 #include "cli.h"
 #include "lexer.h"
 
-struct cli_error;
-
-typedef int (*cli_handler_fn)(struct cli_session *s, const struct cli_args *a,
-			      struct strbuf *out, struct cli_error *err);
-
-/* Which nodes a command belongs to. */
-#define CLI_IN(node) (1u << (node))
-#define CLI_IN_SUBNODES                                                                  \
-	(CLI_IN(CLI_NODE_IF_MOBILE) | CLI_IN(CLI_NODE_IF_IPSEC) | CLI_IN(CLI_NODE_IKE_PROPOSAL) | \
-	 CLI_IN(CLI_NODE_IKE_POLICY) | CLI_IN(CLI_NODE_IPSEC_PROPOSAL) |                   \
-	 CLI_IN(CLI_NODE_IPSEC_POLICY) | CLI_IN(CLI_NODE_IPSEC_PROFILE))
-
-struct cli_cmd {
-	unsigned nodes;      /* CLI_IN(...) mask */
-	const char *grammar;
-	const char *help;    /* what the command does, one line */
-	cli_handler_fn fn;   /* config and mode commands */
-	int exec_id;         /* exec commands: enum cli_exec_id, else -1 */
-};
-
+/* The config commands, in the order the engine tries and lists them:
+ * top level, modes and interfaces (cmd_config.c), then the IKE and IPsec
+ * blocks (cmd_ike.c). */
 extern const struct cli_cmd cli_config_cmds[];
 extern const size_t cli_config_ncmds;
-extern const struct cli_cmd cli_exec_cmds[];
-extern const size_t cli_exec_ncmds;
+extern const struct cli_cmd cli_ike_cmds[];
+extern const size_t cli_ike_ncmds;
+
+/* The line began with `no`. */
+bool cli_is_no(const struct cli_args *a);
+/* The A.B.C.D/M of a line as a network: KZ_EINVAL (err filled) when it
+ * has host bits set. */
+int cli_get_network(const struct cli_args *a, struct kz_prefix *p, struct cli_error *err);
 
 /* Value types of grammar VARs (types.c). */
 struct cli_vartype {

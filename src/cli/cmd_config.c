@@ -1,6 +1,7 @@
 /* cmd_config.c - the configuration commands: startup file, `configure
  * terminal` and `show running-config` all speak this one grammar
- * (shared/spec/config-language.md).
+ * (shared/spec/config-language.md).  Here the top level, the modes and
+ * the interfaces; the IKE and IPsec blocks are in cmd_ike.c.
  *
  * A handler validates everything before it changes the model, so a line
  * that fails changes nothing.  Handlers record what they changed in
@@ -20,7 +21,7 @@
 	static int name(struct cli_session *s, const struct cli_args *a, struct strbuf *out, \
 			struct cli_error *err)
 
-static bool is_no(const struct cli_args *a)
+bool cli_is_no(const struct cli_args *a)
 {
 	return a->n && a->b[0].label_len == 2 && strncasecmp(a->b[0].label, "no", 2) == 0;
 }
@@ -91,7 +92,7 @@ static int add_failed(struct cli_error *err, const struct cli_args *a, const cha
 
 H(h_hostname)
 {
-	if (is_no(a))
+	if (cli_is_no(a))
 		kz_strlcpy(s->cfg->hostname, "kizuna", sizeof(s->cfg->hostname));
 	else
 		kz_strlcpy(s->cfg->hostname, cli_arg(a, "HOSTNAME"), sizeof(s->cfg->hostname));
@@ -218,7 +219,7 @@ H(h_no_ipsec_profile)
 
 /* Network prefixes (routes, selectors) must not have host bits set: a typo
  * like 192.168.1.1/24 would otherwise silently mean something else. */
-static int get_network(const struct cli_args *a, struct kz_prefix *p, struct cli_error *err)
+int cli_get_network(const struct cli_args *a, struct kz_prefix *p, struct cli_error *err)
 {
 	uint32_t mask, h;
 
@@ -240,7 +241,7 @@ static int get_network(const struct cli_args *a, struct kz_prefix *p, struct cli
 H(h_ip_route)
 {
 	struct kz_route rt = { 0 };
-	int r = get_network(a, &rt.dest, err);
+	int r = cli_get_network(a, &rt.dest, err);
 
 	if (r < 0)
 		return r;
@@ -267,7 +268,7 @@ H(h_ip_route)
 H(h_no_ip_route)
 {
 	struct kz_prefix p;
-	int r = get_network(a, &p, err);
+	int r = cli_get_network(a, &p, err);
 
 	if (r < 0)
 		return r;
@@ -304,14 +305,16 @@ H(h_no_ip_route)
 
 /* ---- mode changes ---- */
 
+/* Up to the parent node; a file never leaves config mode; at the top the
+ * console client leaves. */
 H(h_exit)
 {
-	if (s->node == CLI_NODE_EXEC)
+	enum cli_node up = cli_node_parent(s->node);
+
+	if (up == CLI_NODE_COUNT)
 		s->quit = true;
-	else if (s->node == CLI_NODE_CONFIG)
-		s->node = s->file_mode ? CLI_NODE_CONFIG : CLI_NODE_EXEC;
-	else
-		s->node = CLI_NODE_CONFIG;
+	else if (up != CLI_NODE_EXEC || !s->file_mode)
+		s->node = up;
 	return 0;
 }
 
@@ -334,7 +337,7 @@ H(h_configure)
 
 H(h_mobile_device)
 {
-	if (is_no(a))
+	if (cli_is_no(a))
 		s->cfg->mobile.device[0] = '\0';
 	else
 		kz_strlcpy(s->cfg->mobile.device, cli_arg(a, "LINUX-IFNAME"),
@@ -345,7 +348,7 @@ H(h_mobile_device)
 
 H(h_mobile_shutdown)
 {
-	s->cfg->mobile.shutdown = !is_no(a);
+	s->cfg->mobile.shutdown = !cli_is_no(a);
 	s->effects |= CLI_EFF_MOBILE_ADMIN;
 	return 0;
 }
@@ -373,7 +376,7 @@ H(h_ipsec_map)
 
 	if (!i)
 		return KZ_ENOENT;
-	if (is_no(a)) {
+	if (cli_is_no(a)) {
 		if (name && strcmp(name, i->map) != 0)
 			return cli_fail(err, a, "PROFILE", KZ_ENOENT,
 					"IPsec%u does not map %s%s%s", i->unit, name,
@@ -401,7 +404,7 @@ H(h_ipsec_address)
 
 	if (!i)
 		return KZ_ENOENT;
-	if (is_no(a)) {
+	if (cli_is_no(a)) {
 		struct kz_prefix p;
 
 		if (cli_has(a, "A.B.C.D/M")) {
@@ -424,7 +427,7 @@ H(h_ipsec_mtu)
 
 	if (!i)
 		return KZ_ENOENT;
-	i->mtu = is_no(a) ? 0 : (uint32_t)cli_arg_num(a, "BYTES");
+	i->mtu = cli_is_no(a) ? 0 : (uint32_t)cli_arg_num(a, "BYTES");
 	return 0;
 }
 
@@ -434,7 +437,7 @@ H(h_ipsec_mss)
 
 	if (!i)
 		return KZ_ENOENT;
-	if (is_no(a)) {
+	if (cli_is_no(a)) {
 		i->mss_mode = KZ_MSS_OFF;
 		i->mss = 0;
 	} else if (cli_has(a, "auto")) {
@@ -453,604 +456,70 @@ H(h_ipsec_shutdown)
 
 	if (!i)
 		return KZ_ENOENT;
-	i->shutdown = !is_no(a);
+	i->shutdown = !cli_is_no(a);
 	s->effects |= CLI_EFF_IPSEC_ADMIN;
 	return 0;
 }
 
-/* ---- keyword tables ---- */
-
-struct kwmap {
-	const char *kw;
-	int val;
-};
-
-static int kw_lookup(const struct kwmap *m, const struct cli_args *a, int dflt)
-{
-	for (; m->kw; m++)
-		if (cli_has(a, m->kw))
-			return m->val;
-	return dflt;
-}
-
-static const struct kwmap enc_map[] = {
-	{ "aes-cbc-128", KZ_ENC_AES_CBC_128 }, { "aes-cbc-192", KZ_ENC_AES_CBC_192 },
-	{ "aes-cbc-256", KZ_ENC_AES_CBC_256 }, { "aes-gcm-128", KZ_ENC_AES_GCM_128 },
-	{ "aes-gcm-256", KZ_ENC_AES_GCM_256 }, { "3des-cbc", KZ_ENC_3DES_CBC },
-	{ "des-cbc", KZ_ENC_DES_CBC },         { "null", KZ_ENC_NULL },
-	{ NULL, 0 },
-};
-
-static const struct kwmap hash_map[] = {
-	{ "md5", KZ_HASH_MD5 },           { "sha1", KZ_HASH_SHA1 },
-	{ "sha2-256", KZ_HASH_SHA2_256 }, { "sha2-384", KZ_HASH_SHA2_384 },
-	{ "sha2-512", KZ_HASH_SHA2_512 }, { NULL, 0 },
-};
-
-static const struct kwmap auth_map[] = {
-	{ "hmac-md5", KZ_AUTH_HMAC_MD5 },           { "hmac-sha1", KZ_AUTH_HMAC_SHA1 },
-	{ "hmac-sha2-256", KZ_AUTH_HMAC_SHA2_256 }, { "hmac-sha2-384", KZ_AUTH_HMAC_SHA2_384 },
-	{ "hmac-sha2-512", KZ_AUTH_HMAC_SHA2_512 }, { NULL, 0 },
-};
-
-static const struct kwmap group_map[] = {
-	{ "none", KZ_GROUP_NONE },         { "modp768", KZ_GROUP_MODP768 },
-	{ "modp1024", KZ_GROUP_MODP1024 }, { "modp1536", KZ_GROUP_MODP1536 },
-	{ "modp2048", KZ_GROUP_MODP2048 }, { "modp3072", KZ_GROUP_MODP3072 },
-	{ "modp4096", KZ_GROUP_MODP4096 }, { "ecp256", KZ_GROUP_ECP256 },
-	{ "ecp384", KZ_GROUP_ECP384 },     { NULL, 0 },
-};
-
-/* ---- ike proposal ---- */
-
-#define CUR(type, finder, what)                                                        \
-	type *p = finder(s->cfg, s->ctx_name);                                         \
-	if (!p)                                                                        \
-		return cli_fail(err, a, NULL, KZ_ENOENT, what " %s no longer exists",  \
-				s->ctx_name);                                          \
-	s->effects |= CLI_EFF_IKE
-
-H(h_ikep_enc)
-{
-	CUR(struct kz_ike_proposal, kz_find_ike_proposal, "ike proposal");
-	p->enc = is_no(a) ? KZ_DEF_IKE_ENC : (enum kz_enc)kw_lookup(enc_map, a, KZ_DEF_IKE_ENC);
-	return 0;
-}
-
-H(h_ikep_hash)
-{
-	CUR(struct kz_ike_proposal, kz_find_ike_proposal, "ike proposal");
-	p->hash = is_no(a) ? KZ_DEF_IKE_HASH
-			   : (enum kz_hash)kw_lookup(hash_map, a, KZ_DEF_IKE_HASH);
-	return 0;
-}
-
-H(h_ikep_group)
-{
-	CUR(struct kz_ike_proposal, kz_find_ike_proposal, "ike proposal");
-	p->group = is_no(a) ? KZ_DEF_IKE_GROUP
-			    : (enum kz_group)kw_lookup(group_map, a, KZ_DEF_IKE_GROUP);
-	return 0;
-}
-
-H(h_ikep_lifetime)
-{
-	CUR(struct kz_ike_proposal, kz_find_ike_proposal, "ike proposal");
-	p->lifetime = is_no(a) ? KZ_DEF_IKE_LIFETIME : (uint32_t)cli_arg_num(a, "SECONDS");
-	return 0;
-}
-
-/* ---- ike policy ---- */
-
-H(h_ikepol_mode)
-{
-	CUR(struct kz_ike_policy, kz_find_ike_policy, "ike policy");
-	p->mode = !is_no(a) && cli_has(a, "aggressive") ? KZ_MODE_AGGRESSIVE : KZ_MODE_MAIN;
-	return 0;
-}
-
-static int set_refs(char refs[][KZ_NAME_MAX], unsigned *n, const struct cli_args *a,
-		    const char *var, struct cli_error *err)
-{
-	size_t cnt = cli_arg_count(a, var);
-
-	if (cnt > KZ_MAX_REFS)
-		return cli_fail(err, a, var, KZ_ETOOBIG, "at most %d proposals", KZ_MAX_REFS);
-	for (size_t i = 0; i < cnt; i++)
-		for (size_t j = 0; j < i; j++)
-			if (!strcmp(cli_arg_n(a, var, i), cli_arg_n(a, var, j)))
-				return cli_fail(err, a, var, KZ_EEXIST,
-						"proposal %s is listed twice", cli_arg_n(a, var, i));
-	for (size_t i = 0; i < cnt; i++)
-		kz_strlcpy(refs[i], cli_arg_n(a, var, i), KZ_NAME_MAX);
-	*n = (unsigned)cnt;
-	return 0;
-}
-
-H(h_ikepol_proposal)
-{
-	CUR(struct kz_ike_policy, kz_find_ike_policy, "ike policy");
-	if (is_no(a)) {
-		p->nproposals = 0;
-		return 0;
-	}
-	return set_refs(p->proposals, &p->nproposals, a, "IKE-PROPOSAL", err);
-}
-
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-H(h_ikepol_psk)
-{
-	const char *sec = cli_arg(a, "SECRET");
-	struct kz_psk psk = { 0 };
-	size_t n;
-
-	s->secret = true;
-	CUR(struct kz_ike_policy, kz_find_ike_policy, "ike policy");
-	if (is_no(a)) {
-		kz_wipe(&p->psk, sizeof(p->psk));
-		return 0;
-	}
-	n = strlen(sec);
-	psk.set = true;
-	if (cli_has(a, "hex")) {
-		const char *h = sec;
-
-		if (!strncasecmp(h, "0x", 2))
-			h += 2;
-		n = strlen(h);
-		if (n == 0 || n % 2 || n / 2 > KZ_PSK_MAX)
-			return cli_fail(err, a, "SECRET", KZ_EINVAL,
-					"a hex key is an even number of hex digits (2-512)");
-		for (size_t i = 0; i < n; i += 2) {
-			int hi = hexval((unsigned char)h[i]), lo = hexval((unsigned char)h[i + 1]);
-
-			if (hi < 0 || lo < 0) {
-				kz_wipe(&psk, sizeof(psk));
-				return cli_fail(err, a, "SECRET", KZ_EINVAL,
-						"a hex key may contain only 0-9 a-f");
-			}
-			psk.key[i / 2] = (uint8_t)(hi << 4 | lo);
-		}
-		psk.len = n / 2;
-		psk.hex = true;
-		for (size_t i = 0; i < n; i++)
-			psk.text[i] = (char)tolower((unsigned char)h[i]);
-	} else {
-		if (n > KZ_PSK_MAX)
-			return cli_fail(err, a, "SECRET", KZ_EINVAL,
-					"an ascii key is at most %d characters", KZ_PSK_MAX);
-		memcpy(psk.key, sec, n);
-		psk.len = n;
-		memcpy(psk.text, sec, n);
-	}
-	p->psk = psk;
-	kz_wipe(&psk, sizeof(psk));
-	return 0;
-}
-
-static int get_ident(const struct cli_args *a, struct kz_ident *id)
-{
-	memset(id, 0, sizeof(*id));
-	if (cli_has(a, "key-id")) {
-		id->type = KZ_ID_KEY_ID;
-		kz_strlcpy(id->value, cli_arg(a, "STRING"), sizeof(id->value));
-	} else if (cli_has(a, "fqdn")) {
-		id->type = KZ_ID_FQDN;
-		kz_strlcpy(id->value, cli_arg(a, "FQDN"), sizeof(id->value));
-	} else if (cli_has(a, "user-fqdn")) {
-		id->type = KZ_ID_USER_FQDN;
-		kz_strlcpy(id->value, cli_arg(a, "USER@FQDN"), sizeof(id->value));
-	} else {
-		id->type = KZ_ID_ADDRESS;
-		inet_pton(AF_INET, cli_arg(a, "A.B.C.D"), &id->addr);
-	}
-	return 0;
-}
-
-H(h_ikepol_local_id)
-{
-	CUR(struct kz_ike_policy, kz_find_ike_policy, "ike policy");
-	if (is_no(a))
-		memset(&p->local_id, 0, sizeof(p->local_id));
-	else
-		get_ident(a, &p->local_id);
-	return 0;
-}
-
-H(h_ikepol_remote_id)
-{
-	CUR(struct kz_ike_policy, kz_find_ike_policy, "ike policy");
-	if (is_no(a))
-		memset(&p->remote_id, 0, sizeof(p->remote_id));
-	else
-		get_ident(a, &p->remote_id);
-	return 0;
-}
-
-H(h_ikepol_natt)
-{
-	CUR(struct kz_ike_policy, kz_find_ike_policy, "ike policy");
-	if (is_no(a)) {
-		p->natt = false;
-		p->keepalive = KZ_DEF_KEEPALIVE;
-		return 0;
-	}
-	p->natt = true;
-	p->keepalive = cli_has(a, "keepalive") ? (uint32_t)cli_arg_num(a, "SECONDS")
-					       : KZ_DEF_KEEPALIVE;
-	return 0;
-}
-
-H(h_ikepol_dpd)
-{
-	CUR(struct kz_ike_policy, kz_find_ike_policy, "ike policy");
-	if (is_no(a)) {
-		p->dpd = false;
-		p->dpd_interval = KZ_DEF_DPD_INTERVAL;
-		p->dpd_retry = KZ_DEF_DPD_RETRY;
-		return 0;
-	}
-	p->dpd = true;
-	p->dpd_interval = cli_has(a, "interval") ? (uint32_t)cli_arg_num(a, "SECONDS")
-						 : KZ_DEF_DPD_INTERVAL;
-	p->dpd_retry = cli_has(a, "retry") ? (uint32_t)cli_arg_num(a, "COUNT") : KZ_DEF_DPD_RETRY;
-	return 0;
-}
-
-/* ---- ipsec proposal ---- */
-
-H(h_espp_protocol)
-{
-	CUR(struct kz_ipsec_proposal, kz_find_ipsec_proposal, "ipsec proposal");
-	(void)p; /* esp is the only protocol */
-	return 0;
-}
-
-static bool enc_is_gcm(enum kz_enc e)
-{
-	return e == KZ_ENC_AES_GCM_128 || e == KZ_ENC_AES_GCM_256;
-}
-
-H(h_espp_enc)
-{
-	enum kz_enc e;
-
-	CUR(struct kz_ipsec_proposal, kz_find_ipsec_proposal, "ipsec proposal");
-	e = is_no(a) ? KZ_DEF_IPSEC_ENC : (enum kz_enc)kw_lookup(enc_map, a, KZ_DEF_IPSEC_ENC);
-	/* AES-GCM carries its own integrity (RFC 4106); other ciphers need
-	 * an HMAC, the default one if none was chosen. */
-	if (enc_is_gcm(e))
-		p->auth = KZ_AUTH_NONE;
-	else if (p->auth == KZ_AUTH_NONE)
-		p->auth = KZ_DEF_IPSEC_AUTH;
-	p->enc = e;
-	return 0;
-}
-
-H(h_espp_auth)
-{
-	CUR(struct kz_ipsec_proposal, kz_find_ipsec_proposal, "ipsec proposal");
-	if (enc_is_gcm(p->enc)) {
-		if (is_no(a))
-			return 0;
-		return cli_fail(err, a, NULL, KZ_EINVAL,
-				"%s has its own integrity check; authentication is not used with it",
-				kz_enc_name(p->enc));
-	}
-	p->auth = is_no(a) ? KZ_DEF_IPSEC_AUTH
-			   : (enum kz_auth)kw_lookup(auth_map, a, KZ_DEF_IPSEC_AUTH);
-	return 0;
-}
-
-H(h_espp_lifetime)
-{
-	CUR(struct kz_ipsec_proposal, kz_find_ipsec_proposal, "ipsec proposal");
-	if (cli_has(a, "time"))
-		p->lifetime_time = is_no(a) ? KZ_DEF_IPSEC_LIFETIME
-					    : (uint32_t)cli_arg_num(a, "SECONDS");
-	else
-		p->lifetime_kbytes = is_no(a) ? 0 : cli_arg_num(a, "KILOBYTES");
-	return 0;
-}
-
-/* ---- ipsec policy ---- */
-
-H(h_espol_proposal)
-{
-	CUR(struct kz_ipsec_policy, kz_find_ipsec_policy, "ipsec policy");
-	if (is_no(a)) {
-		p->nproposals = 0;
-		return 0;
-	}
-	return set_refs(p->proposals, &p->nproposals, a, "IPSEC-PROPOSAL", err);
-}
-
-H(h_espol_local)
-{
-	struct kz_prefix px;
-	int r;
-
-	CUR(struct kz_ipsec_policy, kz_find_ipsec_policy, "ipsec policy");
-	if (is_no(a)) {
-		memset(&p->local_ts, 0, sizeof(p->local_ts));
-		return 0;
-	}
-	r = get_network(a, &px, err);
-	if (r == 0)
-		p->local_ts = px;
-	return r;
-}
-
-H(h_espol_remote)
-{
-	struct kz_prefix px;
-	int r;
-
-	CUR(struct kz_ipsec_policy, kz_find_ipsec_policy, "ipsec policy");
-	if (is_no(a)) {
-		memset(&p->remote_ts, 0, sizeof(p->remote_ts));
-		return 0;
-	}
-	r = get_network(a, &px, err);
-	if (r == 0)
-		p->remote_ts = px;
-	return r;
-}
-
-H(h_espol_pfs)
-{
-	CUR(struct kz_ipsec_policy, kz_find_ipsec_policy, "ipsec policy");
-	p->pfs = is_no(a) ? KZ_GROUP_NONE : (enum kz_group)kw_lookup(group_map, a, KZ_GROUP_NONE);
-	return 0;
-}
-
-H(h_espol_replay)
-{
-	CUR(struct kz_ipsec_policy, kz_find_ipsec_policy, "ipsec policy");
-	p->replay_window = is_no(a) ? KZ_DEF_REPLAY_WINDOW : (uint32_t)cli_arg_num(a, "BITS");
-	return 0;
-}
-
-/* ---- ipsec profile ---- */
-
-H(h_prof_peer)
-{
-	CUR(struct kz_ipsec_profile, kz_find_profile, "ipsec profile");
-	p->peer_fqdn[0] = '\0';
-	p->peer_addr.s_addr = 0;
-	if (is_no(a)) {
-		p->peer_type = KZ_PEER_UNSET;
-	} else if (cli_has(a, "any")) {
-		p->peer_type = KZ_PEER_ANY;
-	} else if (cli_has(a, "A.B.C.D")) {
-		p->peer_type = KZ_PEER_ADDR;
-		inet_pton(AF_INET, cli_arg(a, "A.B.C.D"), &p->peer_addr);
-	} else {
-		p->peer_type = KZ_PEER_FQDN;
-		kz_strlcpy(p->peer_fqdn, cli_arg(a, "FQDN"), sizeof(p->peer_fqdn));
-	}
-	return 0;
-}
-
-H(h_prof_source)
-{
-	CUR(struct kz_ipsec_profile, kz_find_profile, "ipsec profile");
-	p->source_set = !is_no(a);
-	return 0;
-}
-
-H(h_prof_ike_policy)
-{
-	CUR(struct kz_ipsec_profile, kz_find_profile, "ipsec profile");
-	if (is_no(a))
-		p->ike_policy[0] = '\0';
-	else
-		kz_strlcpy(p->ike_policy, cli_arg(a, "IKE-POLICY"), sizeof(p->ike_policy));
-	s->block_hint = CLI_NODE_IKE_POLICY;
-	return 0;
-}
-
-H(h_prof_ipsec_policy)
-{
-	CUR(struct kz_ipsec_profile, kz_find_profile, "ipsec profile");
-	if (is_no(a))
-		p->ipsec_policy[0] = '\0';
-	else
-		kz_strlcpy(p->ipsec_policy, cli_arg(a, "IPSEC-POLICY"), sizeof(p->ipsec_policy));
-	s->block_hint = CLI_NODE_IPSEC_POLICY;
-	return 0;
-}
-
-H(h_prof_initiate)
-{
-	CUR(struct kz_ipsec_profile, kz_find_profile, "ipsec profile");
-	p->initiate = !is_no(a) && cli_has(a, "on-demand") ? KZ_INITIATE_ON_DEMAND
-							   : KZ_INITIATE_AUTO;
-	return 0;
-}
-
-/* The initiator's back-off after a failure.  Without `max` the ceiling is
- * the default (or the interval itself, when that is longer); a ceiling
- * below the interval is refused, as it would make the interval a lie. */
-H(h_prof_retry)
-{
-	uint32_t ival = KZ_DEF_RETRY_INTERVAL, max = KZ_DEF_RETRY_MAX;
-
-	CUR(struct kz_ipsec_profile, kz_find_profile, "ipsec profile");
-	if (!is_no(a)) {
-		ival = (uint32_t)cli_arg_num(a, "SECONDS");
-		if (cli_has(a, "max"))
-			max = (uint32_t)cli_arg_num(a, "MAX-SECONDS");
-		else if (max < ival)
-			max = ival;
-		if (max < ival)
-			return cli_fail(err, a, "MAX-SECONDS", KZ_ERANGE,
-					"retry max %u is below the retry interval %u", max, ival);
-	}
-	p->retry_interval = ival;
-	p->retry_max = max;
-	return 0;
-}
-
 #define C(n) CLI_IN(CLI_NODE_##n)
-#define IKE_ENC "(aes-cbc-128 | aes-cbc-192 | aes-cbc-256 | 3des-cbc | des-cbc)"
-#define ESP_ENC "(aes-cbc-128 | aes-cbc-192 | aes-cbc-256 | aes-gcm-128 | aes-gcm-256 | 3des-cbc | null)"
-#define HASHES "(md5 | sha1 | sha2-256 | sha2-384 | sha2-512)"
-#define AUTHS "(hmac-sha1 | hmac-sha2-256 | hmac-sha2-384 | hmac-sha2-512 | hmac-md5)"
-#define GROUPS "(modp768 | modp1024 | modp1536 | modp2048 | modp3072 | modp4096 | ecp256 | ecp384)"
-#define IDENT "(key-id STRING | fqdn FQDN | user-fqdn USER@FQDN | address A.B.C.D)"
-#define LIFE "SECONDS:60-604800"
 
 const struct cli_cmd cli_config_cmds[] = {
-	{ C(CONFIG), "hostname HOSTNAME", "Set the host name", h_hostname, -1 },
-	{ C(CONFIG), "no hostname", "Reset the host name", h_hostname, -1 },
+	{ C(CONFIG), "hostname HOSTNAME", "Set the host name", h_hostname, NULL },
+	{ C(CONFIG), "no hostname", "Reset the host name", h_hostname, NULL },
 	{ C(CONFIG), "interface MobileEthernet0.0", "Configure the mobile WAN interface",
-	  h_if_mobile, -1 },
+	  h_if_mobile, NULL },
 	{ C(CONFIG), "no interface MobileEthernet0.0", "Remove the mobile WAN settings",
-	  h_no_if_mobile, -1 },
-	{ C(CONFIG), "interface IPsec<N>", "Configure an IPsec interface", h_if_ipsec, -1 },
-	{ C(CONFIG), "no interface IPsec<N>", "Remove an IPsec interface", h_no_if_ipsec, -1 },
+	  h_no_if_mobile, NULL },
+	{ C(CONFIG), "interface IPsec<N>", "Configure an IPsec interface", h_if_ipsec, NULL },
+	{ C(CONFIG), "no interface IPsec<N>", "Remove an IPsec interface", h_no_if_ipsec, NULL },
 	{ C(CONFIG), "ike proposal IKE-PROPOSAL", "Configure an IKE (phase 1) proposal",
-	  h_ike_proposal, -1 },
+	  h_ike_proposal, NULL },
 	{ C(CONFIG), "no ike proposal IKE-PROPOSAL", "Remove an IKE proposal",
-	  h_no_ike_proposal, -1 },
-	{ C(CONFIG), "ike policy IKE-POLICY", "Configure an IKE policy", h_ike_policy, -1 },
-	{ C(CONFIG), "no ike policy IKE-POLICY", "Remove an IKE policy", h_no_ike_policy, -1 },
+	  h_no_ike_proposal, NULL },
+	{ C(CONFIG), "ike policy IKE-POLICY", "Configure an IKE policy", h_ike_policy, NULL },
+	{ C(CONFIG), "no ike policy IKE-POLICY", "Remove an IKE policy", h_no_ike_policy, NULL },
 	{ C(CONFIG), "ipsec proposal IPSEC-PROPOSAL", "Configure an IPsec (phase 2) proposal",
-	  h_ipsec_proposal, -1 },
+	  h_ipsec_proposal, NULL },
 	{ C(CONFIG), "no ipsec proposal IPSEC-PROPOSAL", "Remove an IPsec proposal",
-	  h_no_ipsec_proposal, -1 },
+	  h_no_ipsec_proposal, NULL },
 	{ C(CONFIG), "ipsec policy IPSEC-POLICY", "Configure an IPsec policy", h_ipsec_policy,
-	  -1 },
+	  NULL },
 	{ C(CONFIG), "no ipsec policy IPSEC-POLICY", "Remove an IPsec policy",
-	  h_no_ipsec_policy, -1 },
+	  h_no_ipsec_policy, NULL },
 	{ C(CONFIG), "ipsec profile PROFILE", "Configure an IPsec profile", h_ipsec_profile,
-	  -1 },
+	  NULL },
 	{ C(CONFIG), "no ipsec profile PROFILE", "Remove an IPsec profile", h_no_ipsec_profile,
-	  -1 },
+	  NULL },
 	{ C(CONFIG), "ip route A.B.C.D/M (IPsec<N> | A.B.C.D | MobileEthernet0.0)",
-	  "Add a static route", h_ip_route, -1 },
+	  "Add a static route", h_ip_route, NULL },
 	{ C(CONFIG), "no ip route A.B.C.D/M [(IPsec<N> | A.B.C.D | MobileEthernet0.0)]",
-	  "Remove a static route", h_no_ip_route, -1 },
-	{ C(CONFIG) | CLI_IN_SUBNODES, "exit", "Leave this mode", h_exit, -1 },
-	{ C(EXEC), "exit", "Leave the console", h_exit, -1 },
-	{ C(EXEC), "quit", "Leave the console", h_exit, -1 },
-	{ C(CONFIG) | CLI_IN_SUBNODES, "end", "Leave configuration mode", h_end, -1 },
-	{ C(EXEC), "configure terminal", "Enter configuration mode", h_configure, -1 },
+	  "Remove a static route", h_no_ip_route, NULL },
+	{ C(CONFIG) | CLI_IN_SUBNODES, "exit", "Leave this mode", h_exit, NULL },
+	{ C(EXEC), "exit", "Leave the console", h_exit, NULL },
+	{ C(EXEC), "quit", "Leave the console", h_exit, NULL },
+	{ C(CONFIG) | CLI_IN_SUBNODES, "end", "Leave configuration mode", h_end, NULL },
+	{ C(EXEC), "configure terminal", "Enter configuration mode", h_configure, NULL },
 
 	{ C(IF_MOBILE), "device LINUX-IFNAME", "The Linux network device of this interface",
-	  h_mobile_device, -1 },
-	{ C(IF_MOBILE), "no device", "Unbind the Linux network device", h_mobile_device, -1 },
+	  h_mobile_device, NULL },
+	{ C(IF_MOBILE), "no device", "Unbind the Linux network device", h_mobile_device, NULL },
 	{ C(IF_MOBILE), "[no] shutdown", "Set the interface down (no: up)", h_mobile_shutdown,
-	  -1 },
+	  NULL },
 
 	{ C(IF_IPSEC), "ipsec map PROFILE", "Map an IPsec profile to this interface",
-	  h_ipsec_map, -1 },
-	{ C(IF_IPSEC), "no ipsec map [PROFILE]", "Unmap the IPsec profile", h_ipsec_map, -1 },
+	  h_ipsec_map, NULL },
+	{ C(IF_IPSEC), "no ipsec map [PROFILE]", "Unmap the IPsec profile", h_ipsec_map, NULL },
 	{ C(IF_IPSEC), "ip address A.B.C.D/M", "Set the interface address", h_ipsec_address,
-	  -1 },
+	  NULL },
 	{ C(IF_IPSEC), "no ip address [A.B.C.D/M]", "Remove the interface address",
-	  h_ipsec_address, -1 },
-	{ C(IF_IPSEC), "mtu BYTES:576-9000", "Set the MTU", h_ipsec_mtu, -1 },
-	{ C(IF_IPSEC), "no mtu", "Derive the MTU from the WAN and the SA", h_ipsec_mtu, -1 },
+	  h_ipsec_address, NULL },
+	{ C(IF_IPSEC), "mtu BYTES:576-9000", "Set the MTU", h_ipsec_mtu, NULL },
+	{ C(IF_IPSEC), "no mtu", "Derive the MTU from the WAN and the SA", h_ipsec_mtu, NULL },
 	{ C(IF_IPSEC), "tcp-mss (auto | BYTES:536-8960)", "Clamp the TCP MSS", h_ipsec_mss,
-	  -1 },
-	{ C(IF_IPSEC), "no tcp-mss", "Do not clamp the TCP MSS", h_ipsec_mss, -1 },
+	  NULL },
+	{ C(IF_IPSEC), "no tcp-mss", "Do not clamp the TCP MSS", h_ipsec_mss, NULL },
 	{ C(IF_IPSEC), "[no] shutdown", "Set the interface down (no: up)", h_ipsec_shutdown,
-	  -1 },
-
-	{ C(IKE_PROPOSAL), "encryption " IKE_ENC, "Encryption algorithm", h_ikep_enc, -1 },
-	{ C(IKE_PROPOSAL), "no encryption", "Default encryption (aes-cbc-256)", h_ikep_enc, -1 },
-	{ C(IKE_PROPOSAL), "hash " HASHES, "Hash algorithm", h_ikep_hash, -1 },
-	{ C(IKE_PROPOSAL), "no hash", "Default hash (sha2-256)", h_ikep_hash, -1 },
-	{ C(IKE_PROPOSAL), "group " GROUPS, "Diffie-Hellman group", h_ikep_group, -1 },
-	{ C(IKE_PROPOSAL), "no group", "Default group (modp2048)", h_ikep_group, -1 },
-	{ C(IKE_PROPOSAL), "lifetime " LIFE, "IKE SA lifetime", h_ikep_lifetime, -1 },
-	{ C(IKE_PROPOSAL), "no lifetime", "Default lifetime (28800)", h_ikep_lifetime, -1 },
-
-	{ C(IKE_POLICY), "exchange-mode (main | aggressive)", "Phase 1 exchange mode",
-	  h_ikepol_mode, -1 },
-	{ C(IKE_POLICY), "no exchange-mode", "Default exchange mode (main)", h_ikepol_mode, -1 },
-	{ C(IKE_POLICY), "proposal IKE-PROPOSAL...", "IKE proposals in order of preference",
-	  h_ikepol_proposal, -1 },
-	{ C(IKE_POLICY), "no proposal", "Remove the proposals", h_ikepol_proposal, -1 },
-	{ C(IKE_POLICY), "pre-shared-key (ascii | hex) SECRET", "Pre-shared key",
-	  h_ikepol_psk, -1 },
-	{ C(IKE_POLICY), "no pre-shared-key", "Remove the pre-shared key", h_ikepol_psk, -1 },
-	{ C(IKE_POLICY), "local-id " IDENT, "Identity this gateway sends", h_ikepol_local_id,
-	  -1 },
-	{ C(IKE_POLICY), "no local-id", "Send the source address as identity",
-	  h_ikepol_local_id, -1 },
-	{ C(IKE_POLICY), "remote-id " IDENT, "Identity expected from the peer",
-	  h_ikepol_remote_id, -1 },
-	{ C(IKE_POLICY), "no remote-id", "Accept the identity the peer sends",
-	  h_ikepol_remote_id, -1 },
-	{ C(IKE_POLICY), "nat-traversal [keepalive SECONDS:1-3600]", "Enable NAT-Traversal",
-	  h_ikepol_natt, -1 },
-	{ C(IKE_POLICY), "no nat-traversal", "Disable NAT-Traversal", h_ikepol_natt, -1 },
-	{ C(IKE_POLICY), "dpd [interval SECONDS:1-3600] [retry COUNT:1-100]",
-	  "Dead Peer Detection (RFC 3706)", h_ikepol_dpd, -1 },
-	{ C(IKE_POLICY), "no dpd", "Disable Dead Peer Detection", h_ikepol_dpd, -1 },
-
-	{ C(IPSEC_PROPOSAL), "protocol esp", "IPsec protocol", h_espp_protocol, -1 },
-	{ C(IPSEC_PROPOSAL), "encryption " ESP_ENC, "Encryption algorithm", h_espp_enc, -1 },
-	{ C(IPSEC_PROPOSAL), "no encryption", "Default encryption (aes-cbc-256)", h_espp_enc,
-	  -1 },
-	{ C(IPSEC_PROPOSAL), "authentication " AUTHS, "Integrity algorithm", h_espp_auth, -1 },
-	{ C(IPSEC_PROPOSAL), "no authentication", "Default integrity (hmac-sha2-256)",
-	  h_espp_auth, -1 },
-	{ C(IPSEC_PROPOSAL), "lifetime time " LIFE, "IPsec SA lifetime in seconds",
-	  h_espp_lifetime, -1 },
-	{ C(IPSEC_PROPOSAL), "lifetime bytes KILOBYTES:1-4294967295",
-	  "IPsec SA lifetime in kilobytes", h_espp_lifetime, -1 },
-	{ C(IPSEC_PROPOSAL), "no lifetime (time | bytes)", "Default lifetime", h_espp_lifetime,
-	  -1 },
-
-	{ C(IPSEC_POLICY), "proposal IPSEC-PROPOSAL...", "IPsec proposals in order of preference",
-	  h_espol_proposal, -1 },
-	{ C(IPSEC_POLICY), "no proposal", "Remove the proposals", h_espol_proposal, -1 },
-	{ C(IPSEC_POLICY), "local-id A.B.C.D/M", "Local protected network", h_espol_local, -1 },
-	{ C(IPSEC_POLICY), "no local-id", "Remove the local network", h_espol_local, -1 },
-	{ C(IPSEC_POLICY), "remote-id A.B.C.D/M", "Remote protected network", h_espol_remote,
-	  -1 },
-	{ C(IPSEC_POLICY), "no remote-id", "Remove the remote network", h_espol_remote, -1 },
-	{ C(IPSEC_POLICY), "pfs (none | modp768 | modp1024 | modp1536 | modp2048 | modp3072 | modp4096 | ecp256 | ecp384)",
-	  "Perfect forward secrecy group", h_espol_pfs, -1 },
-	{ C(IPSEC_POLICY), "no pfs", "No perfect forward secrecy", h_espol_pfs, -1 },
-	{ C(IPSEC_POLICY), "anti-replay window BITS:0-1024", "Replay window (0: off)",
-	  h_espol_replay, -1 },
-	{ C(IPSEC_POLICY), "no anti-replay window", "Default replay window (64)",
-	  h_espol_replay, -1 },
-
-	{ C(IPSEC_PROFILE), "peer (any | A.B.C.D | FQDN)",
-	  "The peer: any (responder), or its address or name (initiator)", h_prof_peer, -1 },
-	{ C(IPSEC_PROFILE), "no peer", "Remove the peer", h_prof_peer, -1 },
-	{ C(IPSEC_PROFILE), "source-interface MobileEthernet0.0", "The WAN interface to use",
-	  h_prof_source, -1 },
-	{ C(IPSEC_PROFILE), "no source-interface", "Remove the source interface",
-	  h_prof_source, -1 },
-	{ C(IPSEC_PROFILE), "ike policy IKE-POLICY", "The IKE policy of this profile",
-	  h_prof_ike_policy, -1 },
-	{ C(IPSEC_PROFILE), "no ike policy", "Remove the IKE policy", h_prof_ike_policy, -1 },
-	{ C(IPSEC_PROFILE), "ipsec policy IPSEC-POLICY", "The IPsec policy of this profile",
-	  h_prof_ipsec_policy, -1 },
-	{ C(IPSEC_PROFILE), "no ipsec policy", "Remove the IPsec policy", h_prof_ipsec_policy,
-	  -1 },
-	{ C(IPSEC_PROFILE), "initiate (auto | on-demand)",
-	  "When to negotiate: at start-up or on the first packet", h_prof_initiate, -1 },
-	{ C(IPSEC_PROFILE), "no initiate", "Default (auto)", h_prof_initiate, -1 },
-	{ C(IPSEC_PROFILE), "retry interval SECONDS:1-3600 [max MAX-SECONDS:1-86400]",
-	  "Back-off after a failed negotiation: first wait, doubled up to max", h_prof_retry,
-	  -1 },
-	{ C(IPSEC_PROFILE), "no retry", "Default back-off (interval 5, max 600)", h_prof_retry,
-	  -1 },
+	  NULL },
 };
 
 const size_t cli_config_ncmds = sizeof(cli_config_cmds) / sizeof(cli_config_cmds[0]);

@@ -1,12 +1,12 @@
-/* engine.c - the grammar engine: grammar strings become small NFAs; a line
- * is matched against every command of the session's node at once.
+/* engine.c - the grammar engine: the command rows, their grammar strings
+ * compiled into small NFAs (grammar.c), and the nodes; a line is matched
+ * against every command of the session's node at once.
  *
  * Matching keeps, for each word position, the set of NFA states reached and
  * the state that consumed the previous word, so a full match yields the
  * binding of every word without backtracking, a failed match knows how far
  * it got and what was expected there, and completion and `?` help are the
  * consuming states active after the words typed so far. */
-#include <ctype.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,248 +14,12 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../lib/emit.h"
 #include "../lib/err.h"
 #include "../lib/log.h"
 #include "../lib/mem.h"
 #include "cli_int.h"
-
-#define NFA_MAX 160
-#define NFA_OUT 12
-
-enum { S_EPS, S_LIT, S_VAR, S_MATCH };
-
-struct nstate {
-	uint8_t type;
-	uint8_t nout;
-	int16_t out[NFA_OUT];
-	const char *text; /* keyword or VAR name, in the grammar string */
-	size_t len;
-	const struct cli_vartype *vt;
-	long long lo, hi;
-};
-
-struct nfa {
-	struct nstate st[NFA_MAX];
-	int nst;
-	int start;
-};
-
-/* Grammar AST, parsed before compiling backwards into the NFA. */
-enum { A_SEQ, A_ALT, A_OPT, A_WORD };
-#define AST_MAX 128
-#define AST_KIDS 16
-
-struct ast {
-	uint8_t type;
-	bool repeat;
-	const char *text;
-	size_t len;
-	int kids[AST_KIDS];
-	int nkids;
-};
-
-struct gparser {
-	const char *g;
-	size_t pos;
-	struct ast a[AST_MAX];
-	int na;
-	const char *err;
-};
-
-static int ast_new(struct gparser *p, int type)
-{
-	if (p->na == AST_MAX) {
-		p->err = "grammar too large";
-		return -1;
-	}
-	memset(&p->a[p->na], 0, sizeof(p->a[0]));
-	p->a[p->na].type = (uint8_t)type;
-	return p->na++;
-}
-
-static void ast_add(struct gparser *p, int parent, int kid)
-{
-	if (p->a[parent].nkids == AST_KIDS) {
-		p->err = "too many items in a grammar group";
-		return;
-	}
-	p->a[parent].kids[p->a[parent].nkids++] = kid;
-}
-
-static char gpeek(struct gparser *p)
-{
-	while (p->g[p->pos] == ' ')
-		p->pos++;
-	return p->g[p->pos];
-}
-
-static int parse_alt(struct gparser *p);
-
-static int parse_seq(struct gparser *p)
-{
-	int seq = ast_new(p, A_SEQ);
-
-	while (seq >= 0 && !p->err) {
-		char c = gpeek(p);
-		int item;
-
-		if (!c || c == ')' || c == ']' || c == '|')
-			break;
-		if (c == '(' || c == '[') {
-			p->pos++;
-			item = parse_alt(p);
-			if (item < 0)
-				return -1;
-			if (gpeek(p) != (c == '(' ? ')' : ']')) {
-				p->err = "unbalanced bracket";
-				return -1;
-			}
-			p->pos++;
-			if (c == '[') {
-				int opt = ast_new(p, A_OPT);
-
-				if (opt < 0)
-					return -1;
-				ast_add(p, opt, item);
-				item = opt;
-			}
-		} else {
-			size_t st = p->pos;
-
-			item = ast_new(p, A_WORD);
-			if (item < 0)
-				return -1;
-			while (p->g[p->pos] && !strchr(" ()[]|", p->g[p->pos]))
-				p->pos++;
-			p->a[item].text = p->g + st;
-			p->a[item].len = p->pos - st;
-			if (p->a[item].len > 3 &&
-			    memcmp(p->g + p->pos - 3, "...", 3) == 0) {
-				p->a[item].repeat = true;
-				p->a[item].len -= 3;
-			}
-		}
-		ast_add(p, seq, item);
-	}
-	return p->err ? -1 : seq;
-}
-
-static int parse_alt(struct gparser *p)
-{
-	int alt = ast_new(p, A_ALT);
-
-	if (alt < 0)
-		return -1;
-	for (;;) {
-		int seq = parse_seq(p);
-
-		if (seq < 0)
-			return -1;
-		ast_add(p, alt, seq);
-		if (gpeek(p) != '|')
-			break;
-		p->pos++;
-	}
-	return p->err ? -1 : alt;
-}
-
-static int nfa_new(struct nfa *n, int type)
-{
-	if (n->nst == NFA_MAX)
-		return -1;
-	memset(&n->st[n->nst], 0, sizeof(n->st[0]));
-	n->st[n->nst].type = (uint8_t)type;
-	return n->nst++;
-}
-
-static int nfa_out(struct nfa *n, int from, int to)
-{
-	if (from < 0 || to < 0 || n->st[from].nout == NFA_OUT)
-		return -1;
-	n->st[from].out[n->st[from].nout++] = (int16_t)to;
-	return 0;
-}
-
-/* A VAR word is NAME, NAME:lo-hi; anything else is a keyword. */
-static int word_state(struct nfa *n, const struct ast *w)
-{
-	const char *colon = memchr(w->text, ':', w->len);
-	size_t nlen = colon ? (size_t)(colon - w->text) : w->len;
-	const struct cli_vartype *vt = cli_vartype_find(w->text, nlen);
-	int s = nfa_new(n, vt ? S_VAR : S_LIT);
-
-	if (s < 0)
-		return -1;
-	n->st[s].text = w->text;
-	n->st[s].len = nlen;
-	n->st[s].vt = vt;
-	n->st[s].lo = 0;
-	n->st[s].hi = 4294967295LL;
-	if (colon) {
-		if (!vt || sscanf(colon + 1, "%lld-%lld", &n->st[s].lo, &n->st[s].hi) != 2)
-			return -1;
-	}
-	return s;
-}
-
-/* Compiles AST node i so that it continues to state next; returns its
- * entry state. */
-static int compile(struct nfa *n, const struct gparser *p, int i, int next)
-{
-	const struct ast *a = &p->a[i];
-	int s, e;
-
-	switch (a->type) {
-	case A_WORD:
-		s = word_state(n, a);
-		if (s < 0)
-			return -1;
-		if (a->repeat) {
-			/* VAR... : one or more; the loop state goes back or on. */
-			e = nfa_new(n, S_EPS);
-			if (nfa_out(n, s, e) < 0 || nfa_out(n, e, next) < 0 || nfa_out(n, e, s) < 0)
-				return -1;
-		} else if (nfa_out(n, s, next) < 0) {
-			return -1;
-		}
-		return s;
-	case A_SEQ:
-		for (int k = a->nkids - 1; k >= 0; k--) {
-			next = compile(n, p, a->kids[k], next);
-			if (next < 0)
-				return -1;
-		}
-		return next;
-	case A_ALT:
-		if (a->nkids == 1)
-			return compile(n, p, a->kids[0], next);
-		e = nfa_new(n, S_EPS);
-		for (int k = 0; k < a->nkids; k++)
-			if (nfa_out(n, e, compile(n, p, a->kids[k], next)) < 0)
-				return -1;
-		return e;
-	case A_OPT:
-		e = nfa_new(n, S_EPS);
-		if (nfa_out(n, e, compile(n, p, a->kids[0], next)) < 0 || nfa_out(n, e, next) < 0)
-			return -1;
-		return e;
-	}
-	return -1;
-}
-
-static int nfa_build(struct nfa *n, const char *grammar)
-{
-	struct gparser p = { .g = grammar };
-	int root, match;
-
-	root = parse_alt(&p);
-	if (root < 0 || gpeek(&p) != '\0')
-		return -1;
-	n->nst = 0;
-	match = nfa_new(n, S_MATCH);
-	n->start = compile(n, &p, root, match);
-	return n->start < 0 ? -1 : 0;
-}
+#include "grammar.h"
 
 /* All commands, compiled once. */
 struct ccmd {
@@ -266,26 +30,58 @@ struct ccmd {
 static struct ccmd *compiled;
 static size_t ncompiled;
 static pthread_once_t compile_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t install_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The tables of cli_install(), the config commands first. */
+#define CLI_MAX_TABLES 8
+static struct {
+	const struct cli_cmd *v;
+	size_t n;
+} tables[CLI_MAX_TABLES];
+static size_t ntables;
+
+static void compile_rows(const struct cli_cmd *rows, size_t n)
+{
+	struct ccmd *v = realloc(compiled, (ncompiled + n) * sizeof(*v));
+
+	if (!v)
+		abort();
+	compiled = v;
+	for (size_t i = 0; i < n; i++) {
+		memset(&compiled[ncompiled], 0, sizeof(compiled[ncompiled]));
+		if (nfa_build(&compiled[ncompiled].nfa, rows[i].grammar) < 0) {
+			/* A broken grammar is a bug in the tables; tests catch it. */
+			fprintf(stderr, "kizuna: bad grammar: %s\n", rows[i].grammar);
+			abort();
+		}
+		compiled[ncompiled++].cmd = &rows[i];
+	}
+}
 
 static void compile_all(void)
 {
-	size_t total = cli_config_ncmds + cli_exec_ncmds, k = 0;
+	pthread_mutex_lock(&install_lock);
+	compile_rows(cli_config_cmds, cli_config_ncmds);
+	compile_rows(cli_ike_cmds, cli_ike_ncmds);
+	for (size_t t = 0; t < ntables; t++)
+		compile_rows(tables[t].v, tables[t].n);
+	pthread_mutex_unlock(&install_lock);
+}
 
-	compiled = calloc(total, sizeof(*compiled));
-	if (!compiled)
+void cli_install(const struct cli_cmd *rows, size_t n)
+{
+	pthread_mutex_lock(&install_lock);
+	for (size_t t = 0; t < ntables; t++)
+		if (tables[t].v == rows)
+			goto out; /* installed already */
+	if (ntables == CLI_MAX_TABLES)
 		abort();
-	for (size_t i = 0; i < total; i++) {
-		const struct cli_cmd *c = i < cli_config_ncmds ? &cli_config_cmds[i]
-							   : &cli_exec_cmds[i - cli_config_ncmds];
-
-		if (nfa_build(&compiled[k].nfa, c->grammar) < 0) {
-			/* A broken grammar is a bug in the tables; tests catch it. */
-			fprintf(stderr, "kizuna: bad grammar: %s\n", c->grammar);
-			abort();
-		}
-		compiled[k++].cmd = c;
-	}
-	ncompiled = k;
+	tables[ntables].v = rows;
+	tables[ntables++].n = n;
+	if (ncompiled) /* compile_all ran: add these now */
+		compile_rows(rows, n);
+out:
+	pthread_mutex_unlock(&install_lock);
 }
 
 /* ---- matching ---- */
@@ -496,25 +292,51 @@ void cli_session_init(struct cli_session *s, struct kz_config *cfg, enum cli_nod
 	kz_strlcpy(s->lang, "en", sizeof(s->lang));
 }
 
-void cli_prompt(const struct cli_session *s, char *out, size_t len)
+/* The nodes: their parents and their part of the prompt. */
+static const struct {
+	enum cli_node parent;
+	const char *prompt;
+} node_defs[CLI_NODE_COUNT] = {
+	[CLI_NODE_EXEC] = { CLI_NODE_COUNT, "" },
+	[CLI_NODE_CONFIG] = { CLI_NODE_EXEC, "(config)" },
+	[CLI_NODE_IF_MOBILE] = { CLI_NODE_CONFIG, "(config-if)" },
+	[CLI_NODE_IF_IPSEC] = { CLI_NODE_CONFIG, "(config-if)" },
+	[CLI_NODE_IKE_PROPOSAL] = { CLI_NODE_CONFIG, "(config-ike-proposal)" },
+	[CLI_NODE_IKE_POLICY] = { CLI_NODE_CONFIG, "(config-ike-policy)" },
+	[CLI_NODE_IPSEC_PROPOSAL] = { CLI_NODE_CONFIG, "(config-ipsec-proposal)" },
+	[CLI_NODE_IPSEC_POLICY] = { CLI_NODE_CONFIG, "(config-ipsec-policy)" },
+	[CLI_NODE_IPSEC_PROFILE] = { CLI_NODE_CONFIG, "(config-ipsec-profile)" },
+};
+
+enum cli_node cli_node_parent(enum cli_node n)
 {
-	static const char *const mode[CLI_NODE_COUNT] = {
-		[CLI_NODE_EXEC] = "",
-		[CLI_NODE_CONFIG] = "(config)",
-		[CLI_NODE_IF_MOBILE] = "(config-if)",
-		[CLI_NODE_IF_IPSEC] = "(config-if)",
-		[CLI_NODE_IKE_PROPOSAL] = "(config-ike-proposal)",
-		[CLI_NODE_IKE_POLICY] = "(config-ike-policy)",
-		[CLI_NODE_IPSEC_PROPOSAL] = "(config-ipsec-proposal)",
-		[CLI_NODE_IPSEC_POLICY] = "(config-ipsec-policy)",
-		[CLI_NODE_IPSEC_PROFILE] = "(config-ipsec-profile)",
-	};
-	snprintf(out, len, "%s%s#", s->cfg ? s->cfg->hostname : "kizuna", mode[s->node]);
+	return (unsigned)n < CLI_NODE_COUNT ? node_defs[n].parent : CLI_NODE_COUNT;
 }
 
+void cli_prompt(const struct cli_session *s, char *out, size_t len)
+{
+	snprintf(out, len, "%s%s#", s->cfg ? s->cfg->hostname : "kizuna",
+		 node_defs[s->node].prompt);
+}
+
+/* A block inside config mode (an interface, a proposal, ...). */
 static bool node_is_sub(enum cli_node n)
 {
-	return (CLI_IN(n) & CLI_IN_SUBNODES) != 0;
+	return cli_node_parent(n) == CLI_NODE_CONFIG;
+}
+
+/* Where a line is looked for: the current node, then its ancestors (a
+ * top-level command leaves the block, an exec command runs from config
+ * mode); exec only where exec commands may run (run: to execute, not
+ * for help). */
+static int node_chain(const struct cli_session *s, bool run, enum cli_node *v)
+{
+	int n = 0;
+
+	for (enum cli_node x = s->node; x != CLI_NODE_COUNT && n < 3; x = cli_node_parent(x))
+		if (n == 0 || x != CLI_NODE_EXEC || (s->exec && !(run && s->file_mode)))
+			v[n++] = x;
+	return n;
 }
 
 /* One pass of matching over the commands of a node. */
@@ -533,7 +355,7 @@ static bool cmd_visible(const struct cli_session *s, const struct ccmd *c, enum 
 {
 	if (!(c->cmd->nodes & CLI_IN(node)))
 		return false;
-	if (c->cmd->exec_id >= 0 && (s->file_mode || !s->ops))
+	if (c->cmd->exec && (s->file_mode || !s->exec))
 		return false;
 	return true;
 }
@@ -717,9 +539,15 @@ static void explain(const struct cli_session *s, enum cli_node node, const struc
 static int run_match(struct cli_session *s, const struct ccmd *c, const struct cli_args *a,
 		     struct strbuf *out, struct cli_error *err)
 {
-	if (c->cmd->exec_id >= 0 && !c->cmd->fn)
-		return s->ops->exec(s, (enum cli_exec_id)c->cmd->exec_id, a, out);
-	return c->cmd->fn(s, a, out, err);
+	struct emit e;
+	int r;
+
+	if (!c->cmd->exec)
+		return c->cmd->fn(s, a, out, err);
+	emit_init(&e, out, cli_has(a, "json"));
+	r = c->cmd->exec(s, a, &e);
+	emit_done(&e);
+	return r;
 }
 
 int cli_execute(struct cli_session *s, const char *line, struct strbuf *out,
@@ -758,7 +586,7 @@ int cli_execute(struct cli_session *s, const char *line, struct strbuf *out,
 		memmove(&w->w[0], &w->w[1], (w->n - 1) * sizeof(w->w[0]));
 		w->n--;
 		node_match(s, CLI_NODE_EXEC, w, m, nm);
-		if (nm->best && nm->nbest == 1 && !nm->best->cmd->fn) {
+		if (nm->best && nm->nbest == 1 && nm->best->cmd->exec) {
 			r = run_match(s, nm->best, &nm->args, out, err);
 		} else {
 			explain(s, CLI_NODE_EXEC, w, nm, m, err);
@@ -773,13 +601,7 @@ int cli_execute(struct cli_session *s, const char *line, struct strbuf *out,
 		r = 0;
 		goto out;
 	}
-	/* The current node first, then its parent (a top-level command
-	 * leaves the block), then exec commands from config mode. */
-	tried[ntried++] = s->node;
-	if (node_is_sub(s->node))
-		tried[ntried++] = CLI_NODE_CONFIG;
-	if (s->node != CLI_NODE_EXEC && !s->file_mode && s->ops)
-		tried[ntried++] = CLI_NODE_EXEC;
+	ntried = node_chain(s, true, tried);
 	for (int t = 0; t < ntried; t++) {
 		struct nodematch *cur = t == 0 ? nm : alt;
 
@@ -898,14 +720,9 @@ static int lex_partial(const char *line, struct cli_words *w, const char **parti
 	return 0;
 }
 
-static void partial_nodes(const struct cli_session *s, enum cli_node *nodes, int *n)
+static void partial_nodes(const struct cli_session *s, enum cli_node *v, int *n)
 {
-	*n = 0;
-	nodes[(*n)++] = s->node;
-	if (node_is_sub(s->node))
-		nodes[(*n)++] = CLI_NODE_CONFIG;
-	if (s->node != CLI_NODE_EXEC && s->ops)
-		nodes[(*n)++] = CLI_NODE_EXEC;
+	*n = node_chain(s, false, v);
 }
 
 /* What may come next after the words of line, offered node by node

@@ -4,8 +4,11 @@
 #include "render.h"
 
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "../lib/emit.h"
 
 void kz_put_word(struct strbuf *out, const char *s)
 {
@@ -243,166 +246,190 @@ void kz_render_config(const struct kz_config *c, struct strbuf *out)
 	sb_puts(out, "end\n");
 }
 
-static void json_ident(struct strbuf *out, const struct kz_ident *id)
+/* ---- `show running-config json` ---- */
+
+static void json_ident(struct emit *e, const char *key, const struct kz_ident *id)
 {
 	static const char *const t[] = { "none", "key-id", "fqdn", "user-fqdn", "address" };
 	char a[INET_ADDRSTRLEN];
 
-	sb_printf(out, "{\"type\":\"%s\"", t[id->type]);
-	if (id->type == KZ_ID_ADDRESS) {
-		inet_ntop(AF_INET, &id->addr, a, sizeof(a));
-		sb_printf(out, ",\"value\":\"%s\"", a);
-	} else if (id->type != KZ_ID_NONE) {
-		sb_puts(out, ",\"value\":");
-		sb_json_str(out, id->value);
-	}
-	sb_puts(out, "}");
+	emit_obj_begin(e, key);
+	emit_str(e, "type", t[id->type], NULL);
+	if (id->type == KZ_ID_ADDRESS)
+		emit_str(e, "value", inet_ntop(AF_INET, &id->addr, a, sizeof(a)), NULL);
+	else if (id->type != KZ_ID_NONE)
+		emit_str(e, "value", id->value, NULL);
+	emit_obj_end(e);
 }
 
-static void json_refs(struct strbuf *out, char refs[][KZ_NAME_MAX], unsigned n)
+static void json_refs(struct emit *e, const char *key, char refs[][KZ_NAME_MAX], unsigned n)
 {
-	sb_puts(out, "[");
-	for (unsigned i = 0; i < n; i++) {
-		if (i)
-			sb_puts(out, ",");
-		sb_json_str(out, refs[i]);
-	}
-	sb_puts(out, "]");
+	emit_list_begin(e, key);
+	for (unsigned i = 0; i < n; i++)
+		emit_str(e, NULL, refs[i], NULL);
+	emit_list_end(e);
 }
 
-static void json_prefix(struct strbuf *out, const struct kz_prefix *p)
+static void json_prefix(struct emit *e, const char *key, const struct kz_prefix *p)
 {
 	char buf[32];
 
-	if (!p->set) {
-		sb_puts(out, "null");
-		return;
+	if (p->set)
+		kz_prefix_str(p, buf, sizeof(buf));
+	emit_str(e, key, p->set ? buf : NULL, NULL);
+}
+
+static void json_ike(struct emit *e, const struct kz_config *c)
+{
+	emit_list_begin(e, "ike_proposals");
+	for (size_t i = 0; i < c->ike_proposals.n; i++) {
+		const struct kz_ike_proposal *p = &c->ike_proposals.v[i];
+
+		emit_obj_begin(e, NULL);
+		emit_str(e, "name", p->name, NULL);
+		emit_str(e, "encryption", kz_enc_name(p->enc), NULL);
+		emit_str(e, "hash", kz_hash_name(p->hash), NULL);
+		emit_str(e, "group", kz_group_name(p->group), NULL);
+		emit_u64(e, "lifetime", p->lifetime, NULL);
+		emit_obj_end(e);
 	}
-	kz_prefix_str(p, buf, sizeof(buf));
-	sb_printf(out, "\"%s\"", buf);
+	emit_list_end(e);
+	emit_list_begin(e, "ike_policies");
+	for (size_t i = 0; i < c->ike_policies.n; i++) {
+		const struct kz_ike_policy *p = &c->ike_policies.v[i];
+
+		emit_obj_begin(e, NULL);
+		emit_str(e, "name", p->name, NULL);
+		emit_str(e, "exchange_mode", kz_mode_name(p->mode), NULL);
+		json_refs(e, "proposals", (char (*)[KZ_NAME_MAX])p->proposals, p->nproposals);
+		emit_bool(e, "pre_shared_key_set", p->psk.set, NULL);
+		json_ident(e, "local_id", &p->local_id);
+		json_ident(e, "remote_id", &p->remote_id);
+		emit_bool(e, "nat_traversal", p->natt, NULL);
+		emit_u64(e, "keepalive", p->keepalive, NULL);
+		emit_bool(e, "dpd", p->dpd, NULL);
+		emit_u64(e, "dpd_interval", p->dpd_interval, NULL);
+		emit_u64(e, "dpd_retry", p->dpd_retry, NULL);
+		emit_obj_end(e);
+	}
+	emit_list_end(e);
+}
+
+static void json_ipsec(struct emit *e, const struct kz_config *c)
+{
+	emit_list_begin(e, "ipsec_proposals");
+	for (size_t i = 0; i < c->ipsec_proposals.n; i++) {
+		const struct kz_ipsec_proposal *p = &c->ipsec_proposals.v[i];
+
+		emit_obj_begin(e, NULL);
+		emit_str(e, "name", p->name, NULL);
+		emit_str(e, "protocol", "esp", NULL);
+		emit_str(e, "encryption", kz_enc_name(p->enc), NULL);
+		emit_str(e, "authentication", kz_auth_name(p->auth), NULL);
+		emit_u64(e, "lifetime_time", p->lifetime_time, NULL);
+		emit_u64(e, "lifetime_kilobytes", p->lifetime_kbytes, NULL);
+		emit_obj_end(e);
+	}
+	emit_list_end(e);
+	emit_list_begin(e, "ipsec_policies");
+	for (size_t i = 0; i < c->ipsec_policies.n; i++) {
+		const struct kz_ipsec_policy *p = &c->ipsec_policies.v[i];
+
+		emit_obj_begin(e, NULL);
+		emit_str(e, "name", p->name, NULL);
+		json_refs(e, "proposals", (char (*)[KZ_NAME_MAX])p->proposals, p->nproposals);
+		json_prefix(e, "local_id", &p->local_ts);
+		json_prefix(e, "remote_id", &p->remote_ts);
+		emit_str(e, "pfs", kz_group_name(p->pfs), NULL);
+		emit_u64(e, "anti_replay_window", p->replay_window, NULL);
+		emit_obj_end(e);
+	}
+	emit_list_end(e);
+	emit_list_begin(e, "ipsec_profiles");
+	for (size_t i = 0; i < c->profiles.n; i++) {
+		const struct kz_ipsec_profile *p = &c->profiles.v[i];
+		char a[INET_ADDRSTRLEN];
+		const char *peer = p->peer_type == KZ_PEER_ANY    ? "any"
+				   : p->peer_type == KZ_PEER_ADDR ? inet_ntop(AF_INET, &p->peer_addr,
+									      a, sizeof(a))
+				   : p->peer_type == KZ_PEER_FQDN ? p->peer_fqdn
+								  : NULL;
+
+		emit_obj_begin(e, NULL);
+		emit_str(e, "name", p->name, NULL);
+		emit_str(e, "peer", peer, NULL);
+		emit_str(e, "source_interface", p->source_set ? KZ_MOBILE_IFNAME : NULL, NULL);
+		emit_str(e, "ike_policy", p->ike_policy, NULL);
+		emit_str(e, "ipsec_policy", p->ipsec_policy, NULL);
+		emit_str(e, "initiate", p->initiate == KZ_INITIATE_ON_DEMAND ? "on-demand" : "auto",
+			 NULL);
+		emit_u64(e, "retry_interval", p->retry_interval, NULL);
+		emit_u64(e, "retry_max", p->retry_max, NULL);
+		emit_obj_end(e);
+	}
+	emit_list_end(e);
+}
+
+static void json_interfaces(struct emit *e, const struct kz_config *c)
+{
+	emit_list_begin(e, "ipsec_interfaces");
+	for (size_t i = 0; i < c->ipsec_ifs.n; i++) {
+		const struct kz_if_ipsec *f = &c->ipsec_ifs.v[i];
+		char name[24];
+
+		snprintf(name, sizeof(name), "IPsec%u", f->unit);
+		emit_obj_begin(e, NULL);
+		emit_str(e, "name", name, NULL);
+		emit_str(e, "map", f->map, NULL);
+		json_prefix(e, "address", &f->address);
+		emit_u64(e, "mtu", f->mtu, NULL);
+		if (f->mss_mode == KZ_MSS_AUTO)
+			emit_str(e, "tcp_mss", "auto", NULL);
+		else if (f->mss_mode == KZ_MSS_FIXED)
+			emit_u64(e, "tcp_mss", f->mss, NULL);
+		else
+			emit_null(e, "tcp_mss", NULL);
+		emit_bool(e, "shutdown", f->shutdown, NULL);
+		emit_obj_end(e);
+	}
+	emit_list_end(e);
+	emit_list_begin(e, "routes");
+	for (size_t i = 0; i < c->routes.n; i++) {
+		const struct kz_route *r = &c->routes.v[i];
+		char p[32], buf[24];
+		const char *via = KZ_MOBILE_IFNAME;
+
+		kz_prefix_str(&r->dest, p, sizeof(p));
+		if (r->via == KZ_VIA_IPSEC)
+			via = (snprintf(buf, sizeof(buf), "IPsec%u", r->ipsec_unit), buf);
+		else if (r->via == KZ_VIA_GATEWAY)
+			via = inet_ntop(AF_INET, &r->gateway, buf, sizeof(buf));
+		emit_obj_begin(e, NULL);
+		emit_str(e, "destination", p, NULL);
+		emit_str(e, "via", via, NULL);
+		emit_obj_end(e);
+	}
+	emit_list_end(e);
 }
 
 void kz_render_config_json(const struct kz_config *c, struct strbuf *out)
 {
-	sb_puts(out, "{\"hostname\":");
-	sb_json_str(out, c->hostname);
-	sb_puts(out, ",\"mobile\":");
+	struct emit e;
+
+	emit_init(&e, out, true);
+	emit_obj_begin(&e, NULL);
+	emit_str(&e, "hostname", c->hostname, NULL);
 	if (c->mobile.present) {
-		sb_puts(out, "{\"device\":");
-		sb_json_str(out, c->mobile.device);
-		sb_printf(out, ",\"shutdown\":%s}", c->mobile.shutdown ? "true" : "false");
+		emit_obj_begin(&e, "mobile");
+		emit_str(&e, "device", c->mobile.device, NULL);
+		emit_bool(&e, "shutdown", c->mobile.shutdown, NULL);
+		emit_obj_end(&e);
 	} else {
-		sb_puts(out, "null");
+		emit_null(&e, "mobile", NULL);
 	}
-	sb_puts(out, ",\"ike_proposals\":[");
-	for (size_t i = 0; i < c->ike_proposals.n; i++) {
-		const struct kz_ike_proposal *p = &c->ike_proposals.v[i];
-
-		sb_printf(out, "%s{\"name\":", i ? "," : "");
-		sb_json_str(out, p->name);
-		sb_printf(out, ",\"encryption\":\"%s\",\"hash\":\"%s\",\"group\":\"%s\",\"lifetime\":%u}",
-			  kz_enc_name(p->enc), kz_hash_name(p->hash), kz_group_name(p->group),
-			  p->lifetime);
-	}
-	sb_puts(out, "],\"ike_policies\":[");
-	for (size_t i = 0; i < c->ike_policies.n; i++) {
-		const struct kz_ike_policy *p = &c->ike_policies.v[i];
-
-		sb_printf(out, "%s{\"name\":", i ? "," : "");
-		sb_json_str(out, p->name);
-		sb_printf(out, ",\"exchange_mode\":\"%s\",\"proposals\":", kz_mode_name(p->mode));
-		json_refs(out, (char (*)[KZ_NAME_MAX])p->proposals, p->nproposals);
-		sb_printf(out, ",\"pre_shared_key_set\":%s,\"local_id\":",
-			  p->psk.set ? "true" : "false");
-		json_ident(out, &p->local_id);
-		sb_puts(out, ",\"remote_id\":");
-		json_ident(out, &p->remote_id);
-		sb_printf(out, ",\"nat_traversal\":%s,\"keepalive\":%u,\"dpd\":%s,"
-			       "\"dpd_interval\":%u,\"dpd_retry\":%u}",
-			  p->natt ? "true" : "false", p->keepalive, p->dpd ? "true" : "false",
-			  p->dpd_interval, p->dpd_retry);
-	}
-	sb_puts(out, "],\"ipsec_proposals\":[");
-	for (size_t i = 0; i < c->ipsec_proposals.n; i++) {
-		const struct kz_ipsec_proposal *p = &c->ipsec_proposals.v[i];
-
-		sb_printf(out, "%s{\"name\":", i ? "," : "");
-		sb_json_str(out, p->name);
-		sb_printf(out, ",\"protocol\":\"esp\",\"encryption\":\"%s\",\"authentication\":\"%s\","
-			       "\"lifetime_time\":%u,\"lifetime_kilobytes\":%llu}",
-			  kz_enc_name(p->enc), kz_auth_name(p->auth), p->lifetime_time,
-			  (unsigned long long)p->lifetime_kbytes);
-	}
-	sb_puts(out, "],\"ipsec_policies\":[");
-	for (size_t i = 0; i < c->ipsec_policies.n; i++) {
-		const struct kz_ipsec_policy *p = &c->ipsec_policies.v[i];
-
-		sb_printf(out, "%s{\"name\":", i ? "," : "");
-		sb_json_str(out, p->name);
-		sb_puts(out, ",\"proposals\":");
-		json_refs(out, (char (*)[KZ_NAME_MAX])p->proposals, p->nproposals);
-		sb_puts(out, ",\"local_id\":");
-		json_prefix(out, &p->local_ts);
-		sb_puts(out, ",\"remote_id\":");
-		json_prefix(out, &p->remote_ts);
-		sb_printf(out, ",\"pfs\":\"%s\",\"anti_replay_window\":%u}", kz_group_name(p->pfs),
-			  p->replay_window);
-	}
-	sb_puts(out, "],\"ipsec_profiles\":[");
-	for (size_t i = 0; i < c->profiles.n; i++) {
-		const struct kz_ipsec_profile *p = &c->profiles.v[i];
-		char a[INET_ADDRSTRLEN];
-
-		sb_printf(out, "%s{\"name\":", i ? "," : "");
-		sb_json_str(out, p->name);
-		sb_puts(out, ",\"peer\":");
-		if (p->peer_type == KZ_PEER_ANY)
-			sb_puts(out, "\"any\"");
-		else if (p->peer_type == KZ_PEER_ADDR)
-			sb_printf(out, "\"%s\"", inet_ntop(AF_INET, &p->peer_addr, a, sizeof(a)));
-		else if (p->peer_type == KZ_PEER_FQDN)
-			sb_json_str(out, p->peer_fqdn);
-		else
-			sb_puts(out, "null");
-		sb_printf(out, ",\"source_interface\":%s,\"ike_policy\":",
-			  p->source_set ? "\"" KZ_MOBILE_IFNAME "\"" : "null");
-		sb_json_str(out, p->ike_policy);
-		sb_puts(out, ",\"ipsec_policy\":");
-		sb_json_str(out, p->ipsec_policy);
-		sb_printf(out, ",\"initiate\":\"%s\",\"retry_interval\":%u,\"retry_max\":%u}",
-			  p->initiate == KZ_INITIATE_ON_DEMAND ? "on-demand" : "auto",
-			  p->retry_interval, p->retry_max);
-	}
-	sb_puts(out, "],\"ipsec_interfaces\":[");
-	for (size_t i = 0; i < c->ipsec_ifs.n; i++) {
-		const struct kz_if_ipsec *f = &c->ipsec_ifs.v[i];
-
-		sb_printf(out, "%s{\"name\":\"IPsec%u\",\"map\":", i ? "," : "", f->unit);
-		sb_json_str(out, f->map);
-		sb_puts(out, ",\"address\":");
-		json_prefix(out, &f->address);
-		sb_printf(out, ",\"mtu\":%u,\"tcp_mss\":", f->mtu);
-		if (f->mss_mode == KZ_MSS_AUTO)
-			sb_puts(out, "\"auto\"");
-		else if (f->mss_mode == KZ_MSS_FIXED)
-			sb_printf(out, "%u", f->mss);
-		else
-			sb_puts(out, "null");
-		sb_printf(out, ",\"shutdown\":%s}", f->shutdown ? "true" : "false");
-	}
-	sb_puts(out, "],\"routes\":[");
-	for (size_t i = 0; i < c->routes.n; i++) {
-		const struct kz_route *r = &c->routes.v[i];
-		char p[32], g[INET_ADDRSTRLEN];
-
-		kz_prefix_str(&r->dest, p, sizeof(p));
-		sb_printf(out, "%s{\"destination\":\"%s\",\"via\":", i ? "," : "", p);
-		if (r->via == KZ_VIA_IPSEC)
-			sb_printf(out, "\"IPsec%u\"}", r->ipsec_unit);
-		else if (r->via == KZ_VIA_GATEWAY)
-			sb_printf(out, "\"%s\"}", inet_ntop(AF_INET, &r->gateway, g, sizeof(g)));
-		else
-			sb_puts(out, "\"" KZ_MOBILE_IFNAME "\"}");
-	}
-	sb_puts(out, "]}\n");
+	json_ike(&e, c);
+	json_ipsec(&e, c);
+	json_interfaces(&e, c);
+	emit_obj_end(&e);
+	emit_done(&e);
 }

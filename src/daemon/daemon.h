@@ -74,8 +74,9 @@ void kzd_net_changed(struct kzd *d);
 int kzd_sessions_start(struct kzd *d);
 void kzd_sessions_rebind(struct kzd *d); /* after the running config was replaced */
 
-/* show.c: the exec commands. */
-extern const struct cli_exec_ops kzd_exec_ops;
+/* show.c: the exec commands, installed into the console's grammar (once,
+ * before the first session). */
+void kzd_commands_install(void);
 /* The live config check of a profile. */
 int kzd_check_profile(struct kzd *d, const struct kz_ipsec_profile *p, struct kz_finding *f);
 /* Logs the weak choices of the config (at start-up and reload). */
@@ -113,9 +114,8 @@ int kzd_dataplane_start(struct kzd *d);
 
 /* diagnose.c: `diagnose ipsec [PROFILE] [json]` (troubleshooting.md) for
  * one profile or all (profile NULL), in language lang ("ja", "en"). */
-struct strbuf;
-int kzd_diagnose(struct kzd *d, const char *profile, bool json, const char *lang,
-		 struct strbuf *out);
+struct emit;
+int kzd_diagnose(struct kzd *d, const char *profile, const char *lang, struct emit *e);
 
 /* main.c: reload the startup file (SIGHUP); 0 or the error count. */
 int kzd_reload(struct kzd *d);

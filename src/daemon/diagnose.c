@@ -12,9 +12,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <json.h>
+
 #include "../diag/diag.h"
 #include "../ike/ike.h"
 #include "../ike/isakmp.h"
+#include "../lib/emit.h"
 #include "../lib/err.h"
 #include "../lib/log.h"
 #include "../lib/mem.h"
@@ -82,27 +85,20 @@ static struct {
 } baseline[BASELINES];
 static unsigned nbaseline;
 
-static bool json_u64(const char *s, const char *key, uint64_t *v)
-{
-	char pat[64];
-	const char *p;
-
-	snprintf(pat, sizeof(pat), "\"%s\":", key);
-	p = strstr(s, pat);
-	if (!p)
-		return false;
-	*v = strtoull(p + strlen(pat), NULL, 10);
-	return true;
-}
-
 static bool outside_count(struct kzd *d, uint64_t *v)
 {
+	struct json_object *doc, *n;
 	struct strbuf sb;
 	bool ok;
 
 	sb_init(&sb);
 	kzd_dataplane_show_stats(d, true, &sb);
-	ok = json_u64(sb_str(&sb), "outbound_no_sa", v);
+	doc = json_tokener_parse(sb_str(&sb));
+	ok = doc && json_object_object_get_ex(doc, "outbound_no_sa", &n) &&
+	     json_object_is_type(n, json_type_int);
+	if (ok)
+		*v = json_object_get_uint64(n);
+	json_object_put(doc);
 	sb_free(&sb);
 	return ok;
 }
@@ -226,8 +222,7 @@ static void mobile_state(struct kzd *d, struct diag_mobile *m)
 	}
 }
 
-int kzd_diagnose(struct kzd *d, const char *profile, bool json, const char *lang,
-		 struct strbuf *out)
+int kzd_diagnose(struct kzd *d, const char *profile, const char *lang, struct emit *e)
 {
 	const struct kz_config *c = d->running;
 	const struct diag_lang *L = lang_get(lang);
@@ -288,17 +283,14 @@ int kzd_diagnose(struct kzd *d, const char *profile, bool json, const char *lang
 
 	r = diag_run(&s, L, &rep);
 	if (r == KZ_ENOENT) {
-		sb_printf(out, "%s\n", rep.error);
+		emit_error(e, "%s\n", rep.error);
 		goto out;
 	}
 	if (r < 0) {
-		sb_printf(out, "%% diagnose failed: %s\n", kz_strerror(r));
+		emit_error(e, "%% diagnose failed: %s\n", kz_strerror(r));
 		goto out;
 	}
-	if (json)
-		diag_render_json(&rep, out);
-	else
-		diag_render_text(&rep, L, out);
+	diag_render(&rep, L, e);
 out:
 	diag_report_free(&rep);
 	free(rt);

@@ -149,6 +149,7 @@ int main(int argc, char **argv)
 
 	if (!d)
 		return 1;
+	kzd_commands_install();
 	d->config_path = KZD_DEFAULT_CONFIG;
 	d->ike_fd500 = d->ike_fd4500 = -1;
 	d->socket_path = KZD_DEFAULT_SOCKET;

@@ -25,7 +25,7 @@ static void *sess_open(void *arg)
 	if (!s)
 		return NULL;
 	cli_session_init(&s->cli, d->running, CLI_NODE_EXEC);
-	s->cli.ops = &kzd_exec_ops;
+	s->cli.exec = true;
 	s->cli.opaque = d;
 	s->d = d;
 	s->next = d->sessions;

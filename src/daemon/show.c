@@ -1,6 +1,8 @@
 /* show.c - the exec commands of the console, on live state: the running
  * config, the kernel's view of the interfaces and routes (netlink), the SA
- * tables and the config check.  Formats: shared/spec/show-output.md. */
+ * tables and the config check.  Formats: shared/spec/show-output.md, each
+ * written once through the emitter (lib/emit.h) for text and JSON.  The
+ * table of the commands is at the end of this file. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +14,7 @@
 
 #include "../config/render.h"
 #include "../ike/ike.h"
+#include "../lib/emit.h"
 #include "../lib/err.h"
 #include "../lib/log.h"
 #include "../lib/mem.h"
@@ -53,57 +56,51 @@ static const char *ifview_state(const struct ifview *v)
 	return v->st.lower_up ? "up" : "down";
 }
 
-static void show_if_text(const struct ifview *v, struct strbuf *out)
+/* One interface: "Interface X is up", "IP address" and its addresses. */
+static void show_if(const struct ifview *v, struct emit *e)
 {
 	const char *state = ifview_state(v);
-	char a[INET_ADDRSTRLEN];
+	bool admin_down = !strcmp(state, "administratively down");
+	char a[INET_ADDRSTRLEN + 4];
 
-	sb_printf(out, "Interface %s is %s\n", v->name, state);
-	if (!strcmp(state, "administratively down"))
-		return;
-	sb_puts(out, "IP address\n");
-	if (!v->bound || v->st.naddr == 0) {
-		sb_puts(out, "none\n");
-		return;
+	emit_obj_begin(e, NULL);
+	emit_str(e, "interface", v->name, "Interface %s", v->name);
+	emit_str(e, "device", v->device, NULL);
+	emit_bool(e, "present", v->bound, NULL);
+	emit_str(e, "state", state, " is %s\n", state);
+	emit_bool(e, "admin_up", v->st.admin_up, NULL);
+	emit_bool(e, "lower_up", v->st.lower_up, NULL);
+	emit_u64(e, "mtu", v->st.mtu, NULL);
+	if (!admin_down)
+		emit_text(e, "IP address\n");
+	if (!admin_down && (!v->bound || v->st.naddr == 0))
+		emit_text(e, "none\n");
+	emit_list_begin(e, "addresses");
+	for (size_t i = 0; v->bound && i < v->st.naddr; i++) {
+		char s[INET_ADDRSTRLEN];
+
+		snprintf(a, sizeof(a), "%s/%u",
+			 inet_ntop(AF_INET, &v->st.addr[i].addr, s, sizeof(s)), v->st.addr[i].plen);
+		emit_str(e, NULL, a, admin_down ? NULL : "%s\n", a);
 	}
-	for (size_t i = 0; i < v->st.naddr; i++)
-		sb_printf(out, "%s/%u\n", inet_ntop(AF_INET, &v->st.addr[i].addr, a, sizeof(a)),
-			  v->st.addr[i].plen);
+	emit_list_end(e);
+	emit_obj_end(e);
 }
 
-static void show_if_json(const struct ifview *v, struct strbuf *out, bool first)
-{
-	char a[INET_ADDRSTRLEN];
-
-	sb_printf(out, "%s{\"interface\":\"%s\",\"device\":", first ? "" : ",", v->name);
-	sb_json_str(out, v->device);
-	sb_printf(out, ",\"present\":%s,\"state\":\"%s\",\"admin_up\":%s,\"lower_up\":%s,"
-		       "\"mtu\":%u,\"addresses\":[",
-		  v->bound ? "true" : "false", ifview_state(v), v->st.admin_up ? "true" : "false",
-		  v->st.lower_up ? "true" : "false", v->st.mtu);
-	for (size_t i = 0; v->bound && i < v->st.naddr; i++)
-		sb_printf(out, "%s\"%s/%u\"", i ? "," : "",
-			  inet_ntop(AF_INET, &v->st.addr[i].addr, a, sizeof(a)), v->st.addr[i].plen);
-	sb_puts(out, "]}");
-}
-
-static int show_ip_address(struct kzd *d, const struct cli_args *a, struct strbuf *out)
+static int show_ip_address(struct kzd *d, const struct cli_args *a, struct emit *e)
 {
 	const struct kz_config *c = d->running;
-	bool json = cli_has(a, "json"), first = true;
 	const char *want = cli_arg(a, "IPsec<N>");
 	bool want_mobile = cli_has(a, "MobileEthernet0.0");
+	bool none = true;
 	struct ifview v;
 
-	if (json)
-		sb_puts(out, "{\"interfaces\":[");
+	emit_obj_begin(e, NULL);
+	emit_list_begin(e, "interfaces");
 	if (!want) {
 		ifview_get(KZ_MOBILE_IFNAME, c->mobile.device, &v);
-		if (json)
-			show_if_json(&v, out, first);
-		else
-			show_if_text(&v, out);
-		first = false;
+		show_if(&v, e);
+		none = false;
 	}
 	for (unsigned u = 0; u < KZ_MAX_IPSEC_IF && !want_mobile; u++) {
 		char name[16], dev[16];
@@ -115,18 +112,15 @@ static int show_ip_address(struct kzd *d, const struct cli_args *a, struct strbu
 		snprintf(name, sizeof(name), "IPsec%u", u);
 		kzd_tun_name(u, dev, sizeof(dev));
 		ifview_get(name, d->tun[u].open ? dev : NULL, &v);
-		if (json)
-			show_if_json(&v, out, first);
-		else
-			show_if_text(&v, out);
-		first = false;
+		show_if(&v, e);
+		none = false;
 	}
-	if (want && first) {
-		sb_printf(out, "%% no interface %s\n", want);
+	if (want && none) {
+		emit_error(e, "%% no interface %s\n", want);
 		return KZ_ENOENT;
 	}
-	if (json)
-		sb_puts(out, "]}\n");
+	emit_list_end(e);
+	emit_obj_end(e);
 	return 0;
 }
 
@@ -162,28 +156,29 @@ static int route_failclosed_unit(const struct kzd *d, const struct kz_net_route 
 	return -1;
 }
 
-static int show_ip_route(struct kzd *d, const struct cli_args *a, struct strbuf *out)
+static int show_ip_route(struct kzd *d, const struct cli_args *a, struct emit *e)
 {
 	struct kz_net_route *rt = NULL;
 	size_t n = 0;
-	bool json = cli_has(a, "json");
 	int r = kz_net_route_list(&rt, &n);
 
 	if (r < 0) {
-		sb_printf(out, "%% cannot read the routing table: %s\n", kz_strerror(r));
+		emit_error(e, "%% cannot read the routing table: %s\n", kz_strerror(r));
 		return r;
 	}
-	if (json)
-		sb_puts(out, "{\"routes\":[");
-	else
-		sb_puts(out, "Codes: K - kernel, S - static (kizuna), C - connected\n");
+	emit_obj_begin(e, NULL);
+	emit_text(e, "Codes: K - kernel, S - static (kizuna), C - connected\n");
+	emit_list_begin(e, "routes");
 	for (size_t i = 0; i < n; i++) {
-		char dst[INET_ADDRSTRLEN], gw[INET_ADDRSTRLEN];
-		char iface[24];
+		char dst[32], addr[INET_ADDRSTRLEN], gw[INET_ADDRSTRLEN];
+		char iface[24], fcname[24];
 		char code = rt[i].protocol == KZ_RTPROT ? 'S' : rt[i].scope == 253 ? 'C' : 'K';
 		int fc = route_failclosed_unit(d, &rt[i]);
+		const char *type = route_type_str(rt[i].type);
+		unsigned metric = (unsigned)rt[i].metric;
 
-		inet_ntop(AF_INET, &rt[i].dst, dst, sizeof(dst));
+		inet_ntop(AF_INET, &rt[i].dst, addr, sizeof(addr));
+		snprintf(dst, sizeof(dst), "%s/%u", addr, rt[i].plen);
 		inet_ntop(AF_INET, &rt[i].gw, gw, sizeof(gw));
 		kz_strlcpy(iface, rt[i].oif_name, sizeof(iface));
 		/* Name kizuna's devices as the console does. */
@@ -192,35 +187,32 @@ static int show_ip_route(struct kzd *d, const struct cli_args *a, struct strbuf 
 		else if (d->running->mobile.device[0] &&
 			 !strcmp(iface, d->running->mobile.device))
 			kz_strlcpy(iface, KZ_MOBILE_IFNAME, sizeof(iface));
-		if (json) {
-			sb_printf(out, "%s{\"destination\":\"%s/%u\",\"gateway\":%s%s%s,\"interface\":",
-				  i ? "," : "", dst, rt[i].plen, rt[i].has_gw ? "\"" : "",
-				  rt[i].has_gw ? gw : "null", rt[i].has_gw ? "\"" : "");
-			sb_json_str(out, iface);
-			sb_printf(out, ",\"kizuna\":%s,\"type\":\"%s\",\"metric\":%u",
-				  rt[i].protocol == KZ_RTPROT ? "true" : "false",
-				  route_type_str(rt[i].type), (unsigned)rt[i].metric);
-			if (fc >= 0)
-				sb_printf(out, ",\"fail_closed\":\"IPsec%d\"", fc);
-			sb_puts(out, "}");
-		} else if (fc >= 0) {
+		snprintf(fcname, sizeof(fcname), "IPsec%d", fc);
+		if (fc >= 0)
 			/* Not a route of its own in the config: the one beneath
 			 * `ip route ... IPsec<N>` that refuses the prefix while
 			 * the route through the device is missing. */
-			sb_printf(out, "%c  %s/%u is unreachable, metric %u (fail-closed for IPsec%d)\n",
-				  code, dst, rt[i].plen, (unsigned)rt[i].metric, fc);
-		} else if (rt[i].type != KZ_NET_RTN_UNICAST) {
-			sb_printf(out, "%c  %s/%u is %s\n", code, dst, rt[i].plen,
-				  route_type_str(rt[i].type));
-		} else if (rt[i].has_gw) {
-			sb_printf(out, "%c  %s/%u via %s, %s\n", code, dst, rt[i].plen, gw, iface);
-		} else {
-			sb_printf(out, "%c  %s/%u is directly connected, %s\n", code, dst, rt[i].plen,
-				  iface);
-		}
+			emit_text(e, "%c  %s is unreachable, metric %u (fail-closed for %s)\n", code,
+				  dst, metric, fcname);
+		else if (rt[i].type != KZ_NET_RTN_UNICAST)
+			emit_text(e, "%c  %s is %s\n", code, dst, type);
+		else if (rt[i].has_gw)
+			emit_text(e, "%c  %s via %s, %s\n", code, dst, gw, iface);
+		else
+			emit_text(e, "%c  %s is directly connected, %s\n", code, dst, iface);
+		emit_obj_begin(e, NULL);
+		emit_str(e, "destination", dst, NULL);
+		emit_str(e, "gateway", rt[i].has_gw ? gw : NULL, NULL);
+		emit_str(e, "interface", iface, NULL);
+		emit_bool(e, "kizuna", rt[i].protocol == KZ_RTPROT, NULL);
+		emit_str(e, "type", type, NULL);
+		emit_u64(e, "metric", metric, NULL);
+		if (fc >= 0)
+			emit_str(e, "fail_closed", fcname, NULL);
+		emit_obj_end(e);
 	}
-	if (json)
-		sb_puts(out, "]}\n");
+	emit_list_end(e);
+	emit_obj_end(e);
 	free(rt);
 	return 0;
 }
@@ -301,118 +293,98 @@ static const char *role_text(const struct kz_ipsec_profile *p)
 	}
 }
 
-static int show_ipsec_profile(struct kzd *d, const struct cli_args *a, struct strbuf *out)
+static void show_profile(struct kzd *d, const struct kz_ipsec_profile *p, bool detail,
+			 struct emit *e, struct strbuf *tail)
+{
+	const struct kz_config *c = d->running;
+	const struct kz_if_ipsec *map = kz_find_if_mapping(c, p->name);
+	const struct kz_ike_policy *ike = kz_find_ike_policy(c, p->ike_policy);
+	const char *role = role_text(p);
+	const char *initiate = p->initiate == KZ_INITIATE_ON_DEMAND ? "on-demand" : "auto";
+	const char *mode = ike ? (ike->mode == KZ_MODE_AGGRESSIVE ? "aggressive" : "main") : NULL;
+	struct kz_findings warn;
+	struct kz_finding f;
+	char peer[KZ_IDVAL_MAX], mapped[16];
+
+	kzd_check_profile(d, p, &f);
+	kz_findings_init(&warn);
+	kz_check_profile_lint(c, p, &warn);
+	if (p->peer_type == KZ_PEER_ADDR)
+		inet_ntop(AF_INET, &p->peer_addr, peer, sizeof(peer));
+	else
+		kz_strlcpy(peer, p->peer_type == KZ_PEER_ANY ? "any"
+				 : p->peer_type == KZ_PEER_FQDN ? p->peer_fqdn : "-",
+			   sizeof(peer));
+	if (map)
+		snprintf(mapped, sizeof(mapped), "IPsec%u", map->unit);
+	else
+		kz_strlcpy(mapped, "-", sizeof(mapped));
+	emit_obj_begin(e, NULL);
+	emit_str(e, "profile", p->name, "IPsec profile %s\n", p->name);
+	emit_str(e, "peer", peer, "  peer: %s", peer);
+	emit_str(e, "role", role, " (%s)\n", role);
+	emit_str(e, "source_interface", p->source_set ? KZ_MOBILE_IFNAME : NULL,
+		 "  source interface: %s\n", p->source_set ? KZ_MOBILE_IFNAME : "-");
+	emit_str(e, "ike_policy", p->ike_policy, "  IKE policy: %s",
+		 p->ike_policy[0] ? p->ike_policy : "-");
+	emit_str(e, "exchange_mode", mode, ike ? " (%s mode)\n" : "%s\n",
+		 ike ? kz_mode_name(ike->mode) : "");
+	emit_str(e, "ipsec_policy", p->ipsec_policy, "  IPsec policy: %s\n",
+		 p->ipsec_policy[0] ? p->ipsec_policy : "-");
+	emit_str(e, "interface", map ? mapped : NULL, "  mapped interface: %s\n", mapped);
+	emit_obj_begin(e, "check");
+	emit_str(e, "id", f.id, NULL);
+	emit_bool(e, "ok", f.severity == KZ_SEV_OK, NULL);
+	emit_str(e, "text", f.text, NULL);
+	emit_obj_end(e);
+	emit_str(e, "initiate", initiate, "  initiate: %s\n", initiate);
+	emit_u64(e, "retry_interval", p->retry_interval, "  retry: interval %u s, ",
+		 p->retry_interval);
+	emit_u64(e, "retry_max", p->retry_max, "max %u s\n", p->retry_max);
+	/* the state is on the screen after the warnings, in JSON before */
+	emit_null(e, "state", NULL);
+	emit_list_begin(e, "warnings");
+	for (size_t k = 0; k < warn.n; k++)
+		if (warn.v[k].severity == KZ_SEV_WARN)
+			emit_str(e, NULL, warn.v[k].text, "  warning: %s\n", warn.v[k].text);
+	emit_list_end(e);
+	ike_emit_profile_state(d->ike, "state", p->name, e);
+	/* what the peer sent, the failure history */
+	if (detail)
+		ike_emit_profile_detail(d->ike, "detail", p->name, e);
+	emit_obj_end(e);
+	/* the config check lines come last, after all profiles */
+	kz_check_show_line(&f, tail);
+	kz_findings_free(&warn);
+}
+
+static int show_ipsec_profile(struct kzd *d, const struct cli_args *a, struct emit *e)
 {
 	const struct kz_config *c = d->running;
 	const char *want = cli_arg(a, "PROFILE");
-	bool json = cli_has(a, "json");
-	bool detail = cli_has(a, "detail"); /* what the peer sent, the failure history */
 	struct strbuf tail;
 	int shown = 0;
 
 	sb_init(&tail);
-	if (json)
-		sb_puts(out, "{\"profiles\":[");
+	emit_obj_begin(e, NULL);
+	emit_list_begin(e, "profiles");
 	for (size_t i = 0; i < c->profiles.n; i++) {
-		const struct kz_ipsec_profile *p = &c->profiles.v[i];
-		const struct kz_if_ipsec *map = kz_find_if_mapping(c, p->name);
-		const struct kz_ike_policy *ike = kz_find_ike_policy(c, p->ike_policy);
-		struct kz_findings warn;
-		struct kz_finding f;
-		char peer[KZ_IDVAL_MAX], mapped[16];
-
-		if (want && strcmp(want, p->name))
+		if (want && strcmp(want, c->profiles.v[i].name))
 			continue;
-		kzd_check_profile(d, p, &f);
-		kz_findings_init(&warn);
-		kz_check_profile_lint(c, p, &warn);
-		if (p->peer_type == KZ_PEER_ADDR)
-			inet_ntop(AF_INET, &p->peer_addr, peer, sizeof(peer));
-		else
-			kz_strlcpy(peer, p->peer_type == KZ_PEER_ANY ? "any"
-					 : p->peer_type == KZ_PEER_FQDN ? p->peer_fqdn : "-",
-				   sizeof(peer));
-		if (map)
-			snprintf(mapped, sizeof(mapped), "IPsec%u", map->unit);
-		else
-			kz_strlcpy(mapped, "-", sizeof(mapped));
-		if (json) {
-			sb_printf(out, "%s{\"profile\":", shown ? "," : "");
-			sb_json_str(out, p->name);
-			sb_puts(out, ",\"peer\":");
-			sb_json_str(out, peer);
-			sb_printf(out, ",\"role\":\"%s\",\"source_interface\":%s,\"ike_policy\":",
-				  role_text(p), p->source_set ? "\"" KZ_MOBILE_IFNAME "\"" : "null");
-			sb_json_str(out, p->ike_policy);
-			sb_printf(out, ",\"exchange_mode\":%s,\"ipsec_policy\":",
-				  ike ? (ike->mode == KZ_MODE_AGGRESSIVE ? "\"aggressive\"" : "\"main\"")
-				      : "null");
-			sb_json_str(out, p->ipsec_policy);
-			sb_printf(out, ",\"interface\":%s%s%s,\"check\":{\"id\":\"%s\",\"ok\":%s,\"text\":",
-				  map ? "\"" : "", map ? mapped : "null", map ? "\"" : "", f.id,
-				  f.severity == KZ_SEV_OK ? "true" : "false");
-			sb_json_str(out, f.text);
-			sb_printf(out, "},\"initiate\":\"%s\",\"retry_interval\":%u,"
-				  "\"retry_max\":%u,\"state\":",
-				  p->initiate == KZ_INITIATE_ON_DEMAND ? "on-demand" : "auto",
-				  p->retry_interval, p->retry_max);
-			ike_show_profile_state_json(d->ike, p->name, out);
-			sb_puts(out, ",\"warnings\":[");
-			for (size_t k = 0, nw = 0; k < warn.n; k++) {
-				if (warn.v[k].severity != KZ_SEV_WARN)
-					continue;
-				if (nw++)
-					sb_puts(out, ",");
-				sb_json_str(out, warn.v[k].text);
-			}
-			sb_puts(out, "]");
-			if (detail) {
-				sb_puts(out, ",\"detail\":");
-				ike_show_profile_detail(d->ike, p->name, true, out);
-			}
-			sb_puts(out, "}");
-		} else {
-			sb_printf(out, "IPsec profile %s\n", p->name);
-			sb_printf(out, "  peer: %s (%s)\n", peer, role_text(p));
-			sb_printf(out, "  source interface: %s\n",
-				  p->source_set ? KZ_MOBILE_IFNAME : "-");
-			sb_printf(out, "  IKE policy: %s", p->ike_policy[0] ? p->ike_policy : "-");
-			if (ike)
-				sb_printf(out, " (%s mode)", kz_mode_name(ike->mode));
-			sb_printf(out, "\n  IPsec policy: %s\n",
-				  p->ipsec_policy[0] ? p->ipsec_policy : "-");
-			sb_printf(out, "  mapped interface: %s\n", mapped);
-			sb_printf(out, "  initiate: %s\n",
-				  p->initiate == KZ_INITIATE_ON_DEMAND ? "on-demand" : "auto");
-			sb_printf(out, "  retry: interval %u s, max %u s\n", p->retry_interval,
-				  p->retry_max);
-			for (size_t k = 0; k < warn.n; k++)
-				if (warn.v[k].severity == KZ_SEV_WARN)
-					sb_printf(out, "  warning: %s\n", warn.v[k].text);
-			ike_show_profile_status(d->ike, p->name, out);
-			if (detail)
-				ike_show_profile_detail(d->ike, p->name, false, out);
-			kz_check_show_line(&f, &tail);
-		}
-		kz_findings_free(&warn);
+		show_profile(d, &c->profiles.v[i], cli_has(a, "detail"), e, &tail);
 		shown++;
 	}
-	if (want && !shown) {
-		sb_printf(out, "%% no ipsec profile %s\n", want);
-		sb_free(&tail);
-		return KZ_ENOENT;
-	}
-	if (json) {
-		sb_puts(out, "]}\n");
-	} else if (shown) {
-		sb_puts(out, "\n");
-		sb_puts(out, sb_str(&tail));
-	}
+	emit_list_end(e);
+	emit_obj_end(e);
+	if (want && !shown)
+		emit_error(e, "%% no ipsec profile %s\n", want);
+	else if (shown)
+		emit_text(e, "\n%s", sb_str(&tail));
 	sb_free(&tail);
-	return 0;
+	return want && !shown ? KZ_ENOENT : 0;
 }
 
-static void show_ike_statistics(struct kzd *d, bool json, struct strbuf *out)
+static void show_ike_statistics(struct kzd *d, const struct cli_args *a, struct emit *e)
 {
 	struct ike_counters c;
 	const struct {
@@ -440,25 +412,19 @@ static void show_ike_statistics(struct kzd *d, bool json, struct strbuf *out)
 	};
 
 	ike_get_counters(d->ike, &c);
-	if (json)
-		sb_puts(out, "{");
-	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-		if (json)
-			sb_printf(out, "%s\"%s\":%llu", i ? "," : "", rows[i].key,
-				  (unsigned long long)*rows[i].v);
-		else
-			sb_printf(out, "IKE messages %s: %llu\n", rows[i].name,
-				  (unsigned long long)*rows[i].v);
-	}
-	if (json)
-		sb_puts(out, "}\n");
+	emit_obj_begin(e, NULL);
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		emit_u64(e, rows[i].key, *rows[i].v, "IKE messages %s: %llu\n", rows[i].name,
+			 (unsigned long long)*rows[i].v);
+	emit_obj_end(e);
 }
 
 /* ---- write memory: temp file + fsync + rename; the previous file is
  * kept as <file>.bak. ---- */
 
-static int write_memory(struct kzd *d, struct strbuf *out)
+static int write_memory(struct cli_session *s, const struct cli_args *a, struct emit *e)
 {
+	struct kzd *d = sess_daemon(s);
 	struct strbuf text;
 	char tmp[4096], bak[4096];
 	int fd = -1, r = 0;
@@ -468,11 +434,11 @@ static int write_memory(struct kzd *d, struct strbuf *out)
 	kz_render_config(d->running, &text);
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp", d->config_path) >= (int)sizeof(tmp) ||
 	    snprintf(bak, sizeof(bak), "%s.bak", d->config_path) >= (int)sizeof(bak)) {
-		sb_puts(out, "% config path too long\n");
+		emit_error(e, "%% config path too long\n");
 		r = KZ_ERANGE;
 		goto out;
 	}
-	sb_puts(out, "Building configuration...\n");
+	emit_text(e, "Building configuration...\n");
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		goto fail;
@@ -498,11 +464,11 @@ static int write_memory(struct kzd *d, struct strbuf *out)
 	}
 	if (rename(tmp, d->config_path) < 0)
 		goto fail;
-	sb_puts(out, "[OK]\n");
+	emit_text(e, "[OK]\n");
 	log_info("write memory: running config saved to %s", d->config_path);
 	goto out;
 fail:
-	sb_printf(out, "%% cannot write %s: %s\n", d->config_path, strerror(errno));
+	emit_text(e, "%% cannot write %s: %s\n", d->config_path, strerror(errno));
 	log_err("write memory: %s: %s", d->config_path, strerror(errno));
 	if (fd >= 0)
 		close(fd);
@@ -514,61 +480,116 @@ out:
 	return r;
 }
 
-static int exec_cmd(struct cli_session *s, enum cli_exec_id id, const struct cli_args *a,
-		    struct strbuf *out)
+/* ---- the exec commands ---- */
+
+static int x_running_config(struct cli_session *s, const struct cli_args *a, struct emit *e)
 {
 	struct kzd *d = sess_daemon(s);
-	int r;
 
-	switch (id) {
-	case CLI_X_SHOW_RUNNING_CONFIG:
-		if (cli_has(a, "json"))
-			kz_render_config_json(d->running, out);
-		else
-			kz_render_config(d->running, out);
-		return 0;
-	case CLI_X_SHOW_IP_ADDRESS:
-		return show_ip_address(d, a, out);
-	case CLI_X_SHOW_IP_ROUTE:
-		return show_ip_route(d, a, out);
-	case CLI_X_SHOW_IKE_SA:
-		ike_show_ike_sa(d->ike, cli_has(a, "json"), out);
-		return 0;
-	case CLI_X_SHOW_IPSEC_SA:
-		ike_show_ipsec_sa(d->ike, cli_has(a, "json"), out);
-		return 0;
-	case CLI_X_SHOW_IKE_STATISTICS:
-		show_ike_statistics(d, cli_has(a, "json"), out);
-		return 0;
-	case CLI_X_SHOW_IPSEC_STATISTICS:
-		kzd_dataplane_show_stats(d, cli_has(a, "json"), out);
-		return 0;
-	case CLI_X_CLEAR_IKE_SA: {
-		struct in_addr peer;
-		const char *p = cli_arg(a, "A.B.C.D");
-
-		if (p)
-			inet_pton(AF_INET, p, &peer);
-		r = ike_clear_ike(d->ike, p ? &peer : NULL);
-		/* the engine's next deadline moved (an auto profile starts
-		 * again): rearm its timer */
-		kzd_ike_config_changed(d);
-		return r;
-	}
-	case CLI_X_CLEAR_IPSEC_SA:
-		r = ike_clear_ipsec(d->ike);
-		kzd_ike_config_changed(d);
-		return r;
-	case CLI_X_SHOW_IPSEC_PROFILE:
-		return show_ipsec_profile(d, a, out);
-	case CLI_X_WRITE_MEMORY:
-		return write_memory(d, out);
-	case CLI_X_DIAGNOSE_IPSEC:
-		return kzd_diagnose(d, cli_arg(a, "PROFILE"), cli_has(a, "json"), s->lang, out);
-	default:
-		sb_puts(out, "% not available in this version\n");
-		return KZ_ENOTSUP;
-	}
+	/* the config text is the config language, not a show layout */
+	if (emit_is_json(e))
+		kz_render_config_json(d->running, e->out);
+	else
+		kz_render_config(d->running, e->out);
+	return 0;
 }
 
-const struct cli_exec_ops kzd_exec_ops = { exec_cmd };
+static int x_ip_address(struct cli_session *s, const struct cli_args *a, struct emit *e)
+{
+	return show_ip_address(sess_daemon(s), a, e);
+}
+
+static int x_ip_route(struct cli_session *s, const struct cli_args *a, struct emit *e)
+{
+	return show_ip_route(sess_daemon(s), a, e);
+}
+
+static int x_ike_sa(struct cli_session *s, const struct cli_args *a, struct emit *e)
+{
+	ike_emit_ike_sa(sess_daemon(s)->ike, e);
+	return 0;
+}
+
+static int x_ike_statistics(struct cli_session *s, const struct cli_args *a, struct emit *e)
+{
+	show_ike_statistics(sess_daemon(s), a, e);
+	return 0;
+}
+
+static int x_ipsec_sa(struct cli_session *s, const struct cli_args *a, struct emit *e)
+{
+	ike_emit_ipsec_sa(sess_daemon(s)->ike, e);
+	return 0;
+}
+
+static int x_ipsec_profile(struct cli_session *s, const struct cli_args *a, struct emit *e)
+{
+	return show_ipsec_profile(sess_daemon(s), a, e);
+}
+
+static int x_ipsec_statistics(struct cli_session *s, const struct cli_args *a, struct emit *e)
+{
+	/* written by the data plane in both forms itself */
+	kzd_dataplane_show_stats(sess_daemon(s), emit_is_json(e), e->out);
+	return 0;
+}
+
+static int x_clear_ike_sa(struct cli_session *s, const struct cli_args *a, struct emit *e)
+{
+	struct kzd *d = sess_daemon(s);
+	const char *p = cli_arg(a, "A.B.C.D");
+	struct in_addr peer;
+	int r;
+
+	if (p)
+		inet_pton(AF_INET, p, &peer);
+	r = ike_clear_ike(d->ike, p ? &peer : NULL);
+	/* the engine's next deadline moved (an auto profile starts again):
+	 * rearm its timer */
+	kzd_ike_config_changed(d);
+	return r;
+}
+
+static int x_clear_ipsec_sa(struct cli_session *s, const struct cli_args *a, struct emit *e)
+{
+	struct kzd *d = sess_daemon(s);
+	int r = ike_clear_ipsec(d->ike);
+
+	kzd_ike_config_changed(d);
+	return r;
+}
+
+static int x_diagnose(struct cli_session *s, const struct cli_args *a, struct emit *e)
+{
+	return kzd_diagnose(sess_daemon(s), cli_arg(a, "PROFILE"), s->lang, e);
+}
+
+#define X CLI_IN(CLI_NODE_EXEC)
+
+/* The exec commands of the console, in the order `?` lists them.  Output
+ * formats: shared/spec/show-output.md; every show takes a trailing `json`. */
+static const struct cli_cmd exec_cmds[] = {
+	{ X, "show running-config [json]", "The running configuration", .exec = x_running_config },
+	{ X, "show ip address [(MobileEthernet0.0 | IPsec<N>)] [json]",
+	  "Interface state and addresses", .exec = x_ip_address },
+	{ X, "show ip route [json]", "The kernel's IPv4 routes", .exec = x_ip_route },
+	{ X, "show ike sa [json]", "IKE (phase 1) security associations", .exec = x_ike_sa },
+	{ X, "show ike statistics [json]",
+	  "IKE counters: messages, retransmissions, drops by reason", .exec = x_ike_statistics },
+	{ X, "show ipsec sa [json]", "IPsec (phase 2) security associations", .exec = x_ipsec_sa },
+	{ X, "show ipsec profile [PROFILE] [detail] [json]",
+	  "IPsec profiles and their config check", .exec = x_ipsec_profile },
+	{ X, "show ipsec statistics [json]", "Data-plane counters: packets dropped, by reason",
+	  .exec = x_ipsec_statistics },
+	{ X, "clear ike sa [A.B.C.D]", "Delete IKE SAs (all, or of one peer), telling the peers",
+	  .exec = x_clear_ike_sa },
+	{ X, "clear ipsec sa", "Delete all IPsec SAs, telling the peers", .exec = x_clear_ipsec_sa },
+	{ X, "diagnose ipsec [PROFILE] [json]",
+	  "Walk the troubleshooting checklist for IPsec profiles", .exec = x_diagnose },
+	{ X, "write memory", "Save the running config to the startup file", .exec = write_memory },
+};
+
+void kzd_commands_install(void)
+{
+	cli_install(exec_cmds, sizeof(exec_cmds) / sizeof(exec_cmds[0]));
+}

@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "../config/model.h"
+#include "../lib/emit.h"
 #include "../lib/strbuf.h"
 
 /* Marks a msgid for xgettext (keyword DIAG_N) without translating it. */
@@ -190,7 +191,9 @@ struct diag_report {
 int diag_run(const struct diag_snapshot *s, const struct diag_lang *lang, struct diag_report *out);
 void diag_report_free(struct diag_report *r);
 
-/* The report as troubleshooting.md shows it: text, or JSON. */
+/* The report as troubleshooting.md shows it, text or JSON as e says; the
+ * two below are it with an emitter of their own. */
+void diag_render(const struct diag_report *r, const struct diag_lang *lang, struct emit *e);
 void diag_render_text(const struct diag_report *r, const struct diag_lang *lang, struct strbuf *out);
 void diag_render_json(const struct diag_report *r, struct strbuf *out);
 

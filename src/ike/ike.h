@@ -14,6 +14,7 @@
 
 #include "../config/model.h"
 #include "../lib/childsa.h"
+#include "../lib/emit.h"
 #include "../lib/strbuf.h"
 
 struct ike_engine;
@@ -101,6 +102,14 @@ void ike_show_ipsec_sa(struct ike_engine *e, bool json, struct strbuf *out);
 void ike_show_profile_status(struct ike_engine *e, const char *profile, struct strbuf *out);
 /* The same as a JSON object (`"state":{...}`), for `show ipsec profile json`. */
 void ike_show_profile_state_json(struct ike_engine *e, const char *profile, struct strbuf *out);
+/* The above through the show emitter (lib/emit.h): key names the member
+ * of the enclosing JSON object. */
+void ike_emit_ike_sa(struct ike_engine *e, struct emit *em);
+void ike_emit_ipsec_sa(struct ike_engine *e, struct emit *em);
+void ike_emit_profile_state(struct ike_engine *e, const char *key, const char *profile,
+			    struct emit *em);
+void ike_emit_profile_detail(struct ike_engine *e, const char *key, const char *profile,
+			     struct emit *em);
 
 /* Counters of dropped input, by reason (for tests and `show`). */
 struct ike_counters {

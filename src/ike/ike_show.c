@@ -117,81 +117,83 @@ static size_t sa_array(struct ike_engine *e, struct ike_sa ***out)
 	return n;
 }
 
-void ike_show_ike_sa(struct ike_engine *e, bool json, struct strbuf *out)
+void ike_emit_ike_sa(struct ike_engine *e, struct emit *em)
 {
 	uint64_t now = eng_now(e);
 	struct ike_sa **v;
 	size_t n = sa_array(e, &v);
 	bool down = ike_wan_down(e);
 
-	if (json)
-		sb_puts(out, "{\"ike_sa\":[");
+	emit_obj_begin(em, NULL);
+	emit_list_begin(em, "ike_sa");
 	for (size_t i = 0; i < n; i++) {
 		const struct ike_sa *sa = v[i];
 		char ra[INET_ADDRSTRLEN], la[INET_ADDRSTRLEN], idx[33];
 		uint64_t rem = sa->state == IKE_ST_ESTABLISHED ? remaining_s(sa->expire_ms, now)
 							       : sa->p1.lifetime;
+		unsigned rport = ntohs(sa->peer.sin_port), lport = ntohs(sa->local.sin_port);
+		const char *dir = sa->initiator ? "initiator" : "responder";
+		const char *mode = sa->mode == KZ_MODE_MAIN ? "Main mode" : "Aggressive mode";
+		const char *state = sa_state_str(sa, now), *psk = "pre-shared key";
+		const char *enc = show_enc(sa->p1.enc), *hash = show_hash(sa->p1.hash);
+		const char *group = show_group(sa->p1.group);
 
 		inet_ntop(AF_INET, &sa->peer.sin_addr, ra, sizeof(ra));
 		inet_ntop(AF_INET, &sa->local.sin_addr, la, sizeof(la));
 		hex(sa->icookie, 8, idx);
 		hex(sa->rcookie, 8, idx + 16);
-		if (json) {
-			sb_printf(out,
-				  "%s{\"profile\":", i ? "," : "");
-			sb_json_str(out, sa->profile);
-			sb_printf(out,
-				  ",\"remote\":\"%s\",\"remote_port\":%u,\"local\":\"%s\","
-				  "\"local_port\":%u,\"index\":\"%s\",\"direction\":\"%s\","
-				  "\"exchange_type\":\"%s\",\"state\":\"%s\","
-				  "\"authentication\":\"pre-shared key\",\"encrypt\":\"%s\","
-				  "\"hash\":\"%s\",\"dh_group\":\"%s\",\"remaining_lifetime\":%llu,"
-				  "\"phase2_count\":%u,\"nat_t\":%s,\"nat_local\":%s,"
-				  "\"nat_peer\":%s,\"down\":%s}",
-				  ra, ntohs(sa->peer.sin_port), la, ntohs(sa->local.sin_port), idx,
-				  sa->initiator ? "initiator" : "responder",
-				  sa->mode == KZ_MODE_MAIN ? "Main mode" : "Aggressive mode",
-				  sa_state_str(sa, now), show_enc(sa->p1.enc), show_hash(sa->p1.hash),
-				  show_group(sa->p1.group), (unsigned long long)rem, sa->phase2_count,
-				  sa->natt.floated ? "true" : "false",
-				  sa->natt.nat_local ? "true" : "false",
-				  sa->natt.nat_peer ? "true" : "false", down ? "true" : "false");
-			continue;
-		}
 		if (i)
-			sb_puts(out, "\n");
-		sb_printf(out, "remote: %s (UDP [%u])\n", ra, ntohs(sa->peer.sin_port));
-		sb_printf(out, "local: %s (UDP [%u])\n", la, ntohs(sa->local.sin_port));
-		sb_printf(out, "index:%s\n", idx);
-		sb_printf(out, "Direction is %s\n", sa->initiator ? "initiator" : "responder");
-		sb_printf(out, "Exchange type is %s\n",
-			  sa->mode == KZ_MODE_MAIN ? "Main mode" : "Aggressive mode");
-		sb_printf(out, "IKE PH1 %s\n", sa_state_str(sa, now));
-		sb_puts(out, "authentication method:pre-shared key\n");
-		sb_printf(out, "encrypt:%s\n", show_enc(sa->p1.enc));
-		sb_printf(out, "hash:%s\n", show_hash(sa->p1.hash));
-		sb_printf(out, "dh_group:%s\n", show_group(sa->p1.group));
-		sb_printf(out, "Remaining lifetime is %llu seconds\n", (unsigned long long)rem);
-		sb_printf(out, "phase2 count=%u\n", sa->phase2_count);
+			emit_text(em, "\n");
+		emit_obj_begin(em, NULL);
+		emit_str(em, "profile", sa->profile, NULL);
+		emit_str(em, "remote", ra, "remote: %s", ra);
+		emit_u64(em, "remote_port", rport, " (UDP [%u])\n", rport);
+		emit_str(em, "local", la, "local: %s", la);
+		emit_u64(em, "local_port", lport, " (UDP [%u])\n", lport);
+		emit_str(em, "index", idx, "index:%s\n", idx);
+		emit_str(em, "direction", dir, "Direction is %s\n", dir);
+		emit_str(em, "exchange_type", mode, "Exchange type is %s\n", mode);
+		emit_str(em, "state", state, "IKE PH1 %s\n", state);
+		emit_str(em, "authentication", psk, "authentication method:%s\n", psk);
+		emit_str(em, "encrypt", enc, "encrypt:%s\n", enc);
+		emit_str(em, "hash", hash, "hash:%s\n", hash);
+		emit_str(em, "dh_group", group, "dh_group:%s\n", group);
+		emit_u64(em, "remaining_lifetime", rem, "Remaining lifetime is %llu seconds\n",
+			 (unsigned long long)rem);
+		emit_u64(em, "phase2_count", sa->phase2_count, "phase2 count=%u\n",
+			 sa->phase2_count);
+		emit_bool(em, "nat_t", sa->natt.floated, NULL);
+		emit_bool(em, "nat_local", sa->natt.nat_local, NULL);
+		emit_bool(em, "nat_peer", sa->natt.nat_peer, NULL);
 		/* after the spec's lines, so a screen still matches the manual
 		 * line by line up to here */
-		if (down)
-			sb_puts(out, IKE_WAN_DOWN_TEXT "\n");
+		emit_bool(em, "down", down, down ? IKE_WAN_DOWN_TEXT "\n" : NULL);
+		emit_obj_end(em);
 	}
-	if (json)
-		sb_puts(out, "]}\n");
+	emit_list_end(em);
+	emit_obj_end(em);
 	free(v);
 }
 
-static void endpoint(struct strbuf *out, const struct sockaddr_in *a, bool udp)
+void ike_show_ike_sa(struct ike_engine *e, bool json, struct strbuf *out)
 {
-	char s[INET_ADDRSTRLEN];
+	struct emit em;
+
+	emit_init(&em, out, json);
+	ike_emit_ike_sa(e, &em);
+	emit_done(&em);
+}
+
+/* "192.0.2.1(UDP [4500])", or the address alone without NAT-T. */
+static void endpoint(struct emit *em, const char *key, const struct sockaddr_in *a, bool udp)
+{
+	char s[INET_ADDRSTRLEN], port_key[16];
+	unsigned port = ntohs(a->sin_port);
 
 	inet_ntop(AF_INET, &a->sin_addr, s, sizeof(s));
-	if (udp)
-		sb_printf(out, "%s(UDP [%u])", s, ntohs(a->sin_port));
-	else
-		sb_puts(out, s);
+	snprintf(port_key, sizeof(port_key), "%s_port", key);
+	emit_str(em, key, s, "%s", s);
+	emit_u64(em, port_key, port, udp ? "(UDP [%u])" : NULL, port);
 }
 
 static void last_str(int64_t t, char *out, size_t cap)
@@ -205,15 +207,18 @@ static void last_str(int64_t t, char *out, size_t cap)
 }
 
 static void one_sa(struct ike_engine *e, const struct ike_child *c, const struct kz_child_sa *s,
-		   uint64_t now, bool json, bool first, struct strbuf *out)
+		   uint64_t now, struct emit *em)
 {
 	struct kz_child_stats st = { 0 };
 	unsigned bits;
 	const char *enc = esp_enc_show(s->enc, &bits);
-	uint64_t rem = remaining_s(c->expire_ms, now);
-	char last[32], rb[32];
-	const struct sockaddr_in *from = s->dir == KZ_CHILD_OUT ? &s->local : &s->peer;
-	const struct sockaddr_in *to = s->dir == KZ_CHILD_OUT ? &s->peer : &s->local;
+	const char *auth = kz_auth_name(s->auth);
+	const char *status;
+	uint64_t rem = remaining_s(c->expire_ms, now), left = 0;
+	char last[32];
+	bool out = s->dir == KZ_CHILD_OUT, down = ike_wan_down(e);
+	const struct sockaddr_in *from = out ? &s->local : &s->peer;
+	const struct sockaddr_in *to = out ? &s->peer : &s->local;
 
 	if (e->io.child_stats)
 		e->io.child_stats(e->io.arg, s->spi, s->dir, &st);
@@ -221,60 +226,44 @@ static void one_sa(struct ike_engine *e, const struct ike_child *c, const struct
 	if (s->life_kbytes) {
 		uint64_t lim = s->life_kbytes * 1024u;
 
-		snprintf(rb, sizeof(rb), "%llu",
-			 (unsigned long long)(st.bytes < lim ? lim - st.bytes : 0));
-	} else {
-		snprintf(rb, sizeof(rb), "-");
+		left = st.bytes < lim ? lim - st.bytes : 0;
 	}
-	if (json) {
-		char fa[INET_ADDRSTRLEN], ta[INET_ADDRSTRLEN];
-
-		inet_ntop(AF_INET, &from->sin_addr, fa, sizeof(fa));
-		inet_ntop(AF_INET, &to->sin_addr, ta, sizeof(ta));
-		sb_printf(out,
-			  "%s{\"direction\":\"%s\",\"from\":\"%s\",\"from_port\":%u,\"to\":\"%s\","
-			  "\"to_port\":%u,\"udp_encap\":%s,\"mode\":\"tunnel\",\"spi\":%u,"
-			  "\"enc\":\"%s\",\"key_length\":%u,\"auth\":\"%s\",\"replay_window\":%u,"
-			  "\"status\":\"%s\",\"remaining_lifetime\":%llu,\"remaining_lifebytes\":%s,"
-			  "\"down\":%s,\"packets\":%llu,\"bytes\":%llu,\"last\":",
-			  first ? "" : ",", s->dir == KZ_CHILD_OUT ? "outbound" : "inbound", fa,
-			  ntohs(from->sin_port), ta, ntohs(to->sin_port),
-			  s->udp_encap ? "true" : "false", s->spi, enc, bits, kz_auth_name(s->auth),
-			  s->replay_window, rem ? "established" : "expired", (unsigned long long)rem,
-			  s->life_kbytes ? rb : "null", ike_wan_down(e) ? "true" : "false",
-			  (unsigned long long)st.packets,
-			  (unsigned long long)st.bytes);
-		if (last[0])
-			sb_json_str(out, last);
-		else
-			sb_puts(out, "null");
-		sb_puts(out, "}");
-		return;
-	}
-	sb_puts(out, s->dir == KZ_CHILD_OUT ? "Outbound:\n" : "Inbound:\n");
-	endpoint(out, from, s->udp_encap);
-	sb_puts(out, " -> ");
-	endpoint(out, to, s->udp_encap);
-	sb_puts(out, "\nmode: tunnel\n");
-	sb_printf(out, "satype: esp spi=%u(0x%08x)\n", s->spi, s->spi);
-	sb_printf(out, "enc algorithm: %s\n", enc);
-	sb_printf(out, "key length: %u\n", bits);
-	sb_printf(out, "auth algorithm: %s\n", kz_auth_name(s->auth));
-	sb_printf(out, "replay window size is %u bits\n", s->replay_window);
-	sb_printf(out, "SA status is %s\n", rem ? "established" : "expired");
-	sb_printf(out, "Remaining lifetime is %llu seconds\n", (unsigned long long)rem);
-	sb_printf(out, "Remaining lifebytes is %s bytes\n", rb);
-	sb_printf(out, "%llu [packets] %llu [bytes] last:%s\n", (unsigned long long)st.packets,
-		  (unsigned long long)st.bytes, last);
-	if (ike_wan_down(e))
-		sb_puts(out, IKE_WAN_DOWN_TEXT "\n");
+	status = rem ? "established" : "expired";
+	emit_obj_begin(em, NULL);
+	emit_str(em, "direction", out ? "outbound" : "inbound", "%s\n",
+		 out ? "Outbound:" : "Inbound:");
+	endpoint(em, "from", from, s->udp_encap);
+	emit_text(em, " -> ");
+	endpoint(em, "to", to, s->udp_encap);
+	emit_bool(em, "udp_encap", s->udp_encap, "\n");
+	emit_str(em, "mode", "tunnel", "mode: %s\n", "tunnel");
+	emit_u64(em, "spi", s->spi, "satype: esp spi=%u(0x%08x)\n", s->spi, s->spi);
+	emit_str(em, "enc", enc, "enc algorithm: %s\n", enc);
+	emit_u64(em, "key_length", bits, "key length: %u\n", bits);
+	emit_str(em, "auth", auth, "auth algorithm: %s\n", auth);
+	emit_u64(em, "replay_window", s->replay_window, "replay window size is %u bits\n",
+		 s->replay_window);
+	emit_str(em, "status", status, "SA status is %s\n", status);
+	emit_u64(em, "remaining_lifetime", rem, "Remaining lifetime is %llu seconds\n",
+		 (unsigned long long)rem);
+	if (s->life_kbytes)
+		emit_u64(em, "remaining_lifebytes", left, "Remaining lifebytes is %llu bytes\n",
+			 (unsigned long long)left);
+	else
+		emit_null(em, "remaining_lifebytes", "Remaining lifebytes is - bytes\n");
+	emit_bool(em, "down", down, NULL);
+	emit_u64(em, "packets", st.packets, "%llu [packets] ", (unsigned long long)st.packets);
+	emit_u64(em, "bytes", st.bytes, "%llu [bytes] ", (unsigned long long)st.bytes);
+	emit_str(em, "last", last[0] ? last : NULL, "last:%s\n", last);
+	if (down)
+		emit_text(em, IKE_WAN_DOWN_TEXT "\n");
+	emit_obj_end(em);
 }
 
-void ike_show_ipsec_sa(struct ike_engine *e, bool json, struct strbuf *out)
+void ike_emit_ipsec_sa(struct ike_engine *e, struct emit *em)
 {
 	uint64_t now = eng_now(e);
 	unsigned configured = 0, created = 0;
-	bool first_if = true;
 
 	for (size_t i = 0; e->cfg && i < e->cfg->ipsec_ifs.n; i++) {
 		const struct kz_if_ipsec *ifc = &e->cfg->ipsec_ifs.v[i];
@@ -283,29 +272,23 @@ void ike_show_ipsec_sa(struct ike_engine *e, bool json, struct strbuf *out)
 	}
 	for (struct ike_child *c = e->children; c; c = c->next)
 		created += c->dying ? 0 : 2;
-	if (json)
-		sb_printf(out, "{\"configured\":%u,\"created\":%u,\"interfaces\":[", configured,
-			  created);
-	else
-		sb_printf(out, "IPsec SA - %u configured, %u created\n", configured, created);
+	emit_obj_begin(em, NULL);
+	emit_u64(em, "configured", configured, "IPsec SA - %u configured, ", configured);
+	emit_u64(em, "created", created, "%u created\n", created);
+	emit_list_begin(em, "interfaces");
 	for (unsigned unit = 0; unit < KZ_MAX_IPSEC_IF; unit++) {
-		bool any = false, first = true;
-
-		for (struct ike_child *c = e->children; c; c = c->next)
-			any |= !c->dying && c->in.ipsec_unit == unit;
-		if (!any)
-			continue;
-		if (json)
-			sb_printf(out, "%s{\"interface\":\"IPsec%u\",\"sas\":[", first_if ? "" : ",",
-				  unit);
-		else
-			sb_printf(out, "Interface IPsec%u\n", unit);
-		first_if = false;
-		/* oldest pair first (the list is newest first) */
+		char name[16];
 		int cnt = 0;
 
 		for (const struct ike_child *c = e->children; c; c = c->next)
 			cnt += !c->dying && c->in.ipsec_unit == unit;
+		if (!cnt)
+			continue;
+		snprintf(name, sizeof(name), "IPsec%u", unit);
+		emit_obj_begin(em, NULL);
+		emit_str(em, "interface", name, "Interface %s\n", name);
+		emit_list_begin(em, "sas");
+		/* oldest pair first (the list is newest first) */
 		for (int want = cnt - 1; want >= 0; want--) {
 			const struct ike_child *pick = NULL;
 			int k = 0;
@@ -315,76 +298,90 @@ void ike_show_ipsec_sa(struct ike_engine *e, bool json, struct strbuf *out)
 					pick = c;
 			if (!pick)
 				break;
-			one_sa(e, pick, &pick->out, now, json, first, out);
-			first = false;
-			one_sa(e, pick, &pick->in, now, json, false, out);
+			one_sa(e, pick, &pick->out, now, em);
+			one_sa(e, pick, &pick->in, now, em);
 		}
-		if (json)
-			sb_puts(out, "]}");
+		emit_list_end(em);
+		emit_obj_end(em);
 	}
-	if (json)
-		sb_puts(out, "]}\n");
+	emit_list_end(em);
+	emit_obj_end(em);
 }
 
-/* The state line of `show ipsec profile`: the SAs kept while the WAN has
- * no address are down (said once, as `show ike sa` says it per SA); an
- * initiator without an IKE SA is negotiating, or waits its back-off. */
-static void profile_state_text(const struct ike_profile_status *st, struct strbuf *out)
+void ike_show_ipsec_sa(struct ike_engine *e, bool json, struct strbuf *out)
 {
-	if (st->wan_down && st->has_sas) {
-		sb_puts(out, "  " IKE_WAN_DOWN_TEXT "\n");
+	struct emit em;
+
+	emit_init(&em, out, json);
+	ike_emit_ipsec_sa(e, &em);
+	emit_done(&em);
+}
+
+/* The state of a profile's SAs for `show ipsec profile`: on the screen a
+ * line when the SAs kept while the WAN has no address are down (said once,
+ * as `show ike sa` says it per SA), or when an initiator without an IKE SA
+ * is negotiating or waits its back-off, then the last failure with time
+ * and count; in JSON the object "state" (null for a profile the engine
+ * does not know). */
+void ike_emit_profile_state(struct ike_engine *e, const char *key, const char *profile,
+			    struct emit *em)
+{
+	const struct ike_profile_status *st = e ? ike_profile_status(e, profile) : NULL;
+	bool down, wait;
+	char when[32];
+
+	if (!st) {
+		emit_null(em, key, NULL);
 		return;
 	}
-	if (st->established)
-		return;
-	if (st->negotiating) {
-		sb_puts(out, "  Negotiating now\n");
-	} else if (st->retry_scheduled) {
-		sb_printf(out, "  Next attempt in %u seconds", st->retry_in_s);
+	down = st->wan_down && st->has_sas;
+	wait = !st->established && !st->negotiating && st->retry_scheduled;
+	emit_obj_begin(em, key);
+	emit_bool(em, "established", st->established, NULL);
+	emit_bool(em, "down", down, down ? "  " IKE_WAN_DOWN_TEXT "\n" : NULL);
+	emit_str(em, "down_reason", down ? KZ_MOBILE_IFNAME " has no usable address" : NULL,
+		 NULL);
+	emit_bool(em, "negotiating", st->negotiating,
+		  !down && !st->established && st->negotiating ? "  Negotiating now\n" : NULL);
+	if (wait && !down) {
+		emit_text(em, "  Next attempt in %u seconds", st->retry_in_s);
 		if (st->backoff_s)
-			sb_printf(out, " (back-off %u s, max %u s)", st->backoff_s,
+			emit_text(em, " (back-off %u s, max %u s)", st->backoff_s,
 				  st->backoff_max_s);
-		sb_puts(out, "\n");
+		emit_text(em, "\n");
 	}
+	if (wait) {
+		emit_u64(em, "next_attempt_in", st->retry_in_s, NULL);
+		emit_u64(em, "backoff", st->backoff_s, NULL);
+	} else {
+		emit_null(em, "next_attempt_in", NULL);
+		emit_null(em, "backoff", NULL);
+	}
+	emit_u64(em, "backoff_max", st->backoff_max_s, NULL);
+	emit_obj_end(em);
+	if (!st->count || st->last_class == IKE_FAIL_NONE)
+		return;
+	last_str(st->last_wall, when, sizeof(when));
+	emit_text(em, "%s : phase %d failed %u time(s), last at %s: %s\n", profile, st->phase,
+		  st->count, when, st->detail);
 }
 
 void ike_show_profile_state_json(struct ike_engine *e, const char *profile, struct strbuf *out)
 {
-	const struct ike_profile_status *st = e ? ike_profile_status(e, profile) : NULL;
+	struct emit em;
 
-	if (!st) {
-		sb_puts(out, "null");
-		return;
-	}
-	sb_printf(out, "{\"established\":%s,\"down\":%s,\"down_reason\":",
-		  st->established ? "true" : "false",
-		  st->wan_down && st->has_sas ? "true" : "false");
-	if (st->wan_down && st->has_sas)
-		sb_puts(out, "\"" KZ_MOBILE_IFNAME " has no usable address\"");
-	else
-		sb_puts(out, "null");
-	sb_printf(out, ",\"negotiating\":%s,\"next_attempt_in\":",
-		  st->negotiating ? "true" : "false");
-	if (!st->established && !st->negotiating && st->retry_scheduled)
-		sb_printf(out, "%u,\"backoff\":%u", st->retry_in_s, st->backoff_s);
-	else
-		sb_puts(out, "null,\"backoff\":null");
-	sb_printf(out, ",\"backoff_max\":%u}", st->backoff_max_s);
+	emit_init(&em, out, true);
+	ike_emit_profile_state(e, NULL, profile, &em);
+	emit_done_bare(&em);
 }
 
 void ike_show_profile_status(struct ike_engine *e, const char *profile, struct strbuf *out)
 {
-	const struct ike_profile_status *st = e ? ike_profile_status(e, profile) : NULL;
-	char when[32];
+	struct emit em;
 
-	if (!st)
-		return;
-	profile_state_text(st, out);
-	if (!st->count || st->last_class == IKE_FAIL_NONE)
-		return;
-	last_str(st->last_wall, when, sizeof(when));
-	sb_printf(out, "%s : phase %d failed %u time(s), last at %s: %s\n", profile, st->phase,
-		  st->count, when, st->detail);
+	emit_init(&em, out, false);
+	ike_emit_profile_state(e, NULL, profile, &em);
+	emit_done(&em);
 }
 
 void ike_profile_sas(struct ike_engine *e, const char *profile, struct ike_profile_sas *out)
@@ -421,156 +418,78 @@ void ike_profile_sas(struct ike_engine *e, const char *profile, struct ike_profi
 
 /* ---- `show ipsec profile NAME detail`: what the peer sent last ---- */
 
-/* A time for the JSON form: the console's text, or null when never. */
-static void json_time(struct strbuf *out, int64_t t)
-{
-	char when[32];
-
-	last_str(t, when, sizeof(when));
-	if (when[0])
-		sb_json_str(out, when);
-	else
-		sb_puts(out, "null");
-}
-
-static void detail_offer_text(struct strbuf *out, const char *what, const char *text, bool chosen,
-			      int64_t t)
+/* "    phase 1 proposal (the peer chose, <time>): <text>", or under key
+ * {"text","chosen","at"}; "-" and null when nothing came. */
+static void detail_offer(struct emit *em, const char *key, const char *what, const char *text,
+			 bool chosen, int64_t t)
 {
 	char when[32];
 
 	if (!t) {
-		sb_printf(out, "    %s: -\n", what);
+		emit_null(em, key, "    %s: -\n", what);
 		return;
 	}
 	last_str(t, when, sizeof(when));
-	sb_printf(out, "    %s (%s, %s): %s\n", what, chosen ? "the peer chose" : "the peer offered",
-		  when, text);
+	emit_obj_begin(em, key);
+	emit_str(em, "text", text, "    %s (%s, %s): %s\n", what,
+		 chosen ? "the peer chose" : "the peer offered", when, text);
+	emit_bool(em, "chosen", chosen, NULL);
+	emit_str(em, "at", when[0] ? when : NULL, NULL);
+	emit_obj_end(em);
 }
 
-static void detail_offer_json(struct strbuf *out, const char *sep, const char *key,
-			      const char *text, bool chosen, int64_t t)
+static void detail_peer(const struct ike_peer_seen *ps, struct emit *em)
 {
-	sb_printf(out, "%s\"%s\":", sep, key);
-	if (!t) {
-		sb_puts(out, "null");
-		return;
-	}
-	sb_puts(out, "{\"text\":");
-	sb_json_str(out, text);
-	sb_printf(out, ",\"chosen\":%s,\"at\":", chosen ? "true" : "false");
-	json_time(out, t);
-	sb_puts(out, "}");
-}
-
-static void detail_text(const struct ike_profile_detail *d, struct strbuf *out)
-{
-	const struct ike_peer_seen *ps = &d->peer;
 	char when[32], ci[INET_ADDRSTRLEN + 4], cr[INET_ADDRSTRLEN + 4];
 
-	sb_puts(out, "  received from the peer:\n");
-	detail_offer_text(out, "phase 1 proposal", ps->p1_offer, ps->p1_chosen, ps->p1_wall);
-	detail_offer_text(out, "phase 2 proposal", ps->p2_offer, ps->p2_chosen, ps->p2_wall);
+	emit_obj_begin(em, "peer");
+	emit_text(em, "  received from the peer:\n");
+	detail_offer(em, "phase1_proposal", "phase 1 proposal", ps->p1_offer, ps->p1_chosen,
+		     ps->p1_wall);
+	detail_offer(em, "phase2_proposal", "phase 2 proposal", ps->p2_offer, ps->p2_chosen,
+		     ps->p2_wall);
 	if (ps->id_wall) {
 		last_str(ps->id_wall, when, sizeof(when));
-		sb_printf(out, "    ID (%s): %s%s%s\n", when, ps->id_type, ps->id_value[0] ? " " : "",
-			  ps->id_value);
+		emit_obj_begin(em, "id");
+		emit_str(em, "type", ps->id_type, "    ID (%s): %s", when, ps->id_type);
+		emit_str(em, "value", ps->id_value, "%s%s\n", ps->id_value[0] ? " " : "",
+			 ps->id_value);
+		emit_str(em, "at", when[0] ? when : NULL, NULL);
+		emit_obj_end(em);
 	} else {
-		sb_puts(out, "    ID: -\n");
+		emit_null(em, "id", "    ID: -\n");
 	}
 	if (ps->ts_set) {
 		kz_prefix_str(&ps->ts_ci, ci, sizeof(ci));
 		kz_prefix_str(&ps->ts_cr, cr, sizeof(cr));
 		last_str(ps->ts_wall, when, sizeof(when));
-		sb_printf(out, "    selectors (%s): IDci %s, IDcr %s\n", when, ci, cr);
+		emit_obj_begin(em, "selectors");
+		emit_str(em, "idci", ci, "    selectors (%s): IDci %s", when, ci);
+		emit_str(em, "idcr", cr, ", IDcr %s\n", cr);
+		emit_str(em, "at", when[0] ? when : NULL, NULL);
+		emit_obj_end(em);
 	} else {
-		sb_puts(out, "    selectors: -\n");
+		emit_null(em, "selectors", "    selectors: -\n");
 	}
 	if (ps->vid_wall) {
 		last_str(ps->vid_wall, when, sizeof(when));
-		sb_printf(out, "    vendor IDs (%s): ", when);
+		emit_obj_begin(em, "vendor_ids");
+		emit_text(em, "    vendor IDs (%s): ", when);
+		emit_list_begin(em, "names");
 		for (unsigned i = 0; i < ps->nvids; i++)
-			sb_printf(out, "%s%s", i ? ", " : "", ps->vids[i]);
-		sb_puts(out, ps->nvids ? "\n" : "none\n");
+			emit_str(em, NULL, ps->vids[i], "%s%s", i ? ", " : "", ps->vids[i]);
+		emit_list_end(em);
+		emit_text(em, ps->nvids ? "\n" : "none\n");
+		emit_str(em, "at", when[0] ? when : NULL, NULL);
+		emit_obj_end(em);
 	} else {
-		sb_puts(out, "    vendor IDs: -\n");
+		emit_null(em, "vendor_ids", "    vendor IDs: -\n");
 	}
-	sb_printf(out, "  failures (newest first, last %u kept):%s\n", IKE_FAIL_HISTORY,
-		  d->hist_n ? "" : " none");
-	for (unsigned i = 0; i < d->hist_n; i++) {
-		const struct ike_fail_run *r = ike_fail_run_get(d, i);
-		char first[32];
-
-		last_str(r->first_wall, first, sizeof(first));
-		last_str(r->last_wall, when, sizeof(when));
-		sb_printf(out, "    %u. phase %d %s: %u time(s), first %s, last %s\n", i + 1,
-			  r->phase, ike_fail_class_name(r->cls), r->count, first, when);
-		sb_printf(out, "       %s\n", r->detail);
-	}
+	emit_obj_end(em);
 }
 
-static void detail_json(const struct ike_profile_detail *d, struct strbuf *out)
-{
-	const struct ike_peer_seen *ps = &d->peer;
-	char ci[INET_ADDRSTRLEN + 4], cr[INET_ADDRSTRLEN + 4];
-
-	sb_puts(out, "{\"peer\":{");
-	detail_offer_json(out, "", "phase1_proposal", ps->p1_offer, ps->p1_chosen, ps->p1_wall);
-	detail_offer_json(out, ",", "phase2_proposal", ps->p2_offer, ps->p2_chosen, ps->p2_wall);
-	sb_puts(out, ",\"id\":");
-	if (ps->id_wall) {
-		sb_puts(out, "{\"type\":");
-		sb_json_str(out, ps->id_type);
-		sb_puts(out, ",\"value\":");
-		sb_json_str(out, ps->id_value);
-		sb_puts(out, ",\"at\":");
-		json_time(out, ps->id_wall);
-		sb_puts(out, "}");
-	} else {
-		sb_puts(out, "null");
-	}
-	sb_puts(out, ",\"selectors\":");
-	if (ps->ts_set) {
-		kz_prefix_str(&ps->ts_ci, ci, sizeof(ci));
-		kz_prefix_str(&ps->ts_cr, cr, sizeof(cr));
-		sb_printf(out, "{\"idci\":\"%s\",\"idcr\":\"%s\",\"at\":", ci, cr);
-		json_time(out, ps->ts_wall);
-		sb_puts(out, "}");
-	} else {
-		sb_puts(out, "null");
-	}
-	sb_puts(out, ",\"vendor_ids\":");
-	if (ps->vid_wall) {
-		sb_puts(out, "{\"names\":[");
-		for (unsigned i = 0; i < ps->nvids; i++) {
-			if (i)
-				sb_puts(out, ",");
-			sb_json_str(out, ps->vids[i]);
-		}
-		sb_puts(out, "],\"at\":");
-		json_time(out, ps->vid_wall);
-		sb_puts(out, "}");
-	} else {
-		sb_puts(out, "null");
-	}
-	sb_puts(out, "},\"failures\":[");
-	for (unsigned i = 0; i < d->hist_n; i++) {
-		const struct ike_fail_run *r = ike_fail_run_get(d, i);
-
-		sb_printf(out, "%s{\"class\":", i ? "," : "");
-		sb_json_str(out, ike_fail_class_name(r->cls));
-		sb_printf(out, ",\"phase\":%d,\"count\":%u,\"first\":", r->phase, r->count);
-		json_time(out, r->first_wall);
-		sb_puts(out, ",\"last\":");
-		json_time(out, r->last_wall);
-		sb_puts(out, ",\"detail\":");
-		sb_json_str(out, r->detail);
-		sb_puts(out, "}");
-	}
-	sb_puts(out, "]}");
-}
-
-void ike_show_profile_detail(struct ike_engine *e, const char *profile, bool json,
-			     struct strbuf *out)
+void ike_emit_profile_detail(struct ike_engine *e, const char *key, const char *profile,
+			     struct emit *em)
 {
 	const struct ike_profile_detail *d = ike_profile_detail(e, profile);
 	static const struct ike_profile_detail none;
@@ -578,8 +497,37 @@ void ike_show_profile_detail(struct ike_engine *e, const char *profile, bool jso
 	/* a profile the engine has not seen yet (just configured) */
 	if (!d)
 		d = &none;
-	if (json)
-		detail_json(d, out);
-	else
-		detail_text(d, out);
+	emit_obj_begin(em, key);
+	detail_peer(&d->peer, em);
+	emit_text(em, "  failures (newest first, last %u kept):%s\n", IKE_FAIL_HISTORY,
+		  d->hist_n ? "" : " none");
+	emit_list_begin(em, "failures");
+	for (unsigned i = 0; i < d->hist_n; i++) {
+		const struct ike_fail_run *r = ike_fail_run_get(d, i);
+		const char *cls = ike_fail_class_name(r->cls);
+		char first[32], last[32];
+
+		last_str(r->first_wall, first, sizeof(first));
+		last_str(r->last_wall, last, sizeof(last));
+		emit_obj_begin(em, NULL);
+		emit_str(em, "class", cls, "    %u. phase %d %s: ", i + 1, r->phase, cls);
+		emit_int(em, "phase", r->phase, NULL);
+		emit_u64(em, "count", r->count, "%u time(s), ", r->count);
+		emit_str(em, "first", first[0] ? first : NULL, "first %s, ", first);
+		emit_str(em, "last", last[0] ? last : NULL, "last %s\n", last);
+		emit_str(em, "detail", r->detail, "       %s\n", r->detail);
+		emit_obj_end(em);
+	}
+	emit_list_end(em);
+	emit_obj_end(em);
+}
+
+void ike_show_profile_detail(struct ike_engine *e, const char *profile, bool json,
+			     struct strbuf *out)
+{
+	struct emit em;
+
+	emit_init(&em, out, json);
+	ike_emit_profile_detail(e, NULL, profile, &em);
+	emit_done_bare(&em);
 }

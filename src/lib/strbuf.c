@@ -65,44 +65,29 @@ void sb_puts(struct strbuf *sb, const char *s)
 	sb_putn(sb, s, strlen(s));
 }
 
-void sb_printf(struct strbuf *sb, const char *fmt, ...)
+void sb_vprintf(struct strbuf *sb, const char *fmt, va_list ap)
 {
-	va_list ap;
+	va_list ap2;
 	int n;
 
 	if (sb->truncated)
 		return;
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
+	va_copy(ap2, ap);
+	n = vsnprintf(NULL, 0, fmt, ap2);
+	va_end(ap2);
 	if (n < 0 || sb_grow(sb, sb->len + (size_t)n + 1) < 0)
 		return;
-	va_start(ap, fmt);
 	vsnprintf(sb->s + sb->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
 	sb->len += (size_t)n;
 }
 
-void sb_json_str(struct strbuf *sb, const char *s)
+void sb_printf(struct strbuf *sb, const char *fmt, ...)
 {
-	sb_putn(sb, "\"", 1);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
+	va_list ap;
 
-		if (c == '"' || c == '\\') {
-			char e[2] = { '\\', (char)c };
-			sb_putn(sb, e, 2);
-		} else if (c == '\n') {
-			sb_puts(sb, "\\n");
-		} else if (c == '\t') {
-			sb_puts(sb, "\\t");
-		} else if (c < 0x20) {
-			sb_printf(sb, "\\u%04x", c);
-		} else {
-			sb_putn(sb, (const char *)&c, 1);
-		}
-	}
-	sb_putn(sb, "\"", 1);
+	va_start(ap, fmt);
+	sb_vprintf(sb, fmt, ap);
+	va_end(ap);
 }
 
 const char *sb_str(const struct strbuf *sb)

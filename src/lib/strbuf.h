@@ -5,6 +5,7 @@
 #ifndef KZ_STRBUF_H
 #define KZ_STRBUF_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 #define KZ_STRBUF_MAX (16u << 20)
@@ -21,10 +22,10 @@ void sb_free(struct strbuf *sb);
 void sb_reset(struct strbuf *sb);
 void sb_printf(struct strbuf *sb, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+void sb_vprintf(struct strbuf *sb, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 void sb_puts(struct strbuf *sb, const char *s);
 void sb_putn(struct strbuf *sb, const char *s, size_t n);
-/* A JSON string literal with escapes, quotes included. */
-void sb_json_str(struct strbuf *sb, const char *s);
 /* Never NULL: "" for an empty buffer. */
 const char *sb_str(const struct strbuf *sb);
 

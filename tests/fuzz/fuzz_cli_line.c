@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "lib/emit.h"
 
 static const char base_config[] =
 	"hostname site-a\ninterface MobileEthernet0.0\n device wwan0\n"
@@ -13,17 +14,30 @@ static const char base_config[] =
 	"ipsec proposal ESPP\nipsec policy IPSECPOL\n proposal ESPP\n"
 	"ipsec profile HQ\n peer any\n!\ninterface IPsec0\n ipsec map HQ\n";
 
-static int fake_exec(struct cli_session *s, enum cli_exec_id id, const struct cli_args *a,
-		     struct strbuf *out)
+static int fake_exec(struct cli_session *s, const struct cli_args *a, struct emit *e)
 {
 	(void)s;
-	(void)id;
 	(void)a;
-	sb_puts(out, "ok\n");
+	emit_text(e, "ok\n");
 	return 0;
 }
 
-static const struct cli_exec_ops ops = { fake_exec };
+/* The exec grammar as the daemon installs it (daemon/show.c). */
+#define X CLI_IN(CLI_NODE_EXEC)
+static const struct cli_cmd exec_cmds[] = {
+	{ X, "show running-config [json]", "", .exec = fake_exec },
+	{ X, "show ip address [(MobileEthernet0.0 | IPsec<N>)] [json]", "", .exec = fake_exec },
+	{ X, "show ip route [json]", "", .exec = fake_exec },
+	{ X, "show ike sa [json]", "", .exec = fake_exec },
+	{ X, "show ike statistics [json]", "", .exec = fake_exec },
+	{ X, "show ipsec sa [json]", "", .exec = fake_exec },
+	{ X, "show ipsec profile [PROFILE] [detail] [json]", "", .exec = fake_exec },
+	{ X, "show ipsec statistics [json]", "", .exec = fake_exec },
+	{ X, "clear ike sa [A.B.C.D]", "", .exec = fake_exec },
+	{ X, "clear ipsec sa", "", .exec = fake_exec },
+	{ X, "diagnose ipsec [PROFILE] [json]", "", .exec = fake_exec },
+	{ X, "write memory", "", .exec = fake_exec },
+};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -36,8 +50,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1 || cli_load_text(base_config, sizeof(base_config) - 1, &c, errs, 4, &n))
 		return 0;
+	cli_install(exec_cmds, sizeof(exec_cmds) / sizeof(exec_cmds[0]));
 	cli_session_init(&s, c, (enum cli_node)(data[0] % CLI_NODE_COUNT));
-	s.ops = &ops;
+	s.exec = true;
 	sb_init(&out);
 	line = malloc(size + 1);
 	while (line && pos < size) {

@@ -15,6 +15,7 @@
 #include "cli/cli.h"
 #include "cli/lexer.h"
 #include "config/render.h"
+#include "lib/emit.h"
 #include "lib/err.h"
 
 #define MAXERR 32
@@ -459,24 +460,40 @@ static void test_dangling_refs_load(void **state)
 
 struct fake_exec {
 	int calls;
-	enum cli_exec_id last;
+	const char *last;
 	char arg[64];
 };
 
-static int fake_exec(struct cli_session *s, enum cli_exec_id id, const struct cli_args *a,
-		     struct strbuf *out)
+static int fake_exec(struct cli_session *s, const char *what, const struct cli_args *a,
+		     struct emit *e)
 {
 	struct fake_exec *f = s->opaque;
 	const char *p = cli_arg(a, "PROFILE");
 
 	f->calls++;
-	f->last = id;
+	f->last = what;
 	snprintf(f->arg, sizeof(f->arg), "%s%s", p ? p : "", cli_has(a, "json") ? "+json" : "");
-	sb_puts(out, "shown\n");
+	emit_text(e, "shown\n");
 	return 0;
 }
 
-static const struct cli_exec_ops fake_ops = { fake_exec };
+static int fake_profile(struct cli_session *s, const struct cli_args *a, struct emit *e)
+{
+	return fake_exec(s, "show ipsec profile", a, e);
+}
+
+static int fake_other(struct cli_session *s, const struct cli_args *a, struct emit *e)
+{
+	return fake_exec(s, "other", a, e);
+}
+
+/* Exec commands as the daemon installs them (daemon/show.c), with handlers
+ * that note what ran. */
+static const struct cli_cmd fake_cmds[] = {
+	{ CLI_IN(CLI_NODE_EXEC), "show running-config [json]", "config", .exec = fake_other },
+	{ CLI_IN(CLI_NODE_EXEC), "show ipsec profile [PROFILE] [detail] [json]", "profiles",
+	  .exec = fake_profile },
+};
 
 static int run(struct cli_session *s, const char *line, struct cli_error *e)
 {
@@ -505,7 +522,8 @@ static void test_console_modes(void **state)
 	struct cli_error e;
 
 	cli_session_init(&s, c, CLI_NODE_EXEC);
-	s.ops = &fake_ops;
+	cli_install(fake_cmds, sizeof(fake_cmds) / sizeof(fake_cmds[0]));
+	s.exec = true;
 	s.opaque = &fx;
 	prompt_is(&s, "site-a#");
 	assert_int_equal(run(&s, "conf t", &e), 0);
@@ -525,7 +543,7 @@ static void test_console_modes(void **state)
 	assert_int_equal(kz_find_ike_proposal(c, "P")->enc, KZ_ENC_AES_CBC_256);
 	/* show works from config mode, and takes json */
 	assert_int_equal(run(&s, "show ipsec profile HQ json", &e), 0);
-	assert_int_equal(fx.last, CLI_X_SHOW_IPSEC_PROFILE);
+	assert_string_equal(fx.last, "show ipsec profile");
 	assert_string_equal(fx.arg, "HQ+json");
 	prompt_is(&s, "site-a(config-ike-proposal)#");
 	/* `json` is a keyword first, a profile name only when nothing else */

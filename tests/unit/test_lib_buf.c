@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "lib/buf.h"
+#include "lib/emit.h"
 #include "lib/err.h"
 #include "lib/mem.h"
 #include "lib/strbuf.h"
@@ -162,8 +163,7 @@ static void test_strbuf(void **state)
 	sb_init(&sb);
 	assert_string_equal(sb_str(&sb), "");
 	sb_printf(&sb, "%d-%s", 7, "x");
-	sb_json_str(&sb, "a\"b\\c\n\x01");
-	assert_string_equal(sb_str(&sb), "7-x\"a\\\"b\\\\c\\n\\u0001\"");
+	assert_string_equal(sb_str(&sb), "7-x");
 	/* bounded: stops growing, marks itself truncated */
 	memset(big, 'z', KZ_STRBUF_MAX + 9);
 	big[KZ_STRBUF_MAX + 9] = '\0';
@@ -172,6 +172,59 @@ static void test_strbuf(void **state)
 	assert_true(sb.len < KZ_STRBUF_MAX);
 	sb_free(&sb);
 	free(big);
+}
+
+/* One description, two forms: the text and the JSON (escaped by json-c). */
+static void emit_sample(struct emit *e)
+{
+	emit_obj_begin(e, NULL);
+	emit_str(e, "name", "a\"b\\c\n\x01/d", "name: %s\n", "abc");
+	emit_u64(e, "n", 7, "n=%u\n", 7u);
+	emit_null(e, "later", NULL);
+	emit_list_begin(e, "list");
+	emit_str(e, NULL, "x", "  x\n");
+	emit_obj_begin(e, NULL);
+	emit_bool(e, "ok", true, NULL);
+	emit_obj_end(e);
+	emit_list_end(e);
+	emit_int(e, "later", -1, "later: %d\n", -1);
+	emit_text(e, "end\n");
+	emit_obj_end(e);
+}
+
+static void test_emit(void **state)
+{
+	struct strbuf sb;
+	struct emit e;
+
+	sb_init(&sb);
+	emit_init(&e, &sb, false);
+	emit_sample(&e);
+	emit_done(&e);
+	assert_string_equal(sb_str(&sb), "name: abc\nn=7\n  x\nlater: -1\nend\n");
+	sb_reset(&sb);
+	emit_init(&e, &sb, true);
+	emit_sample(&e);
+	emit_done(&e);
+	assert_string_equal(sb_str(&sb), "{\"name\":\"a\\\"b\\\\c\\n\\u0001/d\",\"n\":7,"
+					 "\"later\":-1,\"list\":[\"x\",{\"ok\":true}]}\n");
+	/* an error replaces the document */
+	sb_reset(&sb);
+	emit_init(&e, &sb, true);
+	emit_obj_begin(&e, NULL);
+	emit_list_begin(&e, "v");
+	emit_error(&e, "%% no %s\n", "such");
+	emit_list_end(&e);
+	emit_obj_end(&e);
+	emit_done(&e);
+	assert_string_equal(sb_str(&sb), "% no such\n");
+	/* a document that is a single null */
+	sb_reset(&sb);
+	emit_init(&e, &sb, true);
+	emit_null(&e, "state", NULL);
+	emit_done_bare(&e);
+	assert_string_equal(sb_str(&sb), "null");
+	sb_free(&sb);
 }
 
 static void test_mem(void **state)
@@ -196,6 +249,7 @@ int main(void)
 		cmocka_unit_test(test_zero_length),      cmocka_unit_test(test_oversized_lengths),
 		cmocka_unit_test(test_sub_view_is_bounded), cmocka_unit_test(test_writer),
 		cmocka_unit_test(test_errors_named),     cmocka_unit_test(test_strbuf),
+		cmocka_unit_test(test_emit),
 		cmocka_unit_test(test_mem),
 	};
 
