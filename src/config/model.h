@@ -14,29 +14,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/ipsec_types.h"
+
 #define KZ_NAME_MAX 64      /* names: 1-63 chars of [A-Za-z0-9_.-] */
 #define KZ_IDVAL_MAX 256    /* key-id / fqdn / user-fqdn text */
 #define KZ_PSK_MAX 256      /* pre-shared key bytes */
 #define KZ_IFNAME_MAX 16    /* Linux IFNAMSIZ */
 #define KZ_MAX_REFS 8       /* proposals named by one policy */
 #define KZ_MAX_OBJECTS 256  /* of each kind, in one config */
-#define KZ_MAX_IPSEC_IF 256 /* IPsec0 .. IPsec255 */
 
 #define KZ_MOBILE_IFNAME "MobileEthernet0.0"
 
-/* Phase 1 and phase 2 ciphers share one enum; the parser allows each
- * node only its own subset. */
-enum kz_enc {
-	KZ_ENC_AES_CBC_128,
-	KZ_ENC_AES_CBC_192,
-	KZ_ENC_AES_CBC_256,
-	KZ_ENC_AES_GCM_128,
-	KZ_ENC_AES_GCM_256,
-	KZ_ENC_3DES_CBC,
-	KZ_ENC_DES_CBC,
-	KZ_ENC_NULL,
-	KZ_ENC_COUNT
-};
+/* enum kz_enc, enum kz_auth, struct kz_prefix and KZ_MAX_IPSEC_IF:
+ * lib/ipsec_types.h. */
 
 enum kz_hash {
 	KZ_HASH_MD5,
@@ -45,17 +35,6 @@ enum kz_hash {
 	KZ_HASH_SHA2_384,
 	KZ_HASH_SHA2_512,
 	KZ_HASH_COUNT
-};
-
-/* ESP integrity; KZ_AUTH_NONE with AES-GCM (and only there). */
-enum kz_auth {
-	KZ_AUTH_NONE,
-	KZ_AUTH_HMAC_MD5,
-	KZ_AUTH_HMAC_SHA1,
-	KZ_AUTH_HMAC_SHA2_256,
-	KZ_AUTH_HMAC_SHA2_384,
-	KZ_AUTH_HMAC_SHA2_512,
-	KZ_AUTH_COUNT
 };
 
 /* Diffie-Hellman groups; KZ_GROUP_NONE only for `pfs none`. */
@@ -86,12 +65,6 @@ struct kz_ident {
 	enum kz_id_type type;
 	char value[KZ_IDVAL_MAX]; /* key-id, fqdn, user-fqdn text */
 	struct in_addr addr;      /* KZ_ID_ADDRESS */
-};
-
-struct kz_prefix {
-	bool set;
-	struct in_addr addr; /* network byte order */
-	uint8_t len;         /* 0..32 */
 };
 
 /* Defaults, as config-language.md gives them. */

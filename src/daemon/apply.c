@@ -114,9 +114,9 @@ static void apply_tuns(struct kzd *d, bool set_admin, unsigned only_unit, bool o
 		if (!t->open) {
 			kzd_tun_name(u, t->ifname, sizeof(t->ifname));
 			/* Offloads: one read brings a whole TCP burst
-			 * (dataplane.c segments it).  With more than one
+			 * (src/dp segments it).  With more than one
 			 * data-plane worker, a queue each: this is the first,
-			 * dataplane.c opens the others. */
+			 * the data plane opens the others. */
 			r = kz_tun_create(t->ifname,
 					  KZ_TUN_OFFLOAD | (kzd_dataplane_workers(d) > 1
 								    ? KZ_TUN_MULTI_QUEUE

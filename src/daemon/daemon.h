@@ -8,6 +8,7 @@
 #include "../cli/cli.h"
 #include "../config/check.h"
 #include "../config/model.h"
+#include "../dp/dp.h"
 
 struct event_base;
 struct event;
@@ -15,12 +16,11 @@ struct ctl_server;
 struct kz_net_watch;
 struct ike_engine;
 struct dh_pool;
-struct kzd_dataplane;
 
 #define KZD_DEFAULT_CONFIG "/etc/kizuna/kizuna.conf"
 #define KZD_DEFAULT_SOCKET "/run/kizuna/kizuna.sock"
 /* Data-plane worker threads at most (kizunad --workers). */
-#define KZD_MAX_WORKERS 8
+#define KZD_MAX_WORKERS DP_MAX_WORKERS
 
 /* The TUN device of one configured IPsec<N>. */
 struct kzd_tun {
@@ -53,7 +53,9 @@ struct kzd {
 	struct dh_pool *dh_pool;
 	struct event *ev_dh;
 	uint8_t *rx;
-	struct kzd_dataplane *dp;
+	/* The data plane (src/dp/), its notifications and timers (dp_ctl.c). */
+	struct dp *dp;
+	struct event *ev_dp_note, *ev_dp_tick, *ev_dp_reclaim;
 	unsigned workers; /* data-plane workers asked for; 0: one per CPU */
 	/* Last config check result per profile, to log changes once. */
 	char **last_check;
@@ -89,15 +91,17 @@ int kzd_ike_start(struct kzd *d);
 void kzd_ike_config_changed(struct kzd *d); /* the running config was changed */
 void kzd_ike_stop(struct kzd *d);
 
-/* dataplane.c: the IPsec SAs the engine established. */
-#include "../lib/childsa.h"
-struct sockaddr_in;
-void kzd_dataplane_add(struct kzd *d, const struct kz_child_sa *in, const struct kz_child_sa *out);
-void kzd_dataplane_del(struct kzd *d, uint32_t spi_in, uint32_t spi_out);
-void kzd_dataplane_stats(struct kzd *d, uint32_t spi, enum kz_child_dir dir,
-			 struct kz_child_stats *st);
-void kzd_dataplane_udp_esp(struct kzd *d, const struct sockaddr_in *local,
-			   const struct sockaddr_in *peer, const uint8_t *pkt, size_t len);
+/* ike_io.c: an IKE message that came to port 4500 and was read by the
+ * data plane, the non-ESP marker already removed. */
+void kzd_ike_natt_input(struct kzd *d, const struct sockaddr_in *local,
+			const struct sockaddr_in *peer, const uint8_t *ike, size_t len);
+
+/* dp_ctl.c: the data plane in the daemon; ike_io.c installs the SAs and
+ * hands over port 4500 with dp.h's calls on d->dp. */
+/* How many data-plane workers run (each with its own TUN queue). */
+unsigned kzd_dataplane_workers(struct kzd *d);
+/* Starts the workers, the notifications and the timer. */
+int kzd_dataplane_start(struct kzd *d);
 void kzd_dataplane_free(struct kzd *d);
 /* `show ipsec statistics`: global drop counters, ESP packets per worker
  * and per-SA drop counters. */
@@ -105,12 +109,6 @@ void kzd_dataplane_show_stats(struct kzd *d, bool json, struct strbuf *out);
 /* The TUN device of IPsec<unit> was opened / is about to be closed. */
 void kzd_dataplane_tun_open(struct kzd *d, unsigned unit);
 void kzd_dataplane_tun_close(struct kzd *d, unsigned unit);
-/* How many data-plane workers run (each with its own TUN queue). */
-unsigned kzd_dataplane_workers(struct kzd *d);
-/* Large socket buffers for the WAN sockets. */
-void kzd_socket_buffers(int fd);
-/* Opens the raw ESP socket (plain ESP, IP protocol 50). */
-int kzd_dataplane_start(struct kzd *d);
 
 /* diagnose.c: `diagnose ipsec [PROFILE] [json]` (troubleshooting.md) for
  * one profile or all (profile NULL), in language lang ("ja", "en"). */

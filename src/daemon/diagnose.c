@@ -170,10 +170,10 @@ static void profile_state(struct kzd *d, const char *name, bool have_outside, ui
 		ps->local_ts = sas.local_ts;
 		ps->remote_ts = sas.remote_ts;
 		ps->ipsec_up_since = sas.ipsec_up_wall;
-		kzd_dataplane_stats(d, sas.spi_out, KZ_CHILD_OUT, &cs);
+		dp_sa_stats(d->dp, sas.spi_out, KZ_CHILD_OUT, &cs);
 		ps->out_packets = cs.packets;
 		ps->out_last = cs.last_unix;
-		kzd_dataplane_stats(d, sas.spi_in, KZ_CHILD_IN, &cs);
+		dp_sa_stats(d->dp, sas.spi_in, KZ_CHILD_IN, &cs);
 		ps->in_packets = cs.packets;
 		ps->in_last = cs.last_unix;
 		if (have_outside)

@@ -23,7 +23,6 @@
 #include "../lib/log.h"
 #include "../net/netlink.h"
 #include "daemon.h"
-#include "dataplane_io.h"
 
 #define IKE_PORT 500
 #define NATT_PORT 4500
@@ -34,34 +33,6 @@
  * so a flood of first messages cannot queue work without bound. */
 #define DH_QUEUE_MAX 256u
 #define DH_STOCK 8u /* key pairs made ahead per group while workers idle */
-
-int kzd_udp_open(uint16_t port)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	int one = 1;
-
-	if (fd < 0)
-		return -1;
-	kzd_socket_buffers(fd);
-	/* Which local address a datagram came to: replies leave from it.
-	 * Port 4500 is shared with the other data-plane workers' sockets
-	 * (dataplane.c, which opens them here too): a SO_REUSEPORT group,
-	 * in which the IKE socket, bound first, is socket 0, the one IKE and
-	 * keepalives are steered to. */
-	if (setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) < 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    (port == NATT_PORT &&
-	     setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) ||
-	    bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
-		int e = errno;
-
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	return fd;
-}
 
 static int io_send(void *arg, const struct sockaddr_in *local, const struct sockaddr_in *peer,
 		   const void *data, size_t len, bool natt_marker)
@@ -127,18 +98,22 @@ static void io_child_up(void *arg, const struct kz_child_sa *in, const struct kz
 {
 	struct kzd *d = arg;
 
-	kzd_dataplane_add(d, in, out);
+	dp_sa_add(d->dp, in, out);
 }
 
 static void io_child_down(void *arg, uint32_t spi_in, uint32_t spi_out)
 {
-	kzd_dataplane_del(arg, spi_in, spi_out);
+	struct kzd *d = arg;
+
+	dp_sa_del(d->dp, spi_in, spi_out);
 }
 
 static void io_child_stats(void *arg, uint32_t spi, enum kz_child_dir dir,
 			   struct kz_child_stats *st)
 {
-	kzd_dataplane_stats(arg, spi, dir, st);
+	struct kzd *d = arg;
+
+	dp_sa_stats(d->dp, spi, dir, st);
 }
 
 static struct in_addr io_local_addr(void *arg)
@@ -237,7 +212,7 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 			ike_input(d->ike, &local, &peer, d->rx + 4, (size_t)n - 4, true);
 			continue;
 		}
-		kzd_dataplane_udp_esp(d, &local, &peer, d->rx, (size_t)n);
+		dp_udp_esp(d->dp, &local, &peer, d->rx, (size_t)n);
 	}
 	schedule_soon(d);
 }
@@ -333,8 +308,8 @@ int kzd_ike_start(struct kzd *d)
 
 	io.arg = d;
 	d->rx = malloc(RX_MAX);
-	d->ike_fd500 = kzd_udp_open(IKE_PORT);
-	d->ike_fd4500 = kzd_udp_open(NATT_PORT);
+	d->ike_fd500 = dp_udp_open(IKE_PORT);
+	d->ike_fd4500 = dp_udp_open(NATT_PORT);
 	if (!d->rx || d->ike_fd500 < 0 || d->ike_fd4500 < 0) {
 		log_err("cannot open the IKE ports 500 and 4500: %s", strerror(errno));
 		return KZ_ESYS;
@@ -347,7 +322,7 @@ int kzd_ike_start(struct kzd *d)
 		return KZ_ENOMEM;
 	/* Port 4500 is mostly ESP: the data-plane worker reads it and hands
 	 * IKE back (kzd_ike_natt_input); without a worker it is read here. */
-	if (kzd_dataplane_take_natt(d, d->ike_fd4500) < 0) {
+	if (dp_natt_attach(d->dp, d->ike_fd4500) < 0) {
 		d->ev_ike4500 = event_new(d->base, d->ike_fd4500, EV_READ | EV_PERSIST,
 					  on_readable, d);
 		if (!d->ev_ike4500 || event_add(d->ev_ike4500, NULL))
@@ -380,7 +355,7 @@ void kzd_ike_stop(struct kzd *d)
 		event_free(d->ev_ike4500);
 	if (d->ev_ike_timer)
 		event_free(d->ev_ike_timer);
-	kzd_dataplane_release_natt(d);
+	dp_natt_detach(d->dp);
 	/* the engine cancels the jobs of its SAs; the pool then finishes
 	 * the running ones and wipes everything left */
 	ike_engine_free(d->ike);

@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../config/model.h"
+#include "lib/ipsec_types.h"
 
 #define KZ_CHILD_MAX_ENC_KEY 36  /* AES-256 + 4-byte GCM salt */
 #define KZ_CHILD_MAX_AUTH_KEY 64 /* HMAC-SHA2-512 */

@@ -1,10 +1,11 @@
-/* dataplane_int.h - the data plane's state, shared by its parts:
- * dataplane.c (control thread: SA table, sockets, TUN queues, workers),
- * dataplane_tx.c (a worker's outbound path: TUN -> ESP) and
- * dataplane_rx.c (a worker's inbound path: ESP -> TUN, the worker loop).
- * See dataplane.c's header comment for the design. */
-#ifndef KZD_DATAPLANE_INT_H
-#define KZD_DATAPLANE_INT_H
+/* dp_int.h - the data plane's state, shared by its parts: dp.c (control
+ * side: workers, sockets, notifications, keepalives, counters),
+ * dp_table.c (control side: the SA list, the tables the workers read and
+ * their reclamation, TUN queues), dp_tx.c (a worker's outbound path: TUN
+ * -> ESP) and dp_rx.c (a worker's inbound path: ESP -> TUN, the worker
+ * loop).  See dp.c's header comment for the design. */
+#ifndef KZ_DP_INT_H
+#define KZ_DP_INT_H
 
 #include <netinet/in.h>
 #include <pthread.h>
@@ -14,9 +15,9 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "../esp/esp.h"
-#include "../esp/vnet.h"
-#include "daemon.h"
+#include "dp/dp.h"
+#include "esp/esp.h"
+#include "esp/vnet.h"
 
 #define DP_MAX_PAIRS 1024
 #define DP_BUF 65600 /* an IPv4 datagram and some slack */
@@ -29,7 +30,7 @@
 #define DP_TX_PKTS 512
 #define DP_TX_MSGS 128
 /* An SA sent on by several workers within this time counts as shared
- * (see tx_shared). */
+ * (dp_tx.c: tx_shared). */
 #define DP_SHARED_MS 1000
 #define DP_SHARED_BURST 16 /* packets per send then */
 
@@ -55,7 +56,7 @@ struct dp_sa {
 	struct esp_sa *esp_in;
 	/* One per worker: [0] holds the sequence number and counters, the
 	 * others are esp_sa_new_shared() copies with their own contexts. */
-	struct esp_sa *esp_out[KZD_MAX_WORKERS];
+	struct esp_sa *esp_out[DP_MAX_WORKERS];
 	/* The replay window has one writer: the reuseport and socket
 	 * filters steer each SPI to one worker, and this (uncontended)
 	 * lock keeps it so when they cannot (UDP GRO joins datagrams of
@@ -65,7 +66,7 @@ struct dp_sa {
 	_Atomic uint64_t peer;     /* where to send: addr << 16 | port, network order */
 	atomic_bool warned;        /* "can send no more" logged */
 	/* The worker that sent on it last, until when it counts as sent on
-	 * by several (dataplane_tx.c: tx_shared), and the lock a worker holds
+	 * by several (dp_tx.c: tx_shared), and the lock a worker holds
 	 * from taking numbers on it until it sent them (tx_hold). */
 	atomic_uint tx_worker;
 	_Atomic uint64_t shared_until_ms;
@@ -73,13 +74,50 @@ struct dp_sa {
 	uint64_t keepalive_due_ms; /* control thread */
 };
 
-/* What the workers see: replaced, never changed, once published. */
+/* What the workers see: replaced, never changed, once published.  The
+ * lookups are built here, not per packet: inbound SAs by SPI in an open
+ * addressing hash, outbound ones by interface. */
 struct dp_table {
 	size_t n;
-	int tun_fd[KZ_MAX_IPSEC_IF][KZD_MAX_WORKERS]; /* queue per worker, -1: not open */
+	int tun_fd[KZ_MAX_IPSEC_IF][DP_MAX_WORKERS]; /* queue per worker, -1: not open */
 	bool vnet[KZ_MAX_IPSEC_IF];    /* frames carry a virtio-net header */
 	uint16_t mss[KZ_MAX_IPSEC_IF]; /* clamp limit, 0: off */
-	struct dp_sa *sa[];            /* newest last */
+	/* IPsec<u>'s pairs are out[out_at[u] .. out_at[u + 1]), oldest first */
+	uint32_t out_at[KZ_MAX_IPSEC_IF + 1];
+	struct dp_sa **out;
+	/* mask + 1 slots (a power of two, at most half full); NULL: empty */
+	uint32_t spi_mask;
+	struct dp_sa **by_spi;
+	struct dp_sa *sa[]; /* newest last */
+};
+
+static inline uint32_t dp_spi_hash(uint32_t spi)
+{
+	uint32_t h = spi * 2654435761u; /* Knuth's multiplicative hash */
+
+	return h ^ (h >> 16);
+}
+
+/* The pair whose inbound SPI is spi, or NULL. */
+static inline struct dp_sa *dp_find_in(const struct dp_table *t, uint32_t spi)
+{
+	for (uint32_t i = dp_spi_hash(spi) & t->spi_mask;; i = (i + 1) & t->spi_mask) {
+		struct dp_sa *p = t->by_spi[i];
+
+		if (!p || p->in.spi == spi)
+			return p;
+	}
+}
+
+/* What a replaced table left to free once no worker can hold it: the
+ * table, a pair gone with it, descriptors to close. */
+struct dp_retired {
+	struct dp_retired *next;
+	uint64_t section[DP_MAX_WORKERS]; /* each worker's counter then */
+	struct dp_table *table;
+	struct dp_sa *gone;
+	int fd[DP_MAX_WORKERS + 1];
+	unsigned nfd;
 };
 
 struct dp_ike_msg {
@@ -111,11 +149,11 @@ struct dp_tx {
 	union dp_ctl ctl[DP_TX_MSGS];
 };
 
-struct kzd_dataplane;
+struct dp;
 
 /* One worker thread and everything it alone uses. */
 struct dp_worker {
-	struct kzd_dataplane *dp;
+	struct dp *dp;
 	unsigned id;
 	pthread_t thread;
 	bool up;
@@ -142,19 +180,22 @@ struct dp_worker {
 	atomic_uint_fast64_t pkts_in, pkts_out, no_sa;
 };
 
-struct kzd_dataplane {
+struct dp {
 	/* control thread */
+	struct dp_ops ops;
 	struct dp_sa **v;
 	size_t n, cap;
-	struct event *ev_keepalive, *ev_note;
 	uint16_t mss_now[KZ_MAX_IPSEC_IF];
+	uint32_t keepalive_s[KZ_MAX_IPSEC_IF];
 	bool tun_watched[KZ_MAX_IPSEC_IF];
 	bool tun_vnet[KZ_MAX_IPSEC_IF];
-	int tunq[KZ_MAX_IPSEC_IF][KZD_MAX_WORKERS]; /* [0]: d->tun[u].fd */
+	int tunq[KZ_MAX_IPSEC_IF][DP_MAX_WORKERS]; /* [0]: a copy of the caller's fd */
+	int natt_fd;                  /* a copy of the IKE 4500 socket, -1: none */
+	struct dp_retired *retired;   /* waiting for dp_reclaim() */
 	bool threads_up;
 	/* shared */
 	unsigned nw;                     /* workers */
-	struct dp_worker *w[KZD_MAX_WORKERS];
+	struct dp_worker *w[DP_MAX_WORKERS];
 	_Atomic(struct dp_table *) table;
 	atomic_bool stop;
 	int kick_fd;
@@ -188,13 +229,23 @@ static inline uint64_t dp_now_ms(void)
 uint64_t dp_peer_pack(const struct sockaddr_in *a);
 void dp_peer_unpack(uint64_t v, struct sockaddr_in *a);
 /* Wakes the control thread to look at what the byte names. */
-void dp_note(struct kzd_dataplane *dp, uint8_t what);
+void dp_note(struct dp *dp, uint8_t what);
+int dp_ep_add(struct dp_worker *w, int fd, uint32_t tag);
 
-/* dataplane_tx.c: up to DP_BATCH frames from IPsec<unit>'s TUN queue of
+/* dp_table.c: publishes a table built from the control thread's list and
+ * settings; what it replaced (the old table, the pair gone, the
+ * descriptors fd[0..nfd)) is freed once no worker can hold it. */
+int dp_publish(struct dp *dp, struct dp_sa *gone, const int *fd, unsigned nfd);
+struct dp_table *dp_table_empty(void);
+void dp_pair_free(struct dp_sa *p);
+/* Frees everything waiting, whatever the workers (they stopped). */
+void dp_retired_free(struct dp *dp);
+
+/* dp_tx.c: up to DP_BATCH frames from IPsec<unit>'s TUN queue of
  * worker w, encrypted and sent. */
 void dp_worker_tun(struct dp_worker *w, const struct dp_table *t, unsigned unit);
 
-/* dataplane_rx.c */
+/* dp_rx.c */
 void *dp_worker_main(void *arg);
 /* One ESP packet (from the SPI on); local is NULL for plain ESP. */
 void dp_inbound(struct dp_worker *w, const struct dp_table *t, const struct sockaddr_in *local,

@@ -1,11 +1,10 @@
 /* mss.c - TCP MSS clamping; see mss.h.  The checksum is updated
  * incrementally (RFC 1624), the packet is read through struct buf. */
-#include "mss.h"
+#include "dp/mss.h"
 
 #include <string.h>
 
-#include "../lib/buf.h"
-#include "daemon.h"
+#include "lib/buf.h"
 
 static uint16_t csum_adjust(uint16_t sum, uint16_t old, uint16_t new)
 {
@@ -17,7 +16,7 @@ static uint16_t csum_adjust(uint16_t sum, uint16_t old, uint16_t new)
 	return (uint16_t)~s;
 }
 
-void kz_mss_clamp_packet(uint8_t *pkt, size_t len, uint16_t limit)
+void dp_mss_clamp(uint8_t *pkt, size_t len, uint16_t limit)
 {
 	struct buf ip, tcp, opts;
 	uint8_t vihl, proto, flags, doff;
@@ -71,20 +70,4 @@ void kz_mss_clamp_packet(uint8_t *pkt, size_t len, uint16_t limit)
 		if (buf_skip(&opts, (size_t)olen - 2) < 0)
 			return;
 	}
-}
-
-void kzd_mss_clamp(struct kzd *d, unsigned unit, uint8_t *pkt, size_t len)
-{
-	const struct kz_if_ipsec *f = kz_find_ipsec_if(d->running, unit);
-	uint16_t limit;
-
-	if (!f || f->mss_mode == KZ_MSS_OFF)
-		return;
-	if (f->mss_mode == KZ_MSS_FIXED)
-		limit = (uint16_t)f->mss;
-	else if (d->tun[unit].mtu > 40)
-		limit = (uint16_t)(d->tun[unit].mtu - 40); /* IPv4 20 + TCP 20 */
-	else
-		return;
-	kz_mss_clamp_packet(pkt, len, limit);
 }

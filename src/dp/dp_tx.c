@@ -1,9 +1,9 @@
-/* dataplane_tx.c - a data-plane worker's outbound path: frames from its
+/* dp_tx.c - a data-plane worker's outbound path: frames from its
  * queue of IPsec<N>'s TUN device, matched against the outbound SAs'
  * selectors, cut (TSO super-packets, esp/vnet.c), encrypted in place with
  * the worker's own copy of the SA (esp_sa_new_shared: its own OpenSSL
  * contexts, the shared sequence number) and sent in batches: UDP GSO runs
- * for ESP-in-UDP, sendmmsg for both.  See dataplane.c for the design. */
+ * for ESP-in-UDP, sendmmsg for both.  See dp.c for the design. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/ip.h>
@@ -12,10 +12,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "../lib/err.h"
-#include "../lib/log.h"
-#include "dataplane_int.h"
-#include "mss.h"
+#include "dp/dp_int.h"
+#include "dp/mss.h"
+#include "lib/err.h"
+#include "lib/log.h"
 
 static bool in_prefix(uint32_t addr_n, const struct kz_prefix *p)
 {
@@ -72,7 +72,7 @@ static void msg_gso(struct dp_tx *x, int m)
 
 /* Sends msg[from..to) on fd with as few system calls as the socket
  * takes; what it refuses is counted. */
-static void flush(struct kzd_dataplane *dp, struct mmsghdr *msg, int fd, int from, int to)
+static void flush(struct dp *dp, struct mmsghdr *msg, int fd, int from, int to)
 {
 	while (from < to) {
 		int r = fd >= 0 ? sendmmsg(fd, &msg[from], (unsigned)(to - from), MSG_DONTWAIT)
@@ -90,7 +90,7 @@ static void flush(struct kzd_dataplane *dp, struct mmsghdr *msg, int fd, int fro
 }
 
 /* Sends everything queued and empties the arena. */
-static void tx_flush(struct kzd_dataplane *dp, struct dp_tx *x)
+static void tx_flush(struct dp *dp, struct dp_tx *x)
 {
 	if (x->m > 0) {
 		msg_gso(x, x->m - 1);
@@ -104,7 +104,7 @@ static void tx_flush(struct kzd_dataplane *dp, struct dp_tx *x)
 }
 
 /* Room for one more packet of up to need bytes (and a message for it). */
-static uint8_t *tx_room(struct kzd_dataplane *dp, struct dp_tx *x, size_t need)
+static uint8_t *tx_room(struct dp *dp, struct dp_tx *x, size_t need)
 {
 	if (x->used + need > DP_TX_ARENA || x->k >= DP_TX_PKTS || x->m >= DP_TX_MSGS)
 		tx_flush(dp, x);
@@ -114,7 +114,7 @@ static uint8_t *tx_room(struct kzd_dataplane *dp, struct dp_tx *x, size_t need)
 /* Queues the olen bytes just encrypted at the arena's end for p's peer on
  * ofd: they join the previous message when that is a UDP GSO run of the
  * same SA that can take them, else they start a message. */
-static void tx_queue(struct kzd_dataplane *dp, struct dp_tx *x, const struct dp_sa *p, int ofd,
+static void tx_queue(struct dp *dp, struct dp_tx *x, const struct dp_sa *p, int ofd,
 		     size_t olen)
 {
 	uint8_t *pkt = x->arena + x->used;
@@ -149,16 +149,17 @@ static void tx_queue(struct kzd_dataplane *dp, struct dp_tx *x, const struct dp_
 
 /* The outbound SA of IPsec<unit> whose selectors hold the packet; the
  * newest pair wins (make-before-break rekeys add the new pair last), unless
- * it is still held back (out_after_ms) and an older pair can carry it. */
+ * it is still held back (out_after_ms) and an older pair can carry it.
+ * Only IPsec<unit>'s pairs are looked at (the table groups them). */
 static struct dp_sa *find_out(const struct dp_table *t, unsigned unit, uint32_t src,
 			      uint32_t dst, uint64_t now)
 {
 	struct dp_sa *held = NULL;
 
-	for (size_t i = t->n; i-- > 0;) {
-		struct dp_sa *p = t->sa[i];
+	for (uint32_t i = t->out_at[unit + 1]; i-- > t->out_at[unit];) {
+		struct dp_sa *p = t->out[i];
 
-		if (p->out.ipsec_unit == unit && esp_sa_state(p->esp_out[0]) == ESP_SA_ACTIVE &&
+		if (esp_sa_state(p->esp_out[0]) == ESP_SA_ACTIVE &&
 		    in_prefix(src, &p->out.local_ts) && in_prefix(dst, &p->out.remote_ts)) {
 			if (now < p->out.out_after_ms) {
 				if (!held)
@@ -171,7 +172,7 @@ static struct dp_sa *find_out(const struct dp_table *t, unsigned unit, uint32_t 
 	return held;
 }
 
-static void on_demand_note(struct kzd_dataplane *dp, unsigned unit)
+static void on_demand_note(struct dp *dp, unsigned unit)
 {
 	if (!atomic_exchange(&dp->od_pending[unit], true))
 		dp_note(dp, NOTE_ON_DEMAND);
@@ -187,14 +188,14 @@ static void on_demand_note(struct kzd_dataplane *dp, unsigned unit)
  * TUN queue, and the kernel moves a flow to the queue of the worker that
  * writes its packets in).  A worker never waits for a lock while it holds
  * another: it sends what it has and lets go of all first. */
-static void tx_release(struct kzd_dataplane *dp, struct dp_worker *w)
+static void tx_release(struct dp *dp, struct dp_worker *w)
 {
 	tx_flush(dp, &w->tx);
 	while (w->nheld > 0)
 		pthread_mutex_unlock(&w->held[--w->nheld]->tx_lock);
 }
 
-static void tx_hold(struct kzd_dataplane *dp, struct dp_worker *w, struct dp_sa *p)
+static void tx_hold(struct dp *dp, struct dp_worker *w, struct dp_sa *p)
 {
 	for (unsigned i = 0; i < w->nheld; i++)
 		if (w->held[i] == p)
@@ -232,7 +233,7 @@ static bool tx_shared(struct dp_worker *w, struct dp_sa *p, uint64_t now)
  * carry what took some 40 of each. */
 void dp_worker_tun(struct dp_worker *w, const struct dp_table *t, unsigned unit)
 {
-	struct kzd_dataplane *dp = w->dp;
+	struct dp *dp = w->dp;
 	struct dp_tx *x = &w->tx;
 	int fd = t->tun_fd[unit][w->id];
 	int natt = atomic_load_explicit(&w->natt_fd, memory_order_acquire);
@@ -310,7 +311,7 @@ void dp_worker_tun(struct dp_worker *w, const struct dp_table *t, unsigned unit)
 				break;
 			}
 			if (t->mss[unit])
-				kz_mss_clamp_packet(out + hdr, slen, t->mss[unit]);
+				dp_mss_clamp(out + hdr, slen, t->mss[unit]);
 			r = esp_encap(sa, out + hdr, slen, out, off, &olen);
 			if (r < 0) {
 				if (r == KZ_ERANGE && !atomic_exchange(&p->warned, true)) {

@@ -1,10 +1,10 @@
-/* dataplane_rx.c - a data-plane worker's inbound path and its loop: ESP
+/* dp_rx.c - a data-plane worker's inbound path and its loop: ESP
  * from its raw socket and its port 4500 socket (the socket filter and the
- * reuseport program of dataplane.c send each SPI to one worker), verified
+ * reuseport program of dp.c send each SPI to one worker), verified
  * and decrypted with the SA's replay window held by this worker alone,
  * joined again (GRO in userspace) and written to its own queue of the
  * SA's TUN device.  IKE on 4500 and ESP for no SA go to the control
- * thread.  See dataplane.c for the design. */
+ * thread.  See dp.c for the design. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/ip.h>
@@ -15,17 +15,17 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "../lib/err.h"
-#include "../lib/log.h"
-#include "dataplane_int.h"
-#include "mss.h"
+#include "dp/dp_int.h"
+#include "dp/mss.h"
+#include "lib/err.h"
+#include "lib/log.h"
 
 /* ESP for an SPI we do not know: hand one now and then to the control
  * thread.  local is NULL for plain ESP (the raw socket does not say). */
 static void stray(struct dp_worker *w, const struct sockaddr_in *local,
 		  const struct sockaddr_in *from, uint32_t spi)
 {
-	struct kzd_dataplane *dp = w->dp;
+	struct dp *dp = w->dp;
 	uint64_t now = dp_now_ms();
 	bool wake = false;
 
@@ -109,8 +109,8 @@ static void tun_deliver(struct dp_worker *w, const struct dp_table *t, unsigned 
 void dp_inbound(struct dp_worker *w, const struct dp_table *t, const struct sockaddr_in *local,
 		const struct sockaddr_in *from, const uint8_t *esp, size_t len, bool udp)
 {
-	struct kzd_dataplane *dp = w->dp;
-	struct dp_sa *p = NULL;
+	struct dp *dp = w->dp;
+	struct dp_sa *p;
 	enum esp_drop why;
 	size_t ilen;
 	uint32_t spi;
@@ -120,9 +120,7 @@ void dp_inbound(struct dp_worker *w, const struct dp_table *t, const struct sock
 		dp_count(&dp->drop_no_sa);
 		return;
 	}
-	for (size_t i = 0; i < t->n && !p; i++)
-		if (t->sa[i]->in.spi == spi)
-			p = t->sa[i];
+	p = dp_find_in(t, spi);
 	if (!p) {
 		dp_count(&dp->drop_no_sa);
 		dp_count(&w->no_sa);
@@ -156,7 +154,7 @@ void dp_inbound(struct dp_worker *w, const struct dp_table *t, const struct sock
 		}
 	}
 	if (t->mss[p->in.ipsec_unit])
-		kz_mss_clamp_packet(w->inner + VNET_HDR_LEN, ilen, t->mss[p->in.ipsec_unit]);
+		dp_mss_clamp(w->inner + VNET_HDR_LEN, ilen, t->mss[p->in.ipsec_unit]);
 	tun_deliver(w, t, p->in.ipsec_unit, w->inner, ilen);
 }
 
@@ -202,7 +200,7 @@ static void worker_raw(struct dp_worker *w, const struct dp_table *t)
 
 /* An IKE datagram for the control thread (copied: IKE is not the hot
  * path; the queue is bounded against floods). */
-static void queue_ike(struct kzd_dataplane *dp, const struct sockaddr_in *local,
+static void queue_ike(struct dp *dp, const struct sockaddr_in *local,
 		      const struct sockaddr_in *peer, const uint8_t *ike, size_t len)
 {
 	struct dp_ike_msg *m = NULL;
@@ -289,7 +287,7 @@ static void worker_natt(struct dp_worker *w, const struct dp_table *t, int fd)
 void *dp_worker_main(void *arg)
 {
 	struct dp_worker *w = arg;
-	struct kzd_dataplane *dp = w->dp;
+	struct dp *dp = w->dp;
 	struct epoll_event ev[16];
 
 	while (!atomic_load(&dp->stop)) {
