@@ -105,7 +105,8 @@ int kzd_dataplane_start(struct kzd *d);
 void kzd_dataplane_free(struct kzd *d);
 /* `show ipsec statistics`: global drop counters, ESP packets per worker
  * and per-SA drop counters. */
-void kzd_dataplane_show_stats(struct kzd *d, bool json, struct strbuf *out);
+void kzd_dataplane_show_stats(struct kzd *d, struct emit *e);
+uint64_t kzd_dataplane_outside_count(struct kzd *d);
 /* The TUN device of IPsec<unit> was opened / is about to be closed. */
 void kzd_dataplane_tun_open(struct kzd *d, unsigned unit);
 void kzd_dataplane_tun_close(struct kzd *d, unsigned unit);

@@ -12,7 +12,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <json.h>
 
 #include "../diag/diag.h"
 #include "../ike/ike.h"
@@ -74,7 +73,7 @@ static const struct diag_lang *lang_get(const char *code)
 /* ---- outbound packets outside every selector ---- */
 
 /* The data plane counts them globally ("outbound_no_sa" of `show ipsec
- * statistics json`), from start-up on, including packets that arrived
+ * statistics`), from start-up on, including packets that arrived
  * before any SA existed.  Only growth while a pair is up says A8.2, so
  * the value is remembered per outbound SPI the first time diagnose sees
  * the pair, and the growth since is reported from the next run on. */
@@ -84,24 +83,6 @@ static struct {
 	uint64_t value;
 } baseline[BASELINES];
 static unsigned nbaseline;
-
-static bool outside_count(struct kzd *d, uint64_t *v)
-{
-	struct json_object *doc, *n;
-	struct strbuf sb;
-	bool ok;
-
-	sb_init(&sb);
-	kzd_dataplane_show_stats(d, true, &sb);
-	doc = json_tokener_parse(sb_str(&sb));
-	ok = doc && json_object_object_get_ex(doc, "outbound_no_sa", &n) &&
-	     json_object_is_type(n, json_type_int);
-	if (ok)
-		*v = json_object_get_uint64(n);
-	json_object_put(doc);
-	sb_free(&sb);
-	return ok;
-}
 
 static bool outside_since(uint32_t spi_out, uint64_t now_value, uint64_t *since)
 {
@@ -275,7 +256,8 @@ int kzd_diagnose(struct kzd *d, const char *profile, const char *lang, struct em
 		}
 		s.routes = routes;
 	}
-	have_outside = outside_count(d, &outside);
+	have_outside = d->dp != NULL;
+	outside = have_outside ? kzd_dataplane_outside_count(d) : 0;
 	for (size_t i = 0; i < c->profiles.n; i++)
 		profile_state(d, c->profiles.v[i].name, have_outside, outside, &states[i]);
 	s.states = states;

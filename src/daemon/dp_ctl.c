@@ -173,66 +173,74 @@ void kzd_dataplane_free(struct kzd *d)
 /* `show ipsec statistics`: the global drop counters, ESP packets each
  * worker decrypted (in) and encrypted (out) and the ESP for no SA it got,
  * and the drop counters of each inbound SA. */
-void kzd_dataplane_show_stats(struct kzd *d, bool json, struct strbuf *out)
+void kzd_dataplane_show_stats(struct kzd *d, struct emit *e)
 {
 	struct dp_stats st;
 
 	dp_stats_get(d->dp, &st);
-	if (json)
-		sb_printf(out, "{\"no_sa\":%llu,\"outbound_no_sa\":%llu,\"not_ipv4\":%llu,"
-			       "\"send_errors\":%llu,\"ike_queue_full\":%llu,\"malformed\":%llu,"
-			       "\"workers\":[",
-			  (unsigned long long)st.no_sa, (unsigned long long)st.tx_no_sa,
-			  (unsigned long long)st.not_ipv4, (unsigned long long)st.send_errors,
-			  (unsigned long long)st.ike_queue_full, (unsigned long long)st.malformed);
-	else
-		sb_printf(out,
-			  "inbound ESP for no SA: %llu\n"
-			  "outbound packets outside every SA's selectors (not sent): %llu\n"
-			  "outbound packets not IPv4: %llu\n"
-			  "send errors: %llu\n"
-			  "IKE datagrams on 4500 dropped (queue full): %llu\n"
-			  "malformed datagrams on 4500 (not keepalive, IKE or ESP): %llu\n",
-			  (unsigned long long)st.no_sa, (unsigned long long)st.tx_no_sa,
-			  (unsigned long long)st.not_ipv4, (unsigned long long)st.send_errors,
-			  (unsigned long long)st.ike_queue_full, (unsigned long long)st.malformed);
+	emit_obj_begin(e, NULL);
+	emit_u64(e, "no_sa", st.no_sa, "inbound ESP for no SA: %llu\n",
+		 (unsigned long long)st.no_sa);
+	emit_u64(e, "outbound_no_sa", st.tx_no_sa,
+		 "outbound packets outside every SA's selectors (not sent): %llu\n",
+		 (unsigned long long)st.tx_no_sa);
+	emit_u64(e, "not_ipv4", st.not_ipv4, "outbound packets not IPv4: %llu\n",
+		 (unsigned long long)st.not_ipv4);
+	emit_u64(e, "send_errors", st.send_errors, "send errors: %llu\n",
+		 (unsigned long long)st.send_errors);
+	emit_u64(e, "ike_queue_full", st.ike_queue_full,
+		 "IKE datagrams on 4500 dropped (queue full): %llu\n",
+		 (unsigned long long)st.ike_queue_full);
+	emit_u64(e, "malformed", st.malformed,
+		 "malformed datagrams on 4500 (not keepalive, IKE or ESP): %llu\n",
+		 (unsigned long long)st.malformed);
+	emit_list_begin(e, "workers");
 	for (unsigned i = 0; i < st.nworkers; i++) {
 		unsigned long long pin = st.worker[i].pkts_in;
 		unsigned long long pout = st.worker[i].pkts_out;
 		unsigned long long nosa = st.worker[i].no_sa;
 
-		if (json)
-			sb_printf(out,
-				  "%s{\"worker\":%u,\"packets_in\":%llu,\"packets_out\":%llu,"
-				  "\"no_sa\":%llu}",
-				  i ? "," : "", i, pin, pout, nosa);
-		else
-			sb_printf(out, "worker %u: ESP packets in %llu, out %llu, for no SA %llu\n", i,
-				  pin, pout, nosa);
+		emit_obj_begin(e, NULL);
+		emit_u64(e, "worker", i, "worker %u: ", i);
+		emit_u64(e, "packets_in", pin, "ESP packets in %llu, ", pin);
+		emit_u64(e, "packets_out", pout, "out %llu, ", pout);
+		emit_u64(e, "no_sa", nosa, "for no SA %llu\n", nosa);
+		emit_obj_end(e);
 	}
-	if (json)
-		sb_puts(out, "],\"sas\":[");
+	emit_list_end(e);
+	emit_list_begin(e, "sas");
 	for (size_t i = 0; i < st.nsa; i++) {
 		const struct dp_sa_drops *sa = &st.sa[i];
+		char ifname[16];
 
-		if (json)
-			sb_printf(out, "%s{\"spi\":%u,\"interface\":\"IPsec%u\",\"drops\":{", i ? "," : "",
-				  sa->spi, sa->unit);
-		else
-			sb_printf(out, "Inbound SA spi=%u(0x%08x) on IPsec%u drops:", sa->spi, sa->spi,
-				  sa->unit);
-		for (int w = ESP_DROP_NONE + 1, k = 0; w < ESP_DROP_COUNT; w++) {
-			if (json)
-				sb_printf(out, "%s\"%s\":%llu", k++ ? "," : "",
-					  esp_drop_name((enum esp_drop)w),
-					  (unsigned long long)sa->drops[w]);
-			else
-				sb_printf(out, " %s %llu", esp_drop_name((enum esp_drop)w),
-					  (unsigned long long)sa->drops[w]);
+		snprintf(ifname, sizeof(ifname), "IPsec%u", sa->unit);
+		emit_obj_begin(e, NULL);
+		emit_u64(e, "spi", sa->spi, "Inbound SA spi=%u(0x%08x) ", sa->spi, sa->spi);
+		emit_str(e, "interface", ifname, "on %s drops:", ifname);
+		emit_obj_begin(e, "drops");
+		for (int w = ESP_DROP_NONE + 1; w < ESP_DROP_COUNT; w++) {
+			const char *name = esp_drop_name((enum esp_drop)w);
+
+			emit_u64(e, name, sa->drops[w], " %s %llu", name,
+				 (unsigned long long)sa->drops[w]);
 		}
-		sb_puts(out, json ? "}}" : "\n");
+		emit_obj_end(e);
+		emit_text(e, "\n");
+		emit_obj_end(e);
 	}
-	if (json)
-		sb_puts(out, "]}\n");
+	emit_list_end(e);
+	emit_obj_end(e);
 	dp_stats_clear(&st);
+}
+
+/* The global count of outbound packets outside every SA's selectors. */
+uint64_t kzd_dataplane_outside_count(struct kzd *d)
+{
+	struct dp_stats st;
+	uint64_t v;
+
+	dp_stats_get(d->dp, &st);
+	v = st.tx_no_sa;
+	dp_stats_clear(&st);
+	return v;
 }

@@ -529,8 +529,7 @@ static int x_ipsec_profile(struct cli_session *s, const struct cli_args *a, stru
 
 static int x_ipsec_statistics(struct cli_session *s, const struct cli_args *a, struct emit *e)
 {
-	/* written by the data plane in both forms itself */
-	kzd_dataplane_show_stats(sess_daemon(s), emit_is_json(e), e->out);
+	kzd_dataplane_show_stats(sess_daemon(s), e);
 	return 0;
 }
 
