@@ -298,7 +298,22 @@ struct ike_transition {
 						  : 0u)
 #define P_NATD (PBIT(ISAKMP_NP_NATD) | PBIT(ISAKMP_NP_NATD_DRAFT))
 
-/* ---- engine.c: shared helpers ---- */
+/* ---- engine.c, ike_sa.c, ike_out.c, timers.c: shared helpers ---- */
+bool is_zero(const uint8_t *p, size_t n);
+/* SHA-256 of a datagram: what a repeat is recognised by */
+void msg_hash(const uint8_t *p, size_t len, uint8_t out[32]);
+struct ike_sa *sa_lookup(struct ike_engine *e, const struct isakmp_hdr *h);
+bool profile_has_sa(struct ike_engine *e, const char *name);
+bool profile_has_child(struct ike_engine *e, const char *name);
+/* Something of the profile is being negotiated. */
+bool profile_busy(struct ike_engine *e, const char *name);
+bool profile_wants_auto(struct ike_engine *e, const struct kz_ipsec_profile *p);
+/* Sends tx's message again (to the peer's current address). */
+int tx_resend(struct ike_engine *e, struct ike_sa *sa, struct ike_tx *tx);
+/* A retransmission of tx is due (and sent): the next one is scheduled;
+ * true when the last one went unanswered. */
+bool tx_due(struct ike_engine *e, struct ike_sa *sa, struct ike_tx *tx, uint64_t now,
+	    int64_t *next);
 const struct kz_ipsec_profile *eng_profile(struct ike_engine *e, const char *name);
 const struct kz_ike_policy *eng_ike_policy(struct ike_engine *e, const struct kz_ipsec_profile *p);
 const struct kz_ipsec_policy *eng_ipsec_policy(struct ike_engine *e,
