@@ -1,12 +1,19 @@
-/* dispatch.c - a datagram through the engine: SA lookup, repeats,
- * decryption, the transition tables and the handlers.
+/* dispatch.c - a datagram through the engine: one path for every exchange.
  *
- * Order of work for a datagram (cheap checks first, no DH before a profile
- * and a proposal matched): header -> SA by cookies (or a first message
- * with a zero responder cookie) -> repeat of the last request? answer again
- * -> decrypt into scratch memory -> payload digest -> transition row ->
- * payload rules -> handler.  The IV chain is committed only when the
- * handler accepted the message, so garbage cannot desynchronise an SA. */
+ * Order of work (cheap checks first, no DH before a profile and a proposal
+ * matched): header -> SA by cookies (or a first message with a zero
+ * responder cookie) -> the exchange's own checks: a repeat of the last
+ * request is answered again, a message while its g^xy is computed is
+ * dropped -> decrypt into scratch memory -> payload digest -> the row of
+ * the state table (ikev1_states.c) by exchange, state and role -> the
+ * row's payload rules -> handler -> commit: the next state, the hash that
+ * recognises a repeat, the IV chain.  The chain advances only when the
+ * handler accepted the message, so garbage cannot desynchronise an SA.
+ *
+ * Nothing here runs inside a handler: a message that must wait (a Quick
+ * Mode message that overtook the end of phase 1, one whose Diffie-Hellman
+ * result came back from the pool) goes on its SA's queue, which is drained
+ * after the current message. */
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,35 +23,45 @@
 #include "../lib/log.h"
 #include "../lib/mem.h"
 
-static const struct ike_transition *find_transition(const struct ike_transition *t,
-						    enum ike_state st)
+#define IKE_DRAIN_MAX 64u /* queued messages processed at one time */
+
+static const struct ike_transition *find_transition(uint8_t exch, int state, bool initiator,
+						    bool encrypted)
 {
-	for (; t->handler; t++)
-		if (t->from == st)
-			return t;
+	for (const struct ike_transition *t = ike_transitions; t->handler; t++) {
+		if (t->exch != exch || (t->from != IKE_ST_ANY && t->from != state))
+			continue;
+		if ((t->role == IKE_ROLE_I && !initiator) || (t->role == IKE_ROLE_R && initiator))
+			continue;
+		if (t->enc == IKE_ENC_PLAIN && encrypted)
+			continue;
+		return t;
+	}
 	return NULL;
 }
 
-static int check_rules(struct ike_engine *e, const struct ike_transition *t,
-		       const struct ike_msg *m)
+static int check_rules(const struct ike_transition *t, const struct ike_msg *m)
 {
 	uint32_t seen = 0;
 
-	if (t->encrypted && !m->encrypted) {
+	if (t->enc == IKE_ENC_MUST && !m->encrypted) {
 		log_debug("ike: %s: must be encrypted, dropped", t->name);
+		return KZ_EPROTO;
+	}
+	if (t->hash_first && (m->d.n == 0 || m->d.p[0].type != ISAKMP_NP_HASH)) {
+		log_debug("ike: %s: HASH is not the first payload, dropped", t->name);
 		return KZ_EPROTO;
 	}
 	for (size_t i = 0; i < m->d.n; i++) {
 		uint8_t ty = m->d.p[i].type;
 		uint32_t b = PBIT(ty);
 
-		if (!b || !((t->required | t->allowed) & b)) {
+		if (t->allowed != P_ANY && (!b || !((t->required | t->allowed) & b))) {
 			log_debug("ike: %s: unexpected %s payload, dropped", t->name,
 				  isakmp_payload_name(ty));
 			return KZ_EPROTO;
 		}
-		if ((seen & b) && (ty == ISAKMP_NP_SA || ty == ISAKMP_NP_KE ||
-				   ty == ISAKMP_NP_NONCE || ty == ISAKMP_NP_HASH)) {
+		if (seen & b & t->once) {
 			log_debug("ike: %s: two %s payloads, dropped", t->name,
 				  isakmp_payload_name(ty));
 			return KZ_EPROTO;
@@ -55,33 +72,166 @@ static int check_rules(struct ike_engine *e, const struct ike_transition *t,
 		log_debug("ike: %s: a required payload is missing, dropped", t->name);
 		return KZ_EPROTO;
 	}
-	(void)e;
 	return 0;
 }
 
-static const struct ike_transition *table_for(uint8_t exch)
+static bool is_phase1(uint8_t exch)
 {
-	return exch == ISAKMP_XCHG_IDPROT ? mm_transitions
-	       : exch == ISAKMP_XCHG_AGGR ? am_transitions
-					  : NULL;
+	return exch != ISAKMP_XCHG_QUICK && exch != ISAKMP_XCHG_INFO;
+}
+
+/* A first message back with its g^xy that is no longer accepted. */
+static void first_again_failed(struct ike_sa *sa, const struct ike_msg *m)
+{
+	if (sa && sa->state == IKE_ST_NONE && is_phase1(m->d.hdr.exch))
+		sa->dying = true;
+}
+
+/* ---- the per-SA queue ---- */
+
+void eng_queued_free(struct ike_queued *qd)
+{
+	free(qd->msg);
+	free(qd);
+}
+
+void eng_queue(struct ike_engine *e, struct ike_sa *sa, uint8_t *msg, size_t len,
+	       const struct sockaddr_in *local, const struct sockaddr_in *peer, bool natt,
+	       bool held)
+{
+	struct ike_queued *qd = calloc(1, sizeof(*qd)), **pp;
+
+	if (!qd) {
+		free(msg);
+		return;
+	}
+	qd->msg = msg;
+	qd->len = len;
+	qd->local = *local;
+	qd->peer = *peer;
+	qd->natt = natt;
+	qd->held = held;
+	qd->until = held ? eng_now(e) + IKE_HOLD_QM_MS : 0;
+	for (pp = &sa->inq; *pp; pp = &(*pp)->next)
+		;
+	*pp = qd;
 }
 
 static void hold_qm(struct ike_engine *e, struct ike_sa *sa, const struct ike_msg *m)
 {
-	if (sa->held) {
-		e->ctr.drop_state++;
+	uint8_t *copy;
+
+	for (struct ike_queued *qd = sa->inq; qd; qd = qd->next)
+		if (qd->held) {
+			e->ctr.drop_state++;
+			return;
+		}
+	copy = malloc(m->raw_len);
+	if (!copy)
 		return;
-	}
-	sa->held = malloc(m->raw_len);
-	if (!sa->held)
-		return;
-	memcpy(sa->held, m->raw, m->raw_len);
-	sa->held_len = m->raw_len;
-	sa->held_local = m->local;
-	sa->held_peer = m->peer;
-	sa->held_natt = m->natt;
-	sa->held_until = eng_now(e) + IKE_HOLD_QM_MS;
+	memcpy(copy, m->raw, m->raw_len);
+	eng_queue(e, sa, copy, m->raw_len, &m->local, &m->peer, m->natt, true);
 	log_debug("ike: Quick Mode message before phase 1 completed: held");
+}
+
+/* ---- the checks of each exchange before decryption ---- */
+
+/* Quick Mode: on an established SA (a QM1 that overtook the last phase 1
+ * message waits for it), repeats answered again, the IV of the exchange
+ * or of a new one.  0: go on with iv_in; 1: m is done with. */
+static int qm_pre(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m, uint8_t *iv_in)
+{
+	const struct isakmp_hdr *h = &m->d.hdr;
+	struct ike_qm *q;
+
+	if (sa->state != IKE_ST_ESTABLISHED) {
+		if (sa->state == AM_R1 || sa->state == MM_R2)
+			hold_qm(e, sa, m);
+		else
+			e->ctr.drop_state++;
+		return 1;
+	}
+	for (q = sa->qm; q && q->msgid != h->msgid; q = q->next)
+		;
+	if (q && q->tx.rx_set && !memcmp(q->tx.rx_hash, m->hash, 32)) {
+		/* QM1 again: QM2 again; QM2 again (QM3 lost): QM3 again */
+		tx_resend(e, sa, &q->tx);
+		return 1;
+	}
+	if (q && q->dhw.job) {
+		/* its g(qm)^xy is being computed: no answer to repeat yet */
+		e->ctr.drop_dh_pending++;
+		return 1;
+	}
+	if (q) {
+		memcpy(iv_in, q->iv, sa->keys.block);
+	} else if (h->msgid == 0 || ike_iv_phase2(&sa->keys, sa->p1_last, h->msgid, iv_in)) {
+		e->ctr.drop_malformed++;
+		return 1;
+	}
+	m->qm = q;
+	return 0;
+}
+
+/* Phase 1: message ID 0, a repeat of the last request gets the last
+ * answer, nothing while g^xy is computed, the cookies and the mode. */
+static int p1_pre(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m, uint8_t *iv_in)
+{
+	const struct isakmp_hdr *h = &m->d.hdr;
+
+	if (h->msgid != 0) {
+		e->ctr.drop_malformed++;
+		return 1;
+	}
+	if (sa->tx.rx_set && !memcmp(sa->tx.rx_hash, m->hash, 32)) {
+		/* the responder answers again; an aggressive initiator whose
+		 * AM3 was lost sees AM2 again and repeats AM3 */
+		if (sa->tx.buf && (!sa->initiator || (sa->mode == KZ_MODE_AGGRESSIVE &&
+						      sa->state == IKE_ST_ESTABLISHED)))
+			tx_resend(e, sa, &sa->tx);
+		return 1;
+	}
+	if (sa->dhw.job) {
+		/* waits for its g^xy: no answer to repeat yet */
+		e->ctr.drop_dh_pending++;
+		return 1;
+	}
+	if (sa->state == IKE_ST_NONE) {
+		/* only a first message (AM1) back with its g^xy */
+		if (!sa->dhw.done) {
+			e->ctr.drop_state++;
+			return 1;
+		}
+		return 0;
+	}
+	if (!sa->initiator && memcmp(sa->rcookie, h->rcookie, 8)) {
+		e->ctr.drop_state++;
+		return 1;
+	}
+	if ((sa->mode == KZ_MODE_AGGRESSIVE) != (h->exch == ISAKMP_XCHG_AGGR)) {
+		e->ctr.drop_state++;
+		return 1;
+	}
+	if (m->encrypted)
+		memcpy(iv_in, sa->iv, sizeof(sa->iv));
+	return 0;
+}
+
+static int pre_checks(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m, uint8_t *iv_in)
+{
+	switch (m->d.hdr.exch) {
+	case ISAKMP_XCHG_QUICK:
+		return qm_pre(e, sa, m, iv_in);
+	case ISAKMP_XCHG_INFO:
+		/* an Informational has an IV of its own and no state */
+		if (m->encrypted && ike_iv_phase2(&sa->keys, sa->p1_last, m->d.hdr.msgid, iv_in)) {
+			e->ctr.drop_decrypt++;
+			return 1;
+		}
+		return 0;
+	default:
+		return p1_pre(e, sa, m, iv_in);
+	}
 }
 
 /* Decrypts the body into *plain with a scratch IV; *iv_out is the chain
@@ -99,178 +249,127 @@ static int decrypt_body(struct ike_sa *sa, const uint8_t *iv_in, const uint8_t *
 	return ike_decrypt(&sa->keys, iv_out, *plain, len);
 }
 
-/* Runs the handler of a first message on its new SA (again, when it
- * waited for Diffie-Hellman). */
-static void first_run(struct ike_engine *e, struct ike_sa *sa, const struct ike_transition *t,
-		      struct ike_msg *m)
+/* The body did not parse. */
+static void parse_failed(struct ike_engine *e, struct ike_sa *sa, const struct ike_msg *m)
 {
-	int r = t->handler(e, sa, m);
-
-	if (r == KZ_EINCOMPLETE && !sa->dying) {
-		/* waits for its g^xy: still half-open, so a flood stays
-		 * bounded by the half-open limit while jobs are in flight */
-		if (!sa->half_open) {
-			sa->half_open = true;
-			e->half_open++;
+	if (sa && m->encrypted && is_phase1(m->d.hdr.exch) && sa->state != IKE_ST_ESTABLISHED) {
+		/* RFC 2409 5: a phase 1 message that does not decrypt into a
+		 * payload chain means the keys differ, which with pre-shared
+		 * keys means the keys themselves (A5.5). */
+		e->ctr.drop_decrypt++;
+		eng_fail(e, sa->profile, IKE_FAIL_PSK_MISMATCH, 1, 0,
+			 "%s: the peer's %s did not decrypt into a valid payload chain "
+			 "(pre-shared keys differ?)",
+			 ike_fail_class_name(IKE_FAIL_PSK_MISMATCH),
+			 sa->mode == KZ_MODE_MAIN ? (sa->initiator ? "message 6" : "message 5")
+						  : "message 3");
+		if (!sa->initiator) {
+			eng_notify_plain(e, m, ISAKMP_N_PAYLOAD_MALFORMED);
+			eng_sa_kill(e, sa);
 		}
 		return;
 	}
-	if (r || sa->dying) {
-		sa->dying = true;
-		return;
-	}
-	sa->state = t->to;
-	if (!sa->half_open) {
-		sa->half_open = true;
-		e->half_open++;
-	}
-	msg_hash(m->raw, m->raw_len, sa->tx.rx_hash);
-	sa->tx.rx_set = true;
+	e->ctr.drop_malformed++;
+	first_again_failed(sa, m);
 }
 
-static void first_message(struct ike_engine *e, struct ike_msg *m, struct buf *body)
+/* A responder SA for a first message that passed its row's rules. */
+static struct ike_sa *first_sa(struct ike_engine *e, const struct ike_msg *m)
 {
-	const struct ike_transition *t = find_transition(table_for(m->d.hdr.exch), IKE_ST_NONE);
-	struct ike_sa *sa;
+	struct ike_sa *sa = eng_sa_new(e, false, NULL);
 
-	if (!t)
-		return;
-	if (e->half_open >= IKE_HALF_OPEN_MAX) {
-		e->ctr.drop_half_open_limit++;
-		log_debug("ike: half-open limit reached, first message dropped");
-		return;
-	}
-	if (isakmp_parse_payloads(body, m->d.hdr.np, &m->d) || check_rules(e, t, m)) {
-		e->ctr.drop_malformed++;
-		return;
-	}
-	sa = eng_sa_new(e, false, NULL);
 	if (!sa)
-		return;
+		return NULL;
 	memcpy(sa->icookie, m->d.hdr.icookie, 8);
 	sa->local = m->local;
 	sa->peer = m->peer;
 	sa->mode = m->d.hdr.exch == ISAKMP_XCHG_AGGR ? KZ_MODE_AGGRESSIVE : KZ_MODE_MAIN;
-	/* The handler picks the profile and the proposal before any DH work;
-	 * on failure nothing of the message is kept. */
-	first_run(e, sa, t, m);
+	return sa;
 }
 
-static void first_again(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m,
-			const uint8_t *body, size_t blen)
+static void half_open_count(struct ike_engine *e, struct ike_sa *sa)
 {
-	const struct ike_transition *t = find_transition(table_for(m->d.hdr.exch), IKE_ST_NONE);
-	struct buf b;
-
-	if (!sa->dhw.done || !t) {
-		e->ctr.drop_state++;
-		return;
+	if (!sa->half_open) {
+		sa->half_open = true;
+		e->half_open++;
 	}
-	buf_init(&b, body, blen);
-	if (isakmp_parse_payloads(&b, m->d.hdr.np, &m->d) || check_rules(e, t, m)) {
-		e->ctr.drop_malformed++;
-		sa->dying = true;
-		return;
-	}
-	first_run(e, sa, t, m);
 }
 
+/* What the handler's result does to a Quick Mode exchange. */
+static void qm_commit(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m,
+		      enum ike_res res, const uint8_t *iv_in)
+{
+	struct ike_qm *q = m->qm;
+
+	if (res == IKE_DONE) {
+		dpd_activity(e, sa);
+		if (!q->dying) {
+			q->state = (enum qm_state)m->t->to;
+			memcpy(q->tx.rx_hash, m->hash, 32);
+			q->tx.rx_set = true;
+		}
+		return;
+	}
+	if (res == IKE_FAIL) {
+		if (m->notify)
+			(void)info_send_notify(e, sa, ISAKMP_PROTO_ESP, 0, m->notify);
+		q->dying = true;
+	} else if (res == IKE_IGNORE && q->state == QM_NONE) {
+		q->dying = true; /* a new exchange that failed is not kept */
+	}
+	/* a rejected message must not advance the chain */
+	memcpy(q->iv, iv_in, sa->keys.block);
+}
+
+/* What the handler's result does to phase 1. */
+static void p1_commit(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m,
+		      enum ike_res res, int from, const uint8_t *iv_in)
+{
+	if (res == IKE_DONE && !sa->dying) {
+		if (m->t->to != IKE_ST_SAME)
+			sa->state = (enum ike_state)m->t->to;
+		memcpy(sa->tx.rx_hash, m->hash, 32);
+		sa->tx.rx_set = true;
+		if (from == IKE_ST_NONE)
+			half_open_count(e, sa);
+		else if (sa->state == IKE_ST_ESTABLISHED && from != IKE_ST_ESTABLISHED)
+			eng_phase1_done(e, sa);
+		return;
+	}
+	if (res == IKE_SUSPEND && !sa->dying && from == IKE_ST_NONE) {
+		/* waits for its g^xy: still half-open, so a flood stays
+		 * bounded by the half-open limit while jobs are in flight */
+		half_open_count(e, sa);
+		return;
+	}
+	if (res == IKE_FAIL && m->notify)
+		eng_notify_plain(e, m, m->notify);
+	if (res == IKE_FAIL || from == IKE_ST_NONE)
+		sa->dying = true; /* a first message that failed leaves nothing */
+	if (m->encrypted && res != IKE_DONE)
+		memcpy(sa->iv, iv_in, sa->keys.block);
+}
+
+/* m on sa; sa is NULL for a first message (a new responder SA is made
+ * once the message passed its row's rules). */
 static void dispatch(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m)
 {
 	const struct isakmp_hdr *h = &m->d.hdr;
 	const uint8_t *body = m->raw + ISAKMP_HDR_LEN;
 	size_t blen = h->len - ISAKMP_HDR_LEN;
-	uint8_t *plain = NULL, iv_after[IKE_MAX_BLOCK], iv_in[IKE_MAX_BLOCK], rxh[32];
+	uint8_t *plain = NULL, iv_after[IKE_MAX_BLOCK], iv_in[IKE_MAX_BLOCK];
+	uint8_t *chain = NULL;
 	const struct ike_transition *t;
+	enum ike_res res;
 	struct buf b;
-	int r;
+	int from;
 
-	msg_hash(m->raw, m->raw_len, rxh);
+	msg_hash(m->raw, m->raw_len, m->hash);
 	m->encrypted = h->flags & ISAKMP_FLAG_ENC;
-
-	if (h->exch == ISAKMP_XCHG_QUICK) {
-		struct ike_qm *q;
-
-		if (sa->state != IKE_ST_ESTABLISHED) {
-			if ((sa->state == AM_R1 || sa->state == MM_R2) && !e->reentry)
-				hold_qm(e, sa, m);
-			else
-				e->ctr.drop_state++;
-			return;
-		}
-		for (q = sa->qm; q && q->msgid != h->msgid; q = q->next)
-			;
-		if (q && q->tx.rx_set && !memcmp(q->tx.rx_hash, rxh, 32)) {
-			/* QM1 again: QM2 again; QM2 again (QM3 lost): QM3 again */
-			tx_resend(e, sa, &q->tx);
-			return;
-		}
-		if (q && q->dhw.job) {
-			/* its g^xy is being computed: no answer to repeat yet */
-			e->ctr.drop_dh_pending++;
-			return;
-		}
-		if (q)
-			memcpy(iv_in, q->iv, sa->keys.block);
-		else if (h->msgid == 0 ||
-			 ike_iv_phase2(&sa->keys, sa->p1_last, h->msgid, iv_in)) {
-			e->ctr.drop_malformed++;
-			return;
-		}
-		m->qm = q;
-	} else if (h->exch == ISAKMP_XCHG_INFO) {
-		if (!m->encrypted) {
-			buf_init(&b, body, blen);
-			if (isakmp_parse_payloads(&b, h->np, &m->d)) {
-				e->ctr.drop_malformed++;
-				return;
-			}
-			info_plain_input(e, sa, m);
-			return;
-		}
-		if (ike_iv_phase2(&sa->keys, sa->p1_last, h->msgid, iv_in)) {
-			e->ctr.drop_decrypt++;
-			return;
-		}
-	} else {
-		/* phase 1: a repeat of the last request gets the last answer */
-		if (h->msgid != 0) {
-			e->ctr.drop_malformed++;
-			return;
-		}
-		if (sa->tx.rx_set && !memcmp(sa->tx.rx_hash, rxh, 32)) {
-			/* the responder answers again; an aggressive initiator
-			 * whose AM3 was lost sees AM2 again and repeats AM3 */
-			if (sa->tx.buf && (!sa->initiator || (sa->mode == KZ_MODE_AGGRESSIVE &&
-							      sa->state == IKE_ST_ESTABLISHED)))
-				tx_resend(e, sa, &sa->tx);
-			return;
-		}
-		if (sa->dhw.job) {
-			/* waits for its g^xy: no answer to repeat yet */
-			e->ctr.drop_dh_pending++;
-			return;
-		}
-		if (sa->state == IKE_ST_NONE) {
-			/* a first message (AM1) back with its g^xy */
-			first_again(e, sa, m, body, blen);
-			return;
-		}
-		if (!sa->initiator && memcmp(sa->rcookie, h->rcookie, 8)) {
-			e->ctr.drop_state++;
-			return;
-		}
-		if ((sa->mode == KZ_MODE_AGGRESSIVE) != (h->exch == ISAKMP_XCHG_AGGR)) {
-			e->ctr.drop_state++;
-			return;
-		}
-		if (m->encrypted)
-			memcpy(iv_in, sa->iv, sizeof(iv_in));
-	}
-
+	if (sa && pre_checks(e, sa, m, iv_in))
+		return;
 	if (m->encrypted) {
-		r = decrypt_body(sa, iv_in, body, blen, &plain, iv_after);
-		if (r) {
+		if (decrypt_body(sa, iv_in, body, blen, &plain, iv_after)) {
 			e->ctr.drop_decrypt++;
 			goto out;
 		}
@@ -278,94 +377,62 @@ static void dispatch(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m)
 	} else {
 		buf_init(&b, body, blen);
 	}
-	r = isakmp_parse_payloads(&b, h->np, &m->d);
-	if (r) {
-		if (m->encrypted && h->exch != ISAKMP_XCHG_QUICK && h->exch != ISAKMP_XCHG_INFO &&
-		    sa->state != IKE_ST_ESTABLISHED) {
-			/* RFC 2409 5: a phase 1 message that does not decrypt
-			 * into a payload chain means the keys differ, which with
-			 * pre-shared keys means the keys themselves (A5.5). */
-			e->ctr.drop_decrypt++;
-			eng_fail(e, sa->profile, IKE_FAIL_PSK_MISMATCH, 1, 0,
-				 "%s: the peer's %s did not decrypt into a valid payload chain "
-				 "(pre-shared keys differ?)",
-				 ike_fail_class_name(IKE_FAIL_PSK_MISMATCH),
-				 sa->mode == KZ_MODE_MAIN ? (sa->initiator ? "message 6" : "message 5")
-							  : "message 3");
-			if (!sa->initiator) {
-				eng_notify_plain(e, m, ISAKMP_N_PAYLOAD_MALFORMED);
-				eng_sa_kill(e, sa);
-			}
-		} else {
-			e->ctr.drop_malformed++;
-		}
+	if (isakmp_parse_payloads(&b, h->np, &m->d)) {
+		parse_failed(e, sa, m);
 		goto out;
 	}
 
-	if (h->exch == ISAKMP_XCHG_QUICK) {
-		if (!m->qm) {
-			m->qm = eng_qm_new(e, sa, h->msgid);
-			if (!m->qm)
-				goto out;
-			memcpy(m->qm->iv, iv_in, sa->keys.block);
-		}
-		/* the reply is encrypted from this message's last block on */
-		memcpy(m->qm->iv, iv_after, sa->keys.block);
-		r = qm_input(e, sa, m);
-		if (r == 0)
-			dpd_activity(e, sa);
-		if (r == 0 && !m->qm->dying) {
-			msg_hash(m->raw, m->raw_len, m->qm->tx.rx_hash);
-			m->qm->tx.rx_set = true;
-		} else if (r == KZ_EINCOMPLETE && !m->qm->dying) {
-			/* processed again from the top when g^xy is back */
-			memcpy(m->qm->iv, iv_in, sa->keys.block);
-		} else if (m->qm->state == QM_NONE) {
-			m->qm->dying = true;
-		} else {
-			memcpy(m->qm->iv, iv_in, sa->keys.block);
-		}
-		goto out;
-	}
-	if (h->exch == ISAKMP_XCHG_INFO) {
-		(void)info_input(e, sa, m);
-		goto out;
-	}
-
-	t = find_transition(table_for(h->exch), sa->state);
+	if (h->exch == ISAKMP_XCHG_QUICK)
+		from = m->qm ? (int)m->qm->state : QM_NONE;
+	else
+		from = sa ? (int)sa->state : IKE_ST_NONE;
+	t = find_transition(h->exch, from,
+			    m->qm ? m->qm->initiator : h->exch != ISAKMP_XCHG_QUICK && sa && sa->initiator,
+			    m->encrypted);
 	if (!t) {
 		e->ctr.drop_state++;
 		log_debug("ike: %s message in state %d matches no transition, dropped",
-			  isakmp_exch_name(h->exch), sa->state);
+			  isakmp_exch_name(h->exch), from);
+		first_again_failed(sa, m);
 		goto out;
 	}
-	if (check_rules(e, t, m)) {
+	if (check_rules(t, m)) {
 		e->ctr.drop_malformed++;
+		first_again_failed(sa, m);
 		goto out;
 	}
-	if (m->encrypted)
-		memcpy(sa->iv, iv_after, sa->keys.block);
-	{
-		enum ike_state from = sa->state;
-
-		r = t->handler(e, sa, m);
-		if (r == 0 && !sa->dying) {
-			if (sa->state == from)
-				sa->state = t->to;
-			msg_hash(m->raw, m->raw_len, sa->tx.rx_hash);
-			sa->tx.rx_set = true;
-			if (sa->state == IKE_ST_ESTABLISHED && from != IKE_ST_ESTABLISHED)
-				eng_phase1_done(e, sa);
-		} else if (m->encrypted) {
-			/* a rejected message must not advance the chain */
-			memcpy(sa->iv, iv_in, sa->keys.block);
-		}
+	if (!sa && !(sa = first_sa(e, m)))
+		goto out;
+	if (h->exch == ISAKMP_XCHG_QUICK) {
+		if (!m->qm && !(m->qm = eng_qm_new(e, sa, h->msgid)))
+			goto out;
+		chain = m->qm->iv;
+	} else if (is_phase1(h->exch)) {
+		chain = sa->iv;
 	}
+	/* the answer is encrypted from this message's last block on */
+	if (m->encrypted && chain)
+		memcpy(chain, iv_after, sa->keys.block);
+	m->t = t;
+	res = t->handler(e, sa, m);
+	if (h->exch == ISAKMP_XCHG_QUICK)
+		qm_commit(e, sa, m, res, iv_in);
+	else if (h->exch == ISAKMP_XCHG_INFO)
+		sa->dying |= res == IKE_FAIL; /* the peer's error ends phase 1 */
+	else
+		p1_commit(e, sa, m, res, from, iv_in);
 out:
 	if (plain) {
 		kz_wipe(plain, blen);
 		free(plain);
 	}
+}
+
+static bool first_message_hdr(const struct isakmp_hdr *h)
+{
+	return is_zero(h->rcookie, 8) && h->msgid == 0 && !(h->flags & ISAKMP_FLAG_ENC) &&
+	       (h->exch == ISAKMP_XCHG_IDPROT || h->exch == ISAKMP_XCHG_AGGR) &&
+	       !is_zero(h->icookie, 8);
 }
 
 static void input(struct ike_engine *e, const struct sockaddr_in *local,
@@ -394,30 +461,61 @@ static void input(struct ike_engine *e, const struct sockaddr_in *local,
 	m->local = *local;
 	m->peer = *peer;
 	m->natt = natt;
-	buf_init(&b, data + ISAKMP_HDR_LEN, m->d.hdr.len - ISAKMP_HDR_LEN);
 
 	sa = sa_lookup(e, &m->d.hdr);
-	if (!sa) {
-		if (is_zero(m->d.hdr.rcookie, 8) && m->d.hdr.msgid == 0 &&
-		    !(m->d.hdr.flags & ISAKMP_FLAG_ENC) &&
-		    (m->d.hdr.exch == ISAKMP_XCHG_IDPROT || m->d.hdr.exch == ISAKMP_XCHG_AGGR) &&
-		    !is_zero(m->d.hdr.icookie, 8)) {
-			first_message(e, m, &b);
-		} else if (m->d.hdr.exch == ISAKMP_XCHG_INFO && m->d.hdr.msgid == 0 &&
-			   !(m->d.hdr.flags & ISAKMP_FLAG_ENC)) {
-			/* a peer that lost its SAs (ikev1_info.c) */
-			info_stray_input(e, m, &b);
+	if (sa) {
+		dispatch(e, sa, m);
+	} else if (first_message_hdr(&m->d.hdr)) {
+		if (e->half_open >= IKE_HALF_OPEN_MAX) {
+			e->ctr.drop_half_open_limit++;
+			log_debug("ike: half-open limit reached, first message dropped");
 		} else {
-			e->ctr.drop_unknown_sa++;
-			log_debug("ike: %s message for no known SA, dropped",
-				  isakmp_exch_name(m->d.hdr.exch));
+			/* the handler picks the profile and the proposal before
+			 * any DH work; on failure nothing of the message is kept */
+			dispatch(e, NULL, m);
 		}
-		goto out;
+	} else if (m->d.hdr.exch == ISAKMP_XCHG_INFO && m->d.hdr.msgid == 0 &&
+		   !(m->d.hdr.flags & ISAKMP_FLAG_ENC)) {
+		/* a peer that lost its SAs (ikev1_info.c) */
+		buf_init(&b, data + ISAKMP_HDR_LEN, m->d.hdr.len - ISAKMP_HDR_LEN);
+		info_stray_input(e, m, &b);
+	} else {
+		e->ctr.drop_unknown_sa++;
+		log_debug("ike: %s message for no known SA, dropped",
+			  isakmp_exch_name(m->d.hdr.exch));
 	}
-	dispatch(e, sa, m);
 out:
 	free(m);
 	eng_reap(e);
+}
+
+/* The first message of an SA's queue that may go now. */
+static struct ike_queued *queue_take(struct ike_sa *sa)
+{
+	for (struct ike_queued **pp = &sa->inq, *qd; (qd = *pp); pp = &qd->next)
+		if (!qd->held || sa->state == IKE_ST_ESTABLISHED) {
+			*pp = qd->next;
+			return qd;
+		}
+	return NULL;
+}
+
+void eng_drain(struct ike_engine *e)
+{
+	for (unsigned n = 0; n < IKE_DRAIN_MAX; n++) {
+		struct ike_queued *qd = NULL;
+
+		for (struct ike_sa *sa = e->sas; sa && !qd; sa = sa->next)
+			if (!sa->dying)
+				qd = queue_take(sa);
+		if (!qd)
+			return;
+		/* a held message counts as received again when it is processed */
+		if (qd->held)
+			e->ctr.rx++;
+		input(e, &qd->local, &qd->peer, qd->msg, qd->len, qd->natt);
+		eng_queued_free(qd);
+	}
 }
 
 void ike_input(struct ike_engine *e, const struct sockaddr_in *local,
@@ -425,12 +523,7 @@ void ike_input(struct ike_engine *e, const struct sockaddr_in *local,
 {
 	e->ctr.rx++;
 	input(e, local, peer, data, len, natt);
-}
-
-void eng_input_again(struct ike_engine *e, const struct sockaddr_in *local,
-		     const struct sockaddr_in *peer, const uint8_t *data, size_t len, bool natt)
-{
-	input(e, local, peer, data, len, natt);
+	eng_drain(e);
 }
 
 void eng_phase1_done(struct ike_engine *e, struct ike_sa *sa)
@@ -465,16 +558,5 @@ void eng_phase1_done(struct ike_engine *e, struct ike_sa *sa)
 			if (q->tx.armed && q->tx.tries == 1 && q->tx.next_ms > now + IKE_QM_AFTER_AM3_MS)
 				q->tx.next_ms = now + IKE_QM_AFTER_AM3_MS;
 	}
-	if (sa->held) {
-		uint8_t *held = sa->held;
-		size_t n = sa->held_len;
-		struct sockaddr_in l = sa->held_local, p = sa->held_peer;
-		bool natt = sa->held_natt;
-
-		sa->held = NULL;
-		e->reentry++;
-		ike_input(e, &l, &p, held, n, natt);
-		e->reentry--;
-		free(held);
-	}
+	/* a held Quick Mode message goes once this message is done */
 }

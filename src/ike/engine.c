@@ -69,7 +69,6 @@ void ike_engine_free(struct ike_engine *e)
 		sa->dying = true;
 	for (struct ike_child *c = e->children; c; c = c->next)
 		c->dying = true;
-	e->reentry = 0;
 	eng_reap(e);
 	free(e->prof);
 	free(e);
@@ -333,6 +332,8 @@ int eng_phase1_start(struct ike_engine *e, const char *name, bool replaces)
 		r = pol->mode == KZ_MODE_AGGRESSIVE ? am_outI1(e, sa) : mm_outI1(e, sa);
 	if (r)
 		sa->dying = true;
+	else
+		sa->state = pol->mode == KZ_MODE_AGGRESSIVE ? AM_I1 : MM_I1;
 	return r;
 }
 

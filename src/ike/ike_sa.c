@@ -72,7 +72,12 @@ static void sa_free(struct ike_engine *e, struct ike_sa *sa)
 	ike_dh_free(sa->dh);
 	tx_clear(&sa->tx);
 	free(sa->sai_b);
-	free(sa->held);
+	while (sa->inq) {
+		struct ike_queued *qd = sa->inq;
+
+		sa->inq = qd->next;
+		eng_queued_free(qd);
+	}
 	kz_wipe(sa, sizeof(*sa));
 	free(sa);
 }
@@ -95,8 +100,6 @@ void eng_reap(struct ike_engine *e)
 	struct ike_sa **pp = &e->sas, *sa;
 	struct ike_child **cp = &e->children, *c;
 
-	if (e->reentry)
-		return;
 	while ((sa = *pp)) {
 		struct ike_qm **qp = &sa->qm, *q;
 

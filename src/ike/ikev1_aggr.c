@@ -132,15 +132,13 @@ int am_outI1(struct ike_engine *e, struct ike_sa *sa)
 	(void)p1_put_id(&o->c, sa->idi_b, sa->idi_len);
 	natt_add_vids(e, &o->c, pol);
 	r = out_send(e, sa, o, NULL, &sa->tx, true);
-	if (!r)
-		sa->state = AM_I1;
 out:
 	free(offer);
 	free(o);
 	return r;
 }
 
-static int am_inI1_outR1(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m)
+enum ike_res am_inI1_outR1(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m)
 {
 	const struct isakmp_payload *sp = isakmp_find(&m->d, ISAKMP_NP_SA);
 	const struct isakmp_payload *ke = isakmp_find(&m->d, ISAKMP_NP_KE);
@@ -156,17 +154,17 @@ static int am_inI1_outR1(struct ike_engine *e, struct ike_sa *sa, struct ike_msg
 	 * DH only once both passed */
 	r = p1_store_peer_id(e, sa, m);
 	if (r)
-		return r;
+		return IKE_IGNORE;
 	p = am_select(e, m->peer.sin_addr, sa->idi_b, sa->idi_len);
 	if (!p) {
 		e->ctr.drop_no_profile++;
 		record_unmatched(e, m, sa->idi_b, sa->idi_len);
-		return KZ_ENOENT;
+		return IKE_IGNORE;
 	}
 	pol = eng_ike_policy(e, p);
 	kz_strlcpy(sa->profile, p->name, sizeof(sa->profile));
 	if (p1_check_peer_id(e, sa, pol, m))
-		return KZ_EPROTO;
+		return IKE_IGNORE;
 	peer = calloc(1, sizeof(*peer));
 	o = malloc(sizeof(*o));
 	if (!peer || !o) {
@@ -191,7 +189,7 @@ static int am_inI1_outR1(struct ike_engine *e, struct ike_sa *sa, struct ike_msg
 		p1_offer_str(e, pol, ours, sizeof(ours));
 		p1_peer_str(peer, theirs, sizeof(theirs));
 		eng_fail_proposal(e, p->name, 1, ours, theirs);
-		eng_notify_plain(e, m, ISAKMP_N_NO_PROPOSAL_CHOSEN);
+		m->notify = ISAKMP_N_NO_PROPOSAL_CHOSEN;
 		goto out;
 	}
 	/* all of this runs again when the message comes back with g^xy
@@ -244,16 +242,16 @@ static int am_inI1_outR1(struct ike_engine *e, struct ike_sa *sa, struct ike_msg
 	r = natt_add_natd(sa, &o->c);
 	/* the initiator's AM3 ends the exchange: we repeat AM2 until it comes */
 	if (!r)
-		r = out_send(e, sa, o, NULL, &sa->tx, true);
+		r = out_send(e, sa, o, NULL, &sa->tx, m->t->retransmit);
 out:
 	kz_wipe(hash, sizeof(hash));
 	free(peer);
 	free(reply);
 	free(o);
-	return r;
+	return m->notify ? IKE_FAIL : ike_res_of(r);
 }
 
-static int am_inR1_outI2(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m)
+enum ike_res am_inR1_outI2(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m)
 {
 	const struct isakmp_payload *sp = isakmp_find(&m->d, ISAKMP_NP_SA);
 	const struct kz_ike_policy *pol = eng_ike_policy(e, eng_profile(e, sa->profile));
@@ -261,6 +259,7 @@ static int am_inR1_outI2(struct ike_engine *e, struct ike_sa *sa, struct ike_msg
 	struct ike_out *o = malloc(sizeof(*o));
 	enum kz_group group = sa->p1.group;
 	uint8_t hash[IKE_MAX_HASH], spi[16];
+	bool fail = false;
 	int r = KZ_ENOMEM;
 
 	if (!reply || !o || !pol)
@@ -283,7 +282,7 @@ static int am_inR1_outI2(struct ike_engine *e, struct ike_sa *sa, struct ike_msg
 		p1_peer_str(reply, theirs, sizeof(theirs));
 		eng_fail(e, sa->profile, IKE_FAIL_NO_PROPOSAL, 1, 0,
 			 "no proposal chosen: the peer chose %s, which we did not offer", theirs);
-		eng_sa_kill(e, sa);
+		fail = true;
 		goto out;
 	}
 	memcpy(sa->rcookie, m->d.hdr.rcookie, 8);
@@ -300,7 +299,7 @@ static int am_inR1_outI2(struct ike_engine *e, struct ike_sa *sa, struct ike_msg
 	if (!r)
 		r = p1_check_peer_id(e, sa, pol, m);
 	if (r) {
-		eng_sa_kill(e, sa);
+		fail = true;
 		goto out;
 	}
 	r = natt_check_natd(sa, m);
@@ -322,44 +321,24 @@ static int am_inR1_outI2(struct ike_engine *e, struct ike_sa *sa, struct ike_msg
 	}
 	/* AM3 encrypted, as strongSwan sends it */
 	if (!r)
-		r = out_send(e, sa, o, sa->iv, &sa->tx, false);
-	if (!r)
-		sa->state = IKE_ST_ESTABLISHED;
+		r = out_send(e, sa, o, sa->iv, &sa->tx, m->t->retransmit);
 out:
 	kz_wipe(hash, sizeof(hash));
 	free(reply);
 	free(o);
-	return r;
+	return fail ? IKE_FAIL : ike_res_of(r);
 }
 
-static int am_inI2(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m)
+enum ike_res am_inI2(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m)
 {
-	int r = p1_verify_hash(e, sa, m, "message 3");
-
-	if (r) {
-		eng_notify_plain(e, m, ISAKMP_N_INVALID_HASH_INFORMATION);
-		eng_sa_kill(e, sa);
-		return r;
+	if (p1_verify_hash(e, sa, m, "message 3")) {
+		m->notify = ISAKMP_N_INVALID_HASH_INFORMATION;
+		return IKE_FAIL;
 	}
-	r = natt_check_natd(sa, m);
-	if (r)
-		return r;
+	if (natt_check_natd(sa, m))
+		return IKE_IGNORE;
 	natt_update_peer(sa, m);
 	if (p1_has_initial_contact(m))
 		info_initial_contact(e, sa);
-	sa->state = IKE_ST_ESTABLISHED;
-	return 0;
+	return IKE_DONE;
 }
-
-const struct ike_transition am_transitions[] = {
-	{ IKE_ST_NONE, ISAKMP_XCHG_AGGR, AM_R1,
-	  PBIT(ISAKMP_NP_SA) | PBIT(ISAKMP_NP_KE) | PBIT(ISAKMP_NP_NONCE) | PBIT(ISAKMP_NP_ID),
-	  PBIT(ISAKMP_NP_VID), false, am_inI1_outR1, "AM1" },
-	{ AM_I1, ISAKMP_XCHG_AGGR, IKE_ST_ESTABLISHED,
-	  PBIT(ISAKMP_NP_SA) | PBIT(ISAKMP_NP_KE) | PBIT(ISAKMP_NP_NONCE) | PBIT(ISAKMP_NP_ID) |
-		  PBIT(ISAKMP_NP_HASH),
-	  PBIT(ISAKMP_NP_VID) | P_NATD, false, am_inR1_outI2, "AM2" },
-	{ AM_R1, ISAKMP_XCHG_AGGR, IKE_ST_ESTABLISHED, PBIT(ISAKMP_NP_HASH),
-	  P_NATD | PBIT(ISAKMP_NP_N) | PBIT(ISAKMP_NP_VID), false, am_inI2, "AM3" },
-	{ 0 },
-};

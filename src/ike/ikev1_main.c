@@ -258,15 +258,13 @@ int mm_outI1(struct ike_engine *e, struct ike_sa *sa)
 		goto out;
 	natt_add_vids(e, &o->c, pol);
 	r = out_send(e, sa, o, NULL, &sa->tx, true);
-	if (!r)
-		sa->state = MM_I1;
 out:
 	free(offer);
 	free(o);
 	return r;
 }
 
-static int mm_inI1_outR1(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m)
+enum ike_res mm_inI1_outR1(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m)
 {
 	const struct isakmp_payload *sp = isakmp_find(&m->d, ISAKMP_NP_SA);
 	const struct kz_ipsec_profile *p = mm_select(e, m->peer.sin_addr);
@@ -283,7 +281,7 @@ static int mm_inI1_outR1(struct ike_engine *e, struct ike_sa *sa, struct ike_msg
 		e->ctr.drop_no_profile++;
 		inet_ntop(AF_INET, &m->peer.sin_addr, a, sizeof(a));
 		log_debug("ike: Main mode from %s matches no profile, ignored", a);
-		return KZ_ENOENT;
+		return IKE_IGNORE;
 	}
 	pol = eng_ike_policy(e, p);
 	kz_strlcpy(sa->profile, p->name, sizeof(sa->profile));
@@ -309,7 +307,7 @@ static int mm_inI1_outR1(struct ike_engine *e, struct ike_sa *sa, struct ike_msg
 		p1_offer_str(e, pol, ours, sizeof(ours));
 		p1_peer_str(peer, theirs, sizeof(theirs));
 		eng_fail_proposal(e, p->name, 1, ours, theirs);
-		eng_notify_plain(e, m, ISAKMP_N_NO_PROPOSAL_CHOSEN);
+		m->notify = ISAKMP_N_NO_PROPOSAL_CHOSEN;
 		goto out;
 	}
 	r = eng_random(e, sa->rcookie, sizeof(sa->rcookie));
@@ -337,15 +335,15 @@ static int mm_inI1_outR1(struct ike_engine *e, struct ike_sa *sa, struct ike_msg
 		natt_add_vids(e, &o->c, &vp);
 		kz_wipe(&vp, sizeof(vp));
 	}
-	r = out_send(e, sa, o, NULL, &sa->tx, false);
+	r = out_send(e, sa, o, NULL, &sa->tx, m->t->retransmit);
 out:
 	free(peer);
 	free(reply);
 	free(o);
-	return r;
+	return m->notify ? IKE_FAIL : ike_res_of(r);
 }
 
-static int mm_inR1_outI2(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m)
+enum ike_res mm_inR1_outI2(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m)
 {
 	const struct isakmp_payload *sp = isakmp_find(&m->d, ISAKMP_NP_SA);
 	const struct kz_ike_policy *pol = eng_ike_policy(e, eng_profile(e, sa->profile));
@@ -371,8 +369,9 @@ static int mm_inR1_outI2(struct ike_engine *e, struct ike_sa *sa, struct ike_msg
 		p1_peer_str(reply, theirs, sizeof(theirs));
 		eng_fail(e, sa->profile, IKE_FAIL_NO_PROPOSAL, 1, 0,
 			 "no proposal chosen: the peer chose %s, which we did not offer", theirs);
-		eng_sa_kill(e, sa);
-		goto out;
+		free(reply);
+		free(o);
+		return IKE_FAIL;
 	}
 	memcpy(sa->rcookie, m->d.hdr.rcookie, 8);
 	natt_read_vids(sa, m);
@@ -385,14 +384,14 @@ static int mm_inR1_outI2(struct ike_engine *e, struct ike_sa *sa, struct ike_msg
 	(void)isakmp_put_payload(&o->c, ISAKMP_NP_NONCE, sa->ni, sa->nilen);
 	r = natt_add_natd(sa, &o->c);
 	if (!r)
-		r = out_send(e, sa, o, NULL, &sa->tx, true);
+		r = out_send(e, sa, o, NULL, &sa->tx, m->t->retransmit);
 out:
 	free(reply);
 	free(o);
-	return r;
+	return ike_res_of(r);
 }
 
-static int mm_inI2_outR2(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m)
+enum ike_res mm_inI2_outR2(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m)
 {
 	const struct kz_ike_policy *pol = eng_ike_policy(e, eng_profile(e, sa->profile));
 	struct ike_out *o = malloc(sizeof(*o));
@@ -414,13 +413,13 @@ static int mm_inI2_outR2(struct ike_engine *e, struct ike_sa *sa, struct ike_msg
 	(void)isakmp_put_payload(&o->c, ISAKMP_NP_NONCE, sa->nr, sa->nrlen);
 	r = natt_add_natd(sa, &o->c);
 	if (!r)
-		r = out_send(e, sa, o, NULL, &sa->tx, false);
+		r = out_send(e, sa, o, NULL, &sa->tx, m->t->retransmit);
 out:
 	free(o);
-	return r;
+	return ike_res_of(r);
 }
 
-static int mm_inR2_outI3(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m)
+enum ike_res mm_inR2_outI3(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m)
 {
 	const struct kz_ike_policy *pol = eng_ike_policy(e, eng_profile(e, sa->profile));
 	struct ike_out *o = malloc(sizeof(*o));
@@ -451,11 +450,11 @@ static int mm_inR2_outI3(struct ike_engine *e, struct ike_sa *sa, struct ike_msg
 		(void)isakmp_put_notify(&o->c, ISAKMP_PROTO_ISAKMP, spi, 16,
 					ISAKMP_N_INITIAL_CONTACT, NULL, 0);
 	}
-	r = out_send(e, sa, o, sa->iv, &sa->tx, true);
+	r = out_send(e, sa, o, sa->iv, &sa->tx, m->t->retransmit);
 out:
 	kz_wipe(hash, sizeof(hash));
 	free(o);
-	return r;
+	return ike_res_of(r);
 }
 
 int p1_store_peer_id(struct ike_engine *e, struct ike_sa *sa, const struct ike_msg *m)
@@ -507,7 +506,7 @@ bool p1_has_initial_contact(const struct ike_msg *m)
 	return false;
 }
 
-static int mm_inI3_outR3(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m)
+enum ike_res mm_inI3_outR3(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m)
 {
 	const struct kz_ike_policy *pol = eng_ike_policy(e, eng_profile(e, sa->profile));
 	struct ike_out *o = malloc(sizeof(*o));
@@ -521,14 +520,12 @@ static int mm_inI3_outR3(struct ike_engine *e, struct ike_sa *sa, struct ike_msg
 		goto out;
 	r = p1_verify_hash(e, sa, m, "message 5");
 	if (r) {
-		eng_notify_plain(e, m, ISAKMP_N_INVALID_HASH_INFORMATION);
-		eng_sa_kill(e, sa);
+		m->notify = ISAKMP_N_INVALID_HASH_INFORMATION;
 		goto out;
 	}
 	r = p1_check_peer_id(e, sa, pol, m);
 	if (r) {
-		eng_notify_plain(e, m, ISAKMP_N_INVALID_ID_INFORMATION);
-		eng_sa_kill(e, sa);
+		m->notify = ISAKMP_N_INVALID_ID_INFORMATION;
 		goto out;
 	}
 	natt_update_peer(sa, m);
@@ -541,49 +538,28 @@ static int mm_inI3_outR3(struct ike_engine *e, struct ike_sa *sa, struct ike_msg
 	out_begin(o, sa, ISAKMP_XCHG_IDPROT, 0);
 	(void)p1_put_id(&o->c, sa->idr_b, sa->idr_len);
 	(void)isakmp_put_payload(&o->c, ISAKMP_NP_HASH, hash, ike_hash_len(sa->p1.hash));
-	r = out_send(e, sa, o, sa->iv, &sa->tx, false);
-	if (!r)
-		sa->state = IKE_ST_ESTABLISHED;
+	r = out_send(e, sa, o, sa->iv, &sa->tx, m->t->retransmit);
 out:
 	kz_wipe(hash, sizeof(hash));
 	free(o);
-	return r;
+	return m->notify ? IKE_FAIL : ike_res_of(r);
 }
 
-static int mm_inR3(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m)
+enum ike_res mm_inR3(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m)
 {
 	const struct kz_ike_policy *pol = eng_ike_policy(e, eng_profile(e, sa->profile));
 	int r;
 
 	if (!pol)
-		return KZ_ENOENT;
+		return IKE_IGNORE;
 	r = p1_store_peer_id(e, sa, m);
 	if (r)
-		return r;
+		return IKE_IGNORE;
 	r = p1_verify_hash(e, sa, m, "message 6");
 	if (!r)
 		r = p1_check_peer_id(e, sa, pol, m);
-	if (r) {
-		eng_sa_kill(e, sa);
-		return r;
-	}
+	if (r)
+		return IKE_FAIL;
 	natt_update_peer(sa, m);
-	sa->state = IKE_ST_ESTABLISHED;
-	return 0;
+	return IKE_DONE;
 }
-
-const struct ike_transition mm_transitions[] = {
-	{ IKE_ST_NONE, ISAKMP_XCHG_IDPROT, MM_R1, PBIT(ISAKMP_NP_SA), PBIT(ISAKMP_NP_VID), false,
-	  mm_inI1_outR1, "MM1" },
-	{ MM_I1, ISAKMP_XCHG_IDPROT, MM_I2, PBIT(ISAKMP_NP_SA), PBIT(ISAKMP_NP_VID), false,
-	  mm_inR1_outI2, "MM2" },
-	{ MM_R1, ISAKMP_XCHG_IDPROT, MM_R2, PBIT(ISAKMP_NP_KE) | PBIT(ISAKMP_NP_NONCE),
-	  P_NATD | PBIT(ISAKMP_NP_VID), false, mm_inI2_outR2, "MM3" },
-	{ MM_I2, ISAKMP_XCHG_IDPROT, MM_I3, PBIT(ISAKMP_NP_KE) | PBIT(ISAKMP_NP_NONCE),
-	  P_NATD | PBIT(ISAKMP_NP_VID), false, mm_inR2_outI3, "MM4" },
-	{ MM_R2, ISAKMP_XCHG_IDPROT, IKE_ST_ESTABLISHED, PBIT(ISAKMP_NP_ID) | PBIT(ISAKMP_NP_HASH),
-	  PBIT(ISAKMP_NP_N) | PBIT(ISAKMP_NP_VID), true, mm_inI3_outR3, "MM5" },
-	{ MM_I3, ISAKMP_XCHG_IDPROT, IKE_ST_ESTABLISHED, PBIT(ISAKMP_NP_ID) | PBIT(ISAKMP_NP_HASH),
-	  PBIT(ISAKMP_NP_N) | PBIT(ISAKMP_NP_VID), true, mm_inR3, "MM6" },
-	{ 0 },
-};

@@ -127,14 +127,16 @@ int64_t ike_run_timers(struct ike_engine *e)
 			if (sa->dying)
 				continue;
 		}
-		if (sa->held) {
-			if (now >= sa->held_until) {
-				free(sa->held);
-				sa->held = NULL;
+		for (struct ike_queued **pp = &sa->inq, *qd; (qd = *pp);) {
+			if (qd->held && now >= qd->until) {
+				*pp = qd->next;
+				eng_queued_free(qd);
 				e->ctr.drop_state++;
-			} else {
-				eng_next_min(&next, sa->held_until, now);
+				continue;
 			}
+			if (qd->held)
+				eng_next_min(&next, qd->until, now);
+			pp = &qd->next;
 		}
 		for (struct ike_qm *q = sa->qm; q; q = q->next) {
 			if (q->dying)
