@@ -463,7 +463,37 @@ struct ike_dh *eng_dh_keypair(struct ike_engine *e, enum kz_group g);
 /* Cancels the job of w and frees what it holds (SA or exchange freed). */
 void eng_dh_wait_clear(struct ike_engine *e, struct ike_dh_wait *w);
 
-/* ---- phase 1 pieces shared by Main and Aggressive mode (ikev1_main.c) ---- */
+/* ---- ikev1_phase1.c: the steps Main and Aggressive mode share ---- */
+const struct kz_ike_policy *p1_policy(struct ike_engine *e, const struct ike_sa *sa);
+/* The profile can answer a phase 1 (key, proposals, IPsec policy). */
+bool p1_usable(struct ike_engine *e, const struct kz_ipsec_profile *p,
+	       const struct kz_ike_policy **pol);
+/* Responder: our choice of the initiator's proposal (IKE_FAIL with
+ * NO-PROPOSAL-CHOSEN, both offers recorded; *pnum: its number), then our
+ * cookie, SAi_b and the NAT-T flags. */
+enum ike_res p1_choose(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m,
+		       const struct kz_ike_policy *pol, uint8_t *pnum);
+/* Our SA payload with the one transform chosen. */
+int p1_put_choice(struct ike_sa *sa, struct ike_out *o, uint8_t pnum);
+/* Initiator: our offer, its body kept as SAi_b. */
+int p1_put_offer(struct ike_engine *e, struct ike_sa *sa, const struct kz_ike_policy *pol,
+		 struct ike_out *o);
+/* Initiator: the responder's choice checked against our offer, then its
+ * cookie and the NAT-T flags (IKE_FAIL: a transform we did not offer). */
+enum ike_res p1_accept(struct ike_engine *e, struct ike_sa *sa, const struct ike_msg *m,
+		       const struct kz_ike_policy *pol);
+/* Keeps SAi_b (HASH_I and HASH_R cover it). */
+int p1_keep_sai(struct ike_sa *sa, const uint8_t *body, size_t len);
+/* The peer's NAT-T VIDs and whether NAT-T is on. */
+void p1_natt_flags(struct ike_sa *sa, const struct ike_msg *m, const struct kz_ike_policy *pol);
+/* Our KE and nonce by role. */
+void p1_put_ke_nonce(const struct ike_sa *sa, struct isakmp_chain *c);
+/* Our ID (made now) and HASH_I or HASH_R by role; with_id false: HASH. */
+int p1_put_auth(struct ike_engine *e, struct ike_sa *sa, const struct kz_ike_policy *pol,
+		struct isakmp_chain *c, bool with_id);
+/* INITIAL-CONTACT when p1_want_initial_contact; true: it was put. */
+bool p1_put_initial_contact(const struct ike_engine *e, const struct ike_sa *sa,
+			    struct isakmp_chain *c);
 /* g^xy with the peer's KE (and, as responder, our KE and nonce made with
  * it), then SKEYID.. and the phase 1 IV.  KZ_EINCOMPLETE / KZ_EBUSY as
  * eng_dh_step. */
@@ -518,7 +548,8 @@ int info_send_delete(struct ike_engine *e, struct ike_sa *sa, uint8_t proto, con
 void child_remove(struct ike_engine *e, struct ike_child *c, bool send_delete);
 
 /* ikev1_natt.c */
-void natt_add_vids(struct ike_engine *e, struct isakmp_chain *c, const struct kz_ike_policy *pol);
+/* The NAT-T VIDs (RFC 3947 and drafts) and the DPD VID (RFC 3706). */
+void natt_add_vids(struct ike_engine *e, struct isakmp_chain *c, bool natt, bool dpd);
 void natt_read_vids(struct ike_sa *sa, const struct ike_msg *m);
 /* NAT-D pair for the message we are about to send (after natt.on). */
 int natt_add_natd(struct ike_sa *sa, struct isakmp_chain *c);
