@@ -608,49 +608,75 @@ static void test_show_profile_status_failure(void **state)
 	sb_free(&sb);
 }
 
-static void test_unprotected_notify_ignored_after_phase1(void **state)
+/* An unprotected AUTHENTICATION-FAILED notify in an exchange of type
+ * exch, with the cookies of A's established IKE SA, as B would send it. */
+static size_t forge_notify(uint8_t *msg, size_t cap, uint8_t exch)
 {
-	struct site a = site_a(KZ_MODE_MAIN), b = site_b(KZ_MODE_MAIN);
-	struct ike_counters before, after;
-	uint8_t msg[64];
-	struct sockaddr_in l = { .sin_family = AF_INET, .sin_port = htons(500) };
-	struct sockaddr_in p = l;
 	struct wbuf w;
 	struct isakmp_chain c;
-	struct isakmp_hdr h = { .version = ISAKMP_VERSION, .exch = ISAKMP_XCHG_INFO };
+	struct isakmp_hdr h = { .version = ISAKMP_VERSION, .exch = exch };
+	const char *s = show_ike(&W.a);
+	const char *idx = strstr(s, "index:") + 6;
 
-	start(&a, &b, "198.51.100.2");
-	assert_int_equal(W.a.nchild, 1);
-	/* forge an unprotected AUTHENTICATION-FAILED with A's cookies */
 	memcpy(h.icookie, W.first_a, 8);
-	memcpy(h.rcookie, W.q[0].data + 8, 0);
-	{
-		const char *s = show_ike(&W.a);
-		const char *idx = strstr(s, "index:") + 6;
+	for (int k = 0; k < 8; k++) {
+		unsigned v;
 
-		for (int k = 0; k < 16; k++) {
-			unsigned v;
-
-			sscanf(idx + 16 + 2 * k, "%2x", &v);
-			if (k < 8)
-				h.rcookie[k] = (uint8_t)v;
-		}
+		sscanf(idx + 16 + 2 * k, "%2x", &v);
+		h.rcookie[k] = (uint8_t)v;
 	}
-	wbuf_init(&w, msg, sizeof(msg));
+	wbuf_init(&w, msg, cap);
 	assert_int_equal(isakmp_put_hdr(&w, &h), 0);
 	isakmp_chain_init(&c, &w);
 	assert_int_equal(isakmp_put_notify(&c, ISAKMP_PROTO_ISAKMP, NULL, 0,
 					   ISAKMP_N_AUTHENTICATION_FAILED, NULL, 0), 0);
 	msg[16] = c.first;
 	assert_int_equal(wbuf_patch_u32(&w, 24, (uint32_t)w.len), 0);
+	return w.len;
+}
+
+/* The message from B to A; A's drop_state count goes up by one and its
+ * IKE SA stays up with no failure recorded. */
+static void assert_dropped_by_state(const uint8_t *msg, size_t len)
+{
+	struct sockaddr_in l = { .sin_family = AF_INET, .sin_port = htons(500) };
+	struct sockaddr_in p = l;
+	struct ike_counters before, after;
+
 	l.sin_addr = W.a.addr;
 	p.sin_addr = W.b.addr;
 	ike_get_counters(W.a.e, &before);
-	ike_input(W.a.e, &l, &p, msg, w.len, false);
+	ike_input(W.a.e, &l, &p, msg, len, false);
 	ike_get_counters(W.a.e, &after);
 	assert_int_equal(after.drop_state, before.drop_state + 1);
 	assert_true(status(&W.a)->established);
 	assert_int_equal(status(&W.a)->last_class, IKE_FAIL_NONE);
+}
+
+static void test_unprotected_notify_ignored_after_phase1(void **state)
+{
+	struct site a = site_a(KZ_MODE_MAIN), b = site_b(KZ_MODE_MAIN);
+	uint8_t msg[64];
+	size_t len;
+
+	start(&a, &b, "198.51.100.2");
+	assert_int_equal(W.a.nchild, 1);
+	len = forge_notify(msg, sizeof(msg), ISAKMP_XCHG_INFO);
+	assert_dropped_by_state(msg, len);
+}
+
+/* An exchange type no row of the state table has (Base, RFC 2408 4.4)
+ * with the cookies of an established SA finds no transition. */
+static void test_unknown_exchange_dropped(void **state)
+{
+	struct site a = site_a(KZ_MODE_MAIN), b = site_b(KZ_MODE_MAIN);
+	uint8_t msg[64];
+	size_t len;
+
+	start(&a, &b, "198.51.100.2");
+	assert_int_equal(W.a.nchild, 1);
+	len = forge_notify(msg, sizeof(msg), 1);
+	assert_dropped_by_state(msg, len);
 }
 
 static void test_simultaneous_initiation(void **state)
@@ -1550,6 +1576,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_unprotected_notify_ignored_after_phase1, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_exchange_dropped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_detail_keyid_mismatch_then_success, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_detail_proposal_vids_and_ring, setup, teardown),
