@@ -350,6 +350,23 @@ static void p1_commit(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m
 		memcpy(sa->iv, iv_in, sa->keys.block);
 }
 
+/* The state the row is looked up by: of the Quick Mode exchange, or of
+ * phase 1 (none yet for a first message). */
+static int state_of(const struct ike_sa *sa, const struct ike_msg *m)
+{
+	if (m->d.hdr.exch == ISAKMP_XCHG_QUICK)
+		return m->qm ? (int)m->qm->state : QM_NONE;
+	return sa ? (int)sa->state : IKE_ST_NONE;
+}
+
+/* Our role in the exchange m belongs to (a new Quick Mode: the peer's). */
+static bool we_initiated(const struct ike_sa *sa, const struct ike_msg *m)
+{
+	if (m->d.hdr.exch == ISAKMP_XCHG_QUICK)
+		return m->qm && m->qm->initiator;
+	return sa && sa->initiator;
+}
+
 /* m on sa; sa is NULL for a first message (a new responder SA is made
  * once the message passed its row's rules). */
 static void dispatch(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m)
@@ -382,13 +399,8 @@ static void dispatch(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m)
 		goto out;
 	}
 
-	if (h->exch == ISAKMP_XCHG_QUICK)
-		from = m->qm ? (int)m->qm->state : QM_NONE;
-	else
-		from = sa ? (int)sa->state : IKE_ST_NONE;
-	t = find_transition(h->exch, from,
-			    m->qm ? m->qm->initiator : h->exch != ISAKMP_XCHG_QUICK && sa && sa->initiator,
-			    m->encrypted);
+	from = state_of(sa, m);
+	t = find_transition(h->exch, from, we_initiated(sa, m), m->encrypted);
 	if (!t) {
 		e->ctr.drop_state++;
 		log_debug("ike: %s message in state %d matches no transition, dropped",
