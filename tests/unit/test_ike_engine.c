@@ -635,14 +635,21 @@ static size_t forge_notify(uint8_t *msg, size_t cap, uint8_t exch)
 	return w.len;
 }
 
-/* The message from B to A; A's drop_state count goes up by one and its
- * IKE SA stays up with no failure recorded. */
-static void assert_dropped_by_state(const uint8_t *msg, size_t len)
+/* Main mode up, then the forged notify in an exchange of type exch from B
+ * to A: A's drop_state count goes up by one and its IKE SA stays up with
+ * no failure recorded. */
+static void assert_forged_dropped(uint8_t exch)
 {
+	struct site a = site_a(KZ_MODE_MAIN), b = site_b(KZ_MODE_MAIN);
 	struct sockaddr_in l = { .sin_family = AF_INET, .sin_port = htons(500) };
 	struct sockaddr_in p = l;
 	struct ike_counters before, after;
+	uint8_t msg[64];
+	size_t len;
 
+	start(&a, &b, "198.51.100.2");
+	assert_int_equal(W.a.nchild, 1);
+	len = forge_notify(msg, sizeof(msg), exch);
 	l.sin_addr = W.a.addr;
 	p.sin_addr = W.b.addr;
 	ike_get_counters(W.a.e, &before);
@@ -655,28 +662,14 @@ static void assert_dropped_by_state(const uint8_t *msg, size_t len)
 
 static void test_unprotected_notify_ignored_after_phase1(void **state)
 {
-	struct site a = site_a(KZ_MODE_MAIN), b = site_b(KZ_MODE_MAIN);
-	uint8_t msg[64];
-	size_t len;
-
-	start(&a, &b, "198.51.100.2");
-	assert_int_equal(W.a.nchild, 1);
-	len = forge_notify(msg, sizeof(msg), ISAKMP_XCHG_INFO);
-	assert_dropped_by_state(msg, len);
+	assert_forged_dropped(ISAKMP_XCHG_INFO);
 }
 
 /* An exchange type no row of the state table has (Base, RFC 2408 4.4)
  * with the cookies of an established SA finds no transition. */
 static void test_unknown_exchange_dropped(void **state)
 {
-	struct site a = site_a(KZ_MODE_MAIN), b = site_b(KZ_MODE_MAIN);
-	uint8_t msg[64];
-	size_t len;
-
-	start(&a, &b, "198.51.100.2");
-	assert_int_equal(W.a.nchild, 1);
-	len = forge_notify(msg, sizeof(msg), 1);
-	assert_dropped_by_state(msg, len);
+	assert_forged_dropped(1);
 }
 
 static void test_simultaneous_initiation(void **state)
