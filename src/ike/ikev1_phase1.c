@@ -22,7 +22,7 @@
 
 /* The profile can answer a phase 1: its key, proposals and IPsec policy. */
 bool p1_usable(struct ike_engine *e, const struct kz_ipsec_profile *p,
-		      const struct kz_ike_policy **pol)
+	       const struct kz_ike_policy **pol)
 {
 	*pol = eng_ike_policy(e, p);
 	return *pol && (*pol)->psk.set && (*pol)->nproposals && eng_ipsec_policy(e, p);
