@@ -4,17 +4,18 @@
  * eng_dh_step().  Without io->dh_submit the work is done inline and the
  * handler simply goes on.  With it, the job goes to the pool, a copy of the
  * message is kept in the SA's (or the Quick Mode exchange's) struct
- * ike_dh_wait and the handler stops with KZ_EINCOMPLETE, changing nothing
- * it cannot redo.  When ike_dh_done() brings the result, the kept message
- * is processed again from the top: every check runs again, and this time
- * eng_dh_step() hands out the result.
+ * ike_dh_wait and the handler stops with KZ_EINCOMPLETE (IKE_SUSPEND),
+ * changing nothing it cannot redo.  When ike_dh_done() brings the result,
+ * the kept message goes on the SA's queue and is processed again from the
+ * top: every check runs again, and this time eng_dh_step() hands out the
+ * result.
  *
  * Safety: a job carries copies (the peer's value, its own key pair), never
  * pointers into the engine; a result finds its exchange by the IKE SA's
  * serial number, the Quick Mode message ID and the job number, so one
  * whose SA was deleted, reaped or replaced meanwhile is only freed.
  * Freeing an SA or an exchange cancels its job.  While a job is in flight,
- * other copies of the message are ignored (engine.c). */
+ * other copies of the message are ignored (dispatch.c). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -141,10 +142,6 @@ void ike_dh_done(struct ike_engine *e, struct ike_dh_job *j)
 {
 	struct ike_dh_wait *w = NULL;
 	struct ike_sa *sa;
-	uint8_t *msg;
-	size_t len;
-	struct sockaddr_in local, peer;
-	bool natt;
 
 	for (sa = e->sas; sa; sa = sa->next)
 		if (sa->serial == j->owner && !sa->dying)
@@ -164,13 +161,8 @@ void ike_dh_done(struct ike_engine *e, struct ike_dh_job *j)
 	w->job = 0;
 	ike_dh_job_free(w->done);
 	w->done = j;
-	msg = w->msg;
-	len = w->msg_len;
-	local = w->local;
-	peer = w->peer;
-	natt = w->natt;
+	/* the message goes through the dispatcher again, from the top */
+	eng_queue(e, sa, w->msg, w->msg_len, &w->local, &w->peer, w->natt, false);
 	w->msg = NULL;
-	/* the SA (and w) may be gone after this */
-	eng_input_again(e, &local, &peer, msg, len, natt);
-	free(msg);
+	eng_drain(e);
 }

@@ -1,16 +1,17 @@
 /* exchange.h - internal types of the IKEv1 engine: the IKE (ISAKMP) SA, the
  * Quick Mode exchanges in progress, the established IPsec SA pairs, the
  * state and transition table, and the helpers the per-exchange files
- * (ikev1_main.c, ikev1_aggr.c, ikev1_quick.c, ikev1_info.c, ikev1_natt.c,
- * ikev1_dpd.c)
- * share with engine.c.
+ * (ikev1_phase1.c, ikev1_main.c, ikev1_aggr.c, ikev1_quick.c,
+ * ikev1_info.c, ikev1_natt.c, ikev1_dpd.c) share with the engine.
  *
- * Flow of a datagram (engine.c): header parse -> SA lookup by cookies ->
+ * Flow of a datagram (dispatch.c): header parse -> SA lookup by cookies ->
  * duplicate check (hash of the last request: answer again) -> decrypt into a
- * scratch copy -> payload digest (isakmp.c) -> transition table lookup by
- * (state, exchange) -> rule check (required / allowed payloads, encryption)
- * -> handler.  A handler never frees the SA it runs on: it marks it dying
- * and engine.c reaps it once the message is done. */
+ * scratch copy -> payload digest (isakmp_parse.c) -> transition row by
+ * (exchange, state, role) in ikev1_states.c -> rule check (required /
+ * allowed payloads, how many, encryption) -> handler -> the dispatcher
+ * commits the row's next state.  A handler never frees the SA it runs on
+ * and never sets its state: it returns a result, and a message that must
+ * wait goes on the SA's queue, processed after the current message. */
 #ifndef KZ_IKE_EXCHANGE_H
 #define KZ_IKE_EXCHANGE_H
 
@@ -184,12 +185,8 @@ struct ike_sa {
 	unsigned phase2_count;
 	struct ike_qm *qm;
 
-	/* A QM1 that came before phase 1 finished (AM3 and QM1 reordered). */
-	uint8_t *held;
-	size_t held_len;
-	struct sockaddr_in held_local, held_peer;
-	bool held_natt;
-	uint64_t held_until;
+	/* Messages waiting (a QM1 that overtook AM3 or MM5, DH results). */
+	struct ike_queued *inq;
 
 	struct ike_dh_wait dhw; /* phase 1 g^xy in the pool */
 
@@ -252,11 +249,25 @@ struct ike_engine {
 	size_t nprof;
 	uint64_t last_notify_ms;
 	bool notify_sent;
-	unsigned reentry; /* depth of ike_input (held QM1 replay) */
 	struct in_addr wan; /* the WAN address last seen (0: none) */
 	bool wan_known;
 	uint64_t dh_next_id; /* jobs handed to io->dh_submit */
 };
+
+/* A message that waits on its SA (dispatch.c): a Quick Mode message that
+ * overtook the end of phase 1 (held, until phase 1 completes or `until`),
+ * or one whose Diffie-Hellman result came back from the pool. */
+struct ike_queued {
+	struct ike_queued *next;
+	uint8_t *msg;
+	size_t len;
+	struct sockaddr_in local, peer;
+	bool natt;
+	bool held;
+	uint64_t until;
+};
+
+struct ike_transition;
 
 /* A received message, as handlers see it. */
 struct ike_msg {
@@ -267,6 +278,9 @@ struct ike_msg {
 	bool natt;      /* arrived on UDP 4500 */
 	bool encrypted;
 	struct ike_qm *qm; /* Quick Mode exchange it belongs to */
+	const struct ike_transition *t; /* the row it is handled by */
+	uint16_t notify; /* IKE_FAIL: the error notify to answer with (0: none) */
+	uint8_t hash[32]; /* of the datagram: what a repeat is recognised by */
 };
 
 struct ike_out {
@@ -275,19 +289,50 @@ struct ike_out {
 	struct isakmp_chain c;
 };
 
-typedef int (*ike_handler)(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m);
+/* What a handler made of a message; the dispatcher acts on it. */
+enum ike_res {
+	IKE_DONE,    /* accepted: the row's next state, the chain advances */
+	IKE_IGNORE,  /* dropped, nothing changes (a new exchange is not kept) */
+	IKE_FAIL,    /* the exchange fails: it goes, with m->notify if set */
+	IKE_SUSPEND, /* waits for Diffie-Hellman: the message comes again */
+};
 
-/* One row of the state transition table. */
+/* A handler's int result: 0 done, KZ_EINCOMPLETE suspended, else ignored. */
+static inline enum ike_res ike_res_of(int r)
+{
+	return r == 0 ? IKE_DONE : r == KZ_EINCOMPLETE ? IKE_SUSPEND : IKE_IGNORE;
+}
+
+typedef enum ike_res (*ike_handler)(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m);
+
+#define IKE_ST_ANY (-1)  /* transition.from: any state */
+#define IKE_ST_SAME (-1) /* transition.to: the state stays */
+
+enum ike_role { IKE_ROLE_ANY, IKE_ROLE_I, IKE_ROLE_R };
+enum ike_enc {
+	IKE_ENC_ANY,   /* clear or encrypted */
+	IKE_ENC_MUST,  /* must arrive encrypted */
+	IKE_ENC_PLAIN, /* the row is for clear messages only */
+};
+
+/* One row of the state table (ikev1_states.c). */
 struct ike_transition {
-	enum ike_state from;
 	uint8_t exch;
-	enum ike_state to;
-	uint32_t required; /* PBIT() of payload types */
-	uint32_t allowed;  /* beyond required */
-	bool encrypted;    /* must arrive encrypted */
+	int from;           /* enum ike_state; enum qm_state for Quick Mode */
+	enum ike_role role; /* of the SA (phase 1) or of the exchange (QM) */
+	int to;
+	enum ike_enc enc;
+	bool hash_first;    /* RFC 2409 5.5, 5.7: HASH is the first payload */
+	uint32_t required;  /* PBIT() of payload types */
+	uint32_t allowed;   /* beyond required; P_ANY: anything */
+	uint32_t once;      /* at most one of each of these */
+	bool retransmit;    /* the answer is retransmitted (IKE_RETRANS_*) until
+			     * the peer's next message, rather than only sent
+			     * again when the peer repeats this one */
 	ike_handler handler;
 	const char *name;
 };
+extern const struct ike_transition ike_transitions[];
 
 /* Payload type -> bit (the NAT-T draft numbers get bits 30 and 31, which
  * no RFC payload uses). */
@@ -297,8 +342,24 @@ struct ike_transition {
 	 : (unsigned)(t) == ISAKMP_NP_NATOA_DRAFT ? 1u << 31                    \
 						  : 0u)
 #define P_NATD (PBIT(ISAKMP_NP_NATD) | PBIT(ISAKMP_NP_NATD_DRAFT))
+#define P_ANY 0xffffffffu
 
-/* ---- engine.c: shared helpers ---- */
+/* ---- engine.c, ike_sa.c, ike_out.c, timers.c: shared helpers ---- */
+bool is_zero(const uint8_t *p, size_t n);
+/* SHA-256 of a datagram: what a repeat is recognised by */
+void msg_hash(const uint8_t *p, size_t len, uint8_t out[32]);
+struct ike_sa *sa_lookup(struct ike_engine *e, const struct isakmp_hdr *h);
+bool profile_has_sa(struct ike_engine *e, const char *name);
+bool profile_has_child(struct ike_engine *e, const char *name);
+/* Something of the profile is being negotiated. */
+bool profile_busy(struct ike_engine *e, const char *name);
+bool profile_wants_auto(struct ike_engine *e, const struct kz_ipsec_profile *p);
+/* Sends tx's message again (to the peer's current address). */
+int tx_resend(struct ike_engine *e, struct ike_sa *sa, struct ike_tx *tx);
+/* A retransmission of tx is due (and sent): the next one is scheduled;
+ * true when the last one went unanswered. */
+bool tx_due(struct ike_engine *e, struct ike_sa *sa, struct ike_tx *tx, uint64_t now,
+	    int64_t *next);
 const struct kz_ipsec_profile *eng_profile(struct ike_engine *e, const char *name);
 const struct kz_ike_policy *eng_ike_policy(struct ike_engine *e, const struct kz_ipsec_profile *p);
 const struct kz_ipsec_policy *eng_ipsec_policy(struct ike_engine *e,
@@ -309,7 +370,7 @@ int eng_random(struct ike_engine *e, void *buf, size_t len);
 
 struct ike_sa *eng_sa_new(struct ike_engine *e, bool initiator, const char *profile);
 void eng_sa_kill(struct ike_engine *e, struct ike_sa *sa);
-/* Frees what is marked dying (not inside a nested ike_input). */
+/* Frees what is marked dying. */
 void eng_reap(struct ike_engine *e);
 struct ike_qm *eng_qm_new(struct ike_engine *e, struct ike_sa *sa, uint32_t msgid);
 
@@ -389,15 +450,50 @@ static inline bool eng_dh_later(int r)
 {
 	return r == KZ_EINCOMPLETE || r == KZ_EBUSY;
 }
-/* A message processed again from the top (engine.c), as if received. */
-void eng_input_again(struct ike_engine *e, const struct sockaddr_in *local,
-		     const struct sockaddr_in *peer, const uint8_t *data, size_t len, bool natt);
+/* Puts a message on sa's queue (taking msg); it is processed from the top
+ * once the current message is done (held: once phase 1 is complete). */
+void eng_queue(struct ike_engine *e, struct ike_sa *sa, uint8_t *msg, size_t len,
+	       const struct sockaddr_in *local, const struct sockaddr_in *peer, bool natt,
+	       bool held);
+/* Processes what waits on the queues of the SAs (dispatch.c). */
+void eng_drain(struct ike_engine *e);
+void eng_queued_free(struct ike_queued *qd);
 /* A key pair for our KE as initiator: made ahead by the pool, or now. */
 struct ike_dh *eng_dh_keypair(struct ike_engine *e, enum kz_group g);
 /* Cancels the job of w and frees what it holds (SA or exchange freed). */
 void eng_dh_wait_clear(struct ike_engine *e, struct ike_dh_wait *w);
 
-/* ---- phase 1 pieces shared by Main and Aggressive mode (ikev1_main.c) ---- */
+/* ---- ikev1_phase1.c: the steps Main and Aggressive mode share ---- */
+const struct kz_ike_policy *p1_policy(struct ike_engine *e, const struct ike_sa *sa);
+/* The profile can answer a phase 1 (key, proposals, IPsec policy). */
+bool p1_usable(struct ike_engine *e, const struct kz_ipsec_profile *p,
+	       const struct kz_ike_policy **pol);
+/* Responder: our choice of the initiator's proposal (IKE_FAIL with
+ * NO-PROPOSAL-CHOSEN, both offers recorded; *pnum: its number), then our
+ * cookie, SAi_b and the NAT-T flags. */
+enum ike_res p1_choose(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m,
+		       const struct kz_ike_policy *pol, uint8_t *pnum);
+/* Our SA payload with the one transform chosen. */
+int p1_put_choice(struct ike_sa *sa, struct ike_out *o, uint8_t pnum);
+/* Initiator: our offer, its body kept as SAi_b. */
+int p1_put_offer(struct ike_engine *e, struct ike_sa *sa, const struct kz_ike_policy *pol,
+		 struct ike_out *o);
+/* Initiator: the responder's choice checked against our offer, then its
+ * cookie and the NAT-T flags (IKE_FAIL: a transform we did not offer). */
+enum ike_res p1_accept(struct ike_engine *e, struct ike_sa *sa, const struct ike_msg *m,
+		       const struct kz_ike_policy *pol);
+/* Keeps SAi_b (HASH_I and HASH_R cover it). */
+int p1_keep_sai(struct ike_sa *sa, const uint8_t *body, size_t len);
+/* The peer's NAT-T VIDs and whether NAT-T is on. */
+void p1_natt_flags(struct ike_sa *sa, const struct ike_msg *m, const struct kz_ike_policy *pol);
+/* Our KE and nonce by role. */
+void p1_put_ke_nonce(const struct ike_sa *sa, struct isakmp_chain *c);
+/* Our ID (made now) and HASH_I or HASH_R by role; with_id false: HASH. */
+int p1_put_auth(struct ike_engine *e, struct ike_sa *sa, const struct kz_ike_policy *pol,
+		struct isakmp_chain *c, bool with_id);
+/* INITIAL-CONTACT when p1_want_initial_contact; true: it was put. */
+bool p1_put_initial_contact(const struct ike_engine *e, const struct ike_sa *sa,
+			    struct isakmp_chain *c);
 /* g^xy with the peer's KE (and, as responder, our KE and nonce made with
  * it), then SKEYID.. and the phase 1 IV.  KZ_EINCOMPLETE / KZ_EBUSY as
  * eng_dh_step. */
@@ -423,18 +519,26 @@ bool p1_want_initial_contact(const struct ike_engine *e, const struct ike_sa *sa
 int p1_put_id(struct isakmp_chain *c, const uint8_t *body, size_t len);
 void info_initial_contact(struct ike_engine *e, struct ike_sa *sa);
 
-/* ---- per-exchange files ---- */
-extern const struct ike_transition mm_transitions[];
-extern const struct ike_transition am_transitions[];
-extern const struct ike_transition qm_transitions[];
+/* ---- per-exchange files: the handlers of the state table ---- */
 int mm_outI1(struct ike_engine *e, struct ike_sa *sa);
 int am_outI1(struct ike_engine *e, struct ike_sa *sa);
 int qm_outI1(struct ike_engine *e, struct ike_sa *sa);
-/* Processes a Quick Mode message (dispatch from engine.c). */
-int qm_input(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m);
-int info_input(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m);
+enum ike_res mm_inI1_outR1(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m);
+enum ike_res mm_inR1_outI2(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m);
+enum ike_res mm_inI2_outR2(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m);
+enum ike_res mm_inR2_outI3(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m);
+enum ike_res mm_inI3_outR3(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m);
+enum ike_res mm_inR3(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m);
+enum ike_res am_inI1_outR1(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m);
+enum ike_res am_inR1_outI2(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m);
+enum ike_res am_inI2(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m);
+enum ike_res qm_inI1_outR1(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m);
+enum ike_res qm_inR1_outI2(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m);
+enum ike_res qm_inI2(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m);
+/* A protected Informational: notifies, DPD, Delete. */
+enum ike_res info_in(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m);
 /* An unprotected notify during phase 1 ("the peer said X"). */
-void info_plain_input(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m);
+enum ike_res info_plain_in(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m);
 /* An unprotected informational for no SA we know (a restarted peer's
  * INVALID-SPI); body: the payloads after the header. */
 void info_stray_input(struct ike_engine *e, struct ike_msg *m, struct buf *body);
@@ -444,7 +548,8 @@ int info_send_delete(struct ike_engine *e, struct ike_sa *sa, uint8_t proto, con
 void child_remove(struct ike_engine *e, struct ike_child *c, bool send_delete);
 
 /* ikev1_natt.c */
-void natt_add_vids(struct ike_engine *e, struct isakmp_chain *c, const struct kz_ike_policy *pol);
+/* The NAT-T VIDs (RFC 3947 and drafts) and the DPD VID (RFC 3706). */
+void natt_add_vids(struct ike_engine *e, struct isakmp_chain *c, bool natt, bool dpd);
 void natt_read_vids(struct ike_sa *sa, const struct ike_msg *m);
 /* NAT-D pair for the message we are about to send (after natt.on). */
 int natt_add_natd(struct ike_sa *sa, struct isakmp_chain *c);
@@ -499,7 +604,7 @@ void dpd_run(struct ike_engine *e, struct ike_sa *sa, uint64_t now, int64_t *nex
 /* R-U-THERE or R-U-THERE-ACK, HASH-protected (ikev1_info.c). */
 int info_send_initial_contact(struct ike_engine *e, struct ike_sa *sa);
 int info_send_dpd(struct ike_engine *e, struct ike_sa *sa, uint16_t type, uint32_t seq);
-/* Shortest of *next and at - now (engine.c). */
+/* Shortest of *next and at - now (ike_out.c). */
 void eng_next_min(int64_t *next, uint64_t at, uint64_t now);
 
 #endif

@@ -30,9 +30,7 @@
 static bool usable(struct ike_engine *e, const struct kz_ipsec_profile *p,
 		   const struct kz_ike_policy **pol)
 {
-	*pol = eng_ike_policy(e, p);
-	return *pol && (*pol)->psk.set && (*pol)->nproposals && eng_ipsec_policy(e, p) &&
-	       (*pol)->mode == KZ_MODE_AGGRESSIVE;
+	return p1_usable(e, p, pol) && (*pol)->mode == KZ_MODE_AGGRESSIVE;
 }
 
 static const struct kz_ipsec_profile *am_select(struct ike_engine *e, struct in_addr peer,
@@ -93,15 +91,17 @@ static void record_unmatched(struct ike_engine *e, const struct ike_msg *m, cons
 	}
 }
 
+/* ---- handlers, in the order of the exchange ---- */
+
+/* AM1: the offer (only the transforms of the first proposal's group: one
+ * KE), our KE, Ni and IDii, the NAT-T and DPD VIDs. */
 int am_outI1(struct ike_engine *e, struct ike_sa *sa)
 {
-	const struct kz_ike_policy *pol = eng_ike_policy(e, eng_profile(e, sa->profile));
-	struct isakmp_sa *offer = pol ? p1_offer(e, pol, true) : NULL;
+	const struct kz_ike_policy *pol = p1_policy(e, sa);
 	struct ike_out *o = malloc(sizeof(*o));
-	size_t start;
 	int r = KZ_ENOMEM;
 
-	if (!offer || !o)
+	if (!o || !pol)
 		goto out;
 	for (unsigned i = 0; i < pol->nproposals; i++) {
 		const struct kz_ike_proposal *kp = kz_find_ike_proposal(e->cfg, pol->proposals[i]);
@@ -116,250 +116,126 @@ int am_outI1(struct ike_engine *e, struct ike_sa *sa)
 		goto out;
 	sa->idi_len = id_body_local(e, pol, sa, sa->idi_b, sizeof(sa->idi_b));
 	out_begin(o, sa, ISAKMP_XCHG_AGGR, 0);
-	start = o->w.len;
-	r = isakmp_put_sa(&o->c, offer);
+	r = p1_put_offer(e, sa, pol, o);
 	if (r)
 		goto out;
-	sa->sai_len = o->w.len - start - ISAKMP_GENERIC_LEN;
-	sa->sai_b = malloc(sa->sai_len);
-	if (!sa->sai_b) {
-		r = KZ_ENOMEM;
-		goto out;
-	}
-	memcpy(sa->sai_b, o->buf + start + ISAKMP_GENERIC_LEN, sa->sai_len);
-	(void)isakmp_put_payload(&o->c, ISAKMP_NP_KE, sa->gxi, sa->gxilen);
-	(void)isakmp_put_payload(&o->c, ISAKMP_NP_NONCE, sa->ni, sa->nilen);
+	p1_put_ke_nonce(sa, &o->c);
 	(void)p1_put_id(&o->c, sa->idi_b, sa->idi_len);
-	natt_add_vids(e, &o->c, pol);
+	natt_add_vids(e, &o->c, pol->natt, pol->dpd);
 	r = out_send(e, sa, o, NULL, &sa->tx, true);
-	if (!r)
-		sa->state = AM_I1;
 out:
-	free(offer);
 	free(o);
 	return r;
 }
 
-static int am_inI1_outR1(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m)
+/* AM1 -> AM2: cheap checks first (the ID and by it the profile, then the
+ * proposal), DH only once they passed; everything before p1_dh runs again
+ * when the message comes back with g^xy from the pool. */
+enum ike_res am_inI1_outR1(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m)
 {
-	const struct isakmp_payload *sp = isakmp_find(&m->d, ISAKMP_NP_SA);
-	const struct isakmp_payload *ke = isakmp_find(&m->d, ISAKMP_NP_KE);
 	const struct kz_ipsec_profile *p;
 	const struct kz_ike_policy *pol;
-	struct isakmp_sa *peer = NULL, *reply = NULL;
-	struct ike_out *o = NULL;
-	uint8_t pnum, hash[IKE_MAX_HASH];
-	size_t start;
+	struct ike_out *o;
+	enum ike_res res;
+	uint8_t pnum;
 	int r;
 
-	/* cheap checks first: the ID and the profile, then the proposal;
-	 * DH only once both passed */
-	r = p1_store_peer_id(e, sa, m);
-	if (r)
-		return r;
+	if (p1_store_peer_id(e, sa, m))
+		return IKE_IGNORE;
 	p = am_select(e, m->peer.sin_addr, sa->idi_b, sa->idi_len);
 	if (!p) {
 		e->ctr.drop_no_profile++;
 		record_unmatched(e, m, sa->idi_b, sa->idi_len);
-		return KZ_ENOENT;
+		return IKE_IGNORE;
 	}
 	pol = eng_ike_policy(e, p);
 	kz_strlcpy(sa->profile, p->name, sizeof(sa->profile));
 	if (p1_check_peer_id(e, sa, pol, m))
-		return KZ_EPROTO;
-	peer = calloc(1, sizeof(*peer));
-	o = malloc(sizeof(*o));
-	if (!peer || !o) {
-		r = KZ_ENOMEM;
-		goto out;
-	}
-	/* before the proposal is judged: a mismatch shows them too */
-	ike_seen_vids(e, p->name, &m->d);
-	r = isakmp_parse_sa(&sp->body, peer);
-	if (r == 0) {
-		char offered[256];
-
-		p1_peer_str(peer, offered, sizeof(offered));
-		ike_seen_offer(e, p->name, 1, false, offered);
-		r = p1_match(e, pol, peer, KZ_GROUP_NONE, &sa->p1, &pnum);
-	}
-	if (r == 0 && ke->body.len != ike_dh_pub_len(sa->p1.group))
-		r = KZ_ENOENT; /* the KE is not of the chosen group */
-	if (r) {
-		char ours[256], theirs[256];
-
-		p1_offer_str(e, pol, ours, sizeof(ours));
-		p1_peer_str(peer, theirs, sizeof(theirs));
-		eng_fail_proposal(e, p->name, 1, ours, theirs);
-		eng_notify_plain(e, m, ISAKMP_N_NO_PROPOSAL_CHOSEN);
-		goto out;
-	}
-	/* all of this runs again when the message comes back with g^xy
-	 * from the pool: the cookie is drawn once */
-	if (!sa->rcookie[0]) {
-		r = eng_random(e, sa->rcookie, sizeof(sa->rcookie));
-		if (r)
-			goto out;
-		sa->rcookie[0] |= 1;
-	}
-	free(sa->sai_b);
-	sa->sai_len = sp->body.len;
-	sa->sai_b = malloc(sa->sai_len);
-	if (!sa->sai_b) {
-		r = KZ_ENOMEM;
-		goto out;
-	}
-	memcpy(sa->sai_b, sp->body.data, sa->sai_len);
-	natt_read_vids(sa, m);
-	sa->natt.on = pol->natt && (sa->natt.peer_rfc || sa->natt.peer_draft);
+		return IKE_IGNORE;
+	res = p1_choose(e, sa, m, pol, &pnum);
+	if (res != IKE_DONE)
+		return res;
 	r = p1_take_ke_nonce(e, sa, m);
 	if (!r)
 		r = p1_dh(e, sa, m, pol);
 	if (r)
-		goto out;
-	sa->idr_len = id_body_local(e, pol, sa, sa->idr_b, sizeof(sa->idr_b));
-	r = p1_auth_hash(sa, false, hash);
-	if (r)
-		goto out;
-	reply = p1_reply(&sa->p1, pnum);
-	if (!reply) {
-		r = KZ_ENOMEM;
-		goto out;
-	}
+		return ike_res_of(r);
+	o = malloc(sizeof(*o));
+	if (!o)
+		return IKE_IGNORE;
 	out_begin(o, sa, ISAKMP_XCHG_AGGR, 0);
-	start = o->w.len;
-	(void)start;
-	(void)isakmp_put_sa(&o->c, reply);
-	(void)isakmp_put_payload(&o->c, ISAKMP_NP_KE, sa->gxr, sa->gxrlen);
-	(void)isakmp_put_payload(&o->c, ISAKMP_NP_NONCE, sa->nr, sa->nrlen);
-	(void)p1_put_id(&o->c, sa->idr_b, sa->idr_len);
-	(void)isakmp_put_payload(&o->c, ISAKMP_NP_HASH, hash, ike_hash_len(sa->p1.hash));
-	if (sa->natt.on || pol->dpd) {
-		struct kz_ike_policy vp = *pol;
-
-		vp.natt = sa->natt.on;
-		natt_add_vids(e, &o->c, &vp);
-		kz_wipe(&vp, sizeof(vp));
+	r = p1_put_choice(sa, o, pnum);
+	if (!r) {
+		p1_put_ke_nonce(sa, &o->c);
+		r = p1_put_auth(e, sa, pol, &o->c, true);
 	}
-	r = natt_add_natd(sa, &o->c);
+	natt_add_vids(e, &o->c, sa->natt.on, pol->dpd);
+	if (!r)
+		r = natt_add_natd(sa, &o->c);
 	/* the initiator's AM3 ends the exchange: we repeat AM2 until it comes */
 	if (!r)
-		r = out_send(e, sa, o, NULL, &sa->tx, true);
-out:
-	kz_wipe(hash, sizeof(hash));
-	free(peer);
-	free(reply);
+		r = out_send(e, sa, o, NULL, &sa->tx, m->t->retransmit);
 	free(o);
-	return r;
+	return ike_res_of(r);
 }
 
-static int am_inR1_outI2(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m)
+/* AM2 -> AM3: the responder's choice, KE, Nr and IDir, g^xy and SKEYID,
+ * HASH_R and remote-id, NAT-D; to port 4500 behind a NAT; HASH_I and
+ * INITIAL-CONTACT (repeated in an Informational after the first Quick
+ * Mode: ic_info_due). */
+enum ike_res am_inR1_outI2(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m)
 {
-	const struct isakmp_payload *sp = isakmp_find(&m->d, ISAKMP_NP_SA);
-	const struct kz_ike_policy *pol = eng_ike_policy(e, eng_profile(e, sa->profile));
-	struct isakmp_sa *reply = calloc(1, sizeof(*reply));
-	struct ike_out *o = malloc(sizeof(*o));
-	enum kz_group group = sa->p1.group;
-	uint8_t hash[IKE_MAX_HASH], spi[16];
-	int r = KZ_ENOMEM;
+	const struct kz_ike_policy *pol = p1_policy(e, sa);
+	struct ike_out *o;
+	enum ike_res res;
+	int r;
 
-	if (!reply || !o || !pol)
-		goto out;
-	/* before the proposal is judged: a mismatch shows them too */
-	ike_seen_vids(e, sa->profile, &m->d);
-	r = isakmp_parse_sa(&sp->body, reply);
-	if (r == 0) {
-		char chosen[256];
-
-		p1_peer_str(reply, chosen, sizeof(chosen));
-		ike_seen_offer(e, sa->profile, 1, true, chosen);
-		r = p1_from_reply(e, pol, reply, &sa->p1);
-	}
-	if (r == 0 && sa->p1.group != group)
-		r = KZ_ENOENT;
-	if (r) {
-		char theirs[256];
-
-		p1_peer_str(reply, theirs, sizeof(theirs));
-		eng_fail(e, sa->profile, IKE_FAIL_NO_PROPOSAL, 1, 0,
-			 "no proposal chosen: the peer chose %s, which we did not offer", theirs);
-		eng_sa_kill(e, sa);
-		goto out;
-	}
-	memcpy(sa->rcookie, m->d.hdr.rcookie, 8);
-	natt_read_vids(sa, m);
-	sa->natt.on = pol->natt && (sa->natt.peer_rfc || sa->natt.peer_draft);
+	if (!pol)
+		return IKE_IGNORE;
+	res = p1_accept(e, sa, m, pol);
+	if (res != IKE_DONE)
+		return res;
 	r = p1_take_ke_nonce(e, sa, m);
 	if (!r)
 		r = p1_store_peer_id(e, sa, m);
 	if (!r)
 		r = p1_dh(e, sa, m, pol);
 	if (r)
-		goto out;
-	r = p1_verify_hash(e, sa, m, "message 2");
-	if (!r)
-		r = p1_check_peer_id(e, sa, pol, m);
-	if (r) {
-		eng_sa_kill(e, sa);
-		goto out;
-	}
+		return ike_res_of(r);
+	if (p1_verify_hash(e, sa, m, "message 2") || p1_check_peer_id(e, sa, pol, m))
+		return IKE_FAIL;
 	r = natt_check_natd(sa, m);
 	if (r)
-		goto out;
+		return IKE_IGNORE;
 	natt_float(sa);
-	r = p1_auth_hash(sa, true, hash);
-	if (r)
-		goto out;
+	o = malloc(sizeof(*o));
+	if (!o)
+		return IKE_IGNORE;
 	out_begin(o, sa, ISAKMP_XCHG_AGGR, 0);
-	(void)isakmp_put_payload(&o->c, ISAKMP_NP_HASH, hash, ike_hash_len(sa->p1.hash));
-	r = natt_add_natd(sa, &o->c);
-	if (p1_want_initial_contact(e, sa)) {
-		memcpy(spi, sa->icookie, 8);
-		memcpy(spi + 8, sa->rcookie, 8);
-		(void)isakmp_put_notify(&o->c, ISAKMP_PROTO_ISAKMP, spi, 16,
-					ISAKMP_N_INITIAL_CONTACT, NULL, 0);
+	r = p1_put_auth(e, sa, pol, &o->c, false);
+	if (!r)
+		r = natt_add_natd(sa, &o->c);
+	if (!r && p1_put_initial_contact(e, sa, &o->c))
 		sa->ic_info_due = true;
-	}
 	/* AM3 encrypted, as strongSwan sends it */
 	if (!r)
-		r = out_send(e, sa, o, sa->iv, &sa->tx, false);
-	if (!r)
-		sa->state = IKE_ST_ESTABLISHED;
-out:
-	kz_wipe(hash, sizeof(hash));
-	free(reply);
+		r = out_send(e, sa, o, sa->iv, &sa->tx, m->t->retransmit);
 	free(o);
-	return r;
+	return ike_res_of(r);
 }
 
-static int am_inI2(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m)
+/* AM3: HASH_I checked, NAT-D, a peer's INITIAL-CONTACT acted on; phase 1
+ * is complete. */
+enum ike_res am_inI2(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m)
 {
-	int r = p1_verify_hash(e, sa, m, "message 3");
-
-	if (r) {
-		eng_notify_plain(e, m, ISAKMP_N_INVALID_HASH_INFORMATION);
-		eng_sa_kill(e, sa);
-		return r;
+	if (p1_verify_hash(e, sa, m, "message 3")) {
+		m->notify = ISAKMP_N_INVALID_HASH_INFORMATION;
+		return IKE_FAIL;
 	}
-	r = natt_check_natd(sa, m);
-	if (r)
-		return r;
+	if (natt_check_natd(sa, m))
+		return IKE_IGNORE;
 	natt_update_peer(sa, m);
 	if (p1_has_initial_contact(m))
 		info_initial_contact(e, sa);
-	sa->state = IKE_ST_ESTABLISHED;
-	return 0;
+	return IKE_DONE;
 }
-
-const struct ike_transition am_transitions[] = {
-	{ IKE_ST_NONE, ISAKMP_XCHG_AGGR, AM_R1,
-	  PBIT(ISAKMP_NP_SA) | PBIT(ISAKMP_NP_KE) | PBIT(ISAKMP_NP_NONCE) | PBIT(ISAKMP_NP_ID),
-	  PBIT(ISAKMP_NP_VID), false, am_inI1_outR1, "AM1" },
-	{ AM_I1, ISAKMP_XCHG_AGGR, IKE_ST_ESTABLISHED,
-	  PBIT(ISAKMP_NP_SA) | PBIT(ISAKMP_NP_KE) | PBIT(ISAKMP_NP_NONCE) | PBIT(ISAKMP_NP_ID) |
-		  PBIT(ISAKMP_NP_HASH),
-	  PBIT(ISAKMP_NP_VID) | P_NATD, false, am_inR1_outI2, "AM2" },
-	{ AM_R1, ISAKMP_XCHG_AGGR, IKE_ST_ESTABLISHED, PBIT(ISAKMP_NP_HASH),
-	  P_NATD | PBIT(ISAKMP_NP_N) | PBIT(ISAKMP_NP_VID), false, am_inI2, "AM3" },
-	{ 0 },
-};

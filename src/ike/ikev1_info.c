@@ -249,11 +249,11 @@ static void peer_error(struct ike_engine *e, struct ike_sa *sa, uint16_t type, b
 	}
 }
 
-void info_plain_input(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m)
+enum ike_res info_plain_in(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m)
 {
 	if (m->peer.sin_addr.s_addr != sa->peer.sin_addr.s_addr) {
 		e->ctr.drop_unknown_sa++;
-		return;
+		return IKE_IGNORE;
 	}
 	for (size_t i = 0; i < m->d.n; i++) {
 		struct isakmp_notify n;
@@ -264,14 +264,14 @@ void info_plain_input(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m
 			log_debug("%s: unprotected %s after phase 1 ignored", sa->profile,
 				  isakmp_notify_name(n.type));
 			e->ctr.drop_state++;
-			return;
+			return IKE_IGNORE;
 		}
 		if (n.type >= 16384)
 			continue; /* status, not an error */
 		peer_error(e, sa, n.type, false);
-		eng_sa_kill(e, sa);
-		return;
+		return IKE_FAIL;
 	}
+	return IKE_DONE;
 }
 
 void info_stray_input(struct ike_engine *e, struct ike_msg *m, struct buf *body)
@@ -389,26 +389,23 @@ static void handle_delete(struct ike_engine *e, struct ike_sa *sa, const struct 
 	}
 }
 
-int info_input(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m)
+/* HASH first, the state and the encryption: the state table's row. */
+enum ike_res info_in(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m)
 {
 	uint8_t want[IKE_MAX_HASH];
 	size_t hl = ike_hash_len(sa->p1.hash);
 	const uint8_t *rest;
 	size_t restlen;
 
-	if (sa->state != IKE_ST_ESTABLISHED) {
-		e->ctr.drop_state++;
-		return KZ_EPROTO;
-	}
-	if (m->d.n < 2 || m->d.p[0].type != ISAKMP_NP_HASH || m->d.p[0].body.len != hl) {
+	if (m->d.n < 2 || m->d.p[0].body.len != hl) {
 		e->ctr.drop_malformed++;
-		return KZ_EPROTO;
+		return IKE_IGNORE;
 	}
 	msg_after_hash(m, &rest, &restlen);
 	if (info_hash(sa, m->d.hdr.msgid, rest, restlen, want) ||
 	    CRYPTO_memcmp(want, m->d.p[0].body.data, hl)) {
 		e->ctr.drop_hash++;
-		return KZ_EPROTO;
+		return IKE_IGNORE;
 	}
 	natt_update_peer(sa, m);
 	dpd_activity(e, sa);
@@ -452,7 +449,7 @@ int info_input(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m)
 			break; /* nothing after a Delete is looked at */
 		}
 	}
-	return 0;
+	return IKE_DONE;
 }
 
 int ike_clear_ike(struct ike_engine *e, const struct in_addr *peer)

@@ -76,16 +76,16 @@ bool natt_vid_is_dpd(const uint8_t *p, size_t len)
 	return len == 16 && !memcmp(p, vid_dpd, 16);
 }
 
-void natt_add_vids(struct ike_engine *e, struct isakmp_chain *c, const struct kz_ike_policy *pol)
+void natt_add_vids(struct ike_engine *e, struct isakmp_chain *c, bool natt, bool dpd)
 {
 	(void)e;
-	if (pol->natt) {
+	if (natt) {
 		(void)isakmp_put_payload(c, ISAKMP_NP_VID, vid_rfc3947, 16);
 		(void)isakmp_put_payload(c, ISAKMP_NP_VID, vid_draft03, 16);
 		(void)isakmp_put_payload(c, ISAKMP_NP_VID, vid_draft02n, 16);
 		(void)isakmp_put_payload(c, ISAKMP_NP_VID, vid_draft02, 16);
 	}
-	if (pol->dpd)
+	if (dpd)
 		(void)isakmp_put_payload(c, ISAKMP_NP_VID, vid_dpd, 16);
 }
 

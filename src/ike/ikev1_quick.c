@@ -284,7 +284,6 @@ static int qm_install(struct ike_engine *e, struct ike_sa *sa, struct ike_qm *q)
 		e->io.child_up(e->io.arg, &c->in, &c->out);
 	rekey_child_new(e, c);
 	c = NULL;
-	q->state = QM_DONE;
 	q->tx.armed = false;
 	sa->phase2_count++;
 	log_info("%s: IPsec SA established (in spi 0x%08x, out spi 0x%08x)", sa->profile,
@@ -364,7 +363,7 @@ out:
 	return r;
 }
 
-static int qm_inI1_outR1(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m)
+enum ike_res qm_inI1_outR1(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m)
 {
 	const struct kz_ipsec_policy *ipol = eng_ipsec_policy(e, eng_profile(e, sa->profile));
 	const struct isakmp_payload *sp = isakmp_find(&m->d, ISAKMP_NP_SA);
@@ -417,8 +416,7 @@ static int qm_inI1_outR1(struct ike_engine *e, struct ike_sa *sa, struct ike_msg
 			kz_strlcpy(rt->st.id_received, asked, sizeof(rt->st.id_received));
 			kz_strlcpy(rt->st.id_expected, ours, sizeof(rt->st.id_expected));
 		}
-		(void)info_send_notify(e, sa, ISAKMP_PROTO_ESP, 0, ISAKMP_N_INVALID_ID_INFORMATION);
-		r = KZ_EPROTO;
+		m->notify = ISAKMP_N_INVALID_ID_INFORMATION;
 		goto out;
 	}
 	r = isakmp_parse_sa(&sp->body, peer);
@@ -435,7 +433,7 @@ static int qm_inI1_outR1(struct ike_engine *e, struct ike_sa *sa, struct ike_msg
 		p2_offer_str(e, ipol, ours, sizeof(ours));
 		p2_peer_str(peer, theirs, sizeof(theirs));
 		eng_fail_proposal(e, sa->profile, 2, ours, theirs);
-		(void)info_send_notify(e, sa, ISAKMP_PROTO_ESP, 0, ISAKMP_N_NO_PROPOSAL_CHOSEN);
+		m->notify = ISAKMP_N_NO_PROPOSAL_CHOSEN;
 		goto out;
 	}
 	/* everything above runs again when the message comes back with
@@ -467,17 +465,15 @@ static int qm_inI1_outR1(struct ike_engine *e, struct ike_sa *sa, struct ike_msg
 	}
 	r = qm_seal(sa, o, at, q->msgid, q->ni, q->nilen);
 	if (!r)
-		r = out_send(e, sa, o, q->iv, &q->tx, true);
-	if (!r)
-		q->state = QM_R1;
+		r = out_send(e, sa, o, q->iv, &q->tx, m->t->retransmit);
 out:
 	free(peer);
 	free(reply);
 	free(o);
-	return r;
+	return m->notify ? IKE_FAIL : ike_res_of(r);
 }
 
-static int qm_inR1_outI2(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m)
+enum ike_res qm_inR1_outI2(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m)
 {
 	const struct kz_ipsec_policy *ipol = eng_ipsec_policy(e, eng_profile(e, sa->profile));
 	const struct isakmp_payload *sp = isakmp_find(&m->d, ISAKMP_NP_SA);
@@ -486,6 +482,7 @@ static int qm_inR1_outI2(struct ike_engine *e, struct ike_sa *sa, struct ike_msg
 	struct ike_out *o = malloc(sizeof(*o));
 	uint8_t h3[IKE_MAX_HASH];
 	struct ike_chunk c[2];
+	enum ike_res res = IKE_IGNORE;
 	int r = KZ_ENOMEM;
 
 	if (!reply || !o || !ipol)
@@ -510,7 +507,7 @@ static int qm_inR1_outI2(struct ike_engine *e, struct ike_sa *sa, struct ike_msg
 		p2_peer_str(reply, theirs, sizeof(theirs));
 		eng_fail(e, sa->profile, IKE_FAIL_NO_PROPOSAL, 2, 0,
 			 "no proposal chosen: the peer chose %s, which we did not offer", theirs);
-		q->dying = true;
+		res = IKE_FAIL;
 		goto out;
 	}
 	q->p2.pfs = ipol->pfs;
@@ -532,9 +529,11 @@ static int qm_inR1_outI2(struct ike_engine *e, struct ike_sa *sa, struct ike_msg
 	r = qm_install(e, sa, q);
 	if (r)
 		goto out;
+	/* installed: the exchange is done, whatever becomes of QM3 */
+	res = IKE_DONE;
 	out_begin(o, sa, ISAKMP_XCHG_QUICK, q->msgid);
 	(void)isakmp_put_payload(&o->c, ISAKMP_NP_HASH, h3, ike_hash_len(sa->p1.hash));
-	r = out_send(e, sa, o, q->iv, &q->tx, false);
+	r = out_send(e, sa, o, q->iv, &q->tx, m->t->retransmit);
 	/* The peer has finished phase 1 (it answered QM1), so an
 	 * Informational cannot overtake AM3 any more */
 	if (!r && sa->ic_info_due) {
@@ -544,10 +543,10 @@ static int qm_inR1_outI2(struct ike_engine *e, struct ike_sa *sa, struct ike_msg
 out:
 	free(reply);
 	free(o);
-	return r;
+	return res != IKE_IGNORE ? res : ike_res_of(r);
 }
 
-static int qm_inI2(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m)
+enum ike_res qm_inI2(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m)
 {
 	struct ike_qm *q = m->qm;
 	const struct isakmp_payload *h = &m->d.p[0];
@@ -556,63 +555,10 @@ static int qm_inI2(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m)
 	size_t hl = ike_hash_len(sa->p1.hash);
 
 	if (qm_hash(sa, true, q->msgid, c, 2, want))
-		return KZ_EINVAL;
+		return IKE_IGNORE;
 	if (h->body.len != hl || CRYPTO_memcmp(want, h->body.data, hl)) {
 		e->ctr.drop_hash++;
-		return KZ_EPROTO;
+		return IKE_IGNORE;
 	}
-	return qm_install(e, sa, q);
-}
-
-const struct ike_transition qm_transitions[] = {
-	{ (enum ike_state)QM_NONE, ISAKMP_XCHG_QUICK, (enum ike_state)QM_R1,
-	  PBIT(ISAKMP_NP_HASH) | PBIT(ISAKMP_NP_SA) | PBIT(ISAKMP_NP_NONCE),
-	  PBIT(ISAKMP_NP_KE) | PBIT(ISAKMP_NP_ID) | PBIT(ISAKMP_NP_N) | PBIT(ISAKMP_NP_NATOA) |
-		  PBIT(ISAKMP_NP_NATOA_DRAFT),
-	  true, qm_inI1_outR1, "QM1" },
-	{ (enum ike_state)QM_I1, ISAKMP_XCHG_QUICK, (enum ike_state)QM_DONE,
-	  PBIT(ISAKMP_NP_HASH) | PBIT(ISAKMP_NP_SA) | PBIT(ISAKMP_NP_NONCE),
-	  PBIT(ISAKMP_NP_KE) | PBIT(ISAKMP_NP_ID) | PBIT(ISAKMP_NP_N) | PBIT(ISAKMP_NP_NATOA) |
-		  PBIT(ISAKMP_NP_NATOA_DRAFT),
-	  true, qm_inR1_outI2, "QM2" },
-	{ (enum ike_state)QM_R1, ISAKMP_XCHG_QUICK, (enum ike_state)QM_DONE, PBIT(ISAKMP_NP_HASH),
-	  0, true, qm_inI2, "QM3" },
-	{ 0, 0, 0, 0, 0, false, NULL, NULL },
-};
-
-int qm_input(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m)
-{
-	const struct ike_transition *t;
-
-	for (t = qm_transitions; t->handler; t++)
-		if ((enum qm_state)t->from == m->qm->state)
-			break;
-	if (!t->handler) {
-		e->ctr.drop_state++;
-		return KZ_EPROTO;
-	}
-	if (m->d.n == 0 || m->d.p[0].type != ISAKMP_NP_HASH) {
-		/* RFC 2409 5.5: HASH comes first */
-		e->ctr.drop_malformed++;
-		return KZ_EPROTO;
-	}
-	if (!m->encrypted) {
-		e->ctr.drop_malformed++;
-		return KZ_EPROTO;
-	}
-	for (size_t i = 0; i < m->d.n; i++) {
-		uint32_t b = PBIT(m->d.p[i].type);
-
-		if (!b || !((t->required | t->allowed) & b) ||
-		    (i > 0 && m->d.p[i].type == ISAKMP_NP_HASH)) {
-			e->ctr.drop_malformed++;
-			return KZ_EPROTO;
-		}
-	}
-	for (uint8_t ty = 0; ty < 30; ty++)
-		if ((t->required & PBIT(ty)) && !isakmp_find(&m->d, ty)) {
-			e->ctr.drop_malformed++;
-			return KZ_EPROTO;
-		}
-	return t->handler(e, sa, m);
+	return qm_install(e, sa, q) ? IKE_IGNORE : IKE_DONE;
 }

@@ -17,177 +17,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ike_world.h"
 #include "config/model.h"
 #include "ike/ike.h"
 #include "ike/isakmp.h"
 #include "ike/prof_hash.h"
 #include "lib/err.h"
 
-/* ---- the fake world ---- */
+/* ---- the fake world (ike_world.c): its IPsec SA pairs by unit ---- */
 
-#define MAXPKT 256
-#define MAXCHILD 64
-
-struct pkt {
-	struct sockaddr_in src, dst;
-	uint8_t data[4096];
-	size_t len;
-};
-
-/* One IPsec SA pair as the data plane would see it. */
+/* One IPsec SA pair as the data plane saw it. */
 struct pair {
 	uint32_t in, out;
 	unsigned unit;
 	bool up;
 };
 
-struct node {
-	struct ike_engine *e;
-	struct in_addr addr;
-	uint64_t rng;
-	struct kz_config *cfg;
-	struct pair pairs[MAXCHILD];
-	int npairs;
-	unsigned ups, downs;
-	unsigned info_sent; /* informational exchanges (Delete among them) */
-	unsigned sent;
-};
-
-static struct world {
-	struct node a, b;
-	struct pkt q[MAXPKT];
-	int nq;
-	uint64_t now;
-} W;
-
-static struct in_addr ip(const char *s)
+static struct pair pair_at(const struct node *n, int i)
 {
-	struct in_addr a;
-
-	assert_int_equal(inet_pton(AF_INET, s, &a), 1);
-	return a;
-}
-
-static int io_send(void *arg, const struct sockaddr_in *local, const struct sockaddr_in *peer,
-		   const void *data, size_t len, bool marker)
-{
-	struct node *n = arg;
-	struct pkt *p;
-
-	(void)marker;
-	assert_true(len <= sizeof(p->data));
-	n->sent++;
-	if (len > 18 && ((const uint8_t *)data)[18] == ISAKMP_XCHG_INFO)
-		n->info_sent++;
-	if (W.nq >= MAXPKT)
-		return 0;
-	p = &W.q[W.nq++];
-	p->src = *local;
-	p->dst = *peer;
-	memcpy(p->data, data, len);
-	p->len = len;
-	return 0;
-}
-
-static uint64_t io_now(void *arg)
-{
-	(void)arg;
-	return W.now;
-}
-
-static int64_t io_wall(void *arg)
-{
-	(void)arg;
-	return 1700000000 + (int64_t)(W.now / 1000);
-}
-
-static int io_random(void *arg, void *buf, size_t len)
-{
-	struct node *n = arg;
-	uint8_t *p = buf;
-
-	for (size_t i = 0; i < len; i++) {
-		n->rng ^= n->rng << 13;
-		n->rng ^= n->rng >> 7;
-		n->rng ^= n->rng << 17;
-		p[i] = (uint8_t)(n->rng >> 24);
-	}
-	return 0;
-}
-
-static void io_child_up(void *arg, const struct kz_child_sa *in, const struct kz_child_sa *out)
-{
-	struct node *n = arg;
-
-	assert_true(n->npairs < MAXCHILD);
-	n->pairs[n->npairs++] = (struct pair){ in->spi, out->spi, in->ipsec_unit, true };
-	n->ups++;
-}
-
-static void io_child_down(void *arg, uint32_t spi_in, uint32_t spi_out)
-{
-	struct node *n = arg;
-
-	for (int i = 0; i < n->npairs; i++)
-		if (n->pairs[i].up && n->pairs[i].in == spi_in && n->pairs[i].out == spi_out) {
-			n->pairs[i].up = false;
-			n->downs++;
-			return;
-		}
-	fail_msg("child_down for a pair that is not up (0x%08x)", spi_in);
-}
-
-static struct in_addr io_local(void *arg)
-{
-	return ((struct node *)arg)->addr;
-}
-
-static void node_init(struct node *n, const char *addr, uint64_t seed)
-{
-	struct ike_io io = {
-		.arg = n,
-		.send = io_send,
-		.now_ms = io_now,
-		.wall = io_wall,
-		.random = io_random,
-		.child_up = io_child_up,
-		.child_down = io_child_down,
-		.local_addr = io_local,
-	};
-
-	memset(n, 0, sizeof(*n));
-	n->addr = ip(addr);
-	n->rng = seed;
-	n->e = ike_engine_new(&io);
-	assert_non_null(n->e);
-}
-
-static void pump(void)
-{
-	for (int guard = 0; W.nq > 0 && guard < 1000; guard++) {
-		struct pkt p = W.q[0];
-		struct node *n = NULL;
-
-		memmove(&W.q[0], &W.q[1], (size_t)(W.nq - 1) * sizeof(W.q[0]));
-		W.nq--;
-		if (p.dst.sin_addr.s_addr == W.a.addr.s_addr)
-			n = &W.a;
-		else if (p.dst.sin_addr.s_addr == W.b.addr.s_addr)
-			n = &W.b;
-		if (n)
-			ike_input(n->e, &p.dst, &p.src, p.data, p.len,
-				  ntohs(p.dst.sin_port) == 4500);
-	}
-}
-
-static void advance(uint64_t ms)
-{
-	for (uint64_t t = 0; t < ms; t += 500) {
-		W.now += 500;
-		ike_run_timers(W.a.e);
-		ike_run_timers(W.b.e);
-		pump();
-	}
+	return (struct pair){ n->in[i].spi, n->out[i].spi, n->in[i].ipsec_unit, n->up[i] };
 }
 
 /* The one live pair of IPsec<unit> (its index), failing when there is not
@@ -196,8 +44,8 @@ static int live(const struct node *n, unsigned unit)
 {
 	int found = -1, count = 0;
 
-	for (int i = 0; i < n->npairs; i++)
-		if (n->pairs[i].up && n->pairs[i].unit == unit) {
+	for (int i = 0; i < n->nchild; i++)
+		if (n->up[i] && n->in[i].ipsec_unit == unit) {
 			found = i;
 			count++;
 		}
@@ -210,8 +58,8 @@ static unsigned live_count(const struct node *n)
 {
 	unsigned c = 0;
 
-	for (int i = 0; i < n->npairs; i++)
-		c += n->pairs[i].up;
+	for (int i = 0; i < n->nchild; i++)
+		c += n->up[i];
 	return c;
 }
 
@@ -231,14 +79,6 @@ static const struct tunnel T1_A = { "P1", "IKEPOL1", "IKEP1", "IPSECPOL1", "ESPP
 static const struct tunnel T2_A = { "P2", "IKEPOL2", "IKEP2", "IPSECPOL2", "ESPP2",
 				    "second key of tunnel two", "site-a2",
 				    "192.168.11.0", "192.168.12.0", 1 };
-
-static struct kz_prefix pfx(const char *a, unsigned len)
-{
-	struct kz_prefix p = { .set = true, .len = (uint8_t)len };
-
-	p.addr = ip(a);
-	return p;
-}
 
 static void set_psk(struct kz_ike_policy *pol, const char *psk)
 {
@@ -303,7 +143,7 @@ static void add_tunnel(struct kz_config *c, const struct tunnel *t, bool site_a)
 	ifc->shutdown = false;
 }
 
-static struct kz_config *make_cfg(bool site_a)
+static struct kz_config *tunnels_cfg(bool site_a)
 {
 	struct kz_config *c = kz_config_new();
 
@@ -327,20 +167,14 @@ static void reload(struct node *n, struct kz_config *c)
 static int setup(void **state)
 {
 	(void)state;
-	memset(&W, 0, sizeof(W));
-	node_init(&W.a, "198.51.100.2", 0x1234567887654321ull);
-	node_init(&W.b, "203.0.113.2", 0x0fedcba987654321ull);
-	W.now = 1000000;
+	world_setup(IW_NO_STATS);
 	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	ike_engine_free(W.a.e);
-	ike_engine_free(W.b.e);
-	kz_config_free(W.a.cfg);
-	kz_config_free(W.b.cfg);
+	world_teardown();
 	return 0;
 }
 
@@ -355,8 +189,8 @@ static bool ike_up(struct node *n, const char *prof)
 /* Both tunnels up, one pair each on both sides, SPIs agreeing. */
 static void both_up(void)
 {
-	W.b.cfg = make_cfg(false);
-	W.a.cfg = make_cfg(true);
+	W.b.cfg = tunnels_cfg(false);
+	W.a.cfg = tunnels_cfg(true);
 	ike_engine_set_config(W.b.e, W.b.cfg);
 	ike_engine_set_config(W.a.e, W.a.cfg);
 	pump();
@@ -364,8 +198,8 @@ static void both_up(void)
 	for (unsigned u = 0; u < 2; u++) {
 		int ia = live(&W.a, u), ib = live(&W.b, u);
 
-		assert_int_equal(W.a.pairs[ia].in, W.b.pairs[ib].out);
-		assert_int_equal(W.a.pairs[ia].out, W.b.pairs[ib].in);
+		assert_int_equal(W.a.in[ia].spi, W.b.out[ib].spi);
+		assert_int_equal(W.a.out[ia].spi, W.b.in[ib].spi);
 	}
 	assert_true(ike_up(&W.a, "P1") && ike_up(&W.a, "P2"));
 	assert_true(ike_up(&W.b, "P1") && ike_up(&W.b, "P2"));
@@ -379,18 +213,19 @@ struct snap {
 static struct snap snap(void)
 {
 	struct snap s = {
-		W.a.pairs[live(&W.a, 0)], W.a.pairs[live(&W.a, 1)],
-		W.b.pairs[live(&W.b, 0)], W.b.pairs[live(&W.b, 1)],
-		W.a.ups, W.a.downs, W.b.ups, W.b.downs, W.a.info_sent, W.b.info_sent,
+		pair_at(&W.a, live(&W.a, 0)), pair_at(&W.a, live(&W.a, 1)),
+		pair_at(&W.b, live(&W.b, 0)), pair_at(&W.b, live(&W.b, 1)),
+		(unsigned)W.a.nchild, (unsigned)W.a.ndown, (unsigned)W.b.nchild, (unsigned)W.b.ndown,
+		W.a.info_sent, W.b.info_sent,
 	};
 	return s;
 }
 
-static void assert_same_pair(const struct pair *x, const struct pair *y)
+static void assert_same_pair(struct pair x, struct pair y)
 {
-	assert_true(x->up && y->up);
-	assert_int_equal(x->in, y->in);
-	assert_int_equal(x->out, y->out);
+	assert_true(x.up && y.up);
+	assert_int_equal(x.in, y.in);
+	assert_int_equal(x.out, y.out);
 }
 
 static void assert_new_pair(const struct pair *old, const struct pair *now)
@@ -405,8 +240,8 @@ static void assert_only_t2_renewed(const struct snap *s0)
 {
 	struct snap s1 = snap();
 
-	assert_same_pair(&s0->a1, &s1.a1);
-	assert_same_pair(&s0->b1, &s1.b1);
+	assert_same_pair(s0->a1, s1.a1);
+	assert_same_pair(s0->b1, s1.b1);
 	assert_new_pair(&s0->a2, &s1.a2);
 	assert_new_pair(&s0->b2, &s1.b2);
 	assert_int_equal(s1.a2.in, s1.b2.out);
@@ -438,15 +273,15 @@ static void test_reload_same_config_changes_nothing(void **state)
 	ike_engine_set_config(W.b.e, W.b.cfg);
 	/* a reload of an unchanged file: an equal, new object */
 	reload(&W.a, kz_config_dup(W.a.cfg));
-	reload(&W.b, make_cfg(false));
+	reload(&W.b, tunnels_cfg(false));
 	assert_int_equal(W.nq, 0); /* nothing sent */
 	advance(10000);
 	s1 = snap();
 	ike_get_counters(W.a.e, &c1);
-	assert_same_pair(&s0.a1, &s1.a1);
-	assert_same_pair(&s0.a2, &s1.a2);
-	assert_same_pair(&s0.b1, &s1.b1);
-	assert_same_pair(&s0.b2, &s1.b2);
+	assert_same_pair(s0.a1, s1.a1);
+	assert_same_pair(s0.a2, s1.a2);
+	assert_same_pair(s0.b1, s1.b1);
+	assert_same_pair(s0.b2, s1.b2);
 	assert_int_equal(s1.a_ups, s0.a_ups);
 	assert_int_equal(s1.a_downs, s0.a_downs);
 	assert_int_equal(s1.b_downs, s0.b_downs);
@@ -465,7 +300,7 @@ static void test_reload_lifetime_of_p2(void **state)
 	both_up();
 	s0 = snap();
 	b_sent = W.b.sent;
-	c = make_cfg(true);
+	c = tunnels_cfg(true);
 	kz_find_ipsec_proposal(c, "ESPP2")->lifetime_time = 3600;
 	reload(&W.a, c);
 	/* Deletes went out at once: the IPsec SA's and the IKE SA's, and the
@@ -473,7 +308,7 @@ static void test_reload_lifetime_of_p2(void **state)
 	assert_int_equal(W.a.info_sent - s0.a_info, 2);
 	assert_true(W.nq >= 3);
 	/* P2 is gone on A at once, P1 still up */
-	assert_same_pair(&s0.a1, &W.a.pairs[live(&W.a, 0)]);
+	assert_same_pair(s0.a1, pair_at(&W.a, live(&W.a, 0)));
 	assert_int_equal(live_count(&W.a), 1);
 	assert_false(ike_up(&W.a, "P2"));
 	pump();
@@ -487,7 +322,7 @@ static void test_reload_lifetime_of_p2(void **state)
 	s0 = snap();
 	reload(&W.a, kz_config_dup(W.a.cfg));
 	advance(5000);
-	assert_same_pair(&s0.a2, &W.a.pairs[live(&W.a, 1)]);
+	assert_same_pair(s0.a2, pair_at(&W.a, live(&W.a, 1)));
 	assert_int_equal(W.a.info_sent, s0.a_info);
 }
 
@@ -499,8 +334,8 @@ static void test_reload_psk_alone_is_a_change(void **state)
 	(void)state;
 	both_up();
 	s0 = snap();
-	ca = make_cfg(true);
-	cb = make_cfg(false);
+	ca = tunnels_cfg(true);
+	cb = tunnels_cfg(false);
 	set_psk(kz_find_ike_policy(ca, "IKEPOL2"), "second key of tunnel TWO");
 	set_psk(kz_find_ike_policy(cb, "IKEPOL2"), "second key of tunnel TWO");
 	/* both sites reload before anything crosses */
@@ -545,15 +380,15 @@ static void test_responder_change(void **state)
 	(void)state;
 	both_up();
 	s0 = snap();
-	c = make_cfg(false);
+	c = tunnels_cfg(false);
 	kz_find_ike_proposal(c, "IKEP1")->lifetime = 7200;
 	reload(&W.b, c);
 	assert_int_equal(W.b.info_sent - s0.b_info, 2);
 	pump();
 	advance(5000);
 	s1 = snap();
-	assert_same_pair(&s0.a2, &s1.a2);
-	assert_same_pair(&s0.b2, &s1.b2);
+	assert_same_pair(s0.a2, s1.a2);
+	assert_same_pair(s0.b2, s1.b2);
 	assert_new_pair(&s0.a1, &s1.a1);
 	assert_new_pair(&s0.b1, &s1.b1);
 	assert_int_equal(s1.a1.in, s1.b1.out);
@@ -569,8 +404,8 @@ static void test_on_demand_initiator_comes_back(void **state)
 	struct snap s0;
 
 	(void)state;
-	W.b.cfg = make_cfg(false);
-	W.a.cfg = make_cfg(true);
+	W.b.cfg = tunnels_cfg(false);
+	W.a.cfg = tunnels_cfg(true);
 	kz_find_profile(W.a.cfg, "P2")->initiate = KZ_INITIATE_ON_DEMAND;
 	ike_engine_set_config(W.b.e, W.b.cfg);
 	ike_engine_set_config(W.a.e, W.a.cfg);
@@ -595,7 +430,7 @@ static void fp(const struct kz_config *c, const char *name, uint8_t out[IKE_PROF
 
 static void test_fingerprint(void **state)
 {
-	struct kz_config *c0 = make_cfg(true), *c;
+	struct kz_config *c0 = tunnels_cfg(true), *c;
 	uint8_t p1[IKE_PROF_FP_LEN], p2[IKE_PROF_FP_LEN], x[IKE_PROF_FP_LEN];
 	int err = 0;
 

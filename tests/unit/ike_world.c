@@ -1,0 +1,498 @@
+/* ike_world.c - the fake IKE world the engine tests share: two engines (A
+ * at 198.51.100.2, B at 203.0.113.2) wired by a queue of datagrams that
+ * can drop, duplicate, reorder, truncate and NAT-rewrite, with seeded
+ * randomness, an injected clock, a fake data plane that records every
+ * IPsec SA pair and its counters, and a fake Diffie-Hellman pool whose
+ * results come late and out of order. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ike_world.h"
+#include "ike/dh_pool.h"
+#include "ike/isakmp.h"
+#include "lib/err.h"
+
+struct world W;
+
+struct in_addr ip(const char *s)
+{
+	struct in_addr a;
+
+	assert_int_equal(inet_pton(AF_INET, s, &a), 1);
+	return a;
+}
+
+static struct node *node_of(void *arg)
+{
+	return arg;
+}
+
+static int io_send(void *arg, const struct sockaddr_in *local, const struct sockaddr_in *peer,
+		   const void *data, size_t len, bool marker)
+{
+	struct node *n = node_of(arg);
+	struct pkt *p;
+
+	assert_true(len <= sizeof(p->data));
+	/* port 4500 carries the non-ESP marker, port 500 never */
+	assert_int_equal(marker, ntohs(local->sin_port) == 4500);
+	n->sent++;
+	if (len > 18 && ((const uint8_t *)data)[18] == ISAKMP_XCHG_INFO)
+		n->info_sent++;
+	if (getenv("KZ_TDEBUG")) fprintf(stderr, "send %s at %llu\n", n->name, (unsigned long long)(W.now - 1000000));
+	if (n == &W.a && len > 18 && ((const uint8_t *)data)[18] == ISAKMP_XCHG_QUICK)
+		W.a_children_at_qm = n->nchild;
+	if (n == &W.a && W.drop_qm_to_b > 0 && len > 18 &&
+	    ((const uint8_t *)data)[18] == ISAKMP_XCHG_QUICK) {
+		W.drop_qm_to_b--;
+		return 0;
+	}
+	if (n == &W.a && W.fail_sends_a > 0) {
+		W.fail_sends_a--;
+		return KZ_ESYS;
+	}
+	if (n == &W.a && W.first_a_len == 0) {
+		memcpy(W.first_a, data, len);
+		W.first_a_len = len;
+	}
+	if (W.nq >= MAXPKT || W.drop_all)
+		return 0;
+	p = &W.q[W.nq++];
+	p->src = *local;
+	p->dst = *peer;
+	memcpy(p->data, data, len);
+	p->len = len;
+	if (n == &W.a && W.nat_a) {
+		p->src.sin_addr = ip(NAT_PUB);
+		p->src.sin_port = htons(ntohs(local->sin_port) + 10000);
+	}
+	return 0;
+}
+
+static uint64_t io_now(void *arg)
+{
+	return W.now;
+}
+
+static int64_t io_wall(void *arg)
+{
+	return 1700000000 + (int64_t)(W.now / 1000);
+}
+
+static int io_random(void *arg, void *buf, size_t len)
+{
+	struct node *n = node_of(arg);
+	uint8_t *p = buf;
+
+	for (size_t i = 0; i < len; i++) {
+		n->rng ^= n->rng << 13;
+		n->rng ^= n->rng >> 7;
+		n->rng ^= n->rng << 17;
+		p[i] = (uint8_t)(n->rng >> 24);
+	}
+	return 0;
+}
+
+static void io_child_up(void *arg, const struct kz_child_sa *in, const struct kz_child_sa *out)
+{
+	struct node *n = node_of(arg);
+
+	assert_true(n->nchild < MAXCHILD);
+	n->in[n->nchild] = *in;
+	n->out[n->nchild] = *out;
+	n->up[n->nchild] = true;
+	n->nchild++;
+}
+
+static void io_child_down(void *arg, uint32_t spi_in, uint32_t spi_out)
+{
+	struct node *n = node_of(arg);
+
+	for (int i = 0; i < n->nchild; i++)
+		if (n->up[i] && n->in[i].spi == spi_in && n->out[i].spi == spi_out) {
+			n->up[i] = false;
+			n->ndown++;
+			n->down_at = W.now;
+			n->last_down_in = spi_in;
+			return;
+		}
+	fail_msg("child_down for a pair that is not up (0x%08x)", spi_in);
+}
+
+/* With W.rate: A sends on its newest pair from when its hold ends, so pair
+ * k of A carried rate bytes per ms from its start to the next one's; B's
+ * inbound SA of that pair (the same SPI) counts the same. */
+static bool rate_stats(void *arg, uint32_t spi, enum kz_child_dir dir, struct kz_child_stats *st)
+{
+	const struct node *n = node_of(arg);
+
+	if (!W.rate || (n == &W.a) != (dir == KZ_CHILD_OUT))
+		return false;
+	for (int k = 0; k < W.a.nchild; k++) {
+		const struct kz_child_sa *o = &W.a.out[k];
+		uint64_t from = o->out_after_ms > o->created_ms ? o->out_after_ms : o->created_ms;
+		uint64_t to = W.now;
+
+		if (o->spi != spi)
+			continue;
+		if (k + 1 < W.a.nchild) {
+			const struct kz_child_sa *nx = &W.a.out[k + 1];
+
+			to = nx->out_after_ms > nx->created_ms ? nx->out_after_ms : nx->created_ms;
+		}
+		st->packets = 1;
+		st->bytes = to > from ? (to < W.now ? to : W.now) - from : 0;
+		st->bytes *= W.rate;
+		return true;
+	}
+	return false;
+}
+
+void io_child_stats(void *arg, uint32_t spi, enum kz_child_dir dir,
+			   struct kz_child_stats *st)
+{
+	if (rate_stats(arg, spi, dir, st))
+		return;
+	if (dir == KZ_CHILD_OUT) {
+		st->packets = 12;
+		st->bytes = 1680 + (spi == W.bytes_spi ? W.extra_bytes : 0);
+		st->last_unix = 1700000100;
+	} else if (W.in_traffic) {
+		st->packets = 1 + W.in_count;
+	}
+}
+
+static struct in_addr io_local(void *arg)
+{
+	return node_of(arg)->addr;
+}
+
+/* The fake Diffie-Hellman pool (IW_DH_DEFERRED): jobs wait until no
+ * datagram is queued and then finish newest first, so results come late,
+ * out of order, after repeats, retransmissions and Deletes of their SA. */
+struct dh_slot Dh[MAXDH];
+int Ndh;
+int Dh_cap = MAXDH;
+bool Dh_nocancel;
+
+static int io_dh_submit(void *arg, struct ike_dh_job *j)
+{
+	if (Ndh >= Dh_cap)
+		return KZ_EBUSY;
+	Dh[Ndh].n = node_of(arg);
+	Dh[Ndh++].j = j;
+	return 0;
+}
+
+static void io_dh_cancel(void *arg, uint64_t id)
+{
+	if (Dh_nocancel)
+		return;
+	for (int i = 0; i < Ndh; i++) {
+		if (Dh[i].n != node_of(arg) || Dh[i].j->id != id)
+			continue;
+		ike_dh_job_free(Dh[i].j);
+		memmove(&Dh[i], &Dh[i + 1], (size_t)(Ndh - i - 1) * sizeof(Dh[0]));
+		Ndh--;
+		return;
+	}
+}
+
+bool dh_finish_one(void)
+{
+	struct ike_dh_job *j;
+	struct node *n;
+
+	if (!Ndh)
+		return false;
+	Ndh--;
+	n = Dh[Ndh].n;
+	j = Dh[Ndh].j;
+	(void)ike_dh_job_run(j);
+	ike_dh_done(n->e, j);
+	return true;
+}
+
+void node_init(struct node *n, const char *name, const char *addr, uint64_t seed)
+{
+	struct ike_io io = {
+		.arg = n,
+		.send = io_send,
+		.now_ms = io_now,
+		.wall = io_wall,
+		.random = io_random,
+		.child_up = io_child_up,
+		.child_down = io_child_down,
+		.child_stats = W.flags & IW_NO_STATS ? NULL : io_child_stats,
+		.local_addr = io_local,
+		.dh_submit = W.flags & IW_DH_DEFERRED ? io_dh_submit : NULL,
+		.dh_cancel = W.flags & IW_DH_DEFERRED ? io_dh_cancel : NULL,
+	};
+
+	memset(n, 0, sizeof(*n));
+	n->name = name;
+	n->addr = ip(addr);
+	n->rng = seed;
+	n->e = ike_engine_new(&io);
+	assert_non_null(n->e);
+}
+
+struct node *node_at(struct in_addr a)
+{
+	if (a.s_addr == W.a.addr.s_addr)
+		return &W.a;
+	if (a.s_addr == W.b.addr.s_addr)
+		return &W.b;
+	return NULL;
+}
+
+void deliver(struct pkt *p)
+{
+	struct node *n;
+
+	if (W.nat_a && p->dst.sin_addr.s_addr == ip(NAT_PUB).s_addr) {
+		p->dst.sin_addr = W.a.addr;
+		p->dst.sin_port = htons(ntohs(p->dst.sin_port) - 10000);
+	}
+	n = node_at(p->dst.sin_addr);
+	if (!n)
+		return;
+	if (n == &W.b && W.drop_to_b)
+		return;
+	if (n == &W.a && W.drop_next_to_a > 0) {
+		W.drop_next_to_a--;
+		return;
+	}
+	if (n == &W.b && W.truncate_next_to_b) {
+		W.truncate_next_to_b = 0;
+		p->len = p->len / 2;
+	}
+	ike_input(n->e, &p->dst, &p->src, p->data, p->len, ntohs(p->dst.sin_port) == 4500);
+	if (W.dup)
+		ike_input(n->e, &p->dst, &p->src, p->data, p->len, ntohs(p->dst.sin_port) == 4500);
+}
+
+void pump(void)
+{
+	for (int guard = 0; guard < 1000; guard++) {
+		struct pkt p;
+
+		if (W.nq == 0 && dh_finish_one())
+			continue;
+		if (W.nq == 0)
+			break;
+
+		if (W.swap_am3_qm1 && W.nq >= 2 && W.q[0].data[18] == ISAKMP_XCHG_AGGR &&
+		    (W.q[0].data[19] & ISAKMP_FLAG_ENC) && W.q[1].data[18] == ISAKMP_XCHG_QUICK) {
+			struct pkt t = W.q[0];
+
+			W.q[0] = W.q[1];
+			W.q[1] = t;
+			W.swap_am3_qm1 = false;
+		}
+		p = W.q[0];
+		memmove(&W.q[0], &W.q[1], (size_t)(W.nq - 1) * sizeof(W.q[0]));
+		W.nq--;
+		deliver(&p);
+	}
+}
+
+/* Advances the clock by ms in small steps, running both engines' timers. */
+void advance(uint64_t ms)
+{
+	for (uint64_t t = 0; t < ms; t += 500) {
+		W.now += 500;
+		if (W.flowing)
+			W.in_count++;
+		ike_run_timers(W.a.e);
+		ike_run_timers(W.b.e);
+		pump();
+	}
+}
+
+/* ---- configs ---- */
+
+struct kz_prefix pfx(const char *a, unsigned len)
+{
+	struct kz_prefix p = { .set = true, .len = (uint8_t)len };
+
+	p.addr = ip(a);
+	return p;
+}
+
+struct kz_config *make_cfg(const struct site *s)
+{
+	struct kz_config *c = kz_config_new();
+	struct kz_ike_proposal *ikp;
+	struct kz_ike_policy *pol;
+	struct kz_ipsec_proposal *ep;
+	struct kz_ipsec_policy *ipol;
+	struct kz_ipsec_profile *pr;
+	struct kz_if_ipsec *ifc;
+	int err;
+
+	assert_non_null(c);
+	ikp = kz_add_ike_proposal(c, "IKEP", &err);
+	ikp->enc = s->ike_enc;
+	ikp->group = s->group;
+	pol = kz_add_ike_policy(c, "IKEPOL", &err);
+	pol->mode = s->mode;
+	strcpy(pol->proposals[0], "IKEP");
+	pol->nproposals = 1;
+	pol->psk.set = true;
+	pol->psk.len = strlen(s->psk);
+	memcpy(pol->psk.key, s->psk, pol->psk.len);
+	if (s->local_id) {
+		pol->local_id.type = KZ_ID_KEY_ID;
+		strcpy(pol->local_id.value, s->local_id);
+	}
+	if (s->remote_id) {
+		pol->remote_id.type = KZ_ID_KEY_ID;
+		strcpy(pol->remote_id.value, s->remote_id);
+	}
+	pol->natt = s->natt;
+	pol->dpd = s->dpd_interval != 0;
+	pol->dpd_interval = s->dpd_interval;
+	pol->dpd_retry = s->dpd_retry;
+	if (s->ike_life)
+		ikp->lifetime = s->ike_life;
+	ep = kz_add_ipsec_proposal(c, "ESPP", &err);
+	if (s->esp_life)
+		ep->lifetime_time = s->esp_life;
+	ep->lifetime_kbytes = s->esp_kbytes;
+	ipol = kz_add_ipsec_policy(c, "IPSECPOL", &err);
+	strcpy(ipol->proposals[0], "ESPP");
+	ipol->nproposals = 1;
+	ipol->local_ts = pfx(s->lnet, 24);
+	ipol->remote_ts = pfx(s->rnet, 24);
+	ipol->pfs = s->pfs;
+	pr = kz_add_profile(c, "HQ", &err);
+	if (s->peer) {
+		pr->peer_type = KZ_PEER_ADDR;
+		pr->peer_addr = ip(s->peer);
+	} else {
+		pr->peer_type = KZ_PEER_ANY;
+	}
+	pr->source_set = true;
+	strcpy(pr->ike_policy, "IKEPOL");
+	strcpy(pr->ipsec_policy, "IPSECPOL");
+	pr->initiate = s->initiate;
+	if (s->retry_interval)
+		pr->retry_interval = s->retry_interval;
+	if (s->retry_max)
+		pr->retry_max = s->retry_max;
+	ifc = kz_add_ipsec_if(c, 0, &err);
+	strcpy(ifc->map, "HQ");
+	ifc->shutdown = false;
+	return c;
+}
+
+struct site site_a(enum kz_exchange_mode mode)
+{
+	struct site s = {
+		.peer = "203.0.113.2", .mode = mode, .psk = "correct horse battery staple",
+		.local_id = mode == KZ_MODE_AGGRESSIVE ? "site-a" : NULL,
+		.ike_enc = KZ_ENC_AES_CBC_256, .group = KZ_GROUP_ECP256, .pfs = KZ_GROUP_NONE,
+		.lnet = "192.168.1.0", .rnet = "192.168.2.0", .initiate = KZ_INITIATE_AUTO,
+	};
+	return s;
+}
+
+struct site site_b(enum kz_exchange_mode mode)
+{
+	struct site s = {
+		.peer = mode == KZ_MODE_MAIN ? "198.51.100.2" : NULL, .mode = mode,
+		.psk = "correct horse battery staple",
+		.remote_id = mode == KZ_MODE_AGGRESSIVE ? "site-a" : NULL,
+		.ike_enc = KZ_ENC_AES_CBC_256, .group = KZ_GROUP_ECP256, .pfs = KZ_GROUP_NONE,
+		.lnet = "192.168.2.0", .rnet = "192.168.1.0", .initiate = KZ_INITIATE_ON_DEMAND,
+	};
+	return s;
+}
+
+void start(const struct site *a, const struct site *b, const char *a_addr)
+{
+	W.b.cfg = make_cfg(b);
+	W.a.cfg = make_cfg(a);
+	ike_engine_set_config(W.b.e, W.b.cfg);
+	W.a.addr = ip(a_addr);
+	ike_engine_set_config(W.a.e, W.a.cfg);
+	pump();
+}
+
+void world_setup(unsigned flags)
+{
+	memset(&W, 0, sizeof(W));
+	W.flags = flags;
+	node_init(&W.a, "a", "198.51.100.2", 0x1234567887654321ull);
+	node_init(&W.b, "b", "203.0.113.2", 0x0fedcba987654321ull);
+	W.now = 1000000;
+}
+
+void world_teardown(void)
+{
+	ike_engine_free(W.a.e);
+	ike_engine_free(W.b.e);
+	/* freeing an engine cancels every job of its SAs */
+	if (!Dh_nocancel)
+		assert_int_equal(Ndh, 0);
+	while (Ndh > 0)
+		ike_dh_job_free(Dh[--Ndh].j);
+	Dh_cap = MAXDH;
+	Dh_nocancel = false;
+	kz_config_free(W.a.cfg);
+	kz_config_free(W.b.cfg);
+}
+
+void assert_pair_matches(int i)
+{
+	const struct kz_child_sa *ai = &W.a.in[i], *ao = &W.a.out[i];
+	const struct kz_child_sa *bi = &W.b.in[i], *bo = &W.b.out[i];
+
+	assert_true(ai->spi >= 256 && bi->spi >= 256);
+	assert_int_equal(ai->spi, bo->spi);
+	assert_int_equal(ao->spi, bi->spi);
+	assert_int_equal(ai->enc_key_len, bo->enc_key_len);
+	assert_memory_equal(ai->enc_key, bo->enc_key, ai->enc_key_len);
+	assert_memory_equal(ai->auth_key, bo->auth_key, ai->auth_key_len);
+	assert_memory_equal(ao->enc_key, bi->enc_key, ao->enc_key_len);
+	assert_memory_equal(ao->auth_key, bi->auth_key, ao->auth_key_len);
+	/* the two directions must not share keys */
+	assert_memory_not_equal(ai->enc_key, ao->enc_key, ai->enc_key_len);
+	assert_int_equal(ai->enc_key_len, 32);
+	assert_int_equal(ai->auth_key_len, 32);
+	assert_int_equal(ai->dir, KZ_CHILD_IN);
+	assert_int_equal(ao->dir, KZ_CHILD_OUT);
+	assert_true(kz_prefix_equal(&ai->local_ts, &bi->remote_ts));
+	assert_true(kz_prefix_equal(&ai->remote_ts, &bi->local_ts));
+	assert_int_equal(ai->replay_window, 64);
+	assert_int_equal(ai->life_seconds, bi->life_seconds);
+	assert_int_equal(ai->udp_encap, bi->udp_encap);
+}
+
+const struct ike_profile_status *status(struct node *n)
+{
+	return ike_profile_status(n->e, "HQ");
+}
+
+char *show_ike(struct node *n)
+{
+	struct strbuf sb;
+	static char out[8192];
+
+	sb_init(&sb);
+	ike_show_ike_sa(n->e, false, &sb);
+	snprintf(out, sizeof(out), "%s", sb_str(&sb));
+	sb_free(&sb);
+	return out;
+}
+
+/* ---- tests ---- */
