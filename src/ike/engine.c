@@ -426,7 +426,8 @@ static void hold_qm(struct ike_engine *e, struct ike_sa *sa, const struct ike_ms
 	sa->held_peer = m->peer;
 	sa->held_natt = m->natt;
 	sa->held_until = eng_now(e) + IKE_HOLD_QM_MS;
-	log_debug("ike: Quick Mode message before phase 1 completed: held");
+	log_debug("ike: %s message before phase 1 completed: held",
+		  isakmp_exch_name(m->d.hdr.exch));
 }
 
 /* Decrypts the body into *plain with a scratch IV; *iv_out is the chain
@@ -571,6 +572,21 @@ static void dispatch(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m)
 				return;
 			}
 			info_plain_input(e, sa, m);
+			return;
+		}
+		if (sa->state != IKE_ST_ESTABLISHED) {
+			/* The peer's end of phase 1 came before ours (Main mode:
+			 * our MM6 or its MM5 still on the way; Aggressive: its
+			 * AM3), and a protected Delete it sent since, say for a
+			 * settings change, overtook it.  Dropped, it left us an
+			 * IKE SA the peer had deleted: both sites initiating at
+			 * once then each kept a different one.  Held as a QM1
+			 * that overtook AM3 is, and read once phase 1 is done. */
+			if ((sa->state == MM_I3 || sa->state == MM_R2 || sa->state == AM_R1) &&
+			    !e->reentry)
+				hold_qm(e, sa, m);
+			else
+				e->ctr.drop_state++;
 			return;
 		}
 		if (ike_iv_phase2(&sa->keys, sa->p1_last, h->msgid, iv_in)) {
@@ -1318,6 +1334,12 @@ int ike_initiate(struct ike_engine *e, const char *name)
 
 		for (struct ike_qm *q = sa->qm; q; q = q->next)
 			busy |= !q->dying && q->state != QM_DONE;
+		/* The peer that just made this IKE SA with us starts its Quick
+		 * Mode right after phase 1: ours would cross it and make a
+		 * second pair (both sites initiating, ikev1_rekey.c).  Give it
+		 * the time of a QM1 resent once; the auto retry comes back. */
+		if (!sa->initiator && eng_now(e) < sa->established_ms + IKE_DEDUP_GRACE_MS)
+			return 0;
 		if (!busy && !profile_has_child(e, name))
 			return qm_outI1(e, sa);
 		return 0;

@@ -201,6 +201,8 @@ struct ike_sa {
 	uint64_t retire_ms; /* replaced: Delete and go at this time (0: no) */
 	bool rekeyed;       /* a successor was started */
 	bool replaces;      /* this SA was started as a successor */
+	uint64_t rx_auth_ms; /* the last authenticated message on it (Quick
+			      * Mode, Informational) */
 };
 
 /* An established IPsec SA pair. */
