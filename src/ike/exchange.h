@@ -480,6 +480,8 @@ void rekey_child_hold(struct ike_engine *e, struct ike_child *c);
 void rekey_child_new(struct ike_engine *e, struct ike_child *c);
 /* A phase 1 completed: its soft lifetime; the SAs it replaces retire. */
 void rekey_ike_new(struct ike_engine *e, struct ike_sa *sa);
+/* The peer deleted IKE SA sa: pairs we made on it unconfirmed go too. */
+void rekey_ike_deleted(struct ike_engine *e, const struct ike_sa *sa);
 void rekey_run(struct ike_engine *e, uint64_t now, int64_t *next);
 /* A new phase 1 for a profile (engine.c); replaces: a rekey. */
 int eng_phase1_start(struct ike_engine *e, const char *name, bool replaces);

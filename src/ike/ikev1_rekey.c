@@ -242,6 +242,37 @@ static void dup_ike_run(struct ike_engine *e, uint64_t now)
 	}
 }
 
+/* The peer deleted IKE SA sa.  A pair we made on it as the initiator of
+ * its Quick Mode moments before may never have been installed by the
+ * peer: we install on QM2, the peer on our QM3, and a peer that deleted
+ * the IKE SA meanwhile (its settings changed while both sites were
+ * negotiating) dropped that QM3.  We then sent on a pair the peer did not
+ * have, and kept it as "ours" against the peer's good one.  So such a
+ * pair, younger than IKE_DEDUP_GRACE_MS and with nothing received on it,
+ * goes too (no Delete: the peer does not know it).  Were the peer to hold
+ * it after all, its ESP would find no SA here and, with nothing left, we
+ * negotiate again with INITIAL-CONTACT. */
+void rekey_ike_deleted(struct ike_engine *e, const struct ike_sa *sa)
+{
+	uint64_t now = eng_now(e);
+
+	for (struct ike_child *c = e->children; c; c = c->next) {
+		struct kz_child_stats st = { 0 };
+
+		if (c->dying || !c->initiator || c->in.ike_serial != sa->serial ||
+		    now >= c->in.created_ms + IKE_DEDUP_GRACE_MS)
+			continue;
+		if (e->io.child_stats)
+			e->io.child_stats(e->io.arg, c->in.spi, KZ_CHILD_IN, &st);
+		if (st.packets)
+			continue;
+		log_info("%s: IPsec SA spi 0x%08x made just before the peer deleted its IKE SA, "
+			 "unconfirmed: removed",
+			 c->profile, c->in.spi);
+		child_remove(e, c, false);
+	}
+}
+
 void rekey_ike_new(struct ike_engine *e, struct ike_sa *sa)
 {
 	uint64_t now = eng_now(e), life = sa->expire_ms > now ? sa->expire_ms - now : 0;
