@@ -41,7 +41,8 @@
 #define IKE_HOLD_QM_MS 2000u       /* a QM1 that overtook the last phase 1 message */
 /* The initiator's back-off after a failure comes from the profile
  * (`retry interval N max M`, config/model.h KZ_DEF_RETRY_*): records.c. */
-#define IKE_DEDUP_GRACE_MS 3000u  /* simultaneous initiation: see dedup_children */
+#define IKE_DEDUP_GRACE_MS 3000u  /* simultaneous initiation: see dedup_children,
+				   * ikev1_rekey.c */
 #define IKE_NOTIFY_RATE_MS 1000u   /* unprotected notifies: one per second */
 #define IKE_NONCE_LEN 32u
 #define IKE_MAX_NONCE 256u         /* RFC 2409 5: 8..256 bytes */
