@@ -11,7 +11,8 @@
  * first message 1 went nowhere (its retransmission makes the second
  * phase 1, as in the lab where B starts first); both change a setting at
  * the same instant, or a few milliseconds apart; each with several seeds
- * of loss and reordering of the crossing exchanges.
+ * of loss and reordering of the crossing exchanges.  And two such sites
+ * rekeying for ten minutes: a rekey's second SA is no duplicate.
  *
  * KZ_RACE_SEEDS=N runs N seeds per case instead of 12 (1000 pass),
  * KZ_RACE_SEED=S only seed S; KZ_TEST_DEBUG=1 prints the engines' log with
