@@ -41,6 +41,8 @@
 #define CTL_ACCEPT_RETRY 1            /* seconds to wait when out of descriptors */
 #define CTL_OUT_KEEP (1u << 20)       /* output buffer kept between requests */
 #define CTL_LISTEN_BACKLOG 16
+#define CTL_LOCK_WAIT_MS 3000         /* for a previous instance still exiting */
+#define CTL_LOCK_STEP_MS 50
 
 struct ctl_conn {
 	TAILQ_ENTRY(ctl_conn) entry;
@@ -134,10 +136,26 @@ static int ctl_take_lock(struct ctl_server *srv)
 	srv->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (srv->lock_fd < 0)
 		return ctl_sys_fail(lock, "open");
-	if (flock(srv->lock_fd, LOCK_EX | LOCK_NB) < 0) {
-		if (errno == EWOULDBLOCK)
+	/* A killed instance is reaped once its main thread is gone, while
+	 * its other threads may still be closing its files, the lock among
+	 * them: a restart right after the kill would then find the lock
+	 * held, take the old instance for a live one and exit, and its
+	 * console never answered.  So a held lock gets a few seconds; a
+	 * live instance is refused after them. */
+	for (unsigned waited = 0;; waited += CTL_LOCK_STEP_MS) {
+		struct timespec step = { 0, CTL_LOCK_STEP_MS * 1000000L };
+
+		if (flock(srv->lock_fd, LOCK_EX | LOCK_NB) == 0)
+			break;
+		if (errno != EWOULDBLOCK)
+			return ctl_sys_fail(lock, "flock");
+		if (waited >= CTL_LOCK_WAIT_MS)
 			return KZ_EBUSY;
-		return ctl_sys_fail(lock, "flock");
+		if (waited == 0)
+			log_info("console socket %s: locked by another instance; waiting up to "
+				 "%u s for it to exit",
+				 srv->path, CTL_LOCK_WAIT_MS / 1000u);
+		nanosleep(&step, NULL);
 	}
 	return 0;
 }

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../lib/err.h"
@@ -117,6 +118,14 @@ static void on_watch(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct kzd *d = arg;
@@ -146,6 +155,7 @@ int main(int argc, char **argv)
 	bool foreground = false;
 	int verbose = 0, c, r, rc = 1;
 	enum kz_log_level level;
+	uint64_t t_listen, t_ready;
 
 	if (!d)
 		return 1;
@@ -211,6 +221,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	r = kzd_sessions_start(d);
+	t_listen = mono_ms();
 	if (r == KZ_EBUSY) {
 		log_err("another instance is running on %s", d->socket_path);
 		goto out;
@@ -250,6 +261,15 @@ int main(int argc, char **argv)
 		goto out;
 	log_info("kizunad %s started: config %s, console %s", KZ_VERSION, d->config_path,
 		 d->socket_path);
+	/* The console socket listens from the start, but a request is
+	 * answered only from here on: a slow start-up (a restart once took
+	 * more than the 10 s a test waits) is worth a line. */
+	t_ready = mono_ms();
+	if (t_ready - t_listen >= 1000u)
+		log_warn("start-up took %llu ms: the console waited as long",
+			 (unsigned long long)(t_ready - t_listen));
+	else
+		log_debug("start-up took %llu ms", (unsigned long long)(t_ready - t_listen));
 	event_base_dispatch(d->base);
 	rc = 0;
 out:

@@ -131,7 +131,8 @@ static void hold_qm(struct ike_engine *e, struct ike_sa *sa, const struct ike_ms
 		return;
 	memcpy(copy, m->raw, m->raw_len);
 	eng_queue(e, sa, copy, m->raw_len, &m->local, &m->peer, m->natt, true);
-	log_debug("ike: Quick Mode message before phase 1 completed: held");
+	log_debug("ike: %s message before phase 1 completed: held",
+		  isakmp_exch_name(m->d.hdr.exch));
 }
 
 /* ---- the checks of each exchange before decryption ---- */
@@ -223,6 +224,21 @@ static int pre_checks(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m
 	case ISAKMP_XCHG_QUICK:
 		return qm_pre(e, sa, m, iv_in);
 	case ISAKMP_XCHG_INFO:
+		if (m->encrypted && sa->state != IKE_ST_ESTABLISHED) {
+			/* The peer's end of phase 1 came before ours (Main
+			 * mode: our MM6 or its MM5 still on the way;
+			 * Aggressive: its AM3), and a protected Delete it sent
+			 * since, say for a settings change, overtook it.
+			 * Dropped, it left us an IKE SA the peer had deleted:
+			 * both sites initiating at once then each kept a
+			 * different one.  Held as a QM1 that overtook AM3 is,
+			 * and read once phase 1 is done. */
+			if (sa->state == MM_I3 || sa->state == MM_R2 || sa->state == AM_R1)
+				hold_qm(e, sa, m);
+			else
+				e->ctr.drop_state++;
+			return 1;
+		}
 		/* an Informational has an IV of its own and no state */
 		if (m->encrypted && ike_iv_phase2(&sa->keys, sa->p1_last, m->d.hdr.msgid, iv_in)) {
 			e->ctr.drop_decrypt++;

@@ -277,6 +277,12 @@ int ike_initiate(struct ike_engine *e, const char *name)
 
 		for (struct ike_qm *q = sa->qm; q; q = q->next)
 			busy |= !q->dying && q->state != QM_DONE;
+		/* The peer that just made this IKE SA with us starts its Quick
+		 * Mode right after phase 1: ours would cross it and make a
+		 * second pair (both sites initiating, ikev1_rekey.c).  Give it
+		 * the time of a QM1 resent once; the auto retry comes back. */
+		if (!sa->initiator && eng_now(e) < sa->established_ms + IKE_DEDUP_GRACE_MS)
+			return 0;
 		if (!busy && !profile_has_child(e, name))
 			return qm_outI1(e, sa);
 		return 0;

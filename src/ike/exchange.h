@@ -42,7 +42,8 @@
 #define IKE_HOLD_QM_MS 2000u       /* a QM1 that overtook the last phase 1 message */
 /* The initiator's back-off after a failure comes from the profile
  * (`retry interval N max M`, config/model.h KZ_DEF_RETRY_*): records.c. */
-#define IKE_DEDUP_GRACE_MS 3000u  /* simultaneous initiation: see dedup_children */
+#define IKE_DEDUP_GRACE_MS 3000u  /* simultaneous initiation: see dedup_children,
+				   * ikev1_rekey.c */
 #define IKE_NOTIFY_RATE_MS 1000u   /* unprotected notifies: one per second */
 #define IKE_NONCE_LEN 32u
 #define IKE_MAX_NONCE 256u         /* RFC 2409 5: 8..256 bytes */
@@ -198,6 +199,8 @@ struct ike_sa {
 	uint64_t retire_ms; /* replaced: Delete and go at this time (0: no) */
 	bool rekeyed;       /* a successor was started */
 	bool replaces;      /* this SA was started as a successor */
+	uint64_t rx_auth_ms; /* the last authenticated message on it (Quick
+			      * Mode, Informational) */
 };
 
 /* An established IPsec SA pair. */
@@ -583,6 +586,8 @@ void rekey_child_hold(struct ike_engine *e, struct ike_child *c);
 void rekey_child_new(struct ike_engine *e, struct ike_child *c);
 /* A phase 1 completed: its soft lifetime; the SAs it replaces retire. */
 void rekey_ike_new(struct ike_engine *e, struct ike_sa *sa);
+/* The peer deleted IKE SA sa: pairs we made on it unconfirmed go too. */
+void rekey_ike_deleted(struct ike_engine *e, const struct ike_sa *sa);
 void rekey_run(struct ike_engine *e, uint64_t now, int64_t *next);
 /* A new phase 1 for a profile (engine.c); replaces: a rekey. */
 int eng_phase1_start(struct ike_engine *e, const char *name, bool replaces);

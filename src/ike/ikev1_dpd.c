@@ -63,6 +63,8 @@ static void alive(struct ike_engine *e, struct ike_sa *sa, uint64_t now)
 
 void dpd_activity(struct ike_engine *e, struct ike_sa *sa)
 {
+	/* this very SA, not all with the peer (ikev1_rekey.c peer_holds) */
+	sa->rx_auth_ms = eng_now(e);
 	if (sa->state == IKE_ST_ESTABLISHED)
 		alive(e, sa, eng_now(e));
 }

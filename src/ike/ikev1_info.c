@@ -372,6 +372,7 @@ static void handle_delete(struct ike_engine *e, struct ike_sa *sa, const struct 
 				    o->peer.sin_addr.s_addr == sa->peer.sin_addr.s_addr) {
 					log_info("%s: the peer deleted the IKE SA", o->profile);
 					o->dying = true; /* reaped after this message */
+					rekey_ike_deleted(e, o);
 				}
 		} else if (d->proto == ISAKMP_PROTO_ESP && d->spi_size == 4) {
 			uint32_t v;

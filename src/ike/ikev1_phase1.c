@@ -203,11 +203,16 @@ int p1_store_peer_id(struct ike_engine *e, struct ike_sa *sa, const struct ike_m
 
 /* INITIAL-CONTACT (RFC 2407 4.6.3.3) tells the peer we hold no other SA
  * with it.  When both sites initiate at once, the second exchange must not
- * say so: the peer would drop the pair the first one made. */
+ * say so: the peer would drop the pair the first one made.  Nor while the
+ * peer's own exchange with us is still under way here: in Aggressive mode
+ * the peer (its initiator) counts that IKE SA as established from our AM2
+ * on, before we do, and would drop it as stale on our INITIAL-CONTACT,
+ * while we keep it once its AM3 arrives (each side then held a different
+ * IKE SA, and each deleted the one the other kept). */
 bool p1_want_initial_contact(const struct ike_engine *e, const struct ike_sa *sa)
 {
 	for (const struct ike_sa *o = e->sas; o; o = o->next)
-		if (o != sa && !o->dying && o->state == IKE_ST_ESTABLISHED &&
+		if (o != sa && !o->dying &&
 		    o->peer.sin_addr.s_addr == sa->peer.sin_addr.s_addr &&
 		    !strcmp(o->profile, sa->profile))
 			return false;

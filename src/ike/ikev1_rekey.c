@@ -48,6 +48,13 @@ static bool same_selectors(const struct ike_child *a, const struct ike_child *b)
  * initiating at once.  When our address is the lower one, dedup_children()
  * on the peer deletes it and ours is kept: sending on it, as the newest,
  * would lose what goes out before the peer's Delete arrives. */
+static bool ours_not_due(uint64_t now, const struct ike_child *o, const struct ike_child *c)
+{
+	return o != c && o->initiator && !o->dying && !o->retire_ms && !o->rekey_started_ms &&
+	       now < o->soft_ms && (!o->hard_bytes || o->poll_bytes < o->soft_bytes) &&
+	       same_selectors(o, c);
+}
+
 static bool doomed_duplicate(struct ike_engine *e, const struct ike_child *c)
 {
 	uint64_t now = eng_now(e);
@@ -56,11 +63,46 @@ static bool doomed_duplicate(struct ike_engine *e, const struct ike_child *c)
 	    ntohl(c->out.local.sin_addr.s_addr) >= ntohl(c->out.peer.sin_addr.s_addr))
 		return false;
 	for (const struct ike_child *o = e->children; o; o = o->next)
-		if (o != c && o->initiator && !o->dying && !o->retire_ms &&
-		    !o->rekey_started_ms && now < o->soft_ms &&
-		    (!o->hard_bytes || o->poll_bytes < o->soft_bytes) && same_selectors(o, c))
+		if (ours_not_due(now, o, c))
 			return true;
 	return false;
+}
+
+/* The lower side's half of dedup_children().  The peer deletes its
+ * duplicate pair with a Delete, but a Delete may be lost, or overtake the
+ * QM3 that makes us install that pair (the peer deletes as soon as our
+ * pair carries traffic, which may be before its QM3 arrived): the pair
+ * then stayed here, never sent on, until its lifetime, and `show ipsec sa`
+ * listed two.  So we remove it ourselves once the peer surely did:
+ * IKE_DEDUP_GRACE_MS (the peer's rule) plus a QM3 resent once, after the
+ * later of the two pairs was made.  Not a successor of a rekey: our own
+ * pair must not be due for renewal (as for doomed_duplicate()) nor be a
+ * successor itself (dedup_children() keeps both then). */
+static void dup_children_run(struct ike_engine *e, uint64_t now, int64_t *next)
+{
+	for (struct ike_child *d = e->children; d; d = d->next) {
+		if (d->dying || d->initiator || d->retire_ms ||
+		    ntohl(d->out.local.sin_addr.s_addr) >= ntohl(d->out.peer.sin_addr.s_addr))
+			continue;
+		for (const struct ike_child *c = e->children; c; c = c->next) {
+			uint64_t at;
+
+			if (c->successor || !ours_not_due(now, c, d))
+				continue;
+			at = c->in.created_ms > d->in.created_ms ? c->in.created_ms
+								 : d->in.created_ms;
+			at += IKE_DEDUP_GRACE_MS + IKE_RETRANS_FIRST_MS;
+			if (now < at) {
+				eng_next_min(next, at, now);
+				continue;
+			}
+			log_info("%s: duplicate IPsec SA pair (spi 0x%08x) the peer started is "
+				 "deleted, ours is kept",
+				 d->profile, d->in.spi);
+			child_remove(e, d, true);
+			break;
+		}
+	}
 }
 
 void rekey_child_hold(struct ike_engine *e, struct ike_child *c)
@@ -107,10 +149,135 @@ void rekey_child_new(struct ike_engine *e, struct ike_child *c)
 	}
 }
 
+/* ---- both sites initiated at once ----
+ *
+ * Two sites that name each other both start phase 1 when they come up and
+ * when their settings change (the change deletes the SAs on both sides).
+ * When their messages cross, each also answers the other's: two IKE SAs,
+ * and, from the Quick Mode each initiator starts after phase 1, two IPsec
+ * SA pairs.  dedup_children() (engine.c) reduces the pairs; the IKE SAs
+ * are reduced here, or not made at all (dup_phase1_done).  Before, the
+ * second IKE SA lived until the soft lifetime (hours), so `show ike sa`
+ * listed two on each side. */
+
+/* The site with the lower WAN address: the SAs it initiated are kept. */
+static bool local_is_lower(const struct ike_sa *sa)
+{
+	return ntohl(sa->local.sin_addr.s_addr) < ntohl(sa->peer.sin_addr.s_addr);
+}
+
+static bool same_peer_profile(const struct ike_sa *a, const struct ike_sa *b)
+{
+	return a->peer.sin_addr.s_addr == b->peer.sin_addr.s_addr && !strcmp(a->profile, b->profile);
+}
+
+/* A phase 1 with the peer completed (either role).  Our own first
+ * negotiation with it that has had no answer yet (message 1 sent, our
+ * message 3 not) is dropped: its retransmission would only make a second
+ * IKE SA.  In the lab B starts first, its message 1 finds no daemon at A,
+ * A starts and negotiates, and B's retransmission 2 s later made a second
+ * IKE SA and pair.  Only that early: without our message 3 the peer cannot
+ * complete the exchange and holds at most a half-open SA, which expires;
+ * one further on may complete on the peer, which would then keep an SA we
+ * dropped. */
+static void dup_phase1_done(struct ike_engine *e, const struct ike_sa *sa)
+{
+	for (struct ike_sa *o = e->sas; o; o = o->next) {
+		if (o == sa || o->dying || !o->initiator || o->replaces ||
+		    (o->state != MM_I1 && o->state != AM_I1) || !same_peer_profile(o, sa))
+			continue;
+		log_info("%s: IKE SA up: our own negotiation with the peer, still unanswered, "
+			 "dropped",
+			 o->profile);
+		o->dying = true; /* reaped by the caller's caller */
+	}
+}
+
+/* Two established IKE SAs with the peer, one started by each site: both
+ * sites keep the one the lower address started, as dedup_children() keeps
+ * its pair, and delete the other (with a Delete).  Each side decides for
+ * itself from what it holds, and both decide alike, so the result does not
+ * hang on the other's Delete arriving, and no side deletes the SA the
+ * other keeps.  A Quick Mode under way on the deleted one dies with it:
+ * its pair would have been the duplicate that dedup_children() removes.
+ *
+ * A rekey is no duplicate: a successor we started has `replaces`; one the
+ * peer started comes at its soft point for our SA, 95 % of the lifetime or
+ * later, while ours here is younger than half its lifetime (the peer
+ * started its duplicate before it knew of ours: within one phase 1's
+ * retransmissions).  And a rekey's predecessor is retiring. */
+/* The peer still holds mine, as far as we can tell: it completed phase 1
+ * on it, or sent an authenticated message on it, after it started theirs.
+ * A peer that restarted and did not send INITIAL-CONTACT makes a new IKE
+ * SA while the old one here is stale: that old one must not win. */
+static bool peer_holds(const struct ike_sa *mine, const struct ike_sa *theirs)
+{
+	return mine->established_ms >= theirs->created_ms || mine->rx_auth_ms >= theirs->created_ms;
+}
+
+static void dup_ike_run(struct ike_engine *e, uint64_t now)
+{
+	for (struct ike_sa *mine = e->sas; mine; mine = mine->next) {
+		if (mine->dying || mine->state != IKE_ST_ESTABLISHED || !mine->initiator ||
+		    mine->replaces || mine->rekeyed || mine->retire_ms ||
+		    now - mine->established_ms >= (mine->expire_ms - mine->established_ms) / 2u)
+			continue;
+		for (struct ike_sa *theirs = e->sas; theirs; theirs = theirs->next) {
+			struct ike_sa *loser;
+
+			if (theirs->dying || theirs->state != IKE_ST_ESTABLISHED ||
+			    theirs->initiator || theirs->retire_ms || !same_peer_profile(mine, theirs))
+				continue;
+			loser = local_is_lower(mine) ? theirs : mine;
+			if (loser == theirs && !peer_holds(mine, theirs))
+				continue;
+			log_info("%s: two IKE SAs with the peer (both sites initiated): the one "
+				 "%s started is deleted",
+				 loser->profile, loser == mine ? "we" : "the peer");
+			(void)info_send_delete(e, loser, ISAKMP_PROTO_ISAKMP, NULL);
+			loser->dying = true;
+			if (loser == mine)
+				break;
+		}
+	}
+}
+
+/* The peer deleted IKE SA sa.  A pair we made on it as the initiator of
+ * its Quick Mode moments before may never have been installed by the
+ * peer: we install on QM2, the peer on our QM3, and a peer that deleted
+ * the IKE SA meanwhile (its settings changed while both sites were
+ * negotiating) dropped that QM3.  We then sent on a pair the peer did not
+ * have, and kept it as "ours" against the peer's good one.  So such a
+ * pair, younger than IKE_DEDUP_GRACE_MS and with nothing received on it,
+ * goes too (no Delete: the peer does not know it).  Were the peer to hold
+ * it after all, its ESP would find no SA here and, with nothing left, we
+ * negotiate again with INITIAL-CONTACT. */
+void rekey_ike_deleted(struct ike_engine *e, const struct ike_sa *sa)
+{
+	uint64_t now = eng_now(e);
+
+	for (struct ike_child *c = e->children; c; c = c->next) {
+		struct kz_child_stats st = { 0 };
+
+		if (c->dying || !c->initiator || c->in.ike_serial != sa->serial ||
+		    now >= c->in.created_ms + IKE_DEDUP_GRACE_MS)
+			continue;
+		if (e->io.child_stats)
+			e->io.child_stats(e->io.arg, c->in.spi, KZ_CHILD_IN, &st);
+		if (st.packets)
+			continue;
+		log_info("%s: IPsec SA spi 0x%08x made just before the peer deleted its IKE SA, "
+			 "unconfirmed: removed",
+			 c->profile, c->in.spi);
+		child_remove(e, c, false);
+	}
+}
+
 void rekey_ike_new(struct ike_engine *e, struct ike_sa *sa)
 {
 	uint64_t now = eng_now(e), life = sa->expire_ms > now ? sa->expire_ms - now : 0;
 
+	dup_phase1_done(e, sa);
 	sa->soft_ms = now + life * soft_permille(e, sa->initiator) / 1000u;
 	if (!sa->initiator || !sa->replaces)
 		return;
@@ -258,6 +425,8 @@ static void ike_rekey(struct ike_engine *e, struct ike_sa *sa, uint64_t now, int
 
 void rekey_run(struct ike_engine *e, uint64_t now, int64_t *next)
 {
+	dup_ike_run(e, now);
+	dup_children_run(e, now, next);
 	for (struct ike_sa *sa = e->sas; sa; sa = sa->next)
 		if (!sa->dying && sa->state == IKE_ST_ESTABLISHED)
 			ike_rekey(e, sa, now, next);
