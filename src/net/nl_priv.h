@@ -53,6 +53,10 @@ void nl_clear_errmsg(void);
 
 /* 0 if ifname is a usable device name, else KZ_EINVAL (and errmsg). */
 int nl_check_ifname(const char *ifname);
+/* RTM_GETLINK for the device named ifname (checked by the caller), the
+ * reply to cb; logged as "<verb> <ifname>".  KZ_ENOENT, with the message
+ * "device <ifname> does not exist", if there is none. */
+int nl_get_link(const char *ifname, const char *verb, nl_msg_cb cb, void *arg);
 /* ifindex of the device named ifname; KZ_ENOENT if there is none. */
 int nl_ifindex(const char *ifname, int *ifindex);
 

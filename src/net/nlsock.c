@@ -337,7 +337,7 @@ static int ifindex_cb(const struct nlmsghdr *nlh, void *arg)
 	return 0;
 }
 
-int nl_ifindex(const char *ifname, int *ifindex)
+int nl_get_link(const char *ifname, const char *verb, nl_msg_cb cb, void *arg)
 {
 	uint8_t buf[NL_TXBUF_SIZE];
 	struct nlmsghdr *nlh;
@@ -345,10 +345,6 @@ int nl_ifindex(const char *ifname, int *ifindex)
 	char what[64];
 	int ret;
 
-	*ifindex = 0;
-	ret = nl_check_ifname(ifname);
-	if (ret)
-		return ret;
 	nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = RTM_GETLINK;
 	nlh->nlmsg_flags = NLM_F_REQUEST;
@@ -356,10 +352,22 @@ int nl_ifindex(const char *ifname, int *ifindex)
 	ifi->ifi_family = AF_UNSPEC;
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, ifname);
 	mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
-	snprintf(what, sizeof(what), "find device %s", ifname);
-	ret = nl_request(nlh, ifindex_cb, ifindex, what);
+	snprintf(what, sizeof(what), "%s %s", verb, ifname);
+	ret = nl_request(nlh, cb, arg, what);
 	if (ret == KZ_ENOENT)
 		nl_set_errmsg("device %s does not exist", ifname);
+	return ret;
+}
+
+int nl_ifindex(const char *ifname, int *ifindex)
+{
+	int ret;
+
+	*ifindex = 0;
+	ret = nl_check_ifname(ifname);
+	if (ret)
+		return ret;
+	ret = nl_get_link(ifname, "find device", ifindex_cb, ifindex);
 	if (ret)
 		return ret;
 	if (*ifindex <= 0) {
