@@ -19,14 +19,8 @@
 
 /* ---- names of defined objects, for causes and remedies ----------------- */
 
-/* Every named object keeps its name as the first member, so one walker
- * serves all kinds. */
-_Static_assert(offsetof(struct kz_ike_proposal, name) == 0, "name first");
-_Static_assert(offsetof(struct kz_ike_policy, name) == 0, "name first");
-_Static_assert(offsetof(struct kz_ipsec_proposal, name) == 0, "name first");
-_Static_assert(offsetof(struct kz_ipsec_policy, name) == 0, "name first");
-_Static_assert(offsetof(struct kz_ipsec_profile, name) == 0, "name first");
-
+/* Every named object keeps its name as the first member (model.h), so one
+ * walker serves all kinds. */
 struct names {
 	const char *base;
 	size_t n;
