@@ -21,8 +21,6 @@ static int link_state_cb(const struct nlmsghdr *nlh, void *arg)
 	struct kz_net_event ev;
 	int ret = nl_parse_link(nlh, &ev);
 
-	if (ret == KZ_ENOTSUP)
-		return 0;
 	if (ret)
 		return ret;
 	st->ifindex = ev.ifindex;
@@ -41,8 +39,6 @@ static int link_addr_cb(const struct nlmsghdr *nlh, void *arg)
 	struct kz_net_event ev;
 	int ret = nl_parse_addr(nlh, &ev);
 
-	if (ret == KZ_ENOTSUP)
-		return 0;
 	if (ret)
 		return ret;
 	if (ev.ifindex != st->ifindex)

@@ -36,7 +36,9 @@ int nl_parse_error(const struct nlmsghdr *nlh, int *error, char *msg,
 		   size_t msgsize);
 
 /* Called per data message of a reply; returns 0 or a negative KZ_E*.  After
- * an error the rest of the reply is read and dropped. */
+ * an error the rest of the reply is read and dropped; KZ_ENOTSUP (what the
+ * nl_parse_* functions return for a message not of their kind) is not an
+ * error: the message is passed over. */
 typedef int (*nl_msg_cb)(const struct nlmsghdr *nlh, void *arg);
 
 /* Sends req on the cached socket (sequence number and port id are filled in)

@@ -182,8 +182,13 @@ static int nl_reply_feed(struct nl_reply *r, const uint8_t *p, size_t len)
 			r->kerr = error < 0 && error >= -4095 ? error : 0;
 			r->done = true;
 		} else if (nlh->nlmsg_type >= NLMSG_MIN_TYPE) {
-			if (r->cb && !r->cb_err)
+			/* A message the callback does not parse (another
+			 * family, another type) is passed over. */
+			if (r->cb && !r->cb_err) {
 				r->cb_err = r->cb(nlh, r->arg);
+				if (r->cb_err == KZ_ENOTSUP)
+					r->cb_err = 0;
+			}
 		}
 next:
 		step = NLMSG_ALIGN((size_t)nlh->nlmsg_len);
@@ -329,8 +334,6 @@ static int ifindex_cb(const struct nlmsghdr *nlh, void *arg)
 	int *ifindex = arg;
 	int ret = nl_parse_link(nlh, &ev);
 
-	if (ret == KZ_ENOTSUP)
-		return 0;
 	if (ret)
 		return ret;
 	*ifindex = ev.ifindex;

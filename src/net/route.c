@@ -235,8 +235,6 @@ static int route_collect_cb(const struct nlmsghdr *nlh, void *arg)
 	struct kz_net_route rt;
 	int ret = nl_parse_route(nlh, &rt);
 
-	if (ret == KZ_ENOTSUP)
-		return 0;
 	if (ret)
 		return ret;
 	if (rv->own_only ? rt.protocol != KZ_RTPROT : rt.table != RT_TABLE_MAIN)
@@ -281,8 +279,6 @@ static int route_names_cb(const struct nlmsghdr *nlh, void *arg)
 	struct kz_net_event ev;
 	int ret = nl_parse_link(nlh, &ev);
 
-	if (ret == KZ_ENOTSUP)
-		return 0;
 	if (ret)
 		return ret;
 	for (size_t i = 0; i < rv->n; i++)
