@@ -176,24 +176,31 @@ kz_debug() {
 	done
 }
 
-bench_kizuna() { # cipher
-	local c=$1
-	lab_up global
-	kz_conf "$top/examples/main-a.conf" "$c" "$LAB_DIR/bench-a.conf"
-	kz_conf "$top/examples/main-b.conf" "$c" "$LAB_DIR/bench-b.conf" responder
+# Both sites' configs are in $LAB_DIR/bench-{a,b}.conf on a lab that is up:
+# start them, measure once the SAs are up, take the lab down.
+kz_bench_run() { # label cipher
+	local label=$1 c=$2
 	kz_start b "$LAB_DIR/bench-b.conf"
 	kz_start a "$LAB_DIR/bench-a.conf"
 	if ! lab_wait_for 20 kz_ipsec_up a || ! lab_wait_for 5 kz_ipsec_up b; then
-		echo "kizuna: no IPsec SA with $(cipher_name "$c")" >&2
+		echo "$label: no IPsec SA with $(cipher_name "$c")" >&2
 		kz_logs a b >&2
 		lab_down
 		return 0
 	fi
 	lab_wait_for 10 lab_exec lan-a ping -c 1 -W 1 "$LAN_B_HOST" || true
 	iperf_server_start
-	measure kizuna "$c" "$(lab_pid kizunad-a)" "$(lab_pid kizunad-b)"
+	measure "$label" "$c" "$(lab_pid kizunad-a)" "$(lab_pid kizunad-b)"
 	kz_debug
 	lab_down
+}
+
+bench_kizuna() { # cipher
+	local c=$1
+	lab_up global
+	kz_conf "$top/examples/main-a.conf" "$c" "$LAB_DIR/bench-a.conf"
+	kz_conf "$top/examples/main-b.conf" "$c" "$LAB_DIR/bench-b.conf" responder
+	kz_bench_run kizuna "$c"
 }
 
 # ESP in UDP (like kernel-libipsec): the site examples (Aggressive mode,
@@ -210,19 +217,7 @@ bench_kizuna_udp() { # cipher
 	lab_up cgnat
 	kz_site_conf "$top/examples/site-a.conf" "$c" "$LAB_DIR/bench-a.conf"
 	kz_site_conf "$top/examples/site-b.conf" "$c" "$LAB_DIR/bench-b.conf"
-	kz_start b "$LAB_DIR/bench-b.conf"
-	kz_start a "$LAB_DIR/bench-a.conf"
-	if ! lab_wait_for 20 kz_ipsec_up a || ! lab_wait_for 5 kz_ipsec_up b; then
-		echo "kizuna-udp: no IPsec SA with $(cipher_name "$c")" >&2
-		kz_logs a b >&2
-		lab_down
-		return 0
-	fi
-	lab_wait_for 10 lab_exec lan-a ping -c 1 -W 1 "$LAN_B_HOST" || true
-	iperf_server_start
-	measure kizuna-udp "$c" "$(lab_pid kizunad-a)" "$(lab_pid kizunad-b)"
-	kz_debug
-	lab_down
+	kz_bench_run kizuna-udp "$c"
 }
 
 bench_strongswan() { # cipher

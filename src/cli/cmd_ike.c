@@ -334,36 +334,32 @@ H(h_espol_proposal)
 	return set_refs(p->proposals, &p->nproposals, a, "IPSEC-PROPOSAL", err);
 }
 
-H(h_espol_local)
+/* local-id / remote-id: the protected network, or none with `no`. */
+static int set_ts(struct kz_prefix *ts, const struct cli_args *a, struct cli_error *err)
 {
 	struct kz_prefix px;
 	int r;
 
-	CUR(struct kz_ipsec_policy, kz_find_ipsec_policy, "ipsec policy");
 	if (cli_is_no(a)) {
-		memset(&p->local_ts, 0, sizeof(p->local_ts));
+		memset(ts, 0, sizeof(*ts));
 		return 0;
 	}
 	r = cli_get_network(a, &px, err);
 	if (r == 0)
-		p->local_ts = px;
+		*ts = px;
 	return r;
+}
+
+H(h_espol_local)
+{
+	CUR(struct kz_ipsec_policy, kz_find_ipsec_policy, "ipsec policy");
+	return set_ts(&p->local_ts, a, err);
 }
 
 H(h_espol_remote)
 {
-	struct kz_prefix px;
-	int r;
-
 	CUR(struct kz_ipsec_policy, kz_find_ipsec_policy, "ipsec policy");
-	if (cli_is_no(a)) {
-		memset(&p->remote_ts, 0, sizeof(p->remote_ts));
-		return 0;
-	}
-	r = cli_get_network(a, &px, err);
-	if (r == 0)
-		p->remote_ts = px;
-	return r;
+	return set_ts(&p->remote_ts, a, err);
 }
 
 H(h_espol_pfs)

@@ -3,7 +3,6 @@
  * configs, offline.  The output format is described in check_main.h. */
 #include "check_main.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +12,7 @@
 #include "../config/model.h"
 #include "../lib/err.h"
 #include "../lib/strbuf.h"
+#include "config_file.h"
 
 #define CHECK_MAX_ERRORS 100 /* listed per file; the rest are counted */
 
@@ -28,39 +28,6 @@ struct loaded {
 	const char *path;
 	struct kz_config *cfg;
 };
-
-/* Loads one file; prints its errors.  Returns 0, or 2 (the exit status)
- * when it cannot be used. */
-static int load_one(struct loaded *f, struct cli_load_error *errs, struct strbuf *out)
-{
-	size_t nerr = 0, shown;
-	int rc, saved;
-
-	errno = 0;
-	rc = cli_load_file(f->path, &f->cfg, errs, CHECK_MAX_ERRORS, &nerr);
-	saved = errno;
-	if (rc == 0 && f->cfg)
-		return 0;
-	if (rc == KZ_EIO) {
-		fprintf(stderr, "kizuna: cannot read %s: %s\n", f->path,
-			strerror(saved ? saved : EIO));
-		return KZ_CHECK_EXIT_UNREADABLE;
-	}
-	if (rc != KZ_ESYNTAX && !nerr) {
-		fprintf(stderr, "kizuna: cannot check %s: %s\n", f->path,
-			kz_strerror(rc ? rc : KZ_EINVAL));
-		return KZ_CHECK_EXIT_UNREADABLE;
-	}
-	shown = nerr < CHECK_MAX_ERRORS ? nerr : CHECK_MAX_ERRORS;
-	for (size_t i = 0; i < shown; i++)
-		sb_printf(out, "%s:%u:%zu: error: %s\n", f->path, errs[i].line, errs[i].col,
-			  errs[i].msg);
-	if (nerr > shown)
-		sb_printf(out, "%s: error: %zu more error(s) not shown\n", f->path, nerr - shown);
-	if (!nerr)
-		sb_printf(out, "%s: error: %s\n", f->path, kz_strerror(rc));
-	return KZ_CHECK_EXIT_UNREADABLE;
-}
 
 static void print_finding(const struct kz_finding *f, const char *path, struct strbuf *out,
 			  bool *ng)
@@ -193,7 +160,8 @@ int kizuna_check_main(int argc, char **argv)
 	}
 	/* Every file's errors, before giving up on any of them. */
 	for (unsigned i = 0; i < nfiles; i++)
-		if (load_one(&files[i], errs, &out))
+		if (client_load_config(files[i].path, "check", &files[i].cfg, errs,
+				       CHECK_MAX_ERRORS, &out))
 			status = KZ_CHECK_EXIT_UNREADABLE;
 	if (status == KZ_CHECK_EXIT_OK) {
 		for (unsigned i = 0; i < nfiles && !rc; i++)

@@ -2,7 +2,6 @@
  * for one profile, offline.  Interface in peer_main.h. */
 #include "peer_main.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +12,7 @@
 #include "../lib/err.h"
 #include "../lib/mem.h"
 #include "../lib/strbuf.h"
+#include "config_file.h"
 
 #define PEER_MAX_ERRORS 100
 
@@ -35,36 +35,17 @@ enum fmt { FMT_KIZUNA = 1, FMT_SWANCTL = 2, FMT_BOTH = 3 };
 static int load(const char *path, struct kz_config **cfg)
 {
 	struct cli_load_error *errs = calloc(PEER_MAX_ERRORS, sizeof(*errs));
-	size_t nerr = 0, shown;
-	int rc, saved;
+	struct strbuf out;
+	int rc;
 
 	if (!errs) {
 		fprintf(stderr, "kizuna: peer-config: %s\n", kz_strerror(KZ_ENOMEM));
 		return KZ_PEER_EXIT_UNREADABLE;
 	}
-	errno = 0;
-	rc = cli_load_file(path, cfg, errs, PEER_MAX_ERRORS, &nerr);
-	saved = errno;
-	if (rc == 0 && *cfg)
-		goto out;
-	if (rc == KZ_EIO) {
-		fprintf(stderr, "kizuna: cannot read %s: %s\n", path,
-			strerror(saved ? saved : EIO));
-	} else if (rc != KZ_ESYNTAX && !nerr) {
-		fprintf(stderr, "kizuna: cannot load %s: %s\n", path,
-			kz_strerror(rc ? rc : KZ_EINVAL));
-	} else {
-		shown = nerr < PEER_MAX_ERRORS ? nerr : PEER_MAX_ERRORS;
-		for (size_t i = 0; i < shown; i++)
-			printf("%s:%u:%zu: error: %s\n", path, errs[i].line, errs[i].col,
-			       errs[i].msg);
-		if (nerr > shown)
-			printf("%s: error: %zu more error(s) not shown\n", path, nerr - shown);
-		if (!nerr)
-			printf("%s: error: %s\n", path, kz_strerror(rc));
-	}
-	rc = KZ_PEER_EXIT_UNREADABLE;
-out:
+	sb_init(&out);
+	rc = client_load_config(path, "load", cfg, errs, PEER_MAX_ERRORS, &out);
+	fwrite(sb_str(&out), 1, out.len, stdout);
+	sb_free(&out);
 	free(errs);
 	return rc ? KZ_PEER_EXIT_UNREADABLE : 0;
 }

@@ -9,10 +9,13 @@
  *
  *   A4.1..A4.7  the config check of one profile; the first failing item
  *               in table order, or "config check ok" (check.c)
- *   M1.2        `peer any` with main mode (check.c, from one config)
+ *   M1.2        `peer any` with main mode (check_lint.c, from one config)
  *   A1.1 A5.1 A5.2 A5.3 A5.4 A5.5 A7.1
  *               two configs compared (check_pair.c); aggressive-only items
  *               run only when the pair negotiates aggressive mode
+ *   [WARN]      weak or doubtful choices and the PSK estimate (check_lint.c)
+ *
+ * The list of findings all of them produce is findings.c.
  *
  * A finding carries the id, a one-line result text, a cause sentence and
  * the remedy as the exact commands to type (a block command first, then its

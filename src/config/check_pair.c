@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include "../lib/err.h"
+#include "check_int.h"
 
 enum role { ROLE_NONE, ROLE_INIT, ROLE_RESP };
 
@@ -184,17 +185,6 @@ int kz_check_pair_profiles(const struct kz_config *local, const struct kz_config
 
 /* ---- text helpers ---------------------------------------------------------- */
 
-static void set(char *dst, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set(char *dst, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (vsnprintf(dst, len, fmt, ap) < 0)
-		dst[0] = '\0';
-	va_end(ap);
-}
-
 /* An identity as typed after local-id / remote-id: "key-id site-a",
  * quoted when the value has spaces. */
 static void ident_words(const struct kz_ident *id, char *out, size_t len)
@@ -206,17 +196,17 @@ static void ident_words(const struct kz_ident *id, char *out, size_t len)
 
 	switch (id->type) {
 	case KZ_ID_NONE:
-		set(out, len, "(none)");
+		kz_check_set(out, len, "(none)");
 		break;
 	case KZ_ID_ADDRESS:
 		inet_ntop(AF_INET, &id->addr, a, sizeof(a));
-		set(out, len, "address %s", a);
+		kz_check_set(out, len, "address %s", a);
 		break;
 	default:
 		if (!id->value[0] || strpbrk(id->value, " \t!#"))
-			set(out, len, "%s \"%s\"", kw[id->type], id->value);
+			kz_check_set(out, len, "%s \"%s\"", kw[id->type], id->value);
 		else
-			set(out, len, "%s %s", kw[id->type], id->value);
+			kz_check_set(out, len, "%s %s", kw[id->type], id->value);
 	}
 }
 
@@ -225,7 +215,7 @@ static void prefix_words(const struct kz_prefix *p, char *out, size_t len)
 	if (p->set)
 		kz_prefix_str(p, out, len);
 	else
-		set(out, len, "(not set)");
+		kz_check_set(out, len, "(not set)");
 }
 
 /* ---- one side of a pair ------------------------------------------------------ */
@@ -338,7 +328,7 @@ static int a51(struct kz_findings *out, const struct side *t, const char *cause,
 		/* Both directions wrong on one side: one block. */
 		size_t off = strlen(f->cause);
 
-		set(f->cause + off, sizeof(f->cause) - off, "; also %s", cause);
+		kz_check_set(f->cause + off, sizeof(f->cause) - off, "; also %s", cause);
 	}
 	kz_finding_remedy(f, "%s", cmd);
 	return 0;
@@ -377,32 +367,32 @@ static int check_direction(const struct side *s, const struct kz_ident *s_local,
 		 * matches it, an address might. */
 		if (r_remote->type == KZ_ID_ADDRESS)
 			return 0;
-		set(cause, sizeof(cause), "the %s %s sends its address as identity (no local-id), "
+		kz_check_set(cause, sizeof(cause), "the %s %s sends its address as identity (no local-id), "
 		    "but the %s %s (ike policy %s) expects remote-id %s", role_word(s->role),
 		    s->site->name, role_word(r->role), r->site->name, r->ike->name, want);
-		set(cmd, sizeof(cmd), "local-id %s", want);
+		kz_check_set(cmd, sizeof(cmd), "local-id %s", want);
 		return a51(out, s, cause, cmd);
 	}
 	if (ident_equal(&sent.id, r_remote))
 		return 0;
 	ident_words(&sent.id, got, sizeof(got));
 	if (s_local->type == KZ_ID_NONE) {
-		set(cause, sizeof(cause), "the %s %s sends its address (%s, no local-id), but "
+		kz_check_set(cause, sizeof(cause), "the %s %s sends its address (%s, no local-id), but "
 		    "the %s %s (ike policy %s) expects remote-id %s", role_word(s->role),
 		    s->site->name, got, role_word(r->role), r->site->name, r->ike->name, want);
 		/* A name is what was meant: give s that name. */
 		if (r_remote->type != KZ_ID_ADDRESS) {
-			set(cmd, sizeof(cmd), "local-id %s", want);
+			kz_check_set(cmd, sizeof(cmd), "local-id %s", want);
 			return a51(out, s, cause, cmd);
 		}
 	} else {
-		set(cause, sizeof(cause), "the %s %s (ike policy %s) sends local-id %s, but the "
+		kz_check_set(cause, sizeof(cause), "the %s %s (ike policy %s) sends local-id %s, but the "
 		    "%s %s (ike policy %s) expects remote-id %s; make them the same string (or "
 		    "change the local-id of %s)", role_word(s->role), s->site->name,
 		    s->ike->name, got, role_word(r->role), r->site->name, r->ike->name, want,
 		    s->site->name);
 	}
-	set(cmd, sizeof(cmd), "remote-id %s", got);
+	kz_check_set(cmd, sizeof(cmd), "remote-id %s", got);
 	return a51(out, r, cause, cmd);
 }
 
@@ -541,56 +531,120 @@ static int note_lifetime(struct kz_findings *out, const struct side *t, const ch
 }
 
 /* How many negotiated parameters of two proposals differ. */
-static unsigned ike_diff(const struct kz_ike_proposal *a, const struct kz_ike_proposal *b)
+static unsigned ike_diff(const void *va, const void *vb)
 {
+	const struct kz_ike_proposal *a = va, *b = vb;
+
 	return (a->enc != b->enc) + (a->hash != b->hash) + (a->group != b->group);
 }
 
-static unsigned esp_diff(const struct kz_ipsec_proposal *a, const struct kz_ipsec_proposal *b)
+static unsigned esp_diff(const void *va, const void *vb)
 {
+	const struct kz_ipsec_proposal *a = va, *b = vb;
+
 	return (a->enc != b->enc) + (a->auth != b->auth);
 }
 
-static void diff_append(char *out, size_t len, bool *first, const char *what, const char *a,
-			const char *b)
+static const void *ike_find(const struct kz_config *c, const char *name)
 {
-	size_t off = strlen(out);
-
-	set(out + off, len - off, "%s%s (%s / %s)", *first ? "" : ", ", what, a, b);
-	*first = false;
+	return kz_find_ike_proposal(c, name);
 }
 
-static int check_ike_props(const struct side *t, const struct side *o, const struct side *l,
-			   const struct side *p, struct kz_findings *out)
+static const void *esp_find(const struct kz_config *c, const char *name)
 {
-	const struct kz_ike_proposal *bl = NULL, *bp = NULL;
+	return kz_find_ipsec_proposal(c, name);
+}
+
+/* The proposals of one kind that a policy lists. */
+struct prop_list {
+	const struct kz_config *cfg;
+	const char (*names)[KZ_NAME_MAX];
+	unsigned n;
+};
+
+/* The closest pair of proposals, the first common one in the preference
+ * order of l if there is one: *bl and *bp (NULL when either list names
+ * nothing defined); returns how many parameters they differ in. */
+static unsigned closest_pair(const struct prop_list *l, const struct prop_list *p,
+			     const void *(*lookup)(const struct kz_config *, const char *),
+			     unsigned (*diff)(const void *, const void *), const void **bl,
+			     const void **bp)
+{
 	unsigned best = ~0u;
-	char d[256] = "";
-	bool first = true;
-	struct kz_finding *f;
 
-	/* The first common pair in the preference order of l. */
-	for (unsigned i = 0; i < l->ike->nproposals; i++) {
-		const struct kz_ike_proposal *a = kz_find_ike_proposal(l->site->cfg,
-								       l->ike->proposals[i]);
+	*bl = *bp = NULL;
+	for (unsigned i = 0; i < l->n; i++) {
+		const void *a = lookup(l->cfg, l->names[i]);
 
-		for (unsigned j = 0; a && j < p->ike->nproposals; j++) {
-			const struct kz_ike_proposal *b = kz_find_ike_proposal(p->site->cfg,
-									       p->ike->proposals[j]);
+		for (unsigned j = 0; a && j < p->n; j++) {
+			const void *b = lookup(p->cfg, p->names[j]);
 			unsigned k;
 
 			if (!b)
 				continue;
-			k = ike_diff(a, b);
+			k = diff(a, b);
 			if (k < best) {
 				best = k;
-				bl = a;
-				bp = b;
+				*bl = a;
+				*bp = b;
 			}
 		}
 		if (best == 0)
 			break;
 	}
+	return best;
+}
+
+/* One negotiated parameter of the closest pair: its keyword and value in
+ * l and in p, and whether the remedy should set it on side t. */
+struct prop_param {
+	const char *what;
+	bool differ;
+	const char *lv, *pv;
+	bool remedy;
+};
+
+/* A5.4: no proposal of kind ("ike", "ipsec") is common to l and p; the
+ * cause names the closest pair and how they differ, the remedy gives side
+ * t's proposal the other side's values. */
+static int no_common_proposal(struct kz_findings *out, const char *kind, const struct side *t,
+			      const struct side *l, const struct side *p, const char *lname,
+			      const char *pname, const struct prop_param *v, unsigned n)
+{
+	char d[256] = "", what[32];
+	struct kz_finding *f;
+	size_t off;
+
+	for (unsigned i = 0; i < n; i++) {
+		if (!v[i].differ)
+			continue;
+		off = strlen(d);
+		kz_check_set(d + off, sizeof(d) - off, "%s%s (%s / %s)", off ? ", " : "", v[i].what, v[i].lv,
+		    v[i].pv);
+	}
+	kz_check_set(what, sizeof(what), "no common %s proposal", kind);
+	f = add(out, KZ_SEV_NG, "A5.4", t, what);
+	if (!f)
+		return KZ_ENOMEM;
+	kz_finding_cause(f, "no %s proposal of %s matches one of %s: the closest, %s proposal "
+			 "%s in %s and %s proposal %s in %s, differ in %s", kind, l->site->name,
+			 p->site->name, kind, lname, l->site->name, kind, pname, p->site->name, d);
+	kz_finding_remedy(f, "%s proposal %s", kind, t == l ? lname : pname);
+	for (unsigned i = 0; i < n; i++)
+		if (v[i].differ && v[i].remedy)
+			kz_finding_remedy(f, "%s %s", v[i].what, t == l ? v[i].pv : v[i].lv);
+	return 0;
+}
+
+static int check_ike_props(const struct side *t, const struct side *o, const struct side *l,
+			   const struct side *p, struct kz_findings *out)
+{
+	struct prop_list ll = { l->site->cfg, l->ike->proposals, l->ike->nproposals };
+	struct prop_list pl = { p->site->cfg, p->ike->proposals, p->ike->nproposals };
+	const void *vl, *vp;
+	unsigned best = closest_pair(&ll, &pl, ike_find, ike_diff, &vl, &vp);
+	const struct kz_ike_proposal *bl = vl, *bp = vp;
+
 	if (!bl)
 		return 0; /* A4 reports the missing proposals */
 	if (best == 0) {
@@ -599,66 +653,30 @@ static int check_ike_props(const struct side *t, const struct side *o, const str
 		return note_lifetime(out, t, "ike", tp->name, tp->lifetime, o, op->name,
 				     op->lifetime, "s");
 	}
-	if (bl->enc != bp->enc)
-		diff_append(d, sizeof(d), &first, "encryption", kz_enc_name(bl->enc),
-			    kz_enc_name(bp->enc));
-	if (bl->hash != bp->hash)
-		diff_append(d, sizeof(d), &first, "hash", kz_hash_name(bl->hash),
-			    kz_hash_name(bp->hash));
-	if (bl->group != bp->group)
-		diff_append(d, sizeof(d), &first, "group", kz_group_name(bl->group),
-			    kz_group_name(bp->group));
-	f = add(out, KZ_SEV_NG, "A5.4", t, "no common ike proposal");
-	if (!f)
-		return KZ_ENOMEM;
-	kz_finding_cause(f, "no ike proposal of %s matches one of %s: the closest, ike proposal "
-			 "%s in %s and ike proposal %s in %s, differ in %s", l->site->name,
-			 p->site->name, bl->name, l->site->name, bp->name, p->site->name, d);
 	{
-		const struct kz_ike_proposal *tp = t == l ? bl : bp, *op = t == l ? bp : bl;
+		const struct prop_param v[] = {
+			{ "encryption", bl->enc != bp->enc, kz_enc_name(bl->enc),
+			  kz_enc_name(bp->enc), true },
+			{ "hash", bl->hash != bp->hash, kz_hash_name(bl->hash),
+			  kz_hash_name(bp->hash), true },
+			{ "group", bl->group != bp->group, kz_group_name(bl->group),
+			  kz_group_name(bp->group), true },
+		};
 
-		kz_finding_remedy(f, "ike proposal %s", tp->name);
-		if (tp->enc != op->enc)
-			kz_finding_remedy(f, "encryption %s", kz_enc_name(op->enc));
-		if (tp->hash != op->hash)
-			kz_finding_remedy(f, "hash %s", kz_hash_name(op->hash));
-		if (tp->group != op->group)
-			kz_finding_remedy(f, "group %s", kz_group_name(op->group));
+		return no_common_proposal(out, "ike", t, l, p, bl->name, bp->name, v, 3);
 	}
-	return 0;
 }
 
 static int check_esp_props(const struct side *t, const struct side *o, const struct side *l,
 			   const struct side *p, struct kz_findings *out)
 {
-	const struct kz_ipsec_proposal *bl = NULL, *bp = NULL;
-	unsigned best = ~0u;
-	char d[256] = "";
-	bool first = true;
-	struct kz_finding *f;
+	struct prop_list ll = { l->site->cfg, l->pol->proposals, l->pol->nproposals };
+	struct prop_list pl = { p->site->cfg, p->pol->proposals, p->pol->nproposals };
+	const void *vl, *vp;
+	unsigned best = closest_pair(&ll, &pl, esp_find, esp_diff, &vl, &vp);
+	const struct kz_ipsec_proposal *bl = vl, *bp = vp;
 	int rc;
 
-	for (unsigned i = 0; i < l->pol->nproposals; i++) {
-		const struct kz_ipsec_proposal *a = kz_find_ipsec_proposal(l->site->cfg,
-									   l->pol->proposals[i]);
-
-		for (unsigned j = 0; a && j < p->pol->nproposals; j++) {
-			const struct kz_ipsec_proposal *b =
-				kz_find_ipsec_proposal(p->site->cfg, p->pol->proposals[j]);
-			unsigned k;
-
-			if (!b)
-				continue;
-			k = esp_diff(a, b);
-			if (k < best) {
-				best = k;
-				bl = a;
-				bp = b;
-			}
-		}
-		if (best == 0)
-			break;
-	}
 	if (!bl)
 		return 0;
 	if (best == 0) {
@@ -670,30 +688,17 @@ static int check_esp_props(const struct side *t, const struct side *o, const str
 		return note_lifetime(out, t, "ipsec", tp->name, tp->lifetime_kbytes, o, op->name,
 				     op->lifetime_kbytes, "KB");
 	}
-	if (bl->enc != bp->enc)
-		diff_append(d, sizeof(d), &first, "encryption", kz_enc_name(bl->enc),
-			    kz_enc_name(bp->enc));
-	if (bl->auth != bp->auth)
-		diff_append(d, sizeof(d), &first, "authentication", kz_auth_name(bl->auth),
-			    kz_auth_name(bp->auth));
-	f = add(out, KZ_SEV_NG, "A5.4", t, "no common ipsec proposal");
-	if (!f)
-		return KZ_ENOMEM;
-	kz_finding_cause(f, "no ipsec proposal of %s matches one of %s: the closest, ipsec "
-			 "proposal %s in %s and ipsec proposal %s in %s, differ in %s",
-			 l->site->name, p->site->name, bl->name, l->site->name, bp->name,
-			 p->site->name, d);
 	{
-		const struct kz_ipsec_proposal *tp = t == l ? bl : bp, *op = t == l ? bp : bl;
-
-		kz_finding_remedy(f, "ipsec proposal %s", tp->name);
-		if (tp->enc != op->enc)
-			kz_finding_remedy(f, "encryption %s", kz_enc_name(op->enc));
 		/* GCM carries its own integrity: no `authentication` line. */
-		if (tp->auth != op->auth && op->auth != KZ_AUTH_NONE)
-			kz_finding_remedy(f, "authentication %s", kz_auth_name(op->auth));
+		const struct prop_param v[] = {
+			{ "encryption", bl->enc != bp->enc, kz_enc_name(bl->enc),
+			  kz_enc_name(bp->enc), true },
+			{ "authentication", bl->auth != bp->auth, kz_auth_name(bl->auth),
+			  kz_auth_name(bp->auth), (t == l ? bp : bl)->auth != KZ_AUTH_NONE },
+		};
+
+		return no_common_proposal(out, "ipsec", t, l, p, bl->name, bp->name, v, 2);
 	}
-	return 0;
 }
 
 static int check_pfs(const struct side *t, const struct side *o, struct kz_findings *out)

@@ -162,17 +162,29 @@ struct kz_if_ipsec *kz_find_if_mapping(const struct kz_config *c, const char *na
 	return NULL;
 }
 
+/* A new object at the end of vec, zeroed but for its name, which every
+ * named object keeps as its first member; NULL (and *err) when full. */
+static void *vec_push_named(void *vp, size_t *n, size_t *cap, size_t elem, const char *name,
+			    int *err)
+{
+	char *p = vec_grow(vp, n, cap, elem, err);
+
+	if (p) {
+		memset(p, 0, elem);
+		kz_strlcpy(p, name, KZ_NAME_MAX);
+	}
+	return p;
+}
+
+#define VEC_PUSH_NAMED(vec, nm, errp) \
+	vec_push_named(&(vec).v, &(vec).n, &(vec).cap, sizeof(*(vec).v), (nm), (errp))
+
 struct kz_ike_proposal *kz_add_ike_proposal(struct kz_config *c, const char *name, int *err)
 {
 	struct kz_ike_proposal *p = kz_find_ike_proposal(c, name);
 
-	if (p)
+	if (p || !(p = VEC_PUSH_NAMED(c->ike_proposals, name, err)))
 		return p;
-	p = VEC_PUSH(c->ike_proposals, err);
-	if (!p)
-		return NULL;
-	memset(p, 0, sizeof(*p));
-	kz_strlcpy(p->name, name, sizeof(p->name));
 	p->enc = KZ_DEF_IKE_ENC;
 	p->hash = KZ_DEF_IKE_HASH;
 	p->group = KZ_DEF_IKE_GROUP;
@@ -184,13 +196,8 @@ struct kz_ike_policy *kz_add_ike_policy(struct kz_config *c, const char *name, i
 {
 	struct kz_ike_policy *p = kz_find_ike_policy(c, name);
 
-	if (p)
+	if (p || !(p = VEC_PUSH_NAMED(c->ike_policies, name, err)))
 		return p;
-	p = VEC_PUSH(c->ike_policies, err);
-	if (!p)
-		return NULL;
-	memset(p, 0, sizeof(*p));
-	kz_strlcpy(p->name, name, sizeof(p->name));
 	p->mode = KZ_MODE_MAIN;
 	p->keepalive = KZ_DEF_KEEPALIVE;
 	p->dpd_interval = KZ_DEF_DPD_INTERVAL;
@@ -202,13 +209,8 @@ struct kz_ipsec_proposal *kz_add_ipsec_proposal(struct kz_config *c, const char 
 {
 	struct kz_ipsec_proposal *p = kz_find_ipsec_proposal(c, name);
 
-	if (p)
+	if (p || !(p = VEC_PUSH_NAMED(c->ipsec_proposals, name, err)))
 		return p;
-	p = VEC_PUSH(c->ipsec_proposals, err);
-	if (!p)
-		return NULL;
-	memset(p, 0, sizeof(*p));
-	kz_strlcpy(p->name, name, sizeof(p->name));
 	p->enc = KZ_DEF_IPSEC_ENC;
 	p->auth = KZ_DEF_IPSEC_AUTH;
 	p->lifetime_time = KZ_DEF_IPSEC_LIFETIME;
@@ -219,13 +221,8 @@ struct kz_ipsec_policy *kz_add_ipsec_policy(struct kz_config *c, const char *nam
 {
 	struct kz_ipsec_policy *p = kz_find_ipsec_policy(c, name);
 
-	if (p)
+	if (p || !(p = VEC_PUSH_NAMED(c->ipsec_policies, name, err)))
 		return p;
-	p = VEC_PUSH(c->ipsec_policies, err);
-	if (!p)
-		return NULL;
-	memset(p, 0, sizeof(*p));
-	kz_strlcpy(p->name, name, sizeof(p->name));
 	p->pfs = KZ_GROUP_NONE;
 	p->replay_window = KZ_DEF_REPLAY_WINDOW;
 	return p;
@@ -235,13 +232,8 @@ struct kz_ipsec_profile *kz_add_profile(struct kz_config *c, const char *name, i
 {
 	struct kz_ipsec_profile *p = kz_find_profile(c, name);
 
-	if (p)
+	if (p || !(p = VEC_PUSH_NAMED(c->profiles, name, err)))
 		return p;
-	p = VEC_PUSH(c->profiles, err);
-	if (!p)
-		return NULL;
-	memset(p, 0, sizeof(*p));
-	kz_strlcpy(p->name, name, sizeof(p->name));
 	p->peer_type = KZ_PEER_UNSET;
 	p->initiate = KZ_INITIATE_AUTO;
 	p->retry_interval = KZ_DEF_RETRY_INTERVAL;

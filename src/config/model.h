@@ -179,6 +179,14 @@ struct kz_route {
 	struct in_addr gateway; /* KZ_VIA_GATEWAY */
 };
 
+/* Every named object keeps its name as the first member, so code that
+ * only needs the name (lookup, creation, listing names) serves all kinds. */
+_Static_assert(offsetof(struct kz_ike_proposal, name) == 0, "name first");
+_Static_assert(offsetof(struct kz_ike_policy, name) == 0, "name first");
+_Static_assert(offsetof(struct kz_ipsec_proposal, name) == 0, "name first");
+_Static_assert(offsetof(struct kz_ipsec_policy, name) == 0, "name first");
+_Static_assert(offsetof(struct kz_ipsec_profile, name) == 0, "name first");
+
 /* A growable array of objects in definition order. */
 #define KZ_VEC(type)      \
 	struct {          \

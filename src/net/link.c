@@ -21,8 +21,6 @@ static int link_state_cb(const struct nlmsghdr *nlh, void *arg)
 	struct kz_net_event ev;
 	int ret = nl_parse_link(nlh, &ev);
 
-	if (ret == KZ_ENOTSUP)
-		return 0;
 	if (ret)
 		return ret;
 	st->ifindex = ev.ifindex;
@@ -41,8 +39,6 @@ static int link_addr_cb(const struct nlmsghdr *nlh, void *arg)
 	struct kz_net_event ev;
 	int ret = nl_parse_addr(nlh, &ev);
 
-	if (ret == KZ_ENOTSUP)
-		return 0;
 	if (ret)
 		return ret;
 	if (ev.ifindex != st->ifindex)
@@ -57,23 +53,12 @@ static int link_get_once(const char *ifname, struct kz_link_state *st)
 {
 	uint8_t buf[NL_TXBUF_SIZE];
 	struct nlmsghdr *nlh;
-	struct ifinfomsg *ifi;
 	struct ifaddrmsg *ifa;
 	char what[64];
 	int ret;
 
 	memset(st, 0, sizeof(*st));
-	nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = RTM_GETLINK;
-	nlh->nlmsg_flags = NLM_F_REQUEST;
-	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
-	ifi->ifi_family = AF_UNSPEC;
-	mnl_attr_put_strz(nlh, IFLA_IFNAME, ifname);
-	mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
-	snprintf(what, sizeof(what), "get link %s", ifname);
-	ret = nl_request(nlh, link_state_cb, st, what);
-	if (ret == KZ_ENOENT)
-		nl_set_errmsg("device %s does not exist", ifname);
+	ret = nl_get_link(ifname, "get link", link_state_cb, st);
 	if (ret)
 		goto out;
 	if (st->ifindex <= 0) {

@@ -36,7 +36,9 @@ int nl_parse_error(const struct nlmsghdr *nlh, int *error, char *msg,
 		   size_t msgsize);
 
 /* Called per data message of a reply; returns 0 or a negative KZ_E*.  After
- * an error the rest of the reply is read and dropped. */
+ * an error the rest of the reply is read and dropped; KZ_ENOTSUP (what the
+ * nl_parse_* functions return for a message not of their kind) is not an
+ * error: the message is passed over. */
 typedef int (*nl_msg_cb)(const struct nlmsghdr *nlh, void *arg);
 
 /* Sends req on the cached socket (sequence number and port id are filled in)
@@ -53,6 +55,10 @@ void nl_clear_errmsg(void);
 
 /* 0 if ifname is a usable device name, else KZ_EINVAL (and errmsg). */
 int nl_check_ifname(const char *ifname);
+/* RTM_GETLINK for the device named ifname (checked by the caller), the
+ * reply to cb; logged as "<verb> <ifname>".  KZ_ENOENT, with the message
+ * "device <ifname> does not exist", if there is none. */
+int nl_get_link(const char *ifname, const char *verb, nl_msg_cb cb, void *arg);
 /* ifindex of the device named ifname; KZ_ENOENT if there is none. */
 int nl_ifindex(const char *ifname, int *ifindex);
 

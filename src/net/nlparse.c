@@ -112,17 +112,28 @@ static int link_attr(const struct nlattr *attr, void *arg)
 	}
 }
 
+/* The fixed header of a NEW or DEL message of one kind, copied out:
+ * KZ_ENOTSUP for other messages, KZ_EPROTO if it is cut short. */
+static int msg_header(const struct nlmsghdr *nlh, uint16_t type_new, uint16_t type_del, void *hdr,
+		      size_t len)
+{
+	if (nlh->nlmsg_type != type_new && nlh->nlmsg_type != type_del)
+		return KZ_ENOTSUP;
+	if (mnl_nlmsg_get_payload_len(nlh) < len)
+		return KZ_EPROTO;
+	memcpy(hdr, mnl_nlmsg_get_payload(nlh), len);
+	return 0;
+}
+
 int nl_parse_link(const struct nlmsghdr *nlh, struct kz_net_event *ev)
 {
 	struct ifinfomsg ifi;
 	int ret;
 
 	memset(ev, 0, sizeof(*ev));
-	if (nlh->nlmsg_type != RTM_NEWLINK && nlh->nlmsg_type != RTM_DELLINK)
-		return KZ_ENOTSUP;
-	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(ifi))
-		return KZ_EPROTO;
-	memcpy(&ifi, mnl_nlmsg_get_payload(nlh), sizeof(ifi));
+	ret = msg_header(nlh, RTM_NEWLINK, RTM_DELLINK, &ifi, sizeof(ifi));
+	if (ret)
+		return ret;
 	/* Bridge port and other per-family link messages carry the same
 	 * ifindex but are not the device itself. */
 	if (ifi.ifi_family != AF_UNSPEC)
@@ -175,11 +186,9 @@ int nl_parse_addr(const struct nlmsghdr *nlh, struct kz_net_event *ev)
 	int ret;
 
 	memset(ev, 0, sizeof(*ev));
-	if (nlh->nlmsg_type != RTM_NEWADDR && nlh->nlmsg_type != RTM_DELADDR)
-		return KZ_ENOTSUP;
-	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(ifa))
-		return KZ_EPROTO;
-	memcpy(&ifa, mnl_nlmsg_get_payload(nlh), sizeof(ifa));
+	ret = msg_header(nlh, RTM_NEWADDR, RTM_DELADDR, &ifa, sizeof(ifa));
+	if (ret)
+		return ret;
 	if (ifa.ifa_family != AF_INET)
 		return KZ_ENOTSUP;
 	if (ifa.ifa_prefixlen > 32 || ifa.ifa_index == 0 || ifa.ifa_index > INT_MAX)
@@ -238,11 +247,9 @@ int nl_parse_route(const struct nlmsghdr *nlh, struct kz_net_route *rt)
 	int ret;
 
 	memset(rt, 0, sizeof(*rt));
-	if (nlh->nlmsg_type != RTM_NEWROUTE && nlh->nlmsg_type != RTM_DELROUTE)
-		return KZ_ENOTSUP;
-	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(rtm))
-		return KZ_EPROTO;
-	memcpy(&rtm, mnl_nlmsg_get_payload(nlh), sizeof(rtm));
+	ret = msg_header(nlh, RTM_NEWROUTE, RTM_DELROUTE, &rtm, sizeof(rtm));
+	if (ret)
+		return ret;
 	if (rtm.rtm_family != AF_INET)
 		return KZ_ENOTSUP;
 	if (rtm.rtm_dst_len > 32)

@@ -182,8 +182,13 @@ static int nl_reply_feed(struct nl_reply *r, const uint8_t *p, size_t len)
 			r->kerr = error < 0 && error >= -4095 ? error : 0;
 			r->done = true;
 		} else if (nlh->nlmsg_type >= NLMSG_MIN_TYPE) {
-			if (r->cb && !r->cb_err)
+			/* A message the callback does not parse (another
+			 * family, another type) is passed over. */
+			if (r->cb && !r->cb_err) {
 				r->cb_err = r->cb(nlh, r->arg);
+				if (r->cb_err == KZ_ENOTSUP)
+					r->cb_err = 0;
+			}
 		}
 next:
 		step = NLMSG_ALIGN((size_t)nlh->nlmsg_len);
@@ -329,15 +334,13 @@ static int ifindex_cb(const struct nlmsghdr *nlh, void *arg)
 	int *ifindex = arg;
 	int ret = nl_parse_link(nlh, &ev);
 
-	if (ret == KZ_ENOTSUP)
-		return 0;
 	if (ret)
 		return ret;
 	*ifindex = ev.ifindex;
 	return 0;
 }
 
-int nl_ifindex(const char *ifname, int *ifindex)
+int nl_get_link(const char *ifname, const char *verb, nl_msg_cb cb, void *arg)
 {
 	uint8_t buf[NL_TXBUF_SIZE];
 	struct nlmsghdr *nlh;
@@ -345,10 +348,6 @@ int nl_ifindex(const char *ifname, int *ifindex)
 	char what[64];
 	int ret;
 
-	*ifindex = 0;
-	ret = nl_check_ifname(ifname);
-	if (ret)
-		return ret;
 	nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = RTM_GETLINK;
 	nlh->nlmsg_flags = NLM_F_REQUEST;
@@ -356,10 +355,22 @@ int nl_ifindex(const char *ifname, int *ifindex)
 	ifi->ifi_family = AF_UNSPEC;
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, ifname);
 	mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
-	snprintf(what, sizeof(what), "find device %s", ifname);
-	ret = nl_request(nlh, ifindex_cb, ifindex, what);
+	snprintf(what, sizeof(what), "%s %s", verb, ifname);
+	ret = nl_request(nlh, cb, arg, what);
 	if (ret == KZ_ENOENT)
 		nl_set_errmsg("device %s does not exist", ifname);
+	return ret;
+}
+
+int nl_ifindex(const char *ifname, int *ifindex)
+{
+	int ret;
+
+	*ifindex = 0;
+	ret = nl_check_ifname(ifname);
+	if (ret)
+		return ret;
+	ret = nl_get_link(ifname, "find device", ifindex_cb, ifindex);
 	if (ret)
 		return ret;
 	if (*ifindex <= 0) {

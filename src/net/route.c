@@ -151,12 +151,21 @@ static void route_describe(char *out, size_t size, const char *verb,
 		 oif ? oif : "", m);
 }
 
+/* Sends rt as an RTM_NEWROUTE or RTM_DELROUTE, logged as "<verb> route ...". */
+static int route_send(const struct kz_net_route *rt, int type, unsigned flags, const char *verb,
+		      const char *oif)
+{
+	uint8_t buf[NL_TXBUF_SIZE];
+	char what[160];
+
+	route_describe(what, sizeof(what), verb, rt, oif);
+	return nl_request(route_msg(buf, type, flags, rt), NULL, NULL, what);
+}
+
 int kz_net_route_add_type(unsigned type, struct in_addr dst, unsigned plen, uint32_t metric,
 			  const char *oif, const struct in_addr *gw)
 {
-	uint8_t buf[NL_TXBUF_SIZE];
 	struct kz_net_route rt;
-	char what[160];
 	int ret;
 
 	ret = route_prepare(&rt, type, dst, plen, metric, oif, gw, true);
@@ -165,20 +174,16 @@ int kz_net_route_add_type(unsigned type, struct in_addr dst, unsigned plen, uint
 	/* Directly reachable through the device, or a gateway's business;
 	 * a route the kernel answers itself has no link to be scoped to. */
 	rt.scope = gw || type != KZ_NET_RTN_UNICAST ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
-	route_describe(what, sizeof(what), "add", &rt, oif);
 	/* NLM_F_REPLACE swaps a route of the same dst, tos and metric in one
 	 * step, so reapplying never leaves a moment without it; routes of
 	 * another metric are left alone. */
-	return nl_request(route_msg(buf, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, &rt),
-			  NULL, NULL, what);
+	return route_send(&rt, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, "add", oif);
 }
 
 int kz_net_route_del_type(unsigned type, struct in_addr dst, unsigned plen, uint32_t metric,
 			  const char *oif, const struct in_addr *gw)
 {
-	uint8_t buf[NL_TXBUF_SIZE];
 	struct kz_net_route rt;
-	char what[160];
 	int ret;
 
 	ret = route_prepare(&rt, type, dst, plen, metric, oif, gw, false);
@@ -187,8 +192,7 @@ int kz_net_route_del_type(unsigned type, struct in_addr dst, unsigned plen, uint
 	/* RT_SCOPE_NOWHERE matches a route of any scope; type RTN_UNSPEC and
 	 * metric 0 (RTA_PRIORITY left out) match any type and metric. */
 	rt.scope = RT_SCOPE_NOWHERE;
-	route_describe(what, sizeof(what), "delete", &rt, oif);
-	ret = nl_request(route_msg(buf, RTM_DELROUTE, 0, &rt), NULL, NULL, what);
+	ret = route_send(&rt, RTM_DELROUTE, 0, "delete", oif);
 	if (ret == KZ_ENOENT)
 		nl_set_errmsg("no such route installed by kizuna");
 	return ret;
@@ -208,9 +212,7 @@ int kz_net_route_del(struct in_addr dst, unsigned plen, const char *oif,
 
 int kz_net_route_del_own(const struct kz_net_route *route)
 {
-	uint8_t buf[NL_TXBUF_SIZE];
 	struct kz_net_route rt = *route;
-	char what[160];
 
 	if (rt.protocol != KZ_RTPROT) {
 		nl_set_errmsg("not a route installed by kizuna");
@@ -219,8 +221,7 @@ int kz_net_route_del_own(const struct kz_net_route *route)
 	/* Exactly this route (type, metric, table, next hop as listed),
 	 * whatever its scope. */
 	rt.scope = RT_SCOPE_NOWHERE;
-	route_describe(what, sizeof(what), "delete", &rt, NULL);
-	return nl_request(route_msg(buf, RTM_DELROUTE, 0, &rt), NULL, NULL, what);
+	return route_send(&rt, RTM_DELROUTE, 0, "delete", NULL);
 }
 
 struct route_vec {
@@ -235,8 +236,6 @@ static int route_collect_cb(const struct nlmsghdr *nlh, void *arg)
 	struct kz_net_route rt;
 	int ret = nl_parse_route(nlh, &rt);
 
-	if (ret == KZ_ENOTSUP)
-		return 0;
 	if (ret)
 		return ret;
 	if (rv->own_only ? rt.protocol != KZ_RTPROT : rt.table != RT_TABLE_MAIN)
@@ -281,8 +280,6 @@ static int route_names_cb(const struct nlmsghdr *nlh, void *arg)
 	struct kz_net_event ev;
 	int ret = nl_parse_link(nlh, &ev);
 
-	if (ret == KZ_ENOTSUP)
-		return 0;
 	if (ret)
 		return ret;
 	for (size_t i = 0; i < rv->n; i++)

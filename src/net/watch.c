@@ -90,6 +90,15 @@ static int watch_event_cb(const struct kz_net_event *ev, void *arg)
 	return c->stop;
 }
 
+/* Events were lost (why): the callee must read the state again. */
+static int overrun(kz_net_event_cb cb, void *arg, const char *why)
+{
+	struct kz_net_event ev = { .type = KZ_NET_EV_OVERRUN };
+
+	log_warn("netlink: %s, state must be re-read", why);
+	return cb(&ev, arg);
+}
+
 int kz_net_watch_read(struct kz_net_watch *w, kz_net_event_cb cb, void *arg)
 {
 	struct watch_call call = { cb, arg, 0 };
@@ -115,10 +124,7 @@ int kz_net_watch_read(struct kz_net_watch *w, kz_net_event_cb cb, void *arg)
 			if (errno == ENOBUFS) {
 				/* The socket stays usable; only the lost
 				 * events have to be made up for. */
-				struct kz_net_event ev = { .type = KZ_NET_EV_OVERRUN };
-
-				log_warn("netlink: event queue overrun, state must be re-read");
-				ret = cb(&ev, arg);
+				ret = overrun(cb, arg, "event queue overrun");
 				if (ret)
 					return ret;
 				continue;
@@ -130,10 +136,7 @@ int kz_net_watch_read(struct kz_net_watch *w, kz_net_event_cb cb, void *arg)
 		if (mh.msg_namelen != sizeof(sa) || sa.nl_pid != 0)
 			continue;
 		if (mh.msg_flags & MSG_TRUNC) {
-			struct kz_net_event ev = { .type = KZ_NET_EV_OVERRUN };
-
-			log_warn("netlink: event truncated, state must be re-read");
-			ret = cb(&ev, arg);
+			ret = overrun(cb, arg, "event truncated");
 			if (ret)
 				return ret;
 			continue;

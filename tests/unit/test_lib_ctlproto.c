@@ -1,6 +1,7 @@
 /* test_lib_ctlproto.c - console protocol frames: round trips, and every way
  * a frame can be short, empty, too long or of the wrong type. */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
@@ -12,29 +13,30 @@
 #include "lib/ctlproto.h"
 #include "lib/err.h"
 
-/* Splits one frame off raw bytes and parses its body as a request. */
-static int parse_req_bytes(const void *p, size_t len, struct ctl_request *req)
+/* Splits one frame of at most max bytes off raw bytes into *body. */
+static int frame_body(const void *p, size_t len, size_t max, struct buf *body)
 {
-	struct buf b, body;
-	int r;
+	struct buf b;
 
 	buf_init(&b, p, len);
-	r = ctl_parse_frame(&b, CTL_MAX_REQUEST, &body);
-	if (r < 0)
-		return r;
-	return ctl_parse_request(&body, req);
+	return ctl_parse_frame(&b, max, body);
+}
+
+/* One frame off raw bytes, its body parsed as a request / a response. */
+static int parse_req_bytes(const void *p, size_t len, struct ctl_request *req)
+{
+	struct buf body;
+	int r = frame_body(p, len, CTL_MAX_REQUEST, &body);
+
+	return r < 0 ? r : ctl_parse_request(&body, req);
 }
 
 static int parse_resp_bytes(const void *p, size_t len, struct ctl_response *resp)
 {
-	struct buf b, body;
-	int r;
+	struct buf body;
+	int r = frame_body(p, len, CTL_MAX_FRAME, &body);
 
-	buf_init(&b, p, len);
-	r = ctl_parse_frame(&b, CTL_MAX_FRAME, &body);
-	if (r < 0)
-		return r;
-	return ctl_parse_response(&body, resp);
+	return r < 0 ? r : ctl_parse_response(&body, resp);
 }
 
 static void test_request_round_trip(void **state)
@@ -169,33 +171,37 @@ static void test_stream_split(void **state)
 	sb_free(&sb);
 }
 
-/* Every prefix of a valid frame is incomplete, never an error or a crash. */
-static void test_truncated(void **state)
+/* Every prefix of the frame in sb parses (as a response or a request) as
+ * KZ_ETRUNC; each is a copy of exactly its bytes, so a read past them is
+ * caught. */
+static void assert_every_cut_truncated(const struct strbuf *sb, bool response)
 {
 	struct ctl_request req;
 	struct ctl_response resp;
+
+	for (size_t n = 0; n < sb->len; n++) {
+		uint8_t *p = malloc(n ? n : 1);
+
+		memcpy(p, sb->s, n);
+		assert_int_equal(response ? parse_resp_bytes(p, n, &resp)
+					  : parse_req_bytes(p, n, &req),
+				 KZ_ETRUNC);
+		free(p);
+	}
+}
+
+/* Every prefix of a valid frame is incomplete, never an error or a crash. */
+static void test_truncated(void **state)
+{
 	struct strbuf sb;
 
 	(void)state;
 	sb_init(&sb);
 	assert_int_equal(ctl_build_request(&sb, CTL_REQ_EXEC, "show ike sa", 11), 0);
-	for (size_t n = 0; n < sb.len; n++) {
-		/* A copy of exactly n bytes, so a read past them is caught. */
-		uint8_t *p = malloc(n ? n : 1);
-
-		memcpy(p, sb.s, n);
-		assert_int_equal(parse_req_bytes(p, n, &req), KZ_ETRUNC);
-		free(p);
-	}
+	assert_every_cut_truncated(&sb, false);
 	sb_reset(&sb);
 	assert_int_equal(ctl_build_response(&sb, CTL_ST_OK, "site-a#", "x\n", 2), 0);
-	for (size_t n = 0; n < sb.len; n++) {
-		uint8_t *p = malloc(n ? n : 1);
-
-		memcpy(p, sb.s, n);
-		assert_int_equal(parse_resp_bytes(p, n, &resp), KZ_ETRUNC);
-		free(p);
-	}
+	assert_every_cut_truncated(&sb, true);
 	sb_free(&sb);
 }
 
