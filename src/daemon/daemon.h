@@ -1,5 +1,7 @@
 /* daemon.h - kizunad's state, shared by its parts (main, apply, session,
- * show).  Only this folder knows about processes, signals and sockets. */
+ * show, ike_io, dp_ctl, diagnose).  Only this folder knows about
+ * processes, signals, the event loop and the console and IKE sockets; the
+ * data plane's sockets and threads are its own (src/dp/). */
 #ifndef KZ_DAEMON_H
 #define KZ_DAEMON_H
 

@@ -117,8 +117,8 @@ int vnet_gro_add(struct vnet_gro *g, const uint8_t *pkt, size_t len);
  * write from g->buf; empties g.  0 when g was empty. */
 size_t vnet_gro_finish(struct vnet_gro *g);
 
-/* The Internet checksum (RFC 1071) of len bytes, added to sum; fold with
- * vnet_csum_fold().  Sums 16-bit words in the host's order, which gives
+/* The Internet checksum (RFC 1071) of len bytes, added to sum; folded by
+ * vnet_csum_store().  Sums 16-bit words in the host's order, which gives
  * the right bytes when stored the same way (RFC 1071 2.B). */
 uint64_t vnet_csum_add(uint64_t sum, const uint8_t *p, size_t len);
 /* The ones' complement of the folded sum, as the checksum field's two

@@ -71,7 +71,8 @@ static int qm_verify(struct ike_engine *e, struct ike_sa *sa, const struct ike_m
 	return 0;
 }
 
-/* Builds HDR*, HASH(placeholder) ...; hash_at remembers the HASH body. */
+/* Builds HDR*, HASH(placeholder) ...; returns where the HASH body is, for
+ * qm_seal. */
 static long qm_begin(struct ike_out *o, const struct ike_sa *sa, uint32_t msgid)
 {
 	static const uint8_t zero[IKE_MAX_HASH];

@@ -1,6 +1,6 @@
 /* childsa.h - what the IKE engine hands the data plane for one IPsec SA
  * (one direction), and what the data plane reports back.  Shared by ike/
- * (producer) and esp/ (consumer); the daemon wires them. */
+ * (producer) and dp/ (consumer); the daemon wires them (daemon/ike_io.c). */
 #ifndef KZ_CHILDSA_H
 #define KZ_CHILDSA_H
 
