@@ -29,7 +29,6 @@ struct kzd_tun {
 	bool open;
 	int fd;
 	char ifname[16]; /* "ipsec<N>" */
-	struct event *ev; /* readable: packets routed into IPsec<N> */
 	unsigned mtu;     /* as set by apply.c */
 };
 
