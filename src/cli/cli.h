@@ -20,8 +20,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "../config/model.h"
-#include "../lib/strbuf.h"
+#include "config/model.h"
+#include "lib/strbuf.h"
 
 enum cli_node {
 	CLI_NODE_EXEC,

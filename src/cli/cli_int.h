@@ -2,8 +2,8 @@
 #ifndef KZ_CLI_INT_H
 #define KZ_CLI_INT_H
 
-#include "cli.h"
-#include "lexer.h"
+#include "cli/cli.h"
+#include "cli/lexer.h"
 
 /* The config commands, in the order the engine tries and lists them:
  * top level, modes and interfaces (cmd_config.c), then the IKE and IPsec

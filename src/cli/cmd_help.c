@@ -2,7 +2,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "cli_int.h"
+#include "cli/cli_int.h"
 
 static const struct {
 	const char *kw;

@@ -12,9 +12,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "../lib/err.h"
-#include "../lib/mem.h"
-#include "cli_int.h"
+#include "lib/err.h"
+#include "lib/mem.h"
+#include "cli/cli_int.h"
 
 #define H(name) \
 	static int name(struct cli_session *s, const struct cli_args *a, struct strbuf *out, \

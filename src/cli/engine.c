@@ -14,12 +14,12 @@
 #include <string.h>
 #include <strings.h>
 
-#include "../lib/emit.h"
-#include "../lib/err.h"
-#include "../lib/log.h"
-#include "../lib/mem.h"
-#include "cli_int.h"
-#include "grammar.h"
+#include "lib/emit.h"
+#include "lib/err.h"
+#include "lib/log.h"
+#include "lib/mem.h"
+#include "cli/cli_int.h"
+#include "cli/grammar.h"
 
 /* All commands, compiled once. */
 struct ccmd {

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "grammar.h"
+#include "cli/grammar.h"
 
 /* Grammar AST, parsed before compiling backwards into the NFA. */
 enum { A_SEQ, A_ALT, A_OPT, A_WORD };

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cli_int.h"
+#include "cli/cli_int.h"
 
 #define NFA_MAX 160
 #define NFA_OUT 12

@@ -1,12 +1,12 @@
 /* lexer.c - see lexer.h. */
-#include "lexer.h"
+#include "cli/lexer.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#include "../lib/buf.h"
-#include "../lib/err.h"
-#include "cli.h"
+#include "lib/buf.h"
+#include "lib/err.h"
+#include "cli/cli.h"
 
 static bool is_blank(uint8_t c)
 {

@@ -9,9 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../lib/err.h"
-#include "../lib/mem.h"
-#include "cli_int.h"
+#include "lib/err.h"
+#include "lib/mem.h"
+#include "cli/cli_int.h"
 
 static void add_error(struct cli_load_error *errs, size_t maxerr, size_t *nerr, unsigned line,
 		      size_t col, const char *msg)

@@ -9,8 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "../lib/err.h"
-#include "cli_int.h"
+#include "lib/err.h"
+#include "cli/cli_int.h"
 
 static const char *check_name(const char *w, long long lo, long long hi)
 {

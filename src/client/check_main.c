@@ -1,18 +1,18 @@
 /* check_main.c - `kizuna check FILE [PEER-FILE]`: parse errors, the config
  * check of each profile, warnings, and the cross-site checks of two sites'
  * configs, offline.  The output format is described in check_main.h. */
-#include "check_main.h"
+#include "client/check_main.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../cli/cli.h"
-#include "../config/check.h"
-#include "../config/model.h"
-#include "../lib/err.h"
-#include "../lib/strbuf.h"
-#include "config_file.h"
+#include "cli/cli.h"
+#include "config/check.h"
+#include "config/model.h"
+#include "lib/err.h"
+#include "lib/strbuf.h"
+#include "client/config_file.h"
 
 #define CHECK_MAX_ERRORS 100 /* listed per file; the rest are counted */
 

@@ -1,13 +1,13 @@
 /* config_file.c - reading a config file for the offline commands, with
  * its errors as `kizuna check` and `kizuna peer-config` print them.  See
  * config_file.h. */
-#include "config_file.h"
+#include "client/config_file.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "../lib/err.h"
+#include "lib/err.h"
 
 int client_load_config(const char *path, const char *verb, struct kz_config **cfg,
 		       struct cli_load_error *errs, size_t maxerr, struct strbuf *out)

@@ -6,9 +6,9 @@
 
 #include <stddef.h>
 
-#include "../cli/cli.h"
-#include "../config/model.h"
-#include "../lib/strbuf.h"
+#include "cli/cli.h"
+#include "config/model.h"
+#include "lib/strbuf.h"
 
 /* Loads path into *cfg; 0 on success.  Otherwise -1 with the reason told:
  * a file that cannot be read or used on stderr ("kizuna: cannot <verb>

@@ -4,8 +4,8 @@
  * completion request and `?` as a help request, and the daemon's answer is
  * shown the way a router shows it.  Only the editing (libedit), history and
  * printing happen here. */
-#include "console.h"
-#include "../config/render.h"
+#include "client/console.h"
+#include "config/render.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -20,8 +20,8 @@
 #include <unistd.h>
 #include <wchar.h>
 
-#include "../lib/err.h"
-#include "../lib/mem.h"
+#include "lib/err.h"
+#include "lib/mem.h"
 
 #define CON_HISTORY_FILE ".kizuna_history"
 #define CON_HISTORY_SIZE 1000

@@ -11,9 +11,9 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "../lib/ctlproto.h"
-#include "../lib/strbuf.h"
-#include "ctl_client.h"
+#include "lib/ctlproto.h"
+#include "lib/strbuf.h"
+#include "client/ctl_client.h"
 
 /* Exit statuses of `kizuna` (not of `kizuna check`, which has its own). */
 #define KZ_EXIT_OK 0     /* every command succeeded */

@@ -1,5 +1,5 @@
 /* ctl_client.c - one console connection to kizunad; see ctl_client.h. */
-#include "ctl_client.h"
+#include "client/ctl_client.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -8,9 +8,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "../lib/err.h"
-#include "../lib/mem.h"
-#include "../lib/strbuf.h"
+#include "lib/err.h"
+#include "lib/mem.h"
+#include "lib/strbuf.h"
 
 void ctl_client_init(struct ctl_client *c)
 {

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../lib/ctlproto.h"
+#include "lib/ctlproto.h"
 
 struct ctl_client {
 	int fd;

@@ -14,9 +14,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "check_main.h"
-#include "console.h"
-#include "peer_main.h"
+#include "client/check_main.h"
+#include "client/console.h"
+#include "client/peer_main.h"
 
 #ifndef KZ_VERSION
 #define KZ_VERSION "unknown"

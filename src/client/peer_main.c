@@ -1,18 +1,18 @@
 /* peer_main.c - `kizuna peer-config FILE PROFILE`: the other site's config
  * for one profile, offline.  Interface in peer_main.h. */
-#include "peer_main.h"
+#include "client/peer_main.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../cli/cli.h"
-#include "../config/model.h"
-#include "../config/peer.h"
-#include "../lib/err.h"
-#include "../lib/mem.h"
-#include "../lib/strbuf.h"
-#include "config_file.h"
+#include "cli/cli.h"
+#include "config/model.h"
+#include "config/peer.h"
+#include "lib/err.h"
+#include "lib/mem.h"
+#include "lib/strbuf.h"
+#include "client/config_file.h"
 
 #define PEER_MAX_ERRORS 100
 

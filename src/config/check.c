@@ -4,7 +4,7 @@
  * The A4 texts are those the router of the manual prints at the end of
  * `show ipsec profile`; people compare them with the manual word by word,
  * so they are kept exactly, slips of grammar included.  See check.h. */
-#include "check.h"
+#include "config/check.h"
 
 #include <arpa/inet.h>
 #include <stdarg.h>
@@ -13,9 +13,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "../lib/err.h"
-#include "../lib/mem.h"
-#include "check_int.h"
+#include "lib/err.h"
+#include "lib/mem.h"
+#include "config/check_int.h"
 
 /* ---- names of defined objects, for causes and remedies ----------------- */
 

@@ -27,8 +27,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "../lib/strbuf.h"
-#include "model.h"
+#include "lib/strbuf.h"
+#include "config/model.h"
 
 /* Printed as [OK], [--], [WARN], [NG]. */
 enum kz_sev {

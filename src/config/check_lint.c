@@ -4,7 +4,7 @@
  *
  * Nothing here stops a tunnel; see check.c for the A4 check that does, and
  * check.h for the API. */
-#include "check.h"
+#include "config/check.h"
 
 #include <arpa/inet.h>
 #include <stdarg.h>
@@ -13,9 +13,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "../lib/err.h"
-#include "../lib/mem.h"
-#include "check_int.h"
+#include "lib/err.h"
+#include "lib/mem.h"
+#include "config/check_int.h"
 
 /* ---- pre-shared key strength -------------------------------------------- */
 

@@ -6,7 +6,7 @@
  * the IKE identities, the traffic selectors, the proposals, the pre-shared
  * keys and NAT-Traversal.  Keys are compared byte for byte and never
  * printed.  See check.h for the API. */
-#include "check.h"
+#include "config/check.h"
 
 #include <arpa/inet.h>
 #include <stdarg.h>
@@ -15,8 +15,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "../lib/err.h"
-#include "check_int.h"
+#include "lib/err.h"
+#include "config/check_int.h"
 
 enum role { ROLE_NONE, ROLE_INIT, ROLE_RESP };
 

@@ -3,7 +3,7 @@
  *
  * Shared by the check of one profile (check.c), the warnings (check_lint.c)
  * and the cross-site checks (check_pair.c).  See check.h. */
-#include "check.h"
+#include "config/check.h"
 
 #include <arpa/inet.h>
 #include <stdarg.h>
@@ -12,9 +12,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "../lib/err.h"
-#include "../lib/mem.h"
-#include "check_int.h"
+#include "lib/err.h"
+#include "lib/mem.h"
+#include "config/check_int.h"
 
 /* ---- findings ---------------------------------------------------------- */
 

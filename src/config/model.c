@@ -1,13 +1,13 @@
 /* model.c - the configuration model: allocation, lookup, names. */
-#include "model.h"
+#include "config/model.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../lib/err.h"
-#include "../lib/mem.h"
+#include "lib/err.h"
+#include "lib/mem.h"
 
 /* Generic vector helpers over KZ_VEC members. */
 static void *vec_grow(void *vp, size_t *n, size_t *cap, size_t elem, int *err)

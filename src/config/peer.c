@@ -7,16 +7,16 @@
  * responder expects that name as remote-id, so swapping the two ids of
  * this side gives the other side's; `peer any` (responder) faces an
  * initiator, and main mode needs both sides to name each other (M1.2). */
-#include "peer.h"
+#include "config/peer.h"
 
 #include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "../lib/err.h"
-#include "../lib/mem.h"
-#include "render.h"
+#include "lib/err.h"
+#include "lib/mem.h"
+#include "config/render.h"
 
 static void copy_str(char *dst, size_t len, const char *src)
 {

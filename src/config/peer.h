@@ -13,8 +13,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "../lib/strbuf.h"
-#include "model.h"
+#include "lib/strbuf.h"
+#include "config/model.h"
 
 struct kz_peer {
 	struct kz_config *cfg;         /* the other site's config */

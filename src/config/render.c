@@ -1,14 +1,14 @@
 /* render.c - `show running-config`: every parameter printed explicitly, in
  * the order of config-language.md, each block closed by `!`, so that the
  * output loads back into an equal model. */
-#include "render.h"
+#include "config/render.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../lib/emit.h"
+#include "lib/emit.h"
 
 void kz_put_word(struct strbuf *out, const char *s)
 {

@@ -5,8 +5,8 @@
 #ifndef KZ_RENDER_H
 #define KZ_RENDER_H
 
-#include "../lib/strbuf.h"
-#include "model.h"
+#include "lib/strbuf.h"
+#include "config/model.h"
 
 void kz_render_config(const struct kz_config *c, struct strbuf *out);
 /* One word of the config language: quoted ("...", with \" and \\) when it

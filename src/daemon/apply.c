@@ -13,11 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../lib/err.h"
-#include "../lib/log.h"
-#include "../net/netlink.h"
-#include "../net/tun.h"
-#include "daemon.h"
+#include "lib/err.h"
+#include "lib/log.h"
+#include "net/netlink.h"
+#include "net/tun.h"
+#include "daemon/daemon.h"
 
 void kzd_tun_name(unsigned unit, char *out, size_t len)
 {

@@ -10,7 +10,7 @@
  * handled at once and its response appended to the output buffer.  A client
  * that does not read its output holds back its own next requests (we stop
  * reading from it above CTL_OUT_HIGH) but never the event loop. */
-#include "ctl_server.h"
+#include "daemon/ctl_server.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -31,9 +31,9 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
-#include "../lib/err.h"
-#include "../lib/log.h"
-#include "../lib/mem.h"
+#include "lib/err.h"
+#include "lib/log.h"
+#include "lib/mem.h"
 
 #define CTL_OUT_HIGH (256u << 10)     /* unsent output that pauses a client */
 #define CTL_FRAME_DEADLINE 30         /* seconds to finish a frame once begun */

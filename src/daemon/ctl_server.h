@@ -16,8 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../lib/ctlproto.h"
-#include "../lib/strbuf.h"
+#include "lib/ctlproto.h"
+#include "lib/strbuf.h"
 
 struct event_base;
 struct ctl_server;

@@ -7,10 +7,10 @@
 
 #include <stdbool.h>
 
-#include "../cli/cli.h"
-#include "../config/check.h"
-#include "../config/model.h"
-#include "../dp/dp.h"
+#include "cli/cli.h"
+#include "config/check.h"
+#include "config/model.h"
+#include "dp/dp.h"
 
 struct event_base;
 struct event;

@@ -13,15 +13,15 @@
 #include <unistd.h>
 
 
-#include "../diag/diag.h"
-#include "../ike/ike.h"
-#include "../ike/isakmp.h"
-#include "../lib/emit.h"
-#include "../lib/err.h"
-#include "../lib/log.h"
-#include "../lib/mem.h"
-#include "../net/netlink.h"
-#include "daemon.h"
+#include "diag/diag.h"
+#include "ike/ike.h"
+#include "ike/isakmp.h"
+#include "lib/emit.h"
+#include "lib/err.h"
+#include "lib/log.h"
+#include "lib/mem.h"
+#include "net/netlink.h"
+#include "daemon/daemon.h"
 
 #ifndef KZ_LOCALEDIR
 #define KZ_LOCALEDIR "/usr/local/share/locale"

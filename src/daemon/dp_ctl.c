@@ -9,12 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../dp/dp.h"
-#include "../ike/ike.h"
-#include "../lib/err.h"
-#include "../lib/log.h"
-#include "../lib/strbuf.h"
-#include "daemon.h"
+#include "dp/dp.h"
+#include "ike/ike.h"
+#include "lib/err.h"
+#include "lib/log.h"
+#include "lib/strbuf.h"
+#include "daemon/daemon.h"
 
 #define RECLAIM_RETRY_MS 10 /* a worker left in a section: look again then */
 

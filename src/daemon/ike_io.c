@@ -17,12 +17,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../ike/dh_pool.h"
-#include "../ike/ike.h"
-#include "../lib/err.h"
-#include "../lib/log.h"
-#include "../net/netlink.h"
-#include "daemon.h"
+#include "ike/dh_pool.h"
+#include "ike/ike.h"
+#include "lib/err.h"
+#include "lib/log.h"
+#include "net/netlink.h"
+#include "daemon/daemon.h"
 
 #define IKE_PORT 500
 #define NATT_PORT 4500

@@ -13,11 +13,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../lib/err.h"
-#include "../lib/log.h"
-#include "../net/netlink.h"
-#include "ctl_server.h"
-#include "daemon.h"
+#include "lib/err.h"
+#include "lib/log.h"
+#include "net/netlink.h"
+#include "daemon/ctl_server.h"
+#include "daemon/daemon.h"
 
 #define MAX_LOAD_ERRORS 20
 

@@ -5,11 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../lib/err.h"
-#include "../lib/log.h"
-#include "../lib/mem.h"
-#include "ctl_server.h"
-#include "daemon.h"
+#include "lib/err.h"
+#include "lib/log.h"
+#include "lib/mem.h"
+#include "daemon/ctl_server.h"
+#include "daemon/daemon.h"
 
 struct kzd_session {
 	struct cli_session cli;

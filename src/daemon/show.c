@@ -12,14 +12,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../config/render.h"
-#include "../ike/ike.h"
-#include "../lib/emit.h"
-#include "../lib/err.h"
-#include "../lib/log.h"
-#include "../lib/mem.h"
-#include "../net/netlink.h"
-#include "daemon.h"
+#include "config/render.h"
+#include "ike/ike.h"
+#include "lib/emit.h"
+#include "lib/err.h"
+#include "lib/log.h"
+#include "lib/mem.h"
+#include "net/netlink.h"
+#include "daemon/daemon.h"
 
 static struct kzd *sess_daemon(struct cli_session *s)
 {

@@ -19,11 +19,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "../config/check.h"
-#include "../lib/err.h"
-#include "../lib/mem.h"
-#include "diag.h"
-#include "diag_int.h"
+#include "config/check.h"
+#include "lib/err.h"
+#include "lib/mem.h"
+#include "diag/diag.h"
+#include "diag/diag_int.h"
 
 static void vfill(char *dst, size_t len, const char *fmt, va_list ap)
 	__attribute__((format(printf, 3, 0)));

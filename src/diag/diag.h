@@ -26,9 +26,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../config/model.h"
-#include "../lib/emit.h"
-#include "../lib/strbuf.h"
+#include "config/model.h"
+#include "lib/emit.h"
+#include "lib/strbuf.h"
 
 /* Marks a msgid for xgettext (keyword DIAG_N) without translating it. */
 #define DIAG_N(s) s

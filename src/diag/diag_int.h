@@ -9,8 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../config/check.h"
-#include "diag.h"
+#include "config/check.h"
+#include "diag/diag.h"
 
 /* A8.3: outbound traffic with nothing back for this long is a finding. */
 #define DIAG_SILENT_S 10

@@ -19,9 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../lib/buf.h"
-#include "../lib/err.h"
-#include "diag.h"
+#include "lib/buf.h"
+#include "lib/err.h"
+#include "diag/diag.h"
 
 #define MO_MAGIC 0x950412deu
 #define MO_MAGIC_SWAPPED 0xde120495u

@@ -9,11 +9,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "../config/check.h"
-#include "../lib/err.h"
-#include "../lib/mem.h"
-#include "diag.h"
-#include "diag_int.h"
+#include "config/check.h"
+#include "lib/err.h"
+#include "lib/mem.h"
+#include "diag/diag.h"
+#include "diag/diag_int.h"
 
 /* ---- A5: parameters that do not match the peer ---- */
 

@@ -1,7 +1,7 @@
 /* diag_render.c - the report of diagnose ipsec as troubleshooting.md
  * shows it ("Output of `diagnose ipsec`"), text or JSON from the same
  * emitter calls (lib/emit.h). */
-#include "diag.h"
+#include "diag/diag.h"
 
 static const char *result_tag(enum diag_result res)
 {

@@ -8,11 +8,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "../config/check.h"
-#include "../lib/err.h"
-#include "../lib/mem.h"
-#include "diag.h"
-#include "diag_int.h"
+#include "config/check.h"
+#include "lib/err.h"
+#include "lib/mem.h"
+#include "diag/diag.h"
+#include "diag/diag_int.h"
 
 /* ---- A1 / M1: SIM contract ---- */
 

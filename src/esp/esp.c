@@ -9,7 +9,7 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
-#include "esp_int.h"
+#include "esp/esp_int.h"
 #include "lib/buf.h"
 #include "lib/err.h"
 #include "lib/mem.h"

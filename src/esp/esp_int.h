@@ -6,8 +6,8 @@
 #include <openssl/evp.h>
 #include <stdatomic.h>
 
-#include "esp.h"
-#include "replay.h"
+#include "esp/esp.h"
+#include "esp/replay.h"
 
 enum esp_mode {
 	ESP_MODE_CBC,  /* AES-CBC or 3DES-CBC + HMAC */

@@ -10,7 +10,7 @@
 #include <openssl/params.h>
 #include <openssl/rand.h>
 
-#include "esp_int.h"
+#include "esp/esp_int.h"
 #include "lib/err.h"
 #include "lib/mem.h"
 

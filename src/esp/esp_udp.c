@@ -1,6 +1,6 @@
 /* esp_udp.c - demultiplexing UDP port 4500 (RFC 3948): NAT keepalives,
  * IKE after the non-ESP marker, and ESP-in-UDP. */
-#include "esp.h"
+#include "esp/esp.h"
 #include "lib/buf.h"
 #include "lib/err.h"
 

@@ -1,5 +1,5 @@
 /* replay.c - ESP anti-replay window; see replay.h. */
-#include "replay.h"
+#include "esp/replay.h"
 
 #include <string.h>
 

@@ -1,6 +1,6 @@
 /* vnet.c - virtio-net header parsing and TCP/UDP segmentation of TUN
  * super-packets in userspace; see vnet.h for what a segment gets. */
-#include "vnet.h"
+#include "esp/vnet.h"
 
 #include <string.h>
 

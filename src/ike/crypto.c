@@ -6,7 +6,7 @@
  * are fetched once by ike_crypto_init() and only read afterwards, so every
  * function here may run on any thread.  Each function computes into locals
  * and wipes them at its single exit. */
-#include "crypto.h"
+#include "ike/crypto.h"
 
 #include <pthread.h>
 #include <string.h>
@@ -17,8 +17,8 @@
 #include <openssl/params.h>
 #include <openssl/provider.h>
 
-#include "../lib/err.h"
-#include "../lib/mem.h"
+#include "lib/err.h"
+#include "lib/mem.h"
 
 /* prf chains never take more than this many parts. */
 #define PRF_MAX_PARTS 8

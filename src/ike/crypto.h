@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../config/model.h"
+#include "config/model.h"
 
 #define IKE_MAX_HASH 64  /* SHA2-512 */
 #define IKE_MAX_BLOCK 16 /* AES */

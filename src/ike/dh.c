@@ -8,7 +8,7 @@
  * big-endian and left-padded; an ECP public value is x | y with no point
  * format octet (RFC 5903 section 7) and its shared secret is the x
  * coordinate alone (section 9). */
-#include "crypto.h"
+#include "ike/crypto.h"
 
 #include <pthread.h>
 #include <string.h>
@@ -20,8 +20,8 @@
 #include <openssl/param_build.h>
 #include <openssl/params.h>
 
-#include "../lib/err.h"
-#include "../lib/mem.h"
+#include "lib/err.h"
+#include "lib/mem.h"
 
 #define DH_MAX_PUB 512 /* MODP-4096 */
 

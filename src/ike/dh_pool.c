@@ -6,7 +6,7 @@
  * always done outside the lock.  Finished jobs are announced on an eventfd
  * whose counter is reset when the last one is taken, so the control
  * thread's event loop sees it readable exactly while results wait. */
-#include "dh_pool.h"
+#include "ike/dh_pool.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -17,8 +17,8 @@
 
 #include <openssl/crypto.h>
 
-#include "../lib/err.h"
-#include "../lib/mem.h"
+#include "lib/err.h"
+#include "lib/mem.h"
 
 #define DH_POOL_STOCK_MAX 32u
 #define DH_POOL_THREADS_MAX 64u

@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "crypto.h"
+#include "ike/crypto.h"
 
 #define IKE_DH_JOB_MAX_PUB 512u /* MODP-4096 */
 

@@ -21,9 +21,9 @@
 
 #include <openssl/crypto.h>
 
-#include "dh_pool.h"
-#include "exchange.h"
-#include "../lib/log.h"
+#include "ike/dh_pool.h"
+#include "ike/exchange.h"
+#include "lib/log.h"
 
 static struct ike_dh_wait *wait_of(struct ike_sa *sa, struct ike_qm *q)
 {

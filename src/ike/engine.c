@@ -9,10 +9,10 @@
 
 #include <openssl/crypto.h>
 
-#include "exchange.h"
-#include "../lib/err.h"
-#include "../lib/log.h"
-#include "../lib/mem.h"
+#include "ike/exchange.h"
+#include "lib/err.h"
+#include "lib/log.h"
+#include "lib/mem.h"
 
 uint64_t eng_now(struct ike_engine *e)
 {

@@ -18,11 +18,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "crypto.h"
-#include "ike.h"
-#include "isakmp.h"
-#include "../lib/err.h"
-#include "prof_hash.h"
+#include "ike/crypto.h"
+#include "ike/ike.h"
+#include "ike/isakmp.h"
+#include "lib/err.h"
+#include "ike/prof_hash.h"
 
 #define IKE_RETRANS_FIRST_MS 2000u /* first retransmission, doubling */
 #define IKE_RETRANS_TRIES 5u       /* transmissions before "no answer" */

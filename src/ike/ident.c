@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "exchange.h"
+#include "ike/exchange.h"
 static uint8_t id_type_of(enum kz_id_type t)
 {
 	switch (t) {

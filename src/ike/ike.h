@@ -12,10 +12,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../config/model.h"
-#include "../lib/childsa.h"
-#include "../lib/emit.h"
-#include "../lib/strbuf.h"
+#include "config/model.h"
+#include "lib/childsa.h"
+#include "lib/emit.h"
+#include "lib/strbuf.h"
 
 struct ike_engine;
 struct ike_dh;

@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "exchange.h"
-#include "../lib/err.h"
-#include "../lib/log.h"
-#include "../lib/mem.h"
+#include "ike/exchange.h"
+#include "lib/err.h"
+#include "lib/log.h"
+#include "lib/mem.h"
 
 void msg_hash(const uint8_t *p, size_t len, uint8_t out[32])
 {

@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "exchange.h"
-#include "../lib/err.h"
-#include "../lib/log.h"
-#include "../lib/mem.h"
+#include "ike/exchange.h"
+#include "lib/err.h"
+#include "lib/log.h"
+#include "lib/mem.h"
 
 bool is_zero(const uint8_t *p, size_t n)
 {

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "exchange.h"
+#include "ike/exchange.h"
 
 static const char *show_enc(enum kz_enc e)
 {

@@ -22,10 +22,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "exchange.h"
-#include "../lib/err.h"
-#include "../lib/log.h"
-#include "../lib/mem.h"
+#include "ike/exchange.h"
+#include "lib/err.h"
+#include "lib/log.h"
+#include "lib/mem.h"
 
 static bool usable(struct ike_engine *e, const struct kz_ipsec_profile *p,
 		   const struct kz_ike_policy **pol)

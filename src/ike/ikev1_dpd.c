@@ -31,10 +31,10 @@
 #include <arpa/inet.h>
 #include <string.h>
 
-#include "exchange.h"
-#include "../lib/err.h"
-#include "../lib/log.h"
-#include "../lib/mem.h"
+#include "ike/exchange.h"
+#include "lib/err.h"
+#include "lib/log.h"
+#include "lib/mem.h"
 
 static bool same_peer(const struct ike_sa *a, const struct ike_sa *b)
 {

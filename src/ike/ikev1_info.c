@@ -20,9 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "exchange.h"
-#include "../lib/err.h"
-#include "../lib/log.h"
+#include "ike/exchange.h"
+#include "lib/err.h"
+#include "lib/log.h"
 
 static int info_hash(const struct ike_sa *sa, uint32_t msgid, const uint8_t *p, size_t len,
 		     uint8_t *out)

@@ -16,9 +16,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "exchange.h"
-#include "../lib/err.h"
-#include "../lib/log.h"
+#include "ike/exchange.h"
+#include "lib/err.h"
+#include "lib/log.h"
 
 static const uint8_t vid_rfc3947[16] = { 0x4a, 0x13, 0x1c, 0x81, 0x07, 0x03, 0x58, 0x45,
 					 0x5c, 0x57, 0x28, 0xf2, 0x0e, 0x95, 0x45, 0x2f };

@@ -15,10 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "exchange.h"
-#include "../lib/err.h"
-#include "../lib/log.h"
-#include "../lib/mem.h"
+#include "ike/exchange.h"
+#include "lib/err.h"
+#include "lib/log.h"
+#include "lib/mem.h"
 
 /* The profile can answer a phase 1: its key, proposals and IPsec policy. */
 bool p1_usable(struct ike_engine *e, const struct kz_ipsec_profile *p,

@@ -19,10 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "exchange.h"
-#include "../lib/err.h"
-#include "../lib/log.h"
-#include "../lib/mem.h"
+#include "ike/exchange.h"
+#include "lib/err.h"
+#include "lib/log.h"
+#include "lib/mem.h"
 
 /* prf(SKEYID_a, [0 |] M-ID | parts...) */
 static int qm_hash(const struct ike_sa *sa, bool zero, uint32_t msgid, const struct ike_chunk *x,

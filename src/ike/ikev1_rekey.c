@@ -20,9 +20,9 @@
 #include <arpa/inet.h>
 #include <string.h>
 
-#include "exchange.h"
-#include "../lib/err.h"
-#include "../lib/log.h"
+#include "ike/exchange.h"
+#include "lib/err.h"
+#include "lib/log.h"
 
 /* part per mille of the lifetime at which to renegotiate */
 static uint64_t soft_permille(struct ike_engine *e, bool initiator)

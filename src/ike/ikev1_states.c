@@ -7,7 +7,7 @@
  * dispatch.c looks the row up after the message parsed and checks its
  * rules before the handler runs; the handler only ever sees a digest that
  * passed them. */
-#include "exchange.h"
+#include "ike/exchange.h"
 
 #define P(t) PBIT(ISAKMP_NP_##t)
 #define ONCE_P1 (P(SA) | P(KE) | P(NONCE) | P(HASH))

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../lib/buf.h"
+#include "lib/buf.h"
 
 #define ISAKMP_HDR_LEN 28
 #define ISAKMP_GENERIC_LEN 4

@@ -4,11 +4,11 @@
  *
  * Writes that do not fit set the wbuf's sticky overflow flag; every
  * builder reports KZ_ENOSPC then, so a message is never sent half-built. */
-#include "isakmp.h"
+#include "ike/isakmp.h"
 
 #include <string.h>
 
-#include "../lib/err.h"
+#include "lib/err.h"
 
 int isakmp_put_hdr(struct wbuf *w, const struct isakmp_hdr *h)
 {

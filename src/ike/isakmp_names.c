@@ -1,7 +1,7 @@
 /* isakmp_names.c - RFC names of ISAKMP numbers for logs, `show` and packet
  * dumps: notify message types (RFC 2408 3.14.1, RFC 2407 4.6.3, RFC 3706),
  * payload types (RFC 2408 3.1, RFC 3947) and exchange types. */
-#include "isakmp.h"
+#include "ike/isakmp.h"
 
 #include <stdio.h>
 

@@ -5,11 +5,11 @@
  * Pure: no state, no allocation, no logging.  Every length is checked
  * against its parent's remaining bytes before a bounded view is taken, so
  * a nested parser can never read outside the payload that contains it. */
-#include "isakmp.h"
+#include "ike/isakmp.h"
 
 #include <string.h>
 
-#include "../lib/err.h"
+#include "lib/err.h"
 
 /* Wire errors inside a payload are protocol errors (PAYLOAD-MALFORMED),
  * whatever the buffer layer called them. */

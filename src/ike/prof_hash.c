@@ -19,10 +19,10 @@
 
 #include <openssl/evp.h>
 
-#include "prof_hash.h"
-#include "../lib/buf.h"
-#include "../lib/err.h"
-#include "../lib/mem.h"
+#include "ike/prof_hash.h"
+#include "lib/buf.h"
+#include "lib/err.h"
+#include "lib/mem.h"
 
 /* Far more than the largest profile needs: names 64, FQDN and identities
  * 256 each, the key 256, at most KZ_MAX_REFS proposals per policy. */

@@ -6,7 +6,7 @@
 
 #include <stdint.h>
 
-#include "../config/model.h"
+#include "config/model.h"
 
 #define IKE_PROF_FP_LEN 32 /* SHA-256 */
 

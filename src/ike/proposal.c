@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "exchange.h"
-#include "../lib/err.h"
+#include "ike/exchange.h"
+#include "lib/err.h"
 
 /* ---- phase 1 numbers ---- */
 

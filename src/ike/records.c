@@ -8,9 +8,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "exchange.h"
-#include "../lib/log.h"
-#include "../lib/mem.h"
+#include "ike/exchange.h"
+#include "lib/log.h"
+#include "lib/mem.h"
 /* ---- failures ---- */
 
 const char *ike_fail_class_name(enum ike_fail_class c)

@@ -1,9 +1,9 @@
 /* buf.c - bounds-checked cursor over untrusted bytes; see buf.h. */
-#include "buf.h"
+#include "lib/buf.h"
 
 #include <string.h>
 
-#include "err.h"
+#include "lib/err.h"
 
 int buf_get_ptr(struct buf *b, size_t len, const uint8_t **out)
 {

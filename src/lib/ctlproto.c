@@ -3,11 +3,11 @@
  * Both programs parse what the other sent through struct buf, and both build
  * with the same checks the parsers make, so a frame that one side builds is
  * always one the other side accepts. */
-#include "ctlproto.h"
+#include "lib/ctlproto.h"
 
 #include <string.h>
 
-#include "err.h"
+#include "lib/err.h"
 
 /* A line of text: the request payload and the prompt are each one line, so
  * a byte that would end or split a line is a framing error, not text. */

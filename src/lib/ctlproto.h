@@ -28,8 +28,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "buf.h"
-#include "strbuf.h"
+#include "lib/buf.h"
+#include "lib/strbuf.h"
 
 /* Where kizunad listens and kizuna connects unless told otherwise. */
 #define CTL_DEFAULT_SOCKET "/run/kizuna/kizuna.sock"

@@ -1,5 +1,5 @@
 /* emit.c - see emit.h. */
-#include "emit.h"
+#include "lib/emit.h"
 
 #include <json.h>
 #include <stdarg.h>

@@ -21,7 +21,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "strbuf.h"
+#include "lib/strbuf.h"
 
 #define EMIT_DEPTH 16
 

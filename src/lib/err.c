@@ -1,5 +1,5 @@
 /* err.c - names and texts of the error codes of err.h. */
-#include "err.h"
+#include "lib/err.h"
 
 #include <stddef.h>
 

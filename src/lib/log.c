@@ -1,5 +1,5 @@
 /* log.c - stderr or syslog sink for log.h. */
-#include "log.h"
+#include "lib/log.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /* mem.c - see mem.h. */
-#include "mem.h"
+#include "lib/mem.h"
 
 #include <string.h>
 
