@@ -118,12 +118,13 @@ extern bool Dh_nocancel;
 bool dh_finish_one(void);
 
 void world_setup(unsigned flags);
-uint64_t iw_xorshift(uint64_t *s);
-/* With W.trace, a line on stderr: the time since IW_T0 and who speaks. */
-void iw_trace(const struct node *n, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Frees both engines and configs; no DH job may be left (unless
  * Dh_nocancel). */
 void world_teardown(void);
+/* One step of the seeded xorshift64 the engines' and network's randomness use. */
+uint64_t iw_xorshift(uint64_t *s);
+/* With W.trace, a line on stderr: the time since IW_T0 and who speaks. */
+void iw_trace(const struct node *n, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* A new engine at addr for node n (world_setup makes A and B). */
 void node_init(struct node *n, const char *name, const char *addr, uint64_t seed);
