@@ -3,7 +3,9 @@
  * can drop, duplicate, reorder, truncate and NAT-rewrite, with seeded
  * randomness, an injected clock, a fake data plane that records every
  * IPsec SA pair and its counters, and a fake Diffie-Hellman pool whose
- * results come late and out of order. */
+ * results come late and out of order.  Or a timed network, run event by
+ * event, with its own delay per datagram and seeded loss, and data planes
+ * that send on the pair they would use (world_run). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -21,6 +23,45 @@
 #include "lib/err.h"
 
 struct world W;
+
+uint64_t iw_xorshift(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+void iw_trace(const struct node *n, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!W.trace)
+		return;
+	fprintf(stderr, "+%llu %s: ", (unsigned long long)(W.now - IW_T0), n ? n->name : "-");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static const char *exch_name(const uint8_t *d, size_t len)
+{
+	if (len < 20)
+		return "?";
+	switch (d[18]) {
+	case ISAKMP_XCHG_IDPROT:
+		return "MM";
+	case ISAKMP_XCHG_AGGR:
+		return "AM";
+	case ISAKMP_XCHG_QUICK:
+		return "QM";
+	case ISAKMP_XCHG_INFO:
+		return "INFO";
+	default:
+		return "?";
+	}
+}
 
 struct in_addr ip(const char *s)
 {
@@ -63,6 +104,16 @@ static int io_send(void *arg, const struct sockaddr_in *local, const struct sock
 		memcpy(W.first_a, data, len);
 		W.first_a_len = len;
 	}
+	/* the timed network's seeded loss */
+	if (W.now < W.loss_until && W.drops < W.max_drops &&
+	    iw_xorshift(&W.net_rng) % 1000u < W.loss_pm) {
+		W.drops++;
+		iw_trace(n, "sends %s %02x%02x.. (lost)", exch_name(data, len),
+			 ((const uint8_t *)data)[0], ((const uint8_t *)data)[1]);
+		return 0;
+	}
+	if (W.lat_max) /* the timed network loses nothing else */
+		assert_true(W.nq < MAXPKT);
 	if (W.nq >= MAXPKT || W.drop_all)
 		return 0;
 	p = &W.q[W.nq++];
@@ -70,6 +121,12 @@ static int io_send(void *arg, const struct sockaddr_in *local, const struct sock
 	p->dst = *peer;
 	memcpy(p->data, data, len);
 	p->len = len;
+	p->at = W.now;
+	if (W.lat_max)
+		p->at += W.lat_min + iw_xorshift(&W.net_rng) % (W.lat_max - W.lat_min + 1);
+	p->seq = W.seq++;
+	iw_trace(n, "sends %s %02x%02x.. #%llu, arrives +%llu", exch_name(data, len), p->data[0],
+		 p->data[1], (unsigned long long)p->seq, (unsigned long long)(p->at - IW_T0));
 	if (n == &W.a && W.nat_a) {
 		p->src.sin_addr = ip(NAT_PUB);
 		p->src.sin_port = htons(ntohs(local->sin_port) + 10000);
@@ -92,12 +149,8 @@ static int io_random(void *arg, void *buf, size_t len)
 	struct node *n = node_of(arg);
 	uint8_t *p = buf;
 
-	for (size_t i = 0; i < len; i++) {
-		n->rng ^= n->rng << 13;
-		n->rng ^= n->rng >> 7;
-		n->rng ^= n->rng << 17;
-		p[i] = (uint8_t)(n->rng >> 24);
-	}
+	for (size_t i = 0; i < len; i++)
+		p[i] = (uint8_t)(iw_xorshift(&n->rng) >> 24);
 	return 0;
 }
 
@@ -109,6 +162,7 @@ static void io_child_up(void *arg, const struct kz_child_sa *in, const struct kz
 	n->in[n->nchild] = *in;
 	n->out[n->nchild] = *out;
 	n->up[n->nchild] = true;
+	n->rx[n->nchild] = 0;
 	n->nchild++;
 }
 
@@ -159,6 +213,14 @@ static bool rate_stats(void *arg, uint32_t spi, enum kz_child_dir dir, struct kz
 void io_child_stats(void *arg, uint32_t spi, enum kz_child_dir dir,
 			   struct kz_child_stats *st)
 {
+	const struct node *n = node_of(arg);
+
+	if (W.flags & IW_RX_STATS) {
+		for (int i = 0; dir == KZ_CHILD_IN && i < n->nchild; i++)
+			if (n->up[i] && n->in[i].spi == spi)
+				st->packets = n->rx[i];
+		return;
+	}
 	if (rate_stats(arg, spi, dir, st))
 		return;
 	if (dir == KZ_CHILD_OUT) {
@@ -241,6 +303,7 @@ void node_init(struct node *n, const char *name, const char *addr, uint64_t seed
 	n->name = name;
 	n->addr = ip(addr);
 	n->rng = seed;
+	n->timer_at = UINT64_MAX;
 	n->e = ike_engine_new(&io);
 	assert_non_null(n->e);
 }
@@ -263,7 +326,7 @@ void deliver(struct pkt *p)
 		p->dst.sin_port = htons(ntohs(p->dst.sin_port) - 10000);
 	}
 	n = node_at(p->dst.sin_addr);
-	if (!n)
+	if (!n || n->stopped)
 		return;
 	if (n == &W.b && W.drop_to_b)
 		return;
@@ -275,9 +338,11 @@ void deliver(struct pkt *p)
 		W.truncate_next_to_b = 0;
 		p->len = p->len / 2;
 	}
+	iw_trace(n, "gets #%llu", (unsigned long long)p->seq);
 	ike_input(n->e, &p->dst, &p->src, p->data, p->len, ntohs(p->dst.sin_port) == 4500);
 	if (W.dup)
 		ike_input(n->e, &p->dst, &p->src, p->data, p->len, ntohs(p->dst.sin_port) == 4500);
+	n->kick = true;
 }
 
 void pump(void)
@@ -315,6 +380,115 @@ void advance(uint64_t ms)
 		ike_run_timers(W.a.e);
 		ike_run_timers(W.b.e);
 		pump();
+	}
+}
+
+/* ---- the timed world ---- */
+
+int sending_pair(const struct node *n)
+{
+	int held = -1;
+
+	for (int i = n->nchild; i-- > 0;) {
+		if (!n->up[i])
+			continue;
+		if (W.now >= n->out[i].out_after_ms)
+			return i;
+		if (held < 0)
+			held = i;
+	}
+	return held;
+}
+
+/* Each side sends one packet on the pair it would use; the other side's
+ * inbound SA of that SPI counts it, or it is lost. */
+static void traffic_tick(void)
+{
+	struct node *ns[2] = { &W.a, &W.b };
+
+	for (int k = 0; k < 2; k++) {
+		int s = sending_pair(ns[k]);
+		struct node *o = ns[1 - k];
+		bool got = false;
+
+		if (s < 0)
+			continue;
+		for (int i = 0; i < o->nchild && !got; i++)
+			if (o->up[i] && o->in[i].spi == ns[k]->out[s].spi) {
+				o->rx[i]++;
+				got = true;
+			}
+		if (!got) {
+			W.lost_ticks++;
+			W.last_lost = W.now;
+		}
+	}
+}
+
+static void run_timers(struct node *n)
+{
+	int64_t ms;
+
+	n->kick = false;
+	iw_trace(n, "timers");
+	ms = ike_run_timers(n->e);
+	n->timer_at = ms < 0 ? UINT64_MAX : W.now + (uint64_t)ms;
+}
+
+uint64_t world_next_event(void)
+{
+	uint64_t t = W.a.timer_at < W.b.timer_at ? W.a.timer_at : W.b.timer_at;
+
+	if (W.a.kick || W.b.kick)
+		return W.now;
+	for (int i = 0; i < W.nq; i++)
+		if (W.q[i].at < t)
+			t = W.q[i].at;
+	if (W.traffic && W.next_tick < t)
+		t = W.next_tick;
+	return t;
+}
+
+/* The datagram due first (by time, then by sending order), or -1. */
+static int due_pkt(void)
+{
+	int best = -1;
+
+	for (int i = 0; i < W.nq; i++)
+		if (W.q[i].at <= W.now &&
+		    (best < 0 || W.q[i].at < W.q[best].at ||
+		     (W.q[i].at == W.q[best].at && W.q[i].seq < W.q[best].seq)))
+			best = i;
+	return best;
+}
+
+void world_step(void)
+{
+	int i;
+
+	while ((i = due_pkt()) >= 0) {
+		struct pkt p = W.q[i];
+
+		W.q[i] = W.q[--W.nq];
+		deliver(&p);
+	}
+	if (W.a.kick || W.a.timer_at <= W.now)
+		run_timers(&W.a);
+	if (W.b.kick || W.b.timer_at <= W.now)
+		run_timers(&W.b);
+	if (W.traffic && W.next_tick <= W.now) {
+		traffic_tick();
+		W.next_tick = W.now + IW_TICK_MS;
+	}
+}
+
+void world_run(uint64_t end)
+{
+	while (W.now < end) {
+		uint64_t t = world_next_event();
+
+		W.now = t < end ? t : end;
+		world_step();
 	}
 }
 
@@ -434,7 +608,7 @@ void world_setup(unsigned flags)
 	W.flags = flags;
 	node_init(&W.a, "a", "198.51.100.2", 0x1234567887654321ull);
 	node_init(&W.b, "b", "203.0.113.2", 0x0fedcba987654321ull);
-	W.now = 1000000;
+	W.now = IW_T0;
 }
 
 void world_teardown(void)

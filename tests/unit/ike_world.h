@@ -3,7 +3,14 @@
  * randomness and an injected clock.  A test calls world_setup() (from its
  * cmocka setup), builds configs with make_cfg() or its own, moves
  * datagrams with pump() and time with advance(), and looks at what the
- * fake data plane recorded in W.a and W.b. */
+ * fake data plane recorded in W.a and W.b.
+ *
+ * Or, with a timed network (W.lat_max set), it runs the world event by
+ * event with world_run(): every datagram arrives after its own one-way
+ * delay (so crossing ones reorder), some are lost by seed, an engine's
+ * timers run when it got input or its deadline came, as in kizunad, and
+ * with W.traffic the data planes send a packet each way every
+ * IW_TICK_MS on the pair they would use. */
 #ifndef KZ_TEST_IKE_WORLD_H
 #define KZ_TEST_IKE_WORLD_H
 
@@ -20,11 +27,15 @@
 
 #define MAXPKT 256
 #define MAXCHILD 256
+#define IW_T0 1000000u /* the clock at world_setup, ms */
+#define IW_TICK_MS 20u /* W.traffic: a packet each way this often */
 
 struct pkt {
 	struct sockaddr_in src, dst;
 	uint8_t data[4096];
 	size_t len;
+	uint64_t at;  /* timed network: when it arrives */
+	uint64_t seq; /* sending order */
 };
 
 /* One engine and what its fake data plane saw: every IPsec SA pair brought
@@ -37,16 +48,22 @@ struct node {
 	struct kz_config *cfg;
 	struct kz_child_sa in[MAXCHILD], out[MAXCHILD];
 	bool up[MAXCHILD];
+	uint64_t rx[MAXCHILD]; /* W.traffic: packets its inbound SA got */
 	int nchild, ndown;
 	uint32_t last_down_in; /* spi_in of the last child_down */
 	unsigned sent;
 	unsigned info_sent; /* informational exchanges (R-U-THERE, ACK, Delete) */
 	uint64_t down_at; /* W.now of the last child_down */
+	/* world_run() */
+	bool stopped;      /* datagrams to it are lost (no daemon yet) */
+	bool kick;         /* got input: its timers run after it */
+	uint64_t timer_at; /* when ike_run_timers() asked to run again */
 };
 
 /* world_setup flags */
 #define IW_DH_DEFERRED 1u /* Diffie-Hellman through the fake pool */
 #define IW_NO_STATS 2u    /* no data-plane counters (io.child_stats NULL) */
+#define IW_RX_STATS 4u    /* counters: inbound SAs report node.rx, no more */
 
 struct world {
 	unsigned flags;
@@ -72,6 +89,19 @@ struct world {
 	int a_children_at_qm; /* A's IPsec SA count when it last sent Quick Mode */
 	uint8_t first_a[4096];
 	size_t first_a_len;
+	/* the timed network (off while lat_max is 0) */
+	uint64_t seq;
+	uint64_t net_rng;          /* its delays and losses */
+	unsigned lat_min, lat_max; /* one-way delay, ms */
+	unsigned loss_pm;          /* loss per mille ... */
+	uint64_t loss_until;       /* ... of datagrams sent before this time */
+	unsigned max_drops, drops; /* ... at most this many */
+	/* the timed data planes */
+	bool traffic;
+	uint64_t next_tick;
+	unsigned lost_ticks; /* a packet sent on an SA the peer does not have */
+	uint64_t last_lost;
+	bool trace; /* print every datagram and timer run (iw_trace) */
 };
 extern struct world W;
 
@@ -91,6 +121,10 @@ void world_setup(unsigned flags);
 /* Frees both engines and configs; no DH job may be left (unless
  * Dh_nocancel). */
 void world_teardown(void);
+/* One step of the seeded xorshift64 the engines' and network's randomness use. */
+uint64_t iw_xorshift(uint64_t *s);
+/* With W.trace, a line on stderr: the time since IW_T0 and who speaks. */
+void iw_trace(const struct node *n, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* A new engine at addr for node n (world_setup makes A and B). */
 void node_init(struct node *n, const char *name, const char *addr, uint64_t seed);
@@ -105,6 +139,17 @@ void deliver(struct pkt *p);
 void pump(void);
 /* Advances the clock by ms in 500 ms steps, running both engines' timers. */
 void advance(uint64_t ms);
+
+/* The timed world: when something happens next (now: an engine got
+ * input); one step at W.now (datagrams due, then the timers of the engines
+ * that got input or whose deadline came, then the traffic tick); and
+ * steps until the time end. */
+uint64_t world_next_event(void);
+void world_step(void);
+void world_run(uint64_t end);
+/* The pair a node's data plane sends on (dataplane_tx.c find_out): the
+ * newest one up not held back, else the newest held one; -1: none. */
+int sending_pair(const struct node *n);
 
 /* The configs of the two sites: one profile HQ on IPsec0. */
 struct site {
