@@ -28,7 +28,9 @@
 static const struct ike_transition *find_transition(uint8_t exch, int state, bool initiator,
 						    bool encrypted)
 {
-	for (const struct ike_transition *t = ike_transitions; t->handler; t++) {
+	for (const struct ike_transition *t = ike_transitions; t->name; t++) {
+		if (t->from == IKE_ST_START)
+			continue;
 		if (t->exch != exch || (t->from != IKE_ST_ANY && t->from != state))
 			continue;
 		if ((t->role == IKE_ROLE_I && !initiator) || (t->role == IKE_ROLE_R && initiator))
@@ -38,6 +40,39 @@ static const struct ike_transition *find_transition(uint8_t exch, int state, boo
 		return t;
 	}
 	return NULL;
+}
+
+/* The deadline the row's timeout rule gives what started at start. */
+static uint64_t row_deadline(const struct ike_transition *t, uint64_t deadline, uint64_t start)
+{
+	switch (t->tmo) {
+	case IKE_TMO_NONE:
+		return 0;
+	case IKE_TMO_START:
+		return start + t->tmo_ms;
+	case IKE_TMO_SAME:
+	default:
+		return deadline;
+	}
+}
+
+void eng_started(struct ike_engine *e, struct ike_sa *sa, struct ike_qm *q, uint8_t exch)
+{
+	const struct ike_transition *t;
+
+	(void)e;
+	for (t = ike_transitions; t->name; t++)
+		if (t->from == IKE_ST_START && t->exch == exch)
+			break;
+	if (!t->name)
+		return;
+	if (q) {
+		q->state = (enum qm_state)t->to;
+		q->deadline_ms = row_deadline(t, q->deadline_ms, q->started_ms);
+	} else {
+		sa->state = (enum ike_state)t->to;
+		sa->deadline_ms = row_deadline(t, sa->deadline_ms, sa->created_ms);
+	}
 }
 
 static int check_rules(const struct ike_transition *t, const struct ike_msg *m)
@@ -321,12 +356,17 @@ static void qm_commit(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m
 		dpd_activity(e, sa);
 		if (!q->dying) {
 			q->state = (enum qm_state)m->t->to;
+			q->deadline_ms = row_deadline(m->t, q->deadline_ms, q->started_ms);
 			memcpy(q->tx.rx_hash, m->hash, 32);
 			q->tx.rx_set = true;
 		}
 		return;
 	}
-	if (res == IKE_FAIL) {
+	if (res == IKE_SUSPEND && q->state == QM_NONE) {
+		/* a new exchange waits for its Diffie-Hellman: it goes by the
+		 * row's deadline if the result never comes */
+		q->deadline_ms = row_deadline(m->t, q->deadline_ms, q->started_ms);
+	} else if (res == IKE_FAIL) {
 		if (m->notify)
 			(void)info_send_notify(e, sa, ISAKMP_PROTO_ESP, 0, m->notify);
 		q->dying = true;
@@ -344,6 +384,7 @@ static void p1_commit(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m
 	if (res == IKE_DONE && !sa->dying) {
 		if (m->t->to != IKE_ST_SAME)
 			sa->state = (enum ike_state)m->t->to;
+		sa->deadline_ms = row_deadline(m->t, sa->deadline_ms, sa->created_ms);
 		memcpy(sa->tx.rx_hash, m->hash, 32);
 		sa->tx.rx_set = true;
 		if (from == IKE_ST_NONE)
@@ -354,8 +395,10 @@ static void p1_commit(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m
 	}
 	if (res == IKE_SUSPEND && !sa->dying && from == IKE_ST_NONE) {
 		/* waits for its g^xy: still half-open, so a flood stays
-		 * bounded by the half-open limit while jobs are in flight */
+		 * bounded by the half-open limit while jobs are in flight,
+		 * and given up by the row's deadline if it never comes */
 		half_open_count(e, sa);
+		sa->deadline_ms = row_deadline(m->t, sa->deadline_ms, sa->created_ms);
 		return;
 	}
 	if (res == IKE_FAIL && m->notify)
@@ -565,7 +608,6 @@ void eng_phase1_done(struct ike_engine *e, struct ike_sa *sa)
 	}
 	sa->established_ms = now;
 	sa->expire_ms = now + (uint64_t)sa->p1.lifetime * 1000u;
-	sa->deadline_ms = 0;
 	sa->tx.armed = false;
 	/* the last phase 1 CBC block seeds every phase 2 IV (appendix B) */
 	memcpy(sa->p1_last, sa->iv, sizeof(sa->p1_last));

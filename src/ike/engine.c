@@ -339,7 +339,8 @@ int eng_phase1_start(struct ike_engine *e, const char *name, bool replaces)
 	if (r)
 		sa->dying = true;
 	else
-		sa->state = pol->mode == KZ_MODE_AGGRESSIVE ? AM_I1 : MM_I1;
+		eng_started(e, sa, NULL,
+			    pol->mode == KZ_MODE_AGGRESSIVE ? ISAKMP_XCHG_AGGR : ISAKMP_XCHG_IDPROT);
 	return r;
 }
 

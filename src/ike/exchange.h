@@ -147,7 +147,8 @@ struct ike_qm {
 	struct p2_choice p2;
 	struct kz_prefix lts, rts;
 	struct ike_tx tx;
-	uint64_t deadline_ms;
+	uint64_t started_ms;
+	uint64_t deadline_ms; /* given up then (the row's timeout rule) */
 	struct ike_dh_wait dhw;
 };
 
@@ -182,7 +183,9 @@ struct ike_sa {
 
 	struct ike_natt natt;
 	struct ike_tx tx;
-	uint64_t created_ms, established_ms, expire_ms, deadline_ms;
+	uint64_t created_ms, established_ms, expire_ms;
+	uint64_t deadline_ms; /* before established: given up then (0: never;
+			       * the row's timeout rule) */
 	unsigned phase2_count;
 	struct ike_qm *qm;
 
@@ -310,12 +313,26 @@ typedef enum ike_res (*ike_handler)(struct ike_engine *e, struct ike_sa *sa, str
 
 #define IKE_ST_ANY (-1)  /* transition.from: any state */
 #define IKE_ST_SAME (-1) /* transition.to: the state stays */
+#define IKE_ST_START (-2) /* transition.from: a row for our own first message
+			   * (no message is matched against it) */
 
 enum ike_role { IKE_ROLE_ANY, IKE_ROLE_I, IKE_ROLE_R };
 enum ike_enc {
 	IKE_ENC_ANY,   /* clear or encrypted */
 	IKE_ENC_MUST,  /* must arrive encrypted */
 	IKE_ENC_PLAIN, /* the row is for clear messages only */
+};
+
+/* How long what a row leaves behind may wait for the peer before it is
+ * given up (silently: the timers free it).  Set by the dispatcher when it
+ * commits the row's next state, and when a new SA or exchange waits for
+ * its Diffie-Hellman. */
+enum ike_tmo {
+	IKE_TMO_SAME,  /* the deadline stays as it is */
+	IKE_TMO_NONE,  /* no deadline: our retransmissions running out, or the
+			* lifetime, end it */
+	IKE_TMO_START, /* tmo_ms after the exchange started (phase 1: the SA
+			* was made; Quick Mode: the exchange was) */
 };
 
 /* One row of the state table (ikev1_states.c). */
@@ -332,8 +349,10 @@ struct ike_transition {
 	bool retransmit;    /* the answer is retransmitted (IKE_RETRANS_*) until
 			     * the peer's next message, rather than only sent
 			     * again when the peer repeats this one */
-	ike_handler handler;
-	const char *name;
+	enum ike_tmo tmo;   /* the timeout rule of the next state */
+	uint32_t tmo_ms;
+	ike_handler handler; /* NULL: an IKE_ST_START row */
+	const char *name;    /* NULL: the end of the table */
 };
 extern const struct ike_transition ike_transitions[];
 
@@ -408,6 +427,11 @@ void eng_notify_plain(struct ike_engine *e, const struct ike_msg *m, uint16_t ty
 bool eng_plain_notify_allowed(struct ike_engine *e);
 void eng_plain_notify_send(struct ike_engine *e, struct ike_sa *tmp, uint8_t proto,
 			   const void *spi, uint8_t spilen, uint16_t type);
+
+/* Our first message of exchange exch went out on sa (q: the Quick Mode
+ * exchange, NULL for phase 1): the state and the timeout of its
+ * IKE_ST_START row. */
+void eng_started(struct ike_engine *e, struct ike_sa *sa, struct ike_qm *q, uint8_t exch);
 
 /* Phase 1 is complete: count, start or release Quick Mode. */
 void eng_phase1_done(struct ike_engine *e, struct ike_sa *sa);

@@ -28,10 +28,8 @@ struct ike_sa *eng_sa_new(struct ike_engine *e, bool initiator, const char *prof
 	sa->serial = ++e->next_serial;
 	sa->initiator = initiator;
 	kz_strlcpy(sa->profile, profile ? profile : "", sizeof(sa->profile));
+	/* its deadline comes from the state table (ikev1_states.c) */
 	sa->created_ms = eng_now(e);
-	/* an initiator gives up through its retransmissions ("no answer");
-	 * a responder drops a half-open SA after a while */
-	sa->deadline_ms = initiator ? 0 : sa->created_ms + IKE_HALF_OPEN_MS;
 	sa->next = e->sas;
 	e->sas = sa;
 	return sa;
@@ -89,7 +87,7 @@ struct ike_qm *eng_qm_new(struct ike_engine *e, struct ike_sa *sa, uint32_t msgi
 	if (!q)
 		return NULL;
 	q->msgid = msgid;
-	q->deadline_ms = eng_now(e) + IKE_HALF_OPEN_MS;
+	q->started_ms = eng_now(e);
 	q->next = sa->qm;
 	sa->qm = q;
 	return q;

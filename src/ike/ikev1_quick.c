@@ -326,7 +326,7 @@ int qm_outI1(struct ike_engine *e, struct ike_sa *sa)
 		goto out;
 	}
 	q->initiator = true;
-	q->state = QM_I1;
+	eng_started(e, sa, q, ISAKMP_XCHG_QUICK);
 	q->p2.pfs = ipol->pfs;
 	q->spi_in = new_spi(e);
 	ts_default(&ipol->local_ts, sa->local.sin_addr, &q->lts);

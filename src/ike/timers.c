@@ -91,8 +91,6 @@ int64_t ike_run_timers(struct ike_engine *e)
 
 	e->armed_in_timers = false;
 	for (struct ike_sa *sa = e->sas; sa; sa = sa->next) {
-		uint64_t at;
-
 		if (sa->dying)
 			continue;
 		if (tx_due(e, sa, &sa->tx, now, &next)) {
@@ -150,14 +148,14 @@ int64_t ike_run_timers(struct ike_engine *e)
 				q->dying = true;
 				continue;
 			}
-			/* A finished exchange stays only to answer the peer's
-			 * retransmissions; an IKE SA living for hours with
-			 * frequent IPsec rekeys would otherwise pile them up. */
-			at = q->deadline_ms + (q->state == QM_DONE ? IKE_QM_DONE_KEEP_MS : 0u);
-			if (now >= at)
+			/* Given up by its row's deadline; a finished exchange
+			 * stays only to answer the peer's retransmissions: an
+			 * IKE SA living for hours with frequent IPsec rekeys
+			 * would otherwise pile them up. */
+			if (now >= q->deadline_ms)
 				q->dying = true;
 			else
-				eng_next_min(&next, at, now);
+				eng_next_min(&next, q->deadline_ms, now);
 		}
 	}
 	rekey_run(e, now, &next);

@@ -1509,6 +1509,74 @@ static void test_detail_proposal_vids_and_ring(void **state)
 	assert_string_equal(ike_fail_run_get(d, 1)->detail, "run 9 again");
 }
 
+/* B's SAs of the profile in state st (walks the engine's table). */
+static int b_sas_in(int st)
+{
+	int n = 0;
+
+	for (struct ike_sa *sa = W.b.e->sas; sa; sa = sa->next)
+		if (!sa->dying && (int)sa->state == st)
+			n++;
+	return n;
+}
+
+/* The state table's timeout rule: a responder SA whose initiator never
+ * hears its answer (MM_R1, AM_R1) is given up IKE_HALF_OPEN_MS after the
+ * first message, not before, and leaves the half-open count. */
+static void half_open_given_up(enum kz_exchange_mode mode, int st)
+{
+	struct site a = site_a(mode), b = site_b(mode);
+	const struct ike_sa *sa;
+
+	W.drop_next_to_a = 1000;
+	start(&a, &b, "198.51.100.2");
+	assert_int_equal(b_sas_in(st), 1);
+	sa = W.b.e->sas;
+	assert_int_equal(sa->deadline_ms, sa->created_ms + IKE_HALF_OPEN_MS);
+	assert_int_equal(W.b.e->half_open, 1);
+	advance(IKE_HALF_OPEN_MS - 500);
+	assert_int_equal(b_sas_in(st), 1);
+	advance(1000);
+	assert_int_equal(b_sas_in(st), 0);
+	assert_null(W.b.e->sas);
+	assert_int_equal(W.b.e->half_open, 0);
+}
+
+static void test_half_open_mm_r1_given_up(void **state)
+{
+	half_open_given_up(KZ_MODE_MAIN, MM_R1);
+}
+
+static void test_half_open_am_r1_given_up(void **state)
+{
+	half_open_given_up(KZ_MODE_AGGRESSIVE, AM_R1);
+}
+
+/* A finished Quick Mode is kept by its row's rule: IKE_HALF_OPEN_MS plus
+ * IKE_QM_DONE_KEEP_MS after it started, on both sides. */
+static void test_qm_done_kept_by_row(void **state)
+{
+	struct site a = site_a(KZ_MODE_MAIN), b = site_b(KZ_MODE_MAIN);
+	struct ike_sa *sa;
+
+	start(&a, &b, "198.51.100.2");
+	assert_int_equal(W.a.nchild, 1);
+	for (sa = W.b.e->sas; sa && sa->state != IKE_ST_ESTABLISHED; sa = sa->next)
+		;
+	assert_non_null(sa);
+	assert_non_null(sa->qm);
+	assert_int_equal(sa->qm->state, QM_DONE);
+	assert_int_equal(sa->qm->deadline_ms,
+			 sa->qm->started_ms + IKE_HALF_OPEN_MS + IKE_QM_DONE_KEEP_MS);
+	assert_int_equal(W.a.e->sas->qm->deadline_ms,
+			 W.a.e->sas->qm->started_ms + IKE_HALF_OPEN_MS + IKE_QM_DONE_KEEP_MS);
+	advance(IKE_HALF_OPEN_MS + IKE_QM_DONE_KEEP_MS - 1000);
+	assert_non_null(sa->qm);
+	advance(1500);
+	assert_null(sa->qm);
+	assert_null(W.a.e->sas->qm);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1573,6 +1641,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_detail_keyid_mismatch_then_success, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_detail_proposal_vids_and_ring, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_half_open_mm_r1_given_up, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_half_open_am_r1_given_up, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_qm_done_kept_by_row, setup, teardown),
 	};
 
 	int failed = cmocka_run_group_tests_name("DH inline", tests, dh_inline, NULL);
