@@ -323,14 +323,31 @@ out:
 	return rc;
 }
 
+/* SKEYID_d, _a and _e (RFC 2409 5): prf(SKEYID, [prev |] g^xy | CKY-I |
+ * CKY-R | n), prev the one before (none for SKEYID_d). */
+static int skeyid_next(enum kz_hash h, const uint8_t *skeyid, size_t hlen, const uint8_t *prev,
+		       const uint8_t *gxy, size_t gxylen, const uint8_t *cky_i,
+		       const uint8_t *cky_r, uint8_t n, uint8_t *out)
+{
+	struct ike_chunk p[5];
+	size_t i = 0;
+
+	if (prev)
+		p[i++] = (struct ike_chunk){ prev, hlen };
+	p[i++] = (struct ike_chunk){ gxy, gxylen };
+	p[i++] = (struct ike_chunk){ cky_i, 8 };
+	p[i++] = (struct ike_chunk){ cky_r, 8 };
+	p[i++] = (struct ike_chunk){ &n, 1 };
+	return ike_prf(h, skeyid, hlen, p, i, out);
+}
+
 int ike_derive_psk(enum kz_hash h, enum kz_enc e, const uint8_t *psk, size_t psklen,
 		   const uint8_t *ni, size_t nilen, const uint8_t *nr, size_t nrlen,
 		   const uint8_t *gxy, size_t gxylen, const uint8_t *cky_i, const uint8_t *cky_r,
 		   struct ike_keys *k)
 {
-	static const uint8_t c0 = 0, c1 = 1, c2 = 2;
 	struct ike_keys t;
-	struct ike_chunk p[PRF_MAX_PARTS];
+	struct ike_chunk p[2];
 	size_t hlen = ike_hash_len(h), keylen = ike_enc_keylen(e), block = ike_enc_block(e);
 	int rc;
 
@@ -352,29 +369,16 @@ int ike_derive_psk(enum kz_hash h, enum kz_enc e, const uint8_t *psk, size_t psk
 	if (rc)
 		goto out;
 
-	/* SKEYID_d = prf(SKEYID, g^xy | CKY-I | CKY-R | 0) */
-	p[0] = (struct ike_chunk){ gxy, gxylen };
-	p[1] = (struct ike_chunk){ cky_i, 8 };
-	p[2] = (struct ike_chunk){ cky_r, 8 };
-	p[3] = (struct ike_chunk){ &c0, 1 };
-	rc = ike_prf(h, t.skeyid, hlen, p, 4, t.skeyid_d);
-	if (rc)
-		goto out;
-
-	/* SKEYID_a = prf(SKEYID, SKEYID_d | g^xy | CKY-I | CKY-R | 1) */
-	p[0] = (struct ike_chunk){ t.skeyid_d, hlen };
-	p[1] = (struct ike_chunk){ gxy, gxylen };
-	p[2] = (struct ike_chunk){ cky_i, 8 };
-	p[3] = (struct ike_chunk){ cky_r, 8 };
-	p[4] = (struct ike_chunk){ &c1, 1 };
-	rc = ike_prf(h, t.skeyid, hlen, p, 5, t.skeyid_a);
-	if (rc)
-		goto out;
-
-	/* SKEYID_e = prf(SKEYID, SKEYID_a | g^xy | CKY-I | CKY-R | 2) */
-	p[0] = (struct ike_chunk){ t.skeyid_a, hlen };
-	p[4] = (struct ike_chunk){ &c2, 1 };
-	rc = ike_prf(h, t.skeyid, hlen, p, 5, t.skeyid_e);
+	/* SKEYID_d = prf(SKEYID, g^xy | CKY-I | CKY-R | 0),
+	 * SKEYID_a = prf(SKEYID, SKEYID_d | g^xy | CKY-I | CKY-R | 1),
+	 * SKEYID_e = prf(SKEYID, SKEYID_a | g^xy | CKY-I | CKY-R | 2) */
+	rc = skeyid_next(h, t.skeyid, hlen, NULL, gxy, gxylen, cky_i, cky_r, 0, t.skeyid_d);
+	if (!rc)
+		rc = skeyid_next(h, t.skeyid, hlen, t.skeyid_d, gxy, gxylen, cky_i, cky_r, 1,
+				 t.skeyid_a);
+	if (!rc)
+		rc = skeyid_next(h, t.skeyid, hlen, t.skeyid_a, gxy, gxylen, cky_i, cky_r, 2,
+				 t.skeyid_e);
 	if (rc)
 		goto out;
 

@@ -315,26 +315,17 @@ void p1_peer_str(const struct isakmp_sa *sa, char *out, size_t cap)
 
 /* ---- phase 2 ---- */
 
+static bool gcm(enum kz_enc e)
+{
+	return e == KZ_ENC_AES_GCM_128 || e == KZ_ENC_AES_GCM_256;
+}
+
+/* The cipher's key, and for GCM the 4-byte salt after it (RFC 4106 8.1). */
 size_t esp_enc_keylen(enum kz_enc enc)
 {
-	switch (enc) {
-	case KZ_ENC_AES_CBC_128:
-		return 16;
-	case KZ_ENC_AES_CBC_192:
-		return 24;
-	case KZ_ENC_AES_CBC_256:
-		return 32;
-	case KZ_ENC_AES_GCM_128:
-		return 16 + 4; /* RFC 4106 8.1: key and salt */
-	case KZ_ENC_AES_GCM_256:
-		return 32 + 4;
-	case KZ_ENC_3DES_CBC:
-		return 24;
-	case KZ_ENC_DES_CBC:
-		return 8;
-	default:
-		return 0;
-	}
+	size_t kl = ike_enc_keylen(enc);
+
+	return kl && gcm(enc) ? kl + 4 : kl;
 }
 
 size_t esp_auth_keylen(enum kz_auth a)
@@ -352,11 +343,6 @@ static const uint16_t auth_wire[KZ_AUTH_COUNT] = {
 	[KZ_AUTH_HMAC_SHA2_256] = IPSEC_AUTH_HMAC_SHA2_256, [KZ_AUTH_HMAC_SHA2_384] = IPSEC_AUTH_HMAC_SHA2_384,
 	[KZ_AUTH_HMAC_SHA2_512] = IPSEC_AUTH_HMAC_SHA2_512,
 };
-
-static bool gcm(enum kz_enc e)
-{
-	return e == KZ_ENC_AES_GCM_128 || e == KZ_ENC_AES_GCM_256;
-}
 
 static void p2_enc_wire(enum kz_enc e, uint8_t *id, uint16_t *kl)
 {
