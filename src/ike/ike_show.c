@@ -175,13 +175,20 @@ void ike_emit_ike_sa(struct ike_engine *e, struct emit *em)
 	free(v);
 }
 
-void ike_show_ike_sa(struct ike_engine *e, bool json, struct strbuf *out)
+/* A whole show command through one emitter into out. */
+static void show_all(struct ike_engine *e, bool json, struct strbuf *out,
+		     void (*fn)(struct ike_engine *e, struct emit *em))
 {
 	struct emit em;
 
 	emit_init(&em, out, json);
-	ike_emit_ike_sa(e, &em);
+	fn(e, &em);
 	emit_done(&em);
+}
+
+void ike_show_ike_sa(struct ike_engine *e, bool json, struct strbuf *out)
+{
+	show_all(e, json, out, ike_emit_ike_sa);
 }
 
 /* "192.0.2.1(UDP [4500])", or the address alone without NAT-T. */
@@ -310,11 +317,7 @@ void ike_emit_ipsec_sa(struct ike_engine *e, struct emit *em)
 
 void ike_show_ipsec_sa(struct ike_engine *e, bool json, struct strbuf *out)
 {
-	struct emit em;
-
-	emit_init(&em, out, json);
-	ike_emit_ipsec_sa(e, &em);
-	emit_done(&em);
+	show_all(e, json, out, ike_emit_ipsec_sa);
 }
 
 /* The state of a profile's SAs for `show ipsec profile`: on the screen a

@@ -112,18 +112,39 @@ static void p1_transform(struct isakmp_transform *t, uint8_t num, const struct p
 	attr_add(t, IKE_ATTR_LIFE_DURATION, c->lifetime);
 }
 
-struct isakmp_sa *p1_offer(struct ike_engine *e, const struct kz_ike_policy *pol, bool aggressive)
+/* An SA payload (IPsec DOI, identity only) with one proposal, no
+ * transforms yet. */
+static struct isakmp_sa *sa_new(uint8_t proto, uint8_t pnum)
 {
 	struct isakmp_sa *sa = calloc(1, sizeof(*sa));
-	enum kz_group first = KZ_GROUP_NONE;
 
 	if (!sa)
 		return NULL;
 	sa->doi = ISAKMP_DOI_IPSEC;
 	sa->situation = ISAKMP_SIT_IDENTITY_ONLY;
 	sa->np = 1;
-	sa->p[0].num = 1;
-	sa->p[0].proto = ISAKMP_PROTO_ISAKMP;
+	sa->p[0].num = pnum;
+	sa->p[0].proto = proto;
+	return sa;
+}
+
+/* An offer none of whose proposals we could put is none. */
+static struct isakmp_sa *offer_done(struct isakmp_sa *sa)
+{
+	if (!sa->p[0].nt) {
+		free(sa);
+		return NULL;
+	}
+	return sa;
+}
+
+struct isakmp_sa *p1_offer(struct ike_engine *e, const struct kz_ike_policy *pol, bool aggressive)
+{
+	struct isakmp_sa *sa = sa_new(ISAKMP_PROTO_ISAKMP, 1);
+	enum kz_group first = KZ_GROUP_NONE;
+
+	if (!sa)
+		return NULL;
 	for (unsigned i = 0; i < pol->nproposals && sa->p[0].nt < ISAKMP_MAX_TRANSFORMS; i++) {
 		const struct kz_ike_proposal *kp = kz_find_ike_proposal(e->cfg, pol->proposals[i]);
 		struct p1_choice c;
@@ -143,11 +164,7 @@ struct isakmp_sa *p1_offer(struct ike_engine *e, const struct kz_ike_policy *pol
 		p1_transform(&sa->p[0].t[sa->p[0].nt], (uint8_t)(sa->p[0].nt + 1), &c);
 		sa->p[0].nt++;
 	}
-	if (!sa->p[0].nt) {
-		free(sa);
-		return NULL;
-	}
-	return sa;
+	return offer_done(sa);
 }
 
 /* Decodes a phase 1 transform; KZ_ENOTSUP for what we cannot do. */
@@ -234,15 +251,10 @@ int p1_from_reply(struct ike_engine *e, const struct kz_ike_policy *pol,
 
 struct isakmp_sa *p1_reply(const struct p1_choice *c, uint8_t pnum)
 {
-	struct isakmp_sa *sa = calloc(1, sizeof(*sa));
+	struct isakmp_sa *sa = sa_new(ISAKMP_PROTO_ISAKMP, pnum);
 
 	if (!sa)
 		return NULL;
-	sa->doi = ISAKMP_DOI_IPSEC;
-	sa->situation = ISAKMP_SIT_IDENTITY_ONLY;
-	sa->np = 1;
-	sa->p[0].num = pnum;
-	sa->p[0].proto = ISAKMP_PROTO_ISAKMP;
 	sa->p[0].nt = 1;
 	p1_transform(&sa->p[0].t[0], c->tnum, c);
 	return sa;
@@ -420,16 +432,11 @@ static void p2_transform(struct isakmp_transform *t, uint8_t num, const struct p
 
 static struct isakmp_sa *p2_sa_new(uint32_t spi, uint8_t pnum)
 {
-	struct isakmp_sa *sa = calloc(1, sizeof(*sa));
+	struct isakmp_sa *sa = sa_new(ISAKMP_PROTO_ESP, pnum);
 	uint32_t nspi = htonl(spi);
 
 	if (!sa)
 		return NULL;
-	sa->doi = ISAKMP_DOI_IPSEC;
-	sa->situation = ISAKMP_SIT_IDENTITY_ONLY;
-	sa->np = 1;
-	sa->p[0].num = pnum;
-	sa->p[0].proto = ISAKMP_PROTO_ESP;
 	sa->p[0].spi_size = 4;
 	memcpy(sa->p[0].spi, &nspi, 4);
 	return sa;
@@ -457,11 +464,7 @@ struct isakmp_sa *p2_offer(struct ike_engine *e, const struct kz_ipsec_policy *p
 		p2_transform(&sa->p[0].t[sa->p[0].nt], (uint8_t)(sa->p[0].nt + 1), &c);
 		sa->p[0].nt++;
 	}
-	if (!sa->p[0].nt) {
-		free(sa);
-		return NULL;
-	}
-	return sa;
+	return offer_done(sa);
 }
 
 static int p2_decode(const struct isakmp_transform *t, struct p2_choice *c)
