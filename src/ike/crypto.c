@@ -419,18 +419,18 @@ int ike_hash_auth(const struct ike_keys *k, const uint8_t *g1, size_t g1len, con
 	return ike_prf(k->hash, k->skeyid, k->hlen, p, 6, out);
 }
 
-int ike_iv_phase1(const struct ike_keys *k, const uint8_t *gxi, size_t gxilen,
-		  const uint8_t *gxr, size_t gxrlen, uint8_t *iv)
+/* Appendix B: an IV is hash(a | b) cut to the block size. */
+static int iv_hash(const struct ike_keys *k, const uint8_t *a, size_t alen, const uint8_t *b,
+		   size_t blen, uint8_t *iv)
 {
 	uint8_t h[IKE_MAX_HASH];
 	struct ike_chunk p[2];
 	int rc = KZ_EINVAL;
 
-	if (!k || !k->block || k->block > k->hlen || !gxi || !gxr || !iv)
+	if (!k || !k->block || k->block > k->hlen || !a || !b || !iv)
 		goto out;
-	/* Appendix B: IV = hash(g^xi | g^xr), cut to the block size. */
-	p[0] = (struct ike_chunk){ gxi, gxilen };
-	p[1] = (struct ike_chunk){ gxr, gxrlen };
+	p[0] = (struct ike_chunk){ a, alen };
+	p[1] = (struct ike_chunk){ b, blen };
 	rc = ike_hash(k->hash, p, 2, h);
 	if (rc)
 		goto out;
@@ -440,30 +440,24 @@ out:
 	return rc;
 }
 
+int ike_iv_phase1(const struct ike_keys *k, const uint8_t *gxi, size_t gxilen,
+		  const uint8_t *gxr, size_t gxrlen, uint8_t *iv)
+{
+	/* IV = hash(g^xi | g^xr) */
+	return iv_hash(k, gxi, gxilen, gxr, gxrlen, iv);
+}
+
 int ike_iv_phase2(const struct ike_keys *k, const uint8_t *last_block, uint32_t msgid,
 		  uint8_t *iv)
 {
-	uint8_t h[IKE_MAX_HASH], mid[4];
-	struct ike_chunk p[2];
-	int rc = KZ_EINVAL;
+	/* IV = hash(last phase 1 CBC block | M-ID), M-ID in network order
+	 * as on the wire */
+	const uint8_t mid[4] = { (uint8_t)(msgid >> 24), (uint8_t)(msgid >> 16),
+				 (uint8_t)(msgid >> 8), (uint8_t)msgid };
 
-	if (!k || !k->block || k->block > k->hlen || !last_block || !iv)
-		goto out;
-	/* Appendix B: IV = hash(last phase 1 CBC block | M-ID), M-ID in
-	 * network order as on the wire. */
-	mid[0] = (uint8_t)(msgid >> 24);
-	mid[1] = (uint8_t)(msgid >> 16);
-	mid[2] = (uint8_t)(msgid >> 8);
-	mid[3] = (uint8_t)msgid;
-	p[0] = (struct ike_chunk){ last_block, k->block };
-	p[1] = (struct ike_chunk){ mid, sizeof(mid) };
-	rc = ike_hash(k->hash, p, 2, h);
-	if (rc)
-		goto out;
-	memcpy(iv, h, k->block);
-out:
-	kz_wipe(h, sizeof(h));
-	return rc;
+	if (!k)
+		return KZ_EINVAL;
+	return iv_hash(k, last_block, k->block, mid, sizeof(mid), iv);
 }
 
 static int cbc_run(const struct ike_keys *k, uint8_t *iv, uint8_t *data, size_t len, int enc)

@@ -260,18 +260,15 @@ struct isakmp_sa *p1_reply(const struct p1_choice *c, uint8_t pnum)
 	return sa;
 }
 
-static void sep(char *out, size_t cap)
+/* Appends s to the list in out, after ", " when it is not the first. */
+static void list_add(char *out, size_t cap, const char *s)
 {
 	size_t n = strlen(out);
 
-	if (n && n + 2 < cap)
+	if (n && n + 2 < cap) {
 		memcpy(out + n, ", ", 3);
-}
-
-static void cat(char *out, size_t cap, const char *s)
-{
-	size_t n = strlen(out);
-
+		n += 2;
+	}
 	snprintf(out + n, cap - n, "%s", s);
 }
 
@@ -286,8 +283,7 @@ void p1_offer_str(struct ike_engine *e, const struct kz_ike_policy *pol, char *o
 			continue;
 		snprintf(one, sizeof(one), "%s/%s/%s", kz_enc_name(kp->enc), kz_hash_name(kp->hash),
 			 kz_group_name(kp->group));
-		sep(out, cap);
-		cat(out, cap, one);
+		list_add(out, cap, one);
 	}
 }
 
@@ -320,8 +316,7 @@ void p1_peer_str(const struct isakmp_sa *sa, char *out, size_t cap)
 					 ? kz_group_name(ike_group_from_id((uint16_t)group))
 					 : "group?",
 				 auth == IKE_AUTH_PSK ? "" : "/not-psk");
-			sep(out, cap);
-			cat(out, cap, one);
+			list_add(out, cap, one);
 		}
 }
 
@@ -615,8 +610,7 @@ void p2_offer_str(struct ike_engine *e, const struct kz_ipsec_policy *pol, char 
 		c.auth = gcm(ip->enc) ? KZ_AUTH_NONE : ip->auth;
 		c.pfs = pol->pfs;
 		p2_str(&c, one, sizeof(one));
-		sep(out, cap);
-		cat(out, cap, one);
+		list_add(out, cap, one);
 	}
 }
 
@@ -635,7 +629,6 @@ void p2_peer_str(const struct isakmp_sa *sa, char *out, size_t cap)
 					 sa->p[i].t[j].id);
 			else
 				p2_str(&c, one, sizeof(one));
-			sep(out, cap);
-			cat(out, cap, one);
+			list_add(out, cap, one);
 		}
 }
