@@ -505,6 +505,9 @@ int p1_put_choice(struct ike_sa *sa, struct ike_out *o, uint8_t pnum);
 /* Initiator: our offer, its body kept as SAi_b. */
 int p1_put_offer(struct ike_engine *e, struct ike_sa *sa, const struct kz_ike_policy *pol,
 		 struct ike_out *o);
+/* Initiator: our first message (MM1, AM1) with the offer, sent and
+ * retransmitted until answered. */
+int p1_send_offer(struct ike_engine *e, struct ike_sa *sa, const struct kz_ike_policy *pol);
 /* Initiator: the responder's choice checked against our offer, then its
  * cookie and the NAT-T flags (IKE_FAIL: a transform we did not offer). */
 enum ike_res p1_accept(struct ike_engine *e, struct ike_sa *sa, const struct ike_msg *m,

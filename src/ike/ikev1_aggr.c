@@ -98,11 +98,10 @@ static void record_unmatched(struct ike_engine *e, const struct ike_msg *m, cons
 int am_outI1(struct ike_engine *e, struct ike_sa *sa)
 {
 	const struct kz_ike_policy *pol = p1_policy(e, sa);
-	struct ike_out *o = malloc(sizeof(*o));
-	int r = KZ_ENOMEM;
+	int r;
 
-	if (!o || !pol)
-		goto out;
+	if (!pol)
+		return KZ_ENOMEM;
 	for (unsigned i = 0; i < pol->nproposals; i++) {
 		const struct kz_ike_proposal *kp = kz_find_ike_proposal(e->cfg, pol->proposals[i]);
 
@@ -113,19 +112,9 @@ int am_outI1(struct ike_engine *e, struct ike_sa *sa)
 	}
 	r = p1_make_ke_nonce(e, sa);
 	if (r)
-		goto out;
+		return r;
 	sa->idi_len = id_body_local(e, pol, sa, sa->idi_b, sizeof(sa->idi_b));
-	out_begin(o, sa, ISAKMP_XCHG_AGGR, 0);
-	r = p1_put_offer(e, sa, pol, o);
-	if (r)
-		goto out;
-	p1_put_ke_nonce(sa, &o->c);
-	(void)p1_put_id(&o->c, sa->idi_b, sa->idi_len);
-	natt_add_vids(e, &o->c, pol->natt, pol->dpd);
-	r = out_send(e, sa, o, NULL, &sa->tx, true);
-out:
-	free(o);
-	return r;
+	return p1_send_offer(e, sa, pol);
 }
 
 /* AM1 -> AM2: cheap checks first (the ID and by it the profile, then the

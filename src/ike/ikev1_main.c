@@ -55,23 +55,12 @@ static const struct kz_ipsec_profile *mm_select(struct ike_engine *e, struct in_
 
 /* ---- handlers, in the order of the exchange ---- */
 
+/* MM1: the offer, the NAT-T and DPD VIDs. */
 int mm_outI1(struct ike_engine *e, struct ike_sa *sa)
 {
 	const struct kz_ike_policy *pol = p1_policy(e, sa);
-	struct ike_out *o = malloc(sizeof(*o));
-	int r = KZ_ENOMEM;
 
-	if (!o || !pol)
-		goto out;
-	out_begin(o, sa, ISAKMP_XCHG_IDPROT, 0);
-	r = p1_put_offer(e, sa, pol, o);
-	if (r)
-		goto out;
-	natt_add_vids(e, &o->c, pol->natt, pol->dpd);
-	r = out_send(e, sa, o, NULL, &sa->tx, true);
-out:
-	free(o);
-	return r;
+	return pol ? p1_send_offer(e, sa, pol) : KZ_ENOMEM;
 }
 
 /* MM1 -> MM2: the profile by the initiator's address, our choice of its

@@ -283,6 +283,31 @@ int p1_put_offer(struct ike_engine *e, struct ike_sa *sa, const struct kz_ike_po
 			   o->w.len - start - ISAKMP_GENERIC_LEN);
 }
 
+/* Our first message (MM1, AM1), retransmitted until answered: the
+ * offer; in Aggressive mode the KE, Ni and IDii made before; the NAT-T
+ * and DPD VIDs. */
+int p1_send_offer(struct ike_engine *e, struct ike_sa *sa, const struct kz_ike_policy *pol)
+{
+	bool aggr = sa->mode == KZ_MODE_AGGRESSIVE;
+	struct ike_out *o = malloc(sizeof(*o));
+	int r = KZ_ENOMEM;
+
+	if (!o)
+		return r;
+	out_begin(o, sa, aggr ? ISAKMP_XCHG_AGGR : ISAKMP_XCHG_IDPROT, 0);
+	r = p1_put_offer(e, sa, pol, o);
+	if (!r) {
+		if (aggr) {
+			p1_put_ke_nonce(sa, &o->c);
+			(void)p1_put_id(&o->c, sa->idi_b, sa->idi_len);
+		}
+		natt_add_vids(e, &o->c, pol->natt, pol->dpd);
+		r = out_send(e, sa, o, NULL, &sa->tx, true);
+	}
+	free(o);
+	return r;
+}
+
 /* NAT-Traversal is on when the peer announced it and our policy allows it. */
 void p1_natt_flags(struct ike_sa *sa, const struct ike_msg *m, const struct kz_ike_policy *pol)
 {
