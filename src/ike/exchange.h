@@ -508,10 +508,11 @@ int p1_put_offer(struct ike_engine *e, struct ike_sa *sa, const struct kz_ike_po
 /* Initiator: our first message (MM1, AM1) with the offer, sent and
  * retransmitted until answered. */
 int p1_send_offer(struct ike_engine *e, struct ike_sa *sa, const struct kz_ike_policy *pol);
-/* Initiator: the responder's choice checked against our offer, then its
- * cookie and the NAT-T flags (IKE_FAIL: a transform we did not offer). */
+/* Initiator: our policy (*pol; IKE_IGNORE without one), the responder's
+ * choice checked against our offer, then its cookie and the NAT-T flags
+ * (IKE_FAIL: a transform we did not offer). */
 enum ike_res p1_accept(struct ike_engine *e, struct ike_sa *sa, const struct ike_msg *m,
-		       const struct kz_ike_policy *pol);
+		       const struct kz_ike_policy **pol);
 /* Keeps SAi_b (HASH_I and HASH_R cover it). */
 int p1_keep_sai(struct ike_sa *sa, const uint8_t *body, size_t len);
 /* The peer's NAT-T VIDs and whether NAT-T is on. */

@@ -174,14 +174,12 @@ enum ike_res am_inI1_outR1(struct ike_engine *e, struct ike_sa *sa, struct ike_m
  * Mode: ic_info_due). */
 enum ike_res am_inR1_outI2(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m)
 {
-	const struct kz_ike_policy *pol = p1_policy(e, sa);
+	const struct kz_ike_policy *pol;
 	struct ike_out *o;
 	enum ike_res res;
 	int r;
 
-	if (!pol)
-		return IKE_IGNORE;
-	res = p1_accept(e, sa, m, pol);
+	res = p1_accept(e, sa, m, &pol);
 	if (res != IKE_DONE)
 		return res;
 	r = p1_take_ke_nonce(e, sa, m);

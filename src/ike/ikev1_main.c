@@ -154,13 +154,11 @@ static enum ike_res mm_send_auth(struct ike_engine *e, struct ike_sa *sa, const 
 /* MM2 -> MM3: the responder's choice, our KE and Ni, NAT-D. */
 enum ike_res mm_inR1_outI2(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m)
 {
-	const struct kz_ike_policy *pol = p1_policy(e, sa);
+	const struct kz_ike_policy *pol;
 	enum ike_res res;
 	int r;
 
-	if (!pol)
-		return IKE_IGNORE;
-	res = p1_accept(e, sa, m, pol);
+	res = p1_accept(e, sa, m, &pol);
 	if (res != IKE_DONE)
 		return res;
 	r = p1_make_ke_nonce(e, sa);

@@ -332,25 +332,40 @@ static int p1_new_rcookie(struct ike_engine *e, struct ike_sa *sa)
  * transforms our policy has; a KE in the same message (AM1) must be of its
  * group.  IKE_FAIL (NO-PROPOSAL-CHOSEN) records both sides' offers.  Then
  * the responder's cookie, SAi_b and the NAT-T flags. */
+/* The peer's SA payload (its offer, or its choice of ours), recorded with
+ * its VIDs for `show ipsec profile NAME detail` before it is judged, so a
+ * mismatch shows them too.  *r: 0, or why it did not parse. */
+static struct isakmp_sa *p1_peer_sa(struct ike_engine *e, struct ike_sa *sa,
+				    const struct ike_msg *m, bool chosen, int *r)
+{
+	const struct isakmp_payload *sp = isakmp_find(&m->d, ISAKMP_NP_SA);
+	struct isakmp_sa *peer = calloc(1, sizeof(*peer));
+	char text[256];
+
+	if (!peer)
+		return NULL;
+	ike_seen_vids(e, sa->profile, &m->d);
+	*r = isakmp_parse_sa(&sp->body, peer);
+	if (*r == 0) {
+		p1_peer_str(peer, text, sizeof(text));
+		ike_seen_offer(e, sa->profile, 1, chosen, text);
+	}
+	return peer;
+}
+
 enum ike_res p1_choose(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m,
 		       const struct kz_ike_policy *pol, uint8_t *pnum)
 {
 	const struct isakmp_payload *sp = isakmp_find(&m->d, ISAKMP_NP_SA);
 	const struct isakmp_payload *ke = isakmp_find(&m->d, ISAKMP_NP_KE);
-	struct isakmp_sa *peer = calloc(1, sizeof(*peer));
 	char ours[256], theirs[256];
 	int r;
+	struct isakmp_sa *peer = p1_peer_sa(e, sa, m, false, &r);
 
 	if (!peer)
 		return IKE_IGNORE;
-	/* before the proposal is judged: a mismatch shows them too */
-	ike_seen_vids(e, sa->profile, &m->d);
-	r = isakmp_parse_sa(&sp->body, peer);
-	if (r == 0) {
-		p1_peer_str(peer, theirs, sizeof(theirs));
-		ike_seen_offer(e, sa->profile, 1, false, theirs);
+	if (r == 0)
 		r = p1_match(e, pol, peer, KZ_GROUP_NONE, &sa->p1, pnum);
-	}
 	if (r == 0 && ke && ke->body.len != ike_dh_pub_len(sa->p1.group))
 		r = KZ_ENOENT; /* the KE is not of the chosen group */
 	if (r) {
@@ -372,24 +387,19 @@ enum ike_res p1_choose(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *
  * transforms we offered (in Aggressive mode of the group our KE already
  * has); then the responder's cookie and the NAT-T flags. */
 enum ike_res p1_accept(struct ike_engine *e, struct ike_sa *sa, const struct ike_msg *m,
-		       const struct kz_ike_policy *pol)
+		       const struct kz_ike_policy **polp)
 {
-	const struct isakmp_payload *sp = isakmp_find(&m->d, ISAKMP_NP_SA);
-	struct isakmp_sa *reply = calloc(1, sizeof(*reply));
+	const struct kz_ike_policy *pol = p1_policy(e, sa);
 	enum kz_group group = sa->p1.group;
+	struct isakmp_sa *reply;
 	char chosen[256];
 	int r;
 
-	if (!reply)
+	*polp = pol;
+	if (!pol || !(reply = p1_peer_sa(e, sa, m, true, &r)))
 		return IKE_IGNORE;
-	/* before the proposal is judged: a mismatch shows them too */
-	ike_seen_vids(e, sa->profile, &m->d);
-	r = isakmp_parse_sa(&sp->body, reply);
-	if (r == 0) {
-		p1_peer_str(reply, chosen, sizeof(chosen));
-		ike_seen_offer(e, sa->profile, 1, true, chosen);
+	if (r == 0)
 		r = p1_from_reply(e, pol, reply, &sa->p1);
-	}
 	if (r == 0 && sa->mode == KZ_MODE_AGGRESSIVE && sa->p1.group != group)
 		r = KZ_ENOENT;
 	if (r) {
