@@ -28,6 +28,22 @@ bool p1_usable(struct ike_engine *e, const struct kz_ipsec_profile *p,
 	return *pol && (*pol)->psk.set && (*pol)->nproposals && eng_ipsec_policy(e, p);
 }
 
+/* Our public value (g^xi or g^xr by role, n bytes) of sa->dh and a
+ * fresh nonce (Ni or Nr). */
+static int p1_own_ke_nonce(struct ike_engine *e, struct ike_sa *sa, size_t n)
+{
+	bool i = sa->initiator;
+	int r = ike_dh_public(sa->dh, i ? sa->gxi : sa->gxr, n);
+
+	if (!r)
+		r = eng_random(e, i ? sa->ni : sa->nr, IKE_NONCE_LEN);
+	if (r)
+		return r;
+	*(i ? &sa->gxilen : &sa->gxrlen) = n;
+	*(i ? &sa->nilen : &sa->nrlen) = IKE_NONCE_LEN;
+	return 0;
+}
+
 int p1_dh(struct ike_engine *e, struct ike_sa *sa, const struct ike_msg *m,
 	  const struct kz_ike_policy *pol)
 {
@@ -44,16 +60,9 @@ int p1_dh(struct ike_engine *e, struct ike_sa *sa, const struct ike_msg *m,
 	r = eng_dh_step(e, sa, NULL, m, sa->p1.group, &sa->dh, peer, plen, gxy, &glen);
 	if (r)
 		goto out;
-	if (!sa->initiator) {
-		/* our KE (g^xr) and Nr, sent in MM4 / AM2 */
-		r = ike_dh_public(sa->dh, sa->gxr, n);
-		if (!r)
-			r = eng_random(e, sa->nr, IKE_NONCE_LEN);
-		if (r)
-			goto out;
-		sa->gxrlen = n;
-		sa->nrlen = IKE_NONCE_LEN;
-	}
+	/* our KE (g^xr) and Nr, sent in MM4 / AM2 */
+	if (!sa->initiator && (r = p1_own_ke_nonce(e, sa, n)))
+		goto out;
 	/* SKEYID = prf(pre-shared-key, Ni_b | Nr_b); SKEYID_d/a/e follow */
 	r = ike_derive_psk(sa->p1.hash, sa->p1.enc, pol->psk.key, pol->psk.len, sa->ni, sa->nilen,
 			   sa->nr, sa->nrlen, gxy, glen, sa->icookie, sa->rcookie, &sa->keys);
@@ -157,7 +166,6 @@ int p1_take_ke_nonce(struct ike_engine *e, struct ike_sa *sa, const struct ike_m
 int p1_make_ke_nonce(struct ike_engine *e, struct ike_sa *sa)
 {
 	size_t n = ike_dh_pub_len(sa->p1.group);
-	int r;
 
 	if (!n || n > IKE_MAX_DH)
 		return KZ_ENOTSUP;
@@ -165,14 +173,7 @@ int p1_make_ke_nonce(struct ike_engine *e, struct ike_sa *sa)
 	sa->dh = eng_dh_keypair(e, sa->p1.group);
 	if (!sa->dh)
 		return KZ_ENOMEM;
-	r = ike_dh_public(sa->dh, sa->gxi, n);
-	if (!r)
-		r = eng_random(e, sa->ni, IKE_NONCE_LEN);
-	if (r)
-		return r;
-	sa->gxilen = n;
-	sa->nilen = IKE_NONCE_LEN;
-	return 0;
+	return p1_own_ke_nonce(e, sa, n);
 }
 
 int p1_put_id(struct isakmp_chain *c, const uint8_t *body, size_t len)

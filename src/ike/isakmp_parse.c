@@ -385,14 +385,26 @@ int isakmp_parse_id(const struct buf *body, struct isakmp_id *id)
 	return proto_err(buf_get_sub(&b, buf_left(&b), &id->data));
 }
 
+/* The head Notification and Delete payloads share (RFC 2408 3.14,
+ * 3.15): DOI, protocol, SPI size, then the notify type or SPI count. */
+static int doi_head(struct buf *b, uint32_t *doi, uint8_t *proto, uint8_t *spi_size,
+		    uint16_t *v)
+{
+	int r;
+
+	if ((r = buf_get_u32(b, doi)) < 0 || (r = buf_get_u8(b, proto)) < 0 ||
+	    (r = buf_get_u8(b, spi_size)) < 0 || (r = buf_get_u16(b, v)) < 0)
+		return proto_err(r);
+	return 0;
+}
+
 int isakmp_parse_notify(const struct buf *body, struct isakmp_notify *n)
 {
 	struct buf b = *body;
 	int r;
 
-	if ((r = buf_get_u32(&b, &n->doi)) < 0 || (r = buf_get_u8(&b, &n->proto)) < 0 ||
-	    (r = buf_get_u8(&b, &n->spi_size)) < 0 || (r = buf_get_u16(&b, &n->type)) < 0)
-		return proto_err(r);
+	if ((r = doi_head(&b, &n->doi, &n->proto, &n->spi_size, &n->type)))
+		return r;
 	if ((r = buf_get_sub(&b, n->spi_size, &n->spi)) < 0)
 		return KZ_EPROTO;
 	if ((r = buf_get_sub(&b, buf_left(&b), &n->data)) < 0)
@@ -409,9 +421,8 @@ int isakmp_parse_delete(const struct buf *body, struct isakmp_delete *d)
 	struct buf b = *body;
 	int r;
 
-	if ((r = buf_get_u32(&b, &d->doi)) < 0 || (r = buf_get_u8(&b, &d->proto)) < 0 ||
-	    (r = buf_get_u8(&b, &d->spi_size)) < 0 || (r = buf_get_u16(&b, &d->nspi)) < 0)
-		return proto_err(r);
+	if ((r = doi_head(&b, &d->doi, &d->proto, &d->spi_size, &d->nspi)))
+		return r;
 	/* RFC 2408 3.15: the SPIs fill the payload exactly; a Delete that
 	 * names nothing is malformed. */
 	if (d->spi_size == 0 || d->nspi == 0)
