@@ -6,8 +6,9 @@
  * request is answered again, a message while its g^xy is computed is
  * dropped -> decrypt into scratch memory -> payload digest -> the row of
  * the state table (ikev1_states.c) by exchange, state and role -> the
- * row's payload rules -> handler -> commit: the next state, the hash that
- * recognises a repeat, the IV chain.  The chain advances only when the
+ * row's payload rules -> handler -> commit: the next state and its
+ * deadline (the row's timeout rule), the hash that recognises a repeat,
+ * the IV chain.  The chain advances only when the
  * handler accepted the message, so garbage cannot desynchronise an SA.
  *
  * Nothing here runs inside a handler: a message that must wait (a Quick

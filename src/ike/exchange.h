@@ -9,7 +9,7 @@
  * scratch copy -> payload digest (isakmp_parse.c) -> transition row by
  * (exchange, state, role) in ikev1_states.c -> rule check (required /
  * allowed payloads, how many, encryption) -> handler -> the dispatcher
- * commits the row's next state.  A handler never frees the SA it runs on
+ * commits the row's next state and the deadline of its timeout rule.  A handler never frees the SA it runs on
  * and never sets its state: it returns a result, and a message that must
  * wait goes on the SA's queue, processed after the current message. */
 #ifndef KZ_IKE_EXCHANGE_H
