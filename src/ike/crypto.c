@@ -440,8 +440,8 @@ out:
 	return rc;
 }
 
-int ike_iv_phase1(const struct ike_keys *k, const uint8_t *gxi, size_t gxilen,
-		  const uint8_t *gxr, size_t gxrlen, uint8_t *iv)
+int ike_iv_phase1(const struct ike_keys *k, const uint8_t *gxi, size_t gxilen, const uint8_t *gxr,
+		  size_t gxrlen, uint8_t *iv)
 {
 	/* IV = hash(g^xi | g^xr) */
 	return iv_hash(k, gxi, gxilen, gxr, gxrlen, iv);

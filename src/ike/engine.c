@@ -340,7 +340,8 @@ int eng_phase1_start(struct ike_engine *e, const char *name, bool replaces)
 		sa->dying = true;
 	else
 		eng_started(e, sa, NULL,
-			    pol->mode == KZ_MODE_AGGRESSIVE ? ISAKMP_XCHG_AGGR : ISAKMP_XCHG_IDPROT);
+			    pol->mode == KZ_MODE_AGGRESSIVE ? ISAKMP_XCHG_AGGR
+							    : ISAKMP_XCHG_IDPROT);
 	return r;
 }
 

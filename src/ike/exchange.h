@@ -9,9 +9,10 @@
  * scratch copy -> payload digest (isakmp_parse.c) -> transition row by
  * (exchange, state, role) in ikev1_states.c -> rule check (required /
  * allowed payloads, how many, encryption) -> handler -> the dispatcher
- * commits the row's next state and the deadline of its timeout rule.  A handler never frees the SA it runs on
- * and never sets its state: it returns a result, and a message that must
- * wait goes on the SA's queue, processed after the current message. */
+ * commits the row's next state and the deadline of its timeout rule.  A
+ * handler never frees the SA it runs on and never sets its state: it
+ * returns a result, and a message that must wait goes on the SA's queue,
+ * processed after the current message. */
 #ifndef KZ_IKE_EXCHANGE_H
 #define KZ_IKE_EXCHANGE_H
 
@@ -313,8 +314,9 @@ typedef enum ike_res (*ike_handler)(struct ike_engine *e, struct ike_sa *sa, str
 
 #define IKE_ST_ANY (-1)  /* transition.from: any state */
 #define IKE_ST_SAME (-1) /* transition.to: the state stays */
-#define IKE_ST_START (-2) /* transition.from: a row for our own first message
-			   * (no message is matched against it) */
+/* transition.from: a row for our own first message (no message is
+ * matched against it) */
+#define IKE_ST_START (-2)
 
 enum ike_role { IKE_ROLE_ANY, IKE_ROLE_I, IKE_ROLE_R };
 enum ike_enc {

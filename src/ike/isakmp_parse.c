@@ -387,8 +387,7 @@ int isakmp_parse_id(const struct buf *body, struct isakmp_id *id)
 
 /* The head Notification and Delete payloads share (RFC 2408 3.14,
  * 3.15): DOI, protocol, SPI size, then the notify type or SPI count. */
-static int doi_head(struct buf *b, uint32_t *doi, uint8_t *proto, uint8_t *spi_size,
-		    uint16_t *v)
+static int doi_head(struct buf *b, uint32_t *doi, uint8_t *proto, uint8_t *spi_size, uint16_t *v)
 {
 	int r;
 
