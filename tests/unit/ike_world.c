@@ -626,6 +626,13 @@ void world_teardown(void)
 	kz_config_free(W.b.cfg);
 }
 
+int world_test_teardown(void **state)
+{
+	(void)state;
+	world_teardown();
+	return 0;
+}
+
 void assert_pair_matches(int i)
 {
 	const struct kz_child_sa *ai = &W.a.in[i], *ao = &W.a.out[i];

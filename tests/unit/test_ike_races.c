@@ -90,13 +90,6 @@ static int setup(void **state)
 	return 0;
 }
 
-static int teardown(void **state)
-{
-	(void)state;
-	world_teardown();
-	return 0;
-}
-
 /* A new seed for the network (loss, delay) and both engines' randomness:
  * the SPIs and cookies, and so the order of every tie, change with it. */
 static void reseed(unsigned seed)
@@ -280,7 +273,7 @@ static void both_start(enum kz_exchange_mode mode, enum kz_group pfs, uint64_t b
 		struct outcome o;
 		uint64_t t0;
 
-		teardown(NULL);
+		world_teardown();
 		setup(NULL);
 		reseed(seed);
 		a.pfs = b.pfs = pfs;
@@ -339,7 +332,7 @@ static void both_change(enum kz_exchange_mode mode, uint64_t b_later_ms, bool tr
 		struct outcome o;
 		uint64_t t0;
 
-		teardown(NULL);
+		world_teardown();
 		setup(NULL);
 		reseed(seed);
 		W.traffic = traffic;
@@ -406,7 +399,7 @@ static void test_rekeys_are_no_duplicates(void **state)
 		unsigned lost, ups;
 		uint64_t end;
 
-		teardown(NULL);
+		world_teardown();
 		setup(NULL);
 		reseed(seed);
 		W.traffic = true;
@@ -436,15 +429,14 @@ static void test_rekeys_are_no_duplicates(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_both_start_same_instant, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_both_start_same_instant_traffic_pfs, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_both_start_aggressive, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_one_starts_first, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_both_change_same_instant, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_both_change_ms_apart, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_both_change_aggressive, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rekeys_are_no_duplicates, setup, teardown),
+		WORLD_TEST(test_both_start_same_instant),
+		WORLD_TEST(test_both_start_same_instant_traffic_pfs),
+		WORLD_TEST(test_both_start_aggressive),
+		WORLD_TEST(test_one_starts_first),
+		WORLD_TEST(test_both_change_same_instant),
+		WORLD_TEST(test_both_change_ms_apart),
+		WORLD_TEST(test_both_change_aggressive),
+		WORLD_TEST(test_rekeys_are_no_duplicates),
 	};
 
 	if (getenv("KZ_RACE_SEEDS"))

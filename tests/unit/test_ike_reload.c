@@ -171,13 +171,6 @@ static int setup(void **state)
 	return 0;
 }
 
-static int teardown(void **state)
-{
-	(void)state;
-	world_teardown();
-	return 0;
-}
-
 static bool ike_up(struct node *n, const char *prof)
 {
 	struct ike_profile_sas s;
@@ -535,15 +528,12 @@ static void test_fingerprint(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_reload_same_config_changes_nothing, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_reload_lifetime_of_p2, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reload_psk_alone_is_a_change, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_console_edit_in_place, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_responder_change, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_on_demand_initiator_comes_back, setup,
-						teardown),
+		WORLD_TEST(test_reload_same_config_changes_nothing),
+		WORLD_TEST(test_reload_lifetime_of_p2),
+		WORLD_TEST(test_reload_psk_alone_is_a_change),
+		WORLD_TEST(test_console_edit_in_place),
+		WORLD_TEST(test_responder_change),
+		WORLD_TEST(test_on_demand_initiator_comes_back),
 		cmocka_unit_test(test_fingerprint),
 	};
 
