@@ -125,6 +125,8 @@ void world_teardown(void);
 int world_test_teardown(void **state);
 /* A row of a test table: the file's own setup(), the shared teardown. */
 #define WORLD_TEST(f) cmocka_unit_test_setup_teardown(f, setup, world_test_teardown)
+/* The SA pairs node n's data plane holds (installed, not yet removed). */
+int iw_pairs_up(const struct node *n);
 /* One step of the seeded xorshift64 the engines' and network's randomness use. */
 uint64_t iw_xorshift(uint64_t *s);
 /* With W.trace, a line on stderr: the time since IW_T0 and who speaks. */

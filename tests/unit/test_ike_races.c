@@ -133,16 +133,6 @@ static struct count count_of(const struct node *n)
 	return k;
 }
 
-/* The pairs a node's data plane holds. */
-static int pairs_up(const struct node *n)
-{
-	int k = 0;
-
-	for (int i = 0; i < n->nchild; i++)
-		k += n->up[i];
-	return k;
-}
-
 /* One IKE SA and one IPsec SA pair on each side (what `show ike sa` and
  * `show ipsec sa` count, kz_one_sa_each in the lab), and they are the same
  * SAs on both sides: cookies, SPIs and keys; the data planes hold that
@@ -159,7 +149,7 @@ static bool converged(void)
 	    memcmp(a.c->in.enc_key, b.c->out.enc_key, a.c->in.enc_key_len) ||
 	    memcmp(a.c->out.enc_key, b.c->in.enc_key, a.c->out.enc_key_len))
 		return false;
-	return pairs_up(&W.a) == 1 && pairs_up(&W.b) == 1 &&
+	return iw_pairs_up(&W.a) == 1 && iw_pairs_up(&W.b) == 1 &&
 	       W.a.in[sending_pair(&W.a)].spi == a.c->in.spi &&
 	       W.b.in[sending_pair(&W.b)].spi == b.c->in.spi;
 }
