@@ -46,6 +46,7 @@
 #include "ike/crypto.h"
 #include "ike/ike.h"
 #include "lib/err.h"
+#include "lib/ikemsg.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 
@@ -107,22 +108,11 @@ static int io_send(void *arg, const struct sockaddr_in *local, const struct sock
 		   const void *data, size_t len, bool natt_marker)
 {
 	struct slot *s = arg;
-	static const uint8_t marker[4];
 	struct iovec iov[2];
 	struct msghdr msg = { 0 };
-	int n = 0;
 
 	(void)local; /* the slot's socket is bound to its source address */
-	if (natt_marker) {
-		iov[n].iov_base = (void *)marker;
-		iov[n++].iov_len = sizeof(marker);
-	}
-	iov[n].iov_base = (void *)data;
-	iov[n++].iov_len = len;
-	msg.msg_name = (void *)peer;
-	msg.msg_namelen = sizeof(*peer);
-	msg.msg_iov = iov;
-	msg.msg_iovlen = (size_t)n;
+	kz_ike_msg(&msg, iov, peer, data, len, natt_marker);
 	return sendmsg(s->fd, &msg, 0) < 0 ? KZ_ESYS : 0;
 }
 

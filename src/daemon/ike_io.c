@@ -20,6 +20,7 @@
 #include "ike/dh_pool.h"
 #include "ike/ike.h"
 #include "lib/err.h"
+#include "lib/ikemsg.h"
 #include "lib/log.h"
 #include "net/netlink.h"
 #include "daemon/daemon.h"
@@ -38,7 +39,6 @@ static int io_send(void *arg, const struct sockaddr_in *local, const struct sock
 		   const void *data, size_t len, bool natt_marker)
 {
 	struct kzd *d = arg;
-	static const uint8_t marker[4];
 	struct iovec iov[2];
 	union {
 		char buf[CMSG_SPACE(sizeof(struct in_pktinfo))];
@@ -47,18 +47,9 @@ static int io_send(void *arg, const struct sockaddr_in *local, const struct sock
 	struct msghdr msg = { 0 };
 	struct cmsghdr *cm;
 	struct in_pktinfo *pi;
-	int n = 0, fd = ntohs(local->sin_port) == NATT_PORT ? d->ike_fd4500 : d->ike_fd500;
+	int fd = ntohs(local->sin_port) == NATT_PORT ? d->ike_fd4500 : d->ike_fd500;
 
-	if (natt_marker) {
-		iov[n].iov_base = (void *)marker;
-		iov[n++].iov_len = sizeof(marker);
-	}
-	iov[n].iov_base = (void *)data;
-	iov[n++].iov_len = len;
-	msg.msg_name = (void *)peer;
-	msg.msg_namelen = sizeof(*peer);
-	msg.msg_iov = iov;
-	msg.msg_iovlen = (size_t)n;
+	kz_ike_msg(&msg, iov, peer, data, len, natt_marker);
 	memset(&ctl, 0, sizeof(ctl));
 	msg.msg_control = ctl.buf;
 	msg.msg_controllen = sizeof(ctl.buf);
