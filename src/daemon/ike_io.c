@@ -263,9 +263,7 @@ static void dh_start(struct kzd *d, struct ike_io *io)
 		d->ev_dh = event_new(d->base, dh_pool_fd(d->dh_pool), EV_READ | EV_PERSIST,
 				     on_dh_done, d);
 		if (!d->ev_dh || event_add(d->ev_dh, NULL)) {
-			if (d->ev_dh)
-				event_free(d->ev_dh);
-			d->ev_dh = NULL;
+			kzd_event_free(&d->ev_dh);
 			dh_pool_free(d->dh_pool);
 			d->dh_pool = NULL;
 		}
@@ -340,20 +338,15 @@ void kzd_ike_stop(struct kzd *d)
 		ike_clear_ipsec(d->ike);
 		ike_clear_ike(d->ike, NULL);
 	}
-	if (d->ev_ike500)
-		event_free(d->ev_ike500);
-	if (d->ev_ike4500)
-		event_free(d->ev_ike4500);
-	if (d->ev_ike_timer)
-		event_free(d->ev_ike_timer);
+	kzd_event_free(&d->ev_ike500);
+	kzd_event_free(&d->ev_ike4500);
+	kzd_event_free(&d->ev_ike_timer);
 	dp_natt_detach(d->dp);
 	/* the engine cancels the jobs of its SAs; the pool then finishes
 	 * the running ones and wipes everything left */
 	ike_engine_free(d->ike);
 	d->ike = NULL;
-	if (d->ev_dh)
-		event_free(d->ev_dh);
-	d->ev_dh = NULL;
+	kzd_event_free(&d->ev_dh);
 	if (d->dh_pool) {
 		struct dh_pool_stats st;
 
