@@ -46,8 +46,11 @@
 #include "ike/crypto.h"
 #include "ike/ike.h"
 #include "lib/err.h"
+#include "lib/ikemsg.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+
+#include "../tests/unit/cfg_chain.h"
 
 #define PROFILE "BENCH"
 #define RX_MAX 65536
@@ -105,22 +108,11 @@ static int io_send(void *arg, const struct sockaddr_in *local, const struct sock
 		   const void *data, size_t len, bool natt_marker)
 {
 	struct slot *s = arg;
-	static const uint8_t marker[4];
 	struct iovec iov[2];
 	struct msghdr msg = { 0 };
-	int n = 0;
 
 	(void)local; /* the slot's socket is bound to its source address */
-	if (natt_marker) {
-		iov[n].iov_base = (void *)marker;
-		iov[n++].iov_len = sizeof(marker);
-	}
-	iov[n].iov_base = (void *)data;
-	iov[n++].iov_len = len;
-	msg.msg_name = (void *)peer;
-	msg.msg_namelen = sizeof(*peer);
-	msg.msg_iov = iov;
-	msg.msg_iovlen = (size_t)n;
+	kz_ike_msg(&msg, iov, peer, data, len, natt_marker);
 	return sendmsg(s->fd, &msg, 0) < 0 ? KZ_ESYS : 0;
 }
 
@@ -181,47 +173,30 @@ static struct ike_dh *io_dh_keypair(void *arg, enum kz_group g)
 static struct kz_config *make_config(void)
 {
 	struct kz_config *c = kz_config_new();
-	struct kz_ike_proposal *ikp;
-	struct kz_ike_policy *pol;
-	struct kz_ipsec_proposal *ep;
-	struct kz_ipsec_policy *ipol;
-	struct kz_ipsec_profile *pr;
-	int err = 0;
+	struct cfg_chain k;
 
 	if (!c)
 		return NULL;
-	ikp = kz_add_ike_proposal(c, "IKEP", &err);
-	pol = kz_add_ike_policy(c, "IKEPOL", &err);
-	ep = kz_add_ipsec_proposal(c, "ESPP", &err);
-	ipol = kz_add_ipsec_policy(c, "IPSECPOL", &err);
-	pr = kz_add_profile(c, PROFILE, &err);
-	if (!ikp || !pol || !ep || !ipol || !pr) {
+	if (!cfg_chain_add(c, &k, "IKEP", "IKEPOL", "ESPP", "IPSECPOL", PROFILE, -1)) {
 		kz_config_free(c);
 		return NULL;
 	}
 	/* the same suite as examples/main-*.conf: aes-cbc-256, sha2-256 */
-	ikp->group = O.group;
-	pol->mode = KZ_MODE_MAIN;
-	kz_strlcpy(pol->proposals[0], "IKEP", sizeof(pol->proposals[0]));
-	pol->nproposals = 1;
-	pol->psk.set = true;
-	pol->psk.len = O.psk_len;
-	memcpy(pol->psk.key, O.psk, O.psk_len);
-	pol->natt = O.natt;
-	kz_strlcpy(ipol->proposals[0], "ESPP", sizeof(ipol->proposals[0]));
-	ipol->nproposals = 1;
-	ipol->local_ts = (struct kz_prefix){ .set = true, .len = 24 };
-	inet_pton(AF_INET, "192.168.1.0", &ipol->local_ts.addr);
-	ipol->remote_ts = (struct kz_prefix){ .set = true, .len = 24 };
-	inet_pton(AF_INET, "192.168.2.0", &ipol->remote_ts.addr);
-	ipol->pfs = O.pfs;
-	pr->peer_type = KZ_PEER_ADDR;
-	pr->peer_addr = O.responder;
-	pr->source_set = true;
-	kz_strlcpy(pr->ike_policy, "IKEPOL", sizeof(pr->ike_policy));
-	kz_strlcpy(pr->ipsec_policy, "IPSECPOL", sizeof(pr->ipsec_policy));
+	k.ikp->group = O.group;
+	k.pol->mode = KZ_MODE_MAIN;
+	k.pol->psk.set = true;
+	k.pol->psk.len = O.psk_len;
+	memcpy(k.pol->psk.key, O.psk, O.psk_len);
+	k.pol->natt = O.natt;
+	k.ipol->local_ts = (struct kz_prefix){ .set = true, .len = 24 };
+	inet_pton(AF_INET, "192.168.1.0", &k.ipol->local_ts.addr);
+	k.ipol->remote_ts = (struct kz_prefix){ .set = true, .len = 24 };
+	inet_pton(AF_INET, "192.168.2.0", &k.ipol->remote_ts.addr);
+	k.ipol->pfs = O.pfs;
+	k.pr->peer_type = KZ_PEER_ADDR;
+	k.pr->peer_addr = O.responder;
 	/* we start each negotiation ourselves; no automatic retries */
-	pr->initiate = KZ_INITIATE_ON_DEMAND;
+	k.pr->initiate = KZ_INITIATE_ON_DEMAND;
 	return c;
 }
 

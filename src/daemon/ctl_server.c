@@ -291,15 +291,12 @@ static int ctl_conn_send(struct ctl_conn *conn, uint8_t status, const char *prom
 			 const char *output, size_t output_len)
 {
 	struct evbuffer *out = bufferevent_get_output(conn->bev);
-	uint8_t head[CTL_RESP_HEAD_MAX];
-	struct wbuf w;
-	int r;
+	struct ctl_resp_head h;
+	int r = ctl_response_head(&h, status, prompt, output, output_len);
 
-	wbuf_init(&w, head, sizeof(head));
-	r = ctl_build_response_head(&w, status, prompt, output, output_len);
 	if (r < 0)
 		return r;
-	if (evbuffer_add(out, head, w.len) < 0 ||
+	if (evbuffer_add(out, h.b, h.len) < 0 ||
 	    (output_len && evbuffer_add(out, output, output_len) < 0))
 		return KZ_ENOMEM;
 	return 0;

@@ -63,6 +63,9 @@ struct kzd {
 	size_t nlast_check;
 };
 
+/* main.c: frees *ev if it is set and clears it. */
+void kzd_event_free(struct event **ev);
+
 /* apply.c: make the system match the running config.  effects is a
  * CLI_EFF_* mask; KZD_APPLY_ALL applies everything (start-up, reload). */
 #define KZD_APPLY_ALL 0xffffffffu

@@ -159,13 +159,9 @@ int kzd_dataplane_start(struct kzd *d)
 
 void kzd_dataplane_free(struct kzd *d)
 {
-	if (d->ev_dp_tick)
-		event_free(d->ev_dp_tick);
-	if (d->ev_dp_note)
-		event_free(d->ev_dp_note);
-	if (d->ev_dp_reclaim)
-		event_free(d->ev_dp_reclaim);
-	d->ev_dp_tick = d->ev_dp_note = d->ev_dp_reclaim = NULL;
+	kzd_event_free(&d->ev_dp_tick);
+	kzd_event_free(&d->ev_dp_note);
+	kzd_event_free(&d->ev_dp_reclaim);
 	dp_free(d->dp);
 	d->dp = NULL;
 }

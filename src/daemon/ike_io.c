@@ -20,6 +20,7 @@
 #include "ike/dh_pool.h"
 #include "ike/ike.h"
 #include "lib/err.h"
+#include "lib/ikemsg.h"
 #include "lib/log.h"
 #include "net/netlink.h"
 #include "daemon/daemon.h"
@@ -38,7 +39,6 @@ static int io_send(void *arg, const struct sockaddr_in *local, const struct sock
 		   const void *data, size_t len, bool natt_marker)
 {
 	struct kzd *d = arg;
-	static const uint8_t marker[4];
 	struct iovec iov[2];
 	union {
 		char buf[CMSG_SPACE(sizeof(struct in_pktinfo))];
@@ -47,18 +47,9 @@ static int io_send(void *arg, const struct sockaddr_in *local, const struct sock
 	struct msghdr msg = { 0 };
 	struct cmsghdr *cm;
 	struct in_pktinfo *pi;
-	int n = 0, fd = ntohs(local->sin_port) == NATT_PORT ? d->ike_fd4500 : d->ike_fd500;
+	int fd = ntohs(local->sin_port) == NATT_PORT ? d->ike_fd4500 : d->ike_fd500;
 
-	if (natt_marker) {
-		iov[n].iov_base = (void *)marker;
-		iov[n++].iov_len = sizeof(marker);
-	}
-	iov[n].iov_base = (void *)data;
-	iov[n++].iov_len = len;
-	msg.msg_name = (void *)peer;
-	msg.msg_namelen = sizeof(*peer);
-	msg.msg_iov = iov;
-	msg.msg_iovlen = (size_t)n;
+	kz_ike_msg(&msg, iov, peer, data, len, natt_marker);
 	memset(&ctl, 0, sizeof(ctl));
 	msg.msg_control = ctl.buf;
 	msg.msg_controllen = sizeof(ctl.buf);
@@ -272,9 +263,7 @@ static void dh_start(struct kzd *d, struct ike_io *io)
 		d->ev_dh = event_new(d->base, dh_pool_fd(d->dh_pool), EV_READ | EV_PERSIST,
 				     on_dh_done, d);
 		if (!d->ev_dh || event_add(d->ev_dh, NULL)) {
-			if (d->ev_dh)
-				event_free(d->ev_dh);
-			d->ev_dh = NULL;
+			kzd_event_free(&d->ev_dh);
 			dh_pool_free(d->dh_pool);
 			d->dh_pool = NULL;
 		}
@@ -349,20 +338,15 @@ void kzd_ike_stop(struct kzd *d)
 		ike_clear_ipsec(d->ike);
 		ike_clear_ike(d->ike, NULL);
 	}
-	if (d->ev_ike500)
-		event_free(d->ev_ike500);
-	if (d->ev_ike4500)
-		event_free(d->ev_ike4500);
-	if (d->ev_ike_timer)
-		event_free(d->ev_ike_timer);
+	kzd_event_free(&d->ev_ike500);
+	kzd_event_free(&d->ev_ike4500);
+	kzd_event_free(&d->ev_ike_timer);
 	dp_natt_detach(d->dp);
 	/* the engine cancels the jobs of its SAs; the pool then finishes
 	 * the running ones and wipes everything left */
 	ike_engine_free(d->ike);
 	d->ike = NULL;
-	if (d->ev_dh)
-		event_free(d->ev_dh);
-	d->ev_dh = NULL;
+	kzd_event_free(&d->ev_dh);
 	if (d->dh_pool) {
 		struct dh_pool_stats st;
 

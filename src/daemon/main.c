@@ -54,6 +54,13 @@ static int load(const char *path, struct kz_config **out)
 	return r < 0 ? (int)(n ? n : 1) : 0;
 }
 
+void kzd_event_free(struct event **ev)
+{
+	if (*ev)
+		event_free(*ev);
+	*ev = NULL;
+}
+
 int kzd_reload(struct kzd *d)
 {
 	struct kz_config *c = NULL;
@@ -291,14 +298,10 @@ out:
 			log_info("removed %zu routes of kizuna", n);
 	}
 	kzd_apply_close(d);
-	if (d->ev_watch)
-		event_free(d->ev_watch);
-	if (d->ev_hup)
-		event_free(d->ev_hup);
-	if (d->ev_term)
-		event_free(d->ev_term);
-	if (d->ev_int)
-		event_free(d->ev_int);
+	kzd_event_free(&d->ev_watch);
+	kzd_event_free(&d->ev_hup);
+	kzd_event_free(&d->ev_term);
+	kzd_event_free(&d->ev_int);
 	kz_net_watch_close(d->watch);
 	kz_net_close();
 	for (size_t k = 0; k < d->nlast_check; k++)

@@ -124,22 +124,6 @@ static int show_ip_address(struct kzd *d, const struct cli_args *a, struct emit 
 	return 0;
 }
 
-static const char *route_type_str(unsigned type)
-{
-	switch (type) {
-	case KZ_NET_RTN_UNICAST:
-		return "unicast";
-	case KZ_NET_RTN_BLACKHOLE:
-		return "blackhole";
-	case KZ_NET_RTN_UNREACHABLE:
-		return "unreachable";
-	case KZ_NET_RTN_PROHIBIT:
-		return "prohibit";
-	default:
-		return "other";
-	}
-}
-
 /* The IPsec<N> whose fail-closed route rt is (apply.c), or -1. */
 static int route_failclosed_unit(const struct kzd *d, const struct kz_net_route *rt)
 {
@@ -174,7 +158,7 @@ static int show_ip_route(struct kzd *d, const struct cli_args *a, struct emit *e
 		char iface[24], fcname[24];
 		char code = rt[i].protocol == KZ_RTPROT ? 'S' : rt[i].scope == 253 ? 'C' : 'K';
 		int fc = route_failclosed_unit(d, &rt[i]);
-		const char *type = route_type_str(rt[i].type);
+		const char *type = kz_net_route_type_name(rt[i].type);
 		unsigned metric = (unsigned)rt[i].metric;
 
 		inet_ntop(AF_INET, &rt[i].dst, addr, sizeof(addr));

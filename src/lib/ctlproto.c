@@ -196,16 +196,23 @@ int ctl_build_response_head(struct wbuf *w, uint8_t status, const char *prompt,
 	return 0;
 }
 
-int ctl_build_response(struct strbuf *out, uint8_t status, const char *prompt,
-		       const char *output, size_t output_len)
+int ctl_response_head(struct ctl_resp_head *h, uint8_t status, const char *prompt,
+		      const char *output, size_t output_len)
 {
-	uint8_t head[CTL_RESP_HEAD_MAX];
 	struct wbuf w;
 	int r;
 
-	wbuf_init(&w, head, sizeof(head));
+	wbuf_init(&w, h->b, sizeof(h->b));
 	r = ctl_build_response_head(&w, status, prompt, output, output_len);
-	if (r < 0)
-		return r;
-	return ctl_append(out, head, w.len, output, output_len);
+	h->len = w.len;
+	return r;
+}
+
+int ctl_build_response(struct strbuf *out, uint8_t status, const char *prompt,
+		       const char *output, size_t output_len)
+{
+	struct ctl_resp_head h;
+	int r = ctl_response_head(&h, status, prompt, output, output_len);
+
+	return r < 0 ? r : ctl_append(out, h.b, h.len, output, output_len);
 }

@@ -101,4 +101,14 @@ int ctl_build_response(struct strbuf *out, uint8_t status, const char *prompt,
 int ctl_build_response_head(struct wbuf *w, uint8_t status, const char *prompt,
 			    const char *output, size_t output_len);
 
+/* That part of a frame in a buffer of its own. */
+struct ctl_resp_head {
+	uint8_t b[CTL_RESP_HEAD_MAX];
+	size_t len;
+};
+
+/* ctl_build_response_head() into h; 0, or its error. */
+int ctl_response_head(struct ctl_resp_head *h, uint8_t status, const char *prompt,
+		      const char *output, size_t output_len);
+
 #endif

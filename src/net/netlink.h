@@ -153,6 +153,9 @@ int kz_net_route_flush_own(size_t *deleted);
 /* The IPv4 routes of the main table, with output device names.  *routes is
  * allocated (free() it, NULL when *count is 0). */
 int kz_net_route_list(struct kz_net_route **routes, size_t *count);
+/* A route type's name: "unicast", "blackhole", "unreachable", "prohibit",
+ * or "other". */
+const char *kz_net_route_type_name(unsigned type);
 
 /* Change events. */
 enum kz_net_event_type {

@@ -123,30 +123,35 @@ static int route_prepare(struct kz_net_route *rt, unsigned type, struct in_addr 
 	return 0;
 }
 
-static const char *route_type_name(unsigned type)
+const char *kz_net_route_type_name(unsigned type)
 {
 	switch (type) {
+	case KZ_NET_RTN_UNICAST:
+		return "unicast";
 	case KZ_NET_RTN_BLACKHOLE:
-		return "blackhole ";
+		return "blackhole";
 	case KZ_NET_RTN_UNREACHABLE:
-		return "unreachable ";
+		return "unreachable";
 	case KZ_NET_RTN_PROHIBIT:
-		return "prohibit ";
+		return "prohibit";
 	default:
-		return "";
+		return "other";
 	}
 }
 
 static void route_describe(char *out, size_t size, const char *verb,
 			   const struct kz_net_route *rt, const char *oif)
 {
-	char d[INET_ADDRSTRLEN], g[INET_ADDRSTRLEN], m[24] = "";
+	char d[INET_ADDRSTRLEN], g[INET_ADDRSTRLEN], m[24] = "", t[16] = "";
 
 	inet_ntop(AF_INET, &rt->dst, d, sizeof(d));
 	inet_ntop(AF_INET, &rt->gw, g, sizeof(g));
 	if (rt->metric)
 		snprintf(m, sizeof(m), " metric %u", (unsigned)rt->metric);
-	snprintf(out, size, "%s route %s%s/%u%s%s%s%s%s", verb, route_type_name(rt->type), d,
+	/* "blackhole " and the like; nothing for a unicast route */
+	if (rt->type >= KZ_NET_RTN_BLACKHOLE && rt->type <= KZ_NET_RTN_PROHIBIT)
+		snprintf(t, sizeof(t), "%s ", kz_net_route_type_name(rt->type));
+	snprintf(out, size, "%s route %s%s/%u%s%s%s%s%s", verb, t, d,
 		 rt->plen, rt->has_gw ? " via " : "", rt->has_gw ? g : "", oif ? " dev " : "",
 		 oif ? oif : "", m);
 }

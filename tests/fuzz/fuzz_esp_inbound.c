@@ -23,31 +23,16 @@
 #include "esp/esp.h"
 #include "lib/err.h"
 
+#include "../unit/esp_fixture.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct esp_sa *fuzz_sa(int gcm)
 {
 	struct kz_child_sa p;
-	size_t i;
 
-	memset(&p, 0, sizeof(p));
-	p.dir = KZ_CHILD_IN;
-	p.spi = 0xc0ffee01;
-	p.enc = gcm ? KZ_ENC_AES_GCM_128 : KZ_ENC_AES_CBC_256;
-	p.auth = gcm ? KZ_AUTH_NONE : KZ_AUTH_HMAC_SHA2_256;
-	p.enc_key_len = gcm ? 20 : 32;
-	p.auth_key_len = gcm ? 0 : 32;
-	for (i = 0; i < p.enc_key_len; i++)
-		p.enc_key[i] = (uint8_t)(i * 7 + 1);
-	for (i = 0; i < p.auth_key_len; i++)
-		p.auth_key[i] = (uint8_t)(i * 13 + 5);
-	p.replay_window = 64;
-	p.local_ts.set = true;
-	p.local_ts.addr.s_addr = htonl(0xc0a80100);
-	p.local_ts.len = 24;
-	p.remote_ts.set = true;
-	p.remote_ts.addr.s_addr = htonl(0xc0a80200);
-	p.remote_ts.len = 24;
+	esp_fixture_params(&p, 0xc0ffee01, gcm ? KZ_ENC_AES_GCM_128 : KZ_ENC_AES_CBC_256,
+			   gcm ? KZ_AUTH_NONE : KZ_AUTH_HMAC_SHA2_256, KZ_CHILD_IN);
 	return esp_sa_new(&p, NULL);
 }
 

@@ -19,6 +19,8 @@
 #include "esp/vnet.h"
 #include "lib/err.h"
 
+#include "../unit/esp_fixture.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static uint8_t seg[65536], seg2[65536];
@@ -72,13 +74,7 @@ static void gro_feed(const uint8_t *s, size_t len)
 
 static uint32_t ref_sum(uint32_t s, const uint8_t *p, size_t n)
 {
-	for (size_t i = 0; i + 1 < n; i += 2)
-		s += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (n & 1)
-		s += (uint32_t)p[n - 1] << 8;
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return s;
+	return esp_fixture_fold(esp_fixture_sum(s, p, n));
 }
 
 static void check_gso_segment(const struct vnet_pkt *p, const uint8_t *s, size_t len)

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cfg_chain.h"
 #include "ike_world.h"
 #include "ike/dh_pool.h"
 #include "ike/isakmp.h"
@@ -505,67 +506,45 @@ struct kz_prefix pfx(const char *a, unsigned len)
 struct kz_config *make_cfg(const struct site *s)
 {
 	struct kz_config *c = kz_config_new();
-	struct kz_ike_proposal *ikp;
-	struct kz_ike_policy *pol;
-	struct kz_ipsec_proposal *ep;
-	struct kz_ipsec_policy *ipol;
-	struct kz_ipsec_profile *pr;
-	struct kz_if_ipsec *ifc;
-	int err;
+	struct cfg_chain k;
 
 	assert_non_null(c);
-	ikp = kz_add_ike_proposal(c, "IKEP", &err);
-	ikp->enc = s->ike_enc;
-	ikp->group = s->group;
-	pol = kz_add_ike_policy(c, "IKEPOL", &err);
-	pol->mode = s->mode;
-	strcpy(pol->proposals[0], "IKEP");
-	pol->nproposals = 1;
-	pol->psk.set = true;
-	pol->psk.len = strlen(s->psk);
-	memcpy(pol->psk.key, s->psk, pol->psk.len);
+	assert_true(cfg_chain_add(c, &k, "IKEP", "IKEPOL", "ESPP", "IPSECPOL", "HQ", 0));
+	k.ikp->enc = s->ike_enc;
+	k.ikp->group = s->group;
+	k.pol->mode = s->mode;
+	cfg_chain_psk(k.pol, s->psk);
 	if (s->local_id) {
-		pol->local_id.type = KZ_ID_KEY_ID;
-		strcpy(pol->local_id.value, s->local_id);
+		k.pol->local_id.type = KZ_ID_KEY_ID;
+		strcpy(k.pol->local_id.value, s->local_id);
 	}
 	if (s->remote_id) {
-		pol->remote_id.type = KZ_ID_KEY_ID;
-		strcpy(pol->remote_id.value, s->remote_id);
+		k.pol->remote_id.type = KZ_ID_KEY_ID;
+		strcpy(k.pol->remote_id.value, s->remote_id);
 	}
-	pol->natt = s->natt;
-	pol->dpd = s->dpd_interval != 0;
-	pol->dpd_interval = s->dpd_interval;
-	pol->dpd_retry = s->dpd_retry;
+	k.pol->natt = s->natt;
+	k.pol->dpd = s->dpd_interval != 0;
+	k.pol->dpd_interval = s->dpd_interval;
+	k.pol->dpd_retry = s->dpd_retry;
 	if (s->ike_life)
-		ikp->lifetime = s->ike_life;
-	ep = kz_add_ipsec_proposal(c, "ESPP", &err);
+		k.ikp->lifetime = s->ike_life;
 	if (s->esp_life)
-		ep->lifetime_time = s->esp_life;
-	ep->lifetime_kbytes = s->esp_kbytes;
-	ipol = kz_add_ipsec_policy(c, "IPSECPOL", &err);
-	strcpy(ipol->proposals[0], "ESPP");
-	ipol->nproposals = 1;
-	ipol->local_ts = pfx(s->lnet, 24);
-	ipol->remote_ts = pfx(s->rnet, 24);
-	ipol->pfs = s->pfs;
-	pr = kz_add_profile(c, "HQ", &err);
+		k.ep->lifetime_time = s->esp_life;
+	k.ep->lifetime_kbytes = s->esp_kbytes;
+	k.ipol->local_ts = pfx(s->lnet, 24);
+	k.ipol->remote_ts = pfx(s->rnet, 24);
+	k.ipol->pfs = s->pfs;
 	if (s->peer) {
-		pr->peer_type = KZ_PEER_ADDR;
-		pr->peer_addr = ip(s->peer);
+		k.pr->peer_type = KZ_PEER_ADDR;
+		k.pr->peer_addr = ip(s->peer);
 	} else {
-		pr->peer_type = KZ_PEER_ANY;
+		k.pr->peer_type = KZ_PEER_ANY;
 	}
-	pr->source_set = true;
-	strcpy(pr->ike_policy, "IKEPOL");
-	strcpy(pr->ipsec_policy, "IPSECPOL");
-	pr->initiate = s->initiate;
+	k.pr->initiate = s->initiate;
 	if (s->retry_interval)
-		pr->retry_interval = s->retry_interval;
+		k.pr->retry_interval = s->retry_interval;
 	if (s->retry_max)
-		pr->retry_max = s->retry_max;
-	ifc = kz_add_ipsec_if(c, 0, &err);
-	strcpy(ifc->map, "HQ");
-	ifc->shutdown = false;
+		k.pr->retry_max = s->retry_max;
 	return c;
 }
 
@@ -624,6 +603,22 @@ void world_teardown(void)
 	Dh_nocancel = false;
 	kz_config_free(W.a.cfg);
 	kz_config_free(W.b.cfg);
+}
+
+int world_test_teardown(void **state)
+{
+	(void)state;
+	world_teardown();
+	return 0;
+}
+
+int iw_pairs_up(const struct node *n)
+{
+	int k = 0;
+
+	for (int i = 0; i < n->nchild; i++)
+		k += n->up[i];
+	return k;
 }
 
 void assert_pair_matches(int i)

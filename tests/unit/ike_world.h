@@ -121,6 +121,12 @@ void world_setup(unsigned flags);
 /* Frees both engines and configs; no DH job may be left (unless
  * Dh_nocancel). */
 void world_teardown(void);
+/* cmocka's teardown for a world test: world_teardown(). */
+int world_test_teardown(void **state);
+/* A row of a test table: the file's own setup(), the shared teardown. */
+#define WORLD_TEST(f) cmocka_unit_test_setup_teardown(f, setup, world_test_teardown)
+/* The SA pairs node n's data plane holds (installed, not yet removed). */
+int iw_pairs_up(const struct node *n);
 /* One step of the seeded xorshift64 the engines' and network's randomness use. */
 uint64_t iw_xorshift(uint64_t *s);
 /* With W.trace, a line on stderr: the time since IW_T0 and who speaks. */

@@ -18,6 +18,8 @@
 #include "config/model.h"
 #include "lib/err.h"
 
+#include "cfg_chain.h"
+
 #define SITE_A_KEY "correct horse battery staple"
 
 /* ---- building configs ---------------------------------------------------- */
@@ -30,14 +32,7 @@ static struct kz_prefix pfx(const char *a, unsigned len)
 	return p;
 }
 
-static void set_psk(struct kz_ike_policy *ip, const char *key)
-{
-	ip->psk.set = true;
-	ip->psk.hex = false;
-	ip->psk.len = strlen(key);
-	memcpy(ip->psk.key, key, ip->psk.len);
-	snprintf(ip->psk.text, sizeof(ip->psk.text), "%s", key);
-}
+#define set_psk cfg_chain_psk
 
 static void set_keyid(struct kz_ident *id, const char *v)
 {
@@ -49,50 +44,30 @@ static void set_keyid(struct kz_ident *id, const char *v)
 static struct kz_config *site_a(void)
 {
 	struct kz_config *c = kz_config_new();
-	struct kz_ike_proposal *ikp;
-	struct kz_ike_policy *ikpol;
-	struct kz_ipsec_proposal *esp;
-	struct kz_ipsec_policy *pol;
-	struct kz_ipsec_profile *p;
-	struct kz_if_ipsec *ifc;
+	struct cfg_chain k;
 	struct kz_route r = { 0 };
-	int err = 0;
 
 	assert_non_null(c);
 	snprintf(c->hostname, sizeof(c->hostname), "site-a");
 	c->mobile.present = true;
 	snprintf(c->mobile.device, sizeof(c->mobile.device), "wwan0");
 	c->mobile.shutdown = false;
-	assert_non_null(ikp = kz_add_ike_proposal(c, "IKEP", &err));
-	ikp->enc = KZ_ENC_AES_CBC_256;
-	ikp->hash = KZ_HASH_SHA2_256;
-	ikp->group = KZ_GROUP_MODP2048;
-	ikp->lifetime = 28800;
-	assert_non_null(ikpol = kz_add_ike_policy(c, "IKEPOL", &err));
-	ikpol->mode = KZ_MODE_AGGRESSIVE;
-	snprintf(ikpol->proposals[0], KZ_NAME_MAX, "IKEP");
-	ikpol->nproposals = 1;
-	set_psk(ikpol, SITE_A_KEY);
-	set_keyid(&ikpol->local_id, "site-a");
-	ikpol->natt = true;
-	assert_non_null(esp = kz_add_ipsec_proposal(c, "ESPP", &err));
-	esp->enc = KZ_ENC_AES_CBC_256;
-	esp->auth = KZ_AUTH_HMAC_SHA2_256;
-	esp->lifetime_time = 28800;
-	assert_non_null(pol = kz_add_ipsec_policy(c, "IPSECPOL", &err));
-	snprintf(pol->proposals[0], KZ_NAME_MAX, "ESPP");
-	pol->nproposals = 1;
-	pol->local_ts = pfx("192.168.1.0", 24);
-	pol->remote_ts = pfx("192.168.2.0", 24);
-	assert_non_null(p = kz_add_profile(c, "HQ", &err));
-	p->peer_type = KZ_PEER_ADDR;
-	inet_pton(AF_INET, "203.0.113.2", &p->peer_addr);
-	p->source_set = true;
-	snprintf(p->ike_policy, KZ_NAME_MAX, "IKEPOL");
-	snprintf(p->ipsec_policy, KZ_NAME_MAX, "IPSECPOL");
-	assert_non_null(ifc = kz_add_ipsec_if(c, 0, &err));
-	snprintf(ifc->map, KZ_NAME_MAX, "HQ");
-	ifc->shutdown = false;
+	assert_true(cfg_chain_add(c, &k, "IKEP", "IKEPOL", "ESPP", "IPSECPOL", "HQ", 0));
+	k.ikp->enc = KZ_ENC_AES_CBC_256;
+	k.ikp->hash = KZ_HASH_SHA2_256;
+	k.ikp->group = KZ_GROUP_MODP2048;
+	k.ikp->lifetime = 28800;
+	k.pol->mode = KZ_MODE_AGGRESSIVE;
+	set_psk(k.pol, SITE_A_KEY);
+	set_keyid(&k.pol->local_id, "site-a");
+	k.pol->natt = true;
+	k.ep->enc = KZ_ENC_AES_CBC_256;
+	k.ep->auth = KZ_AUTH_HMAC_SHA2_256;
+	k.ep->lifetime_time = 28800;
+	k.ipol->local_ts = pfx("192.168.1.0", 24);
+	k.ipol->remote_ts = pfx("192.168.2.0", 24);
+	k.pr->peer_type = KZ_PEER_ADDR;
+	inet_pton(AF_INET, "203.0.113.2", &k.pr->peer_addr);
 	r.dest = pfx("192.168.2.0", 24);
 	r.via = KZ_VIA_IPSEC;
 	r.ipsec_unit = 0;

@@ -16,6 +16,8 @@
 #include "config/render.h"
 #include "lib/err.h"
 
+#include "cfg_chain.h"
+
 static struct in_addr ip(const char *s)
 {
 	struct in_addr a;
@@ -36,68 +38,43 @@ static struct kz_prefix pfx(const char *s, uint8_t len)
 static struct kz_config *site_a(void)
 {
 	struct kz_config *c = kz_config_new();
-	struct kz_ike_proposal *ip1, *ip2;
-	struct kz_ike_policy *ike;
-	struct kz_ipsec_proposal *ep;
-	struct kz_ipsec_policy *ips;
-	struct kz_ipsec_profile *p;
-	struct kz_if_ipsec *f;
+	struct kz_ike_proposal *ip2;
+	struct cfg_chain k;
 	int err = 0;
 
 	assert_non_null(c);
 	strcpy(c->hostname, "site-a");
 	c->mobile.present = true;
 	strcpy(c->mobile.device, "eth7");
-	ip1 = kz_add_ike_proposal(c, "IKEP", &err);
+	assert_true(cfg_chain_add(c, &k, "IKEP", "IKEPOL", "ESPP", "IPSECPOL", "HQ", 4));
+	k.pol->mode = KZ_MODE_AGGRESSIVE;
+	strcpy(k.pol->proposals[1], "IKEP2");
+	k.pol->nproposals = 2;
+	cfg_chain_psk(k.pol, "correct horse");
+	k.pol->local_id.type = KZ_ID_KEY_ID;
+	strcpy(k.pol->local_id.value, "site-a");
+	k.pol->natt = true;
+	k.pol->keepalive = 15;
+	k.pol->dpd = true;
+	k.pol->dpd_interval = 10;
+	k.pol->dpd_retry = 5;
+	k.ep->enc = KZ_ENC_AES_GCM_128;
+	k.ep->auth = KZ_AUTH_NONE;
+	k.ep->lifetime_kbytes = 1000;
+	k.ipol->local_ts = pfx("192.168.1.0", 24);
+	k.ipol->remote_ts = pfx("192.168.2.0", 24);
+	k.ipol->pfs = KZ_GROUP_MODP3072;
+	k.ipol->replay_window = 128;
+	k.pr->peer_type = KZ_PEER_ADDR;
+	k.pr->peer_addr = ip("203.0.113.2");
+	/* after the chain: k.ikp is not used past here */
 	ip2 = kz_add_ike_proposal(c, "IKEP2", &err);
-	assert_non_null(ip1);
 	assert_non_null(ip2);
 	ip2->enc = KZ_ENC_AES_CBC_128;
 	ip2->hash = KZ_HASH_SHA1;
 	ip2->group = KZ_GROUP_ECP256;
 	ip2->lifetime = 3600;
 	assert_non_null(kz_add_ike_proposal(c, "UNUSED", &err));
-	ike = kz_add_ike_policy(c, "IKEPOL", &err);
-	assert_non_null(ike);
-	ike->mode = KZ_MODE_AGGRESSIVE;
-	strcpy(ike->proposals[0], "IKEP");
-	strcpy(ike->proposals[1], "IKEP2");
-	ike->nproposals = 2;
-	ike->psk.set = true;
-	strcpy(ike->psk.text, "correct horse");
-	memcpy(ike->psk.key, "correct horse", 13);
-	ike->psk.len = 13;
-	ike->local_id.type = KZ_ID_KEY_ID;
-	strcpy(ike->local_id.value, "site-a");
-	ike->natt = true;
-	ike->keepalive = 15;
-	ike->dpd = true;
-	ike->dpd_interval = 10;
-	ike->dpd_retry = 5;
-	ep = kz_add_ipsec_proposal(c, "ESPP", &err);
-	assert_non_null(ep);
-	ep->enc = KZ_ENC_AES_GCM_128;
-	ep->auth = KZ_AUTH_NONE;
-	ep->lifetime_kbytes = 1000;
-	ips = kz_add_ipsec_policy(c, "IPSECPOL", &err);
-	assert_non_null(ips);
-	strcpy(ips->proposals[0], "ESPP");
-	ips->nproposals = 1;
-	ips->local_ts = pfx("192.168.1.0", 24);
-	ips->remote_ts = pfx("192.168.2.0", 24);
-	ips->pfs = KZ_GROUP_MODP3072;
-	ips->replay_window = 128;
-	p = kz_add_profile(c, "HQ", &err);
-	assert_non_null(p);
-	p->peer_type = KZ_PEER_ADDR;
-	p->peer_addr = ip("203.0.113.2");
-	p->source_set = true;
-	strcpy(p->ike_policy, "IKEPOL");
-	strcpy(p->ipsec_policy, "IPSECPOL");
-	f = kz_add_ipsec_if(c, 4, &err);
-	assert_non_null(f);
-	strcpy(f->map, "HQ");
-	f->shutdown = false;
 	return c;
 }
 

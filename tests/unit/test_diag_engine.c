@@ -21,6 +21,8 @@
 #include "lib/err.h"
 #include "lib/strbuf.h"
 
+#include "cfg_chain.h"
+
 #define T0 1700000000 /* a fixed "now" */
 
 static struct in_addr ip(const char *s)
@@ -43,69 +45,37 @@ static struct kz_prefix pfx(const char *s, unsigned len)
 static struct kz_config *site(bool a, bool aggressive)
 {
 	struct kz_config *c = kz_config_new();
-	struct kz_ike_proposal *ikp;
-	struct kz_ike_policy *ikpol;
-	struct kz_ipsec_proposal *esp;
-	struct kz_ipsec_policy *ipol;
-	struct kz_ipsec_profile *p;
-	struct kz_if_ipsec *ifc;
+	struct cfg_chain k;
 	struct kz_route rt = { 0 };
-	int err;
 
 	assert_non_null(c);
 	c->mobile.present = true;
 	strcpy(c->mobile.device, "wan0");
-	ikp = kz_add_ike_proposal(c, "IKEP", &err);
-	ikpol = kz_add_ike_policy(c, "IKEPOL", &err);
-	assert_non_null(ikp);
-	assert_non_null(ikpol);
-	ikpol->mode = aggressive ? KZ_MODE_AGGRESSIVE : KZ_MODE_MAIN;
-	strcpy(ikpol->proposals[0], "IKEP");
-	ikpol->nproposals = 1;
-	ikpol->psk.set = true;
-	strcpy(ikpol->psk.text, "correct horse battery staple");
-	memcpy(ikpol->psk.key, ikpol->psk.text, strlen(ikpol->psk.text));
-	ikpol->psk.len = strlen(ikpol->psk.text);
+	assert_true(cfg_chain_add(c, &k, "IKEP", "IKEPOL", "ESPP", "IPSECPOL", "HQ", 0));
+	k.pol->mode = aggressive ? KZ_MODE_AGGRESSIVE : KZ_MODE_MAIN;
+	cfg_chain_psk(k.pol, "correct horse battery staple");
 	if (aggressive) {
-		ikpol->natt = true;
+		k.pol->natt = true;
 		if (a) {
-			ikpol->local_id.type = KZ_ID_KEY_ID;
-			strcpy(ikpol->local_id.value, "site-a");
+			k.pol->local_id.type = KZ_ID_KEY_ID;
+			strcpy(k.pol->local_id.value, "site-a");
 		} else {
-			ikpol->remote_id.type = KZ_ID_KEY_ID;
-			strcpy(ikpol->remote_id.value, "site-a");
+			k.pol->remote_id.type = KZ_ID_KEY_ID;
+			strcpy(k.pol->remote_id.value, "site-a");
 		}
 	}
-	esp = kz_add_ipsec_proposal(c, "ESPP", &err);
-	ipol = kz_add_ipsec_policy(c, "IPSECPOL", &err);
-	assert_non_null(esp);
-	assert_non_null(ipol);
-	strcpy(ipol->proposals[0], "ESPP");
-	ipol->nproposals = 1;
-	ipol->local_ts = pfx(a ? "192.168.1.0" : "192.168.2.0", 24);
-	ipol->remote_ts = pfx(a ? "192.168.2.0" : "192.168.1.0", 24);
-	p = kz_add_profile(c, "HQ", &err);
-	assert_non_null(p);
-	if (a && aggressive) {
-		p->peer_type = KZ_PEER_ADDR;
-		p->peer_addr = ip("203.0.113.2");
-	} else if (a) {
-		p->peer_type = KZ_PEER_ADDR;
-		p->peer_addr = ip("203.0.113.2");
+	k.ipol->local_ts = pfx(a ? "192.168.1.0" : "192.168.2.0", 24);
+	k.ipol->remote_ts = pfx(a ? "192.168.2.0" : "192.168.1.0", 24);
+	if (a) {
+		k.pr->peer_type = KZ_PEER_ADDR;
+		k.pr->peer_addr = ip("203.0.113.2");
 	} else if (aggressive) {
-		p->peer_type = KZ_PEER_ANY;
+		k.pr->peer_type = KZ_PEER_ANY;
 	} else {
-		p->peer_type = KZ_PEER_ADDR;
-		p->peer_addr = ip("198.51.100.2");
+		k.pr->peer_type = KZ_PEER_ADDR;
+		k.pr->peer_addr = ip("198.51.100.2");
 	}
-	p->source_set = true;
-	strcpy(p->ike_policy, "IKEPOL");
-	strcpy(p->ipsec_policy, "IPSECPOL");
-	ifc = kz_add_ipsec_if(c, 0, &err);
-	assert_non_null(ifc);
-	strcpy(ifc->map, "HQ");
-	ifc->shutdown = false;
-	rt.dest = ipol->remote_ts;
+	rt.dest = k.ipol->remote_ts;
 	rt.via = KZ_VIA_IPSEC;
 	rt.ipsec_unit = 0;
 	assert_int_equal(kz_route_add(c, &rt), 0);

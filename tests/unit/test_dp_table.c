@@ -15,6 +15,8 @@
 #include "dp/dp_int.h"
 #include "dp/mss.h"
 
+#include "esp_fixture.h"
+
 static void sa(struct kz_child_sa *p, enum kz_child_dir dir, uint32_t spi, unsigned unit)
 {
 	memset(p, 0, sizeof(*p));
@@ -134,13 +136,7 @@ static void typed_stats(void **state)
 
 static uint16_t csum(const uint8_t *p, size_t len, uint32_t sum)
 {
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (len & 1)
-		sum += (uint32_t)p[len - 1] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
+	return (uint16_t)~esp_fixture_fold(esp_fixture_sum(sum, p, len));
 }
 
 /* The TCP checksum over the pseudo-header and segment: 0 when right. */

@@ -21,6 +21,8 @@
 #include "esp/esp.h"
 #include "lib/err.h"
 
+#include "esp_fixture.h"
+
 #define SPI_AB 0xc0ffee01u
 
 struct combo {
@@ -40,49 +42,10 @@ static const struct combo combos[] = {
 	{ KZ_ENC_NULL, KZ_AUTH_HMAC_SHA2_512 },        { KZ_ENC_NULL, KZ_AUTH_HMAC_MD5 },
 };
 
-static size_t enc_key_len(enum kz_enc e)
-{
-	switch (e) {
-	case KZ_ENC_AES_CBC_128: return 16;
-	case KZ_ENC_AES_CBC_192: return 24;
-	case KZ_ENC_AES_CBC_256: return 32;
-	case KZ_ENC_AES_GCM_128: return 20;
-	case KZ_ENC_AES_GCM_256: return 36;
-	case KZ_ENC_3DES_CBC: return 24;
-	default: return 0;
-	}
-}
-
-static size_t auth_key_len(enum kz_auth a)
-{
-	static const size_t n[KZ_AUTH_COUNT] = { 0, 16, 20, 32, 48, 64 };
-	return n[a];
-}
-
 static void params(struct kz_child_sa *p, enum kz_enc enc, enum kz_auth auth,
 		   enum kz_child_dir dir)
 {
-	size_t i;
-
-	memset(p, 0, sizeof(*p));
-	p->dir = dir;
-	p->spi = SPI_AB;
-	p->enc = enc;
-	p->auth = auth;
-	p->enc_key_len = enc_key_len(enc);
-	p->auth_key_len = auth_key_len(auth);
-	for (i = 0; i < p->enc_key_len; i++)
-		p->enc_key[i] = (uint8_t)(i * 7 + 1);
-	for (i = 0; i < p->auth_key_len; i++)
-		p->auth_key[i] = (uint8_t)(i * 13 + 5);
-	p->replay_window = 64;
-	/* Inbound: from the peer's LAN 192.168.2.0/24 to ours. */
-	p->local_ts.set = true;
-	p->local_ts.addr.s_addr = htonl(0xc0a80100);
-	p->local_ts.len = 24;
-	p->remote_ts.set = true;
-	p->remote_ts.addr.s_addr = htonl(0xc0a80200);
-	p->remote_ts.len = 24;
+	esp_fixture_params(p, SPI_AB, enc, auth, dir);
 }
 
 static struct esp_sa *sa_make(enum kz_enc enc, enum kz_auth auth, enum kz_child_dir dir)
@@ -99,31 +62,12 @@ static struct esp_sa *sa_make(enum kz_enc enc, enum kz_auth auth, enum kz_child_
 }
 
 /* An IPv4 packet of len bytes (>= 20) from src to dst. */
-static void ipv4(uint8_t *p, size_t len, uint32_t src, uint32_t dst, uint8_t fill)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		p[i] = (uint8_t)(fill + i);
-	p[0] = 0x45;
-	p[1] = 0;
-	p[2] = (uint8_t)(len >> 8);
-	p[3] = (uint8_t)len;
-	p[8] = 64;
-	p[9] = 17;
-	p[12] = (uint8_t)(src >> 24), p[13] = (uint8_t)(src >> 16);
-	p[14] = (uint8_t)(src >> 8), p[15] = (uint8_t)src;
-	p[16] = (uint8_t)(dst >> 24), p[17] = (uint8_t)(dst >> 16);
-	p[18] = (uint8_t)(dst >> 8), p[19] = (uint8_t)dst;
-}
+#define ipv4 esp_fixture_ipv4
 
 #define SRC_OK 0xc0a8020au /* 192.168.2.10 */
 #define DST_OK 0xc0a8010au /* 192.168.1.10 */
 
-static uint32_t be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
+#define be32 esp_fixture_be32
 
 static void test_roundtrip_all(void **state)
 {

@@ -17,6 +17,8 @@
 #include "esp/esp.h"
 #include "lib/err.h"
 
+#include "esp_fixture.h"
+
 #define SPI 0x5eed0001u
 #define INNER 100
 #define PER_THREAD 20000
@@ -25,43 +27,16 @@
 static void params(struct kz_child_sa *p, enum kz_enc enc, enum kz_auth auth,
 		   enum kz_child_dir dir)
 {
-	memset(p, 0, sizeof(*p));
-	p->dir = dir;
-	p->spi = SPI;
-	p->enc = enc;
-	p->auth = auth;
-	p->enc_key_len = enc == KZ_ENC_AES_GCM_128 ? 20 : 16;
-	p->auth_key_len = auth == KZ_AUTH_HMAC_SHA2_256 ? 32 : 0;
-	for (size_t i = 0; i < p->enc_key_len; i++)
-		p->enc_key[i] = (uint8_t)(i * 3 + 1);
-	for (size_t i = 0; i < p->auth_key_len; i++)
-		p->auth_key[i] = (uint8_t)(i * 5 + 2);
-	p->replay_window = 64;
-	p->local_ts.set = true;
-	p->local_ts.addr.s_addr = htonl(0xc0a80100);
-	p->local_ts.len = 24;
-	p->remote_ts.set = true;
-	p->remote_ts.addr.s_addr = htonl(0xc0a80200);
-	p->remote_ts.len = 24;
+	esp_fixture_params(p, SPI, enc, auth, dir);
 }
 
 /* 192.168.2.10 -> 192.168.1.10, as the inbound selectors want. */
 static void ipv4(uint8_t *p, size_t len)
 {
-	memset(p, 0xab, len);
-	p[0] = 0x45;
-	p[1] = 0;
-	p[2] = (uint8_t)(len >> 8);
-	p[3] = (uint8_t)len;
-	p[8] = 64;
-	p[9] = 17;
-	memcpy(p + 12, "\xc0\xa8\x02\x0a\xc0\xa8\x01\x0a", 8);
+	esp_fixture_ipv4(p, len, 0xc0a8020au, 0xc0a8010au, 0xab);
 }
 
-static uint32_t be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
+#define be32 esp_fixture_be32
 
 struct sender {
 	struct esp_sa *sa;

@@ -12,22 +12,11 @@
 #include "esp/vnet.h"
 #include "lib/err.h"
 
-/* RFC 1071, the slow way: 16-bit big-endian words. */
-static uint32_t ref_sum(uint32_t s, const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i + 1 < n; i += 2)
-		s += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (n & 1)
-		s += (uint32_t)p[n - 1] << 8;
-	return s;
-}
+#include "esp_fixture.h"
 
-static uint16_t ref_fold(uint32_t s)
-{
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)s;
-}
+/* RFC 1071, the slow way: 16-bit big-endian words. */
+#define ref_sum esp_fixture_sum
+#define ref_fold esp_fixture_fold
 
 static void put_ref_csum(uint8_t *at, uint32_t sum)
 {

@@ -20,12 +20,6 @@ static int setup(void **state)
 	return 0;
 }
 
-static int teardown(void **state)
-{
-	world_teardown();
-	return 0;
-}
-
 /* Delivers queued datagrams, without finishing any DH job, until node n
  * has one in flight; false if the queue ran dry first. */
 static bool deliver_until_job(struct node *n)
@@ -168,13 +162,12 @@ static void test_dh_deferred_queue_full(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_dh_deferred_used, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_dh_deferred_aggressive, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_dh_deferred_repeat_while_waiting, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_dh_deferred_sa_cleared_cancels, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_dh_deferred_result_for_gone_sa, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_dh_deferred_queue_full, setup, teardown),
+		WORLD_TEST(test_dh_deferred_used),
+		WORLD_TEST(test_dh_deferred_aggressive),
+		WORLD_TEST(test_dh_deferred_repeat_while_waiting),
+		WORLD_TEST(test_dh_deferred_sa_cleared_cancels),
+		WORLD_TEST(test_dh_deferred_result_for_gone_sa),
+		WORLD_TEST(test_dh_deferred_queue_full),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -90,13 +90,6 @@ static int setup(void **state)
 	return 0;
 }
 
-static int teardown(void **state)
-{
-	(void)state;
-	world_teardown();
-	return 0;
-}
-
 /* A new seed for the network (loss, delay) and both engines' randomness:
  * the SPIs and cookies, and so the order of every tie, change with it. */
 static void reseed(unsigned seed)
@@ -140,16 +133,6 @@ static struct count count_of(const struct node *n)
 	return k;
 }
 
-/* The pairs a node's data plane holds. */
-static int pairs_up(const struct node *n)
-{
-	int k = 0;
-
-	for (int i = 0; i < n->nchild; i++)
-		k += n->up[i];
-	return k;
-}
-
 /* One IKE SA and one IPsec SA pair on each side (what `show ike sa` and
  * `show ipsec sa` count, kz_one_sa_each in the lab), and they are the same
  * SAs on both sides: cookies, SPIs and keys; the data planes hold that
@@ -166,7 +149,7 @@ static bool converged(void)
 	    memcmp(a.c->in.enc_key, b.c->out.enc_key, a.c->in.enc_key_len) ||
 	    memcmp(a.c->out.enc_key, b.c->in.enc_key, a.c->out.enc_key_len))
 		return false;
-	return pairs_up(&W.a) == 1 && pairs_up(&W.b) == 1 &&
+	return iw_pairs_up(&W.a) == 1 && iw_pairs_up(&W.b) == 1 &&
 	       W.a.in[sending_pair(&W.a)].spi == a.c->in.spi &&
 	       W.b.in[sending_pair(&W.b)].spi == b.c->in.spi;
 }
@@ -280,7 +263,7 @@ static void both_start(enum kz_exchange_mode mode, enum kz_group pfs, uint64_t b
 		struct outcome o;
 		uint64_t t0;
 
-		teardown(NULL);
+		world_teardown();
 		setup(NULL);
 		reseed(seed);
 		a.pfs = b.pfs = pfs;
@@ -339,7 +322,7 @@ static void both_change(enum kz_exchange_mode mode, uint64_t b_later_ms, bool tr
 		struct outcome o;
 		uint64_t t0;
 
-		teardown(NULL);
+		world_teardown();
 		setup(NULL);
 		reseed(seed);
 		W.traffic = traffic;
@@ -406,7 +389,7 @@ static void test_rekeys_are_no_duplicates(void **state)
 		unsigned lost, ups;
 		uint64_t end;
 
-		teardown(NULL);
+		world_teardown();
 		setup(NULL);
 		reseed(seed);
 		W.traffic = true;
@@ -436,15 +419,14 @@ static void test_rekeys_are_no_duplicates(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_both_start_same_instant, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_both_start_same_instant_traffic_pfs, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_both_start_aggressive, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_one_starts_first, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_both_change_same_instant, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_both_change_ms_apart, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_both_change_aggressive, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rekeys_are_no_duplicates, setup, teardown),
+		WORLD_TEST(test_both_start_same_instant),
+		WORLD_TEST(test_both_start_same_instant_traffic_pfs),
+		WORLD_TEST(test_both_start_aggressive),
+		WORLD_TEST(test_one_starts_first),
+		WORLD_TEST(test_both_change_same_instant),
+		WORLD_TEST(test_both_change_ms_apart),
+		WORLD_TEST(test_both_change_aggressive),
+		WORLD_TEST(test_rekeys_are_no_duplicates),
 	};
 
 	if (getenv("KZ_RACE_SEEDS"))

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cfg_chain.h"
 #include "ike_world.h"
 #include "config/model.h"
 #include "ike/ike.h"
@@ -54,15 +55,6 @@ static int live(const struct node *n, unsigned unit)
 	return found;
 }
 
-static unsigned live_count(const struct node *n)
-{
-	unsigned c = 0;
-
-	for (int i = 0; i < n->nchild; i++)
-		c += n->up[i];
-	return c;
-}
-
 /* ---- configs: two profiles, Aggressive mode (the responder tells them
  * apart by the key-id; Main mode picks by address only) ---- */
 
@@ -80,67 +72,33 @@ static const struct tunnel T2_A = { "P2", "IKEPOL2", "IKEP2", "IPSECPOL2", "ESPP
 				    "second key of tunnel two", "site-a2",
 				    "192.168.11.0", "192.168.12.0", 1 };
 
-static void set_psk(struct kz_ike_policy *pol, const char *psk)
-{
-	memset(&pol->psk, 0, sizeof(pol->psk));
-	pol->psk.set = true;
-	pol->psk.len = strlen(psk);
-	memcpy(pol->psk.key, psk, pol->psk.len);
-	strcpy(pol->psk.text, psk);
-}
-
 static void add_tunnel(struct kz_config *c, const struct tunnel *t, bool site_a)
 {
-	struct kz_ike_proposal *ikp;
-	struct kz_ike_policy *pol;
-	struct kz_ipsec_proposal *ep;
-	struct kz_ipsec_policy *ipol;
-	struct kz_ipsec_profile *pr;
-	struct kz_if_ipsec *ifc;
-	int err = 0;
+	struct cfg_chain k;
 
-	ikp = kz_add_ike_proposal(c, t->ikep, &err);
-	assert_non_null(ikp);
-	ikp->group = KZ_GROUP_ECP256;
-	pol = kz_add_ike_policy(c, t->ikepol, &err);
-	assert_non_null(pol);
-	pol->mode = KZ_MODE_AGGRESSIVE;
-	strcpy(pol->proposals[0], t->ikep);
-	pol->nproposals = 1;
-	set_psk(pol, t->psk);
+	assert_true(cfg_chain_add(c, &k, t->ikep, t->ikepol, t->espp, t->ipsecpol, t->prof,
+				  (int)t->unit));
+	k.ikp->group = KZ_GROUP_ECP256;
+	k.pol->mode = KZ_MODE_AGGRESSIVE;
+	cfg_chain_psk(k.pol, t->psk);
 	if (site_a) {
-		pol->local_id.type = KZ_ID_KEY_ID;
-		strcpy(pol->local_id.value, t->keyid);
+		k.pol->local_id.type = KZ_ID_KEY_ID;
+		strcpy(k.pol->local_id.value, t->keyid);
 	} else {
-		pol->remote_id.type = KZ_ID_KEY_ID;
-		strcpy(pol->remote_id.value, t->keyid);
+		k.pol->remote_id.type = KZ_ID_KEY_ID;
+		strcpy(k.pol->remote_id.value, t->keyid);
 	}
-	ep = kz_add_ipsec_proposal(c, t->espp, &err);
-	assert_non_null(ep);
-	ipol = kz_add_ipsec_policy(c, t->ipsecpol, &err);
-	assert_non_null(ipol);
-	strcpy(ipol->proposals[0], t->espp);
-	ipol->nproposals = 1;
-	ipol->local_ts = pfx(site_a ? t->lnet : t->rnet, 24);
-	ipol->remote_ts = pfx(site_a ? t->rnet : t->lnet, 24);
-	ipol->pfs = KZ_GROUP_NONE;
-	pr = kz_add_profile(c, t->prof, &err);
-	assert_non_null(pr);
+	k.ipol->local_ts = pfx(site_a ? t->lnet : t->rnet, 24);
+	k.ipol->remote_ts = pfx(site_a ? t->rnet : t->lnet, 24);
+	k.ipol->pfs = KZ_GROUP_NONE;
 	if (site_a) {
-		pr->peer_type = KZ_PEER_ADDR;
-		pr->peer_addr = ip("203.0.113.2");
-		pr->initiate = KZ_INITIATE_AUTO;
+		k.pr->peer_type = KZ_PEER_ADDR;
+		k.pr->peer_addr = ip("203.0.113.2");
+		k.pr->initiate = KZ_INITIATE_AUTO;
 	} else {
-		pr->peer_type = KZ_PEER_ANY;
-		pr->initiate = KZ_INITIATE_ON_DEMAND;
+		k.pr->peer_type = KZ_PEER_ANY;
+		k.pr->initiate = KZ_INITIATE_ON_DEMAND;
 	}
-	pr->source_set = true;
-	strcpy(pr->ike_policy, t->ikepol);
-	strcpy(pr->ipsec_policy, t->ipsecpol);
-	ifc = kz_add_ipsec_if(c, t->unit, &err);
-	assert_non_null(ifc);
-	strcpy(ifc->map, t->prof);
-	ifc->shutdown = false;
 }
 
 static struct kz_config *tunnels_cfg(bool site_a)
@@ -168,13 +126,6 @@ static int setup(void **state)
 {
 	(void)state;
 	world_setup(IW_NO_STATS);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	world_teardown();
 	return 0;
 }
 
@@ -251,8 +202,8 @@ static void assert_only_t2_renewed(const struct snap *s0)
 	assert_int_equal(s1.b_downs - s0->b_downs, 1);
 	assert_int_equal(s1.a_ups - s0->a_ups, 1);
 	assert_int_equal(s1.b_ups - s0->b_ups, 1);
-	assert_int_equal(live_count(&W.a), 2);
-	assert_int_equal(live_count(&W.b), 2);
+	assert_int_equal(iw_pairs_up(&W.a), 2);
+	assert_int_equal(iw_pairs_up(&W.b), 2);
 	assert_true(ike_up(&W.a, "P1") && ike_up(&W.a, "P2"));
 	assert_true(ike_up(&W.b, "P1") && ike_up(&W.b, "P2"));
 }
@@ -309,7 +260,7 @@ static void test_reload_lifetime_of_p2(void **state)
 	assert_true(W.nq >= 3);
 	/* P2 is gone on A at once, P1 still up */
 	assert_same_pair(s0.a1, pair_at(&W.a, live(&W.a, 0)));
-	assert_int_equal(live_count(&W.a), 1);
+	assert_int_equal(iw_pairs_up(&W.a), 1);
 	assert_false(ike_up(&W.a, "P2"));
 	pump();
 	advance(2000);
@@ -336,8 +287,8 @@ static void test_reload_psk_alone_is_a_change(void **state)
 	s0 = snap();
 	ca = tunnels_cfg(true);
 	cb = tunnels_cfg(false);
-	set_psk(kz_find_ike_policy(ca, "IKEPOL2"), "second key of tunnel TWO");
-	set_psk(kz_find_ike_policy(cb, "IKEPOL2"), "second key of tunnel TWO");
+	cfg_chain_psk(kz_find_ike_policy(ca, "IKEPOL2"), "second key of tunnel TWO");
+	cfg_chain_psk(kz_find_ike_policy(cb, "IKEPOL2"), "second key of tunnel TWO");
 	/* both sites reload before anything crosses */
 	reload(&W.b, cb);
 	reload(&W.a, ca);
@@ -392,8 +343,8 @@ static void test_responder_change(void **state)
 	assert_new_pair(&s0.a1, &s1.a1);
 	assert_new_pair(&s0.b1, &s1.b1);
 	assert_int_equal(s1.a1.in, s1.b1.out);
-	assert_int_equal(live_count(&W.a), 2);
-	assert_int_equal(live_count(&W.b), 2);
+	assert_int_equal(iw_pairs_up(&W.a), 2);
+	assert_int_equal(iw_pairs_up(&W.b), 2);
 }
 
 /* An on-demand initiator that had SAs negotiates again at once, without
@@ -460,7 +411,7 @@ static void test_fingerprint(void **state)
 	} while (0)
 
 	/* each setting that shapes the SAs */
-	CHANGED("P2", p2, set_psk(kz_find_ike_policy(c, "IKEPOL2"), "another key"));
+	CHANGED("P2", p2, cfg_chain_psk(kz_find_ike_policy(c, "IKEPOL2"), "another key"));
 	CHANGED("P2", p2, kz_find_ike_policy(c, "IKEPOL2")->psk.key[0] ^= 1);
 	CHANGED("P2", p2, kz_find_ipsec_proposal(c, "ESPP2")->lifetime_time = 60);
 	CHANGED("P2", p2, kz_find_ipsec_proposal(c, "ESPP2")->enc = KZ_ENC_AES_GCM_128);
@@ -497,7 +448,7 @@ static void test_fingerprint(void **state)
 
 	/* ... and what does not: P1's settings, objects no profile names,
 	 * how the key was typed, the interface's other settings */
-	SAME("P1", p1, set_psk(kz_find_ike_policy(c, "IKEPOL2"), "another key"));
+	SAME("P1", p1, cfg_chain_psk(kz_find_ike_policy(c, "IKEPOL2"), "another key"));
 	SAME("P1", p1, kz_find_ipsec_proposal(c, "ESPP2")->lifetime_time = 60);
 	SAME("P2", p2, kz_add_ipsec_proposal(c, "UNUSED", &err)->lifetime_time = 60);
 	SAME("P2", p2, kz_find_ike_policy(c, "IKEPOL1")->dpd = true);
@@ -535,15 +486,12 @@ static void test_fingerprint(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_reload_same_config_changes_nothing, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_reload_lifetime_of_p2, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reload_psk_alone_is_a_change, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_console_edit_in_place, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_responder_change, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_on_demand_initiator_comes_back, setup,
-						teardown),
+		WORLD_TEST(test_reload_same_config_changes_nothing),
+		WORLD_TEST(test_reload_lifetime_of_p2),
+		WORLD_TEST(test_reload_psk_alone_is_a_change),
+		WORLD_TEST(test_console_edit_in_place),
+		WORLD_TEST(test_responder_change),
+		WORLD_TEST(test_on_demand_initiator_comes_back),
 		cmocka_unit_test(test_fingerprint),
 	};
 
