@@ -41,7 +41,7 @@ run_ctest() { # name dir [ctest options]: adds the tests that passed and failed
 
 echo "== build (gcc, -Wall -Wextra -Werror)"
 scripts/build.sh build
-run_ctest "gcc" build -L quick
+run_ctest "gcc" build -L quick -j"$jobs"
 
 echo "== build (AddressSanitizer + UndefinedBehaviorSanitizer)"
 scripts/build.sh build-asan -DKZ_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
