@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: installs what it needs, builds, then runs the
-# unit tests, golden console transcripts and fuzz corpus replay in a normal
-# build, everything again - now with the namespace tests, where kizunad meets
-# itself and strongSwan - under AddressSanitizer and UndefinedBehaviorSanitizer,
-# and gives each libFuzzer target a short run.
+# quick tier (unit tests, golden console transcripts and checks, fuzz corpus
+# replay) in a normal build, everything again - now with the lab and soak
+# tiers, the namespace tests where kizunad meets itself and strongSwan -
+# under AddressSanitizer and UndefinedBehaviorSanitizer, and gives each
+# libFuzzer target a short run.
+# The namespace tests run two at a time (KZ_TEST_JOBS, default the number of
+# CPUs, at most 2): each has namespaces of its own, and those whose verdict
+# depends on the machine's speed run alone or one heavy one at a time (their
+# RUN_SERIAL and RESOURCE_LOCK in tests/CMakeLists.txt).
 # Namespace tests need root; they skip without it, except under CI=true where
 # a skip is a failure.
 set -euo pipefail
@@ -11,6 +16,8 @@ cd "$(dirname "$0")/.."
 
 scripts/deps.sh
 fuzz_seconds=${KZ_FUZZ_SECONDS:-20}
+ncpu=$(nproc 2>/dev/null || echo 1)
+jobs=${KZ_TEST_JOBS:-$((ncpu < 2 ? ncpu : 2))}
 pass=0
 fail=0
 
@@ -34,12 +41,12 @@ run_ctest() { # name dir [ctest options]: adds the tests that passed and failed
 
 echo "== build (gcc, -Wall -Wextra -Werror)"
 scripts/build.sh build
-run_ctest "gcc" build -LE netns
+run_ctest "gcc" build -L quick -j"$jobs"
 
 echo "== build (AddressSanitizer + UndefinedBehaviorSanitizer)"
 scripts/build.sh build-asan -DKZ_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	run_ctest "asan+ubsan" build-asan
+	run_ctest "asan+ubsan" build-asan -j"$jobs"
 
 # One target: its line on stdout ("ok" or "FAILED" with the log's tail);
 # new inputs go to a work folder, the log stays out of it (libFuzzer
@@ -62,7 +69,6 @@ fuzz_one() {
 
 # One target per CPU at a time: each is single-threaded, so the same
 # fuzzing time per target takes half as long on two cores.
-ncpu=$(nproc 2>/dev/null || echo 1)
 echo "== libFuzzer targets (clang), ${fuzz_seconds}s each, $ncpu at a time"
 CC=clang scripts/build.sh build-fuzz -DKZ_FUZZ=ON
 fuzz_out=$(mktemp -d)

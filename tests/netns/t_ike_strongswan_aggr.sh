@@ -8,7 +8,7 @@
 # says what each case checks). The last two cases run behind a carrier NAT
 # that also remaps source ports (LAB_NAT_PORTS=random).
 # Exit 0 pass, 1 fail, 77 skip (no root or tools; a failure under CI=true).
-# Knobs: SS_LOGLEVEL, IC_ONLY (regex of case names), LAB_KEEP=1.
+# Knobs: SS_LOGLEVEL, IC_ONLY (regex of case names), IC_PART (K/N), LAB_KEEP=1.
 
 set -eu
 KZ_BUILD=$(cd "${1:-build}" && pwd)

@@ -5,7 +5,7 @@
 # identities (FQDN site-a.example in the last two cases); kizuna initiating on gw-a and responding on gw-b, over the
 # proposal sets of interop_lib.sh (which also says what each case checks).
 # Exit 0 pass, 1 fail, 77 skip (no root or tools; a failure under CI=true).
-# Knobs: SS_LOGLEVEL, IC_ONLY (regex of case names), LAB_KEEP=1.
+# Knobs: SS_LOGLEVEL, IC_ONLY (regex of case names), IC_PART (K/N), LAB_KEEP=1.
 
 set -eu
 KZ_BUILD=$(cd "${1:-build}" && pwd)

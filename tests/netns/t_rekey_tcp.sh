@@ -21,13 +21,19 @@
 #    plane never held an SA it could not send on;
 #  - TCP never stalls for 1 s or more: the receiver's (iperf3 server's)
 #    0.1 s intervals never show 10 or more in a row with no byte;
-#  - the paced stream: no duplicate, and no packet lost and no silence of
-#    50 ms or more within 1 s of a rekey event (the Quick Mode, the new
-#    pair, the switch-over 1 s later, the Delete of the old pair).  Losses
-#    elsewhere are counted and printed, not asserted: with TCP filling the
-#    TUN and socket queues of a shared 2-core machine, single drops are
-#    congestion, not the rekey; the printed lost runs and silences carry
-#    their times, next to the rekey times, to tell the two apart;
+#  - the paced stream: no duplicate, and no packet lost within 1 s of a
+#    rekey event (the Quick Mode, the new pair, the switch-over 1 s later,
+#    the Delete of the old pair), and no silence there that a rekey made 50
+#    ms or more longer than the longest silence of the same run away from
+#    every rekey (its baseline: what the machine's scheduler gives a
+#    receiver that shares two cores with iperf3, both daemons and whatever
+#    else runs; on an idle machine it is a few ms, so the bound stays near
+#    50 ms, while a busy one stretches every silence alike and is not the
+#    rekey's doing).  Losses elsewhere are counted and printed, not
+#    asserted: with TCP filling the TUN and socket queues of a shared
+#    2-core machine, single drops are congestion, not the rekey; the
+#    printed lost runs and silences carry their times, next to the rekey
+#    times, to tell the two apart;
 #  - one IKE SA and one IPsec SA pair on each site at the end.
 set -eu
 KZ_BUILD=$(cd "${1:-build}" && pwd)
@@ -68,7 +74,8 @@ if [ "$bps" -gt 0 ]; then ok "rate measured"; else nok "rate measured"; kb=10000
 for s in a b; do mv "$LAB_DIR/kizunad-$s.log" "$LAB_DIR/kizunad-$s.probe.log" 2>/dev/null || true; done
 expect "tunnel up again with lifetime bytes $kb" up "$kb"
 
-lab_bg lan-b udp-recv python3 "$here/udp_seq.py" recv 5002 $((SECS + 30)) 50
+# silences from 10 ms on are listed, for the baseline away from the rekeys
+lab_bg lan-b udp-recv python3 "$here/udp_seq.py" recv 5002 $((SECS + 30)) 10
 sleep 0.5
 lab_bg lan-a udp-send python3 "$here/udp_seq.py" send "$LAN_B_HOST" 5002 "$RATE" "$SECS"
 t_start=$(date +%H:%M:%S.%N)
@@ -121,7 +128,8 @@ for s in "ab":
 print("rekeys %d %d" % (kinds["bytes"], kinds["time"]))
 print("bad %d" % bad)
 near = lambda t: any(abs(t - e) <= 1.0 for e in ev)
-lost_total = lost_near = gaps_near = 0
+lost_total = lost_near = 0
+near_gaps, far_gaps = [], []
 for line in open(d + "/udp-recv.log"):
     f = line.split()
     if f and f[0] == "received":
@@ -133,11 +141,16 @@ for line in open(d + "/udp-recv.log"):
             lost_near += n
         print("# lost %d at %s%s" % (n, f[3], " (at a rekey)" if near(at) else ""))
     elif f and f[0] == "gap":
-        at = float(f[2])
-        if near(at):
-            gaps_near += 1
-        print("# silence %s ms at %s%s" % (f[1], f[2], " (at a rekey)" if near(at) else ""))
-print("near %d %d" % (lost_near, gaps_near))
+        ms, at = int(f[1]), float(f[2])
+        (near_gaps if near(at) else far_gaps).append(ms)
+        if ms >= 50:
+            print("# silence %s ms at %s%s" % (f[1], f[2], " (at a rekey)" if near(at) else ""))
+# The baseline: the longest silence away from every rekey (below 10 ms the
+# receiver lists none: 0).  A rekey may not add 50 ms to it.
+base = max(far_gaps, default=0)
+limit = base + 50
+print("near %d %d %d %d %d" % (lost_near, sum(1 for g in near_gaps if g >= limit),
+      max(near_gaps, default=0), base, limit))
 EOF
 sed -n 's/^# /# /p' "$LAB_DIR/judge.txt"
 grep -h -E 'rekeying|deleted after rekey|IPsec SA established' "$LAB_DIR/kizunad-a.log" "$LAB_DIR/kizunad-b.log" |
@@ -155,7 +168,9 @@ expect "no SA reached its hard lifetime or its last byte (${bad:-?})" test "${ba
 expect "stream: packets arrived ($(get stream 3))" test "$(get stream 3 || echo 0)" -ge $((RATE * SECS / 2))
 expect "stream: none duplicated ($(get stream 4))" test "$(get stream 4)" = 0
 expect "stream: no packet lost at a rekey ($(get near 2) of $(get stream 5))" test "$(get near 2)" = 0
-expect "stream: no silence of 50 ms at a rekey ($(get near 3))" test "$(get near 3)" = 0
+echo "# stream: longest silence at a rekey $(get near 4) ms, away from every rekey $(get near 5) ms (the baseline)"
+expect "stream: no silence at a rekey of 50 ms over the baseline, i.e. $(get near 6) ms or more ($(get near 3))" \
+	test "$(get near 3)" = 0
 # an IKE SA rekey may have begun near the end: its overlap is 5 s
 expect_one_sa_each 25 "one IKE SA and one IPsec SA pair each at the end"
 [ "$fails" -eq 0 ] || kz_logs a b
