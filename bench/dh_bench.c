@@ -56,9 +56,12 @@ int main(int argc, char **argv)
 		const char *name;
 		int full; /* full-length exponent: bits(p) - 1 */
 	} rows[] = {
-		{ KZ_GROUP_MODP1024, "modp1024 (2)", 1023 }, { KZ_GROUP_MODP1536, "modp1536 (5)", 1535 },
-		{ KZ_GROUP_MODP2048, "modp2048 (14)", 2047 }, { KZ_GROUP_MODP3072, "modp3072 (15)", 3071 },
-		{ KZ_GROUP_MODP4096, "modp4096 (16)", 4095 }, { KZ_GROUP_ECP256, "ecp256 (19)", 0 },
+		{ KZ_GROUP_MODP1024, "modp1024 (2)", 1023 },
+		{ KZ_GROUP_MODP1536, "modp1536 (5)", 1535 },
+		{ KZ_GROUP_MODP2048, "modp2048 (14)", 2047 },
+		{ KZ_GROUP_MODP3072, "modp3072 (15)", 3071 },
+		{ KZ_GROUP_MODP4096, "modp4096 (16)", 4095 },
+		{ KZ_GROUP_ECP256, "ecp256 (19)", 0 },
 		{ KZ_GROUP_ECP384, "ecp384 (20)", 0 },
 	};
 	double secs = argc > 1 ? atof(argv[1]) : 1.0, r1, r2;

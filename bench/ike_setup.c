@@ -497,8 +497,9 @@ int main(int argc, char **argv)
 	if (!O.naddr)
 		O.naddr = O.inflight;
 	if (O.naddr < O.inflight)
-		fprintf(stderr, "ike_setup: note: %u slots share %u addresses; INITIAL-CONTACT "
-				"may delete a slot's SA at the responder\n",
+		fprintf(stderr,
+			"ike_setup: note: %u slots share %u addresses; INITIAL-CONTACT "
+			"may delete a slot's SA at the responder\n",
 			O.inflight, O.naddr);
 
 	kz_log_open("ike_setup", 1, KZ_LOG_ERR);

@@ -67,25 +67,25 @@ enum cli_node cli_node_parent(enum cli_node n);
 
 /* Which nodes a command belongs to. */
 #define CLI_IN(node) (1u << (node))
-#define CLI_IN_SUBNODES                                                                  \
+#define CLI_IN_SUBNODES                                                                           \
 	(CLI_IN(CLI_NODE_IF_MOBILE) | CLI_IN(CLI_NODE_IF_IPSEC) | CLI_IN(CLI_NODE_IKE_PROPOSAL) | \
-	 CLI_IN(CLI_NODE_IKE_POLICY) | CLI_IN(CLI_NODE_IPSEC_PROPOSAL) |                   \
+	 CLI_IN(CLI_NODE_IKE_POLICY) | CLI_IN(CLI_NODE_IPSEC_PROPOSAL) |                          \
 	 CLI_IN(CLI_NODE_IPSEC_POLICY) | CLI_IN(CLI_NODE_IPSEC_PROFILE))
 
 /* A config or mode command: changes s->cfg or s->node. */
-typedef int (*cli_handler_fn)(struct cli_session *s, const struct cli_args *a,
-			      struct strbuf *out, struct cli_error *err);
+typedef int (*cli_handler_fn)(struct cli_session *s, const struct cli_args *a, struct strbuf *out,
+			      struct cli_error *err);
 /* An exec command: writes its screen through e, in JSON when the line
  * ended in `json`.  Returns 0, or a negative KZ_E* with the reason
  * written (emit_error). */
 typedef int (*cli_exec_fn)(struct cli_session *s, const struct cli_args *a, struct emit *e);
 
 struct cli_cmd {
-	unsigned nodes;      /* CLI_IN(...) mask */
+	unsigned nodes; /* CLI_IN(...) mask */
 	const char *grammar;
-	const char *help;    /* what the command does, one line */
-	cli_handler_fn fn;   /* config and mode commands */
-	cli_exec_fn exec;    /* exec commands (run only where s->exec is set) */
+	const char *help;  /* what the command does, one line */
+	cli_handler_fn fn; /* config and mode commands */
+	cli_exec_fn exec;  /* exec commands (run only where s->exec is set) */
 };
 
 /* Adds commands to the grammar (rows must stay valid; the table is not
@@ -116,15 +116,14 @@ void cli_session_init(struct cli_session *s, struct kz_config *cfg, enum cli_nod
 void cli_prompt(const struct cli_session *s, char *out, size_t len);
 
 struct cli_error {
-	size_t col;     /* 1-based column of the offending word (or end of line) */
-	char msg[512];  /* "unknown word 'x'; expected one of: a, b" */
+	size_t col;    /* 1-based column of the offending word (or end of line) */
+	char msg[512]; /* "unknown word 'x'; expected one of: a, b" */
 };
 
 /* Runs one line: a comment or empty line does nothing; a config command
  * changes s->cfg only when the whole line is valid.  Returns 0, or a
  * negative KZ_E* with *err filled in. */
-int cli_execute(struct cli_session *s, const char *line, struct strbuf *out,
-		struct cli_error *err);
+int cli_execute(struct cli_session *s, const char *line, struct strbuf *out, struct cli_error *err);
 
 /* Candidates for the last (partial) word of line, one per output line. */
 int cli_complete(struct cli_session *s, const char *line, struct strbuf *out);
@@ -139,11 +138,11 @@ struct cli_load_error {
 	char msg[512];
 };
 
-#define CLI_MAX_LINE 4096    /* longer lines are an error, not truncated */
+#define CLI_MAX_LINE 4096       /* longer lines are an error, not truncated */
 #define CLI_MAX_FILE (1u << 20) /* config files larger than 1 MiB are refused */
 
-int cli_load_text(const char *text, size_t len, struct kz_config **out,
-		  struct cli_load_error *errs, size_t maxerr, size_t *nerr);
+int cli_load_text(const char *text, size_t len, struct kz_config **out, struct cli_load_error *errs,
+		  size_t maxerr, size_t *nerr);
 /* Reads path (at most CLI_MAX_FILE) and loads it.  KZ_EIO when unreadable
  * (errno kept), KZ_ESYNTAX when the text has errors. */
 int cli_load_file(const char *path, struct kz_config **out, struct cli_load_error *errs,

@@ -21,12 +21,12 @@ int cli_get_network(const struct cli_args *a, struct kz_prefix *p, struct cli_er
 
 /* Value types of grammar VARs (types.c). */
 struct cli_vartype {
-	const char *name;  /* "NAME", "A.B.C.D/M", ... as written in grammars */
-	const char *help;  /* for `?` */
+	const char *name; /* "NAME", "A.B.C.D/M", ... as written in grammars */
+	const char *help; /* for `?` */
 	/* Returns NULL when the word is valid, else why not (static text). */
 	const char *(*check)(const char *word, long long lo, long long hi);
-	bool numeric;      /* ranges apply */
-	int complete;      /* CLI_COMPLETE_* source of names for TAB */
+	bool numeric; /* ranges apply */
+	int complete; /* CLI_COMPLETE_* source of names for TAB */
 };
 
 enum {
@@ -80,7 +80,7 @@ struct cli_file_ctx {
 		char kind[24];
 		char name[KZ_NAME_MAX];
 		unsigned line;
-	} *seen;
+	} * seen;
 	size_t nseen, capseen;
 	/* references resolved at the end of the file */
 	struct cli_ref {
@@ -89,11 +89,10 @@ struct cli_file_ctx {
 		unsigned unit;
 		unsigned line;
 		size_t col;
-	} *refs;
+	} * refs;
 	size_t nrefs, caprefs;
 };
 
-void cli_file_ref(struct cli_session *s, int kind, const char *name, unsigned unit,
-		  size_t col);
+void cli_file_ref(struct cli_session *s, int kind, const char *name, unsigned unit, size_t col);
 
 #endif

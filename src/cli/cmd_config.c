@@ -17,7 +17,7 @@
 #include "lib/mem.h"
 #include "cli/cli_int.h"
 
-#define H(name) \
+#define H(name)                                                                              \
 	static int name(struct cli_session *s, const struct cli_args *a, struct strbuf *out, \
 			struct cli_error *err)
 
@@ -39,8 +39,8 @@ int cli_block_open(struct cli_session *s, const char *kind, const char *name,
 	for (size_t i = 0; i < f->nseen; i++)
 		if (!strcmp(f->seen[i].kind, kind) && !strcmp(f->seen[i].name, name))
 			return cli_fail(err, a, NULL, KZ_EEXIST,
-					"duplicate block '%s%s%s' (first defined on line %u)",
-					kind, *name ? " " : "", name, f->seen[i].line);
+					"duplicate block '%s%s%s' (first defined on line %u)", kind,
+					*name ? " " : "", name, f->seen[i].line);
 	if (f->nseen == f->capseen) {
 		size_t cap = f->capseen ? f->capseen * 2 : 16;
 		void *p = realloc(f->seen, cap * sizeof(*f->seen));
@@ -85,8 +85,7 @@ static int add_failed(struct cli_error *err, const struct cli_args *a, const cha
 		      const char *what, int e)
 {
 	if (e == KZ_ETOOBIG)
-		return cli_fail(err, a, var, e, "too many %ss (at most %d)", what,
-				KZ_MAX_OBJECTS);
+		return cli_fail(err, a, var, e, "too many %ss (at most %d)", what, KZ_MAX_OBJECTS);
 	return cli_fail(err, a, var, e, "cannot add %s: %s", what, kz_strerror(e));
 }
 
@@ -150,9 +149,10 @@ H(h_no_if_ipsec)
 
 		if (rt->via == KZ_VIA_IPSEC && rt->ipsec_unit == unit) {
 			kz_prefix_str(&rt->dest, p, sizeof(p));
-			return cli_fail(err, a, "IPsec<N>", KZ_EBUSY,
-					"IPsec%u is used by 'ip route %s IPsec%u'; remove the route first",
-					unit, p, unit);
+			return cli_fail(
+				err, a, "IPsec<N>", KZ_EBUSY,
+				"IPsec%u is used by 'ip route %s IPsec%u'; remove the route first",
+				unit, p, unit);
 		}
 	}
 	if (kz_del_ipsec_if(s->cfg, unit) < 0)
@@ -162,19 +162,19 @@ H(h_no_if_ipsec)
 	return 0;
 }
 
-#define BLOCK_OPEN(fn, var, kind, adder, nodeval)                                  \
-	H(fn)                                                                      \
-	{                                                                          \
-		const char *name = cli_arg(a, var);                                \
-		int e = 0, r = cli_block_open(s, kind, name, a, err);              \
-		if (r < 0)                                                         \
-			return r;                                                  \
-		if (!adder(s->cfg, name, &e))                                      \
-			return add_failed(err, a, var, kind, e);                   \
-		s->node = nodeval;                                                 \
-		kz_strlcpy(s->ctx_name, name, sizeof(s->ctx_name));                \
-		s->effects |= CLI_EFF_IKE;                                         \
-		return 0;                                                          \
+#define BLOCK_OPEN(fn, var, kind, adder, nodeval)                     \
+	H(fn)                                                         \
+	{                                                             \
+		const char *name = cli_arg(a, var);                   \
+		int e = 0, r = cli_block_open(s, kind, name, a, err); \
+		if (r < 0)                                            \
+			return r;                                     \
+		if (!adder(s->cfg, name, &e))                         \
+			return add_failed(err, a, var, kind, e);      \
+		s->node = nodeval;                                    \
+		kz_strlcpy(s->ctx_name, name, sizeof(s->ctx_name));   \
+		s->effects |= CLI_EFF_IKE;                            \
+		return 0;                                             \
 	}
 
 BLOCK_OPEN(h_ike_proposal, "IKE-PROPOSAL", "ike proposal", kz_add_ike_proposal,
@@ -184,17 +184,16 @@ BLOCK_OPEN(h_ipsec_proposal, "IPSEC-PROPOSAL", "ipsec proposal", kz_add_ipsec_pr
 	   CLI_NODE_IPSEC_PROPOSAL)
 BLOCK_OPEN(h_ipsec_policy, "IPSEC-POLICY", "ipsec policy", kz_add_ipsec_policy,
 	   CLI_NODE_IPSEC_POLICY)
-BLOCK_OPEN(h_ipsec_profile, "PROFILE", "ipsec profile", kz_add_profile,
-	   CLI_NODE_IPSEC_PROFILE)
+BLOCK_OPEN(h_ipsec_profile, "PROFILE", "ipsec profile", kz_add_profile, CLI_NODE_IPSEC_PROFILE)
 
-#define BLOCK_DEL(fn, var, kind, deleter)                                          \
-	H(fn)                                                                      \
-	{                                                                          \
-		const char *name = cli_arg(a, var);                                \
-		if (deleter(s->cfg, name) < 0)                                     \
+#define BLOCK_DEL(fn, var, kind, deleter)                                                \
+	H(fn)                                                                            \
+	{                                                                                \
+		const char *name = cli_arg(a, var);                                      \
+		if (deleter(s->cfg, name) < 0)                                           \
 			return cli_fail(err, a, var, KZ_ENOENT, "no %s %s", kind, name); \
-		s->effects |= CLI_EFF_IKE;                                         \
-		return 0;                                                          \
+		s->effects |= CLI_EFF_IKE;                                               \
+		return 0;                                                                \
 	}
 
 BLOCK_DEL(h_no_ike_proposal, "IKE-PROPOSAL", "ike proposal", kz_del_ike_proposal)
@@ -282,19 +281,20 @@ H(h_no_ip_route)
 		/* A target, when given, must be the route's. */
 		if (cli_has(a, "IPsec<N>"))
 			same = rt->via == KZ_VIA_IPSEC &&
-			       rt->ipsec_unit == cli_parse_ipsec_if(cli_arg(a, "IPsec<N>"));
+				rt->ipsec_unit == cli_parse_ipsec_if(cli_arg(a, "IPsec<N>"));
 		else if (cli_has(a, "A.B.C.D"))
 			same = rt->via == KZ_VIA_GATEWAY &&
-			       inet_pton(AF_INET, cli_arg(a, "A.B.C.D"), &gw) == 1 &&
-			       gw.s_addr == rt->gateway.s_addr;
+				inet_pton(AF_INET, cli_arg(a, "A.B.C.D"), &gw) == 1 &&
+				gw.s_addr == rt->gateway.s_addr;
 		else if (cli_has(a, "MobileEthernet0.0"))
 			same = rt->via == KZ_VIA_MOBILE;
 		else
 			same = true;
 		if (!same)
-			return cli_fail(err, a, NULL, KZ_ENOENT,
-					"the route to %s goes elsewhere; 'show running-config' shows it",
-					cli_arg(a, "A.B.C.D/M"));
+			return cli_fail(
+				err, a, NULL, KZ_ENOENT,
+				"the route to %s goes elsewhere; 'show running-config' shows it",
+				cli_arg(a, "A.B.C.D/M"));
 	}
 	if (kz_route_del(s->cfg, &p) < 0)
 		return cli_fail(err, a, "A.B.C.D/M", KZ_ENOENT, "no route to %s",
@@ -378,9 +378,8 @@ H(h_ipsec_map)
 		return KZ_ENOENT;
 	if (cli_is_no(a)) {
 		if (name && strcmp(name, i->map) != 0)
-			return cli_fail(err, a, "PROFILE", KZ_ENOENT,
-					"IPsec%u does not map %s%s%s", i->unit, name,
-					i->map[0] ? "; it maps " : "", i->map);
+			return cli_fail(err, a, "PROFILE", KZ_ENOENT, "IPsec%u does not map %s%s%s",
+					i->unit, name, i->map[0] ? "; it maps " : "", i->map);
 		i->map[0] = '\0';
 		s->effects |= CLI_EFF_IKE;
 		return 0;
@@ -474,8 +473,8 @@ const struct cli_cmd cli_config_cmds[] = {
 	{ C(CONFIG), "no interface IPsec<N>", "Remove an IPsec interface", h_no_if_ipsec, NULL },
 	{ C(CONFIG), "ike proposal IKE-PROPOSAL", "Configure an IKE (phase 1) proposal",
 	  h_ike_proposal, NULL },
-	{ C(CONFIG), "no ike proposal IKE-PROPOSAL", "Remove an IKE proposal",
-	  h_no_ike_proposal, NULL },
+	{ C(CONFIG), "no ike proposal IKE-PROPOSAL", "Remove an IKE proposal", h_no_ike_proposal,
+	  NULL },
 	{ C(CONFIG), "ike policy IKE-POLICY", "Configure an IKE policy", h_ike_policy, NULL },
 	{ C(CONFIG), "no ike policy IKE-POLICY", "Remove an IKE policy", h_no_ike_policy, NULL },
 	{ C(CONFIG), "ipsec proposal IPSEC-PROPOSAL", "Configure an IPsec (phase 2) proposal",
@@ -484,10 +483,9 @@ const struct cli_cmd cli_config_cmds[] = {
 	  h_no_ipsec_proposal, NULL },
 	{ C(CONFIG), "ipsec policy IPSEC-POLICY", "Configure an IPsec policy", h_ipsec_policy,
 	  NULL },
-	{ C(CONFIG), "no ipsec policy IPSEC-POLICY", "Remove an IPsec policy",
-	  h_no_ipsec_policy, NULL },
-	{ C(CONFIG), "ipsec profile PROFILE", "Configure an IPsec profile", h_ipsec_profile,
+	{ C(CONFIG), "no ipsec policy IPSEC-POLICY", "Remove an IPsec policy", h_no_ipsec_policy,
 	  NULL },
+	{ C(CONFIG), "ipsec profile PROFILE", "Configure an IPsec profile", h_ipsec_profile, NULL },
 	{ C(CONFIG), "no ipsec profile PROFILE", "Remove an IPsec profile", h_no_ipsec_profile,
 	  NULL },
 	{ C(CONFIG), "ip route A.B.C.D/M (IPsec<N> | A.B.C.D | MobileEthernet0.0)",
@@ -506,20 +504,17 @@ const struct cli_cmd cli_config_cmds[] = {
 	{ C(IF_MOBILE), "[no] shutdown", "Set the interface down (no: up)", h_mobile_shutdown,
 	  NULL },
 
-	{ C(IF_IPSEC), "ipsec map PROFILE", "Map an IPsec profile to this interface",
-	  h_ipsec_map, NULL },
-	{ C(IF_IPSEC), "no ipsec map [PROFILE]", "Unmap the IPsec profile", h_ipsec_map, NULL },
-	{ C(IF_IPSEC), "ip address A.B.C.D/M", "Set the interface address", h_ipsec_address,
+	{ C(IF_IPSEC), "ipsec map PROFILE", "Map an IPsec profile to this interface", h_ipsec_map,
 	  NULL },
-	{ C(IF_IPSEC), "no ip address [A.B.C.D/M]", "Remove the interface address",
-	  h_ipsec_address, NULL },
+	{ C(IF_IPSEC), "no ipsec map [PROFILE]", "Unmap the IPsec profile", h_ipsec_map, NULL },
+	{ C(IF_IPSEC), "ip address A.B.C.D/M", "Set the interface address", h_ipsec_address, NULL },
+	{ C(IF_IPSEC), "no ip address [A.B.C.D/M]", "Remove the interface address", h_ipsec_address,
+	  NULL },
 	{ C(IF_IPSEC), "mtu BYTES:576-9000", "Set the MTU", h_ipsec_mtu, NULL },
 	{ C(IF_IPSEC), "no mtu", "Derive the MTU from the WAN and the SA", h_ipsec_mtu, NULL },
-	{ C(IF_IPSEC), "tcp-mss (auto | BYTES:536-8960)", "Clamp the TCP MSS", h_ipsec_mss,
-	  NULL },
+	{ C(IF_IPSEC), "tcp-mss (auto | BYTES:536-8960)", "Clamp the TCP MSS", h_ipsec_mss, NULL },
 	{ C(IF_IPSEC), "no tcp-mss", "Do not clamp the TCP MSS", h_ipsec_mss, NULL },
-	{ C(IF_IPSEC), "[no] shutdown", "Set the interface down (no: up)", h_ipsec_shutdown,
-	  NULL },
+	{ C(IF_IPSEC), "[no] shutdown", "Set the interface down (no: up)", h_ipsec_shutdown, NULL },
 };
 
 const size_t cli_config_ncmds = sizeof(cli_config_cmds) / sizeof(cli_config_cmds[0]);

@@ -16,7 +16,7 @@
 #include "lib/mem.h"
 #include "cli/cli_int.h"
 
-#define H(name) \
+#define H(name)                                                                              \
 	static int name(struct cli_session *s, const struct cli_args *a, struct strbuf *out, \
 			struct cli_error *err)
 
@@ -36,10 +36,14 @@ static int kw_lookup(const struct kwmap *m, const struct cli_args *a, int dflt)
 }
 
 static const struct kwmap enc_map[] = {
-	{ "aes-cbc-128", KZ_ENC_AES_CBC_128 }, { "aes-cbc-192", KZ_ENC_AES_CBC_192 },
-	{ "aes-cbc-256", KZ_ENC_AES_CBC_256 }, { "aes-gcm-128", KZ_ENC_AES_GCM_128 },
-	{ "aes-gcm-256", KZ_ENC_AES_GCM_256 }, { "3des-cbc", KZ_ENC_3DES_CBC },
-	{ "des-cbc", KZ_ENC_DES_CBC },         { "null", KZ_ENC_NULL },
+	{ "aes-cbc-128", KZ_ENC_AES_CBC_128 },
+	{ "aes-cbc-192", KZ_ENC_AES_CBC_192 },
+	{ "aes-cbc-256", KZ_ENC_AES_CBC_256 },
+	{ "aes-gcm-128", KZ_ENC_AES_GCM_128 },
+	{ "aes-gcm-256", KZ_ENC_AES_GCM_256 },
+	{ "3des-cbc", KZ_ENC_3DES_CBC },
+	{ "des-cbc", KZ_ENC_DES_CBC },
+	{ "null", KZ_ENC_NULL },
 	{ NULL, 0 },
 };
 
@@ -65,11 +69,11 @@ static const struct kwmap group_map[] = {
 
 /* ---- ike proposal ---- */
 
-#define CUR(type, finder, what)                                                        \
-	type *p = finder(s->cfg, s->ctx_name);                                         \
-	if (!p)                                                                        \
-		return cli_fail(err, a, NULL, KZ_ENOENT, what " %s no longer exists",  \
-				s->ctx_name);                                          \
+#define CUR(type, finder, what)                                                       \
+	type *p = finder(s->cfg, s->ctx_name);                                        \
+	if (!p)                                                                       \
+		return cli_fail(err, a, NULL, KZ_ENOENT, what " %s no longer exists", \
+				s->ctx_name);                                         \
 	s->effects |= CLI_EFF_IKE
 
 H(h_ikep_enc)
@@ -83,7 +87,7 @@ H(h_ikep_hash)
 {
 	CUR(struct kz_ike_proposal, kz_find_ike_proposal, "ike proposal");
 	p->hash = cli_is_no(a) ? KZ_DEF_IKE_HASH
-			   : (enum kz_hash)kw_lookup(hash_map, a, KZ_DEF_IKE_HASH);
+			       : (enum kz_hash)kw_lookup(hash_map, a, KZ_DEF_IKE_HASH);
 	return 0;
 }
 
@@ -91,7 +95,7 @@ H(h_ikep_group)
 {
 	CUR(struct kz_ike_proposal, kz_find_ike_proposal, "ike proposal");
 	p->group = cli_is_no(a) ? KZ_DEF_IKE_GROUP
-			    : (enum kz_group)kw_lookup(group_map, a, KZ_DEF_IKE_GROUP);
+				: (enum kz_group)kw_lookup(group_map, a, KZ_DEF_IKE_GROUP);
 	return 0;
 }
 
@@ -122,7 +126,8 @@ static int set_refs(char refs[][KZ_NAME_MAX], unsigned *n, const struct cli_args
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(cli_arg_n(a, var, i), cli_arg_n(a, var, j)))
 				return cli_fail(err, a, var, KZ_EEXIST,
-						"proposal %s is listed twice", cli_arg_n(a, var, i));
+						"proposal %s is listed twice",
+						cli_arg_n(a, var, i));
 	for (size_t i = 0; i < cnt; i++)
 		kz_strlcpy(refs[i], cli_arg_n(a, var, i), KZ_NAME_MAX);
 	*n = (unsigned)cnt;
@@ -245,8 +250,8 @@ H(h_ikepol_natt)
 		return 0;
 	}
 	p->natt = true;
-	p->keepalive = cli_has(a, "keepalive") ? (uint32_t)cli_arg_num(a, "SECONDS")
-					       : KZ_DEF_KEEPALIVE;
+	p->keepalive =
+		cli_has(a, "keepalive") ? (uint32_t)cli_arg_num(a, "SECONDS") : KZ_DEF_KEEPALIVE;
 	return 0;
 }
 
@@ -260,8 +265,8 @@ H(h_ikepol_dpd)
 		return 0;
 	}
 	p->dpd = true;
-	p->dpd_interval = cli_has(a, "interval") ? (uint32_t)cli_arg_num(a, "SECONDS")
-						 : KZ_DEF_DPD_INTERVAL;
+	p->dpd_interval =
+		cli_has(a, "interval") ? (uint32_t)cli_arg_num(a, "SECONDS") : KZ_DEF_DPD_INTERVAL;
 	p->dpd_retry = cli_has(a, "retry") ? (uint32_t)cli_arg_num(a, "COUNT") : KZ_DEF_DPD_RETRY;
 	return 0;
 }
@@ -302,12 +307,13 @@ H(h_espp_auth)
 	if (enc_is_gcm(p->enc)) {
 		if (cli_is_no(a))
 			return 0;
-		return cli_fail(err, a, NULL, KZ_EINVAL,
-				"%s has its own integrity check; authentication is not used with it",
-				kz_enc_name(p->enc));
+		return cli_fail(
+			err, a, NULL, KZ_EINVAL,
+			"%s has its own integrity check; authentication is not used with it",
+			kz_enc_name(p->enc));
 	}
 	p->auth = cli_is_no(a) ? KZ_DEF_IPSEC_AUTH
-			   : (enum kz_auth)kw_lookup(auth_map, a, KZ_DEF_IPSEC_AUTH);
+			       : (enum kz_auth)kw_lookup(auth_map, a, KZ_DEF_IPSEC_AUTH);
 	return 0;
 }
 
@@ -315,8 +321,8 @@ H(h_espp_lifetime)
 {
 	CUR(struct kz_ipsec_proposal, kz_find_ipsec_proposal, "ipsec proposal");
 	if (cli_has(a, "time"))
-		p->lifetime_time = cli_is_no(a) ? KZ_DEF_IPSEC_LIFETIME
-					    : (uint32_t)cli_arg_num(a, "SECONDS");
+		p->lifetime_time =
+			cli_is_no(a) ? KZ_DEF_IPSEC_LIFETIME : (uint32_t)cli_arg_num(a, "SECONDS");
 	else
 		p->lifetime_kbytes = cli_is_no(a) ? 0 : cli_arg_num(a, "KILOBYTES");
 	return 0;
@@ -365,7 +371,8 @@ H(h_espol_remote)
 H(h_espol_pfs)
 {
 	CUR(struct kz_ipsec_policy, kz_find_ipsec_policy, "ipsec policy");
-	p->pfs = cli_is_no(a) ? KZ_GROUP_NONE : (enum kz_group)kw_lookup(group_map, a, KZ_GROUP_NONE);
+	p->pfs = cli_is_no(a) ? KZ_GROUP_NONE
+			      : (enum kz_group)kw_lookup(group_map, a, KZ_GROUP_NONE);
 	return 0;
 }
 
@@ -429,8 +436,8 @@ H(h_prof_ipsec_policy)
 H(h_prof_initiate)
 {
 	CUR(struct kz_ipsec_profile, kz_find_profile, "ipsec profile");
-	p->initiate = !cli_is_no(a) && cli_has(a, "on-demand") ? KZ_INITIATE_ON_DEMAND
-							   : KZ_INITIATE_AUTO;
+	p->initiate =
+		!cli_is_no(a) && cli_has(a, "on-demand") ? KZ_INITIATE_ON_DEMAND : KZ_INITIATE_AUTO;
 	return 0;
 }
 
@@ -459,7 +466,8 @@ H(h_prof_retry)
 
 #define C(n) CLI_IN(CLI_NODE_##n)
 #define IKE_ENC "(aes-cbc-128 | aes-cbc-192 | aes-cbc-256 | 3des-cbc | des-cbc)"
-#define ESP_ENC "(aes-cbc-128 | aes-cbc-192 | aes-cbc-256 | aes-gcm-128 | aes-gcm-256 | 3des-cbc | null)"
+#define ESP_ENC \
+	"(aes-cbc-128 | aes-cbc-192 | aes-cbc-256 | aes-gcm-128 | aes-gcm-256 | 3des-cbc | null)"
 #define HASHES "(md5 | sha1 | sha2-256 | sha2-384 | sha2-512)"
 #define AUTHS "(hmac-sha1 | hmac-sha2-256 | hmac-sha2-384 | hmac-sha2-512 | hmac-md5)"
 #define GROUPS "(modp768 | modp1024 | modp1536 | modp2048 | modp3072 | modp4096 | ecp256 | ecp384)"
@@ -482,17 +490,17 @@ const struct cli_cmd cli_ike_cmds[] = {
 	{ C(IKE_POLICY), "proposal IKE-PROPOSAL...", "IKE proposals in order of preference",
 	  h_ikepol_proposal, NULL },
 	{ C(IKE_POLICY), "no proposal", "Remove the proposals", h_ikepol_proposal, NULL },
-	{ C(IKE_POLICY), "pre-shared-key (ascii | hex) SECRET", "Pre-shared key",
-	  h_ikepol_psk, NULL },
+	{ C(IKE_POLICY), "pre-shared-key (ascii | hex) SECRET", "Pre-shared key", h_ikepol_psk,
+	  NULL },
 	{ C(IKE_POLICY), "no pre-shared-key", "Remove the pre-shared key", h_ikepol_psk, NULL },
 	{ C(IKE_POLICY), "local-id " IDENT, "Identity this gateway sends", h_ikepol_local_id,
 	  NULL },
-	{ C(IKE_POLICY), "no local-id", "Send the source address as identity",
-	  h_ikepol_local_id, NULL },
-	{ C(IKE_POLICY), "remote-id " IDENT, "Identity expected from the peer",
-	  h_ikepol_remote_id, NULL },
-	{ C(IKE_POLICY), "no remote-id", "Accept the identity the peer sends",
-	  h_ikepol_remote_id, NULL },
+	{ C(IKE_POLICY), "no local-id", "Send the source address as identity", h_ikepol_local_id,
+	  NULL },
+	{ C(IKE_POLICY), "remote-id " IDENT, "Identity expected from the peer", h_ikepol_remote_id,
+	  NULL },
+	{ C(IKE_POLICY), "no remote-id", "Accept the identity the peer sends", h_ikepol_remote_id,
+	  NULL },
 	{ C(IKE_POLICY), "nat-traversal [keepalive SECONDS:1-3600]", "Enable NAT-Traversal",
 	  h_ikepol_natt, NULL },
 	{ C(IKE_POLICY), "no nat-traversal", "Disable NAT-Traversal", h_ikepol_natt, NULL },
@@ -505,10 +513,10 @@ const struct cli_cmd cli_ike_cmds[] = {
 	{ C(IPSEC_PROPOSAL), "no encryption", "Default encryption (aes-cbc-256)", h_espp_enc,
 	  NULL },
 	{ C(IPSEC_PROPOSAL), "authentication " AUTHS, "Integrity algorithm", h_espp_auth, NULL },
-	{ C(IPSEC_PROPOSAL), "no authentication", "Default integrity (hmac-sha2-256)",
-	  h_espp_auth, NULL },
-	{ C(IPSEC_PROPOSAL), "lifetime time " LIFE, "IPsec SA lifetime in seconds",
-	  h_espp_lifetime, NULL },
+	{ C(IPSEC_PROPOSAL), "no authentication", "Default integrity (hmac-sha2-256)", h_espp_auth,
+	  NULL },
+	{ C(IPSEC_PROPOSAL), "lifetime time " LIFE, "IPsec SA lifetime in seconds", h_espp_lifetime,
+	  NULL },
 	{ C(IPSEC_PROPOSAL), "lifetime bytes KILOBYTES:1-4294967295",
 	  "IPsec SA lifetime in kilobytes", h_espp_lifetime, NULL },
 	{ C(IPSEC_PROPOSAL), "no lifetime (time | bytes)", "Default lifetime", h_espp_lifetime,
@@ -522,21 +530,23 @@ const struct cli_cmd cli_ike_cmds[] = {
 	{ C(IPSEC_POLICY), "remote-id A.B.C.D/M", "Remote protected network", h_espol_remote,
 	  NULL },
 	{ C(IPSEC_POLICY), "no remote-id", "Remove the remote network", h_espol_remote, NULL },
-	{ C(IPSEC_POLICY), "pfs (none | modp768 | modp1024 | modp1536 | modp2048 | modp3072 | modp4096 | ecp256 | ecp384)",
+	{ C(IPSEC_POLICY),
+	  "pfs (none | modp768 | modp1024 | modp1536 | modp2048 | modp3072 | modp4096 | ecp256 | "
+	  "ecp384)",
 	  "Perfect forward secrecy group", h_espol_pfs, NULL },
 	{ C(IPSEC_POLICY), "no pfs", "No perfect forward secrecy", h_espol_pfs, NULL },
 	{ C(IPSEC_POLICY), "anti-replay window BITS:0-1024", "Replay window (0: off)",
 	  h_espol_replay, NULL },
-	{ C(IPSEC_POLICY), "no anti-replay window", "Default replay window (64)",
-	  h_espol_replay, NULL },
+	{ C(IPSEC_POLICY), "no anti-replay window", "Default replay window (64)", h_espol_replay,
+	  NULL },
 
 	{ C(IPSEC_PROFILE), "peer (any | A.B.C.D | FQDN)",
 	  "The peer: any (responder), or its address or name (initiator)", h_prof_peer, NULL },
 	{ C(IPSEC_PROFILE), "no peer", "Remove the peer", h_prof_peer, NULL },
 	{ C(IPSEC_PROFILE), "source-interface MobileEthernet0.0", "The WAN interface to use",
 	  h_prof_source, NULL },
-	{ C(IPSEC_PROFILE), "no source-interface", "Remove the source interface",
-	  h_prof_source, NULL },
+	{ C(IPSEC_PROFILE), "no source-interface", "Remove the source interface", h_prof_source,
+	  NULL },
 	{ C(IPSEC_PROFILE), "ike policy IKE-POLICY", "The IKE policy of this profile",
 	  h_prof_ike_policy, NULL },
 	{ C(IPSEC_PROFILE), "no ike policy", "Remove the IKE policy", h_prof_ike_policy, NULL },

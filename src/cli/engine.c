@@ -115,12 +115,12 @@ static bool lit_prefix(const struct nstate *st, const char *w)
 }
 
 struct mresult {
-	bool full;        /* the whole line matched */
-	size_t reached;   /* words consumed before failing */
-	int abbrevs;      /* keywords given as prefixes on the path */
-	const char *why;  /* a VAR's reason for rejecting the failing word */
+	bool full;       /* the whole line matched */
+	size_t reached;  /* words consumed before failing */
+	int abbrevs;     /* keywords given as prefixes on the path */
+	const char *why; /* a VAR's reason for rejecting the failing word */
 	const struct nstate *why_st;
-	bool ambiguous;   /* the failing word was an ambiguous prefix */
+	bool ambiguous; /* the failing word was an ambiguous prefix */
 };
 
 /* Runs words[0..nw) through one NFA. */
@@ -341,10 +341,10 @@ static int node_chain(const struct cli_session *s, bool run, enum cli_node *v)
 
 /* One pass of matching over the commands of a node. */
 struct nodematch {
-	const struct ccmd *best;  /* full match */
+	const struct ccmd *best; /* full match */
 	int best_abbrevs;
-	int nbest;                /* full matches with best_abbrevs */
-	size_t reached;           /* furthest position of the failures */
+	int nbest;      /* full matches with best_abbrevs */
+	size_t reached; /* furthest position of the failures */
 	const char *why;
 	const struct nstate *why_st;
 	bool ambiguous;
@@ -360,8 +360,8 @@ static bool cmd_visible(const struct cli_session *s, const struct ccmd *c, enum 
 	return true;
 }
 
-static void node_match(const struct cli_session *s, enum cli_node node,
-		       const struct cli_words *w, struct msim *m, struct nodematch *nm)
+static void node_match(const struct cli_session *s, enum cli_node node, const struct cli_words *w,
+		       struct msim *m, struct nodematch *nm)
 {
 	memset(nm, 0, sizeof(*nm));
 	nm->best_abbrevs = 1 << 30;
@@ -420,8 +420,8 @@ static void expect_add(struct expect *e, const struct nstate *st)
 	}
 }
 
-static bool node_reaches(const struct cli_session *s, enum cli_node node,
-			 const struct cli_words *w, size_t pos, bool abbrev, struct msim *m)
+static bool node_reaches(const struct cli_session *s, enum cli_node node, const struct cli_words *w,
+			 size_t pos, bool abbrev, struct msim *m)
 {
 	for (size_t i = 0; i < ncompiled; i++) {
 		struct mresult r;
@@ -435,8 +435,8 @@ static bool node_reaches(const struct cli_session *s, enum cli_node node,
 	return false;
 }
 
-static void node_expect(const struct cli_session *s, enum cli_node node,
-			const struct cli_words *w, size_t pos, struct msim *m, struct expect *e)
+static void node_expect(const struct cli_session *s, enum cli_node node, const struct cli_words *w,
+			size_t pos, struct msim *m, struct expect *e)
 {
 	/* Words typed in full rule out commands they only abbreviate:
 	 * after "show ip " come ip's words, not ipsec's. */
@@ -468,8 +468,8 @@ static void expect_list(const struct expect *e, char *out, size_t len)
 
 	out[0] = '\0';
 	for (size_t i = 0; i < e->n && used < len; i++) {
-		int k = snprintf(out + used, len - used, "%s%.*s", i ? ", " : "",
-				 (int)e->len[i], e->text[i]);
+		int k = snprintf(out + used, len - used, "%s%.*s", i ? ", " : "", (int)e->len[i],
+				 e->text[i]);
 		if (k < 0)
 			break;
 		used += (size_t)k;
@@ -503,8 +503,8 @@ static void explain(const struct cli_session *s, enum cli_node node, const struc
 				if (e.st[i]->type == S_LIT && lit_prefix(e.st[i], bad->text))
 					expect_add(&amb, e.st[i]);
 			expect_list(&amb, list, sizeof(list));
-			snprintf(err->msg, sizeof(err->msg),
-				 "ambiguous '%.100s'; it could be: %s", bad->text, list);
+			snprintf(err->msg, sizeof(err->msg), "ambiguous '%.100s'; it could be: %s",
+				 bad->text, list);
 		} else if (nm->why && (e.n == 1 || strstr(nm->why, "range"))) {
 			const struct nstate *st = nm->why_st;
 
@@ -516,22 +516,21 @@ static void explain(const struct cli_session *s, enum cli_node node, const struc
 				snprintf(err->msg + l, sizeof(err->msg) - l, " (%lld-%lld)", st->lo,
 					 st->hi);
 			}
-		}
-		else if (nm->reached == 0)
-			snprintf(err->msg, sizeof(err->msg), "unknown command '%.100s'",
-				 bad->text);
+		} else if (nm->reached == 0)
+			snprintf(err->msg, sizeof(err->msg), "unknown command '%.100s'", bad->text);
 		else if (e.n == 0)
 			snprintf(err->msg, sizeof(err->msg),
 				 "unexpected '%.100s'; the command ends before it", bad->text);
 		else
-			snprintf(err->msg, sizeof(err->msg),
-				 "unexpected '%.100s'; expected %s%s%s", bad->text,
-				 e.n > 1 ? "one of: " : "", list, e.can_end ? ", or the end of the line" : "");
+			snprintf(err->msg, sizeof(err->msg), "unexpected '%.100s'; expected %s%s%s",
+				 bad->text, e.n > 1 ? "one of: " : "", list,
+				 e.can_end ? ", or the end of the line" : "");
 	} else {
 		const struct cli_word *last = &w->w[w->n - 1];
 
 		err->col = last->col + strlen(last->text) + (last->quoted ? 2 : 0);
-		snprintf(err->msg, sizeof(err->msg), "incomplete command; expected %s%s after '%.100s'",
+		snprintf(err->msg, sizeof(err->msg),
+			 "incomplete command; expected %s%s after '%.100s'",
 			 e.n > 1 ? "one of: " : "", list, last->text);
 	}
 }
@@ -550,8 +549,7 @@ static int run_match(struct cli_session *s, const struct ccmd *c, const struct c
 	return r;
 }
 
-int cli_execute(struct cli_session *s, const char *line, struct strbuf *out,
-		struct cli_error *err)
+int cli_execute(struct cli_session *s, const char *line, struct strbuf *out, struct cli_error *err)
 {
 	struct cli_words *w = NULL;
 	struct msim *m = NULL;
@@ -647,7 +645,8 @@ int cli_execute(struct cli_session *s, const char *line, struct strbuf *out,
 			size_t l = strlen(err->msg);
 
 			snprintf(err->msg + l, sizeof(err->msg) - l,
-				 " (the line before set the profile's %s; to start that block after an ipsec profile, end the profile with %s)",
+				 " (the line before set the profile's %s; to start that block "
+				 "after an ipsec profile, end the profile with %s)",
 				 hint == CLI_NODE_IKE_POLICY ? "ike policy" : "ipsec policy",
 				 s->file_mode ? "'!' or 'exit'" : "'exit'");
 		}
@@ -668,9 +667,9 @@ static void complete_names(const struct cli_session *s, int src, const char *pfx
 	const struct kz_config *c = s->cfg;
 	size_t l = strlen(pfx);
 
-#define COMPLETE_VEC(vec)                                               \
-	for (size_t i = 0; i < (vec).n; i++)                            \
-		if (strncmp((vec).v[i].name, pfx, l) == 0)              \
+#define COMPLETE_VEC(vec)                                  \
+	for (size_t i = 0; i < (vec).n; i++)               \
+		if (strncmp((vec).v[i].name, pfx, l) == 0) \
 			sb_printf(out, "%s\n", (vec).v[i].name);
 	if (!c)
 		return;

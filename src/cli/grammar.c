@@ -96,8 +96,7 @@ static int parse_seq(struct gparser *p)
 				p->pos++;
 			p->a[item].text = p->g + st;
 			p->a[item].len = p->pos - st;
-			if (p->a[item].len > 3 &&
-			    memcmp(p->g + p->pos - 3, "...", 3) == 0) {
+			if (p->a[item].len > 3 && memcmp(p->g + p->pos - 3, "...", 3) == 0) {
 				p->a[item].repeat = true;
 				p->a[item].len -= 3;
 			}

@@ -13,8 +13,8 @@ static bool is_blank(uint8_t c)
 	return c == ' ' || c == '\t';
 }
 
-int cli_lex(const char *line, size_t len, struct cli_words *out, size_t *err_col,
-	    char *err, size_t errlen)
+int cli_lex(const char *line, size_t len, struct cli_words *out, size_t *err_col, char *err,
+	    size_t errlen)
 {
 	struct buf b;
 	size_t store = 0;

@@ -14,8 +14,8 @@
 #define CLI_MAX_WORD 1024
 
 struct cli_word {
-	char *text;    /* unquoted, NUL-terminated */
-	size_t col;    /* 1-based column of the first character */
+	char *text; /* unquoted, NUL-terminated */
+	size_t col; /* 1-based column of the first character */
 	bool quoted;
 };
 
@@ -29,7 +29,7 @@ struct cli_words {
 };
 
 /* Returns 0, or KZ_ESYNTAX with *err_col and err (at least 128 bytes). */
-int cli_lex(const char *line, size_t len, struct cli_words *out, size_t *err_col,
-	    char *err, size_t errlen);
+int cli_lex(const char *line, size_t len, struct cli_words *out, size_t *err_col, char *err,
+	    size_t errlen);
 
 #endif

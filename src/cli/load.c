@@ -37,15 +37,16 @@ static void check_refs(const struct cli_file_ctx *f, const struct kz_config *c,
 				 r->name, r->name);
 			add_error(errs, maxerr, nerr, r->line, r->col, msg);
 		} else if (r->kind == 1 && !kz_find_ipsec_if(c, r->unit)) {
-			snprintf(msg, sizeof(msg), "ip route via IPsec%u: no interface IPsec%u in this file",
-				 r->unit, r->unit);
+			snprintf(msg, sizeof(msg),
+				 "ip route via IPsec%u: no interface IPsec%u in this file", r->unit,
+				 r->unit);
 			add_error(errs, maxerr, nerr, r->line, r->col, msg);
 		}
 	}
 }
 
-int cli_load_text(const char *text, size_t len, struct kz_config **out,
-		  struct cli_load_error *errs, size_t maxerr, size_t *nerr)
+int cli_load_text(const char *text, size_t len, struct kz_config **out, struct cli_load_error *errs,
+		  size_t maxerr, size_t *nerr)
 {
 	struct kz_config *c = kz_config_new();
 	struct cli_file_ctx f = { 0 };

@@ -176,8 +176,7 @@ int kizuna_check_main(int argc, char **argv)
 	fwrite(sb_str(&out), 1, out.len, stdout);
 	if (out.truncated || rc) {
 		fflush(stdout);
-		fprintf(stderr, "kizuna: check: %s\n",
-			kz_strerror(rc ? rc : KZ_ENOMEM));
+		fprintf(stderr, "kizuna: check: %s\n", kz_strerror(rc ? rc : KZ_ENOMEM));
 		status = KZ_CHECK_EXIT_UNREADABLE;
 	}
 	if (fflush(stdout) != 0 || ferror(stdout))

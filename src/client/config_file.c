@@ -21,7 +21,8 @@ int client_load_config(const char *path, const char *verb, struct kz_config **cf
 	if (rc == 0 && *cfg)
 		return 0;
 	if (rc == KZ_EIO) {
-		fprintf(stderr, "kizuna: cannot read %s: %s\n", path, strerror(saved ? saved : EIO));
+		fprintf(stderr, "kizuna: cannot read %s: %s\n", path,
+			strerror(saved ? saved : EIO));
 		return -1;
 	}
 	if (rc != KZ_ESYNTAX && !nerr) {

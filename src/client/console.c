@@ -269,8 +269,7 @@ int console_batch(struct console *con, FILE *in, bool echo)
 
 			/* No trailing blank after the prompt of an empty line. */
 			if (len)
-				printf("%s%s\n", con_shown_prompt(con, shown, sizeof(shown)),
-				       line);
+				printf("%s%s\n", con_shown_prompt(con, shown, sizeof(shown)), line);
 			else
 				printf("%s\n", con->prompt);
 		}
@@ -480,8 +479,8 @@ static unsigned char con_complete_fn(EditLine *el, int ch)
 			common = strlen(cand[i]);
 			continue;
 		}
-		while (k < common && tolower((unsigned char)cand[i][k]) ==
-					     tolower((unsigned char)cand[first][k]))
+		while (k < common &&
+		       tolower((unsigned char)cand[i][k]) == tolower((unsigned char)cand[first][k]))
 			k++;
 		common = k;
 	}
@@ -644,8 +643,7 @@ int console_interactive(struct console *con)
 	el_set(ed.el, EL_PROMPT, con_prompt_fn);
 	if (ed.hist)
 		el_set(ed.el, EL_HIST, history, ed.hist);
-	el_set(ed.el, EL_ADDFN, "kz-complete", "complete the word at the cursor",
-	       con_complete_fn);
+	el_set(ed.el, EL_ADDFN, "kz-complete", "complete the word at the cursor", con_complete_fn);
 	el_set(ed.el, EL_ADDFN, "kz-help", "show what may come next", con_help_fn);
 	el_set(ed.el, EL_BIND, "^I", "kz-complete", NULL);
 	el_set(ed.el, EL_BIND, "?", "kz-help", NULL);

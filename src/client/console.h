@@ -23,11 +23,11 @@
 
 struct console {
 	struct ctl_client cc;
-	const char *path;                 /* the socket, for messages */
-	char prompt[CTL_MAX_PROMPT + 1];  /* as the daemon sent it */
-	struct strbuf banner;             /* output of the hello, if any */
-	bool bye;                         /* the daemon ended the session */
-	bool midline;                     /* a line is being edited on screen */
+	const char *path;                /* the socket, for messages */
+	char prompt[CTL_MAX_PROMPT + 1]; /* as the daemon sent it */
+	struct strbuf banner;            /* output of the hello, if any */
+	bool bye;                        /* the daemon ended the session */
+	bool midline;                    /* a line is being edited on screen */
 };
 
 /* "ja" when the first non-empty of LC_ALL, LC_MESSAGES, LANG starts with

@@ -138,8 +138,9 @@ int kizuna_peer_config_main(int argc, char **argv)
 			status = KZ_PEER_EXIT_UNREADABLE;
 	}
 	if (peer.peer_unknown)
-		fprintf(stderr, "kizuna: peer-config: the other site must initiate to %s; "
-				"its `peer` is left to edit (or give --address)\n",
+		fprintf(stderr,
+			"kizuna: peer-config: the other site must initiate to %s; "
+			"its `peer` is left to edit (or give --address)\n",
 			peer.src_hostname);
 	if (out.s)
 		kz_wipe(out.s, out.cap);

@@ -95,18 +95,22 @@ static bool a4_source(const struct kz_config *c, const struct kz_ipsec_profile *
 
 	if (!p->source_set) {
 		ng(f, "A4.1", A41_TEXT);
-		kz_finding_cause(f, "ipsec profile %s has no source-interface, so IKE has no "
-				 "address to send from", p->name);
+		kz_finding_cause(f,
+				 "ipsec profile %s has no source-interface, so IKE has no "
+				 "address to send from",
+				 p->name);
 		kz_finding_remedy(f, "ipsec profile %s", p->name);
 		kz_finding_remedy(f, "source-interface %s", KZ_MOBILE_IFNAME);
 		return true;
 	}
 	if (!m->present || !m->device[0]) {
 		ng(f, "A4.1", A41_TEXT);
-		kz_finding_cause(f, "%s has no device: the config does not say which Linux "
+		kz_finding_cause(f,
+				 "%s has no device: the config does not say which Linux "
 				 "network device is the mobile WAN",
-				 m->present ? "interface " KZ_MOBILE_IFNAME :
-					      "no interface " KZ_MOBILE_IFNAME " is configured, so it");
+				 m->present ? "interface " KZ_MOBILE_IFNAME
+					    : "no interface " KZ_MOBILE_IFNAME
+					      " is configured, so it");
 		kz_finding_remedy(f, "interface %s", KZ_MOBILE_IFNAME);
 		kz_finding_remedy(f, "device <Linux device, e.g. wwan0>");
 		if (m->shutdown)
@@ -117,8 +121,10 @@ static bool a4_source(const struct kz_config *c, const struct kz_ipsec_profile *
 		if (!m->shutdown)
 			return false;
 		ng(f, "A4.1", A41_TEXT);
-		kz_finding_cause(f, "interface %s is shut down (administratively down), so it "
-				 "has no address", KZ_MOBILE_IFNAME);
+		kz_finding_cause(f,
+				 "interface %s is shut down (administratively down), so it "
+				 "has no address",
+				 KZ_MOBILE_IFNAME);
 		kz_finding_remedy(f, "interface %s", KZ_MOBILE_IFNAME);
 		kz_finding_remedy(f, "no shutdown");
 		return true;
@@ -126,8 +132,8 @@ static bool a4_source(const struct kz_config *c, const struct kz_ipsec_profile *
 	if (!env->mobile_up) {
 		ng(f, "A4.1", A41_TEXT);
 		kz_finding_cause(f, "%s (device %s) is down: %s", KZ_MOBILE_IFNAME, m->device,
-				 m->shutdown ? "it is shut down in the config" :
-					       "it was set down outside kizuna");
+				 m->shutdown ? "it is shut down in the config"
+					     : "it was set down outside kizuna");
 		/* `no shutdown` sets the device up again when typed, even when
 		 * the config already says so. */
 		kz_finding_remedy(f, "interface %s", KZ_MOBILE_IFNAME);
@@ -136,9 +142,11 @@ static bool a4_source(const struct kz_config *c, const struct kz_ipsec_profile *
 	}
 	if (!env->mobile_has_addr) {
 		ng(f, "A4.1", A41_TEXT);
-		kz_finding_cause(f, "%s (device %s) is up but has no IPv4 address: no SIM, no "
+		kz_finding_cause(f,
+				 "%s (device %s) is up but has no IPv4 address: no SIM, no "
 				 "radio coverage, or the carrier has not assigned one yet; check "
-				 "the SIM and the signal", KZ_MOBILE_IFNAME, m->device);
+				 "the SIM and the signal",
+				 KZ_MOBILE_IFNAME, m->device);
 		return true;
 	}
 	return false;
@@ -180,8 +188,10 @@ static bool a4_mapped(const struct kz_config *c, const struct kz_ipsec_profile *
 		/* The router prints the A4.2 text here too; the remedy creates
 		 * the interface complete, so A4.3 does not follow. */
 		ng(f, "A4.2", "mapped I/F is down [IPsec0]");
-		kz_finding_cause(f, "no IPsec interface is defined, so ipsec profile %s has no "
-				 "interface to carry its traffic", p->name);
+		kz_finding_cause(f,
+				 "no IPsec interface is defined, so ipsec profile %s has no "
+				 "interface to carry its traffic",
+				 p->name);
 		kz_finding_remedy(f, "interface IPsec0");
 		kz_finding_remedy(f, "ipsec map %s", p->name);
 		kz_finding_remedy(f, "no shutdown");
@@ -193,14 +203,18 @@ static bool a4_mapped(const struct kz_config *c, const struct kz_ipsec_profile *
 			return false;
 		ng(f, "A4.2", "mapped I/F is down [IPsec%u]", ifc->unit);
 		if (env->live && env->ipsec_if_up)
-			kz_finding_cause(f, "interface IPsec%u, which maps ipsec profile %s, is "
-					 "down: %s", ifc->unit, p->name,
-					 ifc->shutdown ? "it is shut down in the config" :
-							 "its device was set down outside kizuna");
+			kz_finding_cause(f,
+					 "interface IPsec%u, which maps ipsec profile %s, is "
+					 "down: %s",
+					 ifc->unit, p->name,
+					 ifc->shutdown ? "it is shut down in the config"
+						       : "its device was set down outside kizuna");
 		else
-			kz_finding_cause(f, "interface IPsec%u, which maps ipsec profile %s, is "
+			kz_finding_cause(f,
+					 "interface IPsec%u, which maps ipsec profile %s, is "
 					 "shut down (an IPsec interface stays down until `no "
-					 "shutdown`)", ifc->unit, p->name);
+					 "shutdown`)",
+					 ifc->unit, p->name);
 		kz_finding_remedy(f, "interface IPsec%u", ifc->unit);
 		kz_finding_remedy(f, "no shutdown");
 		return true;
@@ -208,11 +222,15 @@ static bool a4_mapped(const struct kz_config *c, const struct kz_ipsec_profile *
 	u = free_ipsec_unit(c, &exists);
 	ng(f, "A4.3", "no mapped [%s]", p->name);
 	if (exists)
-		kz_finding_cause(f, "no IPsec interface maps ipsec profile %s (interface "
-				 "IPsec%u maps nothing)", p->name, u);
+		kz_finding_cause(f,
+				 "no IPsec interface maps ipsec profile %s (interface "
+				 "IPsec%u maps nothing)",
+				 p->name, u);
 	else
-		kz_finding_cause(f, "no IPsec interface maps ipsec profile %s (each defined "
-				 "one maps another profile)", p->name);
+		kz_finding_cause(f,
+				 "no IPsec interface maps ipsec profile %s (each defined "
+				 "one maps another profile)",
+				 p->name);
 	kz_finding_remedy(f, "interface IPsec%u", u);
 	kz_finding_remedy(f, "ipsec map %s", p->name);
 	if (!exists || kz_find_ipsec_if(c, u)->shutdown)
@@ -243,11 +261,15 @@ static void a4_policy_missing(const struct kz_ipsec_profile *p, const struct a4_
 	kz_check_set(what, sizeof(what), "%s policy", k->word);
 	names_defined(l, what, defd, sizeof(defd));
 	if (!wanted[0])
-		kz_finding_cause(f, "ipsec profile %s names no %s policy (it has no `%s policy` "
-				 "line)%s", p->name, k->label, k->word, defd);
+		kz_finding_cause(f,
+				 "ipsec profile %s names no %s policy (it has no `%s policy` "
+				 "line)%s",
+				 p->name, k->label, k->word, defd);
 	else
-		kz_finding_cause(f, "ipsec profile %s names %s policy %s, which is not "
-				 "defined%s", p->name, k->label, wanted, defd);
+		kz_finding_cause(f,
+				 "ipsec profile %s names %s policy %s, which is not "
+				 "defined%s",
+				 p->name, k->label, wanted, defd);
 	kz_finding_remedy(f, "ipsec profile %s", p->name);
 	if (guess)
 		kz_finding_remedy(f, "%s policy %s", k->word, guess);

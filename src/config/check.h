@@ -52,9 +52,9 @@ struct kz_finding {
 	char id[KZ_FINDING_ID_MAX]; /* "A4.3"; "A4" with KZ_SEV_OK; "" for warnings */
 	enum kz_sev severity;
 	enum kz_side side;
-	char profile[KZ_NAME_MAX];         /* profile concerned ("" config-wide) */
-	char text[KZ_FINDING_TEXT_MAX];    /* result text, one line */
-	char cause[KZ_FINDING_CAUSE_MAX];  /* "" when the text says it all */
+	char profile[KZ_NAME_MAX];        /* profile concerned ("" config-wide) */
+	char text[KZ_FINDING_TEXT_MAX];   /* result text, one line */
+	char cause[KZ_FINDING_CAUSE_MAX]; /* "" when the text says it all */
 	char remedy[KZ_FINDING_REMEDY_MAX][KZ_FINDING_LINE_MAX]; /* commands */
 	unsigned nremedy;
 };

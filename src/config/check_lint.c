@@ -137,7 +137,7 @@ void kz_psk_strength_text(unsigned bits, char *out, size_t len)
 		kz_check_set(t, sizeof(t), "~10^%d years", (int)(e + 0.5));
 	}
 	kz_check_set(out, len, "~%u bits, crackable offline in %s at 10^%d guesses/s", bits, t,
-	    GUESS_RATE_LOG10);
+		     GUESS_RATE_LOG10);
 }
 
 /* ---- warnings --------------------------------------------------------------- */
@@ -208,10 +208,12 @@ static int lint_m12(const struct kz_ipsec_profile *p, const struct kz_ike_policy
 			    p->name);
 	if (!f)
 		return KZ_ENOMEM;
-	kz_finding_cause(f, "ipsec profile %s is `peer any` and its ike policy %s uses main "
+	kz_finding_cause(f,
+			 "ipsec profile %s is `peer any` and its ike policy %s uses main "
 			 "mode: in main mode with a pre-shared key the responder picks the key "
 			 "by the initiator's address, so that address must be fixed and "
-			 "configured (or use aggressive mode)", p->name, ike->name);
+			 "configured (or use aggressive mode)",
+			 p->name, ike->name);
 	kz_finding_remedy(f, "ipsec profile %s", p->name);
 	kz_finding_remedy(f, "peer <the other site's fixed global address>");
 	return 0;
@@ -224,19 +226,24 @@ static int lint_peer(const struct kz_ipsec_profile *p, const struct kz_ike_polic
 	enum kz_addr_class k;
 
 	if (p->peer_type == KZ_PEER_UNSET)
-		return warn(out, p->name, "ipsec profile %s: no peer: the profile neither "
-			    "initiates nor answers", p->name);
+		return warn(out, p->name,
+			    "ipsec profile %s: no peer: the profile neither "
+			    "initiates nor answers",
+			    p->name);
 	if (p->peer_type != KZ_PEER_ADDR)
 		return 0;
 	k = kz_addr_classify(p->peer_addr);
 	if (k == KZ_ADDR_GLOBAL)
 		return 0;
 	inet_ntop(AF_INET, &p->peer_addr, a, sizeof(a));
-	return warn(out, p->name, "ipsec profile %s: peer %s is a %s address: the responder "
+	return warn(out, p->name,
+		    "ipsec profile %s: peer %s is a %s address: the responder "
 		    "is reachable only inside a closed carrier network, not over the "
-		    "internet%s", p->name, a,
-		    k == KZ_ADDR_SHARED ? "shared (carrier-grade NAT)" : "private",
-		    !ike ? "" : ike->mode == KZ_MODE_MAIN ? " (M1.1)" : " (A6.1)");
+		    "internet%s",
+		    p->name, a, k == KZ_ADDR_SHARED ? "shared (carrier-grade NAT)" : "private",
+		    !ike                                ? ""
+			    : ike->mode == KZ_MODE_MAIN ? " (M1.1)"
+							: " (A6.1)");
 }
 
 /* A low back-off ceiling on an initiator: a site that cannot get through
@@ -250,7 +257,8 @@ static int lint_retry(const struct kz_ipsec_profile *p, struct kz_findings *out)
 		return 0;
 	if (p->retry_max >= KZ_RETRY_MAX_LOW)
 		return 0;
-	return warn(out, p->name, "ipsec profile %s: retry max %u: retries every %u s can "
+	return warn(out, p->name,
+		    "ipsec profile %s: retry max %u: retries every %u s can "
 		    "burn a metered SIM's data; a ceiling of %u s or more is kinder",
 		    p->name, p->retry_max, p->retry_max, KZ_RETRY_MAX_LOW);
 }
@@ -267,15 +275,19 @@ static int lint_ike(const struct kz_config *c, const struct kz_ipsec_profile *p,
 		unsigned bits = kz_psk_bits(&ike->psk);
 
 		kz_psk_strength_text(bits, st, sizeof(st));
-		rc = warn(out, p->name, "ike policy %s: aggressive mode with a pre-shared key: "
-			  "%s%s", ike->name, st,
+		rc = warn(out, p->name,
+			  "ike policy %s: aggressive mode with a pre-shared key: "
+			  "%s%s",
+			  ike->name, st,
 			  bits < 80 ? "; use a longer random key (80 bits or more)" : "");
 		if (rc)
 			return rc;
 	}
 	if (!ike->psk.set) {
-		rc = warn(out, p->name, "ike policy %s: no pre-shared-key: IKE cannot "
-			  "authenticate the peer", ike->name);
+		rc = warn(out, p->name,
+			  "ike policy %s: no pre-shared-key: IKE cannot "
+			  "authenticate the peer",
+			  ike->name);
 		if (rc)
 			return rc;
 	}
@@ -290,8 +302,10 @@ static int lint_ike(const struct kz_config *c, const struct kz_ipsec_profile *p,
 			       pr->name, kz_enc_name(pr->enc), why)))
 			return rc;
 		if (pr->hash == KZ_HASH_MD5 &&
-		    (rc = warn(out, p->name, "ike proposal %s: hash md5 is weak (collisions "
-			       "are practical)", pr->name)))
+		    (rc = warn(out, p->name,
+			       "ike proposal %s: hash md5 is weak (collisions "
+			       "are practical)",
+			       pr->name)))
 			return rc;
 		if ((why = weak_group(pr->group)) &&
 		    (rc = warn(out, p->name, "ike proposal %s: group %s is weak (%s)", pr->name,
@@ -319,16 +333,20 @@ static int lint_ipsec(const struct kz_config *c, const struct kz_ipsec_profile *
 		if (!pr)
 			continue;
 		if (pr->enc == KZ_ENC_NULL &&
-		    (rc = warn(out, p->name, "ipsec proposal %s: encryption null: traffic is "
-			       "not encrypted", pr->name)))
+		    (rc = warn(out, p->name,
+			       "ipsec proposal %s: encryption null: traffic is "
+			       "not encrypted",
+			       pr->name)))
 			return rc;
 		if ((why = weak_enc(pr->enc)) &&
 		    (rc = warn(out, p->name, "ipsec proposal %s: encryption %s is weak (%s)",
 			       pr->name, kz_enc_name(pr->enc), why)))
 			return rc;
 		if (pr->auth == KZ_AUTH_HMAC_MD5 &&
-		    (rc = warn(out, p->name, "ipsec proposal %s: authentication hmac-md5 is "
-			       "weak (MD5 is deprecated; kept for old peers only)", pr->name)))
+		    (rc = warn(out, p->name,
+			       "ipsec proposal %s: authentication hmac-md5 is "
+			       "weak (MD5 is deprecated; kept for old peers only)",
+			       pr->name)))
 			return rc;
 	}
 	return 0;
@@ -343,9 +361,10 @@ static int lint_route(const struct kz_config *c, const struct kz_ipsec_profile *
 	if (!ifc || !pol || !pol->remote_ts.set || routed_into(c, &pol->remote_ts, ifc->unit))
 		return 0;
 	kz_prefix_str(&pol->remote_ts, pfx, sizeof(pfx));
-	return warn(out, p->name, "ipsec profile %s: no ip route to %s through IPsec%u: traffic "
-		    "for the remote network does not enter the tunnel (A8.1)", p->name, pfx,
-		    ifc->unit);
+	return warn(out, p->name,
+		    "ipsec profile %s: no ip route to %s through IPsec%u: traffic "
+		    "for the remote network does not enter the tunnel (A8.1)",
+		    p->name, pfx, ifc->unit);
 }
 
 int kz_check_profile_lint(const struct kz_config *c, const struct kz_ipsec_profile *p,
@@ -386,8 +405,8 @@ static int lint_unused(const struct kz_config *c, struct kz_findings *out)
 		for (size_t j = 0; j < c->ike_policies.n && !used; j++)
 			used = named_in(c->ike_policies.v[j].proposals,
 					c->ike_policies.v[j].nproposals, nm);
-		if (!used && (rc = warn(out, "", "ike proposal %s is not used by any ike policy",
-					nm)))
+		if (!used &&
+		    (rc = warn(out, "", "ike proposal %s is not used by any ike policy", nm)))
 			return rc;
 	}
 	for (size_t i = 0; i < c->ike_policies.n; i++) {
@@ -396,8 +415,8 @@ static int lint_unused(const struct kz_config *c, struct kz_findings *out)
 
 		for (size_t j = 0; j < c->profiles.n && !used; j++)
 			used = strcmp(c->profiles.v[j].ike_policy, nm) == 0;
-		if (!used && (rc = warn(out, "", "ike policy %s is not used by any ipsec profile",
-					nm)))
+		if (!used &&
+		    (rc = warn(out, "", "ike policy %s is not used by any ipsec profile", nm)))
 			return rc;
 	}
 	for (size_t i = 0; i < c->ipsec_proposals.n; i++) {
@@ -407,8 +426,11 @@ static int lint_unused(const struct kz_config *c, struct kz_findings *out)
 		for (size_t j = 0; j < c->ipsec_policies.n && !used; j++)
 			used = named_in(c->ipsec_policies.v[j].proposals,
 					c->ipsec_policies.v[j].nproposals, nm);
-		if (!used && (rc = warn(out, "", "ipsec proposal %s is not used by any ipsec "
-					"policy", nm)))
+		if (!used &&
+		    (rc = warn(out, "",
+			       "ipsec proposal %s is not used by any ipsec "
+			       "policy",
+			       nm)))
 			return rc;
 	}
 	for (size_t i = 0; i < c->ipsec_policies.n; i++) {
@@ -417,8 +439,11 @@ static int lint_unused(const struct kz_config *c, struct kz_findings *out)
 
 		for (size_t j = 0; j < c->profiles.n && !used; j++)
 			used = strcmp(c->profiles.v[j].ipsec_policy, nm) == 0;
-		if (!used && (rc = warn(out, "", "ipsec policy %s is not used by any ipsec "
-					"profile", nm)))
+		if (!used &&
+		    (rc = warn(out, "",
+			       "ipsec policy %s is not used by any ipsec "
+			       "profile",
+			       nm)))
 			return rc;
 	}
 	return 0;
@@ -445,9 +470,11 @@ static int lint_any_without_id(const struct kz_config *c, struct kz_findings *ou
 	}
 	if (k < 2)
 		return 0;
-	return warn(out, "", "ipsec profiles %s: peer any without an ike remote-id: such a "
+	return warn(out, "",
+		    "ipsec profiles %s: peer any without an ike remote-id: such a "
 		    "profile accepts any identity only when it is the only one; give each a "
-		    "remote-id", list);
+		    "remote-id",
+		    list);
 }
 
 int kz_check_config_lint(const struct kz_config *c, struct kz_findings *out)
@@ -457,8 +484,10 @@ int kz_check_config_lint(const struct kz_config *c, struct kz_findings *out)
 
 	if (!c || !out)
 		return KZ_EINVAL;
-	if (!c->profiles.n && (rc = warn(out, "", "no ipsec profile is defined: nothing to "
-					  "connect")))
+	if (!c->profiles.n &&
+	    (rc = warn(out, "",
+		       "no ipsec profile is defined: nothing to "
+		       "connect")))
 		return rc;
 	kz_findings_init(&tmp);
 	for (size_t i = 0; i < c->profiles.n; i++) {
@@ -482,8 +511,10 @@ int kz_check_config_lint(const struct kz_config *c, struct kz_findings *out)
 		const struct kz_if_ipsec *ifc = &c->ipsec_ifs.v[i];
 
 		if (ifc->map[0] && !kz_find_profile(c, ifc->map) &&
-		    (rc = warn(out, "", "interface IPsec%u: ipsec map %s, but ipsec profile %s is "
-			       "not defined", ifc->unit, ifc->map, ifc->map)))
+		    (rc = warn(out, "",
+			       "interface IPsec%u: ipsec map %s, but ipsec profile %s is "
+			       "not defined",
+			       ifc->unit, ifc->map, ifc->map)))
 			goto out;
 	}
 	for (size_t i = 0; i < c->routes.n; i++) {

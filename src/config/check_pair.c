@@ -66,15 +66,15 @@ static bool ident_equal(const struct kz_ident *a, const struct kz_ident *b)
 static bool mirrored(const struct kz_ipsec_policy *a, const struct kz_ipsec_policy *b)
 {
 	return a && b && kz_prefix_equal(&a->local_ts, &b->remote_ts) &&
-	       kz_prefix_equal(&a->remote_ts, &b->local_ts);
+		kz_prefix_equal(&a->remote_ts, &b->local_ts);
 }
 
 /* One end names itself with a local-id the other end expects as remote-id. */
 static bool ids_match(const struct kz_ike_policy *a, const struct kz_ike_policy *b)
 {
 	return a && b &&
-	       ((a->local_id.type != KZ_ID_NONE && ident_equal(&a->local_id, &b->remote_id)) ||
-		(b->local_id.type != KZ_ID_NONE && ident_equal(&b->local_id, &a->remote_id)));
+		((a->local_id.type != KZ_ID_NONE && ident_equal(&a->local_id, &b->remote_id)) ||
+		 (b->local_id.type != KZ_ID_NONE && ident_equal(&b->local_id, &a->remote_id)));
 }
 
 static bool complementary(const struct kz_ipsec_profile *a, const struct kz_ipsec_profile *b)
@@ -155,7 +155,8 @@ int kz_check_pair_profiles(const struct kz_config *local, const struct kz_config
 		if (match[i] != np)
 			continue;
 		for (size_t j = 0; j < np; j++)
-			if (!taken[j] && complementary(&local->profiles.v[i], &peer->profiles.v[j])) {
+			if (!taken[j] &&
+			    complementary(&local->profiles.v[i], &peer->profiles.v[j])) {
 				cand = j;
 				k++;
 			}
@@ -172,8 +173,9 @@ int kz_check_pair_profiles(const struct kz_config *local, const struct kz_config
 		}
 	}
 	for (size_t i = 0; i < nl; i++)
-		out[(*n)++] = (struct kz_pairing){ &local->profiles.v[i],
-						   match[i] < np ? &peer->profiles.v[match[i]] : NULL };
+		out[(*n)++] =
+			(struct kz_pairing){ &local->profiles.v[i],
+					     match[i] < np ? &peer->profiles.v[match[i]] : NULL };
 	for (size_t j = 0; j < np; j++)
 		if (!taken[j])
 			out[(*n)++] = (struct kz_pairing){ NULL, &peer->profiles.v[j] };
@@ -232,7 +234,8 @@ struct side {
 static struct kz_finding *add(struct kz_findings *out, enum kz_sev sev, const char *id,
 			      const struct side *s, const char *what)
 {
-	struct kz_finding *f = kz_findings_add(out, sev, id, s->p->name, "%s [%s]", what, s->p->name);
+	struct kz_finding *f =
+		kz_findings_add(out, sev, id, s->p->name, "%s [%s]", what, s->p->name);
 
 	if (f)
 		f->side = s->which;
@@ -264,11 +267,12 @@ static int check_a11(const struct side *l, const struct side *p, struct kz_findi
 	f = add(out, KZ_SEV_NG, "A1.1", l, "no initiator: both ends are peer any");
 	if (!f)
 		return KZ_ENOMEM;
-	kz_finding_cause(f, "ipsec profile %s in %s and ipsec profile %s in %s are both `peer "
+	kz_finding_cause(f,
+			 "ipsec profile %s in %s and ipsec profile %s in %s are both `peer "
 			 "any`: both wait as responders and neither sends the first IKE message; "
 			 "one site must initiate (the one with a private or shared address, or "
-			 "either when both are global)", l->p->name, l->site->name, p->p->name,
-			 p->site->name);
+			 "either when both are global)",
+			 l->p->name, l->site->name, p->p->name, p->site->name);
 	kz_finding_remedy(f, "ipsec profile %s", l->p->name);
 	kz_finding_remedy(f, "peer <the other site's global address or FQDN>");
 	return 0;
@@ -302,7 +306,8 @@ static int check_mode(const struct side *l, const struct side *p, struct kz_find
 	f = add(out, KZ_SEV_NG, "A5.4", t, "exchange mode differs");
 	if (!f)
 		return KZ_ENOMEM;
-	kz_finding_cause(f, "exchange mode differs: ike policy %s in %s uses %s mode, ike policy "
+	kz_finding_cause(f,
+			 "exchange mode differs: ike policy %s in %s uses %s mode, ike policy "
 			 "%s in %s %s mode; an exchange in the other mode is refused",
 			 t->ike->name, t->site->name, kz_mode_name(t->ike->mode), o->ike->name,
 			 o->site->name, kz_mode_name(o->ike->mode));
@@ -313,8 +318,7 @@ static int check_mode(const struct side *l, const struct side *p, struct kz_find
 
 /* ---- identities (A5.2, A5.1; aggressive mode) -------------------------------- */
 
-static int a51(struct kz_findings *out, const struct side *t, const char *cause,
-	       const char *cmd)
+static int a51(struct kz_findings *out, const struct side *t, const char *cause, const char *cmd)
 {
 	struct kz_finding *f = find(out, "A5.1", t);
 
@@ -367,9 +371,11 @@ static int check_direction(const struct side *s, const struct kz_ident *s_local,
 		 * matches it, an address might. */
 		if (r_remote->type == KZ_ID_ADDRESS)
 			return 0;
-		kz_check_set(cause, sizeof(cause), "the %s %s sends its address as identity (no local-id), "
-		    "but the %s %s (ike policy %s) expects remote-id %s", role_word(s->role),
-		    s->site->name, role_word(r->role), r->site->name, r->ike->name, want);
+		kz_check_set(cause, sizeof(cause),
+			     "the %s %s sends its address as identity (no local-id), "
+			     "but the %s %s (ike policy %s) expects remote-id %s",
+			     role_word(s->role), s->site->name, role_word(r->role), r->site->name,
+			     r->ike->name, want);
 		kz_check_set(cmd, sizeof(cmd), "local-id %s", want);
 		return a51(out, s, cause, cmd);
 	}
@@ -377,20 +383,24 @@ static int check_direction(const struct side *s, const struct kz_ident *s_local,
 		return 0;
 	ident_words(&sent.id, got, sizeof(got));
 	if (s_local->type == KZ_ID_NONE) {
-		kz_check_set(cause, sizeof(cause), "the %s %s sends its address (%s, no local-id), but "
-		    "the %s %s (ike policy %s) expects remote-id %s", role_word(s->role),
-		    s->site->name, got, role_word(r->role), r->site->name, r->ike->name, want);
+		kz_check_set(cause, sizeof(cause),
+			     "the %s %s sends its address (%s, no local-id), but "
+			     "the %s %s (ike policy %s) expects remote-id %s",
+			     role_word(s->role), s->site->name, got, role_word(r->role),
+			     r->site->name, r->ike->name, want);
 		/* A name is what was meant: give s that name. */
 		if (r_remote->type != KZ_ID_ADDRESS) {
 			kz_check_set(cmd, sizeof(cmd), "local-id %s", want);
 			return a51(out, s, cause, cmd);
 		}
 	} else {
-		kz_check_set(cause, sizeof(cause), "the %s %s (ike policy %s) sends local-id %s, but the "
-		    "%s %s (ike policy %s) expects remote-id %s; make them the same string (or "
-		    "change the local-id of %s)", role_word(s->role), s->site->name,
-		    s->ike->name, got, role_word(r->role), r->site->name, r->ike->name, want,
-		    s->site->name);
+		kz_check_set(
+			cause, sizeof(cause),
+			"the %s %s (ike policy %s) sends local-id %s, but the "
+			"%s %s (ike policy %s) expects remote-id %s; make them the same string (or "
+			"change the local-id of %s)",
+			role_word(s->role), s->site->name, s->ike->name, got, role_word(r->role),
+			r->site->name, r->ike->name, want, s->site->name);
 	}
 	kz_check_set(cmd, sizeof(cmd), "remote-id %s", got);
 	return a51(out, r, cause, cmd);
@@ -432,10 +442,12 @@ static int check_ids(const struct side *l, const struct side *p, struct kz_findi
 		f = add(out, KZ_SEV_NG, "A5.2", i, "ike local-id and remote-id on the wrong side");
 		if (!f)
 			return KZ_ENOMEM;
-		kz_finding_cause(f, "%s is the initiator, but its ike policy %s sets remote-id %s "
+		kz_finding_cause(f,
+				 "%s is the initiator, but its ike policy %s sets remote-id %s "
 				 "and no local-id: in aggressive mode the initiator names itself "
 				 "with local-id and the responder expects that name as its "
-				 "remote-id", i->site->name, i->ike->name, w);
+				 "remote-id",
+				 i->site->name, i->ike->name, w);
 		kz_finding_remedy(f, "ike policy %s", i->ike->name);
 		kz_finding_remedy(f, "no remote-id");
 		kz_finding_remedy(f, "local-id %s", w);
@@ -453,7 +465,8 @@ static int check_ids(const struct side *l, const struct side *p, struct kz_findi
 		f = add(out, KZ_SEV_NG, "A5.2", r, "ike local-id and remote-id on the wrong side");
 		if (!f)
 			return KZ_ENOMEM;
-		kz_finding_cause(f, "%s is the responder (peer any), but its ike policy %s sets "
+		kz_finding_cause(f,
+				 "%s is the responder (peer any), but its ike policy %s sets "
 				 "local-id %s and no remote-id: the responder expects the "
 				 "initiator's name as remote-id and finds its profile by it",
 				 r->site->name, r->ike->name, had);
@@ -487,10 +500,11 @@ static int check_selectors(const struct side *t, const struct side *o, const str
 	prefix_words(&l->pol->remote_ts, lr, sizeof(lr));
 	prefix_words(&p->pol->local_ts, pl, sizeof(pl));
 	prefix_words(&p->pol->remote_ts, pr, sizeof(pr));
-	kz_finding_cause(f, "ipsec policy %s in %s has local-id %s remote-id %s, ipsec policy %s "
+	kz_finding_cause(f,
+			 "ipsec policy %s in %s has local-id %s remote-id %s, ipsec policy %s "
 			 "in %s has local-id %s remote-id %s: each side's local-id must be the "
-			 "other's remote-id", l->pol->name, l->site->name, ll, lr, p->pol->name,
-			 p->site->name, pl, pr);
+			 "other's remote-id",
+			 l->pol->name, l->site->name, ll, lr, p->pol->name, p->site->name, pl, pr);
 	kz_finding_remedy(f, "ipsec policy %s", t->pol->name);
 	if (!kz_prefix_equal(&t->pol->local_ts, &o->pol->remote_ts)) {
 		prefix_words(&o->pol->remote_ts, w, sizeof(w));
@@ -522,8 +536,7 @@ static int note_lifetime(struct kz_findings *out, const struct side *t, const ch
 	f = kz_findings_add(out, KZ_SEV_WARN, "", t->p->name,
 			    "%s proposal %s: lifetime %llu %s, but %s %s proposal %s has %llu %s "
 			    "(not a failure; some peers refuse a lifetime other than their own)",
-			    kind, tname, tval, unit, o->site->name, kind, oname, oval,
-			    unit);
+			    kind, tname, tval, unit, o->site->name, kind, oname, oval, unit);
 	if (!f)
 		return KZ_ENOMEM;
 	f->side = t->which;
@@ -619,16 +632,18 @@ static int no_common_proposal(struct kz_findings *out, const char *kind, const s
 		if (!v[i].differ)
 			continue;
 		off = strlen(d);
-		kz_check_set(d + off, sizeof(d) - off, "%s%s (%s / %s)", off ? ", " : "", v[i].what, v[i].lv,
-		    v[i].pv);
+		kz_check_set(d + off, sizeof(d) - off, "%s%s (%s / %s)", off ? ", " : "", v[i].what,
+			     v[i].lv, v[i].pv);
 	}
 	kz_check_set(what, sizeof(what), "no common %s proposal", kind);
 	f = add(out, KZ_SEV_NG, "A5.4", t, what);
 	if (!f)
 		return KZ_ENOMEM;
-	kz_finding_cause(f, "no %s proposal of %s matches one of %s: the closest, %s proposal "
-			 "%s in %s and %s proposal %s in %s, differ in %s", kind, l->site->name,
-			 p->site->name, kind, lname, l->site->name, kind, pname, p->site->name, d);
+	kz_finding_cause(f,
+			 "no %s proposal of %s matches one of %s: the closest, %s proposal "
+			 "%s in %s and %s proposal %s in %s, differ in %s",
+			 kind, l->site->name, p->site->name, kind, lname, l->site->name, kind,
+			 pname, p->site->name, d);
 	kz_finding_remedy(f, "%s proposal %s", kind, t == l ? lname : pname);
 	for (unsigned i = 0; i < n; i++)
 		if (v[i].differ && v[i].remedy)
@@ -710,11 +725,12 @@ static int check_pfs(const struct side *t, const struct side *o, struct kz_findi
 	f = add(out, KZ_SEV_NG, "A5.4", t, "pfs differs");
 	if (!f)
 		return KZ_ENOMEM;
-	kz_finding_cause(f, "pfs differs: ipsec policy %s in %s has pfs %s, ipsec policy %s in "
+	kz_finding_cause(f,
+			 "pfs differs: ipsec policy %s in %s has pfs %s, ipsec policy %s in "
 			 "%s pfs %s; quick mode fails when one side expects a Diffie-Hellman "
-			 "exchange the other does not make", t->pol->name, t->site->name,
-			 kz_group_name(t->pol->pfs), o->pol->name, o->site->name,
-			 kz_group_name(o->pol->pfs));
+			 "exchange the other does not make",
+			 t->pol->name, t->site->name, kz_group_name(t->pol->pfs), o->pol->name,
+			 o->site->name, kz_group_name(o->pol->pfs));
 	kz_finding_remedy(f, "ipsec policy %s", t->pol->name);
 	kz_finding_remedy(f, "pfs %s", kz_group_name(o->pol->pfs));
 	return 0;
@@ -762,8 +778,8 @@ static int psk_unset(const struct side *s, bool both, struct kz_findings *out)
 			 s->site->name, both ? ", nor has the other side" : "");
 	kz_finding_remedy(f, "ike policy %s", s->ike->name);
 	kz_finding_remedy(f, "pre-shared-key ascii %s",
-			  both ? "<a long random key, the same on both ends>" :
-				 "<the key the peer uses>");
+			  both ? "<a long random key, the same on both ends>"
+			       : "<the key the peer uses>");
 	return 0;
 }
 
@@ -792,9 +808,10 @@ static int check_psk(const struct side *t, const struct side *o, const struct si
 	f = add(out, KZ_SEV_NG, "A5.5", t, "pre-shared keys differ");
 	if (!f)
 		return KZ_ENOMEM;
-	kz_finding_cause(f, "the pre-shared-key of ike policy %s in %s differs from that of ike "
-			 "policy %s in %s%s", l->ike->name, l->site->name, p->ike->name,
-			 p->site->name, hint);
+	kz_finding_cause(f,
+			 "the pre-shared-key of ike policy %s in %s differs from that of ike "
+			 "policy %s in %s%s",
+			 l->ike->name, l->site->name, p->ike->name, p->site->name, hint);
 	kz_finding_remedy(f, "ike policy %s", t->ike->name);
 	kz_finding_remedy(f, "pre-shared-key ascii <the key %s uses>", o->site->name);
 	return 0;
@@ -814,10 +831,11 @@ static int check_natt(const struct side *l, const struct side *p, struct kz_find
 	f = add(out, KZ_SEV_NG, "A7.1", t, "nat-traversal on one side only");
 	if (!f)
 		return KZ_ENOMEM;
-	kz_finding_cause(f, "ike policy %s in %s sets nat-traversal, ike policy %s in %s does "
+	kz_finding_cause(f,
+			 "ike policy %s in %s sets nat-traversal, ike policy %s in %s does "
 			 "not: NAT-Traversal is used only when both ends set it, so an "
-			 "initiator behind carrier-grade NAT cannot connect", o->ike->name,
-			 o->site->name, t->ike->name, t->site->name);
+			 "initiator behind carrier-grade NAT cannot connect",
+			 o->ike->name, o->site->name, t->ike->name, t->site->name);
 	kz_finding_remedy(f, "ike policy %s", t->ike->name);
 	kz_finding_remedy(f, "nat-traversal");
 	return 0;
@@ -888,9 +906,9 @@ int kz_check_cross(const struct kz_site *local, const struct kz_ipsec_profile *l
 	p.role = role_of(pp);
 	/* Whose config changes when either could: the responder adapts to
 	 * what the initiator offers; with no clear roles, this site. */
-	t = l.role == ROLE_RESP && p.role == ROLE_INIT ? &l :
-	    p.role == ROLE_RESP && l.role == ROLE_INIT ? &p :
-							 &l;
+	t = l.role == ROLE_RESP && p.role == ROLE_INIT       ? &l
+		: p.role == ROLE_RESP && l.role == ROLE_INIT ? &p
+							     : &l;
 	o = t == &l ? &p : &l;
 
 	kz_findings_init(&tmp);

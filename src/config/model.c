@@ -41,8 +41,7 @@ static void vec_remove(void *base, size_t *n, size_t elem, size_t i)
 	(*n)--;
 }
 
-#define VEC_PUSH(vec, errp) \
-	vec_grow(&(vec).v, &(vec).n, &(vec).cap, sizeof(*(vec).v), (errp))
+#define VEC_PUSH(vec, errp) vec_grow(&(vec).v, &(vec).n, &(vec).cap, sizeof(*(vec).v), (errp))
 
 struct kz_config *kz_config_new(void)
 {
@@ -75,19 +74,19 @@ void kz_config_free(struct kz_config *c)
 	free(c);
 }
 
-#define VEC_DUP(dst, src, ok)                                              \
-	do {                                                               \
-		(dst).v = NULL;                                            \
-		(dst).cap = (dst).n = 0;                                   \
-		if ((src).n) {                                             \
-			(dst).v = malloc((src).n * sizeof(*(src).v));      \
-			if (!(dst).v) {                                    \
-				ok = 0;                                    \
-				break;                                     \
-			}                                                  \
+#define VEC_DUP(dst, src, ok)                                                 \
+	do {                                                                  \
+		(dst).v = NULL;                                               \
+		(dst).cap = (dst).n = 0;                                      \
+		if ((src).n) {                                                \
+			(dst).v = malloc((src).n * sizeof(*(src).v));         \
+			if (!(dst).v) {                                       \
+				ok = 0;                                       \
+				break;                                        \
+			}                                                     \
 			memcpy((dst).v, (src).v, (src).n * sizeof(*(src).v)); \
-			(dst).n = (dst).cap = (src).n;                     \
-		}                                                          \
+			(dst).n = (dst).cap = (src).n;                        \
+		}                                                             \
 	} while (0)
 
 struct kz_config *kz_config_dup(const struct kz_config *s)
@@ -113,12 +112,12 @@ struct kz_config *kz_config_dup(const struct kz_config *s)
 	return c;
 }
 
-#define FIND_BY_NAME(vec, nm)                                   \
-	do {                                                    \
-		for (size_t i_ = 0; i_ < (vec).n; i_++)         \
+#define FIND_BY_NAME(vec, nm)                                    \
+	do {                                                     \
+		for (size_t i_ = 0; i_ < (vec).n; i_++)          \
 			if (strcmp((vec).v[i_].name, (nm)) == 0) \
-				return &(vec).v[i_];            \
-		return NULL;                                    \
+				return &(vec).v[i_];             \
+		return NULL;                                     \
 	} while (0)
 
 struct kz_ike_proposal *kz_find_ike_proposal(const struct kz_config *c, const char *name)
@@ -260,15 +259,15 @@ struct kz_if_ipsec *kz_add_ipsec_if(struct kz_config *c, unsigned unit, int *err
 	return p;
 }
 
-#define DEL_BY_NAME(vec, nm)                                                 \
-	do {                                                                 \
-		for (size_t i_ = 0; i_ < (vec).n; i_++)                      \
-			if (strcmp((vec).v[i_].name, (nm)) == 0) {           \
-				kz_wipe(&(vec).v[i_], sizeof((vec).v[i_]));  \
+#define DEL_BY_NAME(vec, nm)                                                         \
+	do {                                                                         \
+		for (size_t i_ = 0; i_ < (vec).n; i_++)                              \
+			if (strcmp((vec).v[i_].name, (nm)) == 0) {                   \
+				kz_wipe(&(vec).v[i_], sizeof((vec).v[i_]));          \
 				vec_remove((vec).v, &(vec).n, sizeof(*(vec).v), i_); \
-				return 0;                                    \
-			}                                                    \
-		return KZ_ENOENT;                                            \
+				return 0;                                            \
+			}                                                            \
+		return KZ_ENOENT;                                                    \
 	} while (0)
 
 int kz_del_ike_proposal(struct kz_config *c, const char *name)
@@ -346,7 +345,7 @@ const char *kz_enc_name(enum kz_enc e)
 const char *kz_hash_name(enum kz_hash h)
 {
 	static const char *const n[KZ_HASH_COUNT] = {
-		[KZ_HASH_MD5] = "md5",         [KZ_HASH_SHA1] = "sha1",
+		[KZ_HASH_MD5] = "md5",           [KZ_HASH_SHA1] = "sha1",
 		[KZ_HASH_SHA2_256] = "sha2-256", [KZ_HASH_SHA2_384] = "sha2-384",
 		[KZ_HASH_SHA2_512] = "sha2-512",
 	};

@@ -16,12 +16,12 @@
 
 #include "lib/ipsec_types.h"
 
-#define KZ_NAME_MAX 64      /* names: 1-63 chars of [A-Za-z0-9_.-] */
-#define KZ_IDVAL_MAX 256    /* key-id / fqdn / user-fqdn text */
-#define KZ_PSK_MAX 256      /* pre-shared key bytes */
-#define KZ_IFNAME_MAX 16    /* Linux IFNAMSIZ */
-#define KZ_MAX_REFS 8       /* proposals named by one policy */
-#define KZ_MAX_OBJECTS 256  /* of each kind, in one config */
+#define KZ_NAME_MAX 64     /* names: 1-63 chars of [A-Za-z0-9_.-] */
+#define KZ_IDVAL_MAX 256   /* key-id / fqdn / user-fqdn text */
+#define KZ_PSK_MAX 256     /* pre-shared key bytes */
+#define KZ_IFNAME_MAX 16   /* Linux IFNAMSIZ */
+#define KZ_MAX_REFS 8      /* proposals named by one policy */
+#define KZ_MAX_OBJECTS 256 /* of each kind, in one config */
 
 #define KZ_MOBILE_IFNAME "MobileEthernet0.0"
 
@@ -97,9 +97,9 @@ struct kz_ike_proposal {
 
 struct kz_psk {
 	bool set;
-	bool hex;                /* entered as `hex`: text holds the hex digits */
+	bool hex;                      /* entered as `hex`: text holds the hex digits */
 	char text[2 * KZ_PSK_MAX + 1]; /* as typed (for running-config only) */
-	uint8_t key[KZ_PSK_MAX]; /* the key bytes */
+	uint8_t key[KZ_PSK_MAX];       /* the key bytes */
 	size_t len;
 };
 
@@ -122,7 +122,7 @@ struct kz_ipsec_proposal {
 	char name[KZ_NAME_MAX];
 	enum kz_enc enc;
 	enum kz_auth auth;
-	uint32_t lifetime_time;  /* seconds */
+	uint32_t lifetime_time;   /* seconds */
 	uint64_t lifetime_kbytes; /* 0 = none ("-") */
 };
 
@@ -144,7 +144,7 @@ struct kz_ipsec_profile {
 	enum kz_peer_type peer_type;
 	struct in_addr peer_addr;
 	char peer_fqdn[KZ_IDVAL_MAX];
-	bool source_set; /* source-interface MobileEthernet0.0 */
+	bool source_set;                /* source-interface MobileEthernet0.0 */
 	char ike_policy[KZ_NAME_MAX];   /* "" = not set */
 	char ipsec_policy[KZ_NAME_MAX]; /* "" = not set */
 	enum kz_initiate initiate;
@@ -161,8 +161,8 @@ struct kz_if_mobile {
 enum kz_mss_mode { KZ_MSS_OFF, KZ_MSS_AUTO, KZ_MSS_FIXED };
 
 struct kz_if_ipsec {
-	unsigned unit; /* N of IPsec<N> */
-	char map[KZ_NAME_MAX]; /* profile; "" = none */
+	unsigned unit;            /* N of IPsec<N> */
+	char map[KZ_NAME_MAX];    /* profile; "" = none */
 	struct kz_prefix address; /* ip address A.B.C.D/M (host bits allowed) */
 	uint32_t mtu;             /* 0 = derived */
 	enum kz_mss_mode mss_mode;
@@ -175,7 +175,7 @@ enum kz_route_via { KZ_VIA_IPSEC, KZ_VIA_GATEWAY, KZ_VIA_MOBILE };
 struct kz_route {
 	struct kz_prefix dest;
 	enum kz_route_via via;
-	unsigned ipsec_unit;  /* KZ_VIA_IPSEC */
+	unsigned ipsec_unit;    /* KZ_VIA_IPSEC */
 	struct in_addr gateway; /* KZ_VIA_GATEWAY */
 };
 
@@ -188,10 +188,10 @@ _Static_assert(offsetof(struct kz_ipsec_policy, name) == 0, "name first");
 _Static_assert(offsetof(struct kz_ipsec_profile, name) == 0, "name first");
 
 /* A growable array of objects in definition order. */
-#define KZ_VEC(type)      \
-	struct {          \
-		type *v;  \
-		size_t n; \
+#define KZ_VEC(type)        \
+	struct {            \
+		type *v;    \
+		size_t n;   \
 		size_t cap; \
 	}
 

@@ -23,8 +23,8 @@ static void copy_str(char *dst, size_t len, const char *src)
 	snprintf(dst, len, "%s", src);
 }
 
-__attribute__((format(printf, 3, 4)))
-static int incomplete(char *why, size_t len, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int incomplete(char *why, size_t len, const char *fmt,
+							    ...)
 {
 	va_list ap;
 
@@ -67,8 +67,10 @@ static int copy_ike_proposals(const struct kz_config *c, const struct kz_ike_pol
 		struct kz_ike_proposal *t;
 
 		if (!s)
-			return incomplete(why, whylen, "ike proposal %s (named by ike policy %s) "
-					  "does not exist", pol->proposals[i], pol->name);
+			return incomplete(why, whylen,
+					  "ike proposal %s (named by ike policy %s) "
+					  "does not exist",
+					  pol->proposals[i], pol->name);
 		t = kz_add_ike_proposal(d, s->name, &err);
 		if (!t)
 			return err ? err : KZ_ENOMEM;
@@ -87,8 +89,10 @@ static int copy_ipsec_proposals(const struct kz_config *c, const struct kz_ipsec
 		struct kz_ipsec_proposal *t;
 
 		if (!s)
-			return incomplete(why, whylen, "ipsec proposal %s (named by ipsec policy %s) "
-					  "does not exist", pol->proposals[i], pol->name);
+			return incomplete(why, whylen,
+					  "ipsec proposal %s (named by ipsec policy %s) "
+					  "does not exist",
+					  pol->proposals[i], pol->name);
 		t = kz_add_ipsec_proposal(d, s->name, &err);
 		if (!t)
 			return err ? err : KZ_ENOMEM;
@@ -109,16 +113,20 @@ static int check_complete(const struct kz_config *c, const struct kz_ipsec_profi
 		return incomplete(why, whylen, "ipsec profile %s names no ike policy%s", p->name,
 				  "");
 	if (!p->ipsec_policy[0])
-		return incomplete(why, whylen, "ipsec profile %s names no ipsec policy%s",
-				  p->name, "");
+		return incomplete(why, whylen, "ipsec profile %s names no ipsec policy%s", p->name,
+				  "");
 	*ike = kz_find_ike_policy(c, p->ike_policy);
 	if (!*ike)
-		return incomplete(why, whylen, "ike policy %s (named by ipsec profile %s) does "
-				  "not exist", p->ike_policy, p->name);
+		return incomplete(why, whylen,
+				  "ike policy %s (named by ipsec profile %s) does "
+				  "not exist",
+				  p->ike_policy, p->name);
 	*ips = kz_find_ipsec_policy(c, p->ipsec_policy);
 	if (!*ips)
-		return incomplete(why, whylen, "ipsec policy %s (named by ipsec profile %s) does "
-				  "not exist", p->ipsec_policy, p->name);
+		return incomplete(why, whylen,
+				  "ipsec policy %s (named by ipsec profile %s) does "
+				  "not exist",
+				  p->ipsec_policy, p->name);
 	if (!(*ike)->nproposals)
 		return incomplete(why, whylen, "ike policy %s names no proposal%s", (*ike)->name,
 				  "");
@@ -126,8 +134,8 @@ static int check_complete(const struct kz_config *c, const struct kz_ipsec_profi
 		return incomplete(why, whylen, "ike policy %s has no pre-shared-key%s",
 				  (*ike)->name, "");
 	if (!(*ips)->nproposals)
-		return incomplete(why, whylen, "ipsec policy %s names no proposal%s",
-				  (*ips)->name, "");
+		return incomplete(why, whylen, "ipsec policy %s names no proposal%s", (*ips)->name,
+				  "");
 	if (!(*ips)->local_ts.set)
 		return incomplete(why, whylen, "ipsec policy %s has no local-id%s", (*ips)->name,
 				  "");
@@ -284,13 +292,15 @@ void kz_peer_render_kizuna(const struct kz_peer *p, struct strbuf *out)
 	const char *s, *hit;
 	char mark[KZ_NAME_MAX + 32];
 
-	sb_printf(out, "! kizuna config for the other end of ipsec profile %s of %s\n",
-		  p->profile, p->src_hostname);
-	sb_puts(out, "! WARNING: this file contains the pre-shared key in clear text;\n"
-		     "! hand it over only by a channel you would trust with the key.\n");
+	sb_printf(out, "! kizuna config for the other end of ipsec profile %s of %s\n", p->profile,
+		  p->src_hostname);
+	sb_puts(out,
+		"! WARNING: this file contains the pre-shared key in clear text;\n"
+		"! hand it over only by a channel you would trust with the key.\n");
 	if (p->peer_unknown)
-		sb_printf(out, "! EDIT: ipsec profile %s needs `peer` set to the address or "
-			       "FQDN of %s\n",
+		sb_printf(out,
+			  "! EDIT: ipsec profile %s needs `peer` set to the address or "
+			  "FQDN of %s\n",
 			  p->profile, p->src_hostname);
 	sb_puts(out, "!\n");
 
@@ -303,8 +313,9 @@ void kz_peer_render_kizuna(const struct kz_peer *p, struct strbuf *out)
 	hit = p->peer_unknown ? strstr(s, mark) : NULL;
 	if (hit) {
 		sb_putn(out, s, (size_t)(hit - s));
-		sb_printf(out, "! EDIT: replace `no peer` below with `peer <the address or FQDN "
-			       "of %s>`\n",
+		sb_printf(out,
+			  "! EDIT: replace `no peer` below with `peer <the address or FQDN "
+			  "of %s>`\n",
 			  p->src_hostname);
 		sb_puts(out, hit);
 	} else {
@@ -321,10 +332,14 @@ void kz_peer_render_kizuna(const struct kz_peer *p, struct strbuf *out)
 const char *kz_swan_enc(enum kz_enc e)
 {
 	static const char *const n[KZ_ENC_COUNT] = {
-		[KZ_ENC_AES_CBC_128] = "aes128",     [KZ_ENC_AES_CBC_192] = "aes192",
-		[KZ_ENC_AES_CBC_256] = "aes256",     [KZ_ENC_AES_GCM_128] = "aes128gcm16",
-		[KZ_ENC_AES_GCM_256] = "aes256gcm16", [KZ_ENC_3DES_CBC] = "3des",
-		[KZ_ENC_DES_CBC] = "des",            [KZ_ENC_NULL] = "null",
+		[KZ_ENC_AES_CBC_128] = "aes128",
+		[KZ_ENC_AES_CBC_192] = "aes192",
+		[KZ_ENC_AES_CBC_256] = "aes256",
+		[KZ_ENC_AES_GCM_128] = "aes128gcm16",
+		[KZ_ENC_AES_GCM_256] = "aes256gcm16",
+		[KZ_ENC_3DES_CBC] = "3des",
+		[KZ_ENC_DES_CBC] = "des",
+		[KZ_ENC_NULL] = "null",
 	};
 
 	return (unsigned)e < KZ_ENC_COUNT ? n[e] : NULL;
@@ -333,7 +348,7 @@ const char *kz_swan_enc(enum kz_enc e)
 const char *kz_swan_hash(enum kz_hash h)
 {
 	static const char *const n[KZ_HASH_COUNT] = {
-		[KZ_HASH_MD5] = "md5",       [KZ_HASH_SHA1] = "sha1",
+		[KZ_HASH_MD5] = "md5",         [KZ_HASH_SHA1] = "sha1",
 		[KZ_HASH_SHA2_256] = "sha256", [KZ_HASH_SHA2_384] = "sha384",
 		[KZ_HASH_SHA2_512] = "sha512",
 	};
@@ -425,18 +440,21 @@ void kz_peer_render_swanctl(const struct kz_peer *p, struct strbuf *out)
 	else if (pp->peer_type == KZ_PEER_FQDN)
 		remote = pp->peer_fqdn;
 
-	sb_printf(out, "# swanctl.conf for the other end of ipsec profile %s of %s\n",
-		  p->profile, p->src_hostname);
+	sb_printf(out, "# swanctl.conf for the other end of ipsec profile %s of %s\n", p->profile,
+		  p->src_hostname);
 	sb_puts(out, "# WARNING: the secrets section holds the pre-shared key in clear text.\n");
 	if (ike->mode == KZ_MODE_AGGRESSIVE)
-		sb_puts(out, "# Aggressive mode with a pre-shared key needs, in strongswan.conf:\n"
-			     "#   charon { i_dont_care_about_security_and_use_aggressive_mode_psk = yes }\n");
+		sb_puts(out,
+			"# Aggressive mode with a pre-shared key needs, in strongswan.conf:\n"
+			"#   charon { i_dont_care_about_security_and_use_aggressive_mode_psk = yes "
+			"}\n");
 	if (ike->natt)
 		sb_printf(out, "# NAT keepalives: strongswan.conf charon.keep_alive = %us\n",
 			  ike->keepalive);
 	else
-		sb_printf(out, "# %s has nat-traversal off: keep this end's ESP out of UDP\n"
-			       "# (kernel-libipsec always asks for UDP encapsulation).\n",
+		sb_printf(out,
+			  "# %s has nat-traversal off: keep this end's ESP out of UDP\n"
+			  "# (kernel-libipsec always asks for UDP encapsulation).\n",
 			  p->src_hostname);
 	sb_puts(out, "connections {\n");
 	sb_printf(out, "  %s {\n    version = 1\n    aggressive = %s\n", p->profile,
@@ -512,7 +530,9 @@ void kz_peer_render_swanctl(const struct kz_peer *p, struct strbuf *out)
 	}
 	sb_printf(out, "        replay_window = %u\n", ips->replay_window);
 	sb_printf(out, "        start_action = %s\n",
-		  !init ? "none" : pp->initiate == KZ_INITIATE_ON_DEMAND ? "trap" : "start");
+		  !init                                           ? "none"
+			  : pp->initiate == KZ_INITIATE_ON_DEMAND ? "trap"
+								  : "start");
 	sb_puts(out, "      }\n    }\n  }\n}\n");
 
 	/* The key, bound to the two identities where they are known. */

@@ -17,8 +17,8 @@
 #include "config/model.h"
 
 struct kz_peer {
-	struct kz_config *cfg;         /* the other site's config */
-	char profile[KZ_NAME_MAX];     /* its profile (same name as ours) */
+	struct kz_config *cfg;          /* the other site's config */
+	char profile[KZ_NAME_MAX];      /* its profile (same name as ours) */
 	char src_hostname[KZ_NAME_MAX]; /* this site's hostname */
 	/* The other site's own WAN address as this site names it (our
 	 * `peer`), "" when not an address; for swanctl local_addrs. */

@@ -107,8 +107,9 @@ void kz_render_config(const struct kz_config *c, struct strbuf *out)
 	for (size_t i = 0; i < c->ike_proposals.n; i++) {
 		const struct kz_ike_proposal *p = &c->ike_proposals.v[i];
 
-		sb_printf(out, "ike proposal %s\n  encryption %s\n  hash %s\n  group %s\n"
-			       "  lifetime %u\n!\n",
+		sb_printf(out,
+			  "ike proposal %s\n  encryption %s\n  hash %s\n  group %s\n"
+			  "  lifetime %u\n!\n",
 			  p->name, kz_enc_name(p->enc), kz_hash_name(p->hash),
 			  kz_group_name(p->group), p->lifetime);
 	}
@@ -117,7 +118,7 @@ void kz_render_config(const struct kz_config *c, struct strbuf *out)
 
 		sb_printf(out, "ike policy %s\n  exchange-mode %s\n", p->name,
 			  kz_mode_name(p->mode));
-		put_refs(out, (char (*)[KZ_NAME_MAX])p->proposals, p->nproposals);
+		put_refs(out, (char(*)[KZ_NAME_MAX])p->proposals, p->nproposals);
 		if (p->psk.set) {
 			sb_printf(out, "  pre-shared-key %s ", p->psk.hex ? "hex" : "ascii");
 			kz_put_word(out, p->psk.text);
@@ -157,7 +158,7 @@ void kz_render_config(const struct kz_config *c, struct strbuf *out)
 		const struct kz_ipsec_policy *p = &c->ipsec_policies.v[i];
 
 		sb_printf(out, "ipsec policy %s\n", p->name);
-		put_refs(out, (char (*)[KZ_NAME_MAX])p->proposals, p->nproposals);
+		put_refs(out, (char(*)[KZ_NAME_MAX])p->proposals, p->nproposals);
 		put_prefix(out, "local-id", &p->local_ts);
 		put_prefix(out, "remote-id", &p->remote_ts);
 		sb_printf(out, "  pfs %s\n  anti-replay window %u\n!\n", kz_group_name(p->pfs),
@@ -183,8 +184,9 @@ void kz_render_config(const struct kz_config *c, struct strbuf *out)
 			sb_printf(out, "  peer %s\n", p->peer_fqdn);
 			break;
 		}
-		sb_puts(out, p->source_set ? "  source-interface " KZ_MOBILE_IFNAME "\n"
-					   : "  no source-interface\n");
+		sb_puts(out,
+			p->source_set ? "  source-interface " KZ_MOBILE_IFNAME "\n"
+				      : "  no source-interface\n");
 		if (p->ike_policy[0])
 			sb_printf(out, "  ike policy %s\n", p->ike_policy);
 		else
@@ -301,7 +303,7 @@ static void json_ike(struct emit *e, const struct kz_config *c)
 		emit_obj_begin(e, NULL);
 		emit_str(e, "name", p->name, NULL);
 		emit_str(e, "exchange_mode", kz_mode_name(p->mode), NULL);
-		json_refs(e, "proposals", (char (*)[KZ_NAME_MAX])p->proposals, p->nproposals);
+		json_refs(e, "proposals", (char(*)[KZ_NAME_MAX])p->proposals, p->nproposals);
 		emit_bool(e, "pre_shared_key_set", p->psk.set, NULL);
 		json_ident(e, "local_id", &p->local_id);
 		json_ident(e, "remote_id", &p->remote_id);
@@ -337,7 +339,7 @@ static void json_ipsec(struct emit *e, const struct kz_config *c)
 
 		emit_obj_begin(e, NULL);
 		emit_str(e, "name", p->name, NULL);
-		json_refs(e, "proposals", (char (*)[KZ_NAME_MAX])p->proposals, p->nproposals);
+		json_refs(e, "proposals", (char(*)[KZ_NAME_MAX])p->proposals, p->nproposals);
 		json_prefix(e, "local_id", &p->local_ts);
 		json_prefix(e, "remote_id", &p->remote_ts);
 		emit_str(e, "pfs", kz_group_name(p->pfs), NULL);
@@ -349,11 +351,11 @@ static void json_ipsec(struct emit *e, const struct kz_config *c)
 	for (size_t i = 0; i < c->profiles.n; i++) {
 		const struct kz_ipsec_profile *p = &c->profiles.v[i];
 		char a[INET_ADDRSTRLEN];
-		const char *peer = p->peer_type == KZ_PEER_ANY    ? "any"
-				   : p->peer_type == KZ_PEER_ADDR ? inet_ntop(AF_INET, &p->peer_addr,
-									      a, sizeof(a))
-				   : p->peer_type == KZ_PEER_FQDN ? p->peer_fqdn
-								  : NULL;
+		const char *peer = p->peer_type == KZ_PEER_ANY ? "any"
+			: p->peer_type == KZ_PEER_ADDR
+			? inet_ntop(AF_INET, &p->peer_addr, a, sizeof(a))
+			: p->peer_type == KZ_PEER_FQDN ? p->peer_fqdn
+						       : NULL;
 
 		emit_obj_begin(e, NULL);
 		emit_str(e, "name", p->name, NULL);

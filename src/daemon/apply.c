@@ -34,7 +34,8 @@ static void apply_mobile_admin(struct kzd *d)
 	r = kz_net_link_set_up(m->device, !m->shutdown);
 	if (r < 0)
 		log_warn("interface %s: cannot set device %s %s: %s", KZ_MOBILE_IFNAME, m->device,
-			 m->shutdown ? "down" : "up", kz_net_errmsg()[0] ? kz_net_errmsg() : kz_strerror(r));
+			 m->shutdown ? "down" : "up",
+			 kz_net_errmsg()[0] ? kz_net_errmsg() : kz_strerror(r));
 	else
 		log_info("interface %s (%s) set %s", KZ_MOBILE_IFNAME, m->device,
 			 m->shutdown ? "administratively down" : "up");
@@ -117,11 +118,11 @@ static void apply_tuns(struct kzd *d, bool set_admin, unsigned only_unit, bool o
 			 * (src/dp segments it).  With more than one
 			 * data-plane worker, a queue each: this is the first,
 			 * the data plane opens the others. */
-			r = kz_tun_create(t->ifname,
-					  KZ_TUN_OFFLOAD | (kzd_dataplane_workers(d) > 1
-								    ? KZ_TUN_MULTI_QUEUE
-								    : 0),
-					  &t->fd);
+			r = kz_tun_create(
+				t->ifname,
+				KZ_TUN_OFFLOAD |
+					(kzd_dataplane_workers(d) > 1 ? KZ_TUN_MULTI_QUEUE : 0),
+				&t->fd);
 			if (r < 0) {
 				log_err("interface IPsec%u: cannot create TUN device %s: %s", u,
 					t->ifname, kz_strerror(r));
@@ -218,8 +219,9 @@ static void apply_routes(struct kzd *d)
 		r = kz_net_route_add_type(KZ_NET_RTN_UNREACHABLE, rt->dest.addr, rt->dest.len,
 					  KZ_RTMETRIC_FAILCLOSED, NULL, NULL);
 		if (r < 0)
-			log_warn("ip route %s IPsec%u: cannot install its fail-closed route: %s", dst,
-				 rt->ipsec_unit, kz_net_errmsg()[0] ? kz_net_errmsg() : kz_strerror(r));
+			log_warn("ip route %s IPsec%u: cannot install its fail-closed route: %s",
+				 dst, rt->ipsec_unit,
+				 kz_net_errmsg()[0] ? kz_net_errmsg() : kz_strerror(r));
 	}
 	if (kz_net_route_list(&cur, &n) == 0) {
 		for (size_t i = 0; i < n; i++) {
@@ -246,7 +248,8 @@ static void apply_routes(struct kzd *d)
 			log_warn("ip route %s: %s", dst,
 				 kz_net_errmsg()[0] ? kz_net_errmsg() : kz_strerror(r));
 		else
-			log_debug("ip route %s: %s", dst, r < 0 ? "waits for its device" : "installed");
+			log_debug("ip route %s: %s", dst,
+				  r < 0 ? "waits for its device" : "installed");
 	}
 }
 
@@ -258,8 +261,9 @@ void kzd_apply(struct kzd *d, unsigned eff, unsigned unit)
 		apply_mobile_admin(d);
 	if (eff & (CLI_EFF_IPSEC_IF | CLI_EFF_IPSEC_ADMIN))
 		apply_tuns(d, all || (eff & CLI_EFF_IPSEC_ADMIN), unit, !all);
-	if (eff & (CLI_EFF_ROUTES | CLI_EFF_IPSEC_IF | CLI_EFF_IPSEC_ADMIN | CLI_EFF_MOBILE_ADMIN |
-		   CLI_EFF_MOBILE_DEVICE))
+	if (eff &
+	    (CLI_EFF_ROUTES | CLI_EFF_IPSEC_IF | CLI_EFF_IPSEC_ADMIN | CLI_EFF_MOBILE_ADMIN |
+	     CLI_EFF_MOBILE_DEVICE))
 		apply_routes(d);
 	kzd_log_checks(d);
 }

@@ -35,13 +35,13 @@
 #include "lib/log.h"
 #include "lib/mem.h"
 
-#define CTL_OUT_HIGH (256u << 10)     /* unsent output that pauses a client */
-#define CTL_FRAME_DEADLINE 30         /* seconds to finish a frame once begun */
-#define CTL_WRITE_TIMEOUT 60          /* seconds a client may leave output unread */
-#define CTL_ACCEPT_RETRY 1            /* seconds to wait when out of descriptors */
-#define CTL_OUT_KEEP (1u << 20)       /* output buffer kept between requests */
+#define CTL_OUT_HIGH (256u << 10) /* unsent output that pauses a client */
+#define CTL_FRAME_DEADLINE 30     /* seconds to finish a frame once begun */
+#define CTL_WRITE_TIMEOUT 60      /* seconds a client may leave output unread */
+#define CTL_ACCEPT_RETRY 1        /* seconds to wait when out of descriptors */
+#define CTL_OUT_KEEP (1u << 20)   /* output buffer kept between requests */
 #define CTL_LISTEN_BACKLOG 16
-#define CTL_LOCK_WAIT_MS 3000         /* for a previous instance still exiting */
+#define CTL_LOCK_WAIT_MS 3000 /* for a previous instance still exiting */
 #define CTL_LOCK_STEP_MS 50
 
 struct ctl_conn {
@@ -49,9 +49,9 @@ struct ctl_conn {
 	struct ctl_server *srv;
 	struct bufferevent *bev;
 	void *sess;
-	bool closing;          /* close once the output is written */
-	bool paused;           /* reading stopped until the output drains */
-	time_t frame_start;    /* monotonic second a pending frame began, or 0 */
+	bool closing;       /* close once the output is written */
+	bool paused;        /* reading stopped until the output drains */
+	time_t frame_start; /* monotonic second a pending frame began, or 0 */
 };
 
 struct ctl_server {
@@ -482,8 +482,7 @@ static void ctl_event_cb(struct bufferevent *bev, short what, void *arg)
 		log_warn("console: dropping client: %s timed out",
 			 (what & BEV_EVENT_READING) ? "request" : "output");
 	else if (what & BEV_EVENT_ERROR)
-		log_debug("console: client connection error: %s",
-			  strerror(EVUTIL_SOCKET_ERROR()));
+		log_debug("console: client connection error: %s", strerror(EVUTIL_SOCKET_ERROR()));
 	ctl_conn_free(conn);
 }
 
@@ -531,8 +530,8 @@ static void ctl_accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct
 	bufferevent_set_timeouts(conn->bev, NULL, &wtv);
 	bufferevent_enable(conn->bev, EV_READ | EV_WRITE);
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0)
-		log_debug("console: session opened by uid %u pid %d (%u open)",
-			  (unsigned)cred.uid, (int)cred.pid, srv->nconn);
+		log_debug("console: session opened by uid %u pid %d (%u open)", (unsigned)cred.uid,
+			  (int)cred.pid, srv->nconn);
 }
 
 static void ctl_retry_cb(evutil_socket_t fd, short what, void *arg)

@@ -22,7 +22,7 @@
 struct event_base;
 struct ctl_server;
 
-#define CTL_SERVER_MAX_CONN 32   /* concurrent console sessions */
+#define CTL_SERVER_MAX_CONN 32 /* concurrent console sessions */
 #define CTL_SERVER_SOCK_MODE 0660
 #define CTL_SERVER_DIR_MODE 0755
 

@@ -29,7 +29,7 @@ struct kzd_tun {
 	bool open;
 	int fd;
 	char ifname[16]; /* "ipsec<N>" */
-	unsigned mtu;     /* as set by apply.c */
+	unsigned mtu;    /* as set by apply.c */
 };
 
 struct kzd_session;

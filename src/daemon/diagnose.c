@@ -229,8 +229,8 @@ int kzd_diagnose(struct kzd *d, const char *profile, const char *lang, struct em
 
 		ifs[i].unit = u;
 		ifs[i].exists = u < KZ_MAX_IPSEC_IF && d->tun[u].open;
-		ifs[i].admin_up = ifs[i].exists && kz_net_link_get(d->tun[u].ifname, &st) == 0 &&
-				  st.admin_up;
+		ifs[i].admin_up =
+			ifs[i].exists && kz_net_link_get(d->tun[u].ifname, &st) == 0 && st.admin_up;
 	}
 	s.ifs = ifs;
 	s.nifs = c->ipsec_ifs.n;

@@ -38,8 +38,8 @@ static void on_demand(void *arg, unsigned unit)
 {
 	struct kzd *d = arg;
 	const struct kz_if_ipsec *f = kz_find_ipsec_if(d->running, unit);
-	const struct kz_ipsec_profile *p = f && f->map[0] ? kz_find_profile(d->running, f->map)
-							    : NULL;
+	const struct kz_ipsec_profile *p =
+		f && f->map[0] ? kz_find_profile(d->running, f->map) : NULL;
 
 	if (p && p->initiate == KZ_INITIATE_ON_DEMAND && d->ike) {
 		ike_initiate(d->ike, p->name);
@@ -49,8 +49,9 @@ static void on_demand(void *arg, unsigned unit)
 
 static struct dp *dp_get(struct kzd *d)
 {
-	struct dp_ops ops = { .arg = d, .ike_input = on_ike, .esp_no_sa = on_no_sa,
-			      .on_demand = on_demand };
+	struct dp_ops ops = {
+		.arg = d, .ike_input = on_ike, .esp_no_sa = on_no_sa, .on_demand = on_demand
+	};
 
 	if (!d->dp)
 		d->dp = dp_new(d->workers, &ops);

@@ -177,9 +177,12 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 		} ctl;
 		struct sockaddr_in peer, local = { .sin_family = AF_INET };
 		struct iovec iov = { d->rx, RX_MAX };
-		struct msghdr msg = { .msg_name = &peer, .msg_namelen = sizeof(peer),
-				      .msg_iov = &iov, .msg_iovlen = 1,
-				      .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf) };
+		struct msghdr msg = { .msg_name = &peer,
+				      .msg_namelen = sizeof(peer),
+				      .msg_iov = &iov,
+				      .msg_iovlen = 1,
+				      .msg_control = ctl.buf,
+				      .msg_controllen = sizeof(ctl.buf) };
 		ssize_t n = recvmsg(fd, &msg, 0);
 
 		if (n < 0)
@@ -312,8 +315,8 @@ int kzd_ike_start(struct kzd *d)
 	/* Port 4500 is mostly ESP: the data-plane worker reads it and hands
 	 * IKE back (kzd_ike_natt_input); without a worker it is read here. */
 	if (dp_natt_attach(d->dp, d->ike_fd4500) < 0) {
-		d->ev_ike4500 = event_new(d->base, d->ike_fd4500, EV_READ | EV_PERSIST,
-					  on_readable, d);
+		d->ev_ike4500 =
+			event_new(d->base, d->ike_fd4500, EV_READ | EV_PERSIST, on_readable, d);
 		if (!d->ev_ike4500 || event_add(d->ev_ike4500, NULL))
 			return KZ_ENOMEM;
 	}

@@ -93,15 +93,17 @@ static int on_net_event(const struct kz_net_event *ev, void *arg)
 	if (dev[0] && !strcmp(ev->ifname, dev)) {
 		if (ev->type == KZ_NET_EV_LINK)
 			log_info("%s (%s) is %s", KZ_MOBILE_IFNAME, dev,
-				 !ev->admin_up ? "administratively down"
-				 : ev->lower_up ? "up" : "down (no carrier)");
+				 !ev->admin_up          ? "administratively down"
+					 : ev->lower_up ? "up"
+							: "down (no carrier)");
 		else if (ev->type == KZ_NET_EV_LINK_DEL)
 			log_warn("%s: device %s went away", KZ_MOBILE_IFNAME, dev);
 		else if (ev->type == KZ_NET_EV_ADDR_NEW || ev->type == KZ_NET_EV_ADDR_DEL) {
 			char a[INET_ADDRSTRLEN];
 
 			inet_ntop(AF_INET, &ev->addr.addr, a, sizeof(a));
-			log_info("%s (%s): address %s/%u %s", KZ_MOBILE_IFNAME, dev, a, ev->addr.plen,
+			log_info("%s (%s): address %s/%u %s", KZ_MOBILE_IFNAME, dev, a,
+				 ev->addr.plen,
 				 ev->type == KZ_NET_EV_ADDR_NEW ? "added" : "removed");
 		}
 	}
@@ -241,8 +243,8 @@ int main(int argc, char **argv)
 		log_err("cannot watch the kernel's links (netlink): %s", kz_strerror(r));
 		goto out;
 	}
-	d->ev_watch = event_new(d->base, kz_net_watch_fd(d->watch), EV_READ | EV_PERSIST,
-				on_watch, d);
+	d->ev_watch =
+		event_new(d->base, kz_net_watch_fd(d->watch), EV_READ | EV_PERSIST, on_watch, d);
 	d->ev_hup = evsignal_new(d->base, SIGHUP, on_signal, d);
 	d->ev_term = evsignal_new(d->base, SIGTERM, on_signal, d);
 	d->ev_int = evsignal_new(d->base, SIGINT, on_signal, d);

@@ -53,8 +53,8 @@ static void copy_text(char *dst, size_t dstlen, const struct ctl_request *req)
 	dst[n] = '\0';
 }
 
-static int sess_request(void *p, const struct ctl_request *req, struct strbuf *out,
-			uint8_t *status, char *prompt, size_t prompt_len)
+static int sess_request(void *p, const struct ctl_request *req, struct strbuf *out, uint8_t *status,
+			char *prompt, size_t prompt_len)
 {
 	struct kzd_session *s = p;
 	struct cli_error err;
@@ -98,8 +98,8 @@ static int sess_request(void *p, const struct ctl_request *req, struct strbuf *o
 			kzd_ike_config_changed(s->d);
 			/* The grammar knows which line held a key, however it
 			 * was abbreviated. */
-			log_info("console: %s", s->cli.secret ? "pre-shared-key (changed, not shown)"
-							      : line);
+			log_info("console: %s",
+				 s->cli.secret ? "pre-shared-key (changed, not shown)" : line);
 		}
 		if (s->cli.quit)
 			*status = CTL_ST_BYE;

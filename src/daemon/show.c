@@ -32,7 +32,7 @@ struct ifview {
 	char name[24];   /* MobileEthernet0.0, IPsec0 */
 	char device[16]; /* the Linux device */
 	struct kz_link_state st;
-	bool bound;      /* a Linux device is configured / exists */
+	bool bound; /* a Linux device is configured / exists */
 };
 
 static void ifview_get(const char *name, const char *device, struct ifview *v)
@@ -168,16 +168,15 @@ static int show_ip_route(struct kzd *d, const struct cli_args *a, struct emit *e
 		/* Name kizuna's devices as the console does. */
 		if (!strncmp(iface, "ipsec", 5))
 			snprintf(iface, sizeof(iface), "IPsec%s", rt[i].oif_name + 5);
-		else if (d->running->mobile.device[0] &&
-			 !strcmp(iface, d->running->mobile.device))
+		else if (d->running->mobile.device[0] && !strcmp(iface, d->running->mobile.device))
 			kz_strlcpy(iface, KZ_MOBILE_IFNAME, sizeof(iface));
 		snprintf(fcname, sizeof(fcname), "IPsec%d", fc);
 		if (fc >= 0)
 			/* Not a route of its own in the config: the one beneath
 			 * `ip route ... IPsec<N>` that refuses the prefix while
 			 * the route through the device is missing. */
-			emit_text(e, "%c  %s is unreachable, metric %u (fail-closed for %s)\n", code,
-				  dst, metric, fcname);
+			emit_text(e, "%c  %s is unreachable, metric %u (fail-closed for %s)\n",
+				  code, dst, metric, fcname);
 		else if (rt[i].type != KZ_NET_RTN_UNICAST)
 			emit_text(e, "%c  %s is %s\n", code, dst, type);
 		else if (rt[i].has_gw)
@@ -296,8 +295,10 @@ static void show_profile(struct kzd *d, const struct kz_ipsec_profile *p, bool d
 	if (p->peer_type == KZ_PEER_ADDR)
 		inet_ntop(AF_INET, &p->peer_addr, peer, sizeof(peer));
 	else
-		kz_strlcpy(peer, p->peer_type == KZ_PEER_ANY ? "any"
-				 : p->peer_type == KZ_PEER_FQDN ? p->peer_fqdn : "-",
+		kz_strlcpy(peer,
+			   p->peer_type == KZ_PEER_ANY            ? "any"
+				   : p->peer_type == KZ_PEER_FQDN ? p->peer_fqdn
+								  : "-",
 			   sizeof(peer));
 	if (map)
 		snprintf(mapped, sizeof(mapped), "IPsec%u", map->unit);
@@ -566,7 +567,8 @@ static const struct cli_cmd exec_cmds[] = {
 	  .exec = x_ipsec_statistics },
 	{ X, "clear ike sa [A.B.C.D]", "Delete IKE SAs (all, or of one peer), telling the peers",
 	  .exec = x_clear_ike_sa },
-	{ X, "clear ipsec sa", "Delete all IPsec SAs, telling the peers", .exec = x_clear_ipsec_sa },
+	{ X, "clear ipsec sa", "Delete all IPsec SAs, telling the peers",
+	  .exec = x_clear_ipsec_sa },
 	{ X, "diagnose ipsec [PROFILE] [json]",
 	  "Walk the troubleshooting checklist for IPsec profiles", .exec = x_diagnose },
 	{ X, "write memory", "Save the running config to the startup file", .exec = write_memory },

@@ -168,8 +168,8 @@ struct diag_check {
 
 struct diag_profile_report {
 	char profile[KZ_NAME_MAX];
-	char role[16];  /* "initiator", "responder", "none" */
-	char mode[16];  /* "aggressive", "main" */
+	char role[16]; /* "initiator", "responder", "none" */
+	char mode[16]; /* "aggressive", "main" */
 	char header[DIAG_TEXT_MAX];
 	struct diag_check checks[DIAG_MAX_CHECKS];
 	size_t nchecks;
@@ -194,7 +194,8 @@ void diag_report_free(struct diag_report *r);
 /* The report as troubleshooting.md shows it, text or JSON as e says; the
  * two below are it with an emitter of their own. */
 void diag_render(const struct diag_report *r, const struct diag_lang *lang, struct emit *e);
-void diag_render_text(const struct diag_report *r, const struct diag_lang *lang, struct strbuf *out);
+void diag_render_text(const struct diag_report *r, const struct diag_lang *lang,
+		      struct strbuf *out);
 void diag_render_json(const struct diag_report *r, struct strbuf *out);
 
 /* The first [NG] id of profile i ("" none), for scripts and tests. */

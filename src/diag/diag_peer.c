@@ -24,10 +24,10 @@
 static bool ids_wrong_side(const struct diag_ctx *x)
 {
 	return x->aggr && x->ike &&
-	       (x->responder ? (x->ike->local_id.type != KZ_ID_NONE &&
-				x->ike->remote_id.type == KZ_ID_NONE)
-			     : (x->ike->remote_id.type != KZ_ID_NONE &&
-				x->ike->local_id.type == KZ_ID_NONE));
+		(x->responder ? (x->ike->local_id.type != KZ_ID_NONE &&
+				 x->ike->remote_id.type == KZ_ID_NONE)
+			      : (x->ike->remote_id.type != KZ_ID_NONE &&
+				 x->ike->local_id.type == KZ_ID_NONE));
 }
 
 static void a5_id(struct diag_ctx *x)
@@ -41,10 +41,12 @@ static void a5_id(struct diag_ctx *x)
 	diag_times_text(x, t, sizeof(t));
 	wrong_side = ids_wrong_side(x);
 	if (wrong_side) {
-		c = diag_add(x, DIAG_NG, "A5.2", TR("IKE local-id / remote-id set on the wrong side"));
-		diag_cause(c, TR("the initiator sets local-id and the responder sets remote-id; ike "
-			    "policy %s of this %s has it the other way round"),
-		      pol, diag_role_text(x));
+		c = diag_add(x, DIAG_NG, "A5.2",
+			     TR("IKE local-id / remote-id set on the wrong side"));
+		diag_cause(c,
+			   TR("the initiator sets local-id and the responder sets remote-id; ike "
+			      "policy %s of this %s has it the other way round"),
+			   pol, diag_role_text(x));
 		diag_evidence(c, TR("%s (%s)"), st->detail, t);
 		diag_remedy(c, "ike policy %s", pol);
 		if (x->responder) {
@@ -57,33 +59,38 @@ static void a5_id(struct diag_ctx *x)
 		return;
 	}
 	if (x->responder && st->id_received[0]) {
-		c = diag_add(x, DIAG_NG, "A5.1", TR("key-id differs: an initiator sent %s, this "
-					       "profile expects %s"),
-			st->id_received, st->id_expected[0] ? st->id_expected : "-");
+		c = diag_add(x, DIAG_NG, "A5.1",
+			     TR("key-id differs: an initiator sent %s, this "
+				"profile expects %s"),
+			     st->id_received, st->id_expected[0] ? st->id_expected : "-");
 		diag_cause(c, TR("the initiator's IKE local-id is not this responder's remote-id"));
 		diag_evidence(c, "%s", t);
 		if (!strncmp(st->id_received, "address ", 8))
-			diag_remedy(c, "%s", TR("! the initiator sent its address: it has no local-id "
-					   "(or set remote-id instead, A5.2); on the initiator:"));
+			diag_remedy(c, "%s",
+				    TR("! the initiator sent its address: it has no local-id "
+				       "(or set remote-id instead, A5.2); on the initiator:"));
 		else
 			diag_remedy(c, "%s", TR("! make them the same string; either here:"));
 		diag_remedy(c, "ike policy %s", pol);
 		if (!strncmp(st->id_received, "key-id ", 7))
 			diag_remedy(c, "remote-id %s", st->id_received);
 		else
-			diag_remedy(c, "%s", TR("local-id key-id <the key-id this responder expects>"));
+			diag_remedy(c, "%s",
+				    TR("local-id key-id <the key-id this responder expects>"));
 		return;
 	}
-	c = diag_add(x, DIAG_NG, "A5.1", TR("key-id differs: the peer rejected or did not match the "
-				       "identity"));
+	c = diag_add(x, DIAG_NG, "A5.1",
+		     TR("key-id differs: the peer rejected or did not match the "
+			"identity"));
 	diag_cause(c, TR("the initiator's IKE local-id is not the responder's IKE remote-id"));
 	if (st->id_received[0])
 		diag_evidence(c, TR("the peer sent %s, expected %s (%s)"), st->id_received,
-			 st->id_expected, t);
+			      st->id_expected, t);
 	else
 		diag_evidence(c, TR("%s (%s)"), st->detail, t);
-	diag_remedy(c, "%s", TR("! make the initiator's local-id and the responder's remote-id the "
-			   "same string:"));
+	diag_remedy(c, "%s",
+		    TR("! make the initiator's local-id and the responder's remote-id the "
+		       "same string:"));
 	diag_remedy(c, "ike policy %s", pol);
 	if (x->ike && x->ike->local_id.type == KZ_ID_KEY_ID)
 		diag_remedy(c, TR("! this site sends local-id key-id %s"), x->ike->local_id.value);
@@ -101,13 +108,14 @@ static void a5_ts(struct diag_ctx *x)
 		kz_prefix_str(&x->ipol->remote_ts, r, sizeof(r));
 	}
 	diag_times_text(x, t, sizeof(t));
-	c = diag_add(x, DIAG_NG, "A5.3", TR("IPsec policy ids not mirrored: this site has local-id "
-				       "%s remote-id %s"),
-		l, r);
+	c = diag_add(x, DIAG_NG, "A5.3",
+		     TR("IPsec policy ids not mirrored: this site has local-id "
+			"%s remote-id %s"),
+		     l, r);
 	diag_cause(c, TR("the peer's IPsec policy must have local-id %s and remote-id %s"), r, l);
 	diag_evidence(c, TR("%s (%s)"), x->st->detail, t);
-	diag_remedy(c, TR("! on the peer: ipsec policy <its policy> / local-id %s / remote-id %s"), r,
-	       l);
+	diag_remedy(c, TR("! on the peer: ipsec policy <its policy> / local-id %s / remote-id %s"),
+		    r, l);
 	if (x->ipol) {
 		diag_remedy(c, TR("! or here, to match the peer:"));
 		diag_remedy(c, "ipsec policy %s", x->ipol->name);
@@ -123,17 +131,19 @@ static void a5_proposal(struct diag_ctx *x)
 	char t[64];
 
 	diag_times_text(x, t, sizeof(t));
-	c = diag_add(x, DIAG_NG, "A5.4", st->phase == 2 ? TR("IPsec proposal parameters differ from "
-							 "the peer")
-						    : TR("IKE proposal parameters differ from "
-							 "the peer"));
+	c = diag_add(x, DIAG_NG, "A5.4",
+		     st->phase == 2 ? TR("IPsec proposal parameters differ from "
+					 "the peer")
+				    : TR("IKE proposal parameters differ from "
+					 "the peer"));
 	diag_cause(c, TR("no proposal in common (phase %d): other vendors have other defaults"),
-	      st->phase);
+		   st->phase);
 	if (st->our_offer[0] || st->their_offer[0])
 		diag_evidence(c, TR("we offered %s; the peer offered %s (%s)"),
-			 st->our_offer[0] ? st->our_offer : "?",
-			 st->their_offer[0] ? st->their_offer : TR("(not seen: the peer refused ours)"),
-			 t);
+			      st->our_offer[0] ? st->our_offer : "?",
+			      st->their_offer[0] ? st->their_offer
+						 : TR("(not seen: the peer refused ours)"),
+			      t);
 	else
 		diag_evidence(c, TR("%s (%s)"), st->detail, t);
 	diag_remedy(c, "%s", TR("! set every parameter explicitly on both ends, the same values:"));
@@ -144,7 +154,8 @@ static void a5_proposal(struct diag_ctx *x)
 		diag_remedy(c, "pfs <as the peer>");
 	} else if (x->ike && x->ike->nproposals) {
 		diag_remedy(c, "ike proposal %s", x->ike->proposals[0]);
-		diag_remedy(c, "encryption <as the peer> / hash <as the peer> / group <as the peer>");
+		diag_remedy(c,
+			    "encryption <as the peer> / hash <as the peer> / group <as the peer>");
 	}
 }
 
@@ -155,10 +166,11 @@ static void a5_psk(struct diag_ctx *x)
 
 	diag_times_text(x, t, sizeof(t));
 	c = diag_add(x, DIAG_NG, "A5.5", TR("pre-shared keys differ"));
-	diag_cause(c, x->aggr ? TR("the peer's HASH did not verify (%s)")
-			 : TR("the peer's encrypted message did not decrypt, or its HASH did not "
-			      "verify (%s)"),
-	      t);
+	diag_cause(c,
+		   x->aggr ? TR("the peer's HASH did not verify (%s)")
+			   : TR("the peer's encrypted message did not decrypt, or its HASH did not "
+				"verify (%s)"),
+		   t);
 	diag_evidence(c, "%s", x->st->detail);
 	diag_remedy(c, "ike policy %s", x->ike ? x->ike->name : "<policy>");
 	diag_remedy(c, "%s", TR("pre-shared-key ascii <the key the peer uses>"));
@@ -203,25 +215,32 @@ void diag_check_a5(struct diag_ctx *x)
 	} else if (st && st->count &&
 		   (st->fail == DIAG_FAIL_PEER_NOTIFY || st->fail == DIAG_FAIL_MALFORMED)) {
 		c = diag_add(x, DIAG_NA, "A5", TR("not judgeable: the peer refused with %s"),
-			st->notify_name[0] ? st->notify_name : st->detail);
+			     st->notify_name[0] ? st->notify_name : st->detail);
 		diag_evidence(c, "%s", st->detail);
-		diag_remedy(c, "%s", TR("! compare both configs: kizuna check <this config> <the "
-				   "peer's config>"));
+		diag_remedy(c, "%s",
+			    TR("! compare both configs: kizuna check <this config> <the "
+			       "peer's config>"));
 	} else if (st && st->count && st->fail == DIAG_FAIL_NO_ANSWER) {
 		diag_add(x, DIAG_NA, "A5", TR("not judgeable: the peer never answered (see A6)"));
 	} else if (st && st->count && st->fail == DIAG_FAIL_CONFIG) {
 		c = diag_add(x, DIAG_NA, "A5", TR("not judgeable: the profile cannot negotiate"));
 		diag_evidence(c, "%s", st->detail);
 	} else if (st && st->count && st->fail == DIAG_FAIL_NATT) {
-		diag_add(x, DIAG_NA, "A5", TR("not judgeable: NAT-Traversal failed first (see A7)"));
+		diag_add(x, DIAG_NA, "A5",
+			 TR("not judgeable: NAT-Traversal failed first (see A7)"));
 	} else {
-		c = diag_add(x, DIAG_NA, "A5", TR("not judgeable: no negotiation failure seen yet"));
+		c = diag_add(x, DIAG_NA, "A5",
+			     TR("not judgeable: no negotiation failure seen yet"));
 		if (x->responder)
-			diag_cause(c, TR("no initiator has tried yet; look at the initiator, or compare "
-				    "both configs with `kizuna check`"));
+			diag_cause(
+				c,
+				TR("no initiator has tried yet; look at the initiator, or compare "
+				   "both configs with `kizuna check`"));
 		else
-			diag_cause(c, TR("start negotiation with `clear ike sa`, or compare both configs "
-				    "with `kizuna check`"));
+			diag_cause(
+				c,
+				TR("start negotiation with `clear ike sa`, or compare both configs "
+				   "with `kizuna check`"));
 		diag_remedy(c, "clear ike sa");
 		diag_remedy(c, "%s", TR("! kizuna check <this config> <the peer's config>"));
 	}
@@ -247,21 +266,27 @@ void diag_check_a6(struct diag_ctx *x)
 	if (diag_failed(x, DIAG_FAIL_NO_ANSWER)) {
 		diag_times_text(x, t, sizeof(t));
 		priv_peer = x->p->peer_type == KZ_PEER_ADDR &&
-			    kz_addr_classify(x->p->peer_addr) != KZ_ADDR_GLOBAL;
+			kz_addr_classify(x->p->peer_addr) != KZ_ADDR_GLOBAL;
 		if (x->aggr && priv_peer) {
-			c = diag_add(x, DIAG_NG, "A6.1", TR("no answer from the peer %s: the responder "
-						       "has a private or shared address"),
-				diag_addr_str(x->p->peer_addr, pa));
-			diag_cause(c, TR("a responder behind a private contract or carrier-grade NAT "
-				    "cannot be reached (or the peer router or its WAN is down)"));
-			diag_remedy(c, "%s", TR("! the responder needs a global address; the initiator "
-					   "may be private or global"));
+			c = diag_add(x, DIAG_NG, "A6.1",
+				     TR("no answer from the peer %s: the responder "
+					"has a private or shared address"),
+				     diag_addr_str(x->p->peer_addr, pa));
+			diag_cause(c,
+				   TR("a responder behind a private contract or carrier-grade NAT "
+				      "cannot be reached (or the peer router or its WAN is down)"));
+			diag_remedy(c, "%s",
+				    TR("! the responder needs a global address; the initiator "
+				       "may be private or global"));
 		} else {
 			c = diag_add(x, DIAG_NG, "A6.2", TR("no answer from the peer %s"),
-				x->p->peer_type == KZ_PEER_ADDR ? diag_addr_str(x->p->peer_addr, pa)
-								: x->p->peer_fqdn);
-			diag_cause(c, TR("the peer router is down, or its WAN is down (or the responder "
-				    "has no global address)"));
+				     x->p->peer_type == KZ_PEER_ADDR
+					     ? diag_addr_str(x->p->peer_addr, pa)
+					     : x->p->peer_fqdn);
+			diag_cause(
+				c,
+				TR("the peer router is down, or its WAN is down (or the responder "
+				   "has no global address)"));
 			diag_remedy(c, "%s", TR("! check the peer router and its WAN network"));
 		}
 		diag_evidence(c, TR("%s (%s)"), st->detail, t);
@@ -272,8 +297,9 @@ void diag_check_a6(struct diag_ctx *x)
 		return;
 	}
 	if (x->responder) {
-		c = diag_add(x, DIAG_NA, "A6", TR("not judgeable here: a responder waits for the "
-					     "initiator"));
+		c = diag_add(x, DIAG_NA, "A6",
+			     TR("not judgeable here: a responder waits for the "
+				"initiator"));
 		diag_remedy(c, "%s", TR("! run diagnose ipsec on the initiator"));
 		return;
 	}
@@ -303,16 +329,19 @@ void diag_check_a7(struct diag_ctx *x)
 	if ((behind || peer_behind) && !x->ike->natt) {
 		if (behind)
 			diag_local_addr_text(x, la, sizeof(la));
-		c = diag_add(x, DIAG_NG, "A7.1", TR("NAT between the sites but nat-traversal is not set "
-					       "in ike policy %s"),
-			x->ike->name);
+		c = diag_add(x, DIAG_NG, "A7.1",
+			     TR("NAT between the sites but nat-traversal is not set "
+				"in ike policy %s"),
+			     x->ike->name);
 		if (behind)
-			diag_cause(c, TR("this site is behind NAT (local %s): IKE and ESP need "
-				    "NAT-Traversal on both ends"),
-			      la);
+			diag_cause(c,
+				   TR("this site is behind NAT (local %s): IKE and ESP need "
+				      "NAT-Traversal on both ends"),
+				   la);
 		else
-			diag_cause(c, TR("IKE saw the peer behind NAT: IKE and ESP need NAT-Traversal "
-				    "on both ends"));
+			diag_cause(c,
+				   TR("IKE saw the peer behind NAT: IKE and ESP need NAT-Traversal "
+				      "on both ends"));
 		diag_remedy(c, "ike policy %s", x->ike->name);
 		diag_remedy(c, "nat-traversal");
 		diag_remedy(c, "%s", TR("! and the same in the IKE policy of the peer"));
@@ -320,17 +349,21 @@ void diag_check_a7(struct diag_ctx *x)
 	}
 	if (diag_failed(x, DIAG_FAIL_NATT)) {
 		c = diag_add(x, DIAG_NG, "A7.1", TR("NAT-Traversal does not match the peer"));
-		diag_cause(c, TR("nat-traversal must be set in the IKE policy of the initiator and of "
-			    "the responder"));
+		diag_cause(c,
+			   TR("nat-traversal must be set in the IKE policy of the initiator and of "
+			      "the responder"));
 		diag_evidence(c, "%s", st->detail);
 		diag_remedy(c, "%s", TR("! on both ends: ike policy <policy> / nat-traversal"));
 		return;
 	}
 	if (behind && st && st->ike_up && !st->ike_natt_floated) {
-		c = diag_add(x, DIAG_NG, "A7.1", TR("NAT-Traversal not agreed: the IKE SA stays on UDP "
-					       "500 behind NAT"));
-		diag_cause(c, TR("this site is behind NAT and announces NAT-Traversal, but the peer "
-			    "did not take it: nat-traversal is missing in the peer's IKE policy"));
+		c = diag_add(x, DIAG_NG, "A7.1",
+			     TR("NAT-Traversal not agreed: the IKE SA stays on UDP "
+				"500 behind NAT"));
+		diag_cause(
+			c,
+			TR("this site is behind NAT and announces NAT-Traversal, but the peer "
+			   "did not take it: nat-traversal is missing in the peer's IKE policy"));
 		diag_remedy(c, "%s", TR("! on the peer: ike policy <policy> / nat-traversal"));
 		return;
 	}
@@ -340,7 +373,7 @@ void diag_check_a7(struct diag_ctx *x)
 	}
 	if (behind || peer_behind)
 		diag_add(x, DIAG_OK, "A7", TR("NAT between the sites, nat-traversal set%s"),
-		    st && st->ike_up && st->ike_natt_floated ? TR(" (IKE on UDP 4500)") : "");
+			 st && st->ike_up && st->ike_natt_floated ? TR(" (IKE on UDP 4500)") : "");
 	else if (st && st->nat_known)
 		diag_add(x, DIAG_OK, "A7", TR("no NAT between the sites (NAT-D)"));
 	else
@@ -375,30 +408,34 @@ void diag_check_a8(struct diag_ctx *x)
 	kz_prefix_str(&remote, r, sizeof(r));
 	kz_prefix_str(&st->local_ts, l, sizeof(l));
 	if (!x->s->routes_known) {
-		c = diag_add(x, DIAG_NA, "A8", TR("not judgeable: the kernel's routes could not be "
-					     "read"));
+		c = diag_add(x, DIAG_NA, "A8",
+			     TR("not judgeable: the kernel's routes could not be "
+				"read"));
 		diag_remedy(c, "show ip route");
 		return;
 	}
 	for (size_t i = 0; i < x->s->nroutes; i++)
 		routed |= x->s->routes[i].unit == st->unit &&
-			  prefix_overlap(&x->s->routes[i].dest, &remote);
+			prefix_overlap(&x->s->routes[i].dest, &remote);
 	if (!routed) {
 		c = diag_add(x, DIAG_NG, "A8.1", TR("no route to %s through IPsec%u"), r, st->unit);
 		diag_cause(c, TR("traffic for the remote network does not enter the tunnel"));
 		diag_evidence(c, TR("the kernel's routing table has no route to %s via IPsec%u"), r,
-			 st->unit);
+			      st->unit);
 		diag_remedy(c, "ip route %s IPsec%u", r, st->unit);
 		return;
 	}
 	if (st->outside_known && st->outside_drops) {
-		c = diag_add(x, DIAG_NG, "A8.2", TR("%llu outbound packet(s) dropped outside the "
-					       "negotiated selectors (local %s, remote %s)"),
-			(unsigned long long)st->outside_drops, l, r);
-		diag_cause(c, TR("packets routed into IPsec%u fall outside the IPsec policy ids, so "
-			    "they are not sent"),
-		      st->unit);
-		diag_remedy(c, "%s", TR("! make the IPsec policy ids cover the traffic, on both ends:"));
+		c = diag_add(x, DIAG_NG, "A8.2",
+			     TR("%llu outbound packet(s) dropped outside the "
+				"negotiated selectors (local %s, remote %s)"),
+			     (unsigned long long)st->outside_drops, l, r);
+		diag_cause(c,
+			   TR("packets routed into IPsec%u fall outside the IPsec policy ids, so "
+			      "they are not sent"),
+			   st->unit);
+		diag_remedy(c, "%s",
+			    TR("! make the IPsec policy ids cover the traffic, on both ends:"));
 		if (x->ipol) {
 			diag_remedy(c, "ipsec policy %s", x->ipol->name);
 			diag_remedy(c, "local-id <A.B.C.D/M>");
@@ -413,20 +450,23 @@ void diag_check_a8(struct diag_ctx *x)
 
 		diag_clock_str(st->out_last, t1, sizeof(t1));
 		diag_clock_str(st->in_last ? st->in_last : st->ipsec_up_since, t2, sizeof(t2));
-		c = diag_add(x, DIAG_NG, "A8.3", TR("outbound packets flow but nothing comes back"));
-		diag_cause(c, TR("the far site's routing or LAN: its route to this site's network "
-			    "through its IPsec interface"));
+		c = diag_add(x, DIAG_NG, "A8.3",
+			     TR("outbound packets flow but nothing comes back"));
+		diag_cause(c,
+			   TR("the far site's routing or LAN: its route to this site's network "
+			      "through its IPsec interface"));
 		diag_evidence(c, TR("%llu packet(s) out (last %s), %llu in (last %s)"),
-			 (unsigned long long)st->out_packets, t1,
-			 (unsigned long long)st->in_packets, st->in_packets ? t2 : "-");
+			      (unsigned long long)st->out_packets, t1,
+			      (unsigned long long)st->in_packets, st->in_packets ? t2 : "-");
 		diag_remedy(c, TR("! on the peer: ip route %s IPsec<N>, and check its LAN"), l);
 		return;
 	}
 	if (!st->out_packets && !st->in_packets)
-		diag_add(x, DIAG_OK, "A8", TR("route to %s via IPsec%u; no traffic yet"), r, st->unit);
+		diag_add(x, DIAG_OK, "A8", TR("route to %s via IPsec%u; no traffic yet"), r,
+			 st->unit);
 	else
 		diag_add(x, DIAG_OK, "A8", TR("traffic flows: %llu packet(s) out, %llu in"),
-		    (unsigned long long)st->out_packets, (unsigned long long)st->in_packets);
+			 (unsigned long long)st->out_packets, (unsigned long long)st->in_packets);
 }
 
 /* ---- warnings ---- */
@@ -441,9 +481,11 @@ void diag_warnings(struct diag_ctx *x)
 
 		kz_psk_strength_text(bits, st, sizeof(st));
 		if (bits < 80)
-			diag_warn(x, TR("aggressive mode with a pre-shared key: %s; use a longer random "
+			diag_warn(
+				x,
+				TR("aggressive mode with a pre-shared key: %s; use a longer random "
 				   "key (80 bits or more)"),
-			     st);
+				st);
 		else
 			diag_warn(x, TR("aggressive mode with a pre-shared key: %s"), st);
 	}
@@ -457,4 +499,3 @@ void diag_warnings(struct diag_ctx *x)
 				diag_warn(x, "%s", fs.v[i].text);
 	kz_findings_free(&fs);
 }
-

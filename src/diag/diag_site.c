@@ -24,8 +24,9 @@ void diag_check_a1(struct diag_ctx *x)
 	bool behind = diag_local_behind_nat(x);
 
 	if (!x->s->mobile.has_addr) {
-		c = diag_add(x, DIAG_NA, "A1", TR("SIM contract: not judgeable, MobileEthernet0.0 has no "
-					     "address (see A2)"));
+		c = diag_add(x, DIAG_NA, "A1",
+			     TR("SIM contract: not judgeable, MobileEthernet0.0 has no "
+				"address (see A2)"));
 		return;
 	}
 	diag_local_addr_text(x, la, sizeof(la));
@@ -34,39 +35,48 @@ void diag_check_a1(struct diag_ctx *x)
 		return;
 	}
 	if (x->responder && behind) {
-		c = diag_add(x, DIAG_NG, "A1.2", TR("SIM contract: this site is the responder, but its "
-					       "address %s is not global"), la);
-		diag_cause(c, TR("the responder must be reachable from outside; behind a private "
-			    "contract or carrier-grade NAT nobody can reach it"));
+		c = diag_add(x, DIAG_NG, "A1.2",
+			     TR("SIM contract: this site is the responder, but its "
+				"address %s is not global"),
+			     la);
+		diag_cause(c,
+			   TR("the responder must be reachable from outside; behind a private "
+			      "contract or carrier-grade NAT nobody can reach it"));
 		diag_evidence(c, TR("`peer any` in ipsec profile %s makes this site the responder"),
-			 x->p->name);
-		diag_remedy(c, TR("! make the global-address site the responder (peer any) and this "
-			     "site the initiator:"));
+			      x->p->name);
+		diag_remedy(c,
+			    TR("! make the global-address site the responder (peer any) and this "
+			       "site the initiator:"));
 		diag_remedy(c, "ipsec profile %s", x->p->name);
 		diag_remedy(c, "%s", TR("peer <the responder's global address or FQDN>"));
 		return;
 	}
 	if (!x->responder && x->p->peer_type == KZ_PEER_ADDR && behind &&
 	    kz_addr_classify(x->p->peer_addr) != KZ_ADDR_GLOBAL) {
-		c = diag_add(x, DIAG_NG, "A1.1", TR("SIM contract: both sites have private or shared "
-					       "addresses: local %s, peer %s"),
-			la, diag_addr_str(x->p->peer_addr, pa));
-		diag_cause(c, TR("both SIMs are private-address contracts (or behind carrier-grade "
-			    "NAT): neither site can be reached"));
-		diag_remedy(c, "%s", TR("! one site (the responder) needs a SIM with a global address"));
+		c = diag_add(x, DIAG_NG, "A1.1",
+			     TR("SIM contract: both sites have private or shared "
+				"addresses: local %s, peer %s"),
+			     la, diag_addr_str(x->p->peer_addr, pa));
+		diag_cause(c,
+			   TR("both SIMs are private-address contracts (or behind carrier-grade "
+			      "NAT): neither site can be reached"));
+		diag_remedy(c, "%s",
+			    TR("! one site (the responder) needs a SIM with a global address"));
 		return;
 	}
 	if (x->responder)
-		c = diag_add(x, DIAG_OK, "A1", TR("SIM contract: local %s, responder (`peer any` in "
-					     "ipsec profile %s)"),
-			la, x->p->name);
+		c = diag_add(x, DIAG_OK, "A1",
+			     TR("SIM contract: local %s, responder (`peer any` in "
+				"ipsec profile %s)"),
+			     la, x->p->name);
 	else if (x->p->peer_type == KZ_PEER_FQDN)
-		c = diag_add(x, DIAG_OK, "A1", TR("SIM contract: local %s, initiator (peer %s: its "
-					     "address class is judged by the peer)"),
-			la, x->p->peer_fqdn);
+		c = diag_add(x, DIAG_OK, "A1",
+			     TR("SIM contract: local %s, initiator (peer %s: its "
+				"address class is judged by the peer)"),
+			     la, x->p->peer_fqdn);
 	else
-		c = diag_add(x, DIAG_OK, "A1", TR("SIM contract: local %s, initiator (peer %s)"), la,
-			diag_addr_str(x->p->peer_addr, pa));
+		c = diag_add(x, DIAG_OK, "A1", TR("SIM contract: local %s, initiator (peer %s)"),
+			     la, diag_addr_str(x->p->peer_addr, pa));
 }
 
 void diag_check_m1(struct diag_ctx *x)
@@ -75,34 +85,41 @@ void diag_check_m1(struct diag_ctx *x)
 	struct diag_check *c;
 
 	if (!x->s->mobile.has_addr) {
-		diag_add(x, DIAG_NA, "M1", TR("SIM contract: not judgeable, MobileEthernet0.0 has no "
-					 "address (see M2)"));
+		diag_add(x, DIAG_NA, "M1",
+			 TR("SIM contract: not judgeable, MobileEthernet0.0 has no "
+			    "address (see M2)"));
 		return;
 	}
 	diag_local_addr_text(x, la, sizeof(la));
 	if (diag_local_behind_nat(x)) {
-		c = diag_add(x, DIAG_NG, "M1.1", TR("SIM contract: main mode needs fixed global "
-					       "addresses, local is %s"), la);
-		diag_cause(c, TR("main mode works only when both sites have fixed global addresses"));
-		diag_remedy(c, "%s", TR("! a fixed global address SIM at both sites, or aggressive mode:"));
+		c = diag_add(x, DIAG_NG, "M1.1",
+			     TR("SIM contract: main mode needs fixed global "
+				"addresses, local is %s"),
+			     la);
+		diag_cause(c,
+			   TR("main mode works only when both sites have fixed global addresses"));
+		diag_remedy(c, "%s",
+			    TR("! a fixed global address SIM at both sites, or aggressive mode:"));
 		diag_remedy(c, "ike policy %s", x->ike ? x->ike->name : "<policy>");
 		diag_remedy(c, "exchange-mode aggressive");
 		return;
 	}
 	if (x->p->peer_type == KZ_PEER_ANY) {
 		c = diag_add(x, DIAG_NG, "M1.2", "peer any with main mode [%s]", x->p->name);
-		diag_cause(c, TR("in main mode with pre-shared keys the responder picks the key by the "
-			    "initiator's address, so that address must be fixed and configured"));
+		diag_cause(
+			c,
+			TR("in main mode with pre-shared keys the responder picks the key by the "
+			   "initiator's address, so that address must be fixed and configured"));
 		diag_remedy(c, "ipsec profile %s", x->p->name);
 		diag_remedy(c, "%s", TR("peer <the other site's fixed global address>"));
 		return;
 	}
 	if (x->p->peer_type == KZ_PEER_ADDR)
 		diag_add(x, DIAG_OK, "M1", TR("SIM contract: local %s, peer %s"), la,
-		    diag_addr_str(x->p->peer_addr, pa));
+			 diag_addr_str(x->p->peer_addr, pa));
 	else
 		diag_add(x, DIAG_OK, "M1", TR("SIM contract: local %s, peer %s"), la,
-		    x->p->peer_fqdn[0] ? x->p->peer_fqdn : "-");
+			 x->p->peer_fqdn[0] ? x->p->peer_fqdn : "-");
 }
 
 /* ---- A2 / M2: the address of MobileEthernet0.0 ---- */
@@ -118,12 +135,14 @@ static void a2_sas_down(struct diag_ctx *x, struct diag_check *c)
 		return;
 	kz_strlcpy(seen, c->evidence, sizeof(seen));
 	if (seen[0])
-		diag_evidence(c, TR("%s; the SAs of %s are kept but down until it has an address "
-			       "again"),
-			 seen, x->p->name);
+		diag_evidence(c,
+			      TR("%s; the SAs of %s are kept but down until it has an address "
+				 "again"),
+			      seen, x->p->name);
 	else
-		diag_evidence(c, TR("the SAs of %s are kept but down until it has an address again"),
-			 x->p->name);
+		diag_evidence(c,
+			      TR("the SAs of %s are kept but down until it has an address again"),
+			      x->p->name);
 }
 
 void diag_check_a2(struct diag_ctx *x, const char *base)
@@ -134,7 +153,8 @@ void diag_check_a2(struct diag_ctx *x, const char *base)
 
 	if (m->exists && !m->admin_up) {
 		snprintf(id, sizeof(id), "%s.1", base);
-		c = diag_add(x, DIAG_NG, id, "Interface MobileEthernet0.0 is administratively down");
+		c = diag_add(x, DIAG_NG, id,
+			     "Interface MobileEthernet0.0 is administratively down");
 		diag_cause(c, TR("the MobileEthernet0.0 interface is shut down"));
 		diag_remedy(c, "interface MobileEthernet0.0");
 		diag_remedy(c, "no shutdown");
@@ -151,23 +171,27 @@ void diag_check_a2(struct diag_ctx *x, const char *base)
 			diag_remedy(c, "%s", TR("device <the LTE device, e.g. wwan0>"));
 		} else if (!m->exists) {
 			diag_cause(c, TR("the device %s does not exist: no modem or no SIM"),
-			      x->s->cfg->mobile.device);
-			diag_remedy(c, "%s", TR("! check the SIM and the modem; the address comes from "
-					   "the carrier"));
+				   x->s->cfg->mobile.device);
+			diag_remedy(c, "%s",
+				    TR("! check the SIM and the modem; the address comes from "
+				       "the carrier"));
 		} else {
-			diag_cause(c, TR("no radio coverage, no SIM, or the mobile network has not "
-				    "assigned an address"));
-			diag_evidence(c, "%s", m->lower_up ? TR("the interface is up without an address")
-						      : TR("the interface is up but has no carrier"));
-			diag_remedy(c, "%s", TR("! check the SIM and the signal; the address comes from "
-					   "the carrier"));
+			diag_cause(c,
+				   TR("no radio coverage, no SIM, or the mobile network has not "
+				      "assigned an address"));
+			diag_evidence(c, "%s",
+				      m->lower_up ? TR("the interface is up without an address")
+						  : TR("the interface is up but has no carrier"));
+			diag_remedy(c, "%s",
+				    TR("! check the SIM and the signal; the address comes from "
+				       "the carrier"));
 		}
 		a2_sas_down(x, c);
 		x->blocked = true;
 		return;
 	}
 	diag_add(x, DIAG_OK, base, TR("MobileEthernet0.0 is up, %s/%u"), diag_addr_str(m->addr, a),
-	    (unsigned)m->plen);
+		 (unsigned)m->plen);
 }
 
 /* ---- A3 / M3: state only ---- */
@@ -178,23 +202,26 @@ void diag_check_a3(struct diag_ctx *x, const char *base)
 	char id[DIAG_ID_MAX];
 
 	if (x->sas_up) {
-		diag_add(x, DIAG_OK, base, TR("IKE SA and IPsec SA established (IPsec%u, outbound spi "
-					 "0x%08x, inbound spi 0x%08x)"),
-		    st->unit, st->spi_out, st->spi_in);
+		diag_add(x, DIAG_OK, base,
+			 TR("IKE SA and IPsec SA established (IPsec%u, outbound spi "
+			    "0x%08x, inbound spi 0x%08x)"),
+			 st->unit, st->spi_out, st->spi_in);
 		return;
 	}
 	if (st && st->sas_down) {
 		/* kept for the link's return, but nothing passes them: state,
 		 * not a cause (the cause is A2/M2) */
 		snprintf(id, sizeof(id), "%s.3", base);
-		diag_add(x, DIAG_NA, id, TR("SAs kept but down: MobileEthernet0.0 has no usable "
-				       "address (see above)"));
+		diag_add(x, DIAG_NA, id,
+			 TR("SAs kept but down: MobileEthernet0.0 has no usable "
+			    "address (see above)"));
 		return;
 	}
 	if (st && st->ike_up) {
 		snprintf(id, sizeof(id), "%s.2", base);
-		diag_add(x, DIAG_NA, id, TR("IKE SA established, no IPsec SA: phase 2 failing, see "
-				       "below"));
+		diag_add(x, DIAG_NA, id,
+			 TR("IKE SA established, no IPsec SA: phase 2 failing, see "
+			    "below"));
 		return;
 	}
 	snprintf(id, sizeof(id), "%s.1", base);
@@ -264,4 +291,3 @@ void diag_check_a4(struct diag_ctx *x)
 		diag_remedy(c, "%s", f.remedy[i]);
 	x->blocked = true;
 }
-

@@ -300,8 +300,7 @@ static int attach_esp_filter(int fd, unsigned id, unsigned n)
 	};
 	struct sock_fprog prog = { .len = sizeof(code) / sizeof(code[0]), .filter = code };
 
-	return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0 ? KZ_ESYS
-										       : 0;
+	return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0 ? KZ_ESYS : 0;
 }
 
 /* The program of the port 4500 reuseport group: the kernel runs it with
@@ -321,8 +320,8 @@ static int attach_natt_program(int fd, unsigned n)
 	struct sock_fprog prog = { .len = sizeof(code) / sizeof(code[0]), .filter = code };
 
 	return setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof(prog)) < 0
-		       ? KZ_ESYS
-		       : 0;
+		? KZ_ESYS
+		: 0;
 }
 
 /* Packets queued before the filter was attached may be another worker's:
@@ -521,8 +520,10 @@ void dp_keepalive(struct dp *dp)
 			} ctl;
 			struct in_pktinfo pi = { .ipi_spec_dst = p->out.local.sin_addr };
 			struct iovec iov = { ka, sizeof(ka) };
-			struct msghdr msg = { .msg_name = &to, .msg_namelen = sizeof(to),
-					      .msg_iov = &iov, .msg_iovlen = 1,
+			struct msghdr msg = { .msg_name = &to,
+					      .msg_namelen = sizeof(to),
+					      .msg_iov = &iov,
+					      .msg_iovlen = 1,
 					      .msg_control = ctl.buf,
 					      .msg_controllen = sizeof(ctl.buf) };
 			struct cmsghdr *cm;
@@ -572,7 +573,8 @@ int dp_start(struct dp *dp)
 			log_err("data plane: cannot open the ESP socket: %s", strerror(errno));
 			return KZ_ESYS;
 		}
-		if (dp_ep_add(w, w->raw_fd, TAG_RAW) < 0 || dp_ep_add(w, dp->kick_fd, TAG_KICK) < 0) {
+		if (dp_ep_add(w, w->raw_fd, TAG_RAW) < 0 ||
+		    dp_ep_add(w, dp->kick_fd, TAG_KICK) < 0) {
 			log_err("data plane: epoll: %s", strerror(errno));
 			return KZ_ESYS;
 		}

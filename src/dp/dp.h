@@ -23,8 +23,8 @@
 #include "lib/childsa.h"
 #include "lib/ipsec_types.h"
 
-#define DP_MAX_WORKERS 8          /* worker threads at most */
-#define DP_KEEPALIVE_DEFAULT 20u  /* NAT keepalive interval, s (RFC 3948 4) */
+#define DP_MAX_WORKERS 8         /* worker threads at most */
+#define DP_KEEPALIVE_DEFAULT 20u /* NAT keepalive interval, s (RFC 3948 4) */
 
 struct dp;
 
@@ -124,9 +124,9 @@ struct dp_sa_drops {
 };
 
 struct dp_stats {
-	uint64_t no_sa;          /* inbound ESP for no SA */
-	uint64_t tx_no_sa;       /* outbound outside every SA's selectors */
-	uint64_t not_ipv4;       /* outbound not IPv4 */
+	uint64_t no_sa;    /* inbound ESP for no SA */
+	uint64_t tx_no_sa; /* outbound outside every SA's selectors */
+	uint64_t not_ipv4; /* outbound not IPv4 */
 	uint64_t send_errors;
 	uint64_t ike_queue_full; /* IKE on 4500 dropped */
 	uint64_t malformed;      /* on 4500: not keepalive, IKE or ESP */

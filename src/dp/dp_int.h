@@ -22,10 +22,10 @@
 #define DP_MAX_PAIRS 1024
 #define DP_BUF 65600 /* an IPv4 datagram and some slack */
 #define DP_BATCH 32
-#define DP_IKE_QUEUE_MAX 256 /* IKE datagrams waiting for the control thread */
-#define DP_TUN_TXQLEN 2000   /* TUN queue: room for a batch of TCP bursts */
-#define DP_GSO_MAX 60000     /* bytes per UDP GSO send (under 64 KB of IPv4) */
-#define DP_GSO_SEGS 64       /* datagrams per UDP GSO send (UDP_MAX_SEGMENTS) */
+#define DP_IKE_QUEUE_MAX 256     /* IKE datagrams waiting for the control thread */
+#define DP_TUN_TXQLEN 2000       /* TUN queue: room for a batch of TCP bursts */
+#define DP_GSO_MAX 60000         /* bytes per UDP GSO send (under 64 KB of IPv4) */
+#define DP_GSO_SEGS 64           /* datagrams per UDP GSO send (UDP_MAX_SEGMENTS) */
 #define DP_TX_ARENA (512 * 1024) /* encrypted packets waiting for sendmmsg */
 #define DP_TX_PKTS 512
 #define DP_TX_MSGS 128
@@ -63,8 +63,8 @@ struct dp_sa {
 	 * one peer address whatever their SPI, start-up, a filter that
 	 * could not be attached). */
 	pthread_mutex_t in_lock;
-	_Atomic uint64_t peer;     /* where to send: addr << 16 | port, network order */
-	atomic_bool warned;        /* "can send no more" logged */
+	_Atomic uint64_t peer; /* where to send: addr << 16 | port, network order */
+	atomic_bool warned;    /* "can send no more" logged */
 	/* The worker that sent on it last, until when it counts as sent on
 	 * by several (dp_tx.c: tx_shared), and the lock a worker holds
 	 * from taking numbers on it until it sent them (tx_hold). */
@@ -80,8 +80,8 @@ struct dp_sa {
 struct dp_table {
 	size_t n;
 	int tun_fd[KZ_MAX_IPSEC_IF][DP_MAX_WORKERS]; /* queue per worker, -1: not open */
-	bool vnet[KZ_MAX_IPSEC_IF];    /* frames carry a virtio-net header */
-	uint16_t mss[KZ_MAX_IPSEC_IF]; /* clamp limit, 0: off */
+	bool vnet[KZ_MAX_IPSEC_IF];                  /* frames carry a virtio-net header */
+	uint16_t mss[KZ_MAX_IPSEC_IF];               /* clamp limit, 0: off */
 	/* IPsec<u>'s pairs are out[out_at[u] .. out_at[u + 1]), oldest first */
 	uint32_t out_at[KZ_MAX_IPSEC_IF + 1];
 	struct dp_sa **out;
@@ -139,9 +139,9 @@ union dp_ctl {
 struct dp_tx {
 	uint8_t *arena;
 	size_t used;
-	int k, m;                   /* iov and msg entries in use */
-	int start, cur_fd;          /* messages from start on go to cur_fd */
-	const struct dp_sa *run;    /* SA of message m - 1 while it can grow */
+	int k, m;                /* iov and msg entries in use */
+	int start, cur_fd;       /* messages from start on go to cur_fd */
+	const struct dp_sa *run; /* SA of message m - 1 while it can grow */
 	size_t run_bytes;
 	struct mmsghdr msg[DP_TX_MSGS];
 	struct iovec iov[DP_TX_PKTS];
@@ -158,22 +158,22 @@ struct dp_worker {
 	pthread_t thread;
 	bool up;
 	int epfd;
-	int raw_fd;                        /* its plain ESP socket */
-	_Atomic int natt_fd;               /* its 4500 socket (worker 0: IKE's) */
-	int natt_own;                      /* the 4500 socket it opened, -1: none */
-	atomic_uint_fast64_t section;      /* odd while it holds a table */
-	uint8_t *inner;                    /* a TUN frame, or a decrypted packet
+	int raw_fd;                   /* its plain ESP socket */
+	_Atomic int natt_fd;          /* its 4500 socket (worker 0: IKE's) */
+	int natt_own;                 /* the 4500 socket it opened, -1: none */
+	atomic_uint_fast64_t section; /* odd while it holds a table */
+	uint8_t *inner;               /* a TUN frame, or a decrypted packet
 					    * behind room for the virtio-net header */
-	uint8_t *rbuf[DP_BATCH];           /* received ESP */
+	uint8_t *rbuf[DP_BATCH];      /* received ESP */
 	struct mmsghdr msg[DP_BATCH];
 	struct iovec iov[DP_BATCH];
 	struct sockaddr_in addr[DP_BATCH];
 	union dp_ctl ctl[DP_BATCH];
 	struct dp_tx tx;
-	struct dp_sa *held[DP_BATCH];      /* SAs whose tx_lock it holds */
+	struct dp_sa *held[DP_BATCH]; /* SAs whose tx_lock it holds */
 	unsigned nheld;
-	struct vnet_gro gro;               /* decrypted TCP segments being joined */
-	unsigned gro_unit;                 /* for IPsec<gro_unit> */
+	struct vnet_gro gro; /* decrypted TCP segments being joined */
+	unsigned gro_unit;   /* for IPsec<gro_unit> */
 	uint64_t stray_last_ms;
 	/* ESP packets it decrypted and sent, and ESP for no SA it got (which
 	 * shows where the filters steered an SPI), for show */
@@ -190,11 +190,11 @@ struct dp {
 	bool tun_watched[KZ_MAX_IPSEC_IF];
 	bool tun_vnet[KZ_MAX_IPSEC_IF];
 	int tunq[KZ_MAX_IPSEC_IF][DP_MAX_WORKERS]; /* [0]: a copy of the caller's fd */
-	int natt_fd;                  /* a copy of the IKE 4500 socket, -1: none */
-	struct dp_retired *retired;   /* waiting for dp_reclaim() */
+	int natt_fd;                               /* a copy of the IKE 4500 socket, -1: none */
+	struct dp_retired *retired;                /* waiting for dp_reclaim() */
 	bool threads_up;
 	/* shared */
-	unsigned nw;                     /* workers */
+	unsigned nw; /* workers */
 	struct dp_worker *w[DP_MAX_WORKERS];
 	_Atomic(struct dp_table *) table;
 	atomic_bool stop;

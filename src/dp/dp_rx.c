@@ -80,8 +80,8 @@ void dp_gro_flush(struct dp_worker *w, const struct dp_table *t)
  * IPsec<unit>: joined to the TCP segments before it when it continues them
  * (esp/vnet.h: GRO in userspace, one write for a whole burst), else
  * written after them.  The batch's end writes what is still held. */
-static void tun_deliver(struct dp_worker *w, const struct dp_table *t, unsigned unit,
-			uint8_t *buf, size_t len)
+static void tun_deliver(struct dp_worker *w, const struct dp_table *t, unsigned unit, uint8_t *buf,
+			size_t len)
 {
 	int fd = t->tun_fd[unit][w->id];
 	const uint8_t *pkt = buf + VNET_HDR_LEN;
@@ -226,9 +226,8 @@ static void queue_ike(struct dp *dp, const struct sockaddr_in *local,
 
 /* One datagram from port 4500.  RFC 3948 2.2/2.3: keepalive, non-ESP
  * marker (IKE), or ESP. */
-static void natt_one(struct dp_worker *w, const struct dp_table *t,
-		     const struct sockaddr_in *local, const struct sockaddr_in *from,
-		     const uint8_t *b, size_t len)
+static void natt_one(struct dp_worker *w, const struct dp_table *t, const struct sockaddr_in *local,
+		     const struct sockaddr_in *from, const uint8_t *b, size_t len)
 {
 	switch (esp_udp_classify(b, len)) {
 	case ESP_UDP_ESP:
@@ -318,4 +317,3 @@ void *dp_worker_main(void *arg)
 	}
 	return NULL;
 }
-

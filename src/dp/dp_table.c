@@ -231,12 +231,12 @@ int dp_sa_add(struct dp *dp, const struct kz_child_sa *in, const struct kz_child
 	if (dp_publish(dp, NULL, NULL, 0) < 0) {
 		dp->n--;
 		dp_pair_free(p);
-		log_err("data plane: no memory to publish the IPsec SA pair 0x%08x/0x%08x",
-			in->spi, out->spi);
+		log_err("data plane: no memory to publish the IPsec SA pair 0x%08x/0x%08x", in->spi,
+			out->spi);
 		return KZ_ENOMEM;
 	}
-	log_info("IPsec SA up on IPsec%u: in spi 0x%08x, out spi 0x%08x%s", in->ipsec_unit,
-		 in->spi, out->spi, out->udp_encap ? " (ESP in UDP)" : "");
+	log_info("IPsec SA up on IPsec%u: in spi 0x%08x, out spi 0x%08x%s", in->ipsec_unit, in->spi,
+		 out->spi, out->udp_encap ? " (ESP in UDP)" : "");
 	return 0;
 }
 

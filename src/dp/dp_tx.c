@@ -114,8 +114,7 @@ static uint8_t *tx_room(struct dp *dp, struct dp_tx *x, size_t need)
 /* Queues the olen bytes just encrypted at the arena's end for p's peer on
  * ofd: they join the previous message when that is a UDP GSO run of the
  * same SA that can take them, else they start a message. */
-static void tx_queue(struct dp *dp, struct dp_tx *x, const struct dp_sa *p, int ofd,
-		     size_t olen)
+static void tx_queue(struct dp *dp, struct dp_tx *x, const struct dp_sa *p, int ofd, size_t olen)
 {
 	uint8_t *pkt = x->arena + x->used;
 	struct msghdr *h = x->m > 0 ? &x->msg[x->m - 1].msg_hdr : NULL;
@@ -151,8 +150,8 @@ static void tx_queue(struct dp *dp, struct dp_tx *x, const struct dp_sa *p, int 
  * newest pair wins (make-before-break rekeys add the new pair last), unless
  * it is still held back (out_after_ms) and an older pair can carry it.
  * Only IPsec<unit>'s pairs are looked at (the table groups them). */
-static struct dp_sa *find_out(const struct dp_table *t, unsigned unit, uint32_t src,
-			      uint32_t dst, uint64_t now)
+static struct dp_sa *find_out(const struct dp_table *t, unsigned unit, uint32_t src, uint32_t dst,
+			      uint64_t now)
 {
 	struct dp_sa *held = NULL;
 
@@ -315,7 +314,8 @@ void dp_worker_tun(struct dp_worker *w, const struct dp_table *t, unsigned unit)
 			r = esp_encap(sa, out + hdr, slen, out, off, &olen);
 			if (r < 0) {
 				if (r == KZ_ERANGE && !atomic_exchange(&p->warned, true)) {
-					log_info("IPsec SA 0x%08x can send no more (%s); rekey needed",
+					log_info("IPsec SA 0x%08x can send no more (%s); rekey "
+						 "needed",
 						 p->out.spi,
 						 esp_sa_state(sa) == ESP_SA_SEQ_EXHAUSTED
 							 ? "sequence numbers used up"
@@ -329,4 +329,3 @@ void dp_worker_tun(struct dp_worker *w, const struct dp_table *t, unsigned unit)
 	}
 	tx_release(dp, w);
 }
-

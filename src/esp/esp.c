@@ -86,8 +86,8 @@ static int cbc_iv(struct esp_sa *sa, uint32_t seq, uint8_t *iv)
 	return 0;
 }
 
-int esp_encap(struct esp_sa *sa, const uint8_t *inner, size_t len, uint8_t *out,
-	      size_t cap, size_t *outlen)
+int esp_encap(struct esp_sa *sa, const uint8_t *inner, size_t len, uint8_t *out, size_t cap,
+	      size_t *outlen)
 {
 	uint8_t md[EVP_MAX_MD_SIZE];
 	uint8_t nonce[ESP_GCM_NONCE_LEN];
@@ -239,8 +239,8 @@ static int gcm_open(struct esp_sa *sa, const uint8_t *pkt, const uint8_t *iv, co
 	return 0;
 }
 
-int esp_decap(struct esp_sa *sa, const uint8_t *pkt, size_t len, uint8_t *inner_out,
-	      size_t cap, size_t *inner_len, enum esp_drop *why)
+int esp_decap(struct esp_sa *sa, const uint8_t *pkt, size_t len, uint8_t *inner_out, size_t cap,
+	      size_t *inner_len, enum esp_drop *why)
 {
 	struct buf b, ctb, inb;
 	const uint8_t *iv, *ct, *icv, *addrs;

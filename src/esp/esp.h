@@ -34,7 +34,7 @@
 
 #include "lib/childsa.h"
 
-#define ESP_HDR_LEN 8       /* SPI + sequence number */
+#define ESP_HDR_LEN 8 /* SPI + sequence number */
 #define ESP_MAX_IV 16
 #define ESP_MAX_ICV 32
 #define ESP_MAX_BLOCK 16
@@ -49,29 +49,29 @@
 #define ESP_NH_DUMMY 59 /* RFC 4303 2.6: dummy packet, discarded */
 
 /* Why an inbound packet was dropped.  Each has a per-SA counter. */
-#define ESP_DROPS(X)                                                   \
-	X(ESP_DROP_NONE, "none")                                       \
-	X(ESP_DROP_TRUNCATED, "truncated")                             \
-	X(ESP_DROP_BAD_SPI, "bad-spi")                                 \
-	X(ESP_DROP_MISALIGNED, "misaligned")                           \
-	X(ESP_DROP_REPLAY, "replay")                                   \
-	X(ESP_DROP_ICV, "icv")                                         \
-	X(ESP_DROP_PADDING, "padding")                                 \
-	X(ESP_DROP_NEXT_HEADER, "next-header")                         \
-	X(ESP_DROP_DUMMY, "dummy")                                     \
-	X(ESP_DROP_INNER_HEADER, "inner-header")                       \
-	X(ESP_DROP_SELECTOR, "selector")                               \
-	X(ESP_DROP_EXPIRED, "expired")                                 \
-	X(ESP_DROP_NO_SPACE, "no-space")                               \
-	X(ESP_DROP_OVERSIZE, "oversize")                               \
-	X(ESP_DROP_CRYPTO, "crypto-error")                             \
+#define ESP_DROPS(X)                             \
+	X(ESP_DROP_NONE, "none")                 \
+	X(ESP_DROP_TRUNCATED, "truncated")       \
+	X(ESP_DROP_BAD_SPI, "bad-spi")           \
+	X(ESP_DROP_MISALIGNED, "misaligned")     \
+	X(ESP_DROP_REPLAY, "replay")             \
+	X(ESP_DROP_ICV, "icv")                   \
+	X(ESP_DROP_PADDING, "padding")           \
+	X(ESP_DROP_NEXT_HEADER, "next-header")   \
+	X(ESP_DROP_DUMMY, "dummy")               \
+	X(ESP_DROP_INNER_HEADER, "inner-header") \
+	X(ESP_DROP_SELECTOR, "selector")         \
+	X(ESP_DROP_EXPIRED, "expired")           \
+	X(ESP_DROP_NO_SPACE, "no-space")         \
+	X(ESP_DROP_OVERSIZE, "oversize")         \
+	X(ESP_DROP_CRYPTO, "crypto-error")       \
 	X(ESP_DROP_WRONG_ENCAP, "wrong-encapsulation")
 
 enum esp_drop {
 #define ESP_DROP_ENUM(name, text) name,
 	ESP_DROPS(ESP_DROP_ENUM)
 #undef ESP_DROP_ENUM
-	ESP_DROP_COUNT
+		ESP_DROP_COUNT
 };
 
 /* "icv", "replay", ...; "?" for an unknown value. */
@@ -129,8 +129,8 @@ int esp_sa_impair_seq(struct esp_sa *sa, uint32_t next);
  * any more (sequence numbers exhausted or lifetime bytes reached;
  * esp_sa_state() says which) - rekey.  KZ_EINVAL: not an outbound SA or an
  * empty packet.  KZ_EIO: OpenSSL failed. */
-int esp_encap(struct esp_sa *sa, const uint8_t *inner, size_t len, uint8_t *out,
-	      size_t cap, size_t *outlen);
+int esp_encap(struct esp_sa *sa, const uint8_t *inner, size_t len, uint8_t *out, size_t cap,
+	      size_t *outlen);
 
 /* Inbound: pkt is the ESP packet (from the SPI on, UDP/IP headers already
  * removed) for this SA.  On 0 the inner IPv4 packet is in inner_out and
@@ -138,8 +138,8 @@ int esp_encap(struct esp_sa *sa, const uint8_t *inner, size_t len, uint8_t *out,
  * KZ_ENOSPC when cap is smaller than the ciphertext, KZ_EINVAL for an
  * outbound SA) with *why set and the reason counted.  inner_out must not
  * overlap pkt; cap >= len is always enough. */
-int esp_decap(struct esp_sa *sa, const uint8_t *pkt, size_t len, uint8_t *inner_out,
-	      size_t cap, size_t *inner_len, enum esp_drop *why);
+int esp_decap(struct esp_sa *sa, const uint8_t *pkt, size_t len, uint8_t *inner_out, size_t cap,
+	      size_t *inner_len, enum esp_drop *why);
 
 /* SPI of an ESP packet (host order): KZ_ETRUNC when shorter than the ESP
  * header, KZ_EPROTO for SPI 0 (reserved, RFC 4303 2.1). */

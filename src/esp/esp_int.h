@@ -24,7 +24,7 @@ struct esp_sa {
 	enum esp_mode mode;
 	_Atomic enum esp_sa_state state; /* of ctr: see esp_sa_new_shared() */
 	size_t iv_len;
-	size_t block;   /* payload alignment: cipher block, 4 for GCM/NULL */
+	size_t block; /* payload alignment: cipher block, 4 for GCM/NULL */
 	size_t icv_len;
 
 	EVP_CIPHER_CTX *cipher; /* keyed once; per packet only the IV */

@@ -17,7 +17,7 @@
 struct enc_alg {
 	const char *name; /* OpenSSL cipher name, NULL for ESP NULL */
 	enum esp_mode mode;
-	size_t key_len;   /* GCM: without the 4-byte salt */
+	size_t key_len; /* GCM: without the 4-byte salt */
 	size_t iv_len;
 	size_t block;
 };
@@ -47,8 +47,8 @@ struct auth_alg {
 
 static const struct auth_alg auth_algs[KZ_AUTH_COUNT] = {
 	[KZ_AUTH_NONE] = { NULL, 0, 0 },
-	[KZ_AUTH_HMAC_MD5] = { "MD5", 16, 12 },       /* RFC 2403 */
-	[KZ_AUTH_HMAC_SHA1] = { "SHA1", 20, 12 },     /* RFC 2404 */
+	[KZ_AUTH_HMAC_MD5] = { "MD5", 16, 12 },           /* RFC 2403 */
+	[KZ_AUTH_HMAC_SHA1] = { "SHA1", 20, 12 },         /* RFC 2404 */
 	[KZ_AUTH_HMAC_SHA2_256] = { "SHA2-256", 32, 16 }, /* RFC 4868 */
 	[KZ_AUTH_HMAC_SHA2_384] = { "SHA2-384", 48, 24 },
 	[KZ_AUTH_HMAC_SHA2_512] = { "SHA2-512", 64, 32 },
@@ -65,8 +65,8 @@ const char *esp_drop_name(enum esp_drop why)
 	return (unsigned)why < ESP_DROP_COUNT ? drop_names[why] : "?";
 }
 
-static int sa_setup_cipher(struct esp_sa *sa, const struct enc_alg *ea,
-			   const uint8_t *key, int encrypt)
+static int sa_setup_cipher(struct esp_sa *sa, const struct enc_alg *ea, const uint8_t *key,
+			   int encrypt)
 {
 	EVP_CIPHER *c = NULL;
 	int err = KZ_EIO;
@@ -107,8 +107,7 @@ static int sa_setup_mac(struct esp_sa *sa, const struct auth_alg *aa, const uint
 	sa->mac = EVP_MAC_CTX_new(m);
 	if (!sa->mac)
 		goto out;
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-						     (char *)aa->digest, 0);
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)aa->digest, 0);
 	params[1] = OSSL_PARAM_construct_end();
 	if (!EVP_MAC_init(sa->mac, key, aa->key_len, params))
 		goto out;
@@ -183,8 +182,7 @@ struct esp_sa *esp_sa_new(const struct kz_child_sa *p, int *errp)
 	sa->ctr = sa;
 	sa->local_ts = p->local_ts;
 	sa->remote_ts = p->remote_ts;
-	sa->life_bytes = p->life_kbytes > UINT64_MAX / 1024 ? UINT64_MAX
-							     : p->life_kbytes * 1024;
+	sa->life_bytes = p->life_kbytes > UINT64_MAX / 1024 ? UINT64_MAX : p->life_kbytes * 1024;
 	err = replay_init(&sa->replay, p->dir == KZ_CHILD_IN ? p->replay_window : 0);
 	if (err < 0)
 		goto out;

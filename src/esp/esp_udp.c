@@ -13,8 +13,7 @@ enum esp_udp_kind esp_udp_classify(const uint8_t *dgram, size_t len)
 	buf_init(&b, dgram, len);
 	/* RFC 3948 2.3: a NAT-keepalive is the single byte 0xFF. */
 	if (len == ESP_UDP_KEEPALIVE_LEN)
-		return buf_get_u8(&b, &c) == 0 && c == 0xff ? ESP_UDP_KEEPALIVE
-							   : ESP_UDP_INVALID;
+		return buf_get_u8(&b, &c) == 0 && c == 0xff ? ESP_UDP_KEEPALIVE : ESP_UDP_INVALID;
 	if (buf_get_u32(&b, &first) < 0)
 		return ESP_UDP_INVALID;
 	/* RFC 3948 2.2: four zero bytes (where the SPI would be) say IKE

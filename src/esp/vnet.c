@@ -284,7 +284,7 @@ int vnet_segment(const struct vnet_pkt *p, size_t i, uint8_t *out, size_t cap, s
 		 * segment (as the kernel's tcp_gso_segment). */
 		put_be32(l4 + 4, be32_at(p->ip + p->ihl + 4) + (uint32_t)(i * p->gso_size));
 		if (i + 1 < p->nseg)
-			l4[13] &= (uint8_t)~(TCP_FIN | TCP_PSH);
+			l4[13] &= (uint8_t) ~(TCP_FIN | TCP_PSH);
 		if (i > 0)
 			l4[13] &= (uint8_t)~TCP_CWR;
 		field = l4 + 16;
@@ -388,8 +388,9 @@ static bool gro_match(const struct vnet_gro *g, const uint8_t *pkt, const struct
 		return false;
 	/* TCP: ports, ack, data offset, window, urgent pointer, options. */
 	return memcmp(th, pt, 4) == 0 && memcmp(th + 8, pt + 8, 5) == 0 &&
-	       memcmp(th + 14, pt + 14, 2) == 0 && memcmp(th + 18, pt + 18, 2) == 0 &&
-	       memcmp(th + TCP_MIN_HDR, pt + TCP_MIN_HDR, g->hlen - IPV4_MIN_HDR - TCP_MIN_HDR) == 0;
+		memcmp(th + 14, pt + 14, 2) == 0 && memcmp(th + 18, pt + 18, 2) == 0 &&
+		memcmp(th + TCP_MIN_HDR, pt + TCP_MIN_HDR, g->hlen - IPV4_MIN_HDR - TCP_MIN_HDR) ==
+		0;
 }
 
 int vnet_gro_add(struct vnet_gro *g, const uint8_t *pkt, size_t len)

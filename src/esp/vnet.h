@@ -53,11 +53,11 @@ struct vnet_pkt {
 	const uint8_t *ip; /* the IPv4 packet after the virtio-net header */
 	size_t len;        /* its length (the frame's length minus the header) */
 	enum vnet_kind kind;
-	size_t nseg;       /* packets vnet_segment() makes: 1 for VNET_PLAIN */
-	size_t gso_size;   /* payload bytes per segment (TCP/UDP) */
-	size_t ihl;        /* IPv4 header length */
-	size_t hlen;       /* IPv4 + TCP/UDP header: copied into every segment */
-	bool csum;         /* VNET_PLAIN: a partial checksum to complete */
+	size_t nseg;     /* packets vnet_segment() makes: 1 for VNET_PLAIN */
+	size_t gso_size; /* payload bytes per segment (TCP/UDP) */
+	size_t ihl;      /* IPv4 header length */
+	size_t hlen;     /* IPv4 + TCP/UDP header: copied into every segment */
+	bool csum;       /* VNET_PLAIN: a partial checksum to complete */
 	size_t csum_start, csum_offset;
 };
 
@@ -94,15 +94,15 @@ void vnet_hdr_plain(uint8_t hdr[VNET_HDR_LEN]);
  * receiver to drop).  The joined packet carries a partial checksum
  * (pseudo-header sum, VNET_F_NEEDS_CSUM) as the kernel's GRO leaves it. */
 struct vnet_gro {
-	uint8_t *buf;     /* VNET_GRO_BUF bytes: header, then the packet */
-	size_t len;       /* bytes of the packet so far; 0: empty */
-	size_t count;     /* segments in it */
-	size_t hlen;      /* IPv4 + TCP header */
-	size_t gso_size;  /* payload of the first segment */
+	uint8_t *buf;    /* VNET_GRO_BUF bytes: header, then the packet */
+	size_t len;      /* bytes of the packet so far; 0: empty */
+	size_t count;    /* segments in it */
+	size_t hlen;     /* IPv4 + TCP header */
+	size_t gso_size; /* payload of the first segment */
 	uint32_t next_seq;
 	uint16_t next_id;
-	bool psh;         /* the last segment had PSH */
-	bool closed;      /* a short or PSH segment ended it: finish it */
+	bool psh;    /* the last segment had PSH */
+	bool closed; /* a short or PSH segment ended it: finish it */
 };
 
 #define VNET_GRO_BUF (VNET_HDR_LEN + 65535)

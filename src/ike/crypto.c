@@ -24,28 +24,21 @@
 #define PRF_MAX_PARTS 8
 
 static const char *const hash_names[KZ_HASH_COUNT] = {
-	[KZ_HASH_MD5] = "MD5",
-	[KZ_HASH_SHA1] = "SHA1",
-	[KZ_HASH_SHA2_256] = "SHA2-256",
-	[KZ_HASH_SHA2_384] = "SHA2-384",
+	[KZ_HASH_MD5] = "MD5",           [KZ_HASH_SHA1] = "SHA1",
+	[KZ_HASH_SHA2_256] = "SHA2-256", [KZ_HASH_SHA2_384] = "SHA2-384",
 	[KZ_HASH_SHA2_512] = "SHA2-512",
 };
 
 static const size_t hash_lens[KZ_HASH_COUNT] = {
-	[KZ_HASH_MD5] = 16,
-	[KZ_HASH_SHA1] = 20,
-	[KZ_HASH_SHA2_256] = 32,
-	[KZ_HASH_SHA2_384] = 48,
-	[KZ_HASH_SHA2_512] = 64,
+	[KZ_HASH_MD5] = 16,      [KZ_HASH_SHA1] = 20,     [KZ_HASH_SHA2_256] = 32,
+	[KZ_HASH_SHA2_384] = 48, [KZ_HASH_SHA2_512] = 64,
 };
 
 /* IKEv1 phase 1 protects messages with CBC ciphers only; GCM and NULL exist
  * in enum kz_enc for ESP and have no name here. */
 static const char *const cipher_names[KZ_ENC_COUNT] = {
-	[KZ_ENC_AES_CBC_128] = "AES-128-CBC",
-	[KZ_ENC_AES_CBC_192] = "AES-192-CBC",
-	[KZ_ENC_AES_CBC_256] = "AES-256-CBC",
-	[KZ_ENC_3DES_CBC] = "DES-EDE3-CBC",
+	[KZ_ENC_AES_CBC_128] = "AES-128-CBC", [KZ_ENC_AES_CBC_192] = "AES-192-CBC",
+	[KZ_ENC_AES_CBC_256] = "AES-256-CBC", [KZ_ENC_3DES_CBC] = "DES-EDE3-CBC",
 	[KZ_ENC_DES_CBC] = "DES-CBC",
 };
 
@@ -447,8 +440,7 @@ int ike_iv_phase1(const struct ike_keys *k, const uint8_t *gxi, size_t gxilen, c
 	return iv_hash(k, gxi, gxilen, gxr, gxrlen, iv);
 }
 
-int ike_iv_phase2(const struct ike_keys *k, const uint8_t *last_block, uint32_t msgid,
-		  uint8_t *iv)
+int ike_iv_phase2(const struct ike_keys *k, const uint8_t *last_block, uint32_t msgid, uint8_t *iv)
 {
 	/* IV = hash(last phase 1 CBC block | M-ID), M-ID in network order
 	 * as on the wire */
@@ -523,8 +515,7 @@ int ike_keymat(const struct ike_keys *k, const uint8_t *gqm, size_t gqmlen, uint
 	size_t np, first, off, n;
 	int rc = KZ_EINVAL;
 
-	if (!k || !k->hlen || !ni || !nilen || !nr || !nrlen || (need && !out) ||
-	    (gqmlen && !gqm))
+	if (!k || !k->hlen || !ni || !nilen || !nr || !nrlen || (need && !out) || (gqmlen && !gqm))
 		goto out;
 	spib[0] = (uint8_t)(spi >> 24);
 	spib[1] = (uint8_t)(spi >> 16);

@@ -83,12 +83,11 @@ int ike_hash_auth(const struct ike_keys *k, const uint8_t *g1, size_t g1len, con
 		  size_t salen, const uint8_t *id_b, size_t idlen, uint8_t *out);
 
 /* Phase 1 IV = hash(g^xi | g^xr) cut to the block size (appendix B). */
-int ike_iv_phase1(const struct ike_keys *k, const uint8_t *gxi, size_t gxilen,
-		  const uint8_t *gxr, size_t gxrlen, uint8_t *iv);
+int ike_iv_phase1(const struct ike_keys *k, const uint8_t *gxi, size_t gxilen, const uint8_t *gxr,
+		  size_t gxrlen, uint8_t *iv);
 /* IV of a phase 2 / informational exchange =
  * hash(last phase 1 CBC block | M-ID) cut to the block size. */
-int ike_iv_phase2(const struct ike_keys *k, const uint8_t *last_block, uint32_t msgid,
-		  uint8_t *iv);
+int ike_iv_phase2(const struct ike_keys *k, const uint8_t *last_block, uint32_t msgid, uint8_t *iv);
 
 /* CBC in place over len bytes (a multiple of the block, 0 is a no-op); iv
  * (k->block bytes) is updated to the last ciphertext block, which chains

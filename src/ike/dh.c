@@ -28,7 +28,7 @@
 enum dh_kind { DH_MODP, DH_ECP };
 
 struct dh_group {
-	uint16_t id;     /* IKE group number */
+	uint16_t id; /* IKE group number */
 	enum dh_kind kind;
 	/* MODP: the RFC prime from OpenSSL's tables (checked against the
 	 * named group's, and the only source for groups 1 and 2). */
@@ -141,8 +141,8 @@ static int modp_pm1(EVP_PKEY *pkey, const struct dh_group *gr, uint8_t *pm1)
 	if (!EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_FFC_P, &p))
 		goto out;
 	rfc = gr->prime(NULL);
-	if (!rfc || BN_cmp(p, rfc) || BN_num_bytes(p) != (int)gr->pub_len ||
-	    !BN_sub_word(p, 1) || BN_bn2binpad(p, pm1, (int)gr->pub_len) != (int)gr->pub_len)
+	if (!rfc || BN_cmp(p, rfc) || BN_num_bytes(p) != (int)gr->pub_len || !BN_sub_word(p, 1) ||
+	    BN_bn2binpad(p, pm1, (int)gr->pub_len) != (int)gr->pub_len)
 		goto out;
 	ok = 1;
 out:
@@ -351,8 +351,8 @@ static int modp_peer_ok(enum kz_group g, const uint8_t *y, size_t len)
 	return memcmp(y, pm1, len) < 0;
 }
 
-static EVP_PKEY *peer_key(const struct ike_dh *dh, const struct dh_group *gr,
-			  const uint8_t *peer, size_t peerlen)
+static EVP_PKEY *peer_key(const struct ike_dh *dh, const struct dh_group *gr, const uint8_t *peer,
+			  size_t peerlen)
 {
 	uint8_t enc[1 + DH_MAX_PUB];
 	EVP_PKEY *pk;

@@ -72,9 +72,9 @@ static int take_result(struct ike_dh_job *j, struct ike_dh **dh, uint8_t *out, s
 	return r;
 }
 
-int eng_dh_step(struct ike_engine *e, struct ike_sa *sa, struct ike_qm *q,
-		const struct ike_msg *m, enum kz_group g, struct ike_dh **dh, const uint8_t *peer,
-		size_t plen, uint8_t *out, size_t *outlen)
+int eng_dh_step(struct ike_engine *e, struct ike_sa *sa, struct ike_qm *q, const struct ike_msg *m,
+		enum kz_group g, struct ike_dh **dh, const uint8_t *peer, size_t plen, uint8_t *out,
+		size_t *outlen)
 {
 	struct ike_dh_wait *w = wait_of(sa, q);
 	struct ike_dh_job *j = w->done;

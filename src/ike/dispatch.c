@@ -223,8 +223,9 @@ static int p1_pre(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m, ui
 	if (sa->tx.rx_set && !memcmp(sa->tx.rx_hash, m->hash, 32)) {
 		/* the responder answers again; an aggressive initiator whose
 		 * AM3 was lost sees AM2 again and repeats AM3 */
-		if (sa->tx.buf && (!sa->initiator || (sa->mode == KZ_MODE_AGGRESSIVE &&
-						      sa->state == IKE_ST_ESTABLISHED)))
+		if (sa->tx.buf &&
+		    (!sa->initiator ||
+		     (sa->mode == KZ_MODE_AGGRESSIVE && sa->state == IKE_ST_ESTABLISHED)))
 			tx_resend(e, sa, &sa->tx);
 		return 1;
 	}
@@ -288,8 +289,8 @@ static int pre_checks(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m
 
 /* Decrypts the body into *plain with a scratch IV; *iv_out is the chain
  * value after it, to commit only if the message is accepted. */
-static int decrypt_body(struct ike_sa *sa, const uint8_t *iv_in, const uint8_t *body,
-			size_t len, uint8_t **plain, uint8_t *iv_out)
+static int decrypt_body(struct ike_sa *sa, const uint8_t *iv_in, const uint8_t *body, size_t len,
+			uint8_t **plain, uint8_t *iv_out)
 {
 	if (!sa->have_keys || !sa->keys.block || len == 0 || len % sa->keys.block)
 		return KZ_EPROTO;
@@ -348,8 +349,8 @@ static void half_open_count(struct ike_engine *e, struct ike_sa *sa)
 }
 
 /* What the handler's result does to a Quick Mode exchange. */
-static void qm_commit(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m,
-		      enum ike_res res, const uint8_t *iv_in)
+static void qm_commit(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m, enum ike_res res,
+		      const uint8_t *iv_in)
 {
 	struct ike_qm *q = m->qm;
 
@@ -379,8 +380,8 @@ static void qm_commit(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m
 }
 
 /* What the handler's result does to phase 1. */
-static void p1_commit(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m,
-		      enum ike_res res, int from, const uint8_t *iv_in)
+static void p1_commit(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m, enum ike_res res,
+		      int from, const uint8_t *iv_in)
 {
 	if (res == IKE_DONE && !sa->dying) {
 		if (m->t->to != IKE_ST_SAME)
@@ -503,8 +504,8 @@ out:
 static bool first_message_hdr(const struct isakmp_hdr *h)
 {
 	return is_zero(h->rcookie, 8) && h->msgid == 0 && !(h->flags & ISAKMP_FLAG_ENC) &&
-	       (h->exch == ISAKMP_XCHG_IDPROT || h->exch == ISAKMP_XCHG_AGGR) &&
-	       !is_zero(h->icookie, 8);
+		(h->exch == ISAKMP_XCHG_IDPROT || h->exch == ISAKMP_XCHG_AGGR) &&
+		!is_zero(h->icookie, 8);
 }
 
 static void input(struct ike_engine *e, const struct sockaddr_in *local,
@@ -626,7 +627,8 @@ void eng_phase1_done(struct ike_engine *e, struct ike_sa *sa)
 		 * out of order drops QM1 (strongSwan does, "phase 1 is
 		 * incomplete"), so the first retransmission comes early */
 		for (struct ike_qm *q = sa->qm; q; q = q->next)
-			if (q->tx.armed && q->tx.tries == 1 && q->tx.next_ms > now + IKE_QM_AFTER_AM3_MS)
+			if (q->tx.armed && q->tx.tries == 1 &&
+			    q->tx.next_ms > now + IKE_QM_AFTER_AM3_MS)
 				q->tx.next_ms = now + IKE_QM_AFTER_AM3_MS;
 	}
 	/* a held Quick Mode message goes once this message is done */

@@ -265,7 +265,8 @@ int ike_initiate(struct ike_engine *e, const char *name)
 		return 0;
 	if (!pol || !ipol || !pol->nproposals || !pol->psk.set || !ipol->nproposals) {
 		eng_fail(e, name, IKE_FAIL_CONFIG, 1, 0,
-			 "configuration: the profile's IKE or IPsec policy is missing or incomplete");
+			 "configuration: the profile's IKE or IPsec policy is missing or "
+			 "incomplete");
 		return KZ_EINVAL;
 	}
 	for (sa = e->sas; sa; sa = sa->next) {

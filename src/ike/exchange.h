@@ -28,27 +28,31 @@
 #define IKE_RETRANS_FIRST_MS 2000u /* first retransmission, doubling */
 #define IKE_RETRANS_TRIES 5u       /* transmissions before "no answer" */
 #define IKE_RETRANS_LOCAL_MS 250u  /* a send that failed here (no route yet) */
-#define IKE_RETRANS_LOCAL_MAX 20u  /* ... is tried again this often before it
+#define IKE_RETRANS_LOCAL_MAX \
+	20u                    /* ... is tried again this often before it
 				    * counts as a transmission: a WAN that just
 				    * got its address gets its route a moment
 				    * later */
-#define IKE_HALF_OPEN_MAX 512u     /* responder SAs not yet authenticated */
-#define IKE_HALF_OPEN_MS 15000u    /* a half-open SA lives this long: a flood
+#define IKE_HALF_OPEN_MAX 512u /* responder SAs not yet authenticated */
+#define IKE_HALF_OPEN_MS \
+	15000u /* a half-open SA lives this long: a flood
 				    * of first messages ties the table up for
 				    * no longer than this after it stops */
-#define IKE_QM_DONE_KEEP_MS 15000u /* a finished Quick Mode is kept this long after
+#define IKE_QM_DONE_KEEP_MS \
+	15000u                   /* a finished Quick Mode is kept this long after
 				    * its deadline (30 s from its start): the peer
 				    * retransmits QM1 for 2 + 4 + 8 + 16 s */
-#define IKE_QM_AFTER_AM3_MS 300u  /* first QM1 retransmission after AM3 */
-#define IKE_HOLD_QM_MS 2000u       /* a QM1 that overtook the last phase 1 message */
+#define IKE_QM_AFTER_AM3_MS 300u /* first QM1 retransmission after AM3 */
+#define IKE_HOLD_QM_MS 2000u     /* a QM1 that overtook the last phase 1 message */
 /* The initiator's back-off after a failure comes from the profile
  * (`retry interval N max M`, config/model.h KZ_DEF_RETRY_*): records.c. */
-#define IKE_DEDUP_GRACE_MS 3000u  /* simultaneous initiation: see dedup_children,
+#define IKE_DEDUP_GRACE_MS \
+	3000u                    /* simultaneous initiation: see dedup_children,
 				   * ikev1_rekey.c */
-#define IKE_NOTIFY_RATE_MS 1000u   /* unprotected notifies: one per second */
+#define IKE_NOTIFY_RATE_MS 1000u /* unprotected notifies: one per second */
 #define IKE_NONCE_LEN 32u
-#define IKE_MAX_NONCE 256u         /* RFC 2409 5: 8..256 bytes */
-#define IKE_MAX_DH 512u            /* MODP-4096 public value */
+#define IKE_MAX_NONCE 256u /* RFC 2409 5: 8..256 bytes */
+#define IKE_MAX_DH 512u    /* MODP-4096 public value */
 #define IKE_MAX_ID 260u
 #define IKE_OUT_MAX 4096u
 
@@ -74,8 +78,8 @@ struct ike_tx {
 	uint8_t *buf;
 	size_t len;
 	struct sockaddr_in local, peer;
-	bool armed;        /* retransmit on the timer until answered */
-	unsigned tries;    /* transmissions so far */
+	bool armed;           /* retransmit on the timer until answered */
+	unsigned tries;       /* transmissions so far */
 	unsigned local_fails; /* sends that failed here, not counted in tries */
 	uint64_t next_ms;
 	uint8_t rx_hash[32];
@@ -115,9 +119,9 @@ struct ike_dpd {
 	uint64_t next_probe_ms; /* the next R-U-THERE (retransmission) */
 	uint32_t seq;           /* the last R-U-THERE sequence number sent */
 	bool seq_set;
-	unsigned unanswered;    /* R-U-THERE sent since the last sign of life */
-	uint64_t hint_ms;       /* the last INVALID-SPI hint acted on (0: none) */
-	bool hinted;            /* probing because of it, until the next sign of life */
+	unsigned unanswered; /* R-U-THERE sent since the last sign of life */
+	uint64_t hint_ms;    /* the last INVALID-SPI hint acted on (0: none) */
+	bool hinted;         /* probing because of it, until the next sign of life */
 };
 
 /* Diffie-Hellman handed to the pool for one exchange (dh_wait.c): the job
@@ -168,7 +172,7 @@ struct ike_sa {
 	struct p1_choice p1;
 	struct ike_keys keys;
 	bool have_keys;
-	bool ic_info_due;  /* INITIAL-CONTACT went in AM3: repeat it in an
+	bool ic_info_due; /* INITIAL-CONTACT went in AM3: repeat it in an
 			    * Informational once the first Quick Mode is done */
 	struct ike_dh *dh;
 	uint8_t gxi[IKE_MAX_DH], gxr[IKE_MAX_DH];
@@ -199,10 +203,10 @@ struct ike_sa {
 	uint16_t peer_notify;
 	struct ike_dpd dpd;
 	/* rekeying (ikev1_rekey.c) */
-	uint64_t soft_ms;   /* renegotiate from here on (0: not yet computed) */
-	uint64_t retire_ms; /* replaced: Delete and go at this time (0: no) */
-	bool rekeyed;       /* a successor was started */
-	bool replaces;      /* this SA was started as a successor */
+	uint64_t soft_ms;    /* renegotiate from here on (0: not yet computed) */
+	uint64_t retire_ms;  /* replaced: Delete and go at this time (0: no) */
+	bool rekeyed;        /* a successor was started */
+	bool replaces;       /* this SA was started as a successor */
 	uint64_t rx_auth_ms; /* the last authenticated message on it (Quick
 			      * Mode, Informational) */
 };
@@ -217,13 +221,13 @@ struct ike_child {
 	bool dying;
 	uint64_t dpd_in_packets; /* inbound packets when DPD last looked */
 	/* rekeying (ikev1_rekey.c) */
-	uint64_t soft_ms;          /* renegotiate from here on */
+	uint64_t soft_ms;                /* renegotiate from here on */
 	uint64_t soft_bytes, hard_bytes; /* byte lifetime (0: none) */
-	uint64_t retire_ms;        /* replaced: Delete and go at this time */
-	uint64_t rekey_started_ms; /* 0: no successor asked for */
-	uint64_t poll_bytes, poll_ms; /* byte count at the last poll ... */
-	uint64_t rate;             /* ... and bytes per ms since the one before */
-	bool successor;            /* negotiated by us to replace a pair */
+	uint64_t retire_ms;              /* replaced: Delete and go at this time */
+	uint64_t rekey_started_ms;       /* 0: no successor asked for */
+	uint64_t poll_bytes, poll_ms;    /* byte count at the last poll ... */
+	uint64_t rate;                   /* ... and bytes per ms since the one before */
+	bool successor;                  /* negotiated by us to replace a pair */
 };
 
 /* Runtime state of one profile (by name; survives config changes). */
@@ -234,13 +238,13 @@ struct ike_prof_rt {
 			      * since the last success; the next failure waits
 			      * the profile's interval) */
 	uint64_t last_try_ms;
-	bool seen;           /* still in the config */
-	bool wan_restart;    /* the WAN (or its settings) changed under its SAs:
+	bool seen;        /* still in the config */
+	bool wan_restart; /* the WAN (or its settings) changed under its SAs:
 			      * negotiate now */
 	/* ike_prof_fingerprint of the settings its SAs were made with */
 	uint8_t fp[IKE_PROF_FP_LEN];
 	bool fp_set;
-	bool fp_changed;     /* the settings changed: its SAs go, negotiate again */
+	bool fp_changed; /* the settings changed: its SAs go, negotiate again */
 };
 
 struct ike_engine {
@@ -282,12 +286,12 @@ struct ike_msg {
 	const uint8_t *raw; /* the whole datagram (header first) */
 	size_t raw_len;
 	struct sockaddr_in local, peer;
-	bool natt;      /* arrived on UDP 4500 */
+	bool natt; /* arrived on UDP 4500 */
 	bool encrypted;
-	struct ike_qm *qm; /* Quick Mode exchange it belongs to */
+	struct ike_qm *qm;              /* Quick Mode exchange it belongs to */
 	const struct ike_transition *t; /* the row it is handled by */
-	uint16_t notify; /* IKE_FAIL: the error notify to answer with (0: none) */
-	uint8_t hash[32]; /* of the datagram: what a repeat is recognised by */
+	uint16_t notify;                /* IKE_FAIL: the error notify to answer with (0: none) */
+	uint8_t hash[32];               /* of the datagram: what a repeat is recognised by */
 };
 
 struct ike_out {
@@ -344,14 +348,14 @@ struct ike_transition {
 	enum ike_role role; /* of the SA (phase 1) or of the exchange (QM) */
 	int to;
 	enum ike_enc enc;
-	bool hash_first;    /* RFC 2409 5.5, 5.7: HASH is the first payload */
-	uint32_t required;  /* PBIT() of payload types */
-	uint32_t allowed;   /* beyond required; P_ANY: anything */
-	uint32_t once;      /* at most one of each of these */
-	bool retransmit;    /* the answer is retransmitted (IKE_RETRANS_*) until
+	bool hash_first;   /* RFC 2409 5.5, 5.7: HASH is the first payload */
+	uint32_t required; /* PBIT() of payload types */
+	uint32_t allowed;  /* beyond required; P_ANY: anything */
+	uint32_t once;     /* at most one of each of these */
+	bool retransmit;   /* the answer is retransmitted (IKE_RETRANS_*) until
 			     * the peer's next message, rather than only sent
 			     * again when the peer repeats this one */
-	enum ike_tmo tmo;   /* the timeout rule of the next state */
+	enum ike_tmo tmo;  /* the timeout rule of the next state */
 	uint32_t tmo_ms;
 	ike_handler handler; /* NULL: an IKE_ST_START row */
 	const char *name;    /* NULL: the end of the table */
@@ -360,11 +364,11 @@ extern const struct ike_transition ike_transitions[];
 
 /* Payload type -> bit (the NAT-T draft numbers get bits 30 and 31, which
  * no RFC payload uses). */
-#define PBIT(t)                                                                  \
-	((unsigned)(t) < 30u                       ? 1u << ((unsigned)(t) & 31u) \
-	 : (unsigned)(t) == ISAKMP_NP_NATD_DRAFT  ? 1u << 30                    \
-	 : (unsigned)(t) == ISAKMP_NP_NATOA_DRAFT ? 1u << 31                    \
-						  : 0u)
+#define PBIT(t)                                                                       \
+	((unsigned)(t) < 30u                              ? 1u << ((unsigned)(t)&31u) \
+		 : (unsigned)(t) == ISAKMP_NP_NATD_DRAFT  ? 1u << 30                  \
+		 : (unsigned)(t) == ISAKMP_NP_NATOA_DRAFT ? 1u << 31                  \
+							  : 0u)
 #define P_NATD (PBIT(ISAKMP_NP_NATD) | PBIT(ISAKMP_NP_NATD_DRAFT))
 #define P_ANY 0xffffffffu
 
@@ -409,8 +413,8 @@ void tx_clear(struct ike_tx *tx);
  * payload: what HASH(1), HASH(2) and the informational HASH cover. */
 void msg_after_hash(const struct ike_msg *m, const uint8_t **p, size_t *len);
 /* Our own ID payload body (type, proto, port, data) for phase 1. */
-size_t id_body_local(struct ike_engine *e, const struct kz_ike_policy *pol,
-		     const struct ike_sa *sa, uint8_t *out, size_t cap);
+size_t id_body_local(struct ike_engine *e, const struct kz_ike_policy *pol, const struct ike_sa *sa,
+		     uint8_t *out, size_t cap);
 /* Whether a peer ID payload body matches an identity; text of the ID. */
 bool id_matches(const struct kz_ident *want, const uint8_t *body, size_t len);
 void id_body_str(const uint8_t *body, size_t len, char *out, size_t cap);
@@ -427,8 +431,8 @@ void eng_success(struct ike_engine *e, const char *profile, const struct ike_sa 
 /* One unprotected notify (rate-limited) in reply to a phase 1 message. */
 void eng_notify_plain(struct ike_engine *e, const struct ike_msg *m, uint16_t type);
 bool eng_plain_notify_allowed(struct ike_engine *e);
-void eng_plain_notify_send(struct ike_engine *e, struct ike_sa *tmp, uint8_t proto,
-			   const void *spi, uint8_t spilen, uint16_t type);
+void eng_plain_notify_send(struct ike_engine *e, struct ike_sa *tmp, uint8_t proto, const void *spi,
+			   uint8_t spilen, uint16_t type);
 
 /* Our first message of exchange exch went out on sa (q: the Quick Mode
  * exchange, NULL for phase 1): the state and the timeout of its
@@ -439,8 +443,7 @@ void eng_started(struct ike_engine *e, struct ike_sa *sa, struct ike_qm *q, uint
 void eng_phase1_done(struct ike_engine *e, struct ike_sa *sa);
 
 /* ---- proposal.c ---- */
-struct isakmp_sa *p1_offer(struct ike_engine *e, const struct kz_ike_policy *pol,
-			   bool aggressive);
+struct isakmp_sa *p1_offer(struct ike_engine *e, const struct kz_ike_policy *pol, bool aggressive);
 int p1_match(struct ike_engine *e, const struct kz_ike_policy *pol, const struct isakmp_sa *peer,
 	     enum kz_group want_group, struct p1_choice *out, uint8_t *pnum);
 int p1_from_reply(struct ike_engine *e, const struct kz_ike_policy *pol,
@@ -448,8 +451,8 @@ int p1_from_reply(struct ike_engine *e, const struct kz_ike_policy *pol,
 struct isakmp_sa *p1_reply(const struct p1_choice *c, uint8_t pnum);
 void p1_offer_str(struct ike_engine *e, const struct kz_ike_policy *pol, char *out, size_t cap);
 void p1_peer_str(const struct isakmp_sa *sa, char *out, size_t cap);
-struct isakmp_sa *p2_offer(struct ike_engine *e, const struct kz_ipsec_policy *pol,
-			   uint16_t encap, uint32_t spi);
+struct isakmp_sa *p2_offer(struct ike_engine *e, const struct kz_ipsec_policy *pol, uint16_t encap,
+			   uint32_t spi);
 int p2_match(struct ike_engine *e, const struct kz_ipsec_policy *pol, const struct isakmp_sa *peer,
 	     const struct ike_sa *sa, struct p2_choice *out, uint32_t *peer_spi, uint8_t *pnum,
 	     uint8_t *tnum);
@@ -471,9 +474,9 @@ size_t esp_auth_keylen(enum kz_auth a);
  * went to the pool and m is processed again when it is done, so the
  * handler stops without failing the exchange.  KZ_EBUSY: the pool is full,
  * m is dropped (counted); the peer's retransmission tries again. */
-int eng_dh_step(struct ike_engine *e, struct ike_sa *sa, struct ike_qm *q,
-		const struct ike_msg *m, enum kz_group g, struct ike_dh **dh, const uint8_t *peer,
-		size_t plen, uint8_t *out, size_t *outlen);
+int eng_dh_step(struct ike_engine *e, struct ike_sa *sa, struct ike_qm *q, const struct ike_msg *m,
+		enum kz_group g, struct ike_dh **dh, const uint8_t *peer, size_t plen, uint8_t *out,
+		size_t *outlen);
 /* The result of eng_dh_step is not there yet: not a failure. */
 static inline bool eng_dh_later(int r)
 {
@@ -597,10 +600,11 @@ bool natt_encap_ok(const struct ike_sa *sa, uint16_t mode);
 bool natt_vid_is_dpd(const uint8_t *p, size_t len);
 
 /* ikev1_rekey.c: make-before-break rekeying of IKE and IPsec SAs */
-#define IKE_REKEY_OVERLAP_MS 5000u  /* old SA kept this long after the new one */
-#define IKE_REKEY_RETRY_MS 10000u   /* a rekey that brought nothing is tried again */
-#define IKE_REKEY_POLL_MS 1000u     /* byte counters looked at this often */
-#define IKE_REKEY_SWITCH_MS 1000u   /* a rekey's initiator sends on the new
+#define IKE_REKEY_OVERLAP_MS 5000u /* old SA kept this long after the new one */
+#define IKE_REKEY_RETRY_MS 10000u  /* a rekey that brought nothing is tried again */
+#define IKE_REKEY_POLL_MS 1000u    /* byte counters looked at this often */
+#define IKE_REKEY_SWITCH_MS \
+	1000u /* a rekey's initiator sends on the new
 				     * pair this long after QM3 */
 /* Byte lifetimes at a high rate: the initiator renegotiates when the bytes
  * left would last less than IKE_REKEY_LEAD_MS at the last poll's rate (one
@@ -624,7 +628,7 @@ int eng_phase1_start(struct ike_engine *e, const char *name, bool replaces);
 bool eng_profile_is_initiator(struct ike_engine *e, const char *name);
 
 /* ikev1_dpd.c: Dead Peer Detection (RFC 3706) */
-#define IKE_DPD_POLL_MS 500u /* how often inbound ESP counters are looked at */
+#define IKE_DPD_POLL_MS 500u       /* how often inbound ESP counters are looked at */
 #define IKE_DPD_HINT_STEP_MS 1000u /* R-U-THERE spacing after an INVALID-SPI hint */
 /* An authenticated IKE message arrived on sa: the peer is alive. */
 void dpd_activity(struct ike_engine *e, struct ike_sa *sa);

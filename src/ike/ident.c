@@ -20,8 +20,8 @@ static uint8_t id_type_of(enum kz_id_type t)
 	}
 }
 
-size_t id_body_local(struct ike_engine *e, const struct kz_ike_policy *pol,
-		     const struct ike_sa *sa, uint8_t *out, size_t cap)
+size_t id_body_local(struct ike_engine *e, const struct kz_ike_policy *pol, const struct ike_sa *sa,
+		     uint8_t *out, size_t cap)
 {
 	const struct kz_ident *id = &pol->local_id;
 	size_t n;
@@ -53,7 +53,7 @@ bool id_matches(const struct kz_ident *want, const uint8_t *body, size_t len)
 		return false;
 	if (want->type == KZ_ID_ADDRESS)
 		return body[0] == ISAKMP_ID_IPV4_ADDR && len == 8 &&
-		       !memcmp(body + 4, &want->addr, 4);
+			!memcmp(body + 4, &want->addr, 4);
 	if (body[0] != id_type_of(want->type) || want->type == KZ_ID_NONE)
 		return false;
 	n = strnlen(want->value, sizeof(want->value));

@@ -164,7 +164,7 @@ struct ike_peer_seen {
 	char p2_offer[256];
 	bool p2_chosen;
 	int64_t p2_wall;
-	char id_type[16];   /* "key-id", "fqdn", "user-fqdn", "address", "type N" */
+	char id_type[16]; /* "key-id", "fqdn", "user-fqdn", "address", "type N" */
 	char id_value[128];
 	int64_t id_wall;
 	struct kz_prefix ts_ci, ts_cr; /* Quick Mode IDci / IDcr (RFC 2409 5.5) */
@@ -191,23 +191,23 @@ struct ike_profile_status {
 	uint16_t peer_notify;           /* notify type the peer sent, 0 none */
 	char our_offer[256];            /* proposal mismatch: what each side offered */
 	char their_offer[256];
-	char id_received[160];          /* ID mismatch: the ID the peer sent ... */
-	char id_expected[160];          /* ... and what we expected */
-	char detail[512];               /* the one log line, without the profile */
+	char id_received[160]; /* ID mismatch: the ID the peer sent ... */
+	char id_expected[160]; /* ... and what we expected */
+	char detail[512];      /* the one log line, without the profile */
 	/* the last success */
-	bool established;               /* an IKE SA of this profile is up */
+	bool established; /* an IKE SA of this profile is up */
 	int64_t established_wall;
 	bool nat_detected, nat_local, nat_peer;
 	uint64_t failures_total;
 	struct ike_profile_detail more; /* for `detail` */
 	/* now, filled by each ike_profile_status() call */
-	bool has_sas;                   /* an IKE or IPsec SA of the profile exists */
-	bool wan_down;                  /* MobileEthernet0.0 has no usable address */
-	bool negotiating;               /* phase 1 or Quick Mode under way */
-	bool retry_scheduled;           /* a retry after a failure is waiting: */
-	uint32_t retry_in_s;            /* due in this many seconds (rounded up), */
-	uint32_t backoff_s;             /* the back-off step it waits (0: a plain restart) */
-	uint32_t backoff_max_s;         /* the profile's ceiling */
+	bool has_sas;           /* an IKE or IPsec SA of the profile exists */
+	bool wan_down;          /* MobileEthernet0.0 has no usable address */
+	bool negotiating;       /* phase 1 or Quick Mode under way */
+	bool retry_scheduled;   /* a retry after a failure is waiting: */
+	uint32_t retry_in_s;    /* due in this many seconds (rounded up), */
+	uint32_t backoff_s;     /* the back-off step it waits (0: a plain restart) */
+	uint32_t backoff_max_s; /* the profile's ceiling */
 };
 
 /* Status of a profile, or NULL when the engine does not know it. */

@@ -136,8 +136,8 @@ bool eng_plain_notify_allowed(struct ike_engine *e)
 
 /* An unprotected Informational notify with the cookies and addresses of
  * tmp; the caller asked eng_plain_notify_allowed() first. */
-void eng_plain_notify_send(struct ike_engine *e, struct ike_sa *tmp, uint8_t proto,
-			   const void *spi, uint8_t spilen, uint16_t type)
+void eng_plain_notify_send(struct ike_engine *e, struct ike_sa *tmp, uint8_t proto, const void *spi,
+			   uint8_t spilen, uint16_t type)
 {
 	struct ike_out *o = malloc(sizeof(*o));
 
@@ -176,8 +176,7 @@ void eng_next_min(int64_t *next, uint64_t at, uint64_t now)
 		*next = d;
 }
 
-bool tx_due(struct ike_engine *e, struct ike_sa *sa, struct ike_tx *tx, uint64_t now,
-		   int64_t *next)
+bool tx_due(struct ike_engine *e, struct ike_sa *sa, struct ike_tx *tx, uint64_t now, int64_t *next)
 {
 	if (!tx->armed)
 		return false;

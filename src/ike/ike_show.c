@@ -342,8 +342,7 @@ void ike_emit_profile_state(struct ike_engine *e, const char *key, const char *p
 	emit_obj_begin(em, key);
 	emit_bool(em, "established", st->established, NULL);
 	emit_bool(em, "down", down, down ? "  " IKE_WAN_DOWN_TEXT "\n" : NULL);
-	emit_str(em, "down_reason", down ? KZ_MOBILE_IFNAME " has no usable address" : NULL,
-		 NULL);
+	emit_str(em, "down_reason", down ? KZ_MOBILE_IFNAME " has no usable address" : NULL, NULL);
 	emit_bool(em, "negotiating", st->negotiating,
 		  !down && !st->established && st->negotiating ? "  Negotiating now\n" : NULL);
 	if (wait && !down) {
@@ -414,7 +413,7 @@ void ike_profile_sas(struct ike_engine *e, const char *profile, struct ike_profi
 		out->remote_ts = c->out.remote_ts;
 		if (c->out.created_ms && c->out.created_ms <= now)
 			out->ipsec_up_wall = e->io.wall(e->io.arg) -
-					     (int64_t)((now - c->out.created_ms) / 1000u);
+				(int64_t)((now - c->out.created_ms) / 1000u);
 		break;
 	}
 }

@@ -39,13 +39,13 @@
 static bool same_peer(const struct ike_sa *a, const struct ike_sa *b)
 {
 	return a->peer.sin_addr.s_addr == b->peer.sin_addr.s_addr &&
-	       !strcmp(a->profile, b->profile);
+		!strcmp(a->profile, b->profile);
 }
 
 static bool child_of(const struct ike_child *c, const struct ike_sa *sa)
 {
 	return !c->dying && c->out.peer.sin_addr.s_addr == sa->peer.sin_addr.s_addr &&
-	       !strcmp(c->profile, sa->profile);
+		!strcmp(c->profile, sa->profile);
 }
 
 /* The peer answered: every IKE SA with it learns it. */
@@ -213,7 +213,8 @@ void dpd_hint(struct ike_engine *e, struct ike_sa *sa, uint32_t spi)
 	sa->dpd.hint_ms = now;
 	sa->dpd.hinted = true;
 	log_info("%s: the peer says it has no IPsec SA spi 0x%08x (INVALID-SPI, "
-		 "unauthenticated): R-U-THERE now", sa->profile, spi);
+		 "unauthenticated): R-U-THERE now",
+		 sa->profile, spi);
 	if (!sa->dpd.unanswered)
 		probe(e, sa, pol);
 	if (!sa->dpd.next_probe_ms || sa->dpd.next_probe_ms > now + probe_step(sa, pol))

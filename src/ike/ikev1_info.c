@@ -91,15 +91,16 @@ int info_send_initial_contact(struct ike_engine *e, struct ike_sa *sa)
 
 	memcpy(spi, sa->icookie, 8);
 	memcpy(spi + 8, sa->rcookie, 8);
-	return info_send(e, sa, ISAKMP_NP_N, ISAKMP_PROTO_ISAKMP, spi, 16,
-			 ISAKMP_N_INITIAL_CONTACT, NULL, 0);
+	return info_send(e, sa, ISAKMP_NP_N, ISAKMP_PROTO_ISAKMP, spi, 16, ISAKMP_N_INITIAL_CONTACT,
+			 NULL, 0);
 }
 
 int info_send_dpd(struct ike_engine *e, struct ike_sa *sa, uint16_t type, uint32_t seq)
 {
 	/* RFC 3706 5.1: SPI = the two cookies, data = the sequence number */
-	uint8_t spi[16], d[4] = { (uint8_t)(seq >> 24), (uint8_t)(seq >> 16), (uint8_t)(seq >> 8),
-				  (uint8_t)seq };
+	uint8_t spi[16],
+		d[4] = { (uint8_t)(seq >> 24), (uint8_t)(seq >> 16), (uint8_t)(seq >> 8),
+			 (uint8_t)seq };
 
 	memcpy(spi, sa->icookie, 8);
 	memcpy(spi + 8, sa->rcookie, 8);
@@ -148,8 +149,8 @@ void child_remove(struct ike_engine *e, struct ike_child *c, bool send_delete)
 static bool same_peer(const struct ike_sa *o, const struct ike_sa *sa)
 {
 	return !strcmp(o->profile, sa->profile) &&
-	       (o->peer.sin_addr.s_addr == sa->peer.sin_addr.s_addr ||
-		(sa->peer_id[0] && !strcmp(o->peer_id, sa->peer_id)));
+		(o->peer.sin_addr.s_addr == sa->peer.sin_addr.s_addr ||
+		 (sa->peer_id[0] && !strcmp(o->peer_id, sa->peer_id)));
 }
 
 void info_initial_contact(struct ike_engine *e, struct ike_sa *sa)
@@ -286,8 +287,7 @@ void info_stray_input(struct ike_engine *e, struct ike_msg *m, struct buf *body)
 		uint32_t spi;
 
 		if (m->d.p[i].type != ISAKMP_NP_N || isakmp_parse_notify(&m->d.p[i].body, &n) ||
-		    n.type != ISAKMP_N_INVALID_SPI || n.proto != ISAKMP_PROTO_ESP ||
-		    n.spi.len != 4)
+		    n.type != ISAKMP_N_INVALID_SPI || n.proto != ISAKMP_PROTO_ESP || n.spi.len != 4)
 			continue;
 		sb = n.spi;
 		if (buf_get_u32(&sb, &spi))
@@ -381,7 +381,8 @@ static void handle_delete(struct ike_engine *e, struct ike_sa *sa, const struct 
 			v = ntohl(v);
 			/* the peer deletes its inbound SA: our outbound */
 			for (struct ike_child *c = e->children; c; c = c->next)
-				if (!c->dying && c->out.spi == v && !strcmp(c->profile, sa->profile)) {
+				if (!c->dying && c->out.spi == v &&
+				    !strcmp(c->profile, sa->profile)) {
 					log_info("%s: the peer deleted IPsec SA spi 0x%08x",
 						 c->profile, v);
 					child_remove(e, c, false);

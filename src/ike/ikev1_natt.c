@@ -187,7 +187,7 @@ int natt_check_natd(struct ike_sa *sa, const struct ike_msg *m)
 	if (sa->natt.nat_local || sa->natt.nat_peer)
 		log_info("%s: NAT detected (%s)", sa->profile[0] ? sa->profile : "ike",
 			 sa->natt.nat_local && sa->natt.nat_peer ? "both sides"
-			 : sa->natt.nat_local			 ? "we are behind a NAT"
+				 : sa->natt.nat_local            ? "we are behind a NAT"
 								 : "the peer is behind a NAT");
 	return 0;
 }
@@ -208,8 +208,9 @@ void natt_update_peer(struct ike_sa *sa, const struct ike_msg *m)
 		sa->local.sin_port = htons(4500);
 	}
 	/* only authenticated messages get here: follow the NAT mapping */
-	if (sa->natt.on && (sa->peer.sin_addr.s_addr != m->peer.sin_addr.s_addr ||
-			    sa->peer.sin_port != m->peer.sin_port)) {
+	if (sa->natt.on &&
+	    (sa->peer.sin_addr.s_addr != m->peer.sin_addr.s_addr ||
+	     sa->peer.sin_port != m->peer.sin_port)) {
 		sa->peer = m->peer;
 		sa->local = m->local;
 	}

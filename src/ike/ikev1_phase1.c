@@ -213,8 +213,7 @@ int p1_store_peer_id(struct ike_engine *e, struct ike_sa *sa, const struct ike_m
 bool p1_want_initial_contact(const struct ike_engine *e, const struct ike_sa *sa)
 {
 	for (const struct ike_sa *o = e->sas; o; o = o->next)
-		if (o != sa && !o->dying &&
-		    o->peer.sin_addr.s_addr == sa->peer.sin_addr.s_addr &&
+		if (o != sa && !o->dying && o->peer.sin_addr.s_addr == sa->peer.sin_addr.s_addr &&
 		    !strcmp(o->profile, sa->profile))
 			return false;
 	/* IPsec SAs with the peer still in use (a phase 1 made again to

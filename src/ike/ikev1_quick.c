@@ -151,8 +151,7 @@ static int parse_ts(const struct isakmp_payload *pl, struct kz_prefix *out)
 	return 0;
 }
 
-static void ts_pair_str(const struct kz_prefix *l, const struct kz_prefix *r, char *out,
-			size_t cap)
+static void ts_pair_str(const struct kz_prefix *l, const struct kz_prefix *r, char *out, size_t cap)
 {
 	char a[24], b[24];
 
@@ -287,8 +286,8 @@ static int qm_install(struct ike_engine *e, struct ike_sa *sa, struct ike_qm *q)
 	c = NULL;
 	q->tx.armed = false;
 	sa->phase2_count++;
-	log_info("%s: IPsec SA established (in spi 0x%08x, out spi 0x%08x)", sa->profile,
-		 q->spi_in, q->spi_out);
+	log_info("%s: IPsec SA established (in spi 0x%08x, out spi 0x%08x)", sa->profile, q->spi_in,
+		 q->spi_out);
 	r = 0;
 out:
 	kz_wipe(km, sizeof(km));

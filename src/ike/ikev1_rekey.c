@@ -38,9 +38,9 @@ static uint64_t soft_permille(struct ike_engine *e, bool initiator)
 static bool same_selectors(const struct ike_child *a, const struct ike_child *b)
 {
 	return !strcmp(a->profile, b->profile) &&
-	       a->out.peer.sin_addr.s_addr == b->out.peer.sin_addr.s_addr &&
-	       kz_prefix_equal(&a->in.local_ts, &b->in.local_ts) &&
-	       kz_prefix_equal(&a->in.remote_ts, &b->in.remote_ts);
+		a->out.peer.sin_addr.s_addr == b->out.peer.sin_addr.s_addr &&
+		kz_prefix_equal(&a->in.local_ts, &b->in.local_ts) &&
+		kz_prefix_equal(&a->in.remote_ts, &b->in.remote_ts);
 }
 
 /* A pair the peer started while our own pair for the same selectors is
@@ -51,8 +51,8 @@ static bool same_selectors(const struct ike_child *a, const struct ike_child *b)
 static bool ours_not_due(uint64_t now, const struct ike_child *o, const struct ike_child *c)
 {
 	return o != c && o->initiator && !o->dying && !o->retire_ms && !o->rekey_started_ms &&
-	       now < o->soft_ms && (!o->hard_bytes || o->poll_bytes < o->soft_bytes) &&
-	       same_selectors(o, c);
+		now < o->soft_ms && (!o->hard_bytes || o->poll_bytes < o->soft_bytes) &&
+		same_selectors(o, c);
 }
 
 static bool doomed_duplicate(struct ike_engine *e, const struct ike_child *c)
@@ -168,7 +168,8 @@ static bool local_is_lower(const struct ike_sa *sa)
 
 static bool same_peer_profile(const struct ike_sa *a, const struct ike_sa *b)
 {
-	return a->peer.sin_addr.s_addr == b->peer.sin_addr.s_addr && !strcmp(a->profile, b->profile);
+	return a->peer.sin_addr.s_addr == b->peer.sin_addr.s_addr &&
+		!strcmp(a->profile, b->profile);
 }
 
 /* A phase 1 with the peer completed (either role).  Our own first
@@ -226,7 +227,8 @@ static void dup_ike_run(struct ike_engine *e, uint64_t now)
 			struct ike_sa *loser;
 
 			if (theirs->dying || theirs->state != IKE_ST_ESTABLISHED ||
-			    theirs->initiator || theirs->retire_ms || !same_peer_profile(mine, theirs))
+			    theirs->initiator || theirs->retire_ms ||
+			    !same_peer_profile(mine, theirs))
 				continue;
 			loser = local_is_lower(mine) ? theirs : mine;
 			if (loser == theirs && !peer_holds(mine, theirs))

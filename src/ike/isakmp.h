@@ -80,8 +80,13 @@ enum {
 	IKE_ATTR_KEY_LEN = 14,
 };
 enum { IKE_ENC_DES = 1, IKE_ENC_3DES = 5, IKE_ENC_AES_CBC = 7 };
-enum { IKE_HASH_MD5 = 1, IKE_HASH_SHA1 = 2, IKE_HASH_SHA2_256 = 4, IKE_HASH_SHA2_384 = 5,
-       IKE_HASH_SHA2_512 = 6 };
+enum {
+	IKE_HASH_MD5 = 1,
+	IKE_HASH_SHA1 = 2,
+	IKE_HASH_SHA2_256 = 4,
+	IKE_HASH_SHA2_384 = 5,
+	IKE_HASH_SHA2_512 = 6
+};
 enum { IKE_AUTH_PSK = 1 };
 enum { IKE_LIFE_SECONDS = 1, IKE_LIFE_KILOBYTES = 2 };
 
@@ -94,14 +99,27 @@ enum {
 	IPSEC_ATTR_AUTH = 5,
 	IPSEC_ATTR_KEY_LEN = 6,
 };
-enum { IPSEC_ENCAP_TUNNEL = 1, IPSEC_ENCAP_UDP_TUNNEL = 3, /* RFC 3947 */
-       IPSEC_ENCAP_UDP_TUNNEL_DRAFT = 61443 };
-enum { IPSEC_AUTH_HMAC_MD5 = 1, IPSEC_AUTH_HMAC_SHA1 = 2, IPSEC_AUTH_HMAC_SHA2_256 = 5,
-       IPSEC_AUTH_HMAC_SHA2_384 = 6, IPSEC_AUTH_HMAC_SHA2_512 = 7 };
+enum {
+	IPSEC_ENCAP_TUNNEL = 1,
+	IPSEC_ENCAP_UDP_TUNNEL = 3, /* RFC 3947 */
+	IPSEC_ENCAP_UDP_TUNNEL_DRAFT = 61443
+};
+enum {
+	IPSEC_AUTH_HMAC_MD5 = 1,
+	IPSEC_AUTH_HMAC_SHA1 = 2,
+	IPSEC_AUTH_HMAC_SHA2_256 = 5,
+	IPSEC_AUTH_HMAC_SHA2_384 = 6,
+	IPSEC_AUTH_HMAC_SHA2_512 = 7
+};
 
 /* ID types (RFC 2407 4.6.2.1). */
-enum { ISAKMP_ID_IPV4_ADDR = 1, ISAKMP_ID_FQDN = 2, ISAKMP_ID_USER_FQDN = 3,
-       ISAKMP_ID_IPV4_ADDR_SUBNET = 4, ISAKMP_ID_KEY_ID = 11 };
+enum {
+	ISAKMP_ID_IPV4_ADDR = 1,
+	ISAKMP_ID_FQDN = 2,
+	ISAKMP_ID_USER_FQDN = 3,
+	ISAKMP_ID_IPV4_ADDR_SUBNET = 4,
+	ISAKMP_ID_KEY_ID = 11
+};
 
 /* Notify message types (RFC 2408 3.14.1, RFC 2407 4.6.3, RFC 3706). */
 enum {
@@ -193,10 +211,10 @@ size_t isakmp_count(const struct isakmp_digest *d, uint8_t type);
  * we do not use with a longer value (group prime, curve, ...) are kept with
  * value 0 and `opaque` set, so the exchange can refuse the transform. */
 struct isakmp_attr {
-	uint16_t type;   /* without the AF bit */
-	bool basic;      /* TV (16-bit value) or TLV */
-	uint32_t value;  /* basic, or a variable value of up to 4 bytes */
-	bool opaque;     /* addition: TLV value we cannot represent (see above) */
+	uint16_t type;  /* without the AF bit */
+	bool basic;     /* TV (16-bit value) or TLV */
+	uint32_t value; /* basic, or a variable value of up to 4 bytes */
+	bool opaque;    /* addition: TLV value we cannot represent (see above) */
 };
 
 struct isakmp_transform {
@@ -299,8 +317,8 @@ int isakmp_put_id(struct isakmp_chain *c, uint8_t type, uint8_t proto, uint16_t 
 /* Notify and delete are sent with DOI IPsec (1). */
 int isakmp_put_notify(struct isakmp_chain *c, uint8_t proto, const void *spi, uint8_t spi_size,
 		      uint16_t type, const void *data, size_t len);
-int isakmp_put_delete(struct isakmp_chain *c, uint8_t proto, uint8_t spi_size,
-		      const void *spis, uint16_t nspi);
+int isakmp_put_delete(struct isakmp_chain *c, uint8_t proto, uint8_t spi_size, const void *spis,
+		      uint16_t nspi);
 
 /* Names for logs and show: "NO-PROPOSAL-CHOSEN", "SA", "Main mode"...
  * Numbers without a name give "NOTIFY-<n>", "PAYLOAD-<n>", "EXCHANGE-<n>"

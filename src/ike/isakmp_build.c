@@ -222,8 +222,8 @@ int isakmp_put_notify(struct isakmp_chain *c, uint8_t proto, const void *spi, ui
 	return isakmp_payload_end(c, at);
 }
 
-int isakmp_put_delete(struct isakmp_chain *c, uint8_t proto, uint8_t spi_size,
-		      const void *spis, uint16_t nspi)
+int isakmp_put_delete(struct isakmp_chain *c, uint8_t proto, uint8_t spi_size, const void *spis,
+		      uint16_t nspi)
 {
 	struct wbuf *w = c->w;
 	long at;

@@ -175,8 +175,8 @@ static bool attr_is_used(bool phase1, uint16_t type)
 {
 	if (phase1)
 		return (type >= IKE_ATTR_ENC && type <= IKE_ATTR_GROUP) ||
-		       type == IKE_ATTR_LIFE_TYPE || type == IKE_ATTR_LIFE_DURATION ||
-		       type == IKE_ATTR_KEY_LEN;
+			type == IKE_ATTR_LIFE_TYPE || type == IKE_ATTR_LIFE_DURATION ||
+			type == IKE_ATTR_KEY_LEN;
 	return type >= IPSEC_ATTR_LIFE_TYPE && type <= IPSEC_ATTR_KEY_LEN;
 }
 
@@ -228,8 +228,8 @@ static int parse_attr(struct buf *b, bool phase1, struct isakmp_attr *a)
 
 /* The payloads inside an SA have the generic header too; their next
  * payload is restricted to the kind that follows (RFC 2408 3.5, 3.6). */
-static int parse_sub_hdr(struct buf *parent, uint8_t want_next, size_t min_body,
-			 uint8_t *next, struct buf *body)
+static int parse_sub_hdr(struct buf *parent, uint8_t want_next, size_t min_body, uint8_t *next,
+			 struct buf *body)
 {
 	uint8_t reserved;
 	uint16_t len;

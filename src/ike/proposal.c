@@ -173,7 +173,8 @@ static int p1_decode(const struct isakmp_transform *t, struct p1_choice *c)
 	uint32_t enc, kl = 0, hash, auth, group, ltype = IKE_LIFE_SECONDS, life = 28800;
 
 	if (t->id != ISAKMP_KEY_IKE || !isakmp_attr_get(t, IKE_ATTR_ENC, &enc) ||
-	    !isakmp_attr_get(t, IKE_ATTR_HASH, &hash) || !isakmp_attr_get(t, IKE_ATTR_AUTH, &auth) ||
+	    !isakmp_attr_get(t, IKE_ATTR_HASH, &hash) ||
+	    !isakmp_attr_get(t, IKE_ATTR_AUTH, &auth) ||
 	    !isakmp_attr_get(t, IKE_ATTR_GROUP, &group))
 		return KZ_ENOTSUP;
 	(void)isakmp_attr_get(t, IKE_ATTR_KEY_LEN, &kl);
@@ -312,7 +313,8 @@ void p1_peer_str(const struct isakmp_sa *sa, char *out, size_t cap)
 			else
 				snprintf(hs, sizeof(hs), "hash#%u", hash);
 			snprintf(one, sizeof(one), "%s/%s/%s%s", es, hs,
-				 group <= 0xffff && ike_group_from_id((uint16_t)group) != KZ_GROUP_NONE
+				 group <= 0xffff &&
+						 ike_group_from_id((uint16_t)group) != KZ_GROUP_NONE
 					 ? kz_group_name(ike_group_from_id((uint16_t)group))
 					 : "group?",
 				 auth == IKE_AUTH_PSK ? "" : "/not-psk");
@@ -346,8 +348,10 @@ size_t esp_auth_keylen(enum kz_auth a)
 }
 
 static const uint16_t auth_wire[KZ_AUTH_COUNT] = {
-	[KZ_AUTH_HMAC_MD5] = IPSEC_AUTH_HMAC_MD5,           [KZ_AUTH_HMAC_SHA1] = IPSEC_AUTH_HMAC_SHA1,
-	[KZ_AUTH_HMAC_SHA2_256] = IPSEC_AUTH_HMAC_SHA2_256, [KZ_AUTH_HMAC_SHA2_384] = IPSEC_AUTH_HMAC_SHA2_384,
+	[KZ_AUTH_HMAC_MD5] = IPSEC_AUTH_HMAC_MD5,
+	[KZ_AUTH_HMAC_SHA1] = IPSEC_AUTH_HMAC_SHA1,
+	[KZ_AUTH_HMAC_SHA2_256] = IPSEC_AUTH_HMAC_SHA2_256,
+	[KZ_AUTH_HMAC_SHA2_384] = IPSEC_AUTH_HMAC_SHA2_384,
 	[KZ_AUTH_HMAC_SHA2_512] = IPSEC_AUTH_HMAC_SHA2_512,
 };
 
@@ -437,15 +441,16 @@ static struct isakmp_sa *p2_sa_new(uint32_t spi, uint8_t pnum)
 	return sa;
 }
 
-struct isakmp_sa *p2_offer(struct ike_engine *e, const struct kz_ipsec_policy *pol,
-			   uint16_t encap, uint32_t spi)
+struct isakmp_sa *p2_offer(struct ike_engine *e, const struct kz_ipsec_policy *pol, uint16_t encap,
+			   uint32_t spi)
 {
 	struct isakmp_sa *sa = p2_sa_new(spi, 1);
 
 	if (!sa)
 		return NULL;
 	for (unsigned i = 0; i < pol->nproposals && sa->p[0].nt < ISAKMP_MAX_TRANSFORMS; i++) {
-		const struct kz_ipsec_proposal *ip = kz_find_ipsec_proposal(e->cfg, pol->proposals[i]);
+		const struct kz_ipsec_proposal *ip =
+			kz_find_ipsec_proposal(e->cfg, pol->proposals[i]);
 		struct p2_choice c;
 
 		if (!ip)
@@ -507,13 +512,13 @@ static int p2_decode(const struct isakmp_transform *t, struct p2_choice *c)
 	return 0;
 }
 
-static bool p2_ours(struct ike_engine *e, const struct kz_ipsec_policy *pol,
-		    struct p2_choice *c)
+static bool p2_ours(struct ike_engine *e, const struct kz_ipsec_policy *pol, struct p2_choice *c)
 {
 	if (c->pfs != pol->pfs)
 		return false;
 	for (unsigned i = 0; i < pol->nproposals; i++) {
-		const struct kz_ipsec_proposal *ip = kz_find_ipsec_proposal(e->cfg, pol->proposals[i]);
+		const struct kz_ipsec_proposal *ip =
+			kz_find_ipsec_proposal(e->cfg, pol->proposals[i]);
 		enum kz_auth want;
 
 		if (!ip)
@@ -537,7 +542,7 @@ int p2_match(struct ike_engine *e, const struct kz_ipsec_policy *pol, const stru
 	for (size_t i = 0; i < peer->np; i++) {
 		const struct isakmp_proposal *p = &peer->p[i];
 		bool bundle = (i + 1 < peer->np && peer->p[i + 1].num == p->num) ||
-			      (i > 0 && peer->p[i - 1].num == p->num);
+			(i > 0 && peer->p[i - 1].num == p->num);
 
 		/* ESP alone: an AH+ESP bundle shares its proposal number */
 		if (p->proto != ISAKMP_PROTO_ESP || p->spi_size != 4 || bundle)
@@ -570,8 +575,7 @@ int p2_from_reply(struct ike_engine *e, const struct kz_ipsec_policy *pol,
 	if (reply->np != 1 || reply->p[0].nt != 1 || reply->p[0].proto != ISAKMP_PROTO_ESP ||
 	    reply->p[0].spi_size != 4)
 		return KZ_EPROTO;
-	if (p2_decode(&reply->p[0].t[0], &c) || !natt_encap_ok(sa, c.encap) ||
-	    !p2_ours(e, pol, &c))
+	if (p2_decode(&reply->p[0].t[0], &c) || !natt_encap_ok(sa, c.encap) || !p2_ours(e, pol, &c))
 		return KZ_ENOENT;
 	memcpy(&spi, reply->p[0].spi, 4);
 	*peer_spi = ntohl(spi);
@@ -600,7 +604,8 @@ void p2_offer_str(struct ike_engine *e, const struct kz_ipsec_policy *pol, char 
 {
 	out[0] = 0;
 	for (unsigned i = 0; i < pol->nproposals; i++) {
-		const struct kz_ipsec_proposal *ip = kz_find_ipsec_proposal(e->cfg, pol->proposals[i]);
+		const struct kz_ipsec_proposal *ip =
+			kz_find_ipsec_proposal(e->cfg, pol->proposals[i]);
 		struct p2_choice c = { 0 };
 		char one[96];
 

@@ -43,9 +43,9 @@ bool eng_profile_is_initiator(struct ike_engine *e, const char *name)
 static void fail_history_add(struct ike_profile_detail *d, enum ike_fail_class cls, int phase,
 			     int64_t now, const char *detail)
 {
-	struct ike_fail_run *r =
-		d->hist_n ? &d->hist[(d->hist_next + IKE_FAIL_HISTORY - 1) % IKE_FAIL_HISTORY]
-			  : NULL;
+	struct ike_fail_run *r = d->hist_n
+		? &d->hist[(d->hist_next + IKE_FAIL_HISTORY - 1) % IKE_FAIL_HISTORY]
+		: NULL;
 
 	if (!r || r->cls != cls || r->phase != phase) {
 		r = &d->hist[d->hist_next];
@@ -111,11 +111,10 @@ static void backoff_status(struct ike_engine *e, const char *profile, struct ike
 	backoff_limits(eng_profile(e, profile), &ival, &max);
 	rt->st.backoff_max_s = (uint32_t)(max / 1000u);
 	rt->st.retry_scheduled = eng_profile_is_initiator(e, profile) && rt->retry_at &&
-				 (rt->retry_at > now ||
-				  eng_profile(e, profile)->initiate == KZ_INITIATE_AUTO);
+		(rt->retry_at > now || eng_profile(e, profile)->initiate == KZ_INITIATE_AUTO);
 	rt->st.retry_in_s = rt->st.retry_scheduled && rt->retry_at > now
-				    ? (uint32_t)((rt->retry_at - now + 999u) / 1000u)
-				    : 0;
+		? (uint32_t)((rt->retry_at - now + 999u) / 1000u)
+		: 0;
 	rt->st.backoff_s = rt->st.retry_scheduled ? (uint32_t)(rt->backoff_ms / 1000u) : 0;
 }
 
@@ -155,8 +154,8 @@ void eng_fail(struct ike_engine *e, const char *profile, enum ike_fail_class cls
 	if (!same)
 		log_warn("%s: phase %d failed: %s", profile, phase, detail);
 	else
-		log_debug("%s: phase %d failed again (%u times): %s", profile, phase,
-			  rt->st.count, detail);
+		log_debug("%s: phase %d failed again (%u times): %s", profile, phase, rt->st.count,
+			  detail);
 	if (eng_profile_is_initiator(e, profile))
 		backoff_step(e, eng_profile(e, profile), rt);
 }

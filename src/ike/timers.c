@@ -99,8 +99,8 @@ int64_t ike_run_timers(struct ike_engine *e)
 					 "no answer: %s retransmitted %u times without a reply",
 					 state_msg_name(sa), IKE_RETRANS_TRIES);
 			else
-				log_debug("%s: no answer to %s, half-open SA removed",
-					  sa->profile, state_msg_name(sa));
+				log_debug("%s: no answer to %s, half-open SA removed", sa->profile,
+					  state_msg_name(sa));
 			eng_sa_kill(e, sa);
 			continue;
 		}
@@ -167,7 +167,8 @@ int64_t ike_run_timers(struct ike_engine *e)
 			 * inside the overlap (the rekey came late) */
 			if (c->retire_ms)
 				log_info("%s: old IPsec SA spi 0x%08x deleted after rekey "
-					 "(hard lifetime)", c->profile, c->in.spi);
+					 "(hard lifetime)",
+					 c->profile, c->in.spi);
 			else
 				log_info("%s: IPsec SA spi 0x%08x expired", c->profile, c->in.spi);
 			child_remove(e, c, true);
@@ -189,8 +190,8 @@ int64_t ike_run_timers(struct ike_engine *e)
 			 * responder SA without IPsec SAs) */
 			if (!rt->retry_at && !profile_busy(e, p->name) &&
 			    !profile_has_child(e, p->name))
-				rt->retry_at = rt->last_try_ms + 1000 > now ? rt->last_try_ms + 1000
-									   : now;
+				rt->retry_at =
+					rt->last_try_ms + 1000 > now ? rt->last_try_ms + 1000 : now;
 			if (!rt->retry_at)
 				continue;
 			if (now >= rt->retry_at) {

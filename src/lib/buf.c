@@ -57,8 +57,7 @@ int buf_get_u32(struct buf *b, uint32_t *out)
 
 	if (r < 0)
 		return r;
-	*out = ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
-	       ((uint32_t)p[2] << 8) | p[3];
+	*out = ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
 	return 0;
 }
 
@@ -144,8 +143,7 @@ int wbuf_put_u16(struct wbuf *w, uint16_t v)
 
 int wbuf_put_u32(struct wbuf *w, uint32_t v)
 {
-	uint8_t b[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16),
-			 (uint8_t)(v >> 8), (uint8_t)v };
+	uint8_t b[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v };
 
 	return wbuf_put_bytes(w, b, sizeof(b));
 }

@@ -17,24 +17,24 @@ enum kz_child_dir { KZ_CHILD_IN, KZ_CHILD_OUT };
 
 struct kz_child_sa {
 	enum kz_child_dir dir;
-	uint32_t spi;             /* host order */
-	unsigned ipsec_unit;      /* IPsec<N> it belongs to */
-	uint64_t ike_serial;      /* the IKE SA that made it */
-	enum kz_enc enc;          /* ESP cipher (KZ_ENC_AES_GCM_* has no auth) */
+	uint32_t spi;        /* host order */
+	unsigned ipsec_unit; /* IPsec<N> it belongs to */
+	uint64_t ike_serial; /* the IKE SA that made it */
+	enum kz_enc enc;     /* ESP cipher (KZ_ENC_AES_GCM_* has no auth) */
 	enum kz_auth auth;
 	uint8_t enc_key[KZ_CHILD_MAX_ENC_KEY];
-	size_t enc_key_len;       /* GCM: key + 4-byte salt (RFC 4106) */
+	size_t enc_key_len; /* GCM: key + 4-byte salt (RFC 4106) */
 	uint8_t auth_key[KZ_CHILD_MAX_AUTH_KEY];
 	size_t auth_key_len;
 	uint32_t replay_window;   /* bits, 0 = off */
 	struct sockaddr_in local; /* outer addresses (port set with UDP encap) */
 	struct sockaddr_in peer;
-	bool udp_encap;           /* RFC 3948 ESP-in-UDP on port 4500 */
-	struct kz_prefix local_ts;  /* traffic selectors */
+	bool udp_encap;            /* RFC 3948 ESP-in-UDP on port 4500 */
+	struct kz_prefix local_ts; /* traffic selectors */
 	struct kz_prefix remote_ts;
 	uint32_t life_seconds;
-	uint64_t life_kbytes;     /* 0 = none */
-	uint64_t created_ms;      /* monotonic */
+	uint64_t life_kbytes; /* 0 = none */
+	uint64_t created_ms;  /* monotonic */
 	/* monotonic: until then an older pair for the same selectors keeps
 	 * the outbound traffic (0: at once).  The initiator of a rekey's
 	 * Quick Mode sets it so its first packets on the new SA do not
@@ -45,9 +45,9 @@ struct kz_child_sa {
 /* Counters the data plane keeps per SA, for `show ipsec sa`. */
 struct kz_child_stats {
 	uint64_t packets;
-	uint64_t bytes;       /* inner (plaintext) bytes */
-	int64_t last_unix;    /* wall-clock time of the last packet, 0 none */
-	uint64_t drops;       /* all reasons */
+	uint64_t bytes;    /* inner (plaintext) bytes */
+	int64_t last_unix; /* wall-clock time of the last packet, 0 none */
+	uint64_t drops;    /* all reasons */
 };
 
 #endif

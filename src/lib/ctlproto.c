@@ -167,8 +167,8 @@ int ctl_build_request(struct strbuf *out, uint8_t type, const char *text, size_t
 	return ctl_append(out, hdr, w.len, text, len);
 }
 
-int ctl_build_response_head(struct wbuf *w, uint8_t status, const char *prompt,
-			    const char *output, size_t output_len)
+int ctl_build_response_head(struct wbuf *w, uint8_t status, const char *prompt, const char *output,
+			    size_t output_len)
 {
 	size_t plen = prompt ? strlen(prompt) : 0;
 	size_t start = w->len;
@@ -208,8 +208,8 @@ int ctl_response_head(struct ctl_resp_head *h, uint8_t status, const char *promp
 	return r;
 }
 
-int ctl_build_response(struct strbuf *out, uint8_t status, const char *prompt,
-		       const char *output, size_t output_len)
+int ctl_build_response(struct strbuf *out, uint8_t status, const char *prompt, const char *output,
+		       size_t output_len)
 {
 	struct ctl_resp_head h;
 	int r = ctl_response_head(&h, status, prompt, output, output_len);

@@ -34,10 +34,10 @@
 /* Where kizunad listens and kizuna connects unless told otherwise. */
 #define CTL_DEFAULT_SOCKET "/run/kizuna/kizuna.sock"
 
-#define CTL_HDR_LEN 4u                /* the u32 length */
-#define CTL_MAX_FRAME (16u << 20)     /* a response can be a long show */
-#define CTL_MAX_REQUEST (64u << 10)   /* one typed line is far shorter */
-#define CTL_MAX_PROMPT 255u           /* "hostname(config-ipsec-profile)#" */
+#define CTL_HDR_LEN 4u              /* the u32 length */
+#define CTL_MAX_FRAME (16u << 20)   /* a response can be a long show */
+#define CTL_MAX_REQUEST (64u << 10) /* one typed line is far shorter */
+#define CTL_MAX_PROMPT 255u         /* "hostname(config-ipsec-profile)#" */
 /* Fixed part of a response before the prompt: status and prompt length. */
 #define CTL_RESP_FIXED 3u
 /* Room for everything of a response frame before its output. */
@@ -91,15 +91,15 @@ int ctl_parse_response(struct buf *b, struct ctl_response *resp) KZ_MUST_CHECK;
  * over a limit, KZ_ENOMEM when out cannot grow.  On error out is left as it
  * was. */
 int ctl_build_request(struct strbuf *out, uint8_t type, const char *text, size_t len);
-int ctl_build_response(struct strbuf *out, uint8_t status, const char *prompt,
-		       const char *output, size_t output_len);
+int ctl_build_response(struct strbuf *out, uint8_t status, const char *prompt, const char *output,
+		       size_t output_len);
 
 /* Checks a response like ctl_build_response() but writes only the part of
  * the frame before the output into w (room: CTL_RESP_HEAD_MAX), for a writer
  * that sends a long output from where it already is instead of copying it
  * into one frame.  On error nothing is written. */
-int ctl_build_response_head(struct wbuf *w, uint8_t status, const char *prompt,
-			    const char *output, size_t output_len);
+int ctl_build_response_head(struct wbuf *w, uint8_t status, const char *prompt, const char *output,
+			    size_t output_len);
 
 /* That part of a frame in a buffer of its own. */
 struct ctl_resp_head {

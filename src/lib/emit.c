@@ -21,9 +21,9 @@ static void emit_finish(struct emit *e, const char *tail)
 {
 	if (e->json && !e->failed && e->rooted) {
 		/* a NULL root is the document `null` */
-		sb_puts(e->out, json_object_to_json_string_ext(e->root,
-							       JSON_C_TO_STRING_PLAIN |
-								       JSON_C_TO_STRING_NOSLASHESCAPE));
+		sb_puts(e->out,
+			json_object_to_json_string_ext(
+				e->root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 		sb_puts(e->out, tail);
 	}
 	emit_free(e);
@@ -63,8 +63,7 @@ static bool attach(struct emit *e, const char *key, struct json_object *v)
 	if (!c) {
 		e->root = v;
 		e->rooted = true;
-	}
-	else if (json_object_is_type(c, json_type_array))
+	} else if (json_object_is_type(c, json_type_array))
 		json_object_array_add(c, v);
 	else /* replaces a member of the same key where it stands */
 		json_object_object_add(c, key ? key : "", v);
@@ -109,8 +108,7 @@ void emit_list_end(struct emit *e)
 	pop(e);
 }
 
-__attribute__((format(printf, 2, 0))) static void text(struct emit *e, const char *fmt,
-							va_list ap)
+__attribute__((format(printf, 2, 0))) static void text(struct emit *e, const char *fmt, va_list ap)
 {
 	if (!e->json && fmt)
 		sb_vprintf(e->out, fmt, ap);
@@ -127,16 +125,16 @@ void emit_text(struct emit *e, const char *fmt, ...)
 
 /* One value: the JSON member when key or a list wants it, the text when
  * fmt is given. */
-#define EMIT_VALUE(e, key, make, fmt)                                     \
-	do {                                                              \
-		va_list ap;                                               \
-		if ((e)->json) {                                          \
-			(void)attach((e), (key), (make));                 \
-			return;                                           \
-		}                                                         \
-		va_start(ap, fmt);                                        \
-		text((e), (fmt), ap);                                     \
-		va_end(ap);                                               \
+#define EMIT_VALUE(e, key, make, fmt)                     \
+	do {                                              \
+		va_list ap;                               \
+		if ((e)->json) {                          \
+			(void)attach((e), (key), (make)); \
+			return;                           \
+		}                                         \
+		va_start(ap, fmt);                        \
+		text((e), (fmt), ap);                     \
+		va_end(ap);                               \
 	} while (0)
 
 void emit_str(struct emit *e, const char *key, const char *v, const char *fmt, ...)

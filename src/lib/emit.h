@@ -33,7 +33,7 @@ struct emit {
 	bool failed;    /* emit_error: no JSON document at the end */
 	unsigned depth; /* JSON containers open */
 	struct json_object *root;
-	bool rooted;    /* the document has its value (root may be null) */
+	bool rooted; /* the document has its value (root may be null) */
 	struct json_object *stack[EMIT_DEPTH];
 };
 

@@ -10,8 +10,7 @@ enum kz_log_level { KZ_LOG_ERR, KZ_LOG_WARN, KZ_LOG_INFO, KZ_LOG_DEBUG, KZ_LOG_D
 void kz_log_open(const char *ident, int to_stderr, enum kz_log_level max);
 void kz_log_set_level(enum kz_log_level max);
 enum kz_log_level kz_log_get_level(void);
-void kz_log(enum kz_log_level lvl, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+void kz_log(enum kz_log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define log_err(...) kz_log(KZ_LOG_ERR, __VA_ARGS__)
 #define log_warn(...) kz_log(KZ_LOG_WARN, __VA_ARGS__)

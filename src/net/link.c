@@ -103,8 +103,8 @@ int kz_net_link_get(const char *ifname, struct kz_link_state *st)
 
 /* An RTM_NEWLINK for an existing device, found by name.  Without
  * NLM_F_CREATE the kernel answers ENODEV rather than making a device. */
-static struct nlmsghdr *link_change_msg(void *buf, const char *ifname,
-					unsigned flags, unsigned change)
+static struct nlmsghdr *link_change_msg(void *buf, const char *ifname, unsigned flags,
+					unsigned change)
 {
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct ifinfomsg *ifi;
@@ -129,8 +129,7 @@ int kz_net_link_set_up(const char *ifname, bool up)
 	if (ret)
 		return ret;
 	snprintf(what, sizeof(what), "set link %s %s", ifname, up ? "up" : "down");
-	ret = nl_request(link_change_msg(buf, ifname, up ? IFF_UP : 0, IFF_UP),
-			 NULL, NULL, what);
+	ret = nl_request(link_change_msg(buf, ifname, up ? IFF_UP : 0, IFF_UP), NULL, NULL, what);
 	if (ret == KZ_ENOENT)
 		nl_set_errmsg("device %s does not exist", ifname);
 	return ret;
@@ -158,8 +157,7 @@ int kz_net_link_set_mtu(const char *ifname, unsigned mtu)
 	return ret;
 }
 
-static int addr_change(int type, const char *ifname, struct in_addr addr,
-		       unsigned plen)
+static int addr_change(int type, const char *ifname, struct in_addr addr, unsigned plen)
 {
 	uint8_t buf[NL_TXBUF_SIZE];
 	struct nlmsghdr *nlh;
@@ -184,8 +182,7 @@ static int addr_change(int type, const char *ifname, struct in_addr addr,
 	ifa->ifa_prefixlen = plen;
 	ifa->ifa_index = ifindex;
 	/* Loopback addresses are host scope, as `ip` makes them. */
-	ifa->ifa_scope = (ntohl(addr.s_addr) >> 24) == 127 ? RT_SCOPE_HOST
-							    : RT_SCOPE_UNIVERSE;
+	ifa->ifa_scope = (ntohl(addr.s_addr) >> 24) == 127 ? RT_SCOPE_HOST : RT_SCOPE_UNIVERSE;
 	mnl_attr_put(nlh, IFA_LOCAL, sizeof(addr), &addr);
 	mnl_attr_put(nlh, IFA_ADDRESS, sizeof(addr), &addr);
 	inet_ntop(AF_INET, &addr, astr, sizeof(astr));

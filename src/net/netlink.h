@@ -46,11 +46,11 @@
 
 /* Route types (rtm_type), with the kernel's values (RTN_*). */
 enum kz_net_rtn {
-	KZ_NET_RTN_ANY = 0, /* RTN_UNSPEC: in a delete, matches any type */
-	KZ_NET_RTN_UNICAST = 1, /* through a device or gateway */
-	KZ_NET_RTN_BLACKHOLE = 6, /* dropped silently */
+	KZ_NET_RTN_ANY = 0,         /* RTN_UNSPEC: in a delete, matches any type */
+	KZ_NET_RTN_UNICAST = 1,     /* through a device or gateway */
+	KZ_NET_RTN_BLACKHOLE = 6,   /* dropped silently */
 	KZ_NET_RTN_UNREACHABLE = 7, /* refused with ICMP net unreachable */
-	KZ_NET_RTN_PROHIBIT = 8, /* refused with ICMP administratively prohibited */
+	KZ_NET_RTN_PROHIBIT = 8,    /* refused with ICMP administratively prohibited */
 };
 
 /* Addresses remembered per device in struct kz_link_state. */
@@ -58,7 +58,7 @@ enum kz_net_rtn {
 
 struct kz_net_addr {
 	struct in_addr addr; /* local address (IFA_LOCAL) */
-	uint8_t plen; /* prefix length, 0..32 */
+	uint8_t plen;        /* prefix length, 0..32 */
 };
 
 struct kz_link_state {
@@ -66,9 +66,9 @@ struct kz_link_state {
 	int ifindex;
 	char ifname[KZ_IFNAMSIZ];
 	unsigned flags; /* IFF_* as the kernel reports them */
-	bool admin_up; /* IFF_UP: set by kz_net_link_set_up() */
-	bool lower_up; /* IFF_LOWER_UP: carrier (for TUN: a queue is attached) */
-	bool running; /* IFF_RUNNING: operationally up, set a moment after carrier */
+	bool admin_up;  /* IFF_UP: set by kz_net_link_set_up() */
+	bool lower_up;  /* IFF_LOWER_UP: carrier (for TUN: a queue is attached) */
+	bool running;   /* IFF_RUNNING: operationally up, set a moment after carrier */
 	unsigned mtu;
 	/* IPv4 addresses in kernel order: primaries first, so addr[0] is "the"
 	 * address.  naddr_total counts all of them, naddr those kept here. */
@@ -82,13 +82,13 @@ struct kz_net_route {
 	struct in_addr dst;
 	uint8_t plen;
 	uint8_t tos;
-	uint8_t protocol; /* RTPROT_*, KZ_RTPROT for ours */
-	uint8_t scope; /* RT_SCOPE_* */
-	uint8_t type; /* RTN_* (unicast, blackhole, unreachable...) */
-	uint32_t table; /* RT_TABLE_MAIN = 254 */
-	uint32_t metric; /* RTA_PRIORITY */
-	unsigned flags; /* rtm_flags: RTNH_F_LINKDOWN, RTNH_F_DEAD... */
-	int oif; /* output ifindex, 0 if none (or multipath) */
+	uint8_t protocol;           /* RTPROT_*, KZ_RTPROT for ours */
+	uint8_t scope;              /* RT_SCOPE_* */
+	uint8_t type;               /* RTN_* (unicast, blackhole, unreachable...) */
+	uint32_t table;             /* RT_TABLE_MAIN = 254 */
+	uint32_t metric;            /* RTA_PRIORITY */
+	unsigned flags;             /* rtm_flags: RTNH_F_LINKDOWN, RTNH_F_DEAD... */
+	int oif;                    /* output ifindex, 0 if none (or multipath) */
 	char oif_name[KZ_IFNAMSIZ]; /* by kz_net_route_list() only; else "" */
 	bool has_gw;
 	struct in_addr gw;
@@ -127,13 +127,11 @@ int kz_net_addr_del(const char *ifname, struct in_addr addr, unsigned plen);
  * KZ_RTPROT.  dst must
  * have no host bits set.  KZ_ENOENT if oif does not exist, KZ_EBUSY if it is
  * down, KZ_EINVAL if gw is not on a connected network. */
-int kz_net_route_add(struct in_addr dst, unsigned plen, const char *oif,
-		     const struct in_addr *gw);
+int kz_net_route_add(struct in_addr dst, unsigned plen, const char *oif, const struct in_addr *gw);
 /* Deletes that unicast route if kizuna installed it (protocol KZ_RTPROT);
  * KZ_ENOENT if there is none.  With oif and gw both NULL, deletes our unicast
  * route to dst/plen whatever its next hop and metric. */
-int kz_net_route_del(struct in_addr dst, unsigned plen, const char *oif,
-		     const struct in_addr *gw);
+int kz_net_route_del(struct in_addr dst, unsigned plen, const char *oif, const struct in_addr *gw);
 /* The same with a route type (enum kz_net_rtn) and a metric (RTA_PRIORITY).
  * Only a unicast route has a device or gateway; the others must have
  * neither.  An add replaces our route of the same prefix and metric, and
@@ -159,13 +157,13 @@ const char *kz_net_route_type_name(unsigned type);
 
 /* Change events. */
 enum kz_net_event_type {
-	KZ_NET_EV_LINK = 1, /* device added or changed (RTM_NEWLINK) */
-	KZ_NET_EV_LINK_DEL, /* device removed */
-	KZ_NET_EV_ADDR_NEW, /* IPv4 address added */
-	KZ_NET_EV_ADDR_DEL, /* IPv4 address removed */
+	KZ_NET_EV_LINK = 1,  /* device added or changed (RTM_NEWLINK) */
+	KZ_NET_EV_LINK_DEL,  /* device removed */
+	KZ_NET_EV_ADDR_NEW,  /* IPv4 address added */
+	KZ_NET_EV_ADDR_DEL,  /* IPv4 address removed */
 	KZ_NET_EV_ROUTE_NEW, /* IPv4 route added or replaced */
 	KZ_NET_EV_ROUTE_DEL, /* IPv4 route removed */
-	KZ_NET_EV_OVERRUN, /* the kernel dropped events: read the state again */
+	KZ_NET_EV_OVERRUN,   /* the kernel dropped events: read the state again */
 };
 
 struct kz_net_event {
@@ -174,12 +172,12 @@ struct kz_net_event {
 	/* LINK: device name; ADDR: address label, normally the device name;
 	 * otherwise empty.  Always NUL-terminated. */
 	char ifname[KZ_IFNAMSIZ];
-	unsigned flags; /* LINK: IFF_* */
-	bool admin_up; /* LINK: IFF_UP */
-	bool lower_up; /* LINK: IFF_LOWER_UP */
-	bool running; /* LINK: IFF_RUNNING */
-	unsigned mtu; /* LINK: 0 if not reported */
-	struct kz_net_addr addr; /* ADDR */
+	unsigned flags;            /* LINK: IFF_* */
+	bool admin_up;             /* LINK: IFF_UP */
+	bool lower_up;             /* LINK: IFF_LOWER_UP */
+	bool running;              /* LINK: IFF_RUNNING */
+	unsigned mtu;              /* LINK: 0 if not reported */
+	struct kz_net_addr addr;   /* ADDR */
 	struct kz_net_route route; /* ROUTE (route.oif_name is empty) */
 };
 

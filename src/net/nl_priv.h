@@ -32,8 +32,7 @@ int nl_parse_route(const struct nlmsghdr *nlh, struct kz_net_route *rt);
 int nl_parse_event(const struct nlmsghdr *nlh, struct kz_net_event *ev);
 /* An NLMSG_ERROR message: *error gets the (negative) errno or 0 for an ACK;
  * the extended ACK text, if any, is copied to msg. */
-int nl_parse_error(const struct nlmsghdr *nlh, int *error, char *msg,
-		   size_t msgsize);
+int nl_parse_error(const struct nlmsghdr *nlh, int *error, char *msg, size_t msgsize);
 
 /* Called per data message of a reply; returns 0 or a negative KZ_E*.  After
  * an error the rest of the reply is read and dropped; KZ_ENOTSUP (what the

@@ -26,16 +26,14 @@ typedef int (*nl_attr_cb)(const struct nlattr *attr, void *arg);
 
 bool nl_msg_ok(const struct nlmsghdr *nlh, size_t len)
 {
-	return len >= sizeof(*nlh) && nlh->nlmsg_len >= sizeof(*nlh) &&
-	       nlh->nlmsg_len <= len;
+	return len >= sizeof(*nlh) && nlh->nlmsg_len >= sizeof(*nlh) && nlh->nlmsg_len <= len;
 }
 
 /* Calls cb for each attribute after the first `off` payload bytes, all within
  * nlmsg_len.  An attribute that claims more bytes than are left makes the
  * message malformed; fewer than an attribute header of trailing bytes are
  * ignored, as the kernel itself does. */
-static int nl_attrs(const struct nlmsghdr *nlh, size_t off, nl_attr_cb cb,
-		    void *arg)
+static int nl_attrs(const struct nlmsghdr *nlh, size_t off, nl_attr_cb cb, void *arg)
 {
 	const uint8_t *p, *end;
 	size_t start = MNL_NLMSG_HDRLEN + MNL_ALIGN(off);
@@ -285,8 +283,8 @@ int nl_parse_event(const struct nlmsghdr *nlh, struct kz_net_event *ev)
 		ret = nl_parse_route(nlh, &ev->route);
 		if (ret)
 			return ret;
-		ev->type = nlh->nlmsg_type == RTM_NEWROUTE ? KZ_NET_EV_ROUTE_NEW
-							  : KZ_NET_EV_ROUTE_DEL;
+		ev->type =
+			nlh->nlmsg_type == RTM_NEWROUTE ? KZ_NET_EV_ROUTE_NEW : KZ_NET_EV_ROUTE_DEL;
 		ev->ifindex = ev->route.oif;
 		return 0;
 	default:
@@ -319,8 +317,7 @@ static int err_attr(const struct nlattr *attr, void *arg)
 	return 0;
 }
 
-int nl_parse_error(const struct nlmsghdr *nlh, int *error, char *msg,
-		   size_t msgsize)
+int nl_parse_error(const struct nlmsghdr *nlh, int *error, char *msg, size_t msgsize)
 {
 	struct nlmsgerr err;
 	struct err_attrs ea = { msg, msgsize };

@@ -142,7 +142,7 @@ struct nl_reply {
 	nl_msg_cb cb;
 	void *arg;
 	int cb_err; /* first error of cb; later data is dropped */
-	int kerr; /* negative errno from the kernel */
+	int kerr;   /* negative errno from the kernel */
 	bool done;
 	bool intr;
 };
@@ -159,8 +159,8 @@ static int nl_reply_feed(struct nl_reply *r, const uint8_t *p, size_t len)
 			return KZ_EPROTO;
 		/* Leftovers of an earlier request are not our answer. */
 		if (nlh->nlmsg_seq != r->seq || nlh->nlmsg_pid != nls.portid) {
-			log_debug("netlink: dropping message seq %u (want %u)",
-				  nlh->nlmsg_seq, r->seq);
+			log_debug("netlink: dropping message seq %u (want %u)", nlh->nlmsg_seq,
+				  r->seq);
 			goto next;
 		}
 		if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
@@ -168,8 +168,7 @@ static int nl_reply_feed(struct nl_reply *r, const uint8_t *p, size_t len)
 		if (nlh->nlmsg_type == NLMSG_ERROR) {
 			int error = 0;
 
-			if (nl_parse_error(nlh, &error, nls.errmsg,
-					   sizeof(nls.errmsg)) < 0)
+			if (nl_parse_error(nlh, &error, nls.errmsg, sizeof(nls.errmsg)) < 0)
 				return KZ_EPROTO;
 			r->kerr = error;
 			r->done = true;
@@ -205,8 +204,7 @@ static bool nl_errno_expected(int e)
 	/* Asking for something that is not there is routine for callers
 	 * (does the WAN device exist yet?); everything else deserves a
 	 * warning. */
-	return e == ENODEV || e == ESRCH || e == EADDRNOTAVAIL || e == ENOENT ||
-	       e == EEXIST;
+	return e == ENODEV || e == ESRCH || e == EADDRNOTAVAIL || e == ENOENT || e == EEXIST;
 }
 
 int nl_request(struct nlmsghdr *req, nl_msg_cb cb, void *arg, const char *what)

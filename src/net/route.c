@@ -62,9 +62,8 @@ static struct nlmsghdr *route_msg(void *buf, int type, unsigned flags,
  * ours.  Only an added unicast route needs a next hop; a delete without one
  * matches our route to dst/plen whatever it goes through.  The other types
  * have none: the kernel answers the packet itself. */
-static int route_prepare(struct kz_net_route *rt, unsigned type, struct in_addr dst,
-			 unsigned plen, uint32_t metric, const char *oif,
-			 const struct in_addr *gw, bool adding)
+static int route_prepare(struct kz_net_route *rt, unsigned type, struct in_addr dst, unsigned plen,
+			 uint32_t metric, const char *oif, const struct in_addr *gw, bool adding)
 {
 	uint32_t mask;
 	int ret;
@@ -139,8 +138,8 @@ const char *kz_net_route_type_name(unsigned type)
 	}
 }
 
-static void route_describe(char *out, size_t size, const char *verb,
-			   const struct kz_net_route *rt, const char *oif)
+static void route_describe(char *out, size_t size, const char *verb, const struct kz_net_route *rt,
+			   const char *oif)
 {
 	char d[INET_ADDRSTRLEN], g[INET_ADDRSTRLEN], m[24] = "", t[16] = "";
 
@@ -151,9 +150,9 @@ static void route_describe(char *out, size_t size, const char *verb,
 	/* "blackhole " and the like; nothing for a unicast route */
 	if (rt->type >= KZ_NET_RTN_BLACKHOLE && rt->type <= KZ_NET_RTN_PROHIBIT)
 		snprintf(t, sizeof(t), "%s ", kz_net_route_type_name(rt->type));
-	snprintf(out, size, "%s route %s%s/%u%s%s%s%s%s", verb, t, d,
-		 rt->plen, rt->has_gw ? " via " : "", rt->has_gw ? g : "", oif ? " dev " : "",
-		 oif ? oif : "", m);
+	snprintf(out, size, "%s route %s%s/%u%s%s%s%s%s", verb, t, d, rt->plen,
+		 rt->has_gw ? " via " : "", rt->has_gw ? g : "", oif ? " dev " : "", oif ? oif : "",
+		 m);
 }
 
 /* Sends rt as an RTM_NEWROUTE or RTM_DELROUTE, logged as "<verb> route ...". */
@@ -203,14 +202,12 @@ int kz_net_route_del_type(unsigned type, struct in_addr dst, unsigned plen, uint
 	return ret;
 }
 
-int kz_net_route_add(struct in_addr dst, unsigned plen, const char *oif,
-		     const struct in_addr *gw)
+int kz_net_route_add(struct in_addr dst, unsigned plen, const char *oif, const struct in_addr *gw)
 {
 	return kz_net_route_add_type(KZ_NET_RTN_UNICAST, dst, plen, 0, oif, gw);
 }
 
-int kz_net_route_del(struct in_addr dst, unsigned plen, const char *oif,
-		     const struct in_addr *gw)
+int kz_net_route_del(struct in_addr dst, unsigned plen, const char *oif, const struct in_addr *gw)
 {
 	return kz_net_route_del_type(KZ_NET_RTN_UNICAST, dst, plen, 0, oif, gw);
 }

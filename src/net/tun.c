@@ -96,8 +96,8 @@ int kz_tun_create(const char *name, unsigned flags, int *fd_out)
 	}
 	if (flags & KZ_TUN_OFFLOAD)
 		tun_offload(fd, name);
-	log_debug("tun: %s %s (fd %d)", (flags & KZ_TUN_MULTI_QUEUE) ? "queue on" : "created",
-		  name, fd);
+	log_debug("tun: %s %s (fd %d)", (flags & KZ_TUN_MULTI_QUEUE) ? "queue on" : "created", name,
+		  fd);
 	*fd_out = fd;
 	fd = -1;
 	ret = 0;

@@ -39,7 +39,9 @@ static struct esp_sa *fuzz_sa(int gcm)
 /* SPI | seq 1 | IV | AES-128-GCM(body) | tag with fuzz_sa(1)'s key. */
 static size_t seal_gcm(const uint8_t *body, size_t len, uint8_t *out)
 {
-	static const uint8_t hdr[16] = { 0xc0, 0xff, 0xee, 0x01, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1 };
+	static const uint8_t hdr[16] = {
+		0xc0, 0xff, 0xee, 0x01, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1
+	};
 	uint8_t key[20], nonce[12];
 	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
 	size_t i;

@@ -27,8 +27,8 @@ static bool sa_buildable(const struct isakmp_sa *sa)
 			for (size_t k = 0; k < sa->p[i].t[j].nattr; k++) {
 				const struct isakmp_attr *a = &sa->p[i].t[j].attr[k];
 				bool p1 = sa->p[i].proto == ISAKMP_PROTO_ISAKMP;
-				uint16_t life = p1 ? IKE_ATTR_LIFE_DURATION
-						   : IPSEC_ATTR_LIFE_DURATION;
+				uint16_t life =
+					p1 ? IKE_ATTR_LIFE_DURATION : IPSEC_ATTR_LIFE_DURATION;
 
 				if (a->opaque || (a->value > 0xffff && a->type != life))
 					return false;

@@ -15,13 +15,20 @@
 static inline size_t esp_fixture_enc_key_len(enum kz_enc e)
 {
 	switch (e) {
-	case KZ_ENC_AES_CBC_128: return 16;
-	case KZ_ENC_AES_CBC_192: return 24;
-	case KZ_ENC_AES_CBC_256: return 32;
-	case KZ_ENC_AES_GCM_128: return 20;
-	case KZ_ENC_AES_GCM_256: return 36;
-	case KZ_ENC_3DES_CBC: return 24;
-	default: return 0;
+	case KZ_ENC_AES_CBC_128:
+		return 16;
+	case KZ_ENC_AES_CBC_192:
+		return 24;
+	case KZ_ENC_AES_CBC_256:
+		return 32;
+	case KZ_ENC_AES_GCM_128:
+		return 20;
+	case KZ_ENC_AES_GCM_256:
+		return 36;
+	case KZ_ENC_3DES_CBC:
+		return 24;
+	default:
+		return 0;
 	}
 }
 

@@ -89,7 +89,9 @@ static int io_send(void *arg, const struct sockaddr_in *local, const struct sock
 	n->sent++;
 	if (len > 18 && ((const uint8_t *)data)[18] == ISAKMP_XCHG_INFO)
 		n->info_sent++;
-	if (getenv("KZ_TDEBUG")) fprintf(stderr, "send %s at %llu\n", n->name, (unsigned long long)(W.now - 1000000));
+	if (getenv("KZ_TDEBUG"))
+		fprintf(stderr, "send %s at %llu\n", n->name,
+			(unsigned long long)(W.now - 1000000));
 	if (n == &W.a && len > 18 && ((const uint8_t *)data)[18] == ISAKMP_XCHG_QUICK)
 		W.a_children_at_qm = n->nchild;
 	if (n == &W.a && W.drop_qm_to_b > 0 && len > 18 &&
@@ -211,8 +213,7 @@ static bool rate_stats(void *arg, uint32_t spi, enum kz_child_dir dir, struct kz
 	return false;
 }
 
-void io_child_stats(void *arg, uint32_t spi, enum kz_child_dir dir,
-			   struct kz_child_stats *st)
+void io_child_stats(void *arg, uint32_t spi, enum kz_child_dir dir, struct kz_child_stats *st)
 {
 	const struct node *n = node_of(arg);
 
@@ -551,10 +552,16 @@ struct kz_config *make_cfg(const struct site *s)
 struct site site_a(enum kz_exchange_mode mode)
 {
 	struct site s = {
-		.peer = "203.0.113.2", .mode = mode, .psk = "correct horse battery staple",
+		.peer = "203.0.113.2",
+		.mode = mode,
+		.psk = "correct horse battery staple",
 		.local_id = mode == KZ_MODE_AGGRESSIVE ? "site-a" : NULL,
-		.ike_enc = KZ_ENC_AES_CBC_256, .group = KZ_GROUP_ECP256, .pfs = KZ_GROUP_NONE,
-		.lnet = "192.168.1.0", .rnet = "192.168.2.0", .initiate = KZ_INITIATE_AUTO,
+		.ike_enc = KZ_ENC_AES_CBC_256,
+		.group = KZ_GROUP_ECP256,
+		.pfs = KZ_GROUP_NONE,
+		.lnet = "192.168.1.0",
+		.rnet = "192.168.2.0",
+		.initiate = KZ_INITIATE_AUTO,
 	};
 	return s;
 }
@@ -562,11 +569,16 @@ struct site site_a(enum kz_exchange_mode mode)
 struct site site_b(enum kz_exchange_mode mode)
 {
 	struct site s = {
-		.peer = mode == KZ_MODE_MAIN ? "198.51.100.2" : NULL, .mode = mode,
+		.peer = mode == KZ_MODE_MAIN ? "198.51.100.2" : NULL,
+		.mode = mode,
 		.psk = "correct horse battery staple",
 		.remote_id = mode == KZ_MODE_AGGRESSIVE ? "site-a" : NULL,
-		.ike_enc = KZ_ENC_AES_CBC_256, .group = KZ_GROUP_ECP256, .pfs = KZ_GROUP_NONE,
-		.lnet = "192.168.2.0", .rnet = "192.168.1.0", .initiate = KZ_INITIATE_ON_DEMAND,
+		.ike_enc = KZ_ENC_AES_CBC_256,
+		.group = KZ_GROUP_ECP256,
+		.pfs = KZ_GROUP_NONE,
+		.lnet = "192.168.2.0",
+		.rnet = "192.168.1.0",
+		.initiate = KZ_INITIATE_ON_DEMAND,
 	};
 	return s;
 }

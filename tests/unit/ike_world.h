@@ -53,7 +53,7 @@ struct node {
 	uint32_t last_down_in; /* spi_in of the last child_down */
 	unsigned sent;
 	unsigned info_sent; /* informational exchanges (R-U-THERE, ACK, Delete) */
-	uint64_t down_at; /* W.now of the last child_down */
+	uint64_t down_at;   /* W.now of the last child_down */
 	/* world_run() */
 	bool stopped;      /* datagrams to it are lost (no daemon yet) */
 	bool kick;         /* got input: its timers run after it */
@@ -71,7 +71,7 @@ struct world {
 	struct pkt q[MAXPKT];
 	int nq;
 	uint64_t now;
-	bool nat_a;        /* A sits behind a NAT: 100.64.0.2 -> 198.51.100.1 */
+	bool nat_a; /* A sits behind a NAT: 100.64.0.2 -> 198.51.100.1 */
 	bool drop_all;
 	bool drop_to_b;
 	bool dup;          /* deliver every datagram twice */
@@ -83,9 +83,9 @@ struct world {
 	uint64_t extra_bytes;
 	uint64_t rate; /* A -> B bytes per ms on the pair A sends on, seen by both */
 	int truncate_next_to_b;
-	int drop_next_to_a; /* drop this many datagrams to A */
-	int fail_sends_a;   /* A's next sends fail here (no route yet) */
-	int drop_qm_to_b;   /* lose this many of A's Quick Mode messages */
+	int drop_next_to_a;   /* drop this many datagrams to A */
+	int fail_sends_a;     /* A's next sends fail here (no route yet) */
+	int drop_qm_to_b;     /* lose this many of A's Quick Mode messages */
 	int a_children_at_qm; /* A's IPsec SA count when it last sent Quick Mode */
 	uint8_t first_a[4096];
 	size_t first_a_len;
@@ -169,7 +169,7 @@ struct site {
 	const char *lnet, *rnet;
 	enum kz_initiate initiate;
 	unsigned dpd_interval, dpd_retry; /* 0: no dpd */
-	uint32_t ike_life, esp_life; /* 0: defaults */
+	uint32_t ike_life, esp_life;      /* 0: defaults */
 	uint64_t esp_kbytes;
 	uint32_t retry_interval, retry_max; /* 0: defaults */
 };

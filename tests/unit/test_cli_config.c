@@ -234,8 +234,9 @@ static void test_retry(void **state)
 	assert_int_equal(kz_find_profile(c, "C")->retry_interval, 900);
 	assert_int_equal(kz_find_profile(c, "C")->retry_max, 900);
 	assert_int_equal(kz_find_profile(c, "D")->retry_max, 86400);
-	assert_non_null(strstr(r, "  initiate auto\n  retry interval 5 max 600\n!\n"
-				  "ipsec profile B\n"));
+	assert_non_null(strstr(r,
+			       "  initiate auto\n  retry interval 5 max 600\n!\n"
+			       "ipsec profile B\n"));
 	assert_non_null(strstr(r, "  retry interval 2 max 10\n"));
 	assert_non_null(strstr(r, "  retry interval 900 max 900\n"));
 	roundtrip_text("retry", r, strlen(r));
@@ -335,7 +336,8 @@ static void test_roundtrip_everything(void **state)
 		"ipsec profile R\n peer vpn.example.org\n ike policy P\n ipsec policy S\n"
 		" initiate on-demand\n"
 		"ipsec profile T\n peer any\n"
-		"interface IPsec7\n ipsec map R\n ip address 10.9.9.1/30\n mtu 1400\n tcp-mss 1360\n"
+		"interface IPsec7\n ipsec map R\n ip address 10.9.9.1/30\n mtu 1400\n tcp-mss "
+		"1360\n"
 		"interface IPsec2\n ipsec map T\n tcp-mss auto\n no shutdown\n"
 		"ip route 10.1.0.0/16 IPsec7\nip route 0.0.0.0/0 198.51.100.1\n"
 		"ip route 172.16.0.0/12 MobileEthernet0.0\n";
@@ -369,10 +371,12 @@ static void test_errors(void **state)
 	load_fails("ike proposal P\n lifetime 10\n", 28, 2, 11, "out of range (60-604800)");
 	load_fails("ike proposal P\n lifetime 99999999999999999999\n", 45, 2, 11, "out of range");
 	load_fails("ike proposal P\n lifetime\n", 25, 2, 10, "incomplete command");
-	load_fails("ike proposal ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFGHIJKLM\n",
-		   78, 1, 14, "1-63 characters");
+	load_fails(
+		"ike proposal ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFGHIJKLM\n",
+		78, 1, 14, "1-63 characters");
 	load_fails("ike proposal a/b\n", 17, 1, 14, "may contain only");
-	load_fails("ike proposal P\nike proposal P\n", 30, 2, 1, "duplicate block 'ike proposal P' (first defined on line 1)");
+	load_fails("ike proposal P\nike proposal P\n", 30, 2, 1,
+		   "duplicate block 'ike proposal P' (first defined on line 1)");
 	load_fails("interface IPsec0\ninterface ipsec0\n", 34, 2, 1, "duplicate block");
 	load_fails("interface IPsec256\n", 19, 1, 11, "out of range");
 	/* a block after a profile without closing it: the error says how */
@@ -380,10 +384,11 @@ static void test_errors(void **state)
 		   "end the profile with '!' or 'exit'");
 	load_fails("interface IPsec0\n ipsec map NOPE\n", 33, 2, 12, "no ipsec profile NOPE");
 	load_fails("ip route 10.0.0.0/8 IPsec4\n", 27, 1, 21, "no interface IPsec4");
-	load_fails("ip route 10.0.0.1/8 IPsec4\n", 27, 1, 10, "host bits set; did you mean 10.0.0.0/8");
+	load_fails("ip route 10.0.0.1/8 IPsec4\n", 27, 1, 10,
+		   "host bits set; did you mean 10.0.0.0/8");
 	load_fails("ip route 10.0.0.0/33 IPsec4\n", 28, 1, 10, "not an IPv4 prefix");
-	load_fails("ipsec proposal G\n encryption aes-gcm-256\n authentication hmac-sha1\n", 67, 3, 2,
-		   "authentication is not used");
+	load_fails("ipsec proposal G\n encryption aes-gcm-256\n authentication hmac-sha1\n", 67, 3,
+		   2, "authentication is not used");
 	load_fails("ike policy P\n proposal A A\n", 27, 2, 11, "listed twice");
 	load_fails("ike policy P\n pre-shared-key hex 0g\n", 36, 2, 21, "0-9 a-f");
 	load_fails("ike policy P\n pre-shared-key hex abc\n", 37, 2, 21, "even number");
@@ -601,7 +606,8 @@ static void test_console_ambiguous(void **state)
 	cli_session_init(&s, c, CLI_NODE_CONFIG);
 	assert_int_equal(run(&s, "ike proposal P", &e), 0);
 	assert_int_equal(run(&s, "encryption aes", &e), KZ_ESYNTAX);
-	assert_non_null(strstr(e.msg, "ambiguous 'aes'; it could be: aes-cbc-128, aes-cbc-192, aes-cbc-256"));
+	assert_non_null(strstr(
+		e.msg, "ambiguous 'aes'; it could be: aes-cbc-128, aes-cbc-192, aes-cbc-256"));
 	assert_null(strstr(e.msg, "des-cbc"));
 	assert_int_equal(run(&s, "encryption aes-cbc-12", &e), 0);
 	assert_int_equal(kz_find_ike_proposal(c, "P")->enc, KZ_ENC_AES_CBC_128);

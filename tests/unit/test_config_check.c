@@ -128,7 +128,8 @@ static struct kz_finding a4_offline(struct kz_config *c)
 static void assert_ng(const struct kz_finding *f, const char *id, const char *text)
 {
 	if (f->severity != KZ_SEV_NG || strcmp(f->id, id) || strcmp(f->text, text))
-		fail_msg("got [%d] %s '%s', want NG %s '%s'", f->severity, f->id, f->text, id, text);
+		fail_msg("got [%d] %s '%s', want NG %s '%s'", f->severity, f->id, f->text, id,
+			 text);
 }
 
 static void assert_remedy(const struct kz_finding *f, unsigned n, ...)
@@ -328,8 +329,11 @@ static void test_a4_2_live(void **state)
 {
 	struct kz_config *a = site_a();
 	bool up[4] = { false, false, false, false };
-	struct kz_check_env env = { .live = true, .mobile_up = true, .mobile_has_addr = true,
-				    .ipsec_if_up = if_up_table, .arg = up };
+	struct kz_check_env env = { .live = true,
+				    .mobile_up = true,
+				    .mobile_has_addr = true,
+				    .ipsec_if_up = if_up_table,
+				    .arg = up };
 	struct kz_finding f;
 
 	(void)state;
@@ -591,8 +595,10 @@ static void test_lint_retry(void **state)
 	(void)state;
 	hq(c)->retry_interval = 2;
 	hq(c)->retry_max = 59;
-	expect_warning(c, "ipsec profile HQ: retry max 59: retries every 59 s can burn a "
-			  "metered SIM's data", NULL);
+	expect_warning(c,
+		       "ipsec profile HQ: retry max 59: retries every 59 s can burn a "
+		       "metered SIM's data",
+		       NULL);
 	hq(c)->retry_max = 60;
 	fs = lint(c);
 	assert_int_equal(count_text(&fs, "retry max", NULL), 0);
@@ -778,7 +784,8 @@ static void test_config_lint(void **state)
 	ifc = kz_add_ipsec_if(c, 2, &err);
 	snprintf(ifc->map, KZ_NAME_MAX, "GHOST");
 	{
-		struct kz_route r = { .dest = pfx("10.9.0.0", 16), .via = KZ_VIA_IPSEC,
+		struct kz_route r = { .dest = pfx("10.9.0.0", 16),
+				      .via = KZ_VIA_IPSEC,
 				      .ipsec_unit = 7 };
 
 		assert_int_equal(kz_route_add(c, &r), 0);
@@ -786,8 +793,10 @@ static void test_config_lint(void **state)
 	kz_findings_init(&fs);
 	assert_int_equal(kz_check_config_lint(c, &fs), 0);
 	assert_int_equal(count_text(&fs, "hash md5 is weak", NULL), 1);
-	assert_int_equal(count_text(&fs, "ike proposal SPARE1 is not used by any ike policy", NULL), 1);
-	assert_int_equal(count_text(&fs, "ike policy SPARE2 is not used by any ipsec profile", NULL), 1);
+	assert_int_equal(count_text(&fs, "ike proposal SPARE1 is not used by any ike policy", NULL),
+			 1);
+	assert_int_equal(
+		count_text(&fs, "ike policy SPARE2 is not used by any ipsec profile", NULL), 1);
 	assert_int_equal(count_text(&fs, "ipsec proposal SPARE3 is not used", NULL), 1);
 	assert_int_equal(count_text(&fs, "ipsec policy SPARE4 is not used", NULL), 1);
 	assert_int_equal(count_text(&fs, "interface IPsec2: ipsec map GHOST", "not defined"), 1);
@@ -803,8 +812,11 @@ static void test_config_lint(void **state)
 	ikepol(c)->mode = KZ_MODE_AGGRESSIVE;
 	kz_findings_init(&fs);
 	assert_int_equal(kz_check_config_lint(c, &fs), 0);
-	assert_int_equal(count_text(&fs, "ipsec profiles HQ, BR: peer any without an ike "
-					 "remote-id", NULL), 1);
+	assert_int_equal(count_text(&fs,
+				    "ipsec profiles HQ, BR: peer any without an ike "
+				    "remote-id",
+				    NULL),
+			 1);
 	kz_findings_free(&fs);
 	kz_config_free(c);
 
@@ -1259,10 +1271,10 @@ static void test_cross_order(void **state)
 
 	(void)state;
 	pair_init(&p);
-	ikepol(p.b)->natt = false;                          /* A7.1 */
-	set_psk(ikepol(p.b), "another key");                /* A5.5 */
-	ipsecpol(p.b)->local_ts = pfx("10.0.0.0", 8);       /* A5.3 */
-	set_keyid(&ikepol(p.b)->remote_id, "nobody");       /* A5.1 */
+	ikepol(p.b)->natt = false;                    /* A7.1 */
+	set_psk(ikepol(p.b), "another key");          /* A5.5 */
+	ipsecpol(p.b)->local_ts = pfx("10.0.0.0", 8); /* A5.3 */
+	set_keyid(&ikepol(p.b)->remote_id, "nobody"); /* A5.1 */
 	pair_run(&p);
 	assert_int_equal(p.fs.n, 4);
 	assert_string_equal(p.fs.v[0].id, "A5.1");

@@ -22,7 +22,7 @@ static void test_add_find_del(void **state)
 	assert_non_null(p);
 	assert_int_equal(p->enc, KZ_ENC_AES_CBC_256);
 	assert_ptr_equal(kz_add_ike_proposal(c, "P", &err), p); /* get-or-create */
-	assert_null(kz_find_ike_proposal(c, "p"));               /* names are case-sensitive */
+	assert_null(kz_find_ike_proposal(c, "p"));              /* names are case-sensitive */
 	assert_non_null(kz_add_ike_policy(c, "I", &err));
 	assert_non_null(kz_add_ipsec_proposal(c, "E", &err));
 	assert_non_null(kz_add_ipsec_policy(c, "S", &err));
@@ -130,8 +130,10 @@ static void test_names_and_classes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_add_find_del), cmocka_unit_test(test_order_kept),
-		cmocka_unit_test(test_limits),       cmocka_unit_test(test_dup_is_deep),
+		cmocka_unit_test(test_add_find_del),
+		cmocka_unit_test(test_order_kept),
+		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_dup_is_deep),
 		cmocka_unit_test(test_names_and_classes),
 	};
 

@@ -271,8 +271,9 @@ static void test_render(void **state)
 	assert_non_null(strstr(s, "    local_addrs = 203.0.113.2\n    remote_addrs = %any\n"));
 	assert_non_null(strstr(s, "    proposals = aes256-sha256-modp2048,aes128-sha1-ecp256\n"));
 	assert_non_null(strstr(s, "      id = \"keyid:site-a\"\n"));
-	assert_non_null(strstr(s, "        local_ts = 192.168.2.0/24\n"
-				  "        remote_ts = 192.168.1.0/24\n"));
+	assert_non_null(strstr(s,
+			       "        local_ts = 192.168.2.0/24\n"
+			       "        remote_ts = 192.168.1.0/24\n"));
 	assert_non_null(strstr(s, "        esp_proposals = aes128gcm16-modp3072\n"));
 	assert_non_null(strstr(s, "        life_bytes = 1024000\n"));
 	assert_non_null(strstr(s, "    dpd_delay = 10s\n    dpd_timeout = 60s\n"));
@@ -287,9 +288,10 @@ static void test_render(void **state)
 	assert_int_equal(kz_peer_build(c, "HQ", NULL, &pr, NULL, 0), 0);
 	sb_reset(&sb);
 	kz_peer_render_kizuna(&pr, &sb);
-	assert_non_null(strstr(sb_str(&sb), "! EDIT: replace `no peer` below with `peer <the "
-					    "address or FQDN of site-a>`\nipsec profile HQ\n"
-					    "  no peer\n"));
+	assert_non_null(strstr(sb_str(&sb),
+			       "! EDIT: replace `no peer` below with `peer <the "
+			       "address or FQDN of site-a>`\nipsec profile HQ\n"
+			       "  no peer\n"));
 	sb_reset(&sb);
 	kz_peer_render_swanctl(&pr, &sb);
 	assert_non_null(strstr(sb_str(&sb), "    # EDIT: remote_addrs ="));

@@ -206,8 +206,8 @@ static void test_healthy_both_roles(void **state)
 	sb_init(&sb);
 	diag_render_text(&rep, NULL, &sb);
 	assert_non_null(strstr(sb_str(&sb), "HQ: no problem found\n"));
-	assert_non_null(strstr(sb_str(&sb),
-			       "[OK] A1 SIM contract: local 100.64.0.2 (shared, carrier-grade NAT)"));
+	assert_non_null(strstr(
+		sb_str(&sb), "[OK] A1 SIM contract: local 100.64.0.2 (shared, carrier-grade NAT)"));
 	assert_non_null(strstr(sb_str(&sb), "[WARN] aggressive mode with a pre-shared key: ~"));
 	sb_free(&sb);
 	diag_report_free(&rep);
@@ -324,13 +324,15 @@ static void test_a2_sas_kept_down(void **state)
 	assert_int_equal(diag_run(&f.s, NULL, &rep), 0);
 	c = find_check(&rep, "A2.2");
 	assert_non_null(c);
-	assert_string_equal(c->evidence, "the interface is up without an address; the SAs of HQ "
-					 "are kept but down until it has an address again");
+	assert_string_equal(c->evidence,
+			    "the interface is up without an address; the SAs of HQ "
+			    "are kept but down until it has an address again");
 	c = find_check(&rep, "A3.3");
 	assert_non_null(c);
 	assert_int_equal(c->result, DIAG_NA);
-	assert_string_equal(c->text, "SAs kept but down: MobileEthernet0.0 has no usable address "
-				     "(see above)");
+	assert_string_equal(c->text,
+			    "SAs kept but down: MobileEthernet0.0 has no usable address "
+			    "(see above)");
 	assert_null(find_check(&rep, "A3"));
 	assert_non_null(find_check(&rep, "A4.1"));
 	diag_report_free(&rep);
@@ -360,7 +362,8 @@ static void test_a3_never_ng(void **state)
 	(void)state;
 	fx_init(&f, true, true, "100.64.0.2");
 	f.st.ipsec_up = false;
-	fx_fail(&f, DIAG_FAIL_TS_MISMATCH, 2, "traffic selector mismatch: the peer said INVALID-ID-INFORMATION");
+	fx_fail(&f, DIAG_FAIL_TS_MISMATCH, 2,
+		"traffic selector mismatch: the peer said INVALID-ID-INFORMATION");
 	assert_int_equal(diag_run(&f.s, NULL, &rep), 0);
 	assert_non_null(find_check(&rep, "A3.2"));
 	assert_int_equal(find_check(&rep, "A3.2")->result, DIAG_NA);
@@ -413,7 +416,8 @@ static void test_a5(void **state)
 	/* responder: an unexpected key-id */
 	fx_init(&f, false, true, "203.0.113.2");
 	fx_down(&f);
-	fx_fail(&f, DIAG_FAIL_ID_MISMATCH, 1, "ID mismatch: an initiator at 198.51.100.1 sent key-id site-x");
+	fx_fail(&f, DIAG_FAIL_ID_MISMATCH, 1,
+		"ID mismatch: an initiator at 198.51.100.1 sent key-id site-x");
 	strcpy(f.st.id_received, "key-id site-x");
 	strcpy(f.st.id_expected, "key-id site-a");
 	expect_first(&f, "A5.1");
@@ -421,8 +425,9 @@ static void test_a5(void **state)
 	c = find_check(&rep, "A5.1");
 	if (!c)
 		fail();
-	assert_string_equal(c->text, "key-id differs: an initiator sent key-id site-x, this "
-				     "profile expects key-id site-a");
+	assert_string_equal(c->text,
+			    "key-id differs: an initiator sent key-id site-x, this "
+			    "profile expects key-id site-a");
 	assert_string_equal(c->remedy[c->nremedy - 1], "remote-id key-id site-x");
 	diag_report_free(&rep);
 	fx_free(&f);
@@ -443,11 +448,14 @@ static void test_a5(void **state)
 	f.st.ike_up = true;
 	fx_fail(&f, DIAG_FAIL_TS_MISMATCH, 2, "traffic selector mismatch");
 	expect_first(&f, "A5.3");
-	fx_fail(&f, DIAG_FAIL_NO_PROPOSAL, 1, "no proposal chosen: the peer said NO-PROPOSAL-CHOSEN");
+	fx_fail(&f, DIAG_FAIL_NO_PROPOSAL, 1,
+		"no proposal chosen: the peer said NO-PROPOSAL-CHOSEN");
 	f.st.ike_up = false;
 	strcpy(f.st.our_offer, "aes-cbc-256/sha2-256/modp2048");
 	expect_first(&f, "A5.4");
-	fx_fail(&f, DIAG_FAIL_PSK_MISMATCH, 1, "pre-shared key mismatch: the peer's HASH_R in message 2 did not verify (the pre-shared keys differ)");
+	fx_fail(&f, DIAG_FAIL_PSK_MISMATCH, 1,
+		"pre-shared key mismatch: the peer's HASH_R in message 2 did not verify (the "
+		"pre-shared keys differ)");
 	expect_first(&f, "A5.5");
 	assert_int_equal(diag_run(&f.s, NULL, &rep), 0);
 	c = find_check(&rep, "A5.5");
@@ -500,7 +508,8 @@ static void test_a6(void **state)
 	(void)state;
 	fx_init(&f, true, true, "100.64.0.2");
 	fx_down(&f);
-	fx_fail(&f, DIAG_FAIL_NO_ANSWER, 1, "no answer: Aggressive mode message 1 retransmitted 5 times without a reply");
+	fx_fail(&f, DIAG_FAIL_NO_ANSWER, 1,
+		"no answer: Aggressive mode message 1 retransmitted 5 times without a reply");
 	expect_first(&f, "A6.2");
 	/* a responder address that is private: A6.1 - but A1.1 comes first
 	 * when this site is behind NAT too, so from a global site */
@@ -623,28 +632,35 @@ static void test_text_and_json(void **state)
 	sb_init(&sb);
 	diag_render_text(&rep, NULL, &sb);
 	t = sb_str(&sb);
-	assert_true(!strncmp(t, "profile HQ: initiator, aggressive mode (ipsec profile HQ: peer "
-				"203.0.113.2)\n",
-			     strlen("profile HQ: initiator, aggressive mode (ipsec profile HQ: peer "
-				    "203.0.113.2)\n")));
+	assert_true(
+		!strncmp(t,
+			 "profile HQ: initiator, aggressive mode (ipsec profile HQ: peer "
+			 "203.0.113.2)\n",
+			 strlen("profile HQ: initiator, aggressive mode (ipsec profile HQ: peer "
+				"203.0.113.2)\n")));
 	assert_non_null(strstr(t, "\n[--] A3.1 no IKE SA: negotiation failing, see below\n"));
-	assert_non_null(strstr(t, "\n[NG] A5.5 pre-shared keys differ\n    cause: the peer's HASH "
-				  "did not verify (3 time(s) since "));
-	assert_non_null(strstr(t, "\n    remedy:\n      ike policy IKEPOL\n      pre-shared-key "
-				  "ascii <the key the peer uses>\n"));
+	assert_non_null(strstr(t,
+			       "\n[NG] A5.5 pre-shared keys differ\n    cause: the peer's HASH "
+			       "did not verify (3 time(s) since "));
+	assert_non_null(strstr(t,
+			       "\n    remedy:\n      ike policy IKEPOL\n      pre-shared-key "
+			       "ascii <the key the peer uses>\n"));
 	assert_non_null(strstr(t, "\nHQ: 1 problem(s) found\n"));
 	/* [WARN] after the checks */
 	assert_true(strstr(t, "[WARN]") > strstr(t, "[--] A8"));
 	sb_reset(&sb);
 	diag_render_json(&rep, &sb);
 	t = sb_str(&sb);
-	assert_true(!strncmp(t, "{\"profiles\":[{\"profile\":\"HQ\",\"role\":\"initiator\","
-				"\"mode\":\"aggressive\"",
+	assert_true(!strncmp(t,
+			     "{\"profiles\":[{\"profile\":\"HQ\",\"role\":\"initiator\","
+			     "\"mode\":\"aggressive\"",
 			     40));
-	assert_non_null(strstr(t, "{\"id\":\"A5.5\",\"result\":\"ng\",\"text\":\"pre-shared keys "
-				  "differ\""));
-	assert_non_null(strstr(t, "\"remedy\":[\"ike policy IKEPOL\",\"pre-shared-key ascii <the key "
-				  "the peer uses>\"]"));
+	assert_non_null(strstr(t,
+			       "{\"id\":\"A5.5\",\"result\":\"ng\",\"text\":\"pre-shared keys "
+			       "differ\""));
+	assert_non_null(strstr(t,
+			       "\"remedy\":[\"ike policy IKEPOL\",\"pre-shared-key ascii <the key "
+			       "the peer uses>\"]"));
 	assert_non_null(strstr(t, "\"result\":\"na\""));
 	assert_non_null(strstr(t, "\"problems\":1}]}\n"));
 	sb_free(&sb);
@@ -701,7 +717,9 @@ static void scen_psk(struct fx *f)
 {
 	fx_init(f, true, true, "100.64.0.2");
 	fx_down(f);
-	fx_fail(f, DIAG_FAIL_PSK_MISMATCH, 1, "pre-shared key mismatch: the peer's HASH_R in message 2 did not verify (the pre-shared keys differ)");
+	fx_fail(f, DIAG_FAIL_PSK_MISMATCH, 1,
+		"pre-shared key mismatch: the peer's HASH_R in message 2 did not verify (the "
+		"pre-shared keys differ)");
 }
 
 static void scen_healthy_b(struct fx *f)
@@ -784,12 +802,14 @@ static void test_japanese_wording(void **state)
 	sb_init(&sb);
 	diag_render_text(&rep, ja, &sb);
 	/* the manual's wording, and router output untranslated */
-	assert_non_null(strstr(sb_str(&sb), "[NG] A2.1 Interface MobileEthernet0.0 is "
-					    "administratively down\n    原因: MobileEthernet0.0"
-					    "インターフェースがshutdown状態となっている\n    対処:\n"
-					    "      interface MobileEthernet0.0\n      no shutdown\n"));
-	assert_non_null(strstr(sb_str(&sb), "[NG] A4.1 sourced I/F don't have valid address "
-					    "[MobileEthernet0.0]\n"));
+	assert_non_null(strstr(sb_str(&sb),
+			       "[NG] A2.1 Interface MobileEthernet0.0 is "
+			       "administratively down\n    原因: MobileEthernet0.0"
+			       "インターフェースがshutdown状態となっている\n    対処:\n"
+			       "      interface MobileEthernet0.0\n      no shutdown\n"));
+	assert_non_null(strstr(sb_str(&sb),
+			       "[NG] A4.1 sourced I/F don't have valid address "
+			       "[MobileEthernet0.0]\n"));
 	assert_string_equal(diag_lang_code(ja), "ja");
 	assert_string_equal(diag_tr(ja, "cause:"), "原因:");
 	assert_string_equal(diag_tr(ja, "not in the catalogue"), "not in the catalogue");
@@ -836,15 +856,15 @@ static void test_mo_reader(void **state)
 	memset(mo, 0, sizeof(mo));
 	put32(mo, 0x950412de);
 	put32(mo + 8, 2);
-	put32(mo + 12, 28);  /* originals */
-	put32(mo + 16, 44);  /* translations */
-	put32(mo + 28, 3);   /* "a%s" */
+	put32(mo + 12, 28); /* originals */
+	put32(mo + 16, 44); /* translations */
+	put32(mo + 28, 3);  /* "a%s" */
 	put32(mo + 32, 100);
-	put32(mo + 36, 3);   /* "b%d" */
+	put32(mo + 36, 3); /* "b%d" */
 	put32(mo + 40, 110);
-	put32(mo + 44, 3);   /* "A%s" */
+	put32(mo + 44, 3); /* "A%s" */
 	put32(mo + 48, 120);
-	put32(mo + 52, 3);   /* "B%s" - wrong conversion */
+	put32(mo + 52, 3); /* "B%s" - wrong conversion */
 	put32(mo + 56, 130);
 	memcpy(mo + 100, "a%s", 4);
 	memcpy(mo + 110, "b%d", 4);

@@ -93,7 +93,7 @@ static void reclaim_after_grace(void **state)
 {
 	struct dp *dp = new_dp();
 
-	dp->threads_up = true; /* as if: the counters below stand for them */
+	dp->threads_up = true;               /* as if: the counters below stand for them */
 	atomic_store(&dp->w[0]->section, 5); /* inside a section */
 	atomic_store(&dp->w[1]->section, 8); /* waiting in epoll */
 	add(dp, 0x100, 0x200, 0);

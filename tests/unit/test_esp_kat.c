@@ -136,8 +136,8 @@ static void ipv4(uint8_t *p, size_t len)
 	put32(p + 16, 0xc0a8010a);
 }
 
-static void sa_params(struct kz_child_sa *p, enum kz_enc enc, enum kz_auth auth,
-		      const char *ekey, const char *akey, uint32_t spi)
+static void sa_params(struct kz_child_sa *p, enum kz_enc enc, enum kz_auth auth, const char *ekey,
+		      const char *akey, uint32_t spi)
 {
 	memset(p, 0, sizeof(*p));
 	p->dir = KZ_CHILD_OUT;
@@ -150,9 +150,8 @@ static void sa_params(struct kz_child_sa *p, enum kz_enc enc, enum kz_auth auth,
 }
 
 /* The RFC 4106 packet, spelled out with one-shot EVP. */
-static size_t rfc4106_seal(const uint8_t *key, size_t keylen, const uint8_t salt[4],
-			   uint32_t spi, uint32_t seq, const uint8_t *inner, size_t len,
-			   uint8_t *out)
+static size_t rfc4106_seal(const uint8_t *key, size_t keylen, const uint8_t salt[4], uint32_t spi,
+			   uint32_t seq, const uint8_t *inner, size_t len, uint8_t *out)
 {
 	uint8_t nonce[12], body[1600];
 	size_t pad = (4 - (len + 2) % 4) % 4, blen = len + pad + 2, i;
@@ -186,7 +185,9 @@ static void test_rfc4106_packet(void **state)
 		enum kz_enc enc;
 		const char *key; /* key | salt */
 	} t[] = {
-		{ KZ_ENC_AES_GCM_128, "feffe9928665731c6d6a8f9467308308" "cafebabe" },
+		{ KZ_ENC_AES_GCM_128,
+		  "feffe9928665731c6d6a8f9467308308"
+		  "cafebabe" },
 		{ KZ_ENC_AES_GCM_256,
 		  "feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308"
 		  "cafebabe" },
@@ -215,8 +216,9 @@ static void test_rfc4106_packet(void **state)
 
 			ipv4(inner, lens[l]);
 			assert_int_equal(esp_encap(out, inner, lens[l], got, sizeof(got), &n), 0);
-			wn = rfc4106_seal(p.enc_key, p.enc_key_len - 4, p.enc_key + p.enc_key_len - 4,
-					  0x0000a5f8, seq, inner, lens[l], want);
+			wn = rfc4106_seal(p.enc_key, p.enc_key_len - 4,
+					  p.enc_key + p.enc_key_len - 4, 0x0000a5f8, seq, inner,
+					  lens[l], want);
 			assert_int_equal(n, wn);
 			assert_memory_equal(got, want, n);
 			assert_int_equal(esp_decap(in, want, wn, back, sizeof(back), &m, &why), 0);
@@ -258,7 +260,7 @@ static void test_rfc4106_keystream(void **state)
 	c = EVP_CIPHER_CTX_new();
 	assert_true(EVP_EncryptInit_ex(c, EVP_aes_128_gcm(), NULL,
 				       (const uint8_t *)"\xfe\xff\xe9\x92\x86\x65\x73\x1c"
-						    "\x6d\x6a\x8f\x94\x67\x30\x83\x08",
+							"\x6d\x6a\x8f\x94\x67\x30\x83\x08",
 				       nonce));
 	assert_true(EVP_EncryptUpdate(c, NULL, &n, pkt, 8));
 	assert_true(EVP_EncryptUpdate(c, back, &n, body, 24));
@@ -333,9 +335,12 @@ static void test_cbc_hmac_independent(void **state)
 
 	cbc_check(KZ_ENC_AES_CBC_128, "AES-128-CBC", k16, KZ_AUTH_HMAC_SHA1, "SHA1", k20, 12, 16);
 	cbc_check(KZ_ENC_AES_CBC_192, "AES-192-CBC", k24, KZ_AUTH_HMAC_MD5, "MD5", k16, 12, 16);
-	cbc_check(KZ_ENC_AES_CBC_256, "AES-256-CBC", k32, KZ_AUTH_HMAC_SHA2_256, "SHA256", k32, 16, 16);
-	cbc_check(KZ_ENC_AES_CBC_256, "AES-256-CBC", k32, KZ_AUTH_HMAC_SHA2_384, "SHA384", k48, 24, 16);
-	cbc_check(KZ_ENC_AES_CBC_256, "AES-256-CBC", k32, KZ_AUTH_HMAC_SHA2_512, "SHA512", k64, 32, 16);
+	cbc_check(KZ_ENC_AES_CBC_256, "AES-256-CBC", k32, KZ_AUTH_HMAC_SHA2_256, "SHA256", k32, 16,
+		  16);
+	cbc_check(KZ_ENC_AES_CBC_256, "AES-256-CBC", k32, KZ_AUTH_HMAC_SHA2_384, "SHA384", k48, 24,
+		  16);
+	cbc_check(KZ_ENC_AES_CBC_256, "AES-256-CBC", k32, KZ_AUTH_HMAC_SHA2_512, "SHA512", k64, 32,
+		  16);
 	cbc_check(KZ_ENC_3DES_CBC, "DES-EDE3-CBC", k24, KZ_AUTH_HMAC_SHA1, "SHA1", k20, 12, 8);
 	cbc_check(KZ_ENC_NULL, NULL, "", KZ_AUTH_HMAC_SHA2_256, "SHA256", k32, 16, 0);
 }

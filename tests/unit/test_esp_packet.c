@@ -31,19 +31,27 @@ struct combo {
 };
 
 static const struct combo combos[] = {
-	{ KZ_ENC_AES_CBC_128, KZ_AUTH_HMAC_SHA1 },     { KZ_ENC_AES_CBC_128, KZ_AUTH_HMAC_MD5 },
-	{ KZ_ENC_AES_CBC_128, KZ_AUTH_HMAC_SHA2_256 }, { KZ_ENC_AES_CBC_192, KZ_AUTH_HMAC_SHA2_384 },
-	{ KZ_ENC_AES_CBC_192, KZ_AUTH_HMAC_SHA1 },     { KZ_ENC_AES_CBC_256, KZ_AUTH_HMAC_SHA2_256 },
-	{ KZ_ENC_AES_CBC_256, KZ_AUTH_HMAC_SHA2_384 }, { KZ_ENC_AES_CBC_256, KZ_AUTH_HMAC_SHA2_512 },
-	{ KZ_ENC_AES_CBC_256, KZ_AUTH_HMAC_MD5 },      { KZ_ENC_AES_GCM_128, KZ_AUTH_NONE },
-	{ KZ_ENC_AES_GCM_256, KZ_AUTH_NONE },          { KZ_ENC_3DES_CBC, KZ_AUTH_HMAC_SHA1 },
-	{ KZ_ENC_3DES_CBC, KZ_AUTH_HMAC_MD5 },         { KZ_ENC_3DES_CBC, KZ_AUTH_HMAC_SHA2_256 },
-	{ KZ_ENC_NULL, KZ_AUTH_HMAC_SHA1 },            { KZ_ENC_NULL, KZ_AUTH_HMAC_SHA2_256 },
-	{ KZ_ENC_NULL, KZ_AUTH_HMAC_SHA2_512 },        { KZ_ENC_NULL, KZ_AUTH_HMAC_MD5 },
+	{ KZ_ENC_AES_CBC_128, KZ_AUTH_HMAC_SHA1 },
+	{ KZ_ENC_AES_CBC_128, KZ_AUTH_HMAC_MD5 },
+	{ KZ_ENC_AES_CBC_128, KZ_AUTH_HMAC_SHA2_256 },
+	{ KZ_ENC_AES_CBC_192, KZ_AUTH_HMAC_SHA2_384 },
+	{ KZ_ENC_AES_CBC_192, KZ_AUTH_HMAC_SHA1 },
+	{ KZ_ENC_AES_CBC_256, KZ_AUTH_HMAC_SHA2_256 },
+	{ KZ_ENC_AES_CBC_256, KZ_AUTH_HMAC_SHA2_384 },
+	{ KZ_ENC_AES_CBC_256, KZ_AUTH_HMAC_SHA2_512 },
+	{ KZ_ENC_AES_CBC_256, KZ_AUTH_HMAC_MD5 },
+	{ KZ_ENC_AES_GCM_128, KZ_AUTH_NONE },
+	{ KZ_ENC_AES_GCM_256, KZ_AUTH_NONE },
+	{ KZ_ENC_3DES_CBC, KZ_AUTH_HMAC_SHA1 },
+	{ KZ_ENC_3DES_CBC, KZ_AUTH_HMAC_MD5 },
+	{ KZ_ENC_3DES_CBC, KZ_AUTH_HMAC_SHA2_256 },
+	{ KZ_ENC_NULL, KZ_AUTH_HMAC_SHA1 },
+	{ KZ_ENC_NULL, KZ_AUTH_HMAC_SHA2_256 },
+	{ KZ_ENC_NULL, KZ_AUTH_HMAC_SHA2_512 },
+	{ KZ_ENC_NULL, KZ_AUTH_HMAC_MD5 },
 };
 
-static void params(struct kz_child_sa *p, enum kz_enc enc, enum kz_auth auth,
-		   enum kz_child_dir dir)
+static void params(struct kz_child_sa *p, enum kz_enc enc, enum kz_auth auth, enum kz_child_dir dir)
 {
 	esp_fixture_params(p, SPI_AB, enc, auth, dir);
 }
@@ -87,7 +95,8 @@ static void test_roundtrip_all(void **state)
 			size_t ctlen;
 
 			ipv4(inner, lens[l], SRC_OK, DST_OK, (uint8_t)c);
-			assert_int_equal(esp_encap(out, inner, lens[l], pkt, sizeof(pkt), &outlen), 0);
+			assert_int_equal(esp_encap(out, inner, lens[l], pkt, sizeof(pkt), &outlen),
+					 0);
 			assert_int_equal(outlen, esp_sa_encap_len(out, lens[l]));
 			assert_int_equal(be32(pkt), SPI_AB);
 			assert_int_equal(be32(pkt + 4), l + 1);
@@ -96,7 +105,8 @@ static void test_roundtrip_all(void **state)
 			/* Minimal padding: less than one block added. */
 			assert_true(ctlen - lens[l] - 2 < blk);
 			assert_int_equal(outlen % 4, 0);
-			assert_int_equal(esp_decap(in, pkt, outlen, back, sizeof(back), &inlen, &why), 0);
+			assert_int_equal(
+				esp_decap(in, pkt, outlen, back, sizeof(back), &inlen, &why), 0);
 			assert_int_equal(why, ESP_DROP_NONE);
 			assert_int_equal(inlen, lens[l]);
 			assert_memory_equal(back, inner, lens[l]);
@@ -194,8 +204,9 @@ static void test_wrong_direction(void **state)
 	assert_int_equal(esp_encap(out, inner, sizeof(inner), pkt, sizeof(pkt), &n), 0);
 	assert_int_equal(esp_decap(out, pkt, n, back, sizeof(back), &m, &why), KZ_EINVAL);
 	/* Too small an output buffer, both ways; nothing consumed. */
-	assert_int_equal(esp_encap(out, inner, sizeof(inner), pkt, esp_sa_encap_len(out, 40) - 1, &n),
-			 KZ_ENOSPC);
+	assert_int_equal(
+		esp_encap(out, inner, sizeof(inner), pkt, esp_sa_encap_len(out, 40) - 1, &n),
+		KZ_ENOSPC);
 	assert_int_equal(esp_encap(out, inner, sizeof(inner), pkt, sizeof(pkt), &n), 0);
 	assert_int_equal(be32(pkt + 4), 2);
 	assert_int_equal(esp_decap(in, pkt, n, back, 40, &m, &why), KZ_ENOSPC);
@@ -241,10 +252,11 @@ static void tamper_all(enum kz_enc enc, enum kz_auth auth)
 				want = ESP_DROP_BAD_SPI;
 			else
 				want = ESP_DROP_ICV; /* seq, IV, ciphertext, ICV */
-			assert_int_not_equal(esp_decap(in, bad, n, back, sizeof(back), &m, &why), 0);
+			assert_int_not_equal(esp_decap(in, bad, n, back, sizeof(back), &m, &why),
+					     0);
 			if (why != want)
-				fail_msg("enc %d offset %zu (iv %zu icv %zu): %s, want %s", enc, i, ivl,
-					 icvl, esp_drop_name(why), esp_drop_name(want));
+				fail_msg("enc %d offset %zu (iv %zu icv %zu): %s, want %s", enc, i,
+					 ivl, icvl, esp_drop_name(why), esp_drop_name(want));
 			assert_int_equal(m, 0);
 			if (want == ESP_DROP_ICV)
 				icv_drops++;
@@ -323,9 +335,9 @@ static void test_selectors(void **state)
 	} t[] = {
 		{ SRC_OK, DST_OK, ESP_DROP_NONE },
 		{ 0xc0a802feu, 0xc0a80101u, ESP_DROP_NONE },
-		{ 0xc0a8030au, DST_OK, ESP_DROP_SELECTOR },  /* src outside remote */
-		{ SRC_OK, 0x0a000001u, ESP_DROP_SELECTOR },  /* dst outside local */
-		{ DST_OK, SRC_OK, ESP_DROP_SELECTOR },       /* reversed */
+		{ 0xc0a8030au, DST_OK, ESP_DROP_SELECTOR }, /* src outside remote */
+		{ SRC_OK, 0x0a000001u, ESP_DROP_SELECTOR }, /* dst outside local */
+		{ DST_OK, SRC_OK, ESP_DROP_SELECTOR },      /* reversed */
 		{ 0xc0a8020au, 0xc0a8000au, ESP_DROP_SELECTOR },
 	};
 	struct esp_sa *out = sa_make(KZ_ENC_AES_CBC_256, KZ_AUTH_HMAC_SHA2_256, KZ_CHILD_OUT);
@@ -457,9 +469,12 @@ static void test_cbc_iv_unique(void **state)
 static const char *cipher_name(enum kz_enc e)
 {
 	switch (e) {
-	case KZ_ENC_AES_CBC_256: return "AES-256-CBC";
-	case KZ_ENC_AES_GCM_128: return "AES-128-GCM";
-	default: return NULL;
+	case KZ_ENC_AES_CBC_256:
+		return "AES-256-CBC";
+	case KZ_ENC_AES_GCM_128:
+		return "AES-128-GCM";
+	default:
+		return NULL;
 	}
 }
 
@@ -609,12 +624,12 @@ static void test_drop_names(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_roundtrip_all),   cmocka_unit_test(test_icv_lengths),
-		cmocka_unit_test(test_bad_params),      cmocka_unit_test(test_wrong_direction),
-		cmocka_unit_test(test_tamper),          cmocka_unit_test(test_truncated),
-		cmocka_unit_test(test_selectors),       cmocka_unit_test(test_seq_exhaustion),
-		cmocka_unit_test(test_byte_lifetime),   cmocka_unit_test(test_cbc_iv_unique),
-		cmocka_unit_test(test_chosen_bodies),   cmocka_unit_test(test_drop_names),
+		cmocka_unit_test(test_roundtrip_all), cmocka_unit_test(test_icv_lengths),
+		cmocka_unit_test(test_bad_params),    cmocka_unit_test(test_wrong_direction),
+		cmocka_unit_test(test_tamper),        cmocka_unit_test(test_truncated),
+		cmocka_unit_test(test_selectors),     cmocka_unit_test(test_seq_exhaustion),
+		cmocka_unit_test(test_byte_lifetime), cmocka_unit_test(test_cbc_iv_unique),
+		cmocka_unit_test(test_chosen_bodies), cmocka_unit_test(test_drop_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

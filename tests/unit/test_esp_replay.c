@@ -25,42 +25,42 @@ struct rcase {
 
 /* Run in order on one window of W bits; each line checks, then commits. */
 static const struct rcase table[] = {
-	/*  1 */ { 0, KZ_ERANGE },            /* sequence 0 is never valid */
-	/*  2 */ { 1, 0 },                    /* first packet */
-	/*  3 */ { 1, KZ_EEXIST },            /* duplicate */
-	/*  4 */ { 9, 0 },                    /* jump ahead inside the window */
-	/*  5 */ { 8, 0 },                    /* out of order, inside */
+	/*  1 */ { 0, KZ_ERANGE }, /* sequence 0 is never valid */
+	/*  2 */ { 1, 0 },         /* first packet */
+	/*  3 */ { 1, KZ_EEXIST }, /* duplicate */
+	/*  4 */ { 9, 0 },         /* jump ahead inside the window */
+	/*  5 */ { 8, 0 },         /* out of order, inside */
 	/*  6 */ { 7, 0 },
 	/*  7 */ { 7, KZ_EEXIST },
 	/*  8 */ { 2, 0 },
-	/*  9 */ { W, 0 },                    /* top = W: 1 is the left edge */
-	/* 10 */ { 1, KZ_EEXIST },            /* left edge, seen */
-	/* 11 */ { 3, 0 },                    /* inside, not seen */
-	/* 12 */ { W + 1, 0 },                /* 1 falls off the left */
-	/* 13 */ { 1, KZ_ERANGE },            /* too old now */
-	/* 14 */ { 2, KZ_EEXIST },            /* left edge, seen */
-	/* 15 */ { 4, 0 },                    /* near the left edge, new */
-	/* 16 */ { W + 1, KZ_EEXIST },        /* top itself again */
-	/* 17 */ { J, 0 },                    /* far jump */
-	/* 18 */ { J - W + 1, 0 },            /* left edge after the jump */
-	/* 19 */ { J - W, KZ_ERANGE },        /* one past the left edge */
+	/*  9 */ { W, 0 },             /* top = W: 1 is the left edge */
+	/* 10 */ { 1, KZ_EEXIST },     /* left edge, seen */
+	/* 11 */ { 3, 0 },             /* inside, not seen */
+	/* 12 */ { W + 1, 0 },         /* 1 falls off the left */
+	/* 13 */ { 1, KZ_ERANGE },     /* too old now */
+	/* 14 */ { 2, KZ_EEXIST },     /* left edge, seen */
+	/* 15 */ { 4, 0 },             /* near the left edge, new */
+	/* 16 */ { W + 1, KZ_EEXIST }, /* top itself again */
+	/* 17 */ { J, 0 },             /* far jump */
+	/* 18 */ { J - W + 1, 0 },     /* left edge after the jump */
+	/* 19 */ { J - W, KZ_ERANGE }, /* one past the left edge */
 	/* 20 */ { J - 1, 0 },
 	/* 21 */ { J - 1, KZ_EEXIST },
-	/* 22 */ { W + 1, KZ_ERANGE },        /* the old top is far behind */
-	/* 23 */ { J + R, 0 },                /* jump of exactly one ring */
-	/* 24 */ { J + R - 1, 0 },            /* same ring slot as before: cleared */
-	/* 25 */ { J + R - W + 1, 0 },        /* left edge */
-	/* 26 */ { J, KZ_ERANGE },            /* same slot as the top, long gone */
-	/* 27 */ { J + R + 63, 0 },           /* into the next word */
-	/* 28 */ { J + R + 64, 0 },           /* and the one after */
-	/* 29 */ { J + R + 1, 0 },            /* skipped numbers are new */
+	/* 22 */ { W + 1, KZ_ERANGE }, /* the old top is far behind */
+	/* 23 */ { J + R, 0 },         /* jump of exactly one ring */
+	/* 24 */ { J + R - 1, 0 },     /* same ring slot as before: cleared */
+	/* 25 */ { J + R - W + 1, 0 }, /* left edge */
+	/* 26 */ { J, KZ_ERANGE },     /* same slot as the top, long gone */
+	/* 27 */ { J + R + 63, 0 },    /* into the next word */
+	/* 28 */ { J + R + 64, 0 },    /* and the one after */
+	/* 29 */ { J + R + 1, 0 },     /* skipped numbers are new */
 	/* 30 */ { J + R + 1, KZ_EEXIST },
-	/* 31 */ { UINT32_MAX - 1, 0 },       /* wrap region: top near 2^32 */
+	/* 31 */ { UINT32_MAX - 1, 0 }, /* wrap region: top near 2^32 */
 	/* 32 */ { UINT32_MAX, 0 },
-	/* 33 */ { UINT32_MAX, KZ_EEXIST },   /* no way past the last number */
-	/* 34 */ { 0, KZ_ERANGE },            /* wrapped: refused */
-	/* 35 */ { 1, KZ_ERANGE },            /* wrapped: too old */
-	/* 36 */ { UINT32_MAX - W + 1, 0 },   /* left edge at the very top */
+	/* 33 */ { UINT32_MAX, KZ_EEXIST }, /* no way past the last number */
+	/* 34 */ { 0, KZ_ERANGE },          /* wrapped: refused */
+	/* 35 */ { 1, KZ_ERANGE },          /* wrapped: too old */
+	/* 36 */ { UINT32_MAX - W + 1, 0 }, /* left edge at the very top */
 	/* 37 */ { UINT32_MAX - W, KZ_ERANGE },
 };
 
@@ -206,7 +206,8 @@ static void test_against_model(void **state)
 			 * changes nothing */
 			(void)replay_commit(&r, seq);
 			if (r.top != m.top)
-				fail_msg("size %u step %u: top %u vs %u", sizes[k], i, r.top, m.top);
+				fail_msg("size %u step %u: top %u vs %u", sizes[k], i, r.top,
+					 m.top);
 			base = m.top > 4 ? m.top - 4 : 1;
 		}
 		free(m.seen);
@@ -216,12 +217,9 @@ static void test_against_model(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_table),
-		cmocka_unit_test(test_check_is_pure),
-		cmocka_unit_test(test_off),
-		cmocka_unit_test(test_limits),
-		cmocka_unit_test(test_sequential),
-		cmocka_unit_test(test_against_model),
+		cmocka_unit_test(test_table),      cmocka_unit_test(test_check_is_pure),
+		cmocka_unit_test(test_off),        cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_sequential), cmocka_unit_test(test_against_model),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -84,8 +84,7 @@ static size_t load(const char *name, struct capture_sa *sas)
 	unsigned spi;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/tests/unit/data/esp/%s", dir ? dir : KZ_SOURCE_DIR,
-		 name);
+	snprintf(path, sizeof(path), "%s/tests/unit/data/esp/%s", dir ? dir : KZ_SOURCE_DIR, name);
 	f = fopen(path, "r");
 	if (!f)
 		fail_msg("%s: cannot open", path);
@@ -102,7 +101,8 @@ static size_t load(const char *name, struct capture_sa *sas)
 			prefix(lts, &cur->p.local_ts);
 			prefix(rts, &cur->p.remote_ts);
 		} else if (cur && strncmp(line, "enc_key ", 8) == 0) {
-			cur->p.enc_key_len = unhex(line + 8, cur->p.enc_key, sizeof(cur->p.enc_key));
+			cur->p.enc_key_len =
+				unhex(line + 8, cur->p.enc_key, sizeof(cur->p.enc_key));
 		} else if (cur && strncmp(line, "auth_key ", 9) == 0) {
 			cur->p.auth_key_len =
 				unhex(line + 9, cur->p.auth_key, sizeof(cur->p.auth_key));
@@ -143,11 +143,13 @@ static void check_capture(const char *name)
 			/* A flipped bit in the middle first: refused, window untouched. */
 			memcpy(bad, c->pkt[k], c->len[k]);
 			bad[c->len[k] / 2] ^= 0x10;
-			assert_int_not_equal(esp_decap(sa, bad, c->len[k], inner, sizeof(inner), &m, &why), 0);
+			assert_int_not_equal(
+				esp_decap(sa, bad, c->len[k], inner, sizeof(inner), &m, &why), 0);
 			assert_int_equal(why, ESP_DROP_ICV);
 			err = esp_decap(sa, c->pkt[k], c->len[k], inner, sizeof(inner), &m, &why);
 			if (err)
-				fail_msg("%s SA %08x packet %zu: %s", name, c->p.spi, k, esp_drop_name(why));
+				fail_msg("%s SA %08x packet %zu: %s", name, c->p.spi, k,
+					 esp_drop_name(why));
 			/* ICMP, between the two LANs, in the SA's direction. */
 			assert_int_equal(inner[0], 0x45);
 			assert_int_equal(inner[9], 1);
@@ -157,8 +159,9 @@ static void check_capture(const char *name)
 			memcpy(last, inner, m);
 			lastlen = m;
 		}
-		assert_int_equal(esp_decap(sa, c->pkt[0], c->len[0], inner, sizeof(inner), &m, &why),
-				 KZ_EPROTO);
+		assert_int_equal(
+			esp_decap(sa, c->pkt[0], c->len[0], inner, sizeof(inner), &m, &why),
+			KZ_EPROTO);
 		assert_int_equal(why, ESP_DROP_REPLAY);
 
 		/* Our encapsulation with strongSwan's keys opens the same way. */

@@ -24,8 +24,7 @@
 #define PER_THREAD 20000
 #define ROUNDS 20
 
-static void params(struct kz_child_sa *p, enum kz_enc enc, enum kz_auth auth,
-		   enum kz_child_dir dir)
+static void params(struct kz_child_sa *p, enum kz_enc enc, enum kz_auth auth, enum kz_child_dir dir)
 {
 	esp_fixture_params(p, SPI, enc, auth, dir);
 }
@@ -41,10 +40,10 @@ static void ipv4(uint8_t *p, size_t len)
 struct sender {
 	struct esp_sa *sa;
 	pthread_barrier_t *go;
-	size_t max;     /* packets to send at most */
-	size_t n;       /* sent */
-	uint32_t *seq;  /* their sequence numbers */
-	int last_err;   /* what stopped it: 0 (max reached) or the error */
+	size_t max;    /* packets to send at most */
+	size_t n;      /* sent */
+	uint32_t *seq; /* their sequence numbers */
+	int last_err;  /* what stopped it: 0 (max reached) or the error */
 	uint8_t first[256], last[256];
 	size_t first_len, last_len;
 };
@@ -142,8 +141,8 @@ static void senders_free(struct sender s[2])
 	free(s[1].seq);
 }
 
-static void pair_new(enum kz_enc enc, enum kz_auth auth, uint64_t life_kbytes,
-		     struct esp_sa **a, struct esp_sa **b)
+static void pair_new(enum kz_enc enc, enum kz_auth auth, uint64_t life_kbytes, struct esp_sa **a,
+		     struct esp_sa **b)
 {
 	struct kz_child_sa p;
 
@@ -285,10 +284,8 @@ static void test_byte_lifetime(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_shared_refused),
-		cmocka_unit_test(test_disjoint_gcm),
-		cmocka_unit_test(test_disjoint_cbc),
-		cmocka_unit_test(test_exhaustion),
+		cmocka_unit_test(test_shared_refused), cmocka_unit_test(test_disjoint_gcm),
+		cmocka_unit_test(test_disjoint_cbc),   cmocka_unit_test(test_exhaustion),
 		cmocka_unit_test(test_byte_lifetime),
 	};
 

@@ -17,14 +17,14 @@ static void test_classify(void **state)
 		enum esp_udp_kind want;
 	} t[] = {
 		{ "", 0, ESP_UDP_INVALID },
-		{ "\xff", 1, ESP_UDP_KEEPALIVE },              /* RFC 3948 2.3 */
+		{ "\xff", 1, ESP_UDP_KEEPALIVE }, /* RFC 3948 2.3 */
 		{ "\x00", 1, ESP_UDP_INVALID },
 		{ "\xfe", 1, ESP_UDP_INVALID },
 		{ "\xff\xff", 2, ESP_UDP_INVALID },
 		{ "\x00\x00\x00", 3, ESP_UDP_INVALID },
-		{ "\x00\x00\x00\x00", 4, ESP_UDP_IKE },        /* marker, IKE empty */
+		{ "\x00\x00\x00\x00", 4, ESP_UDP_IKE }, /* marker, IKE empty */
 		{ "\x00\x00\x00\x00\x11\x22\x33\x44\x55", 9, ESP_UDP_IKE },
-		{ "\x00\x00\x00\x01", 4, ESP_UDP_INVALID },    /* SPI, no seq */
+		{ "\x00\x00\x00\x01", 4, ESP_UDP_INVALID }, /* SPI, no seq */
 		{ "\x00\x00\x00\x01\x00\x00\x00", 7, ESP_UDP_INVALID },
 		{ "\x00\x00\x00\x01\x00\x00\x00\x01", 8, ESP_UDP_ESP },
 		{ "\xc0\xff\xee\x01\x00\x00\x00\x05\xaa", 9, ESP_UDP_ESP },

@@ -42,8 +42,8 @@ static void assert_ip_ok(const uint8_t *p, size_t len)
 	assert_int_equal(ref_fold(s), 0xffff);
 }
 
-static size_t put_vnet(uint8_t *f, uint8_t flags, uint8_t gso, uint16_t hdr_len,
-		       uint16_t gso_size, uint16_t cstart, uint16_t coff)
+static size_t put_vnet(uint8_t *f, uint8_t flags, uint8_t gso, uint16_t hdr_len, uint16_t gso_size,
+		       uint16_t cstart, uint16_t coff)
 {
 	uint16_t v[4] = { hdr_len, gso_size, cstart, coff };
 
@@ -116,7 +116,7 @@ static void test_tcp_segments(void **state)
 		assert_ip_ok(seg, len);
 		assert_int_equal(seg[4] << 8 | seg[5], 0x1234 + i);
 		seq = (uint32_t)seg[ihl + 4] << 24 | (uint32_t)seg[ihl + 5] << 16 |
-		      (uint32_t)seg[ihl + 6] << 8 | seg[ihl + 7];
+			(uint32_t)seg[ihl + 6] << 8 | seg[ihl + 7];
 		assert_int_equal(seq, (uint32_t)(0xfffffff0u + off));
 		/* ACK everywhere, CWR first only, FIN and PSH last only. */
 		assert_int_equal(seg[ihl + 13],
@@ -124,7 +124,8 @@ static void test_tcp_segments(void **state)
 		/* The options of both headers come along. */
 		assert_memory_equal(seg + 20, frame + VNET_HDR_LEN + 20, 4);
 		assert_memory_equal(seg + ihl + 20, frame + VNET_HDR_LEN + ihl + 20, doff - 20);
-		assert_memory_equal(seg + ihl + doff, frame + VNET_HDR_LEN + ihl + doff + off, plen);
+		assert_memory_equal(seg + ihl + doff, frame + VNET_HDR_LEN + ihl + doff + off,
+				    plen);
 		off += plen;
 	}
 	assert_int_equal(off, payload);
@@ -152,7 +153,7 @@ static void test_udp_segments(void **state)
 		assert_int_equal(len, 28 + (i < 2 ? 500 : 201));
 		assert_ip_ok(seg, len);
 		assert_int_equal(seg[24] << 8 | seg[25], len - 20); /* UDP length */
-		assert_true(seg[26] || seg[27]);                  /* never "no checksum" */
+		assert_true(seg[26] || seg[27]);                    /* never "no checksum" */
 	}
 }
 

@@ -84,8 +84,7 @@ static void cat_byte(struct cat *c, uint8_t v)
 }
 
 /* prf = HMAC, one shot, as the reference. */
-static void ref_prf(enum kz_hash h, const void *key, size_t klen, const struct cat *c,
-		    uint8_t *out)
+static void ref_prf(enum kz_hash h, const void *key, size_t klen, const struct cat *c, uint8_t *out)
 {
 	unsigned int n = 0;
 
@@ -121,9 +120,11 @@ static void test_prf_rfc_vectors(void **state)
 	} v[] = {
 		{ KZ_HASH_MD5, "750c783e6ab0b503eaa86e310a5db738" },
 		{ KZ_HASH_SHA1, "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79" },
-		{ KZ_HASH_SHA2_256, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843" },
-		{ KZ_HASH_SHA2_512, "164b7a7bfcf819e2e395fbe73b56e0a387bd64222e831fd610270cd7ea250554"
-				    "9758bf75c05a994a6d034f65f8f0e6fdcaeab1a34d4a6b4b636e070a38bce737" },
+		{ KZ_HASH_SHA2_256,
+		  "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843" },
+		{ KZ_HASH_SHA2_512,
+		  "164b7a7bfcf819e2e395fbe73b56e0a387bd64222e831fd610270cd7ea250554"
+		  "9758bf75c05a994a6d034f65f8f0e6fdcaeab1a34d4a6b4b636e070a38bce737" },
 	};
 	uint8_t want[IKE_MAX_HASH], got[IKE_MAX_HASH];
 	struct ike_chunk parts[3];
@@ -177,7 +178,8 @@ static void kat_one(const struct kat_case *tc)
 	uint8_t sa_b[52], idi[8], idr[12], gqm[96], last[16];
 	uint8_t skeyid[IKE_MAX_HASH], sd[IKE_MAX_HASH], sa[IKE_MAX_HASH], se[IKE_MAX_HASH];
 	uint8_t key[IKE_MAX_HASH * 3], kn[IKE_MAX_HASH], ref[IKE_MAX_HASH], got[IKE_MAX_HASH];
-	uint8_t km_ref[4 * IKE_MAX_HASH], km[4 * IKE_MAX_HASH], spib[4] = { 0x12, 0x34, 0x56, 0x78 };
+	uint8_t km_ref[4 * IKE_MAX_HASH], km[4 * IKE_MAX_HASH],
+		spib[4] = { 0x12, 0x34, 0x56, 0x78 };
 	uint8_t iv[IKE_MAX_BLOCK];
 	static struct cat c;
 	struct ike_keys k;
@@ -344,8 +346,8 @@ static void test_kat_rfc2409(void **state)
 		{ KZ_HASH_SHA1, KZ_ENC_AES_CBC_256, 1 }, /* 20 < 32: K1 | K2 */
 		{ KZ_HASH_MD5, KZ_ENC_AES_CBC_256, 1 },  /* 16 < 32: K1 | K2 */
 		{ KZ_HASH_MD5, KZ_ENC_AES_CBC_192, 1 },
-		{ KZ_HASH_MD5, KZ_ENC_3DES_CBC, 1 },     /* 16 < 24 */
-		{ KZ_HASH_SHA1, KZ_ENC_3DES_CBC, 1 },    /* 20 < 24 */
+		{ KZ_HASH_MD5, KZ_ENC_3DES_CBC, 1 },  /* 16 < 24 */
+		{ KZ_HASH_SHA1, KZ_ENC_3DES_CBC, 1 }, /* 20 < 24 */
 		{ KZ_HASH_SHA1, KZ_ENC_AES_CBC_128, 0 },
 		{ KZ_HASH_SHA2_384, KZ_ENC_AES_CBC_128, 0 },
 		{ KZ_HASH_SHA2_512, KZ_ENC_AES_CBC_192, 0 },
@@ -555,8 +557,7 @@ static enum kz_enc enc_by_name(const char *s)
 
 /* Walks decrypted Main mode / Quick Mode payloads (generic header: next
  * payload, reserved, length) and returns the body of the n-th one. */
-static void payload_body(const uint8_t *p, size_t len, int nth, const uint8_t **body,
-			 size_t *blen)
+static void payload_body(const uint8_t *p, size_t len, int nth, const uint8_t **body, size_t *blen)
 {
 	struct buf b, sub;
 	uint8_t next, res;
@@ -701,7 +702,7 @@ static void strongswan_one(const char *file)
 	 * with HASH(1). */
 	assert_int_equal(qm_msgid_len, 4);
 	mid = (uint32_t)qm_msgid[0] << 24 | (uint32_t)qm_msgid[1] << 16 |
-	      (uint32_t)qm_msgid[2] << 8 | qm_msgid[3];
+		(uint32_t)qm_msgid[2] << 8 | qm_msgid[3];
 	assert_int_equal(ike_iv_phase2(&k, msg6_enc + msg6_enc_len - k.block, mid, iv), 0);
 	assert_memory_equal(iv, qm_iv, qm_iv_len);
 	assert_true(qm1_enc_len <= sizeof(buf));
@@ -732,9 +733,8 @@ static void strongswan_one(const char *file)
 		for (i = 0; i < 4; i++)
 			spiv = spiv << 8 | spi[i];
 		memset(km, 0, sizeof(km));
-		assert_int_equal(ike_keymat(&k, gqm, gqm_len, proto[0], spiv, sni, l3, snr, l4, km,
-					    l5),
-				 0);
+		assert_int_equal(
+			ike_keymat(&k, gqm, gqm_len, proto[0], spiv, sni, l3, snr, l4, km, l5), 0);
 		assert_memory_equal(km, want, l5);
 	}
 	vec_free(&v);

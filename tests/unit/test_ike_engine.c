@@ -60,17 +60,19 @@ static void test_main_mode(void **state)
 	assert_true(status(&W.a)->established);
 	assert_true(status(&W.b)->established);
 	assert_int_equal(status(&W.a)->last_class, IKE_FAIL_NONE);
-	assert_non_null(strstr(show_ike(&W.a), "Direction is initiator\n"
-					       "Exchange type is Main mode\n"
-					       "IKE PH1 established\n"
-					       "authentication method:pre-shared key\n"
-					       "encrypt:AES-CBC 256 bits\n"
-					       "hash:SHA256\n"
-					       "dh_group:256-bit ECP group\n"
-					       "Remaining lifetime is 28800 seconds\n"
-					       "phase2 count=1\n"));
-	assert_non_null(strstr(show_ike(&W.b), "remote: 198.51.100.2 (UDP [500])\n"
-					       "local: 203.0.113.2 (UDP [500])\n"));
+	assert_non_null(strstr(show_ike(&W.a),
+			       "Direction is initiator\n"
+			       "Exchange type is Main mode\n"
+			       "IKE PH1 established\n"
+			       "authentication method:pre-shared key\n"
+			       "encrypt:AES-CBC 256 bits\n"
+			       "hash:SHA256\n"
+			       "dh_group:256-bit ECP group\n"
+			       "Remaining lifetime is 28800 seconds\n"
+			       "phase2 count=1\n"));
+	assert_non_null(strstr(show_ike(&W.b),
+			       "remote: 198.51.100.2 (UDP [500])\n"
+			       "local: 203.0.113.2 (UDP [500])\n"));
 	assert_non_null(strstr(show_ike(&W.b), "Direction is responder\n"));
 	advance(10000);
 	assert_non_null(strstr(show_ike(&W.a), "Remaining lifetime is 28790 seconds\n"));
@@ -120,12 +122,14 @@ static void test_aggressive_natt_behind_nat(void **state)
 	assert_int_equal(ntohs(W.b.out[0].peer.sin_port), 14500);
 	assert_true(status(&W.a)->nat_local);
 	assert_true(status(&W.b)->nat_peer);
-	assert_non_null(strstr(show_ike(&W.a), "remote: 203.0.113.2 (UDP [4500])\n"
-					       "local: 100.64.0.2 (UDP [4500])\n"));
+	assert_non_null(strstr(show_ike(&W.a),
+			       "remote: 203.0.113.2 (UDP [4500])\n"
+			       "local: 100.64.0.2 (UDP [4500])\n"));
 	sb_init(&sb);
 	ike_show_ipsec_sa(W.a.e, false, &sb);
-	assert_non_null(strstr(sb_str(&sb), "Outbound:\n100.64.0.2(UDP [4500]) -> "
-					    "203.0.113.2(UDP [4500])\n"));
+	assert_non_null(strstr(sb_str(&sb),
+			       "Outbound:\n100.64.0.2(UDP [4500]) -> "
+			       "203.0.113.2(UDP [4500])\n"));
 	sb_free(&sb);
 }
 
@@ -596,9 +600,10 @@ static void test_show_profile_status_failure(void **state)
 	sb_init(&sb);
 	ike_show_profile_status(W.b.e, "HQ", &sb);
 	assert_non_null(strstr(sb_str(&sb), "HQ : phase 1 failed 1 time(s), last at "));
-	assert_non_null(strstr(sb_str(&sb), "no proposal chosen: we offered aes-cbc-128/"
-					    "sha2-256/ecp256, the peer offered aes-cbc-256/"
-					    "sha2-256/ecp256\n"));
+	assert_non_null(strstr(sb_str(&sb),
+			       "no proposal chosen: we offered aes-cbc-128/"
+			       "sha2-256/ecp256, the peer offered aes-cbc-256/"
+			       "sha2-256/ecp256\n"));
 	sb_free(&sb);
 }
 
@@ -623,7 +628,8 @@ static size_t forge_notify(uint8_t *msg, size_t cap, uint8_t exch)
 	assert_int_equal(isakmp_put_hdr(&w, &h), 0);
 	isakmp_chain_init(&c, &w);
 	assert_int_equal(isakmp_put_notify(&c, ISAKMP_PROTO_ISAKMP, NULL, 0,
-					   ISAKMP_N_AUTHENTICATION_FAILED, NULL, 0), 0);
+					   ISAKMP_N_AUTHENTICATION_FAILED, NULL, 0),
+			 0);
 	msg[16] = c.first;
 	assert_int_equal(wbuf_patch_u32(&w, 24, (uint32_t)w.len), 0);
 	return w.len;
@@ -1192,20 +1198,24 @@ static void test_backoff_show_and_reset(void **state)
 	assert_true(st->retry_scheduled);
 	assert_false(st->negotiating);
 	assert_int_equal(st->retry_in_s, 4);
-	assert_non_null(strstr(show_status(&W.a), "  Next attempt in 4 seconds (back-off 4 s, "
-						  "max 100 s)\nHQ : phase 1 failed 1 time(s), "
-						  "last at "));
+	assert_non_null(strstr(show_status(&W.a),
+			       "  Next attempt in 4 seconds (back-off 4 s, "
+			       "max 100 s)\nHQ : phase 1 failed 1 time(s), "
+			       "last at "));
 	advance(1000);
-	assert_non_null(strstr(show_status(&W.a), "  Next attempt in 3 seconds (back-off 4 s, "
-						  "max 100 s)\n"));
+	assert_non_null(strstr(show_status(&W.a),
+			       "  Next attempt in 3 seconds (back-off 4 s, "
+			       "max 100 s)\n"));
 	advance(2500);
-	assert_non_null(strstr(show_status(&W.a), "  Next attempt in 1 seconds (back-off 4 s, "
-						  "max 100 s)\n"));
+	assert_non_null(strstr(show_status(&W.a),
+			       "  Next attempt in 1 seconds (back-off 4 s, "
+			       "max 100 s)\n"));
 	/* the state line comes before the failure line */
 	assert_true(strstr(show_status(&W.a), "  Next") < strstr(show_status(&W.a), "HQ : "));
 	advance(500); /* the attempt at 4 s fails: 8 s now */
-	assert_non_null(strstr(show_status(&W.a), "  Next attempt in 8 seconds (back-off 8 s, "
-						  "max 100 s)\n"));
+	assert_non_null(strstr(show_status(&W.a),
+			       "  Next attempt in 8 seconds (back-off 8 s, "
+			       "max 100 s)\n"));
 	/* a lower ceiling takes effect at the next step: 16 s becomes 10 s */
 	kz_find_profile(W.a.cfg, "HQ")->retry_max = 10;
 	ike_engine_set_config(W.a.e, W.a.cfg);
@@ -1247,9 +1257,10 @@ static void test_backoff_negotiating_json(void **state)
 	assert_string_equal(show_status(&W.a), "  Negotiating now\n");
 	sb_init(&sb);
 	ike_show_profile_state_json(W.a.e, "HQ", &sb);
-	assert_string_equal(sb_str(&sb), "{\"established\":false,\"down\":false,\"down_reason\":"
-					 "null,\"negotiating\":true,\"next_attempt_in\":null,"
-					 "\"backoff\":null,\"backoff_max\":600}");
+	assert_string_equal(sb_str(&sb),
+			    "{\"established\":false,\"down\":false,\"down_reason\":"
+			    "null,\"negotiating\":true,\"next_attempt_in\":null,"
+			    "\"backoff\":null,\"backoff_max\":600}");
 	advance(63000); /* no answer after five tries: back off 5 s */
 	sb_reset(&sb);
 	ike_show_profile_state_json(W.a.e, "HQ", &sb);
@@ -1283,8 +1294,9 @@ static void test_backoff_on_demand(void **state)
 		pump();
 	}
 	assert_int_equal(W.a.sent, sent);
-	assert_non_null(strstr(show_status(&W.a), "  Next attempt in 2 seconds (back-off 30 s, "
-						  "max 600 s)\n"));
+	assert_non_null(strstr(show_status(&W.a),
+			       "  Next attempt in 2 seconds (back-off 30 s, "
+			       "max 600 s)\n"));
 	advance(2000);
 	/* due, but an on-demand profile waits for a packet, not for a time */
 	assert_int_equal(W.a.sent, sent);
@@ -1312,17 +1324,20 @@ static void test_wan_down_shown(void **state)
 	assert_true(ike_wan_down(W.a.e));
 	assert_int_equal(W.a.ndown, 0); /* kept, not deleted */
 	/* after the spec's lines of the block, once per SA */
-	assert_non_null(strstr(show_ike(&W.a), "phase2 count=1\nSA is down: MobileEthernet0.0 "
-					       "has no usable address\n"));
+	assert_non_null(strstr(show_ike(&W.a),
+			       "phase2 count=1\nSA is down: MobileEthernet0.0 "
+			       "has no usable address\n"));
 	sb_init(&sb);
 	ike_show_ipsec_sa(W.a.e, false, &sb);
 	assert_int_equal(count_str(sb_str(&sb), " last:"), 2);
-	assert_int_equal(count_str(sb_str(&sb), "\nSA is down: MobileEthernet0.0 has no usable "
-						"address\n"),
+	assert_int_equal(count_str(sb_str(&sb),
+				   "\nSA is down: MobileEthernet0.0 has no usable "
+				   "address\n"),
 			 2);
 	/* each after its SA's counter line, the last line of the spec's block */
-	assert_non_null(strstr(sb_str(&sb), "\nSA is down: MobileEthernet0.0 has no usable "
-					    "address\nInbound:\n"));
+	assert_non_null(strstr(sb_str(&sb),
+			       "\nSA is down: MobileEthernet0.0 has no usable "
+			       "address\nInbound:\n"));
 	sb_reset(&sb);
 	ike_show_ipsec_sa(W.a.e, true, &sb);
 	assert_int_equal(count_str(sb_str(&sb), "\"down\":true"), 2);
@@ -1331,10 +1346,12 @@ static void test_wan_down_shown(void **state)
 	assert_int_equal(count_str(sb_str(&sb), "\"down\":true"), 1);
 	sb_reset(&sb);
 	ike_show_profile_state_json(W.a.e, "HQ", &sb);
-	assert_non_null(strstr(sb_str(&sb), "\"down\":true,\"down_reason\":\"MobileEthernet0.0 "
-					    "has no usable address\""));
-	assert_string_equal(show_status(&W.a), "  SA is down: MobileEthernet0.0 has no usable "
-					       "address\n");
+	assert_non_null(strstr(sb_str(&sb),
+			       "\"down\":true,\"down_reason\":\"MobileEthernet0.0 "
+			       "has no usable address\""));
+	assert_string_equal(show_status(&W.a),
+			    "  SA is down: MobileEthernet0.0 has no usable "
+			    "address\n");
 	assert_true(status(&W.a)->wan_down);
 	/* the responder's engine still has its address: nothing down there */
 	assert_null(strstr(show_ike(&W.b), "SA is down"));
@@ -1396,13 +1413,14 @@ static void test_detail_keyid_mismatch_then_success(void **state)
 	assert_false(d->peer.ts_set);
 	assert_non_null(strstr(show_detail(&W.b, false), "    ID ("));
 	assert_non_null(strstr(show_detail(&W.b, false), "): key-id site-x\n"));
-	assert_non_null(strstr(show_detail(&W.b, false),
-			       "    1. phase 1 ID mismatch: 2 time(s), first "));
+	assert_non_null(
+		strstr(show_detail(&W.b, false), "    1. phase 1 ID mismatch: 2 time(s), first "));
 	assert_non_null(strstr(show_detail(&W.b, false), "    selectors: -\n"));
 	assert_non_null(strstr(show_detail(&W.b, true),
 			       "\"id\":{\"type\":\"key-id\",\"value\":\"site-x\",\"at\":"));
-	assert_non_null(strstr(show_detail(&W.b, true),
-			       "\"failures\":[{\"class\":\"ID mismatch\",\"phase\":1,\"count\":2,"));
+	assert_non_null(
+		strstr(show_detail(&W.b, true),
+		       "\"failures\":[{\"class\":\"ID mismatch\",\"phase\":1,\"count\":2,"));
 
 	/* fixed on A: the settings changed, so the attempt with the old ID
 	 * is dropped and a new one comes up at once, with no back-off */
@@ -1426,8 +1444,8 @@ static void test_detail_keyid_mismatch_then_success(void **state)
 	kz_prefix_str(&d->peer.ts_cr, cr, sizeof(cr));
 	assert_string_equal(ci, "192.168.1.0/24");
 	assert_string_equal(cr, "192.168.2.0/24");
-	assert_non_null(strstr(show_detail(&W.b, false),
-			       "): IDci 192.168.1.0/24, IDcr 192.168.2.0/24\n"));
+	assert_non_null(
+		strstr(show_detail(&W.b, false), "): IDci 192.168.1.0/24, IDcr 192.168.2.0/24\n"));
 	/* the history outlives the success */
 	assert_int_equal(d->hist_n, 1);
 	assert_int_equal(ike_fail_run_get(d, 0)->count, 2); /* AM1 at 0 and 2 s */
@@ -1445,8 +1463,9 @@ static void test_detail_proposal_vids_and_ring(void **state)
 {
 	struct site a = site_a(KZ_MODE_MAIN), b = site_b(KZ_MODE_MAIN);
 	const struct ike_profile_detail *d;
-	static const uint8_t frag[20] = { 0x40, 0x48, 0xb7, 0xd5, 0x6e, 0xbc, 0xe8, 0x85, 0x25, 0xe7,
-					  0xde, 0x7f, 0x00, 0xd6, 0xc2, 0xd3, 0x80, 0, 0, 0 };
+	static const uint8_t frag[20] = { 0x40, 0x48, 0xb7, 0xd5, 0x6e, 0xbc, 0xe8,
+					  0x85, 0x25, 0xe7, 0xde, 0x7f, 0x00, 0xd6,
+					  0xc2, 0xd3, 0x80, 0,    0,    0 };
 	static const uint8_t sswan[16] = { 0x88, 0x2f, 0xe5, 0x6d, 0x6f, 0xd2, 0x0d, 0xbc,
 					   0x22, 0x51, 0x61, 0x3b, 0x2e, 0xbe, 0x5b, 0xeb };
 	static const uint8_t odd[12] = { 0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5, 6, 7, 8 };
@@ -1462,10 +1481,10 @@ static void test_detail_proposal_vids_and_ring(void **state)
 	assert_string_equal(d->peer.vids[1], "NAT-T draft-03");
 	assert_string_equal(d->peer.vids[2], "NAT-T draft-02n");
 	assert_string_equal(d->peer.vids[3], "NAT-T draft-02");
-	assert_non_null(strstr(show_detail(&W.b, false),
-			       "): RFC 3947 NAT-T, NAT-T draft-03, NAT-T draft-02n, NAT-T draft-02\n"));
-	assert_non_null(strstr(show_detail(&W.b, false),
-			       "phase 1 proposal (the peer offered, "));
+	assert_non_null(
+		strstr(show_detail(&W.b, false),
+		       "): RFC 3947 NAT-T, NAT-T draft-03, NAT-T draft-02n, NAT-T draft-02\n"));
+	assert_non_null(strstr(show_detail(&W.b, false), "phase 1 proposal (the peer offered, "));
 	assert_int_equal(ike_fail_run_get(d, 0)->cls, IKE_FAIL_NO_PROPOSAL);
 
 	ike_vid_name(frag, sizeof(frag), name, sizeof(name));

@@ -46,10 +46,11 @@ static void phase1_sa(struct isakmp_sa *sa)
 		t->attr[2] = (struct isakmp_attr){ IKE_ATTR_HASH, true, IKE_HASH_SHA2_256, false };
 		t->attr[3] = (struct isakmp_attr){ IKE_ATTR_AUTH, true, IKE_AUTH_PSK, false };
 		t->attr[4] = (struct isakmp_attr){ IKE_ATTR_GROUP, true, i ? 2 : 14, false };
-		t->attr[5] = (struct isakmp_attr){ IKE_ATTR_LIFE_TYPE, true, IKE_LIFE_SECONDS, false };
+		t->attr[5] =
+			(struct isakmp_attr){ IKE_ATTR_LIFE_TYPE, true, IKE_LIFE_SECONDS, false };
 		/* 86400 does not fit 16 bits: a 4-byte TLV. */
-		t->attr[6] = (struct isakmp_attr){ IKE_ATTR_LIFE_DURATION, false,
-						   i ? 28800 : 86400, false };
+		t->attr[6] = (struct isakmp_attr){ IKE_ATTR_LIFE_DURATION, false, i ? 28800 : 86400,
+						   false };
 		t->nattr = 7;
 	}
 }
@@ -69,11 +70,13 @@ static void phase2_sa(struct isakmp_sa *sa)
 		p->nt = 1;
 		t->num = 1;
 		t->id = i ? ESP_AES_GCM_16 : ESP_AES_CBC;
-		t->attr[0] = (struct isakmp_attr){ IPSEC_ATTR_LIFE_TYPE, true, IKE_LIFE_SECONDS, false };
+		t->attr[0] =
+			(struct isakmp_attr){ IPSEC_ATTR_LIFE_TYPE, true, IKE_LIFE_SECONDS, false };
 		t->attr[1] = (struct isakmp_attr){ IPSEC_ATTR_LIFE_DURATION, true, 3600, false };
 		t->attr[2] = (struct isakmp_attr){ IPSEC_ATTR_LIFE_TYPE, true, IKE_LIFE_KILOBYTES,
 						   false };
-		t->attr[3] = (struct isakmp_attr){ IPSEC_ATTR_LIFE_DURATION, false, 4608000, false };
+		t->attr[3] =
+			(struct isakmp_attr){ IPSEC_ATTR_LIFE_DURATION, false, 4608000, false };
 		t->attr[4] = (struct isakmp_attr){ IPSEC_ATTR_ENCAP, true, IPSEC_ENCAP_UDP_TUNNEL,
 						   false };
 		t->attr[5] = (struct isakmp_attr){ IPSEC_ATTR_KEY_LEN, true, 256, false };
@@ -354,11 +357,14 @@ static void test_roundtrip_id_notify_delete(void **state)
 	assert_int_equal(isakmp_put_payload(&c, ISAKMP_NP_HASH, "0123456789abcdef0123", 20), 0);
 	assert_int_equal(isakmp_put_id(&c, ISAKMP_ID_KEY_ID, 0, 0, "site-a", 6), 0);
 	assert_int_equal(isakmp_put_id(&c, ISAKMP_ID_IPV4_ADDR_SUBNET, 17, 500,
-				       "\xc0\xa8\x01\x00\xff\xff\xff\x00", 8), 0);
+				       "\xc0\xa8\x01\x00\xff\xff\xff\x00", 8),
+			 0);
 	assert_int_equal(isakmp_put_notify(&c, ISAKMP_PROTO_ISAKMP, cookies, 16,
-					   ISAKMP_N_DPD_R_U_THERE, seq, 4), 0);
-	assert_int_equal(isakmp_put_notify(&c, ISAKMP_PROTO_ESP, spis, 4,
-					   ISAKMP_N_INITIAL_CONTACT, NULL, 0), 0);
+					   ISAKMP_N_DPD_R_U_THERE, seq, 4),
+			 0);
+	assert_int_equal(
+		isakmp_put_notify(&c, ISAKMP_PROTO_ESP, spis, 4, ISAKMP_N_INITIAL_CONTACT, NULL, 0),
+		0);
 	assert_int_equal(isakmp_put_delete(&c, ISAKMP_PROTO_ESP, 4, spis, 2), 0);
 	assert_int_equal(isakmp_put_payload(&c, ISAKMP_NP_NATD, "natd-hash", 9), 0);
 	assert_int_equal(isakmp_put_payload(&c, 200, "x", 1), 0);
@@ -451,8 +457,9 @@ static void test_builder_errors(void **state)
 	isakmp_chain_init(&c, &w);
 	assert_int_equal(isakmp_put_delete(&c, ISAKMP_PROTO_ESP, 4, big, 0), KZ_EINVAL);
 	assert_int_equal(isakmp_put_delete(&c, ISAKMP_PROTO_ESP, 0, big, 1), KZ_EINVAL);
-	assert_int_equal(isakmp_put_delete(&c, ISAKMP_PROTO_ESP, 4, big,
-					   ISAKMP_MAX_DELETE_SPIS + 1), KZ_EINVAL);
+	assert_int_equal(
+		isakmp_put_delete(&c, ISAKMP_PROTO_ESP, 4, big, ISAKMP_MAX_DELETE_SPIS + 1),
+		KZ_EINVAL);
 	/* isakmp_finish on a buffer without a header. */
 	wbuf_init(&w, b, sizeof(b));
 	assert_int_equal(isakmp_finish(&w, 0, &c), KZ_EINVAL);
@@ -514,8 +521,13 @@ static void test_length_fields(void **state)
 
 	/* Each length field: header, every payload, proposal, both
 	 * transforms, the TLV life duration of transform 1. */
-	size_t at[] = { (size_t)m.sa_at + 2, (size_t)m.ke_at + 2, (size_t)m.nonce_at + 2,
-			(size_t)m.vid_at + 2, prop + 2, t1 + 2, t2 + 2,
+	size_t at[] = { (size_t)m.sa_at + 2,
+			(size_t)m.ke_at + 2,
+			(size_t)m.nonce_at + 2,
+			(size_t)m.vid_at + 2,
+			prop + 2,
+			t1 + 2,
+			t2 + 2,
 			t1 + 8 + 6 * 4 + 2 /* 7th attribute's length */ };
 
 	assert_int_equal(get16(m.b + at[7]), 4);
@@ -549,8 +561,7 @@ static void test_length_fields(void **state)
 }
 
 /* A payload chain from a list of (type, body length) with zero bodies. */
-static size_t chain_of(uint8_t *b, size_t cap, const uint8_t *types, const uint16_t *lens,
-		       size_t n)
+static size_t chain_of(uint8_t *b, size_t cap, const uint8_t *types, const uint16_t *lens, size_t n)
 {
 	struct isakmp_chain c;
 	struct wbuf w;
@@ -615,13 +626,13 @@ static void test_min_lengths(void **state)
 		uint8_t type;
 		uint16_t bad, good;
 	} cases[] = {
-		{ ISAKMP_NP_KE, 0, 1 },	    { ISAKMP_NP_HASH, 0, 1 },
-		{ ISAKMP_NP_NATD, 0, 1 },   { ISAKMP_NP_NATD_DRAFT, 0, 1 },
-		{ ISAKMP_NP_VID, 0, 1 },    { ISAKMP_NP_SIG, 0, 1 },
-		{ ISAKMP_NP_NONCE, 7, 8 },  { ISAKMP_NP_NONCE, 257, 256 },
-		{ ISAKMP_NP_ID, 4, 5 },	    { ISAKMP_NP_N, 7, 8 },
-		{ ISAKMP_NP_D, 7, 8 },	    { ISAKMP_NP_SA, 7, 8 },
-		{ ISAKMP_NP_NATOA, 7, 8 },  { 200, 0, 0 },
+		{ ISAKMP_NP_KE, 0, 1 },    { ISAKMP_NP_HASH, 0, 1 },
+		{ ISAKMP_NP_NATD, 0, 1 },  { ISAKMP_NP_NATD_DRAFT, 0, 1 },
+		{ ISAKMP_NP_VID, 0, 1 },   { ISAKMP_NP_SIG, 0, 1 },
+		{ ISAKMP_NP_NONCE, 7, 8 }, { ISAKMP_NP_NONCE, 257, 256 },
+		{ ISAKMP_NP_ID, 4, 5 },    { ISAKMP_NP_N, 7, 8 },
+		{ ISAKMP_NP_D, 7, 8 },     { ISAKMP_NP_SA, 7, 8 },
+		{ ISAKMP_NP_NATOA, 7, 8 }, { 200, 0, 0 },
 	};
 	uint8_t b[600];
 
@@ -684,9 +695,8 @@ static void test_attributes(void **state)
 	/* TLV values of 1-4 bytes are numbers. */
 	{
 		static const uint8_t a[] = { 0x00, 0x0c, 0x00, 0x01, 0x7f, /* life 1 byte */
-					     0x00, 0x0e, 0x00, 0x03, 0x01, 0x00, 0x00,
-					     0x00, 0x01, 0x00, 0x02, 0x00, 0x07,
-					     0x80, 0x02, 0x00, 0x02 };
+					     0x00, 0x0e, 0x00, 0x03, 0x01, 0x00, 0x00, 0x00, 0x01,
+					     0x00, 0x02, 0x00, 0x07, 0x80, 0x02, 0x00, 0x02 };
 
 		len = sa_with_attrs(b, a, sizeof(a));
 		assert_int_equal(sa_bytes(b, len, &sa), 0);
@@ -716,7 +726,9 @@ static void test_attributes(void **state)
 	/* Life duration of 9 bytes, other used attributes of 5, and empty
 	 * values of used attributes are refused. */
 	{
-		static const uint8_t life9[] = { 0x00, 0x0c, 0x00, 0x09, 0, 0, 0, 0, 0, 0, 0, 0, 1 };
+		static const uint8_t life9[] = {
+			0x00, 0x0c, 0x00, 0x09, 0, 0, 0, 0, 0, 0, 0, 0, 1
+		};
 		static const uint8_t enc5[] = { 0x00, 0x01, 0x00, 0x05, 0, 0, 0, 0, 7 };
 		static const uint8_t enc0[] = { 0x00, 0x01, 0x00, 0x00 };
 

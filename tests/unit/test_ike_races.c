@@ -150,8 +150,8 @@ static bool converged(void)
 	    memcmp(a.c->out.enc_key, b.c->in.enc_key, a.c->out.enc_key_len))
 		return false;
 	return iw_pairs_up(&W.a) == 1 && iw_pairs_up(&W.b) == 1 &&
-	       W.a.in[sending_pair(&W.a)].spi == a.c->in.spi &&
-	       W.b.in[sending_pair(&W.b)].spi == b.c->in.spi;
+		W.a.in[sending_pair(&W.a)].spi == a.c->in.spi &&
+		W.b.in[sending_pair(&W.b)].spi == b.c->in.spi;
 }
 
 static void dump(const char *what)
@@ -164,11 +164,12 @@ static void dump(const char *what)
 
 		for (const struct ike_sa *sa = n->e->sas; sa; sa = sa->next)
 			fprintf(stderr, "#   %s: IKE SA %02x%02x.. %s state %d%s\n", n->name,
-				sa->icookie[0], sa->icookie[1], sa->initiator ? "initiator" : "responder",
-				sa->state, sa->dying ? " dying" : "");
+				sa->icookie[0], sa->icookie[1],
+				sa->initiator ? "initiator" : "responder", sa->state,
+				sa->dying ? " dying" : "");
 		for (const struct ike_child *c = n->e->children; c; c = c->next)
-			fprintf(stderr, "#   %s: pair in 0x%08x out 0x%08x %s%s\n", n->name, c->in.spi,
-				c->out.spi, c->initiator ? "initiator" : "responder",
+			fprintf(stderr, "#   %s: pair in 0x%08x out 0x%08x %s%s\n", n->name,
+				c->in.spi, c->out.spi, c->initiator ? "initiator" : "responder",
 				c->dying ? " dying" : "");
 	}
 }
@@ -214,20 +215,19 @@ static struct outcome watch(uint64_t t0)
 		dump("not converged");
 		return (struct outcome){ UINT64_MAX, 0, 0 };
 	}
-	return (struct outcome){ since - t0, (unsigned)(W.a.nchild + W.b.nchild) - ups, W.lost_ticks - lost };
+	return (struct outcome){ since - t0, (unsigned)(W.a.nchild + W.b.nchild) - ups,
+				 W.lost_ticks - lost };
 }
 
 static void check(const char *what, unsigned seed, struct outcome o)
 {
 	struct count a = count_of(&W.a), b = count_of(&W.b);
 
-	if (o.settled_ms > SETTLE_MS || o.ups_after || o.lost_after || a.ike_other ||
-	    b.ike_other)
+	if (o.settled_ms > SETTLE_MS || o.ups_after || o.lost_after || a.ike_other || b.ike_other)
 		dump(what);
 	if (o.settled_ms > SETTLE_MS)
 		fail_msg("%s, seed %u: no single IKE SA and pair each within %u ms (%s)", what,
-			 seed, SETTLE_MS,
-			 o.settled_ms == UINT64_MAX ? "never" : "later");
+			 seed, SETTLE_MS, o.settled_ms == UINT64_MAX ? "never" : "later");
 	/* nothing renegotiated once settled, and traffic got through */
 	assert_int_equal(o.ups_after, 0);
 	assert_int_equal(o.lost_after, 0);
@@ -411,7 +411,8 @@ static void test_rekeys_are_no_duplicates(void **state)
 		/* a rekey may be under way at the end: settled 10 s after */
 		if (!run_until_converged(W.now + SETTLE_MS)) {
 			dump("rekeys");
-			fail_msg("seed %u: not one IKE SA and one pair each after the rekeys", seed);
+			fail_msg("seed %u: not one IKE SA and one pair each after the rekeys",
+				 seed);
 		}
 	}
 }

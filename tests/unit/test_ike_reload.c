@@ -65,12 +65,16 @@ struct tunnel {
 	unsigned unit;
 };
 
-static const struct tunnel T1_A = { "P1", "IKEPOL1", "IKEP1", "IPSECPOL1", "ESPP1",
-				    "first key of tunnel one", "site-a1",
-				    "192.168.1.0", "192.168.2.0", 0 };
-static const struct tunnel T2_A = { "P2", "IKEPOL2", "IKEP2", "IPSECPOL2", "ESPP2",
-				    "second key of tunnel two", "site-a2",
-				    "192.168.11.0", "192.168.12.0", 1 };
+static const struct tunnel T1_A = { "P1",          "IKEPOL1",
+				    "IKEP1",       "IPSECPOL1",
+				    "ESPP1",       "first key of tunnel one",
+				    "site-a1",     "192.168.1.0",
+				    "192.168.2.0", 0 };
+static const struct tunnel T2_A = { "P2",           "IKEPOL2",
+				    "IKEP2",        "IPSECPOL2",
+				    "ESPP2",        "second key of tunnel two",
+				    "site-a2",      "192.168.11.0",
+				    "192.168.12.0", 1 };
 
 static void add_tunnel(struct kz_config *c, const struct tunnel *t, bool site_a)
 {
@@ -164,10 +168,16 @@ struct snap {
 static struct snap snap(void)
 {
 	struct snap s = {
-		pair_at(&W.a, live(&W.a, 0)), pair_at(&W.a, live(&W.a, 1)),
-		pair_at(&W.b, live(&W.b, 0)), pair_at(&W.b, live(&W.b, 1)),
-		(unsigned)W.a.nchild, (unsigned)W.a.ndown, (unsigned)W.b.nchild, (unsigned)W.b.ndown,
-		W.a.info_sent, W.b.info_sent,
+		pair_at(&W.a, live(&W.a, 0)),
+		pair_at(&W.a, live(&W.a, 1)),
+		pair_at(&W.b, live(&W.b, 0)),
+		pair_at(&W.b, live(&W.b, 1)),
+		(unsigned)W.a.nchild,
+		(unsigned)W.a.ndown,
+		(unsigned)W.b.nchild,
+		(unsigned)W.b.ndown,
+		W.a.info_sent,
+		W.b.info_sent,
 	};
 	return s;
 }
@@ -391,23 +401,23 @@ static void test_fingerprint(void **state)
 	assert_memory_not_equal(p1, p2, sizeof(p1));
 	assert_int_equal(ike_prof_fingerprint(c0, "NOPE", x), KZ_ENOENT);
 
-#define CHANGED(prof, ref, edit)                                                   \
-	do {                                                                       \
-		c = kz_config_dup(c0);                                             \
-		assert_non_null(c);                                                \
-		edit;                                                              \
-		fp(c, prof, x);                                                    \
-		assert_memory_not_equal(ref, x, sizeof(x));                        \
-		kz_config_free(c);                                                 \
+#define CHANGED(prof, ref, edit)                            \
+	do {                                                \
+		c = kz_config_dup(c0);                      \
+		assert_non_null(c);                         \
+		edit;                                       \
+		fp(c, prof, x);                             \
+		assert_memory_not_equal(ref, x, sizeof(x)); \
+		kz_config_free(c);                          \
 	} while (0)
-#define SAME(prof, ref, edit)                                                      \
-	do {                                                                       \
-		c = kz_config_dup(c0);                                             \
-		assert_non_null(c);                                                \
-		edit;                                                              \
-		fp(c, prof, x);                                                    \
-		assert_memory_equal(ref, x, sizeof(x));                            \
-		kz_config_free(c);                                                 \
+#define SAME(prof, ref, edit)                           \
+	do {                                            \
+		c = kz_config_dup(c0);                  \
+		assert_non_null(c);                     \
+		edit;                                   \
+		fp(c, prof, x);                         \
+		assert_memory_equal(ref, x, sizeof(x)); \
+		kz_config_free(c);                      \
 	} while (0)
 
 	/* each setting that shapes the SAs */
@@ -428,23 +438,26 @@ static void test_fingerprint(void **state)
 	CHANGED("P2", p2, kz_find_profile(c, "P2")->source_set = false);
 	CHANGED("P2", p2, kz_find_ipsec_if(c, 1)->map[0] = 0);
 	/* a second proposal appended to the policy */
-	CHANGED("P2", p2, do {
-		struct kz_ipsec_policy *pp = kz_find_ipsec_policy(c, "IPSECPOL2");
-		strcpy(pp->proposals[pp->nproposals++], "ESPP1");
-	} while (0));
+	CHANGED(
+		"P2", p2, do {
+			struct kz_ipsec_policy *pp = kz_find_ipsec_policy(c, "IPSECPOL2");
+			strcpy(pp->proposals[pp->nproposals++], "ESPP1");
+		} while (0));
 	/* P2 moves from IPsec1 to IPsec7 */
-	CHANGED("P2", p2, do {
-		kz_find_ipsec_if(c, 1)->map[0] = 0;
-		strcpy(kz_add_ipsec_if(c, 7, &err)->map, "P2");
-	} while (0));
+	CHANGED(
+		"P2", p2, do {
+			kz_find_ipsec_if(c, 1)->map[0] = 0;
+			strcpy(kz_add_ipsec_if(c, 7, &err)->map, "P2");
+		} while (0));
 	/* a policy the profile names is deleted */
 	CHANGED("P2", p2, kz_del_ipsec_policy(c, "IPSECPOL2"));
 	/* peer FQDN: by its name */
-	CHANGED("P2", p2, do {
-		struct kz_ipsec_profile *pr = kz_find_profile(c, "P2");
-		pr->peer_type = KZ_PEER_FQDN;
-		strcpy(pr->peer_fqdn, "hq.example.net");
-	} while (0));
+	CHANGED(
+		"P2", p2, do {
+			struct kz_ipsec_profile *pr = kz_find_profile(c, "P2");
+			pr->peer_type = KZ_PEER_FQDN;
+			strcpy(pr->peer_fqdn, "hq.example.net");
+		} while (0));
 
 	/* ... and what does not: P1's settings, objects no profile names,
 	 * how the key was typed, the interface's other settings */
@@ -452,11 +465,12 @@ static void test_fingerprint(void **state)
 	SAME("P1", p1, kz_find_ipsec_proposal(c, "ESPP2")->lifetime_time = 60);
 	SAME("P2", p2, kz_add_ipsec_proposal(c, "UNUSED", &err)->lifetime_time = 60);
 	SAME("P2", p2, kz_find_ike_policy(c, "IKEPOL1")->dpd = true);
-	SAME("P2", p2, do {
-		struct kz_ike_policy *pol = kz_find_ike_policy(c, "IKEPOL2");
-		pol->psk.hex = true;
-		strcpy(pol->psk.text, "7365636f6e64");
-	} while (0));
+	SAME(
+		"P2", p2, do {
+			struct kz_ike_policy *pol = kz_find_ike_policy(c, "IKEPOL2");
+			pol->psk.hex = true;
+			strcpy(pol->psk.text, "7365636f6e64");
+		} while (0));
 	SAME("P2", p2, kz_find_ipsec_if(c, 1)->mtu = 1300);
 	SAME("P2", p2, kz_find_ipsec_if(c, 1)->shutdown = true);
 	SAME("P2", p2, strcpy(c->hostname, "other"));

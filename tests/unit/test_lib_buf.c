@@ -206,8 +206,9 @@ static void test_emit(void **state)
 	emit_init(&e, &sb, true);
 	emit_sample(&e);
 	emit_done(&e);
-	assert_string_equal(sb_str(&sb), "{\"name\":\"a\\\"b\\\\c\\n\\u0001/d\",\"n\":7,"
-					 "\"later\":-1,\"list\":[\"x\",{\"ok\":true}]}\n");
+	assert_string_equal(sb_str(&sb),
+			    "{\"name\":\"a\\\"b\\\\c\\n\\u0001/d\",\"n\":7,"
+			    "\"later\":-1,\"list\":[\"x\",{\"ok\":true}]}\n");
 	/* an error replaces the document */
 	sb_reset(&sb);
 	emit_init(&e, &sb, true);
@@ -245,10 +246,14 @@ static void test_mem(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_get_exact),        cmocka_unit_test(test_truncated),
-		cmocka_unit_test(test_zero_length),      cmocka_unit_test(test_oversized_lengths),
-		cmocka_unit_test(test_sub_view_is_bounded), cmocka_unit_test(test_writer),
-		cmocka_unit_test(test_errors_named),     cmocka_unit_test(test_strbuf),
+		cmocka_unit_test(test_get_exact),
+		cmocka_unit_test(test_truncated),
+		cmocka_unit_test(test_zero_length),
+		cmocka_unit_test(test_oversized_lengths),
+		cmocka_unit_test(test_sub_view_is_bounded),
+		cmocka_unit_test(test_writer),
+		cmocka_unit_test(test_errors_named),
+		cmocka_unit_test(test_strbuf),
 		cmocka_unit_test(test_emit),
 		cmocka_unit_test(test_mem),
 	};

@@ -244,9 +244,9 @@ static void test_zero_length(void **state)
  * body has arrived. */
 static void test_oversized(void **state)
 {
-	static const uint8_t big_req[] = { 0, 1, 0, 1, CTL_REQ_EXEC };  /* 64 KiB + 1 */
-	static const uint8_t max_req[] = { 0, 1, 0, 0, CTL_REQ_EXEC };  /* 64 KiB */
-	static const uint8_t big_resp[] = { 1, 0, 0, 1, CTL_ST_OK };    /* 16 MiB + 1 */
+	static const uint8_t big_req[] = { 0, 1, 0, 1, CTL_REQ_EXEC }; /* 64 KiB + 1 */
+	static const uint8_t max_req[] = { 0, 1, 0, 0, CTL_REQ_EXEC }; /* 64 KiB */
+	static const uint8_t big_resp[] = { 1, 0, 0, 1, CTL_ST_OK };   /* 16 MiB + 1 */
 	static const uint8_t huge[] = { 0xff, 0xff, 0xff, 0xff };
 	struct ctl_request req;
 	struct ctl_response resp;

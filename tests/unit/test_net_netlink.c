@@ -91,8 +91,8 @@ static int collect_cb(const struct kz_net_event *ev, void *arg)
 	return 0;
 }
 
-static struct nlmsghdr *put_link(void *at, int type, int ifindex, unsigned flags,
-				 const char *name, unsigned mtu)
+static struct nlmsghdr *put_link(void *at, int type, int ifindex, unsigned flags, const char *name,
+				 unsigned mtu)
 {
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(at);
 	struct ifinfomsg *ifi;
@@ -109,8 +109,8 @@ static struct nlmsghdr *put_link(void *at, int type, int ifindex, unsigned flags
 	return nlh;
 }
 
-static struct nlmsghdr *put_addr(void *at, int type, int family, int ifindex,
-				 const char *addr, unsigned plen, const char *label)
+static struct nlmsghdr *put_addr(void *at, int type, int family, int ifindex, const char *addr,
+				 unsigned plen, const char *label)
 {
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(at);
 	struct ifaddrmsg *ifa;
@@ -128,8 +128,8 @@ static struct nlmsghdr *put_addr(void *at, int type, int family, int ifindex,
 	return nlh;
 }
 
-static struct nlmsghdr *put_route(void *at, const char *dst, unsigned plen,
-				  int oif, const char *gw, unsigned proto)
+static struct nlmsghdr *put_route(void *at, const char *dst, unsigned plen, int oif, const char *gw,
+				  unsigned proto)
 {
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(at);
 	struct rtmsg *rtm;
@@ -173,8 +173,7 @@ static void test_parse_link(void **state)
 	struct collect c = { 0 };
 	struct nlmsghdr *nlh;
 
-	nlh = put_link(pbuf, RTM_NEWLINK, 7, IFF_UP | IFF_LOWER_UP | IFF_RUNNING,
-		       "ipsec3", 1400);
+	nlh = put_link(pbuf, RTM_NEWLINK, 7, IFF_UP | IFF_LOWER_UP | IFF_RUNNING, "ipsec3", 1400);
 	assert_int_equal(kz_net_parse_msgs(pbuf, nlh->nlmsg_len, collect_cb, &c), 0);
 	assert_int_equal(c.n, 1);
 	assert_int_equal(c.ev[0].type, KZ_NET_EV_LINK);
@@ -424,7 +423,7 @@ static void test_parse_garbage(void **state)
 		 * family and attribute parsers are reached too. */
 		if ((i & 1) && len >= 16) {
 			struct nlmsghdr h;
-			static const uint16_t types[] = { RTM_NEWLINK, RTM_DELLINK, RTM_NEWADDR,
+			static const uint16_t types[] = { RTM_NEWLINK, RTM_DELLINK,  RTM_NEWADDR,
 							  RTM_DELADDR, RTM_NEWROUTE, RTM_DELROUTE };
 
 			memcpy(&h, buf, sizeof(h));
@@ -510,8 +509,7 @@ static void get_ok(const char *ifname, struct kz_link_state *st)
 	int ret = kz_net_link_get(ifname, st);
 
 	if (ret)
-		fail_msg("kz_net_link_get(%s): %s: %s", ifname, kz_errname(ret),
-			 kz_net_errmsg());
+		fail_msg("kz_net_link_get(%s): %s: %s", ifname, kz_errname(ret), kz_net_errmsg());
 	assert_true(st->exists);
 	assert_string_equal(st->ifname, ifname);
 }
@@ -543,7 +541,7 @@ static bool has_addr(const struct kz_link_state *st, const char *addr, unsigned 
 
 /* The route dst/plen of the main table, or NULL; fails on duplicates. */
 static const struct kz_net_route *find_route(const struct kz_net_route *v, size_t n,
-					 const char *dst, unsigned plen)
+					     const char *dst, unsigned plen)
 {
 	const struct kz_net_route *found = NULL;
 	struct in_addr d = ip4(dst);
@@ -706,9 +704,9 @@ static void test_addr(void **state)
 struct ev_want {
 	enum kz_net_event_type type;
 	const char *ifname; /* LINK: must match */
-	int ifindex; /* ADDR, ROUTE: must match if nonzero */
-	int admin_up; /* LINK: 0 or 1, -1 for any */
-	const char *addr; /* ADDR: address; ROUTE: destination */
+	int ifindex;        /* ADDR, ROUTE: must match if nonzero */
+	int admin_up;       /* LINK: 0 or 1, -1 for any */
+	const char *addr;   /* ADDR: address; ROUTE: destination */
 	unsigned plen;
 	bool found;
 	struct kz_net_event ev;
@@ -727,13 +725,13 @@ static int want_cb(const struct kz_net_event *ev, void *arg)
 	if (w->admin_up >= 0 && ev->admin_up != (w->admin_up == 1))
 		return 0;
 	if (w->addr) {
-		const struct in_addr *a = ev->type == KZ_NET_EV_ROUTE_NEW ||
-						  ev->type == KZ_NET_EV_ROUTE_DEL
-					  ? &ev->route.dst
-					  : &ev->addr.addr;
+		const struct in_addr *a =
+			ev->type == KZ_NET_EV_ROUTE_NEW || ev->type == KZ_NET_EV_ROUTE_DEL
+			? &ev->route.dst
+			: &ev->addr.addr;
 		unsigned plen = ev->type == KZ_NET_EV_ROUTE_NEW || ev->type == KZ_NET_EV_ROUTE_DEL
-					? ev->route.plen
-					: ev->addr.plen;
+			? ev->route.plen
+			: ev->addr.plen;
 
 		if (a->s_addr != ip4(w->addr).s_addr || plen != w->plen)
 			return 0;
@@ -789,23 +787,32 @@ static void test_watch(void **state)
 		assert_int_equal(want.ev.mtu, 1500);
 	}
 	{
-		struct ev_want want = { .type = KZ_NET_EV_ADDR_NEW, .ifindex = st.ifindex,
-					.admin_up = -1, .addr = "10.1.0.9", .plen = 24 };
+		struct ev_want want = { .type = KZ_NET_EV_ADDR_NEW,
+					.ifindex = st.ifindex,
+					.admin_up = -1,
+					.addr = "10.1.0.9",
+					.plen = 24 };
 
 		assert_int_equal(kz_net_addr_add(VETH_A, ip4("10.1.0.9"), 24), 0);
 		assert_true(wait_event(w, &want, 2000));
 		assert_string_equal(want.ev.ifname, VETH_A);
 	}
 	{
-		struct ev_want want = { .type = KZ_NET_EV_ADDR_DEL, .ifindex = st.ifindex,
-					.admin_up = -1, .addr = "10.1.0.9", .plen = 24 };
+		struct ev_want want = { .type = KZ_NET_EV_ADDR_DEL,
+					.ifindex = st.ifindex,
+					.admin_up = -1,
+					.addr = "10.1.0.9",
+					.plen = 24 };
 
 		assert_int_equal(kz_net_addr_del(VETH_A, ip4("10.1.0.9"), 24), 0);
 		assert_true(wait_event(w, &want, 2000));
 	}
 	{
-		struct ev_want want = { .type = KZ_NET_EV_ROUTE_NEW, .ifindex = st.ifindex,
-					.admin_up = -1, .addr = "10.77.0.0", .plen = 16 };
+		struct ev_want want = { .type = KZ_NET_EV_ROUTE_NEW,
+					.ifindex = st.ifindex,
+					.admin_up = -1,
+					.addr = "10.77.0.0",
+					.plen = 16 };
 
 		assert_true(wait_running(VETH_A, true, 3000));
 		assert_int_equal(kz_net_route_add(ip4("10.77.0.0"), 16, VETH_A, NULL), 0);
@@ -814,8 +821,11 @@ static void test_watch(void **state)
 		assert_int_equal(want.ev.route.table, RT_TABLE_MAIN);
 	}
 	{
-		struct ev_want want = { .type = KZ_NET_EV_ROUTE_DEL, .ifindex = st.ifindex,
-					.admin_up = -1, .addr = "10.77.0.0", .plen = 16 };
+		struct ev_want want = { .type = KZ_NET_EV_ROUTE_DEL,
+					.ifindex = st.ifindex,
+					.admin_up = -1,
+					.addr = "10.77.0.0",
+					.plen = 16 };
 
 		assert_int_equal(kz_net_route_del(ip4("10.77.0.0"), 16, VETH_A, NULL), 0);
 		assert_true(wait_event(w, &want, 2000));
@@ -823,7 +833,9 @@ static void test_watch(void **state)
 	/* A wrong expectation must time out, or the checks above prove
 	 * nothing. */
 	{
-		struct ev_want want = { .type = KZ_NET_EV_LINK, .ifname = "nosuch0", .admin_up = -1 };
+		struct ev_want want = { .type = KZ_NET_EV_LINK,
+					.ifname = "nosuch0",
+					.admin_up = -1 };
 
 		assert_int_equal(kz_net_link_set_up(VETH_A, true), 0);
 		assert_false(wait_event(w, &want, 200));
@@ -856,13 +868,11 @@ static void test_watch_overrun(void **state)
 	int small = 1, ret;
 
 	assert_int_equal(kz_net_watch_open(&w), 0);
-	assert_int_equal(setsockopt(kz_net_watch_fd(w), SOL_SOCKET, SO_RCVBUF, &small,
-				    sizeof(small)),
-			 0);
+	assert_int_equal(
+		setsockopt(kz_net_watch_fd(w), SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
 	for (int i = 0; i < 20; i++)
 		assert_int_equal(kz_net_link_set_mtu(VETH_A, 1400 + (unsigned)i), 0);
-	while ((ret = kz_net_watch_read(w, overrun_cb, &c)) == 0 && c.overruns == 0 &&
-	       c.links < 20)
+	while ((ret = kz_net_watch_read(w, overrun_cb, &c)) == 0 && c.overruns == 0 && c.links < 20)
 		;
 	assert_int_equal(ret, 0);
 	assert_true(c.overruns >= 1);
@@ -870,8 +880,7 @@ static void test_watch_overrun(void **state)
 
 	/* Still alive after the overrun. */
 	{
-		struct ev_want want = { .type = KZ_NET_EV_LINK, .ifname = VETH_A,
-					.admin_up = -1 };
+		struct ev_want want = { .type = KZ_NET_EV_LINK, .ifname = VETH_A, .admin_up = -1 };
 
 		assert_int_equal(kz_net_link_set_mtu(VETH_A, 1500), 0);
 		assert_true(wait_event(w, &want, 2000));
@@ -1085,9 +1094,8 @@ static void test_route_flush_own(void **state)
 
 	assert_int_equal(run("ip route add 10.41.0.0/16 dev %s proto static", VETH_A), 0);
 	/* Ours in another table: a flush after a crash must find it too. */
-	assert_int_equal(run("ip route add 10.42.0.0/16 dev %s table 100 proto %d", VETH_A,
-			     KZ_RTPROT),
-			 0);
+	assert_int_equal(
+		run("ip route add 10.42.0.0/16 dev %s table 100 proto %d", VETH_A, KZ_RTPROT), 0);
 	/* Ours at this point: 10.20/16 (ipsec0), 10.30/16, 10.31/16, and the
 	 * one in table 100. */
 	assert_int_equal(kz_net_route_flush_own(&deleted), 0);
@@ -1134,8 +1142,8 @@ static void test_route_link_down(void **state)
 
 /* The route dst/plen of the given type and metric, or NULL. */
 static const struct kz_net_route *find_route_typed(const struct kz_net_route *v, size_t n,
-					       const char *dst, unsigned plen,
-					       unsigned type, uint32_t metric)
+						   const char *dst, unsigned plen, unsigned type,
+						   uint32_t metric)
 {
 	const struct kz_net_route *found = NULL;
 	struct in_addr d = ip4(dst);
@@ -1152,8 +1160,7 @@ static const struct kz_net_route *find_route_typed(const struct kz_net_route *v,
 	return found;
 }
 
-static size_t count_prefix(const struct kz_net_route *v, size_t n, const char *dst,
-			   unsigned plen)
+static size_t count_prefix(const struct kz_net_route *v, size_t n, const char *dst, unsigned plen)
 {
 	struct in_addr d = ip4(dst);
 	size_t k = 0;
@@ -1230,21 +1237,19 @@ static void test_route_failclosed(void **state)
 
 	/* A unicast delete spares it; a typed one needs the right metric. */
 	assert_int_equal(kz_net_route_del(ip4("10.70.0.0"), 16, NULL, NULL), KZ_ENOENT);
-	assert_int_equal(kz_net_route_del_type(KZ_NET_RTN_UNREACHABLE, ip4("10.70.0.0"), 16, 1,
-					       NULL, NULL),
-			 KZ_ENOENT);
+	assert_int_equal(
+		kz_net_route_del_type(KZ_NET_RTN_UNREACHABLE, ip4("10.70.0.0"), 16, 1, NULL, NULL),
+		KZ_ENOENT);
 	/* Refused before the kernel is asked. */
-	assert_int_equal(kz_net_route_add_type(KZ_NET_RTN_UNREACHABLE, ip4("10.70.0.0"), 16, 1,
-					       TUN0, NULL),
+	assert_int_equal(
+		kz_net_route_add_type(KZ_NET_RTN_UNREACHABLE, ip4("10.70.0.0"), 16, 1, TUN0, NULL),
+		KZ_EINVAL);
+	assert_int_equal(kz_net_route_add_type(KZ_NET_RTN_ANY, ip4("10.70.0.0"), 16, 1, NULL, NULL),
 			 KZ_EINVAL);
-	assert_int_equal(kz_net_route_add_type(KZ_NET_RTN_ANY, ip4("10.70.0.0"), 16, 1, NULL,
-					       NULL),
-			 KZ_EINVAL);
-	assert_int_equal(kz_net_route_add_type(99, ip4("10.70.0.0"), 16, 1, NULL, NULL),
-			 KZ_EINVAL);
-	assert_int_equal(kz_net_route_add_type(KZ_NET_RTN_UNREACHABLE, ip4("10.70.0.1"), 16, 1,
-					       NULL, NULL),
-			 KZ_EINVAL);
+	assert_int_equal(kz_net_route_add_type(99, ip4("10.70.0.0"), 16, 1, NULL, NULL), KZ_EINVAL);
+	assert_int_equal(
+		kz_net_route_add_type(KZ_NET_RTN_UNREACHABLE, ip4("10.70.0.1"), 16, 1, NULL, NULL),
+		KZ_EINVAL);
 
 	/* Deleted exactly as listed; then gone. */
 	assert_int_equal(kz_net_route_del_own(&fc), 0);
@@ -1260,8 +1265,7 @@ static void test_route_failclosed(void **state)
 	assert_int_equal(kz_net_route_add_type(KZ_NET_RTN_UNREACHABLE, ip4("10.71.0.0"), 16,
 					       KZ_RTMETRIC_FAILCLOSED, NULL, NULL),
 			 0);
-	assert_int_equal(kz_net_route_del_type(KZ_NET_RTN_ANY, ip4("10.71.0.0"), 16, 0, NULL,
-					       NULL),
+	assert_int_equal(kz_net_route_del_type(KZ_NET_RTN_ANY, ip4("10.71.0.0"), 16, 0, NULL, NULL),
 			 0);
 	assert_int_equal(kz_net_route_add_type(KZ_NET_RTN_UNREACHABLE, ip4("10.72.0.0"), 16,
 					       KZ_RTMETRIC_FAILCLOSED, NULL, NULL),
