@@ -419,3 +419,15 @@ bool kz_prefix_equal(const struct kz_prefix *a, const struct kz_prefix *b)
 {
 	return a->set == b->set && a->len == b->len && a->addr.s_addr == b->addr.s_addr;
 }
+
+void kz_profile_peer_str(const struct kz_ipsec_profile *p, char *out, size_t len)
+{
+	if (p->peer_type == KZ_PEER_ADDR && inet_ntop(AF_INET, &p->peer_addr, out, (socklen_t)len))
+		return;
+	kz_strlcpy(out,
+		   p->peer_type == KZ_PEER_ADDR           ? "?"
+			   : p->peer_type == KZ_PEER_ANY  ? "any"
+			   : p->peer_type == KZ_PEER_FQDN ? p->peer_fqdn
+							  : "-",
+		   len);
+}

@@ -263,5 +263,7 @@ const char *kz_addr_class_name(enum kz_addr_class k); /* "global" ... */
 /* "192.168.1.0/24" into out (at least 19 bytes). */
 void kz_prefix_str(const struct kz_prefix *p, char *out, size_t len);
 bool kz_prefix_equal(const struct kz_prefix *a, const struct kz_prefix *b);
+/* The profile's peer as shown: its address, FQDN, "any", or "-" unset. */
+void kz_profile_peer_str(const struct kz_ipsec_profile *p, char *out, size_t len);
 
 #endif

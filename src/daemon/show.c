@@ -292,14 +292,7 @@ static void show_profile(struct kzd *d, const struct kz_ipsec_profile *p, bool d
 	kzd_check_profile(d, p, &f);
 	kz_findings_init(&warn);
 	kz_check_profile_lint(c, p, &warn);
-	if (p->peer_type == KZ_PEER_ADDR)
-		inet_ntop(AF_INET, &p->peer_addr, peer, sizeof(peer));
-	else
-		kz_strlcpy(peer,
-			   p->peer_type == KZ_PEER_ANY            ? "any"
-				   : p->peer_type == KZ_PEER_FQDN ? p->peer_fqdn
-								  : "-",
-			   sizeof(peer));
+	kz_profile_peer_str(p, peer, sizeof(peer));
 	if (map)
 		snprintf(mapped, sizeof(mapped), "IPsec%u", map->unit);
 	else

@@ -252,14 +252,7 @@ static int run_profile(const struct diag_snapshot *s, const struct diag_lang *L,
 							   : "initiator",
 		   sizeof(pr->role));
 	kz_strlcpy(pr->mode, x->aggr ? "aggressive" : "main", sizeof(pr->mode));
-	if (p->peer_type == KZ_PEER_ADDR)
-		diag_addr_str(p->peer_addr, peer);
-	else
-		kz_strlcpy(peer,
-			   p->peer_type == KZ_PEER_ANY            ? "any"
-				   : p->peer_type == KZ_PEER_FQDN ? p->peer_fqdn
-								  : "-",
-			   sizeof(peer));
+	kz_profile_peer_str(p, peer, sizeof(peer));
 	snprintf(pr->header, sizeof(pr->header),
 		 TR("profile %s: %s, %s (ipsec profile %s: peer %s)"), p->name, diag_role_text(x),
 		 !x->ike           ? TR("exchange mode unknown")
