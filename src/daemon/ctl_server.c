@@ -302,21 +302,18 @@ static int ctl_conn_send(struct ctl_conn *conn, uint8_t status, const char *prom
 	return 0;
 }
 
-/* Runs one request through the ops and queues its response.  Returns
- * negative when the connection must go. */
-static int ctl_conn_handle(struct ctl_conn *conn, const struct ctl_request *req)
+int ctl_server_answer(const struct ctl_server_ops *ops, void *sess, const struct ctl_request *req,
+		      struct strbuf *out, uint8_t *status, char *prompt, size_t prompt_len)
 {
-	struct ctl_server *srv = conn->srv;
-	struct strbuf *out = &srv->out;
-	char prompt[CTL_MAX_PROMPT + 1] = "";
-	uint8_t status = CTL_ST_OK;
 	int r;
 
 	sb_reset(out);
-	r = srv->ops->request(conn->sess, req, out, &status, prompt, sizeof(prompt));
-	prompt[sizeof(prompt) - 1] = '\0';
+	*status = CTL_ST_OK;
+	prompt[0] = '\0';
+	r = ops->request(sess, req, out, status, prompt, prompt_len);
+	prompt[prompt_len - 1] = '\0';
 	if (r < 0) {
-		status = CTL_ST_ERROR;
+		*status = CTL_ST_ERROR;
 		if (out->len == 0 && !out->truncated)
 			sb_printf(out, "%% %s\n", kz_strerror(r));
 	}
@@ -324,8 +321,22 @@ static int ctl_conn_handle(struct ctl_conn *conn, const struct ctl_request *req)
 		/* Part of a screen would read as all of it: say so instead. */
 		sb_reset(out);
 		sb_puts(out, "% output too long\n");
-		status = CTL_ST_ERROR;
+		*status = CTL_ST_ERROR;
 	}
+	return r;
+}
+
+/* Runs one request through the ops and queues its response.  Returns
+ * negative when the connection must go. */
+static int ctl_conn_handle(struct ctl_conn *conn, const struct ctl_request *req)
+{
+	struct ctl_server *srv = conn->srv;
+	struct strbuf *out = &srv->out;
+	char prompt[CTL_MAX_PROMPT + 1];
+	uint8_t status;
+	int r;
+
+	ctl_server_answer(srv->ops, conn->sess, req, out, &status, prompt, sizeof(prompt));
 	r = ctl_conn_send(conn, status, prompt, out->s, out->len);
 	if (r == KZ_EPROTO || r == KZ_ETOOBIG || r == KZ_EINVAL) {
 		/* The handler produced something the protocol cannot carry (a

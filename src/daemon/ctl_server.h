@@ -62,6 +62,13 @@ struct ctl_server *ctl_server_start(struct event_base *base, const char *path,
  * NULL is allowed. */
 void ctl_server_stop(struct ctl_server *srv);
 
+/* One request through ops->request, as the server answers it: *status,
+ * the prompt and out as they will be sent (a failed request's error name,
+ * "% output too long" in place of a truncated screen).  Returns what the
+ * op returned. */
+int ctl_server_answer(const struct ctl_server_ops *ops, void *sess, const struct ctl_request *req,
+		      struct strbuf *out, uint8_t *status, char *prompt, size_t prompt_len);
+
 /* Sessions open right now. */
 unsigned ctl_server_sessions(const struct ctl_server *srv);
 

@@ -15,6 +15,7 @@
 struct event_base;
 struct event;
 struct ctl_server;
+struct ctl_server_ops;
 struct kz_net_watch;
 struct ike_engine;
 struct dh_pool;
@@ -57,13 +58,26 @@ struct kzd {
 	/* The data plane (src/dp/), its notifications and timers (dp_ctl.c). */
 	struct dp *dp;
 	struct event *ev_dp_note, *ev_dp_tick, *ev_dp_reclaim;
-	unsigned workers; /* data-plane workers asked for; 0: one per CPU */
+	unsigned workers;  /* data-plane workers asked for; 0: one per CPU */
+	uint64_t t_listen; /* when the console began to listen (ms, monotonic) */
 	/* Last config check result per profile, to log changes once. */
 	char **last_check;
 	size_t nlast_check;
 };
 
-/* main.c: frees *ev if it is set and clears it. */
+/* kzd.c: the daemon's life, in this order.  kzd_load reads and parses a
+ * startup file, logging every error with file:line:column; 0 or the error
+ * count (*unreadable: the file could not be read at all).  kzd_open
+ * creates the event loop, the console socket (none when socket_path is
+ * NULL), the netlink watch and the signal events; kzd_bring_up applies the
+ * running config and starts the data plane and IKE; kzd_close undoes all
+ * of it and frees d (clean: a requested stop, which removes our routes,
+ * the fail-closed ones too). */
+int kzd_load(const char *path, struct kz_config **out, bool *unreadable);
+int kzd_open(struct kzd *d);
+int kzd_bring_up(struct kzd *d);
+void kzd_close(struct kzd *d, bool clean);
+/* Frees *ev if it is set and clears it. */
 void kzd_event_free(struct event **ev);
 
 /* apply.c: make the system match the running config.  effects is a
@@ -76,8 +90,11 @@ void kzd_tun_name(unsigned unit, char *out, size_t len);
 /* Reacts to a netlink event (link, address, route change). */
 void kzd_net_changed(struct kzd *d);
 
-/* session.c: console sessions on the control socket. */
+/* session.c: console sessions on the control socket.  The ops are the
+ * sessions' own (session_open takes the struct kzd): the socket calls them,
+ * and so do the golden transcripts (tests/cli/golden.c) without one. */
 int kzd_sessions_start(struct kzd *d);
+extern const struct ctl_server_ops kzd_session_ops;
 void kzd_sessions_rebind(struct kzd *d); /* after the running config was replaced */
 
 /* show.c: the exec commands, installed into the console's grammar (once,
@@ -120,7 +137,7 @@ void kzd_dataplane_tun_close(struct kzd *d, unsigned unit);
 struct emit;
 int kzd_diagnose(struct kzd *d, const char *profile, const char *lang, struct emit *e);
 
-/* main.c: reload the startup file (SIGHUP); 0 or the error count. */
+/* kzd.c: reload the startup file (SIGHUP); 0 or the error count. */
 int kzd_reload(struct kzd *d);
 
 #endif

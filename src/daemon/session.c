@@ -122,7 +122,7 @@ out:
 	return r;
 }
 
-static const struct ctl_server_ops sess_ops = {
+const struct ctl_server_ops kzd_session_ops = {
 	.session_open = sess_open,
 	.session_close = sess_close,
 	.request = sess_request,
@@ -132,7 +132,7 @@ int kzd_sessions_start(struct kzd *d)
 {
 	int err = 0;
 
-	d->ctl = ctl_server_start(d->base, d->socket_path, &sess_ops, d, &err);
+	d->ctl = ctl_server_start(d->base, d->socket_path, &kzd_session_ops, d, &err);
 	return d->ctl ? 0 : err;
 }
 

@@ -7,6 +7,7 @@
 #include <time.h>
 
 static int log_stderr = 1;
+static FILE *log_file; /* instead of stderr, when set */
 static enum kz_log_level log_max = KZ_LOG_INFO;
 
 void kz_log_open(const char *ident, int to_stderr, enum kz_log_level max)
@@ -15,6 +16,11 @@ void kz_log_open(const char *ident, int to_stderr, enum kz_log_level max)
 	log_max = max;
 	if (!to_stderr)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+void kz_log_to(FILE *f)
+{
+	log_file = f;
 }
 
 void kz_log_set_level(enum kz_log_level max)
@@ -37,6 +43,7 @@ void kz_log(enum kz_log_level lvl, const char *fmt, ...)
 		return;
 	va_start(ap, fmt);
 	if (log_stderr) {
+		FILE *f = log_file ? log_file : stderr;
 		struct timespec ts;
 		struct tm tm;
 		char stamp[32];
@@ -44,9 +51,9 @@ void kz_log(enum kz_log_level lvl, const char *fmt, ...)
 		clock_gettime(CLOCK_REALTIME, &ts);
 		localtime_r(&ts.tv_sec, &tm);
 		strftime(stamp, sizeof(stamp), "%H:%M:%S", &tm);
-		fprintf(stderr, "%s.%03ld %s: ", stamp, ts.tv_nsec / 1000000L, names[lvl]);
-		vfprintf(stderr, fmt, ap);
-		fputc('\n', stderr);
+		fprintf(f, "%s.%03ld %s: ", stamp, ts.tv_nsec / 1000000L, names[lvl]);
+		vfprintf(f, fmt, ap);
+		fputc('\n', f);
 	} else {
 		vsyslog(prio[lvl], fmt, ap);
 	}

@@ -1,11 +1,11 @@
-/* fake_tun.c - the TUN devices of kizunad_golden, the daemon the golden
- * console transcripts run against (tests/cli/run-golden.sh).
+/* fake_tun.c - the TUN devices of the daemon the golden console
+ * transcripts run (tests/cli/golden.c).
  *
  * Opening /dev/net/tun needs root outside a user namespace's reach (the
  * device node belongs to the initial namespace's root), while everything
  * else the transcripts touch - links, addresses, routes, the IKE ports - is
  * the caller's own in a user and network namespace.  So this build of the
- * daemon takes the device named for IPsec<N> as already there (the script
+ * daemon takes the device named for IPsec<N> as already there (golden.c
  * makes it, a veth whose peer is up, so that it has a carrier like an
  * attached TUN device) and hands the data plane one end of a socket pair
  * instead of a queue: nothing arrives on it, and what the daemon would
