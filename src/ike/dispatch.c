@@ -488,6 +488,8 @@ static void dispatch(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m)
 		memcpy(chain, iv_after, sa->keys.block);
 	m->t = t;
 	res = t->handler(e, sa, m);
+	if (res == IKE_DONE && h->exch != ISAKMP_XCHG_INFO)
+		eng_peer_notes(e, sa, m);
 	if (h->exch == ISAKMP_XCHG_QUICK)
 		qm_commit(e, sa, m, res, iv_in);
 	else if (h->exch == ISAKMP_XCHG_INFO)

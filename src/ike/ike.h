@@ -144,6 +144,7 @@ enum ike_fail_class {
 
 #define IKE_FAIL_HISTORY 8 /* failure runs kept per profile */
 #define IKE_PEER_VIDS 8    /* vendor IDs kept from the peer's last message */
+#define IKE_PEER_NOTES 4   /* status notifies kept from the peer's messages */
 
 /* One run of failures of the same class and phase. */
 struct ike_fail_run {
@@ -173,6 +174,11 @@ struct ike_peer_seen {
 	char vids[IKE_PEER_VIDS][40]; /* named, or "unknown " + a hex prefix */
 	unsigned nvids;
 	int64_t vid_wall;
+	/* status notifies inside the peer's exchange messages (RESPONDER-
+	 * LIFETIME, ...), newest last, the oldest dropped */
+	char notes[IKE_PEER_NOTES][64];
+	unsigned nnotes;
+	int64_t notes_wall;
 };
 
 /* Kept next to the status of each profile (all times are io->wall). */
@@ -191,6 +197,8 @@ struct ike_profile_status {
 	uint16_t peer_notify;           /* notify type the peer sent, 0 none */
 	char our_offer[256];            /* proposal mismatch: what each side offered */
 	char their_offer[256];
+	bool pfs_mismatch; /* proposal mismatch: PFS alone differs ... */
+	enum kz_group pfs_ours, pfs_theirs; /* ... these */
 	char id_received[160]; /* ID mismatch: the ID the peer sent ... */
 	char id_expected[160]; /* ... and what we expected */
 	char detail[512];      /* the one log line, without the profile */
@@ -258,6 +266,8 @@ void ike_seen_ts(struct ike_engine *e, const char *profile, const struct kz_pref
 /* Vendor IDs: first starts the list of a new message. */
 void ike_seen_vid(struct ike_engine *e, const char *profile, const uint8_t *vid, size_t len,
 		  bool first);
+/* A status notify the peer put in an exchange message, as text. */
+void ike_seen_note(struct ike_engine *e, const char *profile, const char *text);
 /* All the vendor IDs of one parsed message (isakmp.h). */
 struct isakmp_digest;
 void ike_seen_vids(struct ike_engine *e, const char *profile, const struct isakmp_digest *d);
