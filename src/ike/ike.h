@@ -188,6 +188,15 @@ struct ike_profile_detail {
 	unsigned hist_n, hist_next;
 };
 
+/* Dead Peer Detection of a profile's established IKE SA (RFC 3706). */
+enum ike_dpd_state {
+	IKE_DPD_NO_SA,    /* no IKE SA is established */
+	IKE_DPD_ON,       /* both announced it and our policy has an interval */
+	IKE_DPD_OFF_OURS, /* our IKE policy has no `dpd` */
+	IKE_DPD_OFF_PEER, /* the peer did not send the DPD vendor ID */
+};
+const char *ike_dpd_state_name(enum ike_dpd_state s); /* "on", "off-peer", ... */
+
 struct ike_profile_status {
 	char profile[KZ_NAME_MAX];
 	enum ike_fail_class last_class; /* IKE_FAIL_NONE: never failed */
@@ -216,6 +225,10 @@ struct ike_profile_status {
 	uint32_t retry_in_s;    /* due in this many seconds (rounded up), */
 	uint32_t backoff_s;     /* the back-off step it waits (0: a plain restart) */
 	uint32_t backoff_max_s; /* the profile's ceiling */
+	enum ike_dpd_state dpd; /* of the newest established IKE SA */
+	/* DPD off: when the SAs end by themselves (seconds from now; 0: no
+	 * IPsec SA), which is when a dead peer is noticed at the latest */
+	uint32_t dpd_off_ipsec_left_s, dpd_off_ike_left_s;
 };
 
 /* Status of a profile, or NULL when the engine does not know it. */

@@ -218,22 +218,57 @@ const struct ike_profile_status *ike_profile_status(struct ike_engine *e, const 
 	rt->st.established = false;
 	rt->st.negotiating = false;
 	rt->st.has_sas = false;
+	rt->st.dpd = IKE_DPD_NO_SA;
+	rt->st.dpd_off_ipsec_left_s = rt->st.dpd_off_ike_left_s = 0;
 	for (struct ike_sa *sa = e->sas; sa; sa = sa->next) {
 		if (sa->dying || strcmp(sa->profile, profile))
 			continue;
 		rt->st.has_sas = true;
-		if (sa->state == IKE_ST_ESTABLISHED)
+		if (sa->state == IKE_ST_ESTABLISHED && !rt->st.established) {
+			const struct kz_ike_policy *pol = p1_policy(e, sa);
+			uint64_t now = eng_now(e);
+
+			rt->st.established = true;
+			rt->st.dpd = !pol || !pol->dpd || !pol->dpd_interval ? IKE_DPD_OFF_OURS
+				: !sa->natt.peer_dpd                          ? IKE_DPD_OFF_PEER
+									      : IKE_DPD_ON;
+			if (sa->expire_ms > now)
+				rt->st.dpd_off_ike_left_s = (uint32_t)((sa->expire_ms - now) / 1000u);
+		} else if (sa->state == IKE_ST_ESTABLISHED)
 			rt->st.established = true;
 		else
 			rt->st.negotiating = true;
 		for (struct ike_qm *q = sa->qm; q; q = q->next)
 			rt->st.negotiating |= !q->dying && q->state != QM_DONE;
 	}
-	for (struct ike_child *c = e->children; c; c = c->next)
-		rt->st.has_sas |= !c->dying && !strcmp(c->profile, profile);
+	for (struct ike_child *c = e->children; c; c = c->next) {
+		uint64_t now = eng_now(e);
+		uint32_t left;
+
+		if (c->dying || strcmp(c->profile, profile))
+			continue;
+		rt->st.has_sas = true;
+		left = c->expire_ms > now ? (uint32_t)((c->expire_ms - now) / 1000u) : 0;
+		if (left > rt->st.dpd_off_ipsec_left_s)
+			rt->st.dpd_off_ipsec_left_s = left;
+	}
 	rt->st.wan_down = ike_wan_down(e);
 	backoff_status(e, profile, rt);
 	return &rt->st;
+}
+
+const char *ike_dpd_state_name(enum ike_dpd_state s)
+{
+	switch (s) {
+	case IKE_DPD_ON:
+		return "on";
+	case IKE_DPD_OFF_OURS:
+		return "off";
+	case IKE_DPD_OFF_PEER:
+		return "off-peer";
+	default:
+		return "no-sa";
+	}
 }
 
 const struct ike_profile_detail *ike_profile_detail(struct ike_engine *e, const char *profile)
