@@ -499,6 +499,9 @@ bool p2_pfs_only(struct ike_engine *e, const struct kz_ipsec_policy *pol,
  * vendor IDs and status notifies it carried are recorded; a phase 1
  * RESPONDER-LIFETIME shortens the IKE SA of an initiator. */
 void eng_peer_notes(struct ike_engine *e, struct ike_sa *sa, const struct ike_msg *m);
+/* A RESPONDER-LIFETIME in an Informational: the IKE SA (protocol ISAKMP)
+ * or the IPsec SA pair with that SPI shortened, recorded. */
+void eng_peer_life_info(struct ike_engine *e, struct ike_sa *sa, const struct isakmp_notify *n);
 /* QM2: the responder's RESPONDER-LIFETIME shortens q's SA pair. */
 void p2_peer_life(struct ike_engine *e, const struct ike_sa *sa, struct ike_qm *q,
 		  const struct ike_msg *m);
@@ -691,6 +694,9 @@ void dpd_hint(struct ike_engine *e, struct ike_sa *sa, uint32_t spi);
 void dpd_run(struct ike_engine *e, struct ike_sa *sa, uint64_t now, int64_t *next);
 /* R-U-THERE or R-U-THERE-ACK, HASH-protected (ikev1_info.c). */
 int info_send_initial_contact(struct ike_engine *e, struct ike_sa *sa);
+/* The responder's shorter phase 1 lifetime, in an Informational right
+ * after phase 1 (RFC 2407 4.6.3.1, as Cisco IOS sends it). */
+int info_send_responder_life(struct ike_engine *e, struct ike_sa *sa);
 int info_send_dpd(struct ike_engine *e, struct ike_sa *sa, uint16_t type, uint32_t seq);
 /* Shortest of *next and at - now (ike_out.c). */
 void eng_next_min(int64_t *next, uint64_t at, uint64_t now);

@@ -425,9 +425,6 @@ int p1_put_choice(struct ike_sa *sa, struct ike_out *o, uint8_t pnum)
 		return KZ_ENOMEM;
 	r = isakmp_put_sa(&o->c, reply);
 	free(reply);
-	/* the initiator's lifetime is longer than ours: say which we use */
-	if (!r && sa->p1.respond_life)
-		r = p_put_responder_life(&o->c, sa, true, 0, sa->p1.lifetime, 0);
 	return r;
 }
 

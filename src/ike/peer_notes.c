@@ -91,6 +91,68 @@ void eng_peer_notes(struct ike_engine *e, struct ike_sa *sa, const struct ike_ms
 	}
 }
 
+/* The soft point of a lifetime shortened after the SA was made: as
+ * ikev1_rekey.c puts it (85-90 % on the initiator, 95-97.5 % on the
+ * responder), at the middle. */
+static uint64_t soft_at(uint64_t start_ms, uint64_t life_ms, bool initiator)
+{
+	return start_ms + life_ms / 1000u * (initiator ? 875u : 962u);
+}
+
+void eng_peer_life_info(struct ike_engine *e, struct ike_sa *sa, const struct isakmp_notify *n)
+{
+	bool phase1 = n->proto == ISAKMP_PROTO_ISAKMP;
+	uint32_t secs;
+	uint64_t kb;
+	char text[64];
+
+	life_notify_read(phase1, &n->data, &secs, &kb);
+	life_text(text, sizeof(text), phase1 ? 1 : 2, secs, kb);
+	ike_seen_note(e, sa->profile, text);
+	if (phase1) {
+		if (!secs || secs >= sa->p1.lifetime || !sa->established_ms)
+			return;
+		log_info("%s: the peer's RESPONDER-LIFETIME shortens the IKE SA to %u s",
+			 sa->profile, secs);
+		sa->p1.lifetime = secs;
+		sa->p1.life_src = IKE_LIFE_RECEIVED;
+		sa->expire_ms = sa->established_ms + (uint64_t)secs * 1000u;
+		if (!sa->soft_ms ||
+		    sa->soft_ms > soft_at(sa->established_ms, secs * 1000ull, sa->initiator))
+			sa->soft_ms = soft_at(sa->established_ms, secs * 1000ull, sa->initiator);
+		return;
+	}
+	if (n->proto != ISAKMP_PROTO_ESP || n->spi.len != 4)
+		return;
+	for (struct ike_child *c = e->children; c; c = c->next) {
+		struct buf b = n->spi;
+		uint32_t spi;
+		uint64_t made;
+
+		if (buf_get_u32(&b, &spi) || c->dying || strcmp(c->profile, sa->profile) ||
+		    (c->in.spi != spi && c->out.spi != spi))
+			continue;
+		made = c->out.created_ms;
+		if (secs && secs < c->in.life_seconds) {
+			log_info("%s: the peer's RESPONDER-LIFETIME shortens IPsec SA spi 0x%08x "
+				 "to %u s",
+				 sa->profile, c->in.spi, secs);
+			c->in.life_seconds = c->out.life_seconds = secs;
+			c->expire_ms = made + (uint64_t)secs * 1000u;
+			if (c->soft_ms > soft_at(made, secs * 1000ull, c->initiator))
+				c->soft_ms = soft_at(made, secs * 1000ull, c->initiator);
+			c->life_src = IKE_LIFE_RECEIVED;
+		}
+		if (kb && (!c->in.life_kbytes || kb < c->in.life_kbytes)) {
+			c->in.life_kbytes = c->out.life_kbytes = kb;
+			c->hard_bytes = kb * 1024u;
+			if (c->soft_bytes > c->hard_bytes / 1000u * 875u)
+				c->soft_bytes = c->hard_bytes / 1000u * 875u;
+		}
+		return;
+	}
+}
+
 void p2_peer_life(struct ike_engine *e, const struct ike_sa *sa, struct ike_qm *q,
 		  const struct ike_msg *m)
 {
