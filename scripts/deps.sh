@@ -11,7 +11,24 @@ PKGS=(
 	tshark iperf3 gdb
 	strongswan-charon strongswan-swanctl libcharon-extra-plugins
 	libstrongswan-standard-plugins
+	# libreswan's run-time libraries and certutil (tests/netns/libreswan.sh)
+	libnss3-tools libnss3 libnspr4 libunbound8 libldns3 libcurl3-nss
+	libevent-core-2.1-7 libevent-pthreads-2.1-7 libldap-2.5-0 dns-root-data
 )
+# Debian's libreswan conflicts with strongswan-libcharon: it is unpacked
+# under LSW_ROOT (t_libreswan runs pluto from there), not installed.
+LSW_ROOT=${LSW_ROOT:-/opt/kizuna-libreswan}
+
+lsw_unpack() {
+	[ ! -x "$LSW_ROOT/usr/libexec/ipsec/pluto" ] || return 0
+	local tmp
+	tmp=$(mktemp -d)
+	chmod 755 "$tmp" # apt downloads as _apt
+	echo "deps: unpacking libreswan under $LSW_ROOT"
+	(cd "$tmp" && apt-get download libreswan >/dev/null) &&
+		mkdir -p "$LSW_ROOT" && dpkg-deb -x "$tmp"/libreswan_*.deb "$LSW_ROOT"
+	rm -rf "$tmp"
+}
 
 missing=()
 for p in "${PKGS[@]}"; do
@@ -19,6 +36,9 @@ for p in "${PKGS[@]}"; do
 		missing+=("$p")
 done
 if [ ${#missing[@]} -eq 0 ]; then
+	if [ ! -x "$LSW_ROOT/usr/libexec/ipsec/pluto" ] && [ "$(id -u)" -eq 0 ]; then
+		lsw_unpack || { apt-get update -qq && lsw_unpack; }
+	fi
 	exit 0
 fi
 if [ "$(id -u)" -ne 0 ]; then
@@ -32,3 +52,4 @@ export DEBIAN_FRONTEND=noninteractive
 echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+lsw_unpack

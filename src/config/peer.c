@@ -482,8 +482,11 @@ void kz_peer_render_swanctl(const struct kz_peer *p, struct strbuf *out)
 			  kz_swan_group(x->group));
 	}
 	sb_puts(out, "\n");
+	/* IKEv1 charon renews at rekey_time and proposes rekey_time +
+	 * over_time as the lifetime: 90 % + 10 % put kizuna's on the wire */
 	if (first)
-		sb_printf(out, "    rekey_time = %us\n", first->lifetime);
+		sb_printf(out, "    rekey_time = %us\n    over_time = %us\n",
+			  first->lifetime - first->lifetime / 10, first->lifetime / 10);
 	if (ike->dpd)
 		sb_printf(out, "    dpd_delay = %us\n    dpd_timeout = %llus\n", ike->dpd_interval,
 			  (unsigned long long)ike->dpd_interval * (ike->dpd_retry + 1ull));
@@ -523,6 +526,9 @@ void kz_peer_render_swanctl(const struct kz_peer *p, struct strbuf *out)
 	}
 	sb_puts(out, "\n");
 	if (efirst) {
+		/* without rekey_time charon renews its CHILD_SA every hour */
+		sb_printf(out, "        rekey_time = %us\n",
+			  efirst->lifetime_time - efirst->lifetime_time / 10);
 		sb_printf(out, "        life_time = %us\n", efirst->lifetime_time);
 		if (efirst->lifetime_kbytes)
 			sb_printf(out, "        life_bytes = %llu\n",

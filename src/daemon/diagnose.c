@@ -167,6 +167,9 @@ static void profile_state(struct kzd *d, const char *name, bool have_outside, ui
 	ps->nat_known = st->established_wall != 0;
 	ps->nat_local = st->nat_local;
 	ps->nat_peer = st->nat_peer;
+	ps->dpd_off_peer = st->dpd == IKE_DPD_OFF_PEER;
+	ps->dpd_recovery_s = st->dpd_off_ipsec_left_s ? st->dpd_off_ipsec_left_s
+						      : st->dpd_off_ike_left_s;
 	if (st->count && st->last_class != IKE_FAIL_NONE) {
 		ps->fail = fail_of(st->last_class);
 		ps->phase = st->phase;
@@ -179,6 +182,9 @@ static void profile_state(struct kzd *d, const char *name, bool have_outside, ui
 				   sizeof(ps->notify_name));
 		kz_strlcpy(ps->our_offer, st->our_offer, sizeof(ps->our_offer));
 		kz_strlcpy(ps->their_offer, st->their_offer, sizeof(ps->their_offer));
+		ps->pfs_mismatch = st->pfs_mismatch;
+		ps->pfs_ours = st->pfs_ours;
+		ps->pfs_theirs = st->pfs_theirs;
 		kz_strlcpy(ps->id_received, st->id_received, sizeof(ps->id_received));
 		kz_strlcpy(ps->id_expected, st->id_expected, sizeof(ps->id_expected));
 		kz_strlcpy(ps->detail, st->detail, sizeof(ps->detail));

@@ -124,8 +124,14 @@ struct diag_profile_state {
 	uint16_t peer_notify;
 	char notify_name[48];
 	char our_offer[256], their_offer[256];
+	bool pfs_mismatch; /* the proposals differ in PFS alone: */
+	enum kz_group pfs_ours, pfs_theirs;
 	char id_received[160], id_expected[160];
 	char detail[512];
+	/* the IKE SA is up but the peer did not announce DPD (RFC 3706): a
+	 * dead peer is noticed only when the SAs end, in this many seconds */
+	bool dpd_off_peer;
+	uint32_t dpd_recovery_s;
 };
 
 struct diag_snapshot {

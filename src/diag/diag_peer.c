@@ -131,6 +131,20 @@ static void a5_proposal(struct diag_ctx *x)
 	char t[64];
 
 	diag_times_text(x, t, sizeof(t));
+	if (st->phase == 2 && st->pfs_mismatch) {
+		c = diag_add(x, DIAG_NG, "A5.4",
+			     TR("PFS differs from the peer: this site has pfs %s, the peer "
+				"offered pfs %s"),
+			     kz_group_name(st->pfs_ours), kz_group_name(st->pfs_theirs));
+		diag_cause(c,
+			   TR("the IPsec proposals agree but for PFS; a responder with pfs none "
+			      "follows the initiator, pfs GROUP requires that group"));
+		diag_evidence(c, TR("%s (%s)"), st->detail, t);
+		diag_remedy(c, "ipsec policy %s", x->ipol ? x->ipol->name : "<policy>");
+		diag_remedy(c, "pfs %s", kz_group_name(st->pfs_theirs));
+		diag_remedy(c, "%s", TR("! or pfs none here, or the same group on the peer"));
+		return;
+	}
 	c = diag_add(x, DIAG_NG, "A5.4",
 		     st->phase == 2 ? TR("IPsec proposal parameters differ from "
 					 "the peer")
@@ -489,6 +503,13 @@ void diag_warnings(struct diag_ctx *x)
 		else
 			diag_warn(x, TR("aggressive mode with a pre-shared key: %s"), st);
 	}
+	if (x->st && x->st->dpd_off_peer)
+		diag_warn(x,
+			  TR("DPD off: the peer did not announce DPD (RFC 3706), so a dead peer "
+			     "is not noticed; the SAs stay until their lifetime ends (in %u s) or "
+			     "the peer starts over with INITIAL-CONTACT; enable DPD on the peer "
+			     "(Yamaha: ipsec ike keepalive use on dpd)"),
+			  x->st->dpd_recovery_s);
 	/* weak algorithms, as `kizuna check` words them */
 	kz_findings_init(&fs);
 	if (kz_check_profile_lint(x->s->cfg, x->p, &fs) == 0)

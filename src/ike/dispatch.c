@@ -488,6 +488,8 @@ static void dispatch(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m)
 		memcpy(chain, iv_after, sa->keys.block);
 	m->t = t;
 	res = t->handler(e, sa, m);
+	if (res == IKE_DONE && h->exch != ISAKMP_XCHG_INFO)
+		eng_peer_notes(e, sa, m);
 	if (h->exch == ISAKMP_XCHG_QUICK)
 		qm_commit(e, sa, m, res, iv_in);
 	else if (h->exch == ISAKMP_XCHG_INFO)
@@ -616,6 +618,10 @@ void eng_phase1_done(struct ike_engine *e, struct ike_sa *sa)
 	ike_dh_free(sa->dh);
 	sa->dh = NULL;
 	eng_success(e, sa->profile, sa);
+	/* ours is shorter than the initiator's: said under the new SA's
+	 * protection, as Cisco IOS does (RFC 2407 4.6.3.1) */
+	if (!sa->initiator && sa->p1.respond_life)
+		(void)info_send_responder_life(e, sa);
 	log_info("%s: IKE SA established (%s, %s)%s", sa->profile,
 		 sa->mode == KZ_MODE_MAIN ? "Main mode" : "Aggressive mode",
 		 sa->initiator ? "initiator" : "responder", sa->replaces ? ", rekey" : "");

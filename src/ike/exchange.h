@@ -86,21 +86,42 @@ struct ike_tx {
 	bool rx_set;
 };
 
+/* Where the lifetime in force of an SA came from (ike_life_src_name). */
+enum ike_life_src {
+	IKE_LIFE_OURS,      /* we initiated: ours, the peer accepted it */
+	IKE_LIFE_BOTH,      /* we answered: both sides have the same */
+	IKE_LIFE_PEER,      /* the peer's proposal, shorter than ours */
+	IKE_LIFE_SENT,      /* ours, shorter: sent as RESPONDER-LIFETIME */
+	IKE_LIFE_RECEIVED,  /* the peer's RESPONDER-LIFETIME shortened it */
+	IKE_LIFE_PEER_REPLY /* we initiated and the peer chose a shorter one */
+};
+const char *ike_life_src_name(enum ike_life_src s);
+
 struct p1_choice {
 	enum kz_enc enc;
 	enum kz_hash hash;
 	enum kz_group group;
-	uint32_t lifetime;
-	uint8_t tnum; /* the transform number taken */
+	uint32_t lifetime; /* in force */
+	uint8_t tnum;      /* the transform number taken */
+	uint8_t life_src;  /* enum ike_life_src */
+	/* responder: the initiator's transform, answered unchanged; we then
+	 * send RESPONDER-LIFETIME when ours is shorter (respond_life) */
+	struct isakmp_transform peer_t;
+	bool have_peer_t;
+	bool respond_life;
 };
 
 struct p2_choice {
 	enum kz_enc enc;
 	enum kz_auth auth;
 	enum kz_group pfs;
-	uint32_t life_s;
+	uint32_t life_s; /* in force */
 	uint64_t life_kb;
 	uint16_t encap;
+	uint8_t life_src; /* enum ike_life_src (seconds) */
+	struct isakmp_transform peer_t; /* as struct p1_choice */
+	bool have_peer_t;
+	bool respond_life;
 };
 
 struct ike_natt {
@@ -228,6 +249,7 @@ struct ike_child {
 	uint64_t poll_bytes, poll_ms;    /* byte count at the last poll ... */
 	uint64_t rate;                   /* ... and bytes per ms since the one before */
 	bool successor;                  /* negotiated by us to replace a pair */
+	uint8_t life_src;                /* enum ike_life_src of its lifetime */
 };
 
 /* Runtime state of one profile (by name; survives config changes). */
@@ -427,6 +449,9 @@ void eng_fail(struct ike_engine *e, const char *profile, enum ike_fail_class cls
 /* A proposal mismatch with both sides' offers as text. */
 void eng_fail_proposal(struct ike_engine *e, const char *profile, int phase, const char *ours,
 		       const char *theirs);
+/* A phase 2 mismatch that is PFS alone: our group against the peer's. */
+void eng_fail_pfs(struct ike_engine *e, const char *profile, const char *ours, const char *theirs,
+		  enum kz_group our_pfs, enum kz_group their_pfs);
 void eng_success(struct ike_engine *e, const char *profile, const struct ike_sa *sa);
 /* One unprotected notify (rate-limited) in reply to a phase 1 message. */
 void eng_notify_plain(struct ike_engine *e, const struct ike_msg *m, uint16_t type);
@@ -463,6 +488,33 @@ int p2_from_reply(struct ike_engine *e, const struct kz_ipsec_policy *pol,
 struct isakmp_sa *p2_reply(const struct p2_choice *c, uint32_t spi, uint8_t pnum, uint8_t tnum);
 void p2_offer_str(struct ike_engine *e, const struct kz_ipsec_policy *pol, char *out, size_t cap);
 void p2_peer_str(const struct isakmp_sa *sa, char *out, size_t cap);
+/* A phase 2 offer none of which matched: whether one would have, but for
+ * PFS (our `pfs GROUP` against another group or none); *theirs: the
+ * peer's PFS group in that transform. */
+bool p2_pfs_only(struct ike_engine *e, const struct kz_ipsec_policy *pol,
+		 const struct isakmp_sa *peer, const struct ike_sa *sa, enum kz_group *theirs);
+
+/* ---- peer_notes.c ---- */
+/* After a handler accepted a message of phase 1 or Quick Mode: the
+ * vendor IDs and status notifies it carried are recorded; a phase 1
+ * RESPONDER-LIFETIME shortens the IKE SA of an initiator. */
+void eng_peer_notes(struct ike_engine *e, struct ike_sa *sa, const struct ike_msg *m);
+/* A RESPONDER-LIFETIME in an Informational: the IKE SA (protocol ISAKMP)
+ * or the IPsec SA pair with that SPI shortened, recorded. */
+void eng_peer_life_info(struct ike_engine *e, struct ike_sa *sa, const struct isakmp_notify *n);
+/* QM2: the responder's RESPONDER-LIFETIME shortens q's SA pair. */
+void p2_peer_life(struct ike_engine *e, const struct ike_sa *sa, struct ike_qm *q,
+		  const struct ike_msg *m);
+/* Our RESPONDER-LIFETIME: phase 1 with the cookies as SPI, phase 2 with
+ * our SPI of the pair. */
+int p_put_responder_life(struct isakmp_chain *c, const struct ike_sa *sa, bool phase1,
+			 uint32_t spi, uint32_t secs, uint64_t kb);
+/* RESPONDER-LIFETIME (RFC 2407 4.6.3.1): the attributes of our shorter
+ * lifetime (phase 1 numbering when phase1), into out; its length. */
+size_t life_notify_data(bool phase1, uint32_t secs, uint64_t kb, uint8_t *out, size_t cap);
+/* A received RESPONDER-LIFETIME's data: the seconds (0: none) and
+ * kilobytes (0: none) it gives. */
+void life_notify_read(bool phase1, const struct buf *data, uint32_t *secs, uint64_t *kb);
 size_t esp_enc_keylen(enum kz_enc enc);
 size_t esp_auth_keylen(enum kz_auth a);
 
@@ -642,6 +694,9 @@ void dpd_hint(struct ike_engine *e, struct ike_sa *sa, uint32_t spi);
 void dpd_run(struct ike_engine *e, struct ike_sa *sa, uint64_t now, int64_t *next);
 /* R-U-THERE or R-U-THERE-ACK, HASH-protected (ikev1_info.c). */
 int info_send_initial_contact(struct ike_engine *e, struct ike_sa *sa);
+/* The responder's shorter phase 1 lifetime, in an Informational right
+ * after phase 1 (RFC 2407 4.6.3.1, as Cisco IOS sends it). */
+int info_send_responder_life(struct ike_engine *e, struct ike_sa *sa);
 int info_send_dpd(struct ike_engine *e, struct ike_sa *sa, uint16_t type, uint32_t seq);
 /* Shortest of *next and at - now (ike_out.c). */
 void eng_next_min(int64_t *next, uint64_t at, uint64_t now);

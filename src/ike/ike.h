@@ -144,6 +144,7 @@ enum ike_fail_class {
 
 #define IKE_FAIL_HISTORY 8 /* failure runs kept per profile */
 #define IKE_PEER_VIDS 8    /* vendor IDs kept from the peer's last message */
+#define IKE_PEER_NOTES 4   /* status notifies kept from the peer's messages */
 
 /* One run of failures of the same class and phase. */
 struct ike_fail_run {
@@ -173,6 +174,11 @@ struct ike_peer_seen {
 	char vids[IKE_PEER_VIDS][40]; /* named, or "unknown " + a hex prefix */
 	unsigned nvids;
 	int64_t vid_wall;
+	/* status notifies inside the peer's exchange messages (RESPONDER-
+	 * LIFETIME, ...), newest last, the oldest dropped */
+	char notes[IKE_PEER_NOTES][64];
+	unsigned nnotes;
+	int64_t notes_wall;
 };
 
 /* Kept next to the status of each profile (all times are io->wall). */
@@ -181,6 +187,15 @@ struct ike_profile_detail {
 	struct ike_fail_run hist[IKE_FAIL_HISTORY]; /* ring: hist_next is the oldest slot */
 	unsigned hist_n, hist_next;
 };
+
+/* Dead Peer Detection of a profile's established IKE SA (RFC 3706). */
+enum ike_dpd_state {
+	IKE_DPD_NO_SA,    /* no IKE SA is established */
+	IKE_DPD_ON,       /* both announced it and our policy has an interval */
+	IKE_DPD_OFF_OURS, /* our IKE policy has no `dpd` */
+	IKE_DPD_OFF_PEER, /* the peer did not send the DPD vendor ID */
+};
+const char *ike_dpd_state_name(enum ike_dpd_state s); /* "on", "off-peer", ... */
 
 struct ike_profile_status {
 	char profile[KZ_NAME_MAX];
@@ -191,6 +206,8 @@ struct ike_profile_status {
 	uint16_t peer_notify;           /* notify type the peer sent, 0 none */
 	char our_offer[256];            /* proposal mismatch: what each side offered */
 	char their_offer[256];
+	bool pfs_mismatch; /* proposal mismatch: PFS alone differs ... */
+	enum kz_group pfs_ours, pfs_theirs; /* ... these */
 	char id_received[160]; /* ID mismatch: the ID the peer sent ... */
 	char id_expected[160]; /* ... and what we expected */
 	char detail[512];      /* the one log line, without the profile */
@@ -208,6 +225,10 @@ struct ike_profile_status {
 	uint32_t retry_in_s;    /* due in this many seconds (rounded up), */
 	uint32_t backoff_s;     /* the back-off step it waits (0: a plain restart) */
 	uint32_t backoff_max_s; /* the profile's ceiling */
+	enum ike_dpd_state dpd; /* of the newest established IKE SA */
+	/* DPD off: when the SAs end by themselves (seconds from now; 0: no
+	 * IPsec SA), which is when a dead peer is noticed at the latest */
+	uint32_t dpd_off_ipsec_left_s, dpd_off_ike_left_s;
 };
 
 /* Status of a profile, or NULL when the engine does not know it. */
@@ -258,6 +279,8 @@ void ike_seen_ts(struct ike_engine *e, const char *profile, const struct kz_pref
 /* Vendor IDs: first starts the list of a new message. */
 void ike_seen_vid(struct ike_engine *e, const char *profile, const uint8_t *vid, size_t len,
 		  bool first);
+/* A status notify the peer put in an exchange message, as text. */
+void ike_seen_note(struct ike_engine *e, const char *profile, const char *text);
 /* All the vendor IDs of one parsed message (isakmp.h). */
 struct isakmp_digest;
 void ike_seen_vids(struct ike_engine *e, const char *profile, const struct isakmp_digest *d);

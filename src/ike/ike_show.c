@@ -360,6 +360,21 @@ void ike_emit_profile_state(struct ike_engine *e, const char *key, const char *p
 		emit_null(em, "backoff", NULL);
 	}
 	emit_u64(em, "backoff_max", st->backoff_max_s, NULL);
+	emit_str(em, "dpd", ike_dpd_state_name(st->dpd), NULL);
+	if (st->dpd == IKE_DPD_OFF_PEER) {
+		uint32_t left = st->dpd_off_ipsec_left_s ? st->dpd_off_ipsec_left_s
+							 : st->dpd_off_ike_left_s;
+
+		emit_text(em,
+			  "  DPD off: the peer did not announce DPD (RFC 3706), so a dead peer "
+			  "is not noticed:\n"
+			  "    its SAs are kept until their lifetime ends (in %u s) or the peer "
+			  "starts over with INITIAL-CONTACT\n",
+			  left);
+		emit_u64(em, "dpd_recovery_in", left, NULL);
+	} else {
+		emit_null(em, "dpd_recovery_in", NULL);
+	}
 	emit_obj_end(em);
 	if (!st->count || st->last_class == IKE_FAIL_NONE)
 		return;
@@ -487,6 +502,64 @@ static void detail_peer(const struct ike_peer_seen *ps, struct emit *em)
 	} else {
 		emit_null(em, "vendor_ids", "    vendor IDs: -\n");
 	}
+	if (ps->notes_wall) {
+		last_str(ps->notes_wall, when, sizeof(when));
+		emit_obj_begin(em, "status_notifies");
+		emit_text(em, "    status notifies (%s): ", when);
+		emit_list_begin(em, "names");
+		for (unsigned i = 0; i < ps->nnotes; i++)
+			emit_str(em, NULL, ps->notes[i], "%s%s", i ? ", " : "", ps->notes[i]);
+		emit_list_end(em);
+		emit_text(em, "\n");
+		emit_str(em, "at", when[0] ? when : NULL, NULL);
+		emit_obj_end(em);
+	} else {
+		emit_null(em, "status_notifies", "    status notifies: -\n");
+	}
+	emit_obj_end(em);
+}
+
+/* "  lifetimes in force:" of the newest established IKE SA and IPsec SA
+ * pair of the profile, each with where it came from. */
+static void detail_lifetimes(struct ike_engine *e, const char *profile, struct emit *em)
+{
+	const struct ike_sa *sa = NULL;
+	const struct ike_child *c = NULL;
+
+	for (const struct ike_sa *s = e ? e->sas : NULL; s && !sa; s = s->next)
+		if (!s->dying && s->state == IKE_ST_ESTABLISHED && !strcmp(s->profile, profile))
+			sa = s;
+	for (const struct ike_child *k = e ? e->children : NULL; k && !c; k = k->next)
+		if (!k->dying && !strcmp(k->profile, profile))
+			c = k;
+	emit_obj_begin(em, "lifetimes");
+	emit_text(em, "  lifetimes in force:\n");
+	if (sa) {
+		const char *src = ike_life_src_name((enum ike_life_src)sa->p1.life_src);
+
+		emit_obj_begin(em, "ike");
+		emit_u64(em, "seconds", sa->p1.lifetime, "    IKE SA: %u s", sa->p1.lifetime);
+		emit_str(em, "source", src, " (%s)\n", src);
+		emit_obj_end(em);
+	} else {
+		emit_null(em, "ike", "    IKE SA: -\n");
+	}
+	if (c) {
+		const char *src = ike_life_src_name((enum ike_life_src)c->life_src);
+
+		emit_obj_begin(em, "ipsec");
+		emit_u64(em, "spi", c->in.spi, "    IPsec SA (in spi 0x%08x): ", c->in.spi);
+		emit_u64(em, "seconds", c->in.life_seconds, "%u s", c->in.life_seconds);
+		if (c->in.life_kbytes)
+			emit_u64(em, "kilobytes", c->in.life_kbytes, ", %llu KB",
+				 (unsigned long long)c->in.life_kbytes);
+		else
+			emit_null(em, "kilobytes", NULL);
+		emit_str(em, "source", src, " (%s)\n", src);
+		emit_obj_end(em);
+	} else {
+		emit_null(em, "ipsec", "    IPsec SA: -\n");
+	}
 	emit_obj_end(em);
 }
 
@@ -500,6 +573,7 @@ void ike_emit_profile_detail(struct ike_engine *e, const char *key, const char *
 	if (!d)
 		d = &none;
 	emit_obj_begin(em, key);
+	detail_lifetimes(e, profile, em);
 	detail_peer(&d->peer, em);
 	emit_text(em, "  failures (newest first, last %u kept):%s\n", IKE_FAIL_HISTORY,
 		  d->hist_n ? "" : " none");

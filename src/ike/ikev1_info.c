@@ -95,6 +95,17 @@ int info_send_initial_contact(struct ike_engine *e, struct ike_sa *sa)
 			 NULL, 0);
 }
 
+int info_send_responder_life(struct ike_engine *e, struct ike_sa *sa)
+{
+	uint8_t spi[16], data[32];
+	size_t n = life_notify_data(true, sa->p1.lifetime, 0, data, sizeof(data));
+
+	memcpy(spi, sa->icookie, 8);
+	memcpy(spi + 8, sa->rcookie, 8);
+	return info_send(e, sa, ISAKMP_NP_N, ISAKMP_PROTO_ISAKMP, spi, 16,
+			 ISAKMP_N_RESPONDER_LIFETIME, data, n);
+}
+
 int info_send_dpd(struct ike_engine *e, struct ike_sa *sa, uint16_t type, uint32_t seq)
 {
 	/* RFC 3706 5.1: SPI = the two cookies, data = the sequence number */
@@ -421,6 +432,8 @@ enum ike_res info_in(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m)
 				continue;
 			if (n.type == ISAKMP_N_INITIAL_CONTACT) {
 				info_initial_contact(e, sa);
+			} else if (n.type == ISAKMP_N_RESPONDER_LIFETIME) {
+				eng_peer_life_info(e, sa, &n);
 			} else if ((n.type == ISAKMP_N_DPD_R_U_THERE ||
 				    n.type == ISAKMP_N_DPD_R_U_THERE_ACK) &&
 				   n.data.len == 4) {

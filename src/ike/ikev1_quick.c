@@ -276,6 +276,7 @@ static int qm_install(struct ike_engine *e, struct ike_sa *sa, struct ike_qm *q)
 	}
 	kz_strlcpy(c->profile, sa->profile, sizeof(c->profile));
 	c->initiator = q->initiator;
+	c->life_src = q->p2.life_src;
 	c->expire_ms = eng_now(e) + (uint64_t)q->p2.life_s * 1000u;
 	c->next = e->children;
 	e->children = c;
@@ -429,10 +430,14 @@ enum ike_res qm_inI1_outR1(struct ike_engine *e, struct ike_sa *sa, struct ike_m
 	}
 	if (r) {
 		char ours[256], theirs[256];
+		enum kz_group tg;
 
 		p2_offer_str(e, ipol, ours, sizeof(ours));
 		p2_peer_str(peer, theirs, sizeof(theirs));
-		eng_fail_proposal(e, sa->profile, 2, ours, theirs);
+		if (r == KZ_ENOENT && p2_pfs_only(e, ipol, peer, sa, &tg))
+			eng_fail_pfs(e, sa->profile, ours, theirs, ipol->pfs, tg);
+		else
+			eng_fail_proposal(e, sa->profile, 2, ours, theirs);
 		m->notify = ISAKMP_N_NO_PROPOSAL_CHOSEN;
 		goto out;
 	}
@@ -456,6 +461,9 @@ enum ike_res qm_inI1_outR1(struct ike_engine *e, struct ike_sa *sa, struct ike_m
 	}
 	at = qm_begin(o, sa, q->msgid);
 	(void)isakmp_put_sa(&o->c, reply);
+	if (q->p2.respond_life) /* ours is shorter than the initiator's */
+		(void)p_put_responder_life(&o->c, sa, false, q->spi_in, q->p2.life_s,
+					   q->p2.life_kb);
 	(void)isakmp_put_payload(&o->c, ISAKMP_NP_NONCE, q->nr, q->nrlen);
 	if (publen)
 		(void)isakmp_put_payload(&o->c, ISAKMP_NP_KE, pub, publen);
@@ -500,6 +508,8 @@ enum ike_res qm_inR1_outI2(struct ike_engine *e, struct ike_sa *sa, struct ike_m
 		p2_peer_str(reply, chosen, sizeof(chosen));
 		ike_seen_offer(e, sa->profile, 2, true, chosen);
 		r = p2_from_reply(e, ipol, reply, sa, &q->p2, &q->spi_out);
+		if (!r)
+			p2_peer_life(e, sa, q, m);
 	}
 	if (r) {
 		char theirs[256];

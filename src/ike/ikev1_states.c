@@ -14,7 +14,11 @@
 
 #define P(t) PBIT(ISAKMP_NP_##t)
 #define ONCE_P1 (P(SA) | P(KE) | P(NONCE) | P(HASH))
-#define P_QM_OPT (P(KE) | P(ID) | P(N) | P(NATOA) | P(NATOA_DRAFT))
+#define P_QM_OPT (P(KE) | P(ID) | P(N) | P(NATOA) | P(NATOA_DRAFT) | P(VID))
+/* Status notifies (RESPONDER-LIFETIME, INITIAL-CONTACT, vendors' own) and
+ * vendor IDs are allowed in every message: peer_notes.c records them and
+ * acts on those it knows. */
+#define P_TOL (P(N) | P(VID))
 
 /* Timeout rules.  A responder's half-open SA goes IKE_HALF_OPEN_MS after
  * its first message, whatever state it reached; an initiator's phase 1
@@ -39,14 +43,14 @@ const struct ike_transition ike_transitions[] = {
 	  T_QM, NULL, "QM1 out" },
 
 	/* Main mode, RFC 2409 5 (figure 1): MM1..MM6 */
-	{ ISAKMP_XCHG_IDPROT, IKE_ST_NONE, IKE_ROLE_R, MM_R1, IKE_ENC_ANY, false, P(SA), P(VID),
+	{ ISAKMP_XCHG_IDPROT, IKE_ST_NONE, IKE_ROLE_R, MM_R1, IKE_ENC_ANY, false, P(SA), P_TOL,
 	  ONCE_P1, false, T_HALF_OPEN, mm_inI1_outR1, "MM1" },
-	{ ISAKMP_XCHG_IDPROT, MM_I1, IKE_ROLE_I, MM_I2, IKE_ENC_ANY, false, P(SA), P(VID), ONCE_P1,
+	{ ISAKMP_XCHG_IDPROT, MM_I1, IKE_ROLE_I, MM_I2, IKE_ENC_ANY, false, P(SA), P_TOL, ONCE_P1,
 	  true, T_RETRANS, mm_inR1_outI2, "MM2" },
 	{ ISAKMP_XCHG_IDPROT, MM_R1, IKE_ROLE_R, MM_R2, IKE_ENC_ANY, false, P(KE) | P(NONCE),
-	  P_NATD | P(VID), ONCE_P1, false, T_HALF_OPEN, mm_inI2_outR2, "MM3" },
+	  P_NATD | P_TOL, ONCE_P1, false, T_HALF_OPEN, mm_inI2_outR2, "MM3" },
 	{ ISAKMP_XCHG_IDPROT, MM_I2, IKE_ROLE_I, MM_I3, IKE_ENC_ANY, false, P(KE) | P(NONCE),
-	  P_NATD | P(VID), ONCE_P1, true, T_RETRANS, mm_inR2_outI3, "MM4" },
+	  P_NATD | P_TOL, ONCE_P1, true, T_RETRANS, mm_inR2_outI3, "MM4" },
 	{ ISAKMP_XCHG_IDPROT, MM_R2, IKE_ROLE_R, IKE_ST_ESTABLISHED, IKE_ENC_MUST, false,
 	  P(ID) | P(HASH), P(N) | P(VID), ONCE_P1, false, T_ESTABLISHED, mm_inI3_outR3, "MM5" },
 	{ ISAKMP_XCHG_IDPROT, MM_I3, IKE_ROLE_I, IKE_ST_ESTABLISHED, IKE_ENC_MUST, false,
@@ -55,10 +59,10 @@ const struct ike_transition ike_transitions[] = {
 	/* Aggressive mode, RFC 2409 5 (figure 2): AM1..AM3; the responder
 	 * repeats AM2 until AM3 comes */
 	{ ISAKMP_XCHG_AGGR, IKE_ST_NONE, IKE_ROLE_R, AM_R1, IKE_ENC_ANY, false,
-	  P(SA) | P(KE) | P(NONCE) | P(ID), P(VID), ONCE_P1, true, T_HALF_OPEN, am_inI1_outR1,
+	  P(SA) | P(KE) | P(NONCE) | P(ID), P_TOL, ONCE_P1, true, T_HALF_OPEN, am_inI1_outR1,
 	  "AM1" },
 	{ ISAKMP_XCHG_AGGR, AM_I1, IKE_ROLE_I, IKE_ST_ESTABLISHED, IKE_ENC_ANY, false,
-	  P(SA) | P(KE) | P(NONCE) | P(ID) | P(HASH), P(VID) | P_NATD, ONCE_P1, false,
+	  P(SA) | P(KE) | P(NONCE) | P(ID) | P(HASH), P_TOL | P_NATD, ONCE_P1, false,
 	  T_ESTABLISHED, am_inR1_outI2, "AM2" },
 	{ ISAKMP_XCHG_AGGR, AM_R1, IKE_ROLE_R, IKE_ST_ESTABLISHED, IKE_ENC_ANY, false, P(HASH),
 	  P_NATD | P(N) | P(VID), ONCE_P1, false, T_ESTABLISHED, am_inI2, "AM3" },
@@ -69,8 +73,8 @@ const struct ike_transition ike_transitions[] = {
 	  P(HASH) | P(SA) | P(NONCE), P_QM_OPT, P(HASH), true, T_QM, qm_inI1_outR1, "QM1" },
 	{ ISAKMP_XCHG_QUICK, QM_I1, IKE_ROLE_I, QM_DONE, IKE_ENC_MUST, true,
 	  P(HASH) | P(SA) | P(NONCE), P_QM_OPT, P(HASH), false, T_QM_DONE, qm_inR1_outI2, "QM2" },
-	{ ISAKMP_XCHG_QUICK, QM_R1, IKE_ROLE_R, QM_DONE, IKE_ENC_MUST, true, P(HASH), 0, P(HASH),
-	  false, T_QM_DONE, qm_inI2, "QM3" },
+	{ ISAKMP_XCHG_QUICK, QM_R1, IKE_ROLE_R, QM_DONE, IKE_ENC_MUST, true, P(HASH), P_TOL,
+	  P(HASH), false, T_QM_DONE, qm_inI2, "QM3" },
 
 	/* Informational, RFC 2409 5.7: notifies (DPD, RFC 3706), Delete.
 	 * In phase 1 the peer can only say what went wrong in the clear. */

@@ -200,8 +200,13 @@ size_t isakmp_count(const struct isakmp_digest *d, uint8_t type);
 
 /* ---- SA payloads ---- */
 
-#define ISAKMP_MAX_PROPOSALS 8
-#define ISAKMP_MAX_TRANSFORMS 16
+/* What is kept of a peer's SA payload: Cisco with several ISAKMP policies,
+ * FortiGate and Palo Alto lists and strongSwan's default proposal list run
+ * past 16 transforms.  Proposals and transforms beyond these are checked
+ * for their structure but not kept (counted in `dropped`): an offer is
+ * never refused only for its length, and its search stays bounded. */
+#define ISAKMP_MAX_PROPOSALS 16
+#define ISAKMP_MAX_TRANSFORMS 64
 #define ISAKMP_MAX_ATTRS 16
 
 /* Attribute values as parsed: a TLV value of 1-4 bytes is a number; the
@@ -238,12 +243,15 @@ struct isakmp_sa {
 	uint32_t situation;
 	struct isakmp_proposal p[ISAKMP_MAX_PROPOSALS];
 	size_t np;
+	size_t dropped; /* addition: transforms past the limits, not kept */
 };
 
 /* The body of an SA payload.  KZ_EPROTO on malformed nesting, KZ_ENOTSUP
  * for a DOI other than IPsec or a situation other than identity-only,
- * KZ_ETOOBIG past the MAX limits (the exchange then answers
- * NO-PROPOSAL-CHOSEN or PAYLOAD-MALFORMED). */
+ * KZ_ETOOBIG past ISAKMP_MAX_ATTRS in a transform.  Proposals past
+ * ISAKMP_MAX_PROPOSALS and transforms past ISAKMP_MAX_TRANSFORMS are
+ * parsed (so a malformed one still fails the payload) but not kept: the
+ * count of transforms left out is `dropped`. */
 int isakmp_parse_sa(const struct buf *body, struct isakmp_sa *sa) KZ_MUST_CHECK;
 /* Proposal SPIs: up to 8 bytes are kept; a phase 1 (ISAKMP) proposal may
  * carry the 16 bytes of the cookies (RFC 2408 2.5.3), which are skipped and

@@ -274,10 +274,15 @@ static int parse_transform(struct buf *pb, bool phase1, bool last, struct isakmp
 	return 0;
 }
 
-static int parse_proposal(struct buf *sb, bool *more, struct isakmp_proposal *p)
+/* One proposal into p; p NULL: past ISAKMP_MAX_PROPOSALS, only checked.
+ * Transforms past ISAKMP_MAX_TRANSFORMS (or of a proposal not kept) are
+ * checked in a scratch transform and counted in *dropped. */
+static int parse_proposal(struct buf *sb, bool *more, struct isakmp_proposal *p, size_t *dropped)
 {
+	struct isakmp_proposal head;
+	struct isakmp_transform scratch;
 	struct buf pb;
-	uint8_t next, ntrans;
+	uint8_t next, ntrans, spi[8];
 	bool phase1;
 	int r;
 
@@ -285,30 +290,42 @@ static int parse_proposal(struct buf *sb, bool *more, struct isakmp_proposal *p)
 	if ((r = parse_sub_hdr(sb, ISAKMP_NP_P, 4, &next, &pb)) < 0)
 		return r;
 	*more = next == ISAKMP_NP_P;
-	if ((r = buf_get_u8(&pb, &p->num)) < 0 || (r = buf_get_u8(&pb, &p->proto)) < 0 ||
-	    (r = buf_get_u8(&pb, &p->spi_size)) < 0 || (r = buf_get_u8(&pb, &ntrans)) < 0)
+	if ((r = buf_get_u8(&pb, &head.num)) < 0 || (r = buf_get_u8(&pb, &head.proto)) < 0 ||
+	    (r = buf_get_u8(&pb, &head.spi_size)) < 0 || (r = buf_get_u8(&pb, &ntrans)) < 0)
 		return proto_err(r);
-	memset(p->spi, 0, sizeof(p->spi));
-	if (p->spi_size <= sizeof(p->spi)) {
-		if ((r = buf_get_bytes(&pb, p->spi, p->spi_size)) < 0)
+	memset(spi, 0, sizeof(spi));
+	if (head.spi_size <= sizeof(spi)) {
+		if ((r = buf_get_bytes(&pb, spi, head.spi_size)) < 0)
 			return proto_err(r);
-	} else if (p->proto == ISAKMP_PROTO_ISAKMP && p->spi_size == 2 * ISAKMP_COOKIE_LEN) {
+	} else if (head.proto == ISAKMP_PROTO_ISAKMP && head.spi_size == 2 * ISAKMP_COOKIE_LEN) {
 		/* RFC 2408 2.5.3: the cookies may stand in for the phase 1
 		 * SPI; they are in the header already. */
-		if ((r = buf_skip(&pb, p->spi_size)) < 0)
+		if ((r = buf_skip(&pb, head.spi_size)) < 0)
 			return proto_err(r);
-		p->spi_size = 0;
+		head.spi_size = 0;
 	} else {
 		return KZ_EPROTO;
 	}
 	if (ntrans == 0)
 		return KZ_EPROTO;
-	if (ntrans > ISAKMP_MAX_TRANSFORMS)
-		return KZ_ETOOBIG;
-	phase1 = p->proto == ISAKMP_PROTO_ISAKMP;
-	for (p->nt = 0; p->nt < ntrans; p->nt++) {
-		if ((r = parse_transform(&pb, phase1, p->nt + 1 == ntrans, &p->t[p->nt])) < 0)
+	if (p) {
+		p->num = head.num;
+		p->proto = head.proto;
+		p->spi_size = head.spi_size;
+		memcpy(p->spi, spi, sizeof(p->spi));
+		p->nt = 0;
+	}
+	phase1 = head.proto == ISAKMP_PROTO_ISAKMP;
+	for (size_t i = 0; i < ntrans; i++) {
+		bool keep = p && i < ISAKMP_MAX_TRANSFORMS;
+
+		r = parse_transform(&pb, phase1, i + 1 == ntrans, keep ? &p->t[i] : &scratch);
+		if (r < 0)
 			return r;
+		if (keep)
+			p->nt++;
+		else
+			(*dropped)++;
 	}
 	/* The transforms must fill the proposal exactly. */
 	if (buf_left(&pb) != 0)
@@ -323,16 +340,18 @@ int isakmp_parse_sa(const struct buf *body, struct isakmp_sa *sa)
 	int r;
 
 	sa->np = 0;
+	sa->dropped = 0;
 	if ((r = buf_get_u32(&b, &sa->doi)) < 0 || (r = buf_get_u32(&b, &sa->situation)) < 0)
 		return proto_err(r);
 	if (sa->doi != ISAKMP_DOI_IPSEC || sa->situation != ISAKMP_SIT_IDENTITY_ONLY)
 		return KZ_ENOTSUP;
 	while (more) {
-		if (sa->np == ISAKMP_MAX_PROPOSALS)
-			return KZ_ETOOBIG;
-		if ((r = parse_proposal(&b, &more, &sa->p[sa->np])) < 0)
+		bool keep = sa->np < ISAKMP_MAX_PROPOSALS;
+
+		if ((r = parse_proposal(&b, &more, keep ? &sa->p[sa->np] : NULL, &sa->dropped)) < 0)
 			return r;
-		sa->np++;
+		if (keep)
+			sa->np++;
 	}
 	/* The proposals must fill the SA payload exactly. */
 	if (buf_left(&b) != 0)

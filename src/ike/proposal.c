@@ -7,9 +7,15 @@
  * one ESP proposal with one transform per `ipsec proposal`, which is what
  * strongSwan reads best (it splits transforms into alternatives).
  *
- * Lifetimes: the responder takes the smaller of the peer's and its own
- * lifetime (no RESPONDER-LIFETIME notify); the initiator accepts a reply
- * with a lifetime up to its own. */
+ * Lifetimes (RFC 2407 4.5, 4.6.3.1): the responder answers with the
+ * initiator's transform unchanged and uses the smaller of the two
+ * lifetimes; when its own is the smaller it says so in a RESPONDER-LIFETIME
+ * notify (as Cisco IOS does), which an initiator takes to shorten its SA.
+ * The initiator accepts a reply with any lifetime up to its own.
+ *
+ * PFS: a responder whose policy says `pfs none` follows an initiator that
+ * offers a PFS group kizuna implements (except the 768-bit group 1);
+ * `pfs GROUP` requires that group. */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +23,45 @@
 
 #include "ike/exchange.h"
 #include "lib/err.h"
+
+const char *ike_life_src_name(enum ike_life_src s)
+{
+	switch (s) {
+	case IKE_LIFE_OURS:
+		return "ours";
+	case IKE_LIFE_BOTH:
+		return "ours, the same as the peer's";
+	case IKE_LIFE_PEER:
+		return "the peer's proposal, shorter than ours";
+	case IKE_LIFE_SENT:
+		return "ours, shorter: sent as RESPONDER-LIFETIME";
+	case IKE_LIFE_RECEIVED:
+		return "the peer's RESPONDER-LIFETIME";
+	case IKE_LIFE_PEER_REPLY:
+		return "the peer's reply, shorter than ours";
+	}
+	return "?";
+}
+
+/* The peer's transform as we answer it: unchanged but for attributes we
+ * could not represent (they cannot be sent back). */
+static void echo_transform(struct isakmp_transform *t, const struct isakmp_transform *peer)
+{
+	*t = *peer;
+	t->nattr = 0;
+	for (size_t i = 0; i < peer->nattr; i++)
+		if (!peer->attr[i].opaque)
+			t->attr[t->nattr++] = peer->attr[i];
+}
+
+/* The responder's lifetime in force: the smaller of the initiator's and
+ * ours, and where it came from. */
+static uint32_t life_pick(uint32_t peer, uint32_t ours, uint8_t *src, bool *respond)
+{
+	*respond = ours < peer;
+	*src = ours < peer ? IKE_LIFE_SENT : peer < ours ? IKE_LIFE_PEER : IKE_LIFE_BOTH;
+	return ours < peer ? ours : peer;
+}
 
 /* ---- phase 1 numbers ---- */
 
@@ -172,6 +217,7 @@ static int p1_decode(const struct isakmp_transform *t, struct p1_choice *c)
 {
 	uint32_t enc, kl = 0, hash, auth, group, ltype = IKE_LIFE_SECONDS, life = 28800;
 
+	memset(c, 0, sizeof(*c));
 	if (t->id != ISAKMP_KEY_IKE || !isakmp_attr_get(t, IKE_ATTR_ENC, &enc) ||
 	    !isakmp_attr_get(t, IKE_ATTR_HASH, &hash) ||
 	    !isakmp_attr_get(t, IKE_ATTR_AUTH, &auth) ||
@@ -224,8 +270,9 @@ int p1_match(struct ike_engine *e, const struct kz_ike_policy *pol, const struct
 				continue;
 			if (want_group != KZ_GROUP_NONE && c.group != want_group)
 				continue;
-			if (c.lifetime > ours)
-				c.lifetime = ours;
+			c.lifetime = life_pick(c.lifetime, ours, &c.life_src, &c.respond_life);
+			c.peer_t = p->t[j];
+			c.have_peer_t = true;
 			*out = c;
 			*pnum = p->num;
 			return 0;
@@ -244,8 +291,11 @@ int p1_from_reply(struct ike_engine *e, const struct kz_ike_policy *pol,
 		return KZ_EPROTO;
 	if (p1_decode(&reply->p[0].t[0], &c) || !p1_ours(e, pol, &c, &ours))
 		return KZ_ENOENT;
+	c.life_src = c.lifetime < ours ? IKE_LIFE_PEER_REPLY : IKE_LIFE_OURS;
 	if (c.lifetime > ours)
 		c.lifetime = ours;
+	c.have_peer_t = false;
+	c.respond_life = false;
 	*out = c;
 	return 0;
 }
@@ -257,7 +307,10 @@ struct isakmp_sa *p1_reply(const struct p1_choice *c, uint8_t pnum)
 	if (!sa)
 		return NULL;
 	sa->p[0].nt = 1;
-	p1_transform(&sa->p[0].t[0], c->tnum, c);
+	if (c->have_peer_t)
+		echo_transform(&sa->p[0].t[0], &c->peer_t);
+	else
+		p1_transform(&sa->p[0].t[0], c->tnum, c);
 	return sa;
 }
 
@@ -512,9 +565,21 @@ static int p2_decode(const struct isakmp_transform *t, struct p2_choice *c)
 	return 0;
 }
 
-static bool p2_ours(struct ike_engine *e, const struct kz_ipsec_policy *pol, struct p2_choice *c)
+/* A group a responder with `pfs none` follows: one we implement, but not
+ * the 768-bit group 1. */
+static bool pfs_followable(enum kz_group g)
 {
-	if (c->pfs != pol->pfs)
+	return g != KZ_GROUP_NONE && g != KZ_GROUP_MODP768 && ike_dh_pub_len(g) != 0;
+}
+
+/* c (decoded from the peer) against our proposals; the lifetime in force
+ * and its source into c.  responder: we choose from the peer's offer (PFS
+ * may follow it); else c is the peer's choice of our offer. */
+static bool p2_ours(struct ike_engine *e, const struct kz_ipsec_policy *pol, struct p2_choice *c,
+		    bool responder, bool ignore_pfs)
+{
+	if (c->pfs != pol->pfs && !ignore_pfs &&
+	    !(responder && pol->pfs == KZ_GROUP_NONE && pfs_followable(c->pfs)))
 		return false;
 	for (unsigned i = 0; i < pol->nproposals; i++) {
 		const struct kz_ipsec_proposal *ip =
@@ -526,6 +591,19 @@ static bool p2_ours(struct ike_engine *e, const struct kz_ipsec_policy *pol, str
 		want = gcm(ip->enc) ? KZ_AUTH_NONE : ip->auth;
 		if (ip->enc != c->enc || want != c->auth)
 			continue;
+		if (responder) {
+			bool kb_shorter = ip->lifetime_kbytes &&
+				(!c->life_kb || c->life_kb > ip->lifetime_kbytes);
+
+			c->life_s =
+				life_pick(c->life_s, ip->lifetime_time, &c->life_src, &c->respond_life);
+			if (kb_shorter) {
+				c->life_kb = ip->lifetime_kbytes;
+				c->respond_life = true;
+			}
+			return true;
+		}
+		c->life_src = c->life_s < ip->lifetime_time ? IKE_LIFE_PEER_REPLY : IKE_LIFE_OURS;
 		if (c->life_s > ip->lifetime_time)
 			c->life_s = ip->lifetime_time;
 		if (ip->lifetime_kbytes && (!c->life_kb || c->life_kb > ip->lifetime_kbytes))
@@ -552,10 +630,12 @@ int p2_match(struct ike_engine *e, const struct kz_ipsec_policy *pol, const stru
 			uint32_t spi;
 
 			if (p2_decode(&p->t[j], &c) || !natt_encap_ok(sa, c.encap) ||
-			    !p2_ours(e, pol, &c))
+			    !p2_ours(e, pol, &c, true, false))
 				continue;
 			memcpy(&spi, p->spi, 4);
 			*peer_spi = ntohl(spi);
+			c.peer_t = p->t[j];
+			c.have_peer_t = true;
 			*out = c;
 			*pnum = p->num;
 			*tnum = p->t[j].num;
@@ -575,7 +655,8 @@ int p2_from_reply(struct ike_engine *e, const struct kz_ipsec_policy *pol,
 	if (reply->np != 1 || reply->p[0].nt != 1 || reply->p[0].proto != ISAKMP_PROTO_ESP ||
 	    reply->p[0].spi_size != 4)
 		return KZ_EPROTO;
-	if (p2_decode(&reply->p[0].t[0], &c) || !natt_encap_ok(sa, c.encap) || !p2_ours(e, pol, &c))
+	if (p2_decode(&reply->p[0].t[0], &c) || !natt_encap_ok(sa, c.encap) ||
+	    !p2_ours(e, pol, &c, false, false))
 		return KZ_ENOENT;
 	memcpy(&spi, reply->p[0].spi, 4);
 	*peer_spi = ntohl(spi);
@@ -590,7 +671,10 @@ struct isakmp_sa *p2_reply(const struct p2_choice *c, uint32_t spi, uint8_t pnum
 	if (!sa)
 		return NULL;
 	sa->p[0].nt = 1;
-	p2_transform(&sa->p[0].t[0], tnum, c);
+	if (c->have_peer_t)
+		echo_transform(&sa->p[0].t[0], &c->peer_t);
+	else
+		p2_transform(&sa->p[0].t[0], tnum, c);
 	return sa;
 }
 
@@ -636,4 +720,99 @@ void p2_peer_str(const struct isakmp_sa *sa, char *out, size_t cap)
 				p2_str(&c, one, sizeof(one));
 			list_add(out, cap, one);
 		}
+}
+
+bool p2_pfs_only(struct ike_engine *e, const struct kz_ipsec_policy *pol,
+		 const struct isakmp_sa *peer, const struct ike_sa *sa, enum kz_group *theirs)
+{
+	for (size_t i = 0; i < peer->np; i++)
+		for (size_t j = 0; j < peer->p[i].nt; j++) {
+			struct p2_choice c;
+
+			if (peer->p[i].proto == ISAKMP_PROTO_ESP &&
+			    !p2_decode(&peer->p[i].t[j], &c) && natt_encap_ok(sa, c.encap) &&
+			    p2_ours(e, pol, &c, true, true)) {
+				*theirs = c.pfs;
+				return true;
+			}
+		}
+	return false;
+}
+
+/* ---- RESPONDER-LIFETIME (RFC 2407 4.6.3.1) ---- */
+
+static size_t life_attr(uint8_t *out, size_t cap, size_t n, uint16_t type, uint32_t v)
+{
+	if (v <= 0xffff) {
+		if (n + 4 > cap)
+			return n;
+		out[n] = (uint8_t)(0x80 | type >> 8);
+		out[n + 1] = (uint8_t)type;
+		out[n + 2] = (uint8_t)(v >> 8);
+		out[n + 3] = (uint8_t)v;
+		return n + 4;
+	}
+	if (n + 8 > cap)
+		return n;
+	out[n] = (uint8_t)(type >> 8);
+	out[n + 1] = (uint8_t)type;
+	out[n + 2] = 0;
+	out[n + 3] = 4;
+	out[n + 4] = (uint8_t)(v >> 24);
+	out[n + 5] = (uint8_t)(v >> 16);
+	out[n + 6] = (uint8_t)(v >> 8);
+	out[n + 7] = (uint8_t)v;
+	return n + 8;
+}
+
+size_t life_notify_data(bool phase1, uint32_t secs, uint64_t kb, uint8_t *out, size_t cap)
+{
+	uint16_t lt = phase1 ? IKE_ATTR_LIFE_TYPE : IPSEC_ATTR_LIFE_TYPE;
+	uint16_t ld = phase1 ? IKE_ATTR_LIFE_DURATION : IPSEC_ATTR_LIFE_DURATION;
+	size_t n = 0;
+
+	if (secs) {
+		n = life_attr(out, cap, n, lt, IKE_LIFE_SECONDS);
+		n = life_attr(out, cap, n, ld, secs);
+	}
+	if (kb) {
+		n = life_attr(out, cap, n, lt, IKE_LIFE_KILOBYTES);
+		n = life_attr(out, cap, n, ld, kb > 0xffffffffu ? 0xffffffffu : (uint32_t)kb);
+	}
+	return n;
+}
+
+void life_notify_read(bool phase1, const struct buf *data, uint32_t *secs, uint64_t *kb)
+{
+	uint16_t lt = phase1 ? IKE_ATTR_LIFE_TYPE : IPSEC_ATTR_LIFE_TYPE;
+	uint16_t ld = phase1 ? IKE_ATTR_LIFE_DURATION : IPSEC_ATTR_LIFE_DURATION;
+	struct buf b = *data;
+	uint32_t type = 0;
+
+	*secs = 0;
+	*kb = 0;
+	while (buf_left(&b) >= 4) {
+		uint16_t t, v;
+		uint64_t val = 0;
+
+		if (buf_get_u16(&b, &t) || buf_get_u16(&b, &v))
+			return;
+		if (t & 0x8000) {
+			val = v;
+		} else {
+			const uint8_t *p;
+
+			if (v > 8 || buf_get_ptr(&b, v, &p))
+				return; /* a value we cannot read: stop here */
+			for (size_t i = 0; i < v; i++)
+				val = val << 8 | p[i];
+		}
+		t &= 0x7fff;
+		if (t == lt)
+			type = (uint32_t)val;
+		else if (t == ld && type == IKE_LIFE_SECONDS)
+			*secs = val > 0xffffffffu ? 0xffffffffu : (uint32_t)val;
+		else if (t == ld && type == IKE_LIFE_KILOBYTES)
+			*kb = val;
+	}
 }

@@ -148,6 +148,7 @@ void eng_fail(struct ike_engine *e, const char *profile, enum ike_fail_class cls
 	rt->st.failures_total++;
 	rt->st.our_offer[0] = rt->st.their_offer[0] = 0;
 	rt->st.id_received[0] = rt->st.id_expected[0] = 0;
+	rt->st.pfs_mismatch = false;
 	kz_strlcpy(rt->st.detail, detail, sizeof(rt->st.detail));
 	fail_history_add(&rt->st.more, cls, phase, rt->st.last_wall, detail);
 	/* One clear line per distinct failure; repeats only at debug level. */
@@ -171,6 +172,25 @@ void eng_fail_proposal(struct ike_engine *e, const char *profile, int phase, con
 	if (rt) {
 		kz_strlcpy(rt->st.our_offer, ours, sizeof(rt->st.our_offer));
 		kz_strlcpy(rt->st.their_offer, theirs, sizeof(rt->st.their_offer));
+	}
+}
+
+void eng_fail_pfs(struct ike_engine *e, const char *profile, const char *ours, const char *theirs,
+		  enum kz_group our_pfs, enum kz_group their_pfs)
+{
+	struct ike_prof_rt *rt;
+
+	eng_fail(e, profile, IKE_FAIL_NO_PROPOSAL, 2, 0,
+		 "no proposal chosen: PFS differs: our IPsec policy has pfs %s, the peer "
+		 "offered pfs %s",
+		 kz_group_name(our_pfs), kz_group_name(their_pfs));
+	rt = eng_prof_rt(e, profile);
+	if (rt) {
+		kz_strlcpy(rt->st.our_offer, ours, sizeof(rt->st.our_offer));
+		kz_strlcpy(rt->st.their_offer, theirs, sizeof(rt->st.their_offer));
+		rt->st.pfs_mismatch = true;
+		rt->st.pfs_ours = our_pfs;
+		rt->st.pfs_theirs = their_pfs;
 	}
 }
 
@@ -198,22 +218,57 @@ const struct ike_profile_status *ike_profile_status(struct ike_engine *e, const 
 	rt->st.established = false;
 	rt->st.negotiating = false;
 	rt->st.has_sas = false;
+	rt->st.dpd = IKE_DPD_NO_SA;
+	rt->st.dpd_off_ipsec_left_s = rt->st.dpd_off_ike_left_s = 0;
 	for (struct ike_sa *sa = e->sas; sa; sa = sa->next) {
 		if (sa->dying || strcmp(sa->profile, profile))
 			continue;
 		rt->st.has_sas = true;
-		if (sa->state == IKE_ST_ESTABLISHED)
+		if (sa->state == IKE_ST_ESTABLISHED && !rt->st.established) {
+			const struct kz_ike_policy *pol = p1_policy(e, sa);
+			uint64_t now = eng_now(e);
+
+			rt->st.established = true;
+			rt->st.dpd = !pol || !pol->dpd || !pol->dpd_interval ? IKE_DPD_OFF_OURS
+				: !sa->natt.peer_dpd                          ? IKE_DPD_OFF_PEER
+									      : IKE_DPD_ON;
+			if (sa->expire_ms > now)
+				rt->st.dpd_off_ike_left_s = (uint32_t)((sa->expire_ms - now) / 1000u);
+		} else if (sa->state == IKE_ST_ESTABLISHED)
 			rt->st.established = true;
 		else
 			rt->st.negotiating = true;
 		for (struct ike_qm *q = sa->qm; q; q = q->next)
 			rt->st.negotiating |= !q->dying && q->state != QM_DONE;
 	}
-	for (struct ike_child *c = e->children; c; c = c->next)
-		rt->st.has_sas |= !c->dying && !strcmp(c->profile, profile);
+	for (struct ike_child *c = e->children; c; c = c->next) {
+		uint64_t now = eng_now(e);
+		uint32_t left;
+
+		if (c->dying || strcmp(c->profile, profile))
+			continue;
+		rt->st.has_sas = true;
+		left = c->expire_ms > now ? (uint32_t)((c->expire_ms - now) / 1000u) : 0;
+		if (left > rt->st.dpd_off_ipsec_left_s)
+			rt->st.dpd_off_ipsec_left_s = left;
+	}
 	rt->st.wan_down = ike_wan_down(e);
 	backoff_status(e, profile, rt);
 	return &rt->st;
+}
+
+const char *ike_dpd_state_name(enum ike_dpd_state s)
+{
+	switch (s) {
+	case IKE_DPD_ON:
+		return "on";
+	case IKE_DPD_OFF_OURS:
+		return "off";
+	case IKE_DPD_OFF_PEER:
+		return "off-peer";
+	default:
+		return "no-sa";
+	}
 }
 
 const struct ike_profile_detail *ike_profile_detail(struct ike_engine *e, const char *profile)
@@ -289,6 +344,20 @@ void ike_seen_ts(struct ike_engine *e, const char *profile, const struct kz_pref
 	ps->ts_cr = *cr;
 	ps->ts_set = true;
 	ps->ts_wall = e->io.wall(e->io.arg);
+}
+
+void ike_seen_note(struct ike_engine *e, const char *profile, const char *text)
+{
+	struct ike_peer_seen *ps = seen_of(e, profile);
+
+	if (!ps)
+		return;
+	if (ps->nnotes == IKE_PEER_NOTES) {
+		memmove(ps->notes[0], ps->notes[1], sizeof(ps->notes[0]) * (IKE_PEER_NOTES - 1));
+		ps->nnotes--;
+	}
+	kz_strlcpy(ps->notes[ps->nnotes++], text, sizeof(ps->notes[0]));
+	ps->notes_wall = e->io.wall(e->io.arg);
 }
 
 void ike_seen_vid(struct ike_engine *e, const char *profile, const uint8_t *vid, size_t len,

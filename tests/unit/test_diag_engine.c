@@ -483,6 +483,43 @@ static void test_a5(void **state)
 }
 
 /* With the peer's config the comparison decides (kz_check_cross). */
+/* A phase 2 mismatch in PFS alone is A5.4 naming PFS; a peer that did
+ * not announce DPD is a warning that says what it means for recovery. */
+static void test_a5_pfs_and_dpd_warning(void **state)
+{
+	struct diag_report rep;
+	const struct diag_check *c;
+	struct fx f;
+
+	(void)state;
+	fx_init(&f, false, false, "203.0.113.2");
+	fx_down(&f);
+	f.st.ike_up = true;
+	fx_fail(&f, DIAG_FAIL_NO_PROPOSAL, 2,
+		"no proposal chosen: PFS differs: our IPsec policy has pfs ecp256, the peer "
+		"offered pfs modp2048");
+	f.st.pfs_mismatch = true;
+	f.st.pfs_ours = KZ_GROUP_ECP256;
+	f.st.pfs_theirs = KZ_GROUP_MODP2048;
+	assert_string_equal(first_ng(&f, &rep), "A5.4");
+	c = find_check(&rep, "A5.4");
+	assert_non_null(strstr(c->text, "PFS differs from the peer: this site has pfs ecp256, "
+					"the peer offered pfs modp2048"));
+	assert_string_equal(c->remedy[1], "pfs modp2048");
+	diag_report_free(&rep);
+	fx_free(&f);
+
+	fx_init(&f, true, false, "198.51.100.2");
+	f.st.dpd_off_peer = true;
+	f.st.dpd_recovery_s = 3500;
+	assert_int_equal(diag_run(&f.s, NULL, &rep), 0);
+	assert_int_equal(rep.v[0].nwarnings, 1);
+	assert_non_null(strstr(rep.v[0].warnings[0], "DPD off: the peer did not announce DPD"));
+	assert_non_null(strstr(rep.v[0].warnings[0], "(in 3500 s)"));
+	diag_report_free(&rep);
+	fx_free(&f);
+}
+
 static void test_a5_with_peer_config(void **state)
 {
 	struct fx f;
@@ -902,6 +939,7 @@ int main(void)
 		cmocka_unit_test(test_a4),
 		cmocka_unit_test(test_a5),
 		cmocka_unit_test(test_a5_with_peer_config),
+		cmocka_unit_test(test_a5_pfs_and_dpd_warning),
 		cmocka_unit_test(test_a6),
 		cmocka_unit_test(test_a7),
 		cmocka_unit_test(test_a8),

@@ -1260,12 +1260,13 @@ static void test_backoff_negotiating_json(void **state)
 	assert_string_equal(sb_str(&sb),
 			    "{\"established\":false,\"down\":false,\"down_reason\":"
 			    "null,\"negotiating\":true,\"next_attempt_in\":null,"
-			    "\"backoff\":null,\"backoff_max\":600}");
+			    "\"backoff\":null,\"backoff_max\":600,\"dpd\":\"no-sa\","
+			    "\"dpd_recovery_in\":null}");
 	advance(63000); /* no answer after five tries: back off 5 s */
 	sb_reset(&sb);
 	ike_show_profile_state_json(W.a.e, "HQ", &sb);
 	assert_non_null(strstr(sb_str(&sb), "\"negotiating\":false,\"next_attempt_in\":"));
-	assert_non_null(strstr(sb_str(&sb), ",\"backoff\":5,\"backoff_max\":600}"));
+	assert_non_null(strstr(sb_str(&sb), ",\"backoff\":5,\"backoff_max\":600,"));
 	sb_free(&sb);
 	/* the responder never retries and shows nothing */
 	assert_string_equal(show_status(&W.b), "");

@@ -794,9 +794,7 @@ static void test_attributes(void **state)
 static void test_sa_structure(void **state)
 {
 	uint8_t b[2048];
-	struct isakmp_sa sa, want;
-	struct isakmp_chain c;
-	struct wbuf w;
+	struct isakmp_sa sa;
 	size_t len;
 	const uint8_t attr[] = { 0x80, 0x01, 0x00, 0x07 };
 
@@ -825,8 +823,8 @@ static void test_sa_structure(void **state)
 	assert_int_equal(sa_bytes(b, len, &sa), KZ_EPROTO);
 	b[15] = 2;
 	assert_int_equal(sa_bytes(b, len, &sa), KZ_EPROTO);
-	b[15] = 17;
-	assert_int_equal(sa_bytes(b, len, &sa), KZ_ETOOBIG);
+	b[15] = 17; /* the count, not the limit, is what is wrong */
+	assert_int_equal(sa_bytes(b, len, &sa), KZ_EPROTO);
 	b[15] = 1;
 	/* Trailing bytes after the last proposal. */
 	b[len] = 0;
@@ -853,7 +851,23 @@ static void test_sa_structure(void **state)
 		assert_int_equal(sa_bytes(big, n + 16, &sa), KZ_EPROTO);
 	}
 
-	/* 8 proposals fit, 9 do not; 16 transforms fit. */
+}
+
+/* 16 proposals of 64 transforms are kept; a 17th proposal and a 65th
+ * transform are checked, counted in `dropped` and not kept: the SA never
+ * fails for its length. */
+static void test_sa_limits(void **state)
+{
+	static uint8_t b[20000], big[20000];
+	static struct isakmp_sa sa, want;
+	struct isakmp_chain c;
+	struct wbuf w;
+	struct buf body;
+	const size_t plen = 8 + 4 + ISAKMP_MAX_TRANSFORMS * 8;
+	uint8_t *last;
+	size_t n;
+
+	(void)state;
 	memset(&want, 0, sizeof(want));
 	for (size_t i = 0; i < ISAKMP_MAX_PROPOSALS; i++) {
 		want.p[i].num = (uint8_t)(i + 1);
@@ -869,28 +883,59 @@ static void test_sa_structure(void **state)
 	wbuf_init(&w, b, sizeof(b));
 	isakmp_chain_init(&c, &w);
 	assert_int_equal(isakmp_put_sa(&c, &want), 0);
-	{
-		struct buf body;
+	buf_init(&body, b + 4, w.len - 4);
+	assert_int_equal(isakmp_parse_sa(&body, &sa), 0);
+	assert_sa_equal(&want, &sa);
+	assert_int_equal(sa.dropped, 0);
 
-		buf_init(&body, b + 4, w.len - 4);
-		assert_int_equal(isakmp_parse_sa(&body, &sa), 0);
-		assert_sa_equal(&want, &sa);
-		/* The last proposal says "more" and a ninth follows. */
-		{
-			const size_t plen = 8 + 4 + ISAKMP_MAX_TRANSFORMS * 8;
-			uint8_t *last = b + w.len - plen;
-			uint8_t nine[2048];
+	/* The last proposal says "more" and a 17th follows: dropped. */
+	last = b + w.len - plen;
+	assert_int_equal(last[0], 0);
+	assert_int_equal(get16(last + 2), plen);
+	last[0] = ISAKMP_NP_P;
+	memcpy(big, b + 4, w.len - 4);
+	memcpy(big + w.len - 4, last, plen);
+	big[w.len - 4] = 0;
+	n = w.len - 4 + plen;
+	buf_init(&body, big, n);
+	assert_int_equal(isakmp_parse_sa(&body, &sa), 0);
+	assert_int_equal(sa.np, ISAKMP_MAX_PROPOSALS);
+	assert_int_equal(sa.dropped, ISAKMP_MAX_TRANSFORMS);
+	/* ... but a malformed 17th still fails the payload */
+	big[w.len - 4 + 7] = 3; /* its transform count: 3 of 64 */
+	assert_int_equal(isakmp_parse_sa(&body, &sa), KZ_EPROTO);
 
-			assert_int_equal(last[0], 0);
-			assert_int_equal(get16(last + 2), plen);
-			last[0] = ISAKMP_NP_P;
-			memcpy(nine, b + 4, w.len - 4);
-			memcpy(nine + w.len - 4, last, plen);
-			nine[w.len - 4] = 0;
-			buf_init(&body, nine, w.len - 4 + plen);
-			assert_int_equal(isakmp_parse_sa(&body, &sa), KZ_ETOOBIG);
-		}
+	/* One proposal of 65 transforms: the 65th is dropped. */
+	memset(&want, 0, sizeof(want));
+	want.np = 1;
+	want.p[0].num = 1;
+	want.p[0].proto = ISAKMP_PROTO_ESP;
+	want.p[0].spi_size = 4;
+	want.p[0].nt = ISAKMP_MAX_TRANSFORMS;
+	for (size_t j = 0; j < ISAKMP_MAX_TRANSFORMS; j++) {
+		want.p[0].t[j].num = (uint8_t)(j + 1);
+		want.p[0].t[j].id = ESP_3DES;
 	}
+	wbuf_init(&w, b, sizeof(b));
+	isakmp_chain_init(&c, &w);
+	assert_int_equal(isakmp_put_sa(&c, &want), 0);
+	/* SA body: DOI, situation, proposal header (4 + 8), SPI 4, then the
+	 * transforms of 8 bytes each: add one more after the last */
+	memcpy(big, b + 4, w.len - 4);
+	n = w.len - 4;
+	big[n - 8] = ISAKMP_NP_T;
+	memcpy(big + n, b + w.len - 8, 8);
+	big[n] = 0;
+	big[n + 4] = 65;
+	n += 8;
+	big[8 + 7] = 65;
+	put16(big + 8 + 2, (uint16_t)(get16(big + 8 + 2) + 8));
+	buf_init(&body, big, n);
+	assert_int_equal(isakmp_parse_sa(&body, &sa), 0);
+	assert_int_equal(sa.np, 1);
+	assert_int_equal(sa.p[0].nt, ISAKMP_MAX_TRANSFORMS);
+	assert_int_equal(sa.dropped, 1);
+	assert_int_equal(sa.p[0].t[63].num, 64);
 }
 
 /* ---- ID, NOTIFY, DELETE bodies ---- */
@@ -1376,6 +1421,7 @@ int main(void)
 		cmocka_unit_test(test_min_lengths),
 		cmocka_unit_test(test_attributes),
 		cmocka_unit_test(test_sa_structure),
+		cmocka_unit_test(test_sa_limits),
 		cmocka_unit_test(test_id),
 		cmocka_unit_test(test_notify_sizes),
 		cmocka_unit_test(test_delete_sizes),
