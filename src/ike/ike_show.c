@@ -150,14 +150,19 @@ void ike_emit_ike_sa(struct ike_engine *e, struct emit *em)
 		emit_u64(em, "remote_port", rport, " (UDP [%u])\n", rport);
 		emit_str(em, "local", la, "local: %s", la);
 		emit_u64(em, "local_port", lport, " (UDP [%u])\n", lport);
-		emit_str(em, "index", idx, "index:%s\n", idx);
-		emit_str(em, "direction", dir, "Direction is %s\n", dir);
-		emit_str(em, "exchange_type", mode, "Exchange type is %s\n", mode);
-		emit_str(em, "state", state, "IKE PH1 %s\n", state);
-		emit_str(em, "authentication", psk, "authentication method:%s\n", psk);
-		emit_str(em, "encrypt", enc, "encrypt:%s\n", enc);
-		emit_str(em, "hash", hash, "hash:%s\n", hash);
-		emit_str(em, "dh_group", group, "dh_group:%s\n", group);
+		/* key, the text before the value on its line, the value */
+		const char *const line[][3] = {
+			{ "index", "index:", idx },
+			{ "direction", "Direction is ", dir },
+			{ "exchange_type", "Exchange type is ", mode },
+			{ "state", "IKE PH1 ", state },
+			{ "authentication", "authentication method:", psk },
+			{ "encrypt", "encrypt:", enc },
+			{ "hash", "hash:", hash },
+			{ "dh_group", "dh_group:", group },
+		};
+		for (size_t j = 0; j < sizeof(line) / sizeof(line[0]); j++)
+			emit_str(em, line[j][0], line[j][2], "%s%s\n", line[j][1], line[j][2]);
 		emit_u64(em, "remaining_lifetime", rem, "Remaining lifetime is %llu seconds\n",
 			 (unsigned long long)rem);
 		emit_u64(em, "phase2_count", sa->phase2_count, "phase2 count=%u\n",

@@ -190,6 +190,15 @@ int isakmp_put_sa(struct isakmp_chain *c, const struct isakmp_sa *sa)
 	return isakmp_payload_end(c, at);
 }
 
+/* The word that opens an ID, Notification and Delete body after the DOI:
+ * two octets and a 16-bit field (RFC 2407 4.6.2, RFC 2408 3.14, 3.15). */
+static void put_word(struct wbuf *w, uint8_t a, uint8_t b, uint16_t c)
+{
+	wbuf_put_u8(w, a);
+	wbuf_put_u8(w, b);
+	wbuf_put_u16(w, c);
+}
+
 int isakmp_put_id(struct isakmp_chain *c, uint8_t type, uint8_t proto, uint16_t port,
 		  const void *data, size_t len)
 {
@@ -198,9 +207,7 @@ int isakmp_put_id(struct isakmp_chain *c, uint8_t type, uint8_t proto, uint16_t 
 
 	if (at < 0)
 		return KZ_ENOSPC;
-	wbuf_put_u8(w, type);
-	wbuf_put_u8(w, proto);
-	wbuf_put_u16(w, port);
+	put_word(w, type, proto, port);
 	wbuf_put_bytes(w, data, len);
 	return isakmp_payload_end(c, at);
 }
@@ -214,9 +221,7 @@ int isakmp_put_notify(struct isakmp_chain *c, uint8_t proto, const void *spi, ui
 	if (at < 0)
 		return KZ_ENOSPC;
 	wbuf_put_u32(w, ISAKMP_DOI_IPSEC);
-	wbuf_put_u8(w, proto);
-	wbuf_put_u8(w, spi_size);
-	wbuf_put_u16(w, type);
+	put_word(w, proto, spi_size, type);
 	wbuf_put_bytes(w, spi, spi_size);
 	wbuf_put_bytes(w, data, len);
 	return isakmp_payload_end(c, at);
@@ -234,9 +239,7 @@ int isakmp_put_delete(struct isakmp_chain *c, uint8_t proto, uint8_t spi_size, c
 	if ((at = isakmp_payload_begin(c, ISAKMP_NP_D)) < 0)
 		return KZ_ENOSPC;
 	wbuf_put_u32(w, ISAKMP_DOI_IPSEC);
-	wbuf_put_u8(w, proto);
-	wbuf_put_u8(w, spi_size);
-	wbuf_put_u16(w, nspi);
+	put_word(w, proto, spi_size, nspi);
 	wbuf_put_bytes(w, spis, (size_t)nspi * spi_size);
 	return isakmp_payload_end(c, at);
 }

@@ -119,6 +119,16 @@ static int route_prepare(struct kz_net_route *rt, unsigned type, struct in_addr 
 		rt->has_gw = true;
 		rt->gw = *gw;
 	}
+	if (adding)
+		/* Directly reachable through the device, or a gateway's
+		 * business; a route the kernel answers itself has no link to
+		 * be scoped to. */
+		rt->scope = gw || type != KZ_NET_RTN_UNICAST ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
+	else
+		/* RT_SCOPE_NOWHERE matches a route of any scope; type
+		 * RTN_UNSPEC and metric 0 (RTA_PRIORITY left out) match any
+		 * type and metric. */
+		rt->scope = RT_SCOPE_NOWHERE;
 	return 0;
 }
 
@@ -170,32 +180,22 @@ int kz_net_route_add_type(unsigned type, struct in_addr dst, unsigned plen, uint
 			  const char *oif, const struct in_addr *gw)
 {
 	struct kz_net_route rt;
-	int ret;
+	int ret = route_prepare(&rt, type, dst, plen, metric, oif, gw, true);
 
-	ret = route_prepare(&rt, type, dst, plen, metric, oif, gw, true);
-	if (ret)
-		return ret;
-	/* Directly reachable through the device, or a gateway's business;
-	 * a route the kernel answers itself has no link to be scoped to. */
-	rt.scope = gw || type != KZ_NET_RTN_UNICAST ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
 	/* NLM_F_REPLACE swaps a route of the same dst, tos and metric in one
 	 * step, so reapplying never leaves a moment without it; routes of
 	 * another metric are left alone. */
-	return route_send(&rt, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, "add", oif);
+	return ret ? ret : route_send(&rt, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, "add", oif);
 }
 
 int kz_net_route_del_type(unsigned type, struct in_addr dst, unsigned plen, uint32_t metric,
 			  const char *oif, const struct in_addr *gw)
 {
 	struct kz_net_route rt;
-	int ret;
+	int ret = route_prepare(&rt, type, dst, plen, metric, oif, gw, false);
 
-	ret = route_prepare(&rt, type, dst, plen, metric, oif, gw, false);
 	if (ret)
 		return ret;
-	/* RT_SCOPE_NOWHERE matches a route of any scope; type RTN_UNSPEC and
-	 * metric 0 (RTA_PRIORITY left out) match any type and metric. */
-	rt.scope = RT_SCOPE_NOWHERE;
 	ret = route_send(&rt, RTM_DELROUTE, 0, "delete", oif);
 	if (ret == KZ_ENOENT)
 		nl_set_errmsg("no such route installed by kizuna");

@@ -243,6 +243,18 @@ static void test_missing(void **state)
 	kz_config_free(c);
 }
 
+/* Each of the strings is somewhere in s. */
+static void assert_has(const char *s, const char *const *want, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strstr(s, want[i]))
+			fail_msg("\"%s\" not in:\n%s", want[i], s);
+}
+
+#define ASSERT_HAS(s, ...)                                    \
+	assert_has((s), (const char *const[]){ __VA_ARGS__ }, \
+		   sizeof((const char *const[]){ __VA_ARGS__ }) / sizeof(const char *))
+
 static void test_render(void **state)
 {
 	struct kz_config *c = site_a();
@@ -255,30 +267,24 @@ static void test_render(void **state)
 	sb_init(&sb);
 	kz_peer_render_kizuna(&pr, &sb);
 	s = sb_str(&sb);
-	assert_non_null(strstr(s, "pre-shared key in clear text"));
-	assert_non_null(strstr(s, "hostname site-a-peer\n"));
-	assert_non_null(strstr(s, "  remote-id key-id site-a\n"));
-	assert_non_null(strstr(s, "  local-id 192.168.2.0/24\n  remote-id 192.168.1.0/24\n"));
-	assert_non_null(strstr(s, "  peer any\n"));
-	assert_non_null(strstr(s, "ip route 192.168.1.0/24 IPsec0\n"));
-	assert_non_null(strstr(s, "  pre-shared-key ascii \"correct horse\"\n"));
+	ASSERT_HAS(s, "pre-shared key in clear text", "hostname site-a-peer\n",
+		   "  remote-id key-id site-a\n",
+		   "  local-id 192.168.2.0/24\n  remote-id 192.168.1.0/24\n", "  peer any\n",
+		   "ip route 192.168.1.0/24 IPsec0\n",
+		   "  pre-shared-key ascii \"correct horse\"\n");
 	assert_null(strstr(s, "EDIT"));
 	sb_reset(&sb);
 	kz_peer_render_swanctl(&pr, &sb);
-	s = sb_str(&sb);
-	assert_non_null(strstr(s, "    aggressive = yes\n"));
-	assert_non_null(strstr(s, "i_dont_care_about_security_and_use_aggressive_mode_psk = yes"));
-	assert_non_null(strstr(s, "    local_addrs = 203.0.113.2\n    remote_addrs = %any\n"));
-	assert_non_null(strstr(s, "    proposals = aes256-sha256-modp2048,aes128-sha1-ecp256\n"));
-	assert_non_null(strstr(s, "      id = \"keyid:site-a\"\n"));
-	assert_non_null(strstr(s,
-			       "        local_ts = 192.168.2.0/24\n"
-			       "        remote_ts = 192.168.1.0/24\n"));
-	assert_non_null(strstr(s, "        esp_proposals = aes128gcm16-modp3072\n"));
-	assert_non_null(strstr(s, "        life_bytes = 1024000\n"));
-	assert_non_null(strstr(s, "    dpd_delay = 10s\n    dpd_timeout = 60s\n"));
-	assert_non_null(strstr(s, "        start_action = none\n"));
-	assert_non_null(strstr(s, "    secret = \"correct horse\"\n"));
+	ASSERT_HAS(sb_str(&sb), "    aggressive = yes\n",
+		   "i_dont_care_about_security_and_use_aggressive_mode_psk = yes",
+		   "    local_addrs = 203.0.113.2\n    remote_addrs = %any\n",
+		   "    proposals = aes256-sha256-modp2048,aes128-sha1-ecp256\n",
+		   "      id = \"keyid:site-a\"\n",
+		   "        local_ts = 192.168.2.0/24\n"
+		   "        remote_ts = 192.168.1.0/24\n",
+		   "        esp_proposals = aes128gcm16-modp3072\n",
+		   "        life_bytes = 1024000\n", "    dpd_delay = 10s\n    dpd_timeout = 60s\n",
+		   "        start_action = none\n", "    secret = \"correct horse\"\n");
 	kz_peer_free(&pr);
 
 	/* Unknown peer address: flagged outside the block (a `!` ends it). */
@@ -294,9 +300,8 @@ static void test_render(void **state)
 			       "  no peer\n"));
 	sb_reset(&sb);
 	kz_peer_render_swanctl(&pr, &sb);
-	assert_non_null(strstr(sb_str(&sb), "    # EDIT: remote_addrs ="));
-	assert_non_null(strstr(sb_str(&sb), "    secret = 0x0a0b\n"));
-	assert_non_null(strstr(sb_str(&sb), "        start_action = start\n"));
+	ASSERT_HAS(sb_str(&sb), "    # EDIT: remote_addrs =", "    secret = 0x0a0b\n",
+		   "        start_action = start\n");
 	kz_peer_free(&pr);
 	sb_free(&sb);
 	kz_config_free(c);

@@ -83,6 +83,20 @@ static void cat_byte(struct cat *c, uint8_t v)
 	cat_add(c, &v, 1);
 }
 
+/* c = the parts one after the other: CAT(&c, { p, len }, ...) */
+static void cat_chunks(struct cat *c, const struct ike_chunk *parts, size_t n)
+{
+	size_t i;
+
+	cat_reset(c);
+	for (i = 0; i < n; i++)
+		cat_add(c, parts[i].p, parts[i].len);
+}
+
+#define CAT(c, ...)                                                \
+	cat_chunks((c), (const struct ike_chunk[]){ __VA_ARGS__ }, \
+		   sizeof((const struct ike_chunk[]){ __VA_ARGS__ }) / sizeof(struct ike_chunk))
+
 /* prf = HMAC, one shot, as the reference. */
 static void ref_prf(enum kz_hash h, const void *key, size_t klen, const struct cat *c, uint8_t *out)
 {
@@ -185,7 +199,7 @@ static void kat_one(const struct kat_case *tc)
 	struct ike_keys k;
 	size_t hlen = ike_hash_len(tc->h), klen = ike_enc_keylen(tc->e);
 	size_t blk = ike_enc_block(tc->e), off, need;
-	int pfs;
+	int pfs, i;
 
 	memcpy(psk, "kizuna test psk 123", sizeof(psk));
 	fill(ni, sizeof(ni), 1);
@@ -212,38 +226,22 @@ static void kat_one(const struct kat_case *tc)
 	assert_int_equal(k.enc, tc->e);
 
 	/* SKEYID = prf(pre-shared-key, Ni_b | Nr_b) */
-	cat_reset(&c);
-	cat_add(&c, ni, sizeof(ni));
-	cat_add(&c, nr, sizeof(nr));
+	CAT(&c, { ni, sizeof(ni) }, { nr, sizeof(nr) });
 	ref_prf(tc->h, psk, sizeof(psk), &c, skeyid);
 	assert_memory_equal(k.skeyid, skeyid, hlen);
 
 	/* SKEYID_d = prf(SKEYID, g^xy | CKY-I | CKY-R | 0) */
-	cat_reset(&c);
-	cat_add(&c, gxy, sizeof(gxy));
-	cat_add(&c, ck_i, 8);
-	cat_add(&c, ck_r, 8);
-	cat_byte(&c, 0);
+	CAT(&c, { gxy, sizeof(gxy) }, { ck_i, 8 }, { ck_r, 8 }, { "\0", 1 });
 	ref_prf(tc->h, skeyid, hlen, &c, sd);
 	assert_memory_equal(k.skeyid_d, sd, hlen);
 
 	/* SKEYID_a = prf(SKEYID, SKEYID_d | g^xy | CKY-I | CKY-R | 1) */
-	cat_reset(&c);
-	cat_add(&c, sd, hlen);
-	cat_add(&c, gxy, sizeof(gxy));
-	cat_add(&c, ck_i, 8);
-	cat_add(&c, ck_r, 8);
-	cat_byte(&c, 1);
+	CAT(&c, { sd, hlen }, { gxy, sizeof(gxy) }, { ck_i, 8 }, { ck_r, 8 }, { "\1", 1 });
 	ref_prf(tc->h, skeyid, hlen, &c, sa);
 	assert_memory_equal(k.skeyid_a, sa, hlen);
 
 	/* SKEYID_e = prf(SKEYID, SKEYID_a | g^xy | CKY-I | CKY-R | 2) */
-	cat_reset(&c);
-	cat_add(&c, sa, hlen);
-	cat_add(&c, gxy, sizeof(gxy));
-	cat_add(&c, ck_i, 8);
-	cat_add(&c, ck_r, 8);
-	cat_byte(&c, 2);
+	CAT(&c, { sa, hlen }, { gxy, sizeof(gxy) }, { ck_i, 8 }, { ck_r, 8 }, { "\2", 1 });
 	ref_prf(tc->h, skeyid, hlen, &c, se);
 	assert_memory_equal(k.skeyid_e, se, hlen);
 
@@ -266,47 +264,31 @@ static void kat_one(const struct kat_case *tc)
 	}
 	assert_memory_equal(k.enc_key, key, klen);
 
-	/* HASH_I = prf(SKEYID, g^xi | g^xr | CKY-I | CKY-R | SAi_b | IDii_b) */
-	cat_reset(&c);
-	cat_add(&c, gxi, sizeof(gxi));
-	cat_add(&c, gxr, sizeof(gxr));
-	cat_add(&c, ck_i, 8);
-	cat_add(&c, ck_r, 8);
-	cat_add(&c, sa_b, sizeof(sa_b));
-	cat_add(&c, idi, sizeof(idi));
-	ref_prf(tc->h, skeyid, hlen, &c, ref);
-	assert_int_equal(ike_hash_auth(&k, gxi, sizeof(gxi), gxr, sizeof(gxr), ck_i, ck_r, sa_b,
-				       sizeof(sa_b), idi, sizeof(idi), got),
-			 0);
-	assert_memory_equal(got, ref, hlen);
+	/* HASH_I = prf(SKEYID, g^xi | g^xr | CKY-I | CKY-R | SAi_b | IDii_b),
+	 * HASH_R = prf(SKEYID, g^xr | g^xi | CKY-R | CKY-I | SAi_b | IDir_b) */
+	for (i = 0; i < 2; i++) {
+		const uint8_t *g1 = i ? gxr : gxi, *g2 = i ? gxi : gxr;
+		const uint8_t *ck1 = i ? ck_r : ck_i, *ck2 = i ? ck_i : ck_r, *id = i ? idr : idi;
+		size_t id_len = i ? sizeof(idr) : sizeof(idi);
 
-	/* HASH_R = prf(SKEYID, g^xr | g^xi | CKY-R | CKY-I | SAi_b | IDir_b) */
-	cat_reset(&c);
-	cat_add(&c, gxr, sizeof(gxr));
-	cat_add(&c, gxi, sizeof(gxi));
-	cat_add(&c, ck_r, 8);
-	cat_add(&c, ck_i, 8);
-	cat_add(&c, sa_b, sizeof(sa_b));
-	cat_add(&c, idr, sizeof(idr));
-	ref_prf(tc->h, skeyid, hlen, &c, ref);
-	assert_int_equal(ike_hash_auth(&k, gxr, sizeof(gxr), gxi, sizeof(gxi), ck_r, ck_i, sa_b,
-				       sizeof(sa_b), idr, sizeof(idr), got),
-			 0);
-	assert_memory_equal(got, ref, hlen);
+		CAT(&c, { g1, sizeof(gxi) }, { g2, sizeof(gxr) }, { ck1, 8 }, { ck2, 8 },
+		    { sa_b, sizeof(sa_b) }, { id, id_len });
+		ref_prf(tc->h, skeyid, hlen, &c, ref);
+		assert_int_equal(ike_hash_auth(&k, g1, sizeof(gxi), g2, sizeof(gxr), ck1, ck2, sa_b,
+					       sizeof(sa_b), id, id_len, got),
+				 0);
+		assert_memory_equal(got, ref, hlen);
+	}
 
 	/* Phase 1 IV = hash(g^xi | g^xr) cut to the block */
-	cat_reset(&c);
-	cat_add(&c, gxi, sizeof(gxi));
-	cat_add(&c, gxr, sizeof(gxr));
+	CAT(&c, { gxi, sizeof(gxi) }, { gxr, sizeof(gxr) });
 	ref_hash(tc->h, &c, ref);
 	memset(iv, 0xee, sizeof(iv));
 	assert_int_equal(ike_iv_phase1(&k, gxi, sizeof(gxi), gxr, sizeof(gxr), iv), 0);
 	assert_memory_equal(iv, ref, blk);
 
 	/* Phase 2 IV = hash(last phase 1 block | M-ID), M-ID big-endian */
-	cat_reset(&c);
-	cat_add(&c, last, blk);
-	cat_add(&c, "\xa1\xb2\xc3\xd4", 4);
+	CAT(&c, { last, blk }, { "\xa1\xb2\xc3\xd4", 4 });
 	ref_hash(tc->h, &c, ref);
 	assert_int_equal(ike_iv_phase2(&k, last, 0xa1b2c3d4u, iv), 0);
 	assert_memory_equal(iv, ref, blk);
@@ -383,30 +365,31 @@ static void test_derive_rejects(void **state)
 
 static void test_des_weak_keys(void **state)
 {
+	/* The four weak keys and a semi-weak pair, also with flipped
+	 * parity bits (parity is ignored); then an ordinary key, and one
+	 * bit away from a weak key. */
+	static const struct {
+		const char *key;
+		int weak;
+	} des[] = {
+		{ "\x01\x01\x01\x01\x01\x01\x01\x01", 1 },
+		{ "\x00\x00\x00\x00\x00\x00\x00\x00", 1 },
+		{ "\xfe\xfe\xfe\xfe\xfe\xfe\xfe\xfe", 1 },
+		{ "\xe1\xe0\xe0\xe0\xf0\xf1\xf1\xf1", 1 },
+		{ "\x1f\x1f\x1f\x1f\x0e\x0e\x0e\x0e", 1 },
+		{ "\x01\xfe\x01\xfe\x01\xfe\x01\xfe", 1 },
+		{ "\xfe\xe0\xfe\xe0\xfe\xf1\xfe\xf1", 1 },
+		{ "\x13\x34\x57\x79\x9b\xbc\xdf\xf1", 0 },
+		{ "\x01\x01\x01\x01\x01\x01\x01\x03", 0 },
+	};
 	uint8_t k3[24];
 	uint8_t k1[8];
+	size_t i;
 
-	/* The four weak keys and a semi-weak pair, also with flipped
-	 * parity bits (parity is ignored). */
-	memcpy(k1, "\x01\x01\x01\x01\x01\x01\x01\x01", 8);
-	assert_true(ike_des_key_is_weak(KZ_ENC_DES_CBC, k1));
-	memcpy(k1, "\x00\x00\x00\x00\x00\x00\x00\x00", 8);
-	assert_true(ike_des_key_is_weak(KZ_ENC_DES_CBC, k1));
-	memcpy(k1, "\xfe\xfe\xfe\xfe\xfe\xfe\xfe\xfe", 8);
-	assert_true(ike_des_key_is_weak(KZ_ENC_DES_CBC, k1));
-	memcpy(k1, "\xe1\xe0\xe0\xe0\xf0\xf1\xf1\xf1", 8);
-	assert_true(ike_des_key_is_weak(KZ_ENC_DES_CBC, k1));
-	memcpy(k1, "\x1f\x1f\x1f\x1f\x0e\x0e\x0e\x0e", 8);
-	assert_true(ike_des_key_is_weak(KZ_ENC_DES_CBC, k1));
-	memcpy(k1, "\x01\xfe\x01\xfe\x01\xfe\x01\xfe", 8);
-	assert_true(ike_des_key_is_weak(KZ_ENC_DES_CBC, k1));
-	memcpy(k1, "\xfe\xe0\xfe\xe0\xfe\xf1\xfe\xf1", 8);
-	assert_true(ike_des_key_is_weak(KZ_ENC_DES_CBC, k1));
-	/* An ordinary key, and one bit away from a weak key. */
-	memcpy(k1, "\x13\x34\x57\x79\x9b\xbc\xdf\xf1", 8);
-	assert_false(ike_des_key_is_weak(KZ_ENC_DES_CBC, k1));
-	memcpy(k1, "\x01\x01\x01\x01\x01\x01\x01\x03", 8);
-	assert_false(ike_des_key_is_weak(KZ_ENC_DES_CBC, k1));
+	for (i = 0; i < sizeof(des) / sizeof(des[0]); i++) {
+		memcpy(k1, des[i].key, 8);
+		assert_int_equal(ike_des_key_is_weak(KZ_ENC_DES_CBC, k1) != 0, des[i].weak);
+	}
 
 	/* 3DES: a weak third key; K1 = K2; K2 = K3; K1 = K3 is allowed
 	 * (two-key 3DES). */
@@ -523,37 +506,36 @@ static const char *vtext(const struct vec *v, const char *name)
 
 #define VGET(name) const uint8_t *name = vget(&v, #name, &name##_len)
 
-static enum kz_hash prf_by_name(const char *s)
+struct name_val {
+	const char *name;
+	int val;
+};
+
+/* The value named s in a table; an unknown name fails the test. */
+static int by_name(const struct name_val *t, size_t n, const char *what, const char *s)
 {
-	if (!strcmp(s, "md5"))
-		return KZ_HASH_MD5;
-	if (!strcmp(s, "sha1"))
-		return KZ_HASH_SHA1;
-	if (!strcmp(s, "sha2-256"))
-		return KZ_HASH_SHA2_256;
-	if (!strcmp(s, "sha2-384"))
-		return KZ_HASH_SHA2_384;
-	if (!strcmp(s, "sha2-512"))
-		return KZ_HASH_SHA2_512;
-	fail_msg("unknown prf %s", s);
-	return KZ_HASH_COUNT;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (!strcmp(s, t[i].name))
+			return t[i].val;
+	}
+	fail_msg("unknown %s %s", what, s);
+	return -1;
 }
 
-static enum kz_enc enc_by_name(const char *s)
-{
-	if (!strcmp(s, "aes-cbc-128"))
-		return KZ_ENC_AES_CBC_128;
-	if (!strcmp(s, "aes-cbc-192"))
-		return KZ_ENC_AES_CBC_192;
-	if (!strcmp(s, "aes-cbc-256"))
-		return KZ_ENC_AES_CBC_256;
-	if (!strcmp(s, "3des"))
-		return KZ_ENC_3DES_CBC;
-	if (!strcmp(s, "des"))
-		return KZ_ENC_DES_CBC;
-	fail_msg("unknown enc %s", s);
-	return KZ_ENC_COUNT;
-}
+static const struct name_val prfs[] = {
+	{ "md5", KZ_HASH_MD5 },           { "sha1", KZ_HASH_SHA1 },
+	{ "sha2-256", KZ_HASH_SHA2_256 }, { "sha2-384", KZ_HASH_SHA2_384 },
+	{ "sha2-512", KZ_HASH_SHA2_512 },
+};
+static const struct name_val encs[] = {
+	{ "aes-cbc-128", KZ_ENC_AES_CBC_128 },
+	{ "aes-cbc-192", KZ_ENC_AES_CBC_192 },
+	{ "aes-cbc-256", KZ_ENC_AES_CBC_256 },
+	{ "3des", KZ_ENC_3DES_CBC },
+	{ "des", KZ_ENC_DES_CBC },
+};
 
 /* Walks decrypted Main mode / Quick Mode payloads (generic header: next
  * payload, reserved, length) and returns the body of the n-th one. */
@@ -599,8 +581,8 @@ static void strongswan_one(const char *file)
 
 	print_message("%s\n", file);
 	vec_load(&v, file);
-	h = prf_by_name(vtext(&v, "prf"));
-	e = enc_by_name(vtext(&v, "enc"));
+	h = (enum kz_hash)by_name(prfs, sizeof(prfs) / sizeof(prfs[0]), "prf", vtext(&v, "prf"));
+	e = (enum kz_enc)by_name(encs, sizeof(encs) / sizeof(encs[0]), "enc", vtext(&v, "enc"));
 	g = ike_group_from_id((uint16_t)atoi(vtext(&v, "group")));
 	assert_int_not_equal(g, KZ_GROUP_NONE);
 	VGET(psk);

@@ -37,6 +37,14 @@ static bool deliver_until_job(struct node *n)
 	return false;
 }
 
+/* One IPsec SA pair on each side, and the two agree. */
+static void assert_one_pair(void)
+{
+	assert_int_equal(W.a.nchild, 1);
+	assert_int_equal(W.b.nchild, 1);
+	assert_pair_matches(0);
+}
+
 static void test_dh_deferred_used(void **state)
 {
 	struct site a = site_a(KZ_MODE_MAIN), b = site_b(KZ_MODE_MAIN);
@@ -44,9 +52,7 @@ static void test_dh_deferred_used(void **state)
 
 	a.pfs = b.pfs = KZ_GROUP_ECP256;
 	start(&a, &b, "198.51.100.2");
-	assert_int_equal(W.a.nchild, 1);
-	assert_int_equal(W.b.nchild, 1);
-	assert_pair_matches(0);
+	assert_one_pair();
 	ike_get_counters(W.a.e, &ca);
 	ike_get_counters(W.b.e, &cb);
 	/* MM4 and QM2 on the initiator, MM3 and QM1 on the responder */
@@ -64,9 +70,7 @@ static void test_dh_deferred_aggressive(void **state)
 	a.pfs = b.pfs = KZ_GROUP_MODP2048;
 	a.group = b.group = KZ_GROUP_MODP2048;
 	start(&a, &b, "198.51.100.2");
-	assert_int_equal(W.a.nchild, 1);
-	assert_int_equal(W.b.nchild, 1);
-	assert_pair_matches(0);
+	assert_one_pair();
 	ike_get_counters(W.b.e, &cb);
 	assert_int_equal(cb.dh_async, 2); /* AM1 (a first message) and QM1 */
 	assert_int_equal(cb.drop_dh_busy, 0);
@@ -85,12 +89,22 @@ static void test_dh_deferred_repeat_while_waiting(void **state)
 	start(&a, &b, "198.51.100.2");
 	W.dup = false;
 	pump();
-	assert_int_equal(W.a.nchild, 1);
-	assert_int_equal(W.b.nchild, 1);
-	assert_pair_matches(0);
+	assert_one_pair();
 	ike_get_counters(W.b.e, &cb);
 	assert_true(cb.drop_dh_pending >= 2); /* MM3 and QM1 */
 	assert_int_equal(cb.dh_async, 2);
+}
+
+/* Both sites configured; B's IKE SA is cleared as soon as it has queued
+ * a DH job. */
+static void clear_b_at_its_job(const struct site *a, const struct site *b)
+{
+	W.b.cfg = make_cfg(b);
+	W.a.cfg = make_cfg(a);
+	ike_engine_set_config(W.b.e, W.b.cfg);
+	ike_engine_set_config(W.a.e, W.a.cfg);
+	assert_true(deliver_until_job(&W.b));
+	assert_int_equal(ike_clear_ike(W.b.e, NULL), 0);
 }
 
 /* The SA goes while its job is queued: the job is cancelled. */
@@ -98,12 +112,7 @@ static void test_dh_deferred_sa_cleared_cancels(void **state)
 {
 	struct site a = site_a(KZ_MODE_MAIN), b = site_b(KZ_MODE_MAIN);
 
-	W.b.cfg = make_cfg(&b);
-	W.a.cfg = make_cfg(&a);
-	ike_engine_set_config(W.b.e, W.b.cfg);
-	ike_engine_set_config(W.a.e, W.a.cfg);
-	assert_true(deliver_until_job(&W.b));
-	assert_int_equal(ike_clear_ike(W.b.e, NULL), 0);
+	clear_b_at_its_job(&a, &b);
 	for (int i = 0; i < Ndh; i++)
 		assert_ptr_not_equal(Dh[i].n, &W.b);
 	assert_int_equal(W.b.nchild, 0);
@@ -118,12 +127,7 @@ static void test_dh_deferred_result_for_gone_sa(void **state)
 	struct ike_counters cb;
 
 	Dh_nocancel = true;
-	W.b.cfg = make_cfg(&b);
-	W.a.cfg = make_cfg(&a);
-	ike_engine_set_config(W.b.e, W.b.cfg);
-	ike_engine_set_config(W.a.e, W.a.cfg);
-	assert_true(deliver_until_job(&W.b));
-	assert_int_equal(ike_clear_ike(W.b.e, NULL), 0);
+	clear_b_at_its_job(&a, &b);
 	W.nq = 0;
 	while (dh_finish_one())
 		;
@@ -154,9 +158,7 @@ static void test_dh_deferred_queue_full(void **state)
 	assert_int_equal(cb.dh_async, 0);
 	Dh_cap = MAXDH;
 	advance(2500);
-	assert_int_equal(W.a.nchild, 1);
-	assert_int_equal(W.b.nchild, 1);
-	assert_pair_matches(0);
+	assert_one_pair();
 }
 
 int main(void)

@@ -685,12 +685,17 @@ static size_t sa_with_attrs(uint8_t *b, const uint8_t *attrs, size_t alen)
 	return 8 + plen;
 }
 
+/* Parses an SA body whose transform carries the attribute bytes given. */
+static int attrs_parse(uint8_t *b, const uint8_t *attrs, size_t alen, struct isakmp_sa *sa)
+{
+	return sa_bytes(b, sa_with_attrs(b, attrs, alen), sa);
+}
+
 static void test_attributes(void **state)
 {
 	uint8_t b[256];
 	struct isakmp_sa sa;
 	uint32_t v;
-	size_t len;
 
 	/* TLV values of 1-4 bytes are numbers. */
 	{
@@ -698,8 +703,7 @@ static void test_attributes(void **state)
 					     0x00, 0x0e, 0x00, 0x03, 0x01, 0x00, 0x00, 0x00, 0x01,
 					     0x00, 0x02, 0x00, 0x07, 0x80, 0x02, 0x00, 0x02 };
 
-		len = sa_with_attrs(b, a, sizeof(a));
-		assert_int_equal(sa_bytes(b, len, &sa), 0);
+		assert_int_equal(attrs_parse(b, a, sizeof(a), &sa), 0);
 		assert_int_equal(sa.p[0].t[0].nattr, 4);
 		assert_true(isakmp_attr_get(&sa.p[0].t[0], IKE_ATTR_LIFE_DURATION, &v));
 		assert_int_equal(v, 0x7f);
@@ -714,13 +718,11 @@ static void test_attributes(void **state)
 	{
 		uint8_t a[] = { 0x00, 0x0c, 0x00, 0x08, 0, 0, 0, 1, 0, 0, 0, 0 };
 
-		len = sa_with_attrs(b, a, sizeof(a));
-		assert_int_equal(sa_bytes(b, len, &sa), 0);
+		assert_int_equal(attrs_parse(b, a, sizeof(a), &sa), 0);
 		assert_int_equal(sa.p[0].t[0].attr[0].value, UINT32_MAX);
 		a[7] = 0;
 		a[11] = 60;
-		len = sa_with_attrs(b, a, sizeof(a));
-		assert_int_equal(sa_bytes(b, len, &sa), 0);
+		assert_int_equal(attrs_parse(b, a, sizeof(a), &sa), 0);
 		assert_int_equal(sa.p[0].t[0].attr[0].value, 60);
 	}
 	/* Life duration of 9 bytes, other used attributes of 5, and empty
@@ -732,12 +734,9 @@ static void test_attributes(void **state)
 		static const uint8_t enc5[] = { 0x00, 0x01, 0x00, 0x05, 0, 0, 0, 0, 7 };
 		static const uint8_t enc0[] = { 0x00, 0x01, 0x00, 0x00 };
 
-		len = sa_with_attrs(b, life9, sizeof(life9));
-		assert_int_equal(sa_bytes(b, len, &sa), KZ_EPROTO);
-		len = sa_with_attrs(b, enc5, sizeof(enc5));
-		assert_int_equal(sa_bytes(b, len, &sa), KZ_EPROTO);
-		len = sa_with_attrs(b, enc0, sizeof(enc0));
-		assert_int_equal(sa_bytes(b, len, &sa), KZ_EPROTO);
+		assert_int_equal(attrs_parse(b, life9, sizeof(life9), &sa), KZ_EPROTO);
+		assert_int_equal(attrs_parse(b, enc5, sizeof(enc5), &sa), KZ_EPROTO);
+		assert_int_equal(attrs_parse(b, enc0, sizeof(enc0), &sa), KZ_EPROTO);
 	}
 	/* An attribute we do not use (group prime, 6) may be long: kept
 	 * opaque, not returned by isakmp_attr_get, not rebuilt. */
@@ -750,8 +749,7 @@ static void test_attributes(void **state)
 		memset(a, 0xff, sizeof(a));
 		put16(a, 6);
 		put16(a + 2, 96);
-		len = sa_with_attrs(b, a, sizeof(a));
-		assert_int_equal(sa_bytes(b, len, &sa), 0);
+		assert_int_equal(attrs_parse(b, a, sizeof(a), &sa), 0);
 		assert_true(sa.p[0].t[0].attr[0].opaque);
 		assert_false(isakmp_attr_get(&sa.p[0].t[0], 6, &v));
 		wbuf_init(&w, out, sizeof(out));
@@ -764,12 +762,9 @@ static void test_attributes(void **state)
 		static const uint8_t half[] = { 0x80, 0x01, 0x00, 0x07, 0x80, 0x02 };
 		static const uint8_t three[] = { 0x80, 0x01, 0x00 };
 
-		len = sa_with_attrs(b, over, sizeof(over));
-		assert_int_equal(sa_bytes(b, len, &sa), KZ_EPROTO);
-		len = sa_with_attrs(b, half, sizeof(half));
-		assert_int_equal(sa_bytes(b, len, &sa), KZ_EPROTO);
-		len = sa_with_attrs(b, three, sizeof(three));
-		assert_int_equal(sa_bytes(b, len, &sa), KZ_EPROTO);
+		assert_int_equal(attrs_parse(b, over, sizeof(over), &sa), KZ_EPROTO);
+		assert_int_equal(attrs_parse(b, half, sizeof(half), &sa), KZ_EPROTO);
+		assert_int_equal(attrs_parse(b, three, sizeof(three), &sa), KZ_EPROTO);
 	}
 	/* 16 attributes fit, 17 do not. */
 	{
@@ -779,15 +774,12 @@ static void test_attributes(void **state)
 			put16(a + 4 * i, (uint16_t)(0x8000 | (20 + i)));
 			put16(a + 4 * i + 2, (uint16_t)i);
 		}
-		len = sa_with_attrs(b, a, 16 * 4);
-		assert_int_equal(sa_bytes(b, len, &sa), 0);
+		assert_int_equal(attrs_parse(b, a, 16 * 4, &sa), 0);
 		assert_int_equal(sa.p[0].t[0].nattr, 16);
-		len = sa_with_attrs(b, a, 17 * 4);
-		assert_int_equal(sa_bytes(b, len, &sa), KZ_ETOOBIG);
+		assert_int_equal(attrs_parse(b, a, 17 * 4, &sa), KZ_ETOOBIG);
 	}
 	/* A transform without attributes is fine for the parser. */
-	len = sa_with_attrs(b, NULL, 0);
-	assert_int_equal(sa_bytes(b, len, &sa), 0);
+	assert_int_equal(attrs_parse(b, NULL, 0, &sa), 0);
 	assert_int_equal(sa.p[0].t[0].nattr, 0);
 }
 
@@ -1145,24 +1137,21 @@ static bool has_vid(const struct isakmp_digest *d, const uint8_t *vid, size_t le
 static void check_p1_transform(const struct isakmp_transform *t, uint32_t keylen, uint32_t hash,
 			       uint32_t group)
 {
+	/* attribute type, value */
+	const uint32_t want[][2] = {
+		{ IKE_ATTR_ENC, IKE_ENC_AES_CBC }, { IKE_ATTR_KEY_LEN, keylen },
+		{ IKE_ATTR_HASH, hash },           { IKE_ATTR_GROUP, group },
+		{ IKE_ATTR_AUTH, IKE_AUTH_PSK },   { IKE_ATTR_LIFE_TYPE, IKE_LIFE_SECONDS },
+		{ IKE_ATTR_LIFE_DURATION, 15840 },
+	};
 	uint32_t v;
 
 	assert_int_equal(t->id, ISAKMP_KEY_IKE);
 	assert_int_equal(t->nattr, 7);
-	assert_true(isakmp_attr_get(t, IKE_ATTR_ENC, &v));
-	assert_int_equal(v, IKE_ENC_AES_CBC);
-	assert_true(isakmp_attr_get(t, IKE_ATTR_KEY_LEN, &v));
-	assert_int_equal(v, keylen);
-	assert_true(isakmp_attr_get(t, IKE_ATTR_HASH, &v));
-	assert_int_equal(v, hash);
-	assert_true(isakmp_attr_get(t, IKE_ATTR_GROUP, &v));
-	assert_int_equal(v, group);
-	assert_true(isakmp_attr_get(t, IKE_ATTR_AUTH, &v));
-	assert_int_equal(v, IKE_AUTH_PSK);
-	assert_true(isakmp_attr_get(t, IKE_ATTR_LIFE_TYPE, &v));
-	assert_int_equal(v, IKE_LIFE_SECONDS);
-	assert_true(isakmp_attr_get(t, IKE_ATTR_LIFE_DURATION, &v));
-	assert_int_equal(v, 15840);
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		assert_true(isakmp_attr_get(t, (uint16_t)want[i][0], &v));
+		assert_int_equal(v, want[i][1]);
+	}
 }
 
 /* Rebuilding a parsed SA gives strongSwan's bytes back. */

@@ -91,14 +91,23 @@ static int collect_cb(const struct kz_net_event *ev, void *arg)
 	return 0;
 }
 
+/* A message of type at at, with a zeroed family header of hlen bytes
+ * (*hdr). */
+static struct nlmsghdr *put_msg(void *at, int type, size_t hlen, void **hdr)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(at);
+
+	nlh->nlmsg_type = type;
+	*hdr = mnl_nlmsg_put_extra_header(nlh, hlen);
+	return nlh;
+}
+
 static struct nlmsghdr *put_link(void *at, int type, int ifindex, unsigned flags, const char *name,
 				 unsigned mtu)
 {
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(at);
 	struct ifinfomsg *ifi;
+	struct nlmsghdr *nlh = put_msg(at, type, sizeof(*ifi), (void **)&ifi);
 
-	nlh->nlmsg_type = type;
-	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
 	ifi->ifi_family = AF_UNSPEC;
 	ifi->ifi_index = ifindex;
 	ifi->ifi_flags = flags;
@@ -112,12 +121,10 @@ static struct nlmsghdr *put_link(void *at, int type, int ifindex, unsigned flags
 static struct nlmsghdr *put_addr(void *at, int type, int family, int ifindex, const char *addr,
 				 unsigned plen, const char *label)
 {
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(at);
 	struct ifaddrmsg *ifa;
+	struct nlmsghdr *nlh = put_msg(at, type, sizeof(*ifa), (void **)&ifa);
 	struct in_addr a = ip4(addr);
 
-	nlh->nlmsg_type = type;
-	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
 	ifa->ifa_family = family;
 	ifa->ifa_prefixlen = plen;
 	ifa->ifa_index = ifindex;
@@ -128,23 +135,32 @@ static struct nlmsghdr *put_addr(void *at, int type, int family, int ifindex, co
 	return nlh;
 }
 
-static struct nlmsghdr *put_route(void *at, const char *dst, unsigned plen, int oif, const char *gw,
-				  unsigned proto)
+/* An IPv4 route to dst/plen in the main table, its attributes RTA_TABLE
+ * and RTA_DST. */
+static struct nlmsghdr *put_rtm(void *at, const char *dst, unsigned plen, unsigned proto,
+				unsigned scope, unsigned type)
 {
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(at);
 	struct rtmsg *rtm;
+	struct nlmsghdr *nlh = put_msg(at, RTM_NEWROUTE, sizeof(*rtm), (void **)&rtm);
 	struct in_addr d = ip4(dst);
 
-	nlh->nlmsg_type = RTM_NEWROUTE;
-	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
 	rtm->rtm_family = AF_INET;
 	rtm->rtm_dst_len = plen;
 	rtm->rtm_table = RT_TABLE_MAIN;
 	rtm->rtm_protocol = proto;
-	rtm->rtm_scope = gw ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
-	rtm->rtm_type = RTN_UNICAST;
+	rtm->rtm_scope = scope;
+	rtm->rtm_type = type;
 	mnl_attr_put_u32(nlh, RTA_TABLE, RT_TABLE_MAIN);
 	mnl_attr_put(nlh, RTA_DST, sizeof(d), &d);
+	return nlh;
+}
+
+static struct nlmsghdr *put_route(void *at, const char *dst, unsigned plen, int oif, const char *gw,
+				  unsigned proto)
+{
+	struct nlmsghdr *nlh =
+		put_rtm(at, dst, plen, proto, gw ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK, RTN_UNICAST);
+
 	mnl_attr_put_u32(nlh, RTA_OIF, oif);
 	if (gw) {
 		struct in_addr g = ip4(gw);
@@ -345,20 +361,11 @@ static void test_parse_bad_attrs(void **state)
 static void test_parse_route_unreachable(void **state)
 {
 	struct collect c = { 0 };
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(pbuf);
+	struct nlmsghdr *nlh =
+		put_rtm(pbuf, "192.168.2.0", 24, KZ_RTPROT, RT_SCOPE_UNIVERSE, RTN_UNREACHABLE);
 	struct in_addr d = ip4("192.168.2.0");
 	struct rtmsg *rtm;
 
-	nlh->nlmsg_type = RTM_NEWROUTE;
-	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
-	rtm->rtm_family = AF_INET;
-	rtm->rtm_dst_len = 24;
-	rtm->rtm_table = RT_TABLE_MAIN;
-	rtm->rtm_protocol = KZ_RTPROT;
-	rtm->rtm_scope = RT_SCOPE_UNIVERSE;
-	rtm->rtm_type = RTN_UNREACHABLE;
-	mnl_attr_put_u32(nlh, RTA_TABLE, RT_TABLE_MAIN);
-	mnl_attr_put(nlh, RTA_DST, sizeof(d), &d);
 	mnl_attr_put_u32(nlh, RTA_PRIORITY, KZ_RTMETRIC_FAILCLOSED);
 	assert_int_equal(kz_net_parse_msgs(pbuf, nlh->nlmsg_len, collect_cb, &c), 0);
 	assert_int_equal(c.n, 1);
@@ -372,9 +379,7 @@ static void test_parse_route_unreachable(void **state)
 
 	/* A metric of the wrong size is malformed, not a short read. */
 	c.n = 0;
-	nlh = mnl_nlmsg_put_header(pbuf);
-	nlh->nlmsg_type = RTM_NEWROUTE;
-	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	nlh = put_msg(pbuf, RTM_NEWROUTE, sizeof(*rtm), (void **)&rtm);
 	rtm->rtm_family = AF_INET;
 	rtm->rtm_dst_len = 24;
 	rtm->rtm_type = RTN_UNREACHABLE;
