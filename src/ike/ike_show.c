@@ -442,7 +442,7 @@ static void detail_offer(struct emit *em, const char *key, const char *what, con
 
 static void detail_peer(const struct ike_peer_seen *ps, struct emit *em)
 {
-	char when[32], ci[INET_ADDRSTRLEN + 4], cr[INET_ADDRSTRLEN + 4];
+	char when[32], ci[40], cr[40];
 
 	emit_obj_begin(em, "peer");
 	emit_text(em, "  received from the peer:\n");
@@ -464,6 +464,10 @@ static void detail_peer(const struct ike_peer_seen *ps, struct emit *em)
 	if (ps->ts_set) {
 		kz_prefix_str(&ps->ts_ci, ci, sizeof(ci));
 		kz_prefix_str(&ps->ts_cr, cr, sizeof(cr));
+		if (ps->ts_ci_text[0]) { /* a range that is no prefix */
+			snprintf(ci, sizeof(ci), "%s", ps->ts_ci_text);
+			snprintf(cr, sizeof(cr), "%s", ps->ts_cr_text);
+		}
 		last_str(ps->ts_wall, when, sizeof(when));
 		emit_obj_begin(em, "selectors");
 		emit_str(em, "idci", ci, "    selectors (%s): IDci %s", when, ci);
