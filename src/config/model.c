@@ -480,7 +480,7 @@ void kz_proto_str(uint8_t proto, char *out, size_t len)
 
 void kz_selector_str(const struct kz_selector *s, char *out, size_t len)
 {
-	char l[24], r[24], pr[8];
+	char l[24], r[24], pr[8], lp[20] = "", rp[20] = "";
 
 	kz_prefix_str(&s->local, l, sizeof(l));
 	kz_prefix_str(&s->remote, r, sizeof(r));
@@ -489,5 +489,9 @@ void kz_selector_str(const struct kz_selector *s, char *out, size_t len)
 		return;
 	}
 	kz_proto_str(s->proto, pr, sizeof(pr));
-	snprintf(out, len, "%s -> %s %s %u -> %u", l, r, pr, s->lport, s->rport);
+	if (s->lport)
+		snprintf(lp, sizeof(lp), " local-port %u", s->lport);
+	if (s->rport)
+		snprintf(rp, sizeof(rp), " remote-port %u", s->rport);
+	snprintf(out, len, "%s -> %s protocol %s%s%s", l, r, pr, lp, rp);
 }

@@ -279,7 +279,8 @@ bool kz_selector_equal(const struct kz_selector *a, const struct kz_selector *b)
 unsigned kz_policy_pairs(const struct kz_ipsec_policy *p, struct kz_selector *out);
 /* "tcp", "udp", "icmp", "any" or the number, into out (at least 4 bytes). */
 void kz_proto_str(uint8_t proto, char *out, size_t len);
-/* "192.168.1.0/24 -> 10.0.0.0/24" with " tcp 1234 -> 80" when set. */
+/* "192.168.1.0/24 -> 10.0.0.0/24", then " protocol tcp local-port 22
+ * remote-port 80" as far as set. */
 void kz_selector_str(const struct kz_selector *s, char *out, size_t len);
 /* The profile's peer as shown: its address, FQDN, "any", or "-" unset. */
 void kz_profile_peer_str(const struct kz_ipsec_profile *p, char *out, size_t len);
