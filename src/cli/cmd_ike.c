@@ -368,6 +368,67 @@ H(h_espol_remote)
 	return set_ts(&p->remote_ts, a, err);
 }
 
+/* One word of `selector`: a network without host bits. */
+static int sel_net(const struct cli_args *a, size_t i, struct kz_prefix *p, struct cli_error *err)
+{
+	const char *w = cli_arg_n(a, "A.B.C.D/M", i);
+	uint32_t mask;
+
+	if (!w || cli_parse_prefix(w, p))
+		return cli_fail(err, a, "A.B.C.D/M", KZ_EINVAL, "not an IPv4 prefix");
+	mask = p->len ? 0xffffffffu << (32 - p->len) : 0;
+	if (ntohl(p->addr.s_addr) & ~mask)
+		return cli_fail(err, a, "A.B.C.D/M", KZ_EINVAL, "'%s' has host bits set", w);
+	return 0;
+}
+
+static const struct kwmap proto_map[] = {
+	{ "any", 0 }, { "icmp", 1 }, { "tcp", 6 }, { "udp", 17 }, { NULL, 0 }
+};
+
+/* selector local A.B.C.D/M remote A.B.C.D/M [protocol P] [local-port N]
+ * [remote-port N]: one more pair; `no selector` removes them all, `no
+ * selector local .. remote ..` the one that matches. */
+H(h_espol_selector)
+{
+	struct kz_selector sel = { 0 };
+	int r;
+
+	CUR(struct kz_ipsec_policy, kz_find_ipsec_policy, "ipsec policy");
+	if (cli_is_no(a) && !cli_has(a, "local")) {
+		p->nsel = 0;
+		memset(p->sel, 0, sizeof(p->sel));
+		return 0;
+	}
+	if ((r = sel_net(a, 0, &sel.local, err)) || (r = sel_net(a, 1, &sel.remote, err)))
+		return r;
+	if (cli_has(a, "PROTOCOL"))
+		sel.proto = (uint8_t)cli_arg_num(a, "PROTOCOL");
+	else
+		sel.proto = (uint8_t)kw_lookup(proto_map, a, 0);
+	sel.lport = (uint16_t)cli_arg_num(a, "PORT");
+	sel.rport = (uint16_t)cli_arg_num(a, "REMOTE-PORT");
+	if ((sel.lport || sel.rport) && sel.proto != 6 && sel.proto != 17)
+		return cli_fail(err, a, NULL, KZ_EINVAL, "ports need protocol tcp or udp");
+	for (unsigned i = 0; i < p->nsel; i++) {
+		if (!kz_selector_equal(&p->sel[i], &sel))
+			continue;
+		if (cli_is_no(a)) {
+			memmove(&p->sel[i], &p->sel[i + 1], (p->nsel - i - 1) * sizeof(sel));
+			p->nsel--;
+		}
+		return 0; /* already there */
+	}
+	if (cli_is_no(a))
+		return cli_fail(err, a, NULL, KZ_ENOENT, "no such selector in ipsec policy %s",
+				p->name);
+	if (p->nsel >= KZ_MAX_SELECTORS)
+		return cli_fail(err, a, NULL, KZ_ENOSPC, "at most %u selector lines per policy",
+				KZ_MAX_SELECTORS);
+	p->sel[p->nsel++] = sel;
+	return 0;
+}
+
 H(h_espol_pfs)
 {
 	CUR(struct kz_ipsec_policy, kz_find_ipsec_policy, "ipsec policy");
@@ -530,6 +591,14 @@ const struct cli_cmd cli_ike_cmds[] = {
 	{ C(IPSEC_POLICY), "remote-id A.B.C.D/M", "Remote protected network", h_espol_remote,
 	  NULL },
 	{ C(IPSEC_POLICY), "no remote-id", "Remove the remote network", h_espol_remote, NULL },
+	{ C(IPSEC_POLICY),
+	  "selector local A.B.C.D/M remote A.B.C.D/M [protocol (any | tcp | udp | icmp | "
+	  "PROTOCOL:0-255)] [local-port PORT:1-65535] [remote-port REMOTE-PORT:1-65535]",
+	  "One more pair of protected networks (its own IPsec SA)", h_espol_selector, NULL },
+	{ C(IPSEC_POLICY),
+	  "no selector [local A.B.C.D/M remote A.B.C.D/M [protocol (any | tcp | udp | icmp | "
+	  "PROTOCOL:0-255)] [local-port PORT:1-65535] [remote-port REMOTE-PORT:1-65535]]",
+	  "Remove one selector line, or all", h_espol_selector, NULL },
 	{ C(IPSEC_POLICY),
 	  "pfs (none | modp768 | modp1024 | modp1536 | modp2048 | modp3072 | modp4096 | ecp256 | "
 	  "ecp384)",

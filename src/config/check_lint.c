@@ -357,14 +357,63 @@ static int lint_route(const struct kz_config *c, const struct kz_ipsec_profile *
 {
 	const struct kz_if_ipsec *ifc = kz_find_if_mapping(c, p->name);
 	char pfx[32];
+	int rc;
 
-	if (!ifc || !pol || !pol->remote_ts.set || routed_into(c, &pol->remote_ts, ifc->unit))
+	if (!ifc || !pol)
 		return 0;
-	kz_prefix_str(&pol->remote_ts, pfx, sizeof(pfx));
-	return warn(out, p->name,
-		    "ipsec profile %s: no ip route to %s through IPsec%u: traffic "
-		    "for the remote network does not enter the tunnel (A8.1)",
-		    p->name, pfx, ifc->unit);
+	/* every pair's remote network, the selector lines' too */
+	for (unsigned i = 0; i <= pol->nsel; i++) {
+		const struct kz_prefix *r = i ? &pol->sel[i - 1].remote : &pol->remote_ts;
+
+		if (!r->set || routed_into(c, r, ifc->unit))
+			continue;
+		kz_prefix_str(r, pfx, sizeof(pfx));
+		if ((rc = warn(out, p->name,
+			       "ipsec profile %s: no ip route to %s through IPsec%u: traffic "
+			       "for the remote network does not enter the tunnel (A8.1)",
+			       p->name, pfx, ifc->unit)))
+			return rc;
+	}
+	return 0;
+}
+
+/* A route into a tunnel that holds the peer itself.  One that covers it
+ * (0.0.0.0/0 into IPsec<N> for a route-based tunnel) is fine: kizunad
+ * keeps a host route to a peer given by address through MobileEthernet0.0,
+ * so IKE and ESP stay outside.  A host route PEER/32 into a tunnel is the
+ * user's and wins: it would swallow the peer.  A peer given by name cannot
+ * be kept so. */
+static int lint_peer_route(const struct kz_config *c, const struct kz_ipsec_profile *p,
+			   struct kz_findings *out)
+{
+	char a[INET_ADDRSTRLEN], pfx[32];
+
+	for (size_t k = 0; k < c->routes.n; k++) {
+		const struct kz_route *rt = &c->routes.v[k];
+		uint32_t m = rt->dest.len ? htonl(0xffffffffu << (32 - rt->dest.len)) : 0;
+
+		if (rt->via != KZ_VIA_IPSEC)
+			continue;
+		kz_prefix_str(&rt->dest, pfx, sizeof(pfx));
+		if (p->peer_type == KZ_PEER_FQDN && rt->dest.len == 0)
+			return warn(out, p->name,
+				    "ipsec profile %s: ip route %s IPsec%u covers every address, "
+				    "and the peer %s is a name: kizunad keeps only a peer given "
+				    "by address on %s; add ip route <its address>/32 "
+				    "%s <gateway>",
+				    p->name, pfx, rt->ipsec_unit, p->peer_fqdn, KZ_MOBILE_IFNAME,
+				    KZ_MOBILE_IFNAME);
+		if (p->peer_type != KZ_PEER_ADDR ||
+		    ((rt->dest.addr.s_addr ^ p->peer_addr.s_addr) & m) != 0 || rt->dest.len < 32)
+			continue;
+		inet_ntop(AF_INET, &p->peer_addr, a, sizeof(a));
+		return warn(out, p->name,
+			    "ipsec profile %s: ip route %s IPsec%u sends IKE and ESP for the peer "
+			    "%s into a tunnel: it can never come up (a shorter route into the "
+			    "tunnel, such as 0.0.0.0/0, would be fine: the peer is kept on %s)",
+			    p->name, pfx, rt->ipsec_unit, a, KZ_MOBILE_IFNAME);
+	}
+	return 0;
 }
 
 int kz_check_profile_lint(const struct kz_config *c, const struct kz_ipsec_profile *p,
@@ -380,7 +429,8 @@ int kz_check_profile_lint(const struct kz_config *c, const struct kz_ipsec_profi
 	pol = p->ipsec_policy[0] ? kz_find_ipsec_policy(c, p->ipsec_policy) : NULL;
 	if ((rc = lint_m12(p, ike, out)) || (rc = lint_peer(p, ike, out)) ||
 	    (rc = lint_retry(p, out)) || (rc = lint_ike(c, p, ike, out)) ||
-	    (rc = lint_ipsec(c, p, pol, out)) || (rc = lint_route(c, p, pol, out)))
+	    (rc = lint_ipsec(c, p, pol, out)) || (rc = lint_route(c, p, pol, out)) ||
+	    (rc = lint_peer_route(c, p, out)))
 		return rc;
 	return 0;
 }

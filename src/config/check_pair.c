@@ -485,12 +485,75 @@ static int check_ids(const struct side *l, const struct side *p, struct kz_findi
 
 /* ---- A5.3 --------------------------------------------------------------------- */
 
+/* b has the mirror of pair a: networks swapped, the same protocol, ports
+ * swapped. */
+static bool has_mirror(const struct kz_selector *a, const struct kz_ipsec_policy *b)
+{
+	struct kz_selector m = { a->remote, a->local, a->proto, a->rport, a->lport };
+
+	for (unsigned i = 0; i < b->nsel; i++)
+		if (kz_selector_equal(&m, &b->sel[i]))
+			return true;
+	return false;
+}
+
+/* The `selector` lines, pair by pair: each of one side's needs its mirror
+ * on the other, where t is told to add it (or o to drop it). */
+static int check_selector_lines(const struct side *t, const struct side *o,
+				struct kz_findings *out)
+{
+	const struct side *from[2] = { o, t }, *to[2] = { t, o };
+
+	for (int k = 0; k < 2; k++) {
+		const struct kz_ipsec_policy *a = from[k]->pol, *b = to[k]->pol;
+
+		for (unsigned i = 0; i < a->nsel; i++) {
+			const struct kz_selector *x = &a->sel[i];
+			char have[128], l[24], r[24], pr[8];
+			struct kz_finding *f;
+
+			if (has_mirror(x, b))
+				continue;
+			kz_selector_str(x, have, sizeof(have));
+			f = add(out, KZ_SEV_NG, "A5.3", to[k], "ipsec policy selector not mirrored");
+			if (!f)
+				return KZ_ENOMEM;
+			kz_finding_cause(f,
+					 "ipsec policy %s in %s has the selector %s, ipsec policy "
+					 "%s in %s has no selector mirroring it: that pair's quick "
+					 "mode fails with INVALID-ID-INFORMATION",
+					 a->name, from[k]->site->name, have, b->name,
+					 to[k]->site->name);
+			kz_finding_remedy(f, "ipsec policy %s", b->name);
+			kz_prefix_str(&x->remote, l, sizeof(l));
+			kz_prefix_str(&x->local, r, sizeof(r));
+			if (!x->proto) {
+				kz_finding_remedy(f, "selector local %s remote %s", l, r);
+			} else {
+				char lp[20] = "", rp[20] = "";
+
+				kz_proto_str(x->proto, pr, sizeof(pr));
+				if (x->rport)
+					snprintf(lp, sizeof(lp), " local-port %u", x->rport);
+				if (x->lport)
+					snprintf(rp, sizeof(rp), " remote-port %u", x->lport);
+				kz_finding_remedy(f, "selector local %s remote %s protocol %s%s%s", l,
+						  r, pr, lp, rp);
+			}
+		}
+	}
+	return 0;
+}
+
 static int check_selectors(const struct side *t, const struct side *o, const struct side *l,
 			   const struct side *p, struct kz_findings *out)
 {
 	char ll[24], lr[24], pl[24], pr[24], w[24];
 	struct kz_finding *f;
+	int rc = check_selector_lines(t, o, out);
 
+	if (rc)
+		return rc;
 	if (mirrored(l->pol, p->pol))
 		return 0;
 	f = add(out, KZ_SEV_NG, "A5.3", t, "ipsec policy ids not mirrored");

@@ -431,3 +431,67 @@ void kz_profile_peer_str(const struct kz_ipsec_profile *p, char *out, size_t len
 							  : "-",
 		   len);
 }
+
+bool kz_prefix_within(const struct kz_prefix *inner, const struct kz_prefix *outer)
+{
+	uint32_t m = outer->len ? 0xffffffffu << (32 - outer->len) : 0;
+
+	return inner->set && outer->set && inner->len >= outer->len &&
+	       ((ntohl(inner->addr.s_addr) ^ ntohl(outer->addr.s_addr)) & m) == 0;
+}
+
+bool kz_selector_equal(const struct kz_selector *a, const struct kz_selector *b)
+{
+	return kz_prefix_equal(&a->local, &b->local) && kz_prefix_equal(&a->remote, &b->remote) &&
+	       a->proto == b->proto && a->lport == b->lport && a->rport == b->rport;
+}
+
+unsigned kz_policy_pairs(const struct kz_ipsec_policy *p, struct kz_selector *out)
+{
+	unsigned n = 0;
+
+	memset(&out[0], 0, sizeof(out[0]));
+	out[n].local = p->local_ts;
+	out[n++].remote = p->remote_ts;
+	for (unsigned i = 0; i < p->nsel && i < KZ_MAX_SELECTORS; i++)
+		out[n++] = p->sel[i];
+	return n;
+}
+
+void kz_proto_str(uint8_t proto, char *out, size_t len)
+{
+	switch (proto) {
+	case 0:
+		kz_strlcpy(out, "any", len);
+		break;
+	case 1:
+		kz_strlcpy(out, "icmp", len);
+		break;
+	case 6:
+		kz_strlcpy(out, "tcp", len);
+		break;
+	case 17:
+		kz_strlcpy(out, "udp", len);
+		break;
+	default:
+		snprintf(out, len, "%u", proto);
+	}
+}
+
+void kz_selector_str(const struct kz_selector *s, char *out, size_t len)
+{
+	char l[24], r[24], pr[8], lp[20] = "", rp[20] = "";
+
+	kz_prefix_str(&s->local, l, sizeof(l));
+	kz_prefix_str(&s->remote, r, sizeof(r));
+	if (!s->proto && !s->lport && !s->rport) {
+		snprintf(out, len, "%s -> %s", l, r);
+		return;
+	}
+	kz_proto_str(s->proto, pr, sizeof(pr));
+	if (s->lport)
+		snprintf(lp, sizeof(lp), " local-port %u", s->lport);
+	if (s->rport)
+		snprintf(rp, sizeof(rp), " remote-port %u", s->rport);
+	snprintf(out, len, "%s -> %s protocol %s%s%s", l, r, pr, lp, rp);
+}

@@ -22,6 +22,9 @@
 #define KZ_IFNAME_MAX 16   /* Linux IFNAMSIZ */
 #define KZ_MAX_REFS 8      /* proposals named by one policy */
 #define KZ_MAX_OBJECTS 256 /* of each kind, in one config */
+#define KZ_MAX_SELECTORS 16 /* `selector` lines of one IPsec policy */
+/* selector pairs of one IPsec policy: local-id/remote-id and the lines */
+#define KZ_MAX_PAIRS (KZ_MAX_SELECTORS + 1)
 
 #define KZ_MOBILE_IFNAME "MobileEthernet0.0"
 
@@ -132,6 +135,10 @@ struct kz_ipsec_policy {
 	unsigned nproposals;
 	struct kz_prefix local_ts;
 	struct kz_prefix remote_ts;
+	/* further pairs (`selector local .. remote ..`), each its own
+	 * Quick Mode and SA pair; local_ts/remote_ts stay the first */
+	struct kz_selector sel[KZ_MAX_SELECTORS];
+	unsigned nsel;
 	enum kz_group pfs;
 	uint32_t replay_window; /* bits; 0 = off */
 };
@@ -263,6 +270,18 @@ const char *kz_addr_class_name(enum kz_addr_class k); /* "global" ... */
 /* "192.168.1.0/24" into out (at least 19 bytes). */
 void kz_prefix_str(const struct kz_prefix *p, char *out, size_t len);
 bool kz_prefix_equal(const struct kz_prefix *a, const struct kz_prefix *b);
+/* Whether inner lies within outer (both set). */
+bool kz_prefix_within(const struct kz_prefix *inner, const struct kz_prefix *outer);
+bool kz_selector_equal(const struct kz_selector *a, const struct kz_selector *b);
+/* The selector pairs of a policy in order: local-id/remote-id first (as
+ * configured: either may be unset, meaning the gateways' own addresses),
+ * then each `selector` line.  Returns how many (1..KZ_MAX_PAIRS). */
+unsigned kz_policy_pairs(const struct kz_ipsec_policy *p, struct kz_selector *out);
+/* "tcp", "udp", "icmp", "any" or the number, into out (at least 4 bytes). */
+void kz_proto_str(uint8_t proto, char *out, size_t len);
+/* "192.168.1.0/24 -> 10.0.0.0/24", then " protocol tcp local-port 22
+ * remote-port 80" as far as set. */
+void kz_selector_str(const struct kz_selector *s, char *out, size_t len);
 /* The profile's peer as shown: its address, FQDN, "any", or "-" unset. */
 void kz_profile_peer_str(const struct kz_ipsec_profile *p, char *out, size_t len);
 

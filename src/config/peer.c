@@ -209,6 +209,12 @@ int kz_peer_build(const struct kz_config *c, const char *profile, const char *th
 	*ips = *sips;
 	ips->local_ts = sips->remote_ts;
 	ips->remote_ts = sips->local_ts;
+	for (unsigned k = 0; k < sips->nsel && k < KZ_MAX_SELECTORS; k++) {
+		ips->sel[k].local = sips->sel[k].remote;
+		ips->sel[k].remote = sips->sel[k].local;
+		ips->sel[k].lport = sips->sel[k].rport;
+		ips->sel[k].rport = sips->sel[k].lport;
+	}
 
 	pp = kz_add_profile(d, sp->name, &err);
 	if (!pp) {
@@ -268,6 +274,13 @@ int kz_peer_build(const struct kz_config *c, const char *profile, const char *th
 	rc = kz_route_add(d, &r);
 	if (rc)
 		goto out;
+	/* a route for each further pair's network too */
+	for (unsigned k = 0; k < sips->nsel && k < KZ_MAX_SELECTORS; k++) {
+		r.dest = sips->sel[k].local;
+		rc = kz_route_add(d, &r);
+		if (rc)
+			goto out;
+	}
 
 	copy_str(out->profile, sizeof(out->profile), pp->name);
 	copy_str(out->src_hostname, sizeof(out->src_hostname), c->hostname);
@@ -420,6 +433,70 @@ static void swan_local_id(struct strbuf *out, const struct kz_ident *id, const c
 	}
 }
 
+/* strongSwan's traffic selector: subnet[protocol/port] (RFC 2407 4.6.2). */
+static void swan_ts(struct strbuf *out, const char *key, const struct kz_prefix *p, uint8_t proto,
+		    uint16_t port)
+{
+	char net[32], pr[8];
+
+	kz_prefix_str(p, net, sizeof(net));
+	sb_printf(out, "        %s = %s", key, net);
+	if (proto) {
+		kz_proto_str(proto, pr, sizeof(pr));
+		if (port)
+			sb_printf(out, "[%s/%u]", pr, port);
+		else
+			sb_printf(out, "[%s]", pr);
+	}
+	sb_puts(out, "\n");
+}
+
+/* One child of the connection: its selectors, proposals and lifetimes. */
+static void swan_child(struct strbuf *out, const struct kz_config *c,
+		       const struct kz_ipsec_profile *pp, const struct kz_ipsec_policy *ips,
+		       const struct kz_selector *sel, bool init)
+{
+	const struct kz_ipsec_proposal *efirst = NULL;
+
+	swan_ts(out, "local_ts", &sel->local, sel->proto, sel->lport);
+	swan_ts(out, "remote_ts", &sel->remote, sel->proto, sel->rport);
+	sb_puts(out, "        mode = tunnel\n");
+	sb_puts(out, "        esp_proposals = ");
+	for (unsigned i = 0; i < ips->nproposals; i++) {
+		const struct kz_ipsec_proposal *x = kz_find_ipsec_proposal(c, ips->proposals[i]);
+		const char *integ, *g;
+
+		if (!x)
+			continue;
+		if (!efirst)
+			efirst = x;
+		else
+			sb_puts(out, ",");
+		sb_puts(out, kz_swan_enc(x->enc));
+		integ = kz_swan_auth(x->auth);
+		if (integ)
+			sb_printf(out, "-%s", integ);
+		g = kz_swan_group(ips->pfs);
+		if (g)
+			sb_printf(out, "-%s", g);
+	}
+	sb_puts(out, "\n");
+	if (efirst) {
+		/* without rekey_time charon renews its CHILD_SA every hour */
+		sb_printf(out, "        rekey_time = %us\n",
+			  efirst->lifetime_time - efirst->lifetime_time / 10);
+		sb_printf(out, "        life_time = %us\n", efirst->lifetime_time);
+		if (efirst->lifetime_kbytes)
+			sb_printf(out, "        life_bytes = %llu\n",
+				  (unsigned long long)efirst->lifetime_kbytes * 1024ull);
+	}
+	sb_printf(out, "        replay_window = %u\n", ips->replay_window);
+	sb_printf(out, "        start_action = %s\n",
+		  !init                                           ? "none"
+			  : pp->initiate == KZ_INITIATE_ON_DEMAND ? "trap"
+								  : "start");
+}
+
 void kz_peer_render_swanctl(const struct kz_peer *p, struct strbuf *out)
 {
 	const struct kz_config *c = p->cfg;
@@ -427,8 +504,8 @@ void kz_peer_render_swanctl(const struct kz_peer *p, struct strbuf *out)
 	const struct kz_ike_policy *ike = pp ? kz_find_ike_policy(c, pp->ike_policy) : NULL;
 	const struct kz_ipsec_policy *ips = pp ? kz_find_ipsec_policy(c, pp->ipsec_policy) : NULL;
 	const struct kz_ike_proposal *first = NULL;
-	const struct kz_ipsec_proposal *efirst = NULL;
-	char lts[32], rts[32], a[INET_ADDRSTRLEN];
+	char a[INET_ADDRSTRLEN];
+	struct kz_selector sel[KZ_MAX_PAIRS];
 	const char *remote = "";
 	bool init;
 
@@ -500,45 +577,18 @@ void kz_peer_render_swanctl(const struct kz_peer *p, struct strbuf *out)
 	} else if (p->this_addr[0] && pp->peer_type == KZ_PEER_ADDR) {
 		sb_printf(out, "      id = %s\n", p->this_addr);
 	}
-	sb_puts(out, "    }\n    children {\n      net {\n");
-	kz_prefix_str(&ips->local_ts, lts, sizeof(lts));
-	kz_prefix_str(&ips->remote_ts, rts, sizeof(rts));
-	sb_printf(out, "        local_ts = %s\n        remote_ts = %s\n        mode = tunnel\n",
-		  lts, rts);
-	sb_puts(out, "        esp_proposals = ");
-	for (unsigned i = 0; i < ips->nproposals; i++) {
-		const struct kz_ipsec_proposal *x = kz_find_ipsec_proposal(c, ips->proposals[i]);
-		const char *integ, *g;
+	sb_puts(out, "    }\n    children {\n");
+	/* one child per selector pair: strongSwan negotiates each on its own
+	 * under the one IKE SA, as kizuna does */
+	unsigned npairs = kz_policy_pairs(ips, sel);
 
-		if (!x)
-			continue;
-		if (!efirst)
-			efirst = x;
+	for (unsigned k = 0; k < npairs; k++) {
+		if (k)
+			sb_printf(out, "      }\n      net-%u {\n", k + 1);
 		else
-			sb_puts(out, ",");
-		sb_puts(out, kz_swan_enc(x->enc));
-		integ = kz_swan_auth(x->auth);
-		if (integ)
-			sb_printf(out, "-%s", integ);
-		g = kz_swan_group(ips->pfs);
-		if (g)
-			sb_printf(out, "-%s", g);
+			sb_puts(out, "      net {\n");
+		swan_child(out, c, pp, ips, &sel[k], init);
 	}
-	sb_puts(out, "\n");
-	if (efirst) {
-		/* without rekey_time charon renews its CHILD_SA every hour */
-		sb_printf(out, "        rekey_time = %us\n",
-			  efirst->lifetime_time - efirst->lifetime_time / 10);
-		sb_printf(out, "        life_time = %us\n", efirst->lifetime_time);
-		if (efirst->lifetime_kbytes)
-			sb_printf(out, "        life_bytes = %llu\n",
-				  (unsigned long long)efirst->lifetime_kbytes * 1024ull);
-	}
-	sb_printf(out, "        replay_window = %u\n", ips->replay_window);
-	sb_printf(out, "        start_action = %s\n",
-		  !init                                           ? "none"
-			  : pp->initiate == KZ_INITIATE_ON_DEMAND ? "trap"
-								  : "start");
 	sb_puts(out, "      }\n    }\n  }\n}\n");
 
 	/* The key, bound to the two identities where they are known. */

@@ -67,6 +67,24 @@ static void put_refs(struct strbuf *out, char refs[][KZ_NAME_MAX], unsigned n)
 	sb_puts(out, "\n");
 }
 
+static void put_selector(struct strbuf *out, const struct kz_selector *sel)
+{
+	char l[24], r[24], pr[8];
+
+	kz_prefix_str(&sel->local, l, sizeof(l));
+	kz_prefix_str(&sel->remote, r, sizeof(r));
+	sb_printf(out, "  selector local %s remote %s", l, r);
+	if (sel->proto) {
+		kz_proto_str(sel->proto, pr, sizeof(pr));
+		sb_printf(out, " protocol %s", pr);
+	}
+	if (sel->lport)
+		sb_printf(out, " local-port %u", sel->lport);
+	if (sel->rport)
+		sb_printf(out, " remote-port %u", sel->rport);
+	sb_puts(out, "\n");
+}
+
 static void put_prefix(struct strbuf *out, const char *kw, const struct kz_prefix *p)
 {
 	char buf[32];
@@ -161,6 +179,8 @@ void kz_render_config(const struct kz_config *c, struct strbuf *out)
 		put_refs(out, (char(*)[KZ_NAME_MAX])p->proposals, p->nproposals);
 		put_prefix(out, "local-id", &p->local_ts);
 		put_prefix(out, "remote-id", &p->remote_ts);
+		for (unsigned k = 0; k < p->nsel; k++)
+			put_selector(out, &p->sel[k]);
 		sb_printf(out, "  pfs %s\n  anti-replay window %u\n!\n", kz_group_name(p->pfs),
 			  p->replay_window);
 	}
@@ -342,6 +362,20 @@ static void json_ipsec(struct emit *e, const struct kz_config *c)
 		json_refs(e, "proposals", (char(*)[KZ_NAME_MAX])p->proposals, p->nproposals);
 		json_prefix(e, "local_id", &p->local_ts);
 		json_prefix(e, "remote_id", &p->remote_ts);
+		emit_list_begin(e, "selectors");
+		for (unsigned k = 0; k < p->nsel; k++) {
+			char pr[8];
+
+			emit_obj_begin(e, NULL);
+			json_prefix(e, "local", &p->sel[k].local);
+			json_prefix(e, "remote", &p->sel[k].remote);
+			kz_proto_str(p->sel[k].proto, pr, sizeof(pr));
+			emit_str(e, "protocol", pr, NULL);
+			emit_u64(e, "local_port", p->sel[k].lport, NULL);
+			emit_u64(e, "remote_port", p->sel[k].rport, NULL);
+			emit_obj_end(e);
+		}
+		emit_list_end(e);
 		emit_str(e, "pfs", kz_group_name(p->pfs), NULL);
 		emit_u64(e, "anti_replay_window", p->replay_window, NULL);
 		emit_obj_end(e);

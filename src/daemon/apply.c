@@ -163,6 +163,107 @@ static bool route_target(struct kzd *d, const struct kz_route *rt, const char **
 	return true;
 }
 
+/* Route-based tunnels: when an `ip route P IPsec<N>` covers a profile's
+ * peer (0.0.0.0/0 into the tunnel, as AWS, VTI and proxy-ID-less peers
+ * are set up), IKE, NAT-T keepalives and ESP to that peer must still leave
+ * by MobileEthernet0.0, not enter the tunnel they carry.  kizunad keeps a
+ * host route PEER/32 through the WAN (its gateway as the kernel's routes
+ * through the WAN device had it before the tunnel route covered the peer;
+ * remembered, and taken from our own host route after a restart).  A
+ * configured `ip route PEER/32 ...` is the user's choice and wins. */
+static bool peer_needs_pin(const struct kz_config *c, struct in_addr peer)
+{
+	bool covered = false;
+
+	for (size_t k = 0; k < c->routes.n; k++) {
+		const struct kz_route *rt = &c->routes.v[k];
+		uint32_t m = rt->dest.len ? htonl(0xffffffffu << (32 - rt->dest.len)) : 0;
+
+		if (rt->dest.len == 32 && rt->dest.addr.s_addr == peer.s_addr)
+			return false;
+		if (rt->via == KZ_VIA_IPSEC && ((rt->dest.addr.s_addr ^ peer.s_addr) & m) == 0)
+			covered = true;
+	}
+	return covered;
+}
+
+static bool is_pinned_peer(const struct kz_config *c, struct in_addr a)
+{
+	for (size_t i = 0; i < c->profiles.n; i++) {
+		const struct kz_ipsec_profile *p = &c->profiles.v[i];
+
+		if (p->peer_type == KZ_PEER_ADDR && p->peer_addr.s_addr == a.s_addr &&
+		    peer_needs_pin(c, a))
+			return true;
+	}
+	return false;
+}
+
+/* The longest route through the WAN device to a, from the kernel's list
+ * (ours included: a pin made before), and its gateway. */
+static bool wan_route_to(const struct kz_net_route *cur, size_t n, const char *wan,
+			 struct in_addr a, bool *has_gw, struct in_addr *gw)
+{
+	int best = -1;
+
+	for (size_t i = 0; i < n; i++) {
+		uint32_t m = cur[i].plen ? htonl(0xffffffffu << (32 - cur[i].plen)) : 0;
+
+		if (cur[i].type != KZ_NET_RTN_UNICAST || strcmp(cur[i].oif_name, wan) ||
+		    ((cur[i].dst.s_addr ^ a.s_addr) & m) != 0)
+			continue;
+		if (best < 0 || cur[i].plen > cur[best].plen)
+			best = (int)i;
+	}
+	if (best < 0)
+		return false;
+	*has_gw = cur[best].has_gw;
+	*gw = cur[best].gw;
+	return true;
+}
+
+static void apply_peer_pins(struct kzd *d, const struct kz_net_route *cur, size_t n)
+{
+	const char *wan = d->running->mobile.device;
+
+	if (!wan[0])
+		return;
+	for (size_t i = 0; i < d->running->profiles.n; i++) {
+		const struct kz_ipsec_profile *p = &d->running->profiles.v[i];
+		char a[INET_ADDRSTRLEN];
+		struct in_addr gw = { 0 };
+		bool has_gw = false;
+		int r;
+
+		if (p->peer_type != KZ_PEER_ADDR || !peer_needs_pin(d->running, p->peer_addr))
+			continue;
+		inet_ntop(AF_INET, &p->peer_addr, a, sizeof(a));
+		if (wan_route_to(cur, n, wan, p->peer_addr, &has_gw, &gw)) {
+			if (has_gw) {
+				d->wan_gw = gw;
+				d->wan_gw_set = true;
+			}
+		} else if (d->wan_gw_set) {
+			has_gw = true;
+			gw = d->wan_gw;
+		} else {
+			log_warn("ipsec profile %s: a route into a tunnel covers the peer %s and "
+				 "no route through %s to it is known: IKE and ESP to the peer "
+				 "would enter the tunnel",
+				 p->name, a, KZ_MOBILE_IFNAME);
+			continue;
+		}
+		r = kz_net_route_add(p->peer_addr, 32, wan, has_gw ? &gw : NULL);
+		if (r < 0 && r != KZ_EBUSY)
+			log_warn("ipsec profile %s: cannot keep the peer %s on %s: %s", p->name, a,
+				 KZ_MOBILE_IFNAME,
+				 kz_net_errmsg()[0] ? kz_net_errmsg() : kz_strerror(r));
+		else
+			log_debug("ipsec profile %s: peer %s kept on %s", p->name, a,
+				  KZ_MOBILE_IFNAME);
+	}
+}
+
 static bool route_is_failclosed(const struct kz_net_route *r)
 {
 	return r->type == KZ_NET_RTN_UNREACHABLE && r->metric == KZ_RTMETRIC_FAILCLOSED;
@@ -175,6 +276,9 @@ static bool route_is_failclosed(const struct kz_net_route *r)
  * (kz_net_route_list() reports the main table only.) */
 static bool route_wanted(const struct kz_config *c, const struct kz_net_route *cur)
 {
+	if (cur->plen == 32 && cur->type == KZ_NET_RTN_UNICAST && cur->metric == 0 &&
+	    is_pinned_peer(c, cur->dst))
+		return true;
 	for (size_t k = 0; k < c->routes.n; k++) {
 		const struct kz_route *rt = &c->routes.v[k];
 
@@ -224,6 +328,8 @@ static void apply_routes(struct kzd *d)
 				 kz_net_errmsg()[0] ? kz_net_errmsg() : kz_strerror(r));
 	}
 	if (kz_net_route_list(&cur, &n) == 0) {
+		/* the peers stay on the WAN before a tunnel route covers them */
+		apply_peer_pins(d, cur, n);
 		for (size_t i = 0; i < n; i++) {
 			if (cur[i].protocol != KZ_RTPROT || route_wanted(d->running, &cur[i]))
 				continue;

@@ -60,6 +60,11 @@ struct kzd {
 	struct event *ev_dp_note, *ev_dp_tick, *ev_dp_reclaim;
 	unsigned workers;  /* data-plane workers asked for; 0: one per CPU */
 	uint64_t t_listen; /* when the console began to listen (ms, monotonic) */
+	/* The WAN's gateway toward the peers, learnt from the kernel's routes
+	 * through MobileEthernet0.0 before a route into a tunnel covered them
+	 * (apply.c: pinned peer routes). */
+	struct in_addr wan_gw;
+	bool wan_gw_set;
 	/* Last config check result per profile, to log changes once. */
 	char **last_check;
 	size_t nlast_check;

@@ -108,6 +108,35 @@ static void a5_ts(struct diag_ctx *x)
 		kz_prefix_str(&x->ipol->remote_ts, r, sizeof(r));
 	}
 	diag_times_text(x, t, sizeof(t));
+	if (strstr(x->st->detail, "not a prefix")) {
+		/* the peer's selector is an address range kizuna cannot take */
+		c = diag_add(x, DIAG_NG, "A5.3",
+			     TR("the peer's IPsec selector is an address range, not a prefix"));
+		diag_cause(c, TR("kizuna takes a range only when it is exactly a prefix (e.g. "
+				 "192.168.1.0-192.168.1.255 = 192.168.1.0/24); the peer sent %s"),
+			   x->st->id_received);
+		diag_evidence(c, TR("%s (%s)"), x->st->detail, t);
+		diag_remedy(c, "%s",
+			    TR("! on the peer: make the phase 2 selector a subnet (address/mask) "
+			       "or a range that is one prefix, matching one pair here:"));
+		diag_remedy(c, "! %s", x->st->id_expected[0] ? x->st->id_expected : l);
+		return;
+	}
+	if (x->ipol && x->ipol->nsel) {
+		/* several pairs: name what the peer asked for and what is here */
+		c = diag_add(x, DIAG_NG, "A5.3",
+			     TR("IPsec selector not within any pair of this site: the peer asked "
+				"for %s"),
+			     x->st->id_received[0] ? x->st->id_received : "-");
+		diag_cause(c, TR("each of the peer's pairs must be the mirror of one pair here "
+				 "(or lie within it); this site has %s"),
+			   x->st->id_expected[0] ? x->st->id_expected : "-");
+		diag_evidence(c, TR("%s (%s)"), x->st->detail, t);
+		diag_remedy(c, "%s", TR("! add the pair here, as the peer sees it mirrored:"));
+		diag_remedy(c, "ipsec policy %s", x->ipol->name);
+		diag_remedy(c, "selector local <A.B.C.D/M> remote <A.B.C.D/M>");
+		return;
+	}
 	c = diag_add(x, DIAG_NG, "A5.3",
 		     TR("IPsec policy ids not mirrored: this site has local-id "
 			"%s remote-id %s"),

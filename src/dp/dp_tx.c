@@ -146,12 +146,30 @@ static void tx_queue(struct dp *dp, struct dp_tx *x, const struct dp_sa *p, int 
 	x->run_bytes = olen;
 }
 
+/* A selector's protocol and ports (set: ts_proto != 0) against an
+ * outbound packet: from the local side, so the source port is the local
+ * one.  With ports, a fragment other than the first cannot be judged and
+ * matches no such pair (nor goes out in clear: it is dropped). */
+static bool l4_match(const struct kz_child_sa *s, const uint8_t *ip, size_t len)
+{
+	size_t hl = (size_t)(ip[0] & 0x0f) * 4;
+
+	if (ip[9] != s->ts_proto)
+		return false;
+	if (!s->ts_lport && !s->ts_rport)
+		return true;
+	if ((((size_t)ip[6] << 8 | ip[7]) & 0x1fff) || hl < 20 || hl + 4 > len)
+		return false;
+	return (!s->ts_lport || ((unsigned)ip[hl] << 8 | ip[hl + 1]) == s->ts_lport) &&
+	       (!s->ts_rport || ((unsigned)ip[hl + 2] << 8 | ip[hl + 3]) == s->ts_rport);
+}
+
 /* The outbound SA of IPsec<unit> whose selectors hold the packet; the
  * newest pair wins (make-before-break rekeys add the new pair last), unless
  * it is still held back (out_after_ms) and an older pair can carry it.
  * Only IPsec<unit>'s pairs are looked at (the table groups them). */
 static struct dp_sa *find_out(const struct dp_table *t, unsigned unit, uint32_t src, uint32_t dst,
-			      uint64_t now)
+			      const uint8_t *ip, size_t len, uint64_t now)
 {
 	struct dp_sa *held = NULL;
 
@@ -159,7 +177,8 @@ static struct dp_sa *find_out(const struct dp_table *t, unsigned unit, uint32_t 
 		struct dp_sa *p = t->out[i];
 
 		if (esp_sa_state(p->esp_out[0]) == ESP_SA_ACTIVE &&
-		    in_prefix(src, &p->out.local_ts) && in_prefix(dst, &p->out.remote_ts)) {
+		    in_prefix(src, &p->out.local_ts) && in_prefix(dst, &p->out.remote_ts) &&
+		    (!p->out.ts_proto || l4_match(&p->out, ip, len))) {
 			if (now < p->out.out_after_ms) {
 				if (!held)
 					held = p;
@@ -277,7 +296,7 @@ void dp_worker_tun(struct dp_worker *w, const struct dp_table *t, unsigned unit)
 		}
 		memcpy(&src, vp.ip + 12, 4);
 		memcpy(&dst, vp.ip + 16, 4);
-		p = find_out(t, unit, src, dst, now);
+		p = find_out(t, unit, src, dst, vp.ip, vp.len, now);
 		if (!p) {
 			/* Outside every selector, or no SA yet: never in clear. */
 			dp_count(&dp->tx_no_sa);

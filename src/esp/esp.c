@@ -207,6 +207,26 @@ static bool prefix_contains(const struct kz_prefix *p, const uint8_t a[4])
 	return (addr & mask) == (net & mask);
 }
 
+/* The protocol and ports of an inbound SA's selector (RFC 4301 5.2): the
+ * inner header is known to be whole (ihl * 4 <= totlen).  From the remote
+ * side to the local one: the source port is the remote port.  With ports
+ * set, a fragment other than the first has none to check: dropped. */
+static bool l4_allowed(const struct esp_sa *sa, const uint8_t *ip, size_t totlen)
+{
+	size_t hl = (size_t)(ip[0] & 0x0f) * 4;
+
+	if (!sa->ts_proto)
+		return true;
+	if (ip[9] != sa->ts_proto)
+		return false;
+	if (!sa->ts_lport && !sa->ts_rport)
+		return true;
+	if ((((size_t)ip[6] << 8 | ip[7]) & 0x1fff) || hl + 4 > totlen)
+		return false;
+	return (!sa->ts_rport || ((unsigned)ip[hl] << 8 | ip[hl + 1]) == sa->ts_rport) &&
+	       (!sa->ts_lport || ((unsigned)ip[hl + 2] << 8 | ip[hl + 3]) == sa->ts_lport);
+}
+
 /* RFC 4303 3.4.4.1 / 3.4.3 for HMAC SAs: the ICV over SPI .. ciphertext,
  * compared in constant time. */
 static int verify_hmac(struct esp_sa *sa, const uint8_t *pkt, size_t authlen, const uint8_t *icv)
@@ -377,7 +397,8 @@ int esp_decap(struct esp_sa *sa, const uint8_t *pkt, size_t len, uint8_t *inner_
 
 	/* RFC 4301 5.2: the inner addresses must match the SA's selectors:
 	 * from the remote network to the local one. */
-	if (!prefix_contains(&sa->remote_ts, addrs) || !prefix_contains(&sa->local_ts, addrs + 4)) {
+	if (!prefix_contains(&sa->remote_ts, addrs) || !prefix_contains(&sa->local_ts, addrs + 4) ||
+	    !l4_allowed(sa, inner_out, totlen)) {
 		drop = ESP_DROP_SELECTOR;
 		goto out;
 	}

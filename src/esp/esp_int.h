@@ -45,6 +45,8 @@ struct esp_sa {
 
 	struct kz_prefix local_ts;
 	struct kz_prefix remote_ts;
+	uint8_t ts_proto;            /* 0: any protocol */
+	uint16_t ts_lport, ts_rport; /* 0: any port */
 	uint64_t life_bytes; /* 0 = no byte lifetime */
 
 	/* Written by the threads that use the SA (an outbound SA and its

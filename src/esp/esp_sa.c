@@ -182,6 +182,9 @@ struct esp_sa *esp_sa_new(const struct kz_child_sa *p, int *errp)
 	sa->ctr = sa;
 	sa->local_ts = p->local_ts;
 	sa->remote_ts = p->remote_ts;
+	sa->ts_proto = p->ts_proto;
+	sa->ts_lport = p->ts_lport;
+	sa->ts_rport = p->ts_rport;
 	sa->life_bytes = p->life_kbytes > UINT64_MAX / 1024 ? UINT64_MAX : p->life_kbytes * 1024;
 	err = replay_init(&sa->replay, p->dir == KZ_CHILD_IN ? p->replay_window : 0);
 	if (err < 0)

@@ -627,8 +627,9 @@ void eng_phase1_done(struct ike_engine *e, struct ike_sa *sa)
 		 sa->initiator ? "initiator" : "responder", sa->replaces ? ", rekey" : "");
 	rekey_ike_new(e, sa);
 	/* a rekey of phase 1 leaves the IPsec SAs as they are */
-	if (sa->initiator && (!sa->replaces || !profile_has_child(e, sa->profile)) &&
-	    qm_outI1(e, sa) == 0 && sa->mode == KZ_MODE_AGGRESSIVE) {
+	/* a rekey of phase 1 starts only pairs that have no IPsec SA */
+	if (sa->initiator && (sa->replaces ? qm_outI1(e, sa) : qm_outI1_all(e, sa)) == 0 &&
+	    sa->mode == KZ_MODE_AGGRESSIVE) {
 		/* QM1 left right behind AM3: a responder that takes them
 		 * out of order drops QM1 (strongSwan does, "phase 1 is
 		 * incomplete"), so the first retransmission comes early */

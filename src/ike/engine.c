@@ -284,7 +284,7 @@ int ike_initiate(struct ike_engine *e, const char *name)
 		 * the time of a QM1 resent once; the auto retry comes back. */
 		if (!sa->initiator && eng_now(e) < sa->established_ms + IKE_DEDUP_GRACE_MS)
 			return 0;
-		if (!busy && !profile_has_child(e, name))
+		if (!busy && profile_missing_pair(e, name))
 			return qm_outI1(e, sa);
 		return 0;
 	}

@@ -172,6 +172,8 @@ struct ike_qm {
 	uint32_t spi_in, spi_out;
 	struct p2_choice p2;
 	struct kz_prefix lts, rts;
+	uint8_t ts_proto;          /* selector protocol (0: any) ... */
+	uint16_t ts_lport, ts_rport; /* ... and ports (0: any) */
 	struct ike_tx tx;
 	uint64_t started_ms;
 	uint64_t deadline_ms; /* given up then (the row's timeout rule) */
@@ -610,7 +612,13 @@ void info_initial_contact(struct ike_engine *e, struct ike_sa *sa);
 /* ---- per-exchange files: the handlers of the state table ---- */
 int mm_outI1(struct ike_engine *e, struct ike_sa *sa);
 int am_outI1(struct ike_engine *e, struct ike_sa *sa);
+/* Quick Mode for each selector pair of the profile that has neither a
+ * live SA pair nor a Quick Mode of ours under way (selectors.c). */
 int qm_outI1(struct ike_engine *e, struct ike_sa *sa);
+/* ... for every pair without a Quick Mode of ours under way. */
+int qm_outI1_all(struct ike_engine *e, struct ike_sa *sa);
+/* Quick Mode for one pair (ikev1_quick.c). */
+int qm_outI1_sel(struct ike_engine *e, struct ike_sa *sa, const struct kz_selector *sel);
 enum ike_res mm_inI1_outR1(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m);
 enum ike_res mm_inR1_outI2(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m);
 enum ike_res mm_inI2_outR2(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m);
@@ -634,6 +642,29 @@ int info_send_notify(struct ike_engine *e, struct ike_sa *sa, uint8_t proto, uin
 		     uint16_t type);
 int info_send_delete(struct ike_engine *e, struct ike_sa *sa, uint8_t proto, const uint32_t *spi);
 void child_remove(struct ike_engine *e, struct ike_child *c, bool send_delete);
+
+/* ---- selectors.c: Quick Mode IDs and selector pairs ---- */
+struct ts_side {
+	struct kz_prefix net;
+	uint8_t proto;
+	uint16_t port;
+};
+int ts_put(struct isakmp_chain *c, const struct kz_prefix *p, uint8_t proto, uint16_t port);
+/* An IDci / IDcr: 0, KZ_EPROTO (malformed, not IPv4), KZ_ERANGE (a range
+ * that is not a prefix; text gets "A-B"). */
+int ts_parse(const struct isakmp_payload *pl, struct ts_side *out, char *text, size_t cap);
+/* The profile's pairs, an unset first side filled with the gateway's
+ * address; how many (0: no IPsec policy). */
+unsigned ts_pairs(struct ike_engine *e, const struct ike_sa *sa, struct kz_selector *out);
+/* Responder: the pair to use for what the initiator asked (in our view);
+ * KZ_ENOENT: within none of ours. */
+int ts_choose(struct ike_engine *e, const struct ike_sa *sa, const struct kz_selector *asked,
+	      struct kz_selector *out);
+void ts_pairs_str(struct ike_engine *e, const struct ike_sa *sa, char *out, size_t cap);
+void ts_of_child(const struct ike_child *c, struct kz_selector *out);
+bool qm_running_sel(const struct ike_sa *sa, const struct kz_selector *p);
+/* A pair of the profile has no live SA pair. */
+bool profile_missing_pair(struct ike_engine *e, const char *name);
 
 /* ikev1_natt.c */
 /* The NAT-T VIDs (RFC 3947 and drafts) and the DPD VID (RFC 3706). */

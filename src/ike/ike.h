@@ -169,6 +169,9 @@ struct ike_peer_seen {
 	char id_value[128];
 	int64_t id_wall;
 	struct kz_prefix ts_ci, ts_cr; /* Quick Mode IDci / IDcr (RFC 2409 5.5) */
+	/* an ID that is no prefix (an address range "A-B"), instead of ts_ci /
+	 * ts_cr; "" otherwise */
+	char ts_ci_text[40], ts_cr_text[40];
 	bool ts_set;
 	int64_t ts_wall;
 	char vids[IKE_PEER_VIDS][40]; /* named, or "unknown " + a hex prefix */
@@ -276,6 +279,8 @@ void ike_seen_offer(struct ike_engine *e, const char *profile, int phase, bool c
 void ike_seen_id(struct ike_engine *e, const char *profile, const uint8_t *body, size_t len);
 void ike_seen_ts(struct ike_engine *e, const char *profile, const struct kz_prefix *ci,
 		 const struct kz_prefix *cr);
+/* IDs that could not be taken as prefixes (NULL: that one was one). */
+void ike_seen_ts_text(struct ike_engine *e, const char *profile, const char *ci, const char *cr);
 /* Vendor IDs: first starts the list of a new message. */
 void ike_seen_vid(struct ike_engine *e, const char *profile, const uint8_t *vid, size_t len,
 		  bool first);

@@ -218,6 +218,37 @@ static void last_str(int64_t t, char *out, size_t cap)
 		strftime(out, cap, "%Y/%m/%d %H:%M:%S", &tm);
 }
 
+/* The SA's selector as the config says it (local, remote, protocol,
+ * ports): a line of its own when the profile has several pairs or the
+ * pair a protocol (one pair of networks keeps the block as it always
+ * was); always in JSON. */
+static void sa_selector(struct ike_engine *e, const struct ike_child *c,
+			const struct kz_child_sa *s, struct emit *em)
+{
+	const struct kz_ipsec_policy *ipol = eng_ipsec_policy(e, eng_profile(e, c->profile));
+	bool line = s->ts_proto || (ipol && ipol->nsel);
+	char l[24], r[24], pr[8], lp[20] = "", rp[20] = "";
+
+	kz_prefix_str(&s->local_ts, l, sizeof(l));
+	kz_prefix_str(&s->remote_ts, r, sizeof(r));
+	kz_proto_str(s->ts_proto, pr, sizeof(pr));
+	emit_obj_begin(em, "selector");
+	emit_str(em, "local", l, NULL);
+	emit_str(em, "remote", r, NULL);
+	emit_str(em, "protocol", pr, NULL);
+	emit_u64(em, "local_port", s->ts_lport, NULL);
+	emit_u64(em, "remote_port", s->ts_rport, NULL);
+	emit_obj_end(em);
+	if (!line)
+		return;
+	if (s->ts_lport)
+		snprintf(lp, sizeof(lp), " local-port %u", s->ts_lport);
+	if (s->ts_rport)
+		snprintf(rp, sizeof(rp), " remote-port %u", s->ts_rport);
+	emit_text(em, "selector: local %s remote %s%s%s%s%s\n", l, r, s->ts_proto ? " protocol " : "",
+		  s->ts_proto ? pr : "", lp, rp);
+}
+
 static void one_sa(struct ike_engine *e, const struct ike_child *c, const struct kz_child_sa *s,
 		   uint64_t now, struct emit *em)
 {
@@ -249,6 +280,7 @@ static void one_sa(struct ike_engine *e, const struct ike_child *c, const struct
 	endpoint(em, "to", to, s->udp_encap);
 	emit_bool(em, "udp_encap", s->udp_encap, "\n");
 	emit_str(em, "mode", "tunnel", "mode: %s\n", "tunnel");
+	sa_selector(e, c, s, em);
 	emit_u64(em, "spi", s->spi, "satype: esp spi=%u(0x%08x)\n", s->spi, s->spi);
 	emit_str(em, "enc", enc, "enc algorithm: %s\n", enc);
 	emit_u64(em, "key_length", bits, "key length: %u\n", bits);
@@ -462,7 +494,7 @@ static void detail_offer(struct emit *em, const char *key, const char *what, con
 
 static void detail_peer(const struct ike_peer_seen *ps, struct emit *em)
 {
-	char when[32], ci[INET_ADDRSTRLEN + 4], cr[INET_ADDRSTRLEN + 4];
+	char when[32], ci[40], cr[40];
 
 	emit_obj_begin(em, "peer");
 	emit_text(em, "  received from the peer:\n");
@@ -484,6 +516,10 @@ static void detail_peer(const struct ike_peer_seen *ps, struct emit *em)
 	if (ps->ts_set) {
 		kz_prefix_str(&ps->ts_ci, ci, sizeof(ci));
 		kz_prefix_str(&ps->ts_cr, cr, sizeof(cr));
+		if (ps->ts_ci_text[0]) { /* a range that is no prefix */
+			snprintf(ci, sizeof(ci), "%s", ps->ts_ci_text);
+			snprintf(cr, sizeof(cr), "%s", ps->ts_cr_text);
+		}
 		last_str(ps->ts_wall, when, sizeof(when));
 		emit_obj_begin(em, "selectors");
 		emit_str(em, "idci", ci, "    selectors (%s): IDci %s", when, ci);

@@ -8,9 +8,9 @@
  *   HASH(2) = prf(SKEYID_a, M-ID | Ni_b | SA | Nr [ | KE ] [ | IDci | IDcr ])
  *   HASH(3) = prf(SKEYID_a, 0 | M-ID | Ni_b | Nr_b)
  *
- * The IDs are ID_IPV4_ADDR_SUBNET from the IPsec policy's local-id /
- * remote-id; the responder requires them mirrored (else
- * INVALID-ID-INFORMATION, A5.3).  KEYMAT per direction uses the SPI of the
+ * The IDs are ID_IPV4_ADDR_SUBNET, one selector pair of the IPsec policy
+ * per Quick Mode (selectors.c); the responder requires them within one of
+ * its pairs (else INVALID-ID-INFORMATION, A5.3).  KEYMAT per direction uses the SPI of the
  * receiver of that direction: our inbound keys come from our own SPI.  The
  * initiator installs the pair after QM2, the responder after QM3. */
 #include <arpa/inet.h>
@@ -97,67 +97,6 @@ static int qm_seal(const struct ike_sa *sa, struct ike_out *o, long at, uint32_t
 		c[n++] = (struct ike_chunk){ extra, extralen };
 	c[n++] = (struct ike_chunk){ o->buf + from, o->w.len - from };
 	return qm_hash(sa, false, msgid, c, n, o->buf + at);
-}
-
-static void ts_default(const struct kz_prefix *cfg, struct in_addr a, struct kz_prefix *out)
-{
-	if (cfg->set) {
-		*out = *cfg;
-	} else {
-		out->set = true;
-		out->addr = a;
-		out->len = 32;
-	}
-}
-
-static int put_ts(struct isakmp_chain *c, const struct kz_prefix *p)
-{
-	uint8_t d[8];
-	uint32_t mask = p->len ? htonl(0xffffffffu << (32 - p->len)) : 0;
-
-	memcpy(d, &p->addr, 4);
-	memcpy(d + 4, &mask, 4);
-	return isakmp_put_id(c, ISAKMP_ID_IPV4_ADDR_SUBNET, 0, 0, d, 8);
-}
-
-static int parse_ts(const struct isakmp_payload *pl, struct kz_prefix *out)
-{
-	struct isakmp_id id;
-	uint8_t d[8];
-	uint32_t mask;
-	unsigned len = 0;
-
-	if (isakmp_parse_id(&pl->body, &id))
-		return KZ_EPROTO;
-	if (id.type == ISAKMP_ID_IPV4_ADDR) {
-		if (buf_get_bytes(&id.data, d, 4))
-			return KZ_EPROTO;
-		memcpy(&out->addr, d, 4);
-		out->len = 32;
-		out->set = true;
-		return 0;
-	}
-	if (id.type != ISAKMP_ID_IPV4_ADDR_SUBNET || buf_get_bytes(&id.data, d, 8))
-		return KZ_EPROTO;
-	memcpy(&out->addr, d, 4);
-	memcpy(&mask, d + 4, 4);
-	mask = ntohl(mask);
-	while (len < 32 && (mask & (0x80000000u >> len)))
-		len++;
-	if (len < 32 && (mask << len))
-		return KZ_EPROTO; /* not a prefix mask */
-	out->len = (uint8_t)len;
-	out->set = true;
-	return 0;
-}
-
-static void ts_pair_str(const struct kz_prefix *l, const struct kz_prefix *r, char *out, size_t cap)
-{
-	char a[24], b[24];
-
-	kz_prefix_str(l, a, sizeof(a));
-	kz_prefix_str(r, b, sizeof(b));
-	snprintf(out, cap, "%s -> %s", a, b);
 }
 
 static uint32_t new_spi(struct ike_engine *e)
@@ -270,6 +209,9 @@ static int qm_install(struct ike_engine *e, struct ike_sa *sa, struct ike_qm *q)
 			s->local.sin_port = s->peer.sin_port = 0;
 		s->local_ts = q->lts;
 		s->remote_ts = q->rts;
+		s->ts_proto = q->ts_proto;
+		s->ts_lport = q->ts_lport;
+		s->ts_rport = q->ts_rport;
 		s->life_seconds = q->p2.life_s;
 		s->life_kbytes = q->p2.life_kb;
 		s->created_ms = eng_now(e);
@@ -303,7 +245,7 @@ out:
 	return r;
 }
 
-int qm_outI1(struct ike_engine *e, struct ike_sa *sa)
+int qm_outI1_sel(struct ike_engine *e, struct ike_sa *sa, const struct kz_selector *sel)
 {
 	const struct kz_ipsec_policy *ipol = eng_ipsec_policy(e, eng_profile(e, sa->profile));
 	struct isakmp_sa *offer = NULL;
@@ -329,8 +271,11 @@ int qm_outI1(struct ike_engine *e, struct ike_sa *sa)
 	eng_started(e, sa, q, ISAKMP_XCHG_QUICK);
 	q->p2.pfs = ipol->pfs;
 	q->spi_in = new_spi(e);
-	ts_default(&ipol->local_ts, sa->local.sin_addr, &q->lts);
-	ts_default(&ipol->remote_ts, sa->peer.sin_addr, &q->rts);
+	q->lts = sel->local;
+	q->rts = sel->remote;
+	q->ts_proto = sel->proto;
+	q->ts_lport = sel->lport;
+	q->ts_rport = sel->rport;
 	r = ike_iv_phase2(&sa->keys, sa->p1_last, msgid, q->iv);
 	if (!r)
 		r = eng_random(e, q->ni, IKE_NONCE_LEN);
@@ -349,8 +294,8 @@ int qm_outI1(struct ike_engine *e, struct ike_sa *sa)
 	(void)isakmp_put_payload(&o->c, ISAKMP_NP_NONCE, q->ni, q->nilen);
 	if (publen)
 		(void)isakmp_put_payload(&o->c, ISAKMP_NP_KE, pub, publen);
-	(void)put_ts(&o->c, &q->lts);
-	(void)put_ts(&o->c, &q->rts);
+	(void)ts_put(&o->c, &q->lts, q->ts_proto, q->ts_lport);
+	(void)ts_put(&o->c, &q->rts, q->ts_proto, q->ts_rport);
 	r = qm_seal(sa, o, at, msgid, NULL, 0);
 	if (!r)
 		r = out_send(e, sa, o, q->iv, &q->tx, true);
@@ -372,7 +317,10 @@ enum ike_res qm_inI1_outR1(struct ike_engine *e, struct ike_sa *sa, struct ike_m
 	struct isakmp_sa *peer = calloc(1, sizeof(*peer)), *reply = NULL;
 	struct ike_out *o = malloc(sizeof(*o));
 	const struct isakmp_payload *ids[2] = { NULL, NULL };
-	struct kz_prefix pci = { 0 }, pcr = { 0 };
+	struct ts_side ci = { 0 }, cr = { 0 };
+	struct kz_selector asked = { 0 }, use = { 0 };
+	char rci[40], rcr[40];
+	int rci_r = 0, rcr_r = 0;
 	uint8_t pub[IKE_MAX_DH], pnum, tnum;
 	size_t publen, nid = 0;
 	long at;
@@ -387,39 +335,77 @@ enum ike_res qm_inI1_outR1(struct ike_engine *e, struct ike_sa *sa, struct ike_m
 	for (size_t i = 0; i < m->d.n; i++)
 		if (m->d.p[i].type == ISAKMP_NP_ID && nid < 2)
 			ids[nid++] = &m->d.p[i];
+	if (nid == 2) {
+		rci_r = ts_parse(ids[0], &ci, rci, sizeof(rci));
+		rcr_r = ts_parse(ids[1], &cr, rcr, sizeof(rcr));
+	}
 	if (isakmp_count(&m->d, ISAKMP_NP_ID) == 1 || take_nonce(m, q->ni, &q->nilen) ||
-	    (nid == 2 && (parse_ts(ids[0], &pci) || parse_ts(ids[1], &pcr)))) {
+	    rci_r == KZ_EPROTO || rcr_r == KZ_EPROTO) {
 		e->ctr.drop_malformed++;
 		r = KZ_EPROTO;
 		goto out;
 	}
-	if (nid == 2)
-		ike_seen_ts(e, sa->profile, &pci, &pcr);
-	/* the peer's IDci is our remote network, its IDcr our local one */
-	ts_default(&ipol->local_ts, sa->local.sin_addr, &q->lts);
-	ts_default(&ipol->remote_ts, sa->peer.sin_addr, &q->rts);
-	if (nid == 2 && !ipol->local_ts.set && !ipol->remote_ts.set) {
-		q->lts = pcr; /* no selectors configured: take the peer's */
-		q->rts = pci;
-	}
-	if (nid == 2 && (!kz_prefix_equal(&pci, &q->rts) || !kz_prefix_equal(&pcr, &q->lts))) {
-		char asked[64], ours[64];
+	if (rci_r || rcr_r) {
+		/* an address range that is no prefix: refused, and said so */
+		char asked_s[96];
 		struct ike_prof_rt *rt;
 
-		ts_pair_str(&pcr, &pci, asked, sizeof(asked));
-		ts_pair_str(&q->lts, &q->rts, ours, sizeof(ours));
+		snprintf(asked_s, sizeof(asked_s), "IDci %s, IDcr %s", rci_r ? rci : "(prefix)",
+			 rcr_r ? rcr : "(prefix)");
+		eng_fail(e, sa->profile, IKE_FAIL_TS_MISMATCH, 2, 0,
+			 "traffic selectors: the peer sent an address range that is not a "
+			 "prefix (%s); only prefixes can be taken",
+			 asked_s);
+		ike_seen_ts_text(e, sa->profile, rci_r ? rci : NULL, rcr_r ? rcr : NULL);
+		rt = eng_prof_rt(e, sa->profile);
+		if (rt) {
+			kz_strlcpy(rt->st.id_received, asked_s, sizeof(rt->st.id_received));
+			ts_pairs_str(e, sa, rt->st.id_expected, sizeof(rt->st.id_expected));
+		}
+		m->notify = ISAKMP_N_INVALID_ID_INFORMATION;
+		goto out;
+	}
+	/* the peer's IDci is our remote network, its IDcr our local one */
+	if (nid == 2) {
+		ike_seen_ts(e, sa->profile, &ci.net, &cr.net);
+		asked.local = cr.net;
+		asked.remote = ci.net;
+		asked.proto = ci.proto;
+		asked.lport = cr.port;
+		asked.rport = ci.port;
+	} else {
+		/* no IDs: the gateways themselves, as the first pair */
+		struct kz_selector pairs[KZ_MAX_PAIRS];
+
+		if (!ts_pairs(e, sa, pairs)) {
+			r = KZ_EINVAL;
+			goto out;
+		}
+		asked = pairs[0];
+	}
+	if ((nid == 2 && ci.proto != cr.proto) || ts_choose(e, sa, &asked, &use)) {
+		char asked_s[96], ours[160];
+		struct ike_prof_rt *rt;
+
+		kz_selector_str(&asked, asked_s, sizeof(asked_s));
+		ts_pairs_str(e, sa, ours, sizeof(ours));
 		eng_fail(e, sa->profile, IKE_FAIL_TS_MISMATCH, 2, 0,
 			 "traffic selectors not mirrored: the peer asked for local %s "
 			 "(seen from here), our IPsec policy has %s",
-			 asked, ours);
+			 asked_s, ours);
 		rt = eng_prof_rt(e, sa->profile);
 		if (rt) {
-			kz_strlcpy(rt->st.id_received, asked, sizeof(rt->st.id_received));
+			kz_strlcpy(rt->st.id_received, asked_s, sizeof(rt->st.id_received));
 			kz_strlcpy(rt->st.id_expected, ours, sizeof(rt->st.id_expected));
 		}
 		m->notify = ISAKMP_N_INVALID_ID_INFORMATION;
 		goto out;
 	}
+	q->lts = use.local;
+	q->rts = use.remote;
+	q->ts_proto = use.proto;
+	q->ts_lport = use.lport;
+	q->ts_rport = use.rport;
 	r = isakmp_parse_sa(&sp->body, peer);
 	if (r == 0) {
 		char offered[256];
@@ -468,8 +454,9 @@ enum ike_res qm_inI1_outR1(struct ike_engine *e, struct ike_sa *sa, struct ike_m
 	if (publen)
 		(void)isakmp_put_payload(&o->c, ISAKMP_NP_KE, pub, publen);
 	if (nid == 2) {
-		(void)put_ts(&o->c, &pci);
-		(void)put_ts(&o->c, &pcr);
+		/* the selectors in force, as IDci / IDcr */
+		(void)ts_put(&o->c, &q->rts, q->ts_proto, q->ts_rport);
+		(void)ts_put(&o->c, &q->lts, q->ts_proto, q->ts_lport);
 	}
 	r = qm_seal(sa, o, at, q->msgid, q->ni, q->nilen);
 	if (!r)

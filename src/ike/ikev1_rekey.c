@@ -40,7 +40,9 @@ static bool same_selectors(const struct ike_child *a, const struct ike_child *b)
 	return !strcmp(a->profile, b->profile) &&
 		a->out.peer.sin_addr.s_addr == b->out.peer.sin_addr.s_addr &&
 		kz_prefix_equal(&a->in.local_ts, &b->in.local_ts) &&
-		kz_prefix_equal(&a->in.remote_ts, &b->in.remote_ts);
+		kz_prefix_equal(&a->in.remote_ts, &b->in.remote_ts) &&
+		a->in.ts_proto == b->in.ts_proto && a->in.ts_lport == b->in.ts_lport &&
+		a->in.ts_rport == b->in.ts_rport;
 }
 
 /* A pair the peer started while our own pair for the same selectors is
@@ -345,14 +347,6 @@ static bool phase1_running(struct ike_engine *e, const char *profile)
 	return false;
 }
 
-static bool qm_running(const struct ike_sa *sa)
-{
-	for (const struct ike_qm *q = sa->qm; q; q = q->next)
-		if (!q->dying && q->initiator && q->state != QM_DONE)
-			return true;
-	return false;
-}
-
 /* A live pair for the same selectors made after c (the list is newest
  * first): the peer already replaced c. */
 static bool has_newer(struct ike_engine *e, const struct ike_child *c)
@@ -369,10 +363,13 @@ static void child_rekey(struct ike_engine *e, struct ike_child *c, uint64_t now,
 
 	c->rekey_started_ms = now;
 	if (sa) {
-		if (qm_running(sa))
+		struct kz_selector sel;
+
+		ts_of_child(c, &sel);
+		if (qm_running_sel(sa, &sel))
 			return;
 		log_info("%s: rekeying IPsec SA spi 0x%08x (%s)", c->profile, c->in.spi, why);
-		(void)qm_outI1(e, sa);
+		(void)qm_outI1_sel(e, sa, &sel);
 	} else if (eng_profile_is_initiator(e, c->profile) && !phase1_running(e, c->profile)) {
 		log_info("%s: rekeying IPsec SA spi 0x%08x (%s) with a new IKE SA", c->profile,
 			 c->in.spi, why);

@@ -134,6 +134,14 @@ static void put_ipsec_policy(struct wbuf *w, const struct kz_config *cfg, const 
 		put_ipsec_proposal(w, cfg, pol->proposals[i]);
 	put_prefix(w, &pol->local_ts);
 	put_prefix(w, &pol->remote_ts);
+	(void)wbuf_put_u8(w, (uint8_t)pol->nsel);
+	for (unsigned i = 0; i < pol->nsel && i < KZ_MAX_SELECTORS; i++) {
+		put_prefix(w, &pol->sel[i].local);
+		put_prefix(w, &pol->sel[i].remote);
+		(void)wbuf_put_u8(w, pol->sel[i].proto);
+		(void)wbuf_put_u16(w, pol->sel[i].lport);
+		(void)wbuf_put_u16(w, pol->sel[i].rport);
+	}
 	(void)wbuf_put_u8(w, (uint8_t)pol->pfs);
 	(void)wbuf_put_u32(w, pol->replay_window);
 }

@@ -342,6 +342,21 @@ void ike_seen_ts(struct ike_engine *e, const char *profile, const struct kz_pref
 		return;
 	ps->ts_ci = *ci;
 	ps->ts_cr = *cr;
+	ps->ts_ci_text[0] = ps->ts_cr_text[0] = '\0';
+	ps->ts_set = true;
+	ps->ts_wall = e->io.wall(e->io.arg);
+}
+
+void ike_seen_ts_text(struct ike_engine *e, const char *profile, const char *ci, const char *cr)
+{
+	struct ike_peer_seen *ps = seen_of(e, profile);
+
+	if (!ps)
+		return;
+	memset(&ps->ts_ci, 0, sizeof(ps->ts_ci));
+	memset(&ps->ts_cr, 0, sizeof(ps->ts_cr));
+	snprintf(ps->ts_ci_text, sizeof(ps->ts_ci_text), "%s", ci ? ci : "(prefix)");
+	snprintf(ps->ts_cr_text, sizeof(ps->ts_cr_text), "%s", cr ? cr : "(prefix)");
 	ps->ts_set = true;
 	ps->ts_wall = e->io.wall(e->io.arg);
 }

@@ -66,7 +66,9 @@ static void dedup_children(struct ike_engine *e, uint64_t now, int64_t *next)
 			if (d == c || d->dying || d->initiator || d->retire_ms ||
 			    strcmp(d->profile, c->profile) ||
 			    !kz_prefix_equal(&d->in.local_ts, &c->in.local_ts) ||
-			    !kz_prefix_equal(&d->in.remote_ts, &c->in.remote_ts))
+			    !kz_prefix_equal(&d->in.remote_ts, &c->in.remote_ts) ||
+			    d->in.ts_proto != c->in.ts_proto || d->in.ts_lport != c->in.ts_lport ||
+			    d->in.ts_rport != c->in.ts_rport)
 				continue;
 			if (e->io.child_stats)
 				e->io.child_stats(e->io.arg, d->in.spi, KZ_CHILD_IN, &st);
@@ -189,7 +191,7 @@ int64_t ike_run_timers(struct ike_engine *e)
 			 * comes back by itself (SA expired, deleted, or only a
 			 * responder SA without IPsec SAs) */
 			if (!rt->retry_at && !profile_busy(e, p->name) &&
-			    !profile_has_child(e, p->name))
+			    profile_missing_pair(e, p->name))
 				rt->retry_at =
 					rt->last_try_ms + 1000 > now ? rt->last_try_ms + 1000 : now;
 			if (!rt->retry_at)

@@ -32,6 +32,10 @@ struct kz_child_sa {
 	bool udp_encap;            /* RFC 3948 ESP-in-UDP on port 4500 */
 	struct kz_prefix local_ts; /* traffic selectors */
 	struct kz_prefix remote_ts;
+	/* selector protocol (0: any) and ports (0: any; host order), the
+	 * same in both directions: local is this site's side */
+	uint8_t ts_proto;
+	uint16_t ts_lport, ts_rport;
 	uint32_t life_seconds;
 	uint64_t life_kbytes; /* 0 = none */
 	uint64_t created_ms;  /* monotonic */

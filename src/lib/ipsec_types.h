@@ -43,4 +43,15 @@ struct kz_prefix {
 	uint8_t len;         /* 0..32 */
 };
 
+/* One selector pair: the local and remote networks, and optionally an IP
+ * protocol (0: any) and ports (0: any; host order).  Ports only mean
+ * something with TCP or UDP. */
+struct kz_selector {
+	struct kz_prefix local, remote;
+	uint8_t proto;
+	uint16_t lport, rport;
+};
+
+#define KZ_IPPROTO_ANY 0
+
 #endif

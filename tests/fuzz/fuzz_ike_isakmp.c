@@ -5,11 +5,15 @@
  * bare payload chain whose first type is the first byte.  Every payload
  * body goes through the SA, ID, NOTIFY and DELETE parsers.  Whatever parses
  * is built again and must parse to the same values (SA) or the same bytes
- * (ID, NOTIFY, DELETE), so parser and builders cannot drift apart. */
+ * (ID, NOTIFY, DELETE), so parser and builders cannot drift apart.  An ID
+ * body also goes through the Quick Mode selector reader (selectors.c): a
+ * prefix without host bits, or a refused range named as text. */
+#include <arpa/inet.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ike/exchange.h"
 #include "ike/isakmp.h"
 #include "lib/err.h"
 
@@ -93,6 +97,27 @@ static void same_body(struct wbuf *w, const struct isakmp_chain *c, const struct
 		abort();
 }
 
+static void check_ts(const struct buf *body)
+{
+	struct isakmp_payload pl = { .type = ISAKMP_NP_ID, .body = *body };
+	struct ts_side ts;
+	char text[40];
+	uint32_t a, m;
+	int r = ts_parse(&pl, &ts, text, sizeof(text));
+
+	if (r == 0) {
+		a = ntohl(ts.net.addr.s_addr);
+		m = ts.net.len ? 0xffffffffu << (32 - ts.net.len) : 0;
+		if (!ts.net.set || ts.net.len > 32 || (a & ~m))
+			abort();
+	} else if (r == KZ_ERANGE) {
+		if (!text[0])
+			abort();
+	} else if (r != KZ_EPROTO) {
+		abort();
+	}
+}
+
 static void check_bodies(const struct buf *body)
 {
 	struct isakmp_id id;
@@ -110,6 +135,7 @@ static void check_bodies(const struct buf *body)
 		if (isakmp_put_id(&c, id.type, id.proto, id.port, id.data.data, id.data.len) < 0)
 			abort();
 		same_body(&w, &c, body);
+		check_ts(body);
 	}
 	if (isakmp_parse_notify(body, &n) == 0) {
 		if (n.spi.len != n.spi_size || 8 + n.spi.len + n.data.len != body->len)

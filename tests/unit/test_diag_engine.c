@@ -372,6 +372,45 @@ static void test_a3_never_ng(void **state)
 	fx_free(&f);
 }
 
+/* A5.3 for an address range the peer sent, and for several pairs */
+static void test_a5_3_range_and_pairs(void **state)
+{
+	struct fx f;
+	struct diag_report rep;
+	const struct diag_check *c;
+
+	(void)state;
+	fx_init(&f, true, true, "100.64.0.2");
+	fx_down(&f);
+	f.st.ike_up = true;
+	fx_fail(&f, DIAG_FAIL_TS_MISMATCH, 2,
+		"traffic selectors: the peer sent an address range that is not a prefix "
+		"(IDci 192.168.1.10-192.168.1.20, IDcr (prefix)); only prefixes can be taken");
+	strcpy(f.st.id_received, "IDci 192.168.1.10-192.168.1.20, IDcr (prefix)");
+	strcpy(f.st.id_expected, "192.168.2.0/24 -> 192.168.1.0/24");
+	assert_int_equal(diag_run(&f.s, NULL, &rep), 0);
+	c = find_check(&rep, "A5.3");
+	assert_non_null(c);
+	assert_int_equal(c->result, DIAG_NG);
+	assert_non_null(strstr(c->text, "address range, not a prefix"));
+	assert_non_null(strstr(c->cause, "192.168.1.10-192.168.1.20"));
+	diag_report_free(&rep);
+	/* several pairs: what the peer asked and this site's pairs */
+	f.cfg->ipsec_policies.v[0].nsel = 1;
+	f.cfg->ipsec_policies.v[0].sel[0].local = f.cfg->ipsec_policies.v[0].local_ts;
+	f.cfg->ipsec_policies.v[0].sel[0].remote = f.cfg->ipsec_policies.v[0].remote_ts;
+	fx_fail(&f, DIAG_FAIL_TS_MISMATCH, 2, "traffic selectors not mirrored: ...");
+	strcpy(f.st.id_received, "10.2.0.0/16 -> 10.1.0.0/16");
+	strcpy(f.st.id_expected, "192.168.2.0/24 -> 192.168.1.0/24, 10.3.0.0/16 -> 10.1.0.0/16");
+	assert_int_equal(diag_run(&f.s, NULL, &rep), 0);
+	c = find_check(&rep, "A5.3");
+	assert_non_null(c);
+	assert_non_null(strstr(c->text, "the peer asked for 10.2.0.0/16 -> 10.1.0.0/16"));
+	assert_non_null(strstr(c->cause, "10.3.0.0/16 -> 10.1.0.0/16"));
+	diag_report_free(&rep);
+	fx_free(&f);
+}
+
 /* ---- A4 ---- */
 
 static void test_a4(void **state)
@@ -938,6 +977,7 @@ int main(void)
 		cmocka_unit_test(test_a3_never_ng),
 		cmocka_unit_test(test_a4),
 		cmocka_unit_test(test_a5),
+		cmocka_unit_test(test_a5_3_range_and_pairs),
 		cmocka_unit_test(test_a5_with_peer_config),
 		cmocka_unit_test(test_a5_pfs_and_dpd_warning),
 		cmocka_unit_test(test_a6),

@@ -327,6 +327,58 @@ static void test_truncated(void **state)
 	truncate_all(KZ_ENC_NULL, KZ_AUTH_HMAC_MD5);
 }
 
+/* A selector with protocol and ports (RFC 4301 5.2): UDP from the remote
+ * port 5353 to the local port 53 only; other ports, another protocol and
+ * a later fragment are dropped as outside the selector. */
+static void test_selector_ports(void **state)
+{
+	static const struct {
+		uint8_t proto;
+		uint16_t sport, dport, frag;
+		enum esp_drop want;
+	} t[] = {
+		{ 17, 5353, 53, 0, ESP_DROP_NONE },
+		{ 17, 5353, 54, 0, ESP_DROP_SELECTOR },
+		{ 17, 5354, 53, 0, ESP_DROP_SELECTOR },
+		{ 6, 5353, 53, 0, ESP_DROP_SELECTOR },
+		{ 17, 5353, 53, 0x2000, ESP_DROP_NONE }, /* first fragment (MF) */
+		{ 17, 5353, 53, 0x0010, ESP_DROP_SELECTOR },
+	};
+	struct kz_child_sa p;
+	struct esp_sa *out, *in;
+	uint8_t inner[48], pkt[200], back[200];
+	size_t n, m;
+	enum esp_drop why;
+	int err;
+
+	(void)state;
+	params(&p, KZ_ENC_AES_CBC_256, KZ_AUTH_HMAC_SHA2_256, KZ_CHILD_OUT);
+	out = esp_sa_new(&p, &err);
+	params(&p, KZ_ENC_AES_CBC_256, KZ_AUTH_HMAC_SHA2_256, KZ_CHILD_IN);
+	p.ts_proto = 17;
+	p.ts_lport = 53;
+	p.ts_rport = 5353;
+	in = esp_sa_new(&p, &err);
+	assert_non_null(out);
+	assert_non_null(in);
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		ipv4(inner, sizeof(inner), SRC_OK, DST_OK, 0);
+		inner[9] = t[i].proto;
+		inner[6] = (uint8_t)(t[i].frag >> 8);
+		inner[7] = (uint8_t)t[i].frag;
+		inner[20] = (uint8_t)(t[i].sport >> 8);
+		inner[21] = (uint8_t)t[i].sport;
+		inner[22] = (uint8_t)(t[i].dport >> 8);
+		inner[23] = (uint8_t)t[i].dport;
+		assert_int_equal(esp_encap(out, inner, sizeof(inner), pkt, sizeof(pkt), &n), 0);
+		esp_decap(in, pkt, n, back, sizeof(back), &m, &why);
+		if (why != t[i].want)
+			fail_msg("case %zu: %s", i, esp_drop_name(why));
+	}
+	esp_sa_free(out);
+	esp_sa_free(in);
+}
+
 static void test_selectors(void **state)
 {
 	static const struct {
@@ -627,7 +679,7 @@ int main(void)
 		cmocka_unit_test(test_roundtrip_all), cmocka_unit_test(test_icv_lengths),
 		cmocka_unit_test(test_bad_params),    cmocka_unit_test(test_wrong_direction),
 		cmocka_unit_test(test_tamper),        cmocka_unit_test(test_truncated),
-		cmocka_unit_test(test_selectors),     cmocka_unit_test(test_seq_exhaustion),
+		cmocka_unit_test(test_selectors), cmocka_unit_test(test_selector_ports),     cmocka_unit_test(test_seq_exhaustion),
 		cmocka_unit_test(test_byte_lifetime), cmocka_unit_test(test_cbc_iv_unique),
 		cmocka_unit_test(test_chosen_bodies), cmocka_unit_test(test_drop_names),
 	};
