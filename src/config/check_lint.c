@@ -219,6 +219,34 @@ static int lint_m12(const struct kz_ipsec_profile *p, const struct kz_ike_policy
 	return 0;
 }
 
+/* A5.2 on one site: an aggressive-mode responder (`peer any`) finds its
+ * profile by the initiator's ID, and answers an AM1 only when that ID is
+ * its remote-id: an AM2 carries a hash of the key that allows an offline
+ * guess of it, so it is never sent to an ID nobody configured.  Without a
+ * remote-id the profile answers nobody. */
+static int lint_am_responder(const struct kz_ipsec_profile *p, const struct kz_ike_policy *ike,
+			     struct kz_findings *out)
+{
+	struct kz_finding *f;
+
+	if (p->peer_type != KZ_PEER_ANY || !ike || ike->mode != KZ_MODE_AGGRESSIVE ||
+	    ike->remote_id.type != KZ_ID_NONE)
+		return 0;
+	f = kz_findings_add(out, KZ_SEV_NG, "A5.2", p->name,
+			    "aggressive-mode responder without remote-id [%s]", p->name);
+	if (!f)
+		return KZ_ENOMEM;
+	kz_finding_cause(f,
+			 "ipsec profile %s is the responder (peer any) in aggressive mode, but "
+			 "its ike policy %s sets no remote-id: the responder answers only an "
+			 "initiator whose ID is its remote-id (the initiator sets local-id, the "
+			 "responder remote-id)",
+			 p->name, ike->name);
+	kz_finding_remedy(f, "ike policy %s", ike->name);
+	kz_finding_remedy(f, "remote-id key-id <the initiator's local-id>");
+	return 0;
+}
+
 static int lint_peer(const struct kz_ipsec_profile *p, const struct kz_ike_policy *ike,
 		     struct kz_findings *out)
 {
@@ -378,7 +406,8 @@ int kz_check_profile_lint(const struct kz_config *c, const struct kz_ipsec_profi
 		return KZ_EINVAL;
 	ike = p->ike_policy[0] ? kz_find_ike_policy(c, p->ike_policy) : NULL;
 	pol = p->ipsec_policy[0] ? kz_find_ipsec_policy(c, p->ipsec_policy) : NULL;
-	if ((rc = lint_m12(p, ike, out)) || (rc = lint_peer(p, ike, out)) ||
+	if ((rc = lint_m12(p, ike, out)) || (rc = lint_am_responder(p, ike, out)) ||
+	    (rc = lint_peer(p, ike, out)) ||
 	    (rc = lint_retry(p, out)) || (rc = lint_ike(c, p, ike, out)) ||
 	    (rc = lint_ipsec(c, p, pol, out)) || (rc = lint_route(c, p, pol, out)))
 		return rc;
