@@ -342,10 +342,7 @@ static struct ike_sa *first_sa(struct ike_engine *e, const struct ike_msg *m)
 
 static void half_open_count(struct ike_engine *e, struct ike_sa *sa)
 {
-	if (!sa->half_open) {
-		sa->half_open = true;
-		e->half_open++;
-	}
+	eng_half_open_add(e, sa);
 }
 
 /* What the handler's result does to a Quick Mode exchange. */
@@ -487,7 +484,10 @@ static void dispatch(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m)
 	if (m->encrypted && chain)
 		memcpy(chain, iv_after, sa->keys.block);
 	m->t = t;
+	e->fail_src = m->peer.sin_addr;
+	e->fail_decided = false;
 	res = t->handler(e, sa, m);
+	e->fail_src.s_addr = 0;
 	if (h->exch == ISAKMP_XCHG_QUICK)
 		qm_commit(e, sa, m, res, iv_in);
 	else if (h->exch == ISAKMP_XCHG_INFO)
@@ -539,8 +539,7 @@ static void input(struct ike_engine *e, const struct sockaddr_in *local,
 	if (sa) {
 		dispatch(e, sa, m);
 	} else if (first_message_hdr(&m->d.hdr)) {
-		if (e->half_open >= IKE_HALF_OPEN_MAX) {
-			e->ctr.drop_half_open_limit++;
+		if (!eng_admit_first(e, m->peer.sin_addr)) {
 			log_debug("ike: half-open limit reached, first message dropped");
 		} else {
 			/* the handler picks the profile and the proposal before
@@ -603,11 +602,8 @@ void eng_phase1_done(struct ike_engine *e, struct ike_sa *sa)
 {
 	uint64_t now = eng_now(e);
 
-	if (sa->half_open) {
-		sa->half_open = false;
-		if (e->half_open)
-			e->half_open--;
-	}
+	eng_half_open_drop(e, sa);
+	eng_known_peer(e, sa->peer.sin_addr);
 	sa->established_ms = now;
 	sa->expire_ms = now + (uint64_t)sa->p1.lifetime * 1000u;
 	sa->tx.armed = false;
