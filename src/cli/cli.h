@@ -147,5 +147,9 @@ int cli_load_text(const char *text, size_t len, struct kz_config **out, struct c
  * (errno kept), KZ_ESYNTAX when the text has errors. */
 int cli_load_file(const char *path, struct kz_config **out, struct cli_load_error *errs,
 		  size_t maxerr, size_t *nerr);
+/* Whether the file at path, which holds config c, gives its pre-shared
+ * keys away: group- or world-readable (or writable) with a key in it.
+ * true with the warning text in msg. */
+bool cli_file_exposed(const char *path, const struct kz_config *c, char *msg, size_t len);
 
 #endif

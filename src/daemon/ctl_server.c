@@ -340,6 +340,9 @@ static int ctl_conn_handle(struct ctl_conn *conn, const struct ctl_request *req)
 		if (r < 0)
 			r = ctl_conn_send(conn, status, "", out->s, out->len);
 	}
+	/* it may have held the running config: wiped once sent */
+	if (out->s)
+		kz_wipe(out->s, out->cap);
 	if (out->cap > CTL_OUT_KEEP)
 		sb_free(out); /* one long show should not pin its memory */
 	if (r < 0)

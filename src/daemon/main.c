@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "lib/err.h"
@@ -51,6 +53,12 @@ static int load(const char *path, struct kz_config **out)
 		log_err("%s:%u:%zu: error: %s", path, errs[i].line, errs[i].col, errs[i].msg);
 	if (n > MAX_LOAD_ERRORS)
 		log_err("%s: %zu more errors", path, n - MAX_LOAD_ERRORS);
+	if (r == 0) {
+		char why[600];
+
+		if (cli_file_exposed(path, *out, why, sizeof(why)))
+			log_warn("%s", why);
+	}
 	return r < 0 ? (int)(n ? n : 1) : 0;
 }
 
@@ -168,6 +176,10 @@ int main(int argc, char **argv)
 
 	if (!d)
 		return 1;
+	/* no core dump and no ptrace by other users: the process holds the
+	 * pre-shared keys and every SA's keys */
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	(void)setrlimit(RLIMIT_CORE, &(struct rlimit){ 0, 0 });
 	kzd_commands_install();
 	d->config_path = KZD_DEFAULT_CONFIG;
 	d->ike_fd500 = d->ike_fd4500 = -1;
