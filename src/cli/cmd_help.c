@@ -32,6 +32,7 @@ static const struct {
 	{ "proposal", "Proposal" },
 	{ "policy", "Policy" },
 	{ "json", "As one JSON document" },
+	{ "secrets", "With the pre-shared keys (admin only)" },
 	{ "hostname", "Host name of this gateway" },
 	{ "interface", "Select an interface to configure" },
 	{ "MobileEthernet0.0", "The mobile (LTE) WAN interface" },

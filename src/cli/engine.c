@@ -18,6 +18,7 @@
 #include "lib/err.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "lib/role.h"
 #include "cli/cli_int.h"
 #include "cli/grammar.h"
 
@@ -570,6 +571,11 @@ static int run_match(struct cli_session *s, const struct ccmd *c, const struct c
 	struct emit e;
 	int r;
 
+	/* the role check sits where a command is dispatched: the matched
+	 * row, whatever the abbreviation */
+	if (s->read_only && !kz_role_operator_may(c->cmd->grammar))
+		return cli_fail(err, NULL, NULL, KZ_ENOTSUP,
+				"not allowed: an operator may only show, diagnose and ping");
 	if (!c->cmd->exec)
 		return c->cmd->fn(s, a, out, err);
 	emit_init(&e, out, cli_has(a, "json"));

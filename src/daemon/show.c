@@ -529,11 +529,18 @@ static int x_running_config(struct cli_session *s, const struct cli_args *a, str
 {
 	struct kzd *d = sess_daemon(s);
 
-	/* the config text is the config language, not a show layout */
+	/* the config text is the config language, not a show layout; keys
+	 * only when an admin asks for them */
+	if (cli_has(a, "secrets") && s->read_only) {
+		emit_error(e, "%% not allowed: only an admin sees the keys\n");
+		return KZ_ENOTSUP;
+	}
 	if (emit_is_json(e))
 		kz_render_config_json(d->running, e->out);
-	else
+	else if (cli_has(a, "secrets"))
 		kz_render_config(d->running, e->out);
+	else
+		kz_render_config_hidden(d->running, e->out);
 	return 0;
 }
 
@@ -611,7 +618,9 @@ static int x_diagnose(struct cli_session *s, const struct cli_args *a, struct em
 /* The exec commands of the console, in the order `?` lists them.  Output
  * formats: shared/spec/show-output.md; every show takes a trailing `json`. */
 static const struct cli_cmd exec_cmds[] = {
-	{ X, "show running-config [json]", "The running configuration", .exec = x_running_config },
+	{ X, "show running-config [secrets] [json]",
+	  "The running configuration (keys hidden unless an admin asks for secrets)",
+	  .exec = x_running_config },
 	{ X, "show ip address [(MobileEthernet0.0 | IPsec<N>)] [json]",
 	  "Interface state and addresses", .exec = x_ip_address },
 	{ X, "show ip route [json]", "The kernel's IPv4 routes", .exec = x_ip_route },
