@@ -33,6 +33,8 @@ static const struct {
 	{ "policy", "Policy" },
 	{ "json", "As one JSON document" },
 	{ "secrets", "With the pre-shared keys (admin only)" },
+	{ "logging", "Recent log lines" },
+	{ "debug", "Trace messages in the log" },
 	{ "hostname", "Host name of this gateway" },
 	{ "interface", "Select an interface to configure" },
 	{ "MobileEthernet0.0", "The mobile (LTE) WAN interface" },

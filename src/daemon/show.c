@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config/render.h"
@@ -523,6 +524,65 @@ out:
 	return r;
 }
 
+/* ---- show logging, debug ike ---- */
+
+struct log_walk {
+	struct emit *e;
+	const char *profile;
+	size_t plen;
+	unsigned n;
+};
+
+/* A line is a profile's when it starts with "PROFILE: ". */
+static void log_line(void *arg, long long when, enum kz_log_level lvl, const char *text)
+{
+	struct log_walk *w = arg;
+	time_t t = (time_t)when;
+	struct tm tm;
+	char stamp[32];
+
+	if (w->profile && (strncmp(text, w->profile, w->plen) || strncmp(text + w->plen, ": ", 2)))
+		return;
+	localtime_r(&t, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
+	emit_obj_begin(w->e, NULL);
+	emit_str(w->e, "time", stamp, "%s ", stamp);
+	emit_str(w->e, "level", kz_log_level_name(lvl), "%s: ", kz_log_level_name(lvl));
+	emit_str(w->e, "text", text, "%s\n", text);
+	emit_obj_end(w->e);
+	w->n++;
+}
+
+static int x_logging(struct cli_session *s, const struct cli_args *a, struct emit *e)
+{
+	struct log_walk w = { e, cli_arg(a, "PROFILE"), 0, 0 };
+
+	if (w.profile)
+		w.plen = strlen(w.profile);
+	emit_list_begin(e, "lines");
+	kz_log_ring_each(log_line, &w);
+	emit_list_end(e);
+	return 0;
+}
+
+static int x_debug_ike(struct cli_session *s, const struct cli_args *a, struct emit *e)
+{
+	struct kzd *d = sess_daemon(s);
+	const char *p = cli_arg(a, "PROFILE");
+
+	ike_debug_set(d->ike, true, p);
+	emit_text(e, "IKE message trace on%s%s (no debug ike: off)\n", p ? " for " : "",
+		  p ? p : "");
+	return 0;
+}
+
+static int x_no_debug_ike(struct cli_session *s, const struct cli_args *a, struct emit *e)
+{
+	ike_debug_set(sess_daemon(s)->ike, false, NULL);
+	emit_text(e, "IKE message trace off\n");
+	return 0;
+}
+
 /* ---- the exec commands ---- */
 
 static int x_running_config(struct cli_session *s, const struct cli_args *a, struct emit *e)
@@ -639,6 +699,11 @@ static const struct cli_cmd exec_cmds[] = {
 	{ X, "diagnose ipsec [PROFILE] [json]",
 	  "Walk the troubleshooting checklist for IPsec profiles", .exec = x_diagnose },
 	{ X, "write memory", "Save the running config to the startup file", .exec = write_memory },
+	{ X, "show logging [PROFILE] [json]", "The recent log lines (all, or one profile's)",
+	  .exec = x_logging },
+	{ X, "debug ike [PROFILE]", "Trace every IKE message (names only, never keys) in the log",
+	  .exec = x_debug_ike },
+	{ X, "no debug ike", "Stop the IKE message trace", .exec = x_no_debug_ike },
 };
 
 void kzd_commands_install(void)

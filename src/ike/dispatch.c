@@ -488,6 +488,11 @@ static void dispatch(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m)
 	e->fail_decided = false;
 	res = t->handler(e, sa, m);
 	e->fail_src.s_addr = 0;
+	eng_trace_in(e, sa, m,
+		     res == IKE_DONE      ? "accepted"
+		     : res == IKE_SUSPEND ? "waits for DH"
+		     : res == IKE_FAIL    ? "failed"
+					  : "ignored");
 	if (h->exch == ISAKMP_XCHG_QUICK)
 		qm_commit(e, sa, m, res, iv_in);
 	else if (h->exch == ISAKMP_XCHG_INFO)
@@ -601,6 +606,7 @@ void ike_input(struct ike_engine *e, const struct sockaddr_in *local,
 void eng_phase1_done(struct ike_engine *e, struct ike_sa *sa)
 {
 	uint64_t now = eng_now(e);
+	char a[INET_ADDRSTRLEN];
 
 	eng_half_open_drop(e, sa);
 	eng_known_peer(e, sa->peer.sin_addr);
@@ -612,9 +618,11 @@ void eng_phase1_done(struct ike_engine *e, struct ike_sa *sa)
 	ike_dh_free(sa->dh);
 	sa->dh = NULL;
 	eng_success(e, sa->profile, sa);
-	log_info("%s: IKE SA established (%s, %s)%s", sa->profile,
-		 sa->mode == KZ_MODE_MAIN ? "Main mode" : "Aggressive mode",
-		 sa->initiator ? "initiator" : "responder", sa->replaces ? ", rekey" : "");
+	inet_ntop(AF_INET, &sa->peer.sin_addr, a, sizeof(a));
+	log_notice("%s: IKE SA established (%s, %s)%s, peer %s:%u, id %s", sa->profile,
+		   sa->mode == KZ_MODE_MAIN ? "Main mode" : "Aggressive mode",
+		   sa->initiator ? "initiator" : "responder", sa->replaces ? ", rekey" : "", a,
+		   ntohs(sa->peer.sin_port), sa->peer_id[0] ? sa->peer_id : "-");
 	rekey_ike_new(e, sa);
 	/* a rekey of phase 1 leaves the IPsec SAs as they are */
 	if (sa->initiator && (!sa->replaces || !profile_has_child(e, sa->profile)) &&

@@ -290,6 +290,8 @@ struct ike_engine {
 	uint64_t log_window_ms;
 	unsigned log_in_window, log_suppressed;
 	struct in_addr fail_src; /* the message being handled came from here */
+	bool debug_on;           /* trace.c: `debug ike [PROFILE]` */
+	char debug_profile[KZ_NAME_MAX];
 	bool fail_decided, fail_ok;
 };
 
@@ -673,6 +675,13 @@ int info_send_initial_contact(struct ike_engine *e, struct ike_sa *sa);
 int info_send_dpd(struct ike_engine *e, struct ike_sa *sa, uint16_t type, uint32_t seq);
 /* Shortest of *next and at - now (ike_out.c). */
 void eng_next_min(int64_t *next, uint64_t at, uint64_t now);
+
+/* trace.c: `debug ike` lines for a message in (after its handler, with
+ * what became of it) and out */
+void eng_trace_in(struct ike_engine *e, const struct ike_sa *sa, const struct ike_msg *m,
+		  const char *result);
+void eng_trace_out(struct ike_engine *e, const struct ike_sa *sa, const uint8_t *msg, size_t len,
+		   bool encrypted, bool retransmit);
 
 /* admit.c */
 void eng_half_open_add(struct ike_engine *e, struct ike_sa *sa);

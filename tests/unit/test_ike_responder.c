@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "ike/exchange.h"
+#include "lib/log.h"
 #include "ike_world.h"
 
 static int setup(void **state)
@@ -236,13 +237,65 @@ static void test_fail_lines_limited(void **state)
 	assert_int_equal(n, 100 - (IKE_LOG_BURST - IKE_LOG_SRC_LINES) + 1);
 }
 
+struct ring_find {
+	const char *want[4];
+	unsigned found[4];
+	bool leak;
+};
+
+static void ring_line(void *arg, long long when, enum kz_log_level lvl, const char *text)
+{
+	struct ring_find *f = arg;
+
+	(void)when;
+	(void)lvl;
+	for (int i = 0; i < 4 && f->want[i]; i++)
+		f->found[i] += strstr(text, f->want[i]) != NULL;
+	f->leak |= strstr(text, "horse") != NULL;
+}
+
+/* `debug ike HQ`: a line per message each way naming the profile, the
+ * peer's address and port, the message and its payloads and the ID; no
+ * key; the established lines are notices with the peer and the ID. */
+static void test_debug_trace(void **state)
+{
+	struct site a = site_a(KZ_MODE_AGGRESSIVE), b = site_b(KZ_MODE_AGGRESSIVE);
+	static const char *const want[4] = {
+		"HQ: debug ike: <- 198.51.100.2:500 Aggressive mode AM1 msgid 0x00000000 "
+		"[SA KE NONCE ID",
+		"HQ: debug ike: -> 198.51.100.2:500 Aggressive mode msgid 0x00000000 "
+		"[SA KE NONCE ID HASH",
+		"HQ: IKE SA established (Aggressive mode, responder), peer 198.51.100.2:500, id "
+		"key-id site-a",
+		"HQ: debug ike: <- 198.51.100.2:500 Quick Mode QM1",
+	};
+	struct ring_find f;
+
+	memset(&f, 0, sizeof(f));
+	memcpy(f.want, want, sizeof(want));
+	(void)state;
+	W.b.cfg = make_cfg(&b);
+	ike_engine_set_config(W.b.e, W.b.cfg);
+	ike_debug_set(W.b.e, true, "HQ");
+	W.a.cfg = make_cfg(&a);
+	W.a.addr = ip("198.51.100.2");
+	ike_engine_set_config(W.a.e, W.a.cfg);
+	pump();
+	assert_int_equal(W.b.nchild, 1);
+	kz_log_ring_each(ring_line, &f);
+	for (int i = 0; i < 4; i++)
+		if (!f.found[i])
+			fail_msg("no log line with: %s", f.want[i]);
+	assert_false(f.leak);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		WORLD_TEST(test_one_am1_one_am2),    WORLD_TEST(test_repeated_am1_completes),
 		WORLD_TEST(test_unknown_id_no_am2),  WORLD_TEST(test_no_remote_id_no_am2),
 		WORLD_TEST(test_flood_leaves_room),  WORLD_TEST(test_per_source_cap),
-		WORLD_TEST(test_fail_lines_limited),
+		WORLD_TEST(test_fail_lines_limited), WORLD_TEST(test_debug_trace),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
