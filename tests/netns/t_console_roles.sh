@@ -34,7 +34,7 @@ conf="$LAB_DIR/a.conf"
 sock="$rundir/a.sock"
 sed -e 's/device wwan0/device wan0/' "$top/tests/cli/configs/site-a.conf" >"$conf"
 lab_bg gw-a kzd "$KZ_BUILD/kizunad" -f -c "$conf" -s "$sock" --admin-group "$ga" \
-	--operator-group "$go" --console-idle 3
+	--operator-group "$go" --console-idle 4
 lab_wait_for 10 lab_exec gw-a "$KZ_BUILD/kizuna" -s "$sock" show ike sa
 as() { local u=$1; shift; lab_exec gw-a runuser -u "$u" -- "$KZ_BUILD/kizuna" -s "$sock" "$@" 2>&1; }
 has() { grep -qF -- "$1"; }
@@ -72,16 +72,16 @@ out=$(as "$ua" show running-config secrets || true)
 expect "admin: show running-config secrets shows it" \
 	has 'pre-shared-key ascii "correct horse battery staple"' <<<"$out"
 
-# idle: a session that sends nothing for 3 s is closed
-(sleep 6 | as "$uo" >/dev/null 2>&1 || true) &
+# idle: a session that sends nothing for 4 s is closed
+(sleep 8 | as "$uo" >/dev/null 2>&1 || true) &
 idle_pid=$!
 expect "an idle session is closed" lab_wait_for 10 grep -q "dropping client (uid $(id -u "$uo")): idle too long" "$LAB_DIR/kzd.log"
 wait "$idle_pid" 2>/dev/null || true
 
 # one uid holds at most 8 sessions
 pids=()
-for i in 1 2 3 4 5 6 7 8 9 10; do
-	(sleep 2.5 | as "$uo" >/dev/null 2>&1 || true) &
+for i in $(seq 14); do
+	(sleep 3.5 | as "$uo" >/dev/null 2>&1 || true) &
 	pids+=($!)
 done
 expect "one uid cannot hold every session slot" lab_wait_for 5 grep -q "refusing client: uid $(id -u "$uo") holds 8 sessions" "$LAB_DIR/kzd.log"
