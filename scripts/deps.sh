@@ -6,7 +6,7 @@ set -euo pipefail
 PKGS=(
 	build-essential cmake ninja-build pkg-config clang
 	libssl-dev libevent-dev libmnl-dev libedit-dev libcap-ng-dev libjson-c-dev gettext
-	libcmocka-dev
+	libcmocka-dev libzxcvbn-dev
 	iproute2 nftables iptables iputils-ping procps tmux python3
 	tshark iperf3 gdb
 	strongswan-charon strongswan-swanctl libcharon-extra-plugins

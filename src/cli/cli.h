@@ -108,6 +108,7 @@ struct cli_session {
 	struct cli_file_ctx *file;  /* file_mode: block and reference bookkeeping */
 	enum cli_node block_hint;   /* the block the last line could also have opened */
 	bool secret;                /* the last line carried a secret: never log it */
+	bool read_only;             /* an operator (lib/role.h): show, diagnose, ping */
 };
 
 void cli_session_init(struct cli_session *s, struct kz_config *cfg, enum cli_node node);
@@ -147,5 +148,9 @@ int cli_load_text(const char *text, size_t len, struct kz_config **out, struct c
  * (errno kept), KZ_ESYNTAX when the text has errors. */
 int cli_load_file(const char *path, struct kz_config **out, struct cli_load_error *errs,
 		  size_t maxerr, size_t *nerr);
+/* Whether the file at path, which holds config c, gives its pre-shared
+ * keys away: group- or world-readable (or writable) with a key in it.
+ * true with the warning text in msg. */
+bool cli_file_exposed(const char *path, const struct kz_config *c, char *msg, size_t len);
 
 #endif

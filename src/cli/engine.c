@@ -18,6 +18,7 @@
 #include "lib/err.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "lib/role.h"
 #include "cli/cli_int.h"
 #include "cli/grammar.h"
 
@@ -484,6 +485,30 @@ static void expect_list(const struct expect *e, char *out, size_t len)
 		memcpy(out + len - 4, "...", 4);
 }
 
+/* Whether word i may be quoted in an error: not after a word that
+ * abbreviates `pre-shared-key` (however the line is broken, the words
+ * after it may be the key's), nor a word taken as a SECRET. */
+static bool word_secret(const struct cli_words *w, size_t i)
+{
+	static const char kw[] = "pre-shared-key";
+
+	for (size_t k = 0; k < i && k < w->n; k++) {
+		size_t n = strlen(w->w[k].text);
+
+		if (n >= 3 && n < sizeof(kw) && strncasecmp(w->w[k].text, kw, n) == 0) {
+			/* the word naming the key's form is not the key */
+			const char *f = w->w[i].text;
+
+			return !(i == k + 1 && !w->w[i].quoted && *f &&
+				 (strncasecmp(f, "ascii", strlen(f)) == 0 ||
+				  strncasecmp(f, "hex", strlen(f)) == 0));
+		}
+	}
+	return false;
+}
+
+#define SHOWN(w, i) (word_secret(w, i) ? "(the key, not shown)" : (w)->w[i].text)
+
 static void explain(const struct cli_session *s, enum cli_node node, const struct cli_words *w,
 		    const struct nodematch *nm, struct msim *m, struct cli_error *err)
 {
@@ -504,12 +529,15 @@ static void explain(const struct cli_session *s, enum cli_node node, const struc
 					expect_add(&amb, e.st[i]);
 			expect_list(&amb, list, sizeof(list));
 			snprintf(err->msg, sizeof(err->msg), "ambiguous '%.100s'; it could be: %s",
-				 bad->text, list);
+				 SHOWN(w, nm->reached), list);
 		} else if (nm->why && (e.n == 1 || strstr(nm->why, "range"))) {
 			const struct nstate *st = nm->why_st;
 
 			snprintf(err->msg, sizeof(err->msg), "invalid %s '%.100s': %s",
-				 st->vt->name, bad->text, nm->why);
+				 st->vt->name,
+				 strcmp(st->vt->name, "SECRET") ? SHOWN(w, nm->reached)
+								: "(the key, not shown)",
+				 nm->why);
 			if (st->vt->numeric) {
 				size_t l = strlen(err->msg);
 
@@ -520,10 +548,12 @@ static void explain(const struct cli_session *s, enum cli_node node, const struc
 			snprintf(err->msg, sizeof(err->msg), "unknown command '%.100s'", bad->text);
 		else if (e.n == 0)
 			snprintf(err->msg, sizeof(err->msg),
-				 "unexpected '%.100s'; the command ends before it", bad->text);
+				 "unexpected '%.100s'; the command ends before it%s",
+				 SHOWN(w, nm->reached),
+				 word_secret(w, nm->reached) ? " (quote a key that has blanks)" : "");
 		else
 			snprintf(err->msg, sizeof(err->msg), "unexpected '%.100s'; expected %s%s%s",
-				 bad->text, e.n > 1 ? "one of: " : "", list,
+				 SHOWN(w, nm->reached), e.n > 1 ? "one of: " : "", list,
 				 e.can_end ? ", or the end of the line" : "");
 	} else {
 		const struct cli_word *last = &w->w[w->n - 1];
@@ -531,7 +561,7 @@ static void explain(const struct cli_session *s, enum cli_node node, const struc
 		err->col = last->col + strlen(last->text) + (last->quoted ? 2 : 0);
 		snprintf(err->msg, sizeof(err->msg),
 			 "incomplete command; expected %s%s after '%.100s'",
-			 e.n > 1 ? "one of: " : "", list, last->text);
+			 e.n > 1 ? "one of: " : "", list, SHOWN(w, w->n - 1));
 	}
 }
 
@@ -541,6 +571,11 @@ static int run_match(struct cli_session *s, const struct ccmd *c, const struct c
 	struct emit e;
 	int r;
 
+	/* the role check sits where a command is dispatched: the matched
+	 * row, whatever the abbreviation */
+	if (s->read_only && !kz_role_operator_may(c->cmd->grammar))
+		return cli_fail(err, NULL, NULL, KZ_ENOTSUP,
+				"not allowed: an operator may only show, diagnose and ping");
 	if (!c->cmd->exec)
 		return c->cmd->fn(s, a, out, err);
 	emit_init(&e, out, cli_has(a, "json"));

@@ -184,3 +184,22 @@ int cli_load_file(const char *path, struct kz_config **out, struct cli_load_erro
 	free(text);
 	return r;
 }
+
+bool cli_file_exposed(const char *path, const struct kz_config *c, char *msg, size_t len)
+{
+	struct stat st;
+	bool keys = false;
+
+	if (!c || stat(path, &st) < 0 || !(st.st_mode & 077))
+		return false;
+	for (size_t i = 0; i < c->ike_policies.n && !keys; i++)
+		keys = c->ike_policies.v[i].psk.set;
+	if (!keys)
+		return false;
+	snprintf(msg, len,
+		 "%s holds pre-shared keys and its %s may read or change it (mode %04o): "
+		 "chmod 600 %s",
+		 path, st.st_mode & 007 ? "group and other users" : "group",
+		 (unsigned)(st.st_mode & 07777), path);
+	return true;
+}

@@ -101,6 +101,9 @@ static const char *check_secret(const char *w, long long lo, long long hi)
 
 	if (n == 0 || n > 2 * KZ_PSK_MAX)
 		return "a key is 1-256 characters (ascii) or 2-512 hex digits";
+	if (strspn(w, "*") == n)
+		return "this is the hidden key `show running-config` prints, not a key: type "
+		       "the key itself (an admin sees it with `show running-config secrets`)";
 	return NULL;
 }
 

@@ -48,6 +48,10 @@ static int report_config(const struct loaded *f, struct strbuf *out, bool *ng)
 	size_t next = 0;
 	int rc;
 
+	char why[600];
+
+	if (cli_file_exposed(f->path, f->cfg, why, sizeof(why)))
+		sb_printf(out, "%s: [WARN] %s\n", f->path, why);
 	kz_check_env_offline(&env);
 	kz_findings_init(&lint);
 	rc = kz_check_config_lint(f->cfg, &lint);

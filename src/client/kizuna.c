@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "client/check_main.h"
+#include "client/genkey.h"
 #include "client/console.h"
 #include "client/peer_main.h"
 
@@ -29,6 +30,7 @@ static void usage(FILE *f)
 		"       kizuna check FILE [PEER-FILE]\n"
 		"       kizuna peer-config FILE PROFILE [--format kizuna|swanctl|both]\n"
 		"                          [--address ADDRESS]\n"
+		"       kizuna genkey\n"
 		"\n"
 		"With COMMAND WORDS, runs that one command on kizunad and exits\n"
 		"(kizuna show ike sa).  Without, opens the interactive console (line\n"
@@ -37,6 +39,7 @@ static void usage(FILE *f)
 		"`kizuna check` checks config files offline, with no daemon.\n"
 		"`kizuna peer-config` prints the config the other site needs to match\n"
 		"a profile (kizuna and strongSwan swanctl.conf); it contains the key.\n"
+		"`kizuna genkey` prints a random key (142 bits) for pre-shared-key ascii.\n"
 		"\n"
 		"options:\n"
 		"  -s, --socket PATH  kizunad's console socket\n"
@@ -101,6 +104,8 @@ int main(int argc, char **argv)
 		return kizuna_check_main(argc - optind, argv + optind);
 	if (optind < argc && strcmp(argv[optind], "peer-config") == 0)
 		return kizuna_peer_config_main(argc - optind, argv + optind);
+	if (optind < argc && strcmp(argv[optind], "genkey") == 0)
+		return kizuna_genkey_main(argc - optind, argv + optind);
 
 	if (!path) {
 		env = getenv("KIZUNA_SOCKET");

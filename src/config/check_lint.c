@@ -1,5 +1,5 @@
 /* check_lint.c - what is legal but doubtful in one config: the pre-shared
- * key's strength estimate and the [WARN] lines (weak algorithms, M1.2
+ * key's strength estimate (zxcvbn) and the [WARN] lines (weak algorithms, M1.2
  * `peer any` with main mode, unused objects, routes that miss the tunnel).
  *
  * Nothing here stops a tunnel; see check.c for the A4 check that does, and
@@ -13,83 +13,34 @@
 #include <string.h>
 #include <strings.h>
 
+#include <zxcvbn.h>
+
 #include "lib/err.h"
 #include "lib/mem.h"
 #include "config/check_int.h"
 
 /* ---- pre-shared key strength -------------------------------------------- */
 
-/* log2 without libm: the integer part by halving, the fraction bit by bit
- * by squaring (enough precision for an estimate). */
-static double log2_of(double x)
-{
-	double r = 0, bit = 0.5;
-
-	if (x <= 0)
-		return 0;
-	while (x >= 2) {
-		x /= 2;
-		r += 1;
-	}
-	while (x < 1) {
-		x *= 2;
-		r -= 1;
-	}
-	for (int i = 0; i < 40; i++) {
-		x *= x;
-		if (x >= 2) {
-			x /= 2;
-			r += bit;
-		}
-		bit /= 2;
-	}
-	return r;
-}
-
-#define WORDLIST_BITS 12.925 /* log2(7776), a diceware list */
-
+/* zxcvbn's estimate (log2 of the guesses an attacker who tries words,
+ * names, keyboard patterns, repeats and sequences first needs); a hex key
+ * is taken as random bytes.  The key is copied to a string for zxcvbn and
+ * the copy wiped. */
 unsigned kz_psk_bits(const struct kz_psk *psk)
 {
-	bool lower = false, upper = false, digit = false, other = false;
-	unsigned words = 0, alpha = 0;
-	bool phrase = true, inword = false;
+	char key[KZ_PSK_MAX + 1];
 	double bits;
 
 	if (!psk || !psk->set || !psk->len)
 		return 0;
 	if (psk->hex)
 		return (unsigned)(8 * psk->len);
-	for (size_t i = 0; i < psk->len; i++) {
-		uint8_t ch = psk->key[i];
-
-		if (ch >= 'a' && ch <= 'z')
-			lower = true;
-		else if (ch >= 'A' && ch <= 'Z')
-			upper = true;
-		else if (ch >= '0' && ch <= '9')
-			digit = true;
-		else
-			other = true;
-		/* A passphrase: words of letters separated by single spaces. */
-		if (ch == ' ') {
-			if (!inword)
-				phrase = false;
-			inword = false;
-		} else if ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'z') {
-			if (!inword)
-				words++;
-			inword = true;
-		} else {
-			phrase = false;
-		}
-	}
-	if (!inword)
-		phrase = false;
-	alpha = 26 * lower + 26 * upper + 10 * digit + 33 * other;
-	bits = (double)psk->len * log2_of(alpha);
-	if (phrase && words >= 2 && words * WORDLIST_BITS < bits)
-		bits = words * WORDLIST_BITS;
-	return (unsigned)(bits + 0.5);
+	if (psk->len > KZ_PSK_MAX || memchr(psk->key, 0, psk->len))
+		return 0;
+	memcpy(key, psk->key, psk->len);
+	key[psk->len] = '\0';
+	bits = ZxcvbnMatch(key, NULL, NULL);
+	kz_wipe(key, sizeof(key));
+	return bits > 0 ? (unsigned)(bits + 0.5) : 0;
 }
 
 #define GUESS_RATE_LOG10 10 /* 10^10 guesses per second: a few GPUs */
@@ -219,6 +170,34 @@ static int lint_m12(const struct kz_ipsec_profile *p, const struct kz_ike_policy
 	return 0;
 }
 
+/* A5.2 on one site: an aggressive-mode responder (`peer any`) finds its
+ * profile by the initiator's ID, and answers an AM1 only when that ID is
+ * its remote-id: an AM2 carries a hash of the key that allows an offline
+ * guess of it, so it is never sent to an ID nobody configured.  Without a
+ * remote-id the profile answers nobody. */
+static int lint_am_responder(const struct kz_ipsec_profile *p, const struct kz_ike_policy *ike,
+			     struct kz_findings *out)
+{
+	struct kz_finding *f;
+
+	if (p->peer_type != KZ_PEER_ANY || !ike || ike->mode != KZ_MODE_AGGRESSIVE ||
+	    ike->remote_id.type != KZ_ID_NONE)
+		return 0;
+	f = kz_findings_add(out, KZ_SEV_NG, "A5.2", p->name,
+			    "aggressive-mode responder without remote-id [%s]", p->name);
+	if (!f)
+		return KZ_ENOMEM;
+	kz_finding_cause(f,
+			 "ipsec profile %s is the responder (peer any) in aggressive mode, but "
+			 "its ike policy %s sets no remote-id: the responder answers only an "
+			 "initiator whose ID is its remote-id (the initiator sets local-id, the "
+			 "responder remote-id)",
+			 p->name, ike->name);
+	kz_finding_remedy(f, "ike policy %s", ike->name);
+	kz_finding_remedy(f, "remote-id key-id <the initiator's local-id>");
+	return 0;
+}
+
 static int lint_peer(const struct kz_ipsec_profile *p, const struct kz_ike_policy *ike,
 		     struct kz_findings *out)
 {
@@ -271,15 +250,13 @@ static int lint_ike(const struct kz_config *c, const struct kz_ipsec_profile *p,
 
 	if (!ike)
 		return 0;
-	if (ike->mode == KZ_MODE_AGGRESSIVE && ike->psk.set) {
-		unsigned bits = kz_psk_bits(&ike->psk);
-
-		kz_psk_strength_text(bits, st, sizeof(st));
+	/* only a key below 80 bits is worth a line (a strong key is not) */
+	if (ike->mode == KZ_MODE_AGGRESSIVE && ike->psk.set && kz_psk_bits(&ike->psk) < 80) {
+		kz_psk_strength_text(kz_psk_bits(&ike->psk), st, sizeof(st));
 		rc = warn(out, p->name,
 			  "ike policy %s: aggressive mode with a pre-shared key: "
-			  "%s%s",
-			  ike->name, st,
-			  bits < 80 ? "; use a longer random key (80 bits or more)" : "");
+			  "%s; use a longer random key (80 bits or more, kizuna genkey)",
+			  ike->name, st);
 		if (rc)
 			return rc;
 	}
@@ -427,7 +404,8 @@ int kz_check_profile_lint(const struct kz_config *c, const struct kz_ipsec_profi
 		return KZ_EINVAL;
 	ike = p->ike_policy[0] ? kz_find_ike_policy(c, p->ike_policy) : NULL;
 	pol = p->ipsec_policy[0] ? kz_find_ipsec_policy(c, p->ipsec_policy) : NULL;
-	if ((rc = lint_m12(p, ike, out)) || (rc = lint_peer(p, ike, out)) ||
+	if ((rc = lint_m12(p, ike, out)) || (rc = lint_am_responder(p, ike, out)) ||
+	    (rc = lint_peer(p, ike, out)) ||
 	    (rc = lint_retry(p, out)) || (rc = lint_ike(c, p, ike, out)) ||
 	    (rc = lint_ipsec(c, p, pol, out)) || (rc = lint_route(c, p, pol, out)) ||
 	    (rc = lint_peer_route(c, p, out)))

@@ -105,7 +105,19 @@ static int cmp_unit(const void *a, const void *b)
 	return (x->unit > y->unit) - (x->unit < y->unit);
 }
 
+static void render(const struct kz_config *c, struct strbuf *out, bool secrets);
+
 void kz_render_config(const struct kz_config *c, struct strbuf *out)
+{
+	render(c, out, true);
+}
+
+void kz_render_config_hidden(const struct kz_config *c, struct strbuf *out)
+{
+	render(c, out, false);
+}
+
+static void render(const struct kz_config *c, struct strbuf *out, bool secrets)
 {
 	const struct kz_if_ipsec *ifs[KZ_MAX_IPSEC_IF];
 	size_t nifs = 0;
@@ -137,7 +149,10 @@ void kz_render_config(const struct kz_config *c, struct strbuf *out)
 		sb_printf(out, "ike policy %s\n  exchange-mode %s\n", p->name,
 			  kz_mode_name(p->mode));
 		put_refs(out, (char(*)[KZ_NAME_MAX])p->proposals, p->nproposals);
-		if (p->psk.set) {
+		if (p->psk.set && !secrets) {
+			sb_printf(out, "  pre-shared-key %s %s\n", p->psk.hex ? "hex" : "ascii",
+				  KZ_PSK_HIDDEN);
+		} else if (p->psk.set) {
 			sb_printf(out, "  pre-shared-key %s ", p->psk.hex ? "hex" : "ascii");
 			kz_put_word(out, p->psk.text);
 			sb_puts(out, "\n");

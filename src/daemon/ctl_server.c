@@ -52,6 +52,7 @@ struct ctl_conn {
 	bool closing;       /* close once the output is written */
 	bool paused;        /* reading stopped until the output drains */
 	time_t frame_start; /* monotonic second a pending frame began, or 0 */
+	uid_t uid;          /* the peer's (SO_PEERCRED) */
 };
 
 struct ctl_server {
@@ -65,6 +66,7 @@ struct ctl_server {
 	ino_t ino;
 	int lock_fd;
 	unsigned nconn;
+	unsigned idle_s; /* 0: sessions never time out idle */
 	TAILQ_HEAD(, ctl_conn) conns;
 	struct strbuf out; /* one request runs at a time: shared by all */
 };
@@ -351,6 +353,9 @@ static int ctl_conn_handle(struct ctl_conn *conn, const struct ctl_request *req)
 		if (r < 0)
 			r = ctl_conn_send(conn, status, "", out->s, out->len);
 	}
+	/* it may have held the running config: wiped once sent */
+	if (out->s)
+		kz_wipe(out->s, out->cap);
 	if (out->cap > CTL_OUT_KEEP)
 		sb_free(out); /* one long show should not pin its memory */
 	if (r < 0)
@@ -362,17 +367,18 @@ static int ctl_conn_handle(struct ctl_conn *conn, const struct ctl_request *req)
 	return 0;
 }
 
-/* Sets the read deadline: none while idle between requests (a console may
- * sit at its prompt for hours), a fixed one once a frame has begun, so a
- * client cannot hold a session slot by sending half a frame. */
+/* Sets the read deadline: the idle limit between requests (srv->idle_s,
+ * none when 0), a fixed one once a frame has begun, so a client cannot
+ * hold a session slot by sending half a frame. */
 static int ctl_conn_deadline(struct ctl_conn *conn, bool partial)
 {
 	struct timeval rtv = { 0, 0 }, wtv = { CTL_WRITE_TIMEOUT, 0 };
+	struct timeval itv = { conn->srv->idle_s, 0 };
 	time_t now;
 
 	if (!partial) {
 		conn->frame_start = 0;
-		bufferevent_set_timeouts(conn->bev, NULL, &wtv);
+		bufferevent_set_timeouts(conn->bev, conn->srv->idle_s ? &itv : NULL, &wtv);
 		return 0;
 	}
 	now = ctl_now();
@@ -490,8 +496,8 @@ static void ctl_event_cb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (what & BEV_EVENT_TIMEOUT)
-		log_warn("console: dropping client: %s timed out",
-			 (what & BEV_EVENT_READING) ? "request" : "output");
+		log_warn("console: dropping client (uid %u): %s", (unsigned)conn->uid,
+			 (what & BEV_EVENT_READING) ? "idle too long" : "output timed out");
 	else if (what & BEV_EVENT_ERROR)
 		log_debug("console: client connection error: %s", strerror(EVUTIL_SOCKET_ERROR()));
 	ctl_conn_free(conn);
@@ -502,16 +508,28 @@ static void ctl_accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct
 {
 	struct ctl_server *srv = arg;
 	struct timeval wtv = { CTL_WRITE_TIMEOUT, 0 };
-	struct ctl_conn *conn;
-	struct ucred cred;
+	struct timeval itv = { srv->idle_s, 0 };
+	struct ctl_conn *conn, *c;
+	struct ucred cred = { .pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1 };
 	socklen_t clen = sizeof(cred);
+	unsigned mine = 0;
 
 	(void)lev;
 	(void)sa;
 	(void)salen;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0)
+		cred.uid = (uid_t)-1;
 	if (srv->nconn >= CTL_SERVER_MAX_CONN) {
 		log_warn("console: refusing client: %u sessions open", srv->nconn);
 		ctl_refuse(fd, "% too many console sessions\n");
+		return;
+	}
+	TAILQ_FOREACH(c, &srv->conns, entry)
+	mine += c->uid == cred.uid;
+	if (mine >= CTL_SERVER_MAX_PER_UID) {
+		log_warn("console: refusing client: uid %u holds %u sessions", (unsigned)cred.uid,
+			 mine);
+		ctl_refuse(fd, "% too many console sessions of this user\n");
 		return;
 	}
 	conn = calloc(1, sizeof(*conn));
@@ -520,7 +538,8 @@ static void ctl_accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct
 		return;
 	}
 	conn->srv = srv;
-	conn->sess = srv->ops->session_open(srv->arg);
+	conn->uid = cred.uid;
+	conn->sess = srv->ops->session_open(srv->arg, cred.uid, cred.gid);
 	if (!conn->sess) {
 		free(conn);
 		ctl_refuse(fd, "% console session refused\n");
@@ -538,11 +557,11 @@ static void ctl_accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct
 	bufferevent_setcb(conn->bev, ctl_read_cb, ctl_write_cb, ctl_event_cb, conn);
 	/* Buffer at most one largest request ahead of what we have handled. */
 	bufferevent_setwatermark(conn->bev, EV_READ, 0, CTL_HDR_LEN + CTL_MAX_REQUEST);
-	bufferevent_set_timeouts(conn->bev, NULL, &wtv);
+	/* the read timeout is the idle limit: no request for that long */
+	bufferevent_set_timeouts(conn->bev, srv->idle_s ? &itv : NULL, &wtv);
 	bufferevent_enable(conn->bev, EV_READ | EV_WRITE);
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0)
-		log_debug("console: session opened by uid %u pid %d (%u open)", (unsigned)cred.uid,
-			  (int)cred.pid, srv->nconn);
+	log_debug("console: session opened by uid %u pid %d (%u open)", (unsigned)cred.uid,
+		  (int)cred.pid, srv->nconn);
 }
 
 static void ctl_retry_cb(evutil_socket_t fd, short what, void *arg)
@@ -606,6 +625,7 @@ struct ctl_server *ctl_server_start(struct event_base *base, const char *path,
 	srv->ops = ops;
 	srv->arg = arg;
 	srv->lock_fd = -1;
+	srv->idle_s = CTL_SERVER_IDLE_S;
 	TAILQ_INIT(&srv->conns);
 	sb_init(&srv->out);
 	kz_strlcpy(srv->path, path, sizeof(srv->path));
@@ -673,4 +693,10 @@ void ctl_server_stop(struct ctl_server *srv)
 unsigned ctl_server_sessions(const struct ctl_server *srv)
 {
 	return srv ? srv->nconn : 0;
+}
+
+void ctl_server_set_idle(struct ctl_server *srv, unsigned seconds)
+{
+	if (srv)
+		srv->idle_s = seconds;
 }

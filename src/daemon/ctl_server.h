@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "lib/ctlproto.h"
 #include "lib/strbuf.h"
@@ -22,14 +23,17 @@
 struct event_base;
 struct ctl_server;
 
-#define CTL_SERVER_MAX_CONN 32 /* concurrent console sessions */
+#define CTL_SERVER_MAX_CONN 32   /* concurrent console sessions */
+#define CTL_SERVER_MAX_PER_UID 8 /* ... of one user: nobody holds them all */
+#define CTL_SERVER_IDLE_S 900    /* a session without a request this long goes */
 #define CTL_SERVER_SOCK_MODE 0660
 #define CTL_SERVER_DIR_MODE 0755
 
 struct ctl_server_ops {
-	/* A new connection: returns its session, or NULL to turn the client
-	 * away (it is told so and disconnected). */
-	void *(*session_open)(void *arg);
+	/* A new connection from the user of uid/gid (SO_PEERCRED; uid
+	 * (uid_t)-1 when unknown): returns its session, or NULL to turn the
+	 * client away (it is told so and disconnected). */
+	void *(*session_open)(void *arg, uid_t uid, gid_t gid);
 	/* The connection is gone (client left, error, BYE sent, or stop). */
 	void (*session_close)(void *sess);
 	/* One request.  prompt (prompt_len bytes, at least CTL_MAX_PROMPT + 1)
@@ -71,5 +75,8 @@ int ctl_server_answer(const struct ctl_server_ops *ops, void *sess, const struct
 
 /* Sessions open right now. */
 unsigned ctl_server_sessions(const struct ctl_server *srv);
+/* Seconds a session may stay without a request (default
+ * CTL_SERVER_IDLE_S; 0: no limit); for the sessions opened from now. */
+void ctl_server_set_idle(struct ctl_server *srv, unsigned seconds);
 
 #endif

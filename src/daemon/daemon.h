@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 
+#include "lib/role.h"
 #include "cli/cli.h"
 #include "config/check.h"
 #include "config/model.h"
@@ -37,6 +38,8 @@ struct kzd_session;
 
 struct kzd {
 	struct kz_config *running;
+	struct kz_role_groups roles; /* --admin-group, --operator-group */
+	unsigned console_idle_s;     /* --console-idle */
 	const char *config_path;
 	const char *socket_path;
 	struct event_base *base;

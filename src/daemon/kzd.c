@@ -37,6 +37,12 @@ int kzd_load(const char *path, struct kz_config **out, bool *unreadable)
 		log_err("%s:%u:%zu: error: %s", path, errs[i].line, errs[i].col, errs[i].msg);
 	if (n > MAX_LOAD_ERRORS)
 		log_err("%s: %zu more errors", path, n - MAX_LOAD_ERRORS);
+	if (r == 0) {
+		char why[600];
+
+		if (cli_file_exposed(path, *out, why, sizeof(why)))
+			log_warn("%s", why);
+	}
 	return r < 0 ? (int)(n ? n : 1) : 0;
 }
 

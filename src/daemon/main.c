@@ -6,26 +6,34 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <getopt.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "lib/err.h"
 #include "lib/log.h"
+#include "daemon/ctl_server.h"
 #include "daemon/daemon.h"
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: kizunad [-c FILE] [-s SOCKET] [-w N] [-f] [-v]\n"
+		"usage: kizunad [-c FILE] [-s SOCKET] [-w N] [-f] [-v] [--admin-group G]\n"
+		"               [--operator-group G] [--console-idle SECONDS]\n"
 		"  -c, --config FILE    startup config (default " KZD_DEFAULT_CONFIG ")\n"
 		"  -s, --socket PATH    console socket (default " KZD_DEFAULT_SOCKET ")\n"
 		"  -w, --workers N      data-plane threads, 1-8 (default: one per CPU, at most 8)\n"
 		"  -f, --foreground     stay in the foreground, log to stderr\n"
 		"  -v, --verbose        debug logging (repeat for more)\n"
 		"  -V, --version        print the version\n"
-		"  -h, --help           this text\n");
+		"  -h, --help           this text\n"
+		"  --admin-group G      members of G (and root) may configure\n"
+		"  --operator-group G   members of G may show (keys hidden), diagnose, ping\n"
+		"  --console-idle S     close console sessions idle S seconds (default 900, 0: never)\n");
 }
 
 int main(int argc, char **argv)
@@ -38,6 +46,9 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "workers", required_argument, NULL, 'w' },
+		{ "admin-group", required_argument, NULL, 'A' },
+		{ "operator-group", required_argument, NULL, 'O' },
+		{ "console-idle", required_argument, NULL, 'I' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct kzd *d = calloc(1, sizeof(*d));
@@ -48,10 +59,15 @@ int main(int argc, char **argv)
 
 	if (!d)
 		return 1;
+	/* no core dump and no ptrace by other users: the process holds the
+	 * pre-shared keys and every SA's keys */
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	(void)setrlimit(RLIMIT_CORE, &(struct rlimit){ 0, 0 });
 	kzd_commands_install();
 	d->config_path = KZD_DEFAULT_CONFIG;
 	d->ike_fd500 = d->ike_fd4500 = -1;
 	d->socket_path = KZD_DEFAULT_SOCKET;
+	d->console_idle_s = CTL_SERVER_IDLE_S;
 	while ((c = getopt_long(argc, argv, "c:s:w:fvVh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
@@ -70,6 +86,34 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			d->workers = (unsigned)n;
+			break;
+		}
+		case 'A':
+		case 'O': {
+			struct group *g = getgrnam(optarg);
+
+			if (!g) {
+				fprintf(stderr, "kizunad: no group %s\n", optarg);
+				return 2;
+			}
+			if (c == 'A') {
+				d->roles.admin = g->gr_gid;
+				d->roles.admin_set = true;
+			} else {
+				d->roles.operator_ = g->gr_gid;
+				d->roles.operator_set = true;
+			}
+			break;
+		}
+		case 'I': {
+			char *end;
+			long n = strtol(optarg, &end, 10);
+
+			if (*optarg == '\0' || *end || n < 0 || n > 86400) {
+				fprintf(stderr, "kizunad: --console-idle takes 0 to 86400\n");
+				return 2;
+			}
+			d->console_idle_s = (unsigned)n;
 			break;
 		}
 		case 'f':

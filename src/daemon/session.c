@@ -2,8 +2,13 @@
  * cli_session on the running config, in exec mode at first.  A config
  * command changes the running config at once and is applied to the system
  * (what the command changed, nothing else). */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "lib/err.h"
 #include "lib/log.h"
@@ -15,16 +20,52 @@ struct kzd_session {
 	struct cli_session cli;
 	struct kzd *d;
 	struct kzd_session *next;
+	uid_t uid;
+	char user[64]; /* the uid's name, or its number */
+	enum kz_role role;
 };
 
-static void *sess_open(void *arg)
+#define SESS_MAX_GROUPS 256
+
+/* The role of the user uid (primary group gid) by its groups
+ * (lib/role.h); its name in user. */
+static enum kz_role sess_role(const struct kzd *d, uid_t uid, gid_t gid, char *user, size_t len)
+{
+	gid_t groups[SESS_MAX_GROUPS];
+	int n = SESS_MAX_GROUPS;
+	struct passwd *pw = uid == (uid_t)-1 ? NULL : getpwuid(uid);
+
+	if (pw)
+		snprintf(user, len, "%s", pw->pw_name);
+	else
+		snprintf(user, len, "%u", (unsigned)uid);
+	if (uid == (uid_t)-1)
+		return d->roles.admin_set || d->roles.operator_set ? KZ_ROLE_NONE : KZ_ROLE_ADMIN;
+	if (!pw || getgrouplist(pw->pw_name, gid, groups, &n) < 0) {
+		groups[0] = gid;
+		n = 1;
+	}
+	return kz_role_decide(uid, groups, (size_t)n, &d->roles);
+}
+
+static void *sess_open(void *arg, uid_t uid, gid_t gid)
 {
 	struct kzd *d = arg;
 	struct kzd_session *s = calloc(1, sizeof(*s));
 
 	if (!s)
 		return NULL;
+	s->uid = uid;
+	s->role = sess_role(d, uid, gid, s->user, sizeof(s->user));
+	if (s->role == KZ_ROLE_NONE) {
+		log_warn("console: refused uid %u (%s): in neither the admin nor the operator "
+			 "group",
+			 (unsigned)uid, s->user);
+		free(s);
+		return NULL;
+	}
 	cli_session_init(&s->cli, d->running, CLI_NODE_EXEC);
+	s->cli.read_only = s->role == KZ_ROLE_OPERATOR;
 	s->cli.exec = true;
 	s->cli.opaque = d;
 	s->d = d;
@@ -98,7 +139,7 @@ static int sess_request(void *p, const struct ctl_request *req, struct strbuf *o
 			kzd_ike_config_changed(s->d);
 			/* The grammar knows which line held a key, however it
 			 * was abbreviated. */
-			log_info("console: %s",
+			log_info("console: uid %u (%s): %s", (unsigned)s->uid, s->user,
 				 s->cli.secret ? "pre-shared-key (changed, not shown)" : line);
 		}
 		if (s->cli.quit)
@@ -133,7 +174,14 @@ int kzd_sessions_start(struct kzd *d)
 	int err = 0;
 
 	d->ctl = ctl_server_start(d->base, d->socket_path, &kzd_session_ops, d, &err);
-	return d->ctl ? 0 : err;
+	if (!d->ctl)
+		return err;
+	ctl_server_set_idle(d->ctl, d->console_idle_s);
+	/* with roles the credentials decide, so both groups must reach the
+	 * socket: anyone may connect, the daemon refuses who has no role */
+	if ((d->roles.admin_set || d->roles.operator_set) && chmod(d->socket_path, 0666) < 0)
+		log_warn("console socket %s: chmod: %s", d->socket_path, strerror(errno));
+	return 0;
 }
 
 void kzd_sessions_rebind(struct kzd *d)

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config/render.h"
@@ -400,13 +401,90 @@ static void show_ike_statistics(struct kzd *d, const struct cli_args *a, struct 
 /* ---- write memory: temp file + fsync + rename; the previous file is
  * kept as <file>.bak. ---- */
 
+/* Writes all of p to fd. */
+static int write_all(int fd, const char *p, size_t len)
+{
+	size_t off = 0;
+
+	while (off < len) {
+		ssize_t n = write(fd, p + off, len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		off += (size_t)n;
+	}
+	return 0;
+}
+
+/* A new file for keys: 0600 whatever the umask, never through a link an
+ * attacker left (O_NOFOLLOW), never one that exists (O_EXCL: a stale one
+ * from a crash is removed first; unlink removes a link, not its target). */
+static int open_secret_new(const char *path)
+{
+	int fd;
+
+	unlink(path);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd >= 0 && fchmod(fd, 0600) < 0) {
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	return fd;
+}
+
+/* The previous file as <file>.bak: a copy, 0600 (it holds the old keys;
+ * a hard link would keep the old file's mode and owner). */
+static int keep_backup(const char *path, const char *bak)
+{
+	char tmp[4200], *buf = NULL;
+	struct stat st;
+	int in = -1, out = -1, r = -1;
+	ssize_t n;
+
+	memset(&st, 0, sizeof(st));
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", bak) >= (int)sizeof(tmp))
+		return -1;
+	in = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (in < 0 || fstat(in, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > (1 << 24))
+		goto out;
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf)
+		goto out;
+	n = read(in, buf, (size_t)st.st_size + 1);
+	if (n < 0 || n > st.st_size)
+		goto out;
+	out = open_secret_new(tmp);
+	if (out < 0 || write_all(out, buf, (size_t)n) < 0 || fsync(out) < 0)
+		goto out;
+	if (close(out) < 0) {
+		out = -1;
+		goto out;
+	}
+	out = -1;
+	r = rename(tmp, bak);
+out:
+	if (buf) {
+		kz_wipe(buf, (size_t)st.st_size + 1);
+		free(buf);
+	}
+	if (in >= 0)
+		close(in);
+	if (out >= 0)
+		close(out);
+	if (r < 0)
+		unlink(tmp);
+	return r;
+}
+
 static int write_memory(struct cli_session *s, const struct cli_args *a, struct emit *e)
 {
 	struct kzd *d = sess_daemon(s);
 	struct strbuf text;
 	char tmp[4096], bak[4096];
 	int fd = -1, r = 0;
-	size_t off = 0;
 
 	sb_init(&text);
 	kz_render_config(d->running, &text);
@@ -417,29 +495,17 @@ static int write_memory(struct cli_session *s, const struct cli_args *a, struct 
 		goto out;
 	}
 	emit_text(e, "Building configuration...\n");
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
+	fd = open_secret_new(tmp);
+	if (fd < 0 || write_all(fd, text.s, text.len) < 0)
 		goto fail;
-	while (off < text.len) {
-		ssize_t n = write(fd, text.s + off, text.len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			goto fail;
-		off += (size_t)n;
-	}
 	if (fsync(fd) < 0 || close(fd) < 0) {
 		fd = -1;
 		goto fail;
 	}
 	fd = -1;
-	if (access(d->config_path, F_OK) == 0) {
-		unlink(bak);
-		if (link(d->config_path, bak) < 0)
-			log_warn("write memory: cannot keep the previous file as %s: %s", bak,
-				 strerror(errno));
-	}
+	if (access(d->config_path, F_OK) == 0 && keep_backup(d->config_path, bak) < 0)
+		log_warn("write memory: cannot keep the previous file as %s: %s", bak,
+			 strerror(errno));
 	if (rename(tmp, d->config_path) < 0)
 		goto fail;
 	emit_text(e, "[OK]\n");
@@ -458,17 +524,83 @@ out:
 	return r;
 }
 
+/* ---- show logging, debug ike ---- */
+
+struct log_walk {
+	struct emit *e;
+	const char *profile;
+	size_t plen;
+	unsigned n;
+};
+
+/* A line is a profile's when it starts with "PROFILE: ". */
+static void log_line(void *arg, long long when, enum kz_log_level lvl, const char *text)
+{
+	struct log_walk *w = arg;
+	time_t t = (time_t)when;
+	struct tm tm;
+	char stamp[32];
+
+	if (w->profile && (strncmp(text, w->profile, w->plen) || strncmp(text + w->plen, ": ", 2)))
+		return;
+	localtime_r(&t, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
+	emit_obj_begin(w->e, NULL);
+	emit_str(w->e, "time", stamp, "%s ", stamp);
+	emit_str(w->e, "level", kz_log_level_name(lvl), "%s: ", kz_log_level_name(lvl));
+	emit_str(w->e, "text", text, "%s\n", text);
+	emit_obj_end(w->e);
+	w->n++;
+}
+
+static int x_logging(struct cli_session *s, const struct cli_args *a, struct emit *e)
+{
+	struct log_walk w = { e, cli_arg(a, "PROFILE"), 0, 0 };
+
+	if (w.profile)
+		w.plen = strlen(w.profile);
+	emit_list_begin(e, "lines");
+	kz_log_ring_each(log_line, &w);
+	emit_list_end(e);
+	return 0;
+}
+
+static int x_debug_ike(struct cli_session *s, const struct cli_args *a, struct emit *e)
+{
+	struct kzd *d = sess_daemon(s);
+	const char *p = cli_arg(a, "PROFILE");
+
+	ike_debug_set(d->ike, true, p);
+	emit_text(e, "IKE message trace on%s%s (no debug ike: off)\n", p ? " for " : "",
+		  p ? p : "");
+	return 0;
+}
+
+static int x_no_debug_ike(struct cli_session *s, const struct cli_args *a, struct emit *e)
+{
+	ike_debug_set(sess_daemon(s)->ike, false, NULL);
+	emit_text(e, "IKE message trace off\n");
+	return 0;
+}
+
 /* ---- the exec commands ---- */
 
 static int x_running_config(struct cli_session *s, const struct cli_args *a, struct emit *e)
 {
 	struct kzd *d = sess_daemon(s);
 
-	/* the config text is the config language, not a show layout */
+	/* the config text is the config language, not a show layout; keys
+	 * only when an admin asks for them */
+	if (cli_has(a, "secrets") && s->read_only) {
+		emit_error(e, "%% not allowed: only an admin sees the keys\n");
+		return KZ_ENOTSUP;
+	}
 	if (emit_is_json(e))
 		kz_render_config_json(d->running, e->out);
-	else
+	else if (cli_has(a, "secrets"))
 		kz_render_config(d->running, e->out);
+	else
+		kz_render_config_hidden(d->running, e->out);
 	return 0;
 }
 
@@ -546,7 +678,9 @@ static int x_diagnose(struct cli_session *s, const struct cli_args *a, struct em
 /* The exec commands of the console, in the order `?` lists them.  Output
  * formats: shared/spec/show-output.md; every show takes a trailing `json`. */
 static const struct cli_cmd exec_cmds[] = {
-	{ X, "show running-config [json]", "The running configuration", .exec = x_running_config },
+	{ X, "show running-config [secrets] [json]",
+	  "The running configuration (keys hidden unless an admin asks for secrets)",
+	  .exec = x_running_config },
 	{ X, "show ip address [(MobileEthernet0.0 | IPsec<N>)] [json]",
 	  "Interface state and addresses", .exec = x_ip_address },
 	{ X, "show ip route [json]", "The kernel's IPv4 routes", .exec = x_ip_route },
@@ -565,6 +699,11 @@ static const struct cli_cmd exec_cmds[] = {
 	{ X, "diagnose ipsec [PROFILE] [json]",
 	  "Walk the troubleshooting checklist for IPsec profiles", .exec = x_diagnose },
 	{ X, "write memory", "Save the running config to the startup file", .exec = write_memory },
+	{ X, "show logging [PROFILE] [json]", "The recent log lines (all, or one profile's)",
+	  .exec = x_logging },
+	{ X, "debug ike [PROFILE]", "Trace every IKE message (names only, never keys) in the log",
+	  .exec = x_debug_ike },
+	{ X, "no debug ike", "Stop the IKE message trace", .exec = x_no_debug_ike },
 };
 
 void kzd_commands_install(void)

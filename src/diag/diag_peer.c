@@ -523,14 +523,13 @@ void diag_warnings(struct diag_ctx *x)
 		unsigned bits = kz_psk_bits(&x->ike->psk);
 
 		kz_psk_strength_text(bits, st, sizeof(st));
+		/* a strong key is not worth a line */
 		if (bits < 80)
 			diag_warn(
 				x,
 				TR("aggressive mode with a pre-shared key: %s; use a longer random "
 				   "key (80 bits or more)"),
 				st);
-		else
-			diag_warn(x, TR("aggressive mode with a pre-shared key: %s"), st);
 	}
 	if (x->st && x->st->dpd_off_peer)
 		diag_warn(x,

@@ -60,7 +60,13 @@ void dp_mss_clamp(uint8_t *pkt, size_t len, uint16_t limit)
 				return;
 			/* the checksum sits 16 bytes into the TCP header */
 			sum = (uint16_t)(pkt[ihl + 16] << 8 | pkt[ihl + 17]);
-			sum = csum_adjust(sum, mss, limit);
+			/* an option after an odd number of NOPs straddles two
+			 * 16-bit words of the sum: its bytes count swapped */
+			if ((at - ihl) & 1)
+				sum = csum_adjust(sum, (uint16_t)(mss << 8 | mss >> 8),
+						  (uint16_t)(limit << 8 | limit >> 8));
+			else
+				sum = csum_adjust(sum, mss, limit);
 			pkt[at] = (uint8_t)(limit >> 8);
 			pkt[at + 1] = (uint8_t)limit;
 			pkt[ihl + 16] = (uint8_t)(sum >> 8);

@@ -342,10 +342,7 @@ static struct ike_sa *first_sa(struct ike_engine *e, const struct ike_msg *m)
 
 static void half_open_count(struct ike_engine *e, struct ike_sa *sa)
 {
-	if (!sa->half_open) {
-		sa->half_open = true;
-		e->half_open++;
-	}
+	eng_half_open_add(e, sa);
 }
 
 /* What the handler's result does to a Quick Mode exchange. */
@@ -487,9 +484,17 @@ static void dispatch(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m)
 	if (m->encrypted && chain)
 		memcpy(chain, iv_after, sa->keys.block);
 	m->t = t;
+	e->fail_src = m->peer.sin_addr;
+	e->fail_decided = false;
 	res = t->handler(e, sa, m);
 	if (res == IKE_DONE && h->exch != ISAKMP_XCHG_INFO)
 		eng_peer_notes(e, sa, m);
+	e->fail_src.s_addr = 0;
+	eng_trace_in(e, sa, m,
+		     res == IKE_DONE      ? "accepted"
+		     : res == IKE_SUSPEND ? "waits for DH"
+		     : res == IKE_FAIL    ? "failed"
+					  : "ignored");
 	if (h->exch == ISAKMP_XCHG_QUICK)
 		qm_commit(e, sa, m, res, iv_in);
 	else if (h->exch == ISAKMP_XCHG_INFO)
@@ -541,8 +546,7 @@ static void input(struct ike_engine *e, const struct sockaddr_in *local,
 	if (sa) {
 		dispatch(e, sa, m);
 	} else if (first_message_hdr(&m->d.hdr)) {
-		if (e->half_open >= IKE_HALF_OPEN_MAX) {
-			e->ctr.drop_half_open_limit++;
+		if (!eng_admit_first(e, m->peer.sin_addr)) {
 			log_debug("ike: half-open limit reached, first message dropped");
 		} else {
 			/* the handler picks the profile and the proposal before
@@ -604,12 +608,10 @@ void ike_input(struct ike_engine *e, const struct sockaddr_in *local,
 void eng_phase1_done(struct ike_engine *e, struct ike_sa *sa)
 {
 	uint64_t now = eng_now(e);
+	char a[INET_ADDRSTRLEN];
 
-	if (sa->half_open) {
-		sa->half_open = false;
-		if (e->half_open)
-			e->half_open--;
-	}
+	eng_half_open_drop(e, sa);
+	eng_known_peer(e, sa->peer.sin_addr);
 	sa->established_ms = now;
 	sa->expire_ms = now + (uint64_t)sa->p1.lifetime * 1000u;
 	sa->tx.armed = false;
@@ -622,11 +624,12 @@ void eng_phase1_done(struct ike_engine *e, struct ike_sa *sa)
 	 * protection, as Cisco IOS does (RFC 2407 4.6.3.1) */
 	if (!sa->initiator && sa->p1.respond_life)
 		(void)info_send_responder_life(e, sa);
-	log_info("%s: IKE SA established (%s, %s)%s", sa->profile,
-		 sa->mode == KZ_MODE_MAIN ? "Main mode" : "Aggressive mode",
-		 sa->initiator ? "initiator" : "responder", sa->replaces ? ", rekey" : "");
+	inet_ntop(AF_INET, &sa->peer.sin_addr, a, sizeof(a));
+	log_notice("%s: IKE SA established (%s, %s)%s, peer %s:%u, id %s", sa->profile,
+		   sa->mode == KZ_MODE_MAIN ? "Main mode" : "Aggressive mode",
+		   sa->initiator ? "initiator" : "responder", sa->replaces ? ", rekey" : "", a,
+		   ntohs(sa->peer.sin_port), sa->peer_id[0] ? sa->peer_id : "-");
 	rekey_ike_new(e, sa);
-	/* a rekey of phase 1 leaves the IPsec SAs as they are */
 	/* a rekey of phase 1 starts only pairs that have no IPsec SA */
 	if (sa->initiator && (sa->replaces ? qm_outI1(e, sa) : qm_outI1_all(e, sa)) == 0 &&
 	    sa->mode == KZ_MODE_AGGRESSIVE) {

@@ -34,6 +34,16 @@
 				    * got its address gets its route a moment
 				    * later */
 #define IKE_HALF_OPEN_MAX 512u /* responder SAs not yet authenticated */
+/* its share-out by source address (admit.c) */
+#define IKE_HALF_OPEN_PER_SRC 4u    /* half-open SAs one unknown source holds */
+#define IKE_HALF_OPEN_PER_KNOWN 32u /* ... one known source (a peer of ours) */
+#define IKE_HALF_OPEN_RESERVE 64u   /* the last slots: known sources only */
+#define IKE_SRC_SLOTS 1024u         /* sources with half-open SAs (hash) */
+#define IKE_KNOWN_RECENT 16u        /* addresses phase 1 completed with lately */
+#define IKE_LOG_SRC_MS 10000u       /* failure lines: in this window ... */
+#define IKE_LOG_SRC_LINES 5u        /* ... this many per source ... */
+#define IKE_LOG_BURST 20u           /* ... and this many in all */
+#define IKE_LOG_SOURCES 64u         /* sources whose last line is remembered */
 #define IKE_HALF_OPEN_MS \
 	15000u /* a half-open SA lives this long: a flood
 				    * of first messages ties the table up for
@@ -189,6 +199,7 @@ struct ike_sa {
 	enum ike_state state;
 	bool dying;
 	bool half_open; /* counted in the engine's half-open total */
+	uint32_t half_open_src; /* ... under this source address (admit.c) */
 	char profile[KZ_NAME_MAX];
 	struct sockaddr_in local, peer;
 
@@ -287,6 +298,25 @@ struct ike_engine {
 	struct in_addr wan; /* the WAN address last seen (0: none) */
 	bool wan_known;
 	uint64_t dh_next_id; /* jobs handed to io->dh_submit */
+	/* admit.c: half-open SAs per source, known peers, failure lines */
+	struct ike_src {
+		uint32_t addr;
+		unsigned n; /* 0: empty slot */
+	} src[IKE_SRC_SLOTS];
+	struct in_addr known[IKE_KNOWN_RECENT];
+	unsigned known_next;
+	struct ike_log_src {
+		uint32_t addr;
+		bool used;
+		uint64_t last_ms, window_ms;
+		unsigned lines;
+	} logsrc[IKE_LOG_SOURCES];
+	uint64_t log_window_ms;
+	unsigned log_in_window, log_suppressed;
+	struct in_addr fail_src; /* the message being handled came from here */
+	bool debug_on;           /* trace.c: `debug ike [PROFILE]` */
+	char debug_profile[KZ_NAME_MAX];
+	bool fail_decided, fail_ok;
 };
 
 /* A message that waits on its SA (dispatch.c): a Quick Mode message that
@@ -731,5 +761,28 @@ int info_send_responder_life(struct ike_engine *e, struct ike_sa *sa);
 int info_send_dpd(struct ike_engine *e, struct ike_sa *sa, uint16_t type, uint32_t seq);
 /* Shortest of *next and at - now (ike_out.c). */
 void eng_next_min(int64_t *next, uint64_t at, uint64_t now);
+
+/* trace.c: `debug ike` lines for a message in (after its handler, with
+ * what became of it) and out */
+void eng_trace_in(struct ike_engine *e, const struct ike_sa *sa, const struct ike_msg *m,
+		  const char *result);
+void eng_trace_out(struct ike_engine *e, const struct ike_sa *sa, const uint8_t *msg, size_t len,
+		   bool encrypted, bool retransmit);
+
+/* admit.c */
+void eng_half_open_add(struct ike_engine *e, struct ike_sa *sa);
+void eng_half_open_drop(struct ike_engine *e, struct ike_sa *sa);
+unsigned eng_half_open_of(struct ike_engine *e, struct in_addr a);
+/* A phase 1 completed with a: its source is known from now on. */
+void eng_known_peer(struct ike_engine *e, struct in_addr a);
+/* Whether a first message from src may open a half-open SA (perhaps in
+ * place of a flooding source's oldest one, given up here). */
+bool eng_admit_first(struct ike_engine *e, struct in_addr src);
+/* Whether a failure line may be written for a message from src; with
+ * *suppressed the lines held back since the last one written. */
+bool eng_log_source_allowed(struct ike_engine *e, struct in_addr src, unsigned *suppressed);
+/* The same for the message being handled (e->fail_src), decided once per
+ * message so all its lines go or none. */
+bool eng_fail_line_allowed(struct ike_engine *e);
 
 #endif

@@ -123,6 +123,10 @@ struct ike_counters {
 	uint64_t dh_async, drop_dh_busy, drop_dh_pending, dh_stale;
 };
 void ike_get_counters(const struct ike_engine *e, struct ike_counters *c);
+/* `debug ike [PROFILE]` / `no debug ike`: a line per IKE message (names
+ * and numbers only, never keys) for every profile or one (trace.c). */
+void ike_debug_set(struct ike_engine *e, bool on, const char *profile);
+bool ike_debug_get(const struct ike_engine *e, const char **profile);
 
 /* ---- failure classification (for `show ipsec profile` and diagnose) ---- */
 

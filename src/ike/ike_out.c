@@ -66,6 +66,7 @@ int out_send(struct ike_engine *e, struct ike_sa *sa, struct ike_out *o, uint8_t
 	if (o->w.overflow || o->w.len < ISAKMP_HDR_LEN)
 		return KZ_ENOSPC;
 	o->buf[16] = o->c.first;
+	eng_trace_out(e, sa, o->buf, o->w.len, iv != NULL, false);
 	if (iv) {
 		/* RFC 2408 3.1: the body is padded to the cipher block with
 		 * zeros and encrypted; the header stays in the clear. */
@@ -108,6 +109,7 @@ int tx_resend(struct ike_engine *e, struct ike_sa *sa, struct ike_tx *tx)
 	if (!tx->buf)
 		return 0;
 	e->ctr.retransmits++;
+	eng_trace_out(e, sa, tx->buf, tx->len, false, true);
 	/* follow the peer if NAT-T moved it */
 	return io_send(e, &sa->local, &sa->peer, tx->buf, tx->len);
 }
@@ -186,6 +188,19 @@ bool tx_due(struct ike_engine *e, struct ike_sa *sa, struct ike_tx *tx, uint64_t
 			return true; /* no answer */
 		}
 		tx->tries++;
+		if (tx->local_fails == 0 || tx->local_fails >= IKE_RETRANS_LOCAL_MAX) {
+			/* one line per timer retransmission: at most
+			 * IKE_RETRANS_TRIES per exchange, never per packet
+			 * received */
+			char a[INET_ADDRSTRLEN];
+
+			inet_ntop(AF_INET, &tx->peer.sin_addr, a, sizeof(a));
+			log_info("%s: no answer from %s:%u yet: %s message sent again "
+				 "(transmission %u of %u), id %s",
+				 sa->profile, a, ntohs(tx->peer.sin_port),
+				 tx->len > 18 ? isakmp_exch_name(tx->buf[18]) : "?", tx->tries,
+				 IKE_RETRANS_TRIES, sa->peer_id[0] ? sa->peer_id : "-");
+		}
 		tx_schedule(e, tx, tx_resend(e, sa, tx));
 	}
 	eng_next_min(next, tx->next_ms, now);

@@ -60,8 +60,7 @@ static void sa_free(struct ike_engine *e, struct ike_sa *sa)
 {
 	struct ike_qm *q, *qn;
 
-	if (sa->half_open && e->half_open)
-		e->half_open--;
+	eng_half_open_drop(e, sa);
 	for (q = sa->qm; q; q = qn) {
 		qn = q->next;
 		qm_free(e, q);

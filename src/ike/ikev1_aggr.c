@@ -10,10 +10,14 @@
  *
  * The responder picks the profile from the ID in AM1 (config-language.md,
  * "Identities"): a `peer any` profile whose remote-id matches; else a
- * profile whose `peer` is the sender's address; else the only `peer any`
- * profile whose IKE policy has no remote-id.  When none fits, nothing is
- * kept or answered, and every `peer any` profile records "an initiator sent
- * key-id X, no profile expects it" for diagnosis (A5.1).
+ * profile whose `peer` is the sender's address (its remote-id, if set,
+ * checked next).  A `peer any` profile without a remote-id answers nobody
+ * (`kizuna check` says A5.2): AM2 carries HASH_R, which lets whoever gets
+ * it guess the key offline, so it goes only to an ID configured here.
+ * When none fits, nothing is kept or answered, and every `peer any`
+ * profile records "an initiator sent key-id X, no profile expects it" for
+ * diagnosis (A5.1).  AM2 is sent once per AM1 (the row has no
+ * retransmission); a repeated AM1 gets it again. 
  *
  * The initiator's AM1 carries one KE, so it offers only the transforms
  * whose group is that of its first proposal. */
@@ -37,8 +41,7 @@ static const struct kz_ipsec_profile *am_select(struct ike_engine *e, struct in_
 						const uint8_t *id, size_t idlen)
 {
 	const struct kz_ike_policy *pol;
-	const struct kz_ipsec_profile *byaddr = NULL, *wild = NULL;
-	unsigned nwild = 0;
+	const struct kz_ipsec_profile *byaddr = NULL;
 
 	for (size_t i = 0; i < e->cfg->profiles.n; i++) {
 		const struct kz_ipsec_profile *p = &e->cfg->profiles.v[i];
@@ -50,14 +53,8 @@ static const struct kz_ipsec_profile *am_select(struct ike_engine *e, struct in_
 			return p;
 		if (p->peer_type == KZ_PEER_ADDR && p->peer_addr.s_addr == peer.s_addr && !byaddr)
 			byaddr = p;
-		if (p->peer_type == KZ_PEER_ANY && pol->remote_id.type == KZ_ID_NONE) {
-			wild = p;
-			nwild++;
-		}
 	}
-	if (byaddr)
-		return byaddr;
-	return nwild == 1 ? wild : NULL;
+	return byaddr;
 }
 
 static void record_unmatched(struct ike_engine *e, const struct ike_msg *m, const uint8_t *id,
@@ -78,7 +75,10 @@ static void record_unmatched(struct ike_engine *e, const struct ike_msg *m, cons
 		/* what it sent, shown by `show ipsec profile NAME detail` */
 		ike_seen_id(e, p->name, id, idlen);
 		ike_seen_vids(e, p->name, &m->d);
-		ident_str(&pol->remote_id, want, sizeof(want));
+		if (pol->remote_id.type == KZ_ID_NONE)
+			kz_strlcpy(want, "a remote-id, and has none", sizeof(want));
+		else
+			ident_str(&pol->remote_id, want, sizeof(want));
 		eng_fail(e, p->name, IKE_FAIL_ID_MISMATCH, 1, 0,
 			 "ID mismatch: an initiator at %s sent %s, no profile expects it "
 			 "(this profile expects %s)",
@@ -161,7 +161,7 @@ enum ike_res am_inI1_outR1(struct ike_engine *e, struct ike_sa *sa, struct ike_m
 	natt_add_vids(e, &o->c, sa->natt.on, pol->dpd);
 	if (!r)
 		r = natt_add_natd(sa, &o->c);
-	/* the initiator's AM3 ends the exchange: we repeat AM2 until it comes */
+	/* sent once: a repeated AM1 gets it again (p1_pre), no timer */
 	if (!r)
 		r = out_send(e, sa, o, NULL, &sa->tx, m->t->retransmit);
 	free(o);

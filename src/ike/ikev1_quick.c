@@ -229,8 +229,15 @@ static int qm_install(struct ike_engine *e, struct ike_sa *sa, struct ike_qm *q)
 	c = NULL;
 	q->tx.armed = false;
 	sa->phase2_count++;
-	log_info("%s: IPsec SA established (in spi 0x%08x, out spi 0x%08x)", sa->profile, q->spi_in,
-		 q->spi_out);
+	{
+		char a[INET_ADDRSTRLEN];
+
+		inet_ntop(AF_INET, &sa->peer.sin_addr, a, sizeof(a));
+		log_notice("%s: IPsec SA established (in spi 0x%08x, out spi 0x%08x), peer %s:%u, "
+			   "id %s",
+			   sa->profile, q->spi_in, q->spi_out, a, ntohs(sa->peer.sin_port),
+			   sa->peer_id[0] ? sa->peer_id : "-");
+	}
 	r = 0;
 out:
 	kz_wipe(km, sizeof(km));

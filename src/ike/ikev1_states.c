@@ -57,9 +57,11 @@ const struct ike_transition ike_transitions[] = {
 	  P(ID) | P(HASH), P(N) | P(VID), ONCE_P1, false, T_ESTABLISHED, mm_inR3, "MM6" },
 
 	/* Aggressive mode, RFC 2409 5 (figure 2): AM1..AM3; the responder
-	 * repeats AM2 until AM3 comes */
+	 * sends AM2 once per AM1 and again only when that AM1 is repeated:
+	 * no timer of its own, so a forged AM1 is never answered more than
+	 * once (no reflection gain) */
 	{ ISAKMP_XCHG_AGGR, IKE_ST_NONE, IKE_ROLE_R, AM_R1, IKE_ENC_ANY, false,
-	  P(SA) | P(KE) | P(NONCE) | P(ID), P_TOL, ONCE_P1, true, T_HALF_OPEN, am_inI1_outR1,
+	  P(SA) | P(KE) | P(NONCE) | P(ID), P_TOL, ONCE_P1, false, T_HALF_OPEN, am_inI1_outR1,
 	  "AM1" },
 	{ ISAKMP_XCHG_AGGR, AM_I1, IKE_ROLE_I, IKE_ST_ESTABLISHED, IKE_ENC_ANY, false,
 	  P(SA) | P(KE) | P(NONCE) | P(ID) | P(HASH), P_TOL | P_NATD, ONCE_P1, false,

@@ -152,7 +152,7 @@ void eng_fail(struct ike_engine *e, const char *profile, enum ike_fail_class cls
 	kz_strlcpy(rt->st.detail, detail, sizeof(rt->st.detail));
 	fail_history_add(&rt->st.more, cls, phase, rt->st.last_wall, detail);
 	/* One clear line per distinct failure; repeats only at debug level. */
-	if (!same)
+	if (!same && eng_fail_line_allowed(e))
 		log_warn("%s: phase %d failed: %s", profile, phase, detail);
 	else
 		log_debug("%s: phase %d failed again (%u times): %s", profile, phase, rt->st.count,

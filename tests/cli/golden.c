@@ -73,7 +73,7 @@ void ctl_client_init(struct ctl_client *c)
 int ctl_client_connect(struct ctl_client *c, const char *path)
 {
 	(void)path;
-	g_sess = kzd_session_ops.session_open(g_d);
+	g_sess = kzd_session_ops.session_open(g_d, getuid(), getgid());
 	if (!g_sess) {
 		errno = ECONNREFUSED;
 		return KZ_ESYS;

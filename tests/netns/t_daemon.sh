@@ -18,6 +18,7 @@ lab_up cgnat
 conf="$LAB_DIR/a.conf"
 sock="$LAB_DIR/a.sock"
 sed -e 's/device wwan0/device wan0/' "$(dirname "$0")/../cli/configs/site-a.conf" > "$conf"
+chmod 644 "$conf" # others may read its key: warned at start-up
 K() { lab_exec gw-a "$build/kizuna" -s "$sock" "$@"; }
 start() {
 	lab_bg gw-a kzd "$build/kizunad" -f -c "$conf" -s "$sock"
@@ -94,12 +95,20 @@ before=$(K show running-config)
 expect "console junk: clear errors, no crash" lab_exec gw-a python3 "$(dirname "$0")/console_junk.py" "$sock"
 expect "console junk: nothing applied" test "$before" = "$(K show running-config)"
 
+expect "a startup file others may read is warned about" \
+	grep -q "a.conf holds pre-shared keys and its group and other users may read or change it (mode 0644): chmod 600" "$LAB_DIR/kzd.log"
+
 # write memory: atomic, previous file kept
 cp "$conf" "$LAB_DIR/orig.conf"
+ln -s "$LAB_DIR/victim" "$conf.tmp" # a planted link: write memory must not follow it
 printf 'configure terminal\nhostname site-x\nend\nwrite memory\n' | K >/dev/null
 expect "write memory saved the new hostname" grep -qx "hostname site-x" "$conf"
 expect "previous file kept as .bak" cmp -s "$conf.bak" "$LAB_DIR/orig.conf"
 expect "no temp file left" test ! -e "$conf.tmp"
+expect "the planted link was not followed" test ! -e "$LAB_DIR/victim"
+expect "the saved file is 0600" test "$(stat -c %a "$conf")" = 600
+expect "the .bak is 0600" test "$(stat -c %a "$conf.bak")" = 600
+expect "the .bak is a copy, not a link" test "$(stat -c %h "$conf.bak")" = 1
 expect "saved file keeps the key (running-config)" grep -q 'pre-shared-key ascii "correct horse battery staple"' "$conf"
 expect "the log does not" sh -c "! grep -q 'correct horse' '$LAB_DIR/kzd.log'"
 

@@ -5,15 +5,18 @@
 #   gw-a (raw socket: spoofed sources 198.51.100.10-250, random ports,
 #         random cookies)  ===== carrier ===== gw-b (kizunad, 203.0.113.2)
 #
-#  1. FLOOD_S seconds (default 10) of AM1 messages that pass every check
-#     before DH (right ID key-id site-a, a matching proposal, a KE of the
-#     right size, the RFC 3947 VID), mixed with junk; site A (kizunad with
-#     examples/site-a.conf on gw-a's own 198.51.100.2) starts 2 s into it.
-#     Checked: kizunad lives, answers the console during the flood (each
-#     command within 3 s), RSS grows less than 64 MB, `show ike statistics`
-#     shows drops over the half-open limit, and site A establishes its
-#     IPsec SA pair within HALF_OPEN_WAIT_S (default 90 s) of the flood's
-#     start.
+#  1. FLOOD_S seconds (default 15) at FLOOD_PPS datagrams/s (default 500)
+#     from FLOOD_SRCS spoofed sources (default 200), half of them AM1
+#     messages that pass every check before DH (right ID key-id site-a, a
+#     matching proposal, a KE of the right size, the RFC 3947 VID), half
+#     junk; site A (kizunad with examples/site-a.conf on gw-a's own
+#     198.51.100.2) starts 2 s into it.  Checked: kizunad lives, answers
+#     the console during the flood (each command within 3 s), RSS grows
+#     less than 64 MB, `show ike statistics` shows drops over the half-open
+#     limit (global or per source), gw-b sent no more IKE messages than it
+#     got AM1s (one AM2 per AM1, no reflection gain) plus site A's
+#     exchange, and site A establishes its IPsec SA pair while the flood
+#     still runs (the half-open table keeps room for a newcomer: admit.c).
 #  2. JUNK_S seconds (default 5) of junk only to UDP 500 and 4500 while the
 #     tunnel is up (truncated headers, length fields too long and too short,
 #     unknown and overlong payloads, oversized datagrams, random non-ESP
@@ -30,7 +33,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/check_lib.sh"
 kz_lab_begin python3:python3
 
-FLOOD_S=${FLOOD_S:-10}
+FLOOD_S=${FLOOD_S:-15}
+FLOOD_PPS=${FLOOD_PPS:-500}
+FLOOD_SRCS=${FLOOD_SRCS:-200}
 JUNK_S=${JUNK_S:-5}
 HALF_OPEN_WAIT_S=${HALF_OPEN_WAIT_S:-90}
 RSS_MAX_GROWTH_KB=$((64 * 1024))
@@ -48,6 +53,8 @@ write_flooder() {
 import os, random, socket, struct, sys, time
 
 dst, secs, mix = sys.argv[1], float(sys.argv[2]), sys.argv[3]
+pps = int(sys.argv[4]) if len(sys.argv) > 4 else 0    # 0: as fast as it goes
+nsrc = int(sys.argv[5]) if len(sys.argv) > 5 else 241  # 198.51.100.10 on
 rnd = random.Random(int.from_bytes(os.urandom(8), "big"))
 s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 22)
@@ -114,14 +121,20 @@ def junk():
         return am1()[:rnd.randrange(40, 300)]
     return os.urandom(rnd.randrange(1, 1500))
 
-sent = 0
-end = time.time() + secs
+sent = am1s = 0
+start = time.time()
+end = start + secs
 while time.time() < end:
-    for _ in range(64):
-        src = "198.51.100.%d" % rnd.randrange(10, 251)
+    if pps:
+        ahead = start + sent / pps - time.time()
+        if ahead > 0:
+            time.sleep(ahead)
+    for _ in range(8 if pps else 64):
+        src = "198.51.100.%d" % (10 + rnd.randrange(nsrc))
         sport = rnd.randrange(1024, 65535)
-        if mix == "am1" and rnd.random() < 0.6:
+        if mix == "am1" and rnd.random() < (0.5 if pps else 0.6):
             d, dport = am1(), 500
+            am1s += 1
         else:
             d = junk()
             dport = rnd.choice((500, 4500))
@@ -132,7 +145,7 @@ while time.time() < end:
             sent += 1
         except OSError:
             pass
-print("sent %d datagrams in %.1f s" % (sent, secs))
+print("sent %d datagrams (%d AM1) in %.1f s" % (sent, am1s, secs))
 EOF
 }
 
@@ -146,11 +159,15 @@ hz=$(getconf CLK_TCK)
 
 # ---- 1: AM1 flood with junk; site A starts during it
 t0=$(now_ms)
-lab_bg gw-a flood python3 "$LAB_DIR/flood.py" "$GW_B_WAN" "$FLOOD_S" am1
+lab_bg gw-a flood python3 "$LAB_DIR/flood.py" "$GW_B_WAN" "$FLOOD_S" am1 "$FLOOD_PPS" \
+	"$FLOOD_SRCS"
 sleep 2
 kz_start a "$top/examples/site-a.conf"
-max_ms=0 console_fail=0
+max_ms=0 console_fail=0 t_up_flood=
 while lab_alive flood; do
+	if [ -z "$t_up_flood" ] && kz_ipsec_up a; then
+		t_up_flood=$(now_ms)
+	fi
 	c0=$(now_ms)
 	if ! timeout 3 ip netns exec "$NS_GW_B" "$KZ_BUILD/kizuna" -s "$LAB_DIR/b.sock" \
 		show ike statistics >/dev/null 2>&1; then
@@ -162,6 +179,11 @@ while lab_alive flood; do
 done
 t_flood_end=$(now_ms)
 cat "$LAB_DIR/flood.log"
+if [ -n "$t_up_flood" ]; then
+	ok "site A established during the flood ($(((t_up_flood - t0) / 1000)) s after the flood began, A started at 2 s)"
+else
+	nok "site A established during the flood"
+fi
 expect "flood: kizunad on gw-b still runs" lab_alive kizunad-b
 expect "flood: the console answered every command within 3 s (slowest ${max_ms} ms)" \
 	test "$console_fail" -eq 0
@@ -173,6 +195,12 @@ echo "kizunad CPU during the flood: $(awk -v c=$((cpu1 - cpu0)) -v hz="$hz" \
 expect "flood: RSS grew less than 64 MB" test $((rss1 - rss0)) -lt "$RSS_MAX_GROWTH_KB"
 kz b show ike statistics | sed 's/^/  /'
 half=$(stat_of b "dropped over the half-open limit")
+# one AM2 per AM1 at most: whatever gw-b sent is bounded by the AM1s it got
+# plus site A's exchange (AM2, QM2, DPD and the like: 50 is plenty)
+am1s=$(sed -n 's/.*(\([0-9]*\) AM1).*/\1/p' "$LAB_DIR/flood.log")
+tx=$(stat_of b "sent")
+expect "flood: gw-b sent ${tx:-?} IKE messages for ${am1s:-?} AM1s (no more than one each)" \
+	test "${tx:-999999}" -le $((${am1s:-0} + 50))
 expect "flood: first messages dropped over the half-open limit ($half)" test "${half:-0}" -gt 0
 # DH leaves the event loop: the flood's AM1s that got a slot ran theirs on
 # the worker pool (the console stayed responsive meanwhile, checked above)

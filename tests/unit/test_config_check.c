@@ -674,20 +674,32 @@ static void test_lint_aggressive_psk(void **state)
 	struct kz_findings fs = lint(c);
 
 	(void)state;
-	/* Site A's only warning: its passphrase, with the spec's estimate. */
+	/* Site A's only warning: its passphrase, with zxcvbn's estimate. */
 	assert_int_equal(fs.n, 1);
 	assert_string_equal(fs.v[0].text,
-			    "ike policy IKEPOL: aggressive mode with a pre-shared key: ~52 bits, "
-			    "crackable offline in ~3 days at 10^10 guesses/s; use a longer random "
-			    "key (80 bits or more)");
+			    "ike policy IKEPOL: aggressive mode with a pre-shared key: ~70 bits, "
+			    "crackable offline in ~1871 years at 10^10 guesses/s; use a longer "
+			    "random key (80 bits or more, kizuna genkey)");
 	kz_findings_free(&fs);
-	/* A strong key: still a warning (the hash can be attacked offline),
-	 * without the advice. */
+	/* strong keys: no line at all */
 	set_psk(ikepol(c), "Zq7#vR2!mK9@xW4$pL8^nT3&bY6*hJ1%");
 	fs = lint(c);
+	assert_int_equal(fs.n, 0);
+	kz_findings_free(&fs);
+	set_psk(ikepol(c), "mU7#qLx9!vR2$wK8");
+	fs = lint(c);
+	assert_int_equal(fs.n, 0);
+	kz_findings_free(&fs);
+	/* the weak ones a character-class count rated ~75 and ~113 bits */
+	set_psk(ikepol(c), "passwordpassword");
+	fs = lint(c);
 	assert_int_equal(fs.n, 1);
-	assert_non_null(strstr(fs.v[0].text, "aggressive mode with a pre-shared key: ~"));
-	assert_null(strstr(fs.v[0].text, "longer"));
+	assert_non_null(strstr(fs.v[0].text, "~1 bits"));
+	kz_findings_free(&fs);
+	set_psk(ikepol(c), "aaaaaaaaaaaaaaaaaaaaaaaa");
+	fs = lint(c);
+	assert_int_equal(fs.n, 1);
+	assert_non_null(strstr(fs.v[0].text, "~7 bits"));
 	kz_findings_free(&fs);
 	/* No key at all. */
 	ikepol(c)->psk.set = false;
@@ -839,10 +851,10 @@ static void test_psk_bits(void **state)
 	k.set = true;
 	k.len = strlen(SITE_A_KEY);
 	memcpy(k.key, SITE_A_KEY, k.len);
-	assert_int_equal(kz_psk_bits(&k), 52); /* 4 words of a 7776 list */
+	assert_int_equal(kz_psk_bits(&k), 70); /* zxcvbn: 4 dictionary words */
 	k.len = 6;
 	memcpy(k.key, "secret", 6);
-	assert_int_equal(kz_psk_bits(&k), 28); /* 6 x log2(26) */
+	assert_true(kz_psk_bits(&k) < 20); /* a dictionary word */
 	k.hex = true;
 	k.len = 32;
 	assert_int_equal(kz_psk_bits(&k), 256);
