@@ -83,6 +83,8 @@ void kzd_sessions_rebind(struct kzd *d); /* after the running config was replace
 /* show.c: the exec commands, installed into the console's grammar (once,
  * before the first session). */
 void kzd_commands_install(void);
+/* The running config differs from the startup file (show.c). */
+bool kzd_config_unsaved(struct kzd *d);
 /* The live config check of a profile. */
 int kzd_check_profile(struct kzd *d, const struct kz_ipsec_profile *p, struct kz_finding *f);
 /* Logs the weak choices of the config (at start-up and reload). */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config/render.h"
@@ -458,6 +459,113 @@ out:
 	return r;
 }
 
+/* ---- router habits: show version, show startup-config, the saved state,
+ * per-profile clear ---- */
+
+static struct timespec started; /* when the commands were installed */
+
+static int x_version(struct cli_session *s, const struct cli_args *a, struct emit *e)
+{
+	struct kzd *d = sess_daemon(s);
+	struct timespec now;
+	unsigned long up;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	up = (unsigned long)(now.tv_sec - started.tv_sec);
+	emit_obj_begin(e, NULL);
+	emit_str(e, "version", KZ_VERSION, "kizuna IPsec VPN gateway, version %s\n", KZ_VERSION);
+	emit_str(e, "hostname", d->running->hostname, "%s", d->running->hostname);
+	emit_u64(e, "uptime_seconds", up, " uptime is %lu days, %lu hours, %lu minutes\n",
+		 up / 86400, up / 3600 % 24, up / 60 % 60);
+	emit_str(e, "startup_config", d->config_path, "Startup configuration: %s\n",
+		 d->config_path);
+	emit_u64(e, "workers", kzd_dataplane_workers(d), "Data-plane workers: %u\n",
+		 kzd_dataplane_workers(d));
+	emit_obj_end(e);
+	return 0;
+}
+
+/* The startup file, as text (at most CLI_MAX_FILE); NULL with errno. */
+static char *read_startup(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "re");
+	char *t;
+
+	if (!f)
+		return NULL;
+	t = malloc(CLI_MAX_FILE + 1);
+	if (!t) {
+		fclose(f);
+		return NULL;
+	}
+	*len = fread(t, 1, CLI_MAX_FILE, f);
+	t[*len] = '\0';
+	fclose(f);
+	return t;
+}
+
+static int x_startup_config(struct cli_session *s, const struct cli_args *a, struct emit *e)
+{
+	struct kzd *d = sess_daemon(s);
+	size_t len = 0;
+	char *t = read_startup(d->config_path, &len);
+
+	if (!t) {
+		emit_error(e, "%% cannot read %s: %s\n", d->config_path, strerror(errno));
+		return KZ_EIO;
+	}
+	sb_putn(e->out, t, len);
+	kz_wipe(t, len);
+	free(t);
+	return 0;
+}
+
+bool kzd_config_unsaved(struct kzd *d)
+{
+	size_t len = 0;
+	char *t = read_startup(d->config_path, &len);
+	struct kz_config *saved = NULL;
+	struct cli_load_error le;
+	size_t nerr = 0;
+	bool diff = true;
+
+	/* Compared as configs, not as text: a hand-written file that says
+	 * the same as the running config is saved. */
+	if (t && cli_load_text(t, len, &saved, &le, 1, &nerr) == 0 && saved) {
+		struct strbuf a, b;
+
+		sb_init(&a);
+		sb_init(&b);
+		kz_render_config(d->running, &a);
+		kz_render_config(saved, &b);
+		diff = a.len != b.len || memcmp(a.s, b.s, a.len) != 0;
+		kz_wipe(a.s, a.len);
+		kz_wipe(b.s, b.len);
+		sb_free(&a);
+		sb_free(&b);
+	}
+	kz_config_free(saved);
+	if (t) {
+		kz_wipe(t, len);
+		free(t);
+	}
+	return diff;
+}
+
+static int x_config_status(struct cli_session *s, const struct cli_args *a, struct emit *e)
+{
+	struct kzd *d = sess_daemon(s);
+	bool unsaved = kzd_config_unsaved(d);
+
+	emit_obj_begin(e, NULL);
+	emit_bool(e, "unsaved", unsaved, "%s\n",
+		  unsaved ? "Running configuration: changed since the last write memory"
+			  : "Running configuration: saved");
+	emit_str(e, "startup_config", d->config_path, NULL);
+	emit_obj_end(e);
+	return 0;
+}
+
 /* ---- the exec commands ---- */
 
 static int x_running_config(struct cli_session *s, const struct cli_args *a, struct emit *e)
@@ -527,6 +635,24 @@ static int x_clear_ike_sa(struct cli_session *s, const struct cli_args *a, struc
 	return r;
 }
 
+static int x_clear_profile(struct cli_session *s, const struct cli_args *a, struct emit *e)
+{
+	struct kzd *d = sess_daemon(s);
+	const char *name = cli_arg(a, "PROFILE");
+
+	if (!kz_find_profile(d->running, name)) {
+		emit_error(e, "%% no ipsec profile %s\n", name);
+		return KZ_ENOENT;
+	}
+	/* IPsec SAs go with their IKE SA on `clear ike sa`, as for all */
+	if (cli_has(a, "ipsec"))
+		ike_clear_ipsec_profile(d->ike, name);
+	else
+		ike_clear_ike_profile(d->ike, name);
+	kzd_ike_config_changed(d);
+	return 0;
+}
+
 static int x_clear_ipsec_sa(struct cli_session *s, const struct cli_args *a, struct emit *e)
 {
 	struct kzd *d = sess_daemon(s);
@@ -562,12 +688,21 @@ static const struct cli_cmd exec_cmds[] = {
 	  .exec = x_clear_ike_sa },
 	{ X, "clear ipsec sa", "Delete all IPsec SAs, telling the peers",
 	  .exec = x_clear_ipsec_sa },
+	{ X, "clear (ike | ipsec) sa profile PROFILE",
+	  "Delete the SAs of one profile, telling the peer", .exec = x_clear_profile },
 	{ X, "diagnose ipsec [PROFILE] [json]",
 	  "Walk the troubleshooting checklist for IPsec profiles", .exec = x_diagnose },
-	{ X, "write memory", "Save the running config to the startup file", .exec = write_memory },
+	{ X, "write [memory]", "Save the running config to the startup file", .exec = write_memory },
+	{ X, "copy running-config startup-config", "Save the running config to the startup file",
+	  .exec = write_memory },
+	{ X, "show startup-config", "The startup file, as saved", .exec = x_startup_config },
+	{ X, "show running-config status [json]",
+	  "Whether the running config has changes not saved", .exec = x_config_status },
+	{ X, "show version [json]", "Version, uptime, startup file", .exec = x_version },
 };
 
 void kzd_commands_install(void)
 {
+	clock_gettime(CLOCK_MONOTONIC, &started);
 	cli_install(exec_cmds, sizeof(exec_cmds) / sizeof(exec_cmds[0]));
 }
