@@ -99,7 +99,13 @@ void cli_file_ref(struct cli_session *s, int kind, const char *name, unsigned un
  * `| exclude RE`, `| begin RE`, `| count [RE]`. */
 #include <regex.h>
 #include <sys/types.h>
-enum { CLI_FILTER_NONE, CLI_FILTER_INCLUDE, CLI_FILTER_EXCLUDE, CLI_FILTER_BEGIN, CLI_FILTER_COUNT };
+enum {
+	CLI_FILTER_NONE,
+	CLI_FILTER_INCLUDE,
+	CLI_FILTER_EXCLUDE,
+	CLI_FILTER_BEGIN,
+	CLI_FILTER_COUNT
+};
 struct cli_filter {
 	int kind;
 	bool has_re;

@@ -498,8 +498,9 @@ static int edit_distance(const char *a, size_t la, const char *b, size_t lb)
 		d[0][j] = (int)j;
 	for (size_t i = 1; i <= la; i++)
 		for (size_t j = 1; j <= lb; j++) {
-			int c = d[i - 1][j - 1] + (tolower((unsigned char)a[i - 1]) !=
-						   tolower((unsigned char)b[j - 1]));
+			int c = d[i - 1][j - 1] +
+				(tolower((unsigned char)a[i - 1]) !=
+				 tolower((unsigned char)b[j - 1]));
 
 			if (d[i - 1][j] + 1 < c)
 				c = d[i - 1][j] + 1;
@@ -543,8 +544,8 @@ static void add_did_you_mean(const struct expect *e, const char *word, struct cl
 	size_t l = strlen(err->msg);
 
 	if (st)
-		snprintf(err->msg + l, sizeof(err->msg) - l, "; did you mean '%.*s'?",
-			 (int)st->len, st->text);
+		snprintf(err->msg + l, sizeof(err->msg) - l, "; did you mean '%.*s'?", (int)st->len,
+			 st->text);
 }
 
 static void explain(const struct cli_session *s, enum cli_node node, const struct cli_words *w,
@@ -647,8 +648,8 @@ static bool explain_ambiguous(const struct cli_session *s, enum cli_node node,
 			 (int)(l > 200 ? 200 : l), line);
 		/* alphabetically, as `?` lists them */
 		for (size_t k = 1; k < amb.n; k++)
-			for (size_t j = k; j > 0 && strncasecmp(amb.text[j - 1], amb.text[j],
-								amb.len[j] + 1) > 0;
+			for (size_t j = k;
+			     j > 0 && strncasecmp(amb.text[j - 1], amb.text[j], amb.len[j] + 1) > 0;
 			     j--) {
 				const char *t = amb.text[j];
 				size_t tl = amb.len[j];
