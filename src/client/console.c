@@ -192,6 +192,24 @@ static int con_exec(struct console *con, const char *line, size_t len, bool show
 	memcpy(before, con->prompt, sizeof(before));
 	if (con_call(con, CTL_REQ_EXEC, line, len, &resp) < 0)
 		return con_call_status(con);
+	/* A streamed screen (ping, traceroute): each part as it comes.  Ctrl-C
+	 * does not cut it (the command ends on its own, as on routers), so
+	 * the session stays. */
+	while (resp.status == CTL_ST_MORE) {
+		volatile sig_atomic_t *cancel = con->cc.cancel;
+		int r;
+
+		fwrite(resp.output, 1, resp.output_len, stdout);
+		fflush(stdout);
+		con->cc.cancel = NULL;
+		r = ctl_client_next(&con->cc, &resp);
+		con->cc.cancel = cancel;
+		if (r < 0) {
+			fprintf(stderr, "kizuna: connection to kizunad at %s lost\n", con->path);
+			return con_call_status(con);
+		}
+		con_set_prompt(con, &resp);
+	}
 	switch (resp.status) {
 	case CTL_ST_OK:
 		con_print(stdout, resp.output, resp.output_len);

@@ -122,6 +122,14 @@ void kzd_dataplane_tun_close(struct kzd *d, unsigned unit);
 struct emit;
 int kzd_diagnose(struct kzd *d, const char *profile, const char *lang, struct emit *e);
 
+/* ping.c: `ping` and `traceroute` (exec rows in show.c), whose output
+ * streams after the request returned; a session with one running waits
+ * for it (kzd_job_pending) and stops it when it closes. */
+int kzd_x_ping(struct cli_session *s, const struct cli_args *a, struct emit *e);
+int kzd_x_traceroute(struct cli_session *s, const struct cli_args *a, struct emit *e);
+bool kzd_job_pending(const struct cli_session *s);
+void kzd_job_abort(const struct cli_session *s);
+
 /* main.c: reload the startup file (SIGHUP); 0 or the error count. */
 int kzd_reload(struct kzd *d);
 

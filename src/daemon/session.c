@@ -37,6 +37,7 @@ static void sess_close(void *p)
 {
 	struct kzd_session *s = p, **pp;
 
+	kzd_job_abort(&s->cli); /* a ping still running for it */
 	for (pp = &s->d->sessions; *pp; pp = &(*pp)->next)
 		if (*pp == s) {
 			*pp = s->next;
@@ -103,6 +104,8 @@ static int sess_request(void *p, const struct ctl_request *req, struct strbuf *o
 		}
 		if (s->cli.quit)
 			*status = CTL_ST_BYE;
+		if (kzd_job_pending(&s->cli))
+			r = CTL_SERVER_DEFER; /* ping: its output follows */
 		break;
 	case CTL_REQ_COMPLETE:
 		r = cli_complete(&s->cli, line, out);

@@ -700,6 +700,12 @@ static const struct cli_cmd exec_cmds[] = {
 	{ X, "show running-config status [json]",
 	  "Whether the running config has changes not saved", .exec = x_config_status },
 	{ X, "show version [json]", "Version, uptime, startup file", .exec = x_version },
+	{ X,
+	  "ping A.B.C.D [source (IPsec<N> | MobileEthernet0.0 | A.B.C.D)] [count COUNT:1-1000] "
+	  "[size BYTES:0-65000]",
+	  "Send echo requests from the gateway", .exec = kzd_x_ping },
+	{ X, "traceroute A.B.C.D [source (IPsec<N> | MobileEthernet0.0 | A.B.C.D)]",
+	  "Trace the route to a host from the gateway", .exec = kzd_x_traceroute },
 };
 
 void kzd_commands_install(void)
