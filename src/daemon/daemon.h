@@ -61,6 +61,10 @@ struct kzd {
 	/* Last config check result per profile, to log changes once. */
 	char **last_check;
 	size_t nlast_check;
+	/* edit.c: during a console edit, the config IKE still runs on (the
+	 * running config of before the edit), and the idle timer ending it. */
+	struct kz_config *ike_cfg;
+	struct event *ev_edit;
 };
 
 /* main.c: frees *ev if it is set and clears it. */
@@ -129,6 +133,18 @@ int kzd_x_ping(struct cli_session *s, const struct cli_args *a, struct emit *e);
 int kzd_x_traceroute(struct cli_session *s, const struct cli_args *a, struct emit *e);
 bool kzd_job_pending(const struct cli_session *s);
 void kzd_job_abort(const struct cli_session *s);
+
+/* edit.c: one renegotiation per console edit.  before: a copy of the
+ * running config when a line is typed in a config mode and no edit runs
+ * (NULL otherwise); after: with what the line did and the node it left
+ * the session in.  commit: the edit is over, IKE takes the running
+ * config; drop: the running config was replaced (reload). */
+struct kz_config *kzd_edit_before(struct kzd *d, enum cli_node node);
+void kzd_edit_after(struct kzd *d, struct kz_config *pre, enum cli_node was, enum cli_node now,
+		    unsigned effects);
+void kzd_edit_commit(struct kzd *d);
+void kzd_edit_drop(struct kzd *d);
+void kzd_edit_free(struct kzd *d);
 
 /* main.c: reload the startup file (SIGHUP); 0 or the error count. */
 int kzd_reload(struct kzd *d);

@@ -70,6 +70,7 @@ int kzd_reload(struct kzd *d)
 		log_err("reload of %s refused; the running config stays", d->config_path);
 		return n;
 	}
+	kzd_edit_drop(d); /* an edit under way is replaced too */
 	kz_config_free(d->running);
 	d->running = c;
 	kzd_sessions_rebind(d);
@@ -283,6 +284,7 @@ int main(int argc, char **argv)
 	rc = 0;
 out:
 	ctl_server_stop(d->ctl);
+	kzd_edit_free(d);
 	kzd_ike_stop(d);
 	kzd_dataplane_free(d);
 	/* A clean stop (SIGTERM, SIGINT) is the operator switching the VPN

@@ -38,6 +38,8 @@ static void sess_close(void *p)
 	struct kzd_session *s = p, **pp;
 
 	kzd_job_abort(&s->cli); /* a ping still running for it */
+	if (s->cli.node != CLI_NODE_EXEC)
+		kzd_edit_commit(s->d); /* left configuration mode by leaving */
 	for (pp = &s->d->sessions; *pp; pp = &(*pp)->next)
 		if (*pp == s) {
 			*pp = s->next;
@@ -59,6 +61,8 @@ static int sess_request(void *p, const struct ctl_request *req, struct strbuf *o
 {
 	struct kzd_session *s = p;
 	struct cli_error err;
+	struct kz_config *pre;
+	enum cli_node was;
 	char *line;
 	int r = 0;
 
@@ -78,7 +82,10 @@ static int sess_request(void *p, const struct ctl_request *req, struct strbuf *o
 			   sizeof(s->cli.lang));
 		break;
 	case CTL_REQ_EXEC:
+		was = s->cli.node;
+		pre = kzd_edit_before(s->d, was);
 		r = cli_execute(&s->cli, line, out, &err);
+		kzd_edit_after(s->d, pre, was, s->cli.node, r < 0 ? 0 : s->cli.effects);
 		if (r < 0) {
 			/* Router style: a caret under the word, then why. */
 			char pr[CTL_MAX_PROMPT + 1];

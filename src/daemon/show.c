@@ -15,6 +15,7 @@
 
 #include "config/render.h"
 #include "ike/ike.h"
+#include "ike/prof_hash.h"
 #include "lib/emit.h"
 #include "lib/err.h"
 #include "lib/log.h"
@@ -277,6 +278,21 @@ static const char *role_text(const struct kz_ipsec_profile *p)
 	}
 }
 
+/* A console edit changed what the profile's SAs are made from, and IKE
+ * has not taken it yet (edit.c). */
+static bool kzd_edit_pending(struct kzd *d, const char *name)
+{
+	uint8_t a[IKE_PROF_FP_LEN], b[IKE_PROF_FP_LEN];
+
+	if (!d->ike_cfg)
+		return false;
+	if (ike_prof_fingerprint(d->running, name, a) < 0)
+		return false;
+	if (ike_prof_fingerprint(d->ike_cfg, name, b) < 0)
+		return true; /* a new profile */
+	return memcmp(a, b, sizeof(a)) != 0;
+}
+
 static void show_profile(struct kzd *d, const struct kz_ipsec_profile *p, bool detail,
 			 struct emit *e, struct strbuf *tail)
 {
@@ -328,6 +344,11 @@ static void show_profile(struct kzd *d, const struct kz_ipsec_profile *p, bool d
 			emit_str(e, NULL, warn.v[k].text, "  warning: %s\n", warn.v[k].text);
 	emit_list_end(e);
 	ike_emit_profile_state(d->ike, "state", p->name, e);
+	if (kzd_edit_pending(d, p->name))
+		emit_text(e,
+			  "  change pending: negotiated again when configuration mode is left "
+			  "or after 3 s without input\n");
+	emit_bool(e, "change_pending", kzd_edit_pending(d, p->name), NULL);
 	/* what the peer sent, the failure history */
 	if (detail)
 		ike_emit_profile_detail(d->ike, "detail", p->name, e);
