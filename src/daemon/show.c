@@ -344,11 +344,11 @@ static void show_profile(struct kzd *d, const struct kz_ipsec_profile *p, bool d
 			emit_str(e, NULL, warn.v[k].text, "  warning: %s\n", warn.v[k].text);
 	emit_list_end(e);
 	ike_emit_profile_state(d->ike, "state", p->name, e);
+	/* only while pending, so the usual screen stays as it was */
 	if (kzd_edit_pending(d, p->name))
-		emit_text(e,
-			  "  change pending: negotiated again when configuration mode is left "
-			  "or after 3 s without input\n");
-	emit_bool(e, "change_pending", kzd_edit_pending(d, p->name), NULL);
+		emit_bool(e, "change_pending", true,
+			  "  change pending: negotiated again when configuration mode is left or "
+			  "after 3 s without input\n");
 	/* what the peer sent, the failure history */
 	if (detail)
 		ike_emit_profile_detail(d->ike, "detail", p->name, e);
