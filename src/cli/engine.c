@@ -683,6 +683,9 @@ static int run_match(struct cli_session *s, const struct ccmd *c, const struct c
 	emit_init(&e, out, cli_has(a, "json"));
 	r = c->cmd->exec(s, a, &e);
 	emit_done(&e);
+	/* a handler may run lines of its own (show tech-support) */
+	ran_exec = true;
+	ran_json = cli_has(a, "json");
 	return r;
 }
 
