@@ -49,9 +49,11 @@ struct ctl_conn {
 	struct ctl_server *srv;
 	struct bufferevent *bev;
 	void *sess;
-	bool closing;       /* close once the output is written */
-	bool paused;        /* reading stopped until the output drains */
-	bool deferred;      /* a request's response is still to come */
+	bool closing;   /* close once the output is written */
+	bool paused;    /* reading stopped until the output drains */
+	bool deferred;  /* a request's response is still to come */
+	bool have_cred; /* uid: the client's, from SO_PEERCRED */
+	uid_t uid;
 	time_t frame_start; /* monotonic second a pending frame began, or 0 */
 };
 
@@ -538,7 +540,11 @@ static void ctl_accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct
 	bufferevent_setwatermark(conn->bev, EV_READ, 0, CTL_HDR_LEN + CTL_MAX_REQUEST);
 	bufferevent_set_timeouts(conn->bev, NULL, &wtv);
 	bufferevent_enable(conn->bev, EV_READ | EV_WRITE);
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0)
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0) {
+		conn->have_cred = true;
+		conn->uid = cred.uid;
+	}
+	if (conn->have_cred)
 		log_debug("console: session opened by uid %u pid %d (%u open)", (unsigned)cred.uid,
 			  (int)cred.pid, srv->nconn);
 }
@@ -671,6 +677,14 @@ void ctl_server_stop(struct ctl_server *srv)
 struct ctl_conn *ctl_server_current(struct ctl_server *srv)
 {
 	return srv ? srv->cur : NULL;
+}
+
+int ctl_conn_peer_uid(const struct ctl_conn *conn, uid_t *uid)
+{
+	if (!conn || !conn->have_cred)
+		return KZ_ENOENT;
+	*uid = conn->uid;
+	return 0;
 }
 
 int ctl_server_reply(struct ctl_conn *conn, uint8_t status, const char *prompt, const char *out,

@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "lib/ctlproto.h"
 #include "lib/strbuf.h"
@@ -69,6 +70,9 @@ void ctl_server_stop(struct ctl_server *srv);
 #define CTL_SERVER_DEFER 1
 struct ctl_conn;
 struct ctl_conn *ctl_server_current(struct ctl_server *srv);
+/* The uid of the client on conn (SO_PEERCRED at accept); KZ_ENOENT when
+ * unknown. */
+int ctl_conn_peer_uid(const struct ctl_conn *conn, uid_t *uid);
 /* Sends a deferred request's output: CTL_ST_MORE for a part, any other
  * status to end it (with the prompt).  Negative when it cannot be queued:
  * the connection is closed once its output drains. */

@@ -148,5 +148,16 @@ void kzd_edit_free(struct kzd *d);
 
 /* main.c: reload the startup file (SIGHUP); 0 or the error count. */
 int kzd_reload(struct kzd *d);
+/* The same from another file (configure replace): only profiles whose
+ * settings changed renegotiate. */
+int kzd_reload_from(struct kzd *d, const char *path);
+
+/* archive.c: the last KZD_ARCHIVE_KEEP saved versions of the startup
+ * file, <config>.1 (newest) .. <config>.10, mode 0600, each beginning
+ * with a comment saying when and by whom (uid) it was saved. */
+#define KZD_ARCHIVE_KEEP 10
+void kzd_archive_save(struct kzd *d, const char *text, size_t len);
+int kzd_x_show_archive(struct cli_session *s, const struct cli_args *a, struct emit *e);
+int kzd_x_configure_replace(struct cli_session *s, const struct cli_args *a, struct emit *e);
 
 #endif

@@ -63,11 +63,16 @@ void kzd_event_free(struct event **ev)
 
 int kzd_reload(struct kzd *d)
 {
+	return kzd_reload_from(d, d->config_path);
+}
+
+int kzd_reload_from(struct kzd *d, const char *path)
+{
 	struct kz_config *c = NULL;
-	int n = load(d->config_path, &c);
+	int n = load(path, &c);
 
 	if (n) {
-		log_err("reload of %s refused; the running config stays", d->config_path);
+		log_err("reload of %s refused; the running config stays", path);
 		return n;
 	}
 	kzd_edit_drop(d); /* an edit under way is replaced too */
@@ -77,7 +82,7 @@ int kzd_reload(struct kzd *d)
 	kzd_log_warnings(d);
 	kzd_apply(d, KZD_APPLY_ALL, 0);
 	kzd_ike_config_changed(d);
-	log_info("reloaded %s", d->config_path);
+	log_info("reloaded %s", path);
 	return 0;
 }
 

@@ -464,6 +464,7 @@ static int write_memory(struct cli_session *s, const struct cli_args *a, struct 
 	}
 	if (rename(tmp, d->config_path) < 0)
 		goto fail;
+	kzd_archive_save(d, text.s, text.len); /* archive.c: the last 10 */
 	emit_text(e, "[OK]\n");
 	log_info("write memory: running config saved to %s", d->config_path);
 	goto out;
@@ -790,6 +791,11 @@ static const struct cli_cmd exec_cmds[] = {
 	{ X, "show running-config status [json]",
 	  "Whether the running config has changes not saved", .exec = x_config_status },
 	{ X, "show version [json]", "Version, uptime, startup file", .exec = x_version },
+	{ X, "show archive [json]", "The saved versions of the startup file (write memory)",
+	  .exec = kzd_x_show_archive },
+	{ X, "configure replace COUNT:1-10",
+	  "Make a saved version the running config (only changed profiles renegotiate)",
+	  .exec = kzd_x_configure_replace },
 	{ X, "show tech-support",
 	  "Version, config (keys hidden), interfaces, SAs, counters, log, diagnose",
 	  .exec = x_tech_support },
