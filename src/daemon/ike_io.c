@@ -320,8 +320,7 @@ int kzd_ike_start(struct kzd *d)
 		if (!d->ev_ike4500 || event_add(d->ev_ike4500, NULL))
 			return KZ_ENOMEM;
 	}
-	/* during a console edit, the config of before it (edit.c) */
-	ike_engine_set_config(d->ike, d->ike_cfg ? d->ike_cfg : d->running);
+	ike_engine_set_config(d->ike, d->running);
 	schedule(d);
 	return 0;
 }
@@ -330,7 +329,8 @@ void kzd_ike_config_changed(struct kzd *d)
 {
 	if (!d->ike)
 		return;
-	ike_engine_set_config(d->ike, d->running);
+	/* during a console edit, the config of before it (edit.c) */
+	ike_engine_set_config(d->ike, d->ike_cfg ? d->ike_cfg : d->running);
 	schedule(d);
 }
 
