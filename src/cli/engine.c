@@ -833,7 +833,8 @@ int cli_execute(struct cli_session *s, const char *line, struct strbuf *out, str
 	sb_init(&screen);
 	r = execute_line(s, cmd, &screen, err);
 	if (r >= 0 && (!ran_exec || ran_json)) {
-		sb_putn(out, screen.s, screen.len);
+		if (screen.len)
+			sb_putn(out, screen.s, screen.len);
 		r = cli_fail(err, NULL, NULL, KZ_ESYNTAX,
 			     ran_json ? "output filters apply to text, not to json"
 				      : "output filters apply to exec commands (show ...) only");
@@ -841,7 +842,8 @@ int cli_execute(struct cli_session *s, const char *line, struct strbuf *out, str
 	} else if (r >= 0) {
 		cli_filter_apply(&f, screen.s ? screen.s : "", screen.len, out);
 	} else {
-		sb_putn(out, screen.s, screen.len);
+		if (screen.len)
+			sb_putn(out, screen.s, screen.len);
 	}
 	sb_free(&screen);
 	free(cmd);

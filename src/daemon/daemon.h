@@ -143,6 +143,8 @@ struct kz_config *kzd_edit_before(struct kzd *d, enum cli_node node);
 void kzd_edit_after(struct kzd *d, struct kz_config *pre, enum cli_node was, enum cli_node now,
 		    unsigned effects);
 void kzd_edit_commit(struct kzd *d);
+/* TAB or `?` in a config mode: input, the idle time starts again. */
+void kzd_edit_touch(struct kzd *d, enum cli_node node);
 void kzd_edit_drop(struct kzd *d);
 void kzd_edit_free(struct kzd *d);
 

@@ -4,7 +4,8 @@
  * renegotiates a profile (CLI_EFF_IKE) reaches the IKE engine only when
  * the edit is over: when the console leaves configuration mode (`end`,
  * `exit` to exec, Ctrl-Z, the session closing) or after KZD_EDIT_IDLE
- * seconds without a line typed in a configuration mode.  Meanwhile the
+ * seconds without a line, TAB or `?` from a console in a configuration
+ * mode (the daemon sees no single keystrokes).  Meanwhile the
  * engine keeps the config of before the edit (d->ike_cfg, a copy), so
  * two `remote-id` lines renegotiate once, with both.  Everything else
  * (interfaces, routes) applies at once, as before.  One edit for all
@@ -55,6 +56,14 @@ void kzd_edit_after(struct kzd *d, struct kz_config *pre, enum cli_node was, enu
 		evtimer_add(d->ev_edit, &tv);
 	else
 		kzd_edit_commit(d);
+}
+
+void kzd_edit_touch(struct kzd *d, enum cli_node node)
+{
+	struct timeval tv = { KZD_EDIT_IDLE, 0 };
+
+	if (d->ike_cfg && node != CLI_NODE_EXEC && d->ev_edit)
+		evtimer_add(d->ev_edit, &tv);
 }
 
 void kzd_edit_commit(struct kzd *d)

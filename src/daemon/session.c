@@ -115,9 +115,11 @@ static int sess_request(void *p, const struct ctl_request *req, struct strbuf *o
 			r = CTL_SERVER_DEFER; /* ping: its output follows */
 		break;
 	case CTL_REQ_COMPLETE:
+		kzd_edit_touch(s->d, s->cli.node);
 		r = cli_complete(&s->cli, line, out);
 		break;
 	case CTL_REQ_HELP:
+		kzd_edit_touch(s->d, s->cli.node);
 		r = cli_help(&s->cli, line, out);
 		break;
 	default:

@@ -646,7 +646,7 @@ static int x_tech_support(struct cli_session *s, const struct cli_args *a, struc
 		sb_printf(e->out, "\n------------------ %s ------------------\n\n", cmds[i]);
 		if (!strcmp(cmds[i], "show running-config"))
 			put_config_masked(one.s ? one.s : "", one.len, e->out);
-		else
+		else if (one.len)
 			sb_putn(e->out, one.s, one.len);
 		if (r < 0 && err.msg[0])
 			sb_printf(e->out, "%% %s\n", err.msg);
