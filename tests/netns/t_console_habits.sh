@@ -14,6 +14,10 @@
 #     address inside the local selector) through the tunnel and is answered
 #  5. an edit left alone in config mode takes effect after 3 s idle, once
 #  6. `exit` with unsaved changes asks; `n` leaves
+#  7. one-shot: the filter as one argument or a quoted bar; `clear ipsec sa
+#     profile HQ` renews that profile's SAs (new SPIs, tunnel back)
+#  8. configure replace: back to a saved version renegotiates the changed
+#     profile once; replacing with the same version again renegotiates none
 set -eu
 KZ_BUILD=$(cd "${1:-build}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
@@ -109,6 +113,31 @@ expect "exit: asks to save" wait_screen 'unsaved changes. Save them to the start
 type_line "n"
 expect "exit: left" wait_screen '^site-a# exit$'
 expect "exit: unsaved change not written" sh -c "! grep -q 'lifetime time 1800' $LAB_DIR/a.conf"
+
+# ---- 7: one-shot filters, per-profile clear
+expect "one-shot: 'show run | inc peer'" sh -c "test \"\$(ip netns exec $NS_GW_A $KZ_BUILD/kizuna -s $LAB_DIR/a.sock 'show run | inc peer')\" = '  peer 203.0.113.2'"
+expect "one-shot: show run '|' inc peer" sh -c "test \"\$(ip netns exec $NS_GW_A $KZ_BUILD/kizuna -s $LAB_DIR/a.sock show run '|' inc peer)\" = '  peer 203.0.113.2'"
+expect_tunnel_up "clear profile: tunnel up before" 20
+old=$(kz_spi a Outbound)
+expect "clear ipsec sa profile HQ: accepted" kz a clear ipsec sa profile HQ
+expect "clear ipsec sa profile NOPE: refused" sh -c "! ip netns exec $NS_GW_A $KZ_BUILD/kizuna -s $LAB_DIR/a.sock clear ipsec sa profile NOPE 2>/dev/null"
+expect_tunnel_up "clear profile: tunnel back" 20
+new=$(kz_spi a Outbound)
+expect "clear profile: new SPI ($old -> $new)" test -n "$new" -a "$new" != "$old"
+
+# ---- 8: configure replace
+kz a write memory >/dev/null
+kz_configure a "ipsec proposal ESPP" "lifetime time 900"
+sleep 1
+before=$(renego)
+expect "replace 1: accepted" sh -c "ip netns exec $NS_GW_A $KZ_BUILD/kizuna -s $LAB_DIR/a.sock configure replace 1 | grep -q '^Running config replaced by version 1 '"
+expect "replace 1: lifetime back" sh -c "! ip netns exec $NS_GW_A $KZ_BUILD/kizuna -s $LAB_DIR/a.sock 'show run | inc lifetime time 900' | grep -q ."
+sleep 1
+expect "replace 1: the changed profile renegotiated once" test "$(($(renego) - before))" = 1
+kz a configure replace 1 >/dev/null
+sleep 1
+expect "replace 1 again: nothing renegotiated" test "$(($(renego) - before))" = 1
+expect_tunnel_up "replace: tunnel up" 20
 
 if [ "$fails" -gt 0 ]; then
 	echo "---- screen"
