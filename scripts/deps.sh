@@ -7,7 +7,7 @@ PKGS=(
 	build-essential cmake ninja-build pkg-config clang
 	libssl-dev libevent-dev libmnl-dev libedit-dev libcap-ng-dev libjson-c-dev gettext
 	libcmocka-dev libzxcvbn-dev
-	iproute2 nftables iptables iputils-ping procps tmux python3
+	iproute2 nftables iptables iputils-ping traceroute procps tmux python3
 	tshark iperf3 gdb
 	strongswan-charon strongswan-swanctl libcharon-extra-plugins
 	libstrongswan-standard-plugins

@@ -95,4 +95,27 @@ struct cli_file_ctx {
 
 void cli_file_ref(struct cli_session *s, int kind, const char *name, unsigned unit, size_t col);
 
+/* Output filters after an exec command (filter.c): `| include RE`,
+ * `| exclude RE`, `| begin RE`, `| count [RE]`. */
+#include <regex.h>
+#include <sys/types.h>
+enum {
+	CLI_FILTER_NONE,
+	CLI_FILTER_INCLUDE,
+	CLI_FILTER_EXCLUDE,
+	CLI_FILTER_BEGIN,
+	CLI_FILTER_COUNT
+};
+struct cli_filter {
+	int kind;
+	bool has_re;
+	regex_t re;
+};
+/* Offset of the `|` that starts a filter (a word of its own, unquoted), or -1. */
+ssize_t cli_filter_find(const char *line);
+/* Parses what follows the `|`; KZ_ESYNTAX with msg filled. */
+int cli_filter_parse(const char *spec, struct cli_filter *f, char *msg, size_t msglen);
+void cli_filter_apply(const struct cli_filter *f, const char *text, size_t len, struct strbuf *out);
+void cli_filter_free(struct cli_filter *f);
+
 #endif

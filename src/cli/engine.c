@@ -7,6 +7,7 @@
  * binding of every word without backtracking, a failed match knows how far
  * it got and what was expected there, and completion and `?` help are the
  * consuming states active after the words typed so far. */
+#include <ctype.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -509,6 +510,69 @@ static bool word_secret(const struct cli_words *w, size_t i)
 
 #define SHOWN(w, i) (word_secret(w, i) ? "(the key, not shown)" : (w)->w[i].text)
 
+/* Levenshtein distance of a and b (short keywords), capped at 9. */
+static int edit_distance(const char *a, size_t la, const char *b, size_t lb)
+{
+	int d[33][33];
+
+	if (la > 32 || lb > 32)
+		return 9;
+	for (size_t i = 0; i <= la; i++)
+		d[i][0] = (int)i;
+	for (size_t j = 0; j <= lb; j++)
+		d[0][j] = (int)j;
+	for (size_t i = 1; i <= la; i++)
+		for (size_t j = 1; j <= lb; j++) {
+			int c = d[i - 1][j - 1] +
+				(tolower((unsigned char)a[i - 1]) !=
+				 tolower((unsigned char)b[j - 1]));
+
+			if (d[i - 1][j] + 1 < c)
+				c = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < c)
+				c = d[i][j - 1] + 1;
+			d[i][j] = c;
+		}
+	return d[la][lb] > 9 ? 9 : d[la][lb];
+}
+
+/* A keyword of e close to word (a typo: at most 2 edits, fewer than half
+ * the word), for "did you mean"; NULL when none or two are as close. */
+static const struct nstate *closest_keyword(const struct expect *e, const char *word)
+{
+	const struct nstate *best = NULL;
+	int bestd = 3, n = 0;
+	size_t wl = strlen(word);
+
+	for (size_t i = 0; i < e->n; i++) {
+		int dd;
+
+		if (e->st[i]->type != S_LIT)
+			continue;
+		dd = edit_distance(word, wl, e->st[i]->text, e->st[i]->len);
+		if (dd < bestd) {
+			bestd = dd;
+			best = e->st[i];
+			n = 1;
+		} else if (dd == bestd) {
+			n++;
+		}
+	}
+	if (!best || n > 1 || (size_t)bestd * 2 >= wl)
+		return NULL;
+	return best;
+}
+
+static void add_did_you_mean(const struct expect *e, const char *word, struct cli_error *err)
+{
+	const struct nstate *st = closest_keyword(e, word);
+	size_t l = strlen(err->msg);
+
+	if (st)
+		snprintf(err->msg + l, sizeof(err->msg) - l, "; did you mean '%.*s'?", (int)st->len,
+			 st->text);
+}
+
 static void explain(const struct cli_session *s, enum cli_node node, const struct cli_words *w,
 		    const struct nodematch *nm, struct msim *m, struct cli_error *err)
 {
@@ -544,17 +608,21 @@ static void explain(const struct cli_session *s, enum cli_node node, const struc
 				snprintf(err->msg + l, sizeof(err->msg) - l, " (%lld-%lld)", st->lo,
 					 st->hi);
 			}
-		} else if (nm->reached == 0)
+		} else if (nm->reached == 0) {
 			snprintf(err->msg, sizeof(err->msg), "unknown command '%.100s'", bad->text);
-		else if (e.n == 0)
+			add_did_you_mean(&e, bad->text, err);
+		} else if (e.n == 0) {
 			snprintf(err->msg, sizeof(err->msg),
 				 "unexpected '%.100s'; the command ends before it%s",
 				 SHOWN(w, nm->reached),
 				 word_secret(w, nm->reached) ? " (quote a key that has blanks)" : "");
-		else
+		} else {
 			snprintf(err->msg, sizeof(err->msg), "unexpected '%.100s'; expected %s%s%s",
 				 SHOWN(w, nm->reached), e.n > 1 ? "one of: " : "", list,
 				 e.can_end ? ", or the end of the line" : "");
+			if (!word_secret(w, nm->reached))
+				add_did_you_mean(&e, bad->text, err);
+		}
 	} else {
 		const struct cli_word *last = &w->w[w->n - 1];
 
@@ -563,6 +631,74 @@ static void explain(const struct cli_session *s, enum cli_node node, const struc
 			 "incomplete command; expected %s%s after '%.100s'",
 			 e.n > 1 ? "one of: " : "", list, SHOWN(w, w->n - 1));
 	}
+}
+
+/* What the last line ran: an exec command (output filters apply), in JSON
+ * (they do not). */
+static _Thread_local bool ran_exec, ran_json;
+
+/* What the last line ran: an exec command (output filters apply), in JSON
+ * (they do not). */
+static _Thread_local bool ran_exec, ran_json;
+
+/* An abbreviation that stands for keywords of different commands ("sh i":
+ * ike, ip, ipsec), which no single command finds ambiguous.  Writes the
+ * router's message and the candidates; false when no word is. */
+static bool explain_ambiguous(const struct cli_session *s, enum cli_node node,
+			      const struct cli_words *w, struct msim *m, const char *line,
+			      struct cli_error *err)
+{
+	if (s->file_mode)
+		return false;
+	for (size_t i = 0; i < w->n; i++) {
+		struct expect e = { .n = 0 }, amb = { .n = 0 };
+		bool exact = false;
+		size_t l;
+
+		node_expect(s, node, w, i, m, &e);
+		for (size_t k = 0; k < e.n; k++) {
+			if (e.st[k]->type == S_VAR &&
+			    !e.st[k]->vt->check(w->w[i].text, e.st[k]->lo, e.st[k]->hi))
+				exact = true; /* a value, not an abbreviation */
+			if (e.st[k]->type != S_LIT)
+				continue;
+			if (lit_eq(e.st[k], w->w[i].text))
+				exact = true;
+			else if (lit_prefix(e.st[k], w->w[i].text))
+				expect_add(&amb, e.st[k]);
+		}
+		if (exact || amb.n == 1)
+			continue;
+		if (amb.n == 0)
+			return false;
+		l = strlen(line);
+		while (l && (line[l - 1] == ' ' || line[l - 1] == '\t'))
+			l--;
+		err->col = 0;
+		snprintf(err->msg, sizeof(err->msg), "Ambiguous command: \"%.*s\"\n ",
+			 (int)(l > 200 ? 200 : l), line);
+		/* alphabetically, as `?` lists them */
+		for (size_t k = 1; k < amb.n; k++)
+			for (size_t j = k;
+			     j > 0 && strncasecmp(amb.text[j - 1], amb.text[j], amb.len[j] + 1) > 0;
+			     j--) {
+				const char *t = amb.text[j];
+				size_t tl = amb.len[j];
+
+				amb.text[j] = amb.text[j - 1];
+				amb.len[j] = amb.len[j - 1];
+				amb.text[j - 1] = t;
+				amb.len[j - 1] = tl;
+			}
+		for (size_t k = 0; k < amb.n; k++) {
+			size_t ml = strlen(err->msg);
+
+			snprintf(err->msg + ml, sizeof(err->msg) - ml, " %.*s", (int)amb.len[k],
+				 amb.text[k]);
+		}
+		return true;
+	}
+	return false;
 }
 
 static int run_match(struct cli_session *s, const struct ccmd *c, const struct cli_args *a,
@@ -576,15 +712,21 @@ static int run_match(struct cli_session *s, const struct ccmd *c, const struct c
 	if (s->read_only && !kz_role_operator_may(c->cmd->grammar))
 		return cli_fail(err, NULL, NULL, KZ_ENOTSUP,
 				"not allowed: an operator may only show, diagnose and ping");
+	ran_exec = c->cmd->exec != NULL;
+	ran_json = ran_exec && cli_has(a, "json");
 	if (!c->cmd->exec)
 		return c->cmd->fn(s, a, out, err);
 	emit_init(&e, out, cli_has(a, "json"));
 	r = c->cmd->exec(s, a, &e);
 	emit_done(&e);
+	/* a handler may run lines of its own (show tech-support) */
+	ran_exec = true;
+	ran_json = cli_has(a, "json");
 	return r;
 }
 
-int cli_execute(struct cli_session *s, const char *line, struct strbuf *out, struct cli_error *err)
+static int execute_line(struct cli_session *s, const char *line, struct strbuf *out,
+			struct cli_error *err)
 {
 	struct cli_words *w = NULL;
 	struct msim *m = NULL;
@@ -621,6 +763,8 @@ int cli_execute(struct cli_session *s, const char *line, struct strbuf *out, str
 		node_match(s, CLI_NODE_EXEC, w, m, nm);
 		if (nm->best && nm->nbest == 1 && nm->best->cmd->exec) {
 			r = run_match(s, nm->best, &nm->args, out, err);
+		} else if (!nm->ambiguous && explain_ambiguous(s, CLI_NODE_EXEC, w, m, line, err)) {
+			r = KZ_ESYNTAX;
 		} else {
 			explain(s, CLI_NODE_EXEC, w, nm, m, err);
 			r = KZ_ESYNTAX;
@@ -665,13 +809,17 @@ int cli_execute(struct cli_session *s, const char *line, struct strbuf *out, str
 			goto out;
 		}
 		if (t > 0 && cur->reached > nm->reached) {
-			explain(s, tried[t], w, cur, m, err);
+			if (cur->ambiguous || !explain_ambiguous(s, tried[t], w, m, line, err))
+				explain(s, tried[t], w, cur, m, err);
 			r = KZ_ESYNTAX;
 			goto out;
 		}
 	}
-	explain(s, tried[0], w, nm, m, err);
 	r = KZ_ESYNTAX;
+	for (int t = 0; t < ntried && !nm->ambiguous; t++)
+		if (explain_ambiguous(s, tried[t], w, m, line, err))
+			goto out;
+	explain(s, tried[0], w, nm, m, err);
 	if (hint != CLI_NODE_EXEC) {
 		/* `ike policy X` inside a profile names the profile's policy;
 		 * a file that meant to open that block gets told how. */
@@ -691,6 +839,51 @@ out:
 	free(m);
 	free(nm);
 	free(alt);
+	return r;
+}
+
+int cli_execute(struct cli_session *s, const char *line, struct strbuf *out, struct cli_error *err)
+{
+	ssize_t bar = s->file_mode ? -1 : cli_filter_find(line);
+	struct cli_filter f;
+	struct strbuf screen;
+	char *cmd;
+	int r;
+
+	ran_exec = ran_json = false;
+	if (bar < 0)
+		return execute_line(s, line, out, err);
+	err->col = 0;
+	err->msg[0] = '\0';
+	if (cli_filter_parse(line + bar + 1, &f, err->msg, sizeof(err->msg)) < 0) {
+		err->col = (size_t)bar + 1;
+		return KZ_ESYNTAX;
+	}
+	cmd = strndup(line, (size_t)bar);
+	if (!cmd) {
+		cli_filter_free(&f);
+		return cli_fail(err, NULL, NULL, KZ_ENOMEM, "out of memory");
+	}
+	/* The command runs first: a filter never changes what it does, only
+	 * what of its screen is shown. */
+	sb_init(&screen);
+	r = execute_line(s, cmd, &screen, err);
+	if (r >= 0 && (!ran_exec || ran_json)) {
+		if (screen.len)
+			sb_putn(out, screen.s, screen.len);
+		r = cli_fail(err, NULL, NULL, KZ_ESYNTAX,
+			     ran_json ? "output filters apply to text, not to json"
+				      : "output filters apply to exec commands (show ...) only");
+		err->col = (size_t)bar + 1;
+	} else if (r >= 0) {
+		cli_filter_apply(&f, screen.s ? screen.s : "", screen.len, out);
+	} else {
+		if (screen.len)
+			sb_putn(out, screen.s, screen.len);
+	}
+	sb_free(&screen);
+	free(cmd);
+	cli_filter_free(&f);
 	return r;
 }
 
@@ -780,6 +973,14 @@ static int walk_next(struct cli_session *s, const char *line, struct strbuf *out
 		goto out;
 	}
 	partial_nodes(s, nodes, &nn);
+	if (!s->file_mode && s->exec && s->node != CLI_NODE_EXEC && w->n >= 1 &&
+	    !strcasecmp(w->w[0].text, "do")) {
+		/* `do ...`: what exec mode would take after the words */
+		memmove(&w->w[0], &w->w[1], (w->n - 1) * sizeof(w->w[0]));
+		w->n--;
+		nodes[0] = CLI_NODE_EXEC;
+		nn = 1;
+	}
 	for (int t = 0; t < nn; t++) {
 		struct expect e = { .n = 0 };
 		size_t before = out->len;
@@ -808,11 +1009,27 @@ static void complete_one(struct cli_session *s, const struct expect *e, const ch
 	}
 }
 
+/* `do` is no command row: offered at the start of a config-mode line. */
+static bool offers_do(const struct cli_session *s, const char *line)
+{
+	size_t l;
+
+	if (s->file_mode || !s->exec || s->node == CLI_NODE_EXEC)
+		return false;
+	while (*line == ' ' || *line == '\t')
+		line++;
+	l = strlen(line);
+	return l <= 2 && !strchr(line, ' ') && !strchr(line, '\t') && !strncasecmp("do", line, l);
+}
+
 int cli_complete(struct cli_session *s, const char *line, struct strbuf *out)
 {
 	bool can_end = false; /* completion offers words, not <cr> */
+	int r = walk_next(s, line, out, complete_one, &can_end);
 
-	return walk_next(s, line, out, complete_one, &can_end);
+	if (r >= 0 && offers_do(s, line))
+		sb_puts(out, "do\n");
+	return r;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -873,6 +1090,8 @@ int cli_help(struct cli_session *s, const char *line, struct strbuf *out)
 
 	if (r < 0)
 		return r;
+	if (offers_do(s, line))
+		sb_printf(out, "  %-22s %s\n", "do", "Run an exec command from configuration mode");
 	sort_lines(out);
 	if (can_end)
 		sb_printf(out, "  %-22s %s\n", "<cr>", "");

@@ -192,6 +192,24 @@ static int con_exec(struct console *con, const char *line, size_t len, bool show
 	memcpy(before, con->prompt, sizeof(before));
 	if (con_call(con, CTL_REQ_EXEC, line, len, &resp) < 0)
 		return con_call_status(con);
+	/* A streamed screen (ping, traceroute): each part as it comes.  Ctrl-C
+	 * does not cut it (the command ends on its own, as on routers), so
+	 * the session stays. */
+	while (resp.status == CTL_ST_MORE) {
+		volatile sig_atomic_t *cancel = con->cc.cancel;
+		int r;
+
+		fwrite(resp.output, 1, resp.output_len, stdout);
+		fflush(stdout);
+		con->cc.cancel = NULL;
+		r = ctl_client_next(&con->cc, &resp);
+		con->cc.cancel = cancel;
+		if (r < 0) {
+			fprintf(stderr, "kizuna: connection to kizunad at %s lost\n", con->path);
+			return con_call_status(con);
+		}
+		con_set_prompt(con, &resp);
+	}
 	switch (resp.status) {
 	case CTL_ST_OK:
 		con_print(stdout, resp.output, resp.output_len);
@@ -216,7 +234,12 @@ int console_oneshot(struct console *con, int argc, char *const *argv)
 	int rc;
 
 	sb_init(&line);
-	console_join_words(&line, argc, argv);
+	/* `kizuna 'show run | inc peer'`: one argument holding blanks is a
+	 * whole line (no command word has a blank), sent as typed. */
+	if (argc == 1 && strpbrk(argv[0], " \t"))
+		sb_puts(&line, argv[0]);
+	else
+		console_join_words(&line, argc, argv);
 	if (line.truncated || line.len > CTL_MAX_REQUEST - 1) {
 		fprintf(stderr, "kizuna: command too long\n");
 		rc = KZ_EXIT_USAGE;
@@ -535,6 +558,123 @@ static unsigned char con_help_fn(EditLine *el, int ch)
 	return CC_REDISPLAY;
 }
 
+/* In a configuration mode: the prompt says "(config...)". */
+static bool con_in_config(const struct console *con)
+{
+	return strstr(con->prompt, "(config") != NULL;
+}
+
+/* Ctrl-C while editing: the line is dropped, a fresh prompt below. */
+static unsigned char con_cancel_fn(EditLine *el, int ch)
+{
+	const LineInfo *li = el_line(el);
+
+	(void)ch;
+	printf("^C\n");
+	fflush(stdout);
+	if (li->lastchar > li->cursor)
+		el_cursor(el, con_mbchars(li->cursor, (size_t)(li->lastchar - li->cursor)));
+	li = el_line(el);
+	if (li->cursor > li->buffer)
+		el_deletestr(el, con_mbchars(li->buffer, (size_t)(li->cursor - li->buffer)));
+	return CC_REDISPLAY;
+}
+
+static int con_exec(struct console *con, const char *line, size_t len, bool shown);
+
+/* Ctrl-Z leaves configuration mode, as on routers: the line being typed is
+ * dropped and `end` runs.  The terminal sends no signal while a line is
+ * edited (console_interactive), so the key reaches us as a character and
+ * the console is never stopped. */
+static unsigned char con_ctrlz_fn(EditLine *el, int ch)
+{
+	const LineInfo *li = el_line(el);
+	struct con_edit *ed;
+
+	(void)ch;
+	el_get(el, EL_CLIENTDATA, &ed);
+	if (!con_in_config(ed->con))
+		return CC_REFRESH_BEEP;
+	printf("^Z\n");
+	fflush(stdout);
+	if (li->lastchar > li->cursor)
+		el_cursor(el, con_mbchars(li->cursor, (size_t)(li->lastchar - li->cursor)));
+	li = el_line(el);
+	if (li->cursor > li->buffer)
+		el_deletestr(el, con_mbchars(li->buffer, (size_t)(li->cursor - li->buffer)));
+	ed->con->midline = true;
+	con_exec(ed->con, "end", 3, true);
+	ed->con->midline = false;
+	fflush(stdout);
+	return ed->con->cc.fd < 0 ? CC_EOF : CC_REDISPLAY;
+}
+
+/* Before the console is left: with changes not yet written to the startup
+ * file, asks whether to write them (interactive only).  False: stay. */
+static bool con_offer_save(struct console *con)
+{
+	static const char q[] = "show running-config status json";
+	struct ctl_response resp;
+	char *ans = NULL;
+	size_t cap = 0;
+	bool leave = true;
+
+	const char *k;
+
+	if (con->cc.fd < 0 || con_call(con, CTL_REQ_EXEC, q, strlen(q), &resp) < 0 ||
+	    resp.status != CTL_ST_OK ||
+	    !(k = memmem(resp.output, resp.output_len, "\"unsaved\"", 9)))
+		return true;
+	k += 9;
+	while (k < resp.output + resp.output_len && (*k == ' ' || *k == ':'))
+		k++;
+	if ((size_t)(resp.output + resp.output_len - k) < 4 || memcmp(k, "true", 4) != 0)
+		return true;
+	for (;;) {
+		ssize_t n;
+
+		printf("The running configuration has unsaved changes. Save them to the startup "
+		       "file? [yes/no/cancel]: ");
+		fflush(stdout);
+		n = getline(&ans, &cap, stdin);
+		if (n < 0) {
+			printf("\n");
+			break;
+		}
+		while (n && (ans[n - 1] == '\n' || ans[n - 1] == '\r' || ans[n - 1] == ' '))
+			ans[--n] = '\0';
+		if (n && !strncasecmp(ans, "yes", (size_t)n)) {
+			con_exec(con, "write memory", 12, true);
+			break;
+		}
+		if (n && !strncasecmp(ans, "no", (size_t)n))
+			break;
+		if (n && !strncasecmp(ans, "cancel", (size_t)n)) {
+			leave = false;
+			break;
+		}
+	}
+	free(ans);
+	return leave;
+}
+
+/* A line that ends the session from exec mode: `exit` or `quit`, maybe
+ * abbreviated as the grammar takes them. */
+static bool con_is_leave(const struct console *con, const char *line)
+{
+	size_t n;
+
+	if (con_in_config(con))
+		return false;
+	while (*line == ' ' || *line == '\t')
+		line++;
+	n = strcspn(line, " \t");
+	if (line[n + strspn(line + n, " \t")] != '\0')
+		return false;
+	return (n >= 2 && !strncasecmp(line, "exit", n) && n <= 4) ||
+		(n >= 1 && n <= 4 && !strncasecmp(line, "quit", n));
+}
+
 /* Lines that set a pre-shared key are kept out of the history file: the
  * file outlives the session and the key must not sit in a home directory.
  * Keywords may be abbreviated, so any word that starts "pre-shared-key"
@@ -627,6 +767,7 @@ int console_interactive(struct console *con)
 {
 	struct sigaction sa, old_int, old_hup, old_term;
 	struct con_edit ed;
+	struct sigaction old_tstp;
 	int status = KZ_EXIT_OK;
 
 	memset(&ed, 0, sizeof(ed));
@@ -647,6 +788,15 @@ int console_interactive(struct console *con)
 	el_set(ed.el, EL_ADDFN, "kz-help", "show what may come next", con_help_fn);
 	el_set(ed.el, EL_BIND, "^I", "kz-complete", NULL);
 	el_set(ed.el, EL_BIND, "?", "kz-help", NULL);
+	/* While a line is edited the terminal sends no signals: Ctrl-Z and
+	 * Ctrl-C arrive as characters, for `end` and for dropping the line.
+	 * While a command runs, Ctrl-C interrupts it and Ctrl-Z is ignored:
+	 * a router's console is never suspended. */
+	el_set(ed.el, EL_SETTY, "-d", "-isig", NULL);
+	el_set(ed.el, EL_ADDFN, "kz-end", "leave configuration mode", con_ctrlz_fn);
+	el_set(ed.el, EL_BIND, "^Z", "kz-end", NULL);
+	el_set(ed.el, EL_ADDFN, "kz-cancel", "drop the line", con_cancel_fn);
+	el_set(ed.el, EL_BIND, "^C", "kz-cancel", NULL);
 	/* The user's ~/.editrc comes last, so it may rebind even these. */
 	el_source(ed.el, NULL);
 
@@ -659,6 +809,8 @@ int console_interactive(struct console *con)
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGHUP, &sa, &old_hup);
 	sigaction(SIGTERM, &sa, &old_term);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGTSTP, &sa, &old_tstp);
 
 	if (con->banner.len)
 		con_print(stdout, con->banner.s, con->banner.len);
@@ -681,6 +833,8 @@ int console_interactive(struct console *con)
 			}
 			if (con->cc.fd >= 0)
 				printf("\n"); /* Ctrl-D: leave the prompt's line clean */
+			if (!con_offer_save(con))
+				continue;
 			break;
 		}
 		if (con->cc.fd < 0) {
@@ -695,6 +849,10 @@ int console_interactive(struct console *con)
 		len = strlen(line);
 		while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 			line[--len] = '\0';
+		if (con_is_leave(con, line) && !con_offer_save(con)) {
+			free(line);
+			continue;
+		}
 		if (!con_blank(line, len)) {
 			con_history_add(&ed, line);
 			rc = con_exec(con, line, len, true);
@@ -712,6 +870,7 @@ int console_interactive(struct console *con)
 	 * terminal closing) must not end us with the history unwritten. */
 	con_history_save(&ed);
 	el_end(ed.el);
+	sigaction(SIGTSTP, &old_tstp, NULL);
 	con_history_close(&ed);
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGHUP, &old_hup, NULL);

@@ -186,3 +186,12 @@ out:
 	sb_free(&req);
 	return r;
 }
+
+int ctl_client_next(struct ctl_client *c, struct ctl_response *resp)
+{
+	if (c->fd < 0) {
+		errno = ENOTCONN;
+		return KZ_EIO;
+	}
+	return ctl_read_response(c, resp);
+}

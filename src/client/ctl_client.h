@@ -34,6 +34,8 @@ int ctl_client_connect(struct ctl_client *c, const char *path);
  * close by the daemon); KZ_EPROTO after sending: the daemon's answer is
  * malformed.  After KZ_EIO or a malformed answer the connection is closed
  * and every later call fails with KZ_EIO. */
+/* After a CTL_ST_MORE response: the next response to the same request. */
+int ctl_client_next(struct ctl_client *c, struct ctl_response *resp);
 int ctl_client_call(struct ctl_client *c, uint8_t type, const char *text, size_t len,
 		    struct ctl_response *resp);
 

@@ -49,8 +49,9 @@ struct ctl_conn {
 	struct ctl_server *srv;
 	struct bufferevent *bev;
 	void *sess;
-	bool closing;       /* close once the output is written */
-	bool paused;        /* reading stopped until the output drains */
+	bool closing;   /* close once the output is written */
+	bool paused;    /* reading stopped until the output drains */
+	bool deferred;  /* a request's response is still to come */
 	time_t frame_start; /* monotonic second a pending frame began, or 0 */
 	uid_t uid;          /* the peer's (SO_PEERCRED) */
 };
@@ -68,7 +69,8 @@ struct ctl_server {
 	unsigned nconn;
 	unsigned idle_s; /* 0: sessions never time out idle */
 	TAILQ_HEAD(, ctl_conn) conns;
-	struct strbuf out; /* one request runs at a time: shared by all */
+	struct ctl_conn *cur; /* whose request runs now */
+	struct strbuf out;    /* one request runs at a time: shared by all */
 };
 
 static void ctl_conn_process(struct ctl_conn *conn);
@@ -313,6 +315,8 @@ int ctl_server_answer(const struct ctl_server_ops *ops, void *sess, const struct
 	*status = CTL_ST_OK;
 	prompt[0] = '\0';
 	r = ops->request(sess, req, out, status, prompt, prompt_len);
+	if (r == CTL_SERVER_DEFER)
+		return r; /* the response comes later (ctl_server_reply) */
 	prompt[prompt_len - 1] = '\0';
 	if (r < 0) {
 		*status = CTL_ST_ERROR;
@@ -338,7 +342,14 @@ static int ctl_conn_handle(struct ctl_conn *conn, const struct ctl_request *req)
 	uint8_t status;
 	int r;
 
-	ctl_server_answer(srv->ops, conn->sess, req, out, &status, prompt, sizeof(prompt));
+	srv->cur = conn;
+	r = ctl_server_answer(srv->ops, conn->sess, req, out, &status, prompt, sizeof(prompt));
+	srv->cur = NULL;
+	if (r == CTL_SERVER_DEFER) {
+		conn->deferred = true;
+		bufferevent_disable(conn->bev, EV_READ);
+		return 0;
+	}
 	r = ctl_conn_send(conn, status, prompt, out->s, out->len);
 	if (r == KZ_EPROTO || r == KZ_ETOOBIG || r == KZ_EINVAL) {
 		/* The handler produced something the protocol cannot carry (a
@@ -399,7 +410,7 @@ static void ctl_conn_process(struct ctl_conn *conn)
 	size_t avail = 0;
 	int r;
 
-	while (!conn->closing) {
+	while (!conn->closing && !conn->deferred) {
 		struct ctl_request req;
 		struct buf b, body;
 		uint8_t *p;
@@ -446,7 +457,7 @@ static void ctl_conn_process(struct ctl_conn *conn)
 			goto drop;
 		}
 	}
-	if (conn->closing)
+	if (conn->closing || conn->deferred)
 		return;
 	if (ctl_conn_deadline(conn, evbuffer_get_length(in) > 0) < 0) {
 		why = "frame not completed in time";
@@ -473,7 +484,7 @@ static void ctl_write_cb(struct bufferevent *bev, void *arg)
 		ctl_conn_free(conn);
 		return;
 	}
-	if (conn->paused) {
+	if (conn->paused && !conn->deferred) {
 		conn->paused = false;
 		bufferevent_enable(bev, EV_READ);
 		ctl_conn_process(conn);
@@ -688,6 +699,35 @@ void ctl_server_stop(struct ctl_server *srv)
 	close(srv->lock_fd);
 	sb_free(&srv->out);
 	free(srv);
+}
+
+struct ctl_conn *ctl_server_current(struct ctl_server *srv)
+{
+	return srv ? srv->cur : NULL;
+}
+
+int ctl_server_reply(struct ctl_conn *conn, uint8_t status, const char *prompt, const char *out,
+		     size_t len)
+{
+	int r = ctl_conn_send(conn, status, prompt ? prompt : "", out, len);
+
+	if (r < 0) {
+		/* a partial frame may be queued: nothing more can follow it */
+		log_warn("console: cannot queue output (%s): closing the session", kz_errname(r));
+		conn->closing = true;
+		conn->deferred = false;
+		bufferevent_disable(conn->bev, EV_READ);
+		return r;
+	}
+	if (status == CTL_ST_MORE)
+		return 0;
+	conn->deferred = false;
+	if (!conn->paused)
+		bufferevent_enable(conn->bev, EV_READ);
+	/* requests the client sent meanwhile wait in the input: a timer
+	 * would be cleaner, but the loop runs them on the next read event;
+	 * a well-behaved client sends nothing while it waits. */
+	return 0;
 }
 
 unsigned ctl_server_sessions(const struct ctl_server *srv)

@@ -69,9 +69,22 @@ void ctl_server_stop(struct ctl_server *srv);
 /* One request through ops->request, as the server answers it: *status,
  * the prompt and out as they will be sent (a failed request's error name,
  * "% output too long" in place of a truncated screen).  Returns what the
- * op returned. */
+ * op returned (CTL_SERVER_DEFER: nothing to send yet). */
 int ctl_server_answer(const struct ctl_server_ops *ops, void *sess, const struct ctl_request *req,
 		      struct strbuf *out, uint8_t *status, char *prompt, size_t prompt_len);
+
+/* request may return CTL_SERVER_DEFER: its response comes later through
+ * ctl_server_reply() (a command whose output streams, as ping); no
+ * request of that connection is read meanwhile.  The connection is the
+ * one ctl_server_current() names during the request. */
+#define CTL_SERVER_DEFER 1
+struct ctl_conn;
+struct ctl_conn *ctl_server_current(struct ctl_server *srv);
+/* Sends a deferred request's output: CTL_ST_MORE for a part, any other
+ * status to end it (with the prompt).  Negative when it cannot be queued:
+ * the connection is closed once its output drains. */
+int ctl_server_reply(struct ctl_conn *conn, uint8_t status, const char *prompt, const char *out,
+		     size_t len);
 
 /* Sessions open right now. */
 unsigned ctl_server_sessions(const struct ctl_server *srv);

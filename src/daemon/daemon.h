@@ -68,9 +68,16 @@ struct kzd {
 	 * (apply.c: pinned peer routes). */
 	struct in_addr wan_gw;
 	bool wan_gw_set;
+	/* Whose console request runs now (session.c): who saved a version. */
+	uid_t req_uid;
+	bool req_uid_known;
 	/* Last config check result per profile, to log changes once. */
 	char **last_check;
 	size_t nlast_check;
+	/* edit.c: during a console edit, the config IKE still runs on (the
+	 * running config of before the edit), and the idle timer ending it. */
+	struct kz_config *ike_cfg;
+	struct event *ev_edit;
 };
 
 /* kzd.c: the daemon's life, in this order.  kzd_load reads and parses a
@@ -108,6 +115,8 @@ void kzd_sessions_rebind(struct kzd *d); /* after the running config was replace
 /* show.c: the exec commands, installed into the console's grammar (once,
  * before the first session). */
 void kzd_commands_install(void);
+/* The running config differs from the startup file (show.c). */
+bool kzd_config_unsaved(struct kzd *d);
 /* The live config check of a profile. */
 int kzd_check_profile(struct kzd *d, const struct kz_ipsec_profile *p, struct kz_finding *f);
 /* Logs the weak choices of the config (at start-up and reload). */
@@ -145,7 +154,40 @@ void kzd_dataplane_tun_close(struct kzd *d, unsigned unit);
 struct emit;
 int kzd_diagnose(struct kzd *d, const char *profile, const char *lang, struct emit *e);
 
+/* ping.c: `ping` and `traceroute` (exec rows in show.c), whose output
+ * streams after the request returned; a session with one running waits
+ * for it (kzd_job_pending) and stops it when it closes. */
+int kzd_x_ping(struct cli_session *s, const struct cli_args *a, struct emit *e);
+int kzd_x_traceroute(struct cli_session *s, const struct cli_args *a, struct emit *e);
+bool kzd_job_pending(const struct cli_session *s);
+void kzd_job_abort(const struct cli_session *s);
+
+/* edit.c: one renegotiation per console edit.  before: a copy of the
+ * running config when a line is typed in a config mode and no edit runs
+ * (NULL otherwise); after: with what the line did and the node it left
+ * the session in.  commit: the edit is over, IKE takes the running
+ * config; drop: the running config was replaced (reload). */
+struct kz_config *kzd_edit_before(struct kzd *d, enum cli_node node);
+void kzd_edit_after(struct kzd *d, struct kz_config *pre, enum cli_node was, enum cli_node now,
+		    unsigned effects);
+void kzd_edit_commit(struct kzd *d);
+/* TAB or `?` in a config mode: input, the idle time starts again. */
+void kzd_edit_touch(struct kzd *d, enum cli_node node);
+void kzd_edit_drop(struct kzd *d);
+void kzd_edit_free(struct kzd *d);
+
 /* kzd.c: reload the startup file (SIGHUP); 0 or the error count. */
 int kzd_reload(struct kzd *d);
+/* The same from another file (configure replace): only profiles whose
+ * settings changed renegotiate. */
+int kzd_reload_from(struct kzd *d, const char *path);
+
+/* archive.c: the last KZD_ARCHIVE_KEEP saved versions of the startup
+ * file, <config>.1 (newest) .. <config>.10, mode 0600, each beginning
+ * with a comment saying when and by whom (uid) it was saved. */
+#define KZD_ARCHIVE_KEEP 10
+void kzd_archive_save(struct kzd *d, const char *text, size_t len);
+int kzd_x_show_archive(struct cli_session *s, const struct cli_args *a, struct emit *e);
+int kzd_x_configure_replace(struct cli_session *s, const struct cli_args *a, struct emit *e);
 
 #endif

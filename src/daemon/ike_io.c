@@ -329,7 +329,8 @@ void kzd_ike_config_changed(struct kzd *d)
 {
 	if (!d->ike)
 		return;
-	ike_engine_set_config(d->ike, d->running);
+	/* during a console edit, the config of before it (edit.c) */
+	ike_engine_set_config(d->ike, d->ike_cfg ? d->ike_cfg : d->running);
 	schedule(d);
 }
 

@@ -55,20 +55,26 @@ void kzd_event_free(struct event **ev)
 
 int kzd_reload(struct kzd *d)
 {
+	return kzd_reload_from(d, d->config_path);
+}
+
+int kzd_reload_from(struct kzd *d, const char *path)
+{
 	struct kz_config *c = NULL;
-	int n = kzd_load(d->config_path, &c, NULL);
+	int n = kzd_load(path, &c, NULL);
 
 	if (n) {
-		log_err("reload of %s refused; the running config stays", d->config_path);
+		log_err("reload of %s refused; the running config stays", path);
 		return n;
 	}
+	kzd_edit_drop(d); /* an edit under way is replaced too */
 	kz_config_free(d->running);
 	d->running = c;
 	kzd_sessions_rebind(d);
 	kzd_log_warnings(d);
 	kzd_apply(d, KZD_APPLY_ALL, 0);
 	kzd_ike_config_changed(d);
-	log_info("reloaded %s", d->config_path);
+	log_info("reloaded %s", path);
 	return 0;
 }
 
@@ -205,6 +211,7 @@ int kzd_bring_up(struct kzd *d)
 void kzd_close(struct kzd *d, bool clean)
 {
 	ctl_server_stop(d->ctl);
+	kzd_edit_free(d);
 	kzd_ike_stop(d);
 	kzd_dataplane_free(d);
 	/* A clean stop (SIGTERM, SIGINT) is the operator switching the VPN

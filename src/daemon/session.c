@@ -78,6 +78,9 @@ static void sess_close(void *p)
 {
 	struct kzd_session *s = p, **pp;
 
+	kzd_job_abort(&s->cli); /* a ping still running for it */
+	if (s->cli.node != CLI_NODE_EXEC)
+		kzd_edit_commit(s->d); /* left configuration mode by leaving */
 	for (pp = &s->d->sessions; *pp; pp = &(*pp)->next)
 		if (*pp == s) {
 			*pp = s->next;
@@ -99,6 +102,8 @@ static int sess_request(void *p, const struct ctl_request *req, struct strbuf *o
 {
 	struct kzd_session *s = p;
 	struct cli_error err;
+	struct kz_config *pre;
+	enum cli_node was;
 	char *line;
 	int r = 0;
 
@@ -106,6 +111,8 @@ static int sess_request(void *p, const struct ctl_request *req, struct strbuf *o
 	if (!line)
 		return KZ_ENOMEM;
 	copy_text(line, req->len + 1, req);
+	s->d->req_uid = s->uid;
+	s->d->req_uid_known = s->uid != (uid_t)-1;
 	/* A line with a NUL in it is not text the console would send. */
 	if (strlen(line) != req->len) {
 		sb_puts(out, "% invalid input (NUL byte)\n");
@@ -118,7 +125,10 @@ static int sess_request(void *p, const struct ctl_request *req, struct strbuf *o
 			   sizeof(s->cli.lang));
 		break;
 	case CTL_REQ_EXEC:
+		was = s->cli.node;
+		pre = kzd_edit_before(s->d, was);
 		r = cli_execute(&s->cli, line, out, &err);
+		kzd_edit_after(s->d, pre, was, s->cli.node, r < 0 ? 0 : s->cli.effects);
 		if (r < 0) {
 			/* Router style: a caret under the word, then why. */
 			char pr[CTL_MAX_PROMPT + 1];
@@ -144,11 +154,15 @@ static int sess_request(void *p, const struct ctl_request *req, struct strbuf *o
 		}
 		if (s->cli.quit)
 			*status = CTL_ST_BYE;
+		if (kzd_job_pending(&s->cli))
+			r = CTL_SERVER_DEFER; /* ping: its output follows */
 		break;
 	case CTL_REQ_COMPLETE:
+		kzd_edit_touch(s->d, s->cli.node);
 		r = cli_complete(&s->cli, line, out);
 		break;
 	case CTL_REQ_HELP:
+		kzd_edit_touch(s->d, s->cli.node);
 		r = cli_help(&s->cli, line, out);
 		break;
 	default:
@@ -157,6 +171,7 @@ static int sess_request(void *p, const struct ctl_request *req, struct strbuf *o
 		break;
 	}
 out:
+	s->d->req_uid_known = false;
 	cli_prompt(&s->cli, prompt, prompt_len);
 	kz_wipe(line, req->len + 1);
 	free(line);

@@ -15,6 +15,7 @@
 
 #include "config/render.h"
 #include "ike/ike.h"
+#include "ike/prof_hash.h"
 #include "lib/emit.h"
 #include "lib/err.h"
 #include "lib/log.h"
@@ -277,6 +278,21 @@ static const char *role_text(const struct kz_ipsec_profile *p)
 	}
 }
 
+/* A console edit changed what the profile's SAs are made from, and IKE
+ * has not taken it yet (edit.c). */
+static bool kzd_edit_pending(struct kzd *d, const char *name)
+{
+	uint8_t a[IKE_PROF_FP_LEN], b[IKE_PROF_FP_LEN];
+
+	if (!d->ike_cfg)
+		return false;
+	if (ike_prof_fingerprint(d->running, name, a) < 0)
+		return false;
+	if (ike_prof_fingerprint(d->ike_cfg, name, b) < 0)
+		return true; /* a new profile */
+	return memcmp(a, b, sizeof(a)) != 0;
+}
+
 static void show_profile(struct kzd *d, const struct kz_ipsec_profile *p, bool detail,
 			 struct emit *e, struct strbuf *tail)
 {
@@ -328,6 +344,11 @@ static void show_profile(struct kzd *d, const struct kz_ipsec_profile *p, bool d
 			emit_str(e, NULL, warn.v[k].text, "  warning: %s\n", warn.v[k].text);
 	emit_list_end(e);
 	ike_emit_profile_state(d->ike, "state", p->name, e);
+	/* only while pending, so the usual screen stays as it was */
+	if (kzd_edit_pending(d, p->name))
+		emit_bool(e, "change_pending", true,
+			  "  change pending: negotiated again when configuration mode is left or "
+			  "after 3 s without input\n");
 	/* what the peer sent, the failure history */
 	if (detail)
 		ike_emit_profile_detail(d->ike, "detail", p->name, e);
@@ -508,6 +529,7 @@ static int write_memory(struct cli_session *s, const struct cli_args *a, struct 
 			 strerror(errno));
 	if (rename(tmp, d->config_path) < 0)
 		goto fail;
+	kzd_archive_save(d, text.s, text.len); /* archive.c: the last 10 */
 	emit_text(e, "[OK]\n");
 	log_info("write memory: running config saved to %s", d->config_path);
 	goto out;
@@ -580,6 +602,182 @@ static int x_no_debug_ike(struct cli_session *s, const struct cli_args *a, struc
 {
 	ike_debug_set(sess_daemon(s)->ike, false, NULL);
 	emit_text(e, "IKE message trace off\n");
+	return 0;
+}
+
+/* ---- router habits: show version, show startup-config, the saved state,
+ * per-profile clear ---- */
+
+static struct timespec started; /* when the commands were installed */
+
+static int x_version(struct cli_session *s, const struct cli_args *a, struct emit *e)
+{
+	struct kzd *d = sess_daemon(s);
+	struct timespec now;
+	unsigned long up;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	up = (unsigned long)(now.tv_sec - started.tv_sec);
+	emit_obj_begin(e, NULL);
+	emit_str(e, "version", KZ_VERSION, "kizuna IPsec VPN gateway, version %s\n", KZ_VERSION);
+	emit_str(e, "hostname", d->running->hostname, "%s", d->running->hostname);
+	emit_u64(e, "uptime_seconds", up, " uptime is %lu days, %lu hours, %lu minutes\n",
+		 up / 86400, up / 3600 % 24, up / 60 % 60);
+	emit_str(e, "startup_config", d->config_path, "Startup configuration: %s\n",
+		 d->config_path);
+	emit_u64(e, "workers", kzd_dataplane_workers(d), "Data-plane workers: %u\n",
+		 kzd_dataplane_workers(d));
+	emit_obj_end(e);
+	return 0;
+}
+
+/* The startup file, as text (at most CLI_MAX_FILE); NULL with errno. */
+static char *read_startup(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "re");
+	char *t;
+
+	if (!f)
+		return NULL;
+	t = malloc(CLI_MAX_FILE + 1);
+	if (!t) {
+		fclose(f);
+		return NULL;
+	}
+	*len = fread(t, 1, CLI_MAX_FILE, f);
+	t[*len] = '\0';
+	fclose(f);
+	return t;
+}
+
+static int x_startup_config(struct cli_session *s, const struct cli_args *a, struct emit *e)
+{
+	struct kzd *d = sess_daemon(s);
+	size_t len = 0;
+	char *t = read_startup(d->config_path, &len);
+
+	if (!t) {
+		emit_error(e, "%% cannot read %s: %s\n", d->config_path, strerror(errno));
+		return KZ_EIO;
+	}
+	sb_putn(e->out, t, len);
+	kz_wipe(t, len);
+	free(t);
+	return 0;
+}
+
+bool kzd_config_unsaved(struct kzd *d)
+{
+	size_t len = 0;
+	char *t = read_startup(d->config_path, &len);
+	struct kz_config *saved = NULL;
+	struct cli_load_error le;
+	size_t nerr = 0;
+	bool diff = true;
+
+	/* Compared as configs, not as text: a hand-written file that says
+	 * the same as the running config is saved. */
+	if (t && cli_load_text(t, len, &saved, &le, 1, &nerr) == 0 && saved) {
+		struct strbuf a, b;
+
+		sb_init(&a);
+		sb_init(&b);
+		kz_render_config(d->running, &a);
+		kz_render_config(saved, &b);
+		diff = a.len != b.len || memcmp(a.s, b.s, a.len) != 0;
+		kz_wipe(a.s, a.len);
+		kz_wipe(b.s, b.len);
+		sb_free(&a);
+		sb_free(&b);
+	}
+	kz_config_free(saved);
+	if (t) {
+		kz_wipe(t, len);
+		free(t);
+	}
+	return diff;
+}
+
+static int x_config_status(struct cli_session *s, const struct cli_args *a, struct emit *e)
+{
+	struct kzd *d = sess_daemon(s);
+	bool unsaved = kzd_config_unsaved(d);
+
+	emit_obj_begin(e, NULL);
+	emit_bool(e, "unsaved", unsaved, "%s\n",
+		  unsaved ? "Running configuration: changed since the last write memory"
+			  : "Running configuration: saved");
+	emit_str(e, "startup_config", d->config_path, NULL);
+	emit_obj_end(e);
+	return 0;
+}
+
+/* ---- show tech-support: what support asks for, in one screen ---- */
+
+/* The running config with every pre-shared key replaced by <hidden>. */
+static void put_config_masked(const char *text, size_t len, struct strbuf *out)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		const char *nl = memchr(text + i, '\n', len - i);
+		size_t l = nl ? (size_t)(nl - (text + i)) + 1 : len - i;
+		const char *p = text + i;
+		size_t k = strspn(p, " ");
+
+		if (l > k + 15 && !strncmp(p + k, "pre-shared-key ", 15)) {
+			const char *kind = p + k + 15;
+			size_t kl = strcspn(kind, " \n");
+
+			sb_printf(out, "%.*spre-shared-key %.*s <hidden>\n", (int)k, p, (int)kl,
+				  kind);
+		} else {
+			sb_putn(out, p, l);
+		}
+		i += l;
+	}
+}
+
+static int x_tech_support(struct cli_session *s, const struct cli_args *a, struct emit *e)
+{
+	static const char *const cmds[] = {
+		"show version",
+		"show running-config",
+		"show ip address",
+		"show ip route",
+		"show ike sa",
+		"show ipsec sa",
+		"show ipsec profile detail",
+		"show ike statistics",
+		"show ipsec statistics",
+		"show logging",
+		"diagnose ipsec",
+	};
+	struct cli_session sub = *s;
+	struct strbuf one;
+
+	sb_init(&one);
+	sub.node = CLI_NODE_EXEC;
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		struct cli_error err;
+		int r;
+
+		sb_reset(&one);
+		r = cli_execute(&sub, cmds[i], &one, &err);
+		/* a command this build has not (show logging): left out */
+		if (r < 0 && strstr(err.msg, "unexpected") && !one.len)
+			continue;
+		sb_printf(e->out, "\n------------------ %s ------------------\n\n", cmds[i]);
+		if (!strcmp(cmds[i], "show running-config"))
+			put_config_masked(one.s ? one.s : "", one.len, e->out);
+		else if (one.len)
+			sb_putn(e->out, one.s, one.len);
+		if (r < 0 && err.msg[0])
+			sb_printf(e->out, "%% %s\n", err.msg);
+	}
+	if (one.s)
+		kz_wipe(one.s, one.cap);
+	sb_free(&one);
 	return 0;
 }
 
@@ -659,6 +857,24 @@ static int x_clear_ike_sa(struct cli_session *s, const struct cli_args *a, struc
 	return r;
 }
 
+static int x_clear_profile(struct cli_session *s, const struct cli_args *a, struct emit *e)
+{
+	struct kzd *d = sess_daemon(s);
+	const char *name = cli_arg(a, "PROFILE");
+
+	if (!kz_find_profile(d->running, name)) {
+		emit_error(e, "%% no ipsec profile %s\n", name);
+		return KZ_ENOENT;
+	}
+	/* IPsec SAs go with their IKE SA on `clear ike sa`, as for all */
+	if (cli_has(a, "ipsec"))
+		ike_clear_ipsec_profile(d->ike, name);
+	else
+		ike_clear_ike_profile(d->ike, name);
+	kzd_ike_config_changed(d);
+	return 0;
+}
+
 static int x_clear_ipsec_sa(struct cli_session *s, const struct cli_args *a, struct emit *e)
 {
 	struct kzd *d = sess_daemon(s);
@@ -696,9 +912,32 @@ static const struct cli_cmd exec_cmds[] = {
 	  .exec = x_clear_ike_sa },
 	{ X, "clear ipsec sa", "Delete all IPsec SAs, telling the peers",
 	  .exec = x_clear_ipsec_sa },
+	{ X, "clear (ike | ipsec) sa profile PROFILE",
+	  "Delete the SAs of one profile, telling the peer", .exec = x_clear_profile },
 	{ X, "diagnose ipsec [PROFILE] [json]",
 	  "Walk the troubleshooting checklist for IPsec profiles", .exec = x_diagnose },
-	{ X, "write memory", "Save the running config to the startup file", .exec = write_memory },
+	{ X, "write [memory]", "Save the running config to the startup file",
+	  .exec = write_memory },
+	{ X, "copy running-config startup-config", "Save the running config to the startup file",
+	  .exec = write_memory },
+	{ X, "show startup-config", "The startup file, as saved", .exec = x_startup_config },
+	{ X, "show running-config status [json]",
+	  "Whether the running config has changes not saved", .exec = x_config_status },
+	{ X, "show version [json]", "Version, uptime, startup file", .exec = x_version },
+	{ X, "show archive [json]", "The saved versions of the startup file (write memory)",
+	  .exec = kzd_x_show_archive },
+	{ X, "configure replace COUNT:1-10",
+	  "Make a saved version the running config (only changed profiles renegotiate)",
+	  .exec = kzd_x_configure_replace },
+	{ X, "show tech-support",
+	  "Version, config (keys hidden), interfaces, SAs, counters, log, diagnose",
+	  .exec = x_tech_support },
+	{ X,
+	  "ping A.B.C.D [source (IPsec<N> | MobileEthernet0.0 | A.B.C.D)] [count COUNT:1-1000] "
+	  "[size BYTES:0-65000]",
+	  "Send echo requests from the gateway", .exec = kzd_x_ping },
+	{ X, "traceroute A.B.C.D [source (IPsec<N> | MobileEthernet0.0 | A.B.C.D)]",
+	  "Trace the route to a host from the gateway", .exec = kzd_x_traceroute },
 	{ X, "show logging [PROFILE] [json]", "The recent log lines (all, or one profile's)",
 	  .exec = x_logging },
 	{ X, "debug ike [PROFILE]", "Trace every IKE message (names only, never keys) in the log",
@@ -708,5 +947,6 @@ static const struct cli_cmd exec_cmds[] = {
 
 void kzd_commands_install(void)
 {
+	clock_gettime(CLOCK_MONOTONIC, &started);
 	cli_install(exec_cmds, sizeof(exec_cmds) / sizeof(exec_cmds[0]));
 }

@@ -92,6 +92,9 @@ int ike_initiate(struct ike_engine *e, const char *profile);
 /* `clear ike sa [peer]` / `clear ipsec sa`: sends Deletes, removes SAs. */
 int ike_clear_ike(struct ike_engine *e, const struct in_addr *peer);
 int ike_clear_ipsec(struct ike_engine *e);
+/* The same for the SAs of one profile; returns how many went. */
+int ike_clear_ike_profile(struct ike_engine *e, const char *profile);
+int ike_clear_ipsec_profile(struct ike_engine *e, const char *profile);
 
 /* `show ike sa` / `show ipsec sa` as shared/spec/show-output.md, or JSON. */
 void ike_show_ike_sa(struct ike_engine *e, bool json, struct strbuf *out);

@@ -487,3 +487,32 @@ int ike_clear_ipsec(struct ike_engine *e)
 	eng_reap(e);
 	return 0;
 }
+
+int ike_clear_ike_profile(struct ike_engine *e, const char *profile)
+{
+	int n = 0;
+
+	for (struct ike_sa *sa = e->sas; sa; sa = sa->next) {
+		if (sa->dying || strcmp(sa->profile, profile))
+			continue;
+		if (sa->state == IKE_ST_ESTABLISHED)
+			(void)info_send_delete(e, sa, ISAKMP_PROTO_ISAKMP, NULL);
+		sa->dying = true;
+		n++;
+	}
+	eng_reap(e);
+	return n;
+}
+
+int ike_clear_ipsec_profile(struct ike_engine *e, const char *profile)
+{
+	int n = 0;
+
+	for (struct ike_child *c = e->children; c; c = c->next)
+		if (!c->dying && !strcmp(c->profile, profile)) {
+			child_remove(e, c, true);
+			n++;
+		}
+	eng_reap(e);
+	return n;
+}

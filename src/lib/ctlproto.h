@@ -54,6 +54,8 @@ enum ctl_status {
 	CTL_ST_OK = 0,    /* output is the command's screen */
 	CTL_ST_ERROR = 1, /* output is the error message */
 	CTL_ST_BYE = 2,   /* `exit` at exec level: the session ends */
+	CTL_ST_MORE = 3,  /* part of the screen: another response to the same
+			   * request follows (ping, traceroute stream) */
 };
 
 struct ctl_request {

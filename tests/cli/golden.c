@@ -96,8 +96,11 @@ int ctl_client_call(struct ctl_client *c, uint8_t type, const char *text, size_t
 		return KZ_EIO;
 	}
 	pump();
-	ctl_server_answer(&kzd_session_ops, g_sess, &req, &g_out, &status, prompt, sizeof(prompt));
+	r = ctl_server_answer(&kzd_session_ops, g_sess, &req, &g_out, &status, prompt,
+			      sizeof(prompt));
 	pump();
+	if (r == CTL_SERVER_DEFER)
+		return KZ_EPROTO; /* streamed output needs the socket (ping) */
 	/* The response as the socket carries it and the client reads it. */
 	sb_reset(&g_frame);
 	r = ctl_build_response(&g_frame, status, prompt, g_out.s, g_out.len);
@@ -112,6 +115,15 @@ int ctl_client_call(struct ctl_client *c, uint8_t type, const char *text, size_t
 	if (status == CTL_ST_BYE)
 		c->fd = -1;
 	return 0;
+}
+
+/* Nothing here streams (CTL_ST_MORE needs the socket: ping, traceroute). */
+int ctl_client_next(struct ctl_client *c, struct ctl_response *resp)
+{
+	(void)resp;
+	c->fd = -1;
+	errno = 0;
+	return KZ_EIO;
 }
 
 void ctl_client_close(struct ctl_client *c)

@@ -36,7 +36,21 @@ static const struct cli_cmd exec_cmds[] = {
 	{ X, "clear ike sa [A.B.C.D]", "", .exec = fake_exec },
 	{ X, "clear ipsec sa", "", .exec = fake_exec },
 	{ X, "diagnose ipsec [PROFILE] [json]", "", .exec = fake_exec },
-	{ X, "write memory", "", .exec = fake_exec },
+	{ X, "write [memory]", "", .exec = fake_exec },
+	{ X, "copy running-config startup-config", "", .exec = fake_exec },
+	{ X, "show startup-config", "", .exec = fake_exec },
+	{ X, "show running-config status [json]", "", .exec = fake_exec },
+	{ X, "show version [json]", "", .exec = fake_exec },
+	{ X,
+	  "ping A.B.C.D [source (IPsec<N> | MobileEthernet0.0 | A.B.C.D)] [count COUNT:1-1000] "
+	  "[size BYTES:0-65000]",
+	  "", .exec = fake_exec },
+	{ X, "traceroute A.B.C.D [source (IPsec<N> | MobileEthernet0.0 | A.B.C.D)]", "",
+	  .exec = fake_exec },
+	{ X, "clear (ike | ipsec) sa profile PROFILE", "", .exec = fake_exec },
+	{ X, "show archive [json]", "", .exec = fake_exec },
+	{ X, "configure replace COUNT:1-10", "", .exec = fake_exec },
+	{ X, "show tech-support", "", .exec = fake_exec },
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
