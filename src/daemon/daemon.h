@@ -118,7 +118,9 @@ void kzd_dataplane_tun_close(struct kzd *d, unsigned unit);
 /* diagnose.c: `diagnose ipsec [PROFILE] [json]` (troubleshooting.md) for
  * one profile or all (profile NULL), in language lang ("ja", "en"). */
 struct emit;
-int kzd_diagnose(struct kzd *d, const char *profile, const char *lang, struct emit *e);
+/* *verdict: enum diag_verdict of the report (unchanged on an error). */
+int kzd_diagnose(struct kzd *d, const char *profile, const char *lang, struct emit *e,
+		 int *verdict);
 
 /* main.c: reload the startup file (SIGHUP); 0 or the error count. */
 int kzd_reload(struct kzd *d);

@@ -54,6 +54,10 @@ enum ctl_status {
 	CTL_ST_OK = 0,    /* output is the command's screen */
 	CTL_ST_ERROR = 1, /* output is the error message */
 	CTL_ST_BYE = 2,   /* `exit` at exec level: the session ends */
+	/* output is the command's screen, and it found a problem (1) or
+	 * could not judge (2): `kizuna diagnose ipsec` exits with it */
+	CTL_ST_OK_PROBLEM = 3,
+	CTL_ST_OK_UNJUDGED = 4,
 };
 
 struct ctl_request {

@@ -330,7 +330,7 @@ static void test_prompt_limits(void **state)
 static void test_wrong_types(void **state)
 {
 	static const uint8_t bad_types[] = { 0, 5, 0x7f, 0xff };
-	static const uint8_t bad_status[] = { 3, 4, 0x80, 0xff };
+	static const uint8_t bad_status[] = { 5, 6, 0x80, 0xff };
 	struct ctl_request req;
 	struct ctl_response resp;
 	struct strbuf sb;
