@@ -182,8 +182,9 @@ static void profile_state(struct kzd *d, const char *name, bool have_outside, ui
 	if (!st)
 		return;
 	ps->ike_up_since = st->established_wall;
-	/* NAT-D results belong to the last established exchange */
-	ps->nat_known = st->established_wall != 0;
+	/* NAT-D results belong to the last established exchange, and exist
+	 * only when NAT-Traversal was agreed (no NAT-D without it) */
+	ps->nat_known = st->established_wall != 0 && st->nat_measured;
 	ps->nat_local = st->nat_local;
 	ps->nat_peer = st->nat_peer;
 	exch_of(&st->halfopen, &ps->halfopen);

@@ -216,6 +216,32 @@ void diag_exch_peer(struct diag_ctx *x, const struct diag_exch *h, char *out, si
 		snprintf(out, cap, "%s:%u", a, (unsigned)h->peer_port);
 }
 
+const char *diag_detail(struct diag_ctx *x)
+{
+	static const char *const names[DIAG_FAIL_COUNT] = {
+		[DIAG_FAIL_NONE] = DIAG_N("no failure"),
+		[DIAG_FAIL_NO_PROPOSAL] = DIAG_N("no proposal chosen"),
+		[DIAG_FAIL_ID_MISMATCH] = DIAG_N("ID mismatch"),
+		[DIAG_FAIL_PSK_MISMATCH] = DIAG_N("pre-shared key mismatch"),
+		[DIAG_FAIL_TS_MISMATCH] = DIAG_N("traffic selector mismatch"),
+		[DIAG_FAIL_NO_ANSWER] = DIAG_N("no answer"),
+		[DIAG_FAIL_PEER_NOTIFY] = DIAG_N("the peer sent a notify"),
+		[DIAG_FAIL_MALFORMED] = DIAG_N("malformed message"),
+		[DIAG_FAIL_NATT] = DIAG_N("NAT-Traversal mismatch"),
+		[DIAG_FAIL_CONFIG] = DIAG_N("configuration"),
+	};
+	const struct diag_profile_state *st = x->st;
+
+	if (!st)
+		return "";
+	if (!strcmp(diag_lang_code(x->L), "en"))
+		return st->detail;
+	snprintf(x->detail, sizeof(x->detail), TR("IKE recorded: %s in phase %d%s%s"),
+		 (unsigned)st->fail < DIAG_FAIL_COUNT ? TR(names[st->fail]) : "?", st->phase,
+		 st->notify_name[0] ? ", " : "", st->notify_name);
+	return x->detail;
+}
+
 bool diag_infl_unanswered(const struct diag_ctx *x)
 {
 	return x->infl && x->infl->initiator && x->infl->msg_sent == 1 && x->infl->tries >= 3;

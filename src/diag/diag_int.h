@@ -32,9 +32,13 @@ struct diag_ctx {
 	bool aggr, responder, sas_up;
 	bool blocked; /* A2 or A4 failed: IKE cannot have run as configured */
 	bool reached; /* the peer answered, or an initiator reached us */
+	char detail[DIAG_CAUSE_MAX]; /* diag_detail()'s text */
 	bool should_up; /* mapped to an IPsec<N> not shut down: SAs expected */
 };
 
+/* IKE's record of the failure: its log line in English, in another
+ * language the failure class and phase (the log line is English). */
+const char *diag_detail(struct diag_ctx *x);
 /* "Aggressive mode message 2", "Quick Mode message 1" of an exchange. */
 void diag_exch_msg(struct diag_ctx *x, const struct diag_exch *h, unsigned n, char *out,
 		   size_t cap);

@@ -47,7 +47,7 @@ static void a5_id(struct diag_ctx *x)
 			   TR("the initiator sets local-id and the responder sets remote-id; ike "
 			      "policy %s of this %s has it the other way round"),
 			   pol, diag_role_text(x));
-		diag_evidence(c, TR("%s (%s)"), st->detail, t);
+		diag_evidence(c, TR("%s (%s)"), diag_detail(x), t);
 		diag_remedy(c, "ike policy %s", pol);
 		if (x->responder) {
 			diag_remedy(c, "no local-id");
@@ -87,7 +87,7 @@ static void a5_id(struct diag_ctx *x)
 		diag_evidence(c, TR("the peer sent %s, expected %s (%s)"), st->id_received,
 			      st->id_expected, t);
 	else
-		diag_evidence(c, TR("%s (%s)"), st->detail, t);
+		diag_evidence(c, TR("%s (%s)"), diag_detail(x), t);
 	diag_remedy(c, "%s",
 		    TR("! make the initiator's local-id and the responder's remote-id the "
 		       "same string:"));
@@ -113,7 +113,7 @@ static void a5_ts(struct diag_ctx *x)
 			"%s remote-id %s"),
 		     l, r);
 	diag_cause(c, TR("the peer's IPsec policy must have local-id %s and remote-id %s"), r, l);
-	diag_evidence(c, TR("%s (%s)"), x->st->detail, t);
+	diag_evidence(c, TR("%s (%s)"), diag_detail(x), t);
 	diag_remedy(c, TR("! on the peer: ipsec policy <its policy> / local-id %s / remote-id %s"),
 		    r, l);
 	if (x->ipol) {
@@ -145,7 +145,7 @@ static void a5_proposal(struct diag_ctx *x)
 						 : TR("(not seen: the peer refused ours)"),
 			      t);
 	else
-		diag_evidence(c, TR("%s (%s)"), st->detail, t);
+		diag_evidence(c, TR("%s (%s)"), diag_detail(x), t);
 	diag_remedy(c, "%s", TR("! set every parameter explicitly on both ends, the same values:"));
 	if (st->phase == 2 && x->ipol && x->ipol->nproposals) {
 		diag_remedy(c, "ipsec proposal %s", x->ipol->proposals[0]);
@@ -171,7 +171,7 @@ static void a5_psk(struct diag_ctx *x)
 			   : TR("the peer's encrypted message did not decrypt, or its HASH did not "
 				"verify (%s)"),
 		   t);
-	diag_evidence(c, "%s", x->st->detail);
+	diag_evidence(c, "%s", diag_detail(x));
 	diag_remedy(c, "ike policy %s", x->ike ? x->ike->name : "<policy>");
 	diag_remedy(c, "%s", TR("pre-shared-key ascii <the key the peer uses>"));
 }
@@ -313,8 +313,8 @@ void diag_check_a5(struct diag_ctx *x)
 	} else if (st && st->count &&
 		   (st->fail == DIAG_FAIL_PEER_NOTIFY || st->fail == DIAG_FAIL_MALFORMED)) {
 		c = diag_add(x, DIAG_NA, "A5", TR("not judgeable: the peer refused with %s"),
-			     st->notify_name[0] ? st->notify_name : st->detail);
-		diag_evidence(c, "%s", st->detail);
+			     st->notify_name[0] ? st->notify_name : diag_detail(x));
+		diag_evidence(c, "%s", diag_detail(x));
 		diag_remedy(c, "%s",
 			    TR("! compare both configs: kizuna check <this config> <the "
 			       "peer's config>"));
@@ -322,7 +322,7 @@ void diag_check_a5(struct diag_ctx *x)
 		diag_add(x, DIAG_NA, "A5", TR("not judgeable: the peer never answered (see A6)"));
 	} else if (st && st->count && st->fail == DIAG_FAIL_CONFIG) {
 		c = diag_add(x, DIAG_NA, "A5", TR("not judgeable: the profile cannot negotiate"));
-		diag_evidence(c, "%s", st->detail);
+		diag_evidence(c, "%s", diag_detail(x));
 	} else if (st && st->count && st->fail == DIAG_FAIL_NATT) {
 		diag_add(x, DIAG_NA, "A5",
 			 TR("not judgeable: NAT-Traversal failed first (see A7)"));
@@ -440,14 +440,14 @@ void diag_check_a6(struct diag_ctx *x)
 				   "has no global address)"));
 			diag_remedy(c, "%s", TR("! check the peer router and its WAN network"));
 		}
-		diag_evidence(c, TR("%s (%s)"), st->detail, t);
+		diag_evidence(c, TR("%s (%s)"), diag_detail(x), t);
 		return;
 	}
 	if (st && st->count && st->fail != DIAG_FAIL_CONFIG) {
 		c = diag_add(x, DIAG_OK, "A6",
 			     x->responder ? TR("an initiator reached this site")
 					  : TR("the peer answers (it sent a reply or a notify)"));
-		diag_evidence(c, "%s", st->detail);
+		diag_evidence(c, "%s", diag_detail(x));
 		return;
 	}
 	if (x->infl && (x->infl->msg_sent > 1 || x->infl->phase == 2)) {
@@ -533,7 +533,7 @@ void diag_check_a7(struct diag_ctx *x)
 		diag_cause(c,
 			   TR("nat-traversal must be set in the IKE policy of the initiator and of "
 			      "the responder"));
-		diag_evidence(c, "%s", st->detail);
+		diag_evidence(c, "%s", diag_detail(x));
 		diag_remedy(c, "%s", TR("! on both ends: ike policy <policy> / nat-traversal"));
 		return;
 	}
@@ -666,12 +666,45 @@ void diag_check_a8(struct diag_ctx *x)
 
 /* ---- warnings ---- */
 
+/* A weak-algorithm line of `kizuna check` ("ike proposal P: encryption
+ * des-cbc is weak (...)"): as it is in English; in another language its
+ * config words (before " is weak") with a translated verdict. */
+static void weak_warn(struct diag_ctx *x, const char *text, bool en)
+{
+	const char *w = strstr(text, " is weak");
+	const char *colon = strstr(text, ": ");
+
+	if (en || !colon) {
+		diag_warn(x, "%s", text);
+		return;
+	}
+	if (w && w > colon)
+		diag_warn(x, TR("%.*s: %.*s is weak"), (int)(colon - text), text,
+			  (int)(w - colon - 2), colon + 2);
+	else
+		diag_warn(x, TR("%.*s: encryption null: traffic is not encrypted"),
+			  (int)(colon - text), text);
+}
+
 void diag_warnings(struct diag_ctx *x)
 {
 	struct kz_findings fs;
 	char st[128];
 
-	if (x->ike && x->aggr && x->ike->psk.set) {
+	bool en = !strcmp(diag_lang_code(x->L), "en");
+
+	if (x->ike && x->aggr && x->ike->psk.set && !en) {
+		/* the time estimate of check_lint.c is English prose */
+		unsigned bits = kz_psk_bits(&x->ike->psk);
+
+		if (bits < 80)
+			diag_warn(x,
+				  TR("aggressive mode with a pre-shared key: about %u bits; use a "
+				     "longer random key (80 bits or more)"),
+				  bits);
+		else
+			diag_warn(x, TR("aggressive mode with a pre-shared key: about %u bits"), bits);
+	} else if (x->ike && x->aggr && x->ike->psk.set) {
 		unsigned bits = kz_psk_bits(&x->ike->psk);
 
 		kz_psk_strength_text(bits, st, sizeof(st));
@@ -691,6 +724,6 @@ void diag_warnings(struct diag_ctx *x)
 			if (fs.v[i].severity == KZ_SEV_WARN &&
 			    (strstr(fs.v[i].text, " is weak") ||
 			     strstr(fs.v[i].text, "encryption null")))
-				diag_warn(x, "%s", fs.v[i].text);
+				weak_warn(x, fs.v[i].text, en);
 	kz_findings_free(&fs);
 }

@@ -216,6 +216,8 @@ struct ike_profile_status {
 	bool established; /* an IKE SA of this profile is up */
 	int64_t established_wall;
 	bool nat_detected, nat_local, nat_peer;
+	bool nat_measured; /* NAT-D was exchanged (NAT-T agreed): the three
+			    * above are a measurement, else unknown */
 	uint64_t failures_total;
 	struct ike_profile_detail more; /* for `detail` */
 	/* the last exchange given up unfinished (time-out, no next message);

@@ -184,6 +184,7 @@ void eng_success(struct ike_engine *e, const char *profile, const struct ike_sa 
 	rt->st.established_wall = e->io.wall(e->io.arg);
 	rt->st.nat_local = sa->natt.nat_local;
 	rt->st.nat_peer = sa->natt.nat_peer;
+	rt->st.nat_measured = sa->natt.on;
 	rt->st.nat_detected = sa->natt.nat_local || sa->natt.nat_peer;
 	rt->backoff_ms = 0;
 	rt->retry_at = 0;

@@ -1100,6 +1100,145 @@ static void test_japanese_wording(void **state)
 	diag_lang_free(ja);
 }
 
+/* Japanese output carries no English prose: outside remedy commands and
+ * the router's own output (A4's texts, A2.1's interface line, as the
+ * manual prints them) every ASCII word must be a command or config word,
+ * a name, an address or an algorithm/protocol name. */
+static bool word_allowed(const char *w)
+{
+	static const char *const ok[] = {
+		/* protocols, algorithms, acronyms */
+		"IKE", "SA", "SAs", "IPsec", "ESP", "UDP", "NAT", "NAT-D", "NAT-T", "NAT-Traversal",
+		"HASH", "HASH_R", "HASH_I", "ID", "RFC", "SIM", "WAN", "LAN", "SPI", "spi", "PSK",
+		"DH", "MODP", "AES", "SHA", "MD5", "DES", "3DES", "Aggressive", "Main", "Quick",
+		"Mode", "NO-PROPOSAL-CHOSEN", "INVALID-ID-INFORMATION", "PAYLOAD-MALFORMED",
+		/* names in the fixtures */
+		"HQ", "IKEPOL", "IPSECPOL", "IKEP", "ESPP", "MobileEthernet0.0", "IPsec0",
+		"site-a", "site-x", "key-id", "wan0",
+		/* config and command words */
+		"profile", "ipsec", "ike", "peer", "any", "policy", "proposal", "local-id",
+		"remote-id", "nat-traversal", "pre-shared-key", "ascii", "interface", "shutdown",
+		"route", "kizuna", "check", "diagnose", "clear", "sa", "exchange-mode",
+		"aggressive", "encryption", "authentication", "hash", "group", "pfs", "device",
+		"ip", "map", "dpd", "null", "des-cbc",
+		/* result tags */
+		"OK", "NG", "WARN",
+	};
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		if (!strcmp(w, ok[i]))
+			return true;
+	return false;
+}
+
+static unsigned english_words;
+
+static void assert_no_english(const char *name, const char *text)
+{
+	char line[2048];
+	const char *p = text;
+
+	while (*p) {
+		size_t n = strcspn(p, "\n");
+		char *q;
+
+		snprintf(line, sizeof(line), "%.*s", (int)n, p);
+		p += n + (p[n] == '\n');
+		/* commands, and the router's own output */
+		if (!strncmp(line, "      ", 6) && line[6] != '!')
+			continue;
+		if (!strncmp(line, "[OK] A4 ", 8) || !strncmp(line, "[NG] A4.", 8) ||
+		    !strncmp(line, "[NG] A2.1 ", 10) || !strncmp(line, "[NG] M2.1 ", 10) ||
+		    !strncmp(line, "[NG] M1.2 peer any", 18))
+			continue;
+		for (q = line; *q;) {
+			char w[128];
+			size_t k = 0;
+
+			if (!((*q >= 'A' && *q <= 'Z') || (*q >= 'a' && *q <= 'z'))) {
+				q++;
+				continue;
+			}
+			while (*q && k < sizeof(w) - 1 &&
+			       ((*q >= 'A' && *q <= 'Z') || (*q >= 'a' && *q <= 'z') ||
+				(*q >= '0' && *q <= '9') || *q == '-' || *q == '_' || *q == '.'))
+				w[k++] = *q++;
+			while (k && (w[k - 1] == '.' || w[k - 1] == '-'))
+				k--;
+			w[k] = 0;
+			/* check ids (A5.5, M1) and hex (0x...) are not words */
+			if ((k >= 2 && (w[0] == 'A' || w[0] == 'M') && w[1] >= '1' && w[1] <= '9') ||
+			    (w[0] == 'x' && k > 1))
+				continue;
+			if (!word_allowed(w)) {
+				print_error("%s: English word '%s' in: %s\n", name, w, line);
+				english_words++;
+			}
+		}
+	}
+}
+
+static void test_japanese_no_english(void **state)
+{
+	static void (*const scen[])(struct fx *f) = {
+		scen_psk,         scen_healthy_b,  scen_wan_down,   scen_no_route,
+		scen_main_any,    scen_half_b,     scen_inflight_a, scen_closed_a,
+		scen_waiting_b,   scen_natt_off_a,
+	};
+	static const enum diag_fail fails[] = {
+		DIAG_FAIL_NO_PROPOSAL, DIAG_FAIL_ID_MISMATCH, DIAG_FAIL_TS_MISMATCH,
+		DIAG_FAIL_NO_ANSWER,   DIAG_FAIL_PEER_NOTIFY, DIAG_FAIL_MALFORMED,
+		DIAG_FAIL_NATT,        DIAG_FAIL_CONFIG,
+	};
+	struct diag_lang *ja = load_ja();
+	struct diag_report rep;
+	struct fx f;
+	char name[64];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(scen) / sizeof(scen[0]); i++) {
+		scen[i](&f);
+		snprintf(name, sizeof(name), "scenario %zu", i);
+		assert_no_english(name, render(&f, ja, &rep));
+		diag_report_free(&rep);
+		fx_free(&f);
+	}
+	/* every failure class, both roles, both modes */
+	for (int a = 0; a < 2; a++)
+		for (int aggr = 0; aggr < 2; aggr++)
+			for (size_t k = 0; k < sizeof(fails) / sizeof(fails[0]); k++) {
+				fx_init(&f, a, aggr, a ? "100.64.0.2" : "203.0.113.2");
+				fx_down(&f);
+				fx_fail(&f, fails[k], k % 2 ? 2 : 1,
+					"an English log line the Japanese output must not show");
+				snprintf(f.st.id_received, sizeof(f.st.id_received), "key-id site-x");
+				snprintf(f.st.notify_name, sizeof(f.st.notify_name),
+					 "NO-PROPOSAL-CHOSEN");
+				snprintf(name, sizeof(name), "class %zu a=%d aggr=%d", k, a, aggr);
+				assert_no_english(name, render(&f, ja, &rep));
+				diag_report_free(&rep);
+				fx_free(&f);
+			}
+	/* half-open records of every kind */
+	for (unsigned m = 1; m <= 5; m++)
+		for (int init = 0; init < 2; init++) {
+			fx_init(&f, init, m != 4 && m != 5, init ? "198.51.100.2" : "203.0.113.2");
+			fx_down(&f);
+			half(&f, init, m != 4 && m != 5, m == 1 ? 2 : 1, m);
+			snprintf(name, sizeof(name), "half %u init=%d", m, init);
+			assert_no_english(name, render(&f, ja, &rep));
+			diag_report_free(&rep);
+			fx_free(&f);
+		}
+	/* a weak algorithm */
+	fx_init(&f, true, true, "100.64.0.2");
+	f.cfg->ike_proposals.v[0].enc = KZ_ENC_DES_CBC;
+	assert_no_english("weak", render(&f, ja, &rep));
+	diag_report_free(&rep);
+	fx_free(&f);
+	diag_lang_free(ja);
+	assert_int_equal(english_words, 0);
+}
+
 /* ---- the .mo reader on broken input ---- */
 
 static void write_file(const char *path, const void *p, size_t n)
@@ -1194,6 +1333,7 @@ int main(void)
 		cmocka_unit_test(test_text_and_json),
 		cmocka_unit_test(test_golden),
 		cmocka_unit_test(test_japanese_wording),
+		cmocka_unit_test(test_japanese_no_english),
 		cmocka_unit_test(test_mo_reader),
 	};
 
