@@ -225,8 +225,7 @@ static void mobile_state(struct kzd *d, struct diag_mobile *m)
 	}
 }
 
-int kzd_diagnose(struct kzd *d, const char *profile, const char *lang, struct emit *e,
-		 int *verdict)
+int kzd_diagnose(struct kzd *d, const char *profile, const char *lang, struct emit *e, int *verdict)
 {
 	const struct kz_config *c = d->running;
 	const struct diag_lang *L = lang_get(lang);

@@ -195,13 +195,12 @@ void diag_add_cross(struct diag_ctx *x, const struct kz_finding *f)
 		diag_remedy(c, "%s", f->remedy[i]);
 }
 
-void diag_exch_msg(struct diag_ctx *x, const struct diag_exch *h, unsigned n, char *out,
-		   size_t cap)
+void diag_exch_msg(struct diag_ctx *x, const struct diag_exch *h, unsigned n, char *out, size_t cap)
 {
 	snprintf(out, cap, "%s %u",
-		 h->phase == 2     ? TR("Quick Mode message")
-		 : h->aggressive ? TR("Aggressive mode message")
-				 : TR("Main mode message"),
+		 h->phase == 2           ? TR("Quick Mode message")
+			 : h->aggressive ? TR("Aggressive mode message")
+					 : TR("Main mode message"),
 		 n);
 }
 

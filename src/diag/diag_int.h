@@ -33,7 +33,7 @@ struct diag_ctx {
 	bool blocked; /* A2 or A4 failed: IKE cannot have run as configured */
 	bool reached; /* the peer answered, or an initiator reached us */
 	char detail[DIAG_CAUSE_MAX]; /* diag_detail()'s text */
-	bool should_up; /* mapped to an IPsec<N> not shut down: SAs expected */
+	bool should_up;              /* mapped to an IPsec<N> not shut down: SAs expected */
 };
 
 /* IKE's record of the failure: its log line in English, in another

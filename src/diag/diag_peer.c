@@ -218,16 +218,18 @@ static bool a5_half(struct diag_ctx *x)
 
 		c = diag_add(x, DIAG_NG, "A5.5", TR("pre-shared keys differ"));
 		if (any_id)
-			diag_cause(c,
-				   TR("the initiator did not send message 3 after our message 2: it "
-				      "could not verify our HASH_R (%s); or this site's ID is not the "
-				      "one the initiator expects (A5.1)"),
-				   t);
+			diag_cause(
+				c,
+				TR("the initiator did not send message 3 after our message 2: it "
+				   "could not verify our HASH_R (%s); or this site's ID is not the "
+				   "one the initiator expects (A5.1)"),
+				t);
 		else
-			diag_cause(c,
-				   TR("the initiator did not send message 3 after our message 2: it "
-				      "could not verify our HASH_R (%s)"),
-				   t);
+			diag_cause(
+				c,
+				TR("the initiator did not send message 3 after our message 2: it "
+				   "could not verify our HASH_R (%s)"),
+				t);
 		half_evidence(x, c, h);
 		diag_remedy(c, "ike policy %s", pol);
 		diag_remedy(c, "%s", TR("pre-shared-key ascii <the key the peer uses>"));
@@ -245,7 +247,8 @@ static bool a5_half(struct diag_ctx *x)
 		return true;
 	}
 	if (h->phase == 2 && !h->initiator && h->msg_sent == 2) {
-		c = diag_add(x, DIAG_NG, "A5.4", TR("IPsec proposal parameters differ from the peer"));
+		c = diag_add(x, DIAG_NG, "A5.4",
+			     TR("IPsec proposal parameters differ from the peer"));
 		diag_cause(c,
 			   TR("the initiator did not confirm our Quick Mode answer (%s): it "
 			      "refused what we chose, or the IPsec policy ids are not mirrored "
@@ -377,9 +380,10 @@ void diag_check_a6(struct diag_ctx *x)
 				   TR("the responder has a private or shared address and cannot be "
 				      "reached (or the peer router or its WAN is down)"));
 		else
-			diag_cause(c,
-				   TR("the peer router is down, or its WAN is down (or the responder "
-				      "has no global address)"));
+			diag_cause(
+				c,
+				TR("the peer router is down, or its WAN is down (or the responder "
+				   "has no global address)"));
 		diag_exch_msg(x, h, 1, m, sizeof(m));
 		diag_clock_str(h->first_wall, t1, sizeof(t1));
 		diag_evidence(c, TR("%s to %s:%u, first sent %s, no reply yet"), m, pa,
@@ -393,7 +397,8 @@ void diag_check_a6(struct diag_ctx *x)
 		return;
 	}
 	if (x->half && x->half->msg_sent > 1 && x->half->initiator) {
-		c = diag_add(x, DIAG_OK, "A6", TR("the peer answers (it sent a reply or a notify)"));
+		c = diag_add(x, DIAG_OK, "A6",
+			     TR("the peer answers (it sent a reply or a notify)"));
 		half_evidence(x, c, x->half);
 		return;
 	}
@@ -407,8 +412,8 @@ void diag_check_a6(struct diag_ctx *x)
 			return;
 		}
 		diag_exch_msg(x, x->half, x->half->msg_sent, m, sizeof(m));
-		c = diag_add(x, DIAG_NG, "A6.2",
-			     TR("the initiator %s got no further than our %s"), peer, m);
+		c = diag_add(x, DIAG_NG, "A6.2", TR("the initiator %s got no further than our %s"),
+			     peer, m);
 		diag_cause(c,
 			   TR("our answers do not reach the initiator, or it gave up: look at the "
 			      "initiator"));
@@ -564,7 +569,8 @@ void diag_check_a7(struct diag_ctx *x)
 		diag_add(x, DIAG_OK, "A7", TR("no NAT between the sites (NAT-D)"));
 	} else if (x->sas_up) {
 		diag_add(x, DIAG_OK, "A7",
-			 TR("the SAs are up; NAT not measured (no NAT-D: nat-traversal is not set)"));
+			 TR("the SAs are up; NAT not measured (no NAT-D: nat-traversal is not "
+			    "set)"));
 	} else if (!x->ike->natt) {
 		diag_add(x, DIAG_NA, "A7",
 			 TR("not judgeable: nat-traversal is not set, so IKE cannot measure NAT"));
@@ -703,7 +709,8 @@ void diag_warnings(struct diag_ctx *x)
 				     "longer random key (80 bits or more)"),
 				  bits);
 		else
-			diag_warn(x, TR("aggressive mode with a pre-shared key: about %u bits"), bits);
+			diag_warn(x, TR("aggressive mode with a pre-shared key: about %u bits"),
+				  bits);
 	} else if (x->ike && x->aggr && x->ike->psk.set) {
 		unsigned bits = kz_psk_bits(&x->ike->psk);
 

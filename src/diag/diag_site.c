@@ -29,15 +29,18 @@ static void a1_evidence(struct diag_ctx *x, struct diag_check *c, bool closed)
 			      TR("NAT-D: no NAT between the sites"));
 	else if (st && st->nat_known)
 		diag_evidence(c, "%s",
-			      st->nat_local  ? TR("NAT-D: this site's address is translated by a NAT")
-			      : st->nat_peer ? TR("NAT-D: the peer's address is translated by a NAT")
-					     : TR("NAT-D: no NAT between the sites"));
+			      st->nat_local
+				      ? TR("NAT-D: this site's address is translated by a NAT")
+				      : st->nat_peer
+				      ? TR("NAT-D: the peer's address is translated by a NAT")
+				      : TR("NAT-D: no NAT between the sites"));
 	else if (x->reached)
 		diag_evidence(c, "%s",
-			      x->responder ? TR("an initiator reached this site; NAT not measured "
-						"(NAT-D needs nat-traversal and a finished phase 1)")
-					   : TR("the peer answered; NAT not measured (NAT-D needs "
-						"nat-traversal and a finished phase 1)"));
+			      x->responder
+				      ? TR("an initiator reached this site; NAT not measured "
+					   "(NAT-D needs nat-traversal and a finished phase 1)")
+				      : TR("the peer answered; NAT not measured (NAT-D needs "
+					   "nat-traversal and a finished phase 1)"));
 	else
 		diag_evidence(c, "%s",
 			      TR("the address of MobileEthernet0.0; no IKE answer seen yet, NAT "
@@ -277,7 +280,8 @@ void diag_check_a3(struct diag_ctx *x, const char *base)
 	} else if (st && st->ike_negotiating && !st->count)
 		diag_add(x, DIAG_NA, id, TR("no IKE SA yet: negotiating"));
 	else if (x->responder && x->half)
-		diag_add(x, DIAG_NA, id, TR("no IKE SA: an initiator started and did not finish, see below"));
+		diag_add(x, DIAG_NA, id,
+			 TR("no IKE SA: an initiator started and did not finish, see below"));
 	else if (x->responder && (!st || !st->count))
 		diag_add(x, DIAG_NA, id, TR("no IKE SA: no initiator has connected yet"));
 	else if (x->half)

@@ -187,17 +187,17 @@ struct ike_profile_detail {
  * "Extensions").  All times are io->wall. */
 struct ike_exch_rec {
 	bool set;
-	bool initiator;   /* we started it */
-	bool aggressive;  /* phase 1 in Aggressive mode (else Main mode) */
-	int phase;        /* 1, or 2 for Quick Mode */
+	bool initiator;    /* we started it */
+	bool aggressive;   /* phase 1 in Aggressive mode (else Main mode) */
+	int phase;         /* 1, or 2 for Quick Mode */
 	unsigned msg_sent; /* the number of the last message we sent in it:
 			    * AM2 sent and no AM3 is 2, MM5 sent and no MM6 5 */
-	unsigned tries;   /* transmissions of that message */
+	unsigned tries;    /* transmissions of that message */
 	struct in_addr peer;
 	uint16_t peer_port;
-	char peer_id[128]; /* the ID the peer sent, "" none yet */
+	char peer_id[128];             /* the ID the peer sent, "" none yet */
 	int64_t first_wall, last_wall; /* started; given up (or now) */
-	unsigned count;   /* ends in a row at the same message */
+	unsigned count;                /* ends in a row at the same message */
 };
 
 struct ike_profile_status {

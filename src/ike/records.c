@@ -228,7 +228,9 @@ static void exch_fill(struct ike_engine *e, const struct ike_sa *sa, const struc
 	r->initiator = q ? q->initiator : sa->initiator;
 	r->aggressive = sa->mode == KZ_MODE_AGGRESSIVE;
 	r->phase = q ? 2 : 1;
-	r->msg_sent = q ? (q->state == QM_I1 ? 1u : q->state == QM_R1 ? 2u : 0u)
+	r->msg_sent = q ? (q->state == QM_I1           ? 1u
+				   : q->state == QM_R1 ? 2u
+						       : 0u)
 			: msg_sent_of(sa->state);
 	r->tries = q ? q->tx.tries : sa->tx.tries;
 	r->peer = sa->peer.sin_addr;

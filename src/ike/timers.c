@@ -160,8 +160,7 @@ int64_t ike_run_timers(struct ike_engine *e)
 				if (q->state != QM_DONE)
 					eng_halfopen_end(e, sa, q);
 				q->dying = true;
-			}
-			else
+			} else
 				eng_next_min(&next, q->deadline_ms, now);
 		}
 	}

@@ -207,7 +207,8 @@ static void test_healthy_both_roles(void **state)
 	diag_render_text(&rep, NULL, &sb);
 	assert_non_null(strstr(sb_str(&sb), "HQ: no problem found\n"));
 	assert_non_null(strstr(
-		sb_str(&sb), "[OK] A1 SIM contract: local 100.64.0.2 (shared address contract, RFC 6598)"));
+		sb_str(&sb),
+		"[OK] A1 SIM contract: local 100.64.0.2 (shared address contract, RFC 6598)"));
 	assert_non_null(strstr(sb_str(&sb), "[WARN] aggressive mode with a pre-shared key: ~"));
 	sb_free(&sb);
 	diag_report_free(&rep);
@@ -532,11 +533,12 @@ static void test_closed_network(void **state)
 	t = render(&f, NULL, &rep);
 	assert_string_equal(diag_first_ng(&rep, 0), "");
 	assert_int_equal(diag_verdict(&rep), DIAG_VERDICT_OK);
-	assert_non_null(strstr(t, "[OK] A1 SIM contract: local 100.64.0.2 (shared address "
-				  "contract, RFC 6598), initiator (peer 100.64.0.9)\n"
-				  "    evidence: a private or shared address contract reached "
-				  "without NAT: a closed network of the carrier; NAT-D: no NAT "
-				  "between the sites\n"));
+	assert_non_null(strstr(t,
+			       "[OK] A1 SIM contract: local 100.64.0.2 (shared address "
+			       "contract, RFC 6598), initiator (peer 100.64.0.9)\n"
+			       "    evidence: a private or shared address contract reached "
+			       "without NAT: a closed network of the carrier; NAT-D: no NAT "
+			       "between the sites\n"));
 	assert_non_null(strstr(t, "[OK] A7 no NAT between the sites (NAT-D)\n"));
 	assert_non_null(strstr(t, "HQ: no problem found\n"));
 	diag_report_free(&rep);
@@ -653,8 +655,9 @@ static void test_in_flight(void **state)
 	h->first_wall = T0 - 7;
 	t = render(&f, NULL, &rep);
 	assert_string_equal(diag_first_ng(&rep, 0), "A6.2");
-	assert_non_null(strstr(t, "[NG] A6.2 no reply from 203.0.113.2 to 3 transmissions over "
-				  "7 s (still trying)\n"));
+	assert_non_null(strstr(t,
+			       "[NG] A6.2 no reply from 203.0.113.2 to 3 transmissions over "
+			       "7 s (still trying)\n"));
 	diag_report_free(&rep);
 	/* an older failure of another kind is not the verdict any more */
 	fx_fail(&f, DIAG_FAIL_PSK_MISMATCH, 1, "pre-shared key mismatch");
@@ -716,8 +719,9 @@ static void test_never_no_problem_while_down(void **state)
 	t = render(&f, NULL, &rep);
 	assert_int_equal(rep.v[0].problems, 0);
 	assert_null(strstr(t, "no problem found"));
-	assert_non_null(strstr(t, "HQ: the tunnel is down, cause not found: no initiator has "
-				  "reached this site; not judgeable here: A5, A6"));
+	assert_non_null(strstr(t,
+			       "HQ: the tunnel is down, cause not found: no initiator has "
+			       "reached this site; not judgeable here: A5, A6"));
 	assert_int_equal(diag_verdict(&rep), DIAG_VERDICT_UNKNOWN);
 	diag_report_free(&rep);
 	fx_free(&f);
@@ -1108,21 +1112,91 @@ static bool word_allowed(const char *w)
 {
 	static const char *const ok[] = {
 		/* protocols, algorithms, acronyms */
-		"IKE", "SA", "SAs", "IPsec", "ESP", "UDP", "NAT", "NAT-D", "NAT-T", "NAT-Traversal",
-		"HASH", "HASH_R", "HASH_I", "ID", "RFC", "SIM", "WAN", "LAN", "SPI", "spi", "PSK",
-		"DH", "MODP", "AES", "SHA", "MD5", "DES", "3DES", "Aggressive", "Main", "Quick",
-		"Mode", "NO-PROPOSAL-CHOSEN", "INVALID-ID-INFORMATION", "PAYLOAD-MALFORMED",
+		"IKE",
+		"SA",
+		"SAs",
+		"IPsec",
+		"ESP",
+		"UDP",
+		"NAT",
+		"NAT-D",
+		"NAT-T",
+		"NAT-Traversal",
+		"HASH",
+		"HASH_R",
+		"HASH_I",
+		"ID",
+		"RFC",
+		"SIM",
+		"WAN",
+		"LAN",
+		"SPI",
+		"spi",
+		"PSK",
+		"DH",
+		"MODP",
+		"AES",
+		"SHA",
+		"MD5",
+		"DES",
+		"3DES",
+		"Aggressive",
+		"Main",
+		"Quick",
+		"Mode",
+		"NO-PROPOSAL-CHOSEN",
+		"INVALID-ID-INFORMATION",
+		"PAYLOAD-MALFORMED",
 		/* names in the fixtures */
-		"HQ", "IKEPOL", "IPSECPOL", "IKEP", "ESPP", "MobileEthernet0.0", "IPsec0",
-		"site-a", "site-x", "key-id", "wan0",
+		"HQ",
+		"IKEPOL",
+		"IPSECPOL",
+		"IKEP",
+		"ESPP",
+		"MobileEthernet0.0",
+		"IPsec0",
+		"site-a",
+		"site-x",
+		"key-id",
+		"wan0",
 		/* config and command words */
-		"profile", "ipsec", "ike", "peer", "any", "policy", "proposal", "local-id",
-		"remote-id", "nat-traversal", "pre-shared-key", "ascii", "interface", "shutdown",
-		"route", "kizuna", "check", "diagnose", "clear", "sa", "exchange-mode",
-		"aggressive", "encryption", "authentication", "hash", "group", "pfs", "device",
-		"ip", "map", "dpd", "null", "des-cbc",
+		"profile",
+		"ipsec",
+		"ike",
+		"peer",
+		"any",
+		"policy",
+		"proposal",
+		"local-id",
+		"remote-id",
+		"nat-traversal",
+		"pre-shared-key",
+		"ascii",
+		"interface",
+		"shutdown",
+		"route",
+		"kizuna",
+		"check",
+		"diagnose",
+		"clear",
+		"sa",
+		"exchange-mode",
+		"aggressive",
+		"encryption",
+		"authentication",
+		"hash",
+		"group",
+		"pfs",
+		"device",
+		"ip",
+		"map",
+		"dpd",
+		"null",
+		"des-cbc",
 		/* result tags */
-		"OK", "NG", "WARN",
+		"OK",
+		"NG",
+		"WARN",
 	};
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
 		if (!strcmp(w, ok[i]))
@@ -1166,7 +1240,8 @@ static void assert_no_english(const char *name, const char *text)
 				k--;
 			w[k] = 0;
 			/* check ids (A5.5, M1) and hex (0x...) are not words */
-			if ((k >= 2 && (w[0] == 'A' || w[0] == 'M') && w[1] >= '1' && w[1] <= '9') ||
+			if ((k >= 2 && (w[0] == 'A' || w[0] == 'M') && w[1] >= '1' &&
+			     w[1] <= '9') ||
 			    (w[0] == 'x' && k > 1))
 				continue;
 			if (!word_allowed(w)) {
@@ -1179,10 +1254,9 @@ static void assert_no_english(const char *name, const char *text)
 
 static void test_japanese_no_english(void **state)
 {
-	static void (*const scen[])(struct fx *f) = {
-		scen_psk,         scen_healthy_b,  scen_wan_down,   scen_no_route,
-		scen_main_any,    scen_half_b,     scen_inflight_a, scen_closed_a,
-		scen_waiting_b,   scen_natt_off_a,
+	static void (*const scen[])(struct fx * f) = {
+		scen_psk,    scen_healthy_b,  scen_wan_down, scen_no_route,  scen_main_any,
+		scen_half_b, scen_inflight_a, scen_closed_a, scen_waiting_b, scen_natt_off_a,
 	};
 	static const enum diag_fail fails[] = {
 		DIAG_FAIL_NO_PROPOSAL, DIAG_FAIL_ID_MISMATCH, DIAG_FAIL_TS_MISMATCH,
@@ -1210,7 +1284,8 @@ static void test_japanese_no_english(void **state)
 				fx_down(&f);
 				fx_fail(&f, fails[k], k % 2 ? 2 : 1,
 					"an English log line the Japanese output must not show");
-				snprintf(f.st.id_received, sizeof(f.st.id_received), "key-id site-x");
+				snprintf(f.st.id_received, sizeof(f.st.id_received),
+					 "key-id site-x");
 				snprintf(f.st.notify_name, sizeof(f.st.notify_name),
 					 "NO-PROPOSAL-CHOSEN");
 				snprintf(name, sizeof(name), "class %zu a=%d aggr=%d", k, a, aggr);

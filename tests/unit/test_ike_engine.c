@@ -337,9 +337,10 @@ static void test_inflight_initiator(void **state)
 	assert_int_equal(st->inflight.tries, 3); /* 0, 2, 6 s */
 	assert_true(st->inflight.last_wall - st->inflight.first_wall >= 6);
 	assert_int_equal(st->inflight.peer.s_addr, ip("203.0.113.2").s_addr);
-	assert_non_null(strstr(show_ike(&W.a), "IKE PH1 negotiating\n"
-					       "authentication method:pre-shared key\n"
-					       "encrypt:-\nhash:-\ndh_group:-\n"));
+	assert_non_null(strstr(show_ike(&W.a),
+			       "IKE PH1 negotiating\n"
+			       "authentication method:pre-shared key\n"
+			       "encrypt:-\nhash:-\ndh_group:-\n"));
 	assert_non_null(strstr(show_ike(&W.a), "profile: HQ\n"));
 	advance(60000);
 	st = status(&W.a);
