@@ -183,8 +183,10 @@ static void profile_state(struct kzd *d, const char *name, bool have_outside, ui
 		return;
 	ps->ike_up_since = st->established_wall;
 	/* NAT-D results belong to the last established exchange, and exist
-	 * only when NAT-Traversal was agreed (no NAT-D without it) */
-	ps->nat_known = st->established_wall != 0 && st->nat_measured;
+	 * only when NAT-Traversal was agreed (no NAT-D without it); they
+	 * describe the path only while that IKE SA is up (a new peer, a new
+	 * WAN address, a restarted peer may have another) */
+	ps->nat_known = st->established_wall != 0 && st->nat_measured && sas.ike_up;
 	ps->nat_local = st->nat_local;
 	ps->nat_peer = st->nat_peer;
 	exch_of(&st->halfopen, &ps->halfopen);

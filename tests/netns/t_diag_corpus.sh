@@ -13,6 +13,8 @@ set -u
 KZ_BUILD=$(cd "${1:-build}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/check_lib.sh"
+# shellcheck source=tests/netns/strongswan.sh
+. "$here/strongswan.sh"
 kz_lab_begin ping:iputils-ping
 
 KEY='"correct horse battery staple"'
@@ -270,6 +272,72 @@ peer_restart_off() {
 	kz_configure b "ike policy IKEPOL" "no dpd"
 }
 
+# ---- strongSwan peers: charon initiates to kizuna B (ss_i_*) or
+# answers kizuna A (ss_r_*); the lab is switched by lab_mode ----
+
+PSK="correct horse battery staple"
+SS_COMMON=(exchange=aggressive ike=aes256-sha256-modp2048 esp=aes256-sha256)
+mode=kk
+
+ss_a_conf() { ss_setup gw-a a initiator "$@" psk="$PSK" local_id=keyid:site-a "${SS_COMMON[@]}"; }
+ss_b_conf() { ss_setup gw-b b responder "$@" psk="$PSK" remote_id=keyid:site-a "${SS_COMMON[@]}"; }
+ss_a() { # charon on gw-a initiating to kizuna B, changed keys first
+	ss_a_conf "$@"
+	ss_reload a >/dev/null
+	ss_terminate a >/dev/null 2>&1 || true
+	kz_clear_sas b
+	ss_initiate a net 10 >/dev/null 2>&1 || true
+}
+ss_b() { # charon on gw-b answering kizuna A, changed keys first
+	ss_b_conf "$@"
+	ss_reload b >/dev/null
+	ss_terminate b >/dev/null 2>&1 || true
+	kz_clear_sas a
+}
+
+lab_mode() { # kk | ssi | ssr
+	[ "$mode" != "$1" ] || return 0
+	case "$mode" in
+	ssi) ss_stop a; kz_start a "$top/examples/site-a.conf" ;;
+	ssr) ss_stop b; kz_start b "$top/examples/site-b.conf" ;;
+	esac
+	case "$1" in
+	ssi) kz_stop a; ss_a_conf; ss_start gw-a a ;;
+	ssr) kz_stop b; ss_b_conf; ss_start gw-b b ;;
+	esac
+	mode=$1
+	case "$mode" in
+	ssi) ss_a; lab_wait_for 20 kz_ipsec_up b || echo "# kizuna B <- charon did not come up" ;;
+	ssr) ss_b; lab_wait_for 20 kz_ipsec_up a || echo "# kizuna A -> charon did not come up" ;;
+	esac
+}
+
+# After a scenario.  With charon each scenario reconfigures it whole and
+# stages its own fault, so the next one follows at once: its newer record
+# must win over the one before (no stale verdicts).
+back_up() {
+	[ "$mode" != kk ] || kz_back_up
+}
+
+ss_i_psk_on() { ss_a psk="not the same key at all"; }
+ss_i_id_on() { ss_a local_id=keyid:site-x; }
+ss_i_proposal_on() { ss_a ike=aes128-sha256-modp2048; }
+ss_i_selector_on() { ss_a local_ts=192.168.3.0/24; }
+ss_r_psk_on() { ss_b psk="not the same key at all"; }
+ss_r_id_on() { ss_b remote_id=keyid:site-x; }
+ss_r_proposal_on() { ss_b ike=aes128-sha256-modp2048; }
+ss_r_selector_on() { ss_b remote_ts=192.168.3.0/24; }
+for s in ss_i_psk ss_i_id ss_i_proposal ss_i_selector ss_r_psk ss_r_id ss_r_proposal \
+	ss_r_selector; do
+	eval "${s}_off() { :; }"
+done
+
+ss_ok=1
+if ! command -v swanctl >/dev/null 2>&1 || [ ! -x "$SS_CHARON" ] ||
+	[ ! -e "$SS_PLUGIN_DIR/libstrongswan-kernel-libipsec.so" ]; then
+	ss_ok=0
+fi
+
 # ---- the run ----
 
 lab_up cgnat
@@ -285,13 +353,26 @@ prev=""
 while IFS=$'\t' read -r sc site want t what; do
 	case "$sc" in '#'* | '') continue ;; esac
 	if [ "$sc" != "$prev" ]; then
-		[ -z "$prev" ] || { "${prev}_off"; kz_back_up; }
+		[ -z "$prev" ] || { "${prev}_off"; back_up; }
 		prev=""
 		idx=$((idx + 1))
 		if [ -n "${DC_ONLY:-}" ] && ! [[ $sc =~ $DC_ONLY ]]; then continue; fi
 		if [ -n "${IC_PART:-}" ] && [ $(((idx - 1) % ${IC_PART#*/})) -ne $((${IC_PART%/*} - 1)) ]; then
 			continue
 		fi
+		case "$sc" in
+		ss_*)
+			if [ "$ss_ok" = 0 ]; then
+				nok "$sc: strongSwan (charon, swanctl, kernel-libipsec) not installed"
+				continue
+			fi
+			;;
+		esac
+		case "$sc" in
+		ss_i_*) lab_mode ssi ;;
+		ss_r_*) lab_mode ssr ;;
+		*) lab_mode kk ;;
+		esac
 		echo "# scenario $sc ($((SECONDS - start)) s)"
 		"${sc}_on"
 		prev=$sc
@@ -300,7 +381,7 @@ while IFS=$'\t' read -r sc site want t what; do
 	row "$sc" "$site" "$want" "$t" "$what"
 	! declare -F "${sc}_check" >/dev/null || "${sc}_check"
 done <"$here/diag_corpus.tsv"
-[ -z "$prev" ] || { "${prev}_off"; kz_back_up; }
+[ -z "$prev" ] || { "${prev}_off"; back_up; }
 
 printf '\n%-14s %s  %-5s %-5s %s\n' scenario side want res what
 printf "%b" "$table"
