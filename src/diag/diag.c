@@ -243,7 +243,8 @@ const char *diag_detail(struct diag_ctx *x)
 
 bool diag_infl_unanswered(const struct diag_ctx *x)
 {
-	return x->infl && x->infl->initiator && x->infl->msg_sent == 1 && x->infl->tries >= 3;
+	return x->infl && x->infl->initiator && x->infl->phase == 1 && x->infl->msg_sent == 1 &&
+		x->infl->tries >= 3;
 }
 
 /* What the verdict may use: a failure record is superseded by a newer

@@ -44,8 +44,8 @@ void diag_exch_msg(struct diag_ctx *x, const struct diag_exch *h, unsigned n, ch
 		   size_t cap);
 /* "198.51.100.1:4500 (key-id site-a)" */
 void diag_exch_peer(struct diag_ctx *x, const struct diag_exch *h, char *out, size_t cap);
-/* The in-flight exchange has gone unanswered past its second
- * retransmission. */
+/* Our phase 1 in flight has gone unanswered past its second
+ * retransmission (message 1: no reply at all). */
 bool diag_infl_unanswered(const struct diag_ctx *x);
 
 #define TR(s) diag_tr(x->L, s)

@@ -664,6 +664,23 @@ static void test_in_flight(void **state)
 	f.st.last_wall = T0 - 20;
 	expect_first(&f, "A6.2");
 	fx_free(&f);
+	/* Quick Mode unanswered under an IKE SA that is up: the peer answers
+	 * phase 1, so no A6 verdict (phase 2 gets its own record) */
+	fx_init(&f, true, true, "100.64.0.2");
+	f.st.ipsec_up = false;
+	h = &f.st.inflight;
+	h->set = h->initiator = h->aggressive = true;
+	h->phase = 2;
+	h->msg_sent = 1;
+	h->tries = 4;
+	h->first_wall = T0 - 14;
+	h->last_wall = T0;
+	t = render(&f, NULL, &rep);
+	assert_string_equal(diag_first_ng(&rep, 0), "");
+	assert_non_null(strstr(t, "[OK] A6 the peer answers (IKE SA up)\n"));
+	assert_non_null(strstr(t, "HQ: the tunnel is down, cause not found: negotiating now"));
+	diag_report_free(&rep);
+	fx_free(&f);
 }
 
 static void test_stale_superseded(void **state)
