@@ -109,6 +109,8 @@ struct cli_session {
 	enum cli_node block_hint;   /* the block the last line could also have opened */
 	bool secret;                /* the last line carried a secret: never log it */
 	bool read_only;             /* an operator (lib/role.h): show, diagnose, ping */
+	int verdict;                /* the last line's verdict (diagnose: 0 no problem,
+				     * 1 a problem, 2 not judged), the client's exit */
 };
 
 void cli_session_init(struct cli_session *s, struct kz_config *cfg, enum cli_node node);

@@ -740,6 +740,7 @@ static int execute_line(struct cli_session *s, const char *line, struct strbuf *
 	s->block_hint = CLI_NODE_EXEC;
 	s->effects = 0;
 	s->secret = false;
+	s->verdict = 0;
 	err->col = 0;
 	err->msg[0] = '\0';
 	w = malloc(sizeof(*w));

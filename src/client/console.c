@@ -214,6 +214,13 @@ static int con_exec(struct console *con, const char *line, size_t len, bool show
 	case CTL_ST_OK:
 		con_print(stdout, resp.output, resp.output_len);
 		return KZ_EXIT_OK;
+	case CTL_ST_OK_PROBLEM:
+	case CTL_ST_OK_UNJUDGED:
+		/* the command ran; its verdict is the exit status of a
+		 * one-shot `kizuna diagnose ipsec` */
+		con_print(stdout, resp.output, resp.output_len);
+		con->verdict = resp.status == CTL_ST_OK_PROBLEM ? 1 : 2;
+		return KZ_EXIT_OK;
 	case CTL_ST_BYE:
 		con_print(stdout, resp.output, resp.output_len);
 		con->bye = true;
@@ -245,7 +252,10 @@ int console_oneshot(struct console *con, int argc, char *const *argv)
 		rc = KZ_EXIT_USAGE;
 		goto out;
 	}
+	con->verdict = 0;
 	rc = con_exec(con, sb_str(&line), line.len, false);
+	if (rc == KZ_EXIT_OK && con->verdict)
+		rc = con->verdict;
 out:
 	fflush(stdout);
 	sb_free(&line);

@@ -61,6 +61,8 @@ static void usage(FILE *f)
 		"  2  bad usage, or a command line too long to send\n"
 		"  3  kizunad could not be reached (not running?) or the connection\n"
 		"     was lost\n"
+		"  kizuna diagnose ipsec: 0 no problem found, 1 a problem ([NG])\n"
+		"  found, 2 a tunnel is down and its cause could not be judged\n"
 		"  kizuna check: 0 clean, 1 a check failed, 2 a file unreadable or\n"
 		"  unparsable\n"
 		"  kizuna peer-config: 0 printed, 1 profile missing or incomplete,\n"

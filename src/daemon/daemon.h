@@ -152,7 +152,9 @@ void kzd_dataplane_tun_close(struct kzd *d, unsigned unit);
 /* diagnose.c: `diagnose ipsec [PROFILE] [json]` (troubleshooting.md) for
  * one profile or all (profile NULL), in language lang ("ja", "en"). */
 struct emit;
-int kzd_diagnose(struct kzd *d, const char *profile, const char *lang, struct emit *e);
+/* *verdict: enum diag_verdict of the report (unchanged on an error). */
+int kzd_diagnose(struct kzd *d, const char *profile, const char *lang, struct emit *e,
+		 int *verdict);
 
 /* ping.c: `ping` and `traceroute` (exec rows in show.c), whose output
  * streams after the request returned; a session with one running waits

@@ -126,6 +126,25 @@ static enum diag_fail fail_of(enum ike_fail_class c)
 	}
 }
 
+static void exch_of(const struct ike_exch_rec *r, struct diag_exch *x)
+{
+	memset(x, 0, sizeof(*x));
+	if (!r->set)
+		return;
+	x->set = true;
+	x->initiator = r->initiator;
+	x->aggressive = r->aggressive;
+	x->phase = r->phase;
+	x->msg_sent = r->msg_sent;
+	x->tries = r->tries;
+	x->peer = r->peer;
+	x->peer_port = r->peer_port;
+	kz_strlcpy(x->peer_id, r->peer_id, sizeof(x->peer_id));
+	x->first_wall = r->first_wall;
+	x->last_wall = r->last_wall;
+	x->count = r->count;
+}
+
 static void profile_state(struct kzd *d, const char *name, bool have_outside, uint64_t outside,
 			  struct diag_profile_state *ps)
 {
@@ -163,13 +182,18 @@ static void profile_state(struct kzd *d, const char *name, bool have_outside, ui
 	if (!st)
 		return;
 	ps->ike_up_since = st->established_wall;
-	/* NAT-D results belong to the last established exchange */
-	ps->nat_known = st->established_wall != 0;
+	/* NAT-D results belong to the last established exchange, and exist
+	 * only when NAT-Traversal was agreed (no NAT-D without it); they
+	 * describe the path only while that IKE SA is up (a new peer, a new
+	 * WAN address, a restarted peer may have another) */
+	ps->nat_known = st->established_wall != 0 && st->nat_measured && sas.ike_up;
 	ps->nat_local = st->nat_local;
 	ps->nat_peer = st->nat_peer;
 	ps->dpd_off_peer = st->dpd == IKE_DPD_OFF_PEER;
 	ps->dpd_recovery_s = st->dpd_off_ipsec_left_s ? st->dpd_off_ipsec_left_s
 						      : st->dpd_off_ike_left_s;
+	exch_of(&st->halfopen, &ps->halfopen);
+	exch_of(&st->inflight, &ps->inflight);
 	if (st->count && st->last_class != IKE_FAIL_NONE) {
 		ps->fail = fail_of(st->last_class);
 		ps->phase = st->phase;
@@ -209,7 +233,7 @@ static void mobile_state(struct kzd *d, struct diag_mobile *m)
 	}
 }
 
-int kzd_diagnose(struct kzd *d, const char *profile, const char *lang, struct emit *e)
+int kzd_diagnose(struct kzd *d, const char *profile, const char *lang, struct emit *e, int *verdict)
 {
 	const struct kz_config *c = d->running;
 	const struct diag_lang *L = lang_get(lang);
@@ -279,6 +303,8 @@ int kzd_diagnose(struct kzd *d, const char *profile, const char *lang, struct em
 		goto out;
 	}
 	diag_render(&rep, L, e);
+	if (verdict)
+		*verdict = (int)diag_verdict(&rep);
 out:
 	diag_report_free(&rep);
 	free(rt);

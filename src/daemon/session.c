@@ -154,6 +154,10 @@ static int sess_request(void *p, const struct ctl_request *req, struct strbuf *o
 		}
 		if (s->cli.quit)
 			*status = CTL_ST_BYE;
+		else if (s->cli.verdict == 1)
+			*status = CTL_ST_OK_PROBLEM;
+		else if (s->cli.verdict == 2)
+			*status = CTL_ST_OK_UNJUDGED;
 		if (kzd_job_pending(&s->cli))
 			r = CTL_SERVER_DEFER; /* ping: its output follows */
 		break;

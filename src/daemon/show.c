@@ -886,7 +886,7 @@ static int x_clear_ipsec_sa(struct cli_session *s, const struct cli_args *a, str
 
 static int x_diagnose(struct cli_session *s, const struct cli_args *a, struct emit *e)
 {
-	return kzd_diagnose(sess_daemon(s), cli_arg(a, "PROFILE"), s->lang, e);
+	return kzd_diagnose(sess_daemon(s), cli_arg(a, "PROFILE"), s->lang, e, &s->verdict);
 }
 
 #define X CLI_IN(CLI_NODE_EXEC)

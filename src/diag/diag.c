@@ -121,21 +121,19 @@ static const char *class_text(struct diag_ctx *x, enum kz_addr_class k)
 {
 	switch (k) {
 	case KZ_ADDR_PRIVATE:
-		return TR("private");
+		return TR("private address contract");
 	case KZ_ADDR_SHARED:
-		return TR("shared, carrier-grade NAT");
+		return TR("shared address contract, RFC 6598");
 	default:
 		return TR("global");
 	}
 }
 
-/* This site is behind NAT: its address is private/shared, or NAT-D showed
- * its address translated (RFC 3947 overrides the class). */
+/* This site is behind NAT as NAT-D measured it (RFC 3947); the address
+ * class says only which contract the SIM has. */
 bool diag_local_behind_nat(struct diag_ctx *x)
 {
-	if (x->st && x->st->nat_known && x->st->nat_local)
-		return true;
-	return x->s->mobile.has_addr && kz_addr_classify(x->s->mobile.addr) != KZ_ADDR_GLOBAL;
+	return x->st && x->st->nat_known && x->st->nat_local;
 }
 
 void diag_local_addr_text(struct diag_ctx *x, char *out, size_t cap)
@@ -197,6 +195,127 @@ void diag_add_cross(struct diag_ctx *x, const struct kz_finding *f)
 		diag_remedy(c, "%s", f->remedy[i]);
 }
 
+void diag_exch_msg(struct diag_ctx *x, const struct diag_exch *h, unsigned n, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s %u",
+		 h->phase == 2           ? TR("Quick Mode message")
+			 : h->aggressive ? TR("Aggressive mode message")
+					 : TR("Main mode message"),
+		 n);
+}
+
+void diag_exch_peer(struct diag_ctx *x, const struct diag_exch *h, char *out, size_t cap)
+{
+	char a[INET_ADDRSTRLEN];
+
+	diag_addr_str(h->peer, a);
+	if (h->peer_id[0])
+		snprintf(out, cap, "%s:%u (%s)", a, (unsigned)h->peer_port, h->peer_id);
+	else
+		snprintf(out, cap, "%s:%u", a, (unsigned)h->peer_port);
+}
+
+const char *diag_detail(struct diag_ctx *x)
+{
+	static const char *const names[DIAG_FAIL_COUNT] = {
+		[DIAG_FAIL_NONE] = DIAG_N("no failure"),
+		[DIAG_FAIL_NO_PROPOSAL] = DIAG_N("no proposal chosen"),
+		[DIAG_FAIL_ID_MISMATCH] = DIAG_N("ID mismatch"),
+		[DIAG_FAIL_PSK_MISMATCH] = DIAG_N("pre-shared key mismatch"),
+		[DIAG_FAIL_TS_MISMATCH] = DIAG_N("traffic selector mismatch"),
+		[DIAG_FAIL_NO_ANSWER] = DIAG_N("no answer"),
+		[DIAG_FAIL_PEER_NOTIFY] = DIAG_N("the peer sent a notify"),
+		[DIAG_FAIL_MALFORMED] = DIAG_N("malformed message"),
+		[DIAG_FAIL_NATT] = DIAG_N("NAT-Traversal mismatch"),
+		[DIAG_FAIL_CONFIG] = DIAG_N("configuration"),
+	};
+	const struct diag_profile_state *st = x->st;
+
+	if (!st)
+		return "";
+	if (!strcmp(diag_lang_code(x->L), "en"))
+		return st->detail;
+	snprintf(x->detail, sizeof(x->detail), TR("IKE recorded: %s in phase %d%s%s"),
+		 (unsigned)st->fail < DIAG_FAIL_COUNT ? TR(names[st->fail]) : "?", st->phase,
+		 st->notify_name[0] ? ", " : "", st->notify_name);
+	return x->detail;
+}
+
+bool diag_infl_unanswered(const struct diag_ctx *x)
+{
+	return x->infl && x->infl->initiator && x->infl->phase == 1 && x->infl->msg_sent == 1 &&
+		x->infl->tries >= 3;
+}
+
+/* What the verdict may use: a failure record is superseded by a newer
+ * half-open exchange and by a newer negotiation that got further (or has
+ * gone unanswered past its second retransmission); a half-open record
+ * older than the failure is history.  `show ipsec profile NAME detail`
+ * keeps them all. */
+static void pick_evidence(struct diag_ctx *x)
+{
+	const struct diag_profile_state *st = x->st;
+	int64_t fail_t, half_t;
+
+	if (!st)
+		return;
+	x->stc = *st;
+	fail_t = st->count ? st->last_wall : 0;
+	x->half = st->halfopen.set ? &x->stc.halfopen : NULL;
+	x->infl = st->inflight.set ? &x->stc.inflight : NULL;
+	if (x->half && fail_t && x->half->last_wall < fail_t)
+		x->half = NULL;
+	if (x->half && fail_t && x->half->last_wall > fail_t)
+		x->stc.count = 0;
+	half_t = x->half ? x->half->last_wall : 0;
+	if (x->infl && x->infl->first_wall >= fail_t && x->infl->first_wall >= half_t &&
+	    (x->infl->msg_sent > 1 || x->infl->tries >= 3 || x->infl->phase == 2)) {
+		x->stc.count = 0;
+		x->half = NULL;
+	}
+	/* the peer answered us, or an initiator reached us */
+	x->reached = x->stc.ike_up || x->stc.nat_known ||
+		(x->stc.count && x->stc.fail != DIAG_FAIL_NO_ANSWER &&
+		 x->stc.fail != DIAG_FAIL_CONFIG) ||
+		(x->half && (!x->half->initiator || x->half->msg_sent > 1)) ||
+		(x->infl && (x->infl->msg_sent > 1 || x->infl->phase == 2));
+	x->st = &x->stc;
+}
+
+/* The summary of a profile without [NG] whose SAs are missing: what
+ * could not be judged. */
+static void down_summary(struct diag_ctx *x)
+{
+	struct diag_profile_report *pr = x->pr;
+	char ids[64] = "";
+	size_t n = 0;
+
+	if (pr->problems || x->sas_up || !x->should_up)
+		return;
+	for (size_t i = 0; i < pr->nchecks; i++) {
+		const char *id = pr->checks[i].id;
+
+		if (pr->checks[i].result != DIAG_NA || id[0] != 'A' || id[1] < '5' || id[1] > '7')
+			continue;
+		n += (size_t)snprintf(ids + n, sizeof(ids) - n, "%s%s", n ? ", " : "", id);
+		if (n >= sizeof(ids))
+			break;
+	}
+	pr->down_unknown = true;
+	if (x->infl)
+		snprintf(pr->unknown, sizeof(pr->unknown),
+			 TR("negotiating now, the cause of any failure is not known yet (%s)"),
+			 ids[0] ? ids : "A3");
+	else if (x->responder)
+		snprintf(pr->unknown, sizeof(pr->unknown),
+			 TR("no initiator has reached this site; not judgeable here: %s (run "
+			    "diagnose ipsec on the initiator)"),
+			 ids[0] ? ids : "A6");
+	else
+		snprintf(pr->unknown, sizeof(pr->unknown), TR("not judgeable yet: %s"),
+			 ids[0] ? ids : "A3");
+}
+
 /* ---- one profile ---- */
 
 static const struct diag_profile_state *state_of(const struct diag_snapshot *s, const char *name)
@@ -236,6 +355,8 @@ static int run_profile(const struct diag_snapshot *s, const struct diag_lang *L,
 	x->ipol = p->ipsec_policy[0] ? kz_find_ipsec_policy(s->cfg, p->ipsec_policy) : NULL;
 	x->ifc = kz_find_if_mapping(s->cfg, p->name);
 	x->st = state_of(s, p->name);
+	pick_evidence(x);
+	x->should_up = x->ifc && !x->ifc->shutdown && p->peer_type != KZ_PEER_UNSET;
 	/* without the IKE policy the mode is unknown: the aggressive-mode
 	 * list is the longer one and A4 names the missing policy */
 	x->aggr = !x->ike || x->ike->mode == KZ_MODE_AGGRESSIVE;
@@ -276,6 +397,7 @@ static int run_profile(const struct diag_snapshot *s, const struct diag_lang *L,
 		diag_check_a7(x);
 	diag_check_a8(x);
 	diag_warnings(x);
+	down_summary(x);
 out:
 	kz_findings_free(&x->cross);
 	return r;
@@ -317,6 +439,19 @@ void diag_report_free(struct diag_report *r)
 	free(r->v);
 	r->v = NULL;
 	r->n = 0;
+}
+
+enum diag_verdict diag_verdict(const struct diag_report *r)
+{
+	enum diag_verdict v = DIAG_VERDICT_OK;
+
+	for (size_t i = 0; r && i < r->n; i++) {
+		if (r->v[i].problems)
+			return DIAG_VERDICT_NG;
+		if (r->v[i].down_unknown)
+			v = DIAG_VERDICT_UNKNOWN;
+	}
+	return v;
 }
 
 const char *diag_first_ng(const struct diag_report *r, size_t i)

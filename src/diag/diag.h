@@ -90,6 +90,22 @@ struct diag_route {
 	unsigned unit;
 };
 
+/* One exchange that started and did not finish (mirrors struct
+ * ike_exch_rec of src/ike/ike.h): how far it got, with whom, when. */
+struct diag_exch {
+	bool set;
+	bool initiator;    /* this site started it */
+	bool aggressive;   /* phase 1 in Aggressive mode */
+	int phase;         /* 1, or 2 for Quick Mode */
+	unsigned msg_sent; /* the last message this site sent in it (AM2: 2) */
+	unsigned tries;    /* its transmissions */
+	struct in_addr peer;
+	uint16_t peer_port;
+	char peer_id[128];             /* the ID the peer sent, "" none */
+	int64_t first_wall, last_wall; /* started; given up (in flight: now) */
+	unsigned count;                /* given up this way in a row */
+};
+
 /* What IKE and the data plane know about one profile. */
 struct diag_profile_state {
 	char profile[KZ_NAME_MAX];
@@ -132,6 +148,8 @@ struct diag_profile_state {
 	 * dead peer is noticed only when the SAs end, in this many seconds */
 	bool dpd_off_peer;
 	uint32_t dpd_recovery_s;
+	/* the last exchange given up unfinished, and ours under way now */
+	struct diag_exch halfopen, inflight;
 };
 
 struct diag_snapshot {
@@ -182,6 +200,17 @@ struct diag_profile_report {
 	char warnings[DIAG_MAX_WARN][DIAG_TEXT_MAX];
 	size_t nwarnings;
 	unsigned problems;
+	/* no [NG], but the profile should have SAs and has none: the
+	 * summary says so and what is not known yet (never "no problem") */
+	bool down_unknown;
+	char unknown[DIAG_TEXT_MAX];
+};
+
+/* The verdict of a report, as `kizuna diagnose ipsec` exits with it. */
+enum diag_verdict {
+	DIAG_VERDICT_OK = 0,      /* no problem found */
+	DIAG_VERDICT_NG = 1,      /* an [NG] */
+	DIAG_VERDICT_UNKNOWN = 2, /* a tunnel is down and no cause is known */
 };
 
 struct diag_report {
@@ -203,6 +232,10 @@ void diag_render(const struct diag_report *r, const struct diag_lang *lang, stru
 void diag_render_text(const struct diag_report *r, const struct diag_lang *lang,
 		      struct strbuf *out);
 void diag_render_json(const struct diag_report *r, struct strbuf *out);
+
+/* The verdict of the whole report: NG if any profile has an [NG], else
+ * UNKNOWN if a profile's tunnel is down with no cause found, else OK. */
+enum diag_verdict diag_verdict(const struct diag_report *r);
 
 /* The first [NG] id of profile i ("" none), for scripts and tests. */
 const char *diag_first_ng(const struct diag_report *r, size_t i);

@@ -22,13 +22,31 @@ struct diag_ctx {
 	const struct kz_ike_policy *ike;
 	const struct kz_ipsec_policy *ipol;
 	const struct kz_if_ipsec *ifc;
-	const struct diag_profile_state *st;
+	const struct diag_profile_state *st; /* the evidence that counts: */
+	struct diag_profile_state stc;       /* a copy without stale records */
+	const struct diag_exch *half;        /* the half-open exchange, or NULL */
+	const struct diag_exch *infl;        /* ours in flight, or NULL */
 	struct diag_profile_report *pr;
 	struct kz_findings cross; /* with the peer's config */
 	const char *peer_name;
 	bool aggr, responder, sas_up;
 	bool blocked; /* A2 or A4 failed: IKE cannot have run as configured */
+	bool reached; /* the peer answered, or an initiator reached us */
+	char detail[DIAG_CAUSE_MAX]; /* diag_detail()'s text */
+	bool should_up;              /* mapped to an IPsec<N> not shut down: SAs expected */
 };
+
+/* IKE's record of the failure: its log line in English, in another
+ * language the failure class and phase (the log line is English). */
+const char *diag_detail(struct diag_ctx *x);
+/* "Aggressive mode message 2", "Quick Mode message 1" of an exchange. */
+void diag_exch_msg(struct diag_ctx *x, const struct diag_exch *h, unsigned n, char *out,
+		   size_t cap);
+/* "198.51.100.1:4500 (key-id site-a)" */
+void diag_exch_peer(struct diag_ctx *x, const struct diag_exch *h, char *out, size_t cap);
+/* Our phase 1 in flight has gone unanswered past its second
+ * retransmission (message 1: no reply at all). */
+bool diag_infl_unanswered(const struct diag_ctx *x);
 
 #define TR(s) diag_tr(x->L, s)
 

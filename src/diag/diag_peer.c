@@ -47,7 +47,7 @@ static void a5_id(struct diag_ctx *x)
 			   TR("the initiator sets local-id and the responder sets remote-id; ike "
 			      "policy %s of this %s has it the other way round"),
 			   pol, diag_role_text(x));
-		diag_evidence(c, TR("%s (%s)"), st->detail, t);
+		diag_evidence(c, TR("%s (%s)"), diag_detail(x), t);
 		diag_remedy(c, "ike policy %s", pol);
 		if (x->responder) {
 			diag_remedy(c, "no local-id");
@@ -87,7 +87,7 @@ static void a5_id(struct diag_ctx *x)
 		diag_evidence(c, TR("the peer sent %s, expected %s (%s)"), st->id_received,
 			      st->id_expected, t);
 	else
-		diag_evidence(c, TR("%s (%s)"), st->detail, t);
+		diag_evidence(c, TR("%s (%s)"), diag_detail(x), t);
 	diag_remedy(c, "%s",
 		    TR("! make the initiator's local-id and the responder's remote-id the "
 		       "same string:"));
@@ -142,7 +142,7 @@ static void a5_ts(struct diag_ctx *x)
 			"%s remote-id %s"),
 		     l, r);
 	diag_cause(c, TR("the peer's IPsec policy must have local-id %s and remote-id %s"), r, l);
-	diag_evidence(c, TR("%s (%s)"), x->st->detail, t);
+	diag_evidence(c, TR("%s (%s)"), diag_detail(x), t);
 	diag_remedy(c, TR("! on the peer: ipsec policy <its policy> / local-id %s / remote-id %s"),
 		    r, l);
 	if (x->ipol) {
@@ -188,7 +188,7 @@ static void a5_proposal(struct diag_ctx *x)
 						 : TR("(not seen: the peer refused ours)"),
 			      t);
 	else
-		diag_evidence(c, TR("%s (%s)"), st->detail, t);
+		diag_evidence(c, TR("%s (%s)"), diag_detail(x), t);
 	diag_remedy(c, "%s", TR("! set every parameter explicitly on both ends, the same values:"));
 	if (st->phase == 2 && x->ipol && x->ipol->nproposals) {
 		diag_remedy(c, "ipsec proposal %s", x->ipol->proposals[0]);
@@ -214,9 +214,99 @@ static void a5_psk(struct diag_ctx *x)
 			   : TR("the peer's encrypted message did not decrypt, or its HASH did not "
 				"verify (%s)"),
 		   t);
-	diag_evidence(c, "%s", x->st->detail);
+	diag_evidence(c, "%s", diag_detail(x));
 	diag_remedy(c, "ike policy %s", x->ike ? x->ike->name : "<policy>");
 	diag_remedy(c, "%s", TR("pre-shared-key ascii <the key the peer uses>"));
+}
+
+/* "3 time(s) since 10:02:11" of a half-open record */
+static void half_times(struct diag_ctx *x, const struct diag_exch *h, char *out, size_t cap)
+{
+	char t[16];
+
+	diag_clock_str(h->first_wall, t, sizeof(t));
+	snprintf(out, cap, TR("%u time(s) since %s"), h->count ? h->count : 1, t);
+}
+
+/* "Aggressive mode message 2 sent to 198.51.100.1:4500 (key-id site-a) at
+ * 10:02:11, no message 3 by 10:02:26" */
+static void half_evidence(struct diag_ctx *x, struct diag_check *c, const struct diag_exch *h)
+{
+	char m[64], peer[192], t1[16], t2[16];
+
+	diag_exch_msg(x, h, h->msg_sent, m, sizeof(m));
+	diag_exch_peer(x, h, peer, sizeof(peer));
+	diag_clock_str(h->first_wall, t1, sizeof(t1));
+	diag_clock_str(h->last_wall, t2, sizeof(t2));
+	diag_evidence(c, TR("exchange with %s started %s: %s sent %u time(s), no message %u by %s"),
+		      peer, t1, m, h->tries ? h->tries : 1, h->msg_sent + 1, t2);
+}
+
+/* The responder's half of aggressive mode: AM2 sent and no AM3 means
+ * the initiator could not verify our HASH_R - different keys; when this
+ * profile takes any ID (no remote-id), a key-id the peer's profile did
+ * not expect is the other possible cause. */
+static bool a5_half(struct diag_ctx *x)
+{
+	const struct diag_exch *h = x->half;
+	const char *pol = x->ike ? x->ike->name : "<policy>";
+	struct diag_check *c;
+	char t[64];
+
+	if (!h || (x->st->count && x->st->fail != DIAG_FAIL_NO_ANSWER))
+		return false;
+	half_times(x, h, t, sizeof(t));
+	if (h->phase == 1 && !h->initiator && h->aggressive && h->msg_sent == 2) {
+		bool any_id = !x->ike || x->ike->remote_id.type == KZ_ID_NONE;
+
+		c = diag_add(x, DIAG_NG, "A5.5", TR("pre-shared keys differ"));
+		if (any_id)
+			diag_cause(
+				c,
+				TR("the initiator did not send message 3 after our message 2: it "
+				   "could not verify our HASH_R (%s); or this site's ID is not the "
+				   "one the initiator expects (A5.1)"),
+				t);
+		else
+			diag_cause(
+				c,
+				TR("the initiator did not send message 3 after our message 2: it "
+				   "could not verify our HASH_R (%s)"),
+				t);
+		half_evidence(x, c, h);
+		diag_remedy(c, "ike policy %s", pol);
+		diag_remedy(c, "%s", TR("pre-shared-key ascii <the key the peer uses>"));
+		return true;
+	}
+	if (h->phase == 1 && h->initiator && !h->aggressive && h->msg_sent == 5) {
+		c = diag_add(x, DIAG_NG, "A5.5", TR("pre-shared keys differ"));
+		diag_cause(c,
+			   TR("the peer answered messages 1 and 3 but not our message 5: it could "
+			      "not decrypt it (%s)"),
+			   t);
+		half_evidence(x, c, h);
+		diag_remedy(c, "ike policy %s", pol);
+		diag_remedy(c, "%s", TR("pre-shared-key ascii <the key the peer uses>"));
+		return true;
+	}
+	if (h->phase == 2 && !h->initiator && h->msg_sent == 2) {
+		c = diag_add(x, DIAG_NG, "A5.4",
+			     TR("IPsec proposal parameters differ from the peer"));
+		diag_cause(c,
+			   TR("the initiator did not confirm our Quick Mode answer (%s): it "
+			      "refused what we chose, or the IPsec policy ids are not mirrored "
+			      "(A5.3)"),
+			   t);
+		half_evidence(x, c, h);
+		diag_remedy(c, "%s",
+			    TR("! set every parameter explicitly on both ends, the same values:"));
+		if (x->ipol) {
+			diag_remedy(c, "ipsec policy %s", x->ipol->name);
+			diag_remedy(c, "pfs <as the peer>");
+		}
+		return true;
+	}
+	return false;
 }
 
 void diag_check_a5(struct diag_ctx *x)
@@ -247,6 +337,17 @@ void diag_check_a5(struct diag_ctx *x)
 	}
 	if (found)
 		return;
+	if (diag_infl_unanswered(x)) {
+		diag_add(x, DIAG_NA, "A5", TR("not judgeable: the peer never answered (see A6)"));
+		return;
+	}
+	if (a5_half(x))
+		return;
+	if (x->half && !x->st->count) {
+		c = diag_add(x, DIAG_NA, "A5", TR("not judgeable: the exchange stopped (see A6)"));
+		half_evidence(x, c, x->half);
+		return;
+	}
 	if (diag_failed(x, DIAG_FAIL_ID_MISMATCH) || (ids_wrong_side(x) && st && st->count)) {
 		a5_id(x);
 	} else if (diag_failed(x, DIAG_FAIL_TS_MISMATCH)) {
@@ -258,8 +359,8 @@ void diag_check_a5(struct diag_ctx *x)
 	} else if (st && st->count &&
 		   (st->fail == DIAG_FAIL_PEER_NOTIFY || st->fail == DIAG_FAIL_MALFORMED)) {
 		c = diag_add(x, DIAG_NA, "A5", TR("not judgeable: the peer refused with %s"),
-			     st->notify_name[0] ? st->notify_name : st->detail);
-		diag_evidence(c, "%s", st->detail);
+			     st->notify_name[0] ? st->notify_name : diag_detail(x));
+		diag_evidence(c, "%s", diag_detail(x));
 		diag_remedy(c, "%s",
 			    TR("! compare both configs: kizuna check <this config> <the "
 			       "peer's config>"));
@@ -267,7 +368,7 @@ void diag_check_a5(struct diag_ctx *x)
 		diag_add(x, DIAG_NA, "A5", TR("not judgeable: the peer never answered (see A6)"));
 	} else if (st && st->count && st->fail == DIAG_FAIL_CONFIG) {
 		c = diag_add(x, DIAG_NA, "A5", TR("not judgeable: the profile cannot negotiate"));
-		diag_evidence(c, "%s", st->detail);
+		diag_evidence(c, "%s", diag_detail(x));
 	} else if (st && st->count && st->fail == DIAG_FAIL_NATT) {
 		diag_add(x, DIAG_NA, "A5",
 			 TR("not judgeable: NAT-Traversal failed first (see A7)"));
@@ -306,10 +407,65 @@ void diag_check_a6(struct diag_ctx *x)
 		diag_add(x, DIAG_NA, "A6", TR("not judged: fix the problems above first"));
 		return;
 	}
+	priv_peer = x->p->peer_type == KZ_PEER_ADDR &&
+		kz_addr_classify(x->p->peer_addr) != KZ_ADDR_GLOBAL;
+	if (diag_infl_unanswered(x)) {
+		/* judged at once: the second retransmission went unanswered */
+		const struct diag_exch *h = x->infl;
+		char m[64], t1[16];
+
+		diag_addr_str(h->peer, pa);
+		c = diag_add(x, DIAG_NG, x->aggr && priv_peer ? "A6.1" : "A6.2",
+			     TR("no reply from %s to %u transmissions over %lld s (still trying)"),
+			     pa, h->tries, (long long)(h->last_wall - h->first_wall));
+		if (x->aggr && priv_peer)
+			diag_cause(c,
+				   TR("the responder has a private or shared address and cannot be "
+				      "reached (or the peer router or its WAN is down)"));
+		else
+			diag_cause(
+				c,
+				TR("the peer router is down, or its WAN is down (or the responder "
+				   "has no global address)"));
+		diag_exch_msg(x, h, 1, m, sizeof(m));
+		diag_clock_str(h->first_wall, t1, sizeof(t1));
+		diag_evidence(c, TR("%s to %s:%u, first sent %s, no reply yet"), m, pa,
+			      (unsigned)h->peer_port, t1);
+		if (x->aggr && priv_peer)
+			diag_remedy(c, "%s",
+				    TR("! the responder needs a global address; the initiator "
+				       "may be private or global"));
+		else
+			diag_remedy(c, "%s", TR("! check the peer router and its WAN network"));
+		return;
+	}
+	if (x->half && x->half->msg_sent > 1 && x->half->initiator) {
+		c = diag_add(x, DIAG_OK, "A6",
+			     TR("the peer answers (it sent a reply or a notify)"));
+		half_evidence(x, c, x->half);
+		return;
+	}
+	if (x->half && !x->half->initiator) {
+		char peer[192], m[64];
+
+		diag_exch_peer(x, x->half, peer, sizeof(peer));
+		if (x->half->aggressive || x->half->phase == 2) {
+			c = diag_add(x, DIAG_OK, "A6", TR("an initiator reached this site: %s"),
+				     peer);
+			return;
+		}
+		diag_exch_msg(x, x->half, x->half->msg_sent, m, sizeof(m));
+		c = diag_add(x, DIAG_NG, "A6.2", TR("the initiator %s got no further than our %s"),
+			     peer, m);
+		diag_cause(c,
+			   TR("our answers do not reach the initiator, or it gave up: look at the "
+			      "initiator"));
+		half_evidence(x, c, x->half);
+		diag_remedy(c, "%s", TR("! run diagnose ipsec on the initiator"));
+		return;
+	}
 	if (diag_failed(x, DIAG_FAIL_NO_ANSWER)) {
 		diag_times_text(x, t, sizeof(t));
-		priv_peer = x->p->peer_type == KZ_PEER_ADDR &&
-			kz_addr_classify(x->p->peer_addr) != KZ_ADDR_GLOBAL;
 		if (x->aggr && priv_peer) {
 			c = diag_add(x, DIAG_NG, "A6.1",
 				     TR("no answer from the peer %s: the responder "
@@ -332,11 +488,18 @@ void diag_check_a6(struct diag_ctx *x)
 				   "has no global address)"));
 			diag_remedy(c, "%s", TR("! check the peer router and its WAN network"));
 		}
-		diag_evidence(c, TR("%s (%s)"), st->detail, t);
+		diag_evidence(c, TR("%s (%s)"), diag_detail(x), t);
 		return;
 	}
 	if (st && st->count && st->fail != DIAG_FAIL_CONFIG) {
-		diag_add(x, DIAG_OK, "A6", TR("the peer answers (it sent a reply or a notify)"));
+		c = diag_add(x, DIAG_OK, "A6",
+			     x->responder ? TR("an initiator reached this site")
+					  : TR("the peer answers (it sent a reply or a notify)"));
+		diag_evidence(c, "%s", diag_detail(x));
+		return;
+	}
+	if (x->infl && (x->infl->msg_sent > 1 || x->infl->phase == 2)) {
+		diag_add(x, DIAG_OK, "A6", TR("the peer answers (negotiating now)"));
 		return;
 	}
 	if (x->responder) {
@@ -360,6 +523,7 @@ void diag_check_a7(struct diag_ctx *x)
 	char la[96];
 	bool behind = x->s->mobile.has_addr && diag_local_behind_nat(x);
 	bool peer_behind = st && st->nat_known && st->nat_peer;
+	bool local_global = kz_addr_classify(x->s->mobile.addr) == KZ_ADDR_GLOBAL;
 
 	if (!x->ike) {
 		diag_add(x, DIAG_NA, "A7", TR("not judged: the IKE policy is missing (see A4)"));
@@ -385,6 +549,28 @@ void diag_check_a7(struct diag_ctx *x)
 			diag_cause(c,
 				   TR("IKE saw the peer behind NAT: IKE and ESP need NAT-Traversal "
 				      "on both ends"));
+		diag_evidence(c, "%s",
+			      behind ? TR("NAT-D: this site's address is translated by a NAT")
+				     : TR("NAT-D: the peer's address is translated by a NAT"));
+		diag_remedy(c, "ike policy %s", x->ike->name);
+		diag_remedy(c, "nat-traversal");
+		diag_remedy(c, "%s", TR("! and the same in the IKE policy of the peer"));
+		return;
+	}
+	if (!x->ike->natt && !(st && st->nat_known) && !x->sas_up && !local_global) {
+		/* nothing measured: without NAT-T no NAT-D is exchanged */
+		diag_local_addr_text(x, la, sizeof(la));
+		c = diag_add(x, DIAG_NG, "A7.1",
+			     TR("nat-traversal is not set in ike policy %s: NAT cannot be "
+				"measured"),
+			     x->ike->name);
+		diag_cause(c,
+			   TR("this site has a private or shared address contract (local %s): if "
+			      "a carrier-grade NAT is between the sites, IKE and ESP need "
+			      "NAT-Traversal on both ends"),
+			   la);
+		diag_evidence(c, "%s",
+			      TR("no NAT-D exchanged (nat-traversal not set); the tunnel is down"));
 		diag_remedy(c, "ike policy %s", x->ike->name);
 		diag_remedy(c, "nat-traversal");
 		diag_remedy(c, "%s", TR("! and the same in the IKE policy of the peer"));
@@ -395,7 +581,7 @@ void diag_check_a7(struct diag_ctx *x)
 		diag_cause(c,
 			   TR("nat-traversal must be set in the IKE policy of the initiator and of "
 			      "the responder"));
-		diag_evidence(c, "%s", st->detail);
+		diag_evidence(c, "%s", diag_detail(x));
 		diag_remedy(c, "%s", TR("! on both ends: ike policy <policy> / nat-traversal"));
 		return;
 	}
@@ -407,6 +593,7 @@ void diag_check_a7(struct diag_ctx *x)
 			c,
 			TR("this site is behind NAT and announces NAT-Traversal, but the peer "
 			   "did not take it: nat-traversal is missing in the peer's IKE policy"));
+		diag_evidence(c, "%s", TR("NAT-D: this site's address is translated by a NAT"));
 		diag_remedy(c, "%s", TR("! on the peer: ike policy <policy> / nat-traversal"));
 		return;
 	}
@@ -414,13 +601,27 @@ void diag_check_a7(struct diag_ctx *x)
 		diag_add_cross(x, f);
 		return;
 	}
-	if (behind || peer_behind)
-		diag_add(x, DIAG_OK, "A7", TR("NAT between the sites, nat-traversal set%s"),
-			 st && st->ike_up && st->ike_natt_floated ? TR(" (IKE on UDP 4500)") : "");
-	else if (st && st->nat_known)
+	if (behind || peer_behind) {
+		c = diag_add(x, DIAG_OK, "A7", TR("NAT between the sites, nat-traversal set%s"),
+			     st && st->ike_up && st->ike_natt_floated ? TR(" (IKE on UDP 4500)")
+								      : "");
+		diag_evidence(c, "%s",
+			      behind ? TR("NAT-D: this site's address is translated by a NAT")
+				     : TR("NAT-D: the peer's address is translated by a NAT"));
+	} else if (st && st->nat_known) {
 		diag_add(x, DIAG_OK, "A7", TR("no NAT between the sites (NAT-D)"));
-	else
-		diag_add(x, DIAG_OK, "A7", TR("this site is not behind NAT"));
+	} else if (x->sas_up) {
+		diag_add(x, DIAG_OK, "A7",
+			 TR("the SAs are up; NAT not measured (no NAT-D: nat-traversal is not "
+			    "set)"));
+	} else if (!x->ike->natt) {
+		diag_add(x, DIAG_NA, "A7",
+			 TR("not judgeable: nat-traversal is not set, so IKE cannot measure NAT"));
+	} else {
+		diag_add(x, DIAG_NA, "A7",
+			 TR("not judgeable yet: NAT is measured in phase 1 (NAT-D); nat-traversal "
+			    "is set"));
+	}
 }
 
 /* ---- A8: SAs up but no traffic ---- */
@@ -514,12 +715,46 @@ void diag_check_a8(struct diag_ctx *x)
 
 /* ---- warnings ---- */
 
+/* A weak-algorithm line of `kizuna check` ("ike proposal P: encryption
+ * des-cbc is weak (...)"): as it is in English; in another language its
+ * config words (before " is weak") with a translated verdict. */
+static void weak_warn(struct diag_ctx *x, const char *text, bool en)
+{
+	const char *w = strstr(text, " is weak");
+	const char *colon = strstr(text, ": ");
+
+	if (en || !colon) {
+		diag_warn(x, "%s", text);
+		return;
+	}
+	if (w && w > colon)
+		diag_warn(x, TR("%.*s: %.*s is weak"), (int)(colon - text), text,
+			  (int)(w - colon - 2), colon + 2);
+	else
+		diag_warn(x, TR("%.*s: encryption null: traffic is not encrypted"),
+			  (int)(colon - text), text);
+}
+
 void diag_warnings(struct diag_ctx *x)
 {
 	struct kz_findings fs;
 	char st[128];
 
-	if (x->ike && x->aggr && x->ike->psk.set) {
+	bool en = !strcmp(diag_lang_code(x->L), "en");
+
+	if (x->ike && x->aggr && x->ike->psk.set && !en) {
+		/* the time estimate of check_lint.c is English prose */
+		unsigned bits = kz_psk_bits(&x->ike->psk);
+
+		if (bits < 80)
+			diag_warn(x,
+				  TR("aggressive mode with a pre-shared key: about %u bits; use a "
+				     "longer random key (80 bits or more)"),
+				  bits);
+		else
+			diag_warn(x, TR("aggressive mode with a pre-shared key: about %u bits"),
+				  bits);
+	} else if (x->ike && x->aggr && x->ike->psk.set) {
 		unsigned bits = kz_psk_bits(&x->ike->psk);
 
 		kz_psk_strength_text(bits, st, sizeof(st));
@@ -545,6 +780,6 @@ void diag_warnings(struct diag_ctx *x)
 			if (fs.v[i].severity == KZ_SEV_WARN &&
 			    (strstr(fs.v[i].text, " is weak") ||
 			     strstr(fs.v[i].text, "encryption null")))
-				diag_warn(x, "%s", fs.v[i].text);
+				weak_warn(x, fs.v[i].text, en);
 	kz_findings_free(&fs);
 }

@@ -20,8 +20,10 @@ static void emit_check(struct emit *e, const struct diag_check *c, const struct 
 	emit_str(e, "text", c->text, " %s\n", c->text);
 	if (c->cause[0] && c->evidence[0])
 		emit_text(e, "    %s %s (%s)\n", cause, c->cause, c->evidence);
-	else if (c->cause[0] || c->evidence[0])
-		emit_text(e, "    %s %s\n", cause, c->cause[0] ? c->cause : c->evidence);
+	else if (c->cause[0])
+		emit_text(e, "    %s %s\n", cause, c->cause);
+	else if (c->evidence[0])
+		emit_text(e, "    %s %s\n", diag_tr(L, "evidence:"), c->evidence);
 	emit_str(e, "cause", c->cause, NULL);
 	if (c->nremedy)
 		emit_text(e, "    %s\n", diag_tr(L, "remedy:"));
@@ -62,10 +64,16 @@ void diag_render(const struct diag_report *r, const struct diag_lang *lang, stru
 			emit_str(e, NULL, pr->warnings[k], "[WARN] %s\n", pr->warnings[k]);
 		emit_list_end(e);
 		/* the format comes from the message catalogue */
+		emit_bool(e, "down_unknown", pr->down_unknown, NULL);
+		if (pr->down_unknown)
+			emit_str(e, "unknown", pr->unknown, NULL);
 		emit_u64(e, "problems", pr->problems, NULL);
 		if (pr->problems)
 			emit_text(e, diag_tr(L, "%s: %u problem(s) found\n"), pr->profile,
 				  pr->problems);
+		else if (pr->down_unknown)
+			emit_text(e, diag_tr(L, "%s: the tunnel is down, cause not found: %s\n"),
+				  pr->profile, pr->unknown);
 		else
 			emit_text(e, diag_tr(L, "%s: no problem found\n"), pr->profile);
 		emit_obj_end(e);

@@ -16,12 +16,47 @@
 
 /* ---- A1 / M1: SIM contract ---- */
 
+/* The contract as the address class names it, and the NAT that NAT-D
+ * measured (or that nothing was measured), as evidence. */
+static void a1_evidence(struct diag_ctx *x, struct diag_check *c, bool closed)
+{
+	const struct diag_profile_state *st = x->st;
+
+	if (closed)
+		diag_evidence(c, "%s; %s",
+			      TR("a private or shared address contract reached without NAT: a "
+				 "closed network of the carrier"),
+			      TR("NAT-D: no NAT between the sites"));
+	else if (st && st->nat_known)
+		diag_evidence(c, "%s",
+			      st->nat_local
+				      ? TR("NAT-D: this site's address is translated by a NAT")
+				      : st->nat_peer
+				      ? TR("NAT-D: the peer's address is translated by a NAT")
+				      : TR("NAT-D: no NAT between the sites"));
+	else if (x->reached)
+		diag_evidence(c, "%s",
+			      x->responder
+				      ? TR("an initiator reached this site; NAT not measured "
+					   "(NAT-D needs nat-traversal and a finished phase 1)")
+				      : TR("the peer answered; NAT not measured (NAT-D needs "
+					   "nat-traversal and a finished phase 1)"));
+	else
+		diag_evidence(c, "%s",
+			      TR("the address of MobileEthernet0.0; no IKE answer seen yet, NAT "
+				 "not measured"));
+}
+
 void diag_check_a1(struct diag_ctx *x)
 {
 	char la[96], pa[INET_ADDRSTRLEN];
 	struct diag_check *c;
 	const struct kz_finding *f;
 	bool behind = diag_local_behind_nat(x);
+	bool local_global = kz_addr_classify(x->s->mobile.addr) == KZ_ADDR_GLOBAL;
+	/* a private or shared contract that works: a carrier's closed
+	 * network, reached without NAT */
+	bool closed = !local_global && x->st && x->st->nat_known && !behind && !x->st->nat_peer;
 
 	if (!x->s->mobile.has_addr) {
 		c = diag_add(x, DIAG_NA, "A1",
@@ -34,7 +69,7 @@ void diag_check_a1(struct diag_ctx *x)
 		diag_add_cross(x, f);
 		return;
 	}
-	if (x->responder && behind) {
+	if (x->responder && !x->sas_up && (behind || (!local_global && !x->reached))) {
 		c = diag_add(x, DIAG_NG, "A1.2",
 			     TR("SIM contract: this site is the responder, but its "
 				"address %s is not global"),
@@ -42,17 +77,19 @@ void diag_check_a1(struct diag_ctx *x)
 		diag_cause(c,
 			   TR("the responder must be reachable from outside; behind a private "
 			      "contract or carrier-grade NAT nobody can reach it"));
-		diag_evidence(c, TR("`peer any` in ipsec profile %s makes this site the responder"),
+		diag_evidence(c,
+			      TR("`peer any` in ipsec profile %s makes this site the responder; no "
+				 "initiator has reached it"),
 			      x->p->name);
-		diag_remedy(c,
-			    TR("! make the global-address site the responder (peer any) and this "
-			       "site the initiator:"));
+		diag_remedy(c, "%s",
+			    TR("! make this site the initiator and the global-address site the "
+			       "responder (peer any):"));
 		diag_remedy(c, "ipsec profile %s", x->p->name);
 		diag_remedy(c, "%s", TR("peer <the responder's global address or FQDN>"));
 		return;
 	}
-	if (!x->responder && x->p->peer_type == KZ_PEER_ADDR && behind &&
-	    kz_addr_classify(x->p->peer_addr) != KZ_ADDR_GLOBAL) {
+	if (!x->responder && x->p->peer_type == KZ_PEER_ADDR && !local_global && !x->reached &&
+	    !x->sas_up && kz_addr_classify(x->p->peer_addr) != KZ_ADDR_GLOBAL) {
 		c = diag_add(x, DIAG_NG, "A1.1",
 			     TR("SIM contract: both sites have private or shared "
 				"addresses: local %s, peer %s"),
@@ -60,8 +97,11 @@ void diag_check_a1(struct diag_ctx *x)
 		diag_cause(c,
 			   TR("both SIMs are private-address contracts (or behind carrier-grade "
 			      "NAT): neither site can be reached"));
+		a1_evidence(x, c, false);
 		diag_remedy(c, "%s",
 			    TR("! one site (the responder) needs a SIM with a global address"));
+		diag_remedy(c, "%s",
+			    TR("! or both SIMs on the same closed network of the carrier"));
 		return;
 	}
 	if (x->responder)
@@ -77,6 +117,7 @@ void diag_check_a1(struct diag_ctx *x)
 	else
 		c = diag_add(x, DIAG_OK, "A1", TR("SIM contract: local %s, initiator (peer %s)"),
 			     la, diag_addr_str(x->p->peer_addr, pa));
+	a1_evidence(x, c, closed);
 }
 
 void diag_check_m1(struct diag_ctx *x)
@@ -91,13 +132,15 @@ void diag_check_m1(struct diag_ctx *x)
 		return;
 	}
 	diag_local_addr_text(x, la, sizeof(la));
-	if (diag_local_behind_nat(x)) {
+	if (diag_local_behind_nat(x) ||
+	    (kz_addr_classify(x->s->mobile.addr) != KZ_ADDR_GLOBAL && !x->reached && !x->sas_up)) {
 		c = diag_add(x, DIAG_NG, "M1.1",
 			     TR("SIM contract: main mode needs fixed global "
 				"addresses, local is %s"),
 			     la);
 		diag_cause(c,
 			   TR("main mode works only when both sites have fixed global addresses"));
+		a1_evidence(x, c, false);
 		diag_remedy(c, "%s",
 			    TR("! a fixed global address SIM at both sites, or aggressive mode:"));
 		diag_remedy(c, "ike policy %s", x->ike ? x->ike->name : "<policy>");
@@ -115,11 +158,14 @@ void diag_check_m1(struct diag_ctx *x)
 		return;
 	}
 	if (x->p->peer_type == KZ_PEER_ADDR)
-		diag_add(x, DIAG_OK, "M1", TR("SIM contract: local %s, peer %s"), la,
-			 diag_addr_str(x->p->peer_addr, pa));
+		c = diag_add(x, DIAG_OK, "M1", TR("SIM contract: local %s, peer %s"), la,
+			     diag_addr_str(x->p->peer_addr, pa));
 	else
-		diag_add(x, DIAG_OK, "M1", TR("SIM contract: local %s, peer %s"), la,
-			 x->p->peer_fqdn[0] ? x->p->peer_fqdn : "-");
+		c = diag_add(x, DIAG_OK, "M1", TR("SIM contract: local %s, peer %s"), la,
+			     x->p->peer_fqdn[0] ? x->p->peer_fqdn : "-");
+	a1_evidence(x, c,
+		    kz_addr_classify(x->s->mobile.addr) != KZ_ADDR_GLOBAL && x->st &&
+			    x->st->nat_known && !x->st->nat_local && !x->st->nat_peer);
 }
 
 /* ---- A2 / M2: the address of MobileEthernet0.0 ---- */
@@ -225,10 +271,21 @@ void diag_check_a3(struct diag_ctx *x, const char *base)
 		return;
 	}
 	snprintf(id, sizeof(id), "%s.1", base);
-	if (st && st->ike_negotiating && !st->count)
+	if (x->infl && x->infl->phase == 1 && !st->count) {
+		char m[64];
+
+		diag_exch_msg(x, x->infl, x->infl->msg_sent, m, sizeof(m));
+		diag_add(x, DIAG_NA, id, TR("no IKE SA yet: negotiating (%s sent %u time(s))"), m,
+			 x->infl->tries);
+	} else if (st && st->ike_negotiating && !st->count)
 		diag_add(x, DIAG_NA, id, TR("no IKE SA yet: negotiating"));
+	else if (x->responder && x->half)
+		diag_add(x, DIAG_NA, id,
+			 TR("no IKE SA: an initiator started and did not finish, see below"));
 	else if (x->responder && (!st || !st->count))
 		diag_add(x, DIAG_NA, id, TR("no IKE SA: no initiator has connected yet"));
+	else if (x->half)
+		diag_add(x, DIAG_NA, id, TR("no IKE SA: negotiation failing, see below"));
 	else if (!st || !st->count)
 		diag_add(x, DIAG_NA, id, TR("no IKE SA: no negotiation running"));
 	else

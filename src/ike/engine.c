@@ -158,6 +158,7 @@ static void prof_settings_changed(struct ike_engine *e, struct ike_prof_rt *rt)
 	bool had = false;
 
 	rt->fp_changed = false;
+	eng_records_superseded(e, name);
 	for (struct ike_child *c = e->children; c; c = c->next)
 		if (!c->dying && !strcmp(c->profile, name)) {
 			had = true;

@@ -485,6 +485,12 @@ void eng_fail_proposal(struct ike_engine *e, const char *profile, int phase, con
 void eng_fail_pfs(struct ike_engine *e, const char *profile, const char *ours, const char *theirs,
 		  enum kz_group our_pfs, enum kz_group their_pfs);
 void eng_success(struct ike_engine *e, const char *profile, const struct ike_sa *sa);
+/* An SA (q NULL) or a Quick Mode exchange given up before it finished:
+ * kept as the profile's half-open record. */
+void eng_halfopen_end(struct ike_engine *e, const struct ike_sa *sa, const struct ike_qm *q);
+/* The profile's settings changed: its failure and half-open records no
+ * longer describe it (the history of `detail` keeps them). */
+void eng_records_superseded(struct ike_engine *e, const char *profile);
 /* One unprotected notify (rate-limited) in reply to a phase 1 message. */
 void eng_notify_plain(struct ike_engine *e, const struct ike_msg *m, uint16_t type);
 bool eng_plain_notify_allowed(struct ike_engine *e);

@@ -207,6 +207,24 @@ enum ike_dpd_state {
 };
 const char *ike_dpd_state_name(enum ike_dpd_state s); /* "on", "off-peer", ... */
 
+/* One exchange of a profile that started and did not (yet) finish: the
+ * troubleshooter judges from how far it got (troubleshooting.md,
+ * "Extensions").  All times are io->wall. */
+struct ike_exch_rec {
+	bool set;
+	bool initiator;    /* we started it */
+	bool aggressive;   /* phase 1 in Aggressive mode (else Main mode) */
+	int phase;         /* 1, or 2 for Quick Mode */
+	unsigned msg_sent; /* the number of the last message we sent in it:
+			    * AM2 sent and no AM3 is 2, MM5 sent and no MM6 5 */
+	unsigned tries;    /* transmissions of that message */
+	struct in_addr peer;
+	uint16_t peer_port;
+	char peer_id[128];             /* the ID the peer sent, "" none yet */
+	int64_t first_wall, last_wall; /* started; given up (or now) */
+	unsigned count;                /* ends in a row at the same message */
+};
+
 struct ike_profile_status {
 	char profile[KZ_NAME_MAX];
 	enum ike_fail_class last_class; /* IKE_FAIL_NONE: never failed */
@@ -225,8 +243,16 @@ struct ike_profile_status {
 	bool established; /* an IKE SA of this profile is up */
 	int64_t established_wall;
 	bool nat_detected, nat_local, nat_peer;
+	bool nat_measured; /* NAT-D was exchanged (NAT-T agreed): the three
+			    * above are a measurement, else unknown */
 	uint64_t failures_total;
 	struct ike_profile_detail more; /* for `detail` */
+	/* the last exchange given up unfinished (time-out, no next message);
+	 * cleared by a success and by a change of the profile's settings */
+	struct ike_exch_rec halfopen;
+	/* now: the exchange of ours under way, with how often its last
+	 * message went out (filled by each ike_profile_status() call) */
+	struct ike_exch_rec inflight;
 	/* now, filled by each ike_profile_status() call */
 	bool has_sas;           /* an IKE or IPsec SA of the profile exists */
 	bool wan_down;          /* MobileEthernet0.0 has no usable address */

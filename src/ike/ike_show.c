@@ -135,8 +135,12 @@ void ike_emit_ike_sa(struct ike_engine *e, struct emit *em)
 		const char *dir = sa->initiator ? "initiator" : "responder";
 		const char *mode = sa->mode == KZ_MODE_MAIN ? "Main mode" : "Aggressive mode";
 		const char *state = sa_state_str(sa, now), *psk = "pre-shared key";
-		const char *enc = show_enc(sa->p1.enc), *hash = show_hash(sa->p1.hash);
-		const char *group = show_group(sa->p1.group);
+		/* an initiator has chosen nothing until the peer's answer to
+		 * its offer (MM2/AM2); a responder chose on the first message */
+		bool chosen = !(sa->initiator && (sa->state == MM_I1 || sa->state == AM_I1));
+		const char *enc = chosen ? show_enc(sa->p1.enc) : "-";
+		const char *hash = chosen ? show_hash(sa->p1.hash) : "-";
+		const char *group = chosen ? show_group(sa->p1.group) : "-";
 
 		inet_ntop(AF_INET, &sa->peer.sin_addr, ra, sizeof(ra));
 		inet_ntop(AF_INET, &sa->local.sin_addr, la, sizeof(la));
@@ -145,7 +149,6 @@ void ike_emit_ike_sa(struct ike_engine *e, struct emit *em)
 		if (i)
 			emit_text(em, "\n");
 		emit_obj_begin(em, NULL);
-		emit_str(em, "profile", sa->profile, NULL);
 		emit_str(em, "remote", ra, "remote: %s", ra);
 		emit_u64(em, "remote_port", rport, " (UDP [%u])\n", rport);
 		emit_str(em, "local", la, "local: %s", la);
@@ -167,6 +170,9 @@ void ike_emit_ike_sa(struct ike_engine *e, struct emit *em)
 			 (unsigned long long)rem);
 		emit_u64(em, "phase2_count", sa->phase2_count, "phase2 count=%u\n",
 			 sa->phase2_count);
+		/* one line past the spec's block (show-output.md, extensions) */
+		emit_str(em, "profile", sa->profile, "profile: %s\n",
+			 sa->profile[0] ? sa->profile : "-");
 		emit_bool(em, "nat_t", sa->natt.floated, NULL);
 		emit_bool(em, "nat_local", sa->natt.nat_local, NULL);
 		emit_bool(em, "nat_peer", sa->natt.nat_peer, NULL);

@@ -204,9 +204,93 @@ void eng_success(struct ike_engine *e, const char *profile, const struct ike_sa 
 	rt->st.established_wall = e->io.wall(e->io.arg);
 	rt->st.nat_local = sa->natt.nat_local;
 	rt->st.nat_peer = sa->natt.nat_peer;
+	rt->st.nat_measured = sa->natt.on;
 	rt->st.nat_detected = sa->natt.nat_local || sa->natt.nat_peer;
 	rt->backoff_ms = 0;
 	rt->retry_at = 0;
+	/* a finished phase 1 is further than any half-open one before it */
+	memset(&rt->st.halfopen, 0, sizeof(rt->st.halfopen));
+}
+
+/* ---- exchanges that started and did not finish ---- */
+
+/* The number of the last message we sent in the exchange, by the state
+ * it waits in (exchange.h: "sent MM1, waiting for MM2" is 1). */
+static unsigned msg_sent_of(enum ike_state st)
+{
+	switch (st) {
+	case MM_I1:
+	case AM_I1:
+		return 1;
+	case MM_R1:
+	case AM_R1:
+		return 2;
+	case MM_I2:
+		return 3;
+	case MM_R2:
+		return 4;
+	case MM_I3:
+		return 5;
+	default:
+		return 0;
+	}
+}
+
+static void exch_fill(struct ike_engine *e, const struct ike_sa *sa, const struct ike_qm *q,
+		      struct ike_exch_rec *r)
+{
+	uint64_t now = eng_now(e), start = q ? q->started_ms : sa->created_ms;
+	int64_t wall = e->io.wall(e->io.arg);
+	const uint8_t *idb = sa->initiator ? sa->idr_b : sa->idi_b;
+	size_t idn = sa->initiator ? sa->idr_len : sa->idi_len;
+
+	r->set = true;
+	r->initiator = q ? q->initiator : sa->initiator;
+	r->aggressive = sa->mode == KZ_MODE_AGGRESSIVE;
+	r->phase = q ? 2 : 1;
+	r->msg_sent = q ? (q->state == QM_I1           ? 1u
+				   : q->state == QM_R1 ? 2u
+						       : 0u)
+			: msg_sent_of(sa->state);
+	r->tries = q ? q->tx.tries : sa->tx.tries;
+	r->peer = sa->peer.sin_addr;
+	r->peer_port = ntohs(sa->peer.sin_port);
+	if (sa->peer_id[0])
+		kz_strlcpy(r->peer_id, sa->peer_id, sizeof(r->peer_id));
+	else if (idn)
+		id_body_str(idb, idn, r->peer_id, sizeof(r->peer_id));
+	else
+		r->peer_id[0] = 0;
+	r->last_wall = wall;
+	r->first_wall = wall - (int64_t)((now > start ? now - start : 0) / 1000u);
+}
+
+void eng_halfopen_end(struct ike_engine *e, const struct ike_sa *sa, const struct ike_qm *q)
+{
+	struct ike_prof_rt *rt = sa->profile[0] ? eng_prof_rt(e, sa->profile) : NULL;
+	struct ike_exch_rec r = { 0 }, *h;
+
+	if (!rt)
+		return;
+	h = &rt->st.halfopen;
+	exch_fill(e, sa, q, &r);
+	r.count = h->set && h->phase == r.phase && h->msg_sent == r.msg_sent &&
+			h->initiator == r.initiator
+		? h->count + 1
+		: 1;
+	if (r.count > 1)
+		r.first_wall = h->first_wall;
+	*h = r;
+}
+
+void eng_records_superseded(struct ike_engine *e, const char *profile)
+{
+	struct ike_prof_rt *rt = eng_prof_rt(e, profile);
+
+	if (!rt)
+		return;
+	rt->st.count = 0;
+	memset(&rt->st.halfopen, 0, sizeof(rt->st.halfopen));
 }
 
 const struct ike_profile_status *ike_profile_status(struct ike_engine *e, const char *profile)
@@ -253,6 +337,20 @@ const struct ike_profile_status *ike_profile_status(struct ike_engine *e, const 
 			rt->st.dpd_off_ipsec_left_s = left;
 	}
 	rt->st.wan_down = ike_wan_down(e);
+	memset(&rt->st.inflight, 0, sizeof(rt->st.inflight));
+	for (struct ike_sa *sa = e->sas; sa; sa = sa->next) {
+		if (sa->dying || strcmp(sa->profile, profile))
+			continue;
+		if (sa->state != IKE_ST_ESTABLISHED && sa->initiator && sa->tx.tries) {
+			exch_fill(e, sa, NULL, &rt->st.inflight);
+			break;
+		}
+		for (struct ike_qm *q = sa->qm; q; q = q->next)
+			if (!q->dying && q->initiator && q->state == QM_I1 && q->tx.tries) {
+				exch_fill(e, sa, q, &rt->st.inflight);
+				break;
+			}
+	}
 	backoff_status(e, profile, rt);
 	return &rt->st;
 }

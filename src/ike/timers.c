@@ -96,6 +96,8 @@ int64_t ike_run_timers(struct ike_engine *e)
 		if (sa->dying)
 			continue;
 		if (tx_due(e, sa, &sa->tx, now, &next)) {
+			if (sa->state != IKE_ST_ESTABLISHED)
+				eng_halfopen_end(e, sa, NULL);
 			if (sa->initiator)
 				eng_fail(e, sa->profile, IKE_FAIL_NO_ANSWER, 1, sa->peer_notify,
 					 "no answer: %s retransmitted %u times without a reply",
@@ -108,6 +110,7 @@ int64_t ike_run_timers(struct ike_engine *e)
 		}
 		if (sa->state != IKE_ST_ESTABLISHED && sa->deadline_ms) {
 			if (now >= sa->deadline_ms) {
+				eng_halfopen_end(e, sa, NULL);
 				eng_sa_kill(e, sa);
 				continue;
 			}
@@ -142,6 +145,7 @@ int64_t ike_run_timers(struct ike_engine *e)
 			if (q->dying)
 				continue;
 			if (tx_due(e, sa, &q->tx, now, &next)) {
+				eng_halfopen_end(e, sa, q);
 				if (q->initiator)
 					eng_fail(e, sa->profile, IKE_FAIL_NO_ANSWER, 2, 0,
 						 "no answer: Quick Mode message 1 retransmitted %u "
@@ -154,9 +158,11 @@ int64_t ike_run_timers(struct ike_engine *e)
 			 * stays only to answer the peer's retransmissions: an
 			 * IKE SA living for hours with frequent IPsec rekeys
 			 * would otherwise pile them up. */
-			if (now >= q->deadline_ms)
+			if (now >= q->deadline_ms) {
+				if (q->state != QM_DONE)
+					eng_halfopen_end(e, sa, q);
 				q->dying = true;
-			else
+			} else
 				eng_next_min(&next, q->deadline_ms, now);
 		}
 	}

@@ -33,7 +33,7 @@ static int ctl_req_type_ok(uint8_t type)
 
 static int ctl_status_ok(uint8_t status)
 {
-	return status <= CTL_ST_MORE;
+	return status <= CTL_ST_OK_UNJUDGED;
 }
 
 int ctl_parse_frame(struct buf *b, uint32_t max, struct buf *body)

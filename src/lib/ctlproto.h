@@ -56,6 +56,10 @@ enum ctl_status {
 	CTL_ST_BYE = 2,   /* `exit` at exec level: the session ends */
 	CTL_ST_MORE = 3,  /* part of the screen: another response to the same
 			   * request follows (ping, traceroute stream) */
+	/* output is the command's screen, and it found a problem (1) or
+	 * could not judge (2): `kizuna diagnose ipsec` exits with it */
+	CTL_ST_OK_PROBLEM = 4,
+	CTL_ST_OK_UNJUDGED = 5,
 };
 
 struct ctl_request {

@@ -13,7 +13,9 @@
 #   selectors not mirrored            A, B  A5.3
 #   proposals with no common choice   A, B  A5.4
 #   different pre-shared keys         A     A5.5
-#   NAT-T off on A (behind the CGN)   A     A7.1
+#   NAT-T off on A (behind the CGN)   A     none (no NAT-D, nothing
+#                                           measured; the lab's NAT
+#                                           passes ESP)
 #   SAs up, route missing             A     A8.1
 #   main mode with peer any           B     M1.2
 #   peer down (B's WAN down)          A     A6.2
@@ -117,7 +119,7 @@ kz_back_up
 
 kz_configure a "ike policy IKEPOL" "no nat-traversal"
 kz_clear_sas a b
-expect_ng "NAT-T off on A behind the CGN" a A7.1 15
+expect_ng "NAT-T off on A behind the CGN" a none 15
 kz_configure a "ike policy IKEPOL" "nat-traversal"
 kz_back_up
 

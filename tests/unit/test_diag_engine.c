@@ -207,7 +207,8 @@ static void test_healthy_both_roles(void **state)
 	diag_render_text(&rep, NULL, &sb);
 	assert_non_null(strstr(sb_str(&sb), "HQ: no problem found\n"));
 	assert_non_null(strstr(
-		sb_str(&sb), "[OK] A1 SIM contract: local 100.64.0.2 (shared, carrier-grade NAT)"));
+		sb_str(&sb),
+		"[OK] A1 SIM contract: local 100.64.0.2 (shared address contract, RFC 6598)"));
 	assert_non_null(strstr(sb_str(&sb), "[WARN] aggressive mode with a pre-shared key: ~"));
 	sb_free(&sb);
 	diag_report_free(&rep);
@@ -249,6 +250,7 @@ static void test_a1(void **state)
 	fx_free(&f);
 	/* NAT-D overrides a global-looking address (responder seen behind NAT) */
 	fx_init(&f, false, true, "203.0.113.2");
+	fx_down(&f);
 	f.st.nat_known = f.st.nat_local = true;
 	expect_first(&f, "A1.2");
 	fx_free(&f);
@@ -575,6 +577,255 @@ static void test_a5_with_peer_config(void **state)
 	kz_config_free(peer);
 }
 
+/* ---- judged from measurements and records (troubleshooting.md,
+ * "Extensions") ---- */
+
+static char *render(struct fx *f, const struct diag_lang *L, struct diag_report *rep)
+{
+	static char text[16384];
+	struct strbuf sb;
+
+	assert_int_equal(diag_run(&f->s, L, rep), 0);
+	sb_init(&sb);
+	diag_render_text(rep, L, &sb);
+	snprintf(text, sizeof(text), "%s", sb_str(&sb));
+	sb_free(&sb);
+	return text;
+}
+
+static void test_closed_network(void **state)
+{
+	struct fx f;
+	struct diag_report rep;
+	const char *t;
+
+	(void)state;
+	/* both on 100.64/10, no NAT measured, IKE stays on UDP 500: healthy */
+	fx_init(&f, true, true, "100.64.0.2");
+	f.cfg->profiles.v[0].peer_addr = ip("100.64.0.9");
+	f.st.nat_known = true;
+	f.st.nat_local = f.st.nat_peer = false;
+	f.st.ike_natt_floated = false;
+	t = render(&f, NULL, &rep);
+	assert_string_equal(diag_first_ng(&rep, 0), "");
+	assert_int_equal(diag_verdict(&rep), DIAG_VERDICT_OK);
+	assert_non_null(strstr(t,
+			       "[OK] A1 SIM contract: local 100.64.0.2 (shared address "
+			       "contract, RFC 6598), initiator (peer 100.64.0.9)\n"
+			       "    evidence: a private or shared address contract reached "
+			       "without NAT: a closed network of the carrier; NAT-D: no NAT "
+			       "between the sites\n"));
+	assert_non_null(strstr(t, "[OK] A7 no NAT between the sites (NAT-D)\n"));
+	assert_non_null(strstr(t, "HQ: no problem found\n"));
+	diag_report_free(&rep);
+	fx_free(&f);
+	/* the responder of the same closed network */
+	fx_init(&f, false, true, "100.64.0.9");
+	f.st.nat_known = true;
+	expect_first(&f, "");
+	fx_free(&f);
+	/* down and never reached: the contract is the suspect */
+	fx_init(&f, true, true, "100.64.0.2");
+	fx_down(&f);
+	f.cfg->profiles.v[0].peer_addr = ip("100.64.0.9");
+	expect_first(&f, "A1.1");
+	fx_free(&f);
+}
+
+static void half(struct fx *f, bool initiator, bool aggressive, int phase, unsigned msg)
+{
+	struct diag_exch *h = &f->st.halfopen;
+
+	h->set = true;
+	h->initiator = initiator;
+	h->aggressive = aggressive;
+	h->phase = phase;
+	h->msg_sent = msg;
+	h->tries = 1;
+	h->peer = ip("198.51.100.1");
+	h->peer_port = 4500;
+	snprintf(h->peer_id, sizeof(h->peer_id), "key-id site-a");
+	h->first_wall = T0 - 30;
+	h->last_wall = T0 - 15;
+	h->count = 2;
+}
+
+static void test_responder_half_open(void **state)
+{
+	struct fx f;
+	struct diag_report rep;
+	const char *t;
+
+	(void)state;
+	/* aggressive, AM2 sent, no AM3: the initiator rejected our hash */
+	fx_init(&f, false, true, "203.0.113.2");
+	fx_down(&f);
+	half(&f, false, true, 1, 2);
+	t = render(&f, NULL, &rep);
+	assert_string_equal(diag_first_ng(&rep, 0), "A5.5");
+	assert_int_equal(diag_verdict(&rep), DIAG_VERDICT_NG);
+	assert_non_null(strstr(t, "the initiator did not send message 3 after our message 2"));
+	assert_non_null(strstr(t, "exchange with 198.51.100.1:4500 (key-id site-a) started"));
+	assert_null(strstr(t, "(A5.1)")); /* the ID was the one expected */
+	assert_non_null(strstr(t, "Aggressive mode message 2 sent 1 time(s), no message 3"));
+	assert_non_null(strstr(t, "[OK] A6 an initiator reached this site"));
+	diag_report_free(&rep);
+	/* a profile that takes any ID: A5.1 is the other possible cause */
+	f.cfg->ike_policies.v[0].remote_id.type = KZ_ID_NONE;
+	t = render(&f, NULL, &rep);
+	assert_string_equal(diag_first_ng(&rep, 0), "A5.5");
+	assert_non_null(strstr(t, "(A5.1)"));
+	diag_report_free(&rep);
+	fx_free(&f);
+	/* main mode, the initiator stopped after our MM4 */
+	fx_init(&f, false, false, "203.0.113.2");
+	fx_down(&f);
+	half(&f, false, false, 1, 4);
+	expect_first(&f, "A6.2");
+	fx_free(&f);
+	/* main mode initiator: MM5 unanswered -> A5.5 */
+	fx_init(&f, true, false, "198.51.100.2");
+	fx_down(&f);
+	fx_fail(&f, DIAG_FAIL_NO_ANSWER, 1, "no answer: Main mode message 5 retransmitted");
+	half(&f, true, false, 1, 5);
+	f.st.halfopen.last_wall = f.st.last_wall;
+	expect_first(&f, "A5.5");
+	fx_free(&f);
+	/* Quick Mode answered by us, never confirmed */
+	fx_init(&f, false, true, "203.0.113.2");
+	f.st.ipsec_up = false;
+	half(&f, false, true, 2, 2);
+	expect_first(&f, "A5.4");
+	fx_free(&f);
+}
+
+static void test_in_flight(void **state)
+{
+	struct fx f;
+	struct diag_report rep;
+	const char *t;
+	struct diag_exch *h;
+
+	(void)state;
+	fx_init(&f, true, true, "100.64.0.2");
+	fx_down(&f);
+	h = &f.st.inflight;
+	h->set = h->initiator = h->aggressive = true;
+	h->phase = 1;
+	h->msg_sent = 1;
+	h->tries = 2;
+	h->peer = ip("203.0.113.2");
+	h->peer_port = 500;
+	h->first_wall = T0 - 3;
+	h->last_wall = T0;
+	f.st.ike_negotiating = true;
+	/* one retransmission: too early to say */
+	t = render(&f, NULL, &rep);
+	assert_string_equal(diag_first_ng(&rep, 0), "");
+	assert_int_equal(diag_verdict(&rep), DIAG_VERDICT_UNKNOWN);
+	assert_null(strstr(t, "no problem found"));
+	assert_non_null(strstr(t, "HQ: the tunnel is down, cause not found: negotiating now"));
+	diag_report_free(&rep);
+	/* the second retransmission unanswered: judged at once */
+	h->tries = 3;
+	h->first_wall = T0 - 7;
+	t = render(&f, NULL, &rep);
+	assert_string_equal(diag_first_ng(&rep, 0), "A6.2");
+	assert_non_null(strstr(t,
+			       "[NG] A6.2 no reply from 203.0.113.2 to 3 transmissions over "
+			       "7 s (still trying)\n"));
+	diag_report_free(&rep);
+	/* an older failure of another kind is not the verdict any more */
+	fx_fail(&f, DIAG_FAIL_PSK_MISMATCH, 1, "pre-shared key mismatch");
+	f.st.last_wall = T0 - 20;
+	expect_first(&f, "A6.2");
+	fx_free(&f);
+	/* Quick Mode unanswered under an IKE SA that is up: the peer answers
+	 * phase 1, so no A6 verdict (phase 2 gets its own record) */
+	fx_init(&f, true, true, "100.64.0.2");
+	f.st.ipsec_up = false;
+	h = &f.st.inflight;
+	h->set = h->initiator = h->aggressive = true;
+	h->phase = 2;
+	h->msg_sent = 1;
+	h->tries = 4;
+	h->first_wall = T0 - 14;
+	h->last_wall = T0;
+	t = render(&f, NULL, &rep);
+	assert_string_equal(diag_first_ng(&rep, 0), "");
+	assert_non_null(strstr(t, "[OK] A6 the peer answers (IKE SA up)\n"));
+	assert_non_null(strstr(t, "HQ: the tunnel is down, cause not found: negotiating now"));
+	diag_report_free(&rep);
+	fx_free(&f);
+}
+
+static void test_stale_superseded(void **state)
+{
+	struct fx f;
+	struct diag_report rep;
+	const char *t;
+	struct diag_exch *h;
+
+	(void)state;
+	/* an old "no answer", then a newer negotiation that got further */
+	fx_init(&f, true, true, "100.64.0.2");
+	fx_down(&f);
+	fx_fail(&f, DIAG_FAIL_NO_ANSWER, 1, "no answer: Aggressive mode message 1");
+	f.st.last_wall = T0 - 40;
+	h = &f.st.inflight;
+	h->set = h->initiator = h->aggressive = true;
+	h->phase = 2;
+	h->msg_sent = 1;
+	h->tries = 1;
+	h->peer = ip("203.0.113.2");
+	h->first_wall = T0 - 2;
+	h->last_wall = T0;
+	f.st.ike_up = true;
+	t = render(&f, NULL, &rep);
+	assert_string_equal(diag_first_ng(&rep, 0), "");
+	assert_null(strstr(t, "A6.2"));
+	assert_null(strstr(t, "no problem found"));
+	assert_int_equal(diag_verdict(&rep), DIAG_VERDICT_UNKNOWN);
+	diag_report_free(&rep);
+	fx_free(&f);
+	/* a newer half-open exchange supersedes an older failure */
+	fx_init(&f, false, true, "203.0.113.2");
+	fx_down(&f);
+	fx_fail(&f, DIAG_FAIL_ID_MISMATCH, 1, "ID mismatch");
+	snprintf(f.st.id_received, sizeof(f.st.id_received), "key-id site-x");
+	f.st.last_wall = T0 - 100;
+	half(&f, false, true, 1, 2);
+	expect_first(&f, "A5.5");
+	fx_free(&f);
+}
+
+static void test_never_no_problem_while_down(void **state)
+{
+	struct fx f;
+	struct diag_report rep;
+	const char *t;
+
+	(void)state;
+	/* a responder nobody has reached yet */
+	fx_init(&f, false, true, "203.0.113.2");
+	fx_down(&f);
+	t = render(&f, NULL, &rep);
+	assert_int_equal(rep.v[0].problems, 0);
+	assert_null(strstr(t, "no problem found"));
+	assert_non_null(strstr(t,
+			       "HQ: the tunnel is down, cause not found: no initiator has "
+			       "reached this site; not judgeable here: A5, A6"));
+	assert_int_equal(diag_verdict(&rep), DIAG_VERDICT_UNKNOWN);
+	diag_report_free(&rep);
+	fx_free(&f);
+	/* an IPsec interface shut down is an A4 [NG], not "down, unknown" */
+	fx_init(&f, true, true, "100.64.0.2");
+	fx_down(&f);
+	f.ifs[0].admin_up = false;
+	expect_first(&f, "A4.2");
+	fx_free(&f);
+}
+
 /* ---- A6 ---- */
 
 static void test_a6(void **state)
@@ -825,6 +1076,52 @@ static void scen_main_any(struct fx *f)
 	f->cfg->profiles.v[0].peer_type = KZ_PEER_ANY;
 }
 
+static void scen_half_b(struct fx *f)
+{
+	fx_init(f, false, true, "203.0.113.2");
+	fx_down(f);
+	half(f, false, true, 1, 2);
+	f->cfg->ike_policies.v[0].remote_id.type = KZ_ID_NONE;
+}
+
+static void scen_inflight_a(struct fx *f)
+{
+	struct diag_exch *h = &f->st.inflight;
+
+	fx_init(f, true, true, "100.64.0.2");
+	fx_down(f);
+	h->set = h->initiator = h->aggressive = true;
+	h->phase = 1;
+	h->msg_sent = 1;
+	h->tries = 4;
+	h->peer = f->cfg->profiles.v[0].peer_addr;
+	h->peer_port = 500;
+	h->first_wall = T0 - 14;
+	h->last_wall = T0;
+}
+
+static void scen_closed_a(struct fx *f)
+{
+	fx_init(f, true, true, "100.64.0.2");
+	f->cfg->profiles.v[0].peer_addr = ip("100.64.0.9");
+	f->st.nat_known = true;
+	f->st.nat_local = f->st.nat_peer = false;
+	f->st.ike_natt_floated = false;
+}
+
+static void scen_waiting_b(struct fx *f)
+{
+	fx_init(f, false, true, "100.64.0.9");
+	fx_down(f);
+}
+
+static void scen_natt_off_a(struct fx *f)
+{
+	fx_init(f, true, true, "100.64.0.2");
+	fx_down(f);
+	f->cfg->ike_policies.v[0].natt = false;
+}
+
 static void test_golden(void **state)
 {
 	static const struct {
@@ -836,6 +1133,11 @@ static void test_golden(void **state)
 		{ "wan-down-a", scen_wan_down },
 		{ "no-route-a", scen_no_route },
 		{ "main-peer-any-b", scen_main_any },
+		{ "half-open-b", scen_half_b },
+		{ "in-flight-a", scen_inflight_a },
+		{ "closed-network-a", scen_closed_a },
+		{ "waiting-responder-b", scen_waiting_b },
+		{ "natt-off-a", scen_natt_off_a },
 	};
 	struct diag_lang *ja = load_ja();
 
@@ -893,6 +1195,216 @@ static void test_japanese_wording(void **state)
 	diag_report_free(&rep);
 	fx_free(&f);
 	diag_lang_free(ja);
+}
+
+/* Japanese output carries no English prose: outside remedy commands and
+ * the router's own output (A4's texts, A2.1's interface line, as the
+ * manual prints them) every ASCII word must be a command or config word,
+ * a name, an address or an algorithm/protocol name. */
+static bool word_allowed(const char *w)
+{
+	static const char *const ok[] = {
+		/* protocols, algorithms, acronyms */
+		"IKE",
+		"SA",
+		"SAs",
+		"IPsec",
+		"ESP",
+		"UDP",
+		"NAT",
+		"NAT-D",
+		"NAT-T",
+		"NAT-Traversal",
+		"HASH",
+		"HASH_R",
+		"HASH_I",
+		"ID",
+		"RFC",
+		"SIM",
+		"WAN",
+		"LAN",
+		"SPI",
+		"spi",
+		"PSK",
+		"DH",
+		"MODP",
+		"AES",
+		"SHA",
+		"MD5",
+		"DES",
+		"3DES",
+		"Aggressive",
+		"Main",
+		"Quick",
+		"Mode",
+		"NO-PROPOSAL-CHOSEN",
+		"INVALID-ID-INFORMATION",
+		"PAYLOAD-MALFORMED",
+		/* names in the fixtures */
+		"HQ",
+		"IKEPOL",
+		"IPSECPOL",
+		"IKEP",
+		"ESPP",
+		"MobileEthernet0.0",
+		"IPsec0",
+		"site-a",
+		"site-x",
+		"key-id",
+		"wan0",
+		/* config and command words */
+		"profile",
+		"ipsec",
+		"ike",
+		"peer",
+		"any",
+		"policy",
+		"proposal",
+		"local-id",
+		"remote-id",
+		"nat-traversal",
+		"pre-shared-key",
+		"ascii",
+		"interface",
+		"shutdown",
+		"route",
+		"kizuna",
+		"check",
+		"diagnose",
+		"clear",
+		"sa",
+		"exchange-mode",
+		"aggressive",
+		"encryption",
+		"authentication",
+		"hash",
+		"group",
+		"pfs",
+		"device",
+		"ip",
+		"map",
+		"dpd",
+		"null",
+		"des-cbc",
+		/* result tags */
+		"OK",
+		"NG",
+		"WARN",
+	};
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		if (!strcmp(w, ok[i]))
+			return true;
+	return false;
+}
+
+static unsigned english_words;
+
+static void assert_no_english(const char *name, const char *text)
+{
+	char line[2048];
+	const char *p = text;
+
+	while (*p) {
+		size_t n = strcspn(p, "\n");
+		char *q;
+
+		snprintf(line, sizeof(line), "%.*s", (int)n, p);
+		p += n + (p[n] == '\n');
+		/* commands, and the router's own output */
+		if (!strncmp(line, "      ", 6) && line[6] != '!')
+			continue;
+		if (!strncmp(line, "[OK] A4 ", 8) || !strncmp(line, "[NG] A4.", 8) ||
+		    !strncmp(line, "[NG] A2.1 ", 10) || !strncmp(line, "[NG] M2.1 ", 10) ||
+		    !strncmp(line, "[NG] M1.2 peer any", 18))
+			continue;
+		for (q = line; *q;) {
+			char w[128];
+			size_t k = 0;
+
+			if (!((*q >= 'A' && *q <= 'Z') || (*q >= 'a' && *q <= 'z'))) {
+				q++;
+				continue;
+			}
+			while (*q && k < sizeof(w) - 1 &&
+			       ((*q >= 'A' && *q <= 'Z') || (*q >= 'a' && *q <= 'z') ||
+				(*q >= '0' && *q <= '9') || *q == '-' || *q == '_' || *q == '.'))
+				w[k++] = *q++;
+			while (k && (w[k - 1] == '.' || w[k - 1] == '-'))
+				k--;
+			w[k] = 0;
+			/* check ids (A5.5, M1) and hex (0x...) are not words */
+			if ((k >= 2 && (w[0] == 'A' || w[0] == 'M') && w[1] >= '1' &&
+			     w[1] <= '9') ||
+			    (w[0] == 'x' && k > 1))
+				continue;
+			if (!word_allowed(w)) {
+				print_error("%s: English word '%s' in: %s\n", name, w, line);
+				english_words++;
+			}
+		}
+	}
+}
+
+static void test_japanese_no_english(void **state)
+{
+	static void (*const scen[])(struct fx * f) = {
+		scen_psk,    scen_healthy_b,  scen_wan_down, scen_no_route,  scen_main_any,
+		scen_half_b, scen_inflight_a, scen_closed_a, scen_waiting_b, scen_natt_off_a,
+	};
+	static const enum diag_fail fails[] = {
+		DIAG_FAIL_NO_PROPOSAL, DIAG_FAIL_ID_MISMATCH, DIAG_FAIL_TS_MISMATCH,
+		DIAG_FAIL_NO_ANSWER,   DIAG_FAIL_PEER_NOTIFY, DIAG_FAIL_MALFORMED,
+		DIAG_FAIL_NATT,        DIAG_FAIL_CONFIG,
+	};
+	struct diag_lang *ja = load_ja();
+	struct diag_report rep;
+	struct fx f;
+	char name[64];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(scen) / sizeof(scen[0]); i++) {
+		scen[i](&f);
+		snprintf(name, sizeof(name), "scenario %zu", i);
+		assert_no_english(name, render(&f, ja, &rep));
+		diag_report_free(&rep);
+		fx_free(&f);
+	}
+	/* every failure class, both roles, both modes */
+	for (int a = 0; a < 2; a++)
+		for (int aggr = 0; aggr < 2; aggr++)
+			for (size_t k = 0; k < sizeof(fails) / sizeof(fails[0]); k++) {
+				fx_init(&f, a, aggr, a ? "100.64.0.2" : "203.0.113.2");
+				fx_down(&f);
+				fx_fail(&f, fails[k], k % 2 ? 2 : 1,
+					"an English log line the Japanese output must not show");
+				snprintf(f.st.id_received, sizeof(f.st.id_received),
+					 "key-id site-x");
+				snprintf(f.st.notify_name, sizeof(f.st.notify_name),
+					 "NO-PROPOSAL-CHOSEN");
+				snprintf(name, sizeof(name), "class %zu a=%d aggr=%d", k, a, aggr);
+				assert_no_english(name, render(&f, ja, &rep));
+				diag_report_free(&rep);
+				fx_free(&f);
+			}
+	/* half-open records of every kind */
+	for (unsigned m = 1; m <= 5; m++)
+		for (int init = 0; init < 2; init++) {
+			fx_init(&f, init, m != 4 && m != 5, init ? "198.51.100.2" : "203.0.113.2");
+			fx_down(&f);
+			half(&f, init, m != 4 && m != 5, m == 1 ? 2 : 1, m);
+			snprintf(name, sizeof(name), "half %u init=%d", m, init);
+			assert_no_english(name, render(&f, ja, &rep));
+			diag_report_free(&rep);
+			fx_free(&f);
+		}
+	/* a weak algorithm */
+	fx_init(&f, true, true, "100.64.0.2");
+	f.cfg->ike_proposals.v[0].enc = KZ_ENC_DES_CBC;
+	assert_no_english("weak", render(&f, ja, &rep));
+	diag_report_free(&rep);
+	fx_free(&f);
+	diag_lang_free(ja);
+	assert_int_equal(english_words, 0);
 }
 
 /* ---- the .mo reader on broken input ---- */
@@ -980,12 +1492,18 @@ int main(void)
 		cmocka_unit_test(test_a5_3_range_and_pairs),
 		cmocka_unit_test(test_a5_with_peer_config),
 		cmocka_unit_test(test_a5_pfs_and_dpd_warning),
+		cmocka_unit_test(test_closed_network),
+		cmocka_unit_test(test_responder_half_open),
+		cmocka_unit_test(test_in_flight),
+		cmocka_unit_test(test_stale_superseded),
+		cmocka_unit_test(test_never_no_problem_while_down),
 		cmocka_unit_test(test_a6),
 		cmocka_unit_test(test_a7),
 		cmocka_unit_test(test_a8),
 		cmocka_unit_test(test_text_and_json),
 		cmocka_unit_test(test_golden),
 		cmocka_unit_test(test_japanese_wording),
+		cmocka_unit_test(test_japanese_no_english),
 		cmocka_unit_test(test_mo_reader),
 	};
 

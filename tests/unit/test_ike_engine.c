@@ -69,7 +69,8 @@ static void test_main_mode(void **state)
 			       "hash:SHA256\n"
 			       "dh_group:256-bit ECP group\n"
 			       "Remaining lifetime is 28800 seconds\n"
-			       "phase2 count=1\n"));
+			       "phase2 count=1\n"
+			       "profile: HQ\n"));
 	assert_non_null(strstr(show_ike(&W.b),
 			       "remote: 198.51.100.2 (UDP [500])\n"
 			       "local: 203.0.113.2 (UDP [500])\n"));
@@ -280,6 +281,72 @@ static void test_psk_mismatch_aggressive(void **state)
 	assert_int_equal(W.a.nchild, 0);
 	assert_int_equal(status(&W.a)->last_class, IKE_FAIL_PSK_MISMATCH);
 	assert_non_null(strstr(status(&W.a)->detail, "HASH_R"));
+}
+
+/* The responder's half of a failed aggressive mode: AM2 sent, no AM3
+ * (the initiator rejected our HASH_R) is kept with the peer, its ID and
+ * the times; a settings change supersedes it. */
+static void test_halfopen_responder_aggressive(void **state)
+{
+	struct site a = site_a(KZ_MODE_AGGRESSIVE), b = site_b(KZ_MODE_AGGRESSIVE);
+	const struct ike_profile_status *st;
+	struct kz_config *old;
+
+	b.psk = "another key";
+	start(&a, &b, "198.51.100.2");
+	assert_int_equal(W.a.nchild, 0);
+	st = status(&W.b);
+	assert_false(st->halfopen.set);
+	assert_int_equal(st->last_class, IKE_FAIL_NONE);
+	advance(16000);
+	st = status(&W.b);
+	assert_true(st->halfopen.set);
+	assert_false(st->halfopen.initiator);
+	assert_true(st->halfopen.aggressive);
+	assert_int_equal(st->halfopen.phase, 1);
+	assert_int_equal(st->halfopen.msg_sent, 2);
+	assert_int_equal(st->halfopen.peer.s_addr, ip("198.51.100.2").s_addr);
+	assert_int_equal(st->halfopen.peer_port, 500);
+	assert_string_equal(st->halfopen.peer_id, "key-id site-a");
+	assert_int_equal(st->halfopen.count, 1);
+	assert_true(st->halfopen.last_wall >= st->halfopen.first_wall + 14);
+	/* a change of the profile's settings: not the profile's state any more */
+	b.psk = a.psk;
+	old = W.b.cfg;
+	W.b.cfg = make_cfg(&b);
+	ike_engine_set_config(W.b.e, W.b.cfg);
+	kz_config_free(old);
+	assert_false(status(&W.b)->halfopen.set);
+}
+
+/* An initiator waiting for an answer: how often its message went out and
+ * for how long, while it is still trying; a negotiating SA shows "-" for
+ * what it has not chosen yet and names its profile. */
+static void test_inflight_initiator(void **state)
+{
+	struct site a = site_a(KZ_MODE_MAIN), b = site_b(KZ_MODE_MAIN);
+	const struct ike_profile_status *st;
+
+	W.drop_all = true;
+	start(&a, &b, "198.51.100.2");
+	advance(7000);
+	st = status(&W.a);
+	assert_true(st->inflight.set);
+	assert_true(st->inflight.initiator);
+	assert_int_equal(st->inflight.msg_sent, 1);
+	assert_int_equal(st->inflight.tries, 3); /* 0, 2, 6 s */
+	assert_true(st->inflight.last_wall - st->inflight.first_wall >= 6);
+	assert_int_equal(st->inflight.peer.s_addr, ip("203.0.113.2").s_addr);
+	assert_non_null(strstr(show_ike(&W.a),
+			       "IKE PH1 negotiating\n"
+			       "authentication method:pre-shared key\n"
+			       "encrypt:-\nhash:-\ndh_group:-\n"));
+	assert_non_null(strstr(show_ike(&W.a), "profile: HQ\n"));
+	advance(60000);
+	st = status(&W.a);
+	assert_int_equal(st->last_class, IKE_FAIL_NO_ANSWER);
+	assert_true(st->halfopen.set);
+	assert_int_equal(st->halfopen.tries, 5);
 }
 
 static void test_no_answer_and_backoff(void **state)
@@ -1326,7 +1393,7 @@ static void test_wan_down_shown(void **state)
 	assert_int_equal(W.a.ndown, 0); /* kept, not deleted */
 	/* after the spec's lines of the block, once per SA */
 	assert_non_null(strstr(show_ike(&W.a),
-			       "phase2 count=1\nSA is down: MobileEthernet0.0 "
+			       "phase2 count=1\nprofile: HQ\nSA is down: MobileEthernet0.0 "
 			       "has no usable address\n"));
 	sb_init(&sb);
 	ike_show_ipsec_sa(W.a.e, false, &sb);
@@ -1608,6 +1675,8 @@ int main(void)
 		WORLD_TEST(test_id_mismatch_keyid),
 		WORLD_TEST(test_psk_mismatch_main),
 		WORLD_TEST(test_psk_mismatch_aggressive),
+		WORLD_TEST(test_halfopen_responder_aggressive),
+		WORLD_TEST(test_inflight_initiator),
 		WORLD_TEST(test_no_answer_and_backoff),
 		WORLD_TEST(test_local_send_failure),
 		WORLD_TEST(test_local_send_failure_persists),

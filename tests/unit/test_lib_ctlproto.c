@@ -330,7 +330,7 @@ static void test_prompt_limits(void **state)
 static void test_wrong_types(void **state)
 {
 	static const uint8_t bad_types[] = { 0, 5, 0x7f, 0xff };
-	static const uint8_t bad_status[] = { 4, 5, 0x80, 0xff } /* 3 is CTL_ST_MORE */;
+	static const uint8_t bad_status[] = { 6, 7, 0x80, 0xff };
 	struct ctl_request req;
 	struct ctl_response resp;
 	struct strbuf sb;
