@@ -71,6 +71,7 @@ lsw_setup() {
 	mkdir -p "$dir/nss" "$dir/run" || return 1
 	certutil -N -d "sql:$dir/nss" --empty-password >/dev/null 2>&1 || return 1
 	{
+		echo "# pluto for the kizuna lab, $name on $site ($role)"
 		echo "config setup"
 		echo "    logfile=$dir/pluto.log"
 		echo "    ikev1-policy=accept"
@@ -111,6 +112,7 @@ lsw_start() {
 	echo "$site" >"$dir/site"
 	# pluto runs /usr/libexec/ipsec/addconn itself: the unpacked tree is
 	# bound there in the private mount namespace `ip netns exec` gives it
+	# shellcheck disable=SC2016 # expanded by the inner shell
 	lab_bg "$site" "pluto-$name" bash -c 'mount --bind "$1" /usr/libexec && shift && exec "$@"' \
 		_ "$LSW_ROOT/usr/libexec" /usr/libexec/ipsec/pluto --nofork --config "$dir/ipsec.conf" \
 		--secretsfile "$dir/ipsec.secrets" --nssdir "$dir/nss" --rundir "$dir/run" \
