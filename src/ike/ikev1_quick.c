@@ -475,6 +475,56 @@ out:
 	return m->notify ? IKE_FAIL : ike_res_of(r);
 }
 
+/* The responder's IDci / IDcr in QM2: equal to ours, or narrower (taken);
+ * anything else fails the exchange (recorded).  None: ours stand. */
+static int qm_reply_ids(struct ike_engine *e, struct ike_sa *sa, struct ike_qm *q,
+			const struct ike_msg *m)
+{
+	const struct isakmp_payload *ids[2] = { NULL, NULL };
+	struct ts_side ci, cr;
+	struct kz_selector ours = { q->lts, q->rts, q->ts_proto, q->ts_lport, q->ts_rport };
+	struct kz_selector got = { 0 };
+	size_t nid = 0;
+
+	for (size_t i = 0; i < m->d.n; i++)
+		if (m->d.p[i].type == ISAKMP_NP_ID && nid < 2)
+			ids[nid++] = &m->d.p[i];
+	if (nid != 2)
+		return 0;
+	if (ts_parse(ids[0], &ci, NULL, 0) || ts_parse(ids[1], &cr, NULL, 0) ||
+	    ci.proto != cr.proto)
+		goto bad;
+	got.local = ci.net;
+	got.remote = cr.net;
+	got.proto = ci.proto;
+	got.lport = ci.port;
+	got.rport = cr.port;
+	if (kz_selector_equal(&got, &ours))
+		return 0;
+	if (kz_prefix_within(&got.local, &ours.local) &&
+	    kz_prefix_within(&got.remote, &ours.remote) &&
+	    (!ours.proto || got.proto == ours.proto) && (!ours.lport || got.lport == ours.lport) &&
+	    (!ours.rport || got.rport == ours.rport)) {
+		log_info("%s: the peer narrowed the selectors of the Quick Mode", sa->profile);
+		q->lts = got.local;
+		q->rts = got.remote;
+		q->ts_proto = got.proto;
+		q->ts_lport = got.lport;
+		q->ts_rport = got.rport;
+		return 0;
+	}
+bad: {
+	char a[128], b[128];
+
+	kz_selector_str(&got, a, sizeof(a));
+	kz_selector_str(&ours, b, sizeof(b));
+	eng_fail(e, sa->profile, IKE_FAIL_TS_MISMATCH, 2, 0,
+		 "traffic selectors: the peer answered with %s, which is not within ours (%s)",
+		 a, b);
+	return KZ_EPROTO;
+}
+}
+
 enum ike_res qm_inR1_outI2(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m)
 {
 	const struct kz_ipsec_policy *ipol = eng_ipsec_policy(e, eng_profile(e, sa->profile));
@@ -495,6 +545,10 @@ enum ike_res qm_inR1_outI2(struct ike_engine *e, struct ike_sa *sa, struct ike_m
 	r = take_nonce(m, q->nr, &q->nrlen);
 	if (r)
 		goto out;
+	if (qm_reply_ids(e, sa, q, m)) {
+		res = IKE_FAIL;
+		goto out;
+	}
 	r = isakmp_parse_sa(&sp->body, reply);
 	if (!r) {
 		char chosen[256];
