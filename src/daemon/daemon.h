@@ -63,6 +63,11 @@ struct kzd {
 	size_t nlast_check;
 };
 
+/* check_config.c: `kizunad --check-config`: loads path and runs the
+ * offline config check, printing what it finds; 0 when kizunad would take
+ * the file and the check found no problem, else 1. */
+int kzd_check_config(const char *path);
+
 /* main.c: frees *ev if it is set and clears it. */
 void kzd_event_free(struct event **ev);
 
