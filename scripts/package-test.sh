@@ -162,6 +162,13 @@ if out=$(systemd-analyze verify /lib/systemd/system/kizunad.service 2>&1) && [ -
 else
 	bad "systemd-analyze verify: ${out:-exit status not 0}"
 fi
+score=$(systemd-analyze security --offline=true /lib/systemd/system/kizunad.service 2>&1 |
+	sed -n 's/.*Overall exposure level for .*: \([0-9.]*\) .*/\1/p')
+if [ -n "$score" ] && awk -v s="$score" 'BEGIN { exit !(s <= 3.0) }'; then
+	ok "systemd-analyze security: exposure $score (at most 3.0)"
+else
+	bad "systemd-analyze security: exposure '${score:-?}', more than 3.0"
+fi
 if grep -q '^ExecStart=/usr/sbin/kizunad ' /lib/systemd/system/kizunad.service; then
 	ok "ExecStart=/usr/sbin/kizunad"
 else
