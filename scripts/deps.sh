@@ -12,6 +12,7 @@ PKGS=(
 	strongswan-charon strongswan-swanctl libcharon-extra-plugins
 	libstrongswan-standard-plugins
 	debhelper dpkg-dev fakeroot systemd man-db
+	prometheus
 )
 
 missing=()

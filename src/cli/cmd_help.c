@@ -33,6 +33,8 @@ static const struct {
 	{ "policy", "Policy" },
 	{ "json", "As one JSON document" },
 	{ "hostname", "Host name of this gateway" },
+	{ "metrics", "Prometheus metrics file" },
+	{ "file", "The file to write" },
 	{ "interface", "Select an interface to configure" },
 	{ "MobileEthernet0.0", "The mobile (LTE) WAN interface" },
 	{ "device", "The Linux network device" },

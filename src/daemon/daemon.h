@@ -68,6 +68,11 @@ struct kzd {
  * the file and the check found no problem, else 1. */
 int kzd_check_config(const char *path);
 
+/* metrics.c: the metrics file of `metrics file PATH interval N`: a 1 s
+ * timer writes it when due; stop removes the file it wrote. */
+int kzd_metrics_start(struct kzd *d);
+void kzd_metrics_stop(struct kzd *d);
+
 /* main.c: frees *ev if it is set and clears it. */
 void kzd_event_free(struct event **ev);
 

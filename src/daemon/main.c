@@ -278,7 +278,7 @@ int main(int argc, char **argv)
 		}
 	}
 	kzd_apply(d, KZD_APPLY_ALL, 0);
-	if (kzd_dataplane_start(d) < 0 || kzd_ike_start(d) < 0)
+	if (kzd_dataplane_start(d) < 0 || kzd_ike_start(d) < 0 || kzd_metrics_start(d) < 0)
 		goto out;
 	log_info("kizunad %s started: config %s, console %s", KZ_VERSION, d->config_path,
 		 d->socket_path);
@@ -294,6 +294,7 @@ int main(int argc, char **argv)
 	event_base_dispatch(d->base);
 	rc = 0;
 out:
+	kzd_metrics_stop(d);
 	ctl_server_stop(d->ctl);
 	kzd_ike_stop(d);
 	kzd_dataplane_free(d);
