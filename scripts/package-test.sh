@@ -107,6 +107,8 @@ check_file /etc/kizuna/kizuna.conf 600 root:root
 check_file /lib/systemd/system/kizunad.service 644 root:root
 check_file /usr/lib/sysusers.d/kizuna.conf 644 root:root
 check_file /usr/share/locale/ja/LC_MESSAGES/kizuna.mo 644 root:root
+check_file /usr/share/doc/kizuna/metrics.md.gz 644 root:root
+check_file /usr/share/doc/kizuna/examples/kizuna-alerts.yml 644 root:root
 for m in man8/kizunad.8 man8/kizuna.8 man5/kizuna.conf.5; do
 	check_file "/usr/share/man/$m.gz" 644 root:root
 done

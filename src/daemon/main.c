@@ -223,6 +223,7 @@ int main(int argc, char **argv)
 	}
 	if (optind != argc) {
 		usage(stderr);
+		free(d);
 		return 2;
 	}
 	/* Until the daemon is in the background, whatever stops it goes to
