@@ -7,6 +7,9 @@
 # it and checks that nothing of it is left.
 #   usage: scripts/package-test.sh [OUT_DIR]   (keeps the .deb in OUT_DIR)
 #   KZ_PACKAGE_DEB=FILE skips the build and tests that package.
+# The package is built with DEB_BUILD_OPTIONS=nocheck (no tests built or
+# run: scripts/test.sh ran the quick tier just before); KZ_PACKAGE_CHECK=
+# (set, empty) builds and runs them inside the package build too.
 # Exit status 0 passed, 1 failed, 77 skipped (not root, or kizuna is
 # installed here already: it is not ours to purge).
 set -euo pipefail
@@ -64,7 +67,7 @@ else
 fi
 t0=$(date +%s)
 if ! (cd "$work/kizuna" &&
-	DEB_BUILD_OPTIONS="parallel=$(nproc) ${DEB_BUILD_OPTIONS:-}" \
+	DEB_BUILD_OPTIONS="parallel=$(nproc) ${KZ_PACKAGE_CHECK-nocheck} ${DEB_BUILD_OPTIONS:-}" \
 		dpkg-buildpackage -us -uc -b) >"$work/build.log" 2>&1; then
 	tail -40 "$work/build.log"
 	say "dpkg-buildpackage failed"
