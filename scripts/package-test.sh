@@ -222,7 +222,9 @@ fi
 # user is removed here only when this test made it.
 if ! $had_user && getent passwd kizuna >/dev/null; then
 	userdel kizuna 2>/dev/null || true
-	getent group kizuna >/dev/null && groupdel kizuna 2>/dev/null || true
+	if getent group kizuna >/dev/null; then
+		groupdel kizuna 2>/dev/null || true
+	fi
 fi
 
 if [ "$fails" -eq 0 ]; then

@@ -38,7 +38,7 @@ printf 'metrics file %s interval 1\n' "$prom" >>"$LAB_DIR/a.conf"
 # gw-a as kizunad.service runs it: the unit's bounding set, no new
 # privileges, umask 077.
 caps=$(sed -n 's/^CapabilityBoundingSet=//p' "$KZ_BUILD/kizunad.service" |
-	tr 'A-Z' 'a-z' | sed 's/cap_//g; s/ /,+/g')
+	tr '[:upper:]' '[:lower:]' | sed 's/cap_//g; s/ /,+/g')
 echo "# gw-a: capabilities +$caps"
 lab_bg gw-a kizunad-a sh -c "umask 077 && exec setpriv --bounding-set=-all,+$caps \
 	--inh-caps=-all --no-new-privs $KZ_BUILD/kizunad -f -v -c $LAB_DIR/a.conf -s $LAB_DIR/a.sock"
