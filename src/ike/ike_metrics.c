@@ -52,6 +52,8 @@ void eng_metric_ike_rekey(struct ike_engine *e, const struct ike_sa *sa)
 	uint64_t now = eng_now(e);
 	struct ike_prof_rt *rt;
 
+	if (sa->dying) /* a twin dup_phase1_done() just dropped */
+		return;
 	for (const struct ike_sa *o = e->sas; o; o = o->next) {
 		if (o == sa || o->dying || o->state != IKE_ST_ESTABLISHED ||
 		    strcmp(o->profile, sa->profile) ||
