@@ -14,6 +14,8 @@ PKGS=(
 	# libreswan's run-time libraries and certutil (tests/netns/libreswan.sh)
 	libnss3-tools libnss3 libnspr4 libunbound8 libldns3 libcurl3-nss
 	libevent-core-2.1-7 libevent-pthreads-2.1-7 libldap-2.5-0 dns-root-data
+	debhelper dpkg-dev fakeroot systemd man-db
+	prometheus
 )
 # Debian's libreswan conflicts with strongswan-libcharon: it is unpacked
 # under LSW_ROOT (t_libreswan runs pluto from there), not installed.

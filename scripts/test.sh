@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: installs what it needs, builds, then runs the
 # quick tier (unit tests, golden console transcripts and checks, fuzz corpus
-# replay) in a normal build, everything again - now with the lab and soak
+# replay) in a normal build, the Debian package (built, installed, checked,
+# purged), everything again - now with the lab and soak
 # tiers, the namespace tests where kizunad meets itself and strongSwan -
 # under AddressSanitizer and UndefinedBehaviorSanitizer, and gives each
 # libFuzzer target a short run.
@@ -43,6 +44,19 @@ run_ctest() { # name dir [ctest options]: adds the tests that passed and failed
 echo "== build (gcc, -Wall -Wextra -Werror)"
 scripts/build.sh build
 run_ctest "gcc" build -L quick -j"$jobs"
+
+# The Debian package built, installed, checked and purged again
+# (scripts/package-test.sh; its own copy of the tree, about 2 minutes).
+echo "== Debian package: build, install, verify, purge"
+pkg_rc=0
+scripts/package-test.sh || pkg_rc=$?
+if [ "$pkg_rc" -eq 0 ]; then
+	pass=$((pass + 1))
+elif [ "$pkg_rc" -eq 77 ] && [ "${CI:-}" != true ]; then
+	echo "package: skipped"
+else
+	fail=$((fail + 1))
+fi
 
 echo "== build (AddressSanitizer + UndefinedBehaviorSanitizer)"
 scripts/build.sh build-asan -DKZ_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug

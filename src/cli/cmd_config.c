@@ -460,11 +460,29 @@ H(h_ipsec_shutdown)
 	return 0;
 }
 
+H(h_metrics)
+{
+	struct kz_metrics *m = &s->cfg->metrics;
+
+	if (cli_is_no(a)) {
+		memset(m, 0, sizeof(*m));
+	} else {
+		m->set = true;
+		kz_strlcpy(m->path, cli_arg(a, "PATH"), sizeof(m->path));
+		m->interval = cli_has(a, "interval") ? (uint32_t)cli_arg_num(a, "SECONDS")
+						     : KZ_DEF_METRICS_INTERVAL;
+	}
+	return 0;
+}
+
 #define C(n) CLI_IN(CLI_NODE_##n)
 
 const struct cli_cmd cli_config_cmds[] = {
 	{ C(CONFIG), "hostname HOSTNAME", "Set the host name", h_hostname, NULL },
 	{ C(CONFIG), "no hostname", "Reset the host name", h_hostname, NULL },
+	{ C(CONFIG), "metrics file PATH [interval SECONDS:1-3600]",
+	  "Write a Prometheus metrics file", h_metrics, NULL },
+	{ C(CONFIG), "no metrics", "Stop writing the metrics file", h_metrics, NULL },
 	{ C(CONFIG), "interface MobileEthernet0.0", "Configure the mobile WAN interface",
 	  h_if_mobile, NULL },
 	{ C(CONFIG), "no interface MobileEthernet0.0", "Remove the mobile WAN settings",

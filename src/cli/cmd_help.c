@@ -48,6 +48,8 @@ static const struct {
 	{ "logging", "Recent log lines" },
 	{ "debug", "Trace messages in the log" },
 	{ "hostname", "Host name of this gateway" },
+	{ "metrics", "Prometheus metrics file" },
+	{ "file", "The file to write" },
 	{ "interface", "Select an interface to configure" },
 	{ "MobileEthernet0.0", "The mobile (LTE) WAN interface" },
 	{ "device", "The Linux network device" },

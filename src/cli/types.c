@@ -178,6 +178,15 @@ static const char *check_ipsec_if(const char *w, long long lo, long long hi)
 	return NULL;
 }
 
+static const char *check_path(const char *w, long long lo, long long hi)
+{
+	size_t n = strlen(w);
+
+	if (w[0] != '/' || n < 2 || n >= KZ_METRICS_PATH_MAX || w[n - 1] == '/')
+		return "an absolute file name of 2-255 characters, not ending in /";
+	return NULL;
+}
+
 static const struct cli_vartype vartypes[] = {
 	{ "NAME", "Name (1-63 characters of A-Z a-z 0-9 _ . -)", check_name, false, 0 },
 	{ "HOSTNAME", "Host name of this gateway (the console prompt)", check_name, false, 0 },
@@ -198,6 +207,8 @@ static const struct cli_vartype vartypes[] = {
 	{ "PORT", "Local port", check_number, true, 0 },
 	{ "REMOTE-PORT", "Remote port", check_number, true, 0 },
 	{ "STRING", "Text (quote it if it has blanks)", check_string, false, 0 },
+	{ "PATH", "Absolute file name (/var/lib/prometheus/node-exporter/kizuna.prom)", check_path,
+	  false, 0 },
 	{ "SECRET", "The pre-shared key (quote it if it has blanks)", check_secret, false, 0 },
 	{ "FQDN", "Domain name", check_fqdn, false, 0 },
 	{ "USER@FQDN", "User identity (user@domain)", check_user_fqdn, false, 0 },

@@ -98,6 +98,7 @@ struct kz_config *kz_config_dup(const struct kz_config *s)
 		return NULL;
 	memcpy(c->hostname, s->hostname, sizeof(c->hostname));
 	c->mobile = s->mobile;
+	c->metrics = s->metrics;
 	VEC_DUP(c->ike_proposals, s->ike_proposals, ok);
 	VEC_DUP(c->ike_policies, s->ike_policies, ok);
 	VEC_DUP(c->ipsec_proposals, s->ipsec_proposals, ok);

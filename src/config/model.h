@@ -204,6 +204,16 @@ _Static_assert(offsetof(struct kz_ipsec_profile, name) == 0, "name first");
 		size_t cap; \
 	}
 
+/* `metrics file PATH [interval SECONDS]`: kizunad writes its counters as a
+ * Prometheus text file (docs/metrics.md). */
+#define KZ_METRICS_PATH_MAX 256 /* an absolute path of 2-255 characters */
+#define KZ_DEF_METRICS_INTERVAL 15
+struct kz_metrics {
+	bool set;
+	char path[KZ_METRICS_PATH_MAX];
+	uint32_t interval; /* seconds, 1-3600 */
+};
+
 struct kz_config {
 	char hostname[KZ_NAME_MAX];
 	struct kz_if_mobile mobile;
@@ -214,6 +224,7 @@ struct kz_config {
 	KZ_VEC(struct kz_ipsec_profile) profiles;
 	KZ_VEC(struct kz_if_ipsec) ipsec_ifs;
 	KZ_VEC(struct kz_route) routes;
+	struct kz_metrics metrics;
 };
 
 /* A new empty config (hostname "kizuna", no objects). NULL on ENOMEM. */

@@ -123,6 +123,11 @@ static void render(const struct kz_config *c, struct strbuf *out, bool secrets)
 	size_t nifs = 0;
 
 	sb_printf(out, "hostname %s\n!\n", c->hostname);
+	if (c->metrics.set) {
+		sb_puts(out, "metrics file ");
+		kz_put_word(out, c->metrics.path);
+		sb_printf(out, " interval %u\n!\n", c->metrics.interval);
+	}
 	if (c->mobile.present) {
 		sb_puts(out, "interface " KZ_MOBILE_IFNAME "\n");
 		if (c->mobile.device[0]) {
@@ -470,6 +475,12 @@ void kz_render_config_json(const struct kz_config *c, struct strbuf *out)
 	emit_init(&e, out, true);
 	emit_obj_begin(&e, NULL);
 	emit_str(&e, "hostname", c->hostname, NULL);
+	if (c->metrics.set) { /* only when set: the document is unchanged without */
+		emit_obj_begin(&e, "metrics");
+		emit_str(&e, "file", c->metrics.path, NULL);
+		emit_u64(&e, "interval", c->metrics.interval, NULL);
+		emit_obj_end(&e);
+	}
 	if (c->mobile.present) {
 		emit_obj_begin(&e, "mobile");
 		emit_str(&e, "device", c->mobile.device, NULL);

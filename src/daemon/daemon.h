@@ -80,6 +80,16 @@ struct kzd {
 	struct event *ev_edit;
 };
 
+/* check_config.c: `kizunad --check-config`: loads path and runs the
+ * offline config check, printing what it finds; 0 when kizunad would take
+ * the file and the check found no problem, else 1. */
+int kzd_check_config(const char *path);
+
+/* metrics.c: the metrics file of `metrics file PATH interval N`: a 1 s
+ * timer writes it when due; stop removes the file it wrote. */
+int kzd_metrics_start(struct kzd *d);
+void kzd_metrics_stop(struct kzd *d);
+
 /* kzd.c: the daemon's life, in this order.  kzd_load reads and parses a
  * startup file, logging every error with file:line:column; 0 or the error
  * count (*unreadable: the file could not be read at all).  kzd_open

@@ -192,7 +192,7 @@ int kzd_bring_up(struct kzd *d)
 	uint64_t t_ready;
 
 	kzd_apply(d, KZD_APPLY_ALL, 0);
-	if (kzd_dataplane_start(d) < 0 || kzd_ike_start(d) < 0)
+	if (kzd_dataplane_start(d) < 0 || kzd_ike_start(d) < 0 || kzd_metrics_start(d) < 0)
 		return -1;
 	log_info("kizunad %s started: config %s, console %s", KZ_VERSION, d->config_path,
 		 d->socket_path ? d->socket_path : "(none)");
@@ -210,6 +210,7 @@ int kzd_bring_up(struct kzd *d)
 
 void kzd_close(struct kzd *d, bool clean)
 {
+	kzd_metrics_stop(d);
 	ctl_server_stop(d->ctl);
 	kzd_edit_free(d);
 	kzd_ike_stop(d);

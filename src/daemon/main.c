@@ -24,11 +24,13 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: kizunad [-c FILE] [-s SOCKET] [-w N] [-f] [-v] [--admin-group G]\n"
 		"               [--operator-group G] [--console-idle SECONDS]\n"
+		"       kizunad -t [-c FILE | FILE]\n"
 		"  -c, --config FILE    startup config (default " KZD_DEFAULT_CONFIG ")\n"
 		"  -s, --socket PATH    console socket (default " KZD_DEFAULT_SOCKET ")\n"
 		"  -w, --workers N      data-plane threads, 1-8 (default: one per CPU, at most 8)\n"
 		"  -f, --foreground     stay in the foreground, log to stderr\n"
 		"  -v, --verbose        debug logging (repeat for more)\n"
+		"  -t, --check-config   check the config file and exit (0: ok, 1: problems)\n"
 		"  -V, --version        print the version\n"
 		"  -h, --help           this text\n"
 		"  --admin-group G      members of G (and root) may configure\n"
@@ -46,13 +48,14 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "workers", required_argument, NULL, 'w' },
+		{ "check-config", no_argument, NULL, 't' },
 		{ "admin-group", required_argument, NULL, 'A' },
 		{ "operator-group", required_argument, NULL, 'O' },
 		{ "console-idle", required_argument, NULL, 'I' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct kzd *d = calloc(1, sizeof(*d));
-	bool foreground = false;
+	bool foreground = false, check_only = false;
 	int verbose = 0, c, r, rc = 1;
 	enum kz_log_level level;
 	bool unreadable = false;
@@ -68,7 +71,7 @@ int main(int argc, char **argv)
 	d->ike_fd500 = d->ike_fd4500 = -1;
 	d->socket_path = KZD_DEFAULT_SOCKET;
 	d->console_idle_s = CTL_SERVER_IDLE_S;
-	while ((c = getopt_long(argc, argv, "c:s:w:fvVh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:s:w:ftvVh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			d->config_path = optarg;
@@ -119,6 +122,9 @@ int main(int argc, char **argv)
 		case 'f':
 			foreground = true;
 			break;
+		case 't':
+			check_only = true;
+			break;
 		case 'v':
 			verbose++;
 			break;
@@ -133,8 +139,15 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (check_only && optind + 1 >= argc) {
+		int cr = kzd_check_config(optind < argc ? argv[optind] : d->config_path);
+
+		free(d);
+		return cr;
+	}
 	if (optind != argc) {
 		usage(stderr);
+		free(d);
 		return 2;
 	}
 	/* Until the daemon is in the background, whatever stops it goes to

@@ -447,6 +447,10 @@ const struct kz_ike_policy *eng_ike_policy(struct ike_engine *e, const struct kz
 const struct kz_ipsec_policy *eng_ipsec_policy(struct ike_engine *e,
 					       const struct kz_ipsec_profile *p);
 struct ike_prof_rt *eng_prof_rt(struct ike_engine *e, const char *name);
+/* ike_metrics.c: the counters of the metrics file. */
+void eng_metric_dpd(struct ike_engine *e, const char *profile, bool alive);
+void eng_metric_child_rekey(struct ike_engine *e, struct ike_child *c);
+void eng_metric_ike_rekey(struct ike_engine *e, const struct ike_sa *sa);
 uint64_t eng_now(struct ike_engine *e);
 int eng_random(struct ike_engine *e, void *buf, size_t len);
 

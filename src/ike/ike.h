@@ -246,6 +246,13 @@ struct ike_profile_status {
 	bool nat_measured; /* NAT-D was exchanged (NAT-T agreed): the three
 			    * above are a measurement, else unknown */
 	uint64_t failures_total;
+	/* for the metrics file (ike_metrics.c): failures by class, rekeys
+	 * (a new SA while an older one of the profile is up, either side
+	 * negotiated it) and DPD verdicts (an answer while our R-U-THEREs were
+	 * out; a dead peer) */
+	uint64_t fail_by_class[IKE_FAIL_COUNT];
+	uint64_t ike_rekeys, ipsec_rekeys;
+	uint64_t dpd_alive, dpd_dead;
 	struct ike_profile_detail more; /* for `detail` */
 	/* the last exchange given up unfinished (time-out, no next message);
 	 * cleared by a success and by a change of the profile's settings */
@@ -288,6 +295,19 @@ struct ike_profile_sas {
 	int64_t ipsec_up_wall; /* wall clock when the pair was made */
 };
 void ike_profile_sas(struct ike_engine *e, const char *profile, struct ike_profile_sas *out);
+
+/* ---- metrics (kizunad's metrics file; ike_metrics.c) ---- */
+
+/* The SAs of a profile now: established IKE SAs, IPsec SAs (two per
+ * pair, as `show ipsec sa` counts them). */
+void ike_profile_sa_counts(struct ike_engine *e, const char *profile, unsigned *ike_sas,
+			   unsigned *ipsec_sas);
+/* Calls fn for every IPsec SA pair, oldest first, with its profile, its
+ * IPsec<unit> and its SPIs; bytes and packets are the data plane's. */
+void ike_each_child(struct ike_engine *e,
+		    void (*fn)(void *arg, const char *profile, unsigned unit, uint32_t spi_in,
+			       uint32_t spi_out),
+		    void *arg);
 
 /* "no proposal chosen", "pre-shared key mismatch", ... */
 const char *ike_fail_class_name(enum ike_fail_class c);

@@ -51,14 +51,19 @@ static bool child_of(const struct ike_child *c, const struct ike_sa *sa)
 /* The peer answered: every IKE SA with it learns it. */
 static void alive(struct ike_engine *e, struct ike_sa *sa, uint64_t now)
 {
+	bool probing = false;
+
 	for (struct ike_sa *o = e->sas; o; o = o->next) {
 		if (o->dying || o->state != IKE_ST_ESTABLISHED || !same_peer(o, sa))
 			continue;
+		probing |= o->dpd.unanswered > 0;
 		o->dpd.last_rx_ms = now;
 		o->dpd.unanswered = 0;
 		o->dpd.next_probe_ms = 0;
 		o->dpd.hinted = false;
 	}
+	if (probing) /* an answer while our R-U-THEREs were out: alive */
+		eng_metric_dpd(e, sa->profile, true);
 }
 
 void dpd_activity(struct ike_engine *e, struct ike_sa *sa)
@@ -128,6 +133,7 @@ static void declare_dead(struct ike_engine *e, struct ike_sa *sa, uint64_t now)
 		 "%llu.%03llu s; its SAs are cleared",
 		 profile, a, probes, (unsigned long long)(quiet / 1000),
 		 (unsigned long long)(quiet % 1000));
+	eng_metric_dpd(e, profile, false);
 	/* no Delete: nobody would read it */
 	for (struct ike_child *c = e->children; c; c = c->next)
 		if (child_of(c, sa))

@@ -133,6 +133,7 @@ void rekey_child_new(struct ike_engine *e, struct ike_child *c)
 	uint64_t pm = soft_permille(e, c->initiator);
 
 	c->soft_ms = now + life * pm / 1000u;
+	eng_metric_child_rekey(e, c);
 	if (c->in.life_kbytes) {
 		c->hard_bytes = c->in.life_kbytes * 1024u;
 		c->soft_bytes = c->hard_bytes / 1000u * pm;
@@ -282,6 +283,7 @@ void rekey_ike_new(struct ike_engine *e, struct ike_sa *sa)
 	uint64_t now = eng_now(e), life = sa->expire_ms > now ? sa->expire_ms - now : 0;
 
 	dup_phase1_done(e, sa);
+	eng_metric_ike_rekey(e, sa);
 	sa->soft_ms = now + life * soft_permille(e, sa->initiator) / 1000u;
 	if (!sa->initiator || !sa->replaces)
 		return;

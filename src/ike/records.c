@@ -146,6 +146,8 @@ void eng_fail(struct ike_engine *e, const char *profile, enum ike_fail_class cls
 	rt->st.peer_notify = notify;
 	rt->st.last_wall = e->io.wall(e->io.arg);
 	rt->st.failures_total++;
+	if ((unsigned)cls < IKE_FAIL_COUNT)
+		rt->st.fail_by_class[cls]++;
 	rt->st.our_offer[0] = rt->st.their_offer[0] = 0;
 	rt->st.id_received[0] = rt->st.id_expected[0] = 0;
 	rt->st.pfs_mismatch = false;
