@@ -108,6 +108,7 @@ struct cli_session {
 	struct cli_file_ctx *file;  /* file_mode: block and reference bookkeeping */
 	enum cli_node block_hint;   /* the block the last line could also have opened */
 	bool secret;                /* the last line carried a secret: never log it */
+	const char *secret_what;    /* its name for the log; NULL: "pre-shared-key" */
 };
 
 void cli_session_init(struct cli_session *s, struct kz_config *cfg, enum cli_node node);

@@ -563,6 +563,7 @@ int cli_execute(struct cli_session *s, const char *line, struct strbuf *out, str
 	s->block_hint = CLI_NODE_EXEC;
 	s->effects = 0;
 	s->secret = false;
+	s->secret_what = NULL;
 	err->col = 0;
 	err->msg[0] = '\0';
 	w = malloc(sizeof(*w));

@@ -98,8 +98,12 @@ static int sess_request(void *p, const struct ctl_request *req, struct strbuf *o
 			kzd_ike_config_changed(s->d);
 			/* The grammar knows which line held a key, however it
 			 * was abbreviated. */
-			log_info("console: %s",
-				 s->cli.secret ? "pre-shared-key (changed, not shown)" : line);
+			if (s->cli.secret)
+				log_info("console: %s (changed, not shown)",
+					 s->cli.secret_what ? s->cli.secret_what
+							    : "pre-shared-key");
+			else
+				log_info("console: %s", line);
 		}
 		if (s->cli.quit)
 			*status = CTL_ST_BYE;
