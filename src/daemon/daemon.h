@@ -58,6 +58,8 @@ struct kzd {
 	struct dp *dp;
 	struct event *ev_dp_note, *ev_dp_tick, *ev_dp_reclaim;
 	unsigned workers; /* data-plane workers asked for; 0: one per CPU */
+	/* The modem behind MobileEthernet0.0 (mobile.c); NULL without `modem`. */
+	struct kzd_mobile *mobile;
 	/* Last config check result per profile, to log changes once. */
 	char **last_check;
 	size_t nlast_check;
@@ -119,6 +121,21 @@ void kzd_dataplane_tun_close(struct kzd *d, unsigned unit);
  * one profile or all (profile NULL), in language lang ("ja", "en"). */
 struct emit;
 int kzd_diagnose(struct kzd *d, const char *profile, const char *lang, struct emit *e);
+
+/* mobile.c: the modem of `modem` through ModemManager.  _config after
+ * every apply (start-up, reload, console); _view fills what `show mobile`
+ * and diagnose read; _route_ours: the default route mobile.c put on the
+ * bearer's device, which apply.c leaves alone. */
+struct kz_mobile_view;
+struct kz_net_route;
+void kzd_mobile_config(struct kzd *d);
+void kzd_mobile_view(struct kzd *d, struct kz_mobile_view *v);
+bool kzd_mobile_route_ours(struct kzd *d, const struct kz_net_route *r);
+void kzd_mobile_stop(struct kzd *d);
+/* show_mobile.c: `show mobile [json]`; the one-line summary of `show ip
+ * address` ("" without `modem`). */
+void kzd_mobile_commands_install(void);
+void kzd_mobile_summary(struct kzd *d, char *out, size_t len);
 
 /* main.c: reload the startup file (SIGHUP); 0 or the error count. */
 int kzd_reload(struct kzd *d);

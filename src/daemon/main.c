@@ -283,6 +283,7 @@ int main(int argc, char **argv)
 	rc = 0;
 out:
 	ctl_server_stop(d->ctl);
+	kzd_mobile_stop(d);
 	kzd_ike_stop(d);
 	kzd_dataplane_free(d);
 	/* A clean stop (SIGTERM, SIGINT) is the operator switching the VPN

@@ -32,7 +32,8 @@ struct ifview {
 	char name[24];   /* MobileEthernet0.0, IPsec0 */
 	char device[16]; /* the Linux device */
 	struct kz_link_state st;
-	bool bound; /* a Linux device is configured / exists */
+	bool bound;      /* a Linux device is configured / exists */
+	char modem[256]; /* MobileEthernet0.0 with `modem`: the one-line summary */
 };
 
 static void ifview_get(const char *name, const char *device, struct ifview *v)
@@ -84,6 +85,8 @@ static void show_if(const struct ifview *v, struct emit *e)
 		emit_str(e, NULL, a, admin_down ? NULL : "%s\n", a);
 	}
 	emit_list_end(e);
+	if (v->modem[0])
+		emit_str(e, "modem", v->modem, "Modem: %s\n", v->modem);
 	emit_obj_end(e);
 }
 
@@ -99,6 +102,7 @@ static int show_ip_address(struct kzd *d, const struct cli_args *a, struct emit 
 	emit_list_begin(e, "interfaces");
 	if (!want) {
 		ifview_get(KZ_MOBILE_IFNAME, c->mobile.device, &v);
+		kzd_mobile_summary(d, v.modem, sizeof(v.modem));
 		show_if(&v, e);
 		none = false;
 	}
@@ -570,4 +574,5 @@ static const struct cli_cmd exec_cmds[] = {
 void kzd_commands_install(void)
 {
 	cli_install(exec_cmds, sizeof(exec_cmds) / sizeof(exec_cmds[0]));
+	kzd_mobile_commands_install();
 }
