@@ -5,6 +5,7 @@
  * The bus is never blocked on: every call is asynchronous. */
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-bus.h>
