@@ -11,7 +11,7 @@ PKGS=(
 	tshark iperf3 gdb
 	strongswan-charon strongswan-swanctl libcharon-extra-plugins
 	libstrongswan-standard-plugins
-	libsystemd-dev modemmanager python3-dbusmock dbus-daemon
+	libsystemd-dev modemmanager python3-dbusmock dbus-daemon dbus-bin
 )
 
 missing=()

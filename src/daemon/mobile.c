@@ -414,15 +414,8 @@ void kzd_mobile_config(struct kzd *d)
 		log_info("%s: following modem %s through ModemManager", KZ_MOBILE_IFNAME,
 			 d->running->mobile.modem);
 	}
-	/* The model's device is the bearer's: a reload or `device` line
-	 * must not stand in for it. */
-	if (!d->mobile->in_step) {
-		struct kz_mobile_view v;
-
-		kzd_mobile_view(d, &v);
-		kz_strlcpy(d->running->mobile.device, v.found && v.connected ? v.iface : "",
-			   sizeof(d->running->mobile.device));
-	}
+	/* The device is the bearer's: after a reload or a `device` line
+	 * follow_bearer() puts it back (and applies it). */
 	step(d);
 }
 

@@ -168,10 +168,16 @@ struct diag_check *diag_a2_modem(struct diag_ctx *x, const char *id)
 void diag_a1_modem(struct diag_ctx *x, struct diag_check *c)
 {
 	const struct kz_mobile_view *v = &x->s->modem;
+	const struct diag_mobile *m = &x->s->mobile;
 	char a[INET_ADDRSTRLEN];
 
-	if (!c || !v->bound || !v->found || !v->connected || !v->has_ip)
+	if (!c || !v->bound || !v->found || !v->connected)
 		return;
-	diag_evidence(c, TR("apn %s, bearer address %s/%u"), v->apn[0] ? v->apn : "-",
-		      inet_ntop(AF_INET, &v->addr, a, sizeof(a)), v->plen);
+	/* method dhcp: ModemManager gives no address, the device has it */
+	if (v->has_ip)
+		diag_evidence(c, TR("apn %s, bearer address %s/%u"), v->apn[0] ? v->apn : "-",
+			      inet_ntop(AF_INET, &v->addr, a, sizeof(a)), v->plen);
+	else if (m->has_addr)
+		diag_evidence(c, TR("apn %s, bearer address %s/%u"), v->apn[0] ? v->apn : "-",
+			      inet_ntop(AF_INET, &m->addr, a, sizeof(a)), (unsigned)m->plen);
 }

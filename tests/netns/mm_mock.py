@@ -27,7 +27,7 @@ BEARER = MAIN_OBJ + '/Bearer/0'
 ERR_PIN = MM + '.Error.MobileEquipment.IncorrectPassword'
 ERR_APN = MM + '.Error.MobileEquipment.MissingOrUnknownApn'
 
-ST = {'iface': 'wan0', 'pin': '1234', 'refuse': False,
+ST = {'iface': 'wan0', 'pin': '1234', 'refuse': False, 'method': 2,
       'addr': '100.64.0.2', 'plen': 24, 'gw': '100.64.0.1', 'connects': 0, 'pins': 0}
 
 
@@ -67,9 +67,12 @@ def _connect(props):
                 'ConnectionError': dbus.Struct((ERR_APN, 'Missing or unknown APN'),
                                                signature='ss')})
         raise dbus.exceptions.DBusException('Missing or unknown APN', name=ERR_APN)
-    ip4 = dbus.Dictionary({'method': dbus.UInt32(2), 'address': ST['addr'],
-                           'prefix': dbus.UInt32(ST['plen']), 'gateway': ST['gw']},
-                          signature='sv')
+    if ST['method'] == 2:
+        ip4 = dbus.Dictionary({'method': dbus.UInt32(2), 'address': ST['addr'],
+                               'prefix': dbus.UInt32(ST['plen']), 'gateway': ST['gw']},
+                              signature='sv')
+    else:  # dhcp: the host's DHCP client gets the address
+        ip4 = dbus.Dictionary({'method': dbus.UInt32(3)}, signature='sv')
     bprops = {
         'Interface': ST['iface'], 'Connected': True,
         'ConnectionError': dbus.Struct(('', ''), signature='ss'),
@@ -116,7 +119,8 @@ def load(mock, parameters):
 @dbus.service.method(MOCK_IFACE, in_signature='ss', out_signature='s')
 def Scenario(self, name, arg):
     '''Puts the modem into a state: add (imei), nosim, pin, searching,
-    good, poor, roaming, refuse (yes/no), address (A.B.C.D/P), drop.'''
+    good, poor, roaming, refuse (yes/no), address (A.B.C.D/P),
+    method (static/dhcp), drop, count (Connect and SendPin calls).'''
     if name == 'add':
         sim = dbus.ObjectPath(SIM)
         self.AddObject(MODEM, MM + '.Modem', dbus.Dictionary({
@@ -218,6 +222,8 @@ def Scenario(self, name, arg):
     elif name == 'address':
         a, p = arg.split('/')
         ST['addr'], ST['plen'] = a, int(p)
+    elif name == 'method':
+        ST['method'] = 3 if arg == 'dhcp' else 2
     elif name == 'drop':
         _disconnect()
     elif name == 'count':

@@ -17,6 +17,9 @@
 #   drop, reconnect 100.64.0.3     tunnel back as after any WAN change
 #   roaming                        show mobile: roaming yes
 #   global 198.51.100.2, private 10.20.0.2: the address class shown
+#   method dhcp, no lease yet      connected but the device has no address
+#   the lease's address added      tunnel up
+#   shutdown                       bearer disconnected
 set -eu
 KZ_BUILD=$(cd "${1:-build}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
@@ -121,6 +124,19 @@ expect "global: shown as global" lab_wait_for 15 mobile_has "198.51.100.2/24 (gl
 mm address 10.20.0.2/24 >/dev/null
 mm drop >/dev/null
 expect "private: shown as private" lab_wait_for 15 mobile_has "10.20.0.2/24 (private)"
+
+# ---- method dhcp: kizuna follows the address a DHCP client sets
+mm method dhcp >/dev/null
+mm drop >/dev/null
+expect "dhcp: reconnected, method dhcp" lab_wait_for 15 mobile_has "connected, device wan0, method dhcp"
+if ng_has "connected but the device has no address"; then ok "dhcp: first [NG] 'connected but the device has no address'"; else
+	nok "dhcp: first [NG] 'connected but the device has no address', got: $(kz_first_ng a)"; fi
+if ng_has "デバイスにアドレスがありません" ja_JP.UTF-8; then ok "dhcp: first [NG] (ja)"; else
+	nok "dhcp: first [NG] (ja), got: $(kz_first_ng a ja_JP.UTF-8)"; fi
+lab_exec gw-a ip addr add "100.64.0.4/24" dev "$WAN_IF"
+lab_exec gw-a ip route replace default via "$CARRIER_A"
+expect_tunnel_up "dhcp: tunnel up from the DHCP address" 20
+expect "dhcp: A1 names the apn and the device's address" sh -c "LC_ALL=C ip netns exec $(lab_ns gw-a) '$KZ_BUILD/kizuna' -s '$LAB_DIR/a.sock' diagnose ipsec | grep -q 'apn internet.example, bearer address 100.64.0.4/24'"
 
 # ---- shutdown disconnects the bearer
 printf 'configure terminal\ninterface MobileEthernet0.0\nshutdown\nend\n' |
