@@ -51,14 +51,14 @@ scenario() { # what mobile-text ng-en ng-ja
 		nok "$1: first [NG] '$3', got: $(kz_first_ng a)"; fi
 	if ng_has "$4" ja_JP.UTF-8; then ok "$1: first [NG] (ja) '$4'"; else
 		nok "$1: first [NG] (ja) '$4', got: $(kz_first_ng a ja_JP.UTF-8)"; fi
+	expect "$1: config check: no valid address" check_has "valid address"
 }
+check_has() { kz a show ipsec profile | grep -q -- "$1"; }
 
 # ---- no modem yet
 scenario "no modem" "no modem found" "no modem found" "モデムが見つかりません"
 ipaddr_has() { kz a show ip address MobileEthernet0.0 | grep -q -- "$1"; }
-check_has() { kz a show ipsec profile | grep -q -- "$1"; }
 expect "no modem: show ip address has the modem line" ipaddr_has "^Modem: no modem found"
-expect "no modem: config check: no address" check_has "valid address"
 
 # ---- a modem without SIM
 mm add 356938035643809 >/dev/null
@@ -99,6 +99,7 @@ mm refuse no >/dev/null
 expect "connected: bearer up within 15 s (back-off)" lab_wait_for 15 mobile_has "connected, device wan0, 100.64.0.2/24 (shared)"
 expect "connected: kizuna put the address on wan0" lab_wait_for 5 sh -c "ip -n $(lab_ns gw-a) -4 addr show dev wan0 | grep -q 100.64.0.2/24"
 expect_tunnel_up "connected: tunnel up over the bearer" 20
+expect "connected: config check ok" check_has "config check ok"
 expect "connected: A1 names the apn and the bearer address" sh -c "LC_ALL=C ip netns exec $(lab_ns gw-a) '$KZ_BUILD/kizuna' -s '$LAB_DIR/a.sock' diagnose ipsec | grep -q 'apn internet.example, bearer address 100.64.0.2/24'"
 expect "connected: show ip address has the modem line" sh -c "ip netns exec $(lab_ns gw-a) '$KZ_BUILD/kizuna' -s '$LAB_DIR/a.sock' show ip address MobileEthernet0.0 | grep -q '^Modem: .*bearer connected, apn internet.example, 100.64.0.2/24'"
 expect "connected: show mobile json" sh -c "ip netns exec $(lab_ns gw-a) '$KZ_BUILD/kizuna' -s '$LAB_DIR/a.sock' show mobile json | python3 -c 'import json,sys; d=json.load(sys.stdin); b=d[\"bearer\"]; assert b[\"connected\"] and b[\"address_class\"]==\"shared\" and d[\"signal\"][\"rsrp\"]==-75.0, d'"
