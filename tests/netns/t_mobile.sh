@@ -100,6 +100,12 @@ expect "connected: bearer up within 15 s (back-off)" lab_wait_for 15 mobile_has 
 expect "connected: kizuna put the address on wan0" lab_wait_for 5 sh -c "ip -n $(lab_ns gw-a) -4 addr show dev wan0 | grep -q 100.64.0.2/24"
 expect_tunnel_up "connected: tunnel up over the bearer" 20
 expect "connected: config check ok" check_has "config check ok"
+signal_rate() {
+	dbus-send --system --print-reply=literal --dest=org.freedesktop.ModemManager1 \
+		/org/freedesktop/ModemManager1/Modem/0 org.freedesktop.DBus.Properties.Get \
+		string:org.freedesktop.ModemManager1.Modem.Signal string:Rate | grep -q 'uint32 10'
+}
+expect "connected: kizuna asked for extended signal values (Signal.Setup 10 s)" signal_rate
 expect "connected: A1 names the apn and the bearer address" sh -c "LC_ALL=C ip netns exec $(lab_ns gw-a) '$KZ_BUILD/kizuna' -s '$LAB_DIR/a.sock' diagnose ipsec | grep -q 'apn internet.example, bearer address 100.64.0.2/24'"
 expect "connected: show ip address has the modem line" sh -c "ip netns exec $(lab_ns gw-a) '$KZ_BUILD/kizuna' -s '$LAB_DIR/a.sock' show ip address MobileEthernet0.0 | grep -q '^Modem: .*bearer connected, apn internet.example, 100.64.0.2/24'"
 expect "connected: show mobile json" sh -c "ip netns exec $(lab_ns gw-a) '$KZ_BUILD/kizuna' -s '$LAB_DIR/a.sock' show mobile json | python3 -c 'import json,sys; d=json.load(sys.stdin); b=d[\"bearer\"]; assert b[\"connected\"] and b[\"address_class\"]==\"shared\" and d[\"signal\"][\"rsrp\"]==-75.0, d'"
