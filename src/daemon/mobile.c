@@ -305,8 +305,13 @@ static void step(struct kzd *d)
 		follow_bearer(d, &v);
 		goto out;
 	}
-	/* a new apn: start afresh */
+	/* a new apn: start afresh, on a bearer of the new one */
 	if (strcmp(mo->apn, cfg->apn)) {
+		if (mo->apn[0] && v.connected && !mo->disconnecting &&
+		    mm_bus_disconnect(mo->bus, v.path) == 0) {
+			mo->disconnecting = true;
+			log_info("%s: apn changed: reconnecting", KZ_MOBILE_IFNAME);
+		}
 		kz_strlcpy(mo->apn, cfg->apn, sizeof(mo->apn));
 		mo->own.backoff = 0;
 		mo->own.next_connect = 0;
@@ -343,7 +348,7 @@ static void step(struct kzd *d)
 		}
 	}
 	/* a drop */
-	if (mo->was_connected && !v.connected) {
+	if (mo->was_connected && !v.connected && !cfg->shutdown && !mo->disconnecting) {
 		log_warn("%s: the bearer dropped%s%s", KZ_MOBILE_IFNAME,
 			 v.conn_error[0] ? ": " : "", v.conn_error);
 		if (!mo->own.backoff)

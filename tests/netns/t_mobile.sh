@@ -16,6 +16,7 @@
 #   connected, shared 100.64.0.2   none up to the tunnel; A1 names apn+address
 #   drop, reconnect 100.64.0.3     tunnel back as after any WAN change
 #   roaming                        show mobile: roaming yes
+#   apn changed on the console     bearer made again with the new apn
 #   global 198.51.100.2, private 10.20.0.2: the address class shown
 #   method dhcp, no lease yet      connected but the device has no address
 #   the lease's address added      tunnel up
@@ -124,6 +125,11 @@ expect "drop: B's inbound SA is a new one" test "$(kz_spi b Inbound)" != "$spi_b
 mm roaming >/dev/null
 expect "roaming: show mobile says so" lab_wait_for 5 mobile_has "roaming yes"
 
+# ---- a new apn: the bearer is made again with it
+printf 'configure terminal\ninterface MobileEthernet0.0\napn other.example\nend\n' |
+	lab_exec gw-a "$KZ_BUILD/kizuna" -s "$LAB_DIR/a.sock" >/dev/null
+expect "apn changed: reconnected with the new apn" lab_wait_for 10 mobile_has "Bearer: apn other.example, connected"
+
 # ---- address classes: global and private contracts
 mm address 198.51.100.2/24 >/dev/null
 mm drop >/dev/null
@@ -143,7 +149,7 @@ if ng_has "デバイスにアドレスがありません" ja_JP.UTF-8; then ok "
 lab_exec gw-a ip addr add "100.64.0.4/24" dev "$WAN_IF"
 lab_exec gw-a ip route replace default via "$CARRIER_A"
 expect_tunnel_up "dhcp: tunnel up from the DHCP address" 20
-expect "dhcp: A1 names the apn and the device's address" sh -c "LC_ALL=C ip netns exec $(lab_ns gw-a) '$KZ_BUILD/kizuna' -s '$LAB_DIR/a.sock' diagnose ipsec | grep -q 'apn internet.example, bearer address 100.64.0.4/24'"
+expect "dhcp: A1 names the apn and the device's address" sh -c "LC_ALL=C ip netns exec $(lab_ns gw-a) '$KZ_BUILD/kizuna' -s '$LAB_DIR/a.sock' diagnose ipsec | grep -q 'apn other.example, bearer address 100.64.0.4/24'"
 
 # ---- shutdown disconnects the bearer
 printf 'configure terminal\ninterface MobileEthernet0.0\nshutdown\nend\n' |
