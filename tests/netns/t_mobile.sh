@@ -155,5 +155,9 @@ expect "dhcp: A1 names the apn and the device's address" sh -c "LC_ALL=C ip netn
 printf 'configure terminal\ninterface MobileEthernet0.0\nshutdown\nend\n' |
 	lab_exec gw-a "$KZ_BUILD/kizuna" -s "$LAB_DIR/a.sock" >/dev/null
 expect "shutdown: bearer disconnected" lab_wait_for 5 mobile_has "not connected"
+# a clean stop: the bus is closed, and under ASan nothing leaks or breaks
+kz_stop a
+expect "clean stop: no sanitizer report in kizunad's log" sh -c \
+	"! grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error:' '$LAB_DIR/kizunad-a.log'"
 if [ "$fails" -gt 0 ]; then kz_logs a; fi
 check_tally mobile

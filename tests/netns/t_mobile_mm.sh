@@ -41,6 +41,10 @@ expect "with ModemManager: show mobile json" sh -c "ip netns exec $(lab_ns gw-a)
 lab_kill modemmanager
 expect "ModemManager stopped: kizuna noticed" lab_wait_for 10 mobile_has "ModemManager is not running"
 expect "kizunad still serves the console" kz a show ip address
+# a clean stop: the bus is closed, and under ASan nothing leaks or breaks
+kz_stop a
+expect "clean stop: no sanitizer report in kizunad's log" sh -c \
+	"! grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error:' '$LAB_DIR/kizunad-a.log'"
 if [ "$fails" -gt 0 ]; then
 	kz_logs a
 	tail -20 "$LAB_DIR/modemmanager.log"
