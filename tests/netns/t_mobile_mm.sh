@@ -4,7 +4,8 @@
 # (--test-no-udev): there is no modem on this machine, so `show mobile`
 # and diagnose's first [NG] say "no modem found" with ModemManager's word
 # that it has none; before it starts and after it stops, that it is not
-# running.
+# running; before the bus itself is there, that the bus cannot be reached
+# (kizunad tries it again every 10 s).
 set -eu
 KZ_BUILD=$(cd "${1:-build}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
@@ -13,17 +14,22 @@ here=$(cd "$(dirname "$0")" && pwd)
 kz_lab_begin dbus-daemon:dbus-daemon dbus-send:dbus-bin ModemManager:modemmanager
 
 lab_up cgnat
-mm_bus_up
 lab_exec gw-a ip addr flush dev "$WAN_IF"
 sed -e 's/^  device wwan0$/  modem auto\n  apn internet.example/' \
 	"$top/examples/site-a.conf" >"$LAB_DIR/a-modem.conf"
+# kizunad first, the bus later: it tries the bus again every 10 s
+export DBUS_SYSTEM_BUS_ADDRESS="unix:path=$LAB_DIR/bus"
 kz_start a "$LAB_DIR/a-modem.conf"
 
 mobile_has() { kz a show mobile | grep -q -- "$1"; }
 ng_has() { kz_first_ng a "${2:-C}" | grep -q -- "$1"; }
 
-expect "before ModemManager: show mobile says it is not running" \
-	lab_wait_for 5 mobile_has "no modem found: ModemManager is not running"
+expect "no bus: show mobile says so" mobile_has "the system bus cannot be reached"
+expect "no bus: first [NG] no modem found" ng_has "no modem found (the system bus cannot be reached)"
+mm_bus_up
+
+expect "bus up, no ModemManager: show mobile says it is not running (retry within 12 s)" \
+	lab_wait_for 12 mobile_has "no modem found: ModemManager is not running"
 expect "before ModemManager: first [NG] no modem found" ng_has "no modem found"
 
 lab_bg gw-a modemmanager ModemManager --test-no-udev --debug --log-level=INFO
