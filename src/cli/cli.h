@@ -111,6 +111,7 @@ struct cli_session {
 	bool read_only;             /* an operator (lib/role.h): show, diagnose, ping */
 	int verdict;                /* the last line's verdict (diagnose: 0 no problem,
 				     * 1 a problem, 2 not judged), the client's exit */
+	const char *secret_what;    /* its name for the log; NULL: "pre-shared-key" */
 };
 
 void cli_session_init(struct cli_session *s, struct kz_config *cfg, enum cli_node node);

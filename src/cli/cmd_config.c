@@ -346,6 +346,53 @@ H(h_mobile_device)
 	return 0;
 }
 
+H(h_mobile_modem)
+{
+	if (cli_is_no(a))
+		s->cfg->mobile.modem[0] = '\0';
+	else
+		kz_strlcpy(s->cfg->mobile.modem, cli_has(a, "auto") ? "auto" : cli_arg(a, "IMEI"),
+			   sizeof(s->cfg->mobile.modem));
+	s->effects |= CLI_EFF_MOBILE_DEVICE;
+	return 0;
+}
+
+H(h_mobile_apn)
+{
+	struct kz_if_mobile *m = &s->cfg->mobile;
+
+	s->secret = true; /* the line may carry the APN's password */
+	s->secret_what = "apn";
+	kz_wipe(m->apn_password, sizeof(m->apn_password));
+	m->apn_user[0] = '\0';
+	m->apn_auth = KZ_APN_AUTH_NONE;
+	m->apn_ipv4 = false;
+	m->apn[0] = '\0';
+	if (!cli_is_no(a)) {
+		kz_strlcpy(m->apn, cli_arg(a, "APN"), sizeof(m->apn));
+		m->apn_ipv4 = cli_has(a, "ip-type");
+		if (cli_has(a, "auth")) {
+			m->apn_auth = cli_has(a, "chap") ? KZ_APN_AUTH_CHAP : KZ_APN_AUTH_PAP;
+			kz_strlcpy(m->apn_user, cli_arg(a, "USER"), sizeof(m->apn_user));
+			kz_strlcpy(m->apn_password, cli_arg(a, "PASSWORD"),
+				   sizeof(m->apn_password));
+		}
+	}
+	s->effects |= CLI_EFF_MOBILE_DEVICE;
+	return 0;
+}
+
+H(h_mobile_pin)
+{
+	s->secret = true;
+	s->secret_what = "pin";
+	kz_wipe(s->cfg->mobile.pin, sizeof(s->cfg->mobile.pin));
+	if (!cli_is_no(a))
+		kz_strlcpy(s->cfg->mobile.pin, cli_arg(a, "PIN"), sizeof(s->cfg->mobile.pin));
+	s->effects |= CLI_EFF_MOBILE_DEVICE;
+	return 0;
+}
+
 H(h_mobile_shutdown)
 {
 	s->cfg->mobile.shutdown = !cli_is_no(a);
@@ -519,6 +566,16 @@ const struct cli_cmd cli_config_cmds[] = {
 	{ C(IF_MOBILE), "device LINUX-IFNAME", "The Linux network device of this interface",
 	  h_mobile_device, NULL },
 	{ C(IF_MOBILE), "no device", "Unbind the Linux network device", h_mobile_device, NULL },
+	{ C(IF_MOBILE), "modem (auto | IMEI)", "Follow this modem through ModemManager",
+	  h_mobile_modem, NULL },
+	{ C(IF_MOBILE), "no modem", "No modem: the device is bound by `device`", h_mobile_modem,
+	  NULL },
+	{ C(IF_MOBILE), "apn APN [ip-type ipv4] [auth (pap | chap) USER PASSWORD]",
+	  "Access point name the bearer connects to", h_mobile_apn, NULL },
+	{ C(IF_MOBILE), "no apn", "Remove the access point name", h_mobile_apn, NULL },
+	{ C(IF_MOBILE), "pin PIN", "The SIM's PIN, sent once when the SIM asks for it",
+	  h_mobile_pin, NULL },
+	{ C(IF_MOBILE), "no pin", "Remove the SIM PIN", h_mobile_pin, NULL },
 	{ C(IF_MOBILE), "[no] shutdown", "Set the interface down (no: up)", h_mobile_shutdown,
 	  NULL },
 

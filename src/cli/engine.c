@@ -741,6 +741,7 @@ static int execute_line(struct cli_session *s, const char *line, struct strbuf *
 	s->effects = 0;
 	s->secret = false;
 	s->verdict = 0;
+	s->secret_what = NULL;
 	err->col = 0;
 	err->msg[0] = '\0';
 	w = malloc(sizeof(*w));

@@ -187,6 +187,68 @@ static const char *check_path(const char *w, long long lo, long long hi)
 	return NULL;
 }
 
+/* `modem IMEI`: 15 digits (3GPP TS 23.003). */
+static const char *check_imei(const char *w, long long lo, long long hi)
+{
+	size_t n = strlen(w);
+
+	for (const char *p = w; *p; p++)
+		if (!isdigit((unsigned char)*p))
+			return "an IMEI is 15 digits";
+	return n == 15 ? NULL : "an IMEI is 15 digits";
+}
+
+/* An APN: labels of A-Z a-z 0-9 - joined by dots, at most 100 octets
+ * (3GPP TS 23.003 9.1). */
+static const char *check_apn(const char *w, long long lo, long long hi)
+{
+	size_t n = strlen(w);
+
+	if (n == 0 || n >= KZ_APN_MAX)
+		return "an APN is 1-100 characters";
+	for (const char *p = w; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '.')
+			return "an APN has only A-Z a-z 0-9 - and dots";
+	if (w[0] == '.' || w[n - 1] == '.' || strstr(w, ".."))
+		return "an APN is labels joined by single dots";
+	return NULL;
+}
+
+/* The hidden form `show running-config` prints for a secret. */
+static const char *hidden_secret(const char *w)
+{
+	size_t n = strlen(w);
+
+	return n && strspn(w, "*") == n
+		       ? "this is the hidden form `show running-config` prints, not the value: "
+			 "type the value itself (an admin sees it with `show running-config "
+			 "secrets`)"
+		       : NULL;
+}
+
+static const char *check_pin(const char *w, long long lo, long long hi)
+{
+	size_t n = strlen(w);
+
+	if (hidden_secret(w))
+		return hidden_secret(w);
+	for (const char *p = w; *p; p++)
+		if (!isdigit((unsigned char)*p))
+			return "a SIM PIN is 4-8 digits";
+	return n >= 4 && n < KZ_PIN_MAX ? NULL : "a SIM PIN is 4-8 digits";
+}
+
+static const char *check_cred(const char *w, long long lo, long long hi)
+{
+	size_t n = strlen(w);
+
+	if (n == 0 || n >= KZ_APN_CRED_MAX)
+		return "must be 1-64 characters";
+	if (hidden_secret(w))
+		return hidden_secret(w);
+	return NULL;
+}
+
 static const struct cli_vartype vartypes[] = {
 	{ "NAME", "Name (1-63 characters of A-Z a-z 0-9 _ . -)", check_name, false, 0 },
 	{ "HOSTNAME", "Host name of this gateway (the console prompt)", check_name, false, 0 },
@@ -215,6 +277,11 @@ static const struct cli_vartype vartypes[] = {
 	{ "LINUX-IFNAME", "Linux network device (wwan0, eth1, ...)", check_ifname, false, 0 },
 	{ "IPsec<N>", "IPsec interface (IPsec0 - IPsec255)", check_ipsec_if, false,
 	  CLI_COMPLETE_IPSEC_IF },
+	{ "IMEI", "The modem's IMEI (15 digits)", check_imei, false, 0 },
+	{ "APN", "Access point name of the mobile contract", check_apn, false, 0 },
+	{ "PIN", "The SIM's PIN (4-8 digits)", check_pin, false, 0 },
+	{ "USER", "User name for the APN", check_cred, false, 0 },
+	{ "PASSWORD", "Password for the APN (quote it if it has blanks)", check_cred, false, 0 },
 };
 
 const struct cli_vartype *cli_vartype_find(const char *name, size_t len)

@@ -535,6 +535,12 @@ int kz_check_config_lint(const struct kz_config *c, struct kz_findings *out)
 	}
 	if ((rc = lint_any_without_id(c, out)))
 		goto out;
+	if (c->mobile.present && c->mobile.modem[0] && !c->mobile.apn[0] &&
+	    (rc = warn(out, "",
+		       "interface MobileEthernet0.0: modem %s without an apn: the bearer is "
+		       "not connected; add `apn NAME` from the SIM's contract",
+		       c->mobile.modem)))
+		goto out;
 	for (size_t i = 0; i < c->ipsec_ifs.n; i++) {
 		const struct kz_if_ipsec *ifc = &c->ipsec_ifs.v[i];
 

@@ -161,10 +161,27 @@ struct kz_ipsec_profile {
 	uint32_t retry_max;      /* seconds, retry_interval .. KZ_RETRY_MAX_MAX */
 };
 
+enum kz_apn_auth { KZ_APN_AUTH_NONE, KZ_APN_AUTH_PAP, KZ_APN_AUTH_CHAP };
+
+#define KZ_MODEM_MAX 24 /* "auto" or an IMEI (15 digits) */
+#define KZ_APN_MAX 101  /* 3GPP TS 23.003: an APN is at most 100 octets */
+#define KZ_APN_CRED_MAX 65
+#define KZ_PIN_MAX 9 /* a SIM PIN is 4-8 digits */
+
 struct kz_if_mobile {
 	bool present; /* an `interface MobileEthernet0.0` block exists */
+	/* With a modem bound the daemon writes the bearer's interface here
+	 * (a `device` line is then not rendered). */
 	char device[KZ_IFNAME_MAX];
 	bool shutdown; /* default false (up) */
+	/* modem (ModemManager): "" none (default), "auto" or an IMEI */
+	char modem[KZ_MODEM_MAX];
+	char apn[KZ_APN_MAX]; /* "" not set */
+	bool apn_ipv4;        /* ip-type ipv4 written */
+	enum kz_apn_auth apn_auth;
+	char apn_user[KZ_APN_CRED_MAX];
+	char apn_password[KZ_APN_CRED_MAX]; /* a secret */
+	char pin[KZ_PIN_MAX];               /* a secret; "" not set */
 };
 
 enum kz_mss_mode { KZ_MSS_OFF, KZ_MSS_AUTO, KZ_MSS_FIXED };

@@ -107,6 +107,37 @@ static int cmp_unit(const void *a, const void *b)
 
 static void render(const struct kz_config *c, struct strbuf *out, bool secrets);
 
+/* With a modem the device is the bearer's (the daemon fills it in), so
+ * only the modem's lines are written; the PIN and the APN's password as
+ * the pre-shared key is: as typed with secrets, else KZ_PSK_HIDDEN (JSON
+ * says only whether they are set). */
+static void render_modem(const struct kz_if_mobile *m, struct strbuf *out, bool secrets)
+{
+	sb_printf(out, "  modem %s\n", m->modem);
+	if (m->apn[0]) {
+		sb_printf(out, "  apn %s", m->apn);
+		if (m->apn_ipv4)
+			sb_puts(out, " ip-type ipv4");
+		if (m->apn_auth != KZ_APN_AUTH_NONE) {
+			sb_printf(out, " auth %s ",
+				  m->apn_auth == KZ_APN_AUTH_CHAP ? "chap" : "pap");
+			kz_put_word(out, m->apn_user);
+			sb_puts(out, " ");
+			if (secrets)
+				kz_put_word(out, m->apn_password);
+			else
+				sb_puts(out, KZ_PSK_HIDDEN);
+		}
+		sb_puts(out, "\n");
+	} else {
+		sb_puts(out, "  no apn\n");
+	}
+	if (m->pin[0])
+		sb_printf(out, "  pin %s\n", secrets ? m->pin : KZ_PSK_HIDDEN);
+	else
+		sb_puts(out, "  no pin\n");
+}
+
 void kz_render_config(const struct kz_config *c, struct strbuf *out)
 {
 	render(c, out, true);
@@ -130,7 +161,9 @@ static void render(const struct kz_config *c, struct strbuf *out, bool secrets)
 	}
 	if (c->mobile.present) {
 		sb_puts(out, "interface " KZ_MOBILE_IFNAME "\n");
-		if (c->mobile.device[0]) {
+		if (c->mobile.modem[0]) {
+			render_modem(&c->mobile, out, secrets);
+		} else if (c->mobile.device[0]) {
 			sb_puts(out, "  device ");
 			kz_put_word(out, c->mobile.device);
 			sb_puts(out, "\n");
@@ -485,6 +518,19 @@ void kz_render_config_json(const struct kz_config *c, struct strbuf *out)
 		emit_obj_begin(&e, "mobile");
 		emit_str(&e, "device", c->mobile.device, NULL);
 		emit_bool(&e, "shutdown", c->mobile.shutdown, NULL);
+		if (c->mobile.modem[0]) {
+			emit_str(&e, "modem", c->mobile.modem, NULL);
+			emit_str(&e, "apn", c->mobile.apn, NULL);
+			emit_bool(&e, "apn_ipv4", c->mobile.apn_ipv4, NULL);
+			emit_str(&e, "apn_auth",
+				 c->mobile.apn_auth == KZ_APN_AUTH_CHAP          ? "chap"
+					 : c->mobile.apn_auth == KZ_APN_AUTH_PAP ? "pap"
+										 : "none",
+				 NULL);
+			emit_str(&e, "apn_user", c->mobile.apn_user, NULL);
+			emit_bool(&e, "apn_password_set", c->mobile.apn_password[0] != '\0', NULL);
+			emit_bool(&e, "pin_set", c->mobile.pin[0] != '\0', NULL);
+		}
 		emit_obj_end(&e);
 	} else {
 		emit_null(&e, "mobile", NULL);

@@ -331,7 +331,8 @@ static void apply_routes(struct kzd *d)
 		/* the peers stay on the WAN before a tunnel route covers them */
 		apply_peer_pins(d, cur, n);
 		for (size_t i = 0; i < n; i++) {
-			if (cur[i].protocol != KZ_RTPROT || route_wanted(d->running, &cur[i]))
+			if (cur[i].protocol != KZ_RTPROT || route_wanted(d->running, &cur[i]) ||
+			    kzd_mobile_route_ours(d, &cur[i]))
 				continue;
 			r = kz_net_route_del_own(&cur[i]);
 			if (r < 0 && r != KZ_ENOENT)
@@ -371,6 +372,8 @@ void kzd_apply(struct kzd *d, unsigned eff, unsigned unit)
 	    (CLI_EFF_ROUTES | CLI_EFF_IPSEC_IF | CLI_EFF_IPSEC_ADMIN | CLI_EFF_MOBILE_ADMIN |
 	     CLI_EFF_MOBILE_DEVICE))
 		apply_routes(d);
+	if (eff & (CLI_EFF_MOBILE_ADMIN | CLI_EFF_MOBILE_DEVICE))
+		kzd_mobile_config(d);
 	kzd_log_checks(d);
 }
 

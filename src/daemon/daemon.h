@@ -71,6 +71,8 @@ struct kzd {
 	/* Whose console request runs now (session.c): who saved a version. */
 	uid_t req_uid;
 	bool req_uid_known;
+	/* The modem behind MobileEthernet0.0 (mobile.c); NULL without `modem`. */
+	struct kzd_mobile *mobile;
 	/* Last config check result per profile, to log changes once. */
 	char **last_check;
 	size_t nlast_check;
@@ -187,6 +189,21 @@ void kzd_edit_commit(struct kzd *d);
 void kzd_edit_touch(struct kzd *d, enum cli_node node);
 void kzd_edit_drop(struct kzd *d);
 void kzd_edit_free(struct kzd *d);
+
+/* mobile.c: the modem of `modem` through ModemManager.  _config after
+ * every apply (start-up, reload, console); _view fills what `show mobile`
+ * and diagnose read; _route_ours: the default route mobile.c put on the
+ * bearer's device, which apply.c leaves alone. */
+struct kz_mobile_view;
+struct kz_net_route;
+void kzd_mobile_config(struct kzd *d);
+void kzd_mobile_view(struct kzd *d, struct kz_mobile_view *v);
+bool kzd_mobile_route_ours(struct kzd *d, const struct kz_net_route *r);
+void kzd_mobile_stop(struct kzd *d);
+/* show_mobile.c: `show mobile [json]`; the one-line summary of `show ip
+ * address` ("" without `modem`). */
+void kzd_mobile_commands_install(void);
+void kzd_mobile_summary(struct kzd *d, char *out, size_t len);
 
 /* kzd.c: reload the startup file (SIGHUP); 0 or the error count. */
 int kzd_reload(struct kzd *d);

@@ -21,6 +21,7 @@
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "net/netlink.h"
+#include "lib/mobile_view.h"
 #include "daemon/daemon.h"
 
 #ifndef KZ_LOCALEDIR
@@ -249,6 +250,7 @@ int kzd_diagnose(struct kzd *d, const char *profile, const char *lang, struct em
 	int r = KZ_ENOMEM;
 
 	mobile_state(d, &s.mobile);
+	kzd_mobile_view(d, &s.modem);
 	ifs = calloc(c->ipsec_ifs.n + 1, sizeof(*ifs));
 	states = calloc(c->profiles.n + 1, sizeof(*states));
 	if (!ifs || !states)

@@ -213,6 +213,7 @@ void kzd_close(struct kzd *d, bool clean)
 	kzd_metrics_stop(d);
 	ctl_server_stop(d->ctl);
 	kzd_edit_free(d);
+	kzd_mobile_stop(d);
 	kzd_ike_stop(d);
 	kzd_dataplane_free(d);
 	/* A clean stop (SIGTERM, SIGINT) is the operator switching the VPN

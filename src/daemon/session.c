@@ -149,8 +149,12 @@ static int sess_request(void *p, const struct ctl_request *req, struct strbuf *o
 			kzd_ike_config_changed(s->d);
 			/* The grammar knows which line held a key, however it
 			 * was abbreviated. */
-			log_info("console: uid %u (%s): %s", (unsigned)s->uid, s->user,
-				 s->cli.secret ? "pre-shared-key (changed, not shown)" : line);
+			if (s->cli.secret)
+				log_info("console: uid %u (%s): %s (changed, not shown)",
+					 (unsigned)s->uid, s->user,
+					 s->cli.secret_what ? s->cli.secret_what : "pre-shared-key");
+			else
+				log_info("console: uid %u (%s): %s", (unsigned)s->uid, s->user, line);
 		}
 		if (s->cli.quit)
 			*status = CTL_ST_BYE;

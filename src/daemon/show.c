@@ -34,7 +34,8 @@ struct ifview {
 	char name[24];   /* MobileEthernet0.0, IPsec0 */
 	char device[16]; /* the Linux device */
 	struct kz_link_state st;
-	bool bound; /* a Linux device is configured / exists */
+	bool bound;      /* a Linux device is configured / exists */
+	char modem[256]; /* MobileEthernet0.0 with `modem`: the one-line summary */
 };
 
 static void ifview_get(const char *name, const char *device, struct ifview *v)
@@ -86,6 +87,8 @@ static void show_if(const struct ifview *v, struct emit *e)
 		emit_str(e, NULL, a, admin_down ? NULL : "%s\n", a);
 	}
 	emit_list_end(e);
+	if (v->modem[0])
+		emit_str(e, "modem", v->modem, "Modem: %s\n", v->modem);
 	emit_obj_end(e);
 }
 
@@ -101,6 +104,7 @@ static int show_ip_address(struct kzd *d, const struct cli_args *a, struct emit 
 	emit_list_begin(e, "interfaces");
 	if (!want) {
 		ifview_get(KZ_MOBILE_IFNAME, c->mobile.device, &v);
+		kzd_mobile_summary(d, v.modem, sizeof(v.modem));
 		show_if(&v, e);
 		none = false;
 	}
@@ -949,4 +953,5 @@ void kzd_commands_install(void)
 {
 	clock_gettime(CLOCK_MONOTONIC, &started);
 	cli_install(exec_cmds, sizeof(exec_cmds) / sizeof(exec_cmds[0]));
+	kzd_mobile_commands_install();
 }

@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "config/model.h"
+#include "lib/mobile_view.h"
 #include "lib/emit.h"
 #include "lib/strbuf.h"
 
@@ -159,6 +160,7 @@ struct diag_snapshot {
 	const char *only_profile;         /* NULL: every profile */
 	int64_t now;                      /* wall clock */
 	struct diag_mobile mobile;
+	struct kz_mobile_view modem; /* with `modem`: what ModemManager shows */
 	const struct diag_ipsec_if *ifs;
 	size_t nifs;
 	bool routes_known; /* the kernel's routing table could be read */

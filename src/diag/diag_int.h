@@ -86,5 +86,9 @@ void diag_check_a6(struct diag_ctx *x);
 void diag_check_a7(struct diag_ctx *x);
 void diag_check_a8(struct diag_ctx *x);
 void diag_warnings(struct diag_ctx *x);
+/* diag_mobile.c: with `modem`, A2/M2's [NG] with the modem's cause; A1's
+ * evidence from the bearer (c may be NULL). */
+struct diag_check *diag_a2_modem(struct diag_ctx *x, const char *id);
+void diag_a1_modem(struct diag_ctx *x, struct diag_check *c);
 
 #endif

@@ -118,6 +118,7 @@ void diag_check_a1(struct diag_ctx *x)
 		c = diag_add(x, DIAG_OK, "A1", TR("SIM contract: local %s, initiator (peer %s)"),
 			     la, diag_addr_str(x->p->peer_addr, pa));
 	a1_evidence(x, c, closed);
+	diag_a1_modem(x, c);
 }
 
 void diag_check_m1(struct diag_ctx *x)
@@ -197,7 +198,7 @@ void diag_check_a2(struct diag_ctx *x, const char *base)
 	char id[DIAG_ID_MAX], a[INET_ADDRSTRLEN];
 	struct diag_check *c;
 
-	if (m->exists && !m->admin_up) {
+	if ((m->exists && !m->admin_up) || (x->s->modem.bound && x->s->cfg->mobile.shutdown)) {
 		snprintf(id, sizeof(id), "%s.1", base);
 		c = diag_add(x, DIAG_NG, id,
 			     "Interface MobileEthernet0.0 is administratively down");
@@ -210,6 +211,12 @@ void diag_check_a2(struct diag_ctx *x, const char *base)
 	}
 	if (!m->exists || !m->lower_up || !m->has_addr) {
 		snprintf(id, sizeof(id), "%s.2", base);
+		if (x->s->modem.bound) {
+			c = diag_a2_modem(x, id);
+			a2_sas_down(x, c);
+			x->blocked = true;
+			return;
+		}
 		c = diag_add(x, DIAG_NG, id, TR("MobileEthernet0.0 has no address"));
 		if (!x->s->cfg->mobile.device[0]) {
 			diag_cause(c, TR("no Linux device is bound to MobileEthernet0.0"));

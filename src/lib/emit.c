@@ -152,6 +152,11 @@ void emit_int(struct emit *e, const char *key, int64_t v, const char *fmt, ...)
 	EMIT_VALUE(e, key, json_object_new_int64(v), fmt);
 }
 
+void emit_double(struct emit *e, const char *key, double v, const char *fmt, ...)
+{
+	EMIT_VALUE(e, key, json_object_new_double(v), fmt);
+}
+
 void emit_bool(struct emit *e, const char *key, bool v, const char *fmt, ...)
 {
 	EMIT_VALUE(e, key, json_object_new_boolean(v), fmt);

@@ -63,6 +63,7 @@ void emit_str(struct emit *e, const char *key, const char *v, const char *fmt, .
 void emit_u64(struct emit *e, const char *key, uint64_t v, const char *fmt, ...) EMIT_FMT(4);
 void emit_int(struct emit *e, const char *key, int64_t v, const char *fmt, ...) EMIT_FMT(4);
 void emit_bool(struct emit *e, const char *key, bool v, const char *fmt, ...) EMIT_FMT(4);
+void emit_double(struct emit *e, const char *key, double v, const char *fmt, ...) EMIT_FMT(4);
 /* key: null in JSON.  Later values under the same key in the same object
  * replace it in place, so a JSON member can keep its position when the
  * screen shows the fact later (emit_str & co. do the replacing). */

@@ -11,10 +11,10 @@ allowed() { # layer: the layers it may include besides itself
 	case $1 in
 	lib) echo "" ;;
 	config | net | esp) echo "lib" ;;
-	cli | ike | diag) echo "lib config" ;;
+	cli | ike | diag | mobile) echo "lib config" ;;
 	dp) echo "lib esp net" ;;
 	client) echo "lib config cli" ;;
-	daemon) echo "lib config cli net ike esp dp diag" ;;
+	daemon) echo "lib config cli net ike esp dp diag mobile" ;;
 	*) echo "?" ;;
 	esac
 }

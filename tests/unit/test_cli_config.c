@@ -257,6 +257,53 @@ static void test_retry(void **state)
 	load_fails("ipsec profile A\n retry interval\n", 32, 2, 16, "incomplete command");
 }
 
+/* modem, apn, pin: rendered as typed (a device line is not), the JSON
+ * says only whether the secrets are set; bad values are refused. */
+static void test_modem(void **state)
+{
+	struct kz_config *c = load_ok("interface MobileEthernet0.0\n device wwan0\n modem auto\n"
+				      " apn internet.example ip-type ipv4 auth chap u1 \"p w\"\n"
+				      " pin 1234\n");
+	char *r = render(c);
+	struct strbuf sb;
+
+	(void)state;
+	assert_string_equal(c->mobile.modem, "auto");
+	assert_string_equal(c->mobile.apn, "internet.example");
+	assert_true(c->mobile.apn_ipv4);
+	assert_int_equal(c->mobile.apn_auth, KZ_APN_AUTH_CHAP);
+	assert_string_equal(c->mobile.apn_password, "p w");
+	assert_non_null(strstr(r,
+			       "interface MobileEthernet0.0\n  modem auto\n"
+			       "  apn internet.example ip-type ipv4 auth chap u1 \"p w\"\n"
+			       "  pin 1234\n  no shutdown\n"));
+	assert_null(strstr(r, "device"));
+	roundtrip_text("modem", r, strlen(r));
+	sb_init(&sb);
+	kz_render_config_json(c, &sb);
+	assert_true(strstr(sb_str(&sb), "\"pin_set\":true") ||
+		    strstr(sb_str(&sb), "\"pin_set\": true"));
+	assert_null(strstr(sb_str(&sb), "1234"));
+	assert_null(strstr(sb_str(&sb), "p w"));
+	sb_free(&sb);
+	free(r);
+	kz_config_free(c);
+
+	c = load_ok("interface MobileEthernet0.0\n modem 356938035643809\n no modem\n"
+		    " device wwan0\n");
+	r = render(c);
+	assert_non_null(strstr(r, "  device wwan0\n"));
+	assert_null(strstr(r, "modem"));
+	free(r);
+	kz_config_free(c);
+#define MOBILE_FAILS(text, what) load_fails(text, sizeof(text) - 1, 2, 0, what)
+	MOBILE_FAILS("interface MobileEthernet0.0\n modem 12345\n", "expected one of: auto, IMEI");
+	MOBILE_FAILS("interface MobileEthernet0.0\n pin 12\n", "a SIM PIN is 4-8 digits");
+	MOBILE_FAILS("interface MobileEthernet0.0\n apn bad_apn\n",
+		     "an APN has only A-Z a-z 0-9 - and dots");
+#undef MOBILE_FAILS
+}
+
 /* ---- round trip ---- */
 
 static void roundtrip_text(const char *name, const char *text, size_t len)
@@ -657,6 +704,7 @@ int main(void)
 		cmocka_unit_test(test_example_site_a),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_retry),
+		cmocka_unit_test(test_modem),
 		cmocka_unit_test(test_roundtrip_corpus),
 		cmocka_unit_test(test_roundtrip_everything),
 		cmocka_unit_test(test_errors),
