@@ -77,7 +77,7 @@ printf 'configure terminal\ninterface MobileEthernet0.0\npin 1234\nend\n' |
 	lab_exec gw-a "$KZ_BUILD/kizuna" -s "$LAB_DIR/a.sock" >/dev/null
 expect "right PIN: unlocked" lab_wait_for 10 mobile_has "lock none"
 expect "right PIN: sent once more (2 in all)" test "$(mm count | awk '{print $2}')" = 2
-expect "right PIN: the console log hides it" sh -c "grep -q 'console: pin (changed, not shown)' '$LAB_DIR/kizunad-a.log' && ! grep -q 1234 '$LAB_DIR/kizunad-a.log'"
+expect "right PIN: the console log hides it" sh -c "grep -q 'console: uid [0-9]* ([a-z0-9]*): pin (changed, not shown)' '$LAB_DIR/kizunad-a.log' && ! grep -q 1234 '$LAB_DIR/kizunad-a.log'"
 
 # ---- searching
 mm searching >/dev/null
