@@ -102,6 +102,17 @@ psk_fixed_on() {
 }
 psk_fixed_off() { :; }
 
+policy_fixed_on() {
+	kz_configure a "ipsec profile HQ" "ike policy NOPE"
+	kz_clear_sas a b
+	lab_wait_for 10 verdict_is a A4.5 C
+	kz_clear_sas a b
+	# the failure the profile recorded without its policy must not
+	# outlive the fix
+	kz_configure a "ipsec profile HQ" "ike policy IKEPOL"
+}
+policy_fixed_off() { :; }
+
 two_faults_on() {
 	kz_configure a "interface IPsec0" "shutdown"
 	kz_configure a "ike policy IKEPOL" 'pre-shared-key ascii "not the same key at all"'
