@@ -254,11 +254,18 @@ natt_off_a_on() {
 }
 natt_off_a_off() { kz_configure a "ike policy IKEPOL" "nat-traversal"; }
 
+# PFS required by the responder only: a mismatch.  Offered by the
+# initiator only: the responder (pfs none) follows it, nothing is wrong.
 pfs_one_on() {
+	kz_configure b "ipsec policy IPSECPOL" "pfs modp2048"
+	kz_clear_sas a b
+}
+pfs_one_off() { kz_configure b "ipsec policy IPSECPOL" "no pfs"; }
+pfs_follow_on() {
 	kz_configure a "ipsec policy IPSECPOL" "pfs modp2048"
 	kz_clear_sas a b
 }
-pfs_one_off() { kz_configure a "ipsec policy IPSECPOL" "no pfs"; }
+pfs_follow_off() { kz_configure a "ipsec policy IPSECPOL" "no pfs"; }
 
 selector_size_on() {
 	kz_configure a "ipsec policy IPSECPOL" "remote-id 192.168.0.0/16"
