@@ -12,20 +12,14 @@
 
 static const char *show_enc(enum kz_enc e)
 {
-	switch (e) {
-	case KZ_ENC_AES_CBC_128:
-		return "AES-CBC 128 bits";
-	case KZ_ENC_AES_CBC_192:
-		return "AES-CBC 192 bits";
-	case KZ_ENC_AES_CBC_256:
-		return "AES-CBC 256 bits";
-	case KZ_ENC_3DES_CBC:
-		return "3DES-CBC";
-	case KZ_ENC_DES_CBC:
-		return "DES-CBC";
-	default:
-		return "?";
-	}
+	static const char *const n[KZ_ENC_COUNT] = {
+		[KZ_ENC_AES_CBC_128] = "AES-CBC 128 bits",
+		[KZ_ENC_AES_CBC_192] = "AES-CBC 192 bits",
+		[KZ_ENC_AES_CBC_256] = "AES-CBC 256 bits",
+		[KZ_ENC_3DES_CBC] = "3DES-CBC",
+		[KZ_ENC_DES_CBC] = "DES-CBC",
+	};
+	return (unsigned)e < KZ_ENC_COUNT && n[e] ? n[e] : "?";
 }
 
 static const char *show_hash(enum kz_hash h)

@@ -134,18 +134,14 @@ static int route_prepare(struct kz_net_route *rt, unsigned type, struct in_addr 
 
 const char *kz_net_route_type_name(unsigned type)
 {
-	switch (type) {
-	case KZ_NET_RTN_UNICAST:
-		return "unicast";
-	case KZ_NET_RTN_BLACKHOLE:
-		return "blackhole";
-	case KZ_NET_RTN_UNREACHABLE:
-		return "unreachable";
-	case KZ_NET_RTN_PROHIBIT:
-		return "prohibit";
-	default:
-		return "other";
-	}
+	static const char *const n[] = {
+		[KZ_NET_RTN_UNICAST] = "unicast",
+		[KZ_NET_RTN_BLACKHOLE] = "blackhole",
+		[KZ_NET_RTN_UNREACHABLE] = "unreachable",
+		[KZ_NET_RTN_PROHIBIT] = "prohibit",
+	};
+
+	return type < sizeof(n) / sizeof(n[0]) && n[type] ? n[type] : "other";
 }
 
 static void route_describe(char *out, size_t size, const char *verb, const struct kz_net_route *rt,

@@ -4,10 +4,9 @@
 # shellcheck disable=SC2034,SC2154
 #
 # tests/netns/check_lib.sh - the start and the result lines of a lab test.
-# Sourced by a test in tests/netns/ after it has set KZ_BUILD and here:
+# Sourced by a test in tests/netns/ after it has set here:
 #
 #   set -eu
-#   KZ_BUILD=$(cd "${1:-build}" && pwd)
 #   here=$(cd "$(dirname "$0")" && pwd)
 #   . "$here/check_lib.sh"
 #   kz_lab_begin python3:python3 ping:iputils-ping
@@ -17,7 +16,8 @@
 #   check_summary rekey
 #
 # Sources lib.sh and ike_lib.sh (kz_lab_begin: root, tools, traps) and sets
-# top (the source tree).
+# top (the source tree) and KZ_BUILD (the build directory: the test's first
+# argument, default build).
 #   ok <what>                     prints "ok - <what>", counts it in passed
 #   nok <what>                    prints "FAIL - <what>", counts it in fails
 #   expect <what> cmd...          ok when cmd succeeds, nok when it fails
@@ -27,6 +27,26 @@
 #                                 with the counts (kz_sa_counts), then cmd
 #   expect_tunnel_up <what> [t_s] ok when kz_tunnel_up t_s succeeds, else nok
 #                                 and the logs of both daemons
+#   expect_ipsec_up <what>        ok when an IPsec SA pair is established on
+#                                 A (within 20 s), then on B (5 s), else nok
+#                                 and the logs of both daemons
+#   kz_shows <site> <line> <words...>  the console command's output on that
+#                                 site has a line matching line (grep -x)
+#   kz_dump_sas [site...]         `show ipsec sa` of A and B as comments,
+#                                 then the logs of the sites named
+#   kz_pair_start <conf-b> <conf-a>  starts kizunad on B, then on A
+#   kz_pair_stop                  stops kizunad on A, then on B
+#   kz_ondemand <in> <out>        writes in with `initiate on-demand` after
+#                                 its `ipsec policy IPSECPOL` line (that site
+#                                 waits for the other to initiate)
+#   kz_with_dpd <ivl> <retry> <in> <out>
+#                                 writes in with `dpd interval ivl retry
+#                                 retry` in its `ike policy IKEPOL`
+#   kz_interop_begin <lab mode>   the start of a kizuna <-> strongSwan test:
+#                                 sources strongswan.sh and interop_lib.sh,
+#                                 needs charon (ss_require), ping, tshark, nft
+#                                 or iptables for the cgnat lab and a built
+#                                 kizunad, then brings the lab up
 #   check_summary <name>          prints "<name>: 1 passed, 0 failed (0 checks
 #                                 failed)" (the test counts as one; 0 and 1
 #                                 when a check failed); status 0 when none did
@@ -35,6 +55,10 @@
 # Either summary is a test's last command: its status is the test's.
 
 top=$(cd "$here/../.." && pwd)
+# The build directory, the test's first argument (default: build), for the
+# test and kz_start (ike_lib.sh), and exported for the programs it runs.
+KZ_BUILD=$(cd "${1:-build}" && pwd)
+export KZ_BUILD
 # shellcheck source=tests/netns/lib.sh
 . "$here/lib.sh"
 # shellcheck source=tests/netns/ike_lib.sh
@@ -64,6 +88,59 @@ expect_tunnel_up() {
 		nok "$1"
 		kz_logs a b
 	fi
+}
+
+expect_ipsec_up() {
+	if lab_wait_for 20 kz_ipsec_up a && lab_wait_for 5 kz_ipsec_up b; then
+		ok "$1"
+	else
+		nok "$1"
+		kz_logs a b
+	fi
+}
+
+kz_shows() {
+	local site=$1 line=$2
+	shift 2
+	kz "$site" "$@" | grep -qx -- "$line"
+}
+
+kz_dump_sas() {
+	kz a show ipsec sa | sed 's/^/# a: /'
+	kz b show ipsec sa | sed 's/^/# b: /'
+	[ $# -eq 0 ] || kz_logs "$@"
+}
+
+kz_pair_start() {
+	kz_start b "$1"
+	kz_start a "$2"
+}
+kz_pair_stop() {
+	kz_stop a
+	kz_stop b
+}
+
+kz_ondemand() {
+	sed 's/^  ipsec policy IPSECPOL$/&\n  initiate on-demand/' "$1" >"$2"
+}
+
+kz_with_dpd() {
+	sed -e "/^ike policy IKEPOL/a\\  dpd interval $1 retry $2" "$3" >"$4"
+}
+
+kz_interop_begin() {
+	# shellcheck source=tests/netns/strongswan.sh
+	. "$here/strongswan.sh"
+	# shellcheck source=tests/netns/interop_lib.sh
+	. "$here/interop_lib.sh"
+	ss_require
+	kz_lab_begin ping:iputils-ping tshark:tshark
+	[ "$1" != cgnat ] || lab_require_nat_tool
+	[ -x "$KZ_BUILD/kizunad" ] || {
+		echo "FAIL: no $KZ_BUILD/kizunad"
+		exit 1
+	}
+	lab_up "$1"
 }
 
 check_summary() {

@@ -710,3 +710,17 @@ lab_down() {
 	LAB_DIR=
 	return 0
 }
+
+# lab_require_nat_tool: nft, or else iptables, for the carrier's NAT of the
+# cgnat lab (lab_require_cmd's skip when neither is there).
+lab_require_nat_tool() {
+	if ! command -v nft >/dev/null 2>&1 && ! command -v iptables >/dev/null 2>&1; then
+		lab_require_cmd nft nftables
+	fi
+}
+
+# lab_traps: lab_down at exit, exit status 130 on INT, TERM and HUP.
+lab_traps() {
+	trap lab_down EXIT
+	trap 'exit 130' INT TERM HUP
+}

@@ -26,6 +26,13 @@ start() {
 	lab_wait_for 10 lab_exec gw-a "$build/kizuna" -s "$sock" show ike sa
 }
 has() { grep -qxF -- "$1"; }
+cfg() { printf '%s\n' "configure terminal" "$@" end | K >/dev/null; } # lines...
+ip_has() { # pattern ip-args...: ip's output on gw-a matches pattern
+	local p=$1
+	shift
+	ip -n "$NS_GW_A" "$@" | grep -q -- "$p"
+}
+not() { ! "$@"; }
 profile_says() { K show ipsec profile HQ | tail -n 1 | has "HQ : $1"; }
 
 # kizuna without a daemon: clear message, exit status 3
@@ -36,8 +43,8 @@ expect "console without daemon exits 3" test "$rc" = 3
 expect "console without daemon says so" grep -q "is kizunad running" <<<"$out"
 
 start
-expect "TUN device ipsec0 exists and is up" sh -c "ip -n $NS_GW_A -o link show ipsec0 | grep -q ',UP'"
-expect "route to LAN B via ipsec0 in the kernel" sh -c "ip -n $NS_GW_A route show 192.168.2.0/24 | grep -q 'dev ipsec0 proto 200'"
+expect "TUN device ipsec0 exists and is up" ip_has ',UP' -o link show ipsec0
+expect "route to LAN B via ipsec0 in the kernel" ip_has 'dev ipsec0 proto 200' route show 192.168.2.0/24
 expect "config check ok at start" profile_says "config check ok"
 
 # a change made outside kizuna is observed, not undone
@@ -47,7 +54,7 @@ expect "link set down outside: administratively down" \
 expect "A4.1 when the link is down" profile_says "sourced I/F don't have valid address [MobileEthernet0.0]"
 expect "the change is logged" lab_wait_for 3 grep -q "MobileEthernet0.0 (wan0) is administratively down" "$LAB_DIR/kzd.log"
 sleep 0.5
-expect "kizuna did not undo it" sh -c "! ip -n $NS_GW_A -o link show wan0 | grep -q ',UP'"
+expect "kizuna did not undo it" not ip_has ',UP' -o link show wan0
 lab_exec gw-a ip link set wan0 up
 expect "A4 ok again after link up" lab_wait_for 3 profile_says "config check ok"
 
@@ -60,33 +67,33 @@ lab_exec gw-a ip addr add 100.64.0.2/24 dev wan0
 lab_exec gw-a ip route replace default via 100.64.0.1 2>/dev/null || true
 
 # IPsec0 follows shutdown; its route leaves the kernel and comes back
-printf 'configure terminal\ninterface IPsec0\nshutdown\nend\n' | K >/dev/null
-expect "IPsec0 shutdown sets ipsec0 down" sh -c "! ip -n $NS_GW_A -o link show ipsec0 | grep -q ',UP'"
+cfg "interface IPsec0" shutdown
+expect "IPsec0 shutdown sets ipsec0 down" not ip_has ',UP' -o link show ipsec0
 expect "A4.2 mapped I/F is down" profile_says "mapped I/F is down [IPsec0]"
-printf 'configure terminal\ninterface IPsec0\nno shutdown\nend\n' | K >/dev/null
-expect "no shutdown sets ipsec0 up" sh -c "ip -n $NS_GW_A -o link show ipsec0 | grep -q ',UP'"
-expect "route back after no shutdown" sh -c "ip -n $NS_GW_A route show 192.168.2.0/24 | grep -q 'dev ipsec0'"
+cfg "interface IPsec0" "no shutdown"
+expect "no shutdown sets ipsec0 up" ip_has ',UP' -o link show ipsec0
+expect "route back after no shutdown" ip_has 'dev ipsec0' route show 192.168.2.0/24
 
 # new interface and route from the console; removal
-printf 'configure terminal\ninterface IPsec5\nip address 10.255.0.1/30\nno shutdown\nexit\nip route 10.77.0.0/16 IPsec5\nend\n' | K >/dev/null
-expect "IPsec5 creates ipsec5 with its address" sh -c "ip -n $NS_GW_A -o addr show ipsec5 | grep -q '10.255.0.1/30'"
-expect "route via IPsec5" sh -c "ip -n $NS_GW_A route show 10.77.0.0/16 | grep -q 'dev ipsec5'"
+cfg "interface IPsec5" "ip address 10.255.0.1/30" "no shutdown" exit "ip route 10.77.0.0/16 IPsec5"
+expect "IPsec5 creates ipsec5 with its address" ip_has '10.255.0.1/30' -o addr show ipsec5
+expect "route via IPsec5" ip_has 'dev ipsec5' route show 10.77.0.0/16
 expect "show ip route names it IPsec5" sh -c "ip netns exec $NS_GW_A $build/kizuna -s $sock show ip route | grep -q '10.77.0.0/16 is directly connected, IPsec5'"
-expect "IPsec5 MTU derived from the WAN (1500 - 104)" sh -c "ip -n $NS_GW_A -o link show ipsec5 | grep -q 'mtu 1396'"
-printf 'configure terminal\ninterface IPsec5\nip address 10.255.0.5/30\nmtu 1300\nend\n' | K >/dev/null
+expect "IPsec5 MTU derived from the WAN (1500 - 104)" ip_has 'mtu 1396' -o link show ipsec5
+cfg "interface IPsec5" "ip address 10.255.0.5/30" "mtu 1300"
 expect "a new address replaces the old one" sh -c "ip -n $NS_GW_A -o addr show ipsec5 | grep -q '10.255.0.5/30' && ! ip -n $NS_GW_A -o addr show ipsec5 | grep -q '10.255.0.1/'"
-expect "mtu applied" sh -c "ip -n $NS_GW_A -o link show ipsec5 | grep -q 'mtu 1300'"
-printf 'configure terminal\ninterface IPsec5\nno ip address\nno mtu\nend\n' | K >/dev/null
+expect "mtu applied" ip_has 'mtu 1300' -o link show ipsec5
+cfg "interface IPsec5" "no ip address" "no mtu"
 expect "no ip address removes it" sh -c "test -z \"\$(ip -n $NS_GW_A -o addr show ipsec5)\""
-expect "no mtu derives it again" sh -c "ip -n $NS_GW_A -o link show ipsec5 | grep -q 'mtu 1396'"
+expect "no mtu derives it again" ip_has 'mtu 1396' -o link show ipsec5
 set +e
 out=$(printf 'configure terminal\nno ip route 10.77.0.0/16 IPsec4\nno ipsec profile HQ\nike policy IKEPOL\npre ascii topsecret1\nPRE-SHARED-KEY ascii topsecret2\nend\n' | K 2>&1)
 set -e
 expect "no ip route with another target refused" grep -q "the route to 10.77.0.0/16 goes elsewhere" <<<"$out"
 expect "no ipsec profile while mapped refused" grep -q "ipsec profile HQ is mapped to IPsec0" <<<"$out"
 expect "abbreviated key lines are not logged" sh -c "! grep -q 'topsecret' '$LAB_DIR/kzd.log'"
-printf 'configure terminal\nike policy IKEPOL\npre-shared-key ascii "correct horse battery staple"\nend\n' | K >/dev/null
-printf 'configure terminal\nno ip route 10.77.0.0/16\nno interface IPsec5\nend\n' | K >/dev/null
+cfg "ike policy IKEPOL" 'pre-shared-key ascii "correct horse battery staple"'
+cfg "no ip route 10.77.0.0/16" "no interface IPsec5"
 expect "route removed" sh -c "test -z \"\$(ip -n $NS_GW_A route show 10.77.0.0/16)\""
 expect "ipsec5 removed" sh -c "! ip -n $NS_GW_A link show ipsec5 2>/dev/null"
 

@@ -14,7 +14,6 @@
 # with the injected clock in the engine tests (test_dpd_dead_peer); here
 # the shortest settings keep the real daemons' rounds short.
 set -eu
-KZ_BUILD=$(cd "${1:-build}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/check_lib.sh"
 kz_lab_begin ping:iputils-ping
@@ -29,27 +28,19 @@ log_time() { # log pattern
 	grep -m1 -- "$2" "$1" | awk '{ split($1, t, ":"); printf "%.3f\n", t[1] * 3600 + t[2] * 60 + t[3] }'
 }
 
-with_dpd() { # in out
-	sed -e "/^ike policy IKEPOL/a\\  dpd interval $IVL retry $RETRY" "$1" >"$2"
-}
 
-pairs() { kz_pairs "$@"; }
-ike_sas() { kz_ike_sas "$@"; }
-one_each() { kz_one_sa_each; }
-ping_ok() { lab_exec lan-a ping -c 1 -W 1 "$LAN_B_HOST" >/dev/null 2>&1; }
 
 lab_up global
-with_dpd "$top/examples/main-a.conf" "$LAB_DIR/dpd-a.conf"
-with_dpd "$top/examples/main-b.conf" "$LAB_DIR/dpd-b.conf"
-kz_start b "$LAB_DIR/dpd-b.conf"
-kz_start a "$LAB_DIR/dpd-a.conf"
-if lab_wait_for 20 kz_ipsec_up a && lab_wait_for 5 kz_ipsec_up b && lab_wait_for 10 ping_ok; then
+kz_with_dpd "$IVL" "$RETRY" "$top/examples/main-a.conf" "$LAB_DIR/dpd-a.conf"
+kz_with_dpd "$IVL" "$RETRY" "$top/examples/main-b.conf" "$LAB_DIR/dpd-b.conf"
+kz_pair_start "$LAB_DIR/dpd-b.conf" "$LAB_DIR/dpd-a.conf"
+if lab_wait_for 20 kz_ipsec_up a && lab_wait_for 5 kz_ipsec_up b && lab_wait_for 10 kz_ping_ok; then
 	ok "tunnel up, ping through it"
 else
 	nok "tunnel up, ping through it"
 	kz_logs a b
 fi
-expect "one IKE SA and one IPsec SA pair each" lab_wait_for 15 one_each
+expect "one IKE SA and one IPsec SA pair each" lab_wait_for 15 kz_one_sa_each
 
 # round: victim watcher
 round() {
@@ -74,7 +65,7 @@ round() {
 	lab_kill "kizunad-$victim"
 	rm -f "$LAB_DIR/$victim.sock"
 	kz_start "$victim" "$LAB_DIR/dpd-$victim.conf"
-	if lab_wait_for 40 ping_ok; then
+	if lab_wait_for 40 kz_ping_ok; then
 		ok "$victim restarted: tunnel back, ping works"
 	else
 		nok "$victim restarted: tunnel back, ping works"
@@ -82,13 +73,7 @@ round() {
 	fi
 	# a duplicate pair from both sides initiating goes once traffic flows
 	lab_bg lan-a "ping2-$victim" ping -i 0.5 "$LAN_B_HOST"
-	if lab_wait_for 20 one_each; then
-		ok "$victim restarted: exactly one IKE SA and one IPsec SA pair each"
-	else
-		nok "$victim restarted: exactly one IKE SA and one IPsec SA pair each (a: $(ike_sas a)/$(pairs a), b: $(ike_sas b)/$(pairs b))"
-		kz a show ipsec sa | sed 's/^/# a: /'
-		kz b show ipsec sa | sed 's/^/# b: /'
-	fi
+	expect_one_sa_each 20 "$victim restarted: exactly one IKE SA and one IPsec SA pair each" kz_dump_sas
 	lab_kill "ping2-$victim"
 }
 

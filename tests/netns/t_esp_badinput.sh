@@ -29,8 +29,6 @@
 #
 # Usage: t_esp_badinput.sh [BUILD_DIR]
 set -eu
-KZ_BUILD=$(cd "${1:-build}" && pwd)
-export KZ_BUILD # used by ike_lib.sh
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/check_lib.sh"
 kz_lab_begin python3:python3 dumpcap:tshark ping:iputils-ping
@@ -160,33 +158,18 @@ suite() { # tag udp|esp
 
 # ---- 1: ESP in UDP (cgnat lab)
 lab_up cgnat
-kz_start b "$top/examples/site-b.conf"
-kz_start a "$top/examples/site-a.conf"
-if lab_wait_for 20 kz_ipsec_up a && lab_wait_for 5 kz_ipsec_up b; then
-	ok "udp: IPsec SAs established"
-else
-	nok "udp: IPsec SAs established"
-	kz_logs a b
-fi
+kz_pair_start "$top/examples/site-b.conf" "$top/examples/site-a.conf"
+expect_ipsec_up "udp: IPsec SAs established"
 suite udp udp
-kz_stop a
-kz_stop b
+kz_pair_stop
 lab_down
 
 # ---- 2: plain ESP (global lab)
 lab_up global
-sed 's/^  ipsec policy IPSECPOL$/&\n  initiate on-demand/' "$top/examples/main-b.conf" \
-	>"$LAB_DIR/main-b-ondemand.conf"
-kz_start b "$LAB_DIR/main-b-ondemand.conf"
-kz_start a "$top/examples/main-a.conf"
-if lab_wait_for 20 kz_ipsec_up a && lab_wait_for 5 kz_ipsec_up b; then
-	ok "esp: IPsec SAs established"
-else
-	nok "esp: IPsec SAs established"
-	kz_logs a b
-fi
+kz_ondemand "$top/examples/main-b.conf" "$LAB_DIR/main-b-ondemand.conf"
+kz_pair_start "$LAB_DIR/main-b-ondemand.conf" "$top/examples/main-a.conf"
+expect_ipsec_up "esp: IPsec SAs established"
 suite esp esp
-kz_stop a
-kz_stop b
+kz_pair_stop
 
 check_tally esp-badinput

@@ -13,8 +13,6 @@
 #
 # Usage: t_esp_natt.sh [BUILD_DIR]
 set -eu
-KZ_BUILD=$(cd "${1:-build}" && pwd)
-export KZ_BUILD # used by ike_lib.sh
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/check_lib.sh"
 kz_lab_begin tshark:tshark dumpcap:tshark ping:iputils-ping
@@ -31,14 +29,8 @@ start_pair() { # keepalive_seconds
 		>"$LAB_DIR/site-a-ka$1.conf"
 	grep -q "nat-traversal keepalive $1" "$LAB_DIR/site-a-ka$1.conf" ||
 		nok "site-a.conf has no plain 'nat-traversal' line to edit"
-	kz_start b "$top/examples/site-b.conf"
-	kz_start a "$LAB_DIR/site-a-ka$1.conf"
-	if lab_wait_for 20 kz_ipsec_up a && lab_wait_for 5 kz_ipsec_up b; then
-		ok "keepalive $1: IPsec SAs established"
-	else
-		nok "keepalive $1: IPsec SAs established"
-		kz_logs a b
-	fi
+	kz_pair_start "$top/examples/site-b.conf" "$LAB_DIR/site-a-ka$1.conf"
+	expect_ipsec_up "keepalive $1: IPsec SAs established"
 	expect "keepalive $1: running config on A says keepalive $1" \
 		sh -c "ip netns exec $NS_GW_A $KZ_BUILD/kizuna -s $LAB_DIR/a.sock show running-config | grep -q 'nat-traversal keepalive $1'"
 }
@@ -70,8 +62,7 @@ expect "keepalive 2: no gap above 3.5 s between keepalives (max $((${n:-0} / 10)
 	test "${n:-999}" -le 35
 expect "keepalive 2: kizunad on gw-a still runs" lab_alive kizunad-a
 expect "keepalive 2: kizunad on gw-b still runs" lab_alive kizunad-b
-kz_stop a
-kz_stop b
+kz_pair_stop
 # Let the old mappings die before the control.
 sleep 6
 
@@ -86,7 +77,6 @@ expect "keepalive 3600: LAN A -> LAN B makes a new mapping" ping_ok lan-a "$LAN_
 expect "keepalive 3600: then LAN B -> LAN A works again" ping_ok lan-b "$LAN_A_HOST"
 expect "keepalive 3600: kizunad on gw-a still runs" lab_alive kizunad-a
 expect "keepalive 3600: kizunad on gw-b still runs" lab_alive kizunad-b
-kz_stop a
-kz_stop b
+kz_pair_stop
 
 check_tally esp-natt

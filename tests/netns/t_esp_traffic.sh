@@ -17,8 +17,6 @@
 #
 # Usage: t_esp_traffic.sh [BUILD_DIR]
 set -eu
-KZ_BUILD=$(cd "${1:-build}" && pwd)
-export KZ_BUILD # used by ike_lib.sh
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/check_lib.sh"
 kz_lab_begin python3:python3 tshark:tshark dumpcap:tshark iperf3:iperf3 ping:iputils-ping
@@ -190,14 +188,8 @@ EOF
 
 # ---- 1: Main mode, global addresses, plain ESP
 lab_up global
-kz_start b "$top/examples/main-b.conf"
-kz_start a "$top/examples/main-a.conf"
-if lab_wait_for 20 kz_ipsec_up a && lab_wait_for 5 kz_ipsec_up b; then
-	ok "main: IPsec SAs established on both sites"
-else
-	nok "main: IPsec SAs established on both sites"
-	kz_logs a b
-fi
+kz_pair_start "$top/examples/main-b.conf" "$top/examples/main-a.conf"
+expect_ipsec_up "main: IPsec SAs established on both sites"
 # Both sites name each other and start at once: the duplicates must be
 # reduced to one working pair (shared/spec/config-language.md): B's
 # retransmission reaches A about 2 s after start; the duplicate is deleted
@@ -216,33 +208,22 @@ else
 		"ping A->B: $(ping_ok lan-a "$LAN_B_HOST" 1 && echo ok || echo lost)," \
 		"B->A: $(ping_ok lan-b "$LAN_A_HOST" 1 && echo ok || echo lost)"
 	echo "# continuing with site B on 'initiate on-demand' (only A initiates)"
-	kz_stop a
-	kz_stop b
-	sed 's/^  ipsec policy IPSECPOL$/&\n  initiate on-demand/' "$top/examples/main-b.conf" \
-		>"$LAB_DIR/main-b-ondemand.conf"
-	kz_start b "$LAB_DIR/main-b-ondemand.conf"
-	kz_start a "$top/examples/main-a.conf"
+	kz_pair_stop
+	kz_ondemand "$top/examples/main-b.conf" "$LAB_DIR/main-b-ondemand.conf"
+	kz_pair_start "$LAB_DIR/main-b-ondemand.conf" "$top/examples/main-a.conf"
 	lab_wait_for 20 kz_ipsec_up a || true
 	lab_wait_for 5 kz_ipsec_up b || true
 	lab_wait_for 10 ping_both || true
 fi
 traffic main esp
-kz_stop a
-kz_stop b
+kz_pair_stop
 lab_down
 
 # ---- 2: Aggressive mode, A behind the carrier NAT, ESP in UDP
 lab_up cgnat
-kz_start b "$top/examples/site-b.conf"
-kz_start a "$top/examples/site-a.conf"
-if lab_wait_for 20 kz_ipsec_up a && lab_wait_for 5 kz_ipsec_up b; then
-	ok "aggr: IPsec SAs established on both sites"
-else
-	nok "aggr: IPsec SAs established on both sites"
-	kz_logs a b
-fi
+kz_pair_start "$top/examples/site-b.conf" "$top/examples/site-a.conf"
+expect_ipsec_up "aggr: IPsec SAs established on both sites"
 traffic aggr udp
-kz_stop a
-kz_stop b
+kz_pair_stop
 
 check_tally esp-traffic

@@ -8,57 +8,42 @@
 #     (examples/site-a.conf, site-b.conf): established, moved to UDP 4500,
 #     site B sees site A at the carrier's address 198.51.100.1.
 set -eu
-KZ_BUILD=$(cd "${1:-build}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/check_lib.sh"
 kz_lab_begin
 
 # ---- 1: Main mode, global addresses
 lab_up global
-kz_start b "$top/examples/main-b.conf"
-kz_start a "$top/examples/main-a.conf"
-if lab_wait_for 20 kz_ipsec_up a && lab_wait_for 5 kz_ipsec_up b; then
-	ok "main mode: IPsec SAs established on both sites"
-else
-	nok "main mode: IPsec SAs established on both sites"
-	kz_logs a b
-fi
+kz_pair_start "$top/examples/main-b.conf" "$top/examples/main-a.conf"
+expect_ipsec_up "main mode: IPsec SAs established on both sites"
 expect "main mode: IKE PH1 established on A" kz_ike_up a
 expect "main mode: IKE PH1 established on B" kz_ike_up b
-expect "main mode: exchange type" sh -c "ip netns exec $NS_GW_A $KZ_BUILD/kizuna -s $LAB_DIR/a.sock show ike sa | grep -qx 'Exchange type is Main mode'"
-expect "main mode: B sees A at its address, port 500" sh -c "ip netns exec $NS_GW_B $KZ_BUILD/kizuna -s $LAB_DIR/b.sock show ike sa | grep -qx 'remote: 198.51.100.2 (UDP \[500\])'"
+expect "main mode: exchange type" kz_shows a 'Exchange type is Main mode' show ike sa
+expect "main mode: B sees A at its address, port 500" kz_shows b 'remote: 198.51.100.2 (UDP \[500\])' show ike sa
 a_out=$(kz_spi a Outbound); b_in=$(kz_spi b Inbound)
 a_in=$(kz_spi a Inbound); b_out=$(kz_spi b Outbound)
 expect "main mode: A's outbound SPI ($a_out) is B's inbound" test -n "$a_out" -a "$a_out" = "$b_in"
 expect "main mode: B's outbound SPI ($b_out) is A's inbound" test -n "$b_out" -a "$b_out" = "$a_in"
-expect "main mode: aes-gcm 256 negotiated" sh -c "ip netns exec $NS_GW_A $KZ_BUILD/kizuna -s $LAB_DIR/a.sock show ipsec sa | grep -qx 'enc algorithm: aes-gcm'"
+expect "main mode: aes-gcm 256 negotiated" kz_shows a 'enc algorithm: aes-gcm' show ipsec sa
 expect "main mode: one IKE SA each (no duplicate from simultaneous start)" \
 	sh -c "test \$(ip netns exec $NS_GW_A $KZ_BUILD/kizuna -s $LAB_DIR/a.sock show ike sa | grep -c '^IKE PH1') -ge 1"
-kz_stop a
-kz_stop b
+kz_pair_stop
 lab_down
 
 # ---- 2: Aggressive mode, A behind the carrier NAT, NAT-T
 lab_up cgnat
-kz_start b "$top/examples/site-b.conf"
-kz_start a "$top/examples/site-a.conf"
-if lab_wait_for 20 kz_ipsec_up a && lab_wait_for 5 kz_ipsec_up b; then
-	ok "aggressive mode: IPsec SAs established on both sites"
-else
-	nok "aggressive mode: IPsec SAs established on both sites"
-	kz_logs a b
-fi
-expect "aggressive mode: exchange type" sh -c "ip netns exec $NS_GW_A $KZ_BUILD/kizuna -s $LAB_DIR/a.sock show ike sa | grep -qx 'Exchange type is Aggressive mode'"
-expect "aggressive mode: A is the initiator" sh -c "ip netns exec $NS_GW_A $KZ_BUILD/kizuna -s $LAB_DIR/a.sock show ike sa | grep -qx 'Direction is initiator'"
-expect "aggressive mode: B sees A through the NAT on 4500" sh -c "ip netns exec $NS_GW_B $KZ_BUILD/kizuna -s $LAB_DIR/b.sock show ike sa | grep -qx 'remote: 198.51.100.1 (UDP \[4500\])'"
-expect "aggressive mode: A talks to B on 4500" sh -c "ip netns exec $NS_GW_A $KZ_BUILD/kizuna -s $LAB_DIR/a.sock show ike sa | grep -qx 'remote: 203.0.113.2 (UDP \[4500\])'"
+kz_pair_start "$top/examples/site-b.conf" "$top/examples/site-a.conf"
+expect_ipsec_up "aggressive mode: IPsec SAs established on both sites"
+expect "aggressive mode: exchange type" kz_shows a 'Exchange type is Aggressive mode' show ike sa
+expect "aggressive mode: A is the initiator" kz_shows a 'Direction is initiator' show ike sa
+expect "aggressive mode: B sees A through the NAT on 4500" kz_shows b 'remote: 198.51.100.1 (UDP \[4500\])' show ike sa
+expect "aggressive mode: A talks to B on 4500" kz_shows a 'remote: 203.0.113.2 (UDP \[4500\])' show ike sa
 expect "aggressive mode: ESP endpoints carry UDP ports" sh -c "ip netns exec $NS_GW_A $KZ_BUILD/kizuna -s $LAB_DIR/a.sock show ipsec sa | grep -q '(UDP \[4500\]) -> 203.0.113.2(UDP \[4500\])'"
 a_out=$(kz_spi a Outbound); b_in=$(kz_spi b Inbound)
 expect "aggressive mode: SPIs agree" test -n "$a_out" -a "$a_out" = "$b_in"
-expect "aggressive mode: phase2 count=1" sh -c "ip netns exec $NS_GW_A $KZ_BUILD/kizuna -s $LAB_DIR/a.sock show ike sa | grep -qx 'phase2 count=1'"
+expect "aggressive mode: phase2 count=1" kz_shows a 'phase2 count=1' show ike sa
 
-kz_stop a
-kz_stop b
+kz_pair_stop
 
 # ---- 3: `peer FQDN`: the initiator resolves the name (here from the
 # namespace's own hosts file, which `ip netns exec` puts in place)
@@ -66,14 +51,13 @@ mkdir -p "/etc/netns/$NS_GW_A"
 echo "203.0.113.2 hq.example" >"/etc/netns/$NS_GW_A/hosts"
 trap 'rm -rf "/etc/netns/$NS_GW_A"; lab_down' EXIT
 sed -e 's/peer 203.0.113.2/peer hq.example/' "$top/examples/site-a.conf" >"$LAB_DIR/fqdn-a.conf"
-kz_start b "$top/examples/site-b.conf"
-kz_start a "$LAB_DIR/fqdn-a.conf"
+kz_pair_start "$top/examples/site-b.conf" "$LAB_DIR/fqdn-a.conf"
 if lab_wait_for 20 kz_ipsec_up a; then
 	ok "peer FQDN: resolved and established"
 else
 	nok "peer FQDN: resolved and established"
 	kz_logs a b
 fi
-expect "peer FQDN: remote is the resolved address" sh -c "ip netns exec $NS_GW_A $KZ_BUILD/kizuna -s $LAB_DIR/a.sock show ike sa | grep -qx 'remote: 203.0.113.2 (UDP \[4500\])'"
+expect "peer FQDN: remote is the resolved address" kz_shows a 'remote: 203.0.113.2 (UDP \[4500\])' show ike sa
 
 check_summary ike-kizuna

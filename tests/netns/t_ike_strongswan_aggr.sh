@@ -11,29 +11,9 @@
 # Knobs: SS_LOGLEVEL, IC_ONLY (regex of case names), IC_PART (K/N), LAB_KEEP=1.
 
 set -eu
-KZ_BUILD=$(cd "${1:-build}" && pwd)
-HERE=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=tests/netns/lib.sh
-. "$HERE/lib.sh"
-# shellcheck source=tests/netns/strongswan.sh
-. "$HERE/strongswan.sh"
-# shellcheck source=tests/netns/ike_lib.sh
-. "$HERE/ike_lib.sh"
-# shellcheck source=tests/netns/interop_lib.sh
-. "$HERE/interop_lib.sh"
-
-ss_require
-lab_require_cmd ping iputils-ping
-lab_require_cmd tshark tshark
-if ! command -v nft >/dev/null 2>&1 && ! command -v iptables >/dev/null 2>&1; then
-	lab_require_cmd nft nftables
-fi
-[ -x "$KZ_BUILD/kizunad" ] || { echo "FAIL: no $KZ_BUILD/kizunad"; exit 1; }
-
-trap lab_down EXIT
-trap 'exit 130' INT TERM HUP
-
-lab_up cgnat
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/check_lib.sh"
+kz_interop_begin cgnat
 #       name             kizuna mode      ids   ike  esp    pfs
 ic_case aggr-i-s256      init aggressive keyid s256 aes256 none
 ic_case aggr-r-s256      resp aggressive keyid s256 aes256 none reauth

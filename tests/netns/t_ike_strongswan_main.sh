@@ -8,26 +8,9 @@
 # Knobs: SS_LOGLEVEL, IC_ONLY (regex of case names), IC_PART (K/N), LAB_KEEP=1.
 
 set -eu
-KZ_BUILD=$(cd "${1:-build}" && pwd)
-HERE=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=tests/netns/lib.sh
-. "$HERE/lib.sh"
-# shellcheck source=tests/netns/strongswan.sh
-. "$HERE/strongswan.sh"
-# shellcheck source=tests/netns/ike_lib.sh
-. "$HERE/ike_lib.sh"
-# shellcheck source=tests/netns/interop_lib.sh
-. "$HERE/interop_lib.sh"
-
-ss_require
-lab_require_cmd ping iputils-ping
-lab_require_cmd tshark tshark
-[ -x "$KZ_BUILD/kizunad" ] || { echo "FAIL: no $KZ_BUILD/kizunad"; exit 1; }
-
-trap lab_down EXIT
-trap 'exit 130' INT TERM HUP
-
-lab_up global
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/check_lib.sh"
+kz_interop_begin global
 #       name            kizuna mode ids  ike  esp    pfs
 ic_case main-i-s256-pfs init main addr s256 aes256 modp2048 rekey
 ic_case main-r-s128     resp main addr s128 aes128 none     rekey,dpd

@@ -21,12 +21,8 @@ lab_require_cmd ping iputils-ping
 lab_require_cmd python3 python3
 lab_require_cmd setsid util-linux
 lab_require_cmd sysctl procps
-if ! command -v nft >/dev/null 2>&1 && ! command -v iptables >/dev/null 2>&1; then
-	lab_require_cmd nft nftables
-fi
-
-trap lab_down EXIT
-trap 'exit 130' INT TERM HUP
+lab_require_nat_tool
+lab_traps
 
 PASSED=0
 FAILED=0

@@ -28,7 +28,6 @@
 # A forged INVALID-SPI (ten copies) while B is alive, first: A probes once,
 # B answers, A keeps its SAs.  Finally no sanitizer report in either log.
 set -eu
-KZ_BUILD=$(cd "${1:-build}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/check_lib.sh"
 kz_lab_begin ping:iputils-ping tshark:tshark
@@ -37,13 +36,6 @@ IVL=2 RETRY=2
 PERIOD=$((IVL * (RETRY + 1)))
 BOUND_MS=$((PERIOD * 1000 + 1000))
 
-with_dpd() { # in out
-	sed -e "/^ike policy IKEPOL/a\\  dpd interval $IVL retry $RETRY" "$1" >"$2"
-}
-pairs() { kz_pairs "$@"; }
-ike_sas() { kz_ike_sas "$@"; }
-one_each() { kz_one_sa_each; }
-ping_ok() { lab_exec lan-a ping -c 1 -W 1 "$LAN_B_HOST" >/dev/null 2>&1; }
 now() { date +%s.%N; }
 # The first ping reply after time $1 (epoch seconds), from ping -D's log.
 first_reply_after() {
@@ -65,13 +57,12 @@ both_alive() { lab_alive kizunad-a && lab_alive kizunad-b; }
 no_report() { ! grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$LAB_DIR"/kizunad-*.log* 2>/dev/null; }
 
 lab_up cgnat
-with_dpd "$top/examples/site-a.conf" "$LAB_DIR/r-a.conf"
-with_dpd "$top/examples/site-b.conf" "$LAB_DIR/r-b.conf"
+kz_with_dpd "$IVL" "$RETRY" "$top/examples/site-a.conf" "$LAB_DIR/r-a.conf"
+kz_with_dpd "$IVL" "$RETRY" "$top/examples/site-b.conf" "$LAB_DIR/r-b.conf"
 grep -q "dpd interval $IVL" "$LAB_DIR/r-a.conf" || { echo "FAIL - config edit"; exit 1; }
 lab_capture_start gw-b "$WAN_IF" "$LAB_DIR/b-wan.pcap"
-kz_start b "$LAB_DIR/r-b.conf"
-kz_start a "$LAB_DIR/r-a.conf"
-if lab_wait_for 20 kz_ipsec_up a && lab_wait_for 10 ping_ok && lab_wait_for 10 one_each; then
+kz_pair_start "$LAB_DIR/r-b.conf" "$LAB_DIR/r-a.conf"
+if lab_wait_for 20 kz_ipsec_up a && lab_wait_for 10 kz_ping_ok && lab_wait_for 10 kz_one_sa_each; then
 	ok "tunnel up through the carrier NAT, one pair each"
 else
 	nok "tunnel up through the carrier NAT, one pair each"
@@ -84,7 +75,7 @@ declare -A t_start t_up
 round() {
 	local name=$1 site=$2 how=$3 t0 took
 	sleep 2 # ping and DPD settle: the tunnel is in use when it goes
-	lab_wait_for 5 one_each || true
+	lab_wait_for 5 kz_one_sa_each || true
 	if [ "$how" = kill ]; then
 		kill -KILL "$(lab_pid "kizunad-$site")"
 		lab_kill "kizunad-$site" # reaps it
@@ -102,14 +93,7 @@ round() {
 	echo "# $name: ping replies again ${took} ms after the restart (bound ${BOUND_MS} ms)"
 	expect "$name: traffic flows again within one DPD period + 1 s (${took} ms)" \
 		test "$took" != never -a "${took%never}" -le "$BOUND_MS" 2>/dev/null
-	if lab_wait_for 10 one_each; then
-		ok "$name: one IKE SA and one IPsec SA pair each"
-	else
-		nok "$name: one IKE SA and one IPsec SA pair each (a: $(ike_sas a)/$(pairs a), b: $(ike_sas b)/$(pairs b))"
-		kz a show ipsec sa | sed 's/^/# a: /'
-		kz b show ipsec sa | sed 's/^/# b: /'
-		kz_logs a b
-	fi
+	expect_one_sa_each 10 "$name: one IKE SA and one IPsec SA pair each" kz_dump_sas a b
 	expect "$name: both daemons run" both_alive
 }
 
@@ -145,7 +129,7 @@ expect "forged INVALID-SPI: A probed once for ten copies ($hints)" test "$hints"
 expect "forged INVALID-SPI: B answered, A did not declare it dead" \
 	test "$(grep -c "is dead" "$LAB_DIR/kizunad-a.log" || true)" = "$dead0"
 expect "forged INVALID-SPI: A still sends on the same SA" test "$(kz_spi a Outbound)" = "$spi_a"
-expect "forged INVALID-SPI: one IKE SA and one IPsec SA pair each" one_each
+expect "forged INVALID-SPI: one IKE SA and one IPsec SA pair each" kz_one_sa_each
 
 round a-kill a kill
 expect "a-kill: B dropped the stale SAs on INITIAL-CONTACT" \

@@ -31,12 +31,8 @@ ss_require
 lab_require_cmd ping iputils-ping
 lab_require_cmd tshark tshark
 lab_require_cmd python3 python3
-if ! command -v nft >/dev/null 2>&1 && ! command -v iptables >/dev/null 2>&1; then
-	lab_require_cmd nft nftables
-fi
-
-trap lab_down EXIT
-trap 'exit 130' INT TERM HUP
+lab_require_nat_tool
+lab_traps
 
 PASSED=0
 FAILED=0
@@ -211,6 +207,30 @@ charons_left() {
 	done
 }
 
+# start_part <capture>: both charons started (their pids noted), the
+# carrier's drops so far in drops0, a capture of gw-b's WAN into the file
+# given, then establish.
+start_part() {
+	start_charon gw-b b
+	start_charon gw-a a
+	note_pids
+	drops0=$(lab_carrier_drops)
+	lab_capture_start gw-b "$WAN_IF" "$1"
+	establish
+}
+
+# check_capture <capture>: stops it; no private-range packet reached the
+# carrier since start_part, and the capture holds only UDP 500/4500.
+check_capture() {
+	lab_capture_stop "$1"
+	check_eq "no private-range packet reached the carrier" "$drops0" "$(lab_carrier_drops)"
+	if out=$(cap_clean "$1"); then
+		pass "capture on gw-b wan0: only UDP 500/4500, no plaintext ICMP"
+	else
+		fail "capture on gw-b wan0: only UDP 500/4500, no plaintext ICMP: $out"
+	fi
+}
+
 end_part() {
 	if [ "$PART_FAILED" -ne 0 ]; then
 		ss_dump_on_failure a b
@@ -229,14 +249,8 @@ ss_setup gw-a a initiator exchange=main psk="$PSK"
 ss_setup gw-b b responder exchange=main psk="$PSK" remote_id="$GW_A_WAN"
 check "no /32 needed on lo of gw-a: lan0's address is inside local_ts" \
 	test ! -e "$(ss_dir a)/lo_addr"
-start_charon gw-b b
-start_charon gw-a a
-note_pids
-drops0=$(lab_carrier_drops)
 CAP1=$LAB_DIR/main-gwb-wan0.pcap
-lab_capture_start gw-b "$WAN_IF" "$CAP1"
-
-establish
+start_part "$CAP1"
 SETUP1=$SETUP_MS
 check_eq "gw-a's IKE SA runs to gw-b on 4500 (NAT-T float)" "$GW_B_WAN 4500" "$(ss_ike_remote a)"
 check_eq "gw-b sees gw-a at its own address (no NAT)" "$GW_A_WAN 4500" "$(ss_ike_remote b)"
@@ -249,13 +263,7 @@ read -r _ _ pkin pkout <<<"$pk"
 check "gw-a's CHILD_SA counted the pings (in $pkin, out $pkout packets)" \
 	test "$pkin" -ge 3 -a "$pkout" -ge 3
 measure_throughput "main mode"
-lab_capture_stop "$CAP1"
-check_eq "no private-range packet reached the carrier" "$drops0" "$(lab_carrier_drops)"
-if out=$(cap_clean "$CAP1"); then
-	pass "capture on gw-b wan0: only UDP 500/4500, no plaintext ICMP"
-else
-	fail "capture on gw-b wan0: only UDP 500/4500, no plaintext ICMP: $out"
-fi
+check_capture "$CAP1"
 check "capture: Main mode (exchange type 2) on UDP 500" \
 	test "$(cap_count "$CAP1" 'isakmp.exchangetype == 2 and udp.port == 500')" -gt 0
 check "capture: ESP-in-UDP on 4500 (non-ESP marker absent: ESP)" \
@@ -287,14 +295,8 @@ ss_setup gw-a a initiator exchange=aggressive psk="$PSK" \
 	local_id=keyid:site-a remote_id=keyid:site-b
 ss_setup gw-b b responder exchange=aggressive psk="$PSK" \
 	local_id=keyid:site-b remote_id=keyid:site-a
-start_charon gw-b b
-start_charon gw-a a
-note_pids
-drops0=$(lab_carrier_drops)
 CAP2=$LAB_DIR/aggr-gwb-wan0.pcap
-lab_capture_start gw-b "$WAN_IF" "$CAP2"
-
-establish
+start_part "$CAP2"
 SETUP2=$SETUP_MS
 check_eq "gw-b sees gw-a at the carrier's NAT address, port 4500" \
 	"$CARRIER_NAT_ADDR 4500" "$(ss_ike_remote b)"
@@ -303,13 +305,7 @@ check_sa_pair
 check_routes
 if ping_through; then pass "ping LAN A -> LAN B through the tunnel"; else fail "ping LAN A -> LAN B through the tunnel"; fi
 measure_throughput "aggressive mode behind NAT"
-lab_capture_stop "$CAP2"
-check_eq "no private-range packet reached the carrier" "$drops0" "$(lab_carrier_drops)"
-if out=$(cap_clean "$CAP2"); then
-	pass "capture on gw-b wan0: only UDP 500/4500, no plaintext ICMP"
-else
-	fail "capture on gw-b wan0: only UDP 500/4500, no plaintext ICMP: $out"
-fi
+check_capture "$CAP2"
 check "capture: Aggressive mode (exchange type 4) from the NAT address" \
 	test "$(cap_count "$CAP2" "isakmp.exchangetype == 4 and ip.src == $CARRIER_NAT_ADDR")" -gt 0
 check "capture: ID payload of type KEY_ID (11) holding 'site-a'" \

@@ -23,8 +23,6 @@
 #
 # Usage: t_workers.sh [BUILD_DIR]
 set -eu
-KZ_BUILD=$(cd "${1:-build}" && pwd)
-export KZ_BUILD # used by ike_lib.sh
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/check_lib.sh"
 kz_lab_begin python3:python3 tshark:tshark dumpcap:tshark iperf3:iperf3 ping:iputils-ping
@@ -155,23 +153,18 @@ traffic() { # tag encap (esp|udp)
 
 # ---- 1: Main mode, global addresses, plain ESP; only A initiates
 lab_up global
-sed 's/^  ipsec policy IPSECPOL$/&\n  initiate on-demand/' "$top/examples/main-b.conf" \
-	>"$LAB_DIR/main-b-ondemand.conf"
-kz_start b "$LAB_DIR/main-b-ondemand.conf"
-kz_start a "$top/examples/main-a.conf"
+kz_ondemand "$top/examples/main-b.conf" "$LAB_DIR/main-b-ondemand.conf"
+kz_pair_start "$LAB_DIR/main-b-ondemand.conf" "$top/examples/main-a.conf"
 expect_tunnel_up "main: IPsec SAs established, ping LAN A -> LAN B"
 traffic main esp
-kz_stop a
-kz_stop b
+kz_pair_stop
 lab_down
 
 # ---- 2: Aggressive mode, A behind the carrier NAT, ESP in UDP
 lab_up cgnat
-kz_start b "$top/examples/site-b.conf"
-kz_start a "$top/examples/site-a.conf"
+kz_pair_start "$top/examples/site-b.conf" "$top/examples/site-a.conf"
 expect_tunnel_up "aggr: IPsec SAs established, ping LAN A -> LAN B"
 traffic aggr udp
-kz_stop a
-kz_stop b
+kz_pair_stop
 
 check_tally workers

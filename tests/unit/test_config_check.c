@@ -927,6 +927,20 @@ static void no_ng(struct pair *p)
 	}
 }
 
+/* Checks the pair again: exactly one NG, this one (only()). */
+static const struct kz_finding *run_only(struct pair *p, const char *id, enum kz_side side)
+{
+	pair_run(p);
+	return only(p, id, side);
+}
+
+/* Checks the pair again: no NG. */
+static void run_no_ng(struct pair *p)
+{
+	pair_run(p);
+	no_ng(p);
+}
+
 static void test_cross_ok(void **state)
 {
 	struct pair p;
@@ -950,8 +964,7 @@ static void test_cross_a1_1(void **state)
 	(void)state;
 	pair_init(&p);
 	hq(p.a)->peer_type = KZ_PEER_ANY;
-	pair_run(&p);
-	f = only(&p, "A1.1", KZ_SIDE_LOCAL);
+	f = run_only(&p, "A1.1", KZ_SIDE_LOCAL);
 	assert_string_equal(f->text, "no initiator: both ends are peer any [HQ]");
 	assert_non_null(strstr(f->cause, "neither sends the first IKE message"));
 	assert_remedy(f, 2, "ipsec profile HQ", "peer <the other site's global address or FQDN>");
@@ -971,8 +984,7 @@ static void test_cross_a5_1(void **state)
 	(void)state;
 	pair_init(&p);
 	set_keyid(&ikepol(p.b)->remote_id, "site-x");
-	pair_run(&p);
-	f = only(&p, "A5.1", KZ_SIDE_PEER);
+	f = run_only(&p, "A5.1", KZ_SIDE_PEER);
 	assert_string_equal(f->text, "key-id differs [HQ]");
 	assert_non_null(strstr(f->cause, "sends local-id key-id site-a"));
 	assert_non_null(strstr(f->cause, "expects remote-id key-id site-x"));
@@ -987,8 +999,7 @@ static void test_cross_a5_1(void **state)
 	/* The initiator sends no key-id at all: it gets one. */
 	pair_init(&p);
 	memset(&ikepol(p.a)->local_id, 0, sizeof(struct kz_ident));
-	pair_run(&p);
-	f = only(&p, "A5.1", KZ_SIDE_LOCAL);
+	f = run_only(&p, "A5.1", KZ_SIDE_LOCAL);
 	assert_remedy(f, 2, "ike policy IKEPOL", "local-id key-id site-a");
 	pair_free(&p);
 
@@ -996,33 +1007,27 @@ static void test_cross_a5_1(void **state)
 	 * does not send (it sends its address): the responder gets the name. */
 	pair_init(&p);
 	set_keyid(&ikepol(p.a)->remote_id, "site-b");
-	pair_run(&p);
-	f = only(&p, "A5.1", KZ_SIDE_PEER);
+	f = run_only(&p, "A5.1", KZ_SIDE_PEER);
 	assert_non_null(strstr(f->cause, "203.0.113.2"));
 	assert_remedy(f, 2, "ike policy IKEPOL", "local-id key-id site-b");
 	/* Expecting an address: the one the initiator connects to. */
 	ikepol(p.a)->remote_id.type = KZ_ID_ADDRESS;
 	inet_pton(AF_INET, "203.0.113.9", &ikepol(p.a)->remote_id.addr);
-	pair_run(&p);
-	f = only(&p, "A5.1", KZ_SIDE_LOCAL);
+	f = run_only(&p, "A5.1", KZ_SIDE_LOCAL);
 	assert_remedy(f, 2, "ike policy IKEPOL", "remote-id address 203.0.113.2");
 	inet_pton(AF_INET, "203.0.113.2", &ikepol(p.a)->remote_id.addr);
-	pair_run(&p);
-	no_ng(&p);
+	run_no_ng(&p);
 	set_keyid(&ikepol(p.a)->remote_id, "site-b");
 	/* ...and once the responder names itself, all is well. */
 	set_keyid(&ikepol(p.b)->local_id, "site-b");
-	pair_run(&p);
-	no_ng(&p);
+	run_no_ng(&p);
 	/* Quoting in remedies: a key-id with a space. */
 	set_keyid(&ikepol(p.b)->remote_id, "site a");
-	pair_run(&p);
-	f = only(&p, "A5.1", KZ_SIDE_PEER);
+	f = run_only(&p, "A5.1", KZ_SIDE_PEER);
 	assert_remedy(f, 2, "ike policy IKEPOL", "remote-id key-id site-a");
 	set_keyid(&ikepol(p.a)->local_id, "site a");
 	set_keyid(&ikepol(p.b)->remote_id, "site-a");
-	pair_run(&p);
-	f = only(&p, "A5.1", KZ_SIDE_PEER);
+	f = run_only(&p, "A5.1", KZ_SIDE_PEER);
 	assert_remedy(f, 2, "ike policy IKEPOL", "remote-id key-id \"site a\"");
 	pair_free(&p);
 }
@@ -1037,8 +1042,7 @@ static void test_cross_a5_2(void **state)
 	pair_init(&p);
 	memset(&ikepol(p.a)->local_id, 0, sizeof(struct kz_ident));
 	set_keyid(&ikepol(p.a)->remote_id, "site-a");
-	pair_run(&p);
-	f = only(&p, "A5.2", KZ_SIDE_LOCAL);
+	f = run_only(&p, "A5.2", KZ_SIDE_LOCAL);
 	assert_string_equal(f->text, "ike local-id and remote-id on the wrong side [HQ]");
 	assert_remedy(f, 3, "ike policy IKEPOL", "no remote-id", "local-id key-id site-a");
 	pair_free(&p);
@@ -1047,8 +1051,7 @@ static void test_cross_a5_2(void **state)
 	pair_init(&p);
 	memset(&ikepol(p.b)->remote_id, 0, sizeof(struct kz_ident));
 	set_keyid(&ikepol(p.b)->local_id, "site-a");
-	pair_run(&p);
-	f = only(&p, "A5.2", KZ_SIDE_PEER);
+	f = run_only(&p, "A5.2", KZ_SIDE_PEER);
 	assert_remedy(f, 3, "ike policy IKEPOL", "no local-id", "remote-id key-id site-a");
 	pair_free(&p);
 
@@ -1070,8 +1073,7 @@ static void test_cross_a5_2(void **state)
 	pair_init(&p);
 	set_keyid(&ikepol(p.a)->remote_id, "site-b");
 	set_keyid(&ikepol(p.b)->local_id, "site-b");
-	pair_run(&p);
-	no_ng(&p);
+	run_no_ng(&p);
 	pair_free(&p);
 }
 
@@ -1083,22 +1085,19 @@ static void test_cross_a5_3(void **state)
 	(void)state;
 	pair_init(&p);
 	ipsecpol(p.b)->remote_ts = pfx("192.168.3.0", 24);
-	pair_run(&p);
-	f = only(&p, "A5.3", KZ_SIDE_PEER);
+	f = run_only(&p, "A5.3", KZ_SIDE_PEER);
 	assert_string_equal(f->text, "ipsec policy ids not mirrored [HQ]");
 	assert_non_null(strstr(f->cause, "192.168.3.0/24"));
 	assert_remedy(f, 2, "ipsec policy IPSECPOL", "remote-id 192.168.1.0/24");
 	/* Both wrong: two lines. */
 	ipsecpol(p.b)->local_ts = pfx("192.168.4.0", 24);
-	pair_run(&p);
-	f = only(&p, "A5.3", KZ_SIDE_PEER);
+	f = run_only(&p, "A5.3", KZ_SIDE_PEER);
 	assert_remedy(f, 3, "ipsec policy IPSECPOL", "local-id 192.168.2.0/24",
 		      "remote-id 192.168.1.0/24");
 	/* Main mode runs A5.3 too. */
 	ikepol(p.a)->mode = ikepol(p.b)->mode = KZ_MODE_MAIN;
 	hq(p.b)->peer_type = KZ_PEER_ADDR;
-	pair_run(&p);
-	f = only(&p, "A5.3", KZ_SIDE_LOCAL); /* two initiators: this site */
+	f = run_only(&p, "A5.3", KZ_SIDE_LOCAL); /* two initiators: this site */
 	pair_free(&p);
 }
 
@@ -1113,32 +1112,27 @@ static void test_cross_a5_4_ike(void **state)
 	pair_init(&p);
 	bp = kz_find_ike_proposal(p.b, "IKEP");
 	bp->enc = KZ_ENC_AES_CBC_128;
-	pair_run(&p);
-	f = only(&p, "A5.4", KZ_SIDE_PEER);
+	f = run_only(&p, "A5.4", KZ_SIDE_PEER);
 	assert_string_equal(f->text, "no common ike proposal [HQ]");
 	assert_non_null(strstr(f->cause, "differ in encryption (aes-cbc-256 / aes-cbc-128)"));
 	assert_remedy(f, 2, "ike proposal IKEP", "encryption aes-cbc-256");
 	bp->enc = KZ_ENC_AES_CBC_256;
 	bp->hash = KZ_HASH_SHA1;
-	pair_run(&p);
-	f = only(&p, "A5.4", KZ_SIDE_PEER);
+	f = run_only(&p, "A5.4", KZ_SIDE_PEER);
 	assert_non_null(strstr(f->cause, "hash (sha2-256 / sha1)"));
 	assert_remedy(f, 2, "ike proposal IKEP", "hash sha2-256");
 	bp->hash = KZ_HASH_SHA2_256;
 	bp->group = KZ_GROUP_ECP256;
-	pair_run(&p);
-	f = only(&p, "A5.4", KZ_SIDE_PEER);
+	f = run_only(&p, "A5.4", KZ_SIDE_PEER);
 	assert_non_null(strstr(f->cause, "group (modp2048 / ecp256)"));
 	/* A second proposal in common: fine. */
 	assert_non_null(bp = kz_add_ike_proposal(p.b, "IKEP2", &err));
 	snprintf(ikepol(p.b)->proposals[1], KZ_NAME_MAX, "IKEP2");
 	ikepol(p.b)->nproposals = 2;
-	pair_run(&p);
-	no_ng(&p);
+	run_no_ng(&p);
 	/* Lifetimes differ: a note, not a failure. */
 	bp->lifetime = 3600;
-	pair_run(&p);
-	no_ng(&p);
+	run_no_ng(&p);
 	assert_int_equal(p.fs.n, 1);
 	assert_int_equal(p.fs.v[0].severity, KZ_SEV_WARN);
 	assert_non_null(strstr(p.fs.v[0].text, "lifetime 3600 s"));
@@ -1155,30 +1149,25 @@ static void test_cross_a5_4_esp(void **state)
 	pair_init(&p);
 	bp = kz_find_ipsec_proposal(p.b, "ESPP");
 	bp->auth = KZ_AUTH_HMAC_SHA1;
-	pair_run(&p);
-	f = only(&p, "A5.4", KZ_SIDE_PEER);
+	f = run_only(&p, "A5.4", KZ_SIDE_PEER);
 	assert_string_equal(f->text, "no common ipsec proposal [HQ]");
 	assert_non_null(strstr(f->cause, "authentication (hmac-sha2-256 / hmac-sha1)"));
 	assert_remedy(f, 2, "ipsec proposal ESPP", "authentication hmac-sha2-256");
 	bp->auth = KZ_AUTH_HMAC_SHA2_256;
 	bp->enc = KZ_ENC_AES_CBC_128;
-	pair_run(&p);
-	f = only(&p, "A5.4", KZ_SIDE_PEER);
+	f = run_only(&p, "A5.4", KZ_SIDE_PEER);
 	assert_non_null(strstr(f->cause, "encryption (aes-cbc-256 / aes-cbc-128)"));
 	bp->enc = KZ_ENC_AES_CBC_256;
 	/* PFS on one side only. */
 	ipsecpol(p.b)->pfs = KZ_GROUP_MODP2048;
-	pair_run(&p);
-	f = only(&p, "A5.4", KZ_SIDE_PEER);
+	f = run_only(&p, "A5.4", KZ_SIDE_PEER);
 	assert_string_equal(f->text, "pfs differs [HQ]");
 	assert_remedy(f, 2, "ipsec policy IPSECPOL", "pfs none");
 	ipsecpol(p.a)->pfs = KZ_GROUP_MODP2048;
-	pair_run(&p);
-	no_ng(&p);
+	run_no_ng(&p);
 	/* Byte lifetimes differ: a note. */
 	bp->lifetime_kbytes = 1000;
-	pair_run(&p);
-	no_ng(&p);
+	run_no_ng(&p);
 	assert_int_equal(count_text(&p.fs, "lifetime 1000 KB", NULL), 1);
 	pair_free(&p);
 }
@@ -1191,8 +1180,7 @@ static void test_cross_a5_4_mode(void **state)
 	(void)state;
 	pair_init(&p);
 	ikepol(p.b)->mode = KZ_MODE_MAIN;
-	pair_run(&p);
-	f = only(&p, "A5.4", KZ_SIDE_PEER);
+	f = run_only(&p, "A5.4", KZ_SIDE_PEER);
 	assert_string_equal(f->text, "exchange mode differs [HQ]");
 	assert_true(strncmp(f->cause, "exchange mode differs", 21) == 0);
 	assert_remedy(f, 2, "ike policy IKEPOL", "exchange-mode aggressive");
@@ -1200,8 +1188,7 @@ static void test_cross_a5_4_mode(void **state)
 	 * initiator changes (a `peer any` end needs aggressive mode). */
 	ikepol(p.b)->mode = KZ_MODE_AGGRESSIVE;
 	ikepol(p.a)->mode = KZ_MODE_MAIN;
-	pair_run(&p);
-	f = only(&p, "A5.4", KZ_SIDE_LOCAL);
+	f = run_only(&p, "A5.4", KZ_SIDE_LOCAL);
 	assert_remedy(f, 2, "ike policy IKEPOL", "exchange-mode aggressive");
 	pair_free(&p);
 }
@@ -1215,8 +1202,7 @@ static void test_cross_a5_5(void **state)
 	(void)state;
 	pair_init(&p);
 	set_psk(ikepol(p.b), "correct horse battery stapler");
-	pair_run(&p);
-	f = only(&p, "A5.5", KZ_SIDE_PEER);
+	f = run_only(&p, "A5.5", KZ_SIDE_PEER);
 	assert_string_equal(f->text, "pre-shared keys differ [HQ]");
 	assert_remedy(f, 2, "ike policy IKEPOL", "pre-shared-key ascii <the key site-a.conf uses>");
 	/* Never the key itself, anywhere. */
@@ -1228,19 +1214,16 @@ static void test_cross_a5_5(void **state)
 	}
 	/* Case only: said so. */
 	set_psk(ikepol(p.b), "Correct Horse Battery Staple");
-	pair_run(&p);
-	f = only(&p, "A5.5", KZ_SIDE_PEER);
+	f = run_only(&p, "A5.5", KZ_SIDE_PEER);
 	assert_non_null(strstr(f->cause, "only in letter case"));
 	/* The same bytes typed as hex: equal. */
 	k = &ikepol(p.b)->psk;
 	k->hex = true;
 	memcpy(k->key, SITE_A_KEY, strlen(SITE_A_KEY));
-	pair_run(&p);
-	no_ng(&p);
+	run_no_ng(&p);
 	/* Unset on one side: that side. */
 	ikepol(p.a)->psk.set = false;
-	pair_run(&p);
-	f = only(&p, "A5.5", KZ_SIDE_LOCAL);
+	f = run_only(&p, "A5.5", KZ_SIDE_LOCAL);
 	assert_remedy(f, 2, "ike policy IKEPOL", "pre-shared-key ascii <the key the peer uses>");
 	/* Main mode compares keys too. */
 	ikepol(p.a)->psk.set = true;
@@ -1260,8 +1243,7 @@ static void test_cross_a7_1(void **state)
 	(void)state;
 	pair_init(&p);
 	ikepol(p.b)->natt = false;
-	pair_run(&p);
-	f = only(&p, "A7.1", KZ_SIDE_PEER);
+	f = run_only(&p, "A7.1", KZ_SIDE_PEER);
 	assert_string_equal(f->text, "nat-traversal on one side only [HQ]");
 	assert_remedy(f, 2, "ike policy IKEPOL", "nat-traversal");
 	ikepol(p.b)->natt = true;
@@ -1271,8 +1253,7 @@ static void test_cross_a7_1(void **state)
 	/* Aggressive only. */
 	ikepol(p.a)->mode = ikepol(p.b)->mode = KZ_MODE_MAIN;
 	hq(p.b)->peer_type = KZ_PEER_ADDR;
-	pair_run(&p);
-	no_ng(&p);
+	run_no_ng(&p);
 	pair_free(&p);
 }
 
@@ -1305,11 +1286,9 @@ static void test_cross_missing_objects(void **state)
 	pair_init(&p);
 	snprintf(hq(p.b)->ike_policy, KZ_NAME_MAX, "NOPE");
 	snprintf(hq(p.b)->ipsec_policy, KZ_NAME_MAX, "NOPE");
-	pair_run(&p);
-	no_ng(&p);
+	run_no_ng(&p);
 	snprintf(ikepol(p.a)->proposals[0], KZ_NAME_MAX, "NOPE");
-	pair_run(&p);
-	no_ng(&p);
+	run_no_ng(&p);
 	pair_free(&p);
 }
 

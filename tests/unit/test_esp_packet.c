@@ -520,14 +520,9 @@ static void test_cbc_iv_unique(void **state)
 
 static const char *cipher_name(enum kz_enc e)
 {
-	switch (e) {
-	case KZ_ENC_AES_CBC_256:
-		return "AES-256-CBC";
-	case KZ_ENC_AES_GCM_128:
-		return "AES-128-GCM";
-	default:
-		return NULL;
-	}
+	return e == KZ_ENC_AES_CBC_256    ? "AES-256-CBC"
+		: e == KZ_ENC_AES_GCM_128 ? "AES-128-GCM"
+					  : NULL;
 }
 
 /* SPI | seq | IV | E(body) | ICV with the keys of params(). */
