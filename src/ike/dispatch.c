@@ -485,16 +485,18 @@ static void dispatch(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m)
 		memcpy(chain, iv_after, sa->keys.block);
 	m->t = t;
 	e->fail_src = m->peer.sin_addr;
+	e->fail_sa = sa;
 	e->fail_decided = false;
 	res = t->handler(e, sa, m);
 	if (res == IKE_DONE && h->exch != ISAKMP_XCHG_INFO)
 		eng_peer_notes(e, sa, m);
 	e->fail_src.s_addr = 0;
+	e->fail_sa = NULL;
 	eng_trace_in(e, sa, m,
-		     res == IKE_DONE      ? "accepted"
-		     : res == IKE_SUSPEND ? "waits for DH"
-		     : res == IKE_FAIL    ? "failed"
-					  : "ignored");
+		     res == IKE_DONE              ? "accepted"
+			     : res == IKE_SUSPEND ? "waits for DH"
+			     : res == IKE_FAIL    ? "failed"
+						  : "ignored");
 	if (h->exch == ISAKMP_XCHG_QUICK)
 		qm_commit(e, sa, m, res, iv_in);
 	else if (h->exch == ISAKMP_XCHG_INFO)

@@ -314,6 +314,9 @@ struct ike_engine {
 	uint64_t log_window_ms;
 	unsigned log_in_window, log_suppressed;
 	struct in_addr fail_src; /* the message being handled came from here */
+	/* The SA of the message or timer being handled: failure lines name its
+	 * peer (address and port) and the ID it sent (records.c). */
+	const struct ike_sa *fail_sa;
 	bool debug_on;           /* trace.c: `debug ike [PROFILE]` */
 	char debug_profile[KZ_NAME_MAX];
 	bool fail_decided, fail_ok;

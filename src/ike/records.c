@@ -118,20 +118,46 @@ static void backoff_status(struct ike_engine *e, const char *profile, struct ike
 	rt->st.backoff_s = rt->st.retry_scheduled ? (uint32_t)(rt->backoff_ms / 1000u) : 0;
 }
 
+/* ", peer ADDR:PORT, id ID" of the exchange being handled, for a log
+ * line; "" when the failure has no peer (a config problem, no address). */
+static void fail_who(const struct ike_engine *e, char *out, size_t len)
+{
+	const struct ike_sa *sa = e->fail_sa;
+	char a[INET_ADDRSTRLEN], id[160] = "-";
+
+	out[0] = '\0';
+	if (sa) {
+		/* the ID as the peer sent it, verified or not yet */
+		const uint8_t *b = sa->initiator ? sa->idr_b : sa->idi_b;
+		size_t n = sa->initiator ? sa->idr_len : sa->idi_len;
+
+		if (sa->peer_id[0])
+			kz_strlcpy(id, sa->peer_id, sizeof(id));
+		else if (n)
+			id_body_str(b, n, id, sizeof(id));
+		inet_ntop(AF_INET, &sa->peer.sin_addr, a, sizeof(a));
+		snprintf(out, len, ", peer %s:%u, id %s", a, ntohs(sa->peer.sin_port), id);
+	} else if (e->fail_src.s_addr) {
+		inet_ntop(AF_INET, &e->fail_src, a, sizeof(a));
+		snprintf(out, len, ", peer %s, id -", a);
+	}
+}
+
 void eng_fail(struct ike_engine *e, const char *profile, enum ike_fail_class cls, int phase,
 	      uint16_t notify, const char *fmt, ...)
 {
 	struct ike_prof_rt *rt = profile ? eng_prof_rt(e, profile) : NULL;
-	char detail[sizeof(rt->st.detail)];
+	char detail[sizeof(rt->st.detail)], who[200];
 	va_list ap;
 	bool same;
 
 	va_start(ap, fmt);
 	vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
+	fail_who(e, who, sizeof(who));
 	if (!rt) {
-		log_warn("%s: phase %d failed: %s", profile && *profile ? profile : "(no profile)",
-			 phase, detail);
+		log_warn("%s: phase %d failed: %s%s",
+			 profile && *profile ? profile : "(no profile)", phase, detail, who);
 		return;
 	}
 	same = rt->st.count && rt->st.last_class == cls && !strcmp(rt->st.detail, detail);
@@ -155,10 +181,10 @@ void eng_fail(struct ike_engine *e, const char *profile, enum ike_fail_class cls
 	fail_history_add(&rt->st.more, cls, phase, rt->st.last_wall, detail);
 	/* One clear line per distinct failure; repeats only at debug level. */
 	if (!same && eng_fail_line_allowed(e))
-		log_warn("%s: phase %d failed: %s", profile, phase, detail);
+		log_warn("%s: phase %d failed: %s%s", profile, phase, detail, who);
 	else
-		log_debug("%s: phase %d failed again (%u times): %s", profile, phase, rt->st.count,
-			  detail);
+		log_debug("%s: phase %d failed again (%u times): %s%s", profile, phase,
+			  rt->st.count, detail, who);
 	if (eng_profile_is_initiator(e, profile))
 		backoff_step(e, eng_profile(e, profile), rt);
 }
@@ -316,10 +342,11 @@ const struct ike_profile_status *ike_profile_status(struct ike_engine *e, const 
 
 			rt->st.established = true;
 			rt->st.dpd = !pol || !pol->dpd || !pol->dpd_interval ? IKE_DPD_OFF_OURS
-				: !sa->natt.peer_dpd                          ? IKE_DPD_OFF_PEER
-									      : IKE_DPD_ON;
+				: !sa->natt.peer_dpd                         ? IKE_DPD_OFF_PEER
+									     : IKE_DPD_ON;
 			if (sa->expire_ms > now)
-				rt->st.dpd_off_ike_left_s = (uint32_t)((sa->expire_ms - now) / 1000u);
+				rt->st.dpd_off_ike_left_s =
+					(uint32_t)((sa->expire_ms - now) / 1000u);
 		} else if (sa->state == IKE_ST_ESTABLISHED)
 			rt->st.established = true;
 		else

@@ -98,11 +98,13 @@ int64_t ike_run_timers(struct ike_engine *e)
 		if (tx_due(e, sa, &sa->tx, now, &next)) {
 			if (sa->state != IKE_ST_ESTABLISHED)
 				eng_halfopen_end(e, sa, NULL);
+			e->fail_sa = sa;
 			if (sa->initiator)
 				eng_fail(e, sa->profile, IKE_FAIL_NO_ANSWER, 1, sa->peer_notify,
 					 "no answer: %s retransmitted %u times without a reply",
 					 state_msg_name(sa), IKE_RETRANS_TRIES);
-			else
+			e->fail_sa = NULL;
+			if (!sa->initiator)
 				log_debug("%s: no answer to %s, half-open SA removed", sa->profile,
 					  state_msg_name(sa));
 			eng_sa_kill(e, sa);
@@ -146,11 +148,13 @@ int64_t ike_run_timers(struct ike_engine *e)
 				continue;
 			if (tx_due(e, sa, &q->tx, now, &next)) {
 				eng_halfopen_end(e, sa, q);
+				e->fail_sa = sa;
 				if (q->initiator)
 					eng_fail(e, sa->profile, IKE_FAIL_NO_ANSWER, 2, 0,
 						 "no answer: Quick Mode message 1 retransmitted %u "
 						 "times without a reply",
 						 IKE_RETRANS_TRIES);
+				e->fail_sa = NULL;
 				q->dying = true;
 				continue;
 			}

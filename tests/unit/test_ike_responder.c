@@ -289,6 +289,32 @@ static void test_debug_trace(void **state)
 	assert_false(f.leak);
 }
 
+/* A failed phase 1 is a warning naming the profile, the peer's address
+ * and port and the ID it sent (different keys: A cannot verify HASH_R),
+ * and never the key. */
+static void test_fail_line_names_peer(void **state)
+{
+	struct site a = site_a(KZ_MODE_AGGRESSIVE), b = site_b(KZ_MODE_AGGRESSIVE);
+	static const char *const want[4] = {
+		"phase 1 failed: ",
+		", peer 203.0.113.2:500, id address 203.0.113.2",
+	};
+	struct ring_find f;
+
+	memset(&f, 0, sizeof(f));
+	memcpy(f.want, want, sizeof(want));
+	(void)state;
+	a.psk = "a different key than B has";
+	start(&a, &b, "198.51.100.2");
+	advance(2000);
+	assert_int_equal(W.a.nchild, 0);
+	kz_log_ring_each(ring_line, &f);
+	for (int i = 0; i < 2; i++)
+		if (!f.found[i])
+			fail_msg("no log line with: %s", f.want[i]);
+	assert_false(f.leak);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -296,6 +322,7 @@ int main(void)
 		WORLD_TEST(test_unknown_id_no_am2),  WORLD_TEST(test_no_remote_id_no_am2),
 		WORLD_TEST(test_flood_leaves_room),  WORLD_TEST(test_per_source_cap),
 		WORLD_TEST(test_fail_lines_limited), WORLD_TEST(test_debug_trace),
+		WORLD_TEST(test_fail_line_names_peer),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
