@@ -484,6 +484,7 @@ static int qm_reply_ids(struct ike_engine *e, struct ike_sa *sa, struct ike_qm *
 	struct ts_side ci, cr;
 	struct kz_selector ours = { q->lts, q->rts, q->ts_proto, q->ts_lport, q->ts_rport };
 	struct kz_selector got = { 0 };
+	char a[128], b[128];
 	size_t nid = 0;
 
 	for (size_t i = 0; i < m->d.n; i++)
@@ -513,16 +514,13 @@ static int qm_reply_ids(struct ike_engine *e, struct ike_sa *sa, struct ike_qm *
 		q->ts_rport = got.rport;
 		return 0;
 	}
-bad: {
-	char a[128], b[128];
-
+bad:
 	kz_selector_str(&got, a, sizeof(a));
 	kz_selector_str(&ours, b, sizeof(b));
 	eng_fail(e, sa->profile, IKE_FAIL_TS_MISMATCH, 2, 0,
 		 "traffic selectors: the peer answered with %s, which is not within ours (%s)",
 		 a, b);
 	return KZ_EPROTO;
-}
 }
 
 enum ike_res qm_inR1_outI2(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m)
