@@ -499,8 +499,7 @@ static bool has_mirror(const struct kz_selector *a, const struct kz_ipsec_policy
 
 /* The `selector` lines, pair by pair: each of one side's needs its mirror
  * on the other, where t is told to add it (or o to drop it). */
-static int check_selector_lines(const struct side *t, const struct side *o,
-				struct kz_findings *out)
+static int check_selector_lines(const struct side *t, const struct side *o, struct kz_findings *out)
 {
 	const struct side *from[2] = { o, t }, *to[2] = { t, o };
 
@@ -515,7 +514,8 @@ static int check_selector_lines(const struct side *t, const struct side *o,
 			if (has_mirror(x, b))
 				continue;
 			kz_selector_str(x, have, sizeof(have));
-			f = add(out, KZ_SEV_NG, "A5.3", to[k], "ipsec policy selector not mirrored");
+			f = add(out, KZ_SEV_NG, "A5.3", to[k],
+				"ipsec policy selector not mirrored");
 			if (!f)
 				return KZ_ENOMEM;
 			kz_finding_cause(f,
@@ -537,8 +537,8 @@ static int check_selector_lines(const struct side *t, const struct side *o,
 					snprintf(lp, sizeof(lp), " local-port %u", x->rport);
 				if (x->lport)
 					snprintf(rp, sizeof(rp), " remote-port %u", x->lport);
-				kz_finding_remedy(f, "selector local %s remote %s protocol %s%s%s", l,
-						  r, pr, lp, rp);
+				kz_finding_remedy(f, "selector local %s remote %s protocol %s%s%s",
+						  l, r, pr, lp, rp);
 			}
 		}
 	}

@@ -438,13 +438,13 @@ bool kz_prefix_within(const struct kz_prefix *inner, const struct kz_prefix *out
 	uint32_t m = outer->len ? 0xffffffffu << (32 - outer->len) : 0;
 
 	return inner->set && outer->set && inner->len >= outer->len &&
-	       ((ntohl(inner->addr.s_addr) ^ ntohl(outer->addr.s_addr)) & m) == 0;
+		((ntohl(inner->addr.s_addr) ^ ntohl(outer->addr.s_addr)) & m) == 0;
 }
 
 bool kz_selector_equal(const struct kz_selector *a, const struct kz_selector *b)
 {
 	return kz_prefix_equal(&a->local, &b->local) && kz_prefix_equal(&a->remote, &b->remote) &&
-	       a->proto == b->proto && a->lport == b->lport && a->rport == b->rport;
+		a->proto == b->proto && a->lport == b->lport && a->rport == b->rport;
 }
 
 unsigned kz_policy_pairs(const struct kz_ipsec_policy *p, struct kz_selector *out)

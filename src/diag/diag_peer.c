@@ -112,8 +112,9 @@ static void a5_ts(struct diag_ctx *x)
 		/* the peer's selector is an address range kizuna cannot take */
 		c = diag_add(x, DIAG_NG, "A5.3",
 			     TR("the peer's IPsec selector is an address range, not a prefix"));
-		diag_cause(c, TR("kizuna takes a range only when it is exactly a prefix (e.g. "
-				 "192.168.1.0-192.168.1.255 = 192.168.1.0/24); the peer sent %s"),
+		diag_cause(c,
+			   TR("kizuna takes a range only when it is exactly a prefix (e.g. "
+			      "192.168.1.0-192.168.1.255 = 192.168.1.0/24); the peer sent %s"),
 			   x->st->id_received);
 		diag_evidence(c, TR("%s (%s)"), x->st->detail, t);
 		diag_remedy(c, "%s",
@@ -128,8 +129,9 @@ static void a5_ts(struct diag_ctx *x)
 			     TR("IPsec selector not within any pair of this site: the peer asked "
 				"for %s"),
 			     x->st->id_received[0] ? x->st->id_received : "-");
-		diag_cause(c, TR("each of the peer's pairs must be the mirror of one pair here "
-				 "(or lie within it); this site has %s"),
+		diag_cause(c,
+			   TR("each of the peer's pairs must be the mirror of one pair here "
+			      "(or lie within it); this site has %s"),
 			   x->st->id_expected[0] ? x->st->id_expected : "-");
 		diag_evidence(c, TR("%s (%s)"), x->st->detail, t);
 		diag_remedy(c, "%s", TR("! add the pair here, as the peer sees it mirrored:"));

@@ -161,7 +161,7 @@ static bool l4_match(const struct kz_child_sa *s, const uint8_t *ip, size_t len)
 	if ((((size_t)ip[6] << 8 | ip[7]) & 0x1fff) || hl < 20 || hl + 4 > len)
 		return false;
 	return (!s->ts_lport || ((unsigned)ip[hl] << 8 | ip[hl + 1]) == s->ts_lport) &&
-	       (!s->ts_rport || ((unsigned)ip[hl + 2] << 8 | ip[hl + 3]) == s->ts_rport);
+		(!s->ts_rport || ((unsigned)ip[hl + 2] << 8 | ip[hl + 3]) == s->ts_rport);
 }
 
 /* The outbound SA of IPsec<unit> whose selectors hold the packet; the

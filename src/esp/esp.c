@@ -224,7 +224,7 @@ static bool l4_allowed(const struct esp_sa *sa, const uint8_t *ip, size_t totlen
 	if ((((size_t)ip[6] << 8 | ip[7]) & 0x1fff) || hl + 4 > totlen)
 		return false;
 	return (!sa->ts_rport || ((unsigned)ip[hl] << 8 | ip[hl + 1]) == sa->ts_rport) &&
-	       (!sa->ts_lport || ((unsigned)ip[hl + 2] << 8 | ip[hl + 3]) == sa->ts_lport);
+		(!sa->ts_lport || ((unsigned)ip[hl + 2] << 8 | ip[hl + 3]) == sa->ts_lport);
 }
 
 /* RFC 4303 3.4.4.1 / 3.4.3 for HMAC SAs: the ICV over SPI .. ciphertext,

@@ -182,7 +182,7 @@ struct ike_qm {
 	uint32_t spi_in, spi_out;
 	struct p2_choice p2;
 	struct kz_prefix lts, rts;
-	uint8_t ts_proto;          /* selector protocol (0: any) ... */
+	uint8_t ts_proto;            /* selector protocol (0: any) ... */
 	uint16_t ts_lport, ts_rport; /* ... and ports (0: any) */
 	struct ike_tx tx;
 	uint64_t started_ms;

@@ -245,8 +245,8 @@ static void sa_selector(struct ike_engine *e, const struct ike_child *c,
 		snprintf(lp, sizeof(lp), " local-port %u", s->ts_lport);
 	if (s->ts_rport)
 		snprintf(rp, sizeof(rp), " remote-port %u", s->ts_rport);
-	emit_text(em, "selector: local %s remote %s%s%s%s%s\n", l, r, s->ts_proto ? " protocol " : "",
-		  s->ts_proto ? pr : "", lp, rp);
+	emit_text(em, "selector: local %s remote %s%s%s%s%s\n", l, r,
+		  s->ts_proto ? " protocol " : "", s->ts_proto ? pr : "", lp, rp);
 }
 
 static void one_sa(struct ike_engine *e, const struct ike_child *c, const struct kz_child_sa *s,

@@ -518,8 +518,8 @@ bad:
 	kz_selector_str(&got, a, sizeof(a));
 	kz_selector_str(&ours, b, sizeof(b));
 	eng_fail(e, sa->profile, IKE_FAIL_TS_MISMATCH, 2, 0,
-		 "traffic selectors: the peer answered with %s, which is not within ours (%s)",
-		 a, b);
+		 "traffic selectors: the peer answered with %s, which is not within ours (%s)", a,
+		 b);
 	return KZ_EPROTO;
 }
 

@@ -143,7 +143,7 @@ static bool sel_within(const struct kz_selector *asked, const struct kz_selector
 	if (!p->proto)
 		return !asked->proto && !asked->lport && !asked->rport;
 	return asked->proto == p->proto && (!p->lport || asked->lport == p->lport) &&
-	       (!p->rport || asked->rport == p->rport);
+		(!p->rport || asked->rport == p->rport);
 }
 
 int ts_choose(struct ike_engine *e, const struct ike_sa *sa, const struct kz_selector *asked,
@@ -210,9 +210,10 @@ static bool child_covers(const struct ike_child *c, const char *profile,
 			 const struct kz_selector *p)
 {
 	return !c->dying && !c->retire_ms && !strcmp(c->profile, profile) &&
-	       side_covers(&c->in.local_ts, &p->local) && side_covers(&c->in.remote_ts, &p->remote) &&
-	       c->in.ts_proto == p->proto && (!p->lport || c->in.ts_lport == p->lport) &&
-	       (!p->rport || c->in.ts_rport == p->rport);
+		side_covers(&c->in.local_ts, &p->local) &&
+		side_covers(&c->in.remote_ts, &p->remote) && c->in.ts_proto == p->proto &&
+		(!p->lport || c->in.ts_lport == p->lport) &&
+		(!p->rport || c->in.ts_rport == p->rport);
 }
 
 bool qm_running_sel(const struct ike_sa *sa, const struct kz_selector *p)

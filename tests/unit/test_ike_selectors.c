@@ -124,11 +124,13 @@ static void test_two_pairs_one_ike_sa(void **state)
 		sb_init(&so);
 		ike_show_ipsec_sa(W.a.e, false, &so);
 		assert_non_null(strstr(sb_str(&so), "IPsec SA - 1 configured, 4 created\n"));
+		assert_non_null(
+			strstr(sb_str(&so),
+			       "mode: tunnel\nselector: local 10.1.0.0/16 remote 10.2.0.0/16\n"
+			       "satype: esp"));
 		assert_non_null(strstr(sb_str(&so),
-				       "mode: tunnel\nselector: local 10.1.0.0/16 remote 10.2.0.0/16\n"
-				       "satype: esp"));
-		assert_non_null(strstr(sb_str(&so), "mode: tunnel\nselector: local 192.168.1.0/24 "
-						    "remote 192.168.2.0/24\nsatype: esp"));
+				       "mode: tunnel\nselector: local 192.168.1.0/24 "
+				       "remote 192.168.2.0/24\nsatype: esp"));
 		sb_reset(&so);
 		ike_show_ipsec_sa(W.a.e, true, &so);
 		assert_non_null(strstr(sb_str(&so), "\"selector\":{\"local\":\"10.1.0.0/16\""));
@@ -245,8 +247,9 @@ static void test_protocol_ports_kept(void **state)
 
 		sb_init(&so);
 		ike_show_ipsec_sa(W.b.e, false, &so);
-		assert_non_null(strstr(sb_str(&so), "selector: local 10.2.0.0/16 remote 10.1.0.0/16 "
-						    "protocol tcp local-port 80\n"));
+		assert_non_null(strstr(sb_str(&so),
+				       "selector: local 10.2.0.0/16 remote 10.1.0.0/16 "
+				       "protocol tcp local-port 80\n"));
 		sb_free(&so);
 	}
 }
@@ -264,7 +267,8 @@ static void test_protocol_not_configured_refused(void **state)
 	assert_int_equal(W.a.nchild, 1);
 	assert_int_equal(W.b.nchild, 1);
 	assert_int_equal(status(&W.b)->last_class, IKE_FAIL_TS_MISMATCH);
-	assert_non_null(strstr(status(&W.b)->id_received, "10.2.0.0/16 -> 10.1.0.0/16 protocol udp local-port 53"));
+	assert_non_null(strstr(status(&W.b)->id_received,
+			       "10.2.0.0/16 -> 10.1.0.0/16 protocol udp local-port 53"));
 }
 
 /* An ID payload body: type, protocol, port, data. */
