@@ -408,6 +408,62 @@ static void test_roundtrip_everything(void **state)
 	kz_config_free(c);
 }
 
+/* `selector` lines: added in order, a repeat kept once, rendered as typed,
+ * removed one by one or all; at most KZ_MAX_SELECTORS; ports need tcp or
+ * udp; no host bits. */
+static void test_selector_lines(void **state)
+{
+	char text[4096];
+	size_t n;
+	struct kz_config *c;
+	const struct kz_ipsec_policy *p;
+	char *r;
+
+	(void)state;
+	c = load_ok("ipsec policy S\n local-id 192.168.1.0/24\n remote-id 192.168.2.0/24\n"
+		    " selector local 10.1.0.0/16 remote 10.2.0.0/16\n"
+		    " selector local 10.1.0.0/16 remote 10.2.0.0/16\n"
+		    " selector local 10.1.0.0/16 remote 10.3.0.0/16 protocol tcp remote-port 443\n"
+		    " selector local 10.1.0.0/16 remote 10.4.0.0/16 protocol 47\n"
+		    " selector local 0.0.0.0/0 remote 10.5.0.0/16 protocol udp local-port 53\n"
+		    " no selector local 10.1.0.0/16 remote 10.4.0.0/16 protocol 47\n");
+	p = kz_find_ipsec_policy(c, "S");
+	assert_int_equal(p->nsel, 3);
+	assert_int_equal(p->sel[1].proto, 6);
+	assert_int_equal(p->sel[1].rport, 443);
+	assert_int_equal(p->sel[2].lport, 53);
+	r = render(c);
+	assert_non_null(strstr(r, "  remote-id 192.168.2.0/24\n"
+				  "  selector local 10.1.0.0/16 remote 10.2.0.0/16\n"
+				  "  selector local 10.1.0.0/16 remote 10.3.0.0/16 protocol tcp "
+				  "remote-port 443\n"
+				  "  selector local 0.0.0.0/0 remote 10.5.0.0/16 protocol udp "
+				  "local-port 53\n"));
+	roundtrip_text("selectors", r, strlen(r));
+	free(r);
+	kz_config_free(c);
+	c = load_ok("ipsec policy S\n selector local 10.1.0.0/16 remote 10.2.0.0/16\n"
+		    " no selector\n");
+	assert_int_equal(kz_find_ipsec_policy(c, "S")->nsel, 0);
+	kz_config_free(c);
+	/* 16 lines, then no more */
+	n = (size_t)snprintf(text, sizeof(text), "ipsec policy S\n");
+	for (int i = 0; i < KZ_MAX_SELECTORS; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n,
+				      " selector local 10.%d.0.0/16 remote 10.200.0.0/16\n", i);
+	c = load_ok(text);
+	assert_int_equal(kz_find_ipsec_policy(c, "S")->nsel, KZ_MAX_SELECTORS);
+	kz_config_free(c);
+	n += (size_t)snprintf(text + n, sizeof(text) - n,
+			      " selector local 10.99.0.0/16 remote 10.200.0.0/16\n");
+	load_fails(text, n, KZ_MAX_SELECTORS + 2, 0, "at most 16 selector lines");
+	load_fails("ipsec policy S\n selector local 10.1.0.0/16 remote 10.2.0.0/16 local-port "
+		   "80\n",
+		   76, 2, 0, "ports need protocol tcp or udp");
+	load_fails("ipsec policy S\n selector local 10.1.0.1/16 remote 10.2.0.0/16\n", 61, 2, 0,
+		   "has host bits set");
+}
+
 /* ---- errors: file:line:column, the word, what was expected ---- */
 
 static void test_errors(void **state)
@@ -707,6 +763,7 @@ int main(void)
 		cmocka_unit_test(test_modem),
 		cmocka_unit_test(test_roundtrip_corpus),
 		cmocka_unit_test(test_roundtrip_everything),
+		cmocka_unit_test(test_selector_lines),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_dangling_refs_load),
