@@ -53,6 +53,8 @@ static struct {
 } ring = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 static void ring_add(enum kz_log_level lvl, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+static void ring_add(enum kz_log_level lvl, const char *fmt, va_list ap)
 {
 	pthread_mutex_lock(&ring.lock);
 	ring.line[ring.next].when = (long long)time(NULL);

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Long fuzzing campaigns with libFuzzer (clang, ASan+UBSan), keeping the
+# corpus in the tree: each target starts from tests/fuzz/corpus/<name>/ and
+# what it found new is merged back there (minimised), so the next run and
+# the CI replay (ctest -L fuzz) start where this one stopped.
+#
+#   scripts/fuzz.sh [-t SECONDS] [-j JOBS] [TARGET...]
+#     -t  seconds per target (default 3600)
+#     -j  libFuzzer jobs per target (default 1; the machine's cores are
+#         shared with everything else)
+#     TARGET: fuzz_ike_engine, fuzz_dp_mss, ... (default: every target)
+#
+# Prints per target: executions, CPU seconds, corpus size before and after,
+# and either "no finding" or the crash file, which is also copied into the
+# corpus directory as crash-<sha1> so the replay keeps failing until fixed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=3600 jobs=1
+while getopts "t:j:" o; do
+	case $o in
+	t) secs=$OPTARG ;;
+	j) jobs=$OPTARG ;;
+	*) sed -n '2,16p' "$0"; exit 2 ;;
+	esac
+done
+shift $((OPTIND - 1))
+CC=clang scripts/build.sh build-fuzz -DKZ_FUZZ=ON >/dev/null
+targets=("$@")
+if [ ${#targets[@]} -eq 0 ]; then
+	for t in build-fuzz/fuzz/fuzz_*; do targets+=("$(basename "$t")"); done
+fi
+status=0
+for name in "${targets[@]}"; do
+	bin=build-fuzz/fuzz/$name
+	corpus=tests/fuzz/corpus/${name#fuzz_}
+	[ -x "$bin" ] || { echo "fuzz: no target $name"; status=2; continue; }
+	mkdir -p "$corpus"
+	work=$(mktemp -d)
+	before=$(find "$corpus" -type f | wc -l)
+	t0=$(awk '{print $14 + $15 + $16 + $17}' /proc/$$/stat)
+	start=$(date +%s)
+	rc=0
+	# new inputs go to $work/new; the tree's corpus is only read
+	mkdir -p "$work/new"
+	/usr/bin/time -f "%U %S" -o "$work/cpu" "$bin" -max_total_time="$secs" -jobs="$jobs" \
+		-workers="$jobs" -timeout=20 -rss_limit_mb=4096 -print_final_stats=1 \
+		-artifact_prefix="$work/" "$work/new" "$corpus" >"$work/log" 2>&1 || rc=$?
+	wall=$(($(date +%s) - start))
+	cpu=$(awk '{printf "%.0f", $1 + $2}' "$work/cpu" 2>/dev/null || echo "?")
+	runs=$(grep -ho 'stat::number_of_executed_units: [0-9]*' "$work/log" fuzz-*.log 2>/dev/null |
+		awk '{s += $2} END {print s + 0}')
+	rm -f fuzz-*.log
+	# merge what is new into the tree, minimised
+	"$bin" -merge=1 "$corpus" "$work/new" >"$work/merge.log" 2>&1 || true
+	after=$(find "$corpus" -type f | wc -l)
+	crash=$(find "$work" -maxdepth 1 -name 'crash-*' -o -maxdepth 1 -name 'leak-*' \
+		-o -maxdepth 1 -name 'timeout-*' | head -n 1)
+	if [ -n "$crash" ]; then
+		cp "$crash" "$corpus/"
+		echo "fuzz $name: FINDING $(basename "$crash") after ${wall}s (${cpu}s CPU, $runs runs); log $work/log"
+		status=1
+	else
+		echo "fuzz $name: no finding: ${wall}s wall, ${cpu}s CPU, $runs runs, corpus $before -> $after (exit $rc)"
+		rm -rf "$work"
+	fi
+done
+exit $status
