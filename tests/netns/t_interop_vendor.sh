@@ -25,8 +25,10 @@
 #                the peer's notify as the source
 #   dpd-off      kizuna (dpd) against kizuna (no dpd): show ipsec profile
 #                and diagnose ipsec say the peer did not announce DPD and
-#                what that means for recovery; against charon without
-#                dpd_delay (it still sends the DPD vendor ID) DPD is on
+#                what that means for recovery, with dpd on the initiator
+#                (dpd-off) and on the responder (dpd-off-resp); against
+#                charon without dpd_delay (it still sends the DPD vendor ID)
+#                DPD is on (dpd-charon)
 # Each case checks `show`, a ping through the tunnel where it is up, and
 # that tshark decodes every ISAKMP packet kizuna sent without a malformed
 # or expert warning.
@@ -339,6 +341,23 @@ if vc_begin dpd-off; then
 	vc_ping
 	vc_wire "$GW_B_WAN"
 	vc_end a
+fi
+
+# the other role: the responder has dpd, the initiator does not
+if vc_begin dpd-off-resp; then
+	vc_conf a none 28800 3600 no >"$LAB_DIR/$VC_NAME-a.conf"
+	vc_conf b none 28800 3600 yes >"$LAB_DIR/$VC_NAME-b.conf"
+	ic_check "kizunad starts on gw-b (dpd)" kz_start b "$LAB_DIR/$VC_NAME-b.conf"
+	ic_check "kizunad starts on gw-a (no dpd)" kz_start a "$LAB_DIR/$VC_NAME-a.conf"
+	if lab_wait_for 25 kz_ipsec_up b; then ic_ok "established"; else ic_nok "established"; fi
+	ic_check "responder: show ipsec profile says the peer did not announce DPD" \
+		grep -qF "  DPD off: the peer did not announce DPD (RFC 3706), so a dead peer is not noticed:" \
+		<<<"$(kz b show ipsec profile HQ)"
+	ic_check "responder: show ipsec profile json: state.dpd off-peer" \
+		grep -qF '"dpd":"off-peer"' <<<"$(kz b show ipsec profile HQ json)"
+	vc_ping
+	vc_wire "$GW_B_WAN"
+	vc_end b
 fi
 
 # charon without dpd_delay still announces DPD: kizuna probes it
