@@ -31,25 +31,26 @@ if [ ${#targets[@]} -eq 0 ]; then
 fi
 status=0
 for name in "${targets[@]}"; do
-	bin=build-fuzz/fuzz/$name
-	corpus=tests/fuzz/corpus/${name#fuzz_}
+	bin=$PWD/build-fuzz/fuzz/$name
+	corpus=$PWD/tests/fuzz/corpus/${name#fuzz_}
 	[ -x "$bin" ] || { echo "fuzz: no target $name"; status=2; continue; }
 	mkdir -p "$corpus"
 	work=$(mktemp -d)
 	before=$(find "$corpus" -type f | wc -l)
-	t0=$(awk '{print $14 + $15 + $16 + $17}' /proc/$$/stat)
 	start=$(date +%s)
 	rc=0
-	# new inputs go to $work/new; the tree's corpus is only read
+	# new inputs go to $work/new; the tree's corpus is only read; the
+	# workers' fuzz-N.log land in $work (the fuzzer runs there)
 	mkdir -p "$work/new"
-	/usr/bin/time -f "%U %S" -o "$work/cpu" "$bin" -max_total_time="$secs" -jobs="$jobs" \
-		-workers="$jobs" -timeout=20 -rss_limit_mb=4096 -print_final_stats=1 \
-		-artifact_prefix="$work/" "$work/new" "$corpus" >"$work/log" 2>&1 || rc=$?
+	(cd "$work" && /usr/bin/time -f "%U %S" -o "$work/cpu" "$bin" -max_total_time="$secs" \
+		-jobs="$jobs" -workers="$jobs" -timeout=20 -rss_limit_mb=4096 \
+		-print_final_stats=1 -artifact_prefix="$work/" "$work/new" "$corpus" \
+		>"$work/log" 2>&1) || rc=$?
 	wall=$(($(date +%s) - start))
 	cpu=$(awk '{printf "%.0f", $1 + $2}' "$work/cpu" 2>/dev/null || echo "?")
-	runs=$(grep -ho 'stat::number_of_executed_units: [0-9]*' "$work/log" fuzz-*.log 2>/dev/null |
+	runs=$(cat "$work"/log "$work"/fuzz-*.log 2>/dev/null |
+		{ grep -o 'stat::number_of_executed_units: [0-9]*' || true; } |
 		awk '{s += $2} END {print s + 0}')
-	rm -f fuzz-*.log
 	# merge what is new into the tree, minimised
 	"$bin" -merge=1 "$corpus" "$work/new" >"$work/merge.log" 2>&1 || true
 	after=$(find "$corpus" -type f | wc -l)
