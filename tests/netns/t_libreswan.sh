@@ -44,7 +44,8 @@ PSK="kizuna-libreswan-psk-$$"
 IC_PASSED=0
 IC_FAILED=0
 
-# kz_conf site mode > config (site a initiates to gw-b; b answers anyone)
+# kz_conf site mode > config (site a initiates to gw-b; b answers anyone in
+# Main mode, and in Aggressive mode the ID pluto sends: its address)
 kz_conf() {
 	local site=$1 mode=$2
 	cat <<CONF
@@ -62,6 +63,7 @@ ike policy IKEPOL
   pre-shared-key ascii "$PSK"
   nat-traversal
   dpd
+$([ "$site" = b ] && [ "$mode" = aggressive ] && echo "  remote-id address $GW_A_WAN")
 ipsec proposal ESPP
   protocol esp
   encryption aes-cbc-256
