@@ -32,6 +32,10 @@ struct side {
 /* A finding against side s: "what [profile]". */
 struct kz_finding *kz_check_add(struct kz_findings *out, enum kz_sev sev, const char *id,
 				const struct side *s, const char *what);
+/* kz_check_add() with the finding's cause; NULL when out of memory. */
+struct kz_finding *kz_check_addc(struct kz_findings *out, enum kz_sev sev, const char *id,
+				 const struct side *s, const char *what, const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
 /* b's selectors are a's with local and remote swapped. */
 bool kz_check_mirrored(const struct kz_ipsec_policy *a, const struct kz_ipsec_policy *b);
 /* A prefix as written in the config, "(not set)" when it is not. */

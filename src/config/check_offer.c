@@ -42,16 +42,14 @@ static int check_selector_lines(const struct side *t, const struct side *o, stru
 			if (has_mirror(x, b))
 				continue;
 			kz_selector_str(x, have, sizeof(have));
-			f = kz_check_add(out, KZ_SEV_NG, "A5.3", to[k],
-					 "ipsec policy selector not mirrored");
+			f = kz_check_addc(
+				out, KZ_SEV_NG, "A5.3", to[k], "ipsec policy selector not mirrored",
+				"ipsec policy %s in %s has the selector %s, ipsec policy "
+				"%s in %s has no selector mirroring it: that pair's quick "
+				"mode fails with INVALID-ID-INFORMATION",
+				a->name, from[k]->site->name, have, b->name, to[k]->site->name);
 			if (!f)
 				return KZ_ENOMEM;
-			kz_finding_cause(f,
-					 "ipsec policy %s in %s has the selector %s, ipsec policy "
-					 "%s in %s has no selector mirroring it: that pair's quick "
-					 "mode fails with INVALID-ID-INFORMATION",
-					 a->name, from[k]->site->name, have, b->name,
-					 to[k]->site->name);
 			kz_finding_remedy(f, "ipsec policy %s", b->name);
 			kz_prefix_str(&x->remote, l, sizeof(l));
 			kz_prefix_str(&x->local, r, sizeof(r));
@@ -227,14 +225,13 @@ static int no_common_proposal(struct kz_findings *out, const char *kind, const s
 			     v[i].lv, v[i].pv);
 	}
 	kz_check_set(what, sizeof(what), "no common %s proposal", kind);
-	f = kz_check_add(out, KZ_SEV_NG, "A5.4", t, what);
+	f = kz_check_addc(out, KZ_SEV_NG, "A5.4", t, what,
+			  "no %s proposal of %s matches one of %s: the closest, %s proposal "
+			  "%s in %s and %s proposal %s in %s, differ in %s",
+			  kind, l->site->name, p->site->name, kind, lname, l->site->name, kind,
+			  pname, p->site->name, d);
 	if (!f)
 		return KZ_ENOMEM;
-	kz_finding_cause(f,
-			 "no %s proposal of %s matches one of %s: the closest, %s proposal "
-			 "%s in %s and %s proposal %s in %s, differ in %s",
-			 kind, l->site->name, p->site->name, kind, lname, l->site->name, kind,
-			 pname, p->site->name, d);
 	kz_finding_remedy(f, "%s proposal %s", kind, t == l ? lname : pname);
 	for (unsigned i = 0; i < n; i++)
 		if (v[i].differ && v[i].remedy)
@@ -313,15 +310,14 @@ int kz_check_pfs(const struct side *t, const struct side *o, struct kz_findings 
 
 	if (t->pol->pfs == o->pol->pfs)
 		return 0;
-	f = kz_check_add(out, KZ_SEV_NG, "A5.4", t, "pfs differs");
+	f = kz_check_addc(out, KZ_SEV_NG, "A5.4", t, "pfs differs",
+			  "pfs differs: ipsec policy %s in %s has pfs %s, ipsec policy %s in "
+			  "%s pfs %s; quick mode fails when one side expects a Diffie-Hellman "
+			  "exchange the other does not make",
+			  t->pol->name, t->site->name, kz_group_name(t->pol->pfs), o->pol->name,
+			  o->site->name, kz_group_name(o->pol->pfs));
 	if (!f)
 		return KZ_ENOMEM;
-	kz_finding_cause(f,
-			 "pfs differs: ipsec policy %s in %s has pfs %s, ipsec policy %s in "
-			 "%s pfs %s; quick mode fails when one side expects a Diffie-Hellman "
-			 "exchange the other does not make",
-			 t->pol->name, t->site->name, kz_group_name(t->pol->pfs), o->pol->name,
-			 o->site->name, kz_group_name(o->pol->pfs));
 	kz_finding_remedy(f, "ipsec policy %s", t->pol->name);
 	kz_finding_remedy(f, "pfs %s", kz_group_name(o->pol->pfs));
 	return 0;

@@ -232,6 +232,21 @@ struct kz_finding *kz_check_add(struct kz_findings *out, enum kz_sev sev, const 
 	return f;
 }
 
+/* kz_check_add() with the finding's cause. */
+struct kz_finding *kz_check_addc(struct kz_findings *out, enum kz_sev sev, const char *id,
+				 const struct side *s, const char *what, const char *fmt, ...)
+{
+	struct kz_finding *f = kz_check_add(out, sev, id, s, what);
+	va_list ap;
+
+	if (f) {
+		va_start(ap, fmt);
+		kz_check_vset(f->cause, sizeof(f->cause), fmt, ap);
+		va_end(ap);
+	}
+	return f;
+}
+
 /* A finding already made against side s with this id, to add to it. */
 static struct kz_finding *find(struct kz_findings *out, const char *id, const struct side *s)
 {
@@ -254,15 +269,14 @@ static int check_a11(const struct side *l, const struct side *p, struct kz_findi
 
 	if (l->role != ROLE_RESP || p->role != ROLE_RESP)
 		return 0;
-	f = kz_check_add(out, KZ_SEV_NG, "A1.1", l, "no initiator: both ends are peer any");
+	f = kz_check_addc(out, KZ_SEV_NG, "A1.1", l, "no initiator: both ends are peer any",
+			  "ipsec profile %s in %s and ipsec profile %s in %s are both `peer "
+			  "any`: both wait as responders and neither sends the first IKE message; "
+			  "one site must initiate (the one with a private or shared address, or "
+			  "either when both are global)",
+			  l->p->name, l->site->name, p->p->name, p->site->name);
 	if (!f)
 		return KZ_ENOMEM;
-	kz_finding_cause(f,
-			 "ipsec profile %s in %s and ipsec profile %s in %s are both `peer "
-			 "any`: both wait as responders and neither sends the first IKE message; "
-			 "one site must initiate (the one with a private or shared address, or "
-			 "either when both are global)",
-			 l->p->name, l->site->name, p->p->name, p->site->name);
 	kz_finding_remedy(f, "ipsec profile %s", l->p->name);
 	kz_finding_remedy(f, "peer <the other site's global address or FQDN>");
 	return 0;
@@ -293,14 +307,13 @@ static int check_mode(const struct side *l, const struct side *p, struct kz_find
 	}
 	o = t == l ? p : l;
 	*mode = to;
-	f = kz_check_add(out, KZ_SEV_NG, "A5.4", t, "exchange mode differs");
+	f = kz_check_addc(out, KZ_SEV_NG, "A5.4", t, "exchange mode differs",
+			  "exchange mode differs: ike policy %s in %s uses %s mode, ike policy "
+			  "%s in %s %s mode; an exchange in the other mode is refused",
+			  t->ike->name, t->site->name, kz_mode_name(t->ike->mode), o->ike->name,
+			  o->site->name, kz_mode_name(o->ike->mode));
 	if (!f)
 		return KZ_ENOMEM;
-	kz_finding_cause(f,
-			 "exchange mode differs: ike policy %s in %s uses %s mode, ike policy "
-			 "%s in %s %s mode; an exchange in the other mode is refused",
-			 t->ike->name, t->site->name, kz_mode_name(t->ike->mode), o->ike->name,
-			 o->site->name, kz_mode_name(o->ike->mode));
 	kz_finding_remedy(f, "ike policy %s", t->ike->name);
 	kz_finding_remedy(f, "exchange-mode %s", kz_mode_name(to));
 	return 0;
@@ -313,10 +326,9 @@ static int a51(struct kz_findings *out, const struct side *t, const char *cause,
 	struct kz_finding *f = find(out, "A5.1", t);
 
 	if (!f) {
-		f = kz_check_add(out, KZ_SEV_NG, "A5.1", t, "key-id differs");
+		f = kz_check_addc(out, KZ_SEV_NG, "A5.1", t, "key-id differs", "%s", cause);
 		if (!f)
 			return KZ_ENOMEM;
-		kz_finding_cause(f, "%s", cause);
 		kz_finding_remedy(f, "ike policy %s", t->ike->name);
 	} else {
 		/* Both directions wrong on one side: one block. */
@@ -429,16 +441,15 @@ static int check_ids(const struct side *l, const struct side *p, struct kz_findi
 	 * router of the manual.  Judge the rest as if swapped. */
 	if (il.type == KZ_ID_NONE && ir.type != KZ_ID_NONE) {
 		ident_words(&ir, w, sizeof(w));
-		f = kz_check_add(out, KZ_SEV_NG, "A5.2", i,
-				 "ike local-id and remote-id on the wrong side");
+		f = kz_check_addc(out, KZ_SEV_NG, "A5.2", i,
+				  "ike local-id and remote-id on the wrong side",
+				  "%s is the initiator, but its ike policy %s sets remote-id %s "
+				  "and no local-id: in aggressive mode the initiator names itself "
+				  "with local-id and the responder expects that name as its "
+				  "remote-id",
+				  i->site->name, i->ike->name, w);
 		if (!f)
 			return KZ_ENOMEM;
-		kz_finding_cause(f,
-				 "%s is the initiator, but its ike policy %s sets remote-id %s "
-				 "and no local-id: in aggressive mode the initiator names itself "
-				 "with local-id and the responder expects that name as its "
-				 "remote-id",
-				 i->site->name, i->ike->name, w);
 		kz_finding_remedy(f, "ike policy %s", i->ike->name);
 		kz_finding_remedy(f, "no remote-id");
 		kz_finding_remedy(f, "local-id %s", w);
@@ -453,15 +464,14 @@ static int check_ids(const struct side *l, const struct side *p, struct kz_findi
 
 		ident_words(&rl, had, sizeof(had));
 		ident_words(want, w, sizeof(w));
-		f = kz_check_add(out, KZ_SEV_NG, "A5.2", r,
-				 "ike local-id and remote-id on the wrong side");
+		f = kz_check_addc(out, KZ_SEV_NG, "A5.2", r,
+				  "ike local-id and remote-id on the wrong side",
+				  "%s is the responder (peer any), but its ike policy %s sets "
+				  "local-id %s and no remote-id: the responder expects the "
+				  "initiator's name as remote-id and finds its profile by it",
+				  r->site->name, r->ike->name, had);
 		if (!f)
 			return KZ_ENOMEM;
-		kz_finding_cause(f,
-				 "%s is the responder (peer any), but its ike policy %s sets "
-				 "local-id %s and no remote-id: the responder expects the "
-				 "initiator's name as remote-id and finds its profile by it",
-				 r->site->name, r->ike->name, had);
 		kz_finding_remedy(f, "ike policy %s", r->ike->name);
 		kz_finding_remedy(f, "no local-id");
 		kz_finding_remedy(f, "remote-id %s", w);
@@ -544,13 +554,12 @@ static int check_psk(const struct side *t, const struct side *o, const struct si
 		       "its digits spell, not the digits)";
 	else if (!a->hex && psk_equal_nocase(a, b))
 		hint = " (they differ only in letter case)";
-	f = kz_check_add(out, KZ_SEV_NG, "A5.5", t, "pre-shared keys differ");
+	f = kz_check_addc(out, KZ_SEV_NG, "A5.5", t, "pre-shared keys differ",
+			  "the pre-shared-key of ike policy %s in %s differs from that of ike "
+			  "policy %s in %s%s",
+			  l->ike->name, l->site->name, p->ike->name, p->site->name, hint);
 	if (!f)
 		return KZ_ENOMEM;
-	kz_finding_cause(f,
-			 "the pre-shared-key of ike policy %s in %s differs from that of ike "
-			 "policy %s in %s%s",
-			 l->ike->name, l->site->name, p->ike->name, p->site->name, hint);
 	kz_finding_remedy(f, "ike policy %s", t->ike->name);
 	kz_finding_remedy(f, "pre-shared-key ascii <the key %s uses>", o->site->name);
 	return 0;
@@ -567,14 +576,13 @@ static int check_natt(const struct side *l, const struct side *p, struct kz_find
 		return 0;
 	t = l->ike->natt ? p : l;
 	o = t == l ? p : l;
-	f = kz_check_add(out, KZ_SEV_NG, "A7.1", t, "nat-traversal on one side only");
+	f = kz_check_addc(out, KZ_SEV_NG, "A7.1", t, "nat-traversal on one side only",
+			  "ike policy %s in %s sets nat-traversal, ike policy %s in %s does "
+			  "not: NAT-Traversal is used only when both ends set it, so an "
+			  "initiator behind carrier-grade NAT cannot connect",
+			  o->ike->name, o->site->name, t->ike->name, t->site->name);
 	if (!f)
 		return KZ_ENOMEM;
-	kz_finding_cause(f,
-			 "ike policy %s in %s sets nat-traversal, ike policy %s in %s does "
-			 "not: NAT-Traversal is used only when both ends set it, so an "
-			 "initiator behind carrier-grade NAT cannot connect",
-			 o->ike->name, o->site->name, t->ike->name, t->site->name);
 	kz_finding_remedy(f, "ike policy %s", t->ike->name);
 	kz_finding_remedy(f, "nat-traversal");
 	return 0;
