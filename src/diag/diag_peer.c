@@ -253,39 +253,28 @@ static bool a5_half(struct diag_ctx *x)
 	const struct diag_exch *h = x->half;
 	const char *pol = x->ike ? x->ike->name : "<policy>";
 	struct diag_check *c;
+	bool am, mm;
 	char t[64];
 
 	if (!h || (x->st->count && x->st->fail != DIAG_FAIL_NO_ANSWER))
 		return false;
 	half_times(x, h, t, sizeof(t));
-	if (h->phase == 1 && !h->initiator && h->aggressive && h->msg_sent == 2) {
-		bool any_id = !x->ike || x->ike->remote_id.type == KZ_ID_NONE;
-
+	/* A5.5: the half of phase 1 the keys decide, unanswered */
+	am = h->phase == 1 && !h->initiator && h->aggressive && h->msg_sent == 2;
+	mm = h->phase == 1 && h->initiator && !h->aggressive && h->msg_sent == 5;
+	if (am || mm) {
 		c = diag_add(x, DIAG_NG, "A5.5", TR("pre-shared keys differ"));
-		if (any_id)
-			diag_cause(
-				c,
-				TR("the initiator did not send message 3 after our message 2: it "
-				   "could not verify our HASH_R (%s); or this site's ID is not the "
-				   "one the initiator expects (A5.1)"),
-				t);
-		else
-			diag_cause(
-				c,
-				TR("the initiator did not send message 3 after our message 2: it "
-				   "could not verify our HASH_R (%s)"),
-				t);
-		half_evidence(x, c, h);
-		diag_remedy(c, "ike policy %s", pol);
-		diag_remedy(c, "%s", TR("pre-shared-key ascii <the key the peer uses>"));
-		return true;
-	}
-	if (h->phase == 1 && h->initiator && !h->aggressive && h->msg_sent == 5) {
-		c = diag_add(x, DIAG_NG, "A5.5", TR("pre-shared keys differ"));
-		diag_cause(c,
-			   TR("the peer answered messages 1 and 3 but not our message 5: it could "
-			      "not decrypt it (%s)"),
-			   t);
+		diag_cause(
+			c,
+			mm ? TR("the peer answered messages 1 and 3 but not our message 5: it "
+				"could not decrypt it (%s)")
+				: !x->ike || x->ike->remote_id.type == KZ_ID_NONE
+				? TR("the initiator did not send message 3 after our message 2: it "
+				     "could not verify our HASH_R (%s); or this site's ID is "
+				     "not the one the initiator expects (A5.1)")
+				: TR("the initiator did not send message 3 after our message 2: it "
+				     "could not verify our HASH_R (%s)"),
+			t);
 		half_evidence(x, c, h);
 		diag_remedy(c, "ike policy %s", pol);
 		diag_remedy(c, "%s", TR("pre-shared-key ascii <the key the peer uses>"));

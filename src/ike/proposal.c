@@ -300,16 +300,22 @@ int p1_from_reply(struct ike_engine *e, const struct kz_ike_policy *pol,
 	return 0;
 }
 
+/* An answer's one transform: the peer's echoed when it is known (true),
+ * else for the caller to fill in (false). */
+static bool reply_transform(struct isakmp_sa *sa, bool have_peer_t,
+			    const struct isakmp_transform *peer_t)
+{
+	sa->p[0].nt = 1;
+	if (have_peer_t)
+		echo_transform(&sa->p[0].t[0], peer_t);
+	return have_peer_t;
+}
+
 struct isakmp_sa *p1_reply(const struct p1_choice *c, uint8_t pnum)
 {
 	struct isakmp_sa *sa = sa_new(ISAKMP_PROTO_ISAKMP, pnum);
 
-	if (!sa)
-		return NULL;
-	sa->p[0].nt = 1;
-	if (c->have_peer_t)
-		echo_transform(&sa->p[0].t[0], &c->peer_t);
-	else
+	if (sa && !reply_transform(sa, c->have_peer_t, &c->peer_t))
 		p1_transform(&sa->p[0].t[0], c->tnum, c);
 	return sa;
 }
@@ -668,12 +674,7 @@ struct isakmp_sa *p2_reply(const struct p2_choice *c, uint32_t spi, uint8_t pnum
 {
 	struct isakmp_sa *sa = p2_sa_new(spi, pnum);
 
-	if (!sa)
-		return NULL;
-	sa->p[0].nt = 1;
-	if (c->have_peer_t)
-		echo_transform(&sa->p[0].t[0], &c->peer_t);
-	else
+	if (sa && !reply_transform(sa, c->have_peer_t, &c->peer_t))
 		p2_transform(&sa->p[0].t[0], tnum, c);
 	return sa;
 }
