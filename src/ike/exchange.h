@@ -23,6 +23,7 @@
 #include "ike/ike.h"
 #include "ike/isakmp.h"
 #include "lib/err.h"
+#include "lib/log.h"
 #include "ike/prof_hash.h"
 
 #define IKE_RETRANS_FIRST_MS 2000u /* first retransmission, doubling */
@@ -480,6 +481,17 @@ size_t id_body_local(struct ike_engine *e, const struct kz_ike_policy *pol, cons
 bool id_matches(const struct kz_ident *want, const uint8_t *body, size_t len);
 void id_body_str(const uint8_t *body, size_t len, char *out, size_t cap);
 void ident_str(const struct kz_ident *id, char *out, size_t cap);
+
+/* Lines about an SA end with ", peer ADDR:PORT, id ID" (records.c): the
+ * ID as the peer sent it, verified or not yet ("-": none yet).  A pair
+ * names the IKE SA that made it, else the newest with its peer, else its
+ * own peer address. */
+void eng_sa_who(const struct ike_sa *sa, char *out, size_t len);
+void eng_child_who(const struct ike_engine *e, const struct ike_child *c, char *out, size_t len);
+void eng_sa_log(enum kz_log_level lvl, const struct ike_sa *sa, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void eng_child_log(enum kz_log_level lvl, const struct ike_engine *e, const struct ike_child *c,
+		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* Failure recording (per profile): one log line, count of repeats,
  * initiator back-off. */

@@ -129,10 +129,11 @@ static void declare_dead(struct ike_engine *e, struct ike_sa *sa, uint64_t now)
 
 	inet_ntop(AF_INET, &sa->peer.sin_addr, a, sizeof(a));
 	kz_strlcpy(profile, sa->profile, sizeof(profile));
-	log_warn("%s: DPD: peer %s is dead: %u R-U-THERE unanswered, nothing heard for "
-		 "%llu.%03llu s; its SAs are cleared",
-		 profile, a, probes, (unsigned long long)(quiet / 1000),
-		 (unsigned long long)(quiet % 1000));
+	eng_sa_log(KZ_LOG_WARN, sa,
+		   "%s: DPD: peer %s is dead: %u R-U-THERE unanswered, nothing heard for "
+		   "%llu.%03llu s; its SAs are cleared",
+		   profile, a, probes, (unsigned long long)(quiet / 1000),
+		   (unsigned long long)(quiet % 1000));
 	eng_metric_dpd(e, profile, false);
 	/* no Delete: nobody would read it */
 	for (struct ike_child *c = e->children; c; c = c->next)
@@ -218,9 +219,10 @@ void dpd_hint(struct ike_engine *e, struct ike_sa *sa, uint32_t spi)
 		alive(e, sa, now);
 	sa->dpd.hint_ms = now;
 	sa->dpd.hinted = true;
-	log_info("%s: the peer says it has no IPsec SA spi 0x%08x (INVALID-SPI, "
-		 "unauthenticated): R-U-THERE now",
-		 sa->profile, spi);
+	eng_sa_log(KZ_LOG_INFO, sa,
+		   "%s: the peer says it has no IPsec SA spi 0x%08x (INVALID-SPI, "
+		   "unauthenticated): R-U-THERE now",
+		   sa->profile, spi);
 	if (!sa->dpd.unanswered)
 		probe(e, sa, pol);
 	if (!sa->dpd.next_probe_ms || sa->dpd.next_probe_ms > now + probe_step(sa, pol))

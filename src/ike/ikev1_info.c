@@ -196,10 +196,11 @@ void info_initial_contact(struct ike_engine *e, struct ike_sa *sa)
 		}
 	/* the trace of a peer that restarted (or moved) */
 	if (nike || nchild)
-		log_info("%s: INITIAL-CONTACT from %s: %u stale IKE SA(s) and %u stale IPsec "
-			 "SA pair(s) dropped",
-			 sa->profile, inet_ntop(AF_INET, &sa->peer.sin_addr, a, sizeof(a)), nike,
-			 nchild);
+		eng_sa_log(KZ_LOG_INFO, sa,
+			   "%s: INITIAL-CONTACT from %s: %u stale IKE SA(s) and %u stale IPsec "
+			   "SA pair(s) dropped",
+			   sa->profile, inet_ntop(AF_INET, &sa->peer.sin_addr, a, sizeof(a)), nike,
+			   nchild);
 }
 
 static bool qm_pending(struct ike_sa *sa, bool kill)
@@ -381,7 +382,8 @@ static void handle_delete(struct ike_engine *e, struct ike_sa *sa, const struct 
 				if (!o->dying && !memcmp(o->icookie, spi, 8) &&
 				    !memcmp(o->rcookie, spi + 8, 8) &&
 				    o->peer.sin_addr.s_addr == sa->peer.sin_addr.s_addr) {
-					log_info("%s: the peer deleted the IKE SA", o->profile);
+					eng_sa_log(KZ_LOG_INFO, o,
+						   "%s: the peer deleted the IKE SA", o->profile);
 					o->dying = true; /* reaped after this message */
 					rekey_ike_deleted(e, o);
 				}
@@ -394,8 +396,9 @@ static void handle_delete(struct ike_engine *e, struct ike_sa *sa, const struct 
 			for (struct ike_child *c = e->children; c; c = c->next)
 				if (!c->dying && c->out.spi == v &&
 				    !strcmp(c->profile, sa->profile)) {
-					log_info("%s: the peer deleted IPsec SA spi 0x%08x",
-						 c->profile, v);
+					eng_child_log(KZ_LOG_INFO, e, c,
+						      "%s: the peer deleted IPsec SA spi 0x%08x",
+						      c->profile, v);
 					child_remove(e, c, false);
 				}
 		}
@@ -453,8 +456,8 @@ enum ike_res info_in(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *m)
 				if (pending)
 					peer_error(e, sa, n.type, true);
 				else
-					log_info("%s: the peer said %s", sa->profile,
-						 isakmp_notify_name(n.type));
+					eng_sa_log(KZ_LOG_INFO, sa, "%s: the peer said %s",
+						   sa->profile, isakmp_notify_name(n.type));
 			}
 		} else if (p->type == ISAKMP_NP_D) {
 			struct isakmp_delete d;

@@ -185,10 +185,11 @@ int natt_check_natd(struct ike_sa *sa, const struct ike_msg *m)
 	}
 	sa->natt.nat_peer = !peer_match;
 	if (sa->natt.nat_local || sa->natt.nat_peer)
-		log_info("%s: NAT detected (%s)", sa->profile[0] ? sa->profile : "ike",
-			 sa->natt.nat_local && sa->natt.nat_peer ? "both sides"
-				 : sa->natt.nat_local            ? "we are behind a NAT"
-								 : "the peer is behind a NAT");
+		eng_sa_log(KZ_LOG_INFO, sa, "%s: NAT detected (%s)",
+			   sa->profile[0] ? sa->profile : "ike",
+			   sa->natt.nat_local && sa->natt.nat_peer ? "both sides"
+				   : sa->natt.nat_local            ? "we are behind a NAT"
+								   : "the peer is behind a NAT");
 	return 0;
 }
 

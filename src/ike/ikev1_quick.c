@@ -506,7 +506,8 @@ static int qm_reply_ids(struct ike_engine *e, struct ike_sa *sa, struct ike_qm *
 	    kz_prefix_within(&got.remote, &ours.remote) &&
 	    (!ours.proto || got.proto == ours.proto) && (!ours.lport || got.lport == ours.lport) &&
 	    (!ours.rport || got.rport == ours.rport)) {
-		log_info("%s: the peer narrowed the selectors of the Quick Mode", sa->profile);
+		eng_sa_log(KZ_LOG_INFO, sa, "%s: the peer narrowed the selectors of the Quick Mode",
+			   sa->profile);
 		q->lts = got.local;
 		q->rts = got.remote;
 		q->ts_proto = got.proto;

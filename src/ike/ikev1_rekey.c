@@ -98,9 +98,11 @@ static void dup_children_run(struct ike_engine *e, uint64_t now, int64_t *next)
 				eng_next_min(next, at, now);
 				continue;
 			}
-			log_info("%s: duplicate IPsec SA pair (spi 0x%08x) the peer started is "
-				 "deleted, ours is kept",
-				 d->profile, d->in.spi);
+			eng_child_log(
+				KZ_LOG_INFO, e, d,
+				"%s: duplicate IPsec SA pair (spi 0x%08x) the peer started is "
+				"deleted, ours is kept",
+				d->profile, d->in.spi);
 			child_remove(e, d, true);
 			break;
 		}
@@ -112,8 +114,9 @@ void rekey_child_hold(struct ike_engine *e, struct ike_child *c)
 	if (doomed_duplicate(e, c)) {
 		/* received on until the Delete, never sent on */
 		c->in.out_after_ms = c->out.out_after_ms = UINT64_MAX;
-		log_info("%s: IPsec SA spi 0x%08x duplicates ours: not sent on", c->profile,
-			 c->in.spi);
+		eng_child_log(KZ_LOG_INFO, e, c,
+			      "%s: IPsec SA spi 0x%08x duplicates ours: not sent on", c->profile,
+			      c->in.spi);
 		return;
 	}
 	if (!c->initiator)
@@ -147,8 +150,9 @@ void rekey_child_new(struct ike_engine *e, struct ike_child *c)
 			continue;
 		o->retire_ms = now + IKE_REKEY_OVERLAP_MS;
 		c->successor = true;
-		log_info("%s: IPsec SA spi 0x%08x replaced by spi 0x%08x, deleted in %u s",
-			 c->profile, o->in.spi, c->in.spi, IKE_REKEY_OVERLAP_MS / 1000u);
+		eng_child_log(KZ_LOG_INFO, e, o,
+			      "%s: IPsec SA spi 0x%08x replaced by spi 0x%08x, deleted in %u s",
+			      c->profile, o->in.spi, c->in.spi, IKE_REKEY_OVERLAP_MS / 1000u);
 	}
 }
 
@@ -190,9 +194,10 @@ static void dup_phase1_done(struct ike_engine *e, const struct ike_sa *sa)
 		if (o == sa || o->dying || !o->initiator || o->replaces ||
 		    (o->state != MM_I1 && o->state != AM_I1) || !same_peer_profile(o, sa))
 			continue;
-		log_info("%s: IKE SA up: our own negotiation with the peer, still unanswered, "
-			 "dropped",
-			 o->profile);
+		eng_sa_log(KZ_LOG_INFO, o,
+			   "%s: IKE SA up: our own negotiation with the peer, still unanswered, "
+			   "dropped",
+			   o->profile);
 		o->dying = true; /* reaped by the caller's caller */
 	}
 }
@@ -236,9 +241,10 @@ static void dup_ike_run(struct ike_engine *e, uint64_t now)
 			loser = local_is_lower(mine) ? theirs : mine;
 			if (loser == theirs && !peer_holds(mine, theirs))
 				continue;
-			log_info("%s: two IKE SAs with the peer (both sites initiated): the one "
-				 "%s started is deleted",
-				 loser->profile, loser == mine ? "we" : "the peer");
+			eng_sa_log(KZ_LOG_INFO, loser,
+				   "%s: two IKE SAs with the peer (both sites initiated): the one "
+				   "%s started is deleted",
+				   loser->profile, loser == mine ? "we" : "the peer");
 			(void)info_send_delete(e, loser, ISAKMP_PROTO_ISAKMP, NULL);
 			loser->dying = true;
 			if (loser == mine)
@@ -271,9 +277,11 @@ void rekey_ike_deleted(struct ike_engine *e, const struct ike_sa *sa)
 			e->io.child_stats(e->io.arg, c->in.spi, KZ_CHILD_IN, &st);
 		if (st.packets)
 			continue;
-		log_info("%s: IPsec SA spi 0x%08x made just before the peer deleted its IKE SA, "
-			 "unconfirmed: removed",
-			 c->profile, c->in.spi);
+		eng_child_log(
+			KZ_LOG_INFO, e, c,
+			"%s: IPsec SA spi 0x%08x made just before the peer deleted its IKE SA, "
+			"unconfirmed: removed",
+			c->profile, c->in.spi);
 		child_remove(e, c, false);
 	}
 }
@@ -293,8 +301,8 @@ void rekey_ike_new(struct ike_engine *e, struct ike_sa *sa)
 		    strcmp(o->profile, sa->profile))
 			continue;
 		o->retire_ms = now + IKE_REKEY_OVERLAP_MS;
-		log_info("%s: IKE SA replaced by a new one, deleted in %u s", o->profile,
-			 IKE_REKEY_OVERLAP_MS / 1000u);
+		eng_sa_log(KZ_LOG_INFO, o, "%s: IKE SA replaced by a new one, deleted in %u s",
+			   o->profile, IKE_REKEY_OVERLAP_MS / 1000u);
 	}
 }
 
@@ -370,11 +378,13 @@ static void child_rekey(struct ike_engine *e, struct ike_child *c, uint64_t now,
 		ts_of_child(c, &sel);
 		if (qm_running_sel(sa, &sel))
 			return;
-		log_info("%s: rekeying IPsec SA spi 0x%08x (%s)", c->profile, c->in.spi, why);
+		eng_sa_log(KZ_LOG_INFO, sa, "%s: rekeying IPsec SA spi 0x%08x (%s)", c->profile,
+			   c->in.spi, why);
 		(void)qm_outI1_sel(e, sa, &sel);
 	} else if (eng_profile_is_initiator(e, c->profile) && !phase1_running(e, c->profile)) {
-		log_info("%s: rekeying IPsec SA spi 0x%08x (%s) with a new IKE SA", c->profile,
-			 c->in.spi, why);
+		eng_child_log(KZ_LOG_INFO, e, c,
+			      "%s: rekeying IPsec SA spi 0x%08x (%s) with a new IKE SA", c->profile,
+			      c->in.spi, why);
 		(void)eng_phase1_start(e, c->profile, false);
 	}
 }
@@ -383,7 +393,8 @@ static void ike_rekey(struct ike_engine *e, struct ike_sa *sa, uint64_t now, int
 {
 	if (sa->retire_ms) {
 		if (now >= sa->retire_ms) {
-			log_info("%s: old IKE SA deleted after rekey", sa->profile);
+			eng_sa_log(KZ_LOG_INFO, sa, "%s: old IKE SA deleted after rekey",
+				   sa->profile);
 			(void)info_send_delete(e, sa, ISAKMP_PROTO_ISAKMP, NULL);
 			sa->dying = true;
 		} else {
@@ -414,13 +425,14 @@ static void ike_rekey(struct ike_engine *e, struct ike_sa *sa, uint64_t now, int
 				sa->rekeyed = true;
 				sa->retire_ms = now;
 				eng_next_min(next, now, now);
-				log_info("%s: IKE SA superseded by a newer one", sa->profile);
+				eng_sa_log(KZ_LOG_INFO, sa, "%s: IKE SA superseded by a newer one",
+					   sa->profile);
 			}
 			return;
 		}
 	}
 	sa->rekeyed = true;
-	log_info("%s: rekeying the IKE SA", sa->profile);
+	eng_sa_log(KZ_LOG_INFO, sa, "%s: rekeying the IKE SA", sa->profile);
 	(void)eng_phase1_start(e, sa->profile, true);
 }
 
@@ -439,8 +451,9 @@ void rekey_run(struct ike_engine *e, uint64_t now, int64_t *next)
 			continue;
 		if (c->retire_ms) {
 			if (now >= c->retire_ms) {
-				log_info("%s: old IPsec SA spi 0x%08x deleted after rekey",
-					 c->profile, c->in.spi);
+				eng_child_log(KZ_LOG_INFO, e, c,
+					      "%s: old IPsec SA spi 0x%08x deleted after rekey",
+					      c->profile, c->in.spi);
 				child_remove(e, c, true);
 			} else {
 				eng_next_min(next, c->retire_ms, now);
@@ -455,8 +468,9 @@ void rekey_run(struct ike_engine *e, uint64_t now, int64_t *next)
 			e->io.child_stats(e->io.arg, c->out.spi, KZ_CHILD_OUT, &so);
 			b = si.bytes > so.bytes ? si.bytes : so.bytes;
 			if (b >= c->hard_bytes) {
-				log_info("%s: IPsec SA spi 0x%08x reached its byte lifetime",
-					 c->profile, c->in.spi);
+				eng_child_log(KZ_LOG_INFO, e, c,
+					      "%s: IPsec SA spi 0x%08x reached its byte lifetime",
+					      c->profile, c->in.spi);
 				child_remove(e, c, true);
 				continue;
 			}

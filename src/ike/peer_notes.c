@@ -77,9 +77,10 @@ void eng_peer_notes(struct ike_engine *e, struct ike_sa *sa, const struct ike_ms
 			 * phase 2: the Quick Mode handler took it already */
 			if (phase1 && sa->initiator && n.proto == ISAKMP_PROTO_ISAKMP && secs &&
 			    secs < sa->p1.lifetime) {
-				log_info("%s: the peer's RESPONDER-LIFETIME shortens the IKE SA "
-					 "to %u s",
-					 sa->profile, secs);
+				eng_sa_log(KZ_LOG_INFO, sa,
+					   "%s: the peer's RESPONDER-LIFETIME shortens the IKE SA "
+					   "to %u s",
+					   sa->profile, secs);
 				sa->p1.lifetime = secs;
 				sa->p1.life_src = IKE_LIFE_RECEIVED;
 			}
@@ -112,8 +113,9 @@ void eng_peer_life_info(struct ike_engine *e, struct ike_sa *sa, const struct is
 	if (phase1) {
 		if (!secs || secs >= sa->p1.lifetime || !sa->established_ms)
 			return;
-		log_info("%s: the peer's RESPONDER-LIFETIME shortens the IKE SA to %u s",
-			 sa->profile, secs);
+		eng_sa_log(KZ_LOG_INFO, sa,
+			   "%s: the peer's RESPONDER-LIFETIME shortens the IKE SA to %u s",
+			   sa->profile, secs);
 		sa->p1.lifetime = secs;
 		sa->p1.life_src = IKE_LIFE_RECEIVED;
 		sa->expire_ms = sa->established_ms + (uint64_t)secs * 1000u;
@@ -134,9 +136,10 @@ void eng_peer_life_info(struct ike_engine *e, struct ike_sa *sa, const struct is
 			continue;
 		made = c->out.created_ms;
 		if (secs && secs < c->in.life_seconds) {
-			log_info("%s: the peer's RESPONDER-LIFETIME shortens IPsec SA spi 0x%08x "
-				 "to %u s",
-				 sa->profile, c->in.spi, secs);
+			eng_sa_log(KZ_LOG_INFO, sa,
+				   "%s: the peer's RESPONDER-LIFETIME shortens IPsec SA spi 0x%08x "
+				   "to %u s",
+				   sa->profile, c->in.spi, secs);
 			c->in.life_seconds = c->out.life_seconds = secs;
 			c->expire_ms = made + (uint64_t)secs * 1000u;
 			if (c->soft_ms > soft_at(made, secs * 1000ull, c->initiator))
@@ -166,8 +169,10 @@ void p2_peer_life(struct ike_engine *e, const struct ike_sa *sa, struct ike_qm *
 			continue;
 		life_notify_read(false, &n.data, &secs, &kb);
 		if (secs && secs < q->p2.life_s) {
-			log_info("%s: the peer's RESPONDER-LIFETIME shortens the IPsec SA to %u s",
-				 sa->profile, secs);
+			eng_sa_log(
+				KZ_LOG_INFO, sa,
+				"%s: the peer's RESPONDER-LIFETIME shortens the IPsec SA to %u s",
+				sa->profile, secs);
 			q->p2.life_s = secs;
 			q->p2.life_src = IKE_LIFE_RECEIVED;
 		}

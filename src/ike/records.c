@@ -120,23 +120,82 @@ static void backoff_status(struct ike_engine *e, const char *profile, struct ike
 
 /* ", peer ADDR:PORT, id ID" of the exchange being handled, for a log
  * line; "" when the failure has no peer (a config problem, no address). */
-static void fail_who(const struct ike_engine *e, char *out, size_t len)
+void eng_sa_who(const struct ike_sa *sa, char *out, size_t len)
 {
-	const struct ike_sa *sa = e->fail_sa;
+	/* the ID as the peer sent it, verified or not yet */
+	const uint8_t *b = sa->initiator ? sa->idr_b : sa->idi_b;
+	size_t n = sa->initiator ? sa->idr_len : sa->idi_len;
 	char a[INET_ADDRSTRLEN], id[160] = "-";
 
-	out[0] = '\0';
-	if (sa) {
-		/* the ID as the peer sent it, verified or not yet */
-		const uint8_t *b = sa->initiator ? sa->idr_b : sa->idi_b;
-		size_t n = sa->initiator ? sa->idr_len : sa->idi_len;
+	if (sa->peer_id[0])
+		kz_strlcpy(id, sa->peer_id, sizeof(id));
+	else if (n)
+		id_body_str(b, n, id, sizeof(id));
+	inet_ntop(AF_INET, &sa->peer.sin_addr, a, sizeof(a));
+	snprintf(out, len, ", peer %s:%u, id %s", a, ntohs(sa->peer.sin_port), id);
+}
 
-		if (sa->peer_id[0])
-			kz_strlcpy(id, sa->peer_id, sizeof(id));
-		else if (n)
-			id_body_str(b, n, id, sizeof(id));
-		inet_ntop(AF_INET, &sa->peer.sin_addr, a, sizeof(a));
-		snprintf(out, len, ", peer %s:%u, id %s", a, ntohs(sa->peer.sin_port), id);
+/* The IKE SA that made the pair, else the newest with its peer under its
+ * profile, else none: then the pair's own peer address. */
+void eng_child_who(const struct ike_engine *e, const struct ike_child *c, char *out, size_t len)
+{
+	const struct ike_sa *best = NULL;
+	char a[INET_ADDRSTRLEN];
+
+	for (const struct ike_sa *sa = e->sas; sa; sa = sa->next) {
+		if (sa->serial == c->in.ike_serial) {
+			best = sa;
+			break;
+		}
+		if (sa->state == IKE_ST_ESTABLISHED &&
+		    sa->peer.sin_addr.s_addr == c->out.peer.sin_addr.s_addr &&
+		    !strcmp(sa->profile, c->profile) &&
+		    (!best || sa->established_ms >= best->established_ms))
+			best = sa;
+	}
+	if (best) {
+		eng_sa_who(best, out, len);
+		return;
+	}
+	inet_ntop(AF_INET, &c->out.peer.sin_addr, a, sizeof(a));
+	if (c->out.peer.sin_port)
+		snprintf(out, len, ", peer %s:%u, id -", a, ntohs(c->out.peer.sin_port));
+	else
+		snprintf(out, len, ", peer %s, id -", a);
+}
+
+void eng_sa_log(enum kz_log_level lvl, const struct ike_sa *sa, const char *fmt, ...)
+{
+	char line[KZ_LOG_LINE], who[200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	eng_sa_who(sa, who, sizeof(who));
+	kz_log(lvl, "%s%s", line, who);
+}
+
+void eng_child_log(enum kz_log_level lvl, const struct ike_engine *e, const struct ike_child *c,
+		   const char *fmt, ...)
+{
+	char line[KZ_LOG_LINE], who[200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	eng_child_who(e, c, who, sizeof(who));
+	kz_log(lvl, "%s%s", line, who);
+}
+
+static void fail_who(const struct ike_engine *e, char *out, size_t len)
+{
+	char a[INET_ADDRSTRLEN];
+
+	out[0] = '\0';
+	if (e->fail_sa) {
+		eng_sa_who(e->fail_sa, out, len);
 	} else if (e->fail_src.s_addr) {
 		inet_ntop(AF_INET, &e->fail_src, a, sizeof(a));
 		snprintf(out, len, ", peer %s, id -", a);

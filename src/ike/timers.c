@@ -75,9 +75,11 @@ static void dedup_children(struct ike_engine *e, uint64_t now, int64_t *next)
 			else
 				st.packets = 1;
 			if (st.packets || now >= grace) {
-				log_info("%s: duplicate IPsec SA pair (spi 0x%08x) deleted, the "
-					 "pair the peer started is kept",
-					 c->profile, c->in.spi);
+				eng_child_log(
+					KZ_LOG_INFO, e, c,
+					"%s: duplicate IPsec SA pair (spi 0x%08x) deleted, the "
+					"pair the peer started is kept",
+					c->profile, c->in.spi);
 				child_remove(e, c, true);
 				break;
 			}
@@ -120,7 +122,7 @@ int64_t ike_run_timers(struct ike_engine *e)
 		}
 		if (sa->state == IKE_ST_ESTABLISHED && sa->expire_ms) {
 			if (now >= sa->expire_ms) {
-				log_info("%s: IKE SA expired", sa->profile);
+				eng_sa_log(KZ_LOG_INFO, sa, "%s: IKE SA expired", sa->profile);
 				(void)info_send_delete(e, sa, ISAKMP_PROTO_ISAKMP, NULL);
 				eng_sa_kill(e, sa);
 				continue;
@@ -178,11 +180,13 @@ int64_t ike_run_timers(struct ike_engine *e)
 			/* a pair already replaced may reach its hard lifetime
 			 * inside the overlap (the rekey came late) */
 			if (c->retire_ms)
-				log_info("%s: old IPsec SA spi 0x%08x deleted after rekey "
-					 "(hard lifetime)",
-					 c->profile, c->in.spi);
+				eng_child_log(KZ_LOG_INFO, e, c,
+					      "%s: old IPsec SA spi 0x%08x deleted after rekey "
+					      "(hard lifetime)",
+					      c->profile, c->in.spi);
 			else
-				log_info("%s: IPsec SA spi 0x%08x expired", c->profile, c->in.spi);
+				eng_child_log(KZ_LOG_INFO, e, c, "%s: IPsec SA spi 0x%08x expired",
+					      c->profile, c->in.spi);
 			child_remove(e, c, true);
 		} else {
 			eng_next_min(&next, c->expire_ms, now);

@@ -315,14 +315,66 @@ static void test_fail_line_names_peer(void **state)
 	assert_false(f.leak);
 }
 
+/* Lines about an SA end with the peer's address and port and its ID:
+ * the line of a lifetime in a rekey (an IPsec SA pair, through the IKE SA
+ * that made it), the old pair's removal after it, and the peer's Delete
+ * seen on the other side. */
+struct ring_tail {
+	const char *head[3], *tail[3];
+	unsigned found[3];
+};
+
+static void ring_tail_line(void *arg, long long when, enum kz_log_level lvl, const char *text)
+{
+	struct ring_tail *f = arg;
+	size_t n = strlen(text);
+
+	(void)when;
+	(void)lvl;
+	for (int i = 0; i < 3; i++) {
+		size_t t = strlen(f->tail[i]);
+
+		if (strstr(text, f->head[i]) && n >= t && !strcmp(text + n - t, f->tail[i]))
+			f->found[i]++;
+	}
+}
+
+static void test_sa_lines_name_peer(void **state)
+{
+	struct site a = site_a(KZ_MODE_AGGRESSIVE), b = site_b(KZ_MODE_AGGRESSIVE);
+	struct ring_tail f = {
+		.head = { "HQ: rekeying IPsec SA spi 0x", "HQ: old IPsec SA spi 0x",
+			  "HQ: the peer deleted IPsec SA spi 0x" },
+		.tail = { " (soft lifetime), peer 203.0.113.2:500, id address 203.0.113.2",
+			  " deleted after rekey, peer 203.0.113.2:500, id address 203.0.113.2",
+			  ", peer 198.51.100.2:500, id key-id site-a" },
+	};
+	uint64_t t0;
+
+	(void)state;
+	a.esp_life = b.esp_life = 600;
+	start(&a, &b, "198.51.100.2");
+	assert_int_equal(W.a.nchild, 1);
+	t0 = W.now;
+	while (W.a.nchild < 2 && W.now - t0 < 600000)
+		advance(500);
+	assert_int_equal(W.a.nchild, 2);
+	advance(IKE_REKEY_OVERLAP_MS + 500);
+	assert_int_equal(W.b.ndown, 1);
+	kz_log_ring_each(ring_tail_line, &f);
+	for (int i = 0; i < 3; i++)
+		if (f.found[i] != 1)
+			fail_msg("%u log lines with: %s...%s", f.found[i], f.head[i], f.tail[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		WORLD_TEST(test_one_am1_one_am2),    WORLD_TEST(test_repeated_am1_completes),
-		WORLD_TEST(test_unknown_id_no_am2),  WORLD_TEST(test_no_remote_id_no_am2),
-		WORLD_TEST(test_flood_leaves_room),  WORLD_TEST(test_per_source_cap),
-		WORLD_TEST(test_fail_lines_limited), WORLD_TEST(test_debug_trace),
-		WORLD_TEST(test_fail_line_names_peer),
+		WORLD_TEST(test_one_am1_one_am2),      WORLD_TEST(test_repeated_am1_completes),
+		WORLD_TEST(test_unknown_id_no_am2),    WORLD_TEST(test_no_remote_id_no_am2),
+		WORLD_TEST(test_flood_leaves_room),    WORLD_TEST(test_per_source_cap),
+		WORLD_TEST(test_fail_lines_limited),   WORLD_TEST(test_debug_trace),
+		WORLD_TEST(test_fail_line_names_peer), WORLD_TEST(test_sa_lines_name_peer),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
