@@ -583,14 +583,19 @@ struct site site_b(enum kz_exchange_mode mode)
 	return s;
 }
 
-void start(const struct site *a, const struct site *b, const char *a_addr)
+void start_cfg(const char *a_addr)
 {
-	W.b.cfg = make_cfg(b);
-	W.a.cfg = make_cfg(a);
 	ike_engine_set_config(W.b.e, W.b.cfg);
 	W.a.addr = ip(a_addr);
 	ike_engine_set_config(W.a.e, W.a.cfg);
 	pump();
+}
+
+void start(const struct site *a, const struct site *b, const char *a_addr)
+{
+	W.b.cfg = make_cfg(b);
+	W.a.cfg = make_cfg(a);
+	start_cfg(a_addr);
 }
 
 void world_setup(unsigned flags)

@@ -179,6 +179,8 @@ struct site site_a(enum kz_exchange_mode mode);
 struct site site_b(enum kz_exchange_mode mode);
 /* Configs to B, then to A (at a_addr), and the first exchanges. */
 void start(const struct site *a, const struct site *b, const char *a_addr);
+/* The same with the configs already in W.b.cfg and W.a.cfg. */
+void start_cfg(const char *a_addr);
 
 /* Pair i agrees on both sides: SPIs, keys, selectors. */
 void assert_pair_matches(int i);

@@ -130,10 +130,7 @@ static void test_not_pfs_mismatch(void **state)
 	/* another cipher on B: PFS is not the only difference */
 	for (size_t i = 0; i < W.b.cfg->ipsec_proposals.n; i++)
 		W.b.cfg->ipsec_proposals.v[i].enc = KZ_ENC_3DES_CBC;
-	ike_engine_set_config(W.b.e, W.b.cfg);
-	W.a.addr = ip("198.51.100.2");
-	ike_engine_set_config(W.a.e, W.a.cfg);
-	pump();
+	start_cfg("198.51.100.2");
 	assert_int_equal(W.b.nchild, 0);
 	assert_int_equal(status(&W.b)->last_class, IKE_FAIL_NO_PROPOSAL);
 	assert_false(status(&W.b)->pfs_mismatch);
