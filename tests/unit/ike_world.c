@@ -549,37 +549,39 @@ struct kz_config *make_cfg(const struct site *s)
 	return c;
 }
 
-struct site site_a(enum kz_exchange_mode mode)
+/* What both sites share: mode, key, proposals, their own and the other's
+ * network. */
+static struct site site_base(enum kz_exchange_mode mode, const char *lnet, const char *rnet)
 {
 	struct site s = {
-		.peer = "203.0.113.2",
 		.mode = mode,
 		.psk = "correct horse battery staple",
-		.local_id = mode == KZ_MODE_AGGRESSIVE ? "site-a" : NULL,
 		.ike_enc = KZ_ENC_AES_CBC_256,
 		.group = KZ_GROUP_ECP256,
 		.pfs = KZ_GROUP_NONE,
-		.lnet = "192.168.1.0",
-		.rnet = "192.168.2.0",
-		.initiate = KZ_INITIATE_AUTO,
+		.lnet = lnet,
+		.rnet = rnet,
 	};
+	return s;
+}
+
+struct site site_a(enum kz_exchange_mode mode)
+{
+	struct site s = site_base(mode, "192.168.1.0", "192.168.2.0");
+
+	s.peer = "203.0.113.2";
+	s.local_id = mode == KZ_MODE_AGGRESSIVE ? "site-a" : NULL;
+	s.initiate = KZ_INITIATE_AUTO;
 	return s;
 }
 
 struct site site_b(enum kz_exchange_mode mode)
 {
-	struct site s = {
-		.peer = mode == KZ_MODE_MAIN ? "198.51.100.2" : NULL,
-		.mode = mode,
-		.psk = "correct horse battery staple",
-		.remote_id = mode == KZ_MODE_AGGRESSIVE ? "site-a" : NULL,
-		.ike_enc = KZ_ENC_AES_CBC_256,
-		.group = KZ_GROUP_ECP256,
-		.pfs = KZ_GROUP_NONE,
-		.lnet = "192.168.2.0",
-		.rnet = "192.168.1.0",
-		.initiate = KZ_INITIATE_ON_DEMAND,
-	};
+	struct site s = site_base(mode, "192.168.2.0", "192.168.1.0");
+
+	s.peer = mode == KZ_MODE_MAIN ? "198.51.100.2" : NULL;
+	s.remote_id = mode == KZ_MODE_AGGRESSIVE ? "site-a" : NULL;
+	s.initiate = KZ_INITIATE_ON_DEMAND;
 	return s;
 }
 
