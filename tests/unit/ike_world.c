@@ -671,6 +671,14 @@ const struct ike_profile_status *status(struct node *n)
 	return ike_profile_status(n->e, "HQ");
 }
 
+/* What sb holds, kept in out (len bytes); sb is freed. */
+static char *sb_keep(struct strbuf *sb, char *out, size_t len)
+{
+	snprintf(out, len, "%s", sb_str(sb));
+	sb_free(sb);
+	return out;
+}
+
 char *show_ike(struct node *n)
 {
 	struct strbuf sb;
@@ -678,9 +686,27 @@ char *show_ike(struct node *n)
 
 	sb_init(&sb);
 	ike_show_ike_sa(n->e, false, &sb);
-	snprintf(out, sizeof(out), "%s", sb_str(&sb));
-	sb_free(&sb);
-	return out;
+	return sb_keep(&sb, out, sizeof(out));
+}
+
+char *show_status(struct node *n)
+{
+	struct strbuf sb;
+	static char out[4096];
+
+	sb_init(&sb);
+	ike_show_profile_status(n->e, "HQ", &sb);
+	return sb_keep(&sb, out, sizeof(out));
+}
+
+char *show_detail(struct node *n, bool json)
+{
+	struct strbuf sb;
+	static char out[8192];
+
+	sb_init(&sb);
+	ike_show_profile_detail(n->e, "HQ", json, &sb);
+	return sb_keep(&sb, out, sizeof(out));
 }
 
 /* ---- tests ---- */

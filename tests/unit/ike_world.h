@@ -186,5 +186,9 @@ void start_cfg(const char *a_addr);
 void assert_pair_matches(int i);
 const struct ike_profile_status *status(struct node *n);
 char *show_ike(struct node *n);
+/* ike_show_profile_status() of profile HQ on n (a static buffer). */
+char *show_status(struct node *n);
+/* ike_show_profile_detail() of profile HQ on n, text or JSON. */
+char *show_detail(struct node *n, bool json);
 
 #endif

@@ -13,6 +13,7 @@
 #include "ike/exchange.h"
 #include "lib/log.h"
 #include "ike_world.h"
+#include "test_main.h"
 
 static int setup(void **state)
 {
@@ -316,15 +317,8 @@ static void test_fail_line_names_peer(void **state)
 	expect_log(want, 2);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		WORLD_TEST(test_one_am1_one_am2),    WORLD_TEST(test_repeated_am1_completes),
-		WORLD_TEST(test_unknown_id_no_am2),  WORLD_TEST(test_no_remote_id_no_am2),
-		WORLD_TEST(test_flood_leaves_room),  WORLD_TEST(test_per_source_cap),
-		WORLD_TEST(test_fail_lines_limited), WORLD_TEST(test_debug_trace),
-		WORLD_TEST(test_fail_line_names_peer),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+KZ_TEST_MAIN(NULL, NULL, WORLD_TEST(test_one_am1_one_am2), WORLD_TEST(test_repeated_am1_completes),
+	     WORLD_TEST(test_unknown_id_no_am2), WORLD_TEST(test_no_remote_id_no_am2),
+	     WORLD_TEST(test_flood_leaves_room), WORLD_TEST(test_per_source_cap),
+	     WORLD_TEST(test_fail_lines_limited), WORLD_TEST(test_debug_trace),
+	     WORLD_TEST(test_fail_line_names_peer))
