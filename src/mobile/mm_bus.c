@@ -40,6 +40,43 @@ static void put(struct mm_bus *b, const char *path, const char *iface, const cha
 	mm_world_apply(b->w, path, iface, key, v, now(b));
 }
 
+/* A basic number of type 'u', 'i', 'b' or 'd' into v. */
+static int read_number(sd_bus_message *m, char type, struct mm_val *v)
+{
+	union {
+		uint32_t u;
+		int32_t i;
+		int b;
+		double d;
+	} x;
+	int r = sd_bus_message_read_basic(m, type, &x);
+
+	if (r < 0)
+		return r;
+	switch (type) {
+	case 'u':
+		v->type = MM_V_UINT;
+		v->i = x.u;
+		break;
+	case 'i':
+		v->type = MM_V_INT;
+		v->i = x.i;
+		break;
+	case 'b':
+		v->type = MM_V_BOOL;
+		v->i = !!x.b;
+		break;
+	default:
+		v->type = MM_V_DOUBLE;
+		v->d = x.d;
+		break;
+	}
+	return r;
+}
+
+static int read_dict(struct mm_bus *b, sd_bus_message *m, const char *path, const char *iface,
+		     const char *prefix, int depth);
+
 /* One variant whose signature is sig, already entered; depth 0 may hold a
  * dictionary that is flattened into "key.entry". */
 static int read_value(struct mm_bus *b, sd_bus_message *m, const char *sig, const char *path,
@@ -59,42 +96,13 @@ static int read_value(struct mm_bus *b, sd_bus_message *m, const char *sig, cons
 		v.s = s;
 		break;
 	}
-	case 'u': {
-		uint32_t u;
-
-		if ((r = sd_bus_message_read_basic(m, 'u', &u)) < 0)
+	case 'u':
+	case 'i':
+	case 'b':
+	case 'd':
+		if ((r = read_number(m, sig[0], &v)) < 0)
 			return r;
-		v.type = MM_V_UINT;
-		v.i = u;
 		break;
-	}
-	case 'i': {
-		int32_t i;
-
-		if ((r = sd_bus_message_read_basic(m, 'i', &i)) < 0)
-			return r;
-		v.type = MM_V_INT;
-		v.i = i;
-		break;
-	}
-	case 'b': {
-		int i;
-
-		if ((r = sd_bus_message_read_basic(m, 'b', &i)) < 0)
-			return r;
-		v.type = MM_V_BOOL;
-		v.i = !!i;
-		break;
-	}
-	case 'd': {
-		double d;
-
-		if ((r = sd_bus_message_read_basic(m, 'd', &d)) < 0)
-			return r;
-		v.type = MM_V_DOUBLE;
-		v.d = d;
-		break;
-	}
 	case '(':
 		if (!strcmp(sig, "(ub)")) { /* SignalQuality: percent, recent */
 			uint32_t u;
@@ -108,7 +116,7 @@ static int read_value(struct mm_bus *b, sd_bus_message *m, const char *sig, cons
 		}
 		if (!strcmp(sig, "(ss)")) { /* ConnectionError: name, message */
 			const char *n, *t;
-			char k[96];
+			char k[96 + 16]; /* a dictionary key and its suffix */
 
 			if ((r = sd_bus_message_read(m, "(ss)", &n, &t)) < 0)
 				return r;
@@ -125,26 +133,7 @@ static int read_value(struct mm_bus *b, sd_bus_message *m, const char *sig, cons
 		if (depth == 0 && !strcmp(sig, "a{sv}")) {
 			v.type = MM_V_RESET;
 			put(b, path, iface, key, &v);
-			if ((r = sd_bus_message_enter_container(m, 'a', "{sv}")) < 0)
-				return r;
-			while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-				const char *sub, *contents;
-				char k[96];
-
-				if ((r = sd_bus_message_read_basic(m, 's', &sub)) < 0 ||
-				    (r = sd_bus_message_peek_type(m, NULL, &contents)) < 0 ||
-				    (r = sd_bus_message_enter_container(m, 'v', contents)) < 0)
-					return r;
-				snprintf(k, sizeof(k), "%s.%s", key, sub);
-				if ((r = read_value(b, m, contents, path, iface, k, depth + 1)) <
-					    0 ||
-				    (r = sd_bus_message_exit_container(m)) < 0 ||
-				    (r = sd_bus_message_exit_container(m)) < 0)
-					return r;
-			}
-			if (r < 0)
-				return r;
-			return sd_bus_message_exit_container(m);
+			return read_dict(b, m, path, iface, key, depth + 1);
 		}
 		if (depth == 0 && !strcmp(sig, "ao")) {
 			const char *o;
@@ -171,7 +160,7 @@ static int read_value(struct mm_bus *b, sd_bus_message *m, const char *sig, cons
 				return r;
 			v.type = MM_V_UINT;
 			while ((r = sd_bus_message_read(m, "{uu}", &lock, &n)) > 0) {
-				char k[96];
+				char k[96 + 16]; /* a dictionary key and its suffix */
 
 				snprintf(k, sizeof(k), "%s.%u", key, lock);
 				v.i = n;
@@ -189,8 +178,10 @@ static int read_value(struct mm_bus *b, sd_bus_message *m, const char *sig, cons
 	return 0;
 }
 
-/* a{sv}: the properties of one interface of one object. */
-static int read_props(struct mm_bus *b, sd_bus_message *m, const char *path, const char *iface)
+/* a{sv}: the properties of one interface of one object, each key under
+ * "prefix." when prefix is set. */
+static int read_dict(struct mm_bus *b, sd_bus_message *m, const char *path, const char *iface,
+		     const char *prefix, int depth)
 {
 	int r;
 
@@ -198,11 +189,17 @@ static int read_props(struct mm_bus *b, sd_bus_message *m, const char *path, con
 		return r;
 	while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
 		const char *key, *contents;
+		char k[96];
 
 		if ((r = sd_bus_message_read_basic(m, 's', &key)) < 0 ||
 		    (r = sd_bus_message_peek_type(m, NULL, &contents)) < 0 ||
-		    (r = sd_bus_message_enter_container(m, 'v', contents)) < 0 ||
-		    (r = read_value(b, m, contents, path, iface, key, 0)) < 0 ||
+		    (r = sd_bus_message_enter_container(m, 'v', contents)) < 0)
+			return r;
+		if (prefix) {
+			snprintf(k, sizeof(k), "%s.%s", prefix, key);
+			key = k;
+		}
+		if ((r = read_value(b, m, contents, path, iface, key, depth)) < 0 ||
 		    (r = sd_bus_message_exit_container(m)) < 0 ||
 		    (r = sd_bus_message_exit_container(m)) < 0)
 			return r;
@@ -210,6 +207,11 @@ static int read_props(struct mm_bus *b, sd_bus_message *m, const char *path, con
 	if (r < 0)
 		return r;
 	return sd_bus_message_exit_container(m);
+}
+
+static int read_props(struct mm_bus *b, sd_bus_message *m, const char *path, const char *iface)
+{
+	return read_dict(b, m, path, iface, NULL, 0);
 }
 
 /* a{sa{sv}}: the interfaces of one object. */
@@ -290,6 +292,16 @@ static bool ours(sd_bus_message *m)
 	return p && !strncmp(p, MM_PATH, strlen(MM_PATH));
 }
 
+/* The object path an InterfacesAdded/Removed signal of ours names first. */
+static const char *object_path(sd_bus_message *m)
+{
+	const char *path;
+
+	if (!ours(m) || sd_bus_message_read_basic(m, 'o', &path) < 0)
+		return NULL;
+	return path;
+}
+
 static int on_props(sd_bus_message *m, void *arg, sd_bus_error *ret)
 {
 	struct mm_bus *b = arg;
@@ -306,9 +318,9 @@ static int on_props(sd_bus_message *m, void *arg, sd_bus_error *ret)
 static int on_added(sd_bus_message *m, void *arg, sd_bus_error *ret)
 {
 	struct mm_bus *b = arg;
-	const char *path;
+	const char *path = object_path(m);
 
-	if (!ours(m) || sd_bus_message_read_basic(m, 'o', &path) < 0)
+	if (!path)
 		return 0;
 	if (read_ifaces(b, m, path) < 0)
 		log_debug("mobile: bad InterfacesAdded for %s", path);
@@ -319,12 +331,12 @@ static int on_added(sd_bus_message *m, void *arg, sd_bus_error *ret)
 static int on_removed(sd_bus_message *m, void *arg, sd_bus_error *ret)
 {
 	struct mm_bus *b = arg;
-	const char *path;
+	const char *path = object_path(m);
 
-	if (!ours(m) || sd_bus_message_read_basic(m, 'o', &path) < 0)
-		return 0;
-	mm_world_remove(b->w, path);
-	changed(b);
+	if (path) {
+		mm_world_remove(b->w, path);
+		changed(b);
+	}
 	return 0;
 }
 

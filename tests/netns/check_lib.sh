@@ -39,6 +39,9 @@
 #   kz_ondemand <in> <out>        writes in with `initiate on-demand` after
 #                                 its `ipsec policy IPSECPOL` line (that site
 #                                 waits for the other to initiate)
+#   kz_sites_up                   the cgnat lab with examples/site-{a,b}.conf
+#                                 started, both IPsec SAs up (waited for) and
+#                                 one ping from lan-a to lan-b
 #   kz_with_dpd <ivl> <retry> <in> <out>
 #                                 writes in with `dpd interval ivl retry
 #                                 retry` in its `ike policy IKEPOL`
@@ -118,6 +121,14 @@ kz_pair_start() {
 kz_pair_stop() {
 	kz_stop a
 	kz_stop b
+}
+
+kz_sites_up() {
+	lab_up cgnat
+	kz_pair_start "$top/examples/site-b.conf" "$top/examples/site-a.conf"
+	lab_wait_for 20 kz_ipsec_up a
+	lab_wait_for 5 kz_ipsec_up b
+	lab_exec lan-a ping -c 2 -W 1 "$LAN_B_HOST" >/dev/null
 }
 
 kz_ondemand() {

@@ -610,22 +610,32 @@ _ss_kv_get() { awk -v k="$1" '$1 == k { sub(/^[^ ]* /, ""); print; exit }'; }
 ss_ike_state() { _ss_ike_kv "$@" | _ss_kv_get state; }
 ss_ike_established() { [ "$(ss_ike_state "$@")" = ESTABLISHED ]; }
 
-ss_ike_spis() {
-	local kv
-	kv=$(_ss_ike_kv "$@") || return 1
+# _ss_kv_of <reader> "<key>..." <site> [name]: the values of the keys in one
+# SA (reader _ss_ike_kv or _ss_child_kv), separated by spaces; status 1
+# when there is no such SA.
+_ss_kv_of() {
+	local reader=$1 keys=$2 kv k out="" sep=""
+	shift 2
+	kv=$("$reader" "$@") || return 1
 	[ -n "$kv" ] || return 1
-	echo "$(_ss_kv_get initiator-spi <<<"$kv") $(_ss_kv_get responder-spi <<<"$kv")"
+	for k in $keys; do
+		out="$out$sep$(_ss_kv_get "$k" <<<"$kv")"
+		sep=" "
+	done
+	echo "$out"
 }
 
-ss_ike_algs() {
-	local kv k out=""
-	kv=$(_ss_ike_kv "$@") || return 1
+# _ss_algs <reader> prf|noprf <site> [name]: "enc[-keysize] integ [prf] dh",
+# the ones that are set (the PRF only with prf).
+_ss_algs() {
+	local reader=$1 prf=$2 kv k out="" ea ek ia pa="" dh
+	shift 2
+	kv=$("$reader" "$@") || return 1
 	[ -n "$kv" ] || return 1
-	local ea ek ia pa dh
 	ea=$(_ss_kv_get encr-alg <<<"$kv")
 	ek=$(_ss_kv_get encr-keysize <<<"$kv")
 	ia=$(_ss_kv_get integ-alg <<<"$kv")
-	pa=$(_ss_kv_get prf-alg <<<"$kv")
+	[ "$prf" != prf ] || pa=$(_ss_kv_get prf-alg <<<"$kv")
 	dh=$(_ss_kv_get dh-group <<<"$kv")
 	for k in "$ea${ek:+-$ek}" "$ia" "$pa" "$dh"; do
 		[ -z "$k" ] || out="$out${out:+ }$k"
@@ -633,12 +643,11 @@ ss_ike_algs() {
 	echo "$out"
 }
 
-ss_ike_remote() {
-	local kv
-	kv=$(_ss_ike_kv "$@") || return 1
-	[ -n "$kv" ] || return 1
-	echo "$(_ss_kv_get remote-host <<<"$kv") $(_ss_kv_get remote-port <<<"$kv")"
-}
+ss_ike_spis() { _ss_kv_of _ss_ike_kv "initiator-spi responder-spi" "$@"; }
+
+ss_ike_algs() { _ss_algs _ss_ike_kv prf "$@"; }
+
+ss_ike_remote() { _ss_kv_of _ss_ike_kv "remote-host remote-port" "$@"; }
 
 ss_ike_nat() {
 	local kv k out=""
@@ -658,41 +667,17 @@ ss_child_count() {
 	echo "${n:-0}"
 }
 
-ss_child_spis() {
-	local kv
-	kv=$(_ss_child_kv "$@") || return 1
-	[ -n "$kv" ] || return 1
-	echo "$(_ss_kv_get spi-in <<<"$kv") $(_ss_kv_get spi-out <<<"$kv")"
-}
+ss_child_spis() { _ss_kv_of _ss_child_kv "spi-in spi-out" "$@"; }
 
-ss_child_algs() {
-	local kv k out="" ea ek ia dh
-	kv=$(_ss_child_kv "$@") || return 1
-	[ -n "$kv" ] || return 1
-	ea=$(_ss_kv_get encr-alg <<<"$kv")
-	ek=$(_ss_kv_get encr-keysize <<<"$kv")
-	ia=$(_ss_kv_get integ-alg <<<"$kv")
-	dh=$(_ss_kv_get dh-group <<<"$kv")
-	for k in "$ea${ek:+-$ek}" "$ia" "$dh"; do
-		[ -z "$k" ] || out="$out${out:+ }$k"
-	done
-	echo "$out"
-}
+ss_child_algs() { _ss_algs _ss_child_kv noprf "$@"; }
 
 ss_child_encap() {
-	local kv
-	kv=$(_ss_child_kv "$@") || return 1
-	[ -n "$kv" ] || return 1
-	if [ "$(_ss_kv_get encap <<<"$kv")" = yes ]; then echo yes; else echo no; fi
+	local e
+	e=$(_ss_kv_of _ss_child_kv encap "$@") || return 1
+	if [ "$e" = yes ]; then echo yes; else echo no; fi
 }
 
-ss_child_bytes() {
-	local kv
-	kv=$(_ss_child_kv "$@") || return 1
-	[ -n "$kv" ] || return 1
-	echo "$(_ss_kv_get bytes-in <<<"$kv") $(_ss_kv_get bytes-out <<<"$kv")" \
-		"$(_ss_kv_get packets-in <<<"$kv") $(_ss_kv_get packets-out <<<"$kv")"
-}
+ss_child_bytes() { _ss_kv_of _ss_child_kv "bytes-in bytes-out packets-in packets-out" "$@"; }
 
 # Milliseconds from the last "initiating ... IKE_SA" in charon's log to the
 # first "CHILD_SA <child>{n} established" after it: the handshake as charon

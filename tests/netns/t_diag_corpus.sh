@@ -10,7 +10,7 @@
 # DC_ONLY=REGEX runs only the scenarios whose name matches; IC_PART=K/2
 # (set by CTest for netns/t_diag_corpus/1 and /2) every other scenario.
 set -u
-KZ_BUILD=$(cd "${1:-build}" && pwd)
+# check_lib.sh sets KZ_BUILD from the first argument.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/check_lib.sh"
 # shellcheck source=tests/netns/strongswan.sh
@@ -358,12 +358,7 @@ fi
 
 # ---- the run ----
 
-lab_up cgnat
-kz_start b "$top/examples/site-b.conf"
-kz_start a "$top/examples/site-a.conf"
-lab_wait_for 20 kz_ipsec_up a
-lab_wait_for 5 kz_ipsec_up b
-lab_exec lan-a ping -c 2 -W 1 "$LAN_B_HOST" >/dev/null
+kz_sites_up
 
 start=$SECONDS
 idx=0

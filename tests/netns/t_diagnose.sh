@@ -69,12 +69,7 @@ expect_ng() {
 
 # Both tables: an initiator whose IPsec SAs survive does not start again.
 
-lab_up cgnat
-kz_start b "$top/examples/site-b.conf"
-kz_start a "$top/examples/site-a.conf"
-lab_wait_for 20 kz_ipsec_up a
-lab_wait_for 5 kz_ipsec_up b
-lab_exec lan-a ping -c 2 -W 1 "$LAN_B_HOST" >/dev/null
+kz_sites_up
 
 expect_ng "healthy" a none 5
 expect_ng "healthy" b none 5

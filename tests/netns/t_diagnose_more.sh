@@ -39,7 +39,7 @@
 # "diagnose-more: N passed, M failed".  Exit 0 pass, 1 fail, 77 skip.
 # Knobs: DM_NO_SS=1 skips part 3; DM_PARTS (default "1 2 3") picks parts; LAB_KEEP=1 keeps the lab directory.
 set -u
-KZ_BUILD=$(cd "${1:-build}" && pwd)
+# check_lib.sh sets KZ_BUILD from the first argument.
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/netns/check_lib.sh
 . "$here/check_lib.sh"
@@ -153,25 +153,17 @@ lab_wait_for 20 kz_ipsec_up a || kz_logs a b
 
 # A4.4-A4.7: a reference to something that does not exist.  The config
 # check is local: no traffic needed, so no SA reset.
-kz_configure a "ipsec profile HQ" "ipsec policy NOPOL"
-expect_ng "ipsec policy missing" a "" A4.4 5
-kz_configure a "ipsec profile HQ" "ipsec policy IPSECPOL"
-expect_ng "ipsec policy missing, fixed" a "" none 10
-
-kz_configure a "ipsec profile HQ" "ike policy NOPOL"
-expect_ng "ike policy missing" a "" A4.5 5
-kz_configure a "ipsec profile HQ" "ike policy IKEPOL"
-expect_ng "ike policy missing, fixed" a "" none 10
-
-kz_configure a "ipsec policy IPSECPOL" "proposal NOPROP"
-expect_ng "ipsec proposal missing" a "" A4.6 5
-kz_configure a "ipsec policy IPSECPOL" "proposal ESPP"
-expect_ng "ipsec proposal missing, fixed" a "" none 10
-
-kz_configure a "ike policy IKEPOL" "proposal NOPROP"
-expect_ng "ike proposal missing" a "" A4.7 5
-kz_configure a "ike policy IKEPOL" "proposal IKEP"
-expect_ng "ike proposal missing, fixed" a "" none 10
+# ref_missing <context> <bad line> <good line> <what> <first NG id>
+ref_missing() {
+	kz_configure a "$1" "$2"
+	expect_ng "$4" a "" "$5" 5
+	kz_configure a "$1" "$3"
+	expect_ng "$4, fixed" a "" none 10
+}
+ref_missing "ipsec profile HQ" "ipsec policy NOPOL" "ipsec policy IPSECPOL" "ipsec policy missing" A4.4
+ref_missing "ipsec profile HQ" "ike policy NOPOL" "ike policy IKEPOL" "ike policy missing" A4.5
+ref_missing "ipsec policy IPSECPOL" "proposal NOPROP" "proposal ESPP" "ipsec proposal missing" A4.6
+ref_missing "ike policy IKEPOL" "proposal NOPROP" "proposal IKEP" "ike proposal missing" A4.7
 kz_back_up
 
 # A5.2, swapped between two kizunas: the initiator sets remote-id, the

@@ -549,48 +549,55 @@ struct kz_config *make_cfg(const struct site *s)
 	return c;
 }
 
-struct site site_a(enum kz_exchange_mode mode)
+/* What both sites share: mode, key, proposals, their own and the other's
+ * network. */
+static struct site site_base(enum kz_exchange_mode mode, const char *lnet, const char *rnet)
 {
 	struct site s = {
-		.peer = "203.0.113.2",
 		.mode = mode,
 		.psk = "correct horse battery staple",
-		.local_id = mode == KZ_MODE_AGGRESSIVE ? "site-a" : NULL,
 		.ike_enc = KZ_ENC_AES_CBC_256,
 		.group = KZ_GROUP_ECP256,
 		.pfs = KZ_GROUP_NONE,
-		.lnet = "192.168.1.0",
-		.rnet = "192.168.2.0",
-		.initiate = KZ_INITIATE_AUTO,
+		.lnet = lnet,
+		.rnet = rnet,
 	};
+	return s;
+}
+
+struct site site_a(enum kz_exchange_mode mode)
+{
+	struct site s = site_base(mode, "192.168.1.0", "192.168.2.0");
+
+	s.peer = "203.0.113.2";
+	s.local_id = mode == KZ_MODE_AGGRESSIVE ? "site-a" : NULL;
+	s.initiate = KZ_INITIATE_AUTO;
 	return s;
 }
 
 struct site site_b(enum kz_exchange_mode mode)
 {
-	struct site s = {
-		.peer = mode == KZ_MODE_MAIN ? "198.51.100.2" : NULL,
-		.mode = mode,
-		.psk = "correct horse battery staple",
-		.remote_id = mode == KZ_MODE_AGGRESSIVE ? "site-a" : NULL,
-		.ike_enc = KZ_ENC_AES_CBC_256,
-		.group = KZ_GROUP_ECP256,
-		.pfs = KZ_GROUP_NONE,
-		.lnet = "192.168.2.0",
-		.rnet = "192.168.1.0",
-		.initiate = KZ_INITIATE_ON_DEMAND,
-	};
+	struct site s = site_base(mode, "192.168.2.0", "192.168.1.0");
+
+	s.peer = mode == KZ_MODE_MAIN ? "198.51.100.2" : NULL;
+	s.remote_id = mode == KZ_MODE_AGGRESSIVE ? "site-a" : NULL;
+	s.initiate = KZ_INITIATE_ON_DEMAND;
 	return s;
+}
+
+void start_cfg(const char *a_addr)
+{
+	ike_engine_set_config(W.b.e, W.b.cfg);
+	W.a.addr = ip(a_addr);
+	ike_engine_set_config(W.a.e, W.a.cfg);
+	pump();
 }
 
 void start(const struct site *a, const struct site *b, const char *a_addr)
 {
 	W.b.cfg = make_cfg(b);
 	W.a.cfg = make_cfg(a);
-	ike_engine_set_config(W.b.e, W.b.cfg);
-	W.a.addr = ip(a_addr);
-	ike_engine_set_config(W.a.e, W.a.cfg);
-	pump();
+	start_cfg(a_addr);
 }
 
 void world_setup(unsigned flags)
@@ -664,6 +671,14 @@ const struct ike_profile_status *status(struct node *n)
 	return ike_profile_status(n->e, "HQ");
 }
 
+/* What sb holds, kept in out (len bytes); sb is freed. */
+static char *sb_keep(struct strbuf *sb, char *out, size_t len)
+{
+	snprintf(out, len, "%s", sb_str(sb));
+	sb_free(sb);
+	return out;
+}
+
 char *show_ike(struct node *n)
 {
 	struct strbuf sb;
@@ -671,9 +686,27 @@ char *show_ike(struct node *n)
 
 	sb_init(&sb);
 	ike_show_ike_sa(n->e, false, &sb);
-	snprintf(out, sizeof(out), "%s", sb_str(&sb));
-	sb_free(&sb);
-	return out;
+	return sb_keep(&sb, out, sizeof(out));
+}
+
+char *show_status(struct node *n)
+{
+	struct strbuf sb;
+	static char out[4096];
+
+	sb_init(&sb);
+	ike_show_profile_status(n->e, "HQ", &sb);
+	return sb_keep(&sb, out, sizeof(out));
+}
+
+char *show_detail(struct node *n, bool json)
+{
+	struct strbuf sb;
+	static char out[8192];
+
+	sb_init(&sb);
+	ike_show_profile_detail(n->e, "HQ", json, &sb);
+	return sb_keep(&sb, out, sizeof(out));
 }
 
 /* ---- tests ---- */

@@ -179,10 +179,16 @@ struct site site_a(enum kz_exchange_mode mode);
 struct site site_b(enum kz_exchange_mode mode);
 /* Configs to B, then to A (at a_addr), and the first exchanges. */
 void start(const struct site *a, const struct site *b, const char *a_addr);
+/* The same with the configs already in W.b.cfg and W.a.cfg. */
+void start_cfg(const char *a_addr);
 
 /* Pair i agrees on both sides: SPIs, keys, selectors. */
 void assert_pair_matches(int i);
 const struct ike_profile_status *status(struct node *n);
 char *show_ike(struct node *n);
+/* ike_show_profile_status() of profile HQ on n (a static buffer). */
+char *show_status(struct node *n);
+/* ike_show_profile_detail() of profile HQ on n, text or JSON. */
+char *show_detail(struct node *n, bool json);
 
 #endif

@@ -14,6 +14,7 @@
 #include "cli/cli_int.h"
 #include "lib/emit.h"
 #include "lib/err.h"
+#include "test_main.h"
 
 static int screen(struct cli_session *s, const struct cli_args *a, struct emit *e)
 {
@@ -168,13 +169,6 @@ static void test_do_help(void **state)
 	sb_free(&out);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_filters),   cmocka_unit_test(test_filter_find),
-		cmocka_unit_test(test_ambiguous), cmocka_unit_test(test_did_you_mean),
-		cmocka_unit_test(test_do_help),
-	};
-
-	return cmocka_run_group_tests(tests, setup, teardown);
-}
+KZ_TEST_MAIN(setup, teardown, cmocka_unit_test(test_filters), cmocka_unit_test(test_filter_find),
+	     cmocka_unit_test(test_ambiguous), cmocka_unit_test(test_did_you_mean),
+	     cmocka_unit_test(test_do_help))

@@ -16,6 +16,7 @@
 #include "config/render.h"
 #include "lib/err.h"
 #include "lib/strbuf.h"
+#include "test_main.h"
 
 #define MAXERR 8
 
@@ -103,13 +104,5 @@ static void test_metrics_errors(void **state)
 	load("metrics file\n", "incomplete");
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_metrics_line),
-		cmocka_unit_test(test_metrics_default_and_no),
-		cmocka_unit_test(test_metrics_errors),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+KZ_TEST_MAIN(NULL, NULL, cmocka_unit_test(test_metrics_line),
+	     cmocka_unit_test(test_metrics_default_and_no), cmocka_unit_test(test_metrics_errors))

@@ -136,6 +136,13 @@ static void fx_down(struct fx *f)
 	f->st.nat_local = false;
 }
 
+/* A fixture with no SA up yet: fx_init then fx_down. */
+static void fx_init_down(struct fx *f, bool a, bool aggressive, const char *addr)
+{
+	fx_init(f, a, aggressive, addr);
+	fx_down(f);
+}
+
 static void fx_fail(struct fx *f, enum diag_fail cls, int phase, const char *detail)
 {
 	f->st.fail = cls;
@@ -177,6 +184,13 @@ static void expect_first(struct fx *f, const char *want)
 	}
 	assert_string_equal(got, want);
 	diag_report_free(&rep);
+}
+
+/* The last check of a fixture: expect_first, then fx_free. */
+static void expect_first_free(struct fx *f, const char *want)
+{
+	expect_first(f, want);
+	fx_free(f);
 }
 
 static const struct diag_check *find_check(const struct diag_report *r, const char *id)
@@ -238,22 +252,16 @@ static void test_a1(void **state)
 
 	(void)state;
 	/* A1.2: responder with a shared address */
-	fx_init(&f, false, true, "100.64.0.9");
-	fx_down(&f);
-	expect_first(&f, "A1.2");
-	fx_free(&f);
+	fx_init_down(&f, false, true, "100.64.0.9");
+	expect_first_free(&f, "A1.2");
 	/* A1.1: initiator behind CGN, peer configured private */
-	fx_init(&f, true, true, "100.64.0.2");
-	fx_down(&f);
+	fx_init_down(&f, true, true, "100.64.0.2");
 	f.cfg->profiles.v[0].peer_addr = ip("192.168.50.1");
-	expect_first(&f, "A1.1");
-	fx_free(&f);
+	expect_first_free(&f, "A1.1");
 	/* NAT-D overrides a global-looking address (responder seen behind NAT) */
-	fx_init(&f, false, true, "203.0.113.2");
-	fx_down(&f);
+	fx_init_down(&f, false, true, "203.0.113.2");
 	f.st.nat_known = f.st.nat_local = true;
-	expect_first(&f, "A1.2");
-	fx_free(&f);
+	expect_first_free(&f, "A1.2");
 }
 
 static void test_m1(void **state)
@@ -261,15 +269,11 @@ static void test_m1(void **state)
 	struct fx f;
 
 	(void)state;
-	fx_init(&f, true, false, "100.64.0.2");
-	fx_down(&f);
-	expect_first(&f, "M1.1");
-	fx_free(&f);
-	fx_init(&f, false, false, "203.0.113.2");
-	fx_down(&f);
+	fx_init_down(&f, true, false, "100.64.0.2");
+	expect_first_free(&f, "M1.1");
+	fx_init_down(&f, false, false, "203.0.113.2");
 	f.cfg->profiles.v[0].peer_type = KZ_PEER_ANY;
-	expect_first(&f, "M1.2");
-	fx_free(&f);
+	expect_first_free(&f, "M1.2");
 }
 
 /* ---- A2 / M2 ---- */
@@ -280,8 +284,7 @@ static void test_a2(void **state)
 	struct diag_report rep;
 
 	(void)state;
-	fx_init(&f, true, true, "100.64.0.2");
-	fx_down(&f);
+	fx_init_down(&f, true, true, "100.64.0.2");
 	f.s.mobile.admin_up = false;
 	f.s.mobile.has_addr = false;
 	expect_first(&f, "A2.1");
@@ -295,18 +298,14 @@ static void test_a2(void **state)
 	diag_report_free(&rep);
 	fx_free(&f);
 
-	fx_init(&f, true, true, "100.64.0.2");
-	fx_down(&f);
+	fx_init_down(&f, true, true, "100.64.0.2");
 	f.s.mobile.has_addr = false;
-	expect_first(&f, "A2.2");
-	fx_free(&f);
+	expect_first_free(&f, "A2.2");
 
-	fx_init(&f, true, false, "198.51.100.2");
-	fx_down(&f);
+	fx_init_down(&f, true, false, "198.51.100.2");
 	f.s.mobile.admin_up = false;
 	f.s.mobile.has_addr = false;
-	expect_first(&f, "M2.1");
-	fx_free(&f);
+	expect_first_free(&f, "M2.1");
 }
 
 /* The WAN lost its address under established SAs: the engine keeps them
@@ -382,8 +381,7 @@ static void test_a5_3_range_and_pairs(void **state)
 	const struct diag_check *c;
 
 	(void)state;
-	fx_init(&f, true, true, "100.64.0.2");
-	fx_down(&f);
+	fx_init_down(&f, true, true, "100.64.0.2");
 	f.st.ike_up = true;
 	fx_fail(&f, DIAG_FAIL_TS_MISMATCH, 2,
 		"traffic selectors: the peer sent an address range that is not a prefix "
@@ -420,29 +418,21 @@ static void test_a4(void **state)
 	struct fx f;
 
 	(void)state;
-	fx_init(&f, true, true, "100.64.0.2");
-	fx_down(&f);
+	fx_init_down(&f, true, true, "100.64.0.2");
 	f.ifs[0].admin_up = false;
-	expect_first(&f, "A4.2");
-	fx_free(&f);
+	expect_first_free(&f, "A4.2");
 
-	fx_init(&f, true, true, "100.64.0.2");
-	fx_down(&f);
+	fx_init_down(&f, true, true, "100.64.0.2");
 	f.cfg->ipsec_ifs.v[0].map[0] = 0;
-	expect_first(&f, "A4.3");
-	fx_free(&f);
+	expect_first_free(&f, "A4.3");
 
-	fx_init(&f, false, true, "203.0.113.2");
-	fx_down(&f);
+	fx_init_down(&f, false, true, "203.0.113.2");
 	strcpy(f.cfg->profiles.v[0].ipsec_policy, "NOPE");
-	expect_first(&f, "A4.4");
-	fx_free(&f);
+	expect_first_free(&f, "A4.4");
 
-	fx_init(&f, true, true, "100.64.0.2");
-	fx_down(&f);
+	fx_init_down(&f, true, true, "100.64.0.2");
 	strcpy(f.cfg->profiles.v[0].ike_policy, "NOPE");
-	expect_first(&f, "A4.5");
-	fx_free(&f);
+	expect_first_free(&f, "A4.5");
 }
 
 /* ---- A5 from what IKE saw ---- */
@@ -455,8 +445,7 @@ static void test_a5(void **state)
 
 	(void)state;
 	/* responder: an unexpected key-id */
-	fx_init(&f, false, true, "203.0.113.2");
-	fx_down(&f);
+	fx_init_down(&f, false, true, "203.0.113.2");
 	fx_fail(&f, DIAG_FAIL_ID_MISMATCH, 1,
 		"ID mismatch: an initiator at 198.51.100.1 sent key-id site-x");
 	strcpy(f.st.id_received, "key-id site-x");
@@ -474,18 +463,15 @@ static void test_a5(void **state)
 	fx_free(&f);
 
 	/* responder with local-id instead of remote-id: A5.2 */
-	fx_init(&f, false, true, "203.0.113.2");
-	fx_down(&f);
+	fx_init_down(&f, false, true, "203.0.113.2");
 	f.cfg->ike_policies.v[0].remote_id.type = KZ_ID_NONE;
 	f.cfg->ike_policies.v[0].local_id.type = KZ_ID_KEY_ID;
 	strcpy(f.cfg->ike_policies.v[0].local_id.value, "site-a");
 	fx_fail(&f, DIAG_FAIL_ID_MISMATCH, 1, "ID mismatch");
-	expect_first(&f, "A5.2");
-	fx_free(&f);
+	expect_first_free(&f, "A5.2");
 
 	/* initiator: selectors, proposals, keys */
-	fx_init(&f, true, true, "100.64.0.2");
-	fx_down(&f);
+	fx_init_down(&f, true, true, "100.64.0.2");
 	f.st.ike_up = true;
 	fx_fail(&f, DIAG_FAIL_TS_MISMATCH, 2, "traffic selector mismatch");
 	expect_first(&f, "A5.3");
@@ -508,12 +494,10 @@ static void test_a5(void **state)
 	/* a notify it cannot classify: [--], no NG, says how to find out */
 	fx_fail(&f, DIAG_FAIL_PEER_NOTIFY, 1, "peer notify: the peer said DOI-NOT-SUPPORTED");
 	strcpy(f.st.notify_name, "DOI-NOT-SUPPORTED");
-	expect_first(&f, "");
-	fx_free(&f);
+	expect_first_free(&f, "");
 
 	/* nothing seen yet: [--] with a way to get the evidence */
-	fx_init(&f, true, true, "198.51.100.2");
-	fx_down(&f);
+	fx_init_down(&f, true, true, "198.51.100.2");
 	assert_int_equal(diag_run(&f.s, NULL, &rep), 0);
 	c = find_check(&rep, "A5");
 	assert_int_equal(c->result, DIAG_NA);
@@ -533,8 +517,7 @@ static void test_a5_pfs_and_dpd_warning(void **state)
 	struct fx f;
 
 	(void)state;
-	fx_init(&f, false, false, "203.0.113.2");
-	fx_down(&f);
+	fx_init_down(&f, false, false, "203.0.113.2");
 	f.st.ike_up = true;
 	fx_fail(&f, DIAG_FAIL_NO_PROPOSAL, 2,
 		"no proposal chosen: PFS differs: our IPsec policy has pfs ecp256, the peer "
@@ -567,13 +550,11 @@ static void test_a5_with_peer_config(void **state)
 	struct kz_config *peer = site(false, true);
 
 	(void)state;
-	fx_init(&f, true, true, "100.64.0.2");
-	fx_down(&f);
+	fx_init_down(&f, true, true, "100.64.0.2");
 	strcpy(peer->ike_policies.v[0].remote_id.value, "site-z");
 	f.s.peer_cfg = peer;
 	f.s.peer_name = "site-b.conf";
-	expect_first(&f, "A5.1");
-	fx_free(&f);
+	expect_first_free(&f, "A5.1");
 	kz_config_free(peer);
 }
 
@@ -622,14 +603,11 @@ static void test_closed_network(void **state)
 	/* the responder of the same closed network */
 	fx_init(&f, false, true, "100.64.0.9");
 	f.st.nat_known = true;
-	expect_first(&f, "");
-	fx_free(&f);
+	expect_first_free(&f, "");
 	/* down and never reached: the contract is the suspect */
-	fx_init(&f, true, true, "100.64.0.2");
-	fx_down(&f);
+	fx_init_down(&f, true, true, "100.64.0.2");
 	f.cfg->profiles.v[0].peer_addr = ip("100.64.0.9");
-	expect_first(&f, "A1.1");
-	fx_free(&f);
+	expect_first_free(&f, "A1.1");
 }
 
 static void half(struct fx *f, bool initiator, bool aggressive, int phase, unsigned msg)
@@ -658,8 +636,7 @@ static void test_responder_half_open(void **state)
 
 	(void)state;
 	/* aggressive, AM2 sent, no AM3: the initiator rejected our hash */
-	fx_init(&f, false, true, "203.0.113.2");
-	fx_down(&f);
+	fx_init_down(&f, false, true, "203.0.113.2");
 	half(&f, false, true, 1, 2);
 	t = render(&f, NULL, &rep);
 	assert_string_equal(diag_first_ng(&rep, 0), "A5.5");
@@ -678,25 +655,20 @@ static void test_responder_half_open(void **state)
 	diag_report_free(&rep);
 	fx_free(&f);
 	/* main mode, the initiator stopped after our MM4 */
-	fx_init(&f, false, false, "203.0.113.2");
-	fx_down(&f);
+	fx_init_down(&f, false, false, "203.0.113.2");
 	half(&f, false, false, 1, 4);
-	expect_first(&f, "A6.2");
-	fx_free(&f);
+	expect_first_free(&f, "A6.2");
 	/* main mode initiator: MM5 unanswered -> A5.5 */
-	fx_init(&f, true, false, "198.51.100.2");
-	fx_down(&f);
+	fx_init_down(&f, true, false, "198.51.100.2");
 	fx_fail(&f, DIAG_FAIL_NO_ANSWER, 1, "no answer: Main mode message 5 retransmitted");
 	half(&f, true, false, 1, 5);
 	f.st.halfopen.last_wall = f.st.last_wall;
-	expect_first(&f, "A5.5");
-	fx_free(&f);
+	expect_first_free(&f, "A5.5");
 	/* Quick Mode answered by us, never confirmed */
 	fx_init(&f, false, true, "203.0.113.2");
 	f.st.ipsec_up = false;
 	half(&f, false, true, 2, 2);
-	expect_first(&f, "A5.4");
-	fx_free(&f);
+	expect_first_free(&f, "A5.4");
 }
 
 static void test_in_flight(void **state)
@@ -707,8 +679,7 @@ static void test_in_flight(void **state)
 	struct diag_exch *h;
 
 	(void)state;
-	fx_init(&f, true, true, "100.64.0.2");
-	fx_down(&f);
+	fx_init_down(&f, true, true, "100.64.0.2");
 	h = &f.st.inflight;
 	h->set = h->initiator = h->aggressive = true;
 	h->phase = 1;
@@ -738,8 +709,7 @@ static void test_in_flight(void **state)
 	/* an older failure of another kind is not the verdict any more */
 	fx_fail(&f, DIAG_FAIL_PSK_MISMATCH, 1, "pre-shared key mismatch");
 	f.st.last_wall = T0 - 20;
-	expect_first(&f, "A6.2");
-	fx_free(&f);
+	expect_first_free(&f, "A6.2");
 	/* Quick Mode unanswered under an IKE SA that is up: the peer answers
 	 * phase 1, so no A6 verdict (phase 2 gets its own record) */
 	fx_init(&f, true, true, "100.64.0.2");
@@ -768,8 +738,7 @@ static void test_stale_superseded(void **state)
 
 	(void)state;
 	/* an old "no answer", then a newer negotiation that got further */
-	fx_init(&f, true, true, "100.64.0.2");
-	fx_down(&f);
+	fx_init_down(&f, true, true, "100.64.0.2");
 	fx_fail(&f, DIAG_FAIL_NO_ANSWER, 1, "no answer: Aggressive mode message 1");
 	f.st.last_wall = T0 - 40;
 	h = &f.st.inflight;
@@ -789,14 +758,12 @@ static void test_stale_superseded(void **state)
 	diag_report_free(&rep);
 	fx_free(&f);
 	/* a newer half-open exchange supersedes an older failure */
-	fx_init(&f, false, true, "203.0.113.2");
-	fx_down(&f);
+	fx_init_down(&f, false, true, "203.0.113.2");
 	fx_fail(&f, DIAG_FAIL_ID_MISMATCH, 1, "ID mismatch");
 	snprintf(f.st.id_received, sizeof(f.st.id_received), "key-id site-x");
 	f.st.last_wall = T0 - 100;
 	half(&f, false, true, 1, 2);
-	expect_first(&f, "A5.5");
-	fx_free(&f);
+	expect_first_free(&f, "A5.5");
 }
 
 static void test_never_no_problem_while_down(void **state)
@@ -807,8 +774,7 @@ static void test_never_no_problem_while_down(void **state)
 
 	(void)state;
 	/* a responder nobody has reached yet */
-	fx_init(&f, false, true, "203.0.113.2");
-	fx_down(&f);
+	fx_init_down(&f, false, true, "203.0.113.2");
 	t = render(&f, NULL, &rep);
 	assert_int_equal(rep.v[0].problems, 0);
 	assert_null(strstr(t, "no problem found"));
@@ -819,11 +785,9 @@ static void test_never_no_problem_while_down(void **state)
 	diag_report_free(&rep);
 	fx_free(&f);
 	/* an IPsec interface shut down is an A4 [NG], not "down, unknown" */
-	fx_init(&f, true, true, "100.64.0.2");
-	fx_down(&f);
+	fx_init_down(&f, true, true, "100.64.0.2");
 	f.ifs[0].admin_up = false;
-	expect_first(&f, "A4.2");
-	fx_free(&f);
+	expect_first_free(&f, "A4.2");
 }
 
 /* ---- A6 ---- */
@@ -833,27 +797,22 @@ static void test_a6(void **state)
 	struct fx f;
 
 	(void)state;
-	fx_init(&f, true, true, "100.64.0.2");
-	fx_down(&f);
+	fx_init_down(&f, true, true, "100.64.0.2");
 	fx_fail(&f, DIAG_FAIL_NO_ANSWER, 1,
 		"no answer: Aggressive mode message 1 retransmitted 5 times without a reply");
 	expect_first(&f, "A6.2");
 	/* a responder address that is private: A6.1 - but A1.1 comes first
 	 * when this site is behind NAT too, so from a global site */
 	fx_free(&f);
-	fx_init(&f, true, true, "198.51.100.2");
-	fx_down(&f);
+	fx_init_down(&f, true, true, "198.51.100.2");
 	fx_fail(&f, DIAG_FAIL_NO_ANSWER, 1, "no answer");
 	f.cfg->profiles.v[0].peer_addr = ip("100.64.9.9");
-	expect_first(&f, "A6.1");
-	fx_free(&f);
+	expect_first_free(&f, "A6.1");
 	/* main mode: A6.2 only */
-	fx_init(&f, true, false, "198.51.100.2");
-	fx_down(&f);
+	fx_init_down(&f, true, false, "198.51.100.2");
 	fx_fail(&f, DIAG_FAIL_NO_ANSWER, 1, "no answer");
 	f.cfg->profiles.v[0].peer_addr = ip("100.64.9.9");
-	expect_first(&f, "A6.2");
-	fx_free(&f);
+	expect_first_free(&f, "A6.2");
 }
 
 /* ---- A7 ---- */
@@ -864,29 +823,24 @@ static void test_a7(void **state)
 
 	(void)state;
 	/* behind CGN without nat-traversal */
-	fx_init(&f, true, true, "100.64.0.2");
-	fx_down(&f);
+	fx_init_down(&f, true, true, "100.64.0.2");
 	f.cfg->ike_policies.v[0].natt = false;
 	fx_fail(&f, DIAG_FAIL_NO_ANSWER, 2, "no answer: Quick Mode message 1 retransmitted");
 	expect_first(&f, "A6.2"); /* A6 before A7: IKE got no answer at all */
 	fx_free(&f);
-	fx_init(&f, true, true, "100.64.0.2");
-	fx_down(&f);
+	fx_init_down(&f, true, true, "100.64.0.2");
 	f.cfg->ike_policies.v[0].natt = false;
-	expect_first(&f, "A7.1");
-	fx_free(&f);
+	expect_first_free(&f, "A7.1");
 	/* NAT-T announced, the peer did not take it: still on UDP 500 */
 	fx_init(&f, true, true, "100.64.0.2");
 	f.st.ike_natt_floated = false;
 	f.st.ipsec_up = false;
-	expect_first(&f, "A7.1");
-	fx_free(&f);
+	expect_first_free(&f, "A7.1");
 	/* the responder saw the initiator behind NAT and has no NAT-T */
 	fx_init(&f, false, true, "203.0.113.2");
 	f.cfg->ike_policies.v[0].natt = false;
 	f.st.nat_peer = true;
-	expect_first(&f, "A7.1");
-	fx_free(&f);
+	expect_first_free(&f, "A7.1");
 }
 
 /* ---- A8 ---- */
@@ -952,8 +906,7 @@ static void test_text_and_json(void **state)
 	const char *t;
 
 	(void)state;
-	fx_init(&f, true, true, "100.64.0.2");
-	fx_down(&f);
+	fx_init_down(&f, true, true, "100.64.0.2");
 	fx_fail(&f, DIAG_FAIL_PSK_MISMATCH, 1, "pre-shared key mismatch");
 	assert_int_equal(diag_run(&f.s, NULL, &rep), 0);
 	sb_init(&sb);

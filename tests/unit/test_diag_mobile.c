@@ -16,6 +16,7 @@
 #include "diag/diag.h"
 #include "lib/mobile_view.h"
 #include "cfg_chain.h"
+#include "test_main.h"
 
 struct fx {
 	struct kz_config *cfg;
@@ -216,14 +217,5 @@ static void test_without_modem(void **state)
 	fx_free(&f);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_order_aggressive),
-		cmocka_unit_test(test_order_main),
-		cmocka_unit_test(test_a1_evidence),
-		cmocka_unit_test(test_without_modem),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+KZ_TEST_MAIN(NULL, NULL, cmocka_unit_test(test_order_aggressive), cmocka_unit_test(test_order_main),
+	     cmocka_unit_test(test_a1_evidence), cmocka_unit_test(test_without_modem))

@@ -16,6 +16,7 @@
 #include "dp/mss.h"
 
 #include "esp_fixture.h"
+#include "test_main.h"
 
 static void sa(struct kz_child_sa *p, enum kz_child_dir dir, uint32_t spi, unsigned unit)
 {
@@ -193,14 +194,6 @@ static void mss_clamp(void **state)
 	assert_int_equal(pkt[42] << 8 | pkt[43], 1460);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(lookup_by_spi_and_unit),
-		cmocka_unit_test(reclaim_after_grace),
-		cmocka_unit_test(typed_stats),
-		cmocka_unit_test(mss_clamp),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+KZ_TEST_MAIN(NULL, NULL, cmocka_unit_test(lookup_by_spi_and_unit),
+	     cmocka_unit_test(reclaim_after_grace), cmocka_unit_test(typed_stats),
+	     cmocka_unit_test(mss_clamp))

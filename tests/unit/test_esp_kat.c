@@ -25,6 +25,7 @@
 
 #include "esp/esp.h"
 #include "lib/err.h"
+#include "test_main.h"
 
 static size_t unhex(const char *h, uint8_t *out)
 {
@@ -345,13 +346,6 @@ static void test_cbc_hmac_independent(void **state)
 	cbc_check(KZ_ENC_NULL, NULL, "", KZ_AUTH_HMAC_SHA2_256, "SHA256", k32, 16, 0);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_gcm_mcgrew_viega),
-		cmocka_unit_test(test_rfc4106_packet),
-		cmocka_unit_test(test_rfc4106_keystream),
-		cmocka_unit_test(test_cbc_hmac_independent),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+KZ_TEST_MAIN(NULL, NULL, cmocka_unit_test(test_gcm_mcgrew_viega),
+	     cmocka_unit_test(test_rfc4106_packet), cmocka_unit_test(test_rfc4106_keystream),
+	     cmocka_unit_test(test_cbc_hmac_independent))

@@ -22,6 +22,7 @@
 #include "lib/err.h"
 
 #include "esp_fixture.h"
+#include "test_main.h"
 
 #define SPI_AB 0xc0ffee01u
 
@@ -669,16 +670,10 @@ static void test_drop_names(void **state)
 	assert_string_equal(esp_drop_name(ESP_DROP_COUNT), "?");
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_roundtrip_all), cmocka_unit_test(test_icv_lengths),
-		cmocka_unit_test(test_bad_params),    cmocka_unit_test(test_wrong_direction),
-		cmocka_unit_test(test_tamper),        cmocka_unit_test(test_truncated),
-		cmocka_unit_test(test_selectors),     cmocka_unit_test(test_seq_exhaustion),
-		cmocka_unit_test(test_byte_lifetime), cmocka_unit_test(test_cbc_iv_unique),
-		cmocka_unit_test(test_chosen_bodies), cmocka_unit_test(test_drop_names),
-		cmocka_unit_test(test_selector_ports),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+KZ_TEST_MAIN(NULL, NULL, cmocka_unit_test(test_roundtrip_all), cmocka_unit_test(test_icv_lengths),
+	     cmocka_unit_test(test_bad_params), cmocka_unit_test(test_wrong_direction),
+	     cmocka_unit_test(test_tamper), cmocka_unit_test(test_truncated),
+	     cmocka_unit_test(test_selectors), cmocka_unit_test(test_seq_exhaustion),
+	     cmocka_unit_test(test_byte_lifetime), cmocka_unit_test(test_cbc_iv_unique),
+	     cmocka_unit_test(test_chosen_bodies), cmocka_unit_test(test_drop_names),
+	     cmocka_unit_test(test_selector_ports))

@@ -54,24 +54,35 @@ static void prefix(const char *s, struct kz_prefix *p)
 	p->set = true;
 }
 
+struct name_val {
+	const char *name;
+	int val;
+};
+
+/* The value named s in t, or a failed test naming what. */
+static int val_of(const char *what, const char *s, const struct name_val *t, size_t n, int none)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(s, t[i].name) == 0)
+			return t[i].val;
+	fail_msg("%s %s", what, s);
+	return none;
+}
+
 static enum kz_enc enc_of(const char *s)
 {
-	if (strcmp(s, "aes-cbc-256") == 0)
-		return KZ_ENC_AES_CBC_256;
-	if (strcmp(s, "aes-gcm-128") == 0)
-		return KZ_ENC_AES_GCM_128;
-	fail_msg("cipher %s", s);
-	return KZ_ENC_COUNT;
+	static const struct name_val t[] = { { "aes-cbc-256", KZ_ENC_AES_CBC_256 },
+					     { "aes-gcm-128", KZ_ENC_AES_GCM_128 } };
+
+	return (enum kz_enc)val_of("cipher", s, t, 2, KZ_ENC_COUNT);
 }
 
 static enum kz_auth auth_of(const char *s)
 {
-	if (strcmp(s, "hmac-sha2-256") == 0)
-		return KZ_AUTH_HMAC_SHA2_256;
-	if (strcmp(s, "none") == 0)
-		return KZ_AUTH_NONE;
-	fail_msg("auth %s", s);
-	return KZ_AUTH_COUNT;
+	static const struct name_val t[] = { { "hmac-sha2-256", KZ_AUTH_HMAC_SHA2_256 },
+					     { "none", KZ_AUTH_NONE } };
+
+	return (enum kz_auth)val_of("auth", s, t, 2, KZ_AUTH_COUNT);
 }
 
 /* Reads up to two SAs from a capture file. */

@@ -18,6 +18,7 @@
 #include "lib/err.h"
 
 #include "esp_fixture.h"
+#include "test_main.h"
 
 #define SPI 0x5eed0001u
 #define INNER 100
@@ -281,13 +282,6 @@ static void test_byte_lifetime(void **state)
 	}
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_shared_refused), cmocka_unit_test(test_disjoint_gcm),
-		cmocka_unit_test(test_disjoint_cbc),   cmocka_unit_test(test_exhaustion),
-		cmocka_unit_test(test_byte_lifetime),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+KZ_TEST_MAIN(NULL, NULL, cmocka_unit_test(test_shared_refused), cmocka_unit_test(test_disjoint_gcm),
+	     cmocka_unit_test(test_disjoint_cbc), cmocka_unit_test(test_exhaustion),
+	     cmocka_unit_test(test_byte_lifetime))

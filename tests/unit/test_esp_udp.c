@@ -8,6 +8,7 @@
 
 #include "esp/esp.h"
 #include "lib/err.h"
+#include "test_main.h"
 
 static void test_classify(void **state)
 {
@@ -68,12 +69,5 @@ static void test_spi_seq(void **state)
 	assert_int_equal(esp_packet_spi(z, sizeof(z), &v), KZ_EPROTO);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_classify),
-		cmocka_unit_test(test_keepalive),
-		cmocka_unit_test(test_spi_seq),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+KZ_TEST_MAIN(NULL, NULL, cmocka_unit_test(test_classify), cmocka_unit_test(test_keepalive),
+	     cmocka_unit_test(test_spi_seq))

@@ -19,6 +19,14 @@
 
 #define MAXJ 64
 
+/* j (checked made) into the pool as job id. */
+static void submit(struct dh_pool *p, struct ike_dh_job *j, uint64_t id)
+{
+	assert_non_null(j);
+	j->id = id;
+	assert_int_equal(dh_pool_submit(p, j), 0);
+}
+
 /* Waits up to rounds * 10 ms for want results of the pool's fd. */
 static int collect_for(struct dh_pool *p, struct ike_dh_job **out, int want, int rounds)
 {
@@ -66,9 +74,7 @@ static void check_group(enum kz_group g, unsigned threads)
 		pub_of(mine[i], g, pub);
 		/* half the jobs bring their key pair, half let the pool make it */
 		j = ike_dh_job_new(g, i % 2 ? ike_dh_new(g) : NULL, pub, plen);
-		assert_non_null(j);
-		j->id = (uint64_t)i + 1;
-		assert_int_equal(dh_pool_submit(p, j), 0);
+		submit(p, j, (uint64_t)i + 1);
 	}
 	n = collect(p, done, 16);
 	assert_int_equal(n, 16);
@@ -109,15 +115,11 @@ static void test_key_pair_only_and_bad_peer(void **state)
 
 	assert_non_null(p);
 	j = ike_dh_job_new(KZ_GROUP_MODP2048, NULL, NULL, 0);
-	assert_non_null(j);
-	j->id = 1;
-	assert_int_equal(dh_pool_submit(p, j), 0);
+	submit(p, j, 1);
 	/* y = 1 forces g^xy = 1: refused (RFC 2409 leaves the check to us) */
 	one[255] = 1;
 	j = ike_dh_job_new(KZ_GROUP_MODP2048, NULL, one, sizeof(one));
-	assert_non_null(j);
-	j->id = 2;
-	assert_int_equal(dh_pool_submit(p, j), 0);
+	submit(p, j, 2);
 	assert_int_equal(collect(p, done, 2), 2);
 	for (int i = 0; i < 2; i++) {
 		if (done[i]->id == 1) {
@@ -183,13 +185,8 @@ static void test_cancel(void **state)
 	int n;
 
 	assert_non_null(p);
-	for (int i = 0; i < 20; i++) {
-		struct ike_dh_job *j = ike_dh_job_new(KZ_GROUP_MODP3072, NULL, NULL, 0);
-
-		assert_non_null(j);
-		j->id = (uint64_t)i + 1;
-		assert_int_equal(dh_pool_submit(p, j), 0);
-	}
+	for (int i = 0; i < 20; i++)
+		submit(p, ike_dh_job_new(KZ_GROUP_MODP3072, NULL, NULL, 0), (uint64_t)i + 1);
 	/* the odd ones go, wherever they are by now */
 	for (int i = 1; i <= 20; i += 2)
 		dh_pool_cancel(p, (uint64_t)i);
@@ -216,13 +213,9 @@ static void test_free_with_jobs_in_flight(void **state)
 		struct dh_pool *p = dh_pool_new(2, MAXJ, 4);
 
 		assert_non_null(p);
-		for (int i = 0; i < 30; i++) {
-			struct ike_dh_job *j = ike_dh_job_new(KZ_GROUP_MODP2048, NULL, NULL, 0);
-
-			assert_non_null(j);
-			j->id = (uint64_t)i + 1;
-			assert_int_equal(dh_pool_submit(p, j), 0);
-		}
+		for (int i = 0; i < 30; i++)
+			submit(p, ike_dh_job_new(KZ_GROUP_MODP2048, NULL, NULL, 0),
+			       (uint64_t)i + 1);
 		if (round) {
 			struct timespec ts = { 0, 3000000 * round };
 

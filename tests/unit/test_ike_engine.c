@@ -1211,18 +1211,6 @@ static int attempt_times(uint64_t ms, uint64_t t0, uint64_t *at, int max)
 	return n;
 }
 
-static char *show_status(struct node *n)
-{
-	struct strbuf sb;
-	static char out[4096];
-
-	sb_init(&sb);
-	ike_show_profile_status(n->e, "HQ", &sb);
-	snprintf(out, sizeof(out), "%s", sb_str(&sb));
-	sb_free(&sb);
-	return out;
-}
-
 static void test_backoff_sequence(void **state)
 {
 	struct site a = site_a(KZ_MODE_MAIN), b = site_b(KZ_MODE_MAIN);
@@ -1438,18 +1426,6 @@ static void test_wan_down_shown(void **state)
 }
 
 /* ---- `show ipsec profile NAME detail`: what the peer sent ---- */
-
-static char *show_detail(struct node *n, bool json)
-{
-	struct strbuf sb;
-	static char out[8192];
-
-	sb_init(&sb);
-	ike_show_profile_detail(n->e, "HQ", json, &sb);
-	snprintf(out, sizeof(out), "%s", sb_str(&sb));
-	sb_free(&sb);
-	return out;
-}
 
 static void test_detail_keyid_mismatch_then_success(void **state)
 {

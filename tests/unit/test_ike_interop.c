@@ -31,30 +31,6 @@ static int setup(void **state)
 	return 0;
 }
 
-static char *detail(struct node *n)
-{
-	static char out[8192];
-	struct strbuf sb;
-
-	sb_init(&sb);
-	ike_show_profile_detail(n->e, "HQ", false, &sb);
-	snprintf(out, sizeof(out), "%s", sb_str(&sb));
-	sb_free(&sb);
-	return out;
-}
-
-static char *state_text(struct node *n)
-{
-	static char out[4096];
-	struct strbuf sb;
-
-	sb_init(&sb);
-	ike_show_profile_status(n->e, "HQ", &sb);
-	snprintf(out, sizeof(out), "%s", sb_str(&sb));
-	sb_free(&sb);
-	return out;
-}
-
 /* ---- PFS ---- */
 
 static void test_pfs_follows_initiator(void **state)
@@ -69,7 +45,7 @@ static void test_pfs_follows_initiator(void **state)
 	assert_int_equal(W.b.nchild, 1);
 	assert_pair_matches(0);
 	assert_int_equal(status(&W.b)->last_class, IKE_FAIL_NONE);
-	assert_non_null(strstr(detail(&W.b), "pfs modp2048"));
+	assert_non_null(strstr(show_detail(&W.b, false), "pfs modp2048"));
 }
 
 static void test_pfs_group_required(void **state)
@@ -130,10 +106,7 @@ static void test_not_pfs_mismatch(void **state)
 	/* another cipher on B: PFS is not the only difference */
 	for (size_t i = 0; i < W.b.cfg->ipsec_proposals.n; i++)
 		W.b.cfg->ipsec_proposals.v[i].enc = KZ_ENC_3DES_CBC;
-	ike_engine_set_config(W.b.e, W.b.cfg);
-	W.a.addr = ip("198.51.100.2");
-	ike_engine_set_config(W.a.e, W.a.cfg);
-	pump();
+	start_cfg("198.51.100.2");
 	assert_int_equal(W.b.nchild, 0);
 	assert_int_equal(status(&W.b)->last_class, IKE_FAIL_NO_PROPOSAL);
 	assert_false(status(&W.b)->pfs_mismatch);
@@ -208,11 +181,11 @@ static void test_phase1_responder_lifetime(void **state)
 	assert_int_equal(W.a.nchild, 1);
 	assert_non_null(strstr(show_ike(&W.a), "Remaining lifetime is 3600 seconds\n"));
 	assert_non_null(strstr(show_ike(&W.b), "Remaining lifetime is 3600 seconds\n"));
-	assert_non_null(
-		strstr(detail(&W.a), "    IKE SA: 3600 s (the peer's RESPONDER-LIFETIME)\n"));
-	assert_non_null(strstr(detail(&W.b),
+	assert_non_null(strstr(show_detail(&W.a, false),
+			       "    IKE SA: 3600 s (the peer's RESPONDER-LIFETIME)\n"));
+	assert_non_null(strstr(show_detail(&W.b, false),
 			       "    IKE SA: 3600 s (ours, shorter: sent as RESPONDER-LIFETIME)\n"));
-	assert_non_null(strstr(detail(&W.a), "RESPONDER-LIFETIME phase 1 3600 s"));
+	assert_non_null(strstr(show_detail(&W.a, false), "RESPONDER-LIFETIME phase 1 3600 s"));
 }
 
 static void test_phase1_initiator_shorter(void **state)
@@ -228,10 +201,10 @@ static void test_phase1_initiator_shorter(void **state)
 	assert_int_equal(nsecs, 0); /* no notify: the initiator's is shorter */
 	assert_int_equal(W.a.nchild, 1);
 	assert_non_null(strstr(show_ike(&W.b), "Remaining lifetime is 3600 seconds\n"));
-	assert_non_null(strstr(detail(&W.b),
+	assert_non_null(strstr(show_detail(&W.b, false),
 			       "    IKE SA: 3600 s (the peer's proposal, shorter than ours)\n"));
-	assert_non_null(strstr(detail(&W.a), "    IKE SA: 3600 s (ours)\n"));
-	assert_non_null(strstr(detail(&W.a), "    status notifies: -\n"));
+	assert_non_null(strstr(show_detail(&W.a, false), "    IKE SA: 3600 s (ours)\n"));
+	assert_non_null(strstr(show_detail(&W.a, false), "    status notifies: -\n"));
 }
 
 static void test_phase2_responder_lifetime(void **state)
@@ -252,10 +225,10 @@ static void test_phase2_responder_lifetime(void **state)
 	assert_int_equal(W.b.in[0].life_seconds, 1800);
 	assert_int_equal(W.a.in[0].life_kbytes, 100000);
 	assert_int_equal(W.b.in[0].life_kbytes, 100000);
-	d = detail(&W.a);
+	d = show_detail(&W.a, false);
 	assert_non_null(strstr(d, "1800 s, 100000 KB (the peer's RESPONDER-LIFETIME)\n"));
 	assert_non_null(strstr(d, "RESPONDER-LIFETIME phase 2 1800 s, 100000 KB"));
-	assert_non_null(strstr(detail(&W.b),
+	assert_non_null(strstr(show_detail(&W.b, false),
 			       "1800 s, 100000 KB (ours, shorter: sent as "
 			       "RESPONDER-LIFETIME)\n"));
 	/* the initiator's rekey comes before the responder's hard expiry */
@@ -270,8 +243,8 @@ static void test_phase2_same_lifetime_no_notify(void **state)
 	(void)state;
 	start(&a, &b, "198.51.100.2");
 	assert_int_equal(W.a.nchild, 1);
-	assert_non_null(strstr(detail(&W.b), "(ours, the same as the peer's)\n"));
-	assert_non_null(strstr(detail(&W.a), "    status notifies: -\n"));
+	assert_non_null(strstr(show_detail(&W.b, false), "(ours, the same as the peer's)\n"));
+	assert_non_null(strstr(show_detail(&W.a, false), "    status notifies: -\n"));
 }
 
 /* ---- DPD ---- */
@@ -286,10 +259,10 @@ static void test_dpd_off_on_peer_shown(void **state)
 	start(&a, &b, "198.51.100.2");
 	assert_int_equal(W.a.nchild, 1);
 	assert_int_equal(status(&W.a)->dpd, IKE_DPD_OFF_PEER);
-	assert_non_null(strstr(state_text(&W.a), "DPD off: the peer did not announce DPD"));
-	assert_non_null(strstr(state_text(&W.a), "(in 28800 s)"));
+	assert_non_null(strstr(show_status(&W.a), "DPD off: the peer did not announce DPD"));
+	assert_non_null(strstr(show_status(&W.a), "(in 28800 s)"));
 	assert_int_equal(status(&W.b)->dpd, IKE_DPD_OFF_OURS);
-	assert_null(strstr(state_text(&W.b), "DPD off"));
+	assert_null(strstr(show_status(&W.b), "DPD off"));
 }
 
 static void test_dpd_on_both(void **state)
@@ -302,7 +275,7 @@ static void test_dpd_on_both(void **state)
 	start(&a, &b, "198.51.100.2");
 	assert_int_equal(status(&W.a)->dpd, IKE_DPD_ON);
 	assert_int_equal(status(&W.b)->dpd, IKE_DPD_ON);
-	assert_null(strstr(state_text(&W.a), "DPD off"));
+	assert_null(strstr(show_status(&W.a), "DPD off"));
 }
 
 int main(void)

@@ -13,6 +13,7 @@
 #include "ike/exchange.h"
 #include "lib/log.h"
 #include "ike_world.h"
+#include "test_main.h"
 
 static int setup(void **state)
 {
@@ -103,40 +104,40 @@ static void test_no_remote_id_no_am2(void **state)
 	assert_null(W.b.e->sas);
 }
 
+/* d (len bytes) to B's port 500 from src:500. */
+static void send_from(const char *src, uint8_t *d, size_t len)
+{
+	struct sockaddr_in from, to;
+
+	memset(&from, 0, sizeof(from));
+	from.sin_family = to.sin_family = AF_INET;
+	from.sin_addr = ip(src);
+	from.sin_port = htons(500);
+	to = from;
+	to.sin_addr = W.b.addr;
+	ike_input(W.b.e, &to, &from, d, len, false);
+}
+
 /* An AM1 as A's, from src with a fresh initiator cookie. */
 static void spoof_am1(const char *src, uint64_t *rng)
 {
-	struct sockaddr_in from, to;
 	uint8_t d[4096];
 
 	memcpy(d, W.first_a, W.first_a_len);
 	for (int i = 0; i < 8; i++)
 		d[i] = (uint8_t)(iw_xorshift(rng) >> 24);
-	memset(&from, 0, sizeof(from));
-	from.sin_family = to.sin_family = AF_INET;
-	from.sin_addr = ip(src);
-	from.sin_port = htons(500);
-	to = from;
-	to.sin_addr = W.b.addr;
-	ike_input(W.b.e, &to, &from, d, W.first_a_len, false);
+	send_from(src, d, W.first_a_len);
 }
 
 /* Junk from src: random bytes behind a plausible first-message header. */
 static void spoof_junk(const char *src, uint64_t *rng)
 {
-	struct sockaddr_in from, to;
 	uint8_t d[200];
 
 	for (size_t i = 0; i < sizeof(d); i++)
 		d[i] = (uint8_t)(iw_xorshift(rng) >> 24);
 	memcpy(d + 8, W.first_a + 8, 20);
-	memset(&from, 0, sizeof(from));
-	from.sin_family = to.sin_family = AF_INET;
-	from.sin_addr = ip(src);
-	from.sin_port = htons(500);
-	to = from;
-	to.sin_addr = W.b.addr;
-	ike_input(W.b.e, &to, &from, d, sizeof(d), false);
+	send_from(src, d, sizeof(d));
 }
 
 /* Issue 13's flood: 500 datagrams/s from 200 spoofed sources, half of
@@ -254,6 +255,21 @@ static void ring_line(void *arg, long long when, enum kz_log_level lvl, const ch
 	f->leak |= strstr(text, "horse") != NULL;
 }
 
+/* Each of the first n lines of want stands in the log ring, and no line
+ * holds the key. */
+static void expect_log(const char *const want[4], int n)
+{
+	struct ring_find f;
+
+	memset(&f, 0, sizeof(f));
+	memcpy(f.want, want, sizeof(f.want));
+	kz_log_ring_each(ring_line, &f);
+	for (int i = 0; i < n; i++)
+		if (!f.found[i])
+			fail_msg("no log line with: %s", f.want[i]);
+	assert_false(f.leak);
+}
+
 /* `debug ike HQ`: a line per message each way naming the profile, the
  * peer's address and port, the message and its payloads and the ID; no
  * key; the established lines are notices with the peer and the ID. */
@@ -269,10 +285,7 @@ static void test_debug_trace(void **state)
 		"key-id site-a",
 		"HQ: debug ike: <- 198.51.100.2:500 Quick Mode QM1",
 	};
-	struct ring_find f;
 
-	memset(&f, 0, sizeof(f));
-	memcpy(f.want, want, sizeof(want));
 	(void)state;
 	W.b.cfg = make_cfg(&b);
 	ike_engine_set_config(W.b.e, W.b.cfg);
@@ -282,11 +295,7 @@ static void test_debug_trace(void **state)
 	ike_engine_set_config(W.a.e, W.a.cfg);
 	pump();
 	assert_int_equal(W.b.nchild, 1);
-	kz_log_ring_each(ring_line, &f);
-	for (int i = 0; i < 4; i++)
-		if (!f.found[i])
-			fail_msg("no log line with: %s", f.want[i]);
-	assert_false(f.leak);
+	expect_log(want, 4);
 }
 
 /* A failed phase 1 is a warning naming the profile, the peer's address
@@ -299,20 +308,13 @@ static void test_fail_line_names_peer(void **state)
 		"phase 1 failed: ",
 		", peer 203.0.113.2:500, id address 203.0.113.2",
 	};
-	struct ring_find f;
 
-	memset(&f, 0, sizeof(f));
-	memcpy(f.want, want, sizeof(want));
 	(void)state;
 	a.psk = "a different key than B has";
 	start(&a, &b, "198.51.100.2");
 	advance(2000);
 	assert_int_equal(W.a.nchild, 0);
-	kz_log_ring_each(ring_line, &f);
-	for (int i = 0; i < 2; i++)
-		if (!f.found[i])
-			fail_msg("no log line with: %s", f.want[i]);
-	assert_false(f.leak);
+	expect_log(want, 2);
 }
 
 /* Lines about an SA end with the peer's address and port and its ID:
@@ -367,15 +369,8 @@ static void test_sa_lines_name_peer(void **state)
 			fail_msg("%u log lines with: %s...%s", f.found[i], f.head[i], f.tail[i]);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		WORLD_TEST(test_one_am1_one_am2),      WORLD_TEST(test_repeated_am1_completes),
-		WORLD_TEST(test_unknown_id_no_am2),    WORLD_TEST(test_no_remote_id_no_am2),
-		WORLD_TEST(test_flood_leaves_room),    WORLD_TEST(test_per_source_cap),
-		WORLD_TEST(test_fail_lines_limited),   WORLD_TEST(test_debug_trace),
-		WORLD_TEST(test_fail_line_names_peer), WORLD_TEST(test_sa_lines_name_peer),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+KZ_TEST_MAIN(NULL, NULL, WORLD_TEST(test_one_am1_one_am2), WORLD_TEST(test_repeated_am1_completes),
+	     WORLD_TEST(test_unknown_id_no_am2), WORLD_TEST(test_no_remote_id_no_am2),
+	     WORLD_TEST(test_flood_leaves_room), WORLD_TEST(test_per_source_cap),
+	     WORLD_TEST(test_fail_lines_limited), WORLD_TEST(test_debug_trace),
+	     WORLD_TEST(test_fail_line_names_peer), WORLD_TEST(test_sa_lines_name_peer))

@@ -59,10 +59,7 @@ static void start_sel(const struct kz_selector *sa, unsigned na, const struct kz
 		ipol(&W.a)->sel[ipol(&W.a)->nsel++] = sa[i];
 	for (unsigned i = 0; i < nb; i++)
 		ipol(&W.b)->sel[ipol(&W.b)->nsel++] = sb[i];
-	ike_engine_set_config(W.b.e, W.b.cfg);
-	W.a.addr = ip("198.51.100.2");
-	ike_engine_set_config(W.a.e, W.a.cfg);
-	pump();
+	start_cfg("198.51.100.2");
 }
 
 /* Index of B's pair whose inbound SPI is A's outbound SPI of A's pair i. */
@@ -183,18 +180,21 @@ static void test_pair_missing_at_responder(void **state)
 	assert_int_equal(status(&W.a)->peer_notify, ISAKMP_N_INVALID_ID_INFORMATION);
 }
 
-static void test_narrowing_host_in_subnet(void **state)
+/* Main mode, A asking for remote_ts addr/len. */
+static void start_remote_ts(const char *addr, unsigned len)
 {
 	struct site a = site_a(KZ_MODE_MAIN), b = site_b(KZ_MODE_MAIN);
 
 	W.b.cfg = make_cfg(&b);
 	W.a.cfg = make_cfg(&a);
+	ipol(&W.a)->remote_ts = pfx(addr, len);
+	start_cfg("198.51.100.2");
+}
+
+static void test_narrowing_host_in_subnet(void **state)
+{
 	/* A asks for one host of B's /24 */
-	ipol(&W.a)->remote_ts = pfx("192.168.2.10", 32);
-	ike_engine_set_config(W.b.e, W.b.cfg);
-	W.a.addr = ip("198.51.100.2");
-	ike_engine_set_config(W.a.e, W.a.cfg);
-	pump();
+	start_remote_ts("192.168.2.10", 32);
 	assert_int_equal(W.a.nchild, 1);
 	assert_int_equal(W.b.nchild, 1);
 	assert_mirrored(0);
@@ -207,15 +207,7 @@ static void test_narrowing_host_in_subnet(void **state)
 /* wider than B's pair: refused */
 static void test_wider_refused(void **state)
 {
-	struct site a = site_a(KZ_MODE_MAIN), b = site_b(KZ_MODE_MAIN);
-
-	W.b.cfg = make_cfg(&b);
-	W.a.cfg = make_cfg(&a);
-	ipol(&W.a)->remote_ts = pfx("192.168.0.0", 16);
-	ike_engine_set_config(W.b.e, W.b.cfg);
-	W.a.addr = ip("198.51.100.2");
-	ike_engine_set_config(W.a.e, W.a.cfg);
-	pump();
+	start_remote_ts("192.168.0.0", 16);
 	assert_int_equal(W.b.nchild, 0);
 	assert_int_equal(status(&W.b)->last_class, IKE_FAIL_TS_MISMATCH);
 }

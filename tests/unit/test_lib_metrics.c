@@ -13,6 +13,7 @@
 
 #include "lib/metrics.h"
 #include "lib/strbuf.h"
+#include "test_main.h"
 
 static void base(struct kzm_snapshot *s)
 {
@@ -204,13 +205,5 @@ static void test_render_empty(void **state)
 	sb_free(&sb);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_render_exact),
-		cmocka_unit_test(test_label_escaping),
-		cmocka_unit_test(test_render_empty),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+KZ_TEST_MAIN(NULL, NULL, cmocka_unit_test(test_render_exact), cmocka_unit_test(test_label_escaping),
+	     cmocka_unit_test(test_render_empty))

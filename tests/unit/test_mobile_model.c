@@ -15,6 +15,7 @@
 
 #include "lib/mobile_view.h"
 #include "mobile/mm.h"
+#include "test_main.h"
 
 #define MODEM0 MM_PATH "/Modem/0"
 #define MODEM1 MM_PATH "/Modem/1"
@@ -264,13 +265,6 @@ static void test_names_and_junk(void **state)
 	assert_true(w.modems[0].nbearers <= MM_MAX_BEARERS);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_modem_and_sim),  cmocka_unit_test(test_pick_by_imei),
-		cmocka_unit_test(test_bearer_static),  cmocka_unit_test(test_signal),
-		cmocka_unit_test(test_names_and_junk),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+KZ_TEST_MAIN(NULL, NULL, cmocka_unit_test(test_modem_and_sim), cmocka_unit_test(test_pick_by_imei),
+	     cmocka_unit_test(test_bearer_static), cmocka_unit_test(test_signal),
+	     cmocka_unit_test(test_names_and_junk))
