@@ -85,8 +85,11 @@ static void record_unmatched(struct ike_engine *e, const struct ike_msg *m, cons
 			 a, got, want);
 		rt = eng_prof_rt(e, p->name);
 		if (rt) {
+			/* "" for no remote-id: diagnose words that in its language */
 			kz_strlcpy(rt->st.id_received, got, sizeof(rt->st.id_received));
-			kz_strlcpy(rt->st.id_expected, want, sizeof(rt->st.id_expected));
+			kz_strlcpy(rt->st.id_expected,
+				   pol->remote_id.type == KZ_ID_NONE ? "" : want,
+				   sizeof(rt->st.id_expected));
 		}
 	}
 }
