@@ -220,10 +220,10 @@ static const char *hidden_secret(const char *w)
 	size_t n = strlen(w);
 
 	return n && strspn(w, "*") == n
-		       ? "this is the hidden form `show running-config` prints, not the value: "
-			 "type the value itself (an admin sees it with `show running-config "
-			 "secrets`)"
-		       : NULL;
+		? "this is the hidden form `show running-config` prints, not the value: "
+		  "type the value itself (an admin sees it with `show running-config "
+		  "secrets`)"
+		: NULL;
 }
 
 static const char *check_pin(const char *w, long long lo, long long hi)

@@ -27,8 +27,8 @@ struct console {
 	char prompt[CTL_MAX_PROMPT + 1]; /* as the daemon sent it */
 	struct strbuf banner;            /* output of the hello, if any */
 	bool bye;                        /* the daemon ended the session */
-	int verdict; /* the last command's verdict (diagnose: 1 problem, 2 not judged) */
-	bool midline;                    /* a line is being edited on screen */
+	int verdict;  /* the last command's verdict (diagnose: 1 problem, 2 not judged) */
+	bool midline; /* a line is being edited on screen */
 };
 
 /* "ja" when the first non-empty of LC_ALL, LC_MESSAGES, LANG starts with

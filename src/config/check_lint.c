@@ -405,10 +405,9 @@ int kz_check_profile_lint(const struct kz_config *c, const struct kz_ipsec_profi
 	ike = p->ike_policy[0] ? kz_find_ike_policy(c, p->ike_policy) : NULL;
 	pol = p->ipsec_policy[0] ? kz_find_ipsec_policy(c, p->ipsec_policy) : NULL;
 	if ((rc = lint_m12(p, ike, out)) || (rc = lint_am_responder(p, ike, out)) ||
-	    (rc = lint_peer(p, ike, out)) ||
-	    (rc = lint_retry(p, out)) || (rc = lint_ike(c, p, ike, out)) ||
-	    (rc = lint_ipsec(c, p, pol, out)) || (rc = lint_route(c, p, pol, out)) ||
-	    (rc = lint_peer_route(c, p, out)))
+	    (rc = lint_peer(p, ike, out)) || (rc = lint_retry(p, out)) ||
+	    (rc = lint_ike(c, p, ike, out)) || (rc = lint_ipsec(c, p, pol, out)) ||
+	    (rc = lint_route(c, p, pol, out)) || (rc = lint_peer_route(c, p, out)))
 		return rc;
 	return 0;
 }

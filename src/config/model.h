@@ -16,14 +16,14 @@
 
 #include "lib/ipsec_types.h"
 
-#define KZ_NAME_MAX 64     /* names: 1-63 chars of [A-Za-z0-9_.-] */
-#define KZ_IDVAL_MAX 256   /* key-id / fqdn / user-fqdn text */
-#define KZ_PSK_MAX 256     /* pre-shared key bytes */
+#define KZ_NAME_MAX 64   /* names: 1-63 chars of [A-Za-z0-9_.-] */
+#define KZ_IDVAL_MAX 256 /* key-id / fqdn / user-fqdn text */
+#define KZ_PSK_MAX 256   /* pre-shared key bytes */
 /* what `show running-config` prints for a key (render.h); refused as a key */
 #define KZ_PSK_HIDDEN "********"
-#define KZ_IFNAME_MAX 16   /* Linux IFNAMSIZ */
-#define KZ_MAX_REFS 8      /* proposals named by one policy */
-#define KZ_MAX_OBJECTS 256 /* of each kind, in one config */
+#define KZ_IFNAME_MAX 16    /* Linux IFNAMSIZ */
+#define KZ_MAX_REFS 8       /* proposals named by one policy */
+#define KZ_MAX_OBJECTS 256  /* of each kind, in one config */
 #define KZ_MAX_SELECTORS 16 /* `selector` lines of one IPsec policy */
 /* selector pairs of one IPsec policy: local-id/remote-id and the lines */
 #define KZ_MAX_PAIRS (KZ_MAX_SELECTORS + 1)

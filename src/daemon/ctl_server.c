@@ -49,9 +49,9 @@ struct ctl_conn {
 	struct ctl_server *srv;
 	struct bufferevent *bev;
 	void *sess;
-	bool closing;   /* close once the output is written */
-	bool paused;    /* reading stopped until the output drains */
-	bool deferred;  /* a request's response is still to come */
+	bool closing;       /* close once the output is written */
+	bool paused;        /* reading stopped until the output drains */
+	bool deferred;      /* a request's response is still to come */
 	time_t frame_start; /* monotonic second a pending frame began, or 0 */
 	uid_t uid;          /* the peer's (SO_PEERCRED) */
 };

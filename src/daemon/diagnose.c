@@ -191,8 +191,8 @@ static void profile_state(struct kzd *d, const char *name, bool have_outside, ui
 	ps->nat_local = st->nat_local;
 	ps->nat_peer = st->nat_peer;
 	ps->dpd_off_peer = st->dpd == IKE_DPD_OFF_PEER;
-	ps->dpd_recovery_s = st->dpd_off_ipsec_left_s ? st->dpd_off_ipsec_left_s
-						      : st->dpd_off_ike_left_s;
+	ps->dpd_recovery_s =
+		st->dpd_off_ipsec_left_s ? st->dpd_off_ipsec_left_s : st->dpd_off_ike_left_s;
 	exch_of(&st->halfopen, &ps->halfopen);
 	exch_of(&st->inflight, &ps->inflight);
 	if (st->count && st->last_class != IKE_FAIL_NONE) {

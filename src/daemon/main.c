@@ -35,7 +35,8 @@ static void usage(FILE *f)
 		"  -h, --help           this text\n"
 		"  --admin-group G      members of G (and root) may configure\n"
 		"  --operator-group G   members of G may show (keys hidden), diagnose, ping\n"
-		"  --console-idle S     close console sessions idle S seconds (default 900, 0: never)\n");
+		"  --console-idle S     close console sessions idle S seconds (default 900, 0: "
+		"never)\n");
 }
 
 int main(int argc, char **argv)

@@ -152,9 +152,11 @@ static int sess_request(void *p, const struct ctl_request *req, struct strbuf *o
 			if (s->cli.secret)
 				log_info("console: uid %u (%s): %s (changed, not shown)",
 					 (unsigned)s->uid, s->user,
-					 s->cli.secret_what ? s->cli.secret_what : "pre-shared-key");
+					 s->cli.secret_what ? s->cli.secret_what
+							    : "pre-shared-key");
 			else
-				log_info("console: uid %u (%s): %s", (unsigned)s->uid, s->user, line);
+				log_info("console: uid %u (%s): %s", (unsigned)s->uid, s->user,
+					 line);
 		}
 		if (s->cli.quit)
 			*status = CTL_ST_BYE;

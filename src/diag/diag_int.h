@@ -30,8 +30,8 @@ struct diag_ctx {
 	struct kz_findings cross; /* with the peer's config */
 	const char *peer_name;
 	bool aggr, responder, sas_up;
-	bool blocked; /* A2 or A4 failed: IKE cannot have run as configured */
-	bool reached; /* the peer answered, or an initiator reached us */
+	bool blocked;                /* A2 or A4 failed: IKE cannot have run as configured */
+	bool reached;                /* the peer answered, or an initiator reached us */
 	char detail[DIAG_CAUSE_MAX]; /* diag_detail()'s text */
 	bool should_up;              /* mapped to an IPsec<N> not shut down: SAs expected */
 };

@@ -63,7 +63,8 @@ static void a5_id(struct diag_ctx *x)
 			     TR("key-id differs: an initiator sent %s, this "
 				"profile expects %s"),
 			     st->id_received,
-			     st->id_expected[0] ? st->id_expected : TR("a remote-id (none is set)"));
+			     st->id_expected[0] ? st->id_expected
+						: TR("a remote-id (none is set)"));
 		diag_cause(c, TR("the initiator's IKE local-id is not this responder's remote-id"));
 		diag_evidence(c, "%s", t);
 		if (!strncmp(st->id_received, "address ", 8))
@@ -85,9 +86,9 @@ static void a5_id(struct diag_ctx *x)
 			"identity"));
 	diag_cause(c, TR("the initiator's IKE local-id is not the responder's IKE remote-id"));
 	if (st->id_received[0])
-		diag_evidence(c, TR("the peer sent %s, expected %s (%s)"), st->id_received,
-			      st->id_expected[0] ? st->id_expected : TR("a remote-id (none is set)"),
-			      t);
+		diag_evidence(
+			c, TR("the peer sent %s, expected %s (%s)"), st->id_received,
+			st->id_expected[0] ? st->id_expected : TR("a remote-id (none is set)"), t);
 	else
 		diag_evidence(c, TR("%s (%s)"), diag_detail(x), t);
 	diag_remedy(c, "%s",

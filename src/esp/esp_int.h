@@ -47,7 +47,7 @@ struct esp_sa {
 	struct kz_prefix remote_ts;
 	uint8_t ts_proto;            /* 0: any protocol */
 	uint16_t ts_lport, ts_rport; /* 0: any port */
-	uint64_t life_bytes; /* 0 = no byte lifetime */
+	uint64_t life_bytes;         /* 0 = no byte lifetime */
 
 	/* Written by the threads that use the SA (an outbound SA and its
 	 * copies may send on several at once), read by show on the control

@@ -129,7 +129,7 @@ struct p2_choice {
 	uint32_t life_s; /* in force */
 	uint64_t life_kb;
 	uint16_t encap;
-	uint8_t life_src; /* enum ike_life_src (seconds) */
+	uint8_t life_src;               /* enum ike_life_src (seconds) */
 	struct isakmp_transform peer_t; /* as struct p1_choice */
 	bool have_peer_t;
 	bool respond_life;
@@ -199,7 +199,7 @@ struct ike_sa {
 	enum kz_exchange_mode mode;
 	enum ike_state state;
 	bool dying;
-	bool half_open; /* counted in the engine's half-open total */
+	bool half_open;         /* counted in the engine's half-open total */
 	uint32_t half_open_src; /* ... under this source address (admit.c) */
 	char profile[KZ_NAME_MAX];
 	struct sockaddr_in local, peer;
@@ -318,7 +318,7 @@ struct ike_engine {
 	/* The SA of the message or timer being handled: failure lines name its
 	 * peer (address and port) and the ID it sent (records.c). */
 	const struct ike_sa *fail_sa;
-	bool debug_on;           /* trace.c: `debug ike [PROFILE]` */
+	bool debug_on; /* trace.c: `debug ike [PROFILE]` */
 	char debug_profile[KZ_NAME_MAX];
 	bool fail_decided, fail_ok;
 };
@@ -564,8 +564,8 @@ void p2_peer_life(struct ike_engine *e, const struct ike_sa *sa, struct ike_qm *
 		  const struct ike_msg *m);
 /* Our RESPONDER-LIFETIME: phase 1 with the cookies as SPI, phase 2 with
  * our SPI of the pair. */
-int p_put_responder_life(struct isakmp_chain *c, const struct ike_sa *sa, bool phase1,
-			 uint32_t spi, uint32_t secs, uint64_t kb);
+int p_put_responder_life(struct isakmp_chain *c, const struct ike_sa *sa, bool phase1, uint32_t spi,
+			 uint32_t secs, uint64_t kb);
 /* RESPONDER-LIFETIME (RFC 2407 4.6.3.1): the attributes of our shorter
  * lifetime (phase 1 numbering when phase1), into out; its length. */
 size_t life_notify_data(bool phase1, uint32_t secs, uint64_t kb, uint8_t *out, size_t cap);

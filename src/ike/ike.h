@@ -234,11 +234,11 @@ struct ike_profile_status {
 	uint16_t peer_notify;           /* notify type the peer sent, 0 none */
 	char our_offer[256];            /* proposal mismatch: what each side offered */
 	char their_offer[256];
-	bool pfs_mismatch; /* proposal mismatch: PFS alone differs ... */
+	bool pfs_mismatch;                  /* proposal mismatch: PFS alone differs ... */
 	enum kz_group pfs_ours, pfs_theirs; /* ... these */
-	char id_received[160]; /* ID mismatch: the ID the peer sent ... */
-	char id_expected[160]; /* ... and what we expected */
-	char detail[512];      /* the one log line, without the profile */
+	char id_received[160];              /* ID mismatch: the ID the peer sent ... */
+	char id_expected[160];              /* ... and what we expected */
+	char detail[512];                   /* the one log line, without the profile */
 	/* the last success */
 	bool established; /* an IKE SA of this profile is up */
 	int64_t established_wall;

@@ -64,8 +64,8 @@ const struct ike_transition ike_transitions[] = {
 	  P(SA) | P(KE) | P(NONCE) | P(ID), P_TOL, ONCE_P1, false, T_HALF_OPEN, am_inI1_outR1,
 	  "AM1" },
 	{ ISAKMP_XCHG_AGGR, AM_I1, IKE_ROLE_I, IKE_ST_ESTABLISHED, IKE_ENC_ANY, false,
-	  P(SA) | P(KE) | P(NONCE) | P(ID) | P(HASH), P_TOL | P_NATD, ONCE_P1, false,
-	  T_ESTABLISHED, am_inR1_outI2, "AM2" },
+	  P(SA) | P(KE) | P(NONCE) | P(ID) | P(HASH), P_TOL | P_NATD, ONCE_P1, false, T_ESTABLISHED,
+	  am_inR1_outI2, "AM2" },
 	{ ISAKMP_XCHG_AGGR, AM_R1, IKE_ROLE_R, IKE_ST_ESTABLISHED, IKE_ENC_ANY, false, P(HASH),
 	  P_NATD | P(N) | P(VID), ONCE_P1, false, T_ESTABLISHED, am_inI2, "AM3" },
 

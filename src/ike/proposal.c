@@ -601,8 +601,8 @@ static bool p2_ours(struct ike_engine *e, const struct kz_ipsec_policy *pol, str
 			bool kb_shorter = ip->lifetime_kbytes &&
 				(!c->life_kb || c->life_kb > ip->lifetime_kbytes);
 
-			c->life_s =
-				life_pick(c->life_s, ip->lifetime_time, &c->life_src, &c->respond_life);
+			c->life_s = life_pick(c->life_s, ip->lifetime_time, &c->life_src,
+					      &c->respond_life);
 			if (kb_shorter) {
 				c->life_kb = ip->lifetime_kbytes;
 				c->respond_life = true;

@@ -81,7 +81,9 @@ void kz_log_ring_each(void (*fn)(void *arg, long long when, enum kz_log_level lv
 
 void kz_log(enum kz_log_level lvl, const char *fmt, ...)
 {
-	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO, LOG_DEBUG, LOG_DEBUG };
+	static const int prio[] = {
+		LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO, LOG_DEBUG, LOG_DEBUG
+	};
 	va_list ap;
 
 	if (lvl > log_max)

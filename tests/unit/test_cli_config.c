@@ -433,12 +433,13 @@ static void test_selector_lines(void **state)
 	assert_int_equal(p->sel[1].rport, 443);
 	assert_int_equal(p->sel[2].lport, 53);
 	r = render(c);
-	assert_non_null(strstr(r, "  remote-id 192.168.2.0/24\n"
-				  "  selector local 10.1.0.0/16 remote 10.2.0.0/16\n"
-				  "  selector local 10.1.0.0/16 remote 10.3.0.0/16 protocol tcp "
-				  "remote-port 443\n"
-				  "  selector local 0.0.0.0/0 remote 10.5.0.0/16 protocol udp "
-				  "local-port 53\n"));
+	assert_non_null(strstr(r,
+			       "  remote-id 192.168.2.0/24\n"
+			       "  selector local 10.1.0.0/16 remote 10.2.0.0/16\n"
+			       "  selector local 10.1.0.0/16 remote 10.3.0.0/16 protocol tcp "
+			       "remote-port 443\n"
+			       "  selector local 0.0.0.0/0 remote 10.5.0.0/16 protocol udp "
+			       "local-port 53\n"));
 	roundtrip_text("selectors", r, strlen(r));
 	free(r);
 	kz_config_free(c);

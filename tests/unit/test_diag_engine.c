@@ -527,8 +527,9 @@ static void test_a5_pfs_and_dpd_warning(void **state)
 	f.st.pfs_theirs = KZ_GROUP_MODP2048;
 	assert_string_equal(first_ng(&f, &rep), "A5.4");
 	c = find_check(&rep, "A5.4");
-	assert_non_null(strstr(c->text, "PFS differs from the peer: this site has pfs ecp256, "
-					"the peer offered pfs modp2048"));
+	assert_non_null(strstr(c->text,
+			       "PFS differs from the peer: this site has pfs ecp256, "
+			       "the peer offered pfs modp2048"));
 	assert_string_equal(c->remedy[1], "pfs modp2048");
 	diag_report_free(&rep);
 	fx_free(&f);

@@ -842,7 +842,6 @@ static void test_sa_structure(void **state)
 		big[14] = 9; /* and the SPI would swallow the transform */
 		assert_int_equal(sa_bytes(big, n + 16, &sa), KZ_EPROTO);
 	}
-
 }
 
 /* 16 proposals of 64 transforms are kept; a 17th proposal and a 65th
