@@ -740,13 +740,11 @@ void diag_warnings(struct diag_ctx *x)
 		/* the time estimate of check_lint.c is English prose */
 		unsigned bits = kz_psk_bits(&x->ike->psk);
 
+		/* a strong key is not worth a line, in any language */
 		if (bits < 80)
 			diag_warn(x,
 				  TR("aggressive mode with a pre-shared key: about %u bits; use a "
 				     "longer random key (80 bits or more)"),
-				  bits);
-		else
-			diag_warn(x, TR("aggressive mode with a pre-shared key: about %u bits"),
 				  bits);
 	} else if (x->ike && x->aggr && x->ike->psk.set) {
 		unsigned bits = kz_psk_bits(&x->ike->psk);

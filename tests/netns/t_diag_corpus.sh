@@ -248,6 +248,44 @@ psk_any_id_check() {
 	fi
 }
 
+# The key's strength (zxcvbn) on both sites, the tunnel up either way: a
+# strong key gets no weak-key warning, a guessable one does, in both
+# languages.
+STRONG_KEY='"Vq7tRz2LwX9pK4mN8sJ3"'
+key_both() { # key
+	kz_configure a "ike policy IKEPOL" "pre-shared-key ascii $1"
+	kz_configure b "ike policy IKEPOL" "pre-shared-key ascii $1"
+	kz_clear_sas a b
+}
+key_warned() { # site lang: the weak-key warning is in the report
+	diag_run "$1" "$2"
+	grep -qE '^\[WARN\] .*(pre-shared key|事前共有鍵)' "$LAB_DIR/diag.out"
+}
+strong_key_on() { key_both "$STRONG_KEY"; }
+strong_key_off() { key_both "$KEY"; }
+strong_key_check() {
+	local lang
+	for lang in C ja_JP.UTF-8; do
+		if key_warned "$site" "$lang"; then
+			nok "strong_key: $site ($lang) warns of a weak key"
+		else
+			ok "strong_key: $site ($lang) gives no weak-key warning"
+		fi
+	done
+}
+weak_key_on() { key_both '"passwordpassword"'; }
+weak_key_off() { key_both "$KEY"; }
+weak_key_check() {
+	local lang
+	for lang in C ja_JP.UTF-8; do
+		if key_warned "$site" "$lang"; then
+			ok "weak_key: $site ($lang) warns of the weak key"
+		else
+			nok "weak_key: $site ($lang) gives no weak-key warning"
+		fi
+	done
+}
+
 natt_off_a_on() {
 	kz_configure a "ike policy IKEPOL" "no nat-traversal"
 	kz_clear_sas a b
