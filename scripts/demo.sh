@@ -23,7 +23,9 @@ trap 'exit 130' INT TERM HUP
 lab_up cgnat
 
 for site in a b; do
-	sed -e 's/device wwan0/device wan0/' "examples/site-$site.conf" >"$LAB_DIR/site-$site.conf"
+	# a file holding keys is 0600, or kizunad warns that others may read it
+	(umask 077 && sed -e 's/device wwan0/device wan0/' "examples/site-$site.conf" \
+		>"$LAB_DIR/site-$site.conf")
 	lab_bg "gw-$site" "kizunad-$site" "$build/kizunad" -f -c "$LAB_DIR/site-$site.conf" \
 		-s "$LAB_DIR/site-$site.sock"
 	lab_wait_for 10 test -S "$LAB_DIR/site-$site.sock"
@@ -79,9 +81,10 @@ console b "configure terminal" "ipsec profile HQ" "ipsec policy IPSECPOL2" "end"
 console b "configure terminal" "ipsec profile HQ" "ipsec policy IPSECPOL" "end" \
 	"show ipsec profile HQ"
 say "offline: kizuna check of both sites' files"
-(cd examples && "$build/kizuna" check site-a.conf site-b.conf) || true
+install -m 600 examples/site-a.conf examples/site-b.conf "$LAB_DIR/"
+(cd "$LAB_DIR" && "$build/kizuna" check site-a.conf site-b.conf) || true
 say "offline: site B with a different pre-shared key"
-sed -e 's/correct horse battery staple/correct horse battery stapler/' examples/site-b.conf \
-	>"$LAB_DIR/site-b-wrong-key.conf"
-(cd "$LAB_DIR" && cp "$top/examples/site-a.conf" . && "$build/kizuna" check site-a.conf site-b-wrong-key.conf) || true
+(umask 077 && sed -e 's/correct horse battery staple/correct horse battery stapler/' \
+	examples/site-b.conf >"$LAB_DIR/site-b-wrong-key.conf")
+(cd "$LAB_DIR" && "$build/kizuna" check site-a.conf site-b-wrong-key.conf) || true
 say "done: the lab is removed"
