@@ -184,6 +184,13 @@ void start_cfg(const char *a_addr);
 
 /* Pair i agrees on both sides: SPIs, keys, selectors. */
 void assert_pair_matches(int i);
+/* How many child SAs A and B have made so far (a macro: a failure names
+ * the caller's line). */
+#define assert_children(na, nb)                     \
+	do {                                        \
+		assert_int_equal(W.a.nchild, (na)); \
+		assert_int_equal(W.b.nchild, (nb)); \
+	} while (0)
 const struct ike_profile_status *status(struct node *n);
 char *show_ike(struct node *n);
 /* ike_show_profile_status() of profile HQ on n (a static buffer). */

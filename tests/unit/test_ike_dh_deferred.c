@@ -40,8 +40,7 @@ static bool deliver_until_job(struct node *n)
 /* One IPsec SA pair on each side, and the two agree. */
 static void assert_one_pair(void)
 {
-	assert_int_equal(W.a.nchild, 1);
-	assert_int_equal(W.b.nchild, 1);
+	assert_children(1, 1);
 	assert_pair_matches(0);
 }
 
@@ -138,8 +137,7 @@ static void test_dh_deferred_result_for_gone_sa(void **state)
 	/* the initiator's MM3 now meets no SA: it gives up after its
 	 * retransmissions and starts again after its back-off */
 	advance(130000);
-	assert_int_equal(W.a.nchild, 1);
-	assert_int_equal(W.b.nchild, 1);
+	assert_children(1, 1);
 }
 
 /* The pool is full: the responder drops MM3 (counted) and keeps its

@@ -51,8 +51,7 @@ static void test_main_mode(void **state)
 	struct site a = site_a(KZ_MODE_MAIN), b = site_b(KZ_MODE_MAIN);
 
 	start(&a, &b, "198.51.100.2");
-	assert_int_equal(W.a.nchild, 1);
-	assert_int_equal(W.b.nchild, 1);
+	assert_children(1, 1);
 	assert_pair_matches(0);
 	assert_int_equal(W.a.in[0].life_seconds, 28800);
 	assert_false(W.a.in[0].udp_encap);
@@ -86,8 +85,7 @@ static void test_main_mode_pfs_modp2048(void **state)
 	a.group = b.group = KZ_GROUP_MODP2048;
 	a.pfs = b.pfs = KZ_GROUP_MODP2048;
 	start(&a, &b, "198.51.100.2");
-	assert_int_equal(W.a.nchild, 1);
-	assert_int_equal(W.b.nchild, 1);
+	assert_children(1, 1);
 	assert_pair_matches(0);
 	assert_non_null(strstr(show_ike(&W.a), "dh_group:2048-bit MODP group\n"));
 }
@@ -97,8 +95,7 @@ static void test_aggressive_no_natt(void **state)
 	struct site a = site_a(KZ_MODE_AGGRESSIVE), b = site_b(KZ_MODE_AGGRESSIVE);
 
 	start(&a, &b, "198.51.100.2");
-	assert_int_equal(W.a.nchild, 1);
-	assert_int_equal(W.b.nchild, 1);
+	assert_children(1, 1);
 	assert_pair_matches(0);
 	assert_non_null(strstr(show_ike(&W.a), "Exchange type is Aggressive mode\n"));
 	assert_non_null(strstr(show_ike(&W.a), "(UDP [500])"));
@@ -112,8 +109,7 @@ static void test_aggressive_natt_behind_nat(void **state)
 	a.natt = b.natt = true;
 	W.nat_a = true;
 	start(&a, &b, "100.64.0.2");
-	assert_int_equal(W.a.nchild, 1);
-	assert_int_equal(W.b.nchild, 1);
+	assert_children(1, 1);
 	assert_pair_matches(0);
 	assert_true(W.a.in[0].udp_encap);
 	assert_int_equal(ntohs(W.a.out[0].peer.sin_port), 4500);
@@ -184,8 +180,7 @@ static void test_qm_before_am3(void **state)
 	W.swap_am3_qm1 = true;
 	start(&a, &b, "198.51.100.2");
 	assert_false(W.swap_am3_qm1); /* the swap happened */
-	assert_int_equal(W.a.nchild, 1);
-	assert_int_equal(W.b.nchild, 1);
+	assert_children(1, 1);
 	assert_pair_matches(0);
 	ike_get_counters(W.b.e, &c);
 	assert_int_equal(c.retransmits, 0);
@@ -218,8 +213,7 @@ static void test_phase2_proposal_mismatch(void **state)
 
 	b.pfs = KZ_GROUP_ECP256; /* only B wants PFS */
 	start(&a, &b, "198.51.100.2");
-	assert_int_equal(W.a.nchild, 0);
-	assert_int_equal(W.b.nchild, 0);
+	assert_children(0, 0);
 	assert_int_equal(status(&W.b)->last_class, IKE_FAIL_NO_PROPOSAL);
 	assert_int_equal(status(&W.b)->phase, 2);
 	assert_int_equal(status(&W.a)->last_class, IKE_FAIL_NO_PROPOSAL);
@@ -389,8 +383,7 @@ static void test_local_send_failure(void **state)
 	assert_int_equal(W.a.nchild, 0);
 	advance(500); /* the third send gets through, 1 s in, not 2 s */
 	assert_int_equal(W.fail_sends_a, 0);
-	assert_int_equal(W.a.nchild, 1);
-	assert_int_equal(W.b.nchild, 1);
+	assert_children(1, 1);
 	assert_int_equal(status(&W.a)->last_class, IKE_FAIL_NONE);
 }
 
@@ -420,8 +413,7 @@ static void test_qm1_after_am3_early_retransmit(void **state)
 	assert_int_equal(W.a.nchild, 0);
 	advance(500);
 	assert_int_equal(W.drop_qm_to_b, 0);
-	assert_int_equal(W.a.nchild, 1);
-	assert_int_equal(W.b.nchild, 1);
+	assert_children(1, 1);
 }
 
 /* The Quick Mode initiator installs the pair before QM3 leaves: the
@@ -475,8 +467,7 @@ static void test_malformed_truncated(void **state)
 	assert_string_equal(show_ike(&W.b), "");
 	/* the retransmission gets through */
 	advance(2500);
-	assert_int_equal(W.a.nchild, 1);
-	assert_int_equal(W.b.nchild, 1);
+	assert_children(1, 1);
 }
 
 static void test_duplicates(void **state)
@@ -487,8 +478,7 @@ static void test_duplicates(void **state)
 
 	W.dup = true;
 	start(&a, &b, "198.51.100.2");
-	assert_int_equal(W.a.nchild, 1);
-	assert_int_equal(W.b.nchild, 1);
+	assert_children(1, 1);
 	assert_pair_matches(0);
 	ike_get_counters(W.b.e, &c);
 	assert_true(c.retransmits >= 3); /* repeats answered again */
@@ -497,8 +487,7 @@ static void test_duplicates(void **state)
 	assert_null(strstr(s, "\n\n"));
 	W.dup = false;
 	pump();
-	assert_int_equal(W.a.nchild, 1);
-	assert_int_equal(W.b.nchild, 1);
+	assert_children(1, 1);
 }
 
 static void test_lost_answer_retransmit(void **state)
@@ -510,8 +499,7 @@ static void test_lost_answer_retransmit(void **state)
 	assert_int_equal(W.a.nchild, 0);
 	W.drop_to_b = false;
 	advance(2500);
-	assert_int_equal(W.a.nchild, 1);
-	assert_int_equal(W.b.nchild, 1);
+	assert_children(1, 1);
 }
 
 static void test_lost_reply_answered_again(void **state)
@@ -523,8 +511,7 @@ static void test_lost_reply_answered_again(void **state)
 	start(&a, &b, "198.51.100.2");
 	assert_int_equal(W.a.nchild, 0);
 	advance(2500);
-	assert_int_equal(W.a.nchild, 1);
-	assert_int_equal(W.b.nchild, 1);
+	assert_children(1, 1);
 	assert_pair_matches(0);
 	ike_get_counters(W.b.e, &c);
 	assert_int_equal(c.retransmits, 1);
@@ -750,8 +737,7 @@ static void test_simultaneous_initiation(void **state)
 	ike_engine_set_config(W.b.e, W.b.cfg);
 	ike_engine_set_config(W.a.e, W.a.cfg);
 	pump();
-	assert_int_equal(W.a.nchild, 2);
-	assert_int_equal(W.b.nchild, 2);
+	assert_children(2, 2);
 	/* both pairs agree across the two sides */
 	for (int i = 0; i < 2; i++) {
 		int j = W.a.in[i].spi == W.b.out[0].spi ? 0 : 1;
@@ -826,8 +812,7 @@ static void test_dpd_dead_peer(void **state)
 	/* the network comes back: one IKE SA and one new pair each */
 	W.drop_all = false;
 	advance(70000);
-	assert_int_equal(W.a.nchild, 2);
-	assert_int_equal(W.b.nchild, 2);
+	assert_children(2, 2);
 	assert_pair_matches(1);
 	assert_int_equal(W.a.ndown, 1);
 	assert_int_equal(W.b.ndown, 1);
@@ -937,8 +922,7 @@ static void test_rekey_ipsec_make_before_break(void **state)
 	while (W.a.nchild < 2 && W.now - t0 < 600000)
 		advance(500);
 	assert_true(W.now - t0 >= 510000 && W.now - t0 <= 540500);
-	assert_int_equal(W.a.nchild, 2);
-	assert_int_equal(W.b.nchild, 2);
+	assert_children(2, 2);
 	assert_pair_matches(1);
 	/* A, which sent QM3, sends on the new pair only a second later; B at
 	 * once; the first pair had no predecessor and no hold */
@@ -960,8 +944,7 @@ static void test_rekey_ipsec_make_before_break(void **state)
 	assert_int_equal(W.a.ndown, 1);
 	assert_int_equal(W.a.nchild, 2);
 	advance(500000);
-	assert_int_equal(W.a.nchild, 3);
-	assert_int_equal(W.b.nchild, 3);
+	assert_children(3, 3);
 	assert_pair_matches(2);
 	advance(6000);
 	assert_int_equal(W.a.ndown, 2);
@@ -1005,8 +988,7 @@ static void test_rekey_bytes(void **state)
 	W.bytes_spi = W.a.out[0].spi;
 	W.extra_bytes = 1880 - 1680;
 	advance(1500);
-	assert_int_equal(W.a.nchild, 2);
-	assert_int_equal(W.b.nchild, 2);
+	assert_children(2, 2);
 	assert_int_equal(W.a.ndown, 0);
 	advance(6000);
 	assert_int_equal(W.a.ndown, 1);
@@ -1120,8 +1102,7 @@ static void test_wan_address_change(void **state)
 	unsigned sent0;
 
 	start(&a, &b, "198.51.100.2");
-	assert_int_equal(W.a.nchild, 1);
-	assert_int_equal(W.b.nchild, 1);
+	assert_children(1, 1);
 	/* a config event without a change of address changes nothing */
 	sent0 = W.a.sent;
 	ike_engine_set_config(W.a.e, W.a.cfg);
@@ -1135,8 +1116,7 @@ static void test_wan_address_change(void **state)
 	ike_engine_set_config(W.a.e, W.a.cfg);
 	pump();
 	assert_int_equal(W.a.ndown, 1);
-	assert_int_equal(W.a.nchild, 2);
-	assert_int_equal(W.b.nchild, 2);
+	assert_children(2, 2);
 	assert_int_equal(W.b.ndown, 1);
 	assert_pair_matches(1);
 	assert_int_equal(W.a.out[1].local.sin_addr.s_addr, ip("198.51.100.7").s_addr);
@@ -1169,8 +1149,7 @@ static void test_wan_link_back(void **state)
 	pump();
 	assert_int_equal(W.a.ndown, 1);
 	assert_int_equal(W.b.ndown, 1);
-	assert_int_equal(W.a.nchild, 2);
-	assert_int_equal(W.b.nchild, 2);
+	assert_children(2, 2);
 	assert_pair_matches(1);
 	assert_int_equal(count_str(show_ike(&W.b), "IKE PH1 established"), 1);
 }
