@@ -18,6 +18,15 @@
 #define ref_sum esp_fixture_sum
 #define ref_fold esp_fixture_fold
 
+/* vnet_parse() accepts the frame as kind, cut into nseg segments (a macro:
+ * a failure names the caller's line). */
+#define assert_parsed(buf, n, pp, k, ns)                           \
+	do {                                                       \
+		assert_int_equal(vnet_parse((buf), (n), (pp)), 0); \
+		assert_int_equal((pp)->kind, (k));                 \
+		assert_int_equal((pp)->nseg, (ns));                \
+	} while (0)
+
 static void put_ref_csum(uint8_t *at, uint32_t sum)
 {
 	uint16_t v = (uint16_t)~ref_fold(sum);
@@ -102,9 +111,7 @@ static void test_tcp_segments(void **state)
 
 	/* FIN, PSH, CWR and ACK on the super-packet. */
 	n += put_tcp(frame + n, ihl, doff, payload, 0x01 | 0x08 | 0x80 | 0x10);
-	assert_int_equal(vnet_parse(frame, n, &p), 0);
-	assert_int_equal(p.kind, VNET_TCP);
-	assert_int_equal(p.nseg, 3);
+	assert_parsed(frame, n, &p, VNET_TCP, 3);
 	assert_int_equal(p.hlen, ihl + doff);
 	for (size_t i = 0; i < p.nseg; i++) {
 		size_t len = 0, plen = payload - off < mss ? payload - off : mss;
@@ -144,10 +151,8 @@ static void test_udp_segments(void **state)
 	/* A UDP header, then 1201 payload bytes: 500 + 500 + 201. */
 	n += put_tcp(ip, 20, 20, 1201 - 12, 0);
 	ip[9] = 17;
-	assert_int_equal(vnet_parse(frame, n, &p), 0);
-	assert_int_equal(p.kind, VNET_UDP);
+	assert_parsed(frame, n, &p, VNET_UDP, 3);
 	assert_int_equal(p.hlen, 28);
-	assert_int_equal(p.nseg, 3);
 	for (size_t i = 0; i < 3; i++) {
 		assert_int_equal(vnet_segment(&p, i, seg, sizeof(seg), &len), 0);
 		assert_int_equal(len, 28 + (i < 2 ? 500 : 201));
@@ -179,9 +184,7 @@ static void test_plain_partial(void **state)
 	ps = (uint16_t)~ref_fold(ref_sum(0, ip, 20));
 	ip[10] = (uint8_t)(ps >> 8);
 	ip[11] = (uint8_t)ps;
-	assert_int_equal(vnet_parse(frame, n, &p), 0);
-	assert_int_equal(p.kind, VNET_PLAIN);
-	assert_int_equal(p.nseg, 1);
+	assert_parsed(frame, n, &p, VNET_PLAIN, 1);
 	assert_true(p.csum);
 	assert_int_equal(vnet_segment(&p, 0, seg, sizeof(seg), &len), 0);
 	assert_int_equal(len, n - VNET_HDR_LEN);
@@ -283,10 +286,8 @@ static void test_gro_roundtrip(void **state)
 	assert_int_equal(n, VNET_HDR_LEN + 52 + 4500);
 	assert_int_equal(gbuf[0], VNET_F_NEEDS_CSUM);
 	assert_int_equal(gbuf[1], VNET_GSO_TCPV4);
-	assert_int_equal(vnet_parse(gbuf, n, &q), 0);
-	assert_int_equal(q.kind, VNET_TCP);
+	assert_parsed(gbuf, n, &q, VNET_TCP, 5);
 	assert_int_equal(q.gso_size, 1000);
-	assert_int_equal(q.nseg, 5);
 	for (size_t i = 0; i < 5; i++) {
 		assert_int_equal(vnet_segment(&q, i, seg, sizeof(seg), &len), 0);
 		assert_int_equal(len, slen[i]);
