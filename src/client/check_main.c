@@ -124,6 +124,26 @@ static int report_pairs(const struct loaded *a, const struct loaded *b, struct s
 	return rc;
 }
 
+enum kz_argv_kind kz_argv_next(int argc, char **argv, int *i, bool *opts, const char *usage)
+{
+	const char *a;
+
+	if (++*i >= argc)
+		return KZ_ARGV_END;
+	a = argv[*i];
+	if (!*opts)
+		return KZ_ARGV_OPERAND;
+	if (strcmp(a, "--") == 0) {
+		*opts = false;
+		return kz_argv_next(argc, argv, i, opts, usage);
+	}
+	if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+		fputs(usage, stdout);
+		return KZ_ARGV_HELP;
+	}
+	return a[0] == '-' && a[1] ? KZ_ARGV_OPTION : KZ_ARGV_OPERAND;
+}
+
 int kizuna_check_main(int argc, char **argv)
 {
 	struct loaded files[2] = { { NULL, NULL }, { NULL, NULL } };
@@ -132,16 +152,14 @@ int kizuna_check_main(int argc, char **argv)
 	unsigned nfiles = 0;
 	bool opts = true, ng = false;
 	int status = KZ_CHECK_EXIT_OK, rc = 0;
+	enum kz_argv_kind k;
 
-	for (int i = 1; i < argc; i++) {
+	for (int i = 0; (k = kz_argv_next(argc, argv, &i, &opts, usage_text));) {
 		const char *a = argv[i];
 
-		if (opts && strcmp(a, "--") == 0) {
-			opts = false;
-		} else if (opts && (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)) {
-			fputs(usage_text, stdout);
+		if (k == KZ_ARGV_HELP) {
 			return KZ_CHECK_EXIT_OK;
-		} else if (opts && a[0] == '-' && a[1]) {
+		} else if (k == KZ_ARGV_OPTION) {
 			fprintf(stderr, "kizuna: check: unknown option %s\n%s", a, usage_text);
 			return KZ_CHECK_EXIT_UNREADABLE;
 		} else if (nfiles < 2) {

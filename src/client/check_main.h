@@ -41,6 +41,16 @@
 #define KZ_CHECK_EXIT_PROBLEMS 1
 #define KZ_CHECK_EXIT_UNREADABLE 2
 
+#include <stdbool.h>
+
+/* The next command-line word of an offline subcommand (check,
+ * peer-config): advances *i (start at 0) to it and says what it is.
+ * While *opts, "--" ends the options (it clears *opts and is skipped),
+ * -h and --help print usage on stdout, another word starting with '-' is
+ * an option; anything else is an operand.  KZ_ARGV_END after the last. */
+enum kz_argv_kind { KZ_ARGV_END, KZ_ARGV_OPERAND, KZ_ARGV_HELP, KZ_ARGV_OPTION };
+enum kz_argv_kind kz_argv_next(int argc, char **argv, int *i, bool *opts, const char *usage);
+
 /* argv[0] is "check"; the rest are the command's arguments. */
 int kizuna_check_main(int argc, char **argv);
 

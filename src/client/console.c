@@ -574,19 +574,26 @@ static bool con_in_config(const struct console *con)
 	return strstr(con->prompt, "(config") != NULL;
 }
 
-/* Ctrl-C while editing: the line is dropped, a fresh prompt below. */
-static unsigned char con_cancel_fn(EditLine *el, int ch)
+/* Drops the line being edited: the cursor goes to its end, then all of it
+ * is deleted. */
+static void con_drop_line(EditLine *el)
 {
 	const LineInfo *li = el_line(el);
 
-	(void)ch;
-	printf("^C\n");
-	fflush(stdout);
 	if (li->lastchar > li->cursor)
 		el_cursor(el, con_mbchars(li->cursor, (size_t)(li->lastchar - li->cursor)));
 	li = el_line(el);
 	if (li->cursor > li->buffer)
 		el_deletestr(el, con_mbchars(li->buffer, (size_t)(li->cursor - li->buffer)));
+}
+
+/* Ctrl-C while editing: the line is dropped, a fresh prompt below. */
+static unsigned char con_cancel_fn(EditLine *el, int ch)
+{
+	(void)ch;
+	printf("^C\n");
+	fflush(stdout);
+	con_drop_line(el);
 	return CC_REDISPLAY;
 }
 
@@ -598,7 +605,6 @@ static int con_exec(struct console *con, const char *line, size_t len, bool show
  * the console is never stopped. */
 static unsigned char con_ctrlz_fn(EditLine *el, int ch)
 {
-	const LineInfo *li = el_line(el);
 	struct con_edit *ed;
 
 	(void)ch;
@@ -607,11 +613,7 @@ static unsigned char con_ctrlz_fn(EditLine *el, int ch)
 		return CC_REFRESH_BEEP;
 	printf("^Z\n");
 	fflush(stdout);
-	if (li->lastchar > li->cursor)
-		el_cursor(el, con_mbchars(li->cursor, (size_t)(li->lastchar - li->cursor)));
-	li = el_line(el);
-	if (li->cursor > li->buffer)
-		el_deletestr(el, con_mbchars(li->buffer, (size_t)(li->cursor - li->buffer)));
+	con_drop_line(el);
 	ed->con->midline = true;
 	con_exec(ed->con, "end", 3, true);
 	ed->con->midline = false;

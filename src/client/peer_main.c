@@ -12,6 +12,7 @@
 #include "lib/err.h"
 #include "lib/mem.h"
 #include "lib/strbuf.h"
+#include "client/check_main.h"
 #include "client/config_file.h"
 
 #define PEER_MAX_ERRORS 100
@@ -65,17 +66,15 @@ int kizuna_peer_config_main(int argc, char **argv)
 	char why[512];
 	enum fmt fmt = FMT_BOTH;
 	bool opts = true;
+	enum kz_argv_kind k;
 	int status, rc;
 
-	for (int i = 1; i < argc; i++) {
+	for (int i = 0; (k = kz_argv_next(argc, argv, &i, &opts, usage_text));) {
 		const char *a = argv[i];
 
-		if (opts && strcmp(a, "--") == 0) {
-			opts = false;
-		} else if (opts && (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)) {
-			fputs(usage_text, stdout);
+		if (k == KZ_ARGV_HELP) {
 			return KZ_PEER_EXIT_OK;
-		} else if (opts && strcmp(a, "--format") == 0) {
+		} else if (k == KZ_ARGV_OPTION && strcmp(a, "--format") == 0) {
 			if (++i >= argc)
 				return bad_usage("--format needs a value", NULL);
 			if (strcmp(argv[i], "kizuna") == 0)
@@ -86,11 +85,11 @@ int kizuna_peer_config_main(int argc, char **argv)
 				fmt = FMT_BOTH;
 			else
 				return bad_usage("unknown format ", argv[i]);
-		} else if (opts && strcmp(a, "--address") == 0) {
+		} else if (k == KZ_ARGV_OPTION && strcmp(a, "--address") == 0) {
 			if (++i >= argc)
 				return bad_usage("--address needs a value", NULL);
 			addr = argv[i];
-		} else if (opts && a[0] == '-' && a[1]) {
+		} else if (k == KZ_ARGV_OPTION) {
 			return bad_usage("unknown option ", a);
 		} else if (!file) {
 			file = a;

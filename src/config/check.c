@@ -215,8 +215,7 @@ static bool a4_mapped(const struct kz_config *c, const struct kz_ipsec_profile *
 					 "shut down (an IPsec interface stays down until `no "
 					 "shutdown`)",
 					 ifc->unit, p->name);
-		kz_finding_remedy(f, "interface IPsec%u", ifc->unit);
-		kz_finding_remedy(f, "no shutdown");
+		kz_finding_remedy_in(f, "no shutdown", "interface IPsec%u", ifc->unit);
 		return true;
 	}
 	u = free_ipsec_unit(c, &exists);

@@ -12,6 +12,12 @@ void kz_check_vset(char *dst, size_t len, const char *fmt, va_list ap)
 void kz_check_set(char *dst, size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* The usual pair of remedy lines: the configuration mode to enter
+ * (formatted, "ike policy %s"), then the one line to enter there. */
+struct kz_finding;
+void kz_finding_remedy_in(struct kz_finding *f, const char *line, const char *mode_fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* Cross-site checks (check_pair.c, check_offer.c). */
 #include <stdbool.h>
 

@@ -165,8 +165,8 @@ static int lint_m12(const struct kz_ipsec_profile *p, const struct kz_ike_policy
 			 "by the initiator's address, so that address must be fixed and "
 			 "configured (or use aggressive mode)",
 			 p->name, ike->name);
-	kz_finding_remedy(f, "ipsec profile %s", p->name);
-	kz_finding_remedy(f, "peer <the other site's fixed global address>");
+	kz_finding_remedy_in(f, "peer <the other site's fixed global address>", "ipsec profile %s",
+			     p->name);
 	return 0;
 }
 
@@ -193,8 +193,8 @@ static int lint_am_responder(const struct kz_ipsec_profile *p, const struct kz_i
 			 "initiator whose ID is its remote-id (the initiator sets local-id, the "
 			 "responder remote-id)",
 			 p->name, ike->name);
-	kz_finding_remedy(f, "ike policy %s", ike->name);
-	kz_finding_remedy(f, "remote-id key-id <the initiator's local-id>");
+	kz_finding_remedy_in(f, "remote-id key-id <the initiator's local-id>", "ike policy %s",
+			     ike->name);
 	return 0;
 }
 

@@ -116,17 +116,36 @@ void kz_finding_cause(struct kz_finding *f, const char *fmt, ...)
 	va_end(ap);
 }
 
+static void finding_vremedy(struct kz_finding *f, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+
+static void finding_vremedy(struct kz_finding *f, const char *fmt, va_list ap)
+{
+	if (f->nremedy >= KZ_FINDING_REMEDY_MAX)
+		return;
+	kz_check_vset(f->remedy[f->nremedy], sizeof(f->remedy[0]), fmt, ap);
+	f->nremedy++;
+}
+
 void kz_finding_remedy(struct kz_finding *f, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (f->nremedy >= KZ_FINDING_REMEDY_MAX)
-		return;
 	va_start(ap, fmt);
-	kz_check_vset(f->remedy[f->nremedy], sizeof(f->remedy[0]), fmt, ap);
+	finding_vremedy(f, fmt, ap);
 	va_end(ap);
-	f->nremedy++;
 }
+
+void kz_finding_remedy_in(struct kz_finding *f, const char *line, const char *mode_fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, mode_fmt);
+	finding_vremedy(f, mode_fmt, ap);
+	va_end(ap);
+	kz_finding_remedy(f, "%s", line);
+}
+
 
 static const char *sev_tag(enum kz_sev s)
 {

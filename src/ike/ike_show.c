@@ -218,6 +218,31 @@ static void last_str(int64_t t, char *out, size_t cap)
 		strftime(out, cap, "%Y/%m/%d %H:%M:%S", &tm);
 }
 
+/* A list of names the peer sent, with when it was last seen:
+ * "    <label> (<when>): a, b" (none_text when the list is empty), or
+ * "    <label>: -" when nothing was ever seen.  The names are n
+ * strings of stride bytes from names. */
+static void peer_names(struct emit *em, const char *key, const char *label, int64_t wall,
+		       const char *names, size_t stride, unsigned n, const char *none_text)
+{
+	char when[32];
+
+	if (!wall) {
+		emit_null(em, key, "    %s: -\n", label);
+		return;
+	}
+	last_str(wall, when, sizeof(when));
+	emit_obj_begin(em, key);
+	emit_text(em, "    %s (%s): ", label, when);
+	emit_list_begin(em, "names");
+	for (unsigned i = 0; i < n; i++)
+		emit_str(em, NULL, names + i * stride, "%s%s", i ? ", " : "", names + i * stride);
+	emit_list_end(em);
+	emit_text(em, "%s\n", n ? "" : none_text);
+	emit_str(em, "at", when[0] ? when : NULL, NULL);
+	emit_obj_end(em);
+}
+
 /* The SA's selector as the config says it (local, remote, protocol,
  * ports): a line of its own when the profile has several pairs or the
  * pair a protocol (one pair of networks keeps the block as it always
@@ -529,34 +554,10 @@ static void detail_peer(const struct ike_peer_seen *ps, struct emit *em)
 	} else {
 		emit_null(em, "selectors", "    selectors: -\n");
 	}
-	if (ps->vid_wall) {
-		last_str(ps->vid_wall, when, sizeof(when));
-		emit_obj_begin(em, "vendor_ids");
-		emit_text(em, "    vendor IDs (%s): ", when);
-		emit_list_begin(em, "names");
-		for (unsigned i = 0; i < ps->nvids; i++)
-			emit_str(em, NULL, ps->vids[i], "%s%s", i ? ", " : "", ps->vids[i]);
-		emit_list_end(em);
-		emit_text(em, ps->nvids ? "\n" : "none\n");
-		emit_str(em, "at", when[0] ? when : NULL, NULL);
-		emit_obj_end(em);
-	} else {
-		emit_null(em, "vendor_ids", "    vendor IDs: -\n");
-	}
-	if (ps->notes_wall) {
-		last_str(ps->notes_wall, when, sizeof(when));
-		emit_obj_begin(em, "status_notifies");
-		emit_text(em, "    status notifies (%s): ", when);
-		emit_list_begin(em, "names");
-		for (unsigned i = 0; i < ps->nnotes; i++)
-			emit_str(em, NULL, ps->notes[i], "%s%s", i ? ", " : "", ps->notes[i]);
-		emit_list_end(em);
-		emit_text(em, "\n");
-		emit_str(em, "at", when[0] ? when : NULL, NULL);
-		emit_obj_end(em);
-	} else {
-		emit_null(em, "status_notifies", "    status notifies: -\n");
-	}
+	peer_names(em, "vendor_ids", "vendor IDs", ps->vid_wall, ps->vids[0], sizeof(ps->vids[0]),
+		   ps->nvids, "none");
+	peer_names(em, "status_notifies", "status notifies", ps->notes_wall, ps->notes[0],
+		   sizeof(ps->notes[0]), ps->nnotes, "");
 	emit_obj_end(em);
 }
 
