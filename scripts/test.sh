@@ -6,8 +6,8 @@
 # tiers, the namespace tests where kizunad meets itself and strongSwan -
 # under AddressSanitizer and UndefinedBehaviorSanitizer, and gives each
 # libFuzzer target a short run.
-# The namespace tests run side by side (KZ_TEST_JOBS, default one more than
-# the number of CPUs, at most 3): each has namespaces of its own and spends
+# The namespace tests run side by side (KZ_TEST_JOBS, default twice the
+# number of CPUs, at most 4): each has namespaces of its own and spends
 # most of its time waiting on timers and peers, while those whose verdict
 # depends on the machine's speed run alone or one heavy one at a time (their
 # RUN_SERIAL and RESOURCE_LOCK in tests/CMakeLists.txt).
@@ -19,9 +19,18 @@ cd "$(dirname "$0")/.."
 scripts/deps.sh
 fuzz_seconds=${KZ_FUZZ_SECONDS:-10}
 ncpu=$(nproc 2>/dev/null || echo 1)
-jobs=${KZ_TEST_JOBS:-$((ncpu < 2 ? 2 : 3))}
+gen=()
+command -v ninja >/dev/null && gen=(-G Ninja)
+jobs=${KZ_TEST_JOBS:-$((ncpu < 2 ? 2 : 4))}
 pass=0
 fail=0
+t_start=$SECONDS
+t_phase=$SECONDS
+
+took() { # what: how long the step before took, and the run so far
+	echo "== $1: $((SECONDS - t_phase)) s (total $((SECONDS - t_start)) s)"
+	t_phase=$SECONDS
+}
 
 run_ctest() { # name dir [ctest options]: adds the tests that passed and failed
 	local name=$1 dir=$2 log total failed
@@ -43,7 +52,9 @@ run_ctest() { # name dir [ctest options]: adds the tests that passed and failed
 
 echo "== build (gcc, -Wall -Wextra -Werror)"
 scripts/build.sh build
+took "gcc build"
 run_ctest "gcc" build -L quick -j"$jobs"
+took "gcc quick tier"
 
 # The Debian package built, installed, checked and purged again
 # (scripts/package-test.sh; its own copy of the tree, about 2 minutes).
@@ -57,11 +68,14 @@ elif [ "$pkg_rc" -eq 77 ] && [ "${CI:-}" != true ]; then
 else
 	fail=$((fail + 1))
 fi
+took "Debian package"
 
 echo "== build (AddressSanitizer + UndefinedBehaviorSanitizer)"
 scripts/build.sh build-asan -DKZ_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+took "ASan build"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	run_ctest "asan+ubsan" build-asan -j"$jobs"
+took "asan+ubsan tests"
 
 # One target: its line on stdout ("ok" or "FAILED" with the log's tail);
 # new inputs go to a work folder, the log stays out of it (libFuzzer
@@ -85,7 +99,17 @@ fuzz_one() {
 # One target per CPU at a time: each is single-threaded, so the same
 # fuzzing time per target takes half as long on two cores.
 echo "== libFuzzer targets (clang), ${fuzz_seconds}s each, $ncpu at a time"
-CC=clang scripts/build.sh build-fuzz -DKZ_FUZZ=ON
+# Only the libFuzzer binaries and the layers they link: the unit tests,
+# replay drivers, daemon and benchmarks ran in the builds above already.
+if [ ! -f build-fuzz/CMakeCache.txt ]; then
+	CC=clang cmake -S . -B build-fuzz "${gen[@]}" -DKZ_WERROR=ON -DKZ_FUZZ=ON >/dev/null
+fi
+fuzz_targets=()
+for src in tests/fuzz/fuzz_*.c; do
+	fuzz_targets+=("$(basename "$src" .c)")
+done
+cmake --build build-fuzz -j"$ncpu" --target "${fuzz_targets[@]}"
+took "fuzz build"
 fuzz_out=$(mktemp -d)
 for t in build-fuzz/fuzz/fuzz_*; do
 	[ -x "$t" ] || continue
@@ -105,6 +129,7 @@ for f in "$fuzz_out"/*; do
 	fi
 done
 rm -rf "$fuzz_out"
+took "fuzz runs"
 
 echo "test: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
