@@ -196,6 +196,14 @@ vc_charon_init() { # kz-conf-args... -- ss_setup options...
 	ss_initiate a net 20 >/dev/null 2>&1 || true
 }
 
+# vc_remaining_le site ike|ipsec max: `show ike|ipsec sa` on site gives a
+# remaining lifetime of at most max seconds.
+vc_remaining_le() {
+	local rem
+	rem=$(kz "$1" show "$2" sa | sed -n 's/^Remaining lifetime is \([0-9]*\) seconds$/\1/p' | head -n 1)
+	ic_check "show $2 sa: remaining lifetime ${rem:-?} <= $3" test "${rem:-99999}" -le "$3"
+}
+
 vc_ping() {
 	ic_check "ping lan-a -> lan-b through the tunnel" \
 		lab_exec lan-a ping -n -q -c 3 -i 0.2 -W 2 "$LAN_B_HOST"
@@ -266,10 +274,8 @@ if vc_begin life-ours; then
 		grep -qxF "    IKE SA: 3600 s (ours, shorter: sent as RESPONDER-LIFETIME)" <<<"$d"
 	ic_check "detail: IPsec SA 1800 s, ours, sent as RESPONDER-LIFETIME" \
 		grep -qE "^    IPsec SA \(in spi 0x[0-9a-f]{8}\): 1800 s \(ours, shorter: sent as RESPONDER-LIFETIME\)$" <<<"$d"
-	rem=$(kz b show ipsec sa | sed -n 's/^Remaining lifetime is \([0-9]*\) seconds$/\1/p' | head -n 1)
-	ic_check "show ipsec sa: remaining lifetime ${rem:-?} <= 1800" test "${rem:-99999}" -le 1800
-	rem=$(kz b show ike sa | sed -n 's/^Remaining lifetime is \([0-9]*\) seconds$/\1/p' | head -n 1)
-	ic_check "show ike sa: remaining lifetime ${rem:-?} <= 3600" test "${rem:-99999}" -le 3600
+	vc_remaining_le b ipsec 1800
+	vc_remaining_le b ike 3600
 	ic_check "charon: no lifetime mismatch on our unchanged transforms" \
 		bash -c "! grep -q 'does not match configured lifetime' '$(ss_log a)'"
 	vc_ping
@@ -312,10 +318,8 @@ if vc_begin life-notify; then
 		grep -qE "^    IPsec SA \(in spi 0x[0-9a-f]{8}\): 1200 s \(the peer's RESPONDER-LIFETIME\)$" <<<"$d"
 	ic_check "detail: the status notifies received" \
 		grep -qE "status notifies .*RESPONDER-LIFETIME phase 2 1200 s.*RESPONDER-LIFETIME phase 1 3600 s|status notifies .*RESPONDER-LIFETIME phase 1 3600 s.*RESPONDER-LIFETIME phase 2 1200 s" <<<"$d"
-	rem=$(kz a show ipsec sa | sed -n 's/^Remaining lifetime is \([0-9]*\) seconds$/\1/p' | head -n 1)
-	ic_check "show ipsec sa: remaining lifetime ${rem:-?} <= 1200" test "${rem:-99999}" -le 1200
-	rem=$(kz a show ike sa | sed -n 's/^Remaining lifetime is \([0-9]*\) seconds$/\1/p' | head -n 1)
-	ic_check "show ike sa: remaining lifetime ${rem:-?} <= 3600" test "${rem:-99999}" -le 3600
+	vc_remaining_le a ipsec 1200
+	vc_remaining_le a ike 3600
 	vc_ping
 	vc_wire "$GW_B_WAN"
 	vc_end a
