@@ -87,42 +87,17 @@ ipsec proposal ESPP
 ipsec policy IPSECPOL
   proposal ESPP
 EOF
-	if [ "$site" = a ]; then
-		echo "  local-id $LAN_A_NET"
-		echo "  remote-id $LAN_B_NET"
-	else
-		echo "  local-id $LAN_B_NET"
-		echo "  remote-id $LAN_A_NET"
-	fi
+	kz_conf_lan_ids "$site"
 	[ "$pfs" = none ] || echo "  pfs $pfs"
-	echo "ipsec profile HQ"
-	if [ "$site" = a ]; then echo "  peer $GW_B_WAN"; else echo "  peer any"; fi
-	cat <<EOF
-  source-interface MobileEthernet0.0
-  ike policy IKEPOL
-  ipsec policy IPSECPOL
-interface IPsec0
-  ipsec map HQ
-  no shutdown
-EOF
-	if [ "$site" = a ]; then
-		echo "ip route $LAN_B_NET IPsec0"
-	else
-		echo "ip route $LAN_A_NET IPsec0"
-	fi
+	if [ "$site" = a ]; then kz_conf_profile "$GW_B_WAN"; else kz_conf_profile any; fi
+	kz_conf_lan_route "$site"
 }
 
 # vc_begin name: whether the case runs (VC_ONLY, IC_PART); starts its capture
 vc_begin() {
 	VC_NAME=$1 IC_NAME=$1
 	VC_INDEX=$((VC_INDEX + 1))
-	if [ -n "${VC_ONLY:-}" ] && ! [[ $VC_NAME =~ $VC_ONLY ]]; then
-		return 1
-	fi
-	if [ -n "${IC_PART:-}" ] &&
-		[ $(((VC_INDEX - 1) % ${IC_PART#*/})) -ne $((${IC_PART%/*} - 1)) ]; then
-		return 1
-	fi
+	ic_selected "$VC_NAME" "$VC_INDEX" "${VC_ONLY:-}" || return 1
 	IC_CASE_FAILED=0
 	VC_T0=$SECONDS
 	VC_CAP=$LAB_DIR/$VC_NAME-gwb-wan0.pcap

@@ -71,21 +71,8 @@ ipsec proposal ESPP
 ipsec policy IPSECPOL
   proposal ESPP
 CONF
-	if [ "$site" = a ]; then
-		printf '  local-id %s\n  remote-id %s\nipsec profile HQ\n  peer %s\n' \
-			"$LAN_A_NET" "$LAN_B_NET" "$GW_B_WAN"
-	else
-		printf '  local-id %s\n  remote-id %s\nipsec profile HQ\n  peer any\n' \
-			"$LAN_B_NET" "$LAN_A_NET"
-	fi
-	cat <<CONF
-  source-interface MobileEthernet0.0
-  ike policy IKEPOL
-  ipsec policy IPSECPOL
-interface IPsec0
-  ipsec map HQ
-  no shutdown
-CONF
+	kz_conf_lan_ids "$site"
+	if [ "$site" = a ]; then kz_conf_profile "$GW_B_WAN"; else kz_conf_profile any; fi
 }
 
 # lsw_case name kizuna-role(init|resp) mode(main|aggressive)
