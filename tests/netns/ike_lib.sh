@@ -20,6 +20,21 @@ kz_lab_begin() {
 }
 
 # Pieces of a lab site's kizuna config, as its generators print them:
+# kz_conf_head hostname group: the hostname, the WAN (device wan0) and the
+# start of `ike proposal IKEP` (AES-CBC-256, SHA2-256, that DH group).
+kz_conf_head() {
+	cat <<EOF
+hostname $1
+interface MobileEthernet0.0
+  device wan0
+  no shutdown
+ike proposal IKEP
+  encryption aes-cbc-256
+  hash sha2-256
+  group $2
+EOF
+}
+
 # kz_conf_lan_ids site: the `local-id`/`remote-id` lines of an ipsec policy
 # for the lab's LANs seen from site a or b.
 kz_conf_lan_ids() {

@@ -56,14 +56,7 @@ NET_A2=10.1.0.0/16 NET_B2=10.2.0.0/16 HOST_A2=10.1.0.1 HOST_B2=10.2.0.1
 kz_conf() { # site peer lnet rnet "policy lines|..." "route lines|..." [keepalive]
 	local site=$1 peer=$2 lnet=$3 rnet=$4 pol=$5 routes=$6 ka=${7:-20}
 	{
-		echo "hostname sel-$site"
-		echo "interface MobileEthernet0.0"
-		echo "  device wan0"
-		echo "  no shutdown"
-		echo "ike proposal IKEP"
-		echo "  encryption aes-cbc-256"
-		echo "  hash sha2-256"
-		echo "  group modp2048"
+		kz_conf_head "sel-$site" modp2048
 		echo "ike policy IKEPOL"
 		echo "  exchange-mode main"
 		echo "  proposal IKEP"

@@ -61,15 +61,8 @@ VC_INDEX=0
 # vc_conf site pfs ike_life esp_life dpd(yes|no) > config
 vc_conf() {
 	local site=$1 pfs=$2 ike_life=$3 esp_life=$4 dpd=$5
+	kz_conf_head "vendor-$site" modp2048
 	cat <<EOF
-hostname vendor-$site
-interface MobileEthernet0.0
-  device wan0
-  no shutdown
-ike proposal IKEP
-  encryption aes-cbc-256
-  hash sha2-256
-  group modp2048
   lifetime $ike_life
 ike policy IKEPOL
   exchange-mode main

@@ -48,15 +48,8 @@ IC_FAILED=0
 # Main mode, and in Aggressive mode the ID pluto sends: its address)
 kz_conf() {
 	local site=$1 mode=$2
+	kz_conf_head "lsw-$site" modp2048
 	cat <<CONF
-hostname lsw-$site
-interface MobileEthernet0.0
-  device wan0
-  no shutdown
-ike proposal IKEP
-  encryption aes-cbc-256
-  hash sha2-256
-  group modp2048
 ike policy IKEPOL
   exchange-mode $mode
   proposal IKEP
