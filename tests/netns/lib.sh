@@ -718,6 +718,34 @@ lab_require_nat_tool() {
 	fi
 }
 
+# A test's tally, TAP-style: lab_pass/lab_fail print "ok - ..." or
+# "not ok - ..." and count in LAB_PASSED/LAB_FAILED (lab_fail also sets
+# LAB_PART_FAILED, for a test that reports per part and resets it);
+# lab_check what cmd...: passes when cmd succeeds, lab_check_not when it
+# fails (cmd's output is dropped).
+LAB_PASSED=0
+LAB_FAILED=0
+LAB_PART_FAILED=0
+lab_pass() {
+	LAB_PASSED=$((LAB_PASSED + 1))
+	echo "ok - $*"
+}
+lab_fail() {
+	LAB_FAILED=$((LAB_FAILED + 1))
+	LAB_PART_FAILED=1
+	echo "not ok - $*"
+}
+lab_check() {
+	local what=$1
+	shift
+	if "$@" >/dev/null 2>&1; then lab_pass "$what"; else lab_fail "$what"; fi
+}
+lab_check_not() {
+	local what=$1
+	shift
+	if "$@" >/dev/null 2>&1; then lab_fail "$what"; else lab_pass "$what"; fi
+}
+
 # lab_traps: lab_down at exit, exit status 130 on INT, TERM and HUP.
 lab_traps() {
 	trap lab_down EXIT
