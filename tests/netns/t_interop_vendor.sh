@@ -172,6 +172,18 @@ vc_remaining_le() {
 	ic_check "show $2 sa: remaining lifetime ${rem:-?} <= $3" test "${rem:-99999}" -le "$3"
 }
 
+# vc_lifetimes site ike_s ipsec_s source: `show ipsec profile HQ detail` on
+# site gives the IKE SA and the IPsec SA those lifetimes from that source,
+# and `show ike|ipsec sa` count down from them; the detail is left in d.
+vc_lifetimes() {
+	d=$(kz "$1" show ipsec profile HQ detail)
+	ic_check "detail: IKE SA $2 s ($4)" grep -qxF "    IKE SA: $2 s ($4)" <<<"$d"
+	ic_check "detail: IPsec SA $3 s ($4)" \
+		grep -qE "^    IPsec SA \(in spi 0x[0-9a-f]{8}\): $3 s \($4\)$" <<<"$d"
+	vc_remaining_le "$1" ipsec "$3"
+	vc_remaining_le "$1" ike "$2"
+}
+
 vc_ping() {
 	ic_check "ping lan-a -> lan-b through the tunnel" \
 		lab_exec lan-a ping -n -q -c 3 -i 0.2 -W 2 "$LAN_B_HOST"
@@ -237,13 +249,7 @@ if vc_begin life-ours; then
 	vc_charon_init none 3600 1800 no -- ike=aes256-sha256-modp2048 esp=aes256-sha256 \
 		ike_lifetime=28800 child_lifetime=28800
 	if lab_wait_for 25 _vc_up b a; then ic_ok "established"; else ic_nok "established"; fi
-	d=$(kz b show ipsec profile HQ detail)
-	ic_check "detail: IKE SA 3600 s, ours, sent as RESPONDER-LIFETIME" \
-		grep -qxF "    IKE SA: 3600 s (ours, shorter: sent as RESPONDER-LIFETIME)" <<<"$d"
-	ic_check "detail: IPsec SA 1800 s, ours, sent as RESPONDER-LIFETIME" \
-		grep -qE "^    IPsec SA \(in spi 0x[0-9a-f]{8}\): 1800 s \(ours, shorter: sent as RESPONDER-LIFETIME\)$" <<<"$d"
-	vc_remaining_le b ipsec 1800
-	vc_remaining_le b ike 3600
+	vc_lifetimes b 3600 1800 "ours, shorter: sent as RESPONDER-LIFETIME"
 	ic_check "charon: no lifetime mismatch on our unchanged transforms" \
 		bash -c "! grep -q 'does not match configured lifetime' '$(ss_log a)'"
 	vc_ping
@@ -279,15 +285,9 @@ if vc_begin life-notify; then
 	ic_check "kizunad starts on gw-a (28800 s)" kz_start a "$LAB_DIR/$VC_NAME-a.conf"
 	if lab_wait_for 25 kz_ipsec_up a; then ic_ok "established"; else ic_nok "established"; fi
 	lab_wait_for 5 bash -c "grep -q 'RESPONDER-LIFETIME shortens the IKE SA' '$LAB_DIR/kizunad-a.log'" || true
-	d=$(kz a show ipsec profile HQ detail)
-	ic_check "detail: IKE SA 3600 s from the peer's RESPONDER-LIFETIME" \
-		grep -qxF "    IKE SA: 3600 s (the peer's RESPONDER-LIFETIME)" <<<"$d"
-	ic_check "detail: IPsec SA 1200 s from the peer's RESPONDER-LIFETIME" \
-		grep -qE "^    IPsec SA \(in spi 0x[0-9a-f]{8}\): 1200 s \(the peer's RESPONDER-LIFETIME\)$" <<<"$d"
+	vc_lifetimes a 3600 1200 "the peer's RESPONDER-LIFETIME"
 	ic_check "detail: the status notifies received" \
 		grep -qE "status notifies .*RESPONDER-LIFETIME phase 2 1200 s.*RESPONDER-LIFETIME phase 1 3600 s|status notifies .*RESPONDER-LIFETIME phase 1 3600 s.*RESPONDER-LIFETIME phase 2 1200 s" <<<"$d"
-	vc_remaining_le a ipsec 1200
-	vc_remaining_le a ike 3600
 	vc_ping
 	vc_wire "$GW_B_WAN"
 	vc_end a
