@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "lib/err.h"
+#include "lib/enum_name.h"
 #include "lib/mem.h"
 
 /* Generic vector helpers over KZ_VEC members. */
@@ -398,14 +399,12 @@ enum kz_addr_class kz_addr_classify(struct in_addr a)
 
 const char *kz_addr_class_name(enum kz_addr_class k)
 {
-	switch (k) {
-	case KZ_ADDR_PRIVATE:
-		return "private";
-	case KZ_ADDR_SHARED:
-		return "shared";
-	default:
-		return "global";
-	}
+	static const char *const n[] = {
+		[KZ_ADDR_GLOBAL] = "global",
+		[KZ_ADDR_PRIVATE] = "private",
+		[KZ_ADDR_SHARED] = "shared",
+	};
+	return KZ_ENUM_NAME(n, k, "global");
 }
 
 void kz_prefix_str(const struct kz_prefix *p, char *out, size_t len)
