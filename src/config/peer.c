@@ -344,52 +344,22 @@ void kz_peer_render_kizuna(const struct kz_peer *p, struct strbuf *out)
 
 const char *kz_swan_enc(enum kz_enc e)
 {
-	static const char *const n[KZ_ENC_COUNT] = {
-		[KZ_ENC_AES_CBC_128] = "aes128",
-		[KZ_ENC_AES_CBC_192] = "aes192",
-		[KZ_ENC_AES_CBC_256] = "aes256",
-		[KZ_ENC_AES_GCM_128] = "aes128gcm16",
-		[KZ_ENC_AES_GCM_256] = "aes256gcm16",
-		[KZ_ENC_3DES_CBC] = "3des",
-		[KZ_ENC_DES_CBC] = "des",
-		[KZ_ENC_NULL] = "null",
-	};
-
-	return (unsigned)e < KZ_ENC_COUNT ? n[e] : NULL;
+	return kz_enc_names(e)->swan;
 }
 
 const char *kz_swan_hash(enum kz_hash h)
 {
-	static const char *const n[KZ_HASH_COUNT] = {
-		[KZ_HASH_MD5] = "md5",         [KZ_HASH_SHA1] = "sha1",
-		[KZ_HASH_SHA2_256] = "sha256", [KZ_HASH_SHA2_384] = "sha384",
-		[KZ_HASH_SHA2_512] = "sha512",
-	};
-
-	return (unsigned)h < KZ_HASH_COUNT ? n[h] : NULL;
+	return kz_hash_names(h)->swan;
 }
 
-/* strongSwan's sha256/384/512 in ESP are the RFC 4868 truncations
- * (128/192/256 bits), as ours. */
 const char *kz_swan_auth(enum kz_auth a)
 {
-	static const char *const n[KZ_AUTH_COUNT] = {
-		[KZ_AUTH_NONE] = NULL,
-		[KZ_AUTH_HMAC_MD5] = "md5",
-		[KZ_AUTH_HMAC_SHA1] = "sha1",
-		[KZ_AUTH_HMAC_SHA2_256] = "sha256",
-		[KZ_AUTH_HMAC_SHA2_384] = "sha384",
-		[KZ_AUTH_HMAC_SHA2_512] = "sha512",
-	};
-
-	return (unsigned)a < KZ_AUTH_COUNT ? n[a] : NULL;
+	return kz_auth_names(a)->swan;
 }
 
 const char *kz_swan_group(enum kz_group g)
 {
-	if (g == KZ_GROUP_NONE || (unsigned)g >= KZ_GROUP_COUNT)
-		return NULL;
-	return kz_group_name(g); /* modp2048, ecp256: the same words */
+	return kz_group_names(g)->swan;
 }
 
 /* A swanctl identity: keyid:, @fqdn (no resolution), user@fqdn, address. */
