@@ -342,26 +342,6 @@ void kz_peer_render_kizuna(const struct kz_peer *p, struct strbuf *out)
 
 /* ---- swanctl.conf ------------------------------------------------------- */
 
-const char *kz_swan_enc(enum kz_enc e)
-{
-	return kz_enc_names(e)->swan;
-}
-
-const char *kz_swan_hash(enum kz_hash h)
-{
-	return kz_hash_names(h)->swan;
-}
-
-const char *kz_swan_auth(enum kz_auth a)
-{
-	return kz_auth_names(a)->swan;
-}
-
-const char *kz_swan_group(enum kz_group g)
-{
-	return kz_group_names(g)->swan;
-}
-
 /* A swanctl identity: keyid:, @fqdn (no resolution), user@fqdn, address. */
 static void swan_ident(struct strbuf *out, const struct kz_ident *id)
 {
@@ -442,11 +422,11 @@ static void swan_child(struct strbuf *out, const struct kz_config *c,
 			efirst = x;
 		else
 			sb_puts(out, ",");
-		sb_puts(out, kz_swan_enc(x->enc));
-		integ = kz_swan_auth(x->auth);
+		sb_puts(out, kz_enc_names(x->enc)->swan);
+		integ = kz_auth_names(x->auth)->swan;
 		if (integ)
 			sb_printf(out, "-%s", integ);
-		g = kz_swan_group(ips->pfs);
+		g = kz_group_names(ips->pfs)->swan;
 		if (g)
 			sb_printf(out, "-%s", g);
 	}
@@ -525,8 +505,8 @@ void kz_peer_render_swanctl(const struct kz_peer *p, struct strbuf *out)
 			first = x;
 		else
 			sb_puts(out, ",");
-		sb_printf(out, "%s-%s-%s", kz_swan_enc(x->enc), kz_swan_hash(x->hash),
-			  kz_swan_group(x->group));
+		sb_printf(out, "%s-%s-%s", kz_enc_names(x->enc)->swan, kz_hash_names(x->hash)->swan,
+			  kz_group_names(x->group)->swan);
 	}
 	sb_puts(out, "\n");
 	/* IKEv1 charon renews at rekey_time and proposes rekey_time +
