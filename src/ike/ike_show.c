@@ -186,6 +186,27 @@ static void last_str(int64_t t, char *out, size_t cap)
 		strftime(out, cap, "%Y/%m/%d %H:%M:%S", &tm);
 }
 
+/* Something seen at wall time t (0: never), under key: "    <label>: -"
+ * and null when never (false: nothing more to write), else the object
+ * begins and when[32] holds the time; dated_end() closes it with "at". */
+static bool dated_begin(struct emit *em, const char *key, const char *label, int64_t t,
+			char when[32])
+{
+	if (!t) {
+		emit_null(em, key, "    %s: -\n", label);
+		return false;
+	}
+	last_str(t, when, 32);
+	emit_obj_begin(em, key);
+	return true;
+}
+
+static void dated_end(struct emit *em, const char *when)
+{
+	emit_str(em, "at", when[0] ? when : NULL, NULL);
+	emit_obj_end(em);
+}
+
 /* A list of names the peer sent, with when it was last seen:
  * "    <label> (<when>): a, b" (none_text when the list is empty), or
  * "    <label>: -" when nothing was ever seen.  The names are n
@@ -195,20 +216,15 @@ static void peer_names(struct emit *em, const char *key, const char *label, int6
 {
 	char when[32];
 
-	if (!wall) {
-		emit_null(em, key, "    %s: -\n", label);
+	if (!dated_begin(em, key, label, wall, when))
 		return;
-	}
-	last_str(wall, when, sizeof(when));
-	emit_obj_begin(em, key);
 	emit_text(em, "    %s (%s): ", label, when);
 	emit_list_begin(em, "names");
 	for (unsigned i = 0; i < n; i++)
 		emit_str(em, NULL, names + i * stride, "%s%s", i ? ", " : "", names + i * stride);
 	emit_list_end(em);
 	emit_text(em, "%s\n", n ? "" : none_text);
-	emit_str(em, "at", when[0] ? when : NULL, NULL);
-	emit_obj_end(em);
+	dated_end(em, when);
 }
 
 /* The SA's selector as the config says it (local, remote, protocol,
@@ -472,17 +488,12 @@ static void detail_offer(struct emit *em, const char *key, const char *what, con
 {
 	char when[32];
 
-	if (!t) {
-		emit_null(em, key, "    %s: -\n", what);
+	if (!dated_begin(em, key, what, t, when))
 		return;
-	}
-	last_str(t, when, sizeof(when));
-	emit_obj_begin(em, key);
 	emit_str(em, "text", text, "    %s (%s, %s): %s\n", what,
 		 chosen ? "the peer chose" : "the peer offered", when, text);
 	emit_bool(em, "chosen", chosen, NULL);
-	emit_str(em, "at", when[0] ? when : NULL, NULL);
-	emit_obj_end(em);
+	dated_end(em, when);
 }
 
 static void detail_peer(const struct ike_peer_seen *ps, struct emit *em)
