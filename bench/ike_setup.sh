@@ -79,15 +79,8 @@ field() { # line key
 # The responder config for kizunad: one profile per source address (a Main
 # mode responder picks the pre-shared key by the peer's address).
 kizuna_conf() {
+	kz_conf_head bench-b "$GROUP"
 	cat <<EOF
-hostname bench-b
-interface MobileEthernet0.0
-  device wan0
-  no shutdown
-ike proposal IKEP
-  encryption aes-cbc-256
-  hash sha2-256
-  group $GROUP
   lifetime 28800
 ike policy IKEPOL
   exchange-mode main

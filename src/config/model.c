@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "lib/err.h"
+#include "lib/enum_name.h"
 #include "lib/mem.h"
 
 /* Generic vector helpers over KZ_VEC members. */
@@ -332,50 +333,91 @@ int kz_route_del(struct kz_config *c, const struct kz_prefix *dest)
 	return KZ_ENOENT;
 }
 
+/* One row per algorithm, for every place that names it. */
+static const struct kz_alg_names enc_names[KZ_ENC_COUNT] = {
+	[KZ_ENC_AES_CBC_128] = { "aes-cbc-128", "aes128", "AES-CBC 128 bits" },
+	[KZ_ENC_AES_CBC_192] = { "aes-cbc-192", "aes192", "AES-CBC 192 bits" },
+	[KZ_ENC_AES_CBC_256] = { "aes-cbc-256", "aes256", "AES-CBC 256 bits" },
+	[KZ_ENC_AES_GCM_128] = { "aes-gcm-128", "aes128gcm16", NULL },
+	[KZ_ENC_AES_GCM_256] = { "aes-gcm-256", "aes256gcm16", NULL },
+	[KZ_ENC_3DES_CBC] = { "3des-cbc", "3des", "3DES-CBC" },
+	[KZ_ENC_DES_CBC] = { "des-cbc", "des", "DES-CBC" },
+	[KZ_ENC_NULL] = { "null", "null", NULL },
+};
+
+static const struct kz_alg_names hash_names[KZ_HASH_COUNT] = {
+	[KZ_HASH_MD5] = { "md5", "md5", "MD5" },
+	[KZ_HASH_SHA1] = { "sha1", "sha1", "SHA1" },
+	[KZ_HASH_SHA2_256] = { "sha2-256", "sha256", "SHA256" },
+	[KZ_HASH_SHA2_384] = { "sha2-384", "sha384", "SHA384" },
+	[KZ_HASH_SHA2_512] = { "sha2-512", "sha512", "SHA512" },
+};
+
+/* strongSwan's sha256/384/512 in ESP are the RFC 4868 truncations
+ * (128/192/256 bits), as ours. */
+static const struct kz_alg_names auth_names[KZ_AUTH_COUNT] = {
+	[KZ_AUTH_NONE] = { "none", NULL, NULL },
+	[KZ_AUTH_HMAC_MD5] = { "hmac-md5", "md5", NULL },
+	[KZ_AUTH_HMAC_SHA1] = { "hmac-sha1", "sha1", NULL },
+	[KZ_AUTH_HMAC_SHA2_256] = { "hmac-sha2-256", "sha256", NULL },
+	[KZ_AUTH_HMAC_SHA2_384] = { "hmac-sha2-384", "sha384", NULL },
+	[KZ_AUTH_HMAC_SHA2_512] = { "hmac-sha2-512", "sha512", NULL },
+};
+
+/* strongSwan's words for the groups are ours (modp2048, ecp256). */
+static const struct kz_alg_names group_names[KZ_GROUP_COUNT] = {
+	[KZ_GROUP_NONE] = { "none", NULL, "none" },
+	[KZ_GROUP_MODP768] = { "modp768", "modp768", "768-bit MODP group" },
+	[KZ_GROUP_MODP1024] = { "modp1024", "modp1024", "1024-bit MODP group" },
+	[KZ_GROUP_MODP1536] = { "modp1536", "modp1536", "1536-bit MODP group" },
+	[KZ_GROUP_MODP2048] = { "modp2048", "modp2048", "2048-bit MODP group" },
+	[KZ_GROUP_MODP3072] = { "modp3072", "modp3072", "3072-bit MODP group" },
+	[KZ_GROUP_MODP4096] = { "modp4096", "modp4096", "4096-bit MODP group" },
+	[KZ_GROUP_ECP256] = { "ecp256", "ecp256", "256-bit ECP group" },
+	[KZ_GROUP_ECP384] = { "ecp384", "ecp384", "384-bit ECP group" },
+};
+
+/* Out of range: "?" in the config and show, nothing for strongSwan. */
+static const struct kz_alg_names no_names = { "?", NULL, NULL };
+
+const struct kz_alg_names *kz_enc_names(enum kz_enc e)
+{
+	return (unsigned)e < KZ_ENC_COUNT ? &enc_names[e] : &no_names;
+}
+
+const struct kz_alg_names *kz_hash_names(enum kz_hash h)
+{
+	return (unsigned)h < KZ_HASH_COUNT ? &hash_names[h] : &no_names;
+}
+
+const struct kz_alg_names *kz_auth_names(enum kz_auth a)
+{
+	return (unsigned)a < KZ_AUTH_COUNT ? &auth_names[a] : &no_names;
+}
+
+const struct kz_alg_names *kz_group_names(enum kz_group g)
+{
+	return (unsigned)g < KZ_GROUP_COUNT ? &group_names[g] : &no_names;
+}
+
 const char *kz_enc_name(enum kz_enc e)
 {
-	static const char *const n[KZ_ENC_COUNT] = {
-		[KZ_ENC_AES_CBC_128] = "aes-cbc-128", [KZ_ENC_AES_CBC_192] = "aes-cbc-192",
-		[KZ_ENC_AES_CBC_256] = "aes-cbc-256", [KZ_ENC_AES_GCM_128] = "aes-gcm-128",
-		[KZ_ENC_AES_GCM_256] = "aes-gcm-256", [KZ_ENC_3DES_CBC] = "3des-cbc",
-		[KZ_ENC_DES_CBC] = "des-cbc",         [KZ_ENC_NULL] = "null",
-	};
-	return (unsigned)e < KZ_ENC_COUNT ? n[e] : "?";
+	return kz_enc_names(e)->conf;
 }
 
 const char *kz_hash_name(enum kz_hash h)
 {
-	static const char *const n[KZ_HASH_COUNT] = {
-		[KZ_HASH_MD5] = "md5",           [KZ_HASH_SHA1] = "sha1",
-		[KZ_HASH_SHA2_256] = "sha2-256", [KZ_HASH_SHA2_384] = "sha2-384",
-		[KZ_HASH_SHA2_512] = "sha2-512",
-	};
-	return (unsigned)h < KZ_HASH_COUNT ? n[h] : "?";
+	return kz_hash_names(h)->conf;
 }
 
 const char *kz_auth_name(enum kz_auth a)
 {
-	static const char *const n[KZ_AUTH_COUNT] = {
-		[KZ_AUTH_NONE] = "none",
-		[KZ_AUTH_HMAC_MD5] = "hmac-md5",
-		[KZ_AUTH_HMAC_SHA1] = "hmac-sha1",
-		[KZ_AUTH_HMAC_SHA2_256] = "hmac-sha2-256",
-		[KZ_AUTH_HMAC_SHA2_384] = "hmac-sha2-384",
-		[KZ_AUTH_HMAC_SHA2_512] = "hmac-sha2-512",
-	};
-	return (unsigned)a < KZ_AUTH_COUNT ? n[a] : "?";
+	return kz_auth_names(a)->conf;
 }
 
 const char *kz_group_name(enum kz_group g)
 {
-	static const char *const n[KZ_GROUP_COUNT] = {
-		[KZ_GROUP_NONE] = "none",         [KZ_GROUP_MODP768] = "modp768",
-		[KZ_GROUP_MODP1024] = "modp1024", [KZ_GROUP_MODP1536] = "modp1536",
-		[KZ_GROUP_MODP2048] = "modp2048", [KZ_GROUP_MODP3072] = "modp3072",
-		[KZ_GROUP_MODP4096] = "modp4096", [KZ_GROUP_ECP256] = "ecp256",
-		[KZ_GROUP_ECP384] = "ecp384",
-	};
-	return (unsigned)g < KZ_GROUP_COUNT ? n[g] : "?";
+	return kz_group_names(g)->conf;
 }
 
 const char *kz_mode_name(enum kz_exchange_mode m)
@@ -398,14 +440,12 @@ enum kz_addr_class kz_addr_classify(struct in_addr a)
 
 const char *kz_addr_class_name(enum kz_addr_class k)
 {
-	switch (k) {
-	case KZ_ADDR_PRIVATE:
-		return "private";
-	case KZ_ADDR_SHARED:
-		return "shared";
-	default:
-		return "global";
-	}
+	static const char *const n[] = {
+		[KZ_ADDR_GLOBAL] = "global",
+		[KZ_ADDR_PRIVATE] = "private",
+		[KZ_ADDR_SHARED] = "shared",
+	};
+	return KZ_ENUM_NAME(n, k, "global");
 }
 
 void kz_prefix_str(const struct kz_prefix *p, char *out, size_t len)

@@ -287,6 +287,16 @@ const char *kz_enc_name(enum kz_enc e);
 const char *kz_hash_name(enum kz_hash h);
 const char *kz_auth_name(enum kz_auth a);
 const char *kz_group_name(enum kz_group g); /* "none" for KZ_GROUP_NONE */
+/* Every name of one algorithm: the config word (as above), strongSwan's
+ * swanctl.conf word (NULL: none) and `show ike sa`'s words (NULL: not
+ * shown there).  Out of range: conf "?", the others NULL. */
+struct kz_alg_names {
+	const char *conf, *swan, *show;
+};
+const struct kz_alg_names *kz_enc_names(enum kz_enc e);
+const struct kz_alg_names *kz_hash_names(enum kz_hash h);
+const struct kz_alg_names *kz_auth_names(enum kz_auth a);
+const struct kz_alg_names *kz_group_names(enum kz_group g);
 const char *kz_mode_name(enum kz_exchange_mode m);
 
 /* Address helpers. */

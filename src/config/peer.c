@@ -342,56 +342,6 @@ void kz_peer_render_kizuna(const struct kz_peer *p, struct strbuf *out)
 
 /* ---- swanctl.conf ------------------------------------------------------- */
 
-const char *kz_swan_enc(enum kz_enc e)
-{
-	static const char *const n[KZ_ENC_COUNT] = {
-		[KZ_ENC_AES_CBC_128] = "aes128",
-		[KZ_ENC_AES_CBC_192] = "aes192",
-		[KZ_ENC_AES_CBC_256] = "aes256",
-		[KZ_ENC_AES_GCM_128] = "aes128gcm16",
-		[KZ_ENC_AES_GCM_256] = "aes256gcm16",
-		[KZ_ENC_3DES_CBC] = "3des",
-		[KZ_ENC_DES_CBC] = "des",
-		[KZ_ENC_NULL] = "null",
-	};
-
-	return (unsigned)e < KZ_ENC_COUNT ? n[e] : NULL;
-}
-
-const char *kz_swan_hash(enum kz_hash h)
-{
-	static const char *const n[KZ_HASH_COUNT] = {
-		[KZ_HASH_MD5] = "md5",         [KZ_HASH_SHA1] = "sha1",
-		[KZ_HASH_SHA2_256] = "sha256", [KZ_HASH_SHA2_384] = "sha384",
-		[KZ_HASH_SHA2_512] = "sha512",
-	};
-
-	return (unsigned)h < KZ_HASH_COUNT ? n[h] : NULL;
-}
-
-/* strongSwan's sha256/384/512 in ESP are the RFC 4868 truncations
- * (128/192/256 bits), as ours. */
-const char *kz_swan_auth(enum kz_auth a)
-{
-	static const char *const n[KZ_AUTH_COUNT] = {
-		[KZ_AUTH_NONE] = NULL,
-		[KZ_AUTH_HMAC_MD5] = "md5",
-		[KZ_AUTH_HMAC_SHA1] = "sha1",
-		[KZ_AUTH_HMAC_SHA2_256] = "sha256",
-		[KZ_AUTH_HMAC_SHA2_384] = "sha384",
-		[KZ_AUTH_HMAC_SHA2_512] = "sha512",
-	};
-
-	return (unsigned)a < KZ_AUTH_COUNT ? n[a] : NULL;
-}
-
-const char *kz_swan_group(enum kz_group g)
-{
-	if (g == KZ_GROUP_NONE || (unsigned)g >= KZ_GROUP_COUNT)
-		return NULL;
-	return kz_group_name(g); /* modp2048, ecp256: the same words */
-}
-
 /* A swanctl identity: keyid:, @fqdn (no resolution), user@fqdn, address. */
 static void swan_ident(struct strbuf *out, const struct kz_ident *id)
 {
@@ -472,11 +422,11 @@ static void swan_child(struct strbuf *out, const struct kz_config *c,
 			efirst = x;
 		else
 			sb_puts(out, ",");
-		sb_puts(out, kz_swan_enc(x->enc));
-		integ = kz_swan_auth(x->auth);
+		sb_puts(out, kz_enc_names(x->enc)->swan);
+		integ = kz_auth_names(x->auth)->swan;
 		if (integ)
 			sb_printf(out, "-%s", integ);
-		g = kz_swan_group(ips->pfs);
+		g = kz_group_names(ips->pfs)->swan;
 		if (g)
 			sb_printf(out, "-%s", g);
 	}
@@ -555,8 +505,8 @@ void kz_peer_render_swanctl(const struct kz_peer *p, struct strbuf *out)
 			first = x;
 		else
 			sb_puts(out, ",");
-		sb_printf(out, "%s-%s-%s", kz_swan_enc(x->enc), kz_swan_hash(x->hash),
-			  kz_swan_group(x->group));
+		sb_printf(out, "%s-%s-%s", kz_enc_names(x->enc)->swan, kz_hash_names(x->hash)->swan,
+			  kz_group_names(x->group)->swan);
 	}
 	sb_puts(out, "\n");
 	/* IKEv1 charon renews at rekey_time and proposes rekey_time +

@@ -48,10 +48,4 @@ void kz_peer_render_kizuna(const struct kz_peer *p, struct strbuf *out);
 /* The same as strongSwan swanctl.conf (IKEv1, PSK). */
 void kz_peer_render_swanctl(const struct kz_peer *p, struct strbuf *out);
 
-/* strongSwan proposal keywords for our algorithm names; NULL for none. */
-const char *kz_swan_enc(enum kz_enc e);
-const char *kz_swan_hash(enum kz_hash h);
-const char *kz_swan_auth(enum kz_auth a);
-const char *kz_swan_group(enum kz_group g);
-
 #endif

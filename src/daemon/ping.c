@@ -267,6 +267,21 @@ static int run(struct cli_session *s, struct emit *e, char *const argv[])
 	return 0;
 }
 
+/* The common tail of ping and traceroute: argv[0..n) holds the tool's own
+ * options; add the source address (under the tool's flag src_flag) when one
+ * was chosen, then the target, and start it.  argv has room for 4 more. */
+static int run_to(struct cli_session *s, const struct cli_args *a, struct emit *e, char **argv,
+		  int n, char *src_flag, char *src)
+{
+	if (src[0]) {
+		argv[n++] = src_flag;
+		argv[n++] = src;
+	}
+	argv[n++] = (char *)cli_arg(a, "A.B.C.D");
+	argv[n] = NULL;
+	return run(s, e, argv);
+}
+
 int kzd_x_ping(struct cli_session *s, const struct cli_args *a, struct emit *e)
 {
 	char src[INET_ADDRSTRLEN], count[16], size[16];
@@ -286,13 +301,7 @@ int kzd_x_ping(struct cli_session *s, const struct cli_args *a, struct emit *e)
 	argv[n++] = size;
 	argv[n++] = "-W";
 	argv[n++] = "2";
-	if (src[0]) {
-		argv[n++] = "-I";
-		argv[n++] = src;
-	}
-	argv[n++] = (char *)cli_arg(a, "A.B.C.D");
-	argv[n] = NULL;
-	return run(s, e, argv);
+	return run_to(s, a, e, argv, n, "-I", src);
 }
 
 int kzd_x_traceroute(struct cli_session *s, const struct cli_args *a, struct emit *e)
@@ -311,13 +320,7 @@ int kzd_x_traceroute(struct cli_session *s, const struct cli_args *a, struct emi
 	argv[n++] = "2";
 	argv[n++] = "-m";
 	argv[n++] = "30";
-	if (src[0]) {
-		argv[n++] = "-s";
-		argv[n++] = src;
-	}
-	argv[n++] = (char *)cli_arg(a, "A.B.C.D");
-	argv[n] = NULL;
-	return run(s, e, argv);
+	return run_to(s, a, e, argv, n, "-s", src);
 }
 
 bool kzd_job_pending(const struct cli_session *s)

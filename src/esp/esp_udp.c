@@ -2,6 +2,7 @@
  * IKE after the non-ESP marker, and ESP-in-UDP. */
 #include "esp/esp.h"
 #include "lib/buf.h"
+#include "lib/enum_name.h"
 #include "lib/err.h"
 
 enum esp_udp_kind esp_udp_classify(const uint8_t *dgram, size_t len)
@@ -27,17 +28,13 @@ enum esp_udp_kind esp_udp_classify(const uint8_t *dgram, size_t len)
 
 const char *esp_udp_kind_name(enum esp_udp_kind k)
 {
-	switch (k) {
-	case ESP_UDP_INVALID:
-		return "invalid";
-	case ESP_UDP_KEEPALIVE:
-		return "nat-keepalive";
-	case ESP_UDP_IKE:
-		return "ike";
-	case ESP_UDP_ESP:
-		return "esp";
-	}
-	return "?";
+	static const char *const n[] = {
+		[ESP_UDP_INVALID] = "invalid",
+		[ESP_UDP_KEEPALIVE] = "nat-keepalive",
+		[ESP_UDP_IKE] = "ike",
+		[ESP_UDP_ESP] = "esp",
+	};
+	return KZ_ENUM_NAME(n, k, "?");
 }
 
 int esp_udp_keepalive(uint8_t *out, size_t cap)

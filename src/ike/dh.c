@@ -251,13 +251,21 @@ out:
 	return rc;
 }
 
+/* Sets one parameter on ctx for a MODP group (ECP groups take none);
+ * 0 when OpenSSL refused it. */
+static int modp_ctx_param(EVP_PKEY_CTX *ctx, const struct dh_group *gr, OSSL_PARAM p)
+{
+	OSSL_PARAM op[2] = { p, OSSL_PARAM_construct_end() };
+
+	return gr->kind != DH_MODP || EVP_PKEY_CTX_set_params(ctx, op);
+}
+
 struct ike_dh *ike_dh_new_bits(enum kz_group g, int priv_bits)
 {
 	const struct dh_group *gr = group_get(g);
 	EVP_PKEY *params = params_get(g);
 	EVP_PKEY_CTX *ctx = NULL;
 	struct ike_dh *dh = NULL;
-	OSSL_PARAM op[2];
 	int bits = priv_bits ? priv_bits : gr ? gr->priv_bits : 0;
 
 	if (!gr || !params || bits < 0)
@@ -269,14 +277,10 @@ struct ike_dh *ike_dh_new_bits(enum kz_group g, int priv_bits)
 	ctx = EVP_PKEY_CTX_new_from_pkey(NULL, params, NULL);
 	if (!ctx || EVP_PKEY_keygen_init(ctx) <= 0)
 		goto fail;
-	if (gr->kind == DH_MODP) {
-		/* RFC 3526 section 8: an exponent of twice the strength is
-		 * enough, and costs a fraction of a full-length one. */
-		op[0] = OSSL_PARAM_construct_int(OSSL_PKEY_PARAM_DH_PRIV_LEN, &bits);
-		op[1] = OSSL_PARAM_construct_end();
-		if (!EVP_PKEY_CTX_set_params(ctx, op))
-			goto fail;
-	}
+	/* RFC 3526 section 8: an exponent of twice the strength is enough,
+	 * and costs a fraction of a full-length one. */
+	if (!modp_ctx_param(ctx, gr, OSSL_PARAM_construct_int(OSSL_PKEY_PARAM_DH_PRIV_LEN, &bits)))
+		goto fail;
 	if (EVP_PKEY_generate(ctx, &dh->key) <= 0 || dh_export_pub(dh, gr))
 		goto fail;
 	EVP_PKEY_CTX_free(ctx);
@@ -392,7 +396,6 @@ int ike_dh_shared(struct ike_dh *dh, const uint8_t *peer, size_t peerlen, uint8_
 	const struct dh_group *gr;
 	EVP_PKEY *pk = NULL;
 	EVP_PKEY_CTX *ctx = NULL;
-	OSSL_PARAM op[2];
 	unsigned int pad = 1;
 	size_t need, n;
 	int rc = KZ_EINVAL;
@@ -417,12 +420,8 @@ int ike_dh_shared(struct ike_dh *dh, const uint8_t *peer, size_t peerlen, uint8_
 		goto out;
 	/* g^xy left-padded to the prime's length (RFC 2409 treats it as a
 	 * fixed-length string in SKEYID_*); OpenSSL strips zeros without it. */
-	if (gr->kind == DH_MODP) {
-		op[0] = OSSL_PARAM_construct_uint(OSSL_EXCHANGE_PARAM_PAD, &pad);
-		op[1] = OSSL_PARAM_construct_end();
-		if (!EVP_PKEY_CTX_set_params(ctx, op))
-			goto out;
-	}
+	if (!modp_ctx_param(ctx, gr, OSSL_PARAM_construct_uint(OSSL_EXCHANGE_PARAM_PAD, &pad)))
+		goto out;
 	/* The range was checked above (DH) or at decoding (ECP); OpenSSL's
 	 * full DH check would cost one more full-length exponentiation. */
 	if (EVP_PKEY_derive_set_peer_ex(ctx, pk, 0) <= 0)

@@ -10,42 +10,10 @@
 
 #include "ike/exchange.h"
 
-static const char *show_enc(enum kz_enc e)
+/* The words of `show ike sa` for an algorithm; "?" where it has none. */
+static const char *show_name(const struct kz_alg_names *n)
 {
-	static const char *const n[KZ_ENC_COUNT] = {
-		[KZ_ENC_AES_CBC_128] = "AES-CBC 128 bits",
-		[KZ_ENC_AES_CBC_192] = "AES-CBC 192 bits",
-		[KZ_ENC_AES_CBC_256] = "AES-CBC 256 bits",
-		[KZ_ENC_3DES_CBC] = "3DES-CBC",
-		[KZ_ENC_DES_CBC] = "DES-CBC",
-	};
-	return (unsigned)e < KZ_ENC_COUNT && n[e] ? n[e] : "?";
-}
-
-static const char *show_hash(enum kz_hash h)
-{
-	static const char *const n[KZ_HASH_COUNT] = {
-		[KZ_HASH_MD5] = "MD5",         [KZ_HASH_SHA1] = "SHA1",
-		[KZ_HASH_SHA2_256] = "SHA256", [KZ_HASH_SHA2_384] = "SHA384",
-		[KZ_HASH_SHA2_512] = "SHA512",
-	};
-	return (unsigned)h < KZ_HASH_COUNT ? n[h] : "?";
-}
-
-static const char *show_group(enum kz_group g)
-{
-	static const char *const n[KZ_GROUP_COUNT] = {
-		[KZ_GROUP_NONE] = "none",
-		[KZ_GROUP_MODP768] = "768-bit MODP group",
-		[KZ_GROUP_MODP1024] = "1024-bit MODP group",
-		[KZ_GROUP_MODP1536] = "1536-bit MODP group",
-		[KZ_GROUP_MODP2048] = "2048-bit MODP group",
-		[KZ_GROUP_MODP3072] = "3072-bit MODP group",
-		[KZ_GROUP_MODP4096] = "4096-bit MODP group",
-		[KZ_GROUP_ECP256] = "256-bit ECP group",
-		[KZ_GROUP_ECP384] = "384-bit ECP group",
-	};
-	return (unsigned)g < KZ_GROUP_COUNT ? n[g] : "?";
+	return n->show ? n->show : "?";
 }
 
 static const char *esp_enc_show(enum kz_enc e, unsigned *bits)
@@ -132,9 +100,9 @@ void ike_emit_ike_sa(struct ike_engine *e, struct emit *em)
 		/* an initiator has chosen nothing until the peer's answer to
 		 * its offer (MM2/AM2); a responder chose on the first message */
 		bool chosen = !(sa->initiator && (sa->state == MM_I1 || sa->state == AM_I1));
-		const char *enc = chosen ? show_enc(sa->p1.enc) : "-";
-		const char *hash = chosen ? show_hash(sa->p1.hash) : "-";
-		const char *group = chosen ? show_group(sa->p1.group) : "-";
+		const char *enc = chosen ? show_name(kz_enc_names(sa->p1.enc)) : "-";
+		const char *hash = chosen ? show_name(kz_hash_names(sa->p1.hash)) : "-";
+		const char *group = chosen ? show_name(kz_group_names(sa->p1.group)) : "-";
 
 		inet_ntop(AF_INET, &sa->peer.sin_addr, ra, sizeof(ra));
 		inet_ntop(AF_INET, &sa->local.sin_addr, la, sizeof(la));
@@ -218,6 +186,27 @@ static void last_str(int64_t t, char *out, size_t cap)
 		strftime(out, cap, "%Y/%m/%d %H:%M:%S", &tm);
 }
 
+/* Something seen at wall time t (0: never), under key: "    <label>: -"
+ * and null when never (false: nothing more to write), else the object
+ * begins and when[32] holds the time; dated_end() closes it with "at". */
+static bool dated_begin(struct emit *em, const char *key, const char *label, int64_t t,
+			char when[32])
+{
+	if (!t) {
+		emit_null(em, key, "    %s: -\n", label);
+		return false;
+	}
+	last_str(t, when, 32);
+	emit_obj_begin(em, key);
+	return true;
+}
+
+static void dated_end(struct emit *em, const char *when)
+{
+	emit_str(em, "at", when[0] ? when : NULL, NULL);
+	emit_obj_end(em);
+}
+
 /* A list of names the peer sent, with when it was last seen:
  * "    <label> (<when>): a, b" (none_text when the list is empty), or
  * "    <label>: -" when nothing was ever seen.  The names are n
@@ -227,20 +216,15 @@ static void peer_names(struct emit *em, const char *key, const char *label, int6
 {
 	char when[32];
 
-	if (!wall) {
-		emit_null(em, key, "    %s: -\n", label);
+	if (!dated_begin(em, key, label, wall, when))
 		return;
-	}
-	last_str(wall, when, sizeof(when));
-	emit_obj_begin(em, key);
 	emit_text(em, "    %s (%s): ", label, when);
 	emit_list_begin(em, "names");
 	for (unsigned i = 0; i < n; i++)
 		emit_str(em, NULL, names + i * stride, "%s%s", i ? ", " : "", names + i * stride);
 	emit_list_end(em);
 	emit_text(em, "%s\n", n ? "" : none_text);
-	emit_str(em, "at", when[0] ? when : NULL, NULL);
-	emit_obj_end(em);
+	dated_end(em, when);
 }
 
 /* The SA's selector as the config says it (local, remote, protocol,
@@ -504,17 +488,12 @@ static void detail_offer(struct emit *em, const char *key, const char *what, con
 {
 	char when[32];
 
-	if (!t) {
-		emit_null(em, key, "    %s: -\n", what);
+	if (!dated_begin(em, key, what, t, when))
 		return;
-	}
-	last_str(t, when, sizeof(when));
-	emit_obj_begin(em, key);
 	emit_str(em, "text", text, "    %s (%s, %s): %s\n", what,
 		 chosen ? "the peer chose" : "the peer offered", when, text);
 	emit_bool(em, "chosen", chosen, NULL);
-	emit_str(em, "at", when[0] ? when : NULL, NULL);
-	emit_obj_end(em);
+	dated_end(em, when);
 }
 
 static void detail_peer(const struct ike_peer_seen *ps, struct emit *em)

@@ -22,25 +22,20 @@
 #include <string.h>
 
 #include "ike/exchange.h"
+#include "lib/enum_name.h"
 #include "lib/err.h"
 
 const char *ike_life_src_name(enum ike_life_src s)
 {
-	switch (s) {
-	case IKE_LIFE_OURS:
-		return "ours";
-	case IKE_LIFE_BOTH:
-		return "ours, the same as the peer's";
-	case IKE_LIFE_PEER:
-		return "the peer's proposal, shorter than ours";
-	case IKE_LIFE_SENT:
-		return "ours, shorter: sent as RESPONDER-LIFETIME";
-	case IKE_LIFE_RECEIVED:
-		return "the peer's RESPONDER-LIFETIME";
-	case IKE_LIFE_PEER_REPLY:
-		return "the peer's reply, shorter than ours";
-	}
-	return "?";
+	static const char *const n[] = {
+		[IKE_LIFE_OURS] = "ours",
+		[IKE_LIFE_BOTH] = "ours, the same as the peer's",
+		[IKE_LIFE_PEER] = "the peer's proposal, shorter than ours",
+		[IKE_LIFE_SENT] = "ours, shorter: sent as RESPONDER-LIFETIME",
+		[IKE_LIFE_RECEIVED] = "the peer's RESPONDER-LIFETIME",
+		[IKE_LIFE_PEER_REPLY] = "the peer's reply, shorter than ours",
+	};
+	return KZ_ENUM_NAME(n, s, "?");
 }
 
 /* The peer's transform as we answer it: unchanged but for attributes we

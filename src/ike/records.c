@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ike/exchange.h"
+#include "lib/enum_name.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 /* ---- failures ---- */
@@ -445,16 +446,13 @@ const struct ike_profile_status *ike_profile_status(struct ike_engine *e, const 
 
 const char *ike_dpd_state_name(enum ike_dpd_state s)
 {
-	switch (s) {
-	case IKE_DPD_ON:
-		return "on";
-	case IKE_DPD_OFF_OURS:
-		return "off";
-	case IKE_DPD_OFF_PEER:
-		return "off-peer";
-	default:
-		return "no-sa";
-	}
+	static const char *const n[] = {
+		[IKE_DPD_NO_SA] = "no-sa",
+		[IKE_DPD_ON] = "on",
+		[IKE_DPD_OFF_OURS] = "off",
+		[IKE_DPD_OFF_PEER] = "off-peer",
+	};
+	return KZ_ENUM_NAME(n, s, "no-sa");
 }
 
 const struct ike_profile_detail *ike_profile_detail(struct ike_engine *e, const char *profile)

@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "lib/enum_name.h"
+
 enum kz_role kz_role_decide(uid_t uid, const gid_t *groups, size_t n,
 			    const struct kz_role_groups *g)
 {
@@ -21,14 +23,12 @@ enum kz_role kz_role_decide(uid_t uid, const gid_t *groups, size_t n,
 
 const char *kz_role_name(enum kz_role r)
 {
-	switch (r) {
-	case KZ_ROLE_ADMIN:
-		return "admin";
-	case KZ_ROLE_OPERATOR:
-		return "operator";
-	default:
-		return "none";
-	}
+	static const char *const n[] = {
+		[KZ_ROLE_NONE] = "none",
+		[KZ_ROLE_OPERATOR] = "operator",
+		[KZ_ROLE_ADMIN] = "admin",
+	};
+	return KZ_ENUM_NAME(n, r, "none");
 }
 
 bool kz_role_operator_may(const char *grammar)

@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 
 #include "lib/err.h"
+#include "lib/enum_name.h"
 
 _Static_assert(KZ_IFNAMSIZ == IFNAMSIZ, "KZ_IFNAMSIZ must match IFNAMSIZ");
 
@@ -389,21 +390,14 @@ int kz_net_parse_msgs(const void *buf, size_t len, kz_net_event_cb cb, void *arg
 
 const char *kz_net_event_name(enum kz_net_event_type type)
 {
-	switch (type) {
-	case KZ_NET_EV_LINK:
-		return "link";
-	case KZ_NET_EV_LINK_DEL:
-		return "link-del";
-	case KZ_NET_EV_ADDR_NEW:
-		return "addr-new";
-	case KZ_NET_EV_ADDR_DEL:
-		return "addr-del";
-	case KZ_NET_EV_ROUTE_NEW:
-		return "route-new";
-	case KZ_NET_EV_ROUTE_DEL:
-		return "route-del";
-	case KZ_NET_EV_OVERRUN:
-		return "overrun";
-	}
-	return "?";
+	static const char *const n[] = {
+		[KZ_NET_EV_LINK] = "link",
+		[KZ_NET_EV_LINK_DEL] = "link-del",
+		[KZ_NET_EV_ADDR_NEW] = "addr-new",
+		[KZ_NET_EV_ADDR_DEL] = "addr-del",
+		[KZ_NET_EV_ROUTE_NEW] = "route-new",
+		[KZ_NET_EV_ROUTE_DEL] = "route-del",
+		[KZ_NET_EV_OVERRUN] = "overrun",
+	};
+	return KZ_ENUM_NAME(n, type, "?");
 }

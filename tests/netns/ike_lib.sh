@@ -19,6 +19,58 @@ kz_lab_begin() {
 	trap 'exit 130' INT TERM HUP
 }
 
+# Pieces of a lab site's kizuna config, as its generators print them:
+# kz_conf_head hostname group: the hostname, the WAN (device wan0) and the
+# start of `ike proposal IKEP` (AES-CBC-256, SHA2-256, that DH group).
+kz_conf_head() {
+	cat <<EOF
+hostname $1
+interface MobileEthernet0.0
+  device wan0
+  no shutdown
+ike proposal IKEP
+  encryption aes-cbc-256
+  hash sha2-256
+  group $2
+EOF
+}
+
+# kz_conf_lan_ids site: the `local-id`/`remote-id` lines of an ipsec policy
+# for the lab's LANs seen from site a or b.
+kz_conf_lan_ids() {
+	if [ "$1" = a ]; then
+		echo "  local-id $LAN_A_NET"
+		echo "  remote-id $LAN_B_NET"
+	else
+		echo "  local-id $LAN_B_NET"
+		echo "  remote-id $LAN_A_NET"
+	fi
+}
+
+# kz_conf_profile peer: `ipsec profile HQ` with that peer over the WAN, with
+# IKEPOL and IPSECPOL, mapped on IPsec0.
+kz_conf_profile() {
+	cat <<EOF
+ipsec profile HQ
+  peer $1
+  source-interface MobileEthernet0.0
+  ike policy IKEPOL
+  ipsec policy IPSECPOL
+interface IPsec0
+  ipsec map HQ
+  no shutdown
+EOF
+}
+
+# kz_conf_lan_route site: the route to the other site's LAN into IPsec0.
+kz_conf_lan_route() {
+	if [ "$1" = a ]; then
+		echo "ip route $LAN_B_NET IPsec0"
+	else
+		echo "ip route $LAN_A_NET IPsec0"
+	fi
+}
+
 # KZ_DAEMON_OPTS, when set, adds options to kizunad's command line (split
 # on blanks), e.g. KZ_DAEMON_OPTS="--workers 2".
 kz_start() {

@@ -122,6 +122,14 @@ ic_nok() {
 	echo "FAIL - $IC_NAME: $*"
 	IC_CASE_FAILED=1
 }
+# ic_selected name index only-regex: whether the case name, the index-th of
+# its script, runs under the regex (empty: all) and IC_PART (K/N)
+ic_selected() {
+	if [ -n "$3" ] && ! [[ $1 =~ $3 ]]; then
+		return 1
+	fi
+	[ -z "${IC_PART:-}" ] || [ $((($2 - 1) % ${IC_PART#*/})) -eq $((${IC_PART%/*} - 1)) ]
+}
 ic_check() {
 	local what=$1
 	shift
@@ -239,31 +247,10 @@ _ic_kz_conf() {
 		else
 			echo "  proposal ESPP"
 		fi
-		if [ "$site" = a ]; then
-			echo "  local-id $LAN_A_NET"
-			echo "  remote-id $LAN_B_NET"
-		else
-			echo "  local-id $LAN_B_NET"
-			echo "  remote-id $LAN_A_NET"
-		fi
+		kz_conf_lan_ids "$site"
 		[ "$IC_PFS" = none ] || echo "  pfs $IC_PFS"
-		echo "ipsec profile HQ"
-		if [ "$site" = a ]; then
-			echo "  peer $GW_B_WAN"
-		else
-			echo "  peer any"
-		fi
-		echo "  source-interface MobileEthernet0.0"
-		echo "  ike policy IKEPOL"
-		echo "  ipsec policy IPSECPOL"
-		echo "interface IPsec0"
-		echo "  ipsec map HQ"
-		echo "  no shutdown"
-		if [ "$site" = a ]; then
-			echo "ip route $LAN_B_NET IPsec0"
-		else
-			echo "ip route $LAN_A_NET IPsec0"
-		fi
+		if [ "$site" = a ]; then kz_conf_profile "$GW_B_WAN"; else kz_conf_profile any; fi
+		kz_conf_lan_route "$site"
 	} >"$LAB_DIR/case-$site.conf"
 }
 
@@ -642,13 +629,7 @@ _ic_cap_counts() {
 ic_case() {
 	IC_NAME=$1 IC_ROLE=$2 IC_MODE=$3 IC_IDS=$4 IC_PFS=$7 IC_EXTRA=",${8:-},"
 	IC_INDEX=$((IC_INDEX + 1))
-	if [ -n "${IC_ONLY:-}" ] && ! [[ $IC_NAME =~ $IC_ONLY ]]; then
-		return 0
-	fi
-	if [ -n "${IC_PART:-}" ] &&
-		[ $(((IC_INDEX - 1) % ${IC_PART#*/})) -ne $((${IC_PART%/*} - 1)) ]; then
-		return 0
-	fi
+	ic_selected "$IC_NAME" "$IC_INDEX" "${IC_ONLY:-}" || return 0
 	_ic_ike "$5" || return 1
 	_ic_esp "$6" || return 1
 	IC_CASE_FAILED=0
@@ -684,26 +665,18 @@ ic_case() {
 	if [ "$IC_ROLE" = init ]; then
 		IC_KZ=a IC_SS=b dir_show=initiator kz_src=$GW_A_PUBLIC kz_peer=$GW_B_WAN
 		_ic_kz_conf a
-		if [ -n "$ss_id" ]; then
-			ss_setup gw-b b responder exchange="$IC_MODE" psk="$IC_PSK" \
-				ike="$ss_ike" esp="$ss_esp" remote_id="$ss_id" "${ss_more[@]}"
-		else
-			ss_setup gw-b b responder exchange="$IC_MODE" psk="$IC_PSK" \
-				ike="$ss_ike" esp="$ss_esp" "${ss_more[@]}"
-		fi
+		[ -z "$ss_id" ] || ss_more+=(remote_id="$ss_id")
+		ss_setup gw-b b responder exchange="$IC_MODE" psk="$IC_PSK" \
+			ike="$ss_ike" esp="$ss_esp" "${ss_more[@]}"
 		lab_capture_start gw-b "$WAN_IF" "$cap"
 		ic_check "charon starts on gw-b" ss_start gw-b b
 		ic_check "kizunad starts on gw-a" kz_start a "$LAB_DIR/case-a.conf"
 	else
 		IC_KZ=b IC_SS=a dir_show=responder kz_src=$GW_B_WAN kz_peer=$GW_A_PUBLIC
 		_ic_kz_conf b
-		if [ -n "$ss_id" ]; then
-			ss_setup gw-a a initiator exchange="$IC_MODE" psk="$IC_PSK" \
-				ike="$ss_ike" esp="$ss_esp" local_id="$ss_id" "${ss_more[@]}"
-		else
-			ss_setup gw-a a initiator exchange="$IC_MODE" psk="$IC_PSK" \
-				ike="$ss_ike" esp="$ss_esp" "${ss_more[@]}"
-		fi
+		[ -z "$ss_id" ] || ss_more+=(local_id="$ss_id")
+		ss_setup gw-a a initiator exchange="$IC_MODE" psk="$IC_PSK" \
+			ike="$ss_ike" esp="$ss_esp" "${ss_more[@]}"
 		lab_capture_start gw-b "$WAN_IF" "$cap"
 		ic_check "kizunad starts on gw-b" kz_start b "$LAB_DIR/case-b.conf"
 		ic_check "charon starts on gw-a" ss_start gw-a a

@@ -528,6 +528,29 @@ _lab_batch() {
 	}
 }
 
+# _lab_host_up NS ADDR GW: a LAN host, its one address and default route.
+_lab_host_up() {
+	_lab_batch "$1" <<EOF
+link set lo up
+addr add $2/24 dev $HOST_IF
+link set $HOST_IF up
+route add default via $3 dev $HOST_IF
+EOF
+}
+
+# _lab_gw_up NS LAN-ADDR WAN-ADDR/PREFIX CARRIER: a gateway, LAN and WAN
+# addressed and up, default route to its carrier.
+_lab_gw_up() {
+	_lab_batch "$1" <<EOF
+link set lo up
+addr add $2/24 dev $LAN_IF
+addr add $3 dev $WAN_IF
+link set $LAN_IF up
+link set $WAN_IF up
+route add default via $4 dev $WAN_IF
+EOF
+}
+
 _lab_build() {
 	local ns site carrier_a_addr
 	for site in $LAB_SITES; do
@@ -556,20 +579,8 @@ _lab_build() {
 			net.ipv4.conf.default.rp_filter=0 || return 1
 	done
 
-	_lab_batch "$NS_LAN_A" <<EOF || return 1
-link set lo up
-addr add $LAN_A_HOST/24 dev $HOST_IF
-link set $HOST_IF up
-route add default via $GW_A_LAN dev $HOST_IF
-EOF
-	_lab_batch "$NS_GW_A" <<EOF || return 1
-link set lo up
-addr add $GW_A_LAN/24 dev $LAN_IF
-addr add $GW_A_WAN/$GW_A_WAN_PREFIX dev $WAN_IF
-link set $LAN_IF up
-link set $WAN_IF up
-route add default via $CARRIER_A dev $WAN_IF
-EOF
+	_lab_host_up "$NS_LAN_A" "$LAN_A_HOST" "$GW_A_LAN" || return 1
+	_lab_gw_up "$NS_GW_A" "$GW_A_LAN" "$GW_A_WAN/$GW_A_WAN_PREFIX" "$CARRIER_A" || return 1
 	carrier_a_addr="addr add $CARRIER_A/24 dev $CARRIER_IF_A"
 	if [ "$LAB_MODE" = cgnat ]; then
 		# The NAT's public address: local, so replies and packets to an
@@ -584,20 +595,8 @@ addr add $CARRIER_B/24 dev $CARRIER_IF_B
 link set $CARRIER_IF_A up
 link set $CARRIER_IF_B up
 EOF
-	_lab_batch "$NS_GW_B" <<EOF || return 1
-link set lo up
-addr add $GW_B_WAN/$GW_B_WAN_PREFIX dev $WAN_IF
-addr add $GW_B_LAN/24 dev $LAN_IF
-link set $WAN_IF up
-link set $LAN_IF up
-route add default via $CARRIER_B dev $WAN_IF
-EOF
-	_lab_batch "$NS_LAN_B" <<EOF || return 1
-link set lo up
-addr add $LAN_B_HOST/24 dev $HOST_IF
-link set $HOST_IF up
-route add default via $GW_B_LAN dev $HOST_IF
-EOF
+	_lab_gw_up "$NS_GW_B" "$GW_B_LAN" "$GW_B_WAN/$GW_B_WAN_PREFIX" "$CARRIER_B" || return 1
+	_lab_host_up "$NS_LAN_B" "$LAN_B_HOST" "$GW_B_LAN" || return 1
 	_lab_nat_setup || return 1
 	for site in $LAB_SITES; do
 		if ! lab_wait_for 5 _lab_links_up "$(lab_ns "$site")"; then
@@ -717,6 +716,34 @@ lab_require_nat_tool() {
 	if ! command -v nft >/dev/null 2>&1 && ! command -v iptables >/dev/null 2>&1; then
 		lab_require_cmd nft nftables
 	fi
+}
+
+# A test's tally, TAP-style: lab_pass/lab_fail print "ok - ..." or
+# "not ok - ..." and count in LAB_PASSED/LAB_FAILED (lab_fail also sets
+# LAB_PART_FAILED, for a test that reports per part and resets it);
+# lab_check what cmd...: passes when cmd succeeds, lab_check_not when it
+# fails (cmd's output is dropped).
+LAB_PASSED=0
+LAB_FAILED=0
+LAB_PART_FAILED=0
+lab_pass() {
+	LAB_PASSED=$((LAB_PASSED + 1))
+	echo "ok - $*"
+}
+lab_fail() {
+	LAB_FAILED=$((LAB_FAILED + 1))
+	LAB_PART_FAILED=1
+	echo "not ok - $*"
+}
+lab_check() {
+	local what=$1
+	shift
+	if "$@" >/dev/null 2>&1; then lab_pass "$what"; else lab_fail "$what"; fi
+}
+lab_check_not() {
+	local what=$1
+	shift
+	if "$@" >/dev/null 2>&1; then lab_fail "$what"; else lab_pass "$what"; fi
 }
 
 # lab_traps: lab_down at exit, exit status 130 on INT, TERM and HUP.

@@ -61,15 +61,8 @@ VC_INDEX=0
 # vc_conf site pfs ike_life esp_life dpd(yes|no) > config
 vc_conf() {
 	local site=$1 pfs=$2 ike_life=$3 esp_life=$4 dpd=$5
+	kz_conf_head "vendor-$site" modp2048
 	cat <<EOF
-hostname vendor-$site
-interface MobileEthernet0.0
-  device wan0
-  no shutdown
-ike proposal IKEP
-  encryption aes-cbc-256
-  hash sha2-256
-  group modp2048
   lifetime $ike_life
 ike policy IKEPOL
   exchange-mode main
@@ -87,42 +80,17 @@ ipsec proposal ESPP
 ipsec policy IPSECPOL
   proposal ESPP
 EOF
-	if [ "$site" = a ]; then
-		echo "  local-id $LAN_A_NET"
-		echo "  remote-id $LAN_B_NET"
-	else
-		echo "  local-id $LAN_B_NET"
-		echo "  remote-id $LAN_A_NET"
-	fi
+	kz_conf_lan_ids "$site"
 	[ "$pfs" = none ] || echo "  pfs $pfs"
-	echo "ipsec profile HQ"
-	if [ "$site" = a ]; then echo "  peer $GW_B_WAN"; else echo "  peer any"; fi
-	cat <<EOF
-  source-interface MobileEthernet0.0
-  ike policy IKEPOL
-  ipsec policy IPSECPOL
-interface IPsec0
-  ipsec map HQ
-  no shutdown
-EOF
-	if [ "$site" = a ]; then
-		echo "ip route $LAN_B_NET IPsec0"
-	else
-		echo "ip route $LAN_A_NET IPsec0"
-	fi
+	if [ "$site" = a ]; then kz_conf_profile "$GW_B_WAN"; else kz_conf_profile any; fi
+	kz_conf_lan_route "$site"
 }
 
 # vc_begin name: whether the case runs (VC_ONLY, IC_PART); starts its capture
 vc_begin() {
 	VC_NAME=$1 IC_NAME=$1
 	VC_INDEX=$((VC_INDEX + 1))
-	if [ -n "${VC_ONLY:-}" ] && ! [[ $VC_NAME =~ $VC_ONLY ]]; then
-		return 1
-	fi
-	if [ -n "${IC_PART:-}" ] &&
-		[ $(((VC_INDEX - 1) % ${IC_PART#*/})) -ne $((${IC_PART%/*} - 1)) ]; then
-		return 1
-	fi
+	ic_selected "$VC_NAME" "$VC_INDEX" "${VC_ONLY:-}" || return 1
 	IC_CASE_FAILED=0
 	VC_T0=$SECONDS
 	VC_CAP=$LAB_DIR/$VC_NAME-gwb-wan0.pcap
@@ -196,6 +164,26 @@ vc_charon_init() { # kz-conf-args... -- ss_setup options...
 	ss_initiate a net 20 >/dev/null 2>&1 || true
 }
 
+# vc_remaining_le site ike|ipsec max: `show ike|ipsec sa` on site gives a
+# remaining lifetime of at most max seconds.
+vc_remaining_le() {
+	local rem
+	rem=$(kz "$1" show "$2" sa | sed -n 's/^Remaining lifetime is \([0-9]*\) seconds$/\1/p' | head -n 1)
+	ic_check "show $2 sa: remaining lifetime ${rem:-?} <= $3" test "${rem:-99999}" -le "$3"
+}
+
+# vc_lifetimes site ike_s ipsec_s source: `show ipsec profile HQ detail` on
+# site gives the IKE SA and the IPsec SA those lifetimes from that source,
+# and `show ike|ipsec sa` count down from them; the detail is left in d.
+vc_lifetimes() {
+	d=$(kz "$1" show ipsec profile HQ detail)
+	ic_check "detail: IKE SA $2 s ($4)" grep -qxF "    IKE SA: $2 s ($4)" <<<"$d"
+	ic_check "detail: IPsec SA $3 s ($4)" \
+		grep -qE "^    IPsec SA \(in spi 0x[0-9a-f]{8}\): $3 s \($4\)$" <<<"$d"
+	vc_remaining_le "$1" ipsec "$3"
+	vc_remaining_le "$1" ike "$2"
+}
+
 vc_ping() {
 	ic_check "ping lan-a -> lan-b through the tunnel" \
 		lab_exec lan-a ping -n -q -c 3 -i 0.2 -W 2 "$LAN_B_HOST"
@@ -261,15 +249,7 @@ if vc_begin life-ours; then
 	vc_charon_init none 3600 1800 no -- ike=aes256-sha256-modp2048 esp=aes256-sha256 \
 		ike_lifetime=28800 child_lifetime=28800
 	if lab_wait_for 25 _vc_up b a; then ic_ok "established"; else ic_nok "established"; fi
-	d=$(kz b show ipsec profile HQ detail)
-	ic_check "detail: IKE SA 3600 s, ours, sent as RESPONDER-LIFETIME" \
-		grep -qxF "    IKE SA: 3600 s (ours, shorter: sent as RESPONDER-LIFETIME)" <<<"$d"
-	ic_check "detail: IPsec SA 1800 s, ours, sent as RESPONDER-LIFETIME" \
-		grep -qE "^    IPsec SA \(in spi 0x[0-9a-f]{8}\): 1800 s \(ours, shorter: sent as RESPONDER-LIFETIME\)$" <<<"$d"
-	rem=$(kz b show ipsec sa | sed -n 's/^Remaining lifetime is \([0-9]*\) seconds$/\1/p' | head -n 1)
-	ic_check "show ipsec sa: remaining lifetime ${rem:-?} <= 1800" test "${rem:-99999}" -le 1800
-	rem=$(kz b show ike sa | sed -n 's/^Remaining lifetime is \([0-9]*\) seconds$/\1/p' | head -n 1)
-	ic_check "show ike sa: remaining lifetime ${rem:-?} <= 3600" test "${rem:-99999}" -le 3600
+	vc_lifetimes b 3600 1800 "ours, shorter: sent as RESPONDER-LIFETIME"
 	ic_check "charon: no lifetime mismatch on our unchanged transforms" \
 		bash -c "! grep -q 'does not match configured lifetime' '$(ss_log a)'"
 	vc_ping
@@ -305,17 +285,9 @@ if vc_begin life-notify; then
 	ic_check "kizunad starts on gw-a (28800 s)" kz_start a "$LAB_DIR/$VC_NAME-a.conf"
 	if lab_wait_for 25 kz_ipsec_up a; then ic_ok "established"; else ic_nok "established"; fi
 	lab_wait_for 5 bash -c "grep -q 'RESPONDER-LIFETIME shortens the IKE SA' '$LAB_DIR/kizunad-a.log'" || true
-	d=$(kz a show ipsec profile HQ detail)
-	ic_check "detail: IKE SA 3600 s from the peer's RESPONDER-LIFETIME" \
-		grep -qxF "    IKE SA: 3600 s (the peer's RESPONDER-LIFETIME)" <<<"$d"
-	ic_check "detail: IPsec SA 1200 s from the peer's RESPONDER-LIFETIME" \
-		grep -qE "^    IPsec SA \(in spi 0x[0-9a-f]{8}\): 1200 s \(the peer's RESPONDER-LIFETIME\)$" <<<"$d"
+	vc_lifetimes a 3600 1200 "the peer's RESPONDER-LIFETIME"
 	ic_check "detail: the status notifies received" \
 		grep -qE "status notifies .*RESPONDER-LIFETIME phase 2 1200 s.*RESPONDER-LIFETIME phase 1 3600 s|status notifies .*RESPONDER-LIFETIME phase 1 3600 s.*RESPONDER-LIFETIME phase 2 1200 s" <<<"$d"
-	rem=$(kz a show ipsec sa | sed -n 's/^Remaining lifetime is \([0-9]*\) seconds$/\1/p' | head -n 1)
-	ic_check "show ipsec sa: remaining lifetime ${rem:-?} <= 1200" test "${rem:-99999}" -le 1200
-	rem=$(kz a show ike sa | sed -n 's/^Remaining lifetime is \([0-9]*\) seconds$/\1/p' | head -n 1)
-	ic_check "show ike sa: remaining lifetime ${rem:-?} <= 3600" test "${rem:-99999}" -le 3600
 	vc_ping
 	vc_wire "$GW_B_WAN"
 	vc_end a

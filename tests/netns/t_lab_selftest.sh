@@ -24,30 +24,7 @@ lab_require_cmd sysctl procps
 lab_require_nat_tool
 lab_traps
 
-PASSED=0
-FAILED=0
 ALL_PIDS=""
-
-pass() {
-	PASSED=$((PASSED + 1))
-	echo "ok - $*"
-}
-fail() {
-	FAILED=$((FAILED + 1))
-	echo "not ok - $*"
-}
-# check <description> cmd...: cmd must succeed.
-check() {
-	local what=$1
-	shift
-	if "$@" >/dev/null 2>&1; then pass "$what"; else fail "$what"; fi
-}
-# check_not <description> cmd...: cmd must fail.
-check_not() {
-	local what=$1
-	shift
-	if "$@" >/dev/null 2>&1; then fail "$what"; else pass "$what"; fi
-}
 
 ping_ok() { lab_exec "$1" ping -n -q -c 1 -W 2 "$2"; }
 ping_once() { lab_exec "$1" ping -n -q -c 1 -W 1 "$2"; }
@@ -108,20 +85,20 @@ check_clean() {
 	local mode=$1 dir=$2 left p alive=""
 	left=$(ip netns list | awk '{ print $1 }' | grep -F -- "$KZ_NS_PREFIX" || true)
 	if [ -z "$left" ]; then
-		pass "$mode: lab_down removed every $KZ_NS_PREFIX* namespace"
+		lab_pass "$mode: lab_down removed every $KZ_NS_PREFIX* namespace"
 	else
-		fail "$mode: namespaces left behind: $(echo "$left" | tr '\n' ' ')"
+		lab_fail "$mode: namespaces left behind: $(echo "$left" | tr '\n' ' ')"
 	fi
 	for p in $ALL_PIDS; do
 		[ ! -d "/proc/$p" ] || [ "$(awk '{ print $3 }' "/proc/$p/stat" 2>/dev/null)" = Z ] ||
 			alive="$alive $p"
 	done
 	if [ -z "$alive" ]; then
-		pass "$mode: no recorded pid alive after lab_down"
+		lab_pass "$mode: no recorded pid alive after lab_down"
 	else
-		fail "$mode: recorded pids still alive:$alive"
+		lab_fail "$mode: recorded pids still alive:$alive"
 	fi
-	check_not "$mode: lab_down removed the state directory" test -e "$dir"
+	lab_check_not "$mode: lab_down removed the state directory" test -e "$dir"
 }
 
 run_mode() {
@@ -131,31 +108,31 @@ run_mode() {
 	ALL_PIDS=""
 	echo "# lab: $label (prefix $KZ_NS_PREFIX)"
 	if ! LAB_NAT_PORTS=$ports lab_up "$mode"; then
-		fail "$label: lab_up"
+		lab_fail "$label: lab_up"
 		lab_down
 		return
 	fi
-	pass "$label: lab_up (carrier uses $LAB_NAT_BACKEND)"
+	lab_pass "$label: lab_up (carrier uses $LAB_NAT_BACKEND)"
 	dir=$LAB_DIR
 
 	local site
 	for site in lan-a gw-a carrier gw-b lan-b; do
-		check "$label: namespace $(lab_ns "$site") exists" test -e "/run/netns/$(lab_ns "$site")"
+		lab_check "$label: namespace $(lab_ns "$site") exists" test -e "/run/netns/$(lab_ns "$site")"
 	done
-	check "$label: gw-a has $WAN_IF with $GW_A_WAN" \
+	lab_check "$label: gw-a has $WAN_IF with $GW_A_WAN" \
 		sh -c "ip -n '$NS_GW_A' -4 -o addr show dev '$WAN_IF' | grep -qF ' $GW_A_WAN/'"
-	check "$label: gw-b has $WAN_IF with $GW_B_WAN" \
+	lab_check "$label: gw-b has $WAN_IF with $GW_B_WAN" \
 		sh -c "ip -n '$NS_GW_B' -4 -o addr show dev '$WAN_IF' | grep -qF ' $GW_B_WAN/'"
 
 	# Over the carrier.
-	check "$label: gw-a pings the carrier ($CARRIER_A)" ping_ok gw-a "$CARRIER_A"
-	check "$label: gw-a pings gw-b's WAN ($GW_B_WAN)" ping_ok gw-a "$GW_B_WAN"
-	check "$label: gw-b pings the carrier ($CARRIER_B)" ping_ok gw-b "$CARRIER_B"
+	lab_check "$label: gw-a pings the carrier ($CARRIER_A)" ping_ok gw-a "$CARRIER_A"
+	lab_check "$label: gw-a pings gw-b's WAN ($GW_B_WAN)" ping_ok gw-a "$GW_B_WAN"
+	lab_check "$label: gw-b pings the carrier ($CARRIER_B)" ping_ok gw-b "$CARRIER_B"
 	if [ "$mode" = global ]; then
-		check "$label: gw-b pings gw-a's public $GW_A_WAN" ping_ok gw-b "$GW_A_WAN"
+		lab_check "$label: gw-b pings gw-a's public $GW_A_WAN" ping_ok gw-b "$GW_A_WAN"
 	else
-		check "$label: gw-b reaches the NAT address $CARRIER_NAT_ADDR" ping_ok gw-b "$CARRIER_NAT_ADDR"
-		check_not "$label: gw-b cannot reach $GW_A_WAN behind the NAT unsolicited" ping_once gw-b "$GW_A_WAN"
+		lab_check "$label: gw-b reaches the NAT address $CARRIER_NAT_ADDR" ping_ok gw-b "$CARRIER_NAT_ADDR"
+		lab_check_not "$label: gw-b cannot reach $GW_A_WAN behind the NAT unsolicited" ping_once gw-b "$GW_A_WAN"
 	fi
 
 	# The address gw-b sees, with a capture on both WANs.
@@ -164,103 +141,103 @@ run_mode() {
 		have_cap=1
 		cap_a=$LAB_DIR/gw-a-wan.pcap
 		cap_b=$LAB_DIR/gw-b-wan.pcap
-		check "$label: capture starts on gw-a $WAN_IF" lab_capture_start gw-a "$WAN_IF" "$cap_a"
-		check "$label: capture starts on gw-b $WAN_IF" lab_capture_start gw-b "$WAN_IF" "$cap_b"
+		lab_check "$label: capture starts on gw-a $WAN_IF" lab_capture_start gw-a "$WAN_IF" "$cap_a"
+		lab_check "$label: capture starts on gw-b $WAN_IF" lab_capture_start gw-b "$WAN_IF" "$cap_b"
 		remember_pid "cap-gw-a-$WAN_IF"
 		remember_pid "cap-gw-b-$WAN_IF"
 	fi
 	lab_bg gw-b udp-listener python3 -u -c "$UDP_LISTENER" 4500
 	remember_pid udp-listener
-	check "$label: UDP listener ready in gw-b" lab_wait_for 10 grep -qx ready "$LAB_DIR/udp-listener.log"
-	check "$label: lab_alive sees the listener" lab_alive udp-listener
+	lab_check "$label: UDP listener ready in gw-b" lab_wait_for 10 grep -qx ready "$LAB_DIR/udp-listener.log"
+	lab_check "$label: lab_alive sees the listener" lab_alive udp-listener
 	tag=hello-$mode-$$
-	check "$label: UDP 4500 from gw-a gets its echo back from gw-b" \
+	lab_check "$label: UDP 4500 from gw-a gets its echo back from gw-b" \
 		lab_exec gw-a python3 -c "$UDP_SENDER" "$GW_B_WAN" 4500 4500 "$tag"
 	read -r src port _ <<<"$(seen_from udp-listener "$tag") -"
 	if [ "$src" = "$GW_A_PUBLIC" ]; then
-		pass "$label: gw-b sees gw-a's traffic from $src"
+		lab_pass "$label: gw-b sees gw-a's traffic from $src"
 	else
-		fail "$label: gw-b sees gw-a's traffic from '$src', expected $GW_A_PUBLIC"
+		lab_fail "$label: gw-b sees gw-a's traffic from '$src', expected $GW_A_PUBLIC"
 		cat "$LAB_DIR/udp-listener.log" >&2 || true
 	fi
 	if [ "$ports" = keep ]; then
-		check "$label: source port 4500 kept ($port)" test "$port" = 4500
+		lab_check "$label: source port 4500 kept ($port)" test "$port" = 4500
 	else
 		# Two datagrams from 4500 and 500: both kept by chance ~1e-9.
 		local tag2=hello2-$mode-$$ port2
 		lab_exec gw-a python3 -c "$UDP_SENDER" "$GW_B_WAN" 4500 500 "$tag2" || true
 		read -r _ port2 _ <<<"$(seen_from udp-listener "$tag2") -"
 		if [ "$port" != 4500 ] || [ "$port2" != 500 ]; then
-			pass "$label: source ports remapped (4500->$port, 500->$port2)"
+			lab_pass "$label: source ports remapped (4500->$port, 500->$port2)"
 		else
-			fail "$label: source ports not remapped (4500->$port, 500->$port2)"
+			lab_fail "$label: source ports not remapped (4500->$port, 500->$port2)"
 		fi
 	fi
 	if [ "$have_cap" = 1 ]; then
 		lab_capture_stop
-		check_not "$label: lab_capture_stop stopped the captures" lab_alive "cap-gw-b-$WAN_IF"
-		check "$label: gw-a's capture shows $GW_A_WAN as source" \
+		lab_check_not "$label: lab_capture_stop stopped the captures" lab_alive "cap-gw-b-$WAN_IF"
+		lab_check "$label: gw-a's capture shows $GW_A_WAN as source" \
 			sh -c "$(declare -f pcap_udp_sources); pcap_udp_sources '$cap_a' 4500 | grep -qx '$GW_A_WAN'"
-		check "$label: gw-b's capture shows $GW_A_PUBLIC as source" \
+		lab_check "$label: gw-b's capture shows $GW_A_PUBLIC as source" \
 			sh -c "$(declare -f pcap_udp_sources); pcap_udp_sources '$cap_b' 4500 | grep -qx '$GW_A_PUBLIC'"
 	fi
 
 	# The LANs: each reaches its gateway and nothing beyond.
-	check "$label: lan-a pings gw-a ($GW_A_LAN)" ping_ok lan-a "$GW_A_LAN"
-	check "$label: lan-b pings gw-b ($GW_B_LAN)" ping_ok lan-b "$GW_B_LAN"
-	check_not "$label: lan-a cannot reach lan-b ($LAN_B_HOST)" ping_once lan-a "$LAN_B_HOST"
-	check_not "$label: lan-b cannot reach lan-a ($LAN_A_HOST)" ping_once lan-b "$LAN_A_HOST"
-	check_not "$label: lan-a cannot reach gw-b's WAN in plaintext" ping_once lan-a "$GW_B_WAN"
-	check "$label: gw-a has no route to $LAN_B_NET" \
+	lab_check "$label: lan-a pings gw-a ($GW_A_LAN)" ping_ok lan-a "$GW_A_LAN"
+	lab_check "$label: lan-b pings gw-b ($GW_B_LAN)" ping_ok lan-b "$GW_B_LAN"
+	lab_check_not "$label: lan-a cannot reach lan-b ($LAN_B_HOST)" ping_once lan-a "$LAN_B_HOST"
+	lab_check_not "$label: lan-b cannot reach lan-a ($LAN_A_HOST)" ping_once lan-b "$LAN_A_HOST"
+	lab_check_not "$label: lan-a cannot reach gw-b's WAN in plaintext" ping_once lan-a "$GW_B_WAN"
+	lab_check "$label: gw-a has no route to $LAN_B_NET" \
 		test -z "$(ip -n "$NS_GW_A" route show "$LAN_B_NET")"
-	check "$label: gw-b has no route to $LAN_A_NET" \
+	lab_check "$label: gw-b has no route to $LAN_A_NET" \
 		test -z "$(ip -n "$NS_GW_B" route show "$LAN_A_NET")"
-	check "$label: the carrier has no route to 192.168.0.0/16" \
+	lab_check "$label: the carrier has no route to 192.168.0.0/16" \
 		test -z "$(ip -n "$NS_CARRIER" route show 192.168.0.0/16 root 192.168.0.0/16)"
 
 	# Even with a route, the carrier's filter drops private ranges.
 	before=$(lab_carrier_drops)
 	ip -n "$NS_CARRIER" route add "$LAN_B_NET" via "$GW_B_WAN"
-	check_not "$label: with a carrier route to LAN B, lan-a still cannot reach lan-b" \
+	lab_check_not "$label: with a carrier route to LAN B, lan-a still cannot reach lan-b" \
 		ping_once lan-a "$LAN_B_HOST"
 	ip -n "$NS_CARRIER" route del "$LAN_B_NET" via "$GW_B_WAN"
 	after=$(lab_carrier_drops)
-	check "$label: the carrier counted the private packets it dropped ($before -> $after)" \
+	lab_check "$label: the carrier counted the private packets it dropped ($before -> $after)" \
 		test "$after" -gt "$before"
 
 	# Conntrack timeouts are per namespace.
 	local host_udp
 	host_udp=$(sysctl -n net.netfilter.nf_conntrack_udp_timeout 2>/dev/null || echo none)
-	check "$label: lab_nat_timeouts 7" lab_nat_timeouts 7
-	check "$label: carrier's UDP timeout is 7" \
+	lab_check "$label: lab_nat_timeouts 7" lab_nat_timeouts 7
+	lab_check "$label: carrier's UDP timeout is 7" \
 		test "$(lab_exec carrier sysctl -n net.netfilter.nf_conntrack_udp_timeout)" = 7
-	check "$label: carrier's UDP stream timeout is 7" \
+	lab_check "$label: carrier's UDP stream timeout is 7" \
 		test "$(lab_exec carrier sysctl -n net.netfilter.nf_conntrack_udp_timeout_stream)" = 7
-	check "$label: the caller's UDP timeout is unchanged" \
+	lab_check "$label: the caller's UDP timeout is unchanged" \
 		test "$(sysctl -n net.netfilter.nf_conntrack_udp_timeout 2>/dev/null || echo none)" = "$host_udp"
 
 	# Background processes: lab_kill stops a process and its children.
 	lab_bg carrier sleeper sleep 1000
 	remember_pid sleeper
-	check "$label: lab_bg starts a process in the namespace" lab_wait_for 5 lab_alive sleeper
-	check "$label: it runs in the carrier's namespace" test \
+	lab_check "$label: lab_bg starts a process in the namespace" lab_wait_for 5 lab_alive sleeper
+	lab_check "$label: it runs in the carrier's namespace" test \
 		"$(readlink "/proc/$(lab_pid sleeper)/ns/net")" = \
 		"$(ip netns exec "$NS_CARRIER" readlink /proc/self/ns/net)"
 	local spid
 	spid=$(lab_pid sleeper)
 	lab_kill sleeper
-	check_not "$label: lab_kill stopped it" test -d "/proc/$spid"
+	lab_check_not "$label: lab_kill stopped it" test -d "/proc/$spid"
 	lab_bg gw-a family sh -c 'sleep 1000 & sleep 1000 & wait'
 	remember_pid family
 	local fpid
 	fpid=$(lab_pid family)
-	check "$label: a process with children starts" lab_wait_for 5 sh -c "[ \$(pgrep -g $fpid | wc -l) -ge 3 ]"
+	lab_check "$label: a process with children starts" lab_wait_for 5 sh -c "[ \$(pgrep -g $fpid | wc -l) -ge 3 ]"
 	lab_bg gw-b stays sleep 1000 # left for lab_down
 	remember_pid stays
 
 	lab_down
 	check_clean "$label" "$dir"
-	check_not "$label: the children of a killed process are gone too" pgrep -g "$fpid"
+	lab_check_not "$label: the children of a killed process are gone too" pgrep -g "$fpid"
 }
 
 export KZ_NS_PREFIX=${KZ_NS_PREFIX:-kz$$-}
@@ -269,5 +246,5 @@ run_mode cgnat keep
 run_mode global keep
 run_mode cgnat random
 
-echo "$PASSED passed, $FAILED failed"
-[ "$FAILED" -eq 0 ]
+echo "$LAB_PASSED passed, $LAB_FAILED failed"
+[ "$LAB_FAILED" -eq 0 ]

@@ -48,15 +48,8 @@ IC_FAILED=0
 # Main mode, and in Aggressive mode the ID pluto sends: its address)
 kz_conf() {
 	local site=$1 mode=$2
+	kz_conf_head "lsw-$site" modp2048
 	cat <<CONF
-hostname lsw-$site
-interface MobileEthernet0.0
-  device wan0
-  no shutdown
-ike proposal IKEP
-  encryption aes-cbc-256
-  hash sha2-256
-  group modp2048
 ike policy IKEPOL
   exchange-mode $mode
   proposal IKEP
@@ -71,21 +64,8 @@ ipsec proposal ESPP
 ipsec policy IPSECPOL
   proposal ESPP
 CONF
-	if [ "$site" = a ]; then
-		printf '  local-id %s\n  remote-id %s\nipsec profile HQ\n  peer %s\n' \
-			"$LAN_A_NET" "$LAN_B_NET" "$GW_B_WAN"
-	else
-		printf '  local-id %s\n  remote-id %s\nipsec profile HQ\n  peer any\n' \
-			"$LAN_B_NET" "$LAN_A_NET"
-	fi
-	cat <<CONF
-  source-interface MobileEthernet0.0
-  ike policy IKEPOL
-  ipsec policy IPSECPOL
-interface IPsec0
-  ipsec map HQ
-  no shutdown
-CONF
+	kz_conf_lan_ids "$site"
+	if [ "$site" = a ]; then kz_conf_profile "$GW_B_WAN"; else kz_conf_profile any; fi
 }
 
 # lsw_case name kizuna-role(init|resp) mode(main|aggressive)

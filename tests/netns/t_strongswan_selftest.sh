@@ -34,33 +34,15 @@ lab_require_cmd python3 python3
 lab_require_nat_tool
 lab_traps
 
-PASSED=0
-FAILED=0
-PART_FAILED=0
 CHARON_PIDS=""
 PSK="kizuna-selftest-$$"
 SECS=${SS_IPERF_SECONDS:-3}
-
-pass() {
-	PASSED=$((PASSED + 1))
-	echo "ok - $*"
-}
-fail() {
-	FAILED=$((FAILED + 1))
-	PART_FAILED=1
-	echo "not ok - $*"
-}
-check() {
-	local what=$1
-	shift
-	if "$@" >/dev/null 2>&1; then pass "$what"; else fail "$what"; fi
-}
 # check_eq <description> <expected> <actual>
 check_eq() {
 	if [ "$2" = "$3" ]; then
-		pass "$1"
+		lab_pass "$1"
 	else
-		fail "$1 (expected '$2', got '$3')"
+		lab_fail "$1 (expected '$2', got '$3')"
 	fi
 }
 
@@ -106,7 +88,7 @@ check_sa_pair() {
 	check_eq "ESP algorithms on gw-b" "$ca" "$cb"
 	sa=$(ss_child_spis a) || sa="none none"
 	sb=$(ss_child_spis b) || sb="none none"
-	check "ESP SPIs are 8 hex digits" grep -Eq '^[0-9a-f]{8} [0-9a-f]{8}$' <<<"$sa"
+	lab_check "ESP SPIs are 8 hex digits" grep -Eq '^[0-9a-f]{8} [0-9a-f]{8}$' <<<"$sa"
 	check_eq "gw-a's SPIs in/out are gw-b's out/in" "$sa" "${sb#* } ${sb% *}"
 	check_eq "gw-a's CHILD_SA is ESP-in-UDP (kernel-libipsec)" yes "$(ss_child_encap a)"
 	check_eq "one CHILD_SA on gw-a" 1 "$(ss_child_count a)"
@@ -115,11 +97,11 @@ check_sa_pair() {
 
 # The data plane as kernel-libipsec sets it up: ipsec0, route in table 220.
 check_routes() {
-	check "gw-a has the TUN device ipsec0" lab_exec gw-a ip link show ipsec0
-	check "gw-b has the TUN device ipsec0" lab_exec gw-b ip link show ipsec0
-	check "gw-a routes LAN B via ipsec0 in table 220" \
+	lab_check "gw-a has the TUN device ipsec0" lab_exec gw-a ip link show ipsec0
+	lab_check "gw-b has the TUN device ipsec0" lab_exec gw-b ip link show ipsec0
+	lab_check "gw-a routes LAN B via ipsec0 in table 220" \
 		sh -c "ip -n '$NS_GW_A' route show table 220 '$LAN_B_NET' | grep -q 'dev ipsec0'"
-	check "gw-b routes LAN A via ipsec0 in table 220" \
+	lab_check "gw-b routes LAN A via ipsec0 in table 220" \
 		sh -c "ip -n '$NS_GW_B' route show table 220 '$LAN_A_NET' | grep -q 'dev ipsec0'"
 }
 
@@ -128,15 +110,15 @@ establish() {
 	local t0 t1
 	t0=$(now_ms)
 	if ss_initiate a net 20; then
-		pass "swanctl --initiate on gw-a completed"
+		lab_pass "swanctl --initiate on gw-a completed"
 	else
-		fail "swanctl --initiate on gw-a completed"
+		lab_fail "swanctl --initiate on gw-a completed"
 	fi
 	t1=$(now_ms)
 	if lab_wait_for 10 both_up; then
-		pass "IKE SA established and CHILD_SA installed on both sides"
+		lab_pass "IKE SA established and CHILD_SA installed on both sides"
 	else
-		fail "IKE SA established and CHILD_SA installed on both sides" \
+		lab_fail "IKE SA established and CHILD_SA installed on both sides" \
 			"(a: $(ss_ike_state a)/$(ss_child_state a), b: $(ss_ike_state b)/$(ss_child_state b))"
 	fi
 	SETUP_MS="$(ss_log_setup_ms a) ms in charon's log from 'initiating' to the CHILD_SA, $((t1 - t0)) ms for swanctl --initiate"
@@ -152,7 +134,7 @@ measure_throughput() {
 	fi
 	lab_bg lan-b iperf3-srv iperf3 -s -B "$LAN_B_HOST" -p 5201
 	if ! lab_wait_for 10 sh -c "ip netns exec '$NS_LAN_B' ss -Hltn 'sport = :5201' | grep -q ."; then
-		fail "$label: iperf3 server listens"
+		lab_fail "$label: iperf3 server listens"
 		lab_kill iperf3-srv
 		return 0
 	fi
@@ -163,18 +145,18 @@ measure_throughput() {
 	bps=$(python3 -c 'import json,sys; d=json.load(sys.stdin); print(int(d["end"]["sum_received"]["bits_per_second"]))' \
 		<<<"$json" 2>/dev/null) || bps=""
 	if [ -n "$bps" ] && [ "$bps" -gt 0 ]; then
-		pass "$label: iperf3 LAN A -> LAN B through the tunnel"
+		lab_pass "$label: iperf3 LAN A -> LAN B through the tunnel"
 		echo "# $label: iperf3 LAN A -> LAN B: $((bps / 1000000)) Mbit/s (${SECS}s, TCP, 1 stream)"
 	else
-		fail "$label: iperf3 LAN A -> LAN B through the tunnel"
+		lab_fail "$label: iperf3 LAN A -> LAN B through the tunnel"
 	fi
 }
 
 start_charon() {
 	if ss_start "$1" "$2"; then
-		pass "charon on $1 answers, configuration loaded"
+		lab_pass "charon on $1 answers, configuration loaded"
 	else
-		fail "charon on $1 answers, configuration loaded"
+		lab_fail "charon on $1 answers, configuration loaded"
 	fi
 }
 
@@ -225,19 +207,19 @@ check_capture() {
 	lab_capture_stop "$1"
 	check_eq "no private-range packet reached the carrier" "$drops0" "$(lab_carrier_drops)"
 	if out=$(cap_clean "$1"); then
-		pass "capture on gw-b wan0: only UDP 500/4500, no plaintext ICMP"
+		lab_pass "capture on gw-b wan0: only UDP 500/4500, no plaintext ICMP"
 	else
-		fail "capture on gw-b wan0: only UDP 500/4500, no plaintext ICMP: $out"
+		lab_fail "capture on gw-b wan0: only UDP 500/4500, no plaintext ICMP: $out"
 	fi
 }
 
 end_part() {
-	if [ "$PART_FAILED" -ne 0 ]; then
+	if [ "$LAB_PART_FAILED" -ne 0 ]; then
 		ss_dump_on_failure a b
 		echo "# initiator's swanctl --initiate output:" >&2
 		tail -n 30 "$(ss_dir a)/initiate.log" >&2 2>/dev/null || true
 	fi
-	PART_FAILED=0
+	LAB_PART_FAILED=0
 	lab_down
 }
 
@@ -247,7 +229,7 @@ echo "# 1. Main mode, address identities, no NAT"
 lab_up global
 ss_setup gw-a a initiator exchange=main psk="$PSK"
 ss_setup gw-b b responder exchange=main psk="$PSK" remote_id="$GW_A_WAN"
-check "no /32 needed on lo of gw-a: lan0's address is inside local_ts" \
+lab_check "no /32 needed on lo of gw-a: lan0's address is inside local_ts" \
 	test ! -e "$(ss_dir a)/lo_addr"
 CAP1=$LAB_DIR/main-gwb-wan0.pcap
 start_part "$CAP1"
@@ -256,17 +238,17 @@ check_eq "gw-a's IKE SA runs to gw-b on 4500 (NAT-T float)" "$GW_B_WAN 4500" "$(
 check_eq "gw-b sees gw-a at its own address (no NAT)" "$GW_A_WAN 4500" "$(ss_ike_remote b)"
 check_sa_pair
 check_routes
-if ping_through; then pass "ping LAN A -> LAN B through the tunnel"; else fail "ping LAN A -> LAN B through the tunnel"; fi
-check "ping LAN B -> LAN A through the tunnel" lab_exec lan-b ping -n -q -c 2 -i 0.2 -W 2 "$LAN_A_HOST"
+if ping_through; then lab_pass "ping LAN A -> LAN B through the tunnel"; else lab_fail "ping LAN A -> LAN B through the tunnel"; fi
+lab_check "ping LAN B -> LAN A through the tunnel" lab_exec lan-b ping -n -q -c 2 -i 0.2 -W 2 "$LAN_A_HOST"
 pk=$(ss_child_bytes a) || pk="0 0 0 0"
 read -r _ _ pkin pkout <<<"$pk"
-check "gw-a's CHILD_SA counted the pings (in $pkin, out $pkout packets)" \
+lab_check "gw-a's CHILD_SA counted the pings (in $pkin, out $pkout packets)" \
 	test "$pkin" -ge 3 -a "$pkout" -ge 3
 measure_throughput "main mode"
 check_capture "$CAP1"
-check "capture: Main mode (exchange type 2) on UDP 500" \
+lab_check "capture: Main mode (exchange type 2) on UDP 500" \
 	test "$(cap_count "$CAP1" 'isakmp.exchangetype == 2 and udp.port == 500')" -gt 0
-check "capture: ESP-in-UDP on 4500 (non-ESP marker absent: ESP)" \
+lab_check "capture: ESP-in-UDP on 4500 (non-ESP marker absent: ESP)" \
 	test "$(cap_count "$CAP1" 'udp.port == 4500 and esp')" -gt 0
 
 # The check above must be able to fail: a plain ping between the WANs is
@@ -276,13 +258,13 @@ lab_capture_start gw-b "$WAN_IF" "$CAP0"
 lab_exec gw-a ping -n -q -c 2 -i 0.2 -W 2 "$GW_B_WAN" >/dev/null 2>&1 || true
 lab_capture_stop "$CAP0"
 if cap_clean "$CAP0" >/dev/null; then
-	fail "control: the wire check sees a plaintext ping"
+	lab_fail "control: the wire check sees a plaintext ping"
 else
-	pass "control: the wire check sees a plaintext ping"
+	lab_pass "control: the wire check sees a plaintext ping"
 fi
 
-check "ss_terminate deletes the IKE SA on gw-a" ss_terminate a
-check "gw-b sees the delete (no CHILD_SA left)" lab_wait_for 10 no_child b
+lab_check "ss_terminate deletes the IKE SA on gw-a" ss_terminate a
+lab_check "gw-b sees the delete (no CHILD_SA left)" lab_wait_for 10 no_child b
 end_part
 check_eq "lab_down stopped both charons" "" \
 	"$(charons_left)"
@@ -300,17 +282,17 @@ start_part "$CAP2"
 SETUP2=$SETUP_MS
 check_eq "gw-b sees gw-a at the carrier's NAT address, port 4500" \
 	"$CARRIER_NAT_ADDR 4500" "$(ss_ike_remote b)"
-check "gw-a detected the NAT in front of itself" grep -qw nat-local <<<"$(ss_ike_nat a)"
+lab_check "gw-a detected the NAT in front of itself" grep -qw nat-local <<<"$(ss_ike_nat a)"
 check_sa_pair
 check_routes
-if ping_through; then pass "ping LAN A -> LAN B through the tunnel"; else fail "ping LAN A -> LAN B through the tunnel"; fi
+if ping_through; then lab_pass "ping LAN A -> LAN B through the tunnel"; else lab_fail "ping LAN A -> LAN B through the tunnel"; fi
 measure_throughput "aggressive mode behind NAT"
 check_capture "$CAP2"
-check "capture: Aggressive mode (exchange type 4) from the NAT address" \
+lab_check "capture: Aggressive mode (exchange type 4) from the NAT address" \
 	test "$(cap_count "$CAP2" "isakmp.exchangetype == 4 and ip.src == $CARRIER_NAT_ADDR")" -gt 0
-check "capture: ID payload of type KEY_ID (11) holding 'site-a'" \
+lab_check "capture: ID payload of type KEY_ID (11) holding 'site-a'" \
 	test "$(cap_count "$CAP2" 'isakmp.id.type == 11 and isakmp.id.data.key_id == 73:69:74:65:2d:61')" -gt 0
-check "capture: ESP-in-UDP on 4500" test "$(cap_count "$CAP2" 'udp.port == 4500 and esp')" -gt 0
+lab_check "capture: ESP-in-UDP on 4500" test "$(cap_count "$CAP2" 'udp.port == 4500 and esp')" -gt 0
 end_part
 
 # --- cleanup ---------------------------------------------------------------
@@ -322,5 +304,5 @@ check_eq "no namespace of this run is left" "" \
 
 echo "# main mode: $SETUP1"
 echo "# aggressive mode behind NAT: $SETUP2"
-echo "# $PASSED passed, $FAILED failed"
-[ "$FAILED" -eq 0 ]
+echo "# $LAB_PASSED passed, $LAB_FAILED failed"
+[ "$LAB_FAILED" -eq 0 ]

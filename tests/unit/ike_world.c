@@ -689,6 +689,16 @@ char *show_ike(struct node *n)
 	return sb_keep(&sb, out, sizeof(out));
 }
 
+char *show_ipsec(struct node *n, bool json)
+{
+	struct strbuf sb;
+	static char out[32768];
+
+	sb_init(&sb);
+	ike_show_ipsec_sa(n->e, json, &sb);
+	return sb_keep(&sb, out, sizeof(out));
+}
+
 char *show_status(struct node *n)
 {
 	struct strbuf sb;

@@ -193,6 +193,8 @@ void assert_pair_matches(int i);
 	} while (0)
 const struct ike_profile_status *status(struct node *n);
 char *show_ike(struct node *n);
+/* ike_show_ipsec_sa() on n, text or JSON (a static buffer). */
+char *show_ipsec(struct node *n, bool json);
 /* ike_show_profile_status() of profile HQ on n (a static buffer). */
 char *show_status(struct node *n);
 /* ike_show_profile_detail() of profile HQ on n, text or JSON. */

@@ -310,18 +310,18 @@ static void test_render(void **state)
 static void test_swan_names(void **state)
 {
 	(void)state;
-	assert_string_equal(kz_swan_enc(KZ_ENC_AES_CBC_256), "aes256");
-	assert_string_equal(kz_swan_enc(KZ_ENC_AES_GCM_256), "aes256gcm16");
-	assert_string_equal(kz_swan_enc(KZ_ENC_3DES_CBC), "3des");
-	assert_string_equal(kz_swan_enc(KZ_ENC_DES_CBC), "des");
-	assert_string_equal(kz_swan_hash(KZ_HASH_SHA2_512), "sha512");
-	assert_string_equal(kz_swan_hash(KZ_HASH_MD5), "md5");
-	assert_string_equal(kz_swan_auth(KZ_AUTH_HMAC_SHA2_256), "sha256");
-	assert_string_equal(kz_swan_auth(KZ_AUTH_HMAC_MD5), "md5");
-	assert_null(kz_swan_auth(KZ_AUTH_NONE));
-	assert_null(kz_swan_group(KZ_GROUP_NONE));
-	assert_string_equal(kz_swan_group(KZ_GROUP_ECP384), "ecp384");
-	assert_string_equal(kz_swan_group(KZ_GROUP_MODP768), "modp768");
+	assert_string_equal(kz_enc_names(KZ_ENC_AES_CBC_256)->swan, "aes256");
+	assert_string_equal(kz_enc_names(KZ_ENC_AES_GCM_256)->swan, "aes256gcm16");
+	assert_string_equal(kz_enc_names(KZ_ENC_3DES_CBC)->swan, "3des");
+	assert_string_equal(kz_enc_names(KZ_ENC_DES_CBC)->swan, "des");
+	assert_string_equal(kz_hash_names(KZ_HASH_SHA2_512)->swan, "sha512");
+	assert_string_equal(kz_hash_names(KZ_HASH_MD5)->swan, "md5");
+	assert_string_equal(kz_auth_names(KZ_AUTH_HMAC_SHA2_256)->swan, "sha256");
+	assert_string_equal(kz_auth_names(KZ_AUTH_HMAC_MD5)->swan, "md5");
+	assert_null(kz_auth_names(KZ_AUTH_NONE)->swan);
+	assert_null(kz_group_names(KZ_GROUP_NONE)->swan);
+	assert_string_equal(kz_group_names(KZ_GROUP_ECP384)->swan, "ecp384");
+	assert_string_equal(kz_group_names(KZ_GROUP_MODP768)->swan, "modp768");
 }
 
 int main(void)

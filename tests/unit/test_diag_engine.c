@@ -201,6 +201,18 @@ static const struct diag_check *find_check(const struct diag_report *r, const ch
 	return NULL;
 }
 
+/* Runs the engine on f into rep; the check id of its one profile must be
+ * there, and is returned. */
+static const struct diag_check *run_find(struct fx *f, struct diag_report *rep, const char *id)
+{
+	const struct diag_check *c;
+
+	assert_int_equal(diag_run(&f->s, NULL, rep), 0);
+	c = find_check(rep, id);
+	assert_non_null(c);
+	return c;
+}
+
 /* ---- healthy ---- */
 
 static void test_healthy_both_roles(void **state)
@@ -289,8 +301,7 @@ static void test_a2(void **state)
 	f.s.mobile.has_addr = false;
 	expect_first(&f, "A2.1");
 	/* the A4 line follows with the router's exact text */
-	assert_int_equal(diag_run(&f.s, NULL, &rep), 0);
-	assert_non_null(find_check(&rep, "A4.1"));
+	run_find(&f, &rep, "A4.1");
 	assert_string_equal(find_check(&rep, "A4.1")->text,
 			    "sourced I/F don't have valid address [MobileEthernet0.0]");
 	assert_int_equal(find_check(&rep, "A1")->result, DIAG_NA);
@@ -322,9 +333,7 @@ static void test_a2_sas_kept_down(void **state)
 	f.s.mobile.has_addr = false;
 	f.st.sas_down = true; /* ike_up and ipsec_up stay true */
 	expect_first(&f, "A2.2");
-	assert_int_equal(diag_run(&f.s, NULL, &rep), 0);
-	c = find_check(&rep, "A2.2");
-	assert_non_null(c);
+	c = run_find(&f, &rep, "A2.2");
 	assert_string_equal(c->evidence,
 			    "the interface is up without an address; the SAs of HQ "
 			    "are kept but down until it has an address again");
@@ -365,8 +374,7 @@ static void test_a3_never_ng(void **state)
 	f.st.ipsec_up = false;
 	fx_fail(&f, DIAG_FAIL_TS_MISMATCH, 2,
 		"traffic selector mismatch: the peer said INVALID-ID-INFORMATION");
-	assert_int_equal(diag_run(&f.s, NULL, &rep), 0);
-	assert_non_null(find_check(&rep, "A3.2"));
+	run_find(&f, &rep, "A3.2");
 	assert_int_equal(find_check(&rep, "A3.2")->result, DIAG_NA);
 	assert_string_equal(diag_first_ng(&rep, 0), "A5.3");
 	diag_report_free(&rep);
@@ -388,9 +396,7 @@ static void test_a5_3_range_and_pairs(void **state)
 		"(IDci 192.168.1.10-192.168.1.20, IDcr (prefix)); only prefixes can be taken");
 	strcpy(f.st.id_received, "IDci 192.168.1.10-192.168.1.20, IDcr (prefix)");
 	strcpy(f.st.id_expected, "192.168.2.0/24 -> 192.168.1.0/24");
-	assert_int_equal(diag_run(&f.s, NULL, &rep), 0);
-	c = find_check(&rep, "A5.3");
-	assert_non_null(c);
+	c = run_find(&f, &rep, "A5.3");
 	assert_int_equal(c->result, DIAG_NG);
 	assert_non_null(strstr(c->text, "address range, not a prefix"));
 	assert_non_null(strstr(c->cause, "192.168.1.10-192.168.1.20"));
@@ -402,9 +408,7 @@ static void test_a5_3_range_and_pairs(void **state)
 	fx_fail(&f, DIAG_FAIL_TS_MISMATCH, 2, "traffic selectors not mirrored: ...");
 	strcpy(f.st.id_received, "10.2.0.0/16 -> 10.1.0.0/16");
 	strcpy(f.st.id_expected, "192.168.2.0/24 -> 192.168.1.0/24, 10.3.0.0/16 -> 10.1.0.0/16");
-	assert_int_equal(diag_run(&f.s, NULL, &rep), 0);
-	c = find_check(&rep, "A5.3");
-	assert_non_null(c);
+	c = run_find(&f, &rep, "A5.3");
 	assert_non_null(strstr(c->text, "the peer asked for 10.2.0.0/16 -> 10.1.0.0/16"));
 	assert_non_null(strstr(c->cause, "10.3.0.0/16 -> 10.1.0.0/16"));
 	diag_report_free(&rep);
@@ -451,10 +455,7 @@ static void test_a5(void **state)
 	strcpy(f.st.id_received, "key-id site-x");
 	strcpy(f.st.id_expected, "key-id site-a");
 	expect_first(&f, "A5.1");
-	assert_int_equal(diag_run(&f.s, NULL, &rep), 0);
-	c = find_check(&rep, "A5.1");
-	if (!c)
-		fail();
+	c = run_find(&f, &rep, "A5.1");
 	assert_string_equal(c->text,
 			    "key-id differs: an initiator sent key-id site-x, this "
 			    "profile expects key-id site-a");
@@ -484,8 +485,7 @@ static void test_a5(void **state)
 		"pre-shared key mismatch: the peer's HASH_R in message 2 did not verify (the "
 		"pre-shared keys differ)");
 	expect_first(&f, "A5.5");
-	assert_int_equal(diag_run(&f.s, NULL, &rep), 0);
-	c = find_check(&rep, "A5.5");
+	c = run_find(&f, &rep, "A5.5");
 	assert_string_equal(c->remedy[0], "ike policy IKEPOL");
 	assert_string_equal(c->remedy[1], "pre-shared-key ascii <the key the peer uses>");
 	/* the key itself never appears */
@@ -498,8 +498,7 @@ static void test_a5(void **state)
 
 	/* nothing seen yet: [--] with a way to get the evidence */
 	fx_init_down(&f, true, true, "198.51.100.2");
-	assert_int_equal(diag_run(&f.s, NULL, &rep), 0);
-	c = find_check(&rep, "A5");
+	c = run_find(&f, &rep, "A5");
 	assert_int_equal(c->result, DIAG_NA);
 	assert_string_equal(c->remedy[0], "clear ike sa");
 	assert_string_equal(diag_first_ng(&rep, 0), "");

@@ -115,24 +115,15 @@ static void test_two_pairs_one_ike_sa(void **state)
 	assert_non_null(strstr(show, "phase2 count=2\n"));
 	assert_null(strstr(strstr(show, "IKE PH1 established") + 1, "IKE PH1 established"));
 	/* show ipsec sa: both pairs, each block naming its selector */
-	{
-		struct strbuf so;
-
-		sb_init(&so);
-		ike_show_ipsec_sa(W.a.e, false, &so);
-		assert_non_null(strstr(sb_str(&so), "IPsec SA - 1 configured, 4 created\n"));
-		assert_non_null(
-			strstr(sb_str(&so),
+	show = show_ipsec(&W.a, false);
+	assert_non_null(strstr(show, "IPsec SA - 1 configured, 4 created\n"));
+	assert_non_null(strstr(show,
 			       "mode: tunnel\nselector: local 10.1.0.0/16 remote 10.2.0.0/16\n"
 			       "satype: esp"));
-		assert_non_null(strstr(sb_str(&so),
-				       "mode: tunnel\nselector: local 192.168.1.0/24 "
-				       "remote 192.168.2.0/24\nsatype: esp"));
-		sb_reset(&so);
-		ike_show_ipsec_sa(W.a.e, true, &so);
-		assert_non_null(strstr(sb_str(&so), "\"selector\":{\"local\":\"10.1.0.0/16\""));
-		sb_free(&so);
-	}
+	assert_non_null(strstr(show,
+			       "mode: tunnel\nselector: local 192.168.1.0/24 "
+			       "remote 192.168.2.0/24\nsatype: esp"));
+	assert_non_null(strstr(show_ipsec(&W.a, true), "\"selector\":{\"local\":\"10.1.0.0/16\""));
 	/* nothing more is negotiated while both pairs live */
 	advance(20000);
 	assert_int_equal(W.a.nchild, 2);
@@ -234,16 +225,9 @@ static void test_protocol_ports_kept(void **state)
 			assert_int_equal(W.b.in[j].ts_lport, 80);
 		}
 	}
-	{
-		struct strbuf so;
-
-		sb_init(&so);
-		ike_show_ipsec_sa(W.b.e, false, &so);
-		assert_non_null(strstr(sb_str(&so),
-				       "selector: local 10.2.0.0/16 remote 10.1.0.0/16 "
-				       "protocol tcp local-port 80\n"));
-		sb_free(&so);
-	}
+	assert_non_null(strstr(show_ipsec(&W.b, false),
+			       "selector: local 10.2.0.0/16 remote 10.1.0.0/16 "
+			       "protocol tcp local-port 80\n"));
 }
 
 static void test_protocol_not_configured_refused(void **state)
