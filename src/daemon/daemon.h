@@ -205,6 +205,21 @@ void kzd_mobile_stop(struct kzd *d);
 void kzd_mobile_commands_install(void);
 void kzd_mobile_summary(struct kzd *d, char *out, size_t len);
 
+/* privsep.c: the daemon as a privileged parent and an unprivileged
+ * child (user, chroot, no capabilities, seccomp).  kzd_privsep_user looks
+ * the user up (a message on stderr and -1 if there is none);
+ * kzd_privsep_run forks the child, serves its requests until SIGTERM or
+ * SIGINT, then removes our routes and frees d; the exit status. */
+struct kzd_privsep {
+	const char *user;
+	uid_t uid;
+	gid_t gid;
+};
+int kzd_privsep_user(struct kzd_privsep *ps, const char *user);
+int kzd_privsep_run(struct kzd *d, const struct kzd_privsep *ps);
+/* diagnose.c: reads the message catalogue now (before the chroot). */
+void kzd_diagnose_preload(void);
+
 /* kzd.c: reload the startup file (SIGHUP); 0 or the error count. */
 int kzd_reload(struct kzd *d);
 /* The same from another file (configure replace): only profiles whose

@@ -1,0 +1,708 @@
+/* privsep.c - kizunad split in two processes (docs/architecture.md,
+ * "Processes").
+ *
+ * The parent stays root and does only what needs it: netlink changes
+ * (links, addresses, routes), opening TUN queues, the UDP 500/4500 and raw
+ * ESP sockets, and at a clean stop removing our routes.  It never reads a
+ * packet: it keeps no copy of a descriptor it hands over.  The child runs
+ * everything else (IKE, the data plane, the console) as the user kizuna,
+ * in an empty chroot, without capabilities, with NoNewPrivs and a seccomp
+ * allow-list, and asks the parent over a SOCK_SEQPACKET socketpair with
+ * the messages of lib/privmsg.h; the layers below the daemon forward their
+ * privileged calls through privmsg_broker, so their callers are the same
+ * in one process and in two.
+ *
+ * A child that dies (a crash, SIGKILL) takes its TUN devices and the
+ * routes through them along; the fail-closed `unreachable` routes stay, so
+ * nothing leaves in clear.  The parent logs it and starts a new child after
+ * 1 s, doubling to 30 s while children die within 60 s of their start. */
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <poll.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/err.h"
+#include "lib/log.h"
+#include "lib/privmsg.h"
+#include "net/netlink.h"
+#include "net/tun.h"
+#include "daemon/daemon.h"
+
+#define EMPTY_DIR "/run/kizuna/empty"
+#define BACKOFF_MIN_MS 1000
+#define BACKOFF_MAX_MS 30000
+#define UP_RESET_MS 60000
+#define STOP_WAIT_MS 10000
+/* Child exit status: start-up failed, starting again would not help. */
+#define CHILD_FATAL 3
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* ---- the child's side ---- */
+
+static int broker_fd = -1;
+static pthread_mutex_t broker_mu = PTHREAD_MUTEX_INITIALIZER;
+static uint8_t *broker_buf;
+
+static int child_broker(const struct privmsg *req, struct privmsg *reply, int *fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov;
+	struct msghdr mh;
+	struct cmsghdr *cm;
+	size_t len;
+	ssize_t n;
+	int r;
+
+	*fd = -1;
+	memset(reply, 0, sizeof(*reply));
+	pthread_mutex_lock(&broker_mu);
+	r = privmsg_encode(req, broker_buf, PRIVMSG_MAX, &len);
+	if (r)
+		goto out;
+	do
+		n = send(broker_fd, broker_buf, len, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)len) {
+		r = KZ_EIO;
+		goto out;
+	}
+	iov = (struct iovec){ broker_buf, PRIVMSG_MAX };
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cbuf;
+	mh.msg_controllen = sizeof(cbuf);
+	do
+		n = recvmsg(broker_fd, &mh, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0) {
+		r = KZ_EIO;
+		goto out;
+	}
+	for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
+		    cm->cmsg_len == CMSG_LEN(sizeof(int)))
+			memcpy(fd, CMSG_DATA(cm), sizeof(int));
+	r = privmsg_decode(broker_buf, (size_t)n, reply);
+	if (!r && reply->type != PRIVMSG_REPLY)
+		r = KZ_EPROTO;
+	if (!r)
+		r = reply->rc;
+out:
+	pthread_mutex_unlock(&broker_mu);
+	if (r && r != reply->rc)
+		log_err("privsep: %s: no answer from the parent: %s", privmsg_type_name(req->type),
+			kz_strerror(r));
+	return r;
+}
+
+/* The system calls the child makes (IKE, data plane, console, diagnose),
+ * found by running the lab's tests under strace; anything else ends the
+ * process (logged instead in sanitizer builds, whose reports need more). */
+static const char *const allowed[] = {
+	"read",
+	"write",
+	"readv",
+	"writev",
+	"pread64",
+	"pwrite64",
+	"close",
+	"fstat",
+	"newfstatat",
+	"statx",
+	"lseek",
+	"mmap",
+	"munmap",
+	"mprotect",
+	"madvise",
+	"brk",
+	"mremap",
+	"rt_sigaction",
+	"rt_sigprocmask",
+	"rt_sigreturn",
+	"sigaltstack",
+	"ioctl",
+	"socket",
+	"connect",
+	"bind",
+	"getsockname",
+	"getpeername",
+	"setsockopt",
+	"getsockopt",
+	"sendto",
+	"recvfrom",
+	"sendmsg",
+	"recvmsg",
+	"sendmmsg",
+	"recvmmsg",
+	"accept",
+	"accept4",
+	"shutdown",
+	"socketpair",
+	"epoll_create1",
+	"epoll_ctl",
+	"epoll_wait",
+	"epoll_pwait",
+	"poll",
+	"ppoll",
+	"select",
+	"pselect6",
+	"eventfd2",
+	"timerfd_create",
+	"timerfd_settime",
+	"timerfd_gettime",
+	"pipe2",
+	"dup",
+	"dup2",
+	"dup3",
+	"fcntl",
+	"clock_gettime",
+	"clock_getres",
+	"clock_nanosleep",
+	"nanosleep",
+	"gettimeofday",
+	"time",
+	"getpid",
+	"gettid",
+	"getppid",
+	"getuid",
+	"geteuid",
+	"getgid",
+	"getegid",
+	"getresuid",
+	"getresgid",
+	"getgroups",
+	"getrandom",
+	"futex",
+	"set_robust_list",
+	"get_robust_list",
+	"rseq",
+	"clone",
+	"clone3",
+	"exit",
+	"exit_group",
+	"tgkill",
+	"kill",
+	"sched_yield",
+	"sched_getaffinity",
+	"sched_setaffinity",
+	"getcpu",
+	"prctl",
+	"uname",
+	"openat",
+	"open",
+	"unlink",
+	"unlinkat",
+	"rename",
+	"renameat",
+	"access",
+	"faccessat",
+	"faccessat2",
+	"readlink",
+	"getdents64",
+	"fsync",
+	"fdatasync",
+	"ftruncate",
+	"umask",
+	"getrlimit",
+	"prlimit64",
+	"sysinfo",
+	"restart_syscall",
+	"wait4",
+	"waitid",
+	"membarrier",
+	"set_tid_address",
+	"arch_prctl",
+	"fstatfs",
+	"getcwd",
+	"flock",
+	"lstat",
+	"stat",
+	"fchmod",
+	"getrusage",
+	"times",
+	"sched_getparam",
+	"sched_getscheduler",
+	"mlock",
+	"munlock",
+};
+
+static int load_seccomp(void)
+{
+#ifdef KZ_SANITIZE
+	uint32_t dflt = SCMP_ACT_LOG;
+#else
+	uint32_t dflt = SCMP_ACT_KILL_PROCESS;
+#endif
+	scmp_filter_ctx ctx = seccomp_init(dflt);
+	int r = 0;
+
+	if (!ctx)
+		return -1;
+	for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++) {
+		int nr = seccomp_syscall_resolve_name(allowed[i]);
+
+		/* A name this architecture lacks (open, stat...) is skipped. */
+		if (nr == __NR_SCMP_ERROR || nr < 0)
+			continue;
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
+		if (r < 0)
+			break;
+	}
+	if (!r)
+		r = seccomp_load(ctx);
+	seccomp_release(ctx);
+	return r < 0 ? -1 : 0;
+}
+
+/* chroot, user, no capabilities (the bounding set too), NoNewPrivs,
+ * seccomp; in this order, before any thread is started. */
+static int drop_privileges(const struct kzd_privsep *ps)
+{
+	if (chroot(EMPTY_DIR) < 0 || chdir("/") < 0) {
+		log_err("privsep: cannot chroot to %s: %s", EMPTY_DIR, strerror(errno));
+		return -1;
+	}
+	for (int cap = 0; cap <= CAP_LAST_CAP; cap++)
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) {
+			log_err("privsep: cannot drop capability %d: %s", cap, strerror(errno));
+			return -1;
+		}
+	if (setgroups(0, NULL) < 0 || setresgid(ps->gid, ps->gid, ps->gid) < 0 ||
+	    setresuid(ps->uid, ps->uid, ps->uid) < 0) {
+		log_err("privsep: cannot become %s: %s", ps->user, strerror(errno));
+		return -1;
+	}
+	/* uid 0 -> other: the kernel cleared the capability sets (no
+	 * SECBIT_KEEP_CAPS); make sure. */
+	if (setuid(0) == 0) {
+		log_err("privsep: could become root again after dropping to %s", ps->user);
+		return -1;
+	}
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		log_err("privsep: cannot set no_new_privs: %s", strerror(errno));
+		return -1;
+	}
+	if (load_seccomp() < 0) {
+		log_err("privsep: cannot load the seccomp filter");
+		return -1;
+	}
+	return 0;
+}
+
+static int child_main(struct kzd *d, const struct kzd_privsep *ps, int sp, pid_t parent)
+{
+	sigset_t none;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* The parent killed (SIGKILL): the TUN devices go with us. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != parent)
+		return CHILD_FATAL;
+	broker_fd = sp;
+	broker_buf = malloc(PRIVMSG_MAX);
+	if (!broker_buf)
+		return CHILD_FATAL;
+	if (kzd_open(d) < 0)
+		return CHILD_FATAL;
+	/* What is read from files, while there are files. */
+	kzd_diagnose_preload();
+	if (drop_privileges(ps) < 0)
+		return CHILD_FATAL;
+	privmsg_broker = child_broker;
+	log_info("privsep: running as %s (uid %u), chroot %s, seccomp on", ps->user,
+		 (unsigned)ps->uid, EMPTY_DIR);
+	if (kzd_bring_up(d) < 0) {
+		kzd_close(d, false);
+		return CHILD_FATAL;
+	}
+	event_base_dispatch(d->base);
+	kzd_close(d, false);
+	return 0;
+}
+
+/* ---- the parent's side ---- */
+
+static int reply_send(int sp, int rc, const char *text, int fd)
+{
+	struct privmsg m = { .type = PRIVMSG_REPLY, .rc = rc };
+	uint8_t buf[512];
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov;
+	struct msghdr mh;
+	size_t len;
+	ssize_t n;
+
+	if (text && text[0]) {
+		m.text = (const uint8_t *)text;
+		m.text_len = strnlen(text, 400);
+	}
+	if (privmsg_encode(&m, buf, sizeof(buf), &len))
+		return -1;
+	iov = (struct iovec){ buf, len };
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	if (fd >= 0) {
+		struct cmsghdr *cm;
+
+		memset(cbuf, 0, sizeof(cbuf));
+		mh.msg_control = cbuf;
+		mh.msg_controllen = sizeof(cbuf);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	}
+	do
+		n = sendmsg(sp, &mh, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	return n == (ssize_t)len ? 0 : -1;
+}
+
+/* A TUN device of ours: ipsec0 .. ipsec<KZ_MAX_IPSEC_IF - 1>. */
+static bool our_tun(const char *name)
+{
+	char want[16];
+
+	for (unsigned u = 0; u < KZ_MAX_IPSEC_IF; u++) {
+		kzd_tun_name(u, want, sizeof(want));
+		if (!strcmp(want, name))
+			return true;
+	}
+	return false;
+}
+
+/* Runs one request of the child; the reply goes back at once.  The same
+ * functions as in one process, with privmsg_broker unset here. */
+static void serve(int sp, const uint8_t *in, size_t len)
+{
+	struct privmsg m;
+	struct in_addr a, gw;
+	const char *oif;
+	int fd = -1, r;
+
+	r = privmsg_decode(in, len, &m);
+	if (r || m.type == PRIVMSG_REPLY) {
+		log_warn("privsep: refused a malformed request from the child (%s)",
+			 kz_strerror(r ? r : KZ_EPROTO));
+		reply_send(sp, r ? r : KZ_EPROTO, "malformed request", -1);
+		return;
+	}
+	a.s_addr = m.addr;
+	gw.s_addr = m.gw;
+	oif = m.ifname[0] ? m.ifname : NULL;
+	switch (m.type) {
+	case PRIVMSG_LINK_UP:
+		r = kz_net_link_set_up(m.ifname, m.up);
+		break;
+	case PRIVMSG_LINK_MTU:
+		r = kz_net_link_set_mtu(m.ifname, m.mtu);
+		break;
+	case PRIVMSG_ADDR_ADD:
+		r = kz_net_addr_add(m.ifname, a, m.plen);
+		break;
+	case PRIVMSG_ADDR_DEL:
+		r = kz_net_addr_del(m.ifname, a, m.plen);
+		break;
+	case PRIVMSG_ROUTE_ADD:
+		r = kz_net_route_add_type(m.rtype, a, m.plen, m.metric, oif, m.has_gw ? &gw : NULL);
+		break;
+	case PRIVMSG_ROUTE_DEL:
+		r = kz_net_route_del_type(m.rtype, a, m.plen, m.metric, oif, m.has_gw ? &gw : NULL);
+		break;
+	case PRIVMSG_ROUTE_DEL_OWN: {
+		struct kz_net_route rt;
+
+		memset(&rt, 0, sizeof(rt));
+		rt.dst = a;
+		rt.plen = m.plen;
+		rt.tos = m.tos;
+		rt.protocol = m.protocol; /* kz_net_route_del_own: KZ_RTPROT only */
+		rt.scope = m.scope;
+		rt.type = m.rtype;
+		rt.table = m.table;
+		rt.metric = m.metric;
+		rt.oif = m.oif;
+		rt.has_gw = m.has_gw;
+		rt.gw = gw;
+		rt.has_prefsrc = m.has_prefsrc;
+		rt.prefsrc.s_addr = m.prefsrc;
+		r = kz_net_route_del_own(&rt);
+		break;
+	}
+	case PRIVMSG_TUN_OPEN:
+		r = our_tun(m.ifname) ? kz_tun_create(m.ifname, m.flags, &fd) : KZ_EINVAL;
+		break;
+	case PRIVMSG_UDP_OPEN:
+		fd = dp_udp_open(m.port);
+		r = fd < 0 ? KZ_ESYS : 0;
+		break;
+	case PRIVMSG_ESP_OPEN:
+		fd = dp_esp_open();
+		r = fd < 0 ? KZ_ESYS : 0;
+		break;
+	default:
+		r = KZ_ENOTSUP;
+		break;
+	}
+	if (r && fd >= 0) {
+		close(fd);
+		fd = -1;
+	}
+	reply_send(sp, r,
+		   r && m.type <= PRIVMSG_ROUTE_DEL_OWN ? kz_net_errmsg()
+			   : r == KZ_ESYS               ? strerror(errno)
+							: NULL,
+		   fd);
+	/* Handed over: the parent keeps no network socket, no TUN queue. */
+	if (fd >= 0)
+		close(fd);
+}
+
+struct parent {
+	struct kzd *d;
+	const struct kzd_privsep *ps;
+	pid_t child;
+	int sp;
+	uint64_t started, restart_at;
+	unsigned backoff_ms;
+	bool stopping, failed;
+	uint8_t *buf;
+};
+
+static int spawn(struct parent *p)
+{
+	int sv[2];
+	pid_t pid, me = getpid();
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		log_err("privsep: socketpair: %s", strerror(errno));
+		return -1;
+	}
+	pid = fork();
+	if (pid < 0) {
+		log_err("privsep: fork: %s", strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		_exit(child_main(p->d, p->ps, sv[1], me));
+	}
+	close(sv[1]);
+	p->sp = sv[0];
+	p->child = pid;
+	p->started = now_ms();
+	log_info("privsep: started the unprivileged process (pid %d)", (int)pid);
+	return 0;
+}
+
+/* The startup file again for a new child (it may have been saved since);
+ * one with errors leaves the config the last child started with. */
+static void parent_reload(struct parent *p)
+{
+	struct kz_config *c = NULL;
+
+	if (kzd_load(p->d->config_path, &c, NULL) == 0) {
+		kz_config_free(p->d->running);
+		p->d->running = c;
+	}
+}
+
+static void child_gone(struct parent *p, int status)
+{
+	uint64_t up = now_ms() - p->started;
+	char how[64];
+
+	if (WIFSIGNALED(status))
+		snprintf(how, sizeof(how), "was killed by signal %d", WTERMSIG(status));
+	else
+		snprintf(how, sizeof(how), "exited with status %d", WEXITSTATUS(status));
+	p->child = -1;
+	if (p->sp >= 0) {
+		close(p->sp);
+		p->sp = -1;
+	}
+	if (p->stopping)
+		return;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == CHILD_FATAL) {
+		log_err("privsep: the unprivileged process could not start; stopping");
+		p->stopping = true;
+		p->failed = true;
+		return;
+	}
+	if (up >= UP_RESET_MS)
+		p->backoff_ms = BACKOFF_MIN_MS;
+	log_err("privsep: the unprivileged process %s; fail-closed routes stay; restart in %u ms",
+		how, p->backoff_ms);
+	p->restart_at = now_ms() + p->backoff_ms;
+	p->backoff_ms = p->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : p->backoff_ms * 2;
+}
+
+int kzd_privsep_run(struct kzd *d, const struct kzd_privsep *ps)
+{
+	struct parent p = { .d = d, .ps = ps, .child = -1, .sp = -1, .backoff_ms = BACKOFF_MIN_MS };
+	uint64_t stop_deadline = 0;
+	sigset_t set;
+	int sfd, rc = 0;
+
+	if (mkdir("/run/kizuna", 0755) < 0 && errno != EEXIST)
+		log_warn("privsep: cannot create /run/kizuna: %s", strerror(errno));
+	if ((mkdir(EMPTY_DIR, 0555) < 0 && errno != EEXIST) || chmod(EMPTY_DIR, 0555) < 0 ||
+	    chown(EMPTY_DIR, 0, 0) < 0) {
+		log_err("privsep: cannot create %s: %s", EMPTY_DIR, strerror(errno));
+		return 1;
+	}
+	p.buf = malloc(PRIVMSG_MAX);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (!p.buf || sfd < 0 || spawn(&p) < 0) {
+		free(p.buf);
+		return 1;
+	}
+	for (;;) {
+		struct pollfd pf[2] = { { .fd = sfd, .events = POLLIN },
+					{ .fd = p.sp, .events = POLLIN } };
+		int timeout = -1;
+		uint64_t t = now_ms();
+
+		if (p.child < 0 && p.stopping)
+			break;
+		if (p.child < 0 && p.restart_at) {
+			if (t >= p.restart_at) {
+				p.restart_at = 0;
+				parent_reload(&p);
+				if (spawn(&p) < 0)
+					p.restart_at = t + p.backoff_ms;
+				continue;
+			}
+			timeout = (int)(p.restart_at - t);
+		}
+		if (p.stopping && p.child > 0) {
+			if (t >= stop_deadline) {
+				log_warn("privsep: the unprivileged process did not stop: SIGKILL");
+				kill(p.child, SIGKILL);
+				stop_deadline = t + STOP_WAIT_MS;
+			}
+			timeout = (int)(stop_deadline - t);
+		}
+		if (poll(pf, p.sp >= 0 ? 2 : 1, timeout) < 0 && errno != EINTR)
+			break;
+		if (p.sp >= 0 && (pf[1].revents & POLLIN)) {
+			ssize_t n = recv(p.sp, p.buf, PRIVMSG_MAX, MSG_DONTWAIT);
+
+			if (n > 0)
+				serve(p.sp, p.buf, (size_t)n);
+			else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+				close(p.sp);
+				p.sp = -1;
+			}
+		} else if (p.sp >= 0 && (pf[1].revents & (POLLHUP | POLLERR))) {
+			close(p.sp);
+			p.sp = -1;
+		}
+		if (pf[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+
+			while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+				if (si.ssi_signo == SIGHUP) {
+					if (p.child > 0)
+						kill(p.child, SIGHUP);
+				} else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+					log_info("signal %u: shutting down", si.ssi_signo);
+					p.stopping = true;
+					p.restart_at = 0;
+					stop_deadline = now_ms() + STOP_WAIT_MS;
+					if (p.child > 0)
+						kill(p.child, SIGTERM);
+				}
+			}
+		}
+		for (;;) {
+			int status;
+			pid_t w = waitpid(-1, &status, WNOHANG);
+
+			if (w <= 0)
+				break;
+			if (w != p.child)
+				continue;
+			child_gone(&p, status);
+		}
+	}
+	close(sfd);
+	free(p.buf);
+	/* A clean stop takes our routes, the fail-closed ones too; a start
+	 * that failed leaves them, as in one process (kzd_close). */
+	if (p.failed) {
+		rc = 1;
+	} else {
+		size_t n = 0;
+		int fr = kz_net_route_flush_own(&n);
+
+		if (fr < 0)
+			log_warn("cannot remove kizuna's routes: %s",
+				 kz_net_errmsg()[0] ? kz_net_errmsg() : kz_strerror(fr));
+		else
+			log_info("removed %zu routes of kizuna", n);
+	}
+	/* The child, in its chroot, could not remove the console socket. */
+	if (d->socket_path && !p.failed)
+		unlink(d->socket_path);
+	kz_net_close();
+	kz_config_free(d->running);
+	free(d);
+	return rc;
+}
+
+int kzd_privsep_user(struct kzd_privsep *ps, const char *user)
+{
+	struct passwd *pw = getpwnam(user);
+
+	ps->user = user;
+	if (!pw) {
+		fprintf(stderr,
+			"kizunad: user %s does not exist: create it (systemd-sysusers, "
+			"or adduser --system %s) or use --user/--no-privsep\n",
+			user, user);
+		return -1;
+	}
+	if (pw->pw_uid == 0) {
+		fprintf(stderr, "kizunad: --user %s is root: that is no separation\n", user);
+		return -1;
+	}
+	ps->uid = pw->pw_uid;
+	ps->gid = pw->pw_gid;
+	return 0;
+}
