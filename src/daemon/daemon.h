@@ -217,6 +217,17 @@ struct kzd_privsep {
 };
 int kzd_privsep_user(struct kzd_privsep *ps, const char *user);
 int kzd_privsep_run(struct kzd *d, const struct kzd_privsep *ps);
+/* Files of the daemon: version 0 is the startup file, 1..KZD_ARCHIVE_KEEP
+ * the archive's (archive.c); at most CLI_MAX_FILE, NUL-terminated, free()
+ * it (kz_wipe first: keys); NULL with errno.  In the child they come from
+ * the parent. */
+char *kzd_file_read(struct kzd *d, unsigned version, size_t *len);
+/* show.c: write memory's file work: <config>.tmp (0600, O_EXCL), the old
+ * file kept as <config>.bak, rename, archive version 1 saved by
+ * d->req_uid; -1 with errno.  In the child the parent does it
+ * (kzd_privsep_save). */
+int kzd_save_config(struct kzd *d, const char *text, size_t len);
+int kzd_privsep_save(struct kzd *d, const char *text, size_t len);
 /* diagnose.c: reads the message catalogue now (before the chroot). */
 void kzd_diagnose_preload(void);
 

@@ -39,6 +39,7 @@
 
 #include "lib/err.h"
 #include "lib/log.h"
+#include "lib/mem.h"
 #include "lib/privmsg.h"
 #include "net/netlink.h"
 #include "net/tun.h"
@@ -347,23 +348,24 @@ static int child_main(struct kzd *d, const struct kzd_privsep *ps, int sp, pid_t
 
 /* ---- the parent's side ---- */
 
-static int reply_send(int sp, int rc, const char *text, int fd)
+static uint8_t *reply_buf;
+
+static int reply_send(int sp, int rc, const char *text, size_t tlen, int fd)
 {
 	struct privmsg m = { .type = PRIVMSG_REPLY, .rc = rc };
-	uint8_t buf[512];
 	char cbuf[CMSG_SPACE(sizeof(int))];
 	struct iovec iov;
 	struct msghdr mh;
 	size_t len;
 	ssize_t n;
 
-	if (text && text[0]) {
+	if (text) {
 		m.text = (const uint8_t *)text;
-		m.text_len = strnlen(text, 400);
+		m.text_len = tlen;
 	}
-	if (privmsg_encode(&m, buf, sizeof(buf), &len))
+	if (privmsg_encode(&m, reply_buf, PRIVMSG_MAX, &len))
 		return -1;
-	iov = (struct iovec){ buf, len };
+	iov = (struct iovec){ reply_buf, len };
 	memset(&mh, 0, sizeof(mh));
 	mh.msg_iov = &iov;
 	mh.msg_iovlen = 1;
@@ -400,7 +402,80 @@ static bool our_tun(const char *name)
 
 /* Runs one request of the child; the reply goes back at once.  The same
  * functions as in one process, with privmsg_broker unset here. */
-static void serve(int sp, const uint8_t *in, size_t len)
+/* The startup file or archive version n, read by the parent. */
+static char *file_read_local(const struct kzd *d, unsigned version, size_t *len)
+{
+	char path[4200];
+	FILE *f;
+	char *t;
+
+	if (version)
+		snprintf(path, sizeof(path), "%s.%u", d->config_path, version);
+	else
+		snprintf(path, sizeof(path), "%s", d->config_path);
+	f = fopen(path, "re");
+	if (!f)
+		return NULL;
+	t = malloc(CLI_MAX_FILE + 1);
+	if (!t) {
+		fclose(f);
+		return NULL;
+	}
+	*len = fread(t, 1, CLI_MAX_FILE, f);
+	t[*len] = '\0';
+	fclose(f);
+	return t;
+}
+
+char *kzd_file_read(struct kzd *d, unsigned version, size_t *len)
+{
+	struct privmsg m = { .type = version ? PRIVMSG_READ_ARCHIVE : PRIVMSG_READ_STARTUP,
+			     .version = version },
+		       reply;
+	int fd = -1, r;
+	char *t;
+
+	*len = 0;
+	if (!privmsg_broker)
+		return file_read_local(d, version, len);
+	if (version > KZD_ARCHIVE_KEEP) {
+		errno = ENOENT;
+		return NULL;
+	}
+	r = privmsg_broker(&m, &reply, &fd);
+	if (fd >= 0)
+		close(fd);
+	if (r) {
+		errno = r == KZ_ENOENT ? ENOENT : EACCES;
+		return NULL;
+	}
+	t = malloc(reply.text_len + 1);
+	if (!t)
+		return NULL;
+	memcpy(t, reply.text, reply.text_len);
+	t[reply.text_len] = '\0';
+	*len = reply.text_len;
+	kz_wipe((void *)reply.text, reply.text_len);
+	return t;
+}
+
+int kzd_privsep_save(struct kzd *d, const char *text, size_t len)
+{
+	struct privmsg m = { .type = PRIVMSG_SAVE_CONFIG,
+			     .uid = d->req_uid_known ? (uint32_t)d->req_uid : UINT32_MAX,
+			     .text = (const uint8_t *)text,
+			     .text_len = len },
+		       reply;
+	int fd = -1, r = privmsg_broker(&m, &reply, &fd);
+
+	if (fd >= 0)
+		close(fd);
+	if (r)
+		errno = reply.text_len && reply.text_len < 4 ? (int)reply.text[0] : EACCES;
+	return r ? -1 : 0;
+}
+
+static void serve(struct kzd *d, int sp, const uint8_t *in, size_t len)
 {
 	struct privmsg m;
 	struct in_addr a, gw;
@@ -411,7 +486,7 @@ static void serve(int sp, const uint8_t *in, size_t len)
 	if (r || m.type == PRIVMSG_REPLY) {
 		log_warn("privsep: refused a malformed request from the child (%s)",
 			 kz_strerror(r ? r : KZ_EPROTO));
-		reply_send(sp, r ? r : KZ_EPROTO, "malformed request", -1);
+		reply_send(sp, r ? r : KZ_EPROTO, "malformed request", 17, -1);
 		return;
 	}
 	a.s_addr = m.addr;
@@ -467,6 +542,30 @@ static void serve(int sp, const uint8_t *in, size_t len)
 		fd = dp_esp_open();
 		r = fd < 0 ? KZ_ESYS : 0;
 		break;
+	case PRIVMSG_READ_STARTUP:
+	case PRIVMSG_READ_ARCHIVE: {
+		size_t tl = 0;
+		char *t = file_read_local(d, m.type == PRIVMSG_READ_ARCHIVE ? m.version : 0, &tl);
+
+		r = t ? 0 : errno == ENOENT ? KZ_ENOENT : KZ_EIO;
+		reply_send(sp, r, t, tl, -1);
+		if (t) {
+			kz_wipe(t, tl);
+			free(t);
+		}
+		return;
+	}
+	case PRIVMSG_SAVE_CONFIG: {
+		/* The uid of the console user who saved, for the archive. */
+		char e;
+
+		d->req_uid = (uid_t)m.uid;
+		d->req_uid_known = m.uid != UINT32_MAX;
+		r = kzd_save_config(d, (const char *)m.text, m.text_len) < 0 ? KZ_EIO : 0;
+		e = (char)(r ? errno : 0);
+		reply_send(sp, r, r ? &e : NULL, r ? 1 : 0, -1);
+		return;
+	}
 	default:
 		r = KZ_ENOTSUP;
 		break;
@@ -475,11 +574,13 @@ static void serve(int sp, const uint8_t *in, size_t len)
 		close(fd);
 		fd = -1;
 	}
-	reply_send(sp, r,
-		   r && m.type <= PRIVMSG_ROUTE_DEL_OWN ? kz_net_errmsg()
-			   : r == KZ_ESYS               ? strerror(errno)
-							: NULL,
-		   fd);
+	{
+		const char *msg = r && m.type <= PRIVMSG_ROUTE_DEL_OWN ? kz_net_errmsg()
+				  : r == KZ_ESYS ? strerror(errno)
+						 : NULL;
+
+		reply_send(sp, r, msg, msg ? strnlen(msg, 400) : 0, fd);
+	}
 	/* Handed over: the parent keeps no network socket, no TUN queue. */
 	if (fd >= 0)
 		close(fd);
@@ -501,9 +602,16 @@ static int spawn(struct parent *p)
 	int sv[2];
 	pid_t pid, me = getpid();
 
+	int size = 4 * (int)PRIVMSG_MAX;
+
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		log_err("privsep: socketpair: %s", strerror(errno));
 		return -1;
+	}
+	/* room for the largest message (a config file) either way */
+	for (int i = 0; i < 2; i++) {
+		(void)setsockopt(sv[i], SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size));
+		(void)setsockopt(sv[i], SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size));
 	}
 	pid = fork();
 	if (pid < 0) {
@@ -581,6 +689,7 @@ int kzd_privsep_run(struct kzd *d, const struct kzd_privsep *ps)
 		return 1;
 	}
 	p.buf = malloc(PRIVMSG_MAX);
+	reply_buf = malloc(PRIVMSG_MAX);
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
@@ -588,7 +697,7 @@ int kzd_privsep_run(struct kzd *d, const struct kzd_privsep *ps)
 	sigaddset(&set, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (!p.buf || sfd < 0 || spawn(&p) < 0) {
+	if (!p.buf || !reply_buf || sfd < 0 || spawn(&p) < 0) {
 		free(p.buf);
 		return 1;
 	}
@@ -624,7 +733,7 @@ int kzd_privsep_run(struct kzd *d, const struct kzd_privsep *ps)
 			ssize_t n = recv(p.sp, p.buf, PRIVMSG_MAX, MSG_DONTWAIT);
 
 			if (n > 0)
-				serve(p.sp, p.buf, (size_t)n);
+				serve(d, p.sp, p.buf, (size_t)n);
 			else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
 				close(p.sp);
 				p.sp = -1;

@@ -38,8 +38,9 @@ enum privmsg_type {
 	PRIVMSG_TYPE_MAX,
 };
 
-/* Largest text (a config file) and the largest datagram. */
-#define PRIVMSG_TEXT_MAX (256u * 1024u)
+/* Largest text (a config file, as cli.h's CLI_MAX_FILE) and the largest
+ * datagram (the socketpair's buffers are sized for it). */
+#define PRIVMSG_TEXT_MAX (1024u * 1024u)
 #define PRIVMSG_MAX (PRIVMSG_TEXT_MAX + 128u)
 #define PRIVMSG_IFNAMSIZ 16
 #define PRIVMSG_ARCHIVE_MAX 10

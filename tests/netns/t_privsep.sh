@@ -71,6 +71,20 @@ expect "the child holds them ($cn)" test "$cn" -ge 2
 expect "parent holds no TUN queue" sh -c "! ls -l /proc/$parent/fd | grep -q /dev/net/tun"
 expect "the child holds the TUN queues" sh -c "ls -l /proc/$child/fd | grep -q /dev/net/tun"
 
+# ---- files through the parent: the child cannot reach them itself
+out=$(kz a write memory 2>&1 || true)
+expect "write memory: [OK] ($(echo "$out" | tail -n 1))" grep -q '^\[OK\]$' <<<"$out"
+expect "write memory: archive version 1 kept, 0600, saved by root" \
+	sh -c "test \$(stat -c %a $LAB_DIR/a.conf.1) = 600 && head -n 1 $LAB_DIR/a.conf.1 | grep -q 'by root (uid 0)'"
+expect "write memory: the startup file is 0600, owned by root" \
+	test "$(stat -c '%a %U' "$LAB_DIR/a.conf")" = "600 root"
+expect "show startup-config reads it" sh -c "ip netns exec $NS_GW_A $KZ_BUILD/kizuna -s $LAB_DIR/a.sock show startup-config | grep -q '^hostname '"
+expect "show archive lists version 1" sh -c "ip netns exec $NS_GW_A $KZ_BUILD/kizuna -s $LAB_DIR/a.sock show archive | grep -q '^  1  .* by root (uid 0)'"
+expect "configure replace 1" sh -c "ip netns exec $NS_GW_A $KZ_BUILD/kizuna -s $LAB_DIR/a.sock configure replace 1 | grep -q '^Running config replaced by version 1 '"
+kill -HUP "$parent"
+expect "SIGHUP to the parent: the child reloads" lab_wait_for 5 grep -q "reloaded $LAB_DIR/a.conf" "$LAB_DIR/kizunad-a.log"
+expect "still the same child after all that" test "$(holder500)" = "$child"
+
 # ---- the child killed while traffic runs
 lab_bg lan-a ping ping -D -i 0.1 "$LAN_B_HOST"
 sleep 1
