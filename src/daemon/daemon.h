@@ -214,9 +214,10 @@ struct kzd_privsep {
 	const char *user;
 	uid_t uid;
 	gid_t gid;
+	pid_t parent; /* set by kzd_privsep_run */
 };
 int kzd_privsep_user(struct kzd_privsep *ps, const char *user);
-int kzd_privsep_run(struct kzd *d, const struct kzd_privsep *ps);
+int kzd_privsep_run(struct kzd *d, struct kzd_privsep *ps);
 /* Files of the daemon: version 0 is the startup file, 1..KZD_ARCHIVE_KEEP
  * the archive's (archive.c); at most CLI_MAX_FILE, NUL-terminated, free()
  * it (kz_wipe first: keys); NULL with errno.  In the child they come from

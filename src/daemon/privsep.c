@@ -303,6 +303,11 @@ static int drop_privileges(const struct kzd_privsep *ps)
 		log_err("privsep: could become root again after dropping to %s", ps->user);
 		return -1;
 	}
+	/* The change of credentials cleared the parent-death signal. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != ps->parent) {
+		log_err("privsep: the parent is gone");
+		return -1;
+	}
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
 		log_err("privsep: cannot set no_new_privs: %s", strerror(errno));
@@ -674,13 +679,14 @@ static void child_gone(struct parent *p, int status)
 	p->backoff_ms = p->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : p->backoff_ms * 2;
 }
 
-int kzd_privsep_run(struct kzd *d, const struct kzd_privsep *ps)
+int kzd_privsep_run(struct kzd *d, struct kzd_privsep *ps)
 {
 	struct parent p = { .d = d, .ps = ps, .child = -1, .sp = -1, .backoff_ms = BACKOFF_MIN_MS };
 	uint64_t stop_deadline = 0;
 	sigset_t set;
 	int sfd, rc = 0;
 
+	ps->parent = getpid();
 	if (mkdir("/run/kizuna", 0755) < 0 && errno != EEXIST)
 		log_warn("privsep: cannot create /run/kizuna: %s", strerror(errno));
 	if ((mkdir(EMPTY_DIR, 0555) < 0 && errno != EEXIST) || chmod(EMPTY_DIR, 0555) < 0 ||

@@ -112,6 +112,13 @@ echo "# gw-a $WAN_IF: $total packets captured, $leaked between the LANs in clear
 expect "capture of gw-a's $WAN_IF is not empty ($total)" test "$total" != error -a "${total%error}" -gt 0 2>/dev/null
 expect "no packet between the LANs in clear on gw-a's $WAN_IF ($leaked)" test "$leaked" = 0
 
+# ---- the parent killed: the child goes with it (parent-death signal)
+bchild=$(lab_exec gw-b ss -lunpH 'sport = :500' | sed -n 's/.*pid=\([0-9]*\).*/\1/p' | head -n 1)
+kill -KILL "$(lab_pid kizunad-b)"
+expect "b's parent SIGKILLed: its child ${bchild:-?} is gone too" \
+	lab_wait_for 3 sh -c "[ -n '$bchild' ] && ! kill -0 '$bchild' 2>/dev/null"
+lab_kill kizunad-b
+
 # ---- clean stop
 lab_kill kizunad-a
 expect "clean stop: no route of protocol 200 left on gw-a" \
