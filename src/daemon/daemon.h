@@ -174,6 +174,16 @@ int kzd_diagnose(struct kzd *d, const char *profile, const char *lang, struct em
 int kzd_x_ping(struct cli_session *s, const struct cli_args *a, struct emit *e);
 int kzd_x_traceroute(struct cli_session *s, const struct cli_args *a, struct emit *e);
 bool kzd_job_pending(const struct cli_session *s);
+/* Starts ping (PRIVMSG_TOOL_PING: count, size) or traceroute, output on a
+ * pipe (*fd, read end); 0 or an errno.  _privsep_: the child asks the
+ * parent, which runs kzd_job_spawn; *pid is the parent's child, whose wait
+ * status kzd_privsep_job_end returns (kill: SIGTERM first). */
+struct in_addr;
+int kzd_job_spawn(unsigned tool, struct in_addr dst, const struct in_addr *src, unsigned count,
+		  unsigned size, pid_t *pid, int *fd);
+int kzd_privsep_job_start(unsigned tool, struct in_addr dst, const struct in_addr *src,
+			  unsigned count, unsigned size, pid_t *pid, int *fd);
+int kzd_privsep_job_end(pid_t pid, bool kill_it);
 void kzd_job_abort(const struct cli_session *s);
 
 /* edit.c: one renegotiation per console edit.  before: a copy of the

@@ -355,9 +355,9 @@ static int child_main(struct kzd *d, const struct kzd_privsep *ps, int sp, pid_t
 
 static uint8_t *reply_buf;
 
-static int reply_send(int sp, int rc, const char *text, size_t tlen, int fd)
+static int reply_send_full(int sp, int rc, int32_t id, const char *text, size_t tlen, int fd)
 {
-	struct privmsg m = { .type = PRIVMSG_REPLY, .rc = rc };
+	struct privmsg m = { .type = PRIVMSG_REPLY, .rc = rc, .id = id };
 	char cbuf[CMSG_SPACE(sizeof(int))];
 	struct iovec iov;
 	struct msghdr mh;
@@ -390,6 +390,16 @@ static int reply_send(int sp, int rc, const char *text, size_t tlen, int fd)
 		n = sendmsg(sp, &mh, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
 	return n == (ssize_t)len ? 0 : -1;
+}
+
+static int reply_send(int sp, int rc, const char *text, size_t tlen, int fd)
+{
+	return reply_send_full(sp, rc, 0, text, tlen, fd);
+}
+
+static int reply_send_id(int sp, int rc, int32_t id, int fd)
+{
+	return reply_send_full(sp, rc, id, NULL, 0, fd);
 }
 
 /* A TUN device of ours: ipsec0 .. ipsec<KZ_MAX_IPSEC_IF - 1>. */
@@ -480,6 +490,71 @@ int kzd_privsep_save(struct kzd *d, const char *text, size_t len)
 	return r ? -1 : 0;
 }
 
+int kzd_privsep_job_start(unsigned tool, struct in_addr dst, const struct in_addr *src,
+			  unsigned count, unsigned size, pid_t *pid, int *fd)
+{
+	struct privmsg m = { .type = PRIVMSG_JOB_START,
+			     .tool = (uint8_t)tool,
+			     .addr = dst.s_addr,
+			     .has_prefsrc = src != NULL,
+			     .prefsrc = src ? src->s_addr : 0,
+			     .count = count,
+			     .size = size },
+		       reply;
+	int r = privmsg_broker(&m, &reply, fd);
+
+	if (r || *fd < 0 || reply.id <= 0) {
+		if (*fd >= 0)
+			close(*fd);
+		*fd = -1;
+		return r == KZ_ESYS && reply.id > 0 ? reply.id : EPERM;
+	}
+	*pid = reply.id;
+	return 0;
+}
+
+int kzd_privsep_job_end(pid_t pid, bool kill_it)
+{
+	struct privmsg m = { .type = PRIVMSG_JOB_END, .id = pid, .up = kill_it }, reply;
+	int fd = -1, r = privmsg_broker(&m, &reply, &fd);
+
+	if (fd >= 0)
+		close(fd);
+	return r ? 1 << 8 : reply.id; /* unknown: as "exit 1" */
+}
+
+/* The parent's ping/traceroute processes, reaped only when the child asks
+ * (JOB_END) or is gone. */
+#define MAX_JOBS 16
+static pid_t jobs[MAX_JOBS];
+
+static int job_slot(pid_t pid)
+{
+	for (int i = 0; i < MAX_JOBS; i++)
+		if (jobs[i] == pid)
+			return i;
+	return -1;
+}
+
+static int job_reap(int i, bool kill_it)
+{
+	int st = 1 << 8;
+
+	if (kill_it)
+		kill(jobs[i], SIGTERM);
+	while (waitpid(jobs[i], &st, 0) < 0 && errno == EINTR)
+		;
+	jobs[i] = 0;
+	return st;
+}
+
+static void jobs_reap_all(void)
+{
+	for (int i = 0; i < MAX_JOBS; i++)
+		if (jobs[i] > 0)
+			job_reap(i, true);
+}
+
 static void serve(struct kzd *d, int sp, const uint8_t *in, size_t len)
 {
 	struct privmsg m;
@@ -558,6 +633,35 @@ static void serve(struct kzd *d, int sp, const uint8_t *in, size_t len)
 			kz_wipe(t, tl);
 			free(t);
 		}
+		return;
+	}
+	case PRIVMSG_JOB_START: {
+		struct in_addr src = { m.prefsrc };
+		int i = job_slot(0);
+		pid_t pid = 0;
+
+		if (i < 0) {
+			reply_send(sp, KZ_EBUSY, NULL, 0, -1);
+			return;
+		}
+		r = kzd_job_spawn(m.tool, a, m.has_prefsrc ? &src : NULL, m.count, m.size, &pid, &fd);
+		if (r) {
+			reply_send_id(sp, KZ_ESYS, r, -1);
+			return;
+		}
+		jobs[i] = pid;
+		reply_send_id(sp, 0, pid, fd);
+		close(fd); /* the output is the child's to read */
+		return;
+	}
+	case PRIVMSG_JOB_END: {
+		int i = job_slot(m.id);
+
+		if (i < 0) {
+			reply_send(sp, KZ_ENOENT, NULL, 0, -1);
+			return;
+		}
+		reply_send_id(sp, 0, job_reap(i, m.up), -1);
 		return;
 	}
 	case PRIVMSG_SAVE_CONFIG: {
@@ -663,6 +767,7 @@ static void child_gone(struct parent *p, int status)
 		close(p->sp);
 		p->sp = -1;
 	}
+	jobs_reap_all();
 	if (p->stopping)
 		return;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == CHILD_FATAL) {
@@ -767,12 +872,10 @@ int kzd_privsep_run(struct kzd *d, struct kzd_privsep *ps)
 		}
 		for (;;) {
 			int status;
-			pid_t w = waitpid(-1, &status, WNOHANG);
+			pid_t w = p.child > 0 ? waitpid(p.child, &status, WNOHANG) : 0;
 
 			if (w <= 0)
 				break;
-			if (w != p.child)
-				continue;
 			child_gone(&p, status);
 		}
 	}

@@ -171,6 +171,13 @@ static int check(const struct privmsg *m)
 		return m->port == 500 || m->port == 4500 ? 0 : KZ_EINVAL;
 	case PRIVMSG_READ_ARCHIVE:
 		return m->version >= 1 && m->version <= PRIVMSG_ARCHIVE_MAX ? 0 : KZ_EINVAL;
+	case PRIVMSG_JOB_START:
+		/* the console grammar's ranges: count 1-1000, size 0-65507 */
+		if (m->tool != PRIVMSG_TOOL_PING && m->tool != PRIVMSG_TOOL_TRACEROUTE)
+			return KZ_EINVAL;
+		return m->count >= 1 && m->count <= 1000 && m->size <= 65507 ? 0 : KZ_EINVAL;
+	case PRIVMSG_JOB_END:
+		return m->id > 0 ? 0 : KZ_EINVAL;
 	default:
 		return 0;
 	}
@@ -186,6 +193,7 @@ static int walk(struct codec *c, struct privmsg *m)
 	switch (m->type) {
 	case PRIVMSG_REPLY:
 		c_i32(c, &m->rc);
+		c_i32(c, &m->id);
 		c_text(c, m);
 		break;
 	case PRIVMSG_LINK_UP:
@@ -240,6 +248,18 @@ static int walk(struct codec *c, struct privmsg *m)
 		break;
 	case PRIVMSG_READ_ARCHIVE:
 		c_u32(c, &m->version);
+		break;
+	case PRIVMSG_JOB_START:
+		c_u8(c, &m->tool);
+		c_addr(c, &m->addr);
+		c_bool(c, &m->has_prefsrc);
+		c_addr(c, &m->prefsrc);
+		c_u32(c, &m->count);
+		c_u32(c, &m->size);
+		break;
+	case PRIVMSG_JOB_END:
+		c_i32(c, &m->id);
+		c_bool(c, &m->up);
 		break;
 	default: /* ESP_OPEN, READ_STARTUP: the type alone */
 		break;
@@ -297,6 +317,8 @@ const char *privmsg_type_name(unsigned type)
 		[PRIVMSG_SAVE_CONFIG] = "save-config",
 		[PRIVMSG_READ_STARTUP] = "read-startup",
 		[PRIVMSG_READ_ARCHIVE] = "read-archive",
+		[PRIVMSG_JOB_START] = "job-start",
+		[PRIVMSG_JOB_END] = "job-end",
 	};
 
 	return type < PRIVMSG_TYPE_MAX && names[type] ? names[type] : "?";

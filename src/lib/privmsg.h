@@ -21,7 +21,7 @@
 #include "lib/buf.h"
 
 enum privmsg_type {
-	PRIVMSG_REPLY = 1,     /* rc, text (error message or file content) */
+	PRIVMSG_REPLY = 1,     /* rc, id, text (error message or file content) */
 	PRIVMSG_LINK_UP,       /* ifname, up */
 	PRIVMSG_LINK_MTU,      /* ifname, mtu */
 	PRIVMSG_ADDR_ADD,      /* ifname, addr, plen */
@@ -35,6 +35,9 @@ enum privmsg_type {
 	PRIVMSG_SAVE_CONFIG,   /* uid, text: write memory */
 	PRIVMSG_READ_STARTUP,  /* -> text */
 	PRIVMSG_READ_ARCHIVE,  /* version -> text */
+	/* console ping/traceroute: tool, addr, prefsrc, count, size -> pipe fd, id */
+	PRIVMSG_JOB_START,
+	PRIVMSG_JOB_END, /* id, up (stop it first) -> id = its wait status */
 	PRIVMSG_TYPE_MAX,
 };
 
@@ -44,6 +47,8 @@ enum privmsg_type {
 #define PRIVMSG_MAX (PRIVMSG_TEXT_MAX + 128u)
 #define PRIVMSG_IFNAMSIZ 16
 #define PRIVMSG_ARCHIVE_MAX 10
+#define PRIVMSG_TOOL_PING 1
+#define PRIVMSG_TOOL_TRACEROUTE 2
 
 struct privmsg {
 	uint16_t type;
@@ -52,7 +57,9 @@ struct privmsg {
 	uint8_t plen, rtype, tos, protocol, scope;
 	uint32_t addr, gw, prefsrc; /* network order */
 	uint32_t mtu, metric, table, flags, uid, version;
-	int32_t oif, rc;
+	int32_t oif, rc, id;
+	uint8_t tool;
+	uint32_t count, size;
 	uint16_t port;
 	const uint8_t *text; /* not NUL-terminated; in the decoded buffer */
 	size_t text_len;

@@ -83,6 +83,11 @@ expect "show archive lists version 1" sh -c "ip netns exec $NS_GW_A $KZ_BUILD/ki
 expect "configure replace 1" sh -c "ip netns exec $NS_GW_A $KZ_BUILD/kizuna -s $LAB_DIR/a.sock configure replace 1 | grep -q '^Running config replaced by version 1 '"
 kill -HUP "$parent"
 expect "SIGHUP to the parent: the child reloads" lab_wait_for 5 grep -q "reloaded $LAB_DIR/a.conf" "$LAB_DIR/kizunad-a.log"
+out=$(kz a ping "$LAN_B_HOST" source IPsec0 count 2 2>&1 || true)
+expect "console ping (started by the parent, read by the child)" \
+	grep -q '2 packets transmitted, 2 received' <<<"$out"
+out=$(kz a traceroute "$GW_B_WAN" 2>&1 || true)
+expect "console traceroute" grep -q "^ 1 " <<<"$out"
 expect "still the same child after all that" test "$(holder500)" = "$child"
 
 # ---- the child killed while traffic runs

@@ -133,6 +133,27 @@ static void test_refused_fields(void **state)
 	m.rtype = 2; /* local: never ours */
 	assert_int_equal(round_trip(&m, &o), KZ_EINVAL);
 
+	memset(&m, 0, sizeof(m));
+	m.type = PRIVMSG_JOB_START;
+	m.tool = PRIVMSG_TOOL_PING;
+	m.count = 5;
+	m.size = 56;
+	assert_int_equal(round_trip(&m, &o), 0);
+	m.tool = 3; /* only ping and traceroute */
+	assert_int_equal(round_trip(&m, &o), KZ_EINVAL);
+	m.tool = PRIVMSG_TOOL_PING;
+	m.count = 1001;
+	assert_int_equal(round_trip(&m, &o), KZ_EINVAL);
+	m.count = 1;
+	m.size = 65508;
+	assert_int_equal(round_trip(&m, &o), KZ_EINVAL);
+	memset(&m, 0, sizeof(m));
+	m.type = PRIVMSG_JOB_END;
+	m.id = 0; /* never "every process" */
+	assert_int_equal(round_trip(&m, &o), KZ_EINVAL);
+	m.id = -1;
+	assert_int_equal(round_trip(&m, &o), KZ_EINVAL);
+
 	/* text over the cap is refused on both sides */
 	memset(&m, 0, sizeof(m));
 	m.type = PRIVMSG_SAVE_CONFIG;
