@@ -184,6 +184,10 @@ int kzd_job_spawn(unsigned tool, struct in_addr dst, const struct in_addr *src, 
 int kzd_privsep_job_start(unsigned tool, struct in_addr dst, const struct in_addr *src,
 			  unsigned count, unsigned size, pid_t *pid, int *fd);
 int kzd_privsep_job_end(pid_t pid, bool kill_it);
+/* metrics.c in the child: the parent writes (text) or removes (NULL) the
+ * metrics file, if its copy of the startup file names that path; -1 and
+ * errno. */
+int kzd_privsep_metrics(const char *path, const char *text, size_t len);
 void kzd_job_abort(const struct cli_session *s);
 
 /* edit.c: one renegotiation per console edit.  before: a copy of the

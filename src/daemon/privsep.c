@@ -523,6 +523,82 @@ int kzd_privsep_job_end(pid_t pid, bool kill_it)
 	return r ? 1 << 8 : reply.id; /* unknown: as "exit 1" */
 }
 
+int kzd_privsep_metrics(const char *path, const char *text, size_t len)
+{
+	struct privmsg m = { .type = text ? PRIVMSG_METRICS_WRITE : PRIVMSG_METRICS_REMOVE,
+			     .text = (const uint8_t *)text,
+			     .text_len = len },
+		       reply;
+	int fd = -1, r;
+
+	if (strlen(path) >= sizeof(m.path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(m.path, path, strlen(path) + 1);
+	r = privmsg_broker(&m, &reply, &fd);
+	if (fd >= 0)
+		close(fd);
+	if (r)
+		errno = reply.id > 0 ? reply.id : EACCES;
+	return r ? -1 : 0;
+}
+
+/* The parent writes the metrics file only where its own copy of the
+ * config (the startup file, read at start, SIGHUP and write memory) says:
+ * PATH.tmp, then renamed over PATH. */
+static int metrics_write(const struct kzd *d, const struct privmsg *m)
+{
+	const struct kz_metrics *cfg = &d->running->metrics;
+	char tmp[PRIVMSG_PATH_MAX + 8];
+	size_t off = 0;
+	int fd;
+
+	if (!cfg->set || strcmp(cfg->path, m->path)) {
+		log_warn("privsep: metrics file %s is not the startup file's (write memory "
+			 "first)",
+			 m->path);
+		errno = EPERM;
+		return -1;
+	}
+	if (m->type == PRIVMSG_METRICS_REMOVE)
+		return unlink(m->path) < 0 && errno != ENOENT ? -1 : 0;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", m->path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -1;
+	(void)fchmod(fd, 0644);
+	while (off < m->text_len) {
+		ssize_t n = write(fd, m->text + off, m->text_len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			close(fd);
+			unlink(tmp);
+			return -1;
+		}
+		off += (size_t)n;
+	}
+	if (close(fd) < 0 || rename(tmp, m->path) < 0) {
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+/* The startup file again (after write memory, on SIGHUP, before a new
+ * child); one with errors leaves the copy as it was. */
+static void parent_reload(struct kzd *d)
+{
+	struct kz_config *c = NULL;
+
+	if (kzd_load(d->config_path, &c, NULL) == 0) {
+		kz_config_free(d->running);
+		d->running = c;
+	}
+}
+
 /* The parent's ping/traceroute processes, reaped only when the child asks
  * (JOB_END) or is gone. */
 #define MAX_JOBS 16
@@ -654,6 +730,11 @@ static void serve(struct kzd *d, int sp, const uint8_t *in, size_t len)
 		close(fd); /* the output is the child's to read */
 		return;
 	}
+	case PRIVMSG_METRICS_WRITE:
+	case PRIVMSG_METRICS_REMOVE:
+		r = metrics_write(d, &m) < 0 ? KZ_ESYS : 0;
+		reply_send_id(sp, r, r ? errno : 0, -1);
+		return;
 	case PRIVMSG_JOB_END: {
 		int i = job_slot(m.id);
 
@@ -671,6 +752,8 @@ static void serve(struct kzd *d, int sp, const uint8_t *in, size_t len)
 		d->req_uid = (uid_t)m.uid;
 		d->req_uid_known = m.uid != UINT32_MAX;
 		r = kzd_save_config(d, (const char *)m.text, m.text_len) < 0 ? KZ_EIO : 0;
+		if (!r)
+			parent_reload(d);
 		e = (char)(r ? errno : 0);
 		reply_send(sp, r, r ? &e : NULL, r ? 1 : 0, -1);
 		return;
@@ -739,18 +822,6 @@ static int spawn(struct parent *p)
 	p->started = now_ms();
 	log_info("privsep: started the unprivileged process (pid %d)", (int)pid);
 	return 0;
-}
-
-/* The startup file again for a new child (it may have been saved since);
- * one with errors leaves the config the last child started with. */
-static void parent_reload(struct parent *p)
-{
-	struct kz_config *c = NULL;
-
-	if (kzd_load(p->d->config_path, &c, NULL) == 0) {
-		kz_config_free(p->d->running);
-		p->d->running = c;
-	}
 }
 
 static void child_gone(struct parent *p, int status)
@@ -823,7 +894,7 @@ int kzd_privsep_run(struct kzd *d, struct kzd_privsep *ps)
 		if (p.child < 0 && p.restart_at) {
 			if (t >= p.restart_at) {
 				p.restart_at = 0;
-				parent_reload(&p);
+				parent_reload(d);
 				if (spawn(&p) < 0)
 					p.restart_at = t + p.backoff_ms;
 				continue;
@@ -858,6 +929,7 @@ int kzd_privsep_run(struct kzd *d, struct kzd_privsep *ps)
 
 			while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 				if (si.ssi_signo == SIGHUP) {
+					parent_reload(d);
 					if (p.child > 0)
 						kill(p.child, SIGHUP);
 				} else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {

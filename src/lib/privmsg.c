@@ -101,6 +101,43 @@ static void c_ifname(struct codec *c, char *name, bool empty_ok)
 		c->err = KZ_EINVAL;
 }
 
+/* An absolute path of 2-255 bytes, no NUL, no "/../" or "/./" step. */
+static bool path_ok(const char *p)
+{
+	size_t n = strnlen(p, PRIVMSG_PATH_MAX);
+
+	if (n < 2 || n >= PRIVMSG_PATH_MAX || p[0] != '/')
+		return false;
+	return !strstr(p, "/../") && !strstr(p, "/./") && strcmp(p + n - 3 > p ? p + n - 3 : p, "/..");
+}
+
+static void c_path(struct codec *c, char *path)
+{
+	uint8_t n = 0;
+
+	if (c->err)
+		return;
+	if (c->enc) {
+		if (!path_ok(path)) {
+			c->err = KZ_EINVAL;
+			return;
+		}
+		n = (uint8_t)strlen(path);
+		c_u8(c, &n);
+		if (!c->err)
+			c->err = wbuf_put_bytes(&c->w, path, n);
+		return;
+	}
+	c_u8(c, &n);
+	if (!c->err)
+		c->err = buf_get_bytes(&c->r, path, n);
+	if (c->err)
+		return;
+	path[n] = '\0';
+	if (memchr(path, '\0', n) || !path_ok(path))
+		c->err = KZ_EINVAL;
+}
+
 static void c_text(struct codec *c, struct privmsg *m)
 {
 	uint32_t n =
@@ -261,6 +298,13 @@ static int walk(struct codec *c, struct privmsg *m)
 		c_i32(c, &m->id);
 		c_bool(c, &m->up);
 		break;
+	case PRIVMSG_METRICS_WRITE:
+		c_path(c, m->path);
+		c_text(c, m);
+		break;
+	case PRIVMSG_METRICS_REMOVE:
+		c_path(c, m->path);
+		break;
 	default: /* ESP_OPEN, READ_STARTUP: the type alone */
 		break;
 	}
@@ -319,6 +363,8 @@ const char *privmsg_type_name(unsigned type)
 		[PRIVMSG_READ_ARCHIVE] = "read-archive",
 		[PRIVMSG_JOB_START] = "job-start",
 		[PRIVMSG_JOB_END] = "job-end",
+		[PRIVMSG_METRICS_WRITE] = "metrics-write",
+		[PRIVMSG_METRICS_REMOVE] = "metrics-remove",
 	};
 
 	return type < PRIVMSG_TYPE_MAX && names[type] ? names[type] : "?";

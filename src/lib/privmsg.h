@@ -38,6 +38,9 @@ enum privmsg_type {
 	/* console ping/traceroute: tool, addr, prefsrc, count, size -> pipe fd, id */
 	PRIVMSG_JOB_START,
 	PRIVMSG_JOB_END, /* id, up (stop it first) -> id = its wait status */
+	/* the metrics file: path (the parent's config must name it), text */
+	PRIVMSG_METRICS_WRITE,
+	PRIVMSG_METRICS_REMOVE, /* path */
 	PRIVMSG_TYPE_MAX,
 };
 
@@ -47,6 +50,7 @@ enum privmsg_type {
 #define PRIVMSG_MAX (PRIVMSG_TEXT_MAX + 128u)
 #define PRIVMSG_IFNAMSIZ 16
 #define PRIVMSG_ARCHIVE_MAX 10
+#define PRIVMSG_PATH_MAX 256
 #define PRIVMSG_TOOL_PING 1
 #define PRIVMSG_TOOL_TRACEROUTE 2
 
@@ -61,6 +65,7 @@ struct privmsg {
 	uint8_t tool;
 	uint32_t count, size;
 	uint16_t port;
+	char path[PRIVMSG_PATH_MAX]; /* absolute, NUL-terminated */
 	const uint8_t *text; /* not NUL-terminated; in the decoded buffer */
 	size_t text_len;
 };

@@ -154,6 +154,16 @@ static void test_refused_fields(void **state)
 	m.id = -1;
 	assert_int_equal(round_trip(&m, &o), KZ_EINVAL);
 
+	memset(&m, 0, sizeof(m));
+	m.type = PRIVMSG_METRICS_WRITE;
+	strcpy(m.path, "/var/lib/prometheus/node-exporter/kizuna.prom");
+	assert_int_equal(round_trip(&m, &o), 0);
+	assert_string_equal(o.path, m.path);
+	strcpy(m.path, "/var/lib/../../etc/shadow");
+	assert_int_equal(round_trip(&m, &o), KZ_EINVAL);
+	strcpy(m.path, "kizuna.prom"); /* relative */
+	assert_int_equal(round_trip(&m, &o), KZ_EINVAL);
+
 	/* text over the cap is refused on both sides */
 	memset(&m, 0, sizeof(m));
 	m.type = PRIVMSG_SAVE_CONFIG;
