@@ -188,6 +188,10 @@ int kzd_privsep_job_end(pid_t pid, bool kill_it);
  * metrics file, if its copy of the startup file names that path; -1 and
  * errno. */
 int kzd_privsep_metrics(const char *path, const char *text, size_t len);
+/* session.c: a console peer's role by its groups, its name in user;
+ * _privsep_: the child asks the parent, which runs the former. */
+enum kz_role kzd_session_role(const struct kzd *d, uid_t uid, gid_t gid, char *user, size_t len);
+enum kz_role kzd_privsep_role(uid_t uid, gid_t gid, char *user, size_t len);
 void kzd_job_abort(const struct cli_session *s);
 
 /* edit.c: one renegotiation per console edit.  before: a copy of the

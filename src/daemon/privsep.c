@@ -599,6 +599,25 @@ static void parent_reload(struct kzd *d)
 	}
 }
 
+enum kz_role kzd_privsep_role(uid_t uid, gid_t gid, char *user, size_t len)
+{
+	struct privmsg m = { .type = PRIVMSG_USER_ROLE, .uid = (uint32_t)uid, .gid = (uint32_t)gid },
+		       reply;
+	int fd = -1, r = privmsg_broker(&m, &reply, &fd);
+
+	if (fd >= 0)
+		close(fd);
+	snprintf(user, len, "%u", (unsigned)uid);
+	if (r)
+		return KZ_ROLE_NONE;
+	if (reply.text_len && reply.text_len < len) {
+		memcpy(user, reply.text, reply.text_len);
+		user[reply.text_len] = '\0';
+	}
+	return reply.id == KZ_ROLE_OPERATOR || reply.id == KZ_ROLE_ADMIN ? (enum kz_role)reply.id
+									 : KZ_ROLE_NONE;
+}
+
 /* The parent's ping/traceroute processes, reaped only when the child asks
  * (JOB_END) or is gone. */
 #define MAX_JOBS 16
@@ -728,6 +747,13 @@ static void serve(struct kzd *d, int sp, const uint8_t *in, size_t len)
 		jobs[i] = pid;
 		reply_send_id(sp, 0, pid, fd);
 		close(fd); /* the output is the child's to read */
+		return;
+	}
+	case PRIVMSG_USER_ROLE: {
+		char name[64];
+		enum kz_role role = kzd_session_role(d, (uid_t)m.uid, (gid_t)m.gid, name, sizeof(name));
+
+		reply_send_full(sp, 0, (int32_t)role, name, strlen(name), -1);
 		return;
 	}
 	case PRIVMSG_METRICS_WRITE:

@@ -305,6 +305,10 @@ static int walk(struct codec *c, struct privmsg *m)
 	case PRIVMSG_METRICS_REMOVE:
 		c_path(c, m->path);
 		break;
+	case PRIVMSG_USER_ROLE:
+		c_u32(c, &m->uid);
+		c_u32(c, &m->gid);
+		break;
 	default: /* ESP_OPEN, READ_STARTUP: the type alone */
 		break;
 	}
@@ -365,6 +369,7 @@ const char *privmsg_type_name(unsigned type)
 		[PRIVMSG_JOB_END] = "job-end",
 		[PRIVMSG_METRICS_WRITE] = "metrics-write",
 		[PRIVMSG_METRICS_REMOVE] = "metrics-remove",
+		[PRIVMSG_USER_ROLE] = "user-role",
 	};
 
 	return type < PRIVMSG_TYPE_MAX && names[type] ? names[type] : "?";

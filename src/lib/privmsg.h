@@ -41,6 +41,8 @@ enum privmsg_type {
 	/* the metrics file: path (the parent's config must name it), text */
 	PRIVMSG_METRICS_WRITE,
 	PRIVMSG_METRICS_REMOVE, /* path */
+	/* a console peer: uid, gid -> id = its role (lib/role.h), text = name */
+	PRIVMSG_USER_ROLE,
 	PRIVMSG_TYPE_MAX,
 };
 
@@ -60,7 +62,7 @@ struct privmsg {
 	bool up, has_gw, has_prefsrc;
 	uint8_t plen, rtype, tos, protocol, scope;
 	uint32_t addr, gw, prefsrc; /* network order */
-	uint32_t mtu, metric, table, flags, uid, version;
+	uint32_t mtu, metric, table, flags, uid, gid, version;
 	int32_t oif, rc, id;
 	uint8_t tool;
 	uint32_t count, size;

@@ -107,6 +107,8 @@ fi
 new=$(holder500)
 expect "a new child holds UDP 500 ($child -> ${new:-none})" test -n "$new" -a "$new" != "$child" -a "$new" != "$parent"
 expect "the parent is the same process" lab_alive kizunad-a
+out=$(kz a show ipsec sa 2>&1 || true); echo "$out" | head -n 5 | sed "s/^/# console: /"
+expect "the new child serves the console (show ipsec sa)" grep -q "^Interface IPsec0" <<<"$out"
 [ -n "$new" ] && expect "new child: uid not 0, Seccomp 2" \
 	test "$(status "$new" Uid)" != 0 -a "$(status "$new" Seccomp)" = 2
 lab_kill ping
