@@ -6,6 +6,7 @@ set -euo pipefail
 PKGS=(
 	build-essential cmake ninja-build pkg-config clang
 	libssl-dev libevent-dev libmnl-dev libedit-dev libcap-ng-dev libjson-c-dev gettext
+	libseccomp-dev
 	libcmocka-dev libzxcvbn-dev
 	iproute2 nftables iptables iputils-ping traceroute procps tmux python3
 	tshark iperf3 gdb
@@ -38,6 +39,15 @@ for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
 		missing+=("$p")
 done
+# kizunad --privsep runs its unprivileged part as kizuna (the tree's
+# sysusers.d file; tests/netns/t_privsep.sh).
+kz_user() {
+	id kizuna >/dev/null 2>&1 || [ "$(id -u)" -ne 0 ] ||
+		systemd-sysusers "$(dirname "$0")/../packaging/kizuna.sysusers" ||
+		useradd --system --no-create-home --home-dir / --shell /usr/sbin/nologin \
+			--user-group kizuna
+}
+trap kz_user EXIT
 if [ ${#missing[@]} -eq 0 ]; then
 	if [ ! -x "$LSW_ROOT/usr/libexec/ipsec/pluto" ] && [ "$(id -u)" -eq 0 ]; then
 		lsw_unpack || { apt-get update -qq && lsw_unpack; }

@@ -95,21 +95,22 @@ void kzd_archive_save(struct kzd *d, const char *text, size_t len)
 
 /* The comment of version n: "2026-... UTC by alice (uid 1000)"; false when
  * there is no such version. */
-static bool version_info(const struct kzd *d, unsigned n, char *info, size_t len)
+static bool version_info(struct kzd *d, unsigned n, char *info, size_t len)
 {
-	char path[4096], line[512];
-	FILE *f;
+	char line[512];
+	size_t tl = 0;
+	char *t = kzd_file_read(d, n, &tl);
 
-	version_path(d, n, path, sizeof(path));
-	f = fopen(path, "re");
-	if (!f)
+	if (!t)
 		return false;
 	kz_strlcpy(info, "(no archive comment)", len);
-	if (fgets(line, sizeof(line), f) && !strncmp(line, ARCHIVE_TAG, strlen(ARCHIVE_TAG))) {
+	kz_strlcpy(line, t, sizeof(line));
+	if (!strncmp(line, ARCHIVE_TAG, strlen(ARCHIVE_TAG))) {
 		line[strcspn(line, "\n")] = '\0';
 		kz_strlcpy(info, line + strlen(ARCHIVE_TAG), len);
 	}
-	fclose(f);
+	kz_wipe(t, tl);
+	free(t);
 	return true;
 }
 

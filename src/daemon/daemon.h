@@ -174,6 +174,24 @@ int kzd_diagnose(struct kzd *d, const char *profile, const char *lang, struct em
 int kzd_x_ping(struct cli_session *s, const struct cli_args *a, struct emit *e);
 int kzd_x_traceroute(struct cli_session *s, const struct cli_args *a, struct emit *e);
 bool kzd_job_pending(const struct cli_session *s);
+/* Starts ping (PRIVMSG_TOOL_PING: count, size) or traceroute, output on a
+ * pipe (*fd, read end); 0 or an errno.  _privsep_: the child asks the
+ * parent, which runs kzd_job_spawn; *pid is the parent's child, whose wait
+ * status kzd_privsep_job_end returns (kill: SIGTERM first). */
+struct in_addr;
+int kzd_job_spawn(unsigned tool, struct in_addr dst, const struct in_addr *src, unsigned count,
+		  unsigned size, pid_t *pid, int *fd);
+int kzd_privsep_job_start(unsigned tool, struct in_addr dst, const struct in_addr *src,
+			  unsigned count, unsigned size, pid_t *pid, int *fd);
+int kzd_privsep_job_end(pid_t pid, bool kill_it);
+/* metrics.c in the child: the parent writes (text) or removes (NULL) the
+ * metrics file, if its copy of the startup file names that path; -1 and
+ * errno. */
+int kzd_privsep_metrics(const char *path, const char *text, size_t len);
+/* session.c: a console peer's role by its groups, its name in user;
+ * _privsep_: the child asks the parent, which runs the former. */
+enum kz_role kzd_session_role(const struct kzd *d, uid_t uid, gid_t gid, char *user, size_t len);
+enum kz_role kzd_privsep_role(uid_t uid, gid_t gid, char *user, size_t len);
 void kzd_job_abort(const struct cli_session *s);
 
 /* edit.c: one renegotiation per console edit.  before: a copy of the
@@ -204,6 +222,33 @@ void kzd_mobile_stop(struct kzd *d);
  * address` ("" without `modem`). */
 void kzd_mobile_commands_install(void);
 void kzd_mobile_summary(struct kzd *d, char *out, size_t len);
+
+/* privsep.c: the daemon as a privileged parent and an unprivileged
+ * child (user, chroot, no capabilities, seccomp).  kzd_privsep_user looks
+ * the user up (a message on stderr and -1 if there is none);
+ * kzd_privsep_run forks the child, serves its requests until SIGTERM or
+ * SIGINT, then removes our routes and frees d; the exit status. */
+struct kzd_privsep {
+	const char *user;
+	uid_t uid;
+	gid_t gid;
+	pid_t parent; /* set by kzd_privsep_run */
+};
+int kzd_privsep_user(struct kzd_privsep *ps, const char *user);
+int kzd_privsep_run(struct kzd *d, struct kzd_privsep *ps);
+/* Files of the daemon: version 0 is the startup file, 1..KZD_ARCHIVE_KEEP
+ * the archive's (archive.c); at most CLI_MAX_FILE, NUL-terminated, free()
+ * it (kz_wipe first: keys); NULL with errno.  In the child they come from
+ * the parent. */
+char *kzd_file_read(struct kzd *d, unsigned version, size_t *len);
+/* show.c: write memory's file work: <config>.tmp (0600, O_EXCL), the old
+ * file kept as <config>.bak, rename, archive version 1 saved by
+ * d->req_uid; -1 with errno.  In the child the parent does it
+ * (kzd_privsep_save). */
+int kzd_save_config(struct kzd *d, const char *text, size_t len);
+int kzd_privsep_save(struct kzd *d, const char *text, size_t len);
+/* diagnose.c: reads the message catalogue now (before the chroot). */
+void kzd_diagnose_preload(void);
 
 /* kzd.c: reload the startup file (SIGHUP); 0 or the error count. */
 int kzd_reload(struct kzd *d);

@@ -71,6 +71,11 @@ static const struct diag_lang *lang_get(const char *code)
 	return diag_lang_en();
 }
 
+void kzd_diagnose_preload(void)
+{
+	(void)lang_get("ja");
+}
+
 /* ---- outbound packets outside every selector ---- */
 
 /* The data plane counts them globally ("outbound_no_sa" of `show ipsec

@@ -15,6 +15,8 @@
 
 #include "lib/err.h"
 #include "lib/log.h"
+#include "lib/mem.h"
+#include "lib/privmsg.h"
 #include "net/netlink.h"
 #include "daemon/ctl_server.h"
 #include "daemon/daemon.h"
@@ -58,10 +60,41 @@ int kzd_reload(struct kzd *d)
 	return kzd_reload_from(d, d->config_path);
 }
 
+/* kizunad's unprivileged child: the file comes from the parent (the
+ * startup file or a version of the archive, privsep.c), the errors are
+ * logged the same way. */
+static int load_via_parent(struct kzd *d, const char *path, struct kz_config **out)
+{
+	struct cli_load_error errs[MAX_LOAD_ERRORS];
+	size_t plen = strlen(d->config_path), len = 0, n = 0;
+	unsigned version = 0;
+	char *text;
+	int r;
+
+	if (strcmp(path, d->config_path)) {
+		if (strncmp(path, d->config_path, plen) || path[plen] != '.')
+			return 1;
+		version = (unsigned)strtoul(path + plen + 1, NULL, 10);
+	}
+	text = kzd_file_read(d, version, &len);
+	if (!text) {
+		log_err("cannot read %s: %s", path, strerror(errno));
+		return 1;
+	}
+	r = cli_load_text(text, len, out, errs, MAX_LOAD_ERRORS, &n);
+	kz_wipe(text, len);
+	free(text);
+	for (size_t i = 0; i < n && i < MAX_LOAD_ERRORS; i++)
+		log_err("%s:%u:%zu: error: %s", path, errs[i].line, errs[i].col, errs[i].msg);
+	if (n > MAX_LOAD_ERRORS)
+		log_err("%s: %zu more errors", path, n - MAX_LOAD_ERRORS);
+	return r < 0 ? (int)(n ? n : 1) : 0;
+}
+
 int kzd_reload_from(struct kzd *d, const char *path)
 {
 	struct kz_config *c = NULL;
-	int n = kzd_load(path, &c, NULL);
+	int n = privmsg_broker ? load_via_parent(d, path, &c) : kzd_load(path, &c, NULL);
 
 	if (n) {
 		log_err("reload of %s refused; the running config stays", path);

@@ -36,7 +36,10 @@ static void usage(FILE *f)
 		"  --admin-group G      members of G (and root) may configure\n"
 		"  --operator-group G   members of G may show (keys hidden), diagnose, ping\n"
 		"  --console-idle S     close console sessions idle S seconds (default 900, 0: "
-		"never)\n");
+		"never)\n"
+		"  --privsep            privileged parent, unprivileged child (root only)\n"
+		"  --no-privsep         one process (the default)\n"
+		"  --user U             the child's user (default kizuna)\n");
 }
 
 int main(int argc, char **argv)
@@ -53,6 +56,9 @@ int main(int argc, char **argv)
 		{ "admin-group", required_argument, NULL, 'A' },
 		{ "operator-group", required_argument, NULL, 'O' },
 		{ "console-idle", required_argument, NULL, 'I' },
+		{ "user", required_argument, NULL, 'U' },
+		{ "privsep", no_argument, NULL, 'P' },
+		{ "no-privsep", no_argument, NULL, 'N' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct kzd *d = calloc(1, sizeof(*d));
@@ -60,6 +66,10 @@ int main(int argc, char **argv)
 	int verbose = 0, c, r, rc = 1;
 	enum kz_log_level level;
 	bool unreadable = false;
+	/* Two processes (privsep.c) when asked for and started as root. */
+	int privsep = 0;
+	const char *user = "kizuna";
+	struct kzd_privsep ps;
 
 	if (!d)
 		return 1;
@@ -120,6 +130,15 @@ int main(int argc, char **argv)
 			d->console_idle_s = (unsigned)n;
 			break;
 		}
+		case 'U':
+			user = optarg;
+			break;
+		case 'P':
+			privsep = 1;
+			break;
+		case 'N':
+			privsep = 0;
+			break;
 		case 'f':
 			foreground = true;
 			break;
@@ -162,6 +181,22 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	kzd_log_warnings(d);
+	if (privsep && geteuid() != 0) {
+		log_warn("not started as root: one process, no privilege separation");
+		privsep = 0;
+	}
+	if (privsep) {
+		if (kzd_privsep_user(&ps, user) < 0)
+			return 1;
+		if (!foreground) {
+			if (daemon(0, 0) < 0) {
+				log_err("cannot go to the background: %s", strerror(errno));
+				return 1;
+			}
+			kz_log_open("kizunad", 0, level);
+		}
+		return kzd_privsep_run(d, &ps);
+	}
 	if (kzd_open(d) < 0)
 		goto out;
 	if (!foreground) {

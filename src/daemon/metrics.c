@@ -20,6 +20,7 @@
 #include "esp/esp.h"
 #include "ike/ike.h"
 #include "lib/log.h"
+#include "lib/privmsg.h"
 #include "lib/mem.h"
 #include "lib/metrics.h"
 #include "lib/strbuf.h"
@@ -257,6 +258,11 @@ static void report(const char *what, const char *path)
 
 static void unlink_written(void)
 {
+	if (m.written[0] && privmsg_broker) {
+		kzd_privsep_metrics(m.written, NULL, 0);
+		m.written[0] = 0;
+		return;
+	}
 	if (m.written[0] && unlink(m.written) < 0 && errno != ENOENT)
 		log_warn("metrics: cannot remove %s: %s", m.written, strerror(errno));
 	m.written[0] = 0;
@@ -276,6 +282,13 @@ static void write_file(struct kzd *d, const char *path)
 		errno = ENOMEM;
 		report("write", path);
 		goto out;
+	}
+	if (privmsg_broker) { /* kizunad's child: the parent writes it */
+		if (kzd_privsep_metrics(path, sb.s, sb.len) < 0) {
+			report("write", path);
+			goto out;
+		}
+		goto done;
 	}
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
@@ -302,6 +315,7 @@ static void write_file(struct kzd *d, const char *path)
 		unlink(tmp);
 		goto out;
 	}
+done:
 	if (m.last_err[0])
 		log_info("metrics: writing %s again", path);
 	m.last_err[0] = 0;

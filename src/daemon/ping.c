@@ -38,6 +38,7 @@
 #include "lib/err.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "lib/privmsg.h"
 #include "net/netlink.h"
 #include "daemon/ctl_server.h"
 #include "daemon/daemon.h"
@@ -49,6 +50,7 @@ struct kzd_job {
 	const struct cli_session *cli; /* the console that asked */
 	struct ctl_conn *conn;
 	pid_t pid;
+	bool remote; /* started by the privileged parent (privsep.c) */
 	int fd;
 	struct event *ev;
 	struct kzd_job *next;
@@ -156,7 +158,9 @@ static void job_free(struct kzd_job *j, bool kill_it)
 		event_free(j->ev);
 	if (j->fd >= 0)
 		close(j->fd);
-	if (j->pid > 0) {
+	if (j->pid > 0 && j->remote) {
+		kzd_privsep_job_end(j->pid, kill_it);
+	} else if (j->pid > 0) {
 		if (kill_it)
 			kill(j->pid, SIGTERM);
 		while (waitpid(j->pid, NULL, 0) < 0 && errno == EINTR)
@@ -189,8 +193,11 @@ static void job_read(evutil_socket_t fd, short what, void *arg)
 	j->ev = NULL;
 	close(j->fd);
 	j->fd = -1;
-	while (waitpid(j->pid, &st, 0) < 0 && errno == EINTR)
-		;
+	if (j->remote)
+		st = kzd_privsep_job_end(j->pid, false);
+	else
+		while (waitpid(j->pid, &st, 0) < 0 && errno == EINTR)
+			;
 	j->pid = 0;
 	cli_prompt(j->cli, prompt, sizeof(prompt));
 	/* ping exits non-zero when no reply came: an error for scripts
@@ -200,25 +207,52 @@ static void job_read(evutil_socket_t fd, short what, void *arg)
 	job_free(j, false);
 }
 
-static int run(struct cli_session *s, struct emit *e, char *const argv[])
+int kzd_job_spawn(unsigned tool, struct in_addr dst, const struct in_addr *src, unsigned count,
+		  unsigned size, pid_t *pid, int *fd)
 {
-	struct kzd *d = s->opaque;
-	struct ctl_conn *conn = ctl_server_current(d->ctl);
+	char d[INET_ADDRSTRLEN], sa[INET_ADDRSTRLEN], cnt[16], sz[16];
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	sigset_t none, def;
-	struct kzd_job *j;
-	int p[2], r;
-	pid_t pid;
+	char *argv[16];
+	int n = 0, p[2], r;
 
-	if (!conn) {
-		emit_error(e, "%% %s runs from the console only\n", argv[0]);
-		return KZ_EINVAL;
+	inet_ntop(AF_INET, &dst, d, sizeof(d));
+	if (src)
+		inet_ntop(AF_INET, src, sa, sizeof(sa));
+	snprintf(cnt, sizeof(cnt), "%u", count);
+	snprintf(sz, sizeof(sz), "%u", size);
+	if (tool == PRIVMSG_TOOL_PING) {
+		argv[n++] = "ping";
+		argv[n++] = "-n";
+		argv[n++] = "-c";
+		argv[n++] = cnt;
+		argv[n++] = "-s";
+		argv[n++] = sz;
+		argv[n++] = "-W";
+		argv[n++] = "2";
+		if (src) {
+			argv[n++] = "-I";
+			argv[n++] = sa;
+		}
+	} else {
+		argv[n++] = "traceroute";
+		argv[n++] = "-n";
+		argv[n++] = "-q";
+		argv[n++] = "1";
+		argv[n++] = "-w";
+		argv[n++] = "2";
+		argv[n++] = "-m";
+		argv[n++] = "30";
+		if (src) {
+			argv[n++] = "-s";
+			argv[n++] = sa;
+		}
 	}
-	if (pipe2(p, O_CLOEXEC) < 0) {
-		emit_error(e, "%% %s: %s\n", argv[0], strerror(errno));
-		return KZ_ESYS;
-	}
+	argv[n++] = d;
+	argv[n] = NULL;
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return errno;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
@@ -231,24 +265,61 @@ static int run(struct cli_session *s, struct emit *e, char *const argv[])
 	posix_spawnattr_setsigmask(&attr, &none);
 	posix_spawnattr_setsigdefault(&attr, &def);
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	r = posix_spawnp(&pid, argv[0], &fa, &attr, argv, environ);
+	r = posix_spawnp(pid, argv[0], &fa, &attr, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	close(p[1]);
 	if (r != 0) {
 		close(p[0]);
-		emit_error(e, "%% cannot run %s: %s (is %s installed?)\n", argv[0], strerror(r),
-			   strcmp(argv[0], "ping") ? "traceroute" : "iputils-ping");
+		return r;
+	}
+	*fd = p[0];
+	log_info("console: %s %s started (pid %d)", argv[0], d, (int)*pid);
+	return 0;
+}
+
+static int run(struct cli_session *s, struct emit *e, unsigned tool, const char *dst,
+	       const char *src, unsigned count, unsigned size)
+{
+	struct kzd *d = s->opaque;
+	struct ctl_conn *conn = ctl_server_current(d->ctl);
+	const char *name = tool == PRIVMSG_TOOL_PING ? "ping" : "traceroute";
+	struct in_addr da, sa;
+	struct kzd_job *j;
+	bool remote = privmsg_broker != NULL;
+	pid_t pid = 0;
+	int fd = -1, r;
+
+	if (!conn) {
+		emit_error(e, "%% %s runs from the console only\n", name);
+		return KZ_EINVAL;
+	}
+	if (inet_pton(AF_INET, dst, &da) != 1 || (src[0] && inet_pton(AF_INET, src, &sa) != 1)) {
+		emit_error(e, "%% %s: bad address\n", name);
+		return KZ_EINVAL;
+	}
+	/* In the unprivileged child the parent starts it (privsep.c). */
+	if (remote)
+		r = kzd_privsep_job_start(tool, da, src[0] ? &sa : NULL, count, size, &pid, &fd);
+	else
+		r = kzd_job_spawn(tool, da, src[0] ? &sa : NULL, count, size, &pid, &fd);
+	if (r != 0) {
+		emit_error(e, "%% cannot run %s: %s (is %s installed?)\n", name, strerror(r),
+			   tool == PRIVMSG_TOOL_PING ? "iputils-ping" : "traceroute");
 		return KZ_ESYS;
 	}
 	j = calloc(1, sizeof(*j));
 	if (j)
-		j->ev = event_new(d->base, p[0], EV_READ | EV_PERSIST, job_read, j);
+		j->ev = event_new(d->base, fd, EV_READ | EV_PERSIST, job_read, j);
 	if (!j || !j->ev) {
 		free(j);
-		close(p[0]);
-		kill(pid, SIGTERM);
-		waitpid(pid, NULL, 0);
+		close(fd);
+		if (remote)
+			kzd_privsep_job_end(pid, true);
+		else {
+			kill(pid, SIGTERM);
+			waitpid(pid, NULL, 0);
+		}
 		emit_error(e, "%% out of memory\n");
 		return KZ_ENOMEM;
 	}
@@ -256,71 +327,36 @@ static int run(struct cli_session *s, struct emit *e, char *const argv[])
 	j->cli = s;
 	j->conn = conn;
 	j->pid = pid;
-	j->fd = p[0];
-	fcntl(p[0], F_SETFL, O_NONBLOCK);
+	j->remote = remote;
+	j->fd = fd;
+	fcntl(fd, F_SETFL, O_NONBLOCK);
 	event_add(j->ev, NULL);
 	j->next = jobs;
 	jobs = j;
-	for (r = 0; argv[r + 1]; r++)
-		;
-	log_info("console: %s %s started (pid %d)", argv[0], argv[r], (int)pid);
 	return 0;
-}
-
-/* The common tail of ping and traceroute: argv[0..n) holds the tool's own
- * options; add the source address (under the tool's flag src_flag) when one
- * was chosen, then the target, and start it.  argv has room for 4 more. */
-static int run_to(struct cli_session *s, const struct cli_args *a, struct emit *e, char **argv,
-		  int n, char *src_flag, char *src)
-{
-	if (src[0]) {
-		argv[n++] = src_flag;
-		argv[n++] = src;
-	}
-	argv[n++] = (char *)cli_arg(a, "A.B.C.D");
-	argv[n] = NULL;
-	return run(s, e, argv);
 }
 
 int kzd_x_ping(struct cli_session *s, const struct cli_args *a, struct emit *e)
 {
-	char src[INET_ADDRSTRLEN], count[16], size[16];
-	char *argv[16];
-	int n = 0, r = source_addr(s->opaque, a, e, src, sizeof(src));
+	char src[INET_ADDRSTRLEN];
+	int r = source_addr(s->opaque, a, e, src, sizeof(src));
 
 	if (r < 0)
 		return r;
 	/* the grammar checked the ranges */
-	kz_strlcpy(count, cli_has(a, "count") ? cli_arg(a, "COUNT") : "5", sizeof(count));
-	kz_strlcpy(size, cli_has(a, "size") ? cli_arg(a, "BYTES") : "56", sizeof(size));
-	argv[n++] = "ping";
-	argv[n++] = "-n";
-	argv[n++] = "-c";
-	argv[n++] = count;
-	argv[n++] = "-s";
-	argv[n++] = size;
-	argv[n++] = "-W";
-	argv[n++] = "2";
-	return run_to(s, a, e, argv, n, "-I", src);
+	return run(s, e, PRIVMSG_TOOL_PING, cli_arg(a, "A.B.C.D"), src,
+		   cli_has(a, "count") ? (unsigned)strtoul(cli_arg(a, "COUNT"), NULL, 10) : 5,
+		   cli_has(a, "size") ? (unsigned)strtoul(cli_arg(a, "BYTES"), NULL, 10) : 56);
 }
 
 int kzd_x_traceroute(struct cli_session *s, const struct cli_args *a, struct emit *e)
 {
 	char src[INET_ADDRSTRLEN];
-	char *argv[16];
-	int n = 0, r = source_addr(s->opaque, a, e, src, sizeof(src));
+	int r = source_addr(s->opaque, a, e, src, sizeof(src));
 
 	if (r < 0)
 		return r;
-	argv[n++] = "traceroute";
-	argv[n++] = "-n";
-	argv[n++] = "-q";
-	argv[n++] = "1";
-	argv[n++] = "-w";
-	argv[n++] = "2";
-	argv[n++] = "-m";
-	argv[n++] = "30";
-	return run_to(s, a, e, argv, n, "-s", src);
+	return run(s, e, PRIVMSG_TOOL_TRACEROUTE, cli_arg(a, "A.B.C.D"), src, 1, 0);
 }
 
 bool kzd_job_pending(const struct cli_session *s)

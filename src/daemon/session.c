@@ -12,6 +12,7 @@
 
 #include "lib/err.h"
 #include "lib/log.h"
+#include "lib/privmsg.h"
 #include "lib/mem.h"
 #include "daemon/ctl_server.h"
 #include "daemon/daemon.h"
@@ -29,11 +30,16 @@ struct kzd_session {
 
 /* The role of the user uid (primary group gid) by its groups
  * (lib/role.h); its name in user. */
-static enum kz_role sess_role(const struct kzd *d, uid_t uid, gid_t gid, char *user, size_t len)
+enum kz_role kzd_session_role(const struct kzd *d, uid_t uid, gid_t gid, char *user, size_t len)
 {
 	gid_t groups[SESS_MAX_GROUPS];
 	int n = SESS_MAX_GROUPS;
-	struct passwd *pw = uid == (uid_t)-1 ? NULL : getpwuid(uid);
+	struct passwd *pw;
+
+	/* kizunad's child has no passwd and group files: the parent looks */
+	if (privmsg_broker)
+		return kzd_privsep_role(uid, gid, user, len);
+	pw = uid == (uid_t)-1 ? NULL : getpwuid(uid);
 
 	if (pw)
 		snprintf(user, len, "%s", pw->pw_name);
@@ -56,7 +62,7 @@ static void *sess_open(void *arg, uid_t uid, gid_t gid)
 	if (!s)
 		return NULL;
 	s->uid = uid;
-	s->role = sess_role(d, uid, gid, s->user, sizeof(s->user));
+	s->role = kzd_session_role(d, uid, gid, s->user, sizeof(s->user));
 	if (s->role == KZ_ROLE_NONE) {
 		log_warn("console: refused uid %u (%s): in neither the admin nor the operator "
 			 "group",

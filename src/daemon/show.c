@@ -20,6 +20,7 @@
 #include "lib/err.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "lib/privmsg.h"
 #include "net/netlink.h"
 #include "daemon/daemon.h"
 
@@ -504,24 +505,20 @@ out:
 	return r;
 }
 
-static int write_memory(struct cli_session *s, const struct cli_args *a, struct emit *e)
+int kzd_save_config(struct kzd *d, const char *text, size_t len)
 {
-	struct kzd *d = sess_daemon(s);
-	struct strbuf text;
 	char tmp[4096], bak[4096];
-	int fd = -1, r = 0;
+	int fd = -1, err;
 
-	sb_init(&text);
-	kz_render_config(d->running, &text);
+	if (privmsg_broker)
+		return kzd_privsep_save(d, text, len); /* the parent runs this */
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp", d->config_path) >= (int)sizeof(tmp) ||
 	    snprintf(bak, sizeof(bak), "%s.bak", d->config_path) >= (int)sizeof(bak)) {
-		emit_error(e, "%% config path too long\n");
-		r = KZ_ERANGE;
-		goto out;
+		errno = ENAMETOOLONG;
+		return -1;
 	}
-	emit_text(e, "Building configuration...\n");
 	fd = open_secret_new(tmp);
-	if (fd < 0 || write_all(fd, text.s, text.len) < 0)
+	if (fd < 0 || write_all(fd, text, len) < 0)
 		goto fail;
 	if (fsync(fd) < 0 || close(fd) < 0) {
 		fd = -1;
@@ -533,16 +530,34 @@ static int write_memory(struct cli_session *s, const struct cli_args *a, struct 
 			 strerror(errno));
 	if (rename(tmp, d->config_path) < 0)
 		goto fail;
-	kzd_archive_save(d, text.s, text.len); /* archive.c: the last 10 */
+	kzd_archive_save(d, text, len); /* archive.c: the last 10 */
+	return 0;
+fail:
+	err = errno;
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	errno = err;
+	return -1;
+}
+
+static int write_memory(struct cli_session *s, const struct cli_args *a, struct emit *e)
+{
+	struct kzd *d = sess_daemon(s);
+	struct strbuf text;
+	int r = 0;
+
+	sb_init(&text);
+	kz_render_config(d->running, &text);
+	emit_text(e, "Building configuration...\n");
+	if (kzd_save_config(d, text.s, text.len) < 0)
+		goto fail;
 	emit_text(e, "[OK]\n");
 	log_info("write memory: running config saved to %s", d->config_path);
 	goto out;
 fail:
 	emit_text(e, "%% cannot write %s: %s\n", d->config_path, strerror(errno));
 	log_err("write memory: %s: %s", d->config_path, strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
 	r = KZ_EIO;
 out:
 	kz_wipe(text.s, text.len);
@@ -635,30 +650,11 @@ static int x_version(struct cli_session *s, const struct cli_args *a, struct emi
 	return 0;
 }
 
-/* The startup file, as text (at most CLI_MAX_FILE); NULL with errno. */
-static char *read_startup(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "re");
-	char *t;
-
-	if (!f)
-		return NULL;
-	t = malloc(CLI_MAX_FILE + 1);
-	if (!t) {
-		fclose(f);
-		return NULL;
-	}
-	*len = fread(t, 1, CLI_MAX_FILE, f);
-	t[*len] = '\0';
-	fclose(f);
-	return t;
-}
-
 static int x_startup_config(struct cli_session *s, const struct cli_args *a, struct emit *e)
 {
 	struct kzd *d = sess_daemon(s);
 	size_t len = 0;
-	char *t = read_startup(d->config_path, &len);
+	char *t = kzd_file_read(d, 0, &len);
 
 	if (!t) {
 		emit_error(e, "%% cannot read %s: %s\n", d->config_path, strerror(errno));
@@ -673,7 +669,7 @@ static int x_startup_config(struct cli_session *s, const struct cli_args *a, str
 bool kzd_config_unsaved(struct kzd *d)
 {
 	size_t len = 0;
-	char *t = read_startup(d->config_path, &len);
+	char *t = kzd_file_read(d, 0, &len);
 	struct kz_config *saved = NULL;
 	struct cli_load_error le;
 	size_t nerr = 0;

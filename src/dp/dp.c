@@ -93,6 +93,7 @@
 #include "lib/err.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "lib/privmsg.h"
 #include "net/tun.h"
 
 #ifndef SO_ATTACH_REUSEPORT_CBPF
@@ -243,9 +244,23 @@ void dp_socket_buffers(int fd)
 int dp_udp_open(uint16_t port)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	int one = 1;
+	int fd, one = 1;
 
+	/* kizunad's unprivileged child: the parent opens, sizes and binds
+	 * it (privsep.c), here it is the same call. */
+	if (privmsg_broker) {
+		struct privmsg m = { .type = PRIVMSG_UDP_OPEN, .port = port }, reply;
+
+		fd = -1;
+		if (privmsg_broker(&m, &reply, &fd) < 0 && fd >= 0) {
+			close(fd);
+			fd = -1;
+		}
+		if (fd < 0)
+			errno = EACCES;
+		return fd;
+	}
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
 	dp_socket_buffers(fd);
@@ -540,17 +555,42 @@ void dp_keepalive(struct dp *dp)
 	}
 }
 
+int dp_esp_open(void)
+{
+	int fd, one = 1;
+
+	if (privmsg_broker) {
+		struct privmsg m = { .type = PRIVMSG_ESP_OPEN }, reply;
+
+		fd = -1;
+		if (privmsg_broker(&m, &reply, &fd) < 0 && fd >= 0) {
+			close(fd);
+			fd = -1;
+		}
+		if (fd < 0)
+			errno = EACCES;
+		return fd;
+	}
+	fd = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ESP);
+	if (fd < 0)
+		return -1;
+	dp_socket_buffers(fd);
+	if (setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) < 0) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
 /* Worker w's raw ESP socket: with more than one worker, filtered to its
  * share of the SPIs. */
 static int raw_socket(struct dp *dp, struct dp_worker *w)
 {
-	int one = 1;
-
-	w->raw_fd = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ESP);
+	w->raw_fd = dp_esp_open();
 	if (w->raw_fd < 0)
-		return KZ_ESYS;
-	dp_socket_buffers(w->raw_fd);
-	if (setsockopt(w->raw_fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) < 0)
 		return KZ_ESYS;
 	if (dp->nw > 1) {
 		if (attach_esp_filter(w->raw_fd, w->id, dp->nw) < 0)

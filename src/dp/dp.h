@@ -94,6 +94,9 @@ void dp_udp_esp(struct dp *dp, const struct sockaddr_in *local, const struct soc
  * buffers; on port 4500 with SO_REUSEPORT (see dp_natt_attach).  -1 with
  * errno set on failure. */
 int dp_udp_open(uint16_t port);
+/* A raw IPPROTO_ESP socket with IP_PKTINFO and the big buffers; -1 and
+ * errno.  Both go through privmsg_broker when it is set. */
+int dp_esp_open(void);
 /* Large socket buffers for the WAN sockets. */
 void dp_socket_buffers(int fd);
 

@@ -11,6 +11,8 @@
 #include <sys/socket.h>
 
 #include "lib/err.h"
+#include "lib/mem.h"
+#include "lib/privmsg.h"
 
 /* A dump interrupted by a concurrent change is read again this often. */
 #define NL_DUMP_TRIES 3
@@ -128,6 +130,12 @@ int kz_net_link_set_up(const char *ifname, bool up)
 	ret = nl_check_ifname(ifname);
 	if (ret)
 		return ret;
+	if (privmsg_broker) {
+		struct privmsg m = { .type = PRIVMSG_LINK_UP, .up = up };
+
+		kz_strlcpy(m.ifname, ifname, sizeof(m.ifname));
+		return nl_forward(&m, NULL);
+	}
 	snprintf(what, sizeof(what), "set link %s %s", ifname, up ? "up" : "down");
 	ret = nl_request(link_change_msg(buf, ifname, up ? IFF_UP : 0, IFF_UP), NULL, NULL, what);
 	if (ret == KZ_ENOENT)
@@ -145,6 +153,14 @@ int kz_net_link_set_mtu(const char *ifname, unsigned mtu)
 	ret = nl_check_ifname(ifname);
 	if (ret)
 		return ret;
+	if (privmsg_broker) {
+		struct privmsg m = { .type = PRIVMSG_LINK_MTU, .mtu = mtu };
+
+		if (mtu < 68 || mtu > 65535)
+			return KZ_ERANGE;
+		kz_strlcpy(m.ifname, ifname, sizeof(m.ifname));
+		return nl_forward(&m, NULL);
+	}
 	nlh = link_change_msg(buf, ifname, 0, 0);
 	mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
 	snprintf(what, sizeof(what), "set link %s mtu %u", ifname, mtu);
@@ -168,6 +184,17 @@ static int addr_change(int type, const char *ifname, struct in_addr addr, unsign
 	if (plen > 32) {
 		nl_set_errmsg("prefix length %u is out of range", plen);
 		return KZ_EINVAL;
+	}
+	if (privmsg_broker) {
+		struct privmsg m = { .type = type == RTM_NEWADDR ? PRIVMSG_ADDR_ADD : PRIVMSG_ADDR_DEL,
+				     .addr = addr.s_addr,
+				     .plen = (uint8_t)plen };
+
+		ret = nl_check_ifname(ifname);
+		if (ret)
+			return ret;
+		kz_strlcpy(m.ifname, ifname, sizeof(m.ifname));
+		return nl_forward(&m, NULL);
 	}
 	ret = nl_ifindex(ifname, &ifindex);
 	if (ret)

@@ -52,6 +52,13 @@ int nl_errno_to_kz(int e);
 void nl_set_errmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void nl_clear_errmsg(void);
 
+/* In kizunad's unprivileged child (privmsg_broker set): sends req to the
+ * privileged parent, which runs the same function there; the reply's
+ * message becomes kz_net_errmsg().  *fd (may be NULL) gets a descriptor
+ * that came with the reply. */
+struct privmsg;
+int nl_forward(const struct privmsg *req, int *fd);
+
 /* 0 if ifname is a usable device name, else KZ_EINVAL (and errmsg). */
 int nl_check_ifname(const char *ifname);
 /* RTM_GETLINK for the device named ifname (checked by the caller), the

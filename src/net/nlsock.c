@@ -18,10 +18,12 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "lib/err.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "lib/privmsg.h"
 
 /* A reply never takes the kernel long; this only keeps a wedged socket from
  * hanging the control thread forever. */
@@ -376,4 +378,20 @@ int nl_ifindex(const char *ifname, int *ifindex)
 		return KZ_EPROTO;
 	}
 	return 0;
+}
+
+int nl_forward(const struct privmsg *req, int *fd)
+{
+	struct privmsg reply;
+	int f = -1, r;
+
+	nl_clear_errmsg();
+	r = privmsg_broker(req, &reply, &f);
+	if (r && reply.text_len)
+		nl_set_errmsg("%.*s", (int)reply.text_len, (const char *)reply.text);
+	if (fd)
+		*fd = f;
+	else if (f >= 0)
+		close(f);
+	return r;
 }

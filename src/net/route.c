@@ -18,6 +18,8 @@
 #include <sys/socket.h>
 
 #include "lib/err.h"
+#include "lib/mem.h"
+#include "lib/privmsg.h"
 
 #define NL_DUMP_TRIES 3
 
@@ -172,11 +174,40 @@ static int route_send(const struct kz_net_route *rt, int type, unsigned flags, c
 	return nl_request(route_msg(buf, type, flags, rt), NULL, NULL, what);
 }
 
+/* The child's route add/del: checked here as for the kernel, done by the
+ * parent with the same call. */
+static int route_forward(bool add, unsigned type, struct in_addr dst, unsigned plen,
+			 uint32_t metric, const char *oif, const struct in_addr *gw)
+{
+	struct privmsg m = { .type = add ? PRIVMSG_ROUTE_ADD : PRIVMSG_ROUTE_DEL,
+			     .rtype = (uint8_t)type,
+			     .addr = dst.s_addr,
+			     .plen = (uint8_t)plen,
+			     .metric = metric };
+
+	if (oif) {
+		int ret = nl_check_ifname(oif);
+
+		if (ret)
+			return ret;
+		kz_strlcpy(m.ifname, oif, sizeof(m.ifname));
+	}
+	if (gw) {
+		m.has_gw = true;
+		m.gw = gw->s_addr;
+	}
+	return nl_forward(&m, NULL);
+}
+
 int kz_net_route_add_type(unsigned type, struct in_addr dst, unsigned plen, uint32_t metric,
 			  const char *oif, const struct in_addr *gw)
 {
 	struct kz_net_route rt;
-	int ret = route_prepare(&rt, type, dst, plen, metric, oif, gw, true);
+	int ret;
+
+	if (privmsg_broker)
+		return route_forward(true, type, dst, plen, metric, oif, gw);
+	ret = route_prepare(&rt, type, dst, plen, metric, oif, gw, true);
 
 	/* NLM_F_REPLACE swaps a route of the same dst, tos and metric in one
 	 * step, so reapplying never leaves a moment without it; routes of
@@ -188,8 +219,11 @@ int kz_net_route_del_type(unsigned type, struct in_addr dst, unsigned plen, uint
 			  const char *oif, const struct in_addr *gw)
 {
 	struct kz_net_route rt;
-	int ret = route_prepare(&rt, type, dst, plen, metric, oif, gw, false);
+	int ret;
 
+	if (privmsg_broker)
+		return route_forward(false, type, dst, plen, metric, oif, gw);
+	ret = route_prepare(&rt, type, dst, plen, metric, oif, gw, false);
 	if (ret)
 		return ret;
 	ret = route_send(&rt, RTM_DELROUTE, 0, "delete", oif);
@@ -215,6 +249,24 @@ int kz_net_route_del_own(const struct kz_net_route *route)
 	if (rt.protocol != KZ_RTPROT) {
 		nl_set_errmsg("not a route installed by kizuna");
 		return KZ_EINVAL;
+	}
+	if (privmsg_broker) {
+		struct privmsg m = { .type = PRIVMSG_ROUTE_DEL_OWN,
+				     .rtype = rt.type,
+				     .addr = rt.dst.s_addr,
+				     .plen = rt.plen,
+				     .tos = rt.tos,
+				     .protocol = rt.protocol,
+				     .scope = rt.scope,
+				     .table = rt.table,
+				     .metric = rt.metric,
+				     .oif = rt.oif,
+				     .has_gw = rt.has_gw,
+				     .gw = rt.gw.s_addr,
+				     .has_prefsrc = rt.has_prefsrc,
+				     .prefsrc = rt.prefsrc.s_addr };
+
+		return nl_forward(&m, NULL);
 	}
 	/* Exactly this route (type, metric, table, next hop as listed),
 	 * whatever its scope. */

@@ -12,6 +12,7 @@
 #include "lib/err.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "lib/privmsg.h"
 #include "net/nl_priv.h"
 
 #define TUN_PATH "/dev/net/tun"
@@ -54,6 +55,17 @@ int kz_tun_create(const char *name, unsigned flags, int *fd_out)
 	 * name than the one the daemon shows; names are always exact. */
 	if (nl_check_ifname(name) || strchr(name, '%'))
 		return KZ_EINVAL;
+	if (privmsg_broker) {
+		struct privmsg m = { .type = PRIVMSG_TUN_OPEN, .flags = flags };
+
+		kz_strlcpy(m.ifname, name, sizeof(m.ifname));
+		ret = nl_forward(&m, &fd);
+		if (!ret && fd < 0)
+			ret = KZ_EPROTO;
+		if (!ret)
+			*fd_out = fd;
+		return ret;
+	}
 
 	fd = open(TUN_PATH, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {

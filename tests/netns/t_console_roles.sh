@@ -33,8 +33,9 @@ lab_up cgnat
 conf="$LAB_DIR/a.conf"
 sock="$rundir/a.sock"
 sed -e 's/device wwan0/device wan0/' "$top/tests/cli/configs/site-a.conf" >"$conf"
+# shellcheck disable=SC2086 # KZ_DAEMON_OPTS: options, split on purpose
 lab_bg gw-a kzd "$KZ_BUILD/kizunad" -f -c "$conf" -s "$sock" --admin-group "$ga" \
-	--operator-group "$go" --console-idle 4
+	--operator-group "$go" --console-idle 4 ${KZ_DAEMON_OPTS:-}
 lab_wait_for 10 lab_exec gw-a "$KZ_BUILD/kizuna" -s "$sock" show ike sa
 as() { local u=$1; shift; lab_exec gw-a runuser -u "$u" -- "$KZ_BUILD/kizuna" -s "$sock" "$@" 2>&1; }
 has() { grep -qF -- "$1"; }
