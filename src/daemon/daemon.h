@@ -250,6 +250,8 @@ int kzd_privsep_save(struct kzd *d, const char *text, size_t len);
 /* diagnose.c: reads the message catalogue now (before the chroot). */
 void kzd_diagnose_preload(void);
 
+/* kzd.c: removes every route of ours (a clean stop). */
+void kzd_routes_flush(void);
 /* kzd.c: reload the startup file (SIGHUP); 0 or the error count. */
 int kzd_reload(struct kzd *d);
 /* The same from another file (configure replace): only profiles whose

@@ -241,6 +241,20 @@ int kzd_bring_up(struct kzd *d)
 	return 0;
 }
 
+/* Removes every route of ours, the fail-closed ones too: the operator
+ * switched the VPN off. */
+void kzd_routes_flush(void)
+{
+	size_t n = 0;
+	int fr = kz_net_route_flush_own(&n);
+
+	if (fr < 0)
+		log_warn("cannot remove kizuna's routes: %s",
+			 kz_net_errmsg()[0] ? kz_net_errmsg() : kz_strerror(fr));
+	else
+		log_info("removed %zu routes of kizuna", n);
+}
+
 void kzd_close(struct kzd *d, bool clean)
 {
 	kzd_metrics_stop(d);
@@ -253,16 +267,8 @@ void kzd_close(struct kzd *d, bool clean)
 	 * off: every route of ours goes, the fail-closed ones too.  A start
 	 * that failed leaves them, as a crash does; so does a second instance
 	 * refused above, whose routes are not its own. */
-	if (clean) {
-		size_t n = 0;
-		int fr = kz_net_route_flush_own(&n);
-
-		if (fr < 0)
-			log_warn("cannot remove kizuna's routes: %s",
-				 kz_net_errmsg()[0] ? kz_net_errmsg() : kz_strerror(fr));
-		else
-			log_info("removed %zu routes of kizuna", n);
-	}
+	if (clean)
+		kzd_routes_flush();
 	kzd_apply_close(d);
 	kzd_event_free(&d->ev_watch);
 	kzd_event_free(&d->ev_hup);

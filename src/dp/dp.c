@@ -241,6 +241,22 @@ void dp_socket_buffers(int fd)
 		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &snd, sizeof(snd));
 }
 
+/* A socket asked of kizunad's privileged parent, which opens, sizes and
+ * binds it (privsep.c); -1 with errno EACCES when it refuses. */
+static int brokered_fd(const struct privmsg *m)
+{
+	struct privmsg reply;
+	int fd = -1;
+
+	if (privmsg_broker(m, &reply, &fd) < 0 && fd >= 0) {
+		close(fd);
+		fd = -1;
+	}
+	if (fd < 0)
+		errno = EACCES;
+	return fd;
+}
+
 int dp_udp_open(uint16_t port)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
@@ -248,18 +264,8 @@ int dp_udp_open(uint16_t port)
 
 	/* kizunad's unprivileged child: the parent opens, sizes and binds
 	 * it (privsep.c), here it is the same call. */
-	if (privmsg_broker) {
-		struct privmsg m = { .type = PRIVMSG_UDP_OPEN, .port = port }, reply;
-
-		fd = -1;
-		if (privmsg_broker(&m, &reply, &fd) < 0 && fd >= 0) {
-			close(fd);
-			fd = -1;
-		}
-		if (fd < 0)
-			errno = EACCES;
-		return fd;
-	}
+	if (privmsg_broker)
+		return brokered_fd(&(struct privmsg){ .type = PRIVMSG_UDP_OPEN, .port = port });
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
@@ -559,18 +565,8 @@ int dp_esp_open(void)
 {
 	int fd, one = 1;
 
-	if (privmsg_broker) {
-		struct privmsg m = { .type = PRIVMSG_ESP_OPEN }, reply;
-
-		fd = -1;
-		if (privmsg_broker(&m, &reply, &fd) < 0 && fd >= 0) {
-			close(fd);
-			fd = -1;
-		}
-		if (fd < 0)
-			errno = EACCES;
-		return fd;
-	}
+	if (privmsg_broker)
+		return brokered_fd(&(struct privmsg){ .type = PRIVMSG_ESP_OPEN });
 	fd = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ESP);
 	if (fd < 0)
 		return -1;

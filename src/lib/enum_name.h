@@ -13,7 +13,7 @@ static inline const char *kz_enum_name(const char *const *names, size_t n, unsig
 }
 
 /* The same for a table array in scope (its size is taken from it). */
-#define KZ_ENUM_NAME(table, v, fallback)                                                  \
+#define KZ_ENUM_NAME(table, v, fallback) \
 	kz_enum_name((table), sizeof(table) / sizeof((table)[0]), (unsigned)(v), (fallback))
 
 #endif

@@ -108,7 +108,8 @@ static bool path_ok(const char *p)
 
 	if (n < 2 || n >= PRIVMSG_PATH_MAX || p[0] != '/')
 		return false;
-	return !strstr(p, "/../") && !strstr(p, "/./") && strcmp(p + n - 3 > p ? p + n - 3 : p, "/..");
+	return !strstr(p, "/../") && !strstr(p, "/./") &&
+		strcmp(p + n - 3 > p ? p + n - 3 : p, "/..");
 }
 
 static void c_path(struct codec *c, char *path)

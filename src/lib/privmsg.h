@@ -68,7 +68,7 @@ struct privmsg {
 	uint32_t count, size;
 	uint16_t port;
 	char path[PRIVMSG_PATH_MAX]; /* absolute, NUL-terminated */
-	const uint8_t *text; /* not NUL-terminated; in the decoded buffer */
+	const uint8_t *text;         /* not NUL-terminated; in the decoded buffer */
 	size_t text_len;
 };
 

@@ -186,7 +186,8 @@ static int addr_change(int type, const char *ifname, struct in_addr addr, unsign
 		return KZ_EINVAL;
 	}
 	if (privmsg_broker) {
-		struct privmsg m = { .type = type == RTM_NEWADDR ? PRIVMSG_ADDR_ADD : PRIVMSG_ADDR_DEL,
+		struct privmsg m = { .type = type == RTM_NEWADDR ? PRIVMSG_ADDR_ADD
+								 : PRIVMSG_ADDR_DEL,
 				     .addr = addr.s_addr,
 				     .plen = (uint8_t)plen };
 

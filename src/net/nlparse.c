@@ -391,12 +391,9 @@ int kz_net_parse_msgs(const void *buf, size_t len, kz_net_event_cb cb, void *arg
 const char *kz_net_event_name(enum kz_net_event_type type)
 {
 	static const char *const n[] = {
-		[KZ_NET_EV_LINK] = "link",
-		[KZ_NET_EV_LINK_DEL] = "link-del",
-		[KZ_NET_EV_ADDR_NEW] = "addr-new",
-		[KZ_NET_EV_ADDR_DEL] = "addr-del",
-		[KZ_NET_EV_ROUTE_NEW] = "route-new",
-		[KZ_NET_EV_ROUTE_DEL] = "route-del",
+		[KZ_NET_EV_LINK] = "link",           [KZ_NET_EV_LINK_DEL] = "link-del",
+		[KZ_NET_EV_ADDR_NEW] = "addr-new",   [KZ_NET_EV_ADDR_DEL] = "addr-del",
+		[KZ_NET_EV_ROUTE_NEW] = "route-new", [KZ_NET_EV_ROUTE_DEL] = "route-del",
 		[KZ_NET_EV_OVERRUN] = "overrun",
 	};
 	return KZ_ENUM_NAME(n, type, "?");

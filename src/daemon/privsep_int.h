@@ -1,0 +1,19 @@
+/* privsep_int.h - what the two halves of kizunad's privilege separation
+ * share (privsep.c: the parent; privsep_child.c: the child). */
+#ifndef KZ_DAEMON_PRIVSEP_INT_H
+#define KZ_DAEMON_PRIVSEP_INT_H
+
+#include <sys/types.h>
+
+#include "daemon/daemon.h"
+
+/* The child's root: empty, root's, 0555 (made by the parent). */
+#define EMPTY_DIR "/run/kizuna/empty"
+/* Child exit status: start-up failed, starting again would not help. */
+#define CHILD_FATAL 3
+
+/* The child's life after fork(): gives up its rights, serves IKE, the data
+ * plane and the console, asking the parent on sp; its exit status. */
+int kzd_privsep_child(struct kzd *d, const struct kzd_privsep *ps, int sp, pid_t parent);
+
+#endif
