@@ -250,7 +250,10 @@ static void report(const char *what, const char *path)
 {
 	char msg[sizeof(m.last_err)];
 
-	snprintf(msg, sizeof(msg), "metrics: cannot %s %s: %s", what, path, strerror(errno));
+	/* a long path is cut short in the message, which is fine */
+	if (snprintf(msg, sizeof(msg), "metrics: cannot %s %s: %s", what, path, strerror(errno)) <
+	    0)
+		msg[0] = '\0';
 	if (strcmp(msg, m.last_err))
 		log_warn("%s", msg);
 	kz_strlcpy(m.last_err, msg, sizeof(m.last_err));
