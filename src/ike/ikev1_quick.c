@@ -311,7 +311,7 @@ int qm_outI1_sel(struct ike_engine *e, struct ike_sa *sa, const struct kz_select
 fail:
 	q->dying = true;
 out:
-	free(offer);
+	isakmp_sa_free(offer);
 	free(o);
 	return r;
 }
@@ -321,7 +321,7 @@ enum ike_res qm_inI1_outR1(struct ike_engine *e, struct ike_sa *sa, struct ike_m
 	const struct kz_ipsec_policy *ipol = eng_ipsec_policy(e, eng_profile(e, sa->profile));
 	const struct isakmp_payload *sp = isakmp_find(&m->d, ISAKMP_NP_SA);
 	struct ike_qm *q = m->qm;
-	struct isakmp_sa *peer = calloc(1, sizeof(*peer)), *reply = NULL;
+	struct isakmp_sa *peer = isakmp_sa_new(), *reply = NULL;
 	struct ike_out *o = malloc(sizeof(*o));
 	const struct isakmp_payload *ids[2] = { NULL, NULL };
 	struct ts_side ci = { 0 }, cr = { 0 };
@@ -469,8 +469,8 @@ enum ike_res qm_inI1_outR1(struct ike_engine *e, struct ike_sa *sa, struct ike_m
 	if (!r)
 		r = out_send(e, sa, o, q->iv, &q->tx, m->t->retransmit);
 out:
-	free(peer);
-	free(reply);
+	isakmp_sa_free(peer);
+	isakmp_sa_free(reply);
 	free(o);
 	return m->notify ? IKE_FAIL : ike_res_of(r);
 }
@@ -529,7 +529,7 @@ enum ike_res qm_inR1_outI2(struct ike_engine *e, struct ike_sa *sa, struct ike_m
 	const struct kz_ipsec_policy *ipol = eng_ipsec_policy(e, eng_profile(e, sa->profile));
 	const struct isakmp_payload *sp = isakmp_find(&m->d, ISAKMP_NP_SA);
 	struct ike_qm *q = m->qm;
-	struct isakmp_sa *reply = calloc(1, sizeof(*reply));
+	struct isakmp_sa *reply = isakmp_sa_new();
 	struct ike_out *o = malloc(sizeof(*o));
 	uint8_t h3[IKE_MAX_HASH];
 	struct ike_chunk c[2];
@@ -598,7 +598,7 @@ enum ike_res qm_inR1_outI2(struct ike_engine *e, struct ike_sa *sa, struct ike_m
 		(void)info_send_initial_contact(e, sa);
 	}
 out:
-	free(reply);
+	isakmp_sa_free(reply);
 	free(o);
 	return res != IKE_IGNORE ? res : ike_res_of(r);
 }
