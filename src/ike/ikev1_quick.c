@@ -172,7 +172,7 @@ static int qm_install(struct ike_engine *e, struct ike_sa *sa, struct ike_qm *q)
 	const struct kz_ipsec_policy *ipol = eng_ipsec_policy(e, p);
 	const struct kz_if_ipsec *ifc = e->cfg ? kz_find_if_mapping(e->cfg, sa->profile) : NULL;
 	size_t ek = esp_enc_keylen(q->p2.enc), ak = esp_auth_keylen(q->p2.auth);
-	struct ike_child *c = calloc(1, sizeof(*c));
+	struct ike_child *c = kz_key_alloc(sizeof(*c)); /* holds the ESP keys */
 	uint8_t km[KZ_CHILD_MAX_ENC_KEY + KZ_CHILD_MAX_AUTH_KEY];
 	struct kz_child_sa *d[2];
 	int r = KZ_ENOMEM;
@@ -241,10 +241,7 @@ static int qm_install(struct ike_engine *e, struct ike_sa *sa, struct ike_qm *q)
 	r = 0;
 out:
 	kz_wipe(km, sizeof(km));
-	if (c) {
-		kz_wipe(c, sizeof(*c));
-		free(c);
-	}
+	kz_key_free(c, sizeof(*c));
 	/* KEYMAT is made: the exchange's secrets are no longer needed */
 	kz_wipe(q->gqm, sizeof(q->gqm));
 	ike_dh_free(q->dh);
