@@ -10,8 +10,12 @@
 #include "lib/enum_name.h"
 #include "lib/mem.h"
 
-/* Generic vector helpers over KZ_VEC members. */
-static void *vec_grow(void *vp, size_t *n, size_t *cap, size_t elem, int *err)
+/* Generic vector helpers over KZ_VEC members.  The IKE policies hold the
+ * pre-shared keys: their vector lives in key memory (lib/mem.h: out of
+ * core dumps, wiped when freed or moved). */
+#define VEC_KEY(vec) _Generic((vec).v, struct kz_ike_policy * : true, default : false)
+
+static void *vec_grow(void *vp, size_t *n, size_t *cap, size_t elem, bool key, int *err)
 {
 	void **v = vp;
 
@@ -21,7 +25,8 @@ static void *vec_grow(void *vp, size_t *n, size_t *cap, size_t elem, int *err)
 	}
 	if (*n == *cap) {
 		size_t ncap = *cap ? *cap * 2 : 4;
-		void *p = realloc(*v, ncap * elem);
+		void *p = key ? kz_key_realloc(*v, *cap * elem, ncap * elem)
+			      : realloc(*v, ncap * elem);
 
 		if (!p) {
 			*err = KZ_ENOMEM;
@@ -39,10 +44,12 @@ static void vec_remove(void *base, size_t *n, size_t elem, size_t i)
 	char *b = base;
 
 	memmove(b + i * elem, b + (i + 1) * elem, (*n - i - 1) * elem);
+	kz_wipe(b + (*n - 1) * elem, elem); /* the last one's old copy */
 	(*n)--;
 }
 
-#define VEC_PUSH(vec, errp) vec_grow(&(vec).v, &(vec).n, &(vec).cap, sizeof(*(vec).v), (errp))
+#define VEC_PUSH(vec, errp) \
+	vec_grow(&(vec).v, &(vec).n, &(vec).cap, sizeof(*(vec).v), VEC_KEY(vec), (errp))
 
 struct kz_config *kz_config_new(void)
 {
@@ -65,7 +72,7 @@ void kz_config_free(struct kz_config *c)
 		return;
 	wipe_policies(c);
 	free(c->ike_proposals.v);
-	free(c->ike_policies.v);
+	kz_key_free(c->ike_policies.v, c->ike_policies.cap * sizeof(*c->ike_policies.v));
 	free(c->ipsec_proposals.v);
 	free(c->ipsec_policies.v);
 	free(c->profiles.v);
@@ -75,19 +82,20 @@ void kz_config_free(struct kz_config *c)
 	free(c);
 }
 
-#define VEC_DUP(dst, src, ok)                                                 \
-	do {                                                                  \
-		(dst).v = NULL;                                               \
-		(dst).cap = (dst).n = 0;                                      \
-		if ((src).n) {                                                \
-			(dst).v = malloc((src).n * sizeof(*(src).v));         \
-			if (!(dst).v) {                                       \
-				ok = 0;                                       \
-				break;                                        \
-			}                                                     \
-			memcpy((dst).v, (src).v, (src).n * sizeof(*(src).v)); \
-			(dst).n = (dst).cap = (src).n;                        \
-		}                                                             \
+#define VEC_DUP(dst, src, ok)                                                             \
+	do {                                                                              \
+		(dst).v = NULL;                                                           \
+		(dst).cap = (dst).n = 0;                                                  \
+		if ((src).n) {                                                            \
+			(dst).v = VEC_KEY(src) ? kz_key_alloc((src).n * sizeof(*(src).v)) \
+					       : malloc((src).n * sizeof(*(src).v));      \
+			if (!(dst).v) {                                                   \
+				ok = 0;                                                   \
+				break;                                                    \
+			}                                                                 \
+			memcpy((dst).v, (src).v, (src).n * sizeof(*(src).v));             \
+			(dst).n = (dst).cap = (src).n;                                    \
+		}                                                                         \
 	} while (0)
 
 struct kz_config *kz_config_dup(const struct kz_config *s)
@@ -165,10 +173,10 @@ struct kz_if_ipsec *kz_find_if_mapping(const struct kz_config *c, const char *na
 
 /* A new object at the end of vec, zeroed but for its name, which every
  * named object keeps as its first member; NULL (and *err) when full. */
-static void *vec_push_named(void *vp, size_t *n, size_t *cap, size_t elem, const char *name,
-			    int *err)
+static void *vec_push_named(void *vp, size_t *n, size_t *cap, size_t elem, bool key,
+			    const char *name, int *err)
 {
-	char *p = vec_grow(vp, n, cap, elem, err);
+	char *p = vec_grow(vp, n, cap, elem, key, err);
 
 	if (p) {
 		memset(p, 0, elem);
@@ -178,7 +186,7 @@ static void *vec_push_named(void *vp, size_t *n, size_t *cap, size_t elem, const
 }
 
 #define VEC_PUSH_NAMED(vec, nm, errp) \
-	vec_push_named(&(vec).v, &(vec).n, &(vec).cap, sizeof(*(vec).v), (nm), (errp))
+	vec_push_named(&(vec).v, &(vec).n, &(vec).cap, sizeof(*(vec).v), VEC_KEY(vec), (nm), (errp))
 
 struct kz_ike_proposal *kz_add_ike_proposal(struct kz_config *c, const char *name, int *err)
 {

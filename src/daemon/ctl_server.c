@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <malloc.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/queue.h>
@@ -451,6 +452,7 @@ static void ctl_conn_process(struct ctl_conn *conn)
 		conn->frame_start = 0;
 		/* req points into the input buffer: drain only after use. */
 		r = ctl_conn_handle(conn, &req);
+		kz_wipe(p, flen); /* a pasted key leaves no copy */
 		evbuffer_drain(in, flen);
 		if (r < 0) {
 			why = "out of memory";
@@ -611,12 +613,47 @@ static void ctl_ignore_sigpipe(void)
 	}
 }
 
+/* libevent's buffers carry console input (pasted config lines with keys)
+ * and output (`show running-config secrets`), and free or move their
+ * chains by themselves: all libevent memory is wiped when it is freed or
+ * moved.  The same malloc is underneath, so blocks allocated before the
+ * switch are freed correctly. */
+static void ev_wipe_free(void *p)
+{
+	if (p) {
+		kz_wipe(p, malloc_usable_size(p));
+		free(p);
+	}
+}
+
+static void *ev_wipe_realloc(void *p, size_t n)
+{
+	size_t old;
+	void *q;
+
+	if (!p)
+		return malloc(n);
+	if (!n) {
+		ev_wipe_free(p);
+		return NULL;
+	}
+	old = malloc_usable_size(p);
+	if (n <= old)
+		return p;
+	if (!(q = malloc(n)))
+		return NULL;
+	memcpy(q, p, old);
+	ev_wipe_free(p);
+	return q;
+}
+
 struct ctl_server *ctl_server_start(struct event_base *base, const char *path,
 				    const struct ctl_server_ops *ops, void *arg, int *err)
 {
 	struct ctl_server *srv = NULL;
 	int fd = -1, r;
 
+	event_set_mem_functions(malloc, ev_wipe_realloc, ev_wipe_free);
 	if (!base || !path || !*path || !ops || !ops->session_open || !ops->session_close ||
 	    !ops->request) {
 		r = KZ_EINVAL;

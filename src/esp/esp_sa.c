@@ -168,7 +168,7 @@ struct esp_sa *esp_sa_new(const struct kz_child_sa *p, int *errp)
 		goto out;
 
 	err = KZ_ENOMEM;
-	sa = calloc(1, sizeof(*sa));
+	sa = kz_key_alloc(sizeof(*sa)); /* key memory: the salt, the SA's state */
 	if (!sa)
 		goto out;
 	sa->dir = p->dir;
@@ -243,8 +243,7 @@ void esp_sa_free(struct esp_sa *sa)
 	EVP_CIPHER_CTX_free(sa->cipher);
 	EVP_CIPHER_CTX_free(sa->ivgen);
 	EVP_MAC_CTX_free(sa->mac);
-	OPENSSL_cleanse(sa, sizeof(*sa));
-	free(sa);
+	kz_key_free(sa, sizeof(*sa));
 }
 
 uint32_t esp_sa_spi(const struct esp_sa *sa)

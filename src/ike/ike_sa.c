@@ -21,7 +21,8 @@ bool is_zero(const uint8_t *p, size_t n)
 
 struct ike_sa *eng_sa_new(struct ike_engine *e, bool initiator, const char *profile)
 {
-	struct ike_sa *sa = calloc(1, sizeof(*sa));
+	/* Key memory (lib/mem.h): the SA holds SKEYID* and g^xy. */
+	struct ike_sa *sa = kz_key_alloc(sizeof(*sa));
 
 	if (!sa)
 		return NULL;
@@ -46,8 +47,7 @@ static void qm_free(struct ike_engine *e, struct ike_qm *q)
 	eng_dh_wait_clear(e, &q->dhw);
 	ike_dh_free(q->dh);
 	tx_clear(&q->tx);
-	kz_wipe(q, sizeof(*q));
-	free(q);
+	kz_key_free(q, sizeof(*q)); /* wipes KEYMAT and the PFS secret */
 }
 
 void eng_sa_kill(struct ike_engine *e, struct ike_sa *sa)
@@ -75,13 +75,12 @@ static void sa_free(struct ike_engine *e, struct ike_sa *sa)
 		sa->inq = qd->next;
 		eng_queued_free(qd);
 	}
-	kz_wipe(sa, sizeof(*sa));
-	free(sa);
+	kz_key_free(sa, sizeof(*sa)); /* wipes SKEYID* and g^xy */
 }
 
 struct ike_qm *eng_qm_new(struct ike_engine *e, struct ike_sa *sa, uint32_t msgid)
 {
-	struct ike_qm *q = calloc(1, sizeof(*q));
+	struct ike_qm *q = kz_key_alloc(sizeof(*q));
 
 	if (!q)
 		return NULL;
@@ -118,8 +117,7 @@ void eng_reap(struct ike_engine *e)
 	while ((c = *cp)) {
 		if (c->dying) {
 			*cp = c->next;
-			kz_wipe(c, sizeof(*c));
-			free(c);
+			kz_key_free(c, sizeof(*c));
 		} else {
 			cp = &c->next;
 		}

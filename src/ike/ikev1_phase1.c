@@ -276,7 +276,7 @@ int p1_put_offer(struct ike_engine *e, struct ike_sa *sa, const struct kz_ike_po
 	if (!offer)
 		return KZ_ENOMEM;
 	r = isakmp_put_sa(&o->c, offer);
-	free(offer);
+	isakmp_sa_free(offer);
 	if (r)
 		return KZ_ENOSPC;
 	return p1_keep_sai(sa, o->buf + start + ISAKMP_GENERIC_LEN,
@@ -339,7 +339,7 @@ static struct isakmp_sa *p1_peer_sa(struct ike_engine *e, struct ike_sa *sa,
 				    const struct ike_msg *m, bool chosen, int *r)
 {
 	const struct isakmp_payload *sp = isakmp_find(&m->d, ISAKMP_NP_SA);
-	struct isakmp_sa *peer = calloc(1, sizeof(*peer));
+	struct isakmp_sa *peer = isakmp_sa_new();
 	char text[256];
 
 	if (!peer)
@@ -373,10 +373,10 @@ enum ike_res p1_choose(struct ike_engine *e, struct ike_sa *sa, struct ike_msg *
 		p1_peer_str(peer, theirs, sizeof(theirs));
 		eng_fail_proposal(e, sa->profile, 1, ours, theirs);
 		m->notify = ISAKMP_N_NO_PROPOSAL_CHOSEN;
-		free(peer);
+		isakmp_sa_free(peer);
 		return IKE_FAIL;
 	}
-	free(peer);
+	isakmp_sa_free(peer);
 	if (p1_new_rcookie(e, sa) || p1_keep_sai(sa, sp->body.data, sp->body.len))
 		return IKE_IGNORE;
 	p1_natt_flags(sa, m, pol);
@@ -406,10 +406,10 @@ enum ike_res p1_accept(struct ike_engine *e, struct ike_sa *sa, const struct ike
 		p1_peer_str(reply, chosen, sizeof(chosen));
 		eng_fail(e, sa->profile, IKE_FAIL_NO_PROPOSAL, 1, 0,
 			 "no proposal chosen: the peer chose %s, which we did not offer", chosen);
-		free(reply);
+		isakmp_sa_free(reply);
 		return IKE_FAIL;
 	}
-	free(reply);
+	isakmp_sa_free(reply);
 	memcpy(sa->rcookie, m->d.hdr.rcookie, 8);
 	p1_natt_flags(sa, m, pol);
 	return IKE_DONE;
@@ -424,7 +424,7 @@ int p1_put_choice(struct ike_sa *sa, struct ike_out *o, uint8_t pnum)
 	if (!reply)
 		return KZ_ENOMEM;
 	r = isakmp_put_sa(&o->c, reply);
-	free(reply);
+	isakmp_sa_free(reply);
 	return r;
 }
 

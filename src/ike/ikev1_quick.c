@@ -172,7 +172,7 @@ static int qm_install(struct ike_engine *e, struct ike_sa *sa, struct ike_qm *q)
 	const struct kz_ipsec_policy *ipol = eng_ipsec_policy(e, p);
 	const struct kz_if_ipsec *ifc = e->cfg ? kz_find_if_mapping(e->cfg, sa->profile) : NULL;
 	size_t ek = esp_enc_keylen(q->p2.enc), ak = esp_auth_keylen(q->p2.auth);
-	struct ike_child *c = calloc(1, sizeof(*c));
+	struct ike_child *c = kz_key_alloc(sizeof(*c)); /* holds the ESP keys */
 	uint8_t km[KZ_CHILD_MAX_ENC_KEY + KZ_CHILD_MAX_AUTH_KEY];
 	struct kz_child_sa *d[2];
 	int r = KZ_ENOMEM;
@@ -241,10 +241,7 @@ static int qm_install(struct ike_engine *e, struct ike_sa *sa, struct ike_qm *q)
 	r = 0;
 out:
 	kz_wipe(km, sizeof(km));
-	if (c) {
-		kz_wipe(c, sizeof(*c));
-		free(c);
-	}
+	kz_key_free(c, sizeof(*c));
 	/* KEYMAT is made: the exchange's secrets are no longer needed */
 	kz_wipe(q->gqm, sizeof(q->gqm));
 	ike_dh_free(q->dh);
@@ -311,7 +308,7 @@ int qm_outI1_sel(struct ike_engine *e, struct ike_sa *sa, const struct kz_select
 fail:
 	q->dying = true;
 out:
-	free(offer);
+	isakmp_sa_free(offer);
 	free(o);
 	return r;
 }
@@ -321,7 +318,7 @@ enum ike_res qm_inI1_outR1(struct ike_engine *e, struct ike_sa *sa, struct ike_m
 	const struct kz_ipsec_policy *ipol = eng_ipsec_policy(e, eng_profile(e, sa->profile));
 	const struct isakmp_payload *sp = isakmp_find(&m->d, ISAKMP_NP_SA);
 	struct ike_qm *q = m->qm;
-	struct isakmp_sa *peer = calloc(1, sizeof(*peer)), *reply = NULL;
+	struct isakmp_sa *peer = isakmp_sa_new(), *reply = NULL;
 	struct ike_out *o = malloc(sizeof(*o));
 	const struct isakmp_payload *ids[2] = { NULL, NULL };
 	struct ts_side ci = { 0 }, cr = { 0 };
@@ -469,8 +466,8 @@ enum ike_res qm_inI1_outR1(struct ike_engine *e, struct ike_sa *sa, struct ike_m
 	if (!r)
 		r = out_send(e, sa, o, q->iv, &q->tx, m->t->retransmit);
 out:
-	free(peer);
-	free(reply);
+	isakmp_sa_free(peer);
+	isakmp_sa_free(reply);
 	free(o);
 	return m->notify ? IKE_FAIL : ike_res_of(r);
 }
@@ -529,7 +526,7 @@ enum ike_res qm_inR1_outI2(struct ike_engine *e, struct ike_sa *sa, struct ike_m
 	const struct kz_ipsec_policy *ipol = eng_ipsec_policy(e, eng_profile(e, sa->profile));
 	const struct isakmp_payload *sp = isakmp_find(&m->d, ISAKMP_NP_SA);
 	struct ike_qm *q = m->qm;
-	struct isakmp_sa *reply = calloc(1, sizeof(*reply));
+	struct isakmp_sa *reply = isakmp_sa_new();
 	struct ike_out *o = malloc(sizeof(*o));
 	uint8_t h3[IKE_MAX_HASH];
 	struct ike_chunk c[2];
@@ -598,7 +595,7 @@ enum ike_res qm_inR1_outI2(struct ike_engine *e, struct ike_sa *sa, struct ike_m
 		(void)info_send_initial_contact(e, sa);
 	}
 out:
-	free(reply);
+	isakmp_sa_free(reply);
 	free(o);
 	return res != IKE_IGNORE ? res : ike_res_of(r);
 }

@@ -229,29 +229,53 @@ struct isakmp_transform {
 	size_t nattr;
 };
 
+/* A proposal's transforms are nt consecutive entries of its SA's pool. */
 struct isakmp_proposal {
 	uint8_t num;
 	uint8_t proto;
 	uint8_t spi_size;
 	uint8_t spi[8];
-	struct isakmp_transform t[ISAKMP_MAX_TRANSFORMS];
+	struct isakmp_transform *t;
 	size_t nt;
 };
 
+/* An SA payload.  The transforms of all proposals live in one pool sized
+ * by what was received or built (a typical offer: a few kB), not by the
+ * limits (16 x 64 transforms inline would be about 213 kB per SA payload,
+ * allocated and zeroed several times per negotiation).  Zero it (or parse
+ * into it) before use; isakmp_sa_release() frees the pool. */
 struct isakmp_sa {
 	uint32_t doi;
 	uint32_t situation;
 	struct isakmp_proposal p[ISAKMP_MAX_PROPOSALS];
 	size_t np;
 	size_t dropped; /* addition: transforms past the limits, not kept */
+	struct isakmp_transform *pool;
+	size_t pool_len, pool_cap;
 };
 
-/* The body of an SA payload.  KZ_EPROTO on malformed nesting, KZ_ENOTSUP
+/* A zeroed transform appended to proposal pi, which must be the last one
+ * (pi == np - 1) or the next (pi == np: np grows to pi + 1; the caller
+ * fills in the proposal's fields).  NULL past ISAKMP_MAX_PROPOSALS or
+ * ISAKMP_MAX_TRANSFORMS, for an earlier proposal, or out of memory.  The
+ * pool may move: pointers into it from before the call are stale (p[].t
+ * are updated). */
+struct isakmp_transform *isakmp_sa_add_transform(struct isakmp_sa *sa, size_t pi);
+/* Frees the pool and zeroes *sa. */
+void isakmp_sa_release(struct isakmp_sa *sa);
+/* A zeroed SA on the heap, and its release with the pool (NULL is fine). */
+struct isakmp_sa *isakmp_sa_new(void);
+void isakmp_sa_free(struct isakmp_sa *sa);
+
+/* The body of an SA payload, into *sa, which must be zeroed or hold an SA
+ * (its pool is reused).  KZ_EPROTO on malformed nesting, KZ_ENOTSUP
  * for a DOI other than IPsec or a situation other than identity-only,
  * KZ_ETOOBIG past ISAKMP_MAX_ATTRS in a transform.  Proposals past
  * ISAKMP_MAX_PROPOSALS and transforms past ISAKMP_MAX_TRANSFORMS are
  * parsed (so a malformed one still fails the payload) but not kept: the
- * count of transforms left out is `dropped`. */
+ * count of transforms left out is `dropped`.  KZ_ENOMEM when the pool
+ * cannot grow.  On failure *sa may hold a part of the payload (release it
+ * all the same). */
 int isakmp_parse_sa(const struct buf *body, struct isakmp_sa *sa) KZ_MUST_CHECK;
 /* Proposal SPIs: up to 8 bytes are kept; a phase 1 (ISAKMP) proposal may
  * carry the 16 bytes of the cookies (RFC 2408 2.5.3), which are skipped and

@@ -7,6 +7,7 @@
  * a nested parser can never read outside the payload that contains it. */
 #include "ike/isakmp.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "lib/err.h"
@@ -274,15 +275,74 @@ static int parse_transform(struct buf *pb, bool phase1, bool last, struct isakmp
 	return 0;
 }
 
-/* One proposal into p; p NULL: past ISAKMP_MAX_PROPOSALS, only checked.
- * Transforms past ISAKMP_MAX_TRANSFORMS (or of a proposal not kept) are
- * checked in a scratch transform and counted in *dropped. */
-static int parse_proposal(struct buf *sb, bool *more, struct isakmp_proposal *p, size_t *dropped)
+struct isakmp_transform *isakmp_sa_add_transform(struct isakmp_sa *sa, size_t pi)
+{
+	struct isakmp_proposal *p;
+	struct isakmp_transform *t;
+
+	if (pi >= ISAKMP_MAX_PROPOSALS || pi + 1 < sa->np)
+		return NULL;
+	if (pi >= sa->np) {
+		/* A new proposal starts at the end of the pool. */
+		for (size_t i = sa->np; i <= pi; i++) {
+			memset(&sa->p[i], 0, sizeof(sa->p[i]));
+			sa->p[i].t = sa->pool ? sa->pool + sa->pool_len : NULL;
+		}
+		sa->np = pi + 1;
+	}
+	p = &sa->p[pi];
+	if (p->nt >= ISAKMP_MAX_TRANSFORMS)
+		return NULL;
+	if (sa->pool_len == sa->pool_cap) {
+		size_t cap = sa->pool_cap ? 2 * sa->pool_cap : 8, at[ISAKMP_MAX_PROPOSALS];
+		struct isakmp_transform *pool;
+
+		/* Every proposal's transforms are a run of the pool. */
+		for (size_t i = 0; i < sa->np; i++)
+			at[i] = sa->pool ? (size_t)(sa->p[i].t - sa->pool) : 0;
+		if (!(pool = realloc(sa->pool, cap * sizeof(*pool))))
+			return NULL;
+		for (size_t i = 0; i < sa->np; i++)
+			sa->p[i].t = pool + at[i];
+		sa->pool = pool;
+		sa->pool_cap = cap;
+	}
+	t = &sa->pool[sa->pool_len++];
+	memset(t, 0, sizeof(*t));
+	p->nt++;
+	return t;
+}
+
+void isakmp_sa_release(struct isakmp_sa *sa)
+{
+	free(sa->pool);
+	memset(sa, 0, sizeof(*sa));
+}
+
+struct isakmp_sa *isakmp_sa_new(void)
+{
+	return calloc(1, sizeof(struct isakmp_sa));
+}
+
+void isakmp_sa_free(struct isakmp_sa *sa)
+{
+	if (sa) {
+		free(sa->pool);
+		free(sa);
+	}
+}
+
+/* One proposal, kept as sa's next one when keep; else (past
+ * ISAKMP_MAX_PROPOSALS) only checked.  Transforms past
+ * ISAKMP_MAX_TRANSFORMS (or of a proposal not kept) are checked in a
+ * scratch transform and counted in sa->dropped. */
+static int parse_proposal(struct buf *sb, bool *more, struct isakmp_sa *sa, bool keep_p)
 {
 	struct isakmp_proposal head;
 	struct isakmp_transform scratch;
 	struct buf pb;
 	uint8_t next, ntrans, spi[8];
+	size_t pi = sa->np;
 	bool phase1;
 	int r;
 
@@ -308,24 +368,27 @@ static int parse_proposal(struct buf *sb, bool *more, struct isakmp_proposal *p,
 	}
 	if (ntrans == 0)
 		return KZ_EPROTO;
-	if (p) {
+	phase1 = head.proto == ISAKMP_PROTO_ISAKMP;
+	for (size_t i = 0; i < ntrans; i++) {
+		struct isakmp_transform *t = &scratch;
+
+		if (keep_p && i < ISAKMP_MAX_TRANSFORMS) {
+			if (!(t = isakmp_sa_add_transform(sa, pi)))
+				return KZ_ENOMEM;
+		} else {
+			sa->dropped++;
+		}
+		r = parse_transform(&pb, phase1, i + 1 == ntrans, t);
+		if (r < 0)
+			return r;
+	}
+	if (keep_p) {
+		struct isakmp_proposal *p = &sa->p[pi];
+
 		p->num = head.num;
 		p->proto = head.proto;
 		p->spi_size = head.spi_size;
 		memcpy(p->spi, spi, sizeof(p->spi));
-		p->nt = 0;
-	}
-	phase1 = head.proto == ISAKMP_PROTO_ISAKMP;
-	for (size_t i = 0; i < ntrans; i++) {
-		bool keep = p && i < ISAKMP_MAX_TRANSFORMS;
-
-		r = parse_transform(&pb, phase1, i + 1 == ntrans, keep ? &p->t[i] : &scratch);
-		if (r < 0)
-			return r;
-		if (keep)
-			p->nt++;
-		else
-			(*dropped)++;
 	}
 	/* The transforms must fill the proposal exactly. */
 	if (buf_left(&pb) != 0)
@@ -339,20 +402,17 @@ int isakmp_parse_sa(const struct buf *body, struct isakmp_sa *sa)
 	bool more = true;
 	int r;
 
+	/* The pool is kept for reuse; nothing of the last SA is. */
 	sa->np = 0;
 	sa->dropped = 0;
+	sa->pool_len = 0;
 	if ((r = buf_get_u32(&b, &sa->doi)) < 0 || (r = buf_get_u32(&b, &sa->situation)) < 0)
 		return proto_err(r);
 	if (sa->doi != ISAKMP_DOI_IPSEC || sa->situation != ISAKMP_SIT_IDENTITY_ONLY)
 		return KZ_ENOTSUP;
-	while (more) {
-		bool keep = sa->np < ISAKMP_MAX_PROPOSALS;
-
-		if ((r = parse_proposal(&b, &more, keep ? &sa->p[sa->np] : NULL, &sa->dropped)) < 0)
+	while (more)
+		if ((r = parse_proposal(&b, &more, sa, sa->np < ISAKMP_MAX_PROPOSALS)) < 0)
 			return r;
-		if (keep)
-			sa->np++;
-	}
 	/* The proposals must fill the SA payload exactly. */
 	if (buf_left(&b) != 0)
 		return KZ_EPROTO;

@@ -156,7 +156,7 @@ static void p1_transform(struct isakmp_transform *t, uint8_t num, const struct p
  * transforms yet. */
 static struct isakmp_sa *sa_new(uint8_t proto, uint8_t pnum)
 {
-	struct isakmp_sa *sa = calloc(1, sizeof(*sa));
+	struct isakmp_sa *sa = isakmp_sa_new();
 
 	if (!sa)
 		return NULL;
@@ -172,7 +172,7 @@ static struct isakmp_sa *sa_new(uint8_t proto, uint8_t pnum)
 static struct isakmp_sa *offer_done(struct isakmp_sa *sa)
 {
 	if (!sa->p[0].nt) {
-		free(sa);
+		isakmp_sa_free(sa);
 		return NULL;
 	}
 	return sa;
@@ -182,6 +182,7 @@ struct isakmp_sa *p1_offer(struct ike_engine *e, const struct kz_ike_policy *pol
 {
 	struct isakmp_sa *sa = sa_new(ISAKMP_PROTO_ISAKMP, 1);
 	enum kz_group first = KZ_GROUP_NONE;
+	struct isakmp_transform *t;
 
 	if (!sa)
 		return NULL;
@@ -201,8 +202,9 @@ struct isakmp_sa *p1_offer(struct ike_engine *e, const struct kz_ike_policy *pol
 		c.hash = kp->hash;
 		c.group = kp->group;
 		c.lifetime = kp->lifetime;
-		p1_transform(&sa->p[0].t[sa->p[0].nt], (uint8_t)(sa->p[0].nt + 1), &c);
-		sa->p[0].nt++;
+		if (!(t = isakmp_sa_add_transform(sa, 0)))
+			break;
+		p1_transform(t, (uint8_t)sa->p[0].nt, &c);
 	}
 	return offer_done(sa);
 }
@@ -295,23 +297,32 @@ int p1_from_reply(struct ike_engine *e, const struct kz_ike_policy *pol,
 	return 0;
 }
 
-/* An answer's one transform: the peer's echoed when it is known (true),
- * else for the caller to fill in (false). */
-static bool reply_transform(struct isakmp_sa *sa, bool have_peer_t,
-			    const struct isakmp_transform *peer_t)
+/* An answer's one transform, added to sa (freed and NULL when that
+ * fails): the peer's echoed when it is known (*echoed), else for the
+ * caller to fill in. */
+static struct isakmp_transform *reply_transform(struct isakmp_sa *sa, bool have_peer_t,
+						const struct isakmp_transform *peer_t, bool *echoed)
 {
-	sa->p[0].nt = 1;
-	if (have_peer_t)
-		echo_transform(&sa->p[0].t[0], peer_t);
-	return have_peer_t;
+	struct isakmp_transform *t = sa ? isakmp_sa_add_transform(sa, 0) : NULL;
+
+	*echoed = have_peer_t;
+	if (!t)
+		isakmp_sa_free(sa);
+	else if (have_peer_t)
+		echo_transform(t, peer_t);
+	return t;
 }
 
 struct isakmp_sa *p1_reply(const struct p1_choice *c, uint8_t pnum)
 {
 	struct isakmp_sa *sa = sa_new(ISAKMP_PROTO_ISAKMP, pnum);
+	bool echoed;
+	struct isakmp_transform *t = reply_transform(sa, c->have_peer_t, &c->peer_t, &echoed);
 
-	if (sa && !reply_transform(sa, c->have_peer_t, &c->peer_t))
-		p1_transform(&sa->p[0].t[0], c->tnum, c);
+	if (!t)
+		return NULL;
+	if (!echoed)
+		p1_transform(t, c->tnum, c);
 	return sa;
 }
 
@@ -499,6 +510,7 @@ struct isakmp_sa *p2_offer(struct ike_engine *e, const struct kz_ipsec_policy *p
 			   uint32_t spi)
 {
 	struct isakmp_sa *sa = p2_sa_new(spi, 1);
+	struct isakmp_transform *t;
 
 	if (!sa)
 		return NULL;
@@ -515,8 +527,9 @@ struct isakmp_sa *p2_offer(struct ike_engine *e, const struct kz_ipsec_policy *p
 		c.life_s = ip->lifetime_time;
 		c.life_kb = ip->lifetime_kbytes;
 		c.encap = encap;
-		p2_transform(&sa->p[0].t[sa->p[0].nt], (uint8_t)(sa->p[0].nt + 1), &c);
-		sa->p[0].nt++;
+		if (!(t = isakmp_sa_add_transform(sa, 0)))
+			break;
+		p2_transform(t, (uint8_t)sa->p[0].nt, &c);
 	}
 	return offer_done(sa);
 }
@@ -668,9 +681,13 @@ int p2_from_reply(struct ike_engine *e, const struct kz_ipsec_policy *pol,
 struct isakmp_sa *p2_reply(const struct p2_choice *c, uint32_t spi, uint8_t pnum, uint8_t tnum)
 {
 	struct isakmp_sa *sa = p2_sa_new(spi, pnum);
+	bool echoed;
+	struct isakmp_transform *t = reply_transform(sa, c->have_peer_t, &c->peer_t, &echoed);
 
-	if (sa && !reply_transform(sa, c->have_peer_t, &c->peer_t))
-		p2_transform(&sa->p[0].t[0], tnum, c);
+	if (!t)
+		return NULL;
+	if (!echoed)
+		p2_transform(t, tnum, c);
 	return sa;
 }
 

@@ -13,6 +13,8 @@ void sb_init(struct strbuf *sb)
 
 void sb_free(struct strbuf *sb)
 {
+	if (sb->s)
+		explicit_bzero(sb->s, sb->cap); /* it may have held keys */
 	free(sb->s);
 	sb_init(sb);
 }
@@ -41,10 +43,17 @@ static int sb_grow(struct strbuf *sb, size_t need)
 		cap *= 2;
 	if (cap > KZ_STRBUF_MAX)
 		cap = KZ_STRBUF_MAX;
-	p = realloc(sb->s, cap);
+	/* Not realloc: the old block may hold the running config's keys
+	 * and is wiped before it goes back. */
+	p = malloc(cap);
 	if (!p) {
 		sb->truncated = 1;
 		return -1;
+	}
+	if (sb->s) {
+		memcpy(p, sb->s, sb->len + 1);
+		explicit_bzero(sb->s, sb->cap);
+		free(sb->s);
 	}
 	sb->s = p;
 	sb->cap = cap;

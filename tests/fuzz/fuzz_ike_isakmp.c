@@ -53,6 +53,12 @@ static void check_sa(const struct buf *body)
 		return;
 	if (sa.np == 0 || sa.np > ISAKMP_MAX_PROPOSALS)
 		abort();
+	/* The proposals' transforms are consecutive runs of the pool. */
+	for (size_t i = 0, at = 0; i < sa.np; at += sa.p[i].nt, i++)
+		if (sa.p[i].t != sa.pool + at || sa.p[i].nt > ISAKMP_MAX_TRANSFORMS ||
+		    at + sa.p[i].nt > sa.pool_len ||
+		    (i + 1 == sa.np && at + sa.p[i].nt != sa.pool_len))
+			abort();
 	wbuf_init(&w, out, sizeof(out));
 	isakmp_chain_init(&c, &w);
 	r = isakmp_put_sa(&c, &sa);

@@ -12,6 +12,7 @@
 
 #include "config/model.h"
 #include "lib/err.h"
+#include "lib/mem.h"
 
 static void test_add_find_del(void **state)
 {
@@ -99,6 +100,44 @@ static void test_dup_is_deep(void **state)
 	kz_config_free(d);
 }
 
+/* The pre-shared keys live in key memory (lib/mem.h), also in a copy; a
+ * deleted policy leaves no copy of its key behind in the vector. */
+static void test_psk_in_key_memory(void **state)
+{
+	struct kz_config *c = kz_config_new(), *d;
+	struct kz_ike_policy *p;
+	int err;
+
+	(void)state;
+	for (int i = 0; i < 5; i++) { /* past the first growth of the vector */
+		char nm[8];
+
+		snprintf(nm, sizeof(nm), "P%d", i);
+		p = kz_add_ike_policy(c, nm, &err);
+		assert_non_null(p);
+		p->psk.set = true;
+		memset(p->psk.key, 'a' + i, 16);
+		p->psk.len = 16;
+	}
+	assert_true(kz_key_owns(c->ike_policies.v));
+	assert_true(kz_key_owns(&c->ike_policies.v[4].psk));
+	d = kz_config_dup(c);
+	assert_non_null(d);
+	assert_true(kz_key_owns(d->ike_policies.v));
+	assert_int_equal(kz_find_ike_policy(d, "P4")->psk.key[0], 'e');
+	/* the slot the last policy moved out of is zero */
+	assert_int_equal(kz_del_ike_policy(c, "P2"), 0);
+	assert_int_equal(c->ike_policies.n, 4);
+	assert_int_equal(c->ike_policies.v[4].psk.len, 0);
+	assert_int_equal(c->ike_policies.v[4].psk.key[0], 0);
+	assert_int_equal(c->ike_policies.v[3].psk.key[0], 'e');
+	/* the other vectors stay on the heap */
+	assert_non_null(kz_add_ike_proposal(c, "X", &err));
+	assert_false(kz_key_owns(c->ike_proposals.v));
+	kz_config_free(c);
+	kz_config_free(d);
+}
+
 static void test_names_and_classes(void **state)
 {
 	struct in_addr a;
@@ -134,6 +173,7 @@ int main(void)
 		cmocka_unit_test(test_order_kept),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_dup_is_deep),
+		cmocka_unit_test(test_psk_in_key_memory),
 		cmocka_unit_test(test_names_and_classes),
 	};
 

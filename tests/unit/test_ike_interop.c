@@ -120,7 +120,7 @@ static void test_not_pfs_mismatch(void **state)
 static void clear_sa_life(const struct pkt *p, uint32_t *life, uint32_t *notify_secs)
 {
 	struct isakmp_digest d;
-	struct isakmp_sa *sa = calloc(1, sizeof(*sa));
+	struct isakmp_sa *sa = isakmp_sa_new();
 	const struct isakmp_payload *sp;
 
 	assert_non_null(sa);
@@ -143,7 +143,7 @@ static void clear_sa_life(const struct pkt *p, uint32_t *life, uint32_t *notify_
 		assert_int_equal(n.spi_size, 16);
 		life_notify_read(true, &n.data, notify_secs, &kb);
 	}
-	free(sa);
+	isakmp_sa_free(sa);
 }
 
 /* MM1 to B, B's MM2 looked at, then the rest. */

@@ -28,17 +28,11 @@ struct msg {
 
 static void phase1_sa(struct isakmp_sa *sa)
 {
-	struct isakmp_proposal *p;
-
-	memset(sa, 0, sizeof(*sa));
-	sa->np = 1;
-	p = &sa->p[0];
-	p->num = 1;
-	p->proto = ISAKMP_PROTO_ISAKMP;
-	p->nt = 2;
+	isakmp_sa_release(sa);
 	for (size_t i = 0; i < 2; i++) {
-		struct isakmp_transform *t = &p->t[i];
+		struct isakmp_transform *t = isakmp_sa_add_transform(sa, 0);
 
+		assert_non_null(t);
 		t->num = (uint8_t)(i + 1);
 		t->id = ISAKMP_KEY_IKE;
 		t->attr[0] = (struct isakmp_attr){ IKE_ATTR_ENC, true, IKE_ENC_AES_CBC, false };
@@ -53,21 +47,22 @@ static void phase1_sa(struct isakmp_sa *sa)
 						   false };
 		t->nattr = 7;
 	}
+	sa->p[0].num = 1;
+	sa->p[0].proto = ISAKMP_PROTO_ISAKMP;
 }
 
 static void phase2_sa(struct isakmp_sa *sa)
 {
-	memset(sa, 0, sizeof(*sa));
-	sa->np = 2;
+	isakmp_sa_release(sa);
 	for (size_t i = 0; i < 2; i++) {
+		struct isakmp_transform *t = isakmp_sa_add_transform(sa, i);
 		struct isakmp_proposal *p = &sa->p[i];
-		struct isakmp_transform *t = &p->t[0];
 
+		assert_non_null(t);
 		p->num = (uint8_t)(i + 1);
 		p->proto = ISAKMP_PROTO_ESP;
 		p->spi_size = 4;
 		memcpy(p->spi, "\xc0\x01\xd0\x0d", 4);
-		p->nt = 1;
 		t->num = 1;
 		t->id = i ? ESP_AES_GCM_16 : ESP_AES_CBC;
 		t->attr[0] =
@@ -106,7 +101,7 @@ static void put_header(struct wbuf *w, uint8_t exch, uint32_t msgid)
 static void build_msg(struct msg *m)
 {
 	struct isakmp_chain c;
-	struct isakmp_sa sa;
+	static struct isakmp_sa sa;
 	struct wbuf w;
 	uint8_t ke[128], nonce[32];
 
@@ -149,7 +144,7 @@ static void put32(uint8_t *p, uint32_t v)
 static int parse_all(const uint8_t *b, size_t len)
 {
 	struct isakmp_digest d;
-	struct isakmp_sa sa;
+	static struct isakmp_sa sa;
 	int r = isakmp_parse_message(b, len, &d);
 
 	if (r < 0)
@@ -267,7 +262,7 @@ static void test_roundtrip_message(void **state)
 {
 	struct msg m;
 	struct isakmp_digest d;
-	struct isakmp_sa want, got;
+	static struct isakmp_sa want, got;
 	const struct isakmp_payload *p;
 
 	build_msg(&m);
@@ -317,7 +312,7 @@ static void test_roundtrip_phase2_sa(void **state)
 	uint8_t b[1024];
 	struct isakmp_digest d;
 	struct isakmp_chain c;
-	struct isakmp_sa want, got;
+	static struct isakmp_sa want, got;
 	struct wbuf w;
 	struct buf body;
 
@@ -416,7 +411,7 @@ static void test_builder_errors(void **state)
 {
 	uint8_t b[64];
 	struct isakmp_chain c;
-	struct isakmp_sa sa;
+	static struct isakmp_sa sa;
 	struct wbuf w;
 	uint8_t big[200] = { 0 };
 
@@ -491,7 +486,7 @@ static void test_truncations(void **state)
 {
 	struct msg m;
 	struct isakmp_digest d;
-	struct isakmp_sa sa;
+	static struct isakmp_sa sa;
 	struct buf body;
 
 	build_msg(&m);
@@ -694,7 +689,7 @@ static int attrs_parse(uint8_t *b, const uint8_t *attrs, size_t alen, struct isa
 static void test_attributes(void **state)
 {
 	uint8_t b[256];
-	struct isakmp_sa sa;
+	static struct isakmp_sa sa;
 	uint32_t v;
 
 	/* TLV values of 1-4 bytes are numbers. */
@@ -786,7 +781,7 @@ static void test_attributes(void **state)
 static void test_sa_structure(void **state)
 {
 	uint8_t b[2048];
-	struct isakmp_sa sa;
+	static struct isakmp_sa sa;
 	size_t len;
 	const uint8_t attr[] = { 0x80, 0x01, 0x00, 0x07 };
 
@@ -859,18 +854,25 @@ static void test_sa_limits(void **state)
 	size_t n;
 
 	(void)state;
-	memset(&want, 0, sizeof(want));
+	isakmp_sa_release(&want);
 	for (size_t i = 0; i < ISAKMP_MAX_PROPOSALS; i++) {
+		for (size_t j = 0; j < ISAKMP_MAX_TRANSFORMS; j++) {
+			struct isakmp_transform *t = isakmp_sa_add_transform(&want, i);
+
+			assert_non_null(t);
+			t->num = (uint8_t)(j + 1);
+			t->id = ESP_AES_CBC;
+		}
+		/* Full: a 65th transform and an earlier proposal are refused. */
+		assert_null(isakmp_sa_add_transform(&want, i));
+		if (i)
+			assert_null(isakmp_sa_add_transform(&want, i - 1));
 		want.p[i].num = (uint8_t)(i + 1);
 		want.p[i].proto = ISAKMP_PROTO_ESP;
 		want.p[i].spi_size = 4;
-		want.p[i].nt = ISAKMP_MAX_TRANSFORMS;
-		for (size_t j = 0; j < ISAKMP_MAX_TRANSFORMS; j++) {
-			want.p[i].t[j].num = (uint8_t)(j + 1);
-			want.p[i].t[j].id = ESP_AES_CBC;
-		}
 	}
-	want.np = ISAKMP_MAX_PROPOSALS;
+	assert_null(isakmp_sa_add_transform(&want, ISAKMP_MAX_PROPOSALS));
+	assert_int_equal(want.np, ISAKMP_MAX_PROPOSALS);
 	wbuf_init(&w, b, sizeof(b));
 	isakmp_chain_init(&c, &w);
 	assert_int_equal(isakmp_put_sa(&c, &want), 0);
@@ -897,16 +899,17 @@ static void test_sa_limits(void **state)
 	assert_int_equal(isakmp_parse_sa(&body, &sa), KZ_EPROTO);
 
 	/* One proposal of 65 transforms: the 65th is dropped. */
-	memset(&want, 0, sizeof(want));
-	want.np = 1;
+	isakmp_sa_release(&want);
+	for (size_t j = 0; j < ISAKMP_MAX_TRANSFORMS; j++) {
+		struct isakmp_transform *t = isakmp_sa_add_transform(&want, 0);
+
+		assert_non_null(t);
+		t->num = (uint8_t)(j + 1);
+		t->id = ESP_3DES;
+	}
 	want.p[0].num = 1;
 	want.p[0].proto = ISAKMP_PROTO_ESP;
 	want.p[0].spi_size = 4;
-	want.p[0].nt = ISAKMP_MAX_TRANSFORMS;
-	for (size_t j = 0; j < ISAKMP_MAX_TRANSFORMS; j++) {
-		want.p[0].t[j].num = (uint8_t)(j + 1);
-		want.p[0].t[j].id = ESP_3DES;
-	}
 	wbuf_init(&w, b, sizeof(b));
 	isakmp_chain_init(&c, &w);
 	assert_int_equal(isakmp_put_sa(&c, &want), 0);
@@ -922,11 +925,19 @@ static void test_sa_limits(void **state)
 	big[8 + 7] = 65;
 	put16(big + 8 + 2, (uint16_t)(get16(big + 8 + 2) + 8));
 	buf_init(&body, big, n);
+	isakmp_sa_release(&sa); /* a fresh pool, sized by what is parsed */
 	assert_int_equal(isakmp_parse_sa(&body, &sa), 0);
 	assert_int_equal(sa.np, 1);
 	assert_int_equal(sa.p[0].nt, ISAKMP_MAX_TRANSFORMS);
 	assert_int_equal(sa.dropped, 1);
 	assert_int_equal(sa.p[0].t[63].num, 64);
+	/* The pool holds what was received, not the limits. */
+	assert_true(sa.pool_len == ISAKMP_MAX_TRANSFORMS &&
+		    sa.pool_cap <= 2 * ISAKMP_MAX_TRANSFORMS);
+	isakmp_sa_release(&sa);
+	isakmp_sa_release(&want);
+	assert_null(sa.pool);
+	assert_int_equal(sa.np, 0);
 }
 
 /* ---- ID, NOTIFY, DELETE bodies ---- */
@@ -1171,7 +1182,7 @@ static void test_strongswan_main_mode(void **state)
 {
 	struct capture c;
 	struct isakmp_digest d;
-	struct isakmp_sa sa;
+	static struct isakmp_sa sa;
 	uint8_t icky[8];
 
 	/* MM1: SA (2 transforms), 5 VIDs. */
@@ -1266,7 +1277,7 @@ static void test_strongswan_aggressive_mode(void **state)
 {
 	struct capture c;
 	struct isakmp_digest d;
-	struct isakmp_sa sa;
+	static struct isakmp_sa sa;
 	struct isakmp_id id;
 	const struct isakmp_payload *p;
 
@@ -1326,7 +1337,7 @@ static void test_corpus_seeds(void **state)
 {
 	struct capture c;
 	struct isakmp_digest d;
-	struct isakmp_sa sa;
+	static struct isakmp_sa sa;
 	struct isakmp_id id;
 	struct isakmp_notify n;
 	struct isakmp_delete del;
