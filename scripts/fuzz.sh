@@ -48,7 +48,11 @@ for name in "${targets[@]}"; do
 		>"$work/log" 2>&1) || rc=$?
 	wall=$(($(date +%s) - start))
 	cpu=$(awk '{printf "%.0f", $1 + $2}' "$work/cpu" 2>/dev/null || echo "?")
-	runs=$(cat "$work"/log "$work"/fuzz-*.log 2>/dev/null |
+	# the workers' logs when there are any (the main log repeats their
+	# final stats then), else the main log
+	logs=("$work"/fuzz-*.log)
+	[ -e "${logs[0]}" ] || logs=("$work/log")
+	runs=$(cat "${logs[@]}" 2>/dev/null |
 		{ grep -o 'stat::number_of_executed_units: [0-9]*' || true; } |
 		awk '{s += $2} END {print s + 0}')
 	# merge what is new into the tree, minimised
