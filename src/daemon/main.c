@@ -37,8 +37,9 @@ static void usage(FILE *f)
 		"  --operator-group G   members of G may show (keys hidden), diagnose, ping\n"
 		"  --console-idle S     close console sessions idle S seconds (default 900, 0: "
 		"never)\n"
-		"  --privsep            privileged parent, unprivileged child (root only)\n"
-		"  --no-privsep         one process (the default)\n"
+		"  --privsep            privileged parent, unprivileged child (the default\n"
+		"                       when started as root)\n"
+		"  --no-privsep         one process\n"
 		"  --user U             the child's user (default kizuna)\n");
 }
 
@@ -66,8 +67,9 @@ int main(int argc, char **argv)
 	int verbose = 0, c, r, rc = 1;
 	enum kz_log_level level;
 	bool unreadable = false;
-	/* Two processes (privsep.c) when asked for and started as root. */
-	int privsep = 0;
+	/* Two processes (privsep.c) when started as root, unless told not
+	 * to; -1: not told. */
+	int privsep = -1;
 	const char *user = "kizuna";
 	struct kzd_privsep ps;
 
@@ -181,8 +183,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	kzd_log_warnings(d);
-	if (privsep && geteuid() != 0) {
-		log_warn("not started as root: one process, no privilege separation");
+	if (privsep != 0 && geteuid() != 0) {
+		if (privsep > 0)
+			log_warn("not started as root: one process, no privilege separation");
 		privsep = 0;
 	}
 	if (privsep) {

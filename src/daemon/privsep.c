@@ -516,6 +516,80 @@ static void serve(struct kzd *d, int sp, const uint8_t *in, size_t len)
 		close(fd);
 }
 
+/* The child's root is empty but for read-only copies of the resolver's
+ * own files, so that `peer` names resolve there as anywhere (the child
+ * asks the name servers itself: the parent reads no answer).  Copied at
+ * the start of each child and on SIGHUP, and again when a source changes
+ * (a DHCP or PPP client rewrites resolv.conf): checked every
+ * RESOLVER_CHECK_MS; glibc rereads resolv.conf when its copy changes. */
+#define RESOLVER_CHECK_MS 5000
+static const char *const resolver_files[] = { "hosts", "resolv.conf", "nsswitch.conf", "host.conf",
+					      "gai.conf" };
+static struct stat resolver_seen[sizeof(resolver_files) / sizeof(resolver_files[0])];
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_ino == b->st_ino && a->st_dev == b->st_dev && a->st_size == b->st_size &&
+		a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+static int copy_file(const char *from, const char *to)
+{
+	char tmp[128], buf[8192];
+	int in, out, r = -1;
+	ssize_t n;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", to);
+	in = open(from, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return -1;
+	(void)unlink(tmp);
+	out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0444);
+	if (out < 0) {
+		close(in);
+		return -1;
+	}
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)n) != n)
+			break;
+	if (n == 0 && fchmod(out, 0444) == 0 && close(out) == 0) {
+		out = -1;
+		r = rename(tmp, to);
+	}
+	if (out >= 0)
+		close(out);
+	close(in);
+	if (r < 0)
+		(void)unlink(tmp);
+	return r;
+}
+
+/* force: copy every file (a new child, SIGHUP); else only changed ones. */
+static void resolver_sync(bool force)
+{
+	for (size_t i = 0; i < sizeof(resolver_files) / sizeof(resolver_files[0]); i++) {
+		char from[64], to[128];
+		struct stat st;
+
+		snprintf(from, sizeof(from), "/etc/%s", resolver_files[i]);
+		snprintf(to, sizeof(to), "%s/etc/%s", EMPTY_DIR, resolver_files[i]);
+		if (stat(from, &st) < 0) {
+			if (unlink(to) == 0)
+				log_info("privsep: %s is gone; removed its copy", from);
+			memset(&resolver_seen[i], 0, sizeof(resolver_seen[i]));
+			continue;
+		}
+		if (!force && same_file(&st, &resolver_seen[i]))
+			continue;
+		/* tried once per change of the source */
+		resolver_seen[i] = st;
+		if (copy_file(from, to) < 0)
+			log_warn("privsep: cannot copy %s to %s: %s", from, to, strerror(errno));
+		else if (!force)
+			log_info("privsep: %s changed; the copy is updated", from);
+	}
+}
+
 struct parent {
 	struct kzd *d;
 	const struct kzd_privsep *ps;
@@ -534,6 +608,7 @@ static int spawn(struct parent *p)
 
 	int size = 4 * (int)PRIVMSG_MAX;
 
+	resolver_sync(true);
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		log_err("privsep: socketpair: %s", strerror(errno));
 		return -1;
@@ -596,7 +671,7 @@ static void child_gone(struct parent *p, int status)
 int kzd_privsep_run(struct kzd *d, struct kzd_privsep *ps)
 {
 	struct parent p = { .d = d, .ps = ps, .child = -1, .sp = -1, .backoff_ms = BACKOFF_MIN_MS };
-	uint64_t stop_deadline = 0;
+	uint64_t stop_deadline = 0, resolver_at = 0;
 	sigset_t set;
 	int sfd, rc = 0;
 
@@ -606,6 +681,12 @@ int kzd_privsep_run(struct kzd *d, struct kzd_privsep *ps)
 	if ((mkdir(EMPTY_DIR, 0555) < 0 && errno != EEXIST) || chmod(EMPTY_DIR, 0555) < 0 ||
 	    chown(EMPTY_DIR, 0, 0) < 0) {
 		log_err("privsep: cannot create %s: %s", EMPTY_DIR, strerror(errno));
+		return 1;
+	}
+	/* 0755: the parent may lack CAP_DAC_OVERRIDE (the unit) */
+	if ((mkdir(EMPTY_DIR "/etc", 0755) < 0 && errno != EEXIST) ||
+	    chmod(EMPTY_DIR "/etc", 0755) < 0 || chown(EMPTY_DIR "/etc", 0, 0) < 0) {
+		log_err("privsep: cannot create %s/etc: %s", EMPTY_DIR, strerror(errno));
 		return 1;
 	}
 	p.buf = malloc(PRIVMSG_MAX);
@@ -624,11 +705,15 @@ int kzd_privsep_run(struct kzd *d, struct kzd_privsep *ps)
 	for (;;) {
 		struct pollfd pf[2] = { { .fd = sfd, .events = POLLIN },
 					{ .fd = p.sp, .events = POLLIN } };
-		int timeout = -1;
 		uint64_t t = now_ms();
+		int timeout = RESOLVER_CHECK_MS;
 
 		if (p.child < 0 && p.stopping)
 			break;
+		if (t >= resolver_at) {
+			resolver_sync(false);
+			resolver_at = t + RESOLVER_CHECK_MS;
+		}
 		if (p.child < 0 && p.restart_at) {
 			if (t >= p.restart_at) {
 				p.restart_at = 0;
@@ -637,7 +722,8 @@ int kzd_privsep_run(struct kzd *d, struct kzd_privsep *ps)
 					p.restart_at = t + p.backoff_ms;
 				continue;
 			}
-			timeout = (int)(p.restart_at - t);
+			if (p.restart_at - t < (uint64_t)timeout)
+				timeout = (int)(p.restart_at - t);
 		}
 		if (p.stopping && p.child > 0) {
 			if (t >= stop_deadline) {
@@ -645,7 +731,8 @@ int kzd_privsep_run(struct kzd *d, struct kzd_privsep *ps)
 				kill(p.child, SIGKILL);
 				stop_deadline = t + STOP_WAIT_MS;
 			}
-			timeout = (int)(stop_deadline - t);
+			if (stop_deadline - t < (uint64_t)timeout)
+				timeout = (int)(stop_deadline - t);
 		}
 		if (poll(pf, p.sp >= 0 ? 2 : 1, timeout) < 0 && errno != EINTR)
 			break;
@@ -668,6 +755,7 @@ int kzd_privsep_run(struct kzd *d, struct kzd_privsep *ps)
 			while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 				if (si.ssi_signo == SIGHUP) {
 					parent_reload(d);
+					resolver_sync(true);
 					if (p.child > 0)
 						kill(p.child, SIGHUP);
 				} else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {

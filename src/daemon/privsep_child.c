@@ -280,8 +280,22 @@ static int drop_privileges(const struct kzd_privsep *ps)
 	return 0;
 }
 
+/* The socketpair closed: the parent is gone.  The kernel's parent-death
+ * SIGKILL usually comes first; this covers a parent that may not signal
+ * a process of another user (no CAP_KILL).  Nobody is left to remove the
+ * routes: stop as a crash would. */
+static void on_parent_gone(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	log_err("privsep: the privileged process is gone; stopping");
+	_exit(1);
+}
+
 int kzd_privsep_child(struct kzd *d, const struct kzd_privsep *ps, int sp, pid_t parent)
 {
+	struct event *ev_gone = NULL;
 	sigset_t none;
 
 	sigemptyset(&none);
@@ -306,7 +320,16 @@ int kzd_privsep_child(struct kzd *d, const struct kzd_privsep *ps, int sp, pid_t
 		kzd_close(d, false);
 		return CHILD_FATAL;
 	}
+	/* EV_CLOSED (EPOLLRDHUP): wakes only for the peer's close, never for
+	 * a reply, which child_broker reads itself. */
+	if (event_base_get_features(d->base) & EV_FEATURE_EARLY_CLOSE) {
+		ev_gone = event_new(d->base, sp, EV_CLOSED | EV_PERSIST, on_parent_gone, NULL);
+		if (ev_gone)
+			event_add(ev_gone, NULL);
+	}
 	event_base_dispatch(d->base);
+	if (ev_gone)
+		event_free(ev_gone);
 	kzd_close(d, false);
 	return 0;
 }

@@ -23,7 +23,6 @@
 #define DP_BUF 65600 /* an IPv4 datagram and some slack */
 #define DP_BATCH 32
 #define DP_IKE_QUEUE_MAX 256     /* IKE datagrams waiting for the control thread */
-#define DP_TUN_TXQLEN 2000       /* TUN queue: room for a batch of TCP bursts */
 #define DP_GSO_MAX 60000         /* bytes per UDP GSO send (under 64 KB of IPv4) */
 #define DP_GSO_SEGS 64           /* datagrams per UDP GSO send (UDP_MAX_SEGMENTS) */
 #define DP_TX_ARENA (512 * 1024) /* encrypted packets waiting for sendmmsg */

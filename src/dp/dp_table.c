@@ -288,24 +288,13 @@ int dp_tun_attach(struct dp *dp, unsigned unit, int tun_fd, const char *ifname)
 {
 	struct ifreq ifr;
 	unsigned i;
-	int s;
 
 	if (!dp || unit >= KZ_MAX_IPSEC_IF)
 		return KZ_EINVAL;
 	if (dp->tun_watched[unit])
 		dp_tun_detach(dp, unit);
-	/* The kernel drops what does not fit in the TUN queue while the
-	 * worker encrypts a batch (counted as TX dropped on ipsec<N>): a
-	 * longer queue than the default 500 keeps TCP bursts. */
-	memset(&ifr, 0, sizeof(ifr));
-	kz_strlcpy(ifr.ifr_name, ifname, sizeof(ifr.ifr_name));
-	ifr.ifr_qlen = DP_TUN_TXQLEN;
-	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (s < 0 || ioctl(s, SIOCSIFTXQLEN, &ifr) < 0)
-		log_debug("data plane: cannot lengthen the queue of %s: %s", ifname,
-			  strerror(errno));
-	if (s >= 0)
-		close(s);
+	/* The TUN queue's length is set where the device is made
+	 * (kz_tun_create). */
 	/* How the caller opened it: with a virtio-net header or without,
 	 * with queues for more workers or not. */
 	memset(&ifr, 0, sizeof(ifr));

@@ -7,6 +7,7 @@
 #include <net/if.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "lib/err.h"
@@ -41,6 +42,25 @@ static void tun_offload(int fd, const char *name)
 		return;
 	}
 	log_warn("tun: no offloads on %s: %s", name, strerror(errno));
+}
+
+/* The kernel drops what does not fit in the TUN queue while a data-plane
+ * worker encrypts a batch (counted as TX dropped on ipsec<N>): a longer
+ * queue than the default 500 keeps TCP bursts.  Here, where the device is
+ * made, because it needs CAP_NET_ADMIN (the privileged parent's, when
+ * kizunad runs as two processes). */
+static void tun_txqlen(const char *name)
+{
+	struct ifreq ifr;
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	memset(&ifr, 0, sizeof(ifr));
+	kz_strlcpy(ifr.ifr_name, name, sizeof(ifr.ifr_name));
+	ifr.ifr_qlen = KZ_TUN_TXQLEN;
+	if (s < 0 || ioctl(s, SIOCSIFTXQLEN, &ifr) < 0)
+		log_debug("tun: cannot lengthen the queue of %s: %s", name, strerror(errno));
+	if (s >= 0)
+		close(s);
 }
 
 int kz_tun_create(const char *name, unsigned flags, int *fd_out)
@@ -108,6 +128,7 @@ int kz_tun_create(const char *name, unsigned flags, int *fd_out)
 	}
 	if (flags & KZ_TUN_OFFLOAD)
 		tun_offload(fd, name);
+	tun_txqlen(name);
 	log_debug("tun: %s %s (fd %d)", (flags & KZ_TUN_MULTI_QUEUE) ? "queue on" : "created", name,
 		  fd);
 	*fd_out = fd;

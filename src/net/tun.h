@@ -20,6 +20,10 @@
  * offloads still gets the header, with no GSO in it. */
 #define KZ_TUN_OFFLOAD 0x2
 
+/* The queue length a device gets (SIOCSIFTXQLEN; the kernel's default is
+ * 500). */
+#define KZ_TUN_TXQLEN 2000
+
 /* Creates the TUN device `name` ("ipsec0"), or attaches a queue to it with
  * KZ_TUN_MULTI_QUEUE, and returns a non-blocking, close-on-exec fd in
  * *fd_out.  KZ_EINVAL for a bad name or unknown flags (or a device of that

@@ -2,8 +2,9 @@
 # The metrics file (`metrics file PATH interval N`, docs/metrics.md),
 # kizuna <-> kizuna, examples/site-*.conf behind the carrier's NAT:
 #  1. gw-a's kizunad runs with only the unit's capabilities (its
-#     CapabilityBoundingSet: NET_ADMIN NET_RAW NET_BIND_SERVICE, and SETUID
-#     SETGID SYS_CHROOT SETPCAP for --privsep: 0x435c0; NoNewPrivileges) and umask 077, as
+#     CapabilityBoundingSet: NET_ADMIN NET_RAW NET_BIND_SERVICE, and KILL
+#     SETUID SETGID SYS_CHROOT SETPCAP for the child: 0x435e0;
+#     NoNewPrivileges) and umask 077, as
 #     kizunad.service starts it; the tunnel comes up and carries a ping;
 #  2. the file appears, mode 0644, passes `promtool check metrics`, says the
 #     tunnel is up with 1 IKE SA and 2 IPsec SAs, and `show running-config`
@@ -48,7 +49,7 @@ lab_wait_for 10 lab_exec gw-a "$KZ_BUILD/kizuna" -s "$LAB_DIR/a.sock" show ike s
 pid=$(lab_pid kizunad-a)
 echo "# gw-a kizunad: $(grep -E '^(CapBnd|CapEff|NoNewPrivs)' "/proc/$pid/status" | tr '\n\t' '  ')"
 expect "gw-a's kizunad holds only the unit's capabilities" \
-	sh -c "grep -q '^CapBnd:.*00000000000435c0\$' /proc/$pid/status && grep -q '^NoNewPrivs:.*1' /proc/$pid/status"
+	sh -c "grep -q '^CapBnd:.*00000000000435e0\$' /proc/$pid/status && grep -q '^NoNewPrivs:.*1' /proc/$pid/status"
 if lab_wait_for 20 kz_ipsec_up a && lab_wait_for 10 ping_ok; then
 	ok "tunnel up under the unit's capabilities, LAN A reaches LAN B"
 else
