@@ -144,6 +144,19 @@ kz_nlog() { # site pattern: how many lines of that kizunad's log match
 	grep -c -- "$2" "$LAB_DIR/kizunad-$1.log" || true
 }
 
+kz_pid() { # site: the kizunad process that runs IKE and the data plane:
+	# the unprivileged child of a split daemon, else the daemon itself
+	local p c
+	p=$(lab_pid "kizunad-$1") || return 1
+	for c in $(cat /proc/"$p"/task/*/children 2>/dev/null); do
+		if [ "$(cat "/proc/$c/comm" 2>/dev/null)" = kizunad ]; then
+			echo "$c"
+			return 0
+		fi
+	done
+	echo "$p"
+}
+
 kz_rss_kb() { # pid: resident set size in kB
 	awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"
 }

@@ -152,7 +152,7 @@ EOF
 lab_up global
 write_flooder
 kz_start b "$top/examples/site-b.conf"
-pid_b=$(lab_pid kizunad-b)
+pid_b=$(kz_pid b)
 rss0=$(kz_rss_kb "$pid_b")
 cpu0=$(cpu_ticks "$pid_b")
 hz=$(getconf CLK_TCK)

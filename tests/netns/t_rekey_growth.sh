@@ -77,7 +77,8 @@ grep -q "lifetime bytes $KBYTES" "$LAB_DIR/g-a.conf" && grep -q "^  lifetime $IK
 kz_start b "$LAB_DIR/g-b.conf"
 kz_start a "$LAB_DIR/g-a.conf"
 expect_tunnel_up "tunnel up with one pair each"
-pa=$(lab_pid kizunad-a) pb=$(lab_pid kizunad-b)
+pa=$(kz_pid a) pb=$(kz_pid b)
+echo "# measured: a pid $pa, b pid $pb (the processes that run IKE)"
 
 t0=$(date +%s)
 lab_bg lan-b udp-recv python3 "$here/udp_seq.py" recv 5001 600
