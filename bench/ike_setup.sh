@@ -22,7 +22,8 @@
 #   RESPONDERS ("kizuna strongswan"), NATT (0; 1: announce NAT-T),
 #   FRESH_DH (0: the generator reuses one key pair per thread and group,
 #   which a load generator may; 1: a fresh key pair per exchange),
-#   PERF_CALLGRAPH (fp; dwarf gives call chains through libc).
+#   PERF_CALLGRAPH (fp; dwarf gives call chains through libc),
+#   KZ_DAEMON_OPTS (more kizunad options, e.g. --no-privsep to compare).
 # Prints a summary table at the end; exit status 0 when every run finished.
 set -eu
 KZ_BUILD=$(cd "${1:-build}" && pwd)
@@ -162,9 +163,11 @@ for r in $RESPONDERS; do
 		if grep '\[NG\]' "$LAB_DIR/check.out" | grep -v 'A4.2 mapped I/F is down' >&2; then
 			echo "kizuna check: unexpected findings in the responder config" >&2
 		fi
-		lab_bg gw-b kizunad-b "$KZ_BUILD/kizunad" -f -c "$LAB_DIR/b.conf" -s "$LAB_DIR/b.sock"
+		# shellcheck disable=SC2086 # options, split on purpose
+		lab_bg gw-b kizunad-b "$KZ_BUILD/kizunad" -f -c "$LAB_DIR/b.conf" -s "$LAB_DIR/b.sock" \
+			${KZ_DAEMON_OPTS:-}
 		lab_wait_for 10 lab_exec gw-b "$KZ_BUILD/kizuna" -s "$LAB_DIR/b.sock" show ike sa
-		pid=$(lab_pid kizunad-b)
+		pid=$(kz_pid b) # the process that runs IKE (the child when split)
 		measure kizuna "$pid"
 		if [ "$PERF" = 1 ]; then
 			perf record -q --call-graph "${PERF_CALLGRAPH:-fp}" -o "$LAB_DIR/perf.data" -p "$pid" \

@@ -28,7 +28,8 @@
 # Knobs: BENCH_TIME (s per iperf3 run, default 10), BENCH_MODES ("routed
 # kizuna kizuna-udp strongswan"), BENCH_CIPHERS ("cbc gcm128"), BENCH_STREAMS ("1 4"),
 # BENCH_DEBUG=1 (print the drop counters after each tunnel run), WORKERS
-# (kizunad --workers on both gateways; default: kizunad's, one per CPU).
+# (kizunad --workers on both gateways; default: kizunad's, one per CPU),
+# KZ_DAEMON_OPTS (more kizunad options, e.g. --no-privsep to compare).
 set -eu
 KZ_BUILD=$(cd "${1:-build}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
@@ -41,7 +42,7 @@ BENCH_CIPHERS=${BENCH_CIPHERS:-cbc gcm128}
 BENCH_STREAMS=${BENCH_STREAMS:-1 4}
 BENCH_DEBUG=${BENCH_DEBUG:-0}
 if [ -n "${WORKERS:-}" ]; then
-	export KZ_DAEMON_OPTS="--workers $WORKERS" # read by kz_start (ike_lib.sh)
+	export KZ_DAEMON_OPTS="${KZ_DAEMON_OPTS:-} --workers $WORKERS" # read by kz_start
 fi
 HZ=$(getconf CLK_TCK)
 results=()
@@ -190,7 +191,7 @@ kz_bench_run() { # label cipher
 	fi
 	lab_wait_for 10 lab_exec lan-a ping -c 1 -W 1 "$LAN_B_HOST" || true
 	iperf_server_start
-	measure "$label" "$c" "$(lab_pid kizunad-a)" "$(lab_pid kizunad-b)"
+	measure "$label" "$c" "$(kz_pid a)" "$(kz_pid b)"
 	kz_debug
 	lab_down
 }
