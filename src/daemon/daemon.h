@@ -232,7 +232,8 @@ struct kzd_privsep {
 	const char *user;
 	uid_t uid;
 	gid_t gid;
-	pid_t parent; /* set by kzd_privsep_run */
+	pid_t parent;  /* set by kzd_privsep_run */
+	char root[64]; /* the child's root (privsep_int.h), the same */
 };
 int kzd_privsep_user(struct kzd_privsep *ps, const char *user);
 int kzd_privsep_run(struct kzd *d, struct kzd_privsep *ps);

@@ -16,6 +16,7 @@
  * routes through them along; the fail-closed `unreachable` routes stay, so
  * nothing leaves in clear.  The parent logs it and starts a new child after
  * 1 s, doubling to 30 s while children die within 60 s of their start. */
+#include <dirent.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
@@ -525,7 +526,9 @@ static void serve(struct kzd *d, int sp, const uint8_t *in, size_t len)
 #define RESOLVER_CHECK_MS 5000
 static const char *const resolver_files[] = { "hosts", "resolv.conf", "nsswitch.conf", "host.conf",
 					      "gai.conf" };
-static struct stat resolver_seen[sizeof(resolver_files) / sizeof(resolver_files[0])];
+#define NRESOLVER (sizeof(resolver_files) / sizeof(resolver_files[0]))
+static struct stat resolver_seen[NRESOLVER];
+static const char *root_dir; /* the child's root */
 
 static bool same_file(const struct stat *a, const struct stat *b)
 {
@@ -567,12 +570,12 @@ static int copy_file(const char *from, const char *to)
 /* force: copy every file (a new child, SIGHUP); else only changed ones. */
 static void resolver_sync(bool force)
 {
-	for (size_t i = 0; i < sizeof(resolver_files) / sizeof(resolver_files[0]); i++) {
+	for (size_t i = 0; i < NRESOLVER; i++) {
 		char from[64], to[128];
 		struct stat st;
 
 		snprintf(from, sizeof(from), "/etc/%s", resolver_files[i]);
-		snprintf(to, sizeof(to), "%s/etc/%s", EMPTY_DIR, resolver_files[i]);
+		snprintf(to, sizeof(to), "%s/etc/%s", root_dir, resolver_files[i]);
 		if (stat(from, &st) < 0) {
 			if (unlink(to) == 0)
 				log_info("privsep: %s is gone; removed its copy", from);
@@ -588,6 +591,68 @@ static void resolver_sync(bool force)
 		else if (!force)
 			log_info("privsep: %s changed; the copy is updated", from);
 	}
+}
+
+/* Removes a child's root: only what the parent puts there. */
+static void root_remove(const char *root)
+{
+	char path[400];
+
+	for (size_t i = 0; i < NRESOLVER; i++) {
+		snprintf(path, sizeof(path), "%s/etc/%s", root, resolver_files[i]);
+		(void)unlink(path);
+		snprintf(path, sizeof(path), "%s/etc/%s.tmp", root, resolver_files[i]);
+		(void)unlink(path);
+	}
+	snprintf(path, sizeof(path), "%s/etc", root);
+	(void)rmdir(path);
+	(void)rmdir(root);
+}
+
+/* The roots of daemons no longer running (killed, so they could not
+ * remove theirs); a pid that is alive keeps its root. */
+static void root_sweep(void)
+{
+	DIR *dir = opendir(ROOT_DIR);
+	struct dirent *e;
+
+	if (!dir)
+		return;
+	while ((e = readdir(dir))) {
+		char path[300], *end;
+		long pid;
+
+		if (strncmp(e->d_name, "root.", 5))
+			continue;
+		pid = strtol(e->d_name + 5, &end, 10);
+		if (*end || pid <= 1 || pid == getpid() || kill((pid_t)pid, 0) == 0 ||
+		    errno != ESRCH)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", ROOT_DIR, e->d_name);
+		root_remove(path);
+	}
+	closedir(dir);
+}
+
+/* ROOT_DIR/root.<pid> 0555 and its etc/ 0755 (the parent may lack
+ * CAP_DAC_OVERRIDE, as under the unit), both root's. */
+static int root_make(struct kzd_privsep *ps)
+{
+	char etc[80];
+
+	snprintf(ps->root, sizeof(ps->root), "%s/root.%d", ROOT_DIR, (int)getpid());
+	snprintf(etc, sizeof(etc), "%s/etc", ps->root);
+	if (mkdir(ROOT_DIR, 0755) < 0 && errno != EEXIST)
+		log_warn("privsep: cannot create %s: %s", ROOT_DIR, strerror(errno));
+	root_sweep();
+	if ((mkdir(ps->root, 0555) < 0 && errno != EEXIST) || chmod(ps->root, 0555) < 0 ||
+	    chown(ps->root, 0, 0) < 0 || (mkdir(etc, 0755) < 0 && errno != EEXIST) ||
+	    chmod(etc, 0755) < 0 || chown(etc, 0, 0) < 0) {
+		log_err("privsep: cannot create %s: %s", etc, strerror(errno));
+		return -1;
+	}
+	root_dir = ps->root;
+	return 0;
 }
 
 struct parent {
@@ -676,19 +741,8 @@ int kzd_privsep_run(struct kzd *d, struct kzd_privsep *ps)
 	int sfd, rc = 0;
 
 	ps->parent = getpid();
-	if (mkdir("/run/kizuna", 0755) < 0 && errno != EEXIST)
-		log_warn("privsep: cannot create /run/kizuna: %s", strerror(errno));
-	if ((mkdir(EMPTY_DIR, 0555) < 0 && errno != EEXIST) || chmod(EMPTY_DIR, 0555) < 0 ||
-	    chown(EMPTY_DIR, 0, 0) < 0) {
-		log_err("privsep: cannot create %s: %s", EMPTY_DIR, strerror(errno));
+	if (root_make(ps) < 0)
 		return 1;
-	}
-	/* 0755: the parent may lack CAP_DAC_OVERRIDE (the unit) */
-	if ((mkdir(EMPTY_DIR "/etc", 0755) < 0 && errno != EEXIST) ||
-	    chmod(EMPTY_DIR "/etc", 0755) < 0 || chown(EMPTY_DIR "/etc", 0, 0) < 0) {
-		log_err("privsep: cannot create %s/etc: %s", EMPTY_DIR, strerror(errno));
-		return 1;
-	}
 	p.buf = malloc(PRIVMSG_MAX);
 	reply_buf = malloc(PRIVMSG_MAX);
 	sigemptyset(&set);
@@ -700,6 +754,7 @@ int kzd_privsep_run(struct kzd *d, struct kzd_privsep *ps)
 	sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (!p.buf || !reply_buf || sfd < 0 || spawn(&p) < 0) {
 		free(p.buf);
+		root_remove(ps->root);
 		return 1;
 	}
 	for (;;) {
@@ -789,6 +844,7 @@ int kzd_privsep_run(struct kzd *d, struct kzd_privsep *ps)
 	/* The child, in its chroot, could not remove the console socket. */
 	if (d->socket_path && !p.failed)
 		unlink(d->socket_path);
+	root_remove(ps->root);
 	kz_net_close();
 	kz_config_free(d->running);
 	free(d);

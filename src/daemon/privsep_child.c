@@ -243,8 +243,8 @@ static int load_seccomp(void)
  * seccomp; in this order, before any thread is started. */
 static int drop_privileges(const struct kzd_privsep *ps)
 {
-	if (chroot(EMPTY_DIR) < 0 || chdir("/") < 0) {
-		log_err("privsep: cannot chroot to %s: %s", EMPTY_DIR, strerror(errno));
+	if (chroot(ps->root) < 0 || chdir("/") < 0) {
+		log_err("privsep: cannot chroot to %s: %s", ps->root, strerror(errno));
 		return -1;
 	}
 	for (int cap = 0; cap <= CAP_LAST_CAP; cap++)
@@ -315,7 +315,7 @@ int kzd_privsep_child(struct kzd *d, const struct kzd_privsep *ps, int sp, pid_t
 		return CHILD_FATAL;
 	privmsg_broker = child_broker;
 	log_info("privsep: running as %s (uid %u), chroot %s, seccomp on", ps->user,
-		 (unsigned)ps->uid, EMPTY_DIR);
+		 (unsigned)ps->uid, ps->root);
 	if (kzd_bring_up(d) < 0) {
 		kzd_close(d, false);
 		return CHILD_FATAL;

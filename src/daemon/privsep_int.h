@@ -7,8 +7,11 @@
 
 #include "daemon/daemon.h"
 
-/* The child's root: empty, root's, 0555 (made by the parent). */
-#define EMPTY_DIR "/run/kizuna/empty"
+/* The child's root, one per daemon: ROOT_DIR/root.<parent's pid>, root's,
+ * 0555, empty but for etc/ (the resolver's files); made by the parent and
+ * removed when it stops (and those of parents no longer running when
+ * another starts). */
+#define ROOT_DIR "/run/kizuna"
 /* Child exit status: start-up failed, starting again would not help. */
 #define CHILD_FATAL 3
 

@@ -1,18 +1,23 @@
 #!/usr/bin/env bash
-# Privilege separation (kizunad --privsep), kizuna <-> kizuna through the
-# carrier NAT (examples/site-*.conf), both daemons split in two.
+# Privilege separation (kizunad's default as root, --privsep said here
+# anyway), kizuna <-> kizuna through the carrier NAT (examples/site-*.conf),
+# both daemons split in two.
 #
 # Checked on gw-a:
 #  - the process holding UDP port 500 (ss -lunp) is not the one the test
 #    started: its uid is not 0, CapEff and CapBnd are 0, NoNewPrivs 1,
-#    Seccomp 2 (filter), its root is the empty directory;
+#    Seccomp 2 (filter), its root is /run/kizuna/root.<parent pid>, which
+#    holds only etc/ with read-only copies of the resolver's files;
 #  - the parent (the PID the test started) holds no UDP, raw or TUN
 #    descriptor: none of its socket inodes is in /proc/net/udp or raw of
 #    gw-a's namespace, no /dev/net/tun open;
 #  - with a ping running LAN A -> LAN B, the child SIGKILLed: ipsec0 goes,
 #    the parent logs the restart, the tunnel carries traffic again within
 #    20 s, and a capture of gw-a's WAN has not one packet to LAN B in clear;
-#  - a clean stop (SIGTERM to the parent) removes every route of ours.
+#  - gw-b's parent SIGKILLed: its child goes, its root stays until the next
+#    daemon starts;
+#  - a clean stop (SIGTERM to the parent) removes every route of ours and
+#    the child's root.
 set -eu
 KZ_BUILD=$(cd "${1:-build}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
@@ -59,8 +64,15 @@ if [ -n "$child" ]; then
 	expect "child: NoNewPrivs 1" test "$(status "$child" NoNewPrivs)" = 1
 	expect "child: Seccomp 2 (filter)" test "$(status "$child" Seccomp)" = 2
 	expect "child: root is the empty directory ($(readlink "/proc/$child/root"))" \
-		test "$(readlink "/proc/$child/root")" = /run/kizuna/empty
+		test "$(readlink "/proc/$child/root")" = "/run/kizuna/root.$parent"
 	expect "child: its parent is the daemon the test started" test "$(status "$child" PPid)" = "$parent"
+	root=/run/kizuna/root.$parent
+	echo "# in $root: $(cd "$root" && find . -mindepth 1 -printf '%p %m %u; ')"
+	expect "child's root: only etc/ with read-only copies of resolver files, root's" \
+		sh -c "cd '$root' && [ -z \"\$(find . -mindepth 1 ! -path ./etc ! -path './etc/*')\" ] &&
+			[ -z \"\$(find . ! -user root -o -perm /0222 ! -path ./etc -o -path ./etc -perm /0022)\" ] &&
+			[ -z \"\$(find ./etc -type f ! -name hosts ! -name resolv.conf ! -name nsswitch.conf ! -name host.conf ! -name gai.conf)\" ] &&
+			cmp -s ./etc/hosts /etc/hosts"
 fi
 expect "parent: uid 0" test "$(status "$parent" Uid)" = 0
 pn=$(net_inodes "$parent" | wc -l)
@@ -121,9 +133,14 @@ expect "no packet between the LANs in clear on gw-a's $WAN_IF ($leaked)" test "$
 
 # ---- the parent killed: the child goes with it (parent-death signal)
 bchild=$(lab_exec gw-b ss -lunpH 'sport = :500' | sed -n 's/.*pid=\([0-9]*\).*/\1/p' | head -n 1)
+broot=/run/kizuna/root.$(lab_pid kizunad-b)
 kill -KILL "$(lab_pid kizunad-b)"
 expect "b's parent SIGKILLed: its child ${bchild:-?} is gone too" \
 	lab_wait_for 3 sh -c "[ -n '$bchild' ] && ! kill -0 '$bchild' 2>/dev/null"
+lab_kill kizunad-b
+expect "b's root stays behind its SIGKILLed parent" test -d "$broot"
+kz_start b "$top/examples/site-b.conf"
+expect "the next daemon to start removes it" test ! -e "$broot"
 lab_kill kizunad-b
 
 # ---- clean stop
@@ -131,6 +148,7 @@ lab_kill kizunad-a
 expect "clean stop: no route of protocol 200 left on gw-a" \
 	sh -c "[ -z \"\$(ip -n $NS_GW_A -4 route show table all proto 200)\" ]"
 expect "clean stop: the parent logged it" grep -q 'removed [0-9]* routes of kizuna' "$LAB_DIR/kizunad-a.log"
+expect "clean stop: the child's root is removed" test ! -e "/run/kizuna/root.$parent"
 expect "no sanitizer report in the logs" sh -c "! grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error:' $LAB_DIR/kizunad-*.log"
 [ "$fails" -eq 0 ] || kz_logs a b
 
