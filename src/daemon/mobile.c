@@ -25,6 +25,7 @@
 #include "lib/err.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "lib/privmsg.h"
 #include "mobile/mm.h"
 #include "net/netlink.h"
 #include "daemon/daemon.h"
@@ -199,9 +200,17 @@ static void bus_open(struct kzd *d)
 	struct kzd_mobile *mo = d->mobile;
 	struct mm_bus_ops ops = { .changed = on_changed, .reply = on_reply, .now = wall, .arg = d };
 
+	int fd = -1;
+
 	if (mo->bus)
 		return;
-	mo->own.bus_ok = mm_bus_open(&mo->bus, &mo->w, &ops) == 0;
+	/* privilege-separated: the parent connects as our user (privsep.c) */
+	if (privmsg_broker && (fd = kzd_privsep_bus_open()) < 0) {
+		mo->own.bus_ok = false;
+		arm_timer(d, wall(NULL) + BUS_RETRY);
+		return;
+	}
+	mo->own.bus_ok = mm_bus_open(&mo->bus, &mo->w, &ops, fd) == 0;
 	if (!mo->own.bus_ok) {
 		arm_timer(d, wall(NULL) + BUS_RETRY);
 		return;
