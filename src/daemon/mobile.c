@@ -96,9 +96,18 @@ static void on_reply(void *arg, enum mm_call call, int err, const char *name, co
 				   sizeof(mo->pin_rejected));
 			mo->own.pin_rejected = true;
 			kz_strlcpy(mo->own.pin_error, text, sizeof(mo->own.pin_error));
-			log_warn("%s: the SIM refused the configured PIN (%s); it is not sent "
-				 "again until `pin` is changed",
-				 KZ_MOBILE_IFNAME, name ? name : "error");
+			if (name && strstr(name, "Unauthorized"))
+				/* polkit said no, the SIM never saw it */
+				log_warn("%s: ModemManager does not let this user send the PIN "
+					 "(%s): polkit must grant it "
+					 "org.freedesktop.ModemManager1.Device.Control "
+					 "(kizunad(8), The modem); not sent again until `pin` is "
+					 "changed",
+					 KZ_MOBILE_IFNAME, name);
+			else
+				log_warn("%s: the SIM refused the configured PIN (%s); it is not "
+					 "sent again until `pin` is changed",
+					 KZ_MOBILE_IFNAME, name ? name : "error");
 		} else {
 			log_info("%s: SIM unlocked with the configured PIN", KZ_MOBILE_IFNAME);
 		}
