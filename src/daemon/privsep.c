@@ -317,10 +317,13 @@ int kzd_privsep_bus_open(void)
 		close(fd);
 		fd = -1;
 	}
-	if (r)
-		log_warn("mobile: no system bus from the privileged process: %.*s",
-			 (int)(reply.text_len < 200 ? reply.text_len : 200),
-			 reply.text ? (const char *)reply.text : "");
+	/* the parent said why (warning); tried again in 10 s */
+	if (r && reply.text_len)
+		log_debug("mobile: no system bus from the privileged process: %.*s",
+			  (int)(reply.text_len < 200 ? reply.text_len : 200),
+			  (const char *)reply.text);
+	else if (r)
+		log_debug("mobile: no system bus from the privileged process: %s", kz_strerror(r));
 	return fd;
 }
 
@@ -453,10 +456,12 @@ static int bus_connect(const struct kzd_privsep *ps, int *fd)
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
 	if (!WIFEXITED(st) || WEXITSTATUS(st)) {
+		int e = WIFEXITED(st) ? WEXITSTATUS(st) : EINTR;
+
 		close(s);
-		errno = WIFEXITED(st) ? WEXITSTATUS(st) : EINTR;
 		log_warn("privsep: cannot connect to the system bus %s as %s: %s", sa.sun_path,
-			 ps->user, strerror(errno));
+			 ps->user, strerror(e));
+		errno = e; /* for the reply's text */
 		return KZ_ESYS;
 	}
 	tv.tv_sec = 0;
