@@ -539,6 +539,15 @@ static void serve(struct kzd *d, const struct kzd_privsep *ps, int sp, const uin
 		r = fd < 0 ? KZ_ESYS : 0;
 		break;
 	case PRIVMSG_BUS_OPEN:
+		/* only for a modem of the startup file (as the metrics file) */
+		if (!d->running->mobile.present || !d->running->mobile.modem[0]) {
+			static const char no[] =
+				"the startup file has no modem (write memory first)";
+
+			log_warn("privsep: no system bus for the unprivileged process: %s", no);
+			reply_send(sp, KZ_ENOTSUP, no, sizeof(no) - 1, -1);
+			return;
+		}
 		r = bus_connect(ps, &fd);
 		break;
 	case PRIVMSG_READ_STARTUP:

@@ -12,7 +12,9 @@
 #    (bearer up) and Signal.Setup;
 #  - polkit, asked as ModemManager asks (subject: that bus name), grants
 #    org.freedesktop.ModemManager1.Device.Control and nothing else tried
-#    (Messaging, Control); without the rules file it refuses Device.Control.
+#    (Messaging, Control); without the rules file it refuses Device.Control;
+#  - site b, `modem` typed at the console: the parent refuses the bus until
+#    `write memory` puts it in the startup file, then b is on the bus.
 set -eu
 KZ_BUILD=$(cd "${1:-build}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
@@ -84,9 +86,25 @@ expect "polkit, kizuna.rules: Messaging still refused" test "$(allowed Messaging
 expect "polkit, kizuna.rules: Control still refused" test "$(allowed Control)" = false
 expect "polkit: the host's rules directory is untouched" test ! -e /etc/polkit-1/rules.d/kizuna.rules
 
+# site b: `modem` typed at the console only; the parent connects the bus
+# only for a modem of the startup file, so: refused until write memory
+kz_start b "$top/examples/site-b.conf"
+printf 'configure terminal\ninterface MobileEthernet0.0\nmodem auto\nend\n' |
+	lab_exec gw-b "$KZ_BUILD/kizuna" -s "$LAB_DIR/b.sock" >/dev/null
+expect "console modem, not saved: the parent refuses the bus" lab_wait_for 5 \
+	grep -q "privsep: no system bus for the unprivileged process: the startup file has no modem" \
+	"$LAB_DIR/kizunad-b.log"
+b_mobile_has() { kz b show mobile | grep -q -- "$1"; }
+expect "console modem, not saved: show mobile says the bus cannot be reached" \
+	b_mobile_has "the system bus cannot be reached"
+kz b write memory >/dev/null
+expect "console modem, write memory: on the bus within 12 s (retry 10 s)" lab_wait_for 12 \
+	grep -q "mobile: on the system bus as" "$LAB_DIR/kizunad-b.log"
+
 kz_stop a
+kz_stop b
 expect "clean stop: no sanitizer report in kizunad's log" sh -c \
-	"! grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error:' '$log'"
+	"! grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error:' '$log' '$LAB_DIR/kizunad-b.log'"
 if [ "$fails" -gt 0 ]; then
 	kz_logs a
 	tail -20 "$LAB_DIR/polkitd.log"
