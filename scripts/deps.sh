@@ -17,7 +17,7 @@ PKGS=(
 	libevent-core-2.1-7 libevent-pthreads-2.1-7 libldap-2.5-0 dns-root-data
 	debhelper dpkg-dev fakeroot systemd man-db
 	prometheus
-	libsystemd-dev modemmanager python3-dbusmock dbus-daemon dbus-bin
+	libsystemd-dev modemmanager python3-dbusmock dbus-daemon dbus-bin polkitd
 )
 # Debian's libreswan conflicts with strongswan-libcharon: it is unpacked
 # under LSW_ROOT (t_libreswan runs pluto from there), not installed.

@@ -109,6 +109,7 @@ check_file /usr/bin/kizuna 755 root:root
 check_file /etc/kizuna/kizuna.conf 600 root:root
 check_file /lib/systemd/system/kizunad.service 644 root:root
 check_file /usr/lib/sysusers.d/kizuna.conf 644 root:root
+check_file /usr/share/polkit-1/rules.d/kizuna.rules 644 root:root
 check_file /usr/share/locale/ja/LC_MESSAGES/kizuna.mo 644 root:root
 check_file /usr/share/doc/kizuna/metrics.md.gz 644 root:root
 check_file /usr/share/doc/kizuna/examples/kizuna-alerts.yml 644 root:root

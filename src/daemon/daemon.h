@@ -192,6 +192,9 @@ int kzd_privsep_metrics(const char *path, const char *text, size_t len);
  * _privsep_: the child asks the parent, which runs the former. */
 enum kz_role kzd_session_role(const struct kzd *d, uid_t uid, gid_t gid, char *user, size_t len);
 enum kz_role kzd_privsep_role(uid_t uid, gid_t gid, char *user, size_t len);
+/* mobile.c in the child: a socket connected to the system bus by the
+ * parent as the child's user (PRIVMSG_BUS_OPEN), or -1 (logged). */
+int kzd_privsep_bus_open(void);
 void kzd_job_abort(const struct cli_session *s);
 
 /* edit.c: one renegotiation per console edit.  before: a copy of the

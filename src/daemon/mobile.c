@@ -25,6 +25,7 @@
 #include "lib/err.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "lib/privmsg.h"
 #include "mobile/mm.h"
 #include "net/netlink.h"
 #include "daemon/daemon.h"
@@ -95,9 +96,18 @@ static void on_reply(void *arg, enum mm_call call, int err, const char *name, co
 				   sizeof(mo->pin_rejected));
 			mo->own.pin_rejected = true;
 			kz_strlcpy(mo->own.pin_error, text, sizeof(mo->own.pin_error));
-			log_warn("%s: the SIM refused the configured PIN (%s); it is not sent "
-				 "again until `pin` is changed",
-				 KZ_MOBILE_IFNAME, name ? name : "error");
+			if (name && strstr(name, "Unauthorized"))
+				/* polkit said no, the SIM never saw it */
+				log_warn("%s: ModemManager does not let this user send the PIN "
+					 "(%s): polkit must grant it "
+					 "org.freedesktop.ModemManager1.Device.Control "
+					 "(kizunad(8), The modem); not sent again until `pin` is "
+					 "changed",
+					 KZ_MOBILE_IFNAME, name);
+			else
+				log_warn("%s: the SIM refused the configured PIN (%s); it is not "
+					 "sent again until `pin` is changed",
+					 KZ_MOBILE_IFNAME, name ? name : "error");
 		} else {
 			log_info("%s: SIM unlocked with the configured PIN", KZ_MOBILE_IFNAME);
 		}
@@ -199,9 +209,17 @@ static void bus_open(struct kzd *d)
 	struct kzd_mobile *mo = d->mobile;
 	struct mm_bus_ops ops = { .changed = on_changed, .reply = on_reply, .now = wall, .arg = d };
 
+	int fd = -1;
+
 	if (mo->bus)
 		return;
-	mo->own.bus_ok = mm_bus_open(&mo->bus, &mo->w, &ops) == 0;
+	/* privilege-separated: the parent connects as our user (privsep.c) */
+	if (privmsg_broker && (fd = kzd_privsep_bus_open()) < 0) {
+		mo->own.bus_ok = false;
+		arm_timer(d, wall(NULL) + BUS_RETRY);
+		return;
+	}
+	mo->own.bus_ok = mm_bus_open(&mo->bus, &mo->w, &ops, fd) == 0;
 	if (!mo->own.bus_ok) {
 		arm_timer(d, wall(NULL) + BUS_RETRY);
 		return;

@@ -34,6 +34,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -308,6 +309,25 @@ static void parent_reload(struct kzd *d)
 	}
 }
 
+int kzd_privsep_bus_open(void)
+{
+	struct privmsg m = { .type = PRIVMSG_BUS_OPEN }, reply;
+	int fd = -1, r = privmsg_broker(&m, &reply, &fd);
+
+	if (r && fd >= 0) {
+		close(fd);
+		fd = -1;
+	}
+	/* the parent said why (warning); tried again in 10 s */
+	if (r && reply.text_len)
+		log_debug("mobile: no system bus from the privileged process: %.*s",
+			  (int)(reply.text_len < 200 ? reply.text_len : 200),
+			  (const char *)reply.text);
+	else if (r)
+		log_debug("mobile: no system bus from the privileged process: %s", kz_strerror(r));
+	return fd;
+}
+
 enum kz_role kzd_privsep_role(uid_t uid, gid_t gid, char *user, size_t len)
 {
 	struct privmsg m = { .type = PRIVMSG_USER_ROLE,
@@ -361,7 +381,98 @@ static void jobs_reap_all(void)
 			job_reap(i, true);
 }
 
-static void serve(struct kzd *d, int sp, const uint8_t *in, size_t len)
+/* The system bus's socket: the first address of DBUS_SYSTEM_BUS_ADDRESS
+ * (";"-separated) if it is set, else the standard path.  Only
+ * unix:path=... is taken; ",guid=" and the like after it are ignored. */
+static int bus_path(struct sockaddr_un *sa)
+{
+	const char *env = getenv("DBUS_SYSTEM_BUS_ADDRESS");
+	const char *p = "/run/dbus/system_bus_socket";
+	size_t n = strlen(p);
+
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	if (env && *env) {
+		if (strncmp(env, "unix:", 5))
+			return KZ_ENOTSUP;
+		p = env + 5;
+		n = strcspn(p, ";");
+		/* the key=value pairs of the first address */
+		for (;;) {
+			size_t k = strcspn(p, ",;");
+
+			if (k > 5 && k <= n && !strncmp(p, "path=", 5)) {
+				p += 5;
+				n = k - 5;
+				break;
+			}
+			if (k >= n)
+				return KZ_ENOTSUP;
+			p += k + 1;
+			n -= k + 1;
+		}
+		if (memchr(p, '%', n)) /* escaped bytes: not for us */
+			return KZ_ENOTSUP;
+	}
+	if (n == 0 || n >= sizeof(sa->sun_path))
+		return KZ_EINVAL;
+	memcpy(sa->sun_path, p, n);
+	return 0;
+}
+
+/* A stream socket connected to the system bus by a short-lived process
+ * that has become the child's user completely first: the bus takes the
+ * connecting process's credentials (SO_PEERCRED, SO_PEERGROUPS), so the
+ * child authenticates as that user, never as root.  0 and *fd, or KZ_ESYS
+ * with errno. */
+static int bus_connect(const struct kzd_privsep *ps, int *fd)
+{
+	struct timeval tv = { .tv_sec = 5 };
+	struct sockaddr_un sa;
+	int s, st = 0, r = bus_path(&sa);
+	pid_t pid;
+
+	*fd = -1;
+	if (r) {
+		log_warn("privsep: DBUS_SYSTEM_BUS_ADDRESS: only unix:path=... is supported");
+		return r;
+	}
+	s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return KZ_ESYS;
+	/* a bus that does not accept: connect() gives up after 5 s */
+	(void)setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	pid = fork();
+	if (pid < 0) {
+		close(s);
+		return KZ_ESYS;
+	}
+	if (pid == 0) {
+		if (setgroups(0, NULL) < 0 || setresgid(ps->gid, ps->gid, ps->gid) < 0 ||
+		    setresuid(ps->uid, ps->uid, ps->uid) < 0 || getuid() != ps->uid ||
+		    geteuid() != ps->uid)
+			_exit(EPERM);
+		_exit(connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? errno : 0);
+	}
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(st) || WEXITSTATUS(st)) {
+		int e = WIFEXITED(st) ? WEXITSTATUS(st) : EINTR;
+
+		close(s);
+		log_warn("privsep: cannot connect to the system bus %s as %s: %s", sa.sun_path,
+			 ps->user, strerror(e));
+		errno = e; /* for the reply's text */
+		return KZ_ESYS;
+	}
+	tv.tv_sec = 0;
+	(void)setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	*fd = s;
+	return 0;
+}
+
+static void serve(struct kzd *d, const struct kzd_privsep *ps, int sp, const uint8_t *in,
+		  size_t len)
 {
 	struct privmsg m;
 	struct in_addr a, gw;
@@ -427,6 +538,18 @@ static void serve(struct kzd *d, int sp, const uint8_t *in, size_t len)
 	case PRIVMSG_ESP_OPEN:
 		fd = dp_esp_open();
 		r = fd < 0 ? KZ_ESYS : 0;
+		break;
+	case PRIVMSG_BUS_OPEN:
+		/* only for a modem of the startup file (as the metrics file) */
+		if (!d->running->mobile.present || !d->running->mobile.modem[0]) {
+			static const char no[] =
+				"the startup file has no modem (write memory first)";
+
+			log_warn("privsep: no system bus for the unprivileged process: %s", no);
+			reply_send(sp, KZ_ENOTSUP, no, sizeof(no) - 1, -1);
+			return;
+		}
+		r = bus_connect(ps, &fd);
 		break;
 	case PRIVMSG_READ_STARTUP:
 	case PRIVMSG_READ_ARCHIVE: {
@@ -795,7 +918,7 @@ int kzd_privsep_run(struct kzd *d, struct kzd_privsep *ps)
 			ssize_t n = recv(p.sp, p.buf, PRIVMSG_MAX, MSG_DONTWAIT);
 
 			if (n > 0)
-				serve(d, p.sp, p.buf, (size_t)n);
+				serve(d, p.ps, p.sp, p.buf, (size_t)n);
 			else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
 				close(p.sp);
 				p.sp = -1;

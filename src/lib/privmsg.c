@@ -310,7 +310,7 @@ static int walk(struct codec *c, struct privmsg *m)
 		c_u32(c, &m->uid);
 		c_u32(c, &m->gid);
 		break;
-	default: /* ESP_OPEN, READ_STARTUP: the type alone */
+	default: /* ESP_OPEN, READ_STARTUP, BUS_OPEN: the type alone */
 		break;
 	}
 	if (c->err)
@@ -371,6 +371,7 @@ const char *privmsg_type_name(unsigned type)
 		[PRIVMSG_METRICS_WRITE] = "metrics-write",
 		[PRIVMSG_METRICS_REMOVE] = "metrics-remove",
 		[PRIVMSG_USER_ROLE] = "user-role",
+		[PRIVMSG_BUS_OPEN] = "bus-open",
 	};
 
 	return type < PRIVMSG_TYPE_MAX && names[type] ? names[type] : "?";

@@ -43,6 +43,7 @@ enum privmsg_type {
 	PRIVMSG_METRICS_REMOVE, /* path */
 	/* a console peer: uid, gid -> id = its role (lib/role.h), text = name */
 	PRIVMSG_USER_ROLE,
+	PRIVMSG_BUS_OPEN, /* -> a stream socket connected to the system bus as the child's user */
 	PRIVMSG_TYPE_MAX,
 };
 

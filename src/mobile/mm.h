@@ -124,8 +124,10 @@ struct mm_bus_ops {
 };
 
 /* Opens the system bus (DBUS_SYSTEM_BUS_ADDRESS, else the standard
- * socket), subscribes to ModemManager's signals and reads its objects. */
-int mm_bus_open(struct mm_bus **out, struct mm_world *w, const struct mm_bus_ops *ops);
+ * socket), subscribes to ModemManager's signals and reads its objects.
+ * fd >= 0: a stream socket already connected to the bus (by someone who
+ * may, as this process's user); it is taken over, closed on failure. */
+int mm_bus_open(struct mm_bus **out, struct mm_world *w, const struct mm_bus_ops *ops, int fd);
 void mm_bus_close(struct mm_bus *b);
 bool mm_bus_mm_running(const struct mm_bus *b);
 int mm_bus_fd(struct mm_bus *b);

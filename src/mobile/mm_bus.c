@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-bus.h>
+#include <unistd.h>
 
 #include "lib/err.h"
 #include "lib/log.h"
@@ -19,7 +20,7 @@ struct mm_bus {
 	sd_bus *bus;
 	struct mm_world *w;
 	struct mm_bus_ops ops;
-	bool running;
+	bool running, named;
 	sd_bus_slot *get_slot;
 };
 
@@ -242,6 +243,15 @@ static int on_objects(sd_bus_message *m, void *arg, sd_bus_error *ret)
 
 	b->get_slot = sd_bus_slot_unref(b->get_slot);
 	mm_world_clear(b->w);
+	if (!b->named) {
+		const char *name;
+
+		/* an answer came: Hello is done, this does not wait */
+		b->named = true;
+		if (sd_bus_get_unique_name(b->bus, &name) >= 0)
+			log_info("mobile: on the system bus as %s (uid %u)", name,
+				 (unsigned)geteuid());
+	}
 	if (e) {
 		log_debug("mobile: ModemManager does not answer: %s", e->name);
 		b->running = false;
@@ -359,18 +369,47 @@ static int on_owner(sd_bus_message *m, void *arg, sd_bus_error *ret)
 	return 0;
 }
 
-int mm_bus_open(struct mm_bus **out, struct mm_world *w, const struct mm_bus_ops *ops)
+/* A bus on a connected socket: EXTERNAL authentication as our own uid,
+ * then Hello, as sd_bus_open_system would do on the socket it connects. */
+static int bus_on_fd(sd_bus **out, int fd)
+{
+	sd_bus *bus = NULL;
+	int r = sd_bus_new(&bus);
+
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	if ((r = sd_bus_set_fd(bus, fd, fd)) < 0) {
+		close(fd);
+		sd_bus_unref(bus);
+		return r;
+	}
+	/* the bus owns fd now: sd_bus_close closes it */
+	if ((r = sd_bus_set_bus_client(bus, 1)) < 0 || (r = sd_bus_set_trusted(bus, 0)) < 0 ||
+	    (r = sd_bus_set_description(bus, "system")) < 0 || (r = sd_bus_start(bus)) < 0) {
+		sd_bus_flush_close_unref(bus);
+		return r;
+	}
+	*out = bus;
+	return 0;
+}
+
+int mm_bus_open(struct mm_bus **out, struct mm_world *w, const struct mm_bus_ops *ops, int fd)
 {
 	struct mm_bus *b = calloc(1, sizeof(*b));
 	int r;
 
 	*out = NULL;
-	if (!b)
+	if (!b) {
+		if (fd >= 0)
+			close(fd);
 		return KZ_ENOMEM;
+	}
 	b->w = w;
 	b->ops = *ops;
 	mm_world_clear(w);
-	r = sd_bus_open_system(&b->bus);
+	r = fd >= 0 ? bus_on_fd(&b->bus, fd) : sd_bus_open_system(&b->bus);
 	if (r < 0)
 		goto fail;
 	/* path_namespace also covers the objects below the manager's path */

@@ -18,7 +18,7 @@ lab_exec gw-a ip addr flush dev "$WAN_IF"
 sed -e 's/^  device wwan0$/  modem auto\n  apn internet.example/' \
 	"$top/examples/site-a.conf" >"$LAB_DIR/a-modem.conf"
 # kizunad first, the bus later: it tries the bus again every 10 s
-export DBUS_SYSTEM_BUS_ADDRESS="unix:path=$LAB_DIR/bus"
+mm_bus_addr
 kz_start a "$LAB_DIR/a-modem.conf"
 
 mobile_has() { kz a show mobile | grep -q -- "$1"; }
@@ -31,6 +31,8 @@ mm_bus_up
 expect "bus up, no ModemManager: show mobile says it is not running (retry within 12 s)" \
 	lab_wait_for 12 mobile_has "no modem found: ModemManager is not running"
 expect "before ModemManager: first [NG] no modem found" ng_has "no modem found"
+expect "bus: kizunad's connection has its child's uid (0 in one process)" \
+	mm_bus_uid_ok "$LAB_DIR/kizunad-a.log"
 
 lab_bg gw-a modemmanager ModemManager --test-no-udev --debug --log-level=INFO
 expect "ModemManager owns its name on the private bus" lab_wait_for 15 \

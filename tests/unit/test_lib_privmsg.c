@@ -76,6 +76,25 @@ static void test_round_trips(void **state)
 	assert_int_equal(o.type, PRIVMSG_ESP_OPEN);
 }
 
+/* BUS_OPEN is the type alone: two bytes, nothing may follow. */
+static void test_bus_open(void **state)
+{
+	struct privmsg m = { .type = PRIVMSG_BUS_OPEN }, o;
+	uint8_t out[8], want[3] = { 0, PRIVMSG_BUS_OPEN, 0 };
+	size_t len;
+
+	(void)state;
+	assert_int_equal(privmsg_encode(&m, out, sizeof(out), &len), 0);
+	assert_int_equal(len, 2);
+	assert_memory_equal(out, want, 2);
+	assert_int_equal(privmsg_decode(want, 2, &o), 0);
+	assert_int_equal(o.type, PRIVMSG_BUS_OPEN);
+	assert_int_equal(privmsg_decode(want, 3, &o), KZ_EPROTO); /* trailing */
+	assert_int_equal(privmsg_decode(want, 1, &o), KZ_ETRUNC);
+	assert_int_equal(privmsg_encode(&m, out, 1, &len), KZ_ENOSPC);
+	assert_string_equal(privmsg_type_name(PRIVMSG_BUS_OPEN), "bus-open");
+}
+
 static void test_refused_fields(void **state)
 {
 	struct privmsg m, o;
@@ -207,6 +226,7 @@ int main(void)
 		cmocka_unit_test(test_round_trips),
 		cmocka_unit_test(test_refused_fields),
 		cmocka_unit_test(test_wire_errors),
+		cmocka_unit_test(test_bus_open),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
