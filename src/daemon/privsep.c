@@ -727,6 +727,8 @@ static void root_remove(const char *root)
 		snprintf(path, sizeof(path), "%s/etc/%s.tmp", root, resolver_files[i]);
 		(void)unlink(path);
 	}
+	/* writable again first: the parent may lack CAP_DAC_OVERRIDE */
+	(void)chmod(root, 0755);
 	snprintf(path, sizeof(path), "%s/etc", root);
 	(void)rmdir(path);
 	(void)rmdir(root);
@@ -757,8 +759,7 @@ static void root_sweep(void)
 	closedir(dir);
 }
 
-/* ROOT_DIR/root.<pid> 0555 and its etc/ 0755 (the parent may lack
- * CAP_DAC_OVERRIDE, as under the unit), both root's. */
+/* ROOT_DIR/root.<pid> 0555 and its etc/ 0755, both root's. */
 static int root_make(struct kzd_privsep *ps)
 {
 	char etc[80];
@@ -768,9 +769,10 @@ static int root_make(struct kzd_privsep *ps)
 	if (mkdir(ROOT_DIR, 0755) < 0 && errno != EEXIST)
 		log_warn("privsep: cannot create %s: %s", ROOT_DIR, strerror(errno));
 	root_sweep();
-	if ((mkdir(ps->root, 0555) < 0 && errno != EEXIST) || chmod(ps->root, 0555) < 0 ||
-	    chown(ps->root, 0, 0) < 0 || (mkdir(etc, 0755) < 0 && errno != EEXIST) ||
-	    chmod(etc, 0755) < 0 || chown(etc, 0, 0) < 0) {
+	/* 0555 only once etc/ is made: the parent may lack CAP_DAC_OVERRIDE */
+	if ((mkdir(ps->root, 0755) < 0 && errno != EEXIST) || chown(ps->root, 0, 0) < 0 ||
+	    chmod(ps->root, 0755) < 0 || (mkdir(etc, 0755) < 0 && errno != EEXIST) ||
+	    chown(etc, 0, 0) < 0 || chmod(etc, 0755) < 0 || chmod(ps->root, 0555) < 0) {
 		log_err("privsep: cannot create %s: %s", etc, strerror(errno));
 		return -1;
 	}
@@ -861,11 +863,11 @@ int kzd_privsep_run(struct kzd *d, struct kzd_privsep *ps)
 	struct parent p = { .d = d, .ps = ps, .child = -1, .sp = -1, .backoff_ms = BACKOFF_MIN_MS };
 	uint64_t stop_deadline = 0, resolver_at = 0;
 	sigset_t set;
-	int sfd, rc = 0;
+	int sfd = -1, rc = 0;
 
 	ps->parent = getpid();
 	if (root_make(ps) < 0)
-		return 1;
+		goto fail;
 	p.buf = malloc(PRIVMSG_MAX);
 	reply_buf = malloc(PRIVMSG_MAX);
 	sigemptyset(&set);
@@ -878,7 +880,7 @@ int kzd_privsep_run(struct kzd *d, struct kzd_privsep *ps)
 	if (!p.buf || !reply_buf || sfd < 0 || spawn(&p) < 0) {
 		free(p.buf);
 		root_remove(ps->root);
-		return 1;
+		goto fail;
 	}
 	for (;;) {
 		struct pollfd pf[2] = { { .fd = sfd, .events = POLLIN },
@@ -972,6 +974,12 @@ int kzd_privsep_run(struct kzd *d, struct kzd_privsep *ps)
 	kz_config_free(d->running);
 	free(d);
 	return rc;
+fail:
+	if (sfd >= 0)
+		close(sfd);
+	kz_config_free(d->running);
+	free(d);
+	return 1;
 }
 
 int kzd_privsep_user(struct kzd_privsep *ps, const char *user)
