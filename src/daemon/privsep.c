@@ -16,7 +16,6 @@
  * routes through them along; the fail-closed `unreachable` routes stay, so
  * nothing leaves in clear.  The parent logs it and starts a new child after
  * 1 s, doubling to 30 s while children die within 60 s of their start. */
-#include <dirent.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
@@ -640,146 +639,6 @@ static void serve(struct kzd *d, const struct kzd_privsep *ps, int sp, const uin
 		close(fd);
 }
 
-/* The child's root is empty but for read-only copies of the resolver's
- * own files, so that `peer` names resolve there as anywhere (the child
- * asks the name servers itself: the parent reads no answer).  Copied at
- * the start of each child and on SIGHUP, and again when a source changes
- * (a DHCP or PPP client rewrites resolv.conf): checked every
- * RESOLVER_CHECK_MS; glibc rereads resolv.conf when its copy changes. */
-#define RESOLVER_CHECK_MS 5000
-static const char *const resolver_files[] = { "hosts", "resolv.conf", "nsswitch.conf", "host.conf",
-					      "gai.conf" };
-#define NRESOLVER (sizeof(resolver_files) / sizeof(resolver_files[0]))
-static struct stat resolver_seen[NRESOLVER];
-static const char *root_dir; /* the child's root */
-
-static bool same_file(const struct stat *a, const struct stat *b)
-{
-	return a->st_ino == b->st_ino && a->st_dev == b->st_dev && a->st_size == b->st_size &&
-		a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
-}
-
-static int copy_file(const char *from, const char *to)
-{
-	char tmp[128], buf[8192];
-	int in, out, r = -1;
-	ssize_t n;
-
-	snprintf(tmp, sizeof(tmp), "%s.tmp", to);
-	in = open(from, O_RDONLY | O_CLOEXEC);
-	if (in < 0)
-		return -1;
-	(void)unlink(tmp);
-	out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0444);
-	if (out < 0) {
-		close(in);
-		return -1;
-	}
-	while ((n = read(in, buf, sizeof(buf))) > 0)
-		if (write(out, buf, (size_t)n) != n)
-			break;
-	if (n == 0 && fchmod(out, 0444) == 0 && close(out) == 0) {
-		out = -1;
-		r = rename(tmp, to);
-	}
-	if (out >= 0)
-		close(out);
-	close(in);
-	if (r < 0)
-		(void)unlink(tmp);
-	return r;
-}
-
-/* force: copy every file (a new child, SIGHUP); else only changed ones. */
-static void resolver_sync(bool force)
-{
-	for (size_t i = 0; i < NRESOLVER; i++) {
-		char from[64], to[128];
-		struct stat st;
-
-		snprintf(from, sizeof(from), "/etc/%s", resolver_files[i]);
-		snprintf(to, sizeof(to), "%s/etc/%s", root_dir, resolver_files[i]);
-		if (stat(from, &st) < 0) {
-			if (unlink(to) == 0)
-				log_info("privsep: %s is gone; removed its copy", from);
-			memset(&resolver_seen[i], 0, sizeof(resolver_seen[i]));
-			continue;
-		}
-		if (!force && same_file(&st, &resolver_seen[i]))
-			continue;
-		/* tried once per change of the source */
-		resolver_seen[i] = st;
-		if (copy_file(from, to) < 0)
-			log_warn("privsep: cannot copy %s to %s: %s", from, to, strerror(errno));
-		else if (!force)
-			log_info("privsep: %s changed; the copy is updated", from);
-	}
-}
-
-/* Removes a child's root: only what the parent puts there. */
-static void root_remove(const char *root)
-{
-	char path[400];
-
-	for (size_t i = 0; i < NRESOLVER; i++) {
-		snprintf(path, sizeof(path), "%s/etc/%s", root, resolver_files[i]);
-		(void)unlink(path);
-		snprintf(path, sizeof(path), "%s/etc/%s.tmp", root, resolver_files[i]);
-		(void)unlink(path);
-	}
-	/* writable again first: the parent may lack CAP_DAC_OVERRIDE */
-	(void)chmod(root, 0755);
-	snprintf(path, sizeof(path), "%s/etc", root);
-	(void)rmdir(path);
-	(void)rmdir(root);
-}
-
-/* The roots of daemons no longer running (killed, so they could not
- * remove theirs); a pid that is alive keeps its root. */
-static void root_sweep(void)
-{
-	DIR *dir = opendir(ROOT_DIR);
-	struct dirent *e;
-
-	if (!dir)
-		return;
-	while ((e = readdir(dir))) {
-		char path[300], *end;
-		long pid;
-
-		if (strncmp(e->d_name, "root.", 5))
-			continue;
-		pid = strtol(e->d_name + 5, &end, 10);
-		if (*end || pid <= 1 || pid == getpid() || kill((pid_t)pid, 0) == 0 ||
-		    errno != ESRCH)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", ROOT_DIR, e->d_name);
-		root_remove(path);
-	}
-	closedir(dir);
-}
-
-/* ROOT_DIR/root.<pid> 0555 and its etc/ 0755, both root's. */
-static int root_make(struct kzd_privsep *ps)
-{
-	char etc[80];
-
-	snprintf(ps->root, sizeof(ps->root), "%s/root.%d", ROOT_DIR, (int)getpid());
-	snprintf(etc, sizeof(etc), "%s/etc", ps->root);
-	if (mkdir(ROOT_DIR, 0755) < 0 && errno != EEXIST)
-		log_warn("privsep: cannot create %s: %s", ROOT_DIR, strerror(errno));
-	root_sweep();
-	/* 0555 only once etc/ is made: the parent may lack CAP_DAC_OVERRIDE */
-	if ((mkdir(ps->root, 0755) < 0 && errno != EEXIST) || chown(ps->root, 0, 0) < 0 ||
-	    chmod(ps->root, 0755) < 0 || (mkdir(etc, 0755) < 0 && errno != EEXIST) ||
-	    chown(etc, 0, 0) < 0 || chmod(etc, 0755) < 0 || chmod(ps->root, 0555) < 0) {
-		log_err("privsep: cannot create %s: %s", etc, strerror(errno));
-		return -1;
-	}
-	root_dir = ps->root;
-	return 0;
-}
-
 struct parent {
 	struct kzd *d;
 	const struct kzd_privsep *ps;
@@ -798,7 +657,7 @@ static int spawn(struct parent *p)
 
 	int size = 4 * (int)PRIVMSG_MAX;
 
-	resolver_sync(true);
+	kzd_privsep_resolver_sync(true);
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		log_err("privsep: socketpair: %s", strerror(errno));
 		return -1;
@@ -866,7 +725,7 @@ int kzd_privsep_run(struct kzd *d, struct kzd_privsep *ps)
 	int sfd = -1, rc = 0;
 
 	ps->parent = getpid();
-	if (root_make(ps) < 0)
+	if (kzd_privsep_root_make(ps) < 0)
 		goto fail;
 	p.buf = malloc(PRIVMSG_MAX);
 	reply_buf = malloc(PRIVMSG_MAX);
@@ -879,7 +738,7 @@ int kzd_privsep_run(struct kzd *d, struct kzd_privsep *ps)
 	sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (!p.buf || !reply_buf || sfd < 0 || spawn(&p) < 0) {
 		free(p.buf);
-		root_remove(ps->root);
+		kzd_privsep_root_remove(ps->root);
 		goto fail;
 	}
 	for (;;) {
@@ -891,7 +750,7 @@ int kzd_privsep_run(struct kzd *d, struct kzd_privsep *ps)
 		if (p.child < 0 && p.stopping)
 			break;
 		if (t >= resolver_at) {
-			resolver_sync(false);
+			kzd_privsep_resolver_sync(false);
 			resolver_at = t + RESOLVER_CHECK_MS;
 		}
 		if (p.child < 0 && p.restart_at) {
@@ -935,7 +794,7 @@ int kzd_privsep_run(struct kzd *d, struct kzd_privsep *ps)
 			while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 				if (si.ssi_signo == SIGHUP) {
 					parent_reload(d);
-					resolver_sync(true);
+					kzd_privsep_resolver_sync(true);
 					if (p.child > 0)
 						kill(p.child, SIGHUP);
 				} else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
@@ -969,7 +828,7 @@ int kzd_privsep_run(struct kzd *d, struct kzd_privsep *ps)
 	/* The child, in its chroot, could not remove the console socket. */
 	if (d->socket_path && !p.failed)
 		unlink(d->socket_path);
-	root_remove(ps->root);
+	kzd_privsep_root_remove(ps->root);
 	kz_net_close();
 	kz_config_free(d->running);
 	free(d);
