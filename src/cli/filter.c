@@ -12,6 +12,7 @@
  * hold one.  Filters run in the daemon, on the text screen, so the
  * one-shot `kizuna show run '|' inc peer` filters too. */
 #include <regex.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,9 +51,162 @@ ssize_t cli_filter_find(const char *line)
 	return -1;
 }
 
+/* glibc's regcomp expands repetitions by copying the repeated part: a+
+ * becomes aa*, a{3} becomes aaa, and stacked or nested ones multiply, so
+ * "a++++++++++++++++++++++++" (25 characters) takes minutes and
+ * gigabytes, and the console runs in the daemon's one event loop: IKE
+ * would stop meanwhile.  The size of the expansion is counted here first
+ * (an upper bound, in regcomp's nodes) and a pattern above
+ * FILTER_RE_MAX_NODES refused; regcomp then compiles one of at most that
+ * many nodes in well under a second.  Back-references (\1..\9, which
+ * glibc allows in extended expressions) are refused as well: matching
+ * them can take exponential time on one line. */
+#define FILTER_RE_MAX_NODES 2048
+
+static size_t sat_add(size_t a, size_t b)
+{
+	return a > SIZE_MAX - b ? SIZE_MAX : a + b;
+}
+
+static size_t sat_mul(size_t a, size_t b)
+{
+	return b && a > SIZE_MAX / b ? SIZE_MAX : a * b;
+}
+
+/* The end of a bracket expression starting at re[i] == '[' (the index of
+ * its ']', or of the terminating NUL: regcomp reports that). */
+static size_t bracket_end(const char *re, size_t i)
+{
+	i++;
+	if (re[i] == '^')
+		i++;
+	if (re[i] == ']')
+		i++;
+	while (re[i] && re[i] != ']') {
+		if (re[i] == '[' && (re[i + 1] == ':' || re[i + 1] == '.' || re[i + 1] == '=')) {
+			char kind = re[i + 1];
+
+			i += 2;
+			while (re[i] && !(re[i] == kind && re[i + 1] == ']'))
+				i++;
+			if (re[i])
+				i += 2;
+			continue;
+		}
+		i++;
+	}
+	return i;
+}
+
+/* {m}, {m,} or {m,n} at re[i] == '{': the expansion's factor and the
+ * index after '}'; 0 when it is not an interval (regcomp judges it). */
+static size_t interval(const char *re, size_t i, size_t *after)
+{
+	unsigned long m = 0, n;
+	bool comma = false, digits = false;
+
+	for (i++; re[i] >= '0' && re[i] <= '9'; i++, digits = true)
+		m = m > 100000 ? m : m * 10 + (unsigned long)(re[i] - '0');
+	n = m;
+	if (re[i] == ',') {
+		comma = true;
+		n = 0;
+		for (i++; re[i] >= '0' && re[i] <= '9'; i++, digits = true)
+			n = n > 100000 ? n : n * 10 + (unsigned long)(re[i] - '0');
+	}
+	if (re[i] != '}' || !digits)
+		return 0;
+	*after = i + 1;
+	if (comma && n == 0) /* {m,}: m copies and a star */
+		return m + 1;
+	return (n > m ? n : m) + 1;
+}
+
+/* 0 or the reason to refuse re. */
+static const char *re_too_costly(const char *re)
+{
+	size_t group[CLI_MAX_LINE / 2 + 2]; /* the size of each open group */
+	size_t depth = 0, last = 0, i = 0;
+
+	group[0] = 0;
+	while (re[i]) {
+		size_t after = 0, f;
+
+		switch (re[i]) {
+		case '(':
+			if (depth + 1 >= sizeof(group) / sizeof(group[0]))
+				return "too many nested groups";
+			group[++depth] = 0;
+			last = 0;
+			i++;
+			continue;
+		case ')':
+			if (depth) {
+				last = sat_add(group[depth--], 1);
+				group[depth] = sat_add(group[depth], last);
+			} else { /* unmatched: a literal ')' */
+				last = 1;
+				group[depth] = sat_add(group[depth], 1);
+			}
+			i++;
+			break;
+		case '*':
+		case '?':
+			/* one node more around the last atom */
+			group[depth] = sat_add(group[depth], 1);
+			last = sat_add(last, 1);
+			i++;
+			break;
+		case '+':
+			/* a+ is aa*: the last atom once more */
+			group[depth] = sat_add(sat_add(group[depth], last), 1);
+			last = sat_add(sat_mul(last, 2), 1);
+			i++;
+			break;
+		case '{':
+			f = interval(re, i, &after);
+			if (f) {
+				size_t grown = sat_mul(last, f);
+
+				group[depth] = sat_add(group[depth] - last, grown);
+				last = grown;
+				i = after;
+				break;
+			}
+			last = 1; /* a literal '{' */
+			group[depth] = sat_add(group[depth], 1);
+			i++;
+			break;
+		case '\\':
+			if (re[i + 1] >= '1' && re[i + 1] <= '9')
+				return "back-references (\\1 to \\9) are not supported";
+			last = 1;
+			group[depth] = sat_add(group[depth], 1);
+			i += re[i + 1] ? 2 : 1;
+			break;
+		case '[':
+			i = bracket_end(re, i);
+			if (re[i])
+				i++;
+			last = 1;
+			group[depth] = sat_add(group[depth], 1);
+			break;
+		default: /* a character, '.', '^', '$', '|' */
+			last = 1;
+			group[depth] = sat_add(group[depth], 1);
+			i++;
+			break;
+		}
+		if (group[depth] > FILTER_RE_MAX_NODES || last > FILTER_RE_MAX_NODES)
+			return "too complex (repetitions such as + and {n} multiply "
+			       "what they repeat; simplify it)";
+	}
+	return NULL;
+}
+
 int cli_filter_parse(const char *spec, struct cli_filter *f, char *msg, size_t msglen)
 {
-	const char *p = spec, *word;
+	const char *p = spec, *word, *refused;
 	size_t wlen, relen;
 	char re[CLI_MAX_LINE + 1];
 	int rc;
@@ -97,6 +251,11 @@ int cli_filter_parse(const char *spec, struct cli_filter *f, char *msg, size_t m
 	}
 	if (!relen)
 		return 0;
+	refused = re_too_costly(re);
+	if (refused) {
+		snprintf(msg, msglen, "regular expression '%.100s' refused: %s", re, refused);
+		return KZ_ESYNTAX;
+	}
 	rc = regcomp(&f->re, re, REG_EXTENDED | REG_NOSUB);
 	if (rc) {
 		char why[128];

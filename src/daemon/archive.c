@@ -12,12 +12,10 @@
  * running config at once, and only profiles whose settings differ
  * renegotiate.  The startup file is left as it is (`write memory` saves). */
 #include <errno.h>
-#include <fcntl.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,29 +35,15 @@ static void version_path(const struct kzd *d, unsigned n, char *out, size_t len)
 
 static int write_file(const char *path, const char *head, const char *text, size_t len)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	size_t hl = strlen(head), off = 0;
-	int r = 0;
+	struct kzd_file f;
 
-	if (fd < 0)
-		return KZ_ESYS;
-	(void)fchmod(fd, 0600);
-	while (!r && off < hl + len) {
-		const char *p = off < hl ? head + off : text + (off - hl);
-		size_t n = off < hl ? hl - off : len - (off - hl);
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			r = KZ_ESYS;
-		else
-			off += (size_t)w;
+	if (kzd_file_begin(&f, path, 0600) < 0)
+		return -1;
+	if (kzd_file_write(&f, head, strlen(head)) < 0 || kzd_file_write(&f, text, len) < 0) {
+		kzd_file_abort(&f);
+		return -1;
 	}
-	if (fsync(fd) < 0)
-		r = KZ_ESYS;
-	close(fd);
-	return r;
+	return kzd_file_commit(&f, true);
 }
 
 void kzd_archive_save(struct kzd *d, const char *text, size_t len)

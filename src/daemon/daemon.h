@@ -6,6 +6,7 @@
 #define KZ_DAEMON_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "lib/role.h"
 #include "cli/cli.h"
@@ -245,6 +246,22 @@ int kzd_privsep_run(struct kzd *d, struct kzd_privsep *ps);
  * it (kz_wipe first: keys); NULL with errno.  In the child they come from
  * the parent. */
 char *kzd_file_read(struct kzd *d, unsigned version, size_t *len);
+/* file.c: a file replaced whole: PATH.tmp made new (O_EXCL|O_NOFOLLOW,
+ * MODE whatever the umask), written, fsync'ed when sync, renamed over
+ * PATH; on failure PATH is as it was.  -1 with errno. */
+struct kzd_file {
+	int fd;
+	char path[4096], tmp[4100];
+};
+int kzd_file_begin(struct kzd_file *f, const char *path, mode_t mode);
+int kzd_file_write(struct kzd_file *f, const void *p, size_t len);
+int kzd_file_commit(struct kzd_file *f, bool sync);
+void kzd_file_abort(struct kzd_file *f);
+int kzd_file_replace(const char *path, const void *p, size_t len, mode_t mode, bool sync);
+/* FROM (a regular file, at most max bytes; follow: through a symbolic
+ * link) copied to TO as above; the bounce buffer is wiped. */
+int kzd_file_copy(const char *from, bool follow, size_t max, const char *to, mode_t mode,
+		  bool sync);
 /* show.c: write memory's file work: <config>.tmp (0600, O_EXCL), the old
  * file kept as <config>.bak, rename, archive version 1 saved by
  * d->req_uid; -1 with errno.  In the child the parent does it

@@ -8,11 +8,9 @@
  * new path and a clean stop remove the file this daemon wrote. */
 #include <errno.h>
 #include <event2/event.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -274,10 +272,7 @@ static void unlink_written(void)
 /* PATH.tmp written whole, then renamed over PATH. */
 static void write_file(struct kzd *d, const char *path)
 {
-	char tmp[KZ_METRICS_PATH_MAX + 8];
 	struct strbuf sb;
-	size_t off = 0;
-	int fd;
 
 	sb_init(&sb);
 	collect(d, &sb);
@@ -293,29 +288,8 @@ static void write_file(struct kzd *d, const char *path)
 		}
 		goto done;
 	}
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		report("write", tmp);
-		goto out;
-	}
-	(void)fchmod(fd, 0644);
-	while (off < sb.len) {
-		ssize_t n = write(fd, sb.s + off, sb.len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			report("write", tmp);
-			close(fd);
-			unlink(tmp);
-			goto out;
-		}
-		off += (size_t)n;
-	}
-	if (close(fd) < 0 || rename(tmp, path) < 0) {
+	if (kzd_file_replace(path, sb.s, sb.len, 0644, false) < 0) {
 		report("replace", path);
-		unlink(tmp);
 		goto out;
 	}
 done:

@@ -259,9 +259,6 @@ int kzd_privsep_metrics(const char *path, const char *text, size_t len)
 static int metrics_write(const struct kzd *d, const struct privmsg *m)
 {
 	const struct kz_metrics *cfg = &d->running->metrics;
-	char tmp[PRIVMSG_PATH_MAX + 8];
-	size_t off = 0;
-	int fd;
 
 	if (!cfg->set || strcmp(cfg->path, m->path)) {
 		log_warn("privsep: metrics file %s is not the startup file's (write memory "
@@ -272,28 +269,7 @@ static int metrics_write(const struct kzd *d, const struct privmsg *m)
 	}
 	if (m->type == PRIVMSG_METRICS_REMOVE)
 		return unlink(m->path) < 0 && errno != ENOENT ? -1 : 0;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", m->path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -1;
-	(void)fchmod(fd, 0644);
-	while (off < m->text_len) {
-		ssize_t n = write(fd, m->text + off, m->text_len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			close(fd);
-			unlink(tmp);
-			return -1;
-		}
-		off += (size_t)n;
-	}
-	if (close(fd) < 0 || rename(tmp, m->path) < 0) {
-		unlink(tmp);
-		return -1;
-	}
-	return 0;
+	return kzd_file_replace(m->path, m->text, m->text_len, 0644, false);
 }
 
 /* The startup file again (after write memory, on SIGHUP, before a new

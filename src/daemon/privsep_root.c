@@ -3,7 +3,6 @@
  * the resolver's files, made and removed by the parent. */
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -34,37 +33,6 @@ static bool same_file(const struct stat *a, const struct stat *b)
 		a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
 }
 
-static int copy_file(const char *from, const char *to)
-{
-	char tmp[128], buf[8192];
-	int in, out, r = -1;
-	ssize_t n;
-
-	snprintf(tmp, sizeof(tmp), "%s.tmp", to);
-	in = open(from, O_RDONLY | O_CLOEXEC);
-	if (in < 0)
-		return -1;
-	(void)unlink(tmp);
-	out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0444);
-	if (out < 0) {
-		close(in);
-		return -1;
-	}
-	while ((n = read(in, buf, sizeof(buf))) > 0)
-		if (write(out, buf, (size_t)n) != n)
-			break;
-	if (n == 0 && fchmod(out, 0444) == 0 && close(out) == 0) {
-		out = -1;
-		r = rename(tmp, to);
-	}
-	if (out >= 0)
-		close(out);
-	close(in);
-	if (r < 0)
-		(void)unlink(tmp);
-	return r;
-}
-
 /* force: copy every file (a new child, SIGHUP); else only changed ones. */
 void kzd_privsep_resolver_sync(bool force)
 {
@@ -84,7 +52,7 @@ void kzd_privsep_resolver_sync(bool force)
 			continue;
 		/* tried once per change of the source */
 		resolver_seen[i] = st;
-		if (copy_file(from, to) < 0)
+		if (kzd_file_copy(from, true, 1 << 20, to, 0444, false) < 0)
 			log_warn("privsep: cannot copy %s to %s: %s", from, to, strerror(errno));
 		else if (!force)
 			log_info("privsep: %s changed; the copy is updated", from);

@@ -5,11 +5,9 @@
  * table of the commands is at the end of this file. */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -427,118 +425,35 @@ static void show_ike_statistics(struct kzd *d, const struct cli_args *a, struct 
 /* ---- write memory: temp file + fsync + rename; the previous file is
  * kept as <file>.bak. ---- */
 
-/* Writes all of p to fd. */
-static int write_all(int fd, const char *p, size_t len)
-{
-	size_t off = 0;
-
-	while (off < len) {
-		ssize_t n = write(fd, p + off, len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		off += (size_t)n;
-	}
-	return 0;
-}
-
-/* A new file for keys: 0600 whatever the umask, never through a link an
- * attacker left (O_NOFOLLOW), never one that exists (O_EXCL: a stale one
- * from a crash is removed first; unlink removes a link, not its target). */
-static int open_secret_new(const char *path)
-{
-	int fd;
-
-	unlink(path);
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd >= 0 && fchmod(fd, 0600) < 0) {
-		close(fd);
-		unlink(path);
-		return -1;
-	}
-	return fd;
-}
-
-/* The previous file as <file>.bak: a copy, 0600 (it holds the old keys;
- * a hard link would keep the old file's mode and owner). */
-static int keep_backup(const char *path, const char *bak)
-{
-	char tmp[4200], *buf = NULL;
-	struct stat st;
-	int in = -1, out = -1, r = -1;
-	ssize_t n;
-
-	memset(&st, 0, sizeof(st));
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", bak) >= (int)sizeof(tmp))
-		return -1;
-	in = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (in < 0 || fstat(in, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > (1 << 24))
-		goto out;
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf)
-		goto out;
-	n = read(in, buf, (size_t)st.st_size + 1);
-	if (n < 0 || n > st.st_size)
-		goto out;
-	out = open_secret_new(tmp);
-	if (out < 0 || write_all(out, buf, (size_t)n) < 0 || fsync(out) < 0)
-		goto out;
-	if (close(out) < 0) {
-		out = -1;
-		goto out;
-	}
-	out = -1;
-	r = rename(tmp, bak);
-out:
-	if (buf) {
-		kz_wipe(buf, (size_t)st.st_size + 1);
-		free(buf);
-	}
-	if (in >= 0)
-		close(in);
-	if (out >= 0)
-		close(out);
-	if (r < 0)
-		unlink(tmp);
-	return r;
-}
-
+/* The startup file holds keys: 0600, and the previous one is kept as
+ * <file>.bak, a copy (a hard link would keep the old file's mode and
+ * owner), made once the new text is on disk and before it replaces the
+ * file. */
 int kzd_save_config(struct kzd *d, const char *text, size_t len)
 {
-	char tmp[4096], bak[4096];
-	int fd = -1, err;
+	char bak[4200];
+	struct kzd_file f;
 
 	if (privmsg_broker)
 		return kzd_privsep_save(d, text, len); /* the parent runs this */
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", d->config_path) >= (int)sizeof(tmp) ||
-	    snprintf(bak, sizeof(bak), "%s.bak", d->config_path) >= (int)sizeof(bak)) {
+	if (snprintf(bak, sizeof(bak), "%s.bak", d->config_path) >= (int)sizeof(bak)) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	fd = open_secret_new(tmp);
-	if (fd < 0 || write_all(fd, text, len) < 0)
-		goto fail;
-	if (fsync(fd) < 0 || close(fd) < 0) {
-		fd = -1;
-		goto fail;
+	if (kzd_file_begin(&f, d->config_path, 0600) < 0)
+		return -1;
+	if (kzd_file_write(&f, text, len) < 0 || fsync(f.fd) < 0) {
+		kzd_file_abort(&f);
+		return -1;
 	}
-	fd = -1;
-	if (access(d->config_path, F_OK) == 0 && keep_backup(d->config_path, bak) < 0)
+	if (access(d->config_path, F_OK) == 0 &&
+	    kzd_file_copy(d->config_path, false, 1 << 24, bak, 0600, true) < 0)
 		log_warn("write memory: cannot keep the previous file as %s: %s", bak,
 			 strerror(errno));
-	if (rename(tmp, d->config_path) < 0)
-		goto fail;
+	if (kzd_file_commit(&f, false) < 0)
+		return -1;
 	kzd_archive_save(d, text, len); /* archive.c: the last 10 */
 	return 0;
-fail:
-	err = errno;
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-	errno = err;
-	return -1;
 }
 
 static int write_memory(struct cli_session *s, const struct cli_args *a, struct emit *e)

@@ -105,6 +105,21 @@ static void test_filters(void **state)
 	       "ERR 13:output filters apply to text, not to json");
 	EXPECT(CLI_NODE_CONFIG, "hostname x | inc x",
 	       "ERR 12:output filters apply to exec commands (show ...) only");
+	/* found by fuzz_cli_line: regcomp copies what + and {n} repeat, so
+	 * stacked ones took minutes and gigabytes in the daemon's loop */
+	EXPECT(CLI_NODE_EXEC, "sh run | i a+++++++++++++++++++++++++",
+	       "ERR 8:regular expression 'a+++++++++++++++++++++++++' refused: too complex "
+	       "(repetitions such as + and {n} multiply what they repeat; simplify it)");
+	EXPECT(CLI_NODE_EXEC, "sh run | i ((peer){40}){60}",
+	       "ERR 8:regular expression '((peer){40}){60}' refused: too complex (repetitions "
+	       "such as + and {n} multiply what they repeat; simplify it)");
+	EXPECT(CLI_NODE_EXEC, "sh run | i (peer) \\1",
+	       "ERR 8:regular expression '(peer) \\1' refused: back-references (\\1 to \\9) "
+	       "are not supported");
+	/* what people type still works: intervals, classes, alternatives */
+	EXPECT(CLI_NODE_EXEC, "sh run | i ^ {2}peer (a[n]y|none)+$", "  peer any\n");
+	EXPECT(CLI_NODE_EXEC, "sh run | i [[:digit:]]{1,3}(\\.[0-9]{1,3}){3}",
+	       "  peer 203.0.113.2\n");
 }
 
 static void test_filter_find(void **state)
