@@ -60,13 +60,16 @@ int kzd_file_write(struct kzd_file *f, const void *p, size_t len)
 
 int kzd_file_commit(struct kzd_file *f, bool sync)
 {
-	int fd = f->fd, err;
+	int fd = f->fd, err = 0;
 
 	f->fd = -1;
-	if ((sync && fsync(fd) < 0) || close(fd) < 0 || rename(f->tmp, f->path) < 0) {
+	if (sync && fsync(fd) < 0)
 		err = errno;
-		if (fd >= 0)
-			(void)close(fd); /* EBADF when the close above ran */
+	if (close(fd) < 0 && !err) /* closed either way: never twice */
+		err = errno;
+	if (!err && rename(f->tmp, f->path) < 0)
+		err = errno;
+	if (err) {
 		(void)unlink(f->tmp);
 		errno = err;
 		return -1;
