@@ -197,7 +197,7 @@ static const char *re_too_costly(const char *re)
 			i++;
 			break;
 		}
-		if (group[depth] > FILTER_RE_MAX_NODES || last > FILTER_RE_MAX_NODES)
+		if (group[depth] > FILTER_RE_MAX_NODES) /* last is part of it */
 			return "too complex (repetitions such as + and {n} multiply "
 			       "what they repeat; simplify it)";
 	}
